@@ -1,0 +1,177 @@
+//! The command line, as clap derive types. Values are parsed here into
+//! typed values with errors that name what would be valid; cross-field
+//! checks and file reads happen in `config`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::parse;
+use crate::probe::{ConnectionPolicy, ResolvePin};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "coldlink",
+    version,
+    about = "Find out why requests through API Gateway → VPC link → NLB are sometimes slow",
+    long_about = "Find out why requests through an API Gateway private integration \
+(API Gateway → VPC link → NLB → nginx → app) are sometimes slow.\n\n\
+coldlink times every phase of every request (DNS, TCP connect, TLS, send, time to first \
+byte, body) on the connection that carried it, and knows whether that connection was \
+reused and how long it sat idle.\n\n\
+Exit codes: 0 ok, 1 a probe failed, 2 bad input or an error of the tool itself.\n\
+Logs go to stderr (RUST_LOG=debug for more); data goes to stdout or --out."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send probes to one or more URLs and time every phase.
+    ///
+    /// One URL without -n prints a waterfall of the phases; with -n, one line
+    /// per probe and a per-phase summary.
+    Probe(Box<ProbeArgs>),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout.
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable: a waterfall for one probe, lines and a summary for many.
+    Text,
+    /// One JSON document: per-target summaries and every record.
+    Json,
+    /// One probe record per line, as probes complete.
+    Ndjson,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConnectionsArg {
+    /// A new connection for every probe.
+    Fresh,
+    /// Keep connections alive and reuse them.
+    Reuse,
+}
+
+impl From<ConnectionsArg> for ConnectionPolicy {
+    fn from(c: ConnectionsArg) -> Self {
+        match c {
+            ConnectionsArg::Fresh => ConnectionPolicy::Fresh,
+            ConnectionsArg::Reuse => ConnectionPolicy::Reuse,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// URLs to probe (http:// or https://).
+    #[arg(required = true, value_name = "URL", value_parser = parse::url)]
+    pub urls: Vec<url::Url>,
+
+    /// Probes per URL [default: 1].
+    #[arg(short = 'n', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Probes in flight at once.
+    #[arg(short = 'c', long, value_name = "C", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub concurrency: u64,
+
+    /// Time between probe rounds (each URL once per round), e.g. 500ms, 5s.
+    /// Without it, probes go back to back.
+    #[arg(long, value_name = "D", value_parser = parse::duration)]
+    pub interval: Option<Duration>,
+
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    /// Also append every probe record (NDJSON) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// How each probe connects and what it sends; shared by every command that
+/// sends probes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConnectionArgs {
+    /// HTTP method [default: GET].
+    #[arg(short = 'X', long = "request", value_name = "METHOD", value_parser = parse::method)]
+    pub method: Option<http::Method>,
+
+    /// Extra request header 'Name: value' (repeatable). Values of
+    /// authorization, x-api-key, cookie and --secret-header names are never shown.
+    #[arg(short = 'H', long = "header", value_name = "'K: V'", value_parser = parse::header)]
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+
+    /// Mark a header name as secret: its value never reaches output (repeatable).
+    #[arg(long = "secret-header", value_name = "NAME", value_parser = parse::header_name)]
+    pub secret_headers: Vec<http::HeaderName>,
+
+    /// Request body; @FILE reads it from FILE.
+    #[arg(long, value_name = "BODY")]
+    pub data: Option<String>,
+
+    /// Overall time limit of one probe [default: 60s, longer than API
+    /// Gateway's 29 s integration timeout so that a 504 is measured].
+    #[arg(long, value_name = "D", value_parser = parse::duration)]
+    pub timeout: Option<Duration>,
+
+    /// Time limit of the DNS phase [default: 15s].
+    #[arg(long, value_name = "D", value_parser = parse::duration)]
+    pub dns_timeout: Option<Duration>,
+
+    /// Time limit of the TCP connect phase [default: 20s].
+    #[arg(long, value_name = "D", value_parser = parse::duration)]
+    pub connect_timeout: Option<Duration>,
+
+    /// Time limit of the TLS handshake [default: 15s].
+    #[arg(long, value_name = "D", value_parser = parse::duration)]
+    pub tls_timeout: Option<Duration>,
+
+    /// fresh: a new connection per probe; reuse: keep-alive
+    /// [default: fresh for one probe per URL, reuse with -n].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub connections: Option<ConnectionsArg>,
+
+    /// Connect to ADDR for HOST:PORT, without DNS (repeatable).
+    #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse::resolve)]
+    pub resolve: Vec<ResolvePin>,
+
+    /// Resolve names with this DNS server (IP or IP:PORT) instead of the system's.
+    #[arg(long, value_name = "ADDR", value_parser = parse::dns_server)]
+    pub dns_server: Option<SocketAddr>,
+
+    /// Also trust the CA certificates in this PEM file (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Vec<PathBuf>,
+
+    /// Accept any TLS certificate (names and chains are not checked).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// Do not send X-Amzn-Trace-Id (sent by default so traces can be found).
+    #[arg(long)]
+    pub no_trace_header: bool,
+
+    /// Offer only HTTP/1.1 in TLS ALPN (default offers h2 and http/1.1).
+    #[arg(long = "http1.1")]
+    pub http1_only: bool,
+
+    /// Status codes that count as success, e.g. 200,204 [default: 100-399].
+    #[arg(long, value_name = "CODES", value_parser = parse::status_list)]
+    pub expect_status: Option<Vec<u16>>,
+}

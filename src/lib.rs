@@ -1,0 +1,13 @@
+//! coldlink finds out why requests through an API Gateway private
+//! integration (API Gateway → VPC link → NLB → nginx → app) are sometimes
+//! slow. This crate is the whole tool; the `coldlink` binary only parses the
+//! command line and dispatches here.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod probe;
+pub mod render;
+pub mod shutdown;
+pub mod stats;
+pub mod store;

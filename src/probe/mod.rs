@@ -1,0 +1,25 @@
+//! The probe engine: DNS, TCP connect, TLS and the HTTP exchange, each timed
+//! on the connection that carried the request; a pool that knows connection
+//! identity and idle age; plans; and a runner that publishes records.
+
+pub mod classify;
+pub mod clock;
+pub mod conn;
+pub mod dns;
+pub mod io;
+pub mod plan;
+pub mod pool;
+pub mod prober;
+pub mod record;
+pub mod runner;
+pub mod target;
+pub mod timing;
+pub mod tls;
+pub mod trace;
+
+pub use dns::ResolvePin;
+pub use plan::{CountPlan, Job, Plan};
+pub use prober::{ConnectionPolicy, ProbeSettings, Prober, Timeouts};
+pub use record::{ConnInfo, ErrorKind, Phase, Phases, ProbeError, ProbeRecord, TlsInfo};
+pub use target::{RequestSpec, Target, TargetKind};
+pub use tls::TlsOptions;

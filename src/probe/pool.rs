@@ -1,0 +1,76 @@
+//! The probe's own connection pool: it keeps connections per origin so that
+//! a probe knows which connection it used, that it was reused, and for how
+//! long it sat idle. Idle connections are never expired by the pool: the
+//! timers on the path are what the tool is there to observe.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::conn::Connection;
+use super::target::Endpoint;
+
+/// Connections are shared only between identical endpoints.
+pub type OriginKey = Endpoint;
+
+/// What a checkout found.
+pub struct Checkout {
+    /// A live idle connection, if there was one.
+    pub conn: Option<Connection>,
+    /// When the newest pooled connection had been closed by the peer: how
+    /// long it had been idle. Set only when no live connection was found.
+    pub stale_idle: Option<Duration>,
+}
+
+pub struct Pool {
+    idle: Mutex<HashMap<OriginKey, Vec<Connection>>>,
+    max_idle_per_origin: usize,
+}
+
+impl Pool {
+    pub fn new(max_idle_per_origin: usize) -> Pool {
+        Pool {
+            idle: Mutex::new(HashMap::new()),
+            max_idle_per_origin: max_idle_per_origin.max(1),
+        }
+    }
+
+    /// Take the most recently used live connection for `key`, dropping any
+    /// the peer closed while they sat idle.
+    pub fn checkout(&self, key: &OriginKey, now: Instant) -> Checkout {
+        let mut idle = self.idle.lock().expect("pool lock");
+        let mut stale_idle = None;
+        if let Some(list) = idle.get_mut(key) {
+            while let Some(conn) = list.pop() {
+                if conn.is_closed() {
+                    stale_idle.get_or_insert(now.saturating_duration_since(conn.facts.last_used));
+                    continue;
+                }
+                return Checkout {
+                    conn: Some(conn),
+                    stale_idle: None,
+                };
+            }
+        }
+        Checkout {
+            conn: None,
+            stale_idle,
+        }
+    }
+
+    /// Return a connection after a complete exchange. The oldest idle
+    /// connection is dropped when the origin already has its quota.
+    pub fn checkin(&self, key: OriginKey, conn: Connection) {
+        let mut idle = self.idle.lock().expect("pool lock");
+        let list = idle.entry(key).or_default();
+        list.push(conn);
+        if list.len() > self.max_idle_per_origin {
+            list.remove(0);
+        }
+    }
+
+    /// Number of idle connections held (for tests and the dashboard).
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().expect("pool lock").values().map(Vec::len).sum()
+    }
+}

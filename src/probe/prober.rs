@@ -1,0 +1,585 @@
+//! One probe, end to end: acquire a connection (pooled, or DNS → TCP → TLS →
+//! HTTP handshake), send the request, time the response, classify failure.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{HeaderValue, ACCEPT, CONNECTION, HOST, USER_AGENT};
+use http::{Request, Uri};
+use http_body_util::{BodyExt, Full};
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio::time::timeout_at;
+use tokio_rustls::TlsConnector;
+
+use super::classify;
+use super::clock::WallClock;
+use super::conn::{ConnFacts, Connection, HttpVersion, Transport};
+use super::dns::{Dns, ResolvePin};
+use super::io::IoMarks;
+use super::pool::Pool;
+use super::record::{ConnInfo, ErrorKind, Phase, ProbeError, ProbeRecord, TlsInfo, RECORD_VERSION};
+use super::target::Target;
+use super::timing::{self, ms, Marks};
+use super::tls::{self, TlsOptions, TlsSetupError};
+use super::trace;
+
+/// Response headers worth keeping: they identify the request at API Gateway
+/// and CloudFront, and tell how the server treats keep-alive.
+pub const CAPTURED_HEADERS: [&str; 12] = [
+    "x-amzn-requestid",
+    "x-amz-apigw-id",
+    "apigw-requestid",
+    "x-amzn-errortype",
+    "x-amzn-trace-id",
+    "via",
+    "x-amz-cf-pop",
+    "x-amz-cf-id",
+    "x-cache",
+    "server",
+    "connection",
+    "keep-alive",
+];
+
+/// Headers passed through an integration response keep this prefix.
+const CAPTURED_PREFIX: &str = "x-amzn-remapped-";
+
+/// Whether probes share connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionPolicy {
+    /// A new connection for every probe, closed afterwards.
+    Fresh,
+    /// Keep-alive: reuse an idle connection when there is one.
+    Reuse,
+}
+
+/// Per-phase and overall time limits. The overall default (60 s) is longer
+/// than API Gateway's 29 s integration timeout, so a 504 is measured rather
+/// than cut off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub total: Duration,
+    pub dns: Duration,
+    pub connect: Duration,
+    pub tls: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            total: Duration::from_secs(60),
+            // Two resolver attempts of 5 s each must fit.
+            dns: Duration::from_secs(15),
+            // SYN retransmits at 1, 3, 7, 15 s must be observable.
+            connect: Duration::from_secs(20),
+            tls: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Everything the engine needs to send probes; built from validated config.
+#[derive(Debug, Clone)]
+pub struct ProbeSettings {
+    pub connections: ConnectionPolicy,
+    pub timeouts: Timeouts,
+    pub trace_header: bool,
+    pub dns_server: Option<SocketAddr>,
+    pub resolve: Vec<ResolvePin>,
+    pub tls: TlsOptions,
+    /// Idle connections kept per origin in `reuse` mode.
+    pub max_idle_per_origin: usize,
+    /// HTTP status codes counted as success; `None` means 100–399.
+    pub expect_status: Option<Vec<u16>>,
+}
+
+impl Default for ProbeSettings {
+    fn default() -> Self {
+        ProbeSettings {
+            connections: ConnectionPolicy::Fresh,
+            timeouts: Timeouts::default(),
+            trace_header: true,
+            dns_server: None,
+            resolve: Vec::new(),
+            tls: TlsOptions::default(),
+            max_idle_per_origin: 8,
+            expect_status: None,
+        }
+    }
+}
+
+/// A failure at an instant, before it is placed in a phase.
+struct Failure {
+    kind: ErrorKind,
+    message: String,
+    at: Instant,
+    /// Set when the phase is known regardless of which one was open.
+    phase: Option<Phase>,
+}
+
+impl Failure {
+    fn now(kind: ErrorKind, message: impl Into<String>) -> Failure {
+        Failure {
+            kind,
+            message: message.into(),
+            at: Instant::now(),
+            phase: None,
+        }
+    }
+}
+
+/// What the exchange learned, filled in as it goes so that a failed probe
+/// still reports everything it got to.
+#[derive(Default)]
+struct Outcome {
+    remote: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+    conn: Option<ConnInfo>,
+    tls: Option<TlsInfo>,
+    http: Option<&'static str>,
+    status: Option<u16>,
+    headers: BTreeMap<String, String>,
+    body_bytes: Option<u64>,
+}
+
+/// The probe engine. One per process; safe to share between tasks.
+pub struct Prober {
+    settings: ProbeSettings,
+    dns: Dns,
+    tls: TlsConnector,
+    pool: Pool,
+    clock: WallClock,
+    next_conn_id: AtomicU64,
+}
+
+impl Prober {
+    /// Set up DNS, TLS and the pool, and warm the TLS stack.
+    pub fn new(settings: ProbeSettings) -> Result<Prober, TlsSetupError> {
+        let config = tls::client_config(&settings.tls)?;
+        tls::warm_up();
+        Ok(Prober {
+            dns: Dns::new(settings.dns_server, settings.resolve.clone()),
+            tls: TlsConnector::from(config),
+            pool: Pool::new(settings.max_idle_per_origin),
+            clock: WallClock::now(),
+            next_conn_id: AtomicU64::new(1),
+            settings,
+        })
+    }
+
+    pub fn settings(&self) -> &ProbeSettings {
+        &self.settings
+    }
+
+    pub fn clock(&self) -> &WallClock {
+        &self.clock
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Send one probe to `target`. `scheduled` is when the plan wanted it
+    /// sent; time before the probe really starts shows as `queue`.
+    /// Never fails: a failing target is data in the record.
+    pub async fn probe(&self, target: &Target, seq: u64, scheduled: Instant) -> ProbeRecord {
+        let start = Instant::now();
+        let deadline = start + self.settings.timeouts.total;
+        let trace_id = self
+            .settings
+            .trace_header
+            .then(|| trace::new_root_id(self.clock.wall(start)));
+        let mut marks = Marks::new(scheduled);
+        let mut out = Outcome::default();
+
+        let result = self
+            .exchange(target, &mut marks, &mut out, trace_id.as_deref(), deadline)
+            .await;
+        let error = result.err().map(|f| {
+            let phase = f.phase.or(marks.open_phase()).unwrap_or(Phase::Ttfb);
+            marks.close_open(f.at);
+            ProbeError {
+                kind: f.kind,
+                phase,
+                message: f.message,
+            }
+        });
+        let timing = timing::phases(&marks);
+        ProbeRecord {
+            v: RECORD_VERSION,
+            target: target.name.clone(),
+            url: target.url.to_string(),
+            seq,
+            at: self.clock.rfc3339(start),
+            scheduled_at: self.clock.rfc3339(scheduled),
+            remote: out.remote,
+            local: out.local,
+            conn: out.conn,
+            phases_ms: timing.phases,
+            total_ms: timing.total_ms,
+            status: out.status,
+            http: out.http.map(str::to_string),
+            tls: out.tls,
+            trace_id,
+            headers: out.headers,
+            body_bytes: out.body_bytes,
+            error,
+        }
+    }
+
+    async fn exchange(
+        &self,
+        target: &Target,
+        marks: &mut Marks,
+        out: &mut Outcome,
+        trace_id: Option<&str>,
+        deadline: Instant,
+    ) -> Result<(), Failure> {
+        let key = &target.endpoint;
+        let reuse = self.settings.connections == ConnectionPolicy::Reuse;
+        let checkout = if reuse {
+            self.pool.checkout(key, Instant::now())
+        } else {
+            super::pool::Checkout {
+                conn: None,
+                stale_idle: None,
+            }
+        };
+        let reconnected = checkout.stale_idle.is_some();
+        let stale_idle_ms = checkout.stale_idle.map(ms);
+        let mut conn = match checkout.conn {
+            Some(conn) => conn,
+            None => self.open(target, marks, out, deadline).await?,
+        };
+        let facts = &conn.facts;
+        out.remote = Some(facts.remote);
+        out.local = facts.local;
+        out.tls = facts.tls.clone();
+        out.http = Some(facts.http.as_str());
+
+        if timeout_at(deadline.into(), conn.ready()).await.is_err() {
+            return Err(Failure::now(ErrorKind::Timeout, "connection never became ready"));
+        }
+        let request = build_request(target, conn.facts.http, trace_id);
+
+        let send_start = Instant::now();
+        let facts = &conn.facts;
+        let reused = facts.requests > 0;
+        out.conn = Some(ConnInfo {
+            id: facts.id,
+            reused,
+            idle_ms: reused.then(|| ms(send_start.saturating_duration_since(facts.last_used))),
+            age_ms: ms(send_start.saturating_duration_since(facts.established)),
+            requests: facts.requests + 1,
+            reconnected,
+            stale_idle_ms,
+        });
+        marks.begin(Phase::Send, send_start);
+
+        let sent_or = |marks: &mut Marks, conn: &Connection| {
+            // Once any request byte is out, the wait is for the server.
+            if let Some(sent) = conn.marks.last_write().filter(|w| *w >= send_start) {
+                marks.end(Phase::Send, sent);
+                marks.begin(Phase::Ttfb, sent);
+            }
+        };
+        let response = match timeout_at(deadline.into(), conn.send(request)).await {
+            Err(_) => {
+                sent_or(marks, &conn);
+                return Err(Failure::now(
+                    ErrorKind::Timeout,
+                    format!(
+                        "no response within {}",
+                        humantime::format_duration(self.settings.timeouts.total)
+                    ),
+                ));
+            }
+            Ok(Err(e)) => {
+                sent_or(marks, &conn);
+                return Err(Failure::now(classify::hyper_kind(&e), classify::message(&e)));
+            }
+            Ok(Ok(response)) => response,
+        };
+        let now = Instant::now();
+        let headers_at = conn
+            .marks
+            .last_read()
+            .filter(|r| *r >= send_start)
+            .unwrap_or(now)
+            .min(now);
+        let sent = conn
+            .marks
+            .last_write()
+            .filter(|w| *w >= send_start)
+            .unwrap_or(send_start)
+            .min(headers_at);
+        marks.end(Phase::Send, sent);
+        marks.begin(Phase::Ttfb, sent);
+        marks.end(Phase::Ttfb, headers_at);
+        marks.begin(Phase::Body, headers_at);
+
+        let status = response.status();
+        out.status = Some(status.as_u16());
+        out.headers = captured_headers(response.headers());
+        out.http = Some(match response.version() {
+            http::Version::HTTP_10 => "1.0",
+            http::Version::HTTP_2 => "2",
+            _ => conn.facts.http.as_str(),
+        });
+        let peer_closes = will_close(&response);
+
+        let mut body = response.into_body();
+        let mut bytes = 0u64;
+        loop {
+            match timeout_at(deadline.into(), body.frame()).await {
+                Err(_) => {
+                    out.body_bytes = Some(bytes);
+                    return Err(Failure::now(ErrorKind::Timeout, "body did not complete in time"));
+                }
+                Ok(None) => break,
+                Ok(Some(Err(e))) => {
+                    out.body_bytes = Some(bytes);
+                    return Err(Failure::now(classify::hyper_kind(&e), classify::message(&e)));
+                }
+                Ok(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        bytes += data.len() as u64;
+                    }
+                }
+            }
+        }
+        let now = Instant::now();
+        let body_end = conn
+            .marks
+            .last_read()
+            .unwrap_or(headers_at)
+            .max(headers_at)
+            .min(now);
+        marks.end(Phase::Body, body_end);
+        out.body_bytes = Some(bytes);
+
+        conn.facts.requests += 1;
+        conn.facts.last_used = body_end;
+        if let Some(info) = out.conn.as_mut() {
+            info.requests = conn.facts.requests;
+        }
+        if reuse && !peer_closes {
+            self.pool.checkin(key.clone(), conn);
+        }
+
+        if !self.status_ok(status.as_u16()) {
+            return Err(Failure {
+                kind: ErrorKind::Status,
+                message: format!("HTTP {status}"),
+                at: body_end,
+                phase: Some(Phase::Ttfb),
+            });
+        }
+        Ok(())
+    }
+
+    fn status_ok(&self, status: u16) -> bool {
+        match &self.settings.expect_status {
+            Some(codes) => codes.contains(&status),
+            None => (100..400).contains(&status),
+        }
+    }
+
+    /// A new connection: DNS (unless the host is an IP or pinned), TCP, TLS,
+    /// and the HTTP handshake.
+    async fn open(
+        &self,
+        target: &Target,
+        marks: &mut Marks,
+        out: &mut Outcome,
+        deadline: Instant,
+    ) -> Result<Connection, Failure> {
+        let ep = &target.endpoint;
+        let timeouts = self.settings.timeouts;
+        let addrs = if let Some(ip) = ep.ip {
+            vec![SocketAddr::new(ip, ep.port)]
+        } else if let Some(addr) = self.dns.pinned(&ep.host, ep.port) {
+            vec![addr]
+        } else {
+            let begun = Instant::now();
+            marks.begin(Phase::Dns, begun);
+            let limit = deadline.min(begun + timeouts.dns);
+            let found = match timeout_at(limit.into(), self.dns.lookup(&ep.host, ep.port)).await {
+                Err(_) => Err(Failure::now(
+                    ErrorKind::Timeout,
+                    format!("resolving {} took longer than {}", ep.host, human(limit - begun)),
+                )),
+                Ok(Err(f)) => Err(Failure::now(f.kind, f.message)),
+                Ok(Ok(addrs)) => Ok(addrs),
+            }?;
+            marks.end(Phase::Dns, Instant::now());
+            found
+        };
+
+        let begun = Instant::now();
+        marks.begin(Phase::Connect, begun);
+        let limit = deadline.min(begun + timeouts.connect);
+        let (tcp, remote) = connect_any(&addrs, limit).await?;
+        let connected = Instant::now();
+        marks.end(Phase::Connect, connected);
+        let _ = tcp.set_nodelay(true);
+        out.remote = Some(remote);
+        out.local = tcp.local_addr().ok();
+
+        let (transport, tls_info) = if ep.tls {
+            let begun = Instant::now();
+            marks.begin(Phase::Tls, begun);
+            let name = ServerName::try_from(ep.host.clone())
+                .map_err(|e| Failure::now(ErrorKind::Tls, format!("bad server name {}: {e}", ep.host)))?;
+            let limit = deadline.min(begun + timeouts.tls);
+            let stream = match timeout_at(limit.into(), self.tls.connect(name, tcp)).await {
+                Err(_) => {
+                    return Err(Failure::now(
+                        ErrorKind::Timeout,
+                        format!("TLS handshake took longer than {}", human(limit - begun)),
+                    ))
+                }
+                Ok(Err(e)) => return Err(Failure::now(classify::tls_kind(&e), classify::message(&e))),
+                Ok(Ok(stream)) => stream,
+            };
+            marks.end(Phase::Tls, Instant::now());
+            let info = tls::info(stream.get_ref().1);
+            (Transport::Tls(Box::new(stream)), Some(info))
+        } else {
+            (Transport::Plain(tcp), None)
+        };
+        let http = match tls_info.as_ref().and_then(|t| t.alpn.as_deref()) {
+            Some("h2") => HttpVersion::H2,
+            _ => HttpVersion::H1,
+        };
+        out.tls = tls_info.clone();
+        let established = Instant::now();
+        let facts = ConnFacts {
+            id: self.next_conn_id.fetch_add(1, Ordering::Relaxed),
+            established,
+            last_used: established,
+            requests: 0,
+            remote,
+            local: out.local,
+            tls: tls_info,
+            http,
+        };
+        Connection::handshake(transport, IoMarks::new(established), facts)
+            .await
+            .map_err(|e| Failure {
+                phase: Some(Phase::Send),
+                ..Failure::now(classify::hyper_kind(&e), classify::message(&e))
+            })
+    }
+}
+
+/// Connect to the first address that accepts, in resolver order. Refusals
+/// and unreachable addresses move on to the next; running out of time does not.
+async fn connect_any(addrs: &[SocketAddr], limit: Instant) -> Result<(TcpStream, SocketAddr), Failure> {
+    let mut last: Option<Failure> = None;
+    for &addr in addrs {
+        match timeout_at(limit.into(), TcpStream::connect(addr)).await {
+            Err(_) => {
+                return Err(Failure::now(
+                    ErrorKind::Timeout,
+                    format!("connecting to {addr}: no answer in time"),
+                ))
+            }
+            Ok(Ok(stream)) => return Ok((stream, addr)),
+            Ok(Err(e)) => {
+                last = Some(Failure::now(
+                    classify::io_kind(&e),
+                    format!("connecting to {addr}: {e}"),
+                ));
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| Failure::now(ErrorKind::Dns, "no address to connect to")))
+}
+
+fn human(d: Duration) -> humantime::FormattedDuration {
+    // Whole milliseconds read better than nanoseconds in a message.
+    humantime::format_duration(Duration::from_millis(d.as_millis() as u64))
+}
+
+fn build_request(target: &Target, http: HttpVersion, trace_id: Option<&str>) -> Request<Full<Bytes>> {
+    let ep = &target.endpoint;
+    let spec = &target.request;
+    let uri: Uri = match http {
+        // HTTP/1.1 sends the origin form; HTTP/2 needs scheme and authority.
+        HttpVersion::H1 => ep.path.parse().unwrap_or_else(|_| Uri::from_static("/")),
+        HttpVersion::H2 => target
+            .url
+            .as_str()
+            .parse()
+            .unwrap_or_else(|_| Uri::from_static("/")),
+    };
+    let mut req = Request::builder()
+        .method(spec.method.clone())
+        .uri(uri)
+        .body(Full::new(spec.body.clone()))
+        .expect("method and URI were validated");
+    let headers = req.headers_mut();
+    if http == HttpVersion::H1 {
+        if let Ok(v) = HeaderValue::from_str(&ep.authority) {
+            headers.insert(HOST, v);
+        }
+    }
+    headers.insert(
+        USER_AGENT,
+        HeaderValue::from_static(concat!("coldlink/", env!("CARGO_PKG_VERSION"))),
+    );
+    headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+    if let Some(root) = trace_id {
+        if let Ok(v) = HeaderValue::from_str(&trace::header_value(root)) {
+            headers.insert(trace::TRACE_HEADER, v);
+        }
+    }
+    for (name, value) in &spec.headers {
+        if http == HttpVersion::H2 && name == HOST {
+            continue;
+        }
+        headers.insert(name.clone(), value.clone());
+    }
+    req
+}
+
+/// True when the server said it will close the connection after this
+/// response: `Connection: close`, or HTTP/1.0 without keep-alive. Such a
+/// connection is not pooled, so its closing is not mistaken for an idle timer.
+fn will_close<B>(response: &http::Response<B>) -> bool {
+    let connection = response
+        .headers()
+        .get(CONNECTION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let says = |token: &str| connection.split(',').any(|t| t.trim() == token);
+    says("close") || (response.version() == http::Version::HTTP_10 && !says("keep-alive"))
+}
+
+fn captured_headers(headers: &http::HeaderMap) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for name in headers.keys() {
+        let n = name.as_str();
+        let remapped_secret = n
+            .strip_prefix(CAPTURED_PREFIX)
+            .is_some_and(|rest| super::target::ALWAYS_SECRET.contains(&rest));
+        if (CAPTURED_HEADERS.contains(&n) || n.starts_with(CAPTURED_PREFIX)) && !remapped_secret {
+            let values: Vec<&str> = headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            out.insert(n.to_string(), values.join(", "));
+        }
+    }
+    out
+}
+
+/// Convenience for tests and callers that share one prober.
+pub type SharedProber = Arc<Prober>;

@@ -1,0 +1,220 @@
+//! The probe record: one line of NDJSON per probe, schema version 1.
+//!
+//! The field names and shapes are a published contract (see
+//! `docs/record-schema.md`); users' scripts parse them. Add fields, never
+//! rename or repurpose one without bumping `v`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// The schema version written into every record.
+pub const RECORD_VERSION: u32 = 1;
+
+/// One probe: what was asked, on which connection, and where the time went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeRecord {
+    pub v: u32,
+    pub target: String,
+    pub url: String,
+    pub seq: u64,
+    /// Wall-clock time the probe actually started (after any queueing), RFC 3339 UTC.
+    pub at: String,
+    /// Wall-clock time the plan wanted the probe to start, RFC 3339 UTC.
+    pub scheduled_at: String,
+    pub remote: Option<SocketAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<SocketAddr>,
+    pub conn: Option<ConnInfo>,
+    pub phases_ms: Phases,
+    pub total_ms: f64,
+    pub status: Option<u16>,
+    pub http: Option<String>,
+    pub tls: Option<TlsInfo>,
+    pub trace_id: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body_bytes: Option<u64>,
+    pub error: Option<ProbeError>,
+}
+
+impl ProbeRecord {
+    /// True when the probe got a complete, acceptable response.
+    pub fn is_ok(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// True when the probe got a response, even one whose status counts as a
+    /// failure: its total is a real round trip, not a timeout or a reset.
+    pub fn got_response(&self) -> bool {
+        match &self.error {
+            None => true,
+            Some(e) => e.kind == ErrorKind::Status,
+        }
+    }
+}
+
+/// The connection that carried the probe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnInfo {
+    /// Process-unique connection number (1, 2, …).
+    pub id: u64,
+    /// True when the connection had served an earlier probe.
+    pub reused: bool,
+    /// How long the connection sat unused before this probe; null when fresh.
+    pub idle_ms: Option<f64>,
+    /// Time since the connection was established, at the start of the send phase.
+    pub age_ms: f64,
+    /// Requests this connection has carried, including this one.
+    pub requests: u64,
+    /// True when a pooled connection to this target had been closed by the
+    /// peer while idle, so this probe had to open a new one.
+    #[serde(default)]
+    pub reconnected: bool,
+    /// How long that closed connection had been idle when it was found closed.
+    #[serde(default)]
+    pub stale_idle_ms: Option<f64>,
+}
+
+/// TLS facts of the connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TlsInfo {
+    pub version: String,
+    pub resumed: bool,
+    pub alpn: Option<String>,
+}
+
+/// Disjoint phase durations in milliseconds. A phase that did not happen is
+/// `None` (null), never 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Phases {
+    pub queue: Option<f64>,
+    pub dns: Option<f64>,
+    pub connect: Option<f64>,
+    pub tls: Option<f64>,
+    pub send: Option<f64>,
+    pub ttfb: Option<f64>,
+    pub body: Option<f64>,
+}
+
+impl Phases {
+    /// The phases in wire order with their names.
+    pub fn iter(&self) -> impl Iterator<Item = (Phase, Option<f64>)> {
+        [
+            (Phase::Queue, self.queue),
+            (Phase::Dns, self.dns),
+            (Phase::Connect, self.connect),
+            (Phase::Tls, self.tls),
+            (Phase::Send, self.send),
+            (Phase::Ttfb, self.ttfb),
+            (Phase::Body, self.body),
+        ]
+        .into_iter()
+    }
+
+    pub fn get(&self, phase: Phase) -> Option<f64> {
+        match phase {
+            Phase::Queue => self.queue,
+            Phase::Dns => self.dns,
+            Phase::Connect => self.connect,
+            Phase::Tls => self.tls,
+            Phase::Send => self.send,
+            Phase::Ttfb => self.ttfb,
+            Phase::Body => self.body,
+        }
+    }
+
+    /// Sum of the phases that happened.
+    pub fn sum(&self) -> f64 {
+        self.iter().filter_map(|(_, v)| v).sum()
+    }
+}
+
+/// A named phase of a probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Queue,
+    Dns,
+    Connect,
+    Tls,
+    Send,
+    Ttfb,
+    Body,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 7] = [
+        Phase::Queue,
+        Phase::Dns,
+        Phase::Connect,
+        Phase::Tls,
+        Phase::Send,
+        Phase::Ttfb,
+        Phase::Body,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Queue => "queue",
+            Phase::Dns => "dns",
+            Phase::Connect => "connect",
+            Phase::Tls => "tls",
+            Phase::Send => "send",
+            Phase::Ttfb => "ttfb",
+            Phase::Body => "body",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a probe failed, and in which phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeError {
+    pub kind: ErrorKind,
+    pub phase: Phase,
+    pub message: String,
+}
+
+/// The classes of failure. Stable ids, used in records and summaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorKind {
+    Timeout,
+    Reset,
+    Refused,
+    Dns,
+    Tls,
+    Protocol,
+    Status,
+    Io,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Refused => "refused",
+            ErrorKind::Dns => "dns",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Status => "status",
+            ErrorKind::Io => "io",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,174 @@
+//! What a probe is sent to: a named URL and the request to send.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, Method};
+use serde::{Deserialize, Serialize};
+use url::{Host, Url};
+
+/// Request headers whose values are secrets by nature; they are sent but
+/// never written to a record, a log or the screen.
+pub const ALWAYS_SECRET: [&str; 4] = ["authorization", "proxy-authorization", "x-api-key", "cookie"];
+
+/// Which entry point a target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    ExecuteApi,
+    CustomDomain,
+    Other,
+}
+
+impl TargetKind {
+    /// `*.execute-api.REGION.amazonaws.com` is the execute-api URL; a plain
+    /// DNS name is presumed a custom domain; IPs and localhost are neither.
+    pub fn infer(url: &Url) -> TargetKind {
+        match url.host() {
+            Some(Host::Domain(d)) => {
+                let d = d.to_ascii_lowercase();
+                if d.contains(".execute-api.") && d.ends_with(".amazonaws.com") {
+                    TargetKind::ExecuteApi
+                } else if d == "localhost" || d.ends_with(".localhost") {
+                    TargetKind::Other
+                } else {
+                    TargetKind::CustomDomain
+                }
+            }
+            _ => TargetKind::Other,
+        }
+    }
+}
+
+/// The request a probe sends. Shared by all probes of a target.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    pub method: Method,
+    /// Extra request headers; secret values are marked sensitive so that
+    /// even `Debug` and HTTP/2 header compression treat them as secrets.
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Default for RequestSpec {
+    fn default() -> Self {
+        RequestSpec {
+            method: Method::GET,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        }
+    }
+}
+
+/// Where to connect, derived once from the URL.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    pub tls: bool,
+    /// Host as written in the URL (brackets stripped for IPv6).
+    pub host: String,
+    /// Set when the host is an IP literal: no DNS.
+    pub ip: Option<IpAddr>,
+    pub port: u16,
+    /// `host[:port]` as it goes into the Host header.
+    pub authority: String,
+    /// Path and query, as sent on the request line.
+    pub path: String,
+}
+
+impl Endpoint {
+    /// Derive the endpoint; the URL must already be validated as http(s)
+    /// with a host.
+    pub fn from_url(url: &Url) -> Endpoint {
+        let tls = url.scheme() == "https";
+        let (host, ip) = match url.host() {
+            Some(Host::Ipv4(ip)) => (ip.to_string(), Some(IpAddr::V4(ip))),
+            Some(Host::Ipv6(ip)) => (ip.to_string(), Some(IpAddr::V6(ip))),
+            Some(Host::Domain(d)) => (d.to_string(), None),
+            None => (String::new(), None),
+        };
+        let port = url.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
+        let host_for_header = url.host_str().unwrap_or_default();
+        let authority = match url.port() {
+            Some(p) => format!("{host_for_header}:{p}"),
+            None => host_for_header.to_string(),
+        };
+        let mut path = url.path().to_string();
+        if let Some(q) = url.query() {
+            path.push('?');
+            path.push_str(q);
+        }
+        Endpoint {
+            tls,
+            host,
+            ip,
+            port,
+            authority,
+            path,
+        }
+    }
+}
+
+/// A named URL with its request.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub url: Url,
+    pub kind: TargetKind,
+    pub endpoint: Endpoint,
+    pub request: Arc<RequestSpec>,
+}
+
+impl Target {
+    pub fn new(
+        name: impl Into<String>,
+        url: Url,
+        kind: Option<TargetKind>,
+        request: Arc<RequestSpec>,
+    ) -> Target {
+        Target {
+            name: name.into(),
+            kind: kind.unwrap_or_else(|| TargetKind::infer(&url)),
+            endpoint: Endpoint::from_url(&url),
+            url,
+            request,
+        }
+    }
+}
+
+/// True when a header's value must never be shown.
+pub fn is_secret(name: &HeaderName, extra: &[HeaderName]) -> bool {
+    ALWAYS_SECRET.contains(&name.as_str()) || extra.contains(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_is_inferred_from_the_host() {
+        let k = |u: &str| TargetKind::infer(&Url::parse(u).unwrap());
+        assert_eq!(
+            k("https://abc123.execute-api.eu-west-1.amazonaws.com/test/x"),
+            TargetKind::ExecuteApi
+        );
+        assert_eq!(k("https://api.example.com/x"), TargetKind::CustomDomain);
+        assert_eq!(k("http://127.0.0.1:8080/"), TargetKind::Other);
+        assert_eq!(k("http://localhost:8080/"), TargetKind::Other);
+    }
+
+    #[test]
+    fn endpoint_keeps_port_and_query() {
+        let e = Endpoint::from_url(&Url::parse("http://[::1]:8080/a/b?x=1").unwrap());
+        assert_eq!(e.host, "::1");
+        assert!(e.ip.is_some());
+        assert_eq!(e.port, 8080);
+        assert_eq!(e.authority, "[::1]:8080");
+        assert_eq!(e.path, "/a/b?x=1");
+        let e = Endpoint::from_url(&Url::parse("https://api.example.com/").unwrap());
+        assert_eq!(
+            (e.port, e.authority.as_str(), e.tls),
+            (443, "api.example.com", true)
+        );
+    }
+}

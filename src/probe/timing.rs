@@ -1,0 +1,192 @@
+//! Raw instants taken at named points of a probe, and the one function that
+//! turns them into disjoint phases.
+//!
+//! Everything the tool does between network phases (pool bookkeeping, task
+//! scheduling, timer lateness) is *not* attributed to a network phase: it is
+//! what remains of the total once the network phases are taken out, and it
+//! is reported as `queue`. That keeps the engine from distorting what it
+//! measures (coordinated omission included: the total starts at the time the
+//! plan intended, not the time the tool got round to it).
+
+use std::time::{Duration, Instant};
+
+use super::record::{Phase, Phases};
+
+/// Network phases that have a start and an end on the wire.
+const NETWORK: [Phase; 6] = [
+    Phase::Dns,
+    Phase::Connect,
+    Phase::Tls,
+    Phase::Send,
+    Phase::Ttfb,
+    Phase::Body,
+];
+
+fn slot(phase: Phase) -> usize {
+    match phase {
+        Phase::Queue => unreachable!("queue is derived, never marked"),
+        Phase::Dns => 0,
+        Phase::Connect => 1,
+        Phase::Tls => 2,
+        Phase::Send => 3,
+        Phase::Ttfb => 4,
+        Phase::Body => 5,
+    }
+}
+
+/// Instants of one probe. `begin`/`end` pairs per network phase; a phase
+/// left open when the probe fails is closed at the failure instant.
+#[derive(Debug, Clone)]
+pub struct Marks {
+    scheduled: Instant,
+    spans: [(Option<Instant>, Option<Instant>); 6],
+    open: Option<Phase>,
+}
+
+impl Marks {
+    pub fn new(scheduled: Instant) -> Self {
+        Marks {
+            scheduled,
+            spans: [(None, None); 6],
+            open: None,
+        }
+    }
+
+    pub fn scheduled(&self) -> Instant {
+        self.scheduled
+    }
+
+    pub fn begin(&mut self, phase: Phase, at: Instant) {
+        self.spans[slot(phase)] = (Some(at), None);
+        self.open = Some(phase);
+    }
+
+    pub fn end(&mut self, phase: Phase, at: Instant) {
+        let span = &mut self.spans[slot(phase)];
+        debug_assert!(span.0.is_some(), "{phase} ended before it began");
+        span.1 = Some(at);
+        if self.open == Some(phase) {
+            self.open = None;
+        }
+    }
+
+    /// The phase that has begun and not ended, if any.
+    pub fn open_phase(&self) -> Option<Phase> {
+        self.open
+    }
+
+    /// Close the open phase at `at` (the instant of a failure).
+    pub fn close_open(&mut self, at: Instant) {
+        if let Some(phase) = self.open {
+            self.end(phase, at);
+        }
+    }
+
+    pub fn start_of(&self, phase: Phase) -> Option<Instant> {
+        self.spans[slot(phase)].0
+    }
+
+    pub fn end_of(&self, phase: Phase) -> Option<Instant> {
+        self.spans[slot(phase)].1
+    }
+
+    /// The last instant recorded: where the probe's total ends.
+    fn last(&self) -> Instant {
+        self.spans
+            .iter()
+            .filter_map(|(s, e)| e.or(*s))
+            .max()
+            .unwrap_or(self.scheduled)
+            .max(self.scheduled)
+    }
+}
+
+/// Disjoint phases and the total, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    pub phases: Phases,
+    pub total_ms: f64,
+}
+
+/// Turn marks into disjoint phases. Network phases are end − start of their
+/// own span; `queue` is the remainder of the total, so the phases always sum
+/// to the total (up to rounding to the microsecond).
+pub fn phases(marks: &Marks) -> Timing {
+    let mut phases = Phases::default();
+    let mut network = Duration::ZERO;
+    for phase in NETWORK {
+        let (start, end) = marks.spans[slot(phase)];
+        if let (Some(start), Some(end)) = (start, end) {
+            let d = end.saturating_duration_since(start);
+            network += d;
+            set(&mut phases, phase, Some(ms(d)));
+        }
+    }
+    let total = marks.last().saturating_duration_since(marks.scheduled);
+    phases.queue = Some(ms(total.saturating_sub(network)));
+    Timing {
+        phases,
+        total_ms: ms(total),
+    }
+}
+
+fn set(phases: &mut Phases, phase: Phase, value: Option<f64>) {
+    match phase {
+        Phase::Queue => phases.queue = value,
+        Phase::Dns => phases.dns = value,
+        Phase::Connect => phases.connect = value,
+        Phase::Tls => phases.tls = value,
+        Phase::Send => phases.send = value,
+        Phase::Ttfb => phases.ttfb = value,
+        Phase::Body => phases.body = value,
+    }
+}
+
+/// Milliseconds, rounded to the microsecond.
+pub fn ms(d: Duration) -> f64 {
+    (d.as_nanos() as f64 / 1_000.0).round() / 1_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_are_disjoint_and_sum_to_total() {
+        let t0 = Instant::now();
+        let at = |us: u64| t0 + Duration::from_micros(us);
+        let mut m = Marks::new(t0);
+        m.begin(Phase::Dns, at(100));
+        m.end(Phase::Dns, at(1_100));
+        m.begin(Phase::Connect, at(1_150));
+        m.end(Phase::Connect, at(2_150));
+        m.begin(Phase::Send, at(2_200));
+        m.end(Phase::Send, at(2_300));
+        m.begin(Phase::Ttfb, at(2_300));
+        m.end(Phase::Ttfb, at(12_300));
+        m.begin(Phase::Body, at(12_300));
+        m.end(Phase::Body, at(12_800));
+        let t = phases(&m);
+        assert_eq!(t.phases.dns, Some(1.0));
+        assert_eq!(t.phases.connect, Some(1.0));
+        assert_eq!(t.phases.tls, None, "a phase that did not happen is null");
+        assert_eq!(t.phases.ttfb, Some(10.0));
+        assert_eq!(t.total_ms, 12.8);
+        // 100 µs before DNS, 50 µs between DNS and connect, 50 µs before send.
+        assert_eq!(t.phases.queue, Some(0.2));
+        assert!((t.phases.sum() - t.total_ms).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_failure_closes_the_open_phase() {
+        let t0 = Instant::now();
+        let mut m = Marks::new(t0);
+        m.begin(Phase::Connect, t0);
+        assert_eq!(m.open_phase(), Some(Phase::Connect));
+        m.close_open(t0 + Duration::from_millis(3));
+        let t = phases(&m);
+        assert_eq!(t.phases.connect, Some(3.0));
+        assert_eq!(t.phases.ttfb, None);
+        assert_eq!(t.total_ms, 3.0);
+    }
+}

@@ -1,0 +1,46 @@
+//! X-Ray trace ids that the probe sets itself, so that it can look up the
+//! very traces its requests created.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand::RngCore;
+
+/// The header API Gateway reads and X-Ray keys traces by.
+pub const TRACE_HEADER: &str = "x-amzn-trace-id";
+
+/// A root trace id: `1-{8 hex digits of epoch seconds}-{24 hex random}`.
+pub fn new_root_id(now: SystemTime) -> String {
+    let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as u32;
+    let mut random = [0u8; 12];
+    rand::rng().fill_bytes(&mut random);
+    let mut id = format!("1-{secs:08x}-");
+    for b in random {
+        id.push_str(&format!("{b:02x}"));
+    }
+    id
+}
+
+/// The header value for a root id: sampled, so that a traced stage records it.
+pub fn header_value(root: &str) -> String {
+    format!("Root={root};Sampled=1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn root_id_has_the_xray_shape() {
+        let now = UNIX_EPOCH + Duration::from_secs(0x673f0a10);
+        let id = new_root_id(now);
+        assert!(id.starts_with("1-673f0a10-"), "{id}");
+        let random = &id["1-673f0a10-".len()..];
+        assert_eq!(random.len(), 24);
+        assert!(random
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(new_root_id(now), id, "random part differs between probes");
+        assert_eq!(header_value(&id), format!("Root={id};Sampled=1"));
+    }
+}

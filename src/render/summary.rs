@@ -1,0 +1,53 @@
+//! The per-target summary table: counts, connection reuse, and percentiles
+//! of every phase.
+
+use std::io::{self, Write};
+
+use crate::probe::Phase;
+use crate::stats::{LatencyHistogram, RunStats, TargetStats};
+
+pub fn write(w: &mut impl Write, stats: &RunStats) -> io::Result<()> {
+    for (i, t) in stats.targets.iter().enumerate() {
+        if i > 0 {
+            writeln!(w)?;
+        }
+        write_target(w, t)?;
+    }
+    Ok(())
+}
+
+fn write_target(w: &mut impl Write, t: &TargetStats) -> io::Result<()> {
+    writeln!(w, "{}  {}", t.name, t.url)?;
+    let failed = if t.errors.is_empty() {
+        "0".to_string()
+    } else {
+        let kinds: Vec<String> = t.errors.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        format!("{} ({})", t.failed(), kinds.join(", "))
+    };
+    writeln!(w, "  probes {}  ok {}  failed {}", t.probes, t.ok, failed)?;
+    writeln!(
+        w,
+        "  connections: {} new, {} reused, {} found closed by the peer",
+        t.fresh, t.reused, t.reconnected
+    )?;
+    writeln!(
+        w,
+        "  {:<8} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "ms", "count", "p50", "p90", "p99", "p99.9", "max"
+    )?;
+    for phase in Phase::ALL {
+        row(w, phase.as_str(), t.phase(phase))?;
+    }
+    row(w, "total", t.total())
+}
+
+fn row(w: &mut impl Write, name: &str, h: &LatencyHistogram) -> io::Result<()> {
+    match h.percentiles() {
+        None => writeln!(w, "  {name:<8} {:>7}", 0),
+        Some(p) => writeln!(
+            w,
+            "  {name:<8} {:>7} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>10.2}",
+            p.count, p.p50, p.p90, p.p99, p.p999, p.max
+        ),
+    }
+}

@@ -1,0 +1,283 @@
+//! The `coldlink` binary as a user meets it: exit codes, error messages,
+//! output formats, secrets, broken pipes and the help and waterfall layouts.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use common::{bin, start, Behavior};
+
+/// Run the binary off the async runtime so the test servers keep serving.
+async fn coldlink(args: Vec<String>, env: &[(&str, &str)]) -> Output {
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(bin());
+        cmd.args(&args).env_remove("RUST_LOG").env("NO_COLOR", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[tokio::test]
+async fn a_healthy_probe_exits_0_and_a_failed_one_exits_1() {
+    let server = start(Behavior::Ok).await;
+    let out = coldlink(args(&["probe", &server.url("/")]), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let closed = common::closed_port().await;
+    let out = coldlink(args(&["probe", &format!("http://{closed}/")]), &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("FAILED: refused in connect"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let failing = start(Behavior::Status(502)).await;
+    let out = coldlink(
+        args(&["probe", "-n", "3", &server.url("/"), &failing.url("/")]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "one failing target fails the run");
+}
+
+#[tokio::test]
+async fn bad_input_exits_2_and_names_the_flag() {
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["probe", "ftp://example.com/"], "use http:// or https://"),
+        (
+            vec!["probe", "https://u:p@example.com/"],
+            "credentials in the URL",
+        ),
+        (
+            vec!["probe", "--timeout", "soon", "http://127.0.0.1/"],
+            "--timeout",
+        ),
+        (
+            vec!["probe", "--timeout", "0s", "http://127.0.0.1/"],
+            "--timeout must be longer than 0",
+        ),
+        (vec!["probe", "-n", "0", "http://127.0.0.1/"], "--count"),
+        (
+            vec!["probe", "--connections", "sometimes", "http://127.0.0.1/"],
+            "fresh, reuse",
+        ),
+        (
+            vec!["probe", "-H", "no-colon", "http://127.0.0.1/"],
+            "'Name: value'",
+        ),
+        (
+            vec!["probe", "--resolve", "api:443", "http://127.0.0.1/"],
+            "HOST:PORT:ADDR",
+        ),
+        (
+            vec!["probe", "--dns-server", "my-resolver", "http://127.0.0.1/"],
+            "--dns-server",
+        ),
+        (
+            vec!["probe", "--cacert", "/nonexistent/ca.pem", "http://127.0.0.1/"],
+            "--cacert /nonexistent/ca.pem",
+        ),
+        (
+            vec!["probe", "--data", "@/nonexistent/body.json", "http://127.0.0.1/"],
+            "--data @/nonexistent/body.json",
+        ),
+        (
+            vec![
+                "probe",
+                "--out",
+                "/nonexistent/dir/records.ndjson",
+                "http://127.0.0.1/",
+            ],
+            "--out /nonexistent/dir",
+        ),
+        (vec!["probe"], "<URL>"),
+        (vec!["frobnicate"], "unrecognized subcommand"),
+    ];
+    for (a, expected) in cases {
+        let out = coldlink(args(&a), &[]).await;
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{a:?}: {err}");
+        assert!(err.contains(expected), "{a:?}: expected {expected:?} in: {err}");
+        assert!(out.stdout.is_empty(), "{a:?}: nothing on stdout");
+    }
+}
+
+#[tokio::test]
+async fn a_secret_header_never_appears_in_any_output() {
+    let server = start(Behavior::Ok).await;
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = [
+        "s3cr3t-api-key",
+        "Bearer tok3n-value",
+        "cust0m-secret",
+        "sessi0n=abc",
+    ];
+    for format in ["text", "json", "ndjson"] {
+        for count in ["1", "2"] {
+            let out_file = dir.path().join(format!("{format}-{count}.ndjson"));
+            let out = coldlink(
+                args(&[
+                    "probe",
+                    &server.url("/"),
+                    "-n",
+                    count,
+                    "--format",
+                    format,
+                    "--out",
+                    out_file.to_str().unwrap(),
+                    "-H",
+                    "x-api-key: s3cr3t-api-key",
+                    "-H",
+                    "Authorization: Bearer tok3n-value",
+                    "-H",
+                    "x-custom: cust0m-secret",
+                    "--secret-header",
+                    "x-custom",
+                    "-H",
+                    "cookie: sessi0n=abc",
+                ]),
+                &[("RUST_LOG", "trace")],
+            )
+            .await;
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            let records = std::fs::read_to_string(&out_file).unwrap();
+            assert!(!records.is_empty());
+            for (what, body) in [
+                ("stdout", text(&out.stdout)),
+                ("stderr", text(&out.stderr)),
+                ("--out", records),
+            ] {
+                for s in secrets {
+                    assert!(
+                        !body.contains(s),
+                        "{format} -n {count}: secret {s:?} leaked to {what}:\n{body}"
+                    );
+                }
+            }
+        }
+    }
+    // They were sent all the same.
+    let got = &server.requests()[0];
+    assert_eq!(got.header("x-api-key"), Some("s3cr3t-api-key"));
+    assert_eq!(got.header("authorization"), Some("Bearer tok3n-value"));
+    assert_eq!(got.header("x-custom"), Some("cust0m-secret"));
+}
+
+#[tokio::test]
+async fn ndjson_is_one_schema_record_per_line_and_json_one_document() {
+    let server = start(Behavior::Ok).await;
+    let out = coldlink(
+        args(&["probe", &server.url("/a"), "-n", "3", "--format", "ndjson"]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for l in &lines {
+        assert_eq!(l["v"], 1);
+        for key in ["queue", "dns", "connect", "tls", "send", "ttfb", "body"] {
+            assert!(
+                l["phases_ms"].get(key).is_some(),
+                "phases_ms.{key} present (null or a number)"
+            );
+        }
+        assert!(
+            l["phases_ms"]["tls"].is_null(),
+            "plain http: tls is null, never 0"
+        );
+        assert!(l["conn"]["reused"].is_boolean());
+        assert_eq!(l["error"], serde_json::Value::Null);
+    }
+    assert_eq!(
+        lines[2]["conn"]["reused"], true,
+        "-n defaults to reused connections"
+    );
+
+    let out = coldlink(
+        args(&["probe", &server.url("/a"), "-n", "2", "--format", "json"]),
+        &[],
+    )
+    .await;
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["v"], 1);
+    assert_eq!(doc["records"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["targets"][0]["probes"], 2);
+    assert!(doc["targets"][0]["total_ms"]["p99"].is_number());
+}
+
+#[tokio::test]
+async fn a_closed_stdout_is_not_an_error() {
+    let server = start(Behavior::Ok).await;
+    let url = server.url("/");
+    let code = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(bin())
+            .args(["probe", &url, "-n", "200", "--format", "ndjson"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.starts_with("{\"v\":1"), "{first}");
+        // The reader is gone: the next write meets a broken pipe.
+        child.wait().unwrap().code()
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0));
+}
+
+#[tokio::test]
+async fn completions_and_man_page_are_generated() {
+    let out = coldlink(args(&["completions", "bash"]), &[]).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("coldlink"));
+    let out = coldlink(args(&["man"]), &[]).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains(".TH coldlink"));
+}
+
+#[tokio::test]
+async fn help_snapshots() {
+    for (name, a) in [("help", vec!["--help"]), ("probe_help", vec!["probe", "--help"])] {
+        let out = coldlink(args(&a), &[]).await;
+        assert_eq!(out.status.code(), Some(0));
+        insta::assert_snapshot!(name, text(&out.stdout));
+    }
+}
+
+#[tokio::test]
+async fn waterfall_layout_snapshot() {
+    let server = start(Behavior::Ok).await;
+    let out = coldlink(args(&["probe", &server.url("/header")]), &[]).await;
+    assert_eq!(out.status.code(), Some(0));
+    insta::with_settings!({filters => vec![
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+        (r"1-[0-9a-f]{8}-[0-9a-f]{24}", "[trace-id]"),
+        (r"\d+\.\d+ ms", "[ms]"),
+        (r"\|[ █]{40}\|", "|[bar]|"),
+    ]}, {
+        insta::assert_snapshot!("waterfall", text(&out.stdout));
+    });
+}

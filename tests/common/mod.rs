@@ -1,0 +1,355 @@
+//! Test harness: loopback HTTP and HTTPS servers on port 0 that record what
+//! they received and misbehave on demand. Certificates are made at test
+//! time with rcgen; nothing touches the network beyond 127.0.0.1.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::task::JoinHandle;
+
+/// How the server answers.
+#[derive(Clone, Debug)]
+pub enum Behavior {
+    /// 200 with a small body, keep-alive.
+    Ok,
+    /// Wait this long before sending the response headers.
+    DelayHeaders(Duration),
+    /// Send the headers and part of the body, then reset the connection.
+    ResetMidResponse,
+    /// Read the request and never answer.
+    NeverAnswer,
+    /// Answer with keep-alive, then close a connection idle this long.
+    CloseIdleAfter(Duration),
+    /// Answer with bytes that are not HTTP.
+    Garbage,
+    /// Answer with this status.
+    Status(u16),
+}
+
+/// One request as the server saw it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// Which accepted connection (1, 2, …) carried it.
+    pub conn: usize,
+    pub request_line: String,
+    /// Lower-cased names, values as sent.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+pub struct State {
+    pub requests: Mutex<Vec<Received>>,
+    pub accepted: AtomicUsize,
+    pub open: AtomicUsize,
+    pub max_open: AtomicUsize,
+}
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub state: Arc<State>,
+    /// The CA (self-signed server certificate) as a PEM file, for --cacert.
+    pub ca_file: Option<PathBuf>,
+    _dir: Option<tempfile::TempDir>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        let scheme = if self.ca_file.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}{path}", self.addr.port())
+    }
+
+    /// The same server by name, so that DNS (the hosts file) is used.
+    pub fn url_localhost(&self, path: &str) -> String {
+        self.url(path).replace("127.0.0.1", "localhost")
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.state.requests.lock().unwrap().clone()
+    }
+}
+
+/// A plain HTTP server.
+pub async fn start(behavior: Behavior) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = Arc::new(State::default());
+    let task = tokio::spawn(accept_loop(listener, None, behavior, state.clone()));
+    Server {
+        addr,
+        state,
+        ca_file: None,
+        _dir: None,
+        task,
+    }
+}
+
+/// An HTTPS server whose self-signed certificate names `names` only.
+pub async fn start_tls(behavior: Behavior, names: &[&str]) -> Server {
+    let key =
+        rcgen::generate_simple_self_signed(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, key.cert.pem()).unwrap();
+    let cert = key.cert.der().clone();
+    let key_der = rustls::pki_types::PrivateKeyDer::try_from(key.signing_key.serialize_der()).unwrap();
+    let mut config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key_der)
+            .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = Arc::new(State::default());
+    let task = tokio::spawn(accept_loop(listener, Some(acceptor), behavior, state.clone()));
+    Server {
+        addr,
+        state,
+        ca_file: Some(ca_file),
+        _dir: Some(dir),
+        task,
+    }
+}
+
+/// A loopback port with nothing listening: connecting is refused.
+pub async fn closed_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    addr
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    behavior: Behavior,
+    state: Arc<State>,
+) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            return;
+        };
+        let n = state.accepted.fetch_add(1, Ordering::SeqCst) + 1;
+        let open = state.open.fetch_add(1, Ordering::SeqCst) + 1;
+        state.max_open.fetch_max(open, Ordering::SeqCst);
+        let (tls, behavior, state) = (tls.clone(), behavior.clone(), state.clone());
+        tokio::spawn(async move {
+            if matches!(behavior, Behavior::ResetMidResponse) {
+                // Closing with SO_LINGER 0 sends RST instead of FIN.
+                let _ = tcp.set_zero_linger();
+            }
+            match tls {
+                Some(acceptor) => {
+                    if let Ok(stream) = acceptor.accept(tcp).await {
+                        serve(stream, n, &behavior, &state).await;
+                    }
+                }
+                None => serve(tcp, n, &behavior, &state).await,
+            }
+            state.open.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    conn: usize,
+    behavior: &Behavior,
+    state: &State,
+) {
+    let mut stream = BufReader::new(stream);
+    let mut first = true;
+    loop {
+        let next = read_request(&mut stream, conn);
+        let req = match behavior {
+            Behavior::CloseIdleAfter(idle) if !first => match tokio::time::timeout(*idle, next).await {
+                Ok(r) => r,
+                Err(_) => return, // idle too long: close (FIN)
+            },
+            _ => next.await,
+        };
+        let Some(req) = req else { return };
+        first = false;
+        state.requests.lock().unwrap().push(req);
+        let body = b"{\"ok\":true}";
+        match behavior {
+            Behavior::Ok | Behavior::CloseIdleAfter(_) => {
+                if write_response(&mut stream, 200, body).await.is_err() {
+                    return;
+                }
+            }
+            Behavior::Status(code) => {
+                if write_response(&mut stream, *code, body).await.is_err() {
+                    return;
+                }
+            }
+            Behavior::DelayHeaders(d) => {
+                tokio::time::sleep(*d).await;
+                if write_response(&mut stream, 200, body).await.is_err() {
+                    return;
+                }
+            }
+            Behavior::ResetMidResponse => {
+                let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n0123456789";
+                let _ = stream.get_mut().write_all(head.as_bytes()).await;
+                let _ = stream.get_mut().flush().await;
+                // Give the client a moment to read the partial response, then RST on drop.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return;
+            }
+            Behavior::NeverAnswer => {
+                std::future::pending::<()>().await;
+            }
+            Behavior::Garbage => {
+                let _ = stream
+                    .get_mut()
+                    .write_all(b"SSH-2.0-OpenSSH_9.6 this is not http\r\n\r\n")
+                    .await;
+                let _ = stream.get_mut().flush().await;
+                return;
+            }
+        }
+    }
+}
+
+async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut BufReader<S>,
+    conn: usize,
+) -> Option<Received> {
+    let mut request_line = String::new();
+    if stream.read_line(&mut request_line).await.ok()? == 0 {
+        return None;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if stream.read_line(&mut line).await.ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (n, v) = line.split_once(':')?;
+        headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
+    }
+    let len = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    stream.read_exact(&mut body).await.ok()?;
+    Some(Received {
+        conn,
+        request_line: request_line.trim_end().to_string(),
+        headers,
+        body,
+    })
+}
+
+async fn write_response<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut BufReader<S>,
+    status: u16,
+    body: &[u8],
+) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nx-amzn-requestid: req-{status}\r\nset-cookie: session=server-secret\r\n\r\n",
+        body.len()
+    );
+    let s = stream.get_mut();
+    s.write_all(head.as_bytes()).await?;
+    s.write_all(body).await?;
+    s.flush().await
+}
+
+/// How the loopback DNS server answers.
+#[derive(Clone, Copy, Debug)]
+pub enum Dns {
+    /// NXDOMAIN for every name.
+    NxDomain,
+    /// 127.0.0.1 for every A query (no AAAA), after `delay`.
+    Loopback { delay: Duration },
+}
+
+/// A UDP DNS server on 127.0.0.1:0, for --dns-server. Returns its address
+/// and the number of queries it has received.
+pub async fn start_dns(mode: Dns) -> (SocketAddr, Arc<AtomicUsize>) {
+    let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let addr = socket.local_addr().unwrap();
+    let queries = Arc::new(AtomicUsize::new(0));
+    let count = queries.clone();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 512];
+        loop {
+            let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+                return;
+            };
+            count.fetch_add(1, Ordering::SeqCst);
+            let query = buf[..n].to_vec();
+            let socket = socket.clone();
+            tokio::spawn(async move {
+                if let Some(answer) = dns_answer(&query, mode) {
+                    if let Dns::Loopback { delay } = mode {
+                        tokio::time::sleep(delay).await;
+                    }
+                    let _ = socket.send_to(&answer, from).await;
+                }
+            });
+        }
+    });
+    (addr, queries)
+}
+
+fn dns_answer(query: &[u8], mode: Dns) -> Option<Vec<u8>> {
+    // Header (12 bytes), then one question: labels, a zero byte, type, class.
+    let mut end = 12;
+    while *query.get(end)? != 0 {
+        end += 1 + query[end] as usize;
+    }
+    let qtype = u16::from_be_bytes([*query.get(end + 1)?, *query.get(end + 2)?]);
+    end += 5;
+    let question = query.get(12..end)?;
+    let answer_a = matches!(mode, Dns::Loopback { .. }) && qtype == 1;
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(&query[0..2]); // id
+    let rcode = if matches!(mode, Dns::NxDomain) { 3 } else { 0 };
+    out.extend_from_slice(&[0x81, 0x80 | rcode]); // response, recursion desired + available
+    out.extend_from_slice(&[0, 1, 0, answer_a as u8, 0, 0, 0, 0]);
+    out.extend_from_slice(question);
+    if answer_a {
+        out.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1]);
+    }
+    Some(out)
+}
+
+/// Path of the built binary, for command-line tests.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_coldlink")
+}
