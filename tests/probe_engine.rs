@@ -340,3 +340,29 @@ async fn resolve_pins_skip_dns() {
     let host = server.requests()[0].header("host").unwrap().to_string();
     assert_eq!(host, format!("api.example.test:{}", server.addr.port()));
 }
+
+#[tokio::test]
+async fn http2_is_used_when_alpn_picks_it_and_its_connections_are_reused() {
+    let server = common::start_h2(&["localhost"]).await;
+    let mut s = settings(ConnectionPolicy::Reuse);
+    s.tls.ca_files = vec![server.ca_file.clone().unwrap()];
+    let records = probes(s.clone(), &[server.url_localhost("/h2")], 2, None).await;
+    for r in &records {
+        assert!(r.error.is_none(), "{r:?}");
+        assert_eq!(r.http.as_deref(), Some("2"));
+        assert_eq!(r.tls.as_ref().unwrap().alpn.as_deref(), Some("h2"));
+        assert_eq!(r.body_bytes, Some(8), "body 'HTTP/2.0'");
+        assert_sums_to_total(r);
+    }
+    assert!(records[1].conn.as_ref().unwrap().reused);
+    assert_eq!(records[1].phases_ms.tls, None);
+    let got = server.requests();
+    assert!(got[0].request_line.ends_with("HTTP/2.0"), "{}", got[0].request_line);
+    assert!(got[0].header("x-amzn-trace-id").is_some());
+
+    // --http1.1 offers only http/1.1, which this server refuses to speak.
+    s.tls.http1_only = true;
+    let records = probes(s, &[server.url_localhost("/h2")], 1, None).await;
+    let e = records[0].error.as_ref().expect("no common protocol");
+    assert_eq!(e.phase, Phase::Tls, "{e:?}");
+}

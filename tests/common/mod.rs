@@ -137,6 +137,69 @@ pub async fn start_tls(behavior: Behavior, names: &[&str]) -> Server {
     }
 }
 
+/// An HTTPS server that negotiates HTTP/2 (ALPN h2) and answers 200 with
+/// the request's HTTP version in the body; served by hyper.
+pub async fn start_h2(names: &[&str]) -> Server {
+    use http_body_util::Full;
+    use hyper::service::service_fn;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let key = rcgen::generate_simple_self_signed(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, key.cert.pem()).unwrap();
+    let key_der = rustls::pki_types::PrivateKeyDer::try_from(key.signing_key.serialize_der()).unwrap();
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![key.cert.der().clone()], key_der)
+        .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = Arc::new(State::default());
+    let st = state.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { return };
+            let n = st.accepted.fetch_add(1, Ordering::SeqCst) + 1;
+            let (acceptor, st) = (acceptor.clone(), st.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let st = st.clone();
+                    async move {
+                        st.requests.lock().unwrap().push(Received {
+                            conn: n,
+                            request_line: format!("{} {} {:?}", req.method(), req.uri(), req.version()),
+                            headers: req
+                                .headers()
+                                .iter()
+                                .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                                .collect(),
+                            body: Vec::new(),
+                        });
+                        let body = format!("{:?}", req.version());
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(bytes::Bytes::from(body))))
+                    }
+                });
+                let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    Server {
+        addr,
+        state,
+        ca_file: Some(ca_file),
+        _dir: Some(dir),
+        task,
+    }
+}
+
 /// A loopback port with nothing listening: connecting is refused.
 pub async fn closed_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
