@@ -357,7 +357,11 @@ async fn http2_is_used_when_alpn_picks_it_and_its_connections_are_reused() {
     assert!(records[1].conn.as_ref().unwrap().reused);
     assert_eq!(records[1].phases_ms.tls, None);
     let got = server.requests();
-    assert!(got[0].request_line.ends_with("HTTP/2.0"), "{}", got[0].request_line);
+    assert!(
+        got[0].request_line.ends_with("HTTP/2.0"),
+        "{}",
+        got[0].request_line
+    );
     assert!(got[0].header("x-amzn-trace-id").is_some());
 
     // --http1.1 offers only http/1.1, which this server refuses to speak.
