@@ -33,9 +33,17 @@ pub struct Cli {
 pub enum Command {
     /// Send probes to one or more URLs and time every phase.
     ///
-    /// One URL without -n prints a waterfall of the phases; with -n, one line
-    /// per probe and a per-phase summary.
+    /// With one probe per URL (no -n, or -n 1), a waterfall of the phases for
+    /// each URL; with -n 2 or more, one line per probe and a per-phase summary.
     Probe(Box<ProbeArgs>),
+    /// Run a profile's plan headless: its schedule until --duration or
+    /// Ctrl-C, or its burst with --burst.
+    ///
+    /// Records are appended to --out as they come (flushed per record); a
+    /// per-target summary is printed on exit.
+    Run(Box<RunArgs>),
+    /// Re-summarise stored records (NDJSON, gzip too), merging files.
+    Report(ReportArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -102,6 +110,73 @@ pub struct ProbeArgs {
     /// Also append every probe record (NDJSON) to FILE.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    /// Text output: only the summary, no line per probe.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The profile: targets, schedule, burst (see profiles/).
+    #[arg(long, value_name = "FILE")]
+    pub profile: PathBuf,
+
+    /// Stop after this long, e.g. 6h [default: until Ctrl-C or SIGTERM].
+    #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
+    pub duration: Option<Duration>,
+
+    /// Run the profile's [burst] once instead of its [schedule].
+    #[arg(long)]
+    pub burst: bool,
+
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    /// Append every probe record (NDJSON) to FILE, flushed as it comes.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Text output: only the summary, no line per probe.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Per-target, per-phase tables.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GroupBy {
+    /// The remote address the probes connected to (one row per NLB node / path).
+    Remote,
+    /// The connection that carried the probes.
+    Conn,
+    /// The UTC minute the probes started in (lines up with CloudWatch periods).
+    Minute,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// NDJSON record files (from probe --out, run, keepwarm, watch); .gz is read too.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+
+    /// Also break each target down by this key.
+    #[arg(long, value_enum, value_name = "KEY")]
+    pub by: Option<GroupBy>,
 }
 
 /// How each probe connects and what it sends; shared by every command that
@@ -114,8 +189,8 @@ pub struct ConnectionArgs {
 
     /// Extra request header 'Name: value' (repeatable). Values of
     /// authorization, x-api-key, cookie and --secret-header names are never shown.
-    #[arg(short = 'H', long = "header", value_name = "'K: V'", value_parser = parse::header)]
-    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    #[arg(short = 'H', long = "header", value_name = "'K: V'", value_parser = parse::header_arg)]
+    pub headers: Vec<parse::HeaderArg>,
 
     /// Mark a header name as secret: its value never reaches output (repeatable).
     #[arg(long = "secret-header", value_name = "NAME", value_parser = parse::header_name)]
@@ -143,7 +218,7 @@ pub struct ConnectionArgs {
     pub tls_timeout: Option<Duration>,
 
     /// fresh: a new connection per probe; reuse: keep-alive
-    /// [default: fresh for one probe per URL, reuse with -n].
+    /// [default: fresh for one probe per URL, reuse for -n 2 or more].
     #[arg(long, value_enum, value_name = "MODE")]
     pub connections: Option<ConnectionsArg>,
 

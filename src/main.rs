@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use coldlink::cli::{Cli, Command};
 use coldlink::commands::{self, exit};
-use coldlink::config::{ConfigError, ProbeConfig};
+use coldlink::config::{ConfigError, ProbeConfig, RunConfig};
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
@@ -47,6 +47,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 commands::probe::run(cfg, &mut stdout, cancel).await
             })
         }
+        Command::Run(args) => {
+            let cfg = RunConfig::from_args(&args)?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async {
+                let cancel = CancellationToken::new();
+                coldlink::shutdown::install(cancel.clone());
+                commands::run::run(cfg, &mut stdout, cancel).await
+            })
+        }
+        Command::Report(args) => commands::report::run(&args, &mut stdout, &mut io::stderr()),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "coldlink", &mut stdout);
             Ok(exit::OK)

@@ -46,6 +46,30 @@ async fn a_healthy_probe_exits_0_and_a_failed_one_exits_1() {
         text(&out.stdout)
     );
 
+    let tls = common::start_tls(Behavior::Ok, &["localhost"]).await;
+    let ca = tls.ca_file.clone().unwrap();
+    let out = coldlink(
+        args(&["probe", &tls.url("/"), "--cacert", ca.to_str().unwrap()]),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a certificate for another name fails the probe"
+    );
+    assert!(
+        text(&out.stdout).contains("FAILED: tls in tls"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = coldlink(
+        args(&["probe", &tls.url_localhost("/"), "--cacert", ca.to_str().unwrap()]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+
     let failing = start(Behavior::Status(502)).await;
     let out = coldlink(
         args(&["probe", "-n", "3", &server.url("/"), &failing.url("/")]),
@@ -171,6 +195,14 @@ async fn a_secret_header_never_appears_in_any_output() {
             }
         }
     }
+    // A malformed -H is refused without repeating the value.
+    for bad in ["x-api-key s3cr3t-api-key", "x-api-key: s3cr3t-api-key\u{7f}"] {
+        let out = coldlink(args(&["probe", &server.url("/"), "-H", bad]), &[]).await;
+        assert_eq!(out.status.code(), Some(2));
+        let err = text(&out.stderr);
+        assert!(err.contains("--header"), "{err}");
+        assert!(!err.contains("s3cr3t"), "the secret leaked into the error: {err}");
+    }
     // They were sent all the same.
     let got = &server.requests()[0];
     assert_eq!(got.header("x-api-key"), Some("s3cr3t-api-key"));
@@ -275,7 +307,7 @@ async fn waterfall_layout_snapshot() {
     insta::with_settings!({filters => vec![
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
         (r"1-[0-9a-f]{8}-[0-9a-f]{24}", "[trace-id]"),
-        (r"\d+\.\d+ ms", "[ms]"),
+        (r"\d+(\.\d+)? ms", "[ms]"),
         (r"\|[ █]{40}\|", "|[bar]|"),
     ]}, {
         insta::assert_snapshot!("waterfall", text(&out.stdout));

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use coldlink::config::targets_from;
 use coldlink::probe::{
-    runner, ConnectionPolicy, CountPlan, ErrorKind, Phase, ProbeRecord, ProbeSettings, Prober, RequestSpec,
-    TlsOptions,
+    runner, ConnectionPolicy, CountPlan, ErrorKind, Pacing, Phase, ProbeRecord, ProbeSettings, Prober,
+    RequestSpec, TlsOptions,
 };
 use common::{start, start_tls, Behavior};
 use tokio::sync::mpsc;
@@ -32,7 +32,8 @@ async fn probes(
     let urls: Vec<url::Url> = urls.iter().map(|u| u.parse().unwrap()).collect();
     let targets = Arc::new(targets_from(&urls, &Arc::new(RequestSpec::default())));
     let prober = Arc::new(Prober::new(settings).unwrap());
-    let plan = CountPlan::new(targets.len(), n, interval, tokio::time::Instant::now());
+    let pacing = interval.map_or(Pacing::None, Pacing::Interval);
+    let plan = CountPlan::new(targets.len(), n, pacing, tokio::time::Instant::now());
     let (tx, mut rx) = mpsc::channel(64);
     let run = tokio::spawn(runner::run(
         prober,
@@ -369,4 +370,110 @@ async fn http2_is_used_when_alpn_picks_it_and_its_connections_are_reused() {
     let records = probes(s, &[server.url_localhost("/h2")], 1, None).await;
     let e = records[0].error.as_ref().expect("no common protocol");
     assert_eq!(e.phase, Phase::Tls, "{e:?}");
+}
+
+/// Probe `url` once with the settings, through nothing but the given path.
+async fn one(settings: ProbeSettings, url: String) -> ProbeRecord {
+    probes(settings, &[url], 1, None).await.remove(0)
+}
+
+#[tokio::test]
+async fn a_round_trip_lands_in_ttfb_not_send_over_http1_and_http2() {
+    let one_way = Duration::from_millis(40);
+    // HTTP/1.1 over plain TCP.
+    let h1 = start(Behavior::Ok).await;
+    let proxy = common::start_delay_proxy(h1.addr, one_way).await;
+    let r = one(settings(ConnectionPolicy::Fresh), format!("http://{proxy}/")).await;
+    assert!(r.error.is_none(), "{r:?}");
+    let (send, ttfb, connect) = (
+        r.phases_ms.send.unwrap(),
+        r.phases_ms.ttfb.unwrap(),
+        r.phases_ms.connect.unwrap(),
+    );
+    assert!(send < 20.0, "h1 send {send} ms: the request leaves at once");
+    assert!(ttfb >= 80.0, "h1 ttfb {ttfb} ms holds the 80 ms round trip");
+    assert!(connect < 20.0, "the proxy accepts locally: {connect}");
+
+    // HTTP/2 over TLS: the client's SETTINGS ACK, written when the server's
+    // SETTINGS arrive a round trip later, is not the end of the request.
+    let h2 = common::start_h2(&["localhost"]).await;
+    let proxy = common::start_delay_proxy(h2.addr, one_way).await;
+    let mut s = settings(ConnectionPolicy::Fresh);
+    s.tls.ca_files = vec![h2.ca_file.clone().unwrap()];
+    let r = one(s, format!("https://localhost:{}/", proxy.port())).await;
+    assert!(r.error.is_none(), "{r:?}");
+    assert_eq!(r.http.as_deref(), Some("2"));
+    let (send, ttfb, tls) = (
+        r.phases_ms.send.unwrap(),
+        r.phases_ms.ttfb.unwrap(),
+        r.phases_ms.tls.unwrap(),
+    );
+    assert!(send < 20.0, "h2 send {send} ms must not hold a round trip");
+    assert!(ttfb >= 80.0, "h2 ttfb {ttfb} ms holds the round trip");
+    assert!(tls >= 80.0, "the TLS handshake needs a round trip too: {tls}");
+    assert_sums_to_total(&r);
+}
+
+#[tokio::test]
+async fn a_late_body_lands_in_body_not_ttfb() {
+    let server = start(Behavior::SlowBody(Duration::from_millis(150))).await;
+    let r = one(settings(ConnectionPolicy::Fresh), server.url("/")).await;
+    assert!(r.error.is_none(), "{r:?}");
+    let (ttfb, body) = (r.phases_ms.ttfb.unwrap(), r.phases_ms.body.unwrap());
+    assert!(ttfb < 50.0, "headers came at once: ttfb {ttfb}");
+    assert!(body >= 150.0, "body {body} ms holds the server's pause");
+    assert_eq!(r.body_bytes, Some(11));
+    assert_sums_to_total(&r);
+}
+
+#[tokio::test]
+async fn a_connect_that_gets_no_answer_times_out_in_connect() {
+    let (addr, fillers, _listener) = common::start_full_backlog().await;
+    assert!(!fillers.is_empty(), "the accept queue was filled");
+    let mut s = settings(ConnectionPolicy::Fresh);
+    s.timeouts.connect = Duration::from_millis(300);
+    let r = one(s, format!("http://{addr}/")).await;
+    let e = r.error.as_ref().expect("failed");
+    assert_eq!((e.kind, e.phase), (ErrorKind::Timeout, Phase::Connect), "{e:?}");
+    let connect = r.phases_ms.connect.unwrap();
+    assert!(
+        (300.0..1000.0).contains(&connect),
+        "the connect limit holds: {connect}"
+    );
+}
+
+#[tokio::test]
+async fn repeated_headers_are_all_sent_and_a_users_trace_header_is_kept() {
+    let server = start(Behavior::Ok).await;
+    let urls: Vec<url::Url> = vec![server.url("/").parse().unwrap()];
+    let mut headers = http::HeaderMap::new();
+    headers.append("x-multi", "one".parse().unwrap());
+    headers.append("x-multi", "two".parse().unwrap());
+    headers.append(
+        "x-amzn-trace-id",
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+            .parse()
+            .unwrap(),
+    );
+    headers.append("user-agent", "mine/1.0".parse().unwrap());
+    let spec = Arc::new(RequestSpec {
+        headers,
+        ..RequestSpec::default()
+    });
+    let targets = Arc::new(targets_from(&urls, &spec));
+    let prober = Prober::new(settings(ConnectionPolicy::Fresh)).unwrap();
+    let r = prober.probe(&targets[0], 1, std::time::Instant::now()).await;
+    assert!(r.error.is_none(), "{r:?}");
+    assert_eq!(r.trace_id.as_deref(), Some("1-5759e988-bd862e3fe1be46a994272793"));
+    let got = &server.requests()[0];
+    let multi: Vec<&str> = got
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "x-multi")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(multi, vec!["one", "two"]);
+    let traces = got.headers.iter().filter(|(n, _)| n == "x-amzn-trace-id").count();
+    assert_eq!(traces, 1, "the user's trace header replaces ours");
+    assert_eq!(got.header("user-agent"), Some("mine/1.0"));
 }

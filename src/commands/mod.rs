@@ -1,6 +1,9 @@
 //! One module per subcommand: each wires config, engine and output.
 
 pub mod probe;
+pub mod report;
+pub mod run;
+pub mod sink;
 
 /// Exit codes are API: documented in the README and tested.
 pub mod exit {

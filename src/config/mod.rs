@@ -3,6 +3,7 @@
 //! file and what would be valid, and exits 2.
 
 pub mod parse;
+pub mod profile;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,14 +12,26 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Method};
 
-use crate::cli::{ConnectionArgs, OutputFormat, ProbeArgs};
+use crate::cli::{ConnectionArgs, OutputFormat, ProbeArgs, RunArgs};
 use crate::probe::target::is_secret;
-use crate::probe::{ConnectionPolicy, ProbeSettings, RequestSpec, Target, Timeouts, TlsOptions};
+use crate::probe::{ConnectionPolicy, ProbeSettings, RequestSpec, Target, TargetKind, Timeouts, TlsOptions};
+use profile::{AwsEntry, Source};
 
 /// Bad input: the message names the flag, file or key.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
+
+/// What becomes of records: stdout format, the NDJSON file, verbosity.
+#[derive(Debug, Clone)]
+pub struct OutputConfig {
+    pub format: OutputFormat,
+    pub out: Option<PathBuf>,
+    /// No per-probe output in text mode, only the summary.
+    pub quiet: bool,
+    /// Text mode shows a waterfall per probe (one probe per URL).
+    pub waterfall: bool,
+}
 
 /// `coldlink probe`, validated.
 #[derive(Debug, Clone)]
@@ -28,16 +41,13 @@ pub struct ProbeConfig {
     pub per_target: u64,
     pub concurrency: usize,
     pub interval: Option<Duration>,
-    pub format: OutputFormat,
-    pub out: Option<PathBuf>,
-    /// One probe per URL: text output is a waterfall per probe.
-    pub single: bool,
+    pub output: OutputConfig,
 }
 
 impl ProbeConfig {
     pub fn from_args(args: &ProbeArgs) -> Result<ProbeConfig, ConfigError> {
         let per_target = args.count.unwrap_or(1);
-        let single = args.count.is_none() || per_target == 1;
+        let single = per_target == 1;
         let default_policy = if single {
             ConnectionPolicy::Fresh
         } else {
@@ -56,10 +66,410 @@ impl ProbeConfig {
             per_target,
             concurrency,
             interval: args.interval,
-            format: args.format,
-            out: args.out.clone(),
-            single,
+            output: OutputConfig {
+                format: args.format,
+                out: args.out.clone(),
+                quiet: args.quiet,
+                waterfall: single && !args.quiet,
+            },
         })
+    }
+}
+
+/// A validated profile. Its `[connection]` is kept as flag values so that
+/// the command line can be layered over it in one step.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    pub path: PathBuf,
+    pub targets: Vec<TargetDef>,
+    pub connection: ConnectionArgs,
+    pub schedule: Schedule,
+    pub burst: Burst,
+    pub diagnose: DiagnoseSettings,
+    pub aws: Option<AwsEntry>,
+}
+
+/// A profile target before the command line's headers are layered on.
+#[derive(Debug, Clone)]
+pub struct TargetDef {
+    pub name: String,
+    pub url: url::Url,
+    pub kind: Option<TargetKind>,
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub expect_status: Option<Vec<u16>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Schedule {
+    pub interval: Duration,
+    pub jitter: Duration,
+    pub connections: ConnectionPolicy,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            interval: Duration::from_secs(30),
+            jitter: Duration::from_secs(3),
+            connections: ConnectionPolicy::Fresh,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Burst {
+    pub requests: u64,
+    pub concurrency: usize,
+    pub rate: Option<f64>,
+    pub connections: ConnectionPolicy,
+}
+
+impl Default for Burst {
+    fn default() -> Self {
+        Burst {
+            requests: 50,
+            concurrency: 5,
+            rate: None,
+            connections: ConnectionPolicy::Reuse,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiagnoseSettings {
+    pub idle_sweep: Vec<Duration>,
+    pub slow: Duration,
+}
+
+impl Default for DiagnoseSettings {
+    fn default() -> Self {
+        DiagnoseSettings {
+            idle_sweep: [0, 30, 65, 80, 120, 360]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
+            slow: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Profile {
+    /// Read, parse and validate a profile file.
+    pub fn load(path: &std::path::Path) -> Result<Profile, ConfigError> {
+        let (text, file) = profile::read(path)?;
+        let src = Source { path, text: &text };
+        let fail = |msg: String| ConfigError(format!("{}: {msg}", path.display()));
+        if file.targets.is_empty() {
+            return Err(fail(
+                "no [[target]]; add at least one, e.g. [[target]] name = \"execute-api\" url = \"https://…\""
+                    .into(),
+            ));
+        }
+
+        let c = &file.connection;
+        let mut secret_names = Vec::new();
+        for name in &c.secret_headers {
+            secret_names.push(
+                parse::header_name(name.get_ref())
+                    .map_err(|e| src.error(name, "connection.secret_headers", e))?,
+            );
+        }
+        let mut resolve = Vec::new();
+        for pin in &c.resolve {
+            resolve.push(parse::resolve(pin.get_ref()).map_err(|e| src.error(pin, "connection.resolve", e))?);
+        }
+        let dns_server = match &c.dns_server {
+            Some(v) => {
+                Some(parse::dns_server(v.get_ref()).map_err(|e| src.error(v, "connection.dns_server", e))?)
+            }
+            None => None,
+        };
+        let connection = ConnectionArgs {
+            timeout: c.timeout.map(|d| d.0),
+            dns_timeout: c.dns_timeout.map(|d| d.0),
+            connect_timeout: c.connect_timeout.map(|d| d.0),
+            tls_timeout: c.tls_timeout.map(|d| d.0),
+            resolve,
+            dns_server,
+            cacert: c.cacert.iter().map(|p| profile::relative_to(path, p)).collect(),
+            insecure: c.insecure.unwrap_or(false),
+            no_trace_header: c.trace_header == Some(false),
+            http1_only: c.http1_only.unwrap_or(false),
+            secret_headers: secret_names.clone(),
+            ..ConnectionArgs::default()
+        };
+
+        let mut targets: Vec<TargetDef> = Vec::new();
+        for t in &file.targets {
+            let name = t.name.get_ref().trim().to_string();
+            if name.is_empty() {
+                return Err(src.error(&t.name, "target.name", "must not be empty"));
+            }
+            if targets.iter().any(|other| other.name == name) {
+                return Err(src.error(
+                    &t.name,
+                    "target.name",
+                    format!("\"{name}\" is used by two targets; names must be unique"),
+                ));
+            }
+            let (url, _) =
+                profile::expand_env(t.url.get_ref()).map_err(|e| src.error(&t.url, "target.url", e))?;
+            let url = parse::url(&url).map_err(|e| src.error(&t.url, "target.url", e))?;
+            let method = match &t.method {
+                Some(m) => parse::method(m).map_err(|e| src.error(&t.name, "target.method", e))?,
+                None => Method::GET,
+            };
+            let mut headers = HeaderMap::new();
+            for (k, v) in &t.headers {
+                let key = format!("target.headers.{k}");
+                let name = parse::header_name(k).map_err(|e| src.error(v, &key, e))?;
+                let (value, from_env) =
+                    profile::expand_env(v.get_ref()).map_err(|e| src.error(v, &key, e))?;
+                let mut value = http::HeaderValue::from_str(&value)
+                    .map_err(|_| src.error(v, &key, "the value has characters not allowed in a header"))?;
+                // A value taken from the environment is a secret by assumption.
+                if from_env || is_secret(&name, &secret_names) {
+                    value.set_sensitive(true);
+                }
+                headers.append(name, value);
+            }
+            if let Some(codes) = &t.expect_status {
+                if let Some(bad) = codes.iter().find(|c| !(100..=599).contains(*c)) {
+                    return Err(src.error(
+                        &t.name,
+                        "target.expect_status",
+                        format!("{bad} is not an HTTP status (100–599)"),
+                    ));
+                }
+            }
+            targets.push(TargetDef {
+                name,
+                url,
+                kind: t.kind,
+                method,
+                headers,
+                body: t.body.clone().map(Bytes::from).unwrap_or_default(),
+                expect_status: t.expect_status.clone(),
+            });
+        }
+
+        let schedule = match &file.schedule {
+            None => Schedule::default(),
+            Some(s) => {
+                if s.interval.0.is_zero() {
+                    return Err(fail(
+                        "schedule.interval: must be longer than 0, e.g. \"30s\"".into(),
+                    ));
+                }
+                let jitter = s.jitter.map(|d| d.0).unwrap_or_default();
+                if jitter >= s.interval.0 {
+                    return Err(fail(format!(
+                        "schedule.jitter: {} must be shorter than schedule.interval ({})",
+                        humantime::format_duration(jitter),
+                        humantime::format_duration(s.interval.0)
+                    )));
+                }
+                Schedule {
+                    interval: s.interval.0,
+                    jitter,
+                    connections: s.connections.unwrap_or(ConnectionPolicy::Fresh),
+                }
+            }
+        };
+        let burst = match &file.burst {
+            None => Burst::default(),
+            Some(b) => {
+                let d = Burst::default();
+                let requests = b.requests.unwrap_or(d.requests);
+                let concurrency = b.concurrency.unwrap_or(d.concurrency as u64);
+                if requests == 0 || requests > 1_000_000 {
+                    return Err(fail(format!(
+                        "burst.requests: {requests} is out of range (1–1000000)"
+                    )));
+                }
+                if concurrency == 0 || concurrency > 10_000 {
+                    return Err(fail(format!(
+                        "burst.concurrency: {concurrency} is out of range (1–10000)"
+                    )));
+                }
+                if let Some(rate) = b.rate {
+                    if !(rate > 0.0 && rate.is_finite()) {
+                        return Err(fail(format!(
+                            "burst.rate: {rate} must be a positive number of requests per second"
+                        )));
+                    }
+                }
+                Burst {
+                    requests,
+                    concurrency: concurrency as usize,
+                    rate: b.rate,
+                    connections: b.connections.unwrap_or(d.connections),
+                }
+            }
+        };
+        let diagnose = match &file.diagnose {
+            None => DiagnoseSettings::default(),
+            Some(d) => {
+                let defaults = DiagnoseSettings::default();
+                DiagnoseSettings {
+                    idle_sweep: if d.idle_sweep.is_empty() {
+                        defaults.idle_sweep
+                    } else {
+                        d.idle_sweep.iter().map(|d| d.0).collect()
+                    },
+                    slow: d.slow.map(|d| d.0).unwrap_or(defaults.slow),
+                }
+            }
+        };
+        if let Some(aws) = &file.aws {
+            if aws.rest_api.is_some() && aws.http_api.is_some() {
+                return Err(fail("aws: give rest_api or http_api, not both".into()));
+            }
+        }
+        Ok(Profile {
+            name: file.name.clone().unwrap_or_else(|| {
+                path.file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            }),
+            path: path.to_path_buf(),
+            targets,
+            connection,
+            schedule,
+            burst,
+            diagnose,
+            aws: file.aws.clone(),
+        })
+    }
+
+    /// The profile's targets with the command line's request flags layered
+    /// on top: `-H` headers are added to (and replace) each target's, and
+    /// `-X`, `--data`, `--expect-status` replace the target's values.
+    pub fn targets_with(&self, cli: &ConnectionArgs) -> Result<Vec<Target>, ConfigError> {
+        let overrides = request_from(cli)?;
+        let secrets: Vec<HeaderName> = self
+            .connection
+            .secret_headers
+            .iter()
+            .chain(&cli.secret_headers)
+            .cloned()
+            .collect();
+        Ok(self
+            .targets
+            .iter()
+            .map(|t| {
+                let mut headers = t.headers.clone();
+                for (name, value) in &overrides.headers {
+                    headers.insert(name.clone(), value.clone());
+                }
+                for (name, value) in headers.iter_mut() {
+                    if is_secret(name, &secrets) {
+                        value.set_sensitive(true);
+                    }
+                }
+                let spec = RequestSpec {
+                    method: cli.method.clone().unwrap_or_else(|| t.method.clone()),
+                    headers,
+                    body: if cli.data.is_some() {
+                        overrides.body.clone()
+                    } else {
+                        t.body.clone()
+                    },
+                    expect_status: cli.expect_status.clone().or_else(|| t.expect_status.clone()),
+                };
+                Target::new(t.name.clone(), t.url.clone(), t.kind, Arc::new(spec))
+            })
+            .collect())
+    }
+}
+
+/// Which plan `run` executes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RunPlan {
+    Schedule(Schedule),
+    Burst(Burst),
+}
+
+/// `coldlink run`, validated.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub profile: Profile,
+    pub targets: Vec<Target>,
+    pub settings: ProbeSettings,
+    pub plan: RunPlan,
+    pub duration: Option<Duration>,
+    /// Probes allowed in flight at once.
+    pub max_in_flight: usize,
+    pub output: OutputConfig,
+}
+
+impl RunConfig {
+    pub fn from_args(args: &RunArgs) -> Result<RunConfig, ConfigError> {
+        let profile = Profile::load(&args.profile)?;
+        let conn = layered(&args.conn, &profile.connection);
+        let plan = if args.burst {
+            RunPlan::Burst(profile.burst)
+        } else {
+            RunPlan::Schedule(profile.schedule)
+        };
+        let (policy, in_flight) = match plan {
+            RunPlan::Burst(b) => (b.connections, b.concurrency),
+            // Room for every target to be slow at once without delaying the schedule.
+            RunPlan::Schedule(s) => (s.connections, (profile.targets.len() * 4).max(8)),
+        };
+        let settings = settings_from(&conn, policy, in_flight)?;
+        let targets = profile.targets_with(&args.conn)?;
+        if let Some(out) = &args.out {
+            check_writable(out, "--out")?;
+        }
+        Ok(RunConfig {
+            targets,
+            settings,
+            plan,
+            duration: args.duration,
+            max_in_flight: in_flight,
+            output: OutputConfig {
+                format: args.format,
+                out: args.out.clone(),
+                quiet: args.quiet,
+                waterfall: false,
+            },
+            profile,
+        })
+    }
+}
+
+/// The command line's connection flags over a profile's: a flag given on
+/// the command line wins; lists are joined; switches are on if either turns
+/// them on.
+pub fn layered(cli: &ConnectionArgs, profile: &ConnectionArgs) -> ConnectionArgs {
+    fn join<T: Clone>(a: &[T], b: &[T]) -> Vec<T> {
+        a.iter().chain(b).cloned().collect()
+    }
+    ConnectionArgs {
+        method: cli.method.clone().or_else(|| profile.method.clone()),
+        headers: join(&profile.headers, &cli.headers),
+        secret_headers: join(&profile.secret_headers, &cli.secret_headers),
+        data: cli.data.clone().or_else(|| profile.data.clone()),
+        timeout: cli.timeout.or(profile.timeout),
+        dns_timeout: cli.dns_timeout.or(profile.dns_timeout),
+        connect_timeout: cli.connect_timeout.or(profile.connect_timeout),
+        tls_timeout: cli.tls_timeout.or(profile.tls_timeout),
+        connections: cli.connections.or(profile.connections),
+        resolve: join(&profile.resolve, &cli.resolve),
+        dns_server: cli.dns_server.or(profile.dns_server),
+        cacert: join(&profile.cacert, &cli.cacert),
+        insecure: cli.insecure || profile.insecure,
+        no_trace_header: cli.no_trace_header || profile.no_trace_header,
+        http1_only: cli.http1_only || profile.http1_only,
+        expect_status: cli
+            .expect_status
+            .clone()
+            .or_else(|| profile.expect_status.clone()),
     }
 }
 
@@ -101,7 +511,6 @@ pub fn settings_from(
             http1_only: conn.http1_only,
         },
         max_idle_per_origin: concurrency.max(1),
-        expect_status: conn.expect_status.clone(),
     })
 }
 
@@ -110,12 +519,13 @@ pub fn settings_from(
 pub fn request_from(conn: &ConnectionArgs) -> Result<RequestSpec, ConfigError> {
     let secrets: &[HeaderName] = &conn.secret_headers;
     let mut headers = HeaderMap::new();
-    for (name, value) in &conn.headers {
-        let mut value = value.clone();
-        if is_secret(name, secrets) {
+    for raw in &conn.headers {
+        let (name, mut value) =
+            parse::header(&raw.0).map_err(|e| ConfigError(format!("-H/--header: {e}")))?;
+        if is_secret(&name, secrets) {
             value.set_sensitive(true);
         }
-        headers.append(name.clone(), value);
+        headers.append(name, value);
     }
     let body = match conn.data.as_deref() {
         None => Bytes::new(),
@@ -131,6 +541,7 @@ pub fn request_from(conn: &ConnectionArgs) -> Result<RequestSpec, ConfigError> {
         method: conn.method.clone().unwrap_or(Method::GET),
         headers,
         body,
+        expect_status: conn.expect_status.clone(),
     })
 }
 

@@ -57,6 +57,24 @@ pub fn header_name(s: &str) -> Result<HeaderName, String> {
         .map_err(|_| format!("'{}' is not a valid header name", s.trim()))
 }
 
+/// `-H 'Name: value'` as typed. Validated later, in `config`, because clap
+/// repeats a rejected value in its error message and the value may be a
+/// secret. Its `Debug` shows the name only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HeaderArg(pub String);
+
+impl std::fmt::Debug for HeaderArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.0.split(':').next().unwrap_or_default();
+        write!(f, "HeaderArg({name:?}: <redacted>)")
+    }
+}
+
+/// Never fails; see [`HeaderArg`].
+pub fn header_arg(s: &str) -> Result<HeaderArg, String> {
+    Ok(HeaderArg(s.to_string()))
+}
+
 /// `Name: value`. The value is kept out of the error message: it may be a secret.
 pub fn header(s: &str) -> Result<(HeaderName, HeaderValue), String> {
     let (name, value) = s
@@ -144,6 +162,16 @@ mod tests {
         assert!(!err.contains("s3cr3t"), "{err}");
         let err = header("x-api-key: bad\u{7f}value").unwrap_err();
         assert!(!err.contains("bad"), "{err}");
+    }
+
+    #[test]
+    fn header_args_do_not_show_their_value_in_debug() {
+        let h = header_arg("x-api-key: s3cr3t").unwrap();
+        let shown = format!("{h:?}");
+        assert!(
+            shown.contains("x-api-key") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -22,6 +22,12 @@ pub struct IoMarks {
     base: Instant,
     last_read: AtomicU64,
     last_write: AtomicU64,
+    /// The end of the request: the last write after `arm` and before the
+    /// first read that follows it. Writes after a read (an HTTP/2 SETTINGS
+    /// ACK, a WINDOW_UPDATE) answer the server; they are not the request.
+    request_sent: AtomicU64,
+    armed: AtomicBool,
+    read_since_arm: AtomicBool,
 }
 
 impl IoMarks {
@@ -30,7 +36,36 @@ impl IoMarks {
             base,
             last_read: AtomicU64::new(0),
             last_write: AtomicU64::new(0),
+            request_sent: AtomicU64::new(0),
+            armed: AtomicBool::new(false),
+            read_since_arm: AtomicBool::new(false),
         })
+    }
+
+    /// Start watching for the end of a request that is about to be sent.
+    pub fn arm(&self) {
+        self.request_sent.store(0, Ordering::Release);
+        self.read_since_arm.store(false, Ordering::Release);
+        self.armed.store(true, Ordering::Release);
+    }
+
+    /// When the last request byte went out, if any did since `arm`.
+    pub fn request_sent(&self) -> Option<Instant> {
+        self.get(&self.request_sent)
+    }
+
+    fn wrote(&self) {
+        self.stamp(&self.last_write);
+        if self.armed.load(Ordering::Acquire) && !self.read_since_arm.load(Ordering::Acquire) {
+            self.stamp(&self.request_sent);
+        }
+    }
+
+    fn read(&self) {
+        self.stamp(&self.last_read);
+        if self.armed.load(Ordering::Acquire) {
+            self.read_since_arm.store(true, Ordering::Release);
+        }
     }
 
     fn stamp(&self, slot: &AtomicU64) {
@@ -88,7 +123,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = &poll {
             if buf.filled().len() > before {
-                self.marks.stamp(&self.marks.last_read);
+                self.marks.read();
             }
         }
         poll
@@ -100,7 +135,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &poll {
             if *n > 0 {
-                self.marks.stamp(&self.marks.last_write);
+                self.marks.wrote();
                 self.unflushed = true;
             }
         }
@@ -115,7 +150,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
         let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = &poll {
             if *n > 0 {
-                self.marks.stamp(&self.marks.last_write);
+                self.marks.wrote();
                 self.unflushed = true;
             }
         }
@@ -133,7 +168,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
         let poll = Pin::new(&mut self.inner).poll_flush(cx);
         if self.unflushed && matches!(poll, Poll::Ready(Ok(()))) {
             self.unflushed = false;
-            self.marks.stamp(&self.marks.last_write);
+            self.marks.wrote();
         }
         poll
     }

@@ -18,7 +18,7 @@ pub mod tls;
 pub mod trace;
 
 pub use dns::ResolvePin;
-pub use plan::{CountPlan, Job, Plan};
+pub use plan::{CountPlan, Job, Pacing, Plan, SchedulePlan};
 pub use prober::{ConnectionPolicy, ProbeSettings, Prober, Timeouts};
 pub use record::{ConnInfo, ErrorKind, Phase, Phases, ProbeError, ProbeRecord, TlsInfo};
 pub use target::{RequestSpec, Target, TargetKind};

@@ -22,25 +22,35 @@ pub trait Plan: Send {
     fn next_job(&mut self) -> Option<Job>;
 }
 
-/// `-n N` probes per target, interleaved across targets so that every
-/// target is probed under the same conditions; optionally paced: round `r`
-/// starts at `start + r × interval`, and the targets of a round are spread
-/// evenly across it.
+/// How a count of probes is spread over time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pacing {
+    /// Back to back: each probe is due when a slot frees up.
+    None,
+    /// Round `r` (every target once) starts at `start + r × interval`; the
+    /// targets of a round are spread evenly across it.
+    Interval(Duration),
+    /// Probe `k` (across all targets) is due at `start + k / rate`.
+    Rate(f64),
+}
+
+/// `-n N` probes per target, or a burst: interleaved across targets so that
+/// every target is probed under the same conditions.
 #[derive(Debug, Clone)]
 pub struct CountPlan {
     targets: usize,
     per_target: u64,
-    interval: Option<Duration>,
+    pacing: Pacing,
     start: Instant,
     issued: u64,
 }
 
 impl CountPlan {
-    pub fn new(targets: usize, per_target: u64, interval: Option<Duration>, start: Instant) -> Self {
+    pub fn new(targets: usize, per_target: u64, pacing: Pacing, start: Instant) -> Self {
         CountPlan {
             targets,
             per_target,
-            interval,
+            pacing,
             start,
             issued: 0,
         }
@@ -60,15 +70,102 @@ impl Plan for CountPlan {
         self.issued += 1;
         let n = self.targets as u64;
         let (round, slot) = (k / n, k % n);
-        let at = self.interval.map(|iv| {
-            let offset = iv.mul_f64(round as f64 + slot as f64 / n as f64);
-            self.start + offset
-        });
+        let at = match self.pacing {
+            Pacing::None => None,
+            Pacing::Interval(iv) => Some(self.start + iv.mul_f64(round as f64 + slot as f64 / n as f64)),
+            Pacing::Rate(rate) => Some(self.start + Duration::from_secs_f64(k as f64 / rate)),
+        };
         Some(Job {
             target: slot as usize,
             seq: k + 1,
             at,
         })
+    }
+}
+
+/// Background probing: every `interval` each target is probed once, the
+/// targets spread evenly across the interval, each probe moved later by a
+/// random amount below `jitter` (so that probes do not lock step with a
+/// timer on the path). Runs until `until`, or forever.
+#[derive(Debug)]
+pub struct SchedulePlan {
+    targets: usize,
+    interval: Duration,
+    jitter: Duration,
+    start: Instant,
+    until: Option<Instant>,
+    round: u64,
+    seq: u64,
+    /// The current round's jobs, latest first, so `pop` yields them in time order.
+    pending: Vec<Job>,
+    rng: rand::rngs::StdRng,
+}
+
+impl SchedulePlan {
+    pub fn new(
+        targets: usize,
+        interval: Duration,
+        jitter: Duration,
+        start: Instant,
+        until: Option<Instant>,
+        seed: u64,
+    ) -> Self {
+        use rand::SeedableRng;
+        SchedulePlan {
+            targets,
+            interval,
+            jitter,
+            start,
+            until,
+            round: 0,
+            seq: 0,
+            pending: Vec::new(),
+            rng: rand::rngs::StdRng::seed_from_u64(seed),
+        }
+    }
+
+    fn fill_round(&mut self) {
+        use rand::Rng;
+        let n = self.targets as u64;
+        let round_start = self.start + self.interval.mul_f64(self.round as f64);
+        self.round += 1;
+        let mut jobs: Vec<Job> = (0..n)
+            .map(|slot| {
+                let spread = self.interval.mul_f64(slot as f64 / n as f64);
+                let jitter = if self.jitter.is_zero() {
+                    Duration::ZERO
+                } else {
+                    self.jitter.mul_f64(self.rng.random::<f64>())
+                };
+                Job {
+                    target: slot as usize,
+                    seq: 0,
+                    at: Some(round_start + spread + jitter),
+                }
+            })
+            .collect();
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.at));
+        self.pending = jobs;
+    }
+}
+
+impl Plan for SchedulePlan {
+    fn next_job(&mut self) -> Option<Job> {
+        if self.targets == 0 {
+            return None;
+        }
+        if self.pending.is_empty() {
+            self.fill_round();
+        }
+        let mut job = self.pending.pop()?;
+        if let (Some(until), Some(at)) = (self.until, job.at) {
+            if at >= until {
+                return None;
+            }
+        }
+        self.seq += 1;
+        job.seq = self.seq;
+        Some(job)
     }
 }
 
@@ -79,7 +176,7 @@ mod tests {
     #[test]
     fn interleaves_targets_and_spreads_them_over_the_interval() {
         let start = Instant::now();
-        let mut plan = CountPlan::new(2, 2, Some(Duration::from_secs(10)), start);
+        let mut plan = CountPlan::new(2, 2, Pacing::Interval(Duration::from_secs(10)), start);
         let jobs: Vec<Job> = std::iter::from_fn(|| plan.next_job()).collect();
         let at = |s: u64| Some(start + Duration::from_secs(s));
         assert_eq!(
@@ -111,7 +208,48 @@ mod tests {
 
     #[test]
     fn unpaced_jobs_have_no_time() {
-        let mut plan = CountPlan::new(1, 3, None, Instant::now());
+        let mut plan = CountPlan::new(1, 3, Pacing::None, Instant::now());
         assert!(std::iter::from_fn(|| plan.next_job()).all(|j| j.at.is_none()));
+    }
+
+    #[test]
+    fn a_rate_spaces_probes_evenly() {
+        let start = Instant::now();
+        let mut plan = CountPlan::new(1, 3, Pacing::Rate(4.0), start);
+        let ats: Vec<_> = std::iter::from_fn(|| plan.next_job())
+            .map(|j| j.at.unwrap() - start)
+            .collect();
+        assert_eq!(
+            ats,
+            vec![
+                Duration::ZERO,
+                Duration::from_millis(250),
+                Duration::from_millis(500)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_schedule_interleaves_targets_within_the_jitter_and_stops_at_until() {
+        let start = Instant::now();
+        let (interval, jitter) = (Duration::from_secs(30), Duration::from_secs(3));
+        let until = start + Duration::from_secs(300);
+        let mut plan = SchedulePlan::new(2, interval, jitter, start, Some(until), 7);
+        let jobs: Vec<Job> = std::iter::from_fn(|| plan.next_job()).collect();
+        assert_eq!(jobs.len(), 20, "10 rounds of 2 targets");
+        for (i, job) in jobs.iter().enumerate() {
+            assert_eq!(job.seq, i as u64 + 1);
+            let round = (i / 2) as u32;
+            let nominal = start + interval * round + (interval / 2) * job.target as u32;
+            let at = job.at.unwrap();
+            assert!(
+                at >= nominal && at < nominal + jitter,
+                "job {i} at {:?}",
+                at - start
+            );
+        }
+        assert!(jobs.windows(2).all(|w| w[0].at <= w[1].at), "time order");
+        let per_target = |t| jobs.iter().filter(|j| j.target == t).count();
+        assert_eq!((per_target(0), per_target(1)), (10, 10));
     }
 }

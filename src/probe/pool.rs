@@ -8,10 +8,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::conn::Connection;
-use super::target::Endpoint;
+use super::target::Origin;
 
-/// Connections are shared only between identical endpoints.
-pub type OriginKey = Endpoint;
+/// Connections are pooled per origin.
+pub type OriginKey = Origin;
 
 /// What a checkout found.
 pub struct Checkout {

@@ -58,6 +58,15 @@ pub enum ConnectionPolicy {
     Reuse,
 }
 
+impl ConnectionPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionPolicy::Fresh => "fresh",
+            ConnectionPolicy::Reuse => "reuse",
+        }
+    }
+}
+
 /// Per-phase and overall time limits. The overall default (60 s) is longer
 /// than API Gateway's 29 s integration timeout, so a 504 is measured rather
 /// than cut off.
@@ -93,8 +102,6 @@ pub struct ProbeSettings {
     pub tls: TlsOptions,
     /// Idle connections kept per origin in `reuse` mode.
     pub max_idle_per_origin: usize,
-    /// HTTP status codes counted as success; `None` means 100–399.
-    pub expect_status: Option<Vec<u16>>,
 }
 
 impl Default for ProbeSettings {
@@ -107,7 +114,6 @@ impl Default for ProbeSettings {
             resolve: Vec::new(),
             tls: TlsOptions::default(),
             max_idle_per_origin: 8,
-            expect_status: None,
         }
     }
 }
@@ -189,10 +195,14 @@ impl Prober {
     pub async fn probe(&self, target: &Target, seq: u64, scheduled: Instant) -> ProbeRecord {
         let start = Instant::now();
         let deadline = start + self.settings.timeouts.total;
-        let trace_id = self
-            .settings
-            .trace_header
-            .then(|| trace::new_root_id(self.clock.wall(start)));
+        let trace_id = match target.request.headers.get(trace::TRACE_HEADER) {
+            // The user sets the header: record their root, send theirs.
+            Some(theirs) => theirs.to_str().ok().and_then(trace::root_of),
+            None => self
+                .settings
+                .trace_header
+                .then(|| trace::new_root_id(self.clock.wall(start))),
+        };
         let mut marks = Marks::new(scheduled);
         let mut out = Outcome::default();
 
@@ -239,31 +249,13 @@ impl Prober {
         trace_id: Option<&str>,
         deadline: Instant,
     ) -> Result<(), Failure> {
-        let key = &target.endpoint;
-        let reuse = self.settings.connections == ConnectionPolicy::Reuse;
-        let checkout = if reuse {
-            self.pool.checkout(key, Instant::now())
-        } else {
-            super::pool::Checkout {
-                conn: None,
-                stale_idle: None,
-            }
-        };
-        let reconnected = checkout.stale_idle.is_some();
-        let stale_idle_ms = checkout.stale_idle.map(ms);
-        let mut conn = match checkout.conn {
-            Some(conn) => conn,
-            None => self.open(target, marks, out, deadline).await?,
-        };
+        let (mut conn, stale_idle) = self.acquire(target, marks, out, deadline).await?;
+        let (reconnected, stale_idle_ms) = (stale_idle.is_some(), stale_idle.map(ms));
         let facts = &conn.facts;
         out.remote = Some(facts.remote);
         out.local = facts.local;
         out.tls = facts.tls.clone();
         out.http = Some(facts.http.as_str());
-
-        if timeout_at(deadline.into(), conn.ready()).await.is_err() {
-            return Err(Failure::now(ErrorKind::Timeout, "connection never became ready"));
-        }
         let request = build_request(target, conn.facts.http, trace_id);
 
         let send_start = Instant::now();
@@ -278,11 +270,12 @@ impl Prober {
             reconnected,
             stale_idle_ms,
         });
+        conn.marks.arm();
         marks.begin(Phase::Send, send_start);
 
         let sent_or = |marks: &mut Marks, conn: &Connection| {
             // Once any request byte is out, the wait is for the server.
-            if let Some(sent) = conn.marks.last_write().filter(|w| *w >= send_start) {
+            if let Some(sent) = conn.marks.request_sent().filter(|w| *w >= send_start) {
                 marks.end(Phase::Send, sent);
                 marks.begin(Phase::Ttfb, sent);
             }
@@ -313,7 +306,7 @@ impl Prober {
             .min(now);
         let sent = conn
             .marks
-            .last_write()
+            .request_sent()
             .filter(|w| *w >= send_start)
             .unwrap_or(send_start)
             .min(headers_at);
@@ -367,11 +360,11 @@ impl Prober {
         if let Some(info) = out.conn.as_mut() {
             info.requests = conn.facts.requests;
         }
-        if reuse && !peer_closes {
-            self.pool.checkin(key.clone(), conn);
+        if self.settings.connections == ConnectionPolicy::Reuse && !peer_closes {
+            self.pool.checkin(target.origin.clone(), conn);
         }
 
-        if !self.status_ok(status.as_u16()) {
+        if !target.request.status_ok(status.as_u16()) {
             return Err(Failure {
                 kind: ErrorKind::Status,
                 message: format!("HTTP {status}"),
@@ -382,10 +375,48 @@ impl Prober {
         Ok(())
     }
 
-    fn status_ok(&self, status: u16) -> bool {
-        match &self.settings.expect_status {
-            Some(codes) => codes.contains(&status),
-            None => (100..400).contains(&status),
+    /// A connection ready to take a request: a live pooled one in `reuse`
+    /// mode, else a new one. Returns how long the newest pooled connection
+    /// found closed by the peer had been idle, if one was.
+    async fn acquire(
+        &self,
+        target: &Target,
+        marks: &mut Marks,
+        out: &mut Outcome,
+        deadline: Instant,
+    ) -> Result<(Connection, Option<Duration>), Failure> {
+        let mut stale_idle = None;
+        if self.settings.connections == ConnectionPolicy::Reuse {
+            loop {
+                let checkout = self.pool.checkout(&target.origin, Instant::now());
+                stale_idle = stale_idle.or(checkout.stale_idle);
+                let Some(mut conn) = checkout.conn else { break };
+                let waited = Instant::now();
+                marks.begin(Phase::Send, waited);
+                match timeout_at(deadline.into(), conn.ready()).await {
+                    Ok(Ok(())) => return Ok((conn, None)),
+                    // Closed by the peer after the pool looked at it: stale too.
+                    Ok(Err(_)) => {
+                        stale_idle.get_or_insert(waited.saturating_duration_since(conn.facts.last_used));
+                    }
+                    Err(_) => {
+                        return Err(Failure::now(
+                            ErrorKind::Timeout,
+                            "pooled connection never became ready",
+                        ))
+                    }
+                }
+            }
+        }
+        let mut conn = self.open(target, marks, out, deadline).await?;
+        marks.begin(Phase::Send, Instant::now());
+        match timeout_at(deadline.into(), conn.ready()).await {
+            Ok(Ok(())) => Ok((conn, stale_idle)),
+            Ok(Err(e)) => Err(Failure::now(classify::hyper_kind(&e), classify::message(&e))),
+            Err(_) => Err(Failure::now(
+                ErrorKind::Timeout,
+                "new connection never became ready",
+            )),
         }
     }
 
@@ -468,12 +499,11 @@ impl Prober {
             tls: tls_info,
             http,
         };
+        // The HTTP/2 preface goes out here: a failure belongs to `send`.
+        marks.begin(Phase::Send, established);
         Connection::handshake(transport, IoMarks::new(established), facts)
             .await
-            .map_err(|e| Failure {
-                phase: Some(Phase::Send),
-                ..Failure::now(classify::hyper_kind(&e), classify::message(&e))
-            })
+            .map_err(|e| Failure::now(classify::hyper_kind(&e), classify::message(&e)))
     }
 }
 
@@ -539,11 +569,15 @@ fn build_request(target: &Target, http: HttpVersion, trace_id: Option<&str>) -> 
             headers.insert(trace::TRACE_HEADER, v);
         }
     }
+    // The user's headers replace ours of the same name; repeated ones are all sent.
+    for name in spec.headers.keys() {
+        headers.remove(name);
+    }
     for (name, value) in &spec.headers {
         if http == HttpVersion::H2 && name == HOST {
             continue;
         }
-        headers.insert(name.clone(), value.clone());
+        headers.append(name.clone(), value.clone());
     }
     req
 }

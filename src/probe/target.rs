@@ -49,6 +49,17 @@ pub struct RequestSpec {
     /// even `Debug` and HTTP/2 header compression treat them as secrets.
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// Status codes counted as success; `None` means 100–399.
+    pub expect_status: Option<Vec<u16>>,
+}
+
+impl RequestSpec {
+    pub fn status_ok(&self, status: u16) -> bool {
+        match &self.expect_status {
+            Some(codes) => codes.contains(&status),
+            None => (100..400).contains(&status),
+        }
+    }
 }
 
 impl Default for RequestSpec {
@@ -57,6 +68,7 @@ impl Default for RequestSpec {
             method: Method::GET,
             headers: HeaderMap::new(),
             body: Bytes::new(),
+            expect_status: None,
         }
     }
 }
@@ -109,6 +121,25 @@ impl Endpoint {
     }
 }
 
+/// Connections are shared by every target on the same scheme, host and port,
+/// as a real client shares them across paths.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Endpoint {
+    pub fn origin(&self) -> Origin {
+        Origin {
+            tls: self.tls,
+            host: self.host.to_ascii_lowercase(),
+            port: self.port,
+        }
+    }
+}
+
 /// A named URL with its request.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -116,6 +147,8 @@ pub struct Target {
     pub url: Url,
     pub kind: TargetKind,
     pub endpoint: Endpoint,
+    /// Computed once: the pool key, looked up on every probe.
+    pub origin: Origin,
     pub request: Arc<RequestSpec>,
 }
 
@@ -126,10 +159,12 @@ impl Target {
         kind: Option<TargetKind>,
         request: Arc<RequestSpec>,
     ) -> Target {
+        let endpoint = Endpoint::from_url(&url);
         Target {
             name: name.into(),
             kind: kind.unwrap_or_else(|| TargetKind::infer(&url)),
-            endpoint: Endpoint::from_url(&url),
+            origin: endpoint.origin(),
+            endpoint,
             url,
             request,
         }

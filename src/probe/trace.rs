@@ -25,6 +25,14 @@ pub fn header_value(root: &str) -> String {
     format!("Root={root};Sampled=1")
 }
 
+/// The root id in a header value such as `Root=1-…;Parent=…;Sampled=1`.
+pub fn root_of(value: &str) -> Option<String> {
+    value
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("Root="))
+        .map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +50,8 @@ mod tests {
             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_ne!(new_root_id(now), id, "random part differs between probes");
         assert_eq!(header_value(&id), format!("Root={id};Sampled=1"));
+        assert_eq!(root_of(&header_value(&id)), Some(id));
+        assert_eq!(root_of("Parent=x; Root=1-a-b"), Some("1-a-b".to_string()));
+        assert_eq!(root_of("Sampled=1"), None);
     }
 }

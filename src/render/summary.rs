@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use crate::probe::Phase;
-use crate::stats::{LatencyHistogram, RunStats, TargetStats};
+use crate::stats::{GroupRow, LatencyHistogram, RunStats, TargetStats};
 
 pub fn write(w: &mut impl Write, stats: &RunStats) -> io::Result<()> {
     for (i, t) in stats.targets.iter().enumerate() {
@@ -50,4 +50,40 @@ fn row(w: &mut impl Write, name: &str, h: &LatencyHistogram) -> io::Result<()> {
             p.count, p.p50, p.p90, p.p99, p.p999, p.max
         ),
     }
+}
+
+/// Breakdown tables: one per target, one row per key.
+pub fn write_breakdown(w: &mut impl Write, by: &str, targets: &[(String, Vec<GroupRow>)]) -> io::Result<()> {
+    for (i, (target, rows)) in targets.iter().enumerate() {
+        if i > 0 {
+            writeln!(w)?;
+        }
+        writeln!(w, "{target} by {by}")?;
+        let width = rows.iter().map(|r| r.key.len()).max().unwrap_or(3).max(3);
+        writeln!(
+            w,
+            "  {:<width$} {:>7} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10}",
+            by, "probes", "failed", "reused", "p50 ms", "p99 ms", "max ms", "ttfb p50"
+        )?;
+        for r in rows {
+            let pct = |p: &Option<crate::stats::Percentiles>, f: fn(&crate::stats::Percentiles) -> f64| {
+                p.as_ref()
+                    .map(|p| format!("{:.2}", f(p)))
+                    .unwrap_or_else(|| "-".into())
+            };
+            writeln!(
+                w,
+                "  {:<width$} {:>7} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10}",
+                r.key,
+                r.probes,
+                r.failed,
+                r.reused,
+                pct(&r.total_ms, |p| p.p50),
+                pct(&r.total_ms, |p| p.p99),
+                pct(&r.total_ms, |p| p.max),
+                pct(&r.ttfb_ms, |p| p.p50),
+            )?;
+        }
+    }
+    Ok(())
 }

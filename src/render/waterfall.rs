@@ -1,5 +1,7 @@
 //! The single-probe view: where the time went, phase by phase, drawn as a
-//! waterfall whose bars start where the previous phase ended.
+//! waterfall whose bars start where the previous phase ended. `queue` is the
+//! sum of the tool's own gaps wherever they fell (mostly before the first
+//! phase), and is drawn first.
 
 use std::io::{self, Write};
 

@@ -39,6 +39,14 @@ pub struct Percentiles {
 }
 
 impl LatencyHistogram {
+    /// Two significant digits (≈1 % error) at a seventh of the memory, for
+    /// breakdowns with many groups.
+    pub fn compact() -> Self {
+        LatencyHistogram {
+            inner: Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, 2).expect("constant bounds are valid"),
+        }
+    }
+
     /// Record a duration in milliseconds. Values above 120 s are counted at
     /// 120 s (a probe's own timeout keeps them rarer than that).
     pub fn record_ms(&mut self, ms: f64) {

@@ -30,6 +30,8 @@ pub enum Behavior {
     Garbage,
     /// Answer with this status.
     Status(u16),
+    /// Send the headers at once and the body this much later.
+    SlowBody(Duration),
 }
 
 /// One request as the server saw it.
@@ -208,6 +210,74 @@ pub async fn start_h2(names: &[&str]) -> Server {
     }
 }
 
+/// A TCP proxy on 127.0.0.1:0 that delays every chunk by `one_way` in both
+/// directions, like a network with a round trip of twice that.
+pub async fn start_delay_proxy(upstream: SocketAddr, one_way: Duration) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                return;
+            };
+            let (cr, cw) = client.into_split();
+            let (sr, sw) = server.into_split();
+            tokio::spawn(delayed_pipe(cr, sw, one_way));
+            tokio::spawn(delayed_pipe(sr, cw, one_way));
+        }
+    });
+    addr
+}
+
+async fn delayed_pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    delay: Duration,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+    let writer = tokio::spawn(async move {
+        while let Some((due, bytes)) = rx.recv().await {
+            tokio::time::sleep_until(due).await;
+            if to.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+        let _ = to.shutdown().await;
+    });
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let _ = tx.send((tokio::time::Instant::now() + delay, buf[..n].to_vec()));
+            }
+        }
+    }
+    drop(tx);
+    let _ = writer.await;
+}
+
+/// A listener whose accept queue is full and never drained: the kernel
+/// drops further SYNs, so a new connection hangs in `connect`. Returns the
+/// address and the sockets that keep the queue full.
+pub async fn start_full_backlog() -> (SocketAddr, Vec<tokio::net::TcpStream>, tokio::net::TcpListener) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        match tokio::time::timeout(Duration::from_millis(200), tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => fillers.push(s),
+            _ => break,
+        }
+    }
+    (addr, fillers, listener)
+}
+
 /// A loopback port with nothing listening: connecting is refused.
 pub async fn closed_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -277,6 +347,17 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             }
             Behavior::Status(code) => {
                 if write_response(&mut stream, *code, body).await.is_err() {
+                    return;
+                }
+            }
+            Behavior::SlowBody(d) => {
+                let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
+                let s = stream.get_mut();
+                if s.write_all(head.as_bytes()).await.is_err() || s.flush().await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(*d).await;
+                if s.write_all(body).await.is_err() || s.flush().await.is_err() {
                     return;
                 }
             }

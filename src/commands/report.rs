@@ -1,0 +1,165 @@
+//! `coldlink report`: re-summarise stored records, merging files and runs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::exit;
+use crate::cli::{GroupBy, ReportArgs, ReportFormat};
+use crate::config::ConfigError;
+use crate::probe::ProbeRecord;
+use crate::render;
+use crate::stats::{Breakdown, GroupRow, RunStats, TargetSummary};
+use crate::store::{self, ReadReport};
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    v: u32,
+    files: &'a [PathBuf],
+    records: u64,
+    unreadable_lines: u64,
+    targets: Vec<TargetSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    breakdown: Option<JsonBreakdown>,
+}
+
+#[derive(Serialize)]
+struct JsonBreakdown {
+    by: &'static str,
+    targets: Vec<JsonGroups>,
+}
+
+#[derive(Serialize)]
+struct JsonGroups {
+    target: String,
+    groups: Vec<GroupRow>,
+}
+
+/// Everything read from the files.
+pub struct Loaded {
+    pub stats: RunStats,
+    pub breakdown: Option<Breakdown>,
+    pub read: ReadReport,
+}
+
+/// Read every file (streaming) into merged stats and an optional breakdown.
+/// A file that cannot be opened is bad input; a bad line is not.
+pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, ConfigError> {
+    let mut stats = RunStats::default();
+    let mut breakdown = by.map(|_| Breakdown::default());
+    let mut read = ReadReport::default();
+    for path in files {
+        let reader = store::open(path)
+            .map_err(|e| ConfigError(format!("{}: cannot read the file: {e}", path.display())))?;
+        let label = file_label(path, files.len());
+        store::for_each_record(path, reader, &mut read, |r| {
+            stats.record(&r);
+            if let (Some(b), Some(by)) = (breakdown.as_mut(), by) {
+                b.record(group_key(by, &r, &label), &r);
+            }
+        });
+    }
+    Ok(Loaded {
+        stats,
+        breakdown,
+        read,
+    })
+}
+
+pub fn run(args: &ReportArgs, stdout: &mut impl Write, stderr: &mut impl Write) -> anyhow::Result<u8> {
+    let loaded = load(&args.files, args.by)?;
+    if loaded.read.bad_lines > 0 {
+        writeln!(
+            stderr,
+            "coldlink report: skipped {} unreadable line(s):",
+            loaded.read.bad_lines
+        )?;
+        for bad in &loaded.read.bad_samples {
+            writeln!(stderr, "  {}:{}: {}", bad.path.display(), bad.line, bad.reason)?;
+        }
+        if loaded.read.bad_lines > loaded.read.bad_samples.len() as u64 {
+            writeln!(stderr, "  …")?;
+        }
+    }
+    match args.format {
+        ReportFormat::Text => {
+            writeln!(
+                stdout,
+                "{} record(s) from {} file(s)\n",
+                loaded.read.records,
+                args.files.len()
+            )?;
+            render::summary::write(stdout, &loaded.stats)?;
+            if let (Some(b), Some(by)) = (&loaded.breakdown, args.by) {
+                writeln!(stdout)?;
+                render::summary::write_breakdown(stdout, by_name(by), &b.rows())?;
+            }
+        }
+        ReportFormat::Json => {
+            let doc = JsonReport {
+                v: 1,
+                files: &args.files,
+                records: loaded.read.records,
+                unreadable_lines: loaded.read.bad_lines,
+                targets: loaded.stats.summaries(),
+                breakdown: loaded
+                    .breakdown
+                    .as_ref()
+                    .zip(args.by)
+                    .map(|(b, by)| JsonBreakdown {
+                        by: by_name(by),
+                        targets: b
+                            .rows()
+                            .into_iter()
+                            .map(|(target, groups)| JsonGroups { target, groups })
+                            .collect(),
+                    }),
+            };
+            serde_json::to_writer_pretty(&mut *stdout, &doc)?;
+            writeln!(stdout)?;
+        }
+    }
+    stdout.flush()?;
+    Ok(exit::OK)
+}
+
+fn by_name(by: GroupBy) -> &'static str {
+    match by {
+        GroupBy::Remote => "remote",
+        GroupBy::Conn => "conn",
+        GroupBy::Minute => "minute",
+    }
+}
+
+/// Connection ids are unique within one process only, so with several
+/// files a connection is named by its file too.
+fn file_label(path: &Path, files: usize) -> String {
+    if files > 1 {
+        path.file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    } else {
+        String::new()
+    }
+}
+
+fn group_key(by: GroupBy, r: &ProbeRecord, file: &str) -> String {
+    match by {
+        GroupBy::Remote => r
+            .remote
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "(no connection)".into()),
+        GroupBy::Conn => match &r.conn {
+            Some(c) => format!("{file}#{}", c.id),
+            None => "(no connection)".into(),
+        },
+        // "2026-11-21T10:00:00.123456Z" → "2026-11-21T10:00Z"
+        GroupBy::Minute => {
+            r.at.get(..16)
+                .map(|m| format!("{m}Z"))
+                .unwrap_or_else(|| r.at.clone())
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! `coldlink run`: a profile's schedule (until --duration or a signal) or
+//! its burst, headless.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::{exit, sink};
+use crate::config::{ConfigError, RunConfig, RunPlan};
+use crate::probe::{runner, CountPlan, Pacing, Plan, Prober, SchedulePlan};
+
+pub async fn run(cfg: RunConfig, stdout: &mut impl Write, cancel: CancellationToken) -> anyhow::Result<u8> {
+    let prober = Arc::new(Prober::new(cfg.settings.clone()).map_err(|e| ConfigError(e.to_string()))?);
+    let targets = Arc::new(cfg.targets.clone());
+    let start = Instant::now();
+    let until = cfg.duration.map(|d| start + d);
+    let plan: Box<dyn Plan> = match cfg.plan {
+        RunPlan::Schedule(s) => Box::new(SchedulePlan::new(
+            targets.len(),
+            s.interval,
+            s.jitter,
+            start,
+            until,
+            rand::random(),
+        )),
+        RunPlan::Burst(b) => {
+            let pacing = b.rate.map_or(Pacing::None, Pacing::Rate);
+            Box::new(CountPlan::new(targets.len(), b.requests, pacing, start))
+        }
+    };
+    announce(&cfg);
+    if let Some(until) = until {
+        // A burst stops at the deadline too; the schedule plan already ends there.
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(until).await;
+            cancel.cancel();
+        });
+    }
+    let (tx, rx) = mpsc::channel(256);
+    let runner = tokio::spawn(runner::run(
+        prober,
+        targets,
+        plan,
+        cfg.max_in_flight,
+        tx,
+        cancel.clone(),
+    ));
+    let stats = sink::consume(rx, &cfg.output, stdout, &cancel).await;
+    runner.await?;
+    let stats = stats?;
+    Ok(if stats.failed() > 0 {
+        exit::PROBLEM
+    } else {
+        exit::OK
+    })
+}
+
+/// One line on stderr saying what is about to happen (stdout is for data).
+fn announce(cfg: &RunConfig) {
+    let plan = match cfg.plan {
+        RunPlan::Schedule(s) => format!(
+            "every {} (jitter {}), {} connections",
+            humantime::format_duration(s.interval),
+            humantime::format_duration(s.jitter),
+            cfg.settings.connections.as_str()
+        ),
+        RunPlan::Burst(b) => format!(
+            "burst of {} per target, {} at once{}, {} connections",
+            b.requests,
+            b.concurrency,
+            b.rate.map(|r| format!(", {r}/s")).unwrap_or_default(),
+            cfg.settings.connections.as_str()
+        ),
+    };
+    let until = match cfg.duration {
+        Some(d) => format!("for {}", humantime::format_duration(d)),
+        None if matches!(cfg.plan, RunPlan::Burst(_)) => "until done".to_string(),
+        None => "until Ctrl-C".to_string(),
+    };
+    eprintln!(
+        "coldlink run: profile {} — {} target(s), {plan}, {until}",
+        cfg.profile.name,
+        cfg.targets.len()
+    );
+}

@@ -1,0 +1,114 @@
+//! Where records go: run statistics, the NDJSON file, and stdout in the
+//! chosen format. Shared by every command that sends probes.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::OutputFormat;
+use crate::config::{ConfigError, OutputConfig};
+use crate::probe::ProbeRecord;
+use crate::render;
+use crate::stats::{RunStats, TargetSummary};
+use crate::store::NdjsonWriter;
+
+/// The `--format json` document.
+#[derive(Serialize)]
+struct JsonOutput<'a> {
+    v: u32,
+    targets: Vec<TargetSummary>,
+    records: &'a [ProbeRecord],
+}
+
+/// Drain `records` until the runner is done, then print the summary.
+/// A write failure on stdout (a closed pipe) cancels the run and is returned.
+pub async fn consume(
+    mut records: mpsc::Receiver<ProbeRecord>,
+    output: &OutputConfig,
+    stdout: &mut impl Write,
+    cancel: &CancellationToken,
+) -> anyhow::Result<RunStats> {
+    let mut file = match &output.out {
+        Some(path) => Some(
+            NdjsonWriter::append(path).map_err(|e| ConfigError(format!("--out {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let mut stats = RunStats::default();
+    let mut kept: Vec<ProbeRecord> = Vec::new();
+    let mut failure: Option<anyhow::Error> = None;
+    while let Some(record) = records.recv().await {
+        stats.record(&record);
+        if failure.is_some() {
+            // Keep draining so the probes in flight can finish; nothing more is written.
+            continue;
+        }
+        if let Some(f) = file.as_mut() {
+            if let Err(e) = f.write(&record) {
+                cancel.cancel();
+                failure = Some(ConfigError(format!("--out: writing a record failed: {e}")).into());
+                continue;
+            }
+        }
+        if let Err(e) = emit(stdout, output, &record) {
+            cancel.cancel();
+            failure = Some(e.into());
+            continue;
+        }
+        if output.format == OutputFormat::Json {
+            kept.push(record);
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    finish(stdout, output, &stats, &kept)?;
+    Ok(stats)
+}
+
+/// What a record becomes on stdout as it arrives.
+fn emit(stdout: &mut impl Write, output: &OutputConfig, record: &ProbeRecord) -> io::Result<()> {
+    match output.format {
+        OutputFormat::Text if output.quiet => return Ok(()),
+        OutputFormat::Text if output.waterfall => {
+            render::waterfall::write(stdout, record)?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Text => writeln!(stdout, "{}", render::line::probe_line(record))?,
+        OutputFormat::Ndjson => {
+            serde_json::to_writer(&mut *stdout, record)?;
+            writeln!(stdout)?;
+        }
+        OutputFormat::Json => return Ok(()),
+    }
+    stdout.flush()
+}
+
+fn finish(
+    stdout: &mut impl Write,
+    output: &OutputConfig,
+    stats: &RunStats,
+    kept: &[ProbeRecord],
+) -> io::Result<()> {
+    match output.format {
+        OutputFormat::Text if !output.waterfall || stats.probes() == 0 => {
+            if !output.quiet {
+                writeln!(stdout)?;
+            }
+            render::summary::write(stdout, stats)?;
+        }
+        OutputFormat::Json => {
+            let doc = JsonOutput {
+                v: 1,
+                targets: stats.summaries(),
+                records: kept,
+            };
+            serde_json::to_writer_pretty(&mut *stdout, &doc)?;
+            writeln!(stdout)?;
+        }
+        _ => {}
+    }
+    stdout.flush()
+}

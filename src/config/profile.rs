@@ -1,0 +1,231 @@
+//! Profile files (`profiles/*.toml`): a team's targets and plans, committed
+//! next to the API they watch. Parsing is strict (`deny_unknown_fields`) and
+//! every error names the file, the line and the key, and says what would be
+//! valid.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::ConfigError;
+use crate::probe::{ConnectionPolicy, TargetKind};
+
+/// A humantime duration in a profile: `"250ms"`, `"30s"`, `"6m"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration string like \"250ms\", \"30s\" or \"6m\"")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Dur, E> {
+                super::parse::duration(s)
+                    .map(Dur)
+                    .map_err(|e| E::custom(format!("invalid duration \"{s}\": {e}")))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The file as written. Kept close to the TOML; `Profile::load` turns it
+/// into validated values.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    pub name: Option<String>,
+    #[serde(rename = "target", default)]
+    pub targets: Vec<TargetEntry>,
+    #[serde(default)]
+    pub connection: ConnectionEntry,
+    pub schedule: Option<ScheduleEntry>,
+    pub burst: Option<BurstEntry>,
+    pub diagnose: Option<DiagnoseEntry>,
+    pub aws: Option<AwsEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetEntry {
+    pub name: Spanned<String>,
+    pub url: Spanned<String>,
+    pub kind: Option<TargetKind>,
+    pub method: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    pub body: Option<String>,
+    pub expect_status: Option<Vec<u16>>,
+}
+
+/// Connection settings for every target; the command line overrides them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionEntry {
+    pub timeout: Option<Dur>,
+    pub dns_timeout: Option<Dur>,
+    pub connect_timeout: Option<Dur>,
+    pub tls_timeout: Option<Dur>,
+    #[serde(default)]
+    pub resolve: Vec<Spanned<String>>,
+    pub dns_server: Option<Spanned<String>>,
+    /// Relative paths are relative to the profile's folder.
+    #[serde(default)]
+    pub cacert: Vec<PathBuf>,
+    pub insecure: Option<bool>,
+    pub trace_header: Option<bool>,
+    pub http1_only: Option<bool>,
+    /// Header names whose values are secrets, in addition to the built-in ones.
+    #[serde(default)]
+    pub secret_headers: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleEntry {
+    pub interval: Dur,
+    pub jitter: Option<Dur>,
+    pub connections: Option<ConnectionPolicy>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurstEntry {
+    pub requests: Option<u64>,
+    pub concurrency: Option<u64>,
+    /// Requests per second across all targets; unpaced when absent.
+    pub rate: Option<f64>,
+    pub connections: Option<ConnectionPolicy>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnoseEntry {
+    #[serde(default)]
+    pub idle_sweep: Vec<Dur>,
+    pub slow: Option<Dur>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsEntry {
+    pub region: Option<String>,
+    pub rest_api: Option<RestApi>,
+    pub http_api: Option<HttpApi>,
+    pub nlb: Option<String>,
+    #[serde(default)]
+    pub target_groups: Vec<String>,
+    pub endpoint_url: Option<String>,
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestApi {
+    pub name: String,
+    pub id: Option<String>,
+    pub stage: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpApi {
+    pub id: String,
+    pub stage: String,
+}
+
+/// Where a value came from, for error messages: `file:line: key: …`.
+pub struct Source<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+}
+
+impl Source<'_> {
+    pub fn line(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+    }
+
+    pub fn error<T>(&self, spanned: &Spanned<T>, key: &str, message: impl fmt::Display) -> ConfigError {
+        ConfigError(format!(
+            "{}:{}: {key}: {message}",
+            self.path.display(),
+            self.line(spanned.span().start)
+        ))
+    }
+}
+
+/// Read and parse a profile file. Syntax and shape errors carry toml's own
+/// line, column and snippet.
+pub fn read(path: &Path) -> Result<(String, ProfileFile), ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("--profile {}: cannot read the file: {e}", path.display())))?;
+    let file: ProfileFile = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| Source { path, text: &text }.line(s.start));
+        let at = line.map(|l| format!(":{l}")).unwrap_or_default();
+        ConfigError(format!("{}{at}: {}", path.display(), e.to_string().trim_end()))
+    })?;
+    Ok((text, file))
+}
+
+/// Expand `${NAME}` from the environment. Returns the value and whether
+/// anything was expanded (expanded values are treated as secrets).
+pub fn expand_env(value: &str) -> Result<(String, bool), String> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    let mut expanded = false;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| "unclosed ${…}; write ${NAME}".to_string())?;
+        let name = &after[..end];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!(
+                "'${{{name}}}' is not an environment variable reference; write ${{NAME}}"
+            ));
+        }
+        let val = std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))?;
+        out.push_str(&val);
+        expanded = true;
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok((out, expanded))
+}
+
+/// A path in a profile, relative to the profile's folder.
+pub fn relative_to(profile: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        profile.parent().unwrap_or(Path::new(".")).join(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_expansion() {
+        std::env::set_var("COLDLINK_TEST_KEY", "abc");
+        assert_eq!(
+            expand_env("k-${COLDLINK_TEST_KEY}-x"),
+            Ok(("k-abc-x".into(), true))
+        );
+        assert_eq!(expand_env("plain"), Ok(("plain".into(), false)));
+        assert!(expand_env("${COLDLINK_TEST_UNSET_VAR}")
+            .unwrap_err()
+            .contains("COLDLINK_TEST_UNSET_VAR"));
+        assert!(expand_env("${oops").unwrap_err().contains("unclosed"));
+    }
+}

@@ -1,0 +1,102 @@
+//! Profiles: every shipped profile parses, and every kind of mistake exits 2
+//! with the file, line and key in the message (issue #3).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use coldlink::config::Profile;
+
+#[test]
+fn every_shipped_profile_parses() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let profile = Profile::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(!profile.targets.is_empty(), "{}", path.display());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 1, "profiles/ ships at least the example");
+}
+
+#[test]
+fn the_example_profile_has_both_entry_points_and_its_plans() {
+    let p =
+        Profile::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/example-vpclink.toml")).unwrap();
+    let names: Vec<&str> = p.targets.iter().map(|t| t.name.as_str()).collect();
+    assert!(
+        names.contains(&"execute-api") && names.contains(&"custom-domain"),
+        "{names:?}"
+    );
+    assert_eq!(p.schedule.interval, std::time::Duration::from_secs(30));
+    assert_eq!((p.burst.requests, p.burst.concurrency), (50, 5));
+    assert_eq!(p.diagnose.idle_sweep.len(), 6);
+    assert_eq!(p.aws.unwrap().region.as_deref(), Some("eu-west-1"));
+}
+
+/// Run `coldlink run --profile` on `text` and return (exit code, stderr with
+/// the temporary path masked).
+fn run_profile(text: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(common::bin())
+        .args(["run", "--profile", path.to_str().unwrap(), "--duration", "1s"])
+        .env_remove("COLDLINK_TEST_MISSING")
+        .output()
+        .unwrap();
+    assert!(out.stdout.is_empty(), "nothing is probed");
+    let err = String::from_utf8_lossy(&out.stderr).replace(path.to_str().unwrap(), "[profile]");
+    (out.status.code(), err)
+}
+
+const GOOD_TARGET: &str = "[[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:9/\"\n";
+
+#[test]
+fn profile_errors_name_the_file_line_and_key() {
+    let cases = [
+        (
+            "unknown_key",
+            format!("{GOOD_TARGET}[schedule]\ninterval = \"30s\"\nintervall = \"5s\"\n"),
+            "intervall",
+        ),
+        (
+            "bad_duration",
+            format!("{GOOD_TARGET}[schedule]\ninterval = \"every minute\"\n"),
+            "interval",
+        ),
+        ("missing_url", "[[target]]\nname = \"api\"\n".to_string(), "url"),
+        (
+            "bad_toml",
+            format!("{GOOD_TARGET}[schedule\ninterval = \"30s\"\n"),
+            "[profile]:4",
+        ),
+        (
+            "bad_url",
+            "[[target]]\nname = \"api\"\nurl = \"ftp://x/\"\n".to_string(),
+            "target.url",
+        ),
+        (
+            "missing_env",
+            format!("{GOOD_TARGET}headers = {{ \"x-api-key\" = \"${{COLDLINK_TEST_MISSING}}\" }}\n"),
+            "COLDLINK_TEST_MISSING",
+        ),
+        ("no_target", "name = \"empty\"\n".to_string(), "[[target]]"),
+        (
+            "jitter_too_long",
+            format!("{GOOD_TARGET}[schedule]\ninterval = \"5s\"\njitter = \"10s\"\n"),
+            "schedule.jitter",
+        ),
+    ];
+    for (name, text, key) in cases {
+        let (code, err) = run_profile(&text);
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(err.contains("[profile]"), "{name}: names the file: {err}");
+        assert!(err.contains(key), "{name}: names {key}: {err}");
+        insta::assert_snapshot!(format!("profile_error_{name}"), err);
+    }
+}

@@ -1,0 +1,220 @@
+//! `coldlink run` and `coldlink report` end to end (issue #3).
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use coldlink::commands::report;
+use coldlink::probe::ProbeRecord;
+use common::{bin, start, Behavior};
+
+fn write_profile(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("profile.toml");
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+fn parse_all(path: &Path) -> Vec<ProbeRecord> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("line does not parse ({e}): {l}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_burst_sends_exactly_n_per_target_with_at_most_c_connections() {
+    let server = start(Behavior::Ok).await;
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        &format!(
+            "[[target]]\nname = \"a\"\nurl = \"{}\"\n[[target]]\nname = \"b\"\nurl = \"{}\"\n\
+             [burst]\nrequests = 40\nconcurrency = 4\n",
+            server.url("/a"),
+            server.url("/b")
+        ),
+    );
+    let out = dir.path().join("burst.ndjson");
+    let (profile_s, out_s) = (
+        profile.to_str().unwrap().to_string(),
+        out.to_str().unwrap().to_string(),
+    );
+    let status = tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .args(["run", "--profile", &profile_s, "--burst", "--out", &out_s, "-q"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        status.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let records = parse_all(&out);
+    assert_eq!(records.iter().filter(|r| r.target == "a").count(), 40);
+    assert_eq!(records.iter().filter(|r| r.target == "b").count(), 40);
+    assert_eq!(server.requests().len(), 80);
+    let max_open = server.state.max_open.load(Ordering::SeqCst);
+    let accepted = server.state.accepted.load(Ordering::SeqCst);
+    assert!(
+        max_open <= 4,
+        "{max_open} connections open at once, concurrency is 4"
+    );
+    assert!(
+        accepted <= 4,
+        "keep-alive: at most 4 connections ever ({accepted})"
+    );
+    let mut seqs: Vec<u64> = records.iter().map(|r| r.seq).collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=80).collect::<Vec<_>>(), "every probe once");
+}
+
+#[tokio::test]
+async fn run_stopped_by_sigterm_leaves_a_complete_ndjson_file_and_a_summary() {
+    let server = start(Behavior::Ok).await;
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        dir.path(),
+        &format!(
+            "name = \"sigterm\"\n[[target]]\nname = \"api\"\nurl = \"{}\"\n[schedule]\ninterval = \"40ms\"\n",
+            server.url("/")
+        ),
+    );
+    let out = dir.path().join("run.ndjson");
+    let (profile_s, out_s, out_c) = (
+        profile.to_str().unwrap().to_string(),
+        out.to_str().unwrap().to_string(),
+        out.clone(),
+    );
+    let output = tokio::task::spawn_blocking(move || {
+        let child = Command::new(bin())
+            .args(["run", "--profile", &profile_s, "--out", &out_s])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait (bounded) until some records have been written, then stop it.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::fs::read_to_string(&out_c)
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+            < 5
+        {
+            assert!(Instant::now() < deadline, "no records written");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let records = parse_all(&out);
+    assert!(records.len() >= 5);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("probes {}", records.len())),
+        "the summary counts every record written:\n{stdout}"
+    );
+}
+
+async fn probe_to_file(url: &str, n: &str, path: &Path) {
+    let (url, n, path) = (url.to_string(), n.to_string(), path.to_str().unwrap().to_string());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .args(["probe", &url, "-n", &n, "--out", &path, "-q"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn report_over_two_files_equals_the_merge_of_their_summaries() {
+    let fast = start(Behavior::Ok).await;
+    let slow = start(Behavior::DelayHeaders(Duration::from_millis(30))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.ndjson"), dir.path().join("b.ndjson"));
+    probe_to_file(&fast.url("/x"), "7", &a).await;
+    probe_to_file(&slow.url("/x"), "5", &b).await;
+    // The same target name in both files, so the merge has something to merge.
+    let b_text = std::fs::read_to_string(&b).unwrap();
+    let a_name = parse_all(&a)[0].target.clone();
+    let b_name = parse_all(&b)[0].target.clone();
+    std::fs::write(&b, b_text.replace(&b_name, &a_name)).unwrap();
+
+    let both = report::load(&[a.clone(), b.clone()], None).unwrap();
+    let mut merged = report::load(std::slice::from_ref(&a), None).unwrap().stats;
+    merged += &report::load(std::slice::from_ref(&b), None).unwrap().stats;
+    assert_eq!(both.stats.summaries(), merged.summaries());
+    let s = &both.stats.summaries()[0];
+    assert_eq!(s.probes, 12);
+    assert!(s.total_ms.unwrap().max >= 30.0, "the slow file's probes are in");
+}
+
+#[tokio::test]
+async fn report_reads_gzip_counts_bad_lines_and_breaks_down() {
+    let server = start(Behavior::Ok).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("r.ndjson");
+    probe_to_file(&server.url("/"), "4", &plain).await;
+    let mut text = std::fs::read_to_string(&plain).unwrap();
+    text.insert_str(0, "not json\n");
+    text.push_str("{\"v\":1,\"truncated\n");
+    let gz = dir.path().join("r.ndjson.gz");
+    let mut enc =
+        flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    enc.write_all(text.as_bytes()).unwrap();
+    enc.finish().unwrap();
+
+    let gz_s = gz.to_str().unwrap().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .args(["report", &gz_s, "--by", "conn", "--format", "json"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "bad lines are never fatal");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("skipped 2 unreadable line(s)"), "{stderr}");
+    assert!(
+        stderr.contains("r.ndjson.gz:1:") && stderr.contains("r.ndjson.gz:6:"),
+        "{stderr}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["records"], 4);
+    assert_eq!(doc["unreadable_lines"], 2);
+    assert_eq!(doc["breakdown"]["by"], "conn");
+    let groups = doc["breakdown"]["targets"][0]["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "-n reuses one connection: {groups:?}");
+    assert_eq!(groups[0]["probes"], 4);
+    assert_eq!(groups[0]["reused"], 3);
+
+    let out = Command::new(bin())
+        .args(["report", "/nonexistent/records.ndjson"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/records.ndjson"));
+}

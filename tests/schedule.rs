@@ -1,0 +1,149 @@
+//! The runner on tokio's paused clock with a fake prober: paced probes
+//! start at their scheduled times, and a slow target does not delay another
+//! (issue #3).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use coldlink::probe::runner::{self, Probe};
+use coldlink::probe::{Phases, ProbeRecord, RequestSpec, SchedulePlan, Target};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Notes when each probe started and takes `delay[target]` to answer.
+struct FakeProbe {
+    delays: Vec<Duration>,
+    started: Mutex<Vec<(String, u64, Instant)>>,
+}
+
+impl Probe for FakeProbe {
+    fn probe(
+        &self,
+        target: &Target,
+        seq: u64,
+        _scheduled: std::time::Instant,
+    ) -> impl std::future::Future<Output = ProbeRecord> + Send {
+        let idx: usize = target.name.parse().unwrap();
+        let delay = self.delays[idx];
+        self.started
+            .lock()
+            .unwrap()
+            .push((target.name.clone(), seq, Instant::now()));
+        let name = target.name.clone();
+        async move {
+            tokio::time::sleep(delay).await;
+            ProbeRecord {
+                v: 1,
+                target: name,
+                url: "http://fake/".into(),
+                seq,
+                at: String::new(),
+                scheduled_at: String::new(),
+                remote: None,
+                local: None,
+                conn: None,
+                phases_ms: Phases::default(),
+                total_ms: delay.as_secs_f64() * 1000.0,
+                status: Some(200),
+                http: None,
+                tls: None,
+                trace_id: None,
+                headers: BTreeMap::new(),
+                body_bytes: None,
+                error: None,
+            }
+        }
+    }
+}
+
+fn targets(n: usize) -> Arc<Vec<Target>> {
+    Arc::new(
+        (0..n)
+            .map(|i| {
+                Target::new(
+                    i.to_string(),
+                    "http://fake/".parse().unwrap(),
+                    None,
+                    Arc::new(RequestSpec::default()),
+                )
+            })
+            .collect(),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn probes_start_on_schedule_and_a_slow_target_does_not_delay_the_other() {
+    let interval = Duration::from_secs(30);
+    let jitter = Duration::from_secs(3);
+    // Target 0 takes 50 s to answer, longer than the interval; target 1 is quick.
+    let fake = Arc::new(FakeProbe {
+        delays: vec![Duration::from_secs(50), Duration::from_millis(20)],
+        started: Mutex::new(Vec::new()),
+    });
+    let start = Instant::now();
+    let until = start + Duration::from_secs(600);
+    let plan = SchedulePlan::new(2, interval, jitter, start, Some(until), 42);
+    let (tx, mut rx) = mpsc::channel(1024);
+    let run = tokio::spawn(runner::run(
+        fake.clone(),
+        targets(2),
+        Box::new(plan),
+        8,
+        tx,
+        CancellationToken::new(),
+    ));
+    let mut records = 0;
+    while rx.recv().await.is_some() {
+        records += 1;
+    }
+    run.await.unwrap();
+    assert_eq!(records, 40, "20 rounds × 2 targets");
+
+    let started = fake.started.lock().unwrap().clone();
+    assert_eq!(started.len(), 40);
+    for (name, seq, at) in &started {
+        let round = (seq - 1) / 2;
+        let slot: u32 = name.parse().unwrap();
+        let nominal = start + interval * round as u32 + (interval / 2) * slot;
+        let late = at.saturating_duration_since(nominal);
+        assert!(*at >= nominal, "target {name} probe {seq} started early");
+        assert!(
+            late < jitter + Duration::from_millis(5),
+            "target {name} probe {seq} started {late:?} after its nominal time (jitter {jitter:?})"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_every_slot_is_busy_probes_wait_and_keep_their_scheduled_time() {
+    // One slot, a 10 s probe and a 1 s interval: probes queue behind it.
+    let fake = Arc::new(FakeProbe {
+        delays: vec![Duration::from_secs(10)],
+        started: Mutex::new(Vec::new()),
+    });
+    let start = Instant::now();
+    let plan = SchedulePlan::new(
+        1,
+        Duration::from_secs(1),
+        Duration::ZERO,
+        start,
+        Some(start + Duration::from_secs(3)),
+        1,
+    );
+    let (tx, mut rx) = mpsc::channel(16);
+    let run = tokio::spawn(runner::run(
+        fake.clone(),
+        targets(1),
+        Box::new(plan),
+        1,
+        tx,
+        CancellationToken::new(),
+    ));
+    while rx.recv().await.is_some() {}
+    run.await.unwrap();
+    let started = fake.started.lock().unwrap().clone();
+    let offsets: Vec<u64> = started.iter().map(|(_, _, at)| (*at - start).as_secs()).collect();
+    assert_eq!(offsets, vec![0, 10, 20], "each waited for the one slot");
+}
