@@ -126,7 +126,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
     pub duration: Option<Duration>,
 
-    /// Run the profile's [burst] once instead of its [schedule].
+    /// Run the profile's \[burst\] once instead of its \[schedule\].
     #[arg(long)]
     pub burst: bool,
 
