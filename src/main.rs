@@ -40,7 +40,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Probe(args) => {
             let cfg = ProbeConfig::from_args(&args)?;
-            let runtime = tokio::runtime::Runtime::new()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async {
                 let cancel = CancellationToken::new();
                 coldlink::shutdown::install(cancel.clone());
@@ -49,7 +51,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Run(args) => {
             let cfg = RunConfig::from_args(&args)?;
-            let runtime = tokio::runtime::Runtime::new()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async {
                 let cancel = CancellationToken::new();
                 coldlink::shutdown::install(cancel.clone());

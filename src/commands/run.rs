@@ -2,7 +2,6 @@
 //! its burst, headless.
 
 use std::io::Write;
-use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -10,11 +9,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::{exit, sink};
 use crate::config::{ConfigError, RunConfig, RunPlan};
-use crate::probe::{runner, CountPlan, Pacing, Plan, Prober, SchedulePlan};
+use crate::probe::{engine, CountPlan, Pacing, Plan, SchedulePlan};
 
 pub async fn run(cfg: RunConfig, stdout: &mut impl Write, cancel: CancellationToken) -> anyhow::Result<u8> {
-    let prober = Arc::new(Prober::new(cfg.settings.clone()).map_err(|e| ConfigError(e.to_string()))?);
-    let targets = Arc::new(cfg.targets.clone());
+    let targets = cfg.targets.clone();
     let start = Instant::now();
     let until = cfg.duration.map(|d| start + d);
     let plan: Box<dyn Plan> = match cfg.plan {
@@ -40,17 +38,17 @@ pub async fn run(cfg: RunConfig, stdout: &mut impl Write, cancel: CancellationTo
             cancel.cancel();
         });
     }
-    let (tx, rx) = mpsc::channel(256);
-    let runner = tokio::spawn(runner::run(
-        prober,
+    let (tx, rx) = mpsc::channel(64);
+    let engine = engine::run(
+        cfg.settings.clone(),
         targets,
         plan,
         cfg.max_in_flight,
         tx,
         cancel.clone(),
-    ));
-    let stats = sink::consume(rx, &cfg.output, stdout, &cancel).await;
-    runner.await?;
+    );
+    let (engine, stats) = tokio::join!(engine, sink::consume(rx, &cfg.output, stdout, &cancel));
+    engine.map_err(|e| ConfigError(e.to_string()))?;
     let stats = stats?;
     Ok(if stats.failed() > 0 {
         exit::PROBLEM

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::OutputFormat;
 use crate::config::{ConfigError, OutputConfig};
-use crate::probe::ProbeRecord;
+use crate::probe::{ProbeRecord, RecordBatch};
 use crate::render;
 use crate::stats::{RunStats, TargetSummary};
 use crate::store::NdjsonWriter;
@@ -25,7 +25,7 @@ struct JsonOutput<'a> {
 /// Drain `records` until the runner is done, then print the summary.
 /// A write failure on stdout (a closed pipe) cancels the run and is returned.
 pub async fn consume(
-    mut records: mpsc::Receiver<ProbeRecord>,
+    mut records: mpsc::Receiver<RecordBatch>,
     output: &OutputConfig,
     stdout: &mut impl Write,
     cancel: &CancellationToken,
@@ -39,26 +39,28 @@ pub async fn consume(
     let mut stats = RunStats::default();
     let mut kept: Vec<ProbeRecord> = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
-    while let Some(record) = records.recv().await {
-        stats.record(&record);
-        if failure.is_some() {
-            // Keep draining so the probes in flight can finish; nothing more is written.
-            continue;
-        }
-        if let Some(f) = file.as_mut() {
-            if let Err(e) = f.write(&record) {
-                cancel.cancel();
-                failure = Some(ConfigError(format!("--out: writing a record failed: {e}")).into());
+    while let Some(batch) = records.recv().await {
+        for record in batch {
+            stats.record(&record);
+            if failure.is_some() {
+                // Keep draining so the probes in flight can finish; nothing more is written.
                 continue;
             }
-        }
-        if let Err(e) = emit(stdout, output, &record) {
-            cancel.cancel();
-            failure = Some(e.into());
-            continue;
-        }
-        if output.format == OutputFormat::Json {
-            kept.push(record);
+            if let Some(f) = file.as_mut() {
+                if let Err(e) = f.write(&record) {
+                    cancel.cancel();
+                    failure = Some(ConfigError(format!("--out: writing a record failed: {e}")).into());
+                    continue;
+                }
+            }
+            if let Err(e) = emit(stdout, output, &record) {
+                cancel.cancel();
+                failure = Some(e.into());
+                continue;
+            }
+            if output.format == OutputFormat::Json {
+                kept.push(record);
+            }
         }
     }
     if let Some(e) = failure {

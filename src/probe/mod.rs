@@ -6,6 +6,7 @@ pub mod classify;
 pub mod clock;
 pub mod conn;
 pub mod dns;
+pub mod engine;
 pub mod io;
 pub mod plan;
 pub mod pool;
@@ -18,6 +19,7 @@ pub mod tls;
 pub mod trace;
 
 pub use dns::ResolvePin;
+pub use engine::RecordBatch;
 pub use plan::{CountPlan, Job, Pacing, Plan, SchedulePlan};
 pub use prober::{ConnectionPolicy, ProbeSettings, Prober, Timeouts};
 pub use record::{ConnInfo, ErrorKind, Phase, Phases, ProbeError, ProbeRecord, TlsInfo};

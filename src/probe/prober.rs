@@ -150,6 +150,8 @@ struct Outcome {
     status: Option<u16>,
     headers: BTreeMap<String, String>,
     body_bytes: Option<u64>,
+    /// The connection's I/O marks and when the request started, once known.
+    io: Option<(Arc<IoMarks>, Instant)>,
 }
 
 /// The probe engine. One per process; safe to share between tasks.
@@ -159,8 +161,10 @@ pub struct Prober {
     tls: TlsConnector,
     pool: Pool,
     clock: WallClock,
-    next_conn_id: AtomicU64,
 }
+
+/// Connection ids are process-unique, across every prober (engine shards).
+static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Prober {
     /// Set up DNS, TLS and the pool, and warm the TLS stack.
@@ -171,8 +175,7 @@ impl Prober {
             dns: Dns::new(settings.dns_server, settings.resolve.clone()),
             tls: TlsConnector::from(config),
             pool: Pool::new(settings.max_idle_per_origin),
-            clock: WallClock::now(),
-            next_conn_id: AtomicU64::new(1),
+            clock: WallClock::process(),
             settings,
         })
     }
@@ -206,9 +209,18 @@ impl Prober {
         let mut marks = Marks::new(scheduled);
         let mut out = Outcome::default();
 
-        let result = self
-            .exchange(target, &mut marks, &mut out, trace_id.as_deref(), deadline)
-            .await;
+        // One deadline for the whole probe (a timer per step would cost a
+        // timer-wheel insert per request and per body frame); DNS, connect
+        // and TLS have their own shorter limits inside.
+        let result = timeout_at(
+            deadline.into(),
+            self.exchange(target, &mut marks, &mut out, trace_id.as_deref(), deadline),
+        )
+        .await;
+        let result = match result {
+            Ok(result) => result,
+            Err(_) => Err(self.timed_out(&mut marks, &out)),
+        };
         let error = result.err().map(|f| {
             let phase = f.phase.or(marks.open_phase()).unwrap_or(Phase::Ttfb);
             marks.close_open(f.at);
@@ -222,7 +234,7 @@ impl Prober {
         ProbeRecord {
             v: RECORD_VERSION,
             target: target.name.clone(),
-            url: target.url.to_string(),
+            url: target.url_text.clone(),
             seq,
             at: self.clock.rfc3339(start),
             scheduled_at: self.clock.rfc3339(scheduled),
@@ -241,6 +253,27 @@ impl Prober {
         }
     }
 
+    /// The overall deadline passed: say where, from the phase that was open.
+    fn timed_out(&self, marks: &mut Marks, out: &Outcome) -> Failure {
+        let limit = humantime::format_duration(self.settings.timeouts.total);
+        // Once the request is out, the wait is for the server.
+        if marks.open_phase() == Some(Phase::Send) {
+            if let Some((io, send_start)) = &out.io {
+                if let Some(sent) = io.request_sent().filter(|w| w >= send_start) {
+                    marks.end(Phase::Send, sent);
+                    marks.begin(Phase::Ttfb, sent);
+                }
+            }
+        }
+        let message = match marks.open_phase() {
+            Some(Phase::Body) => format!("the body did not complete within {limit}"),
+            Some(Phase::Send) if out.io.is_none() => format!("the connection was not ready within {limit}"),
+            Some(Phase::Send) => format!("the request could not be sent within {limit}"),
+            _ => format!("no response within {limit}"),
+        };
+        Failure::now(ErrorKind::Timeout, message)
+    }
+
     async fn exchange(
         &self,
         target: &Target,
@@ -256,7 +289,8 @@ impl Prober {
         out.local = facts.local;
         out.tls = facts.tls.clone();
         out.http = Some(facts.http.as_str());
-        let request = build_request(target, conn.facts.http, trace_id);
+        let fresh = self.settings.connections == ConnectionPolicy::Fresh;
+        let request = build_request(target, conn.facts.http, trace_id, fresh);
 
         let send_start = Instant::now();
         let facts = &conn.facts;
@@ -280,22 +314,13 @@ impl Prober {
                 marks.begin(Phase::Ttfb, sent);
             }
         };
-        let response = match timeout_at(deadline.into(), conn.send(request)).await {
-            Err(_) => {
-                sent_or(marks, &conn);
-                return Err(Failure::now(
-                    ErrorKind::Timeout,
-                    format!(
-                        "no response within {}",
-                        humantime::format_duration(self.settings.timeouts.total)
-                    ),
-                ));
-            }
-            Ok(Err(e)) => {
+        out.io = Some((conn.marks.clone(), send_start));
+        let response = match conn.send(request).await {
+            Err(e) => {
                 sent_or(marks, &conn);
                 return Err(Failure::now(classify::hyper_kind(&e), classify::message(&e)));
             }
-            Ok(Ok(response)) => response,
+            Ok(response) => response,
         };
         let now = Instant::now();
         let headers_at = conn
@@ -328,20 +353,17 @@ impl Prober {
         let mut body = response.into_body();
         let mut bytes = 0u64;
         loop {
-            match timeout_at(deadline.into(), body.frame()).await {
-                Err(_) => {
-                    out.body_bytes = Some(bytes);
-                    return Err(Failure::now(ErrorKind::Timeout, "body did not complete in time"));
-                }
-                Ok(None) => break,
-                Ok(Some(Err(e))) => {
+            match body.frame().await {
+                None => break,
+                Some(Err(e)) => {
                     out.body_bytes = Some(bytes);
                     return Err(Failure::now(classify::hyper_kind(&e), classify::message(&e)));
                 }
-                Ok(Some(Ok(frame))) => {
+                Some(Ok(frame)) => {
                     if let Some(data) = frame.data_ref() {
                         bytes += data.len() as u64;
                     }
+                    out.body_bytes = Some(bytes);
                 }
             }
         }
@@ -408,7 +430,10 @@ impl Prober {
                 }
             }
         }
-        let mut conn = self.open(target, marks, out, deadline).await?;
+        // Boxed: opening a connection (DNS, TLS) is most of the probe
+        // future's size, and keeping it out of line keeps every move of the
+        // future cheap for the common, reused case.
+        let mut conn = Box::pin(self.open(target, marks, out, deadline)).await?;
         marks.begin(Phase::Send, Instant::now());
         match timeout_at(deadline.into(), conn.ready()).await {
             Ok(Ok(())) => Ok((conn, stale_idle)),
@@ -490,7 +515,7 @@ impl Prober {
         out.tls = tls_info.clone();
         let established = Instant::now();
         let facts = ConnFacts {
-            id: self.next_conn_id.fetch_add(1, Ordering::Relaxed),
+            id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
             established,
             last_used: established,
             requests: 0,
@@ -536,7 +561,7 @@ fn human(d: Duration) -> humantime::FormattedDuration {
     humantime::format_duration(Duration::from_millis(d.as_millis() as u64))
 }
 
-fn build_request(target: &Target, http: HttpVersion, trace_id: Option<&str>) -> Request<Full<Bytes>> {
+fn build_request(target: &Target, http: HttpVersion, trace_id: Option<&str>, last: bool) -> Request<Full<Bytes>> {
     let ep = &target.endpoint;
     let spec = &target.request;
     let uri: Uri = match http {
@@ -564,6 +589,12 @@ fn build_request(target: &Target, http: HttpVersion, trace_id: Option<&str>) -> 
         HeaderValue::from_static(concat!("coldlink/", env!("CARGO_PKG_VERSION"))),
     );
     headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+    if last && http == HttpVersion::H1 {
+        // A fresh connection carries one request: say so, so that the server
+        // closes first and keeps the TIME_WAIT, as it would for a one-shot
+        // client (thousands of client-side TIME_WAITs slow down connect()).
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Some(root) = trace_id {
         if let Ok(v) = HeaderValue::from_str(&trace::header_value(root)) {
             headers.insert(trace::TRACE_HEADER, v);

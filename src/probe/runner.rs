@@ -1,17 +1,17 @@
-//! The runner: one dispatcher takes jobs from a plan in order, waits for each
-//! job's time, and starts it as soon as one of `max_in_flight` slots is free.
+//! The runner: `max_in_flight` workers take jobs from a plan in order, wait
+//! for each job's time, and probe.
 //! Records go out on a channel; whoever holds the receiver decides what they
 //! become (stats, files, screens).
 //!
 //! Paced jobs keep their intended time as `scheduled_at` even when every
-//! slot is busy, so the wait shows up as `queue` (no coordinated omission).
-//! Because each job runs in its own task, a slow target does not hold up the
-//! schedule of another as long as slots remain.
+//! worker is busy, so the wait shows up as `queue` (no coordinated omission).
+//! Because a slow probe holds only its own worker, a slow target does not
+//! hold up the schedule of another as long as workers remain.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -20,6 +20,9 @@ use super::plan::Plan;
 use super::prober::Prober;
 use super::record::ProbeRecord;
 use super::target::Target;
+
+/// A plan that several workers (and shards) take jobs from.
+pub type SharedPlan = Arc<Mutex<Box<dyn Plan>>>;
 
 /// Something that sends one probe. The real one is [`Prober`]; tests use
 /// fakes on a paused clock.
@@ -49,41 +52,81 @@ impl Probe for Prober {
 pub async fn run<P: Probe>(
     prober: Arc<P>,
     targets: Arc<Vec<Target>>,
-    mut plan: Box<dyn Plan>,
+    plan: Box<dyn Plan>,
     max_in_flight: usize,
     records: mpsc::Sender<ProbeRecord>,
     cancel: CancellationToken,
 ) {
-    let slots = Arc::new(Semaphore::new(max_in_flight.max(1)));
+    run_shared(
+        prober,
+        targets,
+        Arc::new(Mutex::new(plan)),
+        max_in_flight,
+        records,
+        cancel,
+    )
+    .await
+}
+
+/// [`run`] over a plan shared with other runners (the engine's shards).
+pub async fn run_shared<P: Probe>(
+    prober: Arc<P>,
+    targets: Arc<Vec<Target>>,
+    plan: SharedPlan,
+    max_in_flight: usize,
+    records: mpsc::Sender<ProbeRecord>,
+    cancel: CancellationToken,
+) {
+    // Long-lived workers that take the next job from the plan themselves:
+    // no task spawn per probe (which copies the large probe future) and no
+    // hand-off between tasks (each a cross-thread wake-up).
     let tracker = TaskTracker::new();
-    while let Some(job) = plan.next_job() {
-        if let Some(at) = job.at {
-            // The timer wheel wakes us up to a millisecond late; that lateness
-            // is the tool's, and shows as `queue` because `at` stays the
-            // probe's scheduled time.
-            tokio::select! {
-                _ = tokio::time::sleep_until(at) => {}
-                _ = cancel.cancelled() => break,
-            }
-        }
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot.expect("semaphore is never closed"),
-            _ = cancel.cancelled() => break,
-        };
-        if cancel.is_cancelled() || records.is_closed() {
-            break;
-        }
-        // A closed-loop job is due the moment a slot frees up.
-        let scheduled = job.at.unwrap_or_else(Instant::now);
-        let (prober, targets, records) = (prober.clone(), targets.clone(), records.clone());
-        tracker.spawn(async move {
-            let record = prober
-                .probe(&targets[job.target], job.seq, scheduled.into_std())
-                .await;
-            let _ = records.send(record).await;
-            drop(slot);
-        });
+    for _ in 0..max_in_flight.max(1) {
+        tracker.spawn(worker(
+            prober.clone(),
+            targets.clone(),
+            plan.clone(),
+            records.clone(),
+            cancel.clone(),
+        ));
     }
+    drop(records);
     tracker.close();
     tracker.wait().await;
+}
+
+async fn worker<P: Probe>(
+    prober: Arc<P>,
+    targets: Arc<Vec<Target>>,
+    plan: SharedPlan,
+    records: mpsc::Sender<ProbeRecord>,
+    cancel: CancellationToken,
+) {
+    loop {
+        // Jobs are taken in plan order by whichever worker is free; a job
+        // whose time has passed because every worker was busy keeps that
+        // time, so the wait shows as `queue`.
+        let Some(job) = plan.lock().expect("plan lock").next_job() else {
+            break;
+        };
+        let scheduled = match job.at {
+            Some(at) => {
+                // The timer wheel wakes us up to a millisecond late; that
+                // lateness is the tool's, and shows as `queue`.
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at) => at,
+                    _ = cancel.cancelled() => break,
+                }
+            }
+            // A closed-loop job is due the moment a worker is free.
+            None => Instant::now(),
+        };
+        if cancel.is_cancelled() {
+            break;
+        }
+        let record = Box::pin(prober.probe(&targets[job.target], job.seq, scheduled.into_std())).await;
+        if records.send(record).await.is_err() {
+            break;
+        }
+    }
 }

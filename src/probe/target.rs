@@ -149,6 +149,8 @@ pub struct Target {
     pub endpoint: Endpoint,
     /// Computed once: the pool key, looked up on every probe.
     pub origin: Origin,
+    /// Computed once: the URL as written into every record.
+    pub url_text: String,
     pub request: Arc<RequestSpec>,
 }
 
@@ -164,6 +166,7 @@ impl Target {
             name: name.into(),
             kind: kind.unwrap_or_else(|| TargetKind::infer(&url)),
             origin: endpoint.origin(),
+            url_text: url.to_string(),
             endpoint,
             url,
             request,

@@ -11,11 +11,16 @@ pub const TRACE_HEADER: &str = "x-amzn-trace-id";
 /// A root trace id: `1-{8 hex digits of epoch seconds}-{24 hex random}`.
 pub fn new_root_id(now: SystemTime) -> String {
     let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as u32;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut random = [0u8; 12];
     rand::rng().fill_bytes(&mut random);
-    let mut id = format!("1-{secs:08x}-");
+    let mut id = String::with_capacity(35);
+    id.push_str("1-");
+    id.push_str(&format!("{secs:08x}"));
+    id.push('-');
     for b in random {
-        id.push_str(&format!("{b:02x}"));
+        id.push(HEX[(b >> 4) as usize] as char);
+        id.push(HEX[(b & 0xf) as usize] as char);
     }
     id
 }

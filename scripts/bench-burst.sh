@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Burst benchmark: coldlink and oha, in the same run, on identical settings,
+# against nginx (Debian's package) serving a small response on loopback.
+#
+#   scripts/bench-burst.sh            # defaults below; results as Markdown rows
+#   N_KEEPALIVE=500000 scripts/bench-burst.sh
+#
+# Measures requests/s (requests / wall time of the process), p50 and p99 of
+# the total latency as each tool reports it, and peak RSS (/usr/bin/time).
+# Installs nginx (apt-get) and oha (cargo install) when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N_KEEPALIVE=${N_KEEPALIVE:-200000}   # keep-alive run, per tool
+N_FRESH=${N_FRESH:-20000}            # a new connection per request
+N_MEMORY=${N_MEMORY:-1000000}        # coldlink alone: is peak RSS flat in N?
+CONC=${CONC:-50}
+
+log() { printf '%s\n' "$*" >&2; }
+
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  log "installing nginx from Debian's packages"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if ! command -v oha >/dev/null; then
+  log "installing oha (cargo install oha)"
+  cargo install oha --locked -q
+fi
+[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+cargo build --release --locked -q
+COLDLINK=$PWD/target/release/coldlink
+
+work=$(mktemp -d)
+cleanup() {
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/tmp"
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/tmp; proxy_temp_path $work/tmp; fastcgi_temp_path $work/tmp;
+  uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
+  keepalive_requests 100000000;
+  keepalive_timeout 75s;
+  server {
+    listen 127.0.0.1:$port;
+    location / { default_type text/plain; return 200 "ok\n"; }
+  }
+}
+CONF
+"$NGINX" -c "$work/nginx.conf" -p "$work" 2>/dev/null
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.05
+done
+URL="http://127.0.0.1:$port/"
+
+# run NAME N COMMAND... → "rps p50_ms p99_ms rss_mb"
+measure() {
+  local n=$1; shift
+  /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/out" 2>"$work/err" || true
+  read -r elapsed rss_kb <"$work/time"
+  echo "$n $elapsed $rss_kb"
+}
+
+coldlink_run() { # N MODE
+  local r; r=$(measure "$1" "$COLDLINK" probe "$URL" -n "$1" -c "$CONC" --connections "$2" -q)
+  read -r n elapsed rss_kb <<<"$r"
+  # The summary's total row: name count p50 p90 p99 p99.9 max
+  read -r p50 p99 < <(awk '$1=="total"{print $3, $5}' "$work/out")
+  local count; count=$(awk '$1=="total"{print $2}' "$work/out")
+  [ "$count" = "$n" ] || log "coldlink: $count of $n probes succeeded"
+  awk -v n="$n" -v e="$elapsed" -v p50="$p50" -v p99="$p99" -v rss="$rss_kb" \
+    'BEGIN{printf "%.0f %.2f %.2f %.1f\n", n/e, p50, p99, rss/1024}'
+}
+
+oha_run() { # N MODE
+  local extra=(); [ "$2" = fresh ] && extra=(--disable-keepalive)
+  local r; r=$(measure "$1" oha -n "$1" -c "$CONC" --no-tui --output-format json "${extra[@]}" "$URL")
+  read -r n elapsed rss_kb <<<"$r"
+  python3 - "$work/out" "$n" "$elapsed" "$rss_kb" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+n, elapsed, rss = int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+p = doc["latencyPercentiles"]
+ok = sum(doc.get("statusCodeDistribution", {}).values())
+if ok != n:
+    print(f"oha: {ok} of {n} requests got a status", file=sys.stderr)
+print(f"{n/elapsed:.0f} {p['p50']*1000:.2f} {p['p99']*1000:.2f} {rss/1024:.1f}")
+PY
+}
+
+row() { # TOOL MODE N "rps p50 p99 rss"
+  read -r rps p50 p99 rss <<<"$4"
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$rps" "$p50" "$p99" "$rss"
+}
+
+log "warming up"
+"$COLDLINK" probe "$URL" -n 2000 -c "$CONC" -q >/dev/null
+oha -n 2000 -c "$CONC" --no-tui "$URL" >/dev/null
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr); nginx $("$NGINX" -v 2>&1 | cut -d/ -f2); $(oha --version); coldlink $("$COLDLINK" --version | cut -d' ' -f2)"
+echo
+echo "| tool | connections | requests | requests/s | p50 ms | p99 ms | peak RSS MB |"
+echo "|---|---|---|---|---|---|---|"
+for mode in reuse fresh; do
+  n=$N_KEEPALIVE; [ $mode = fresh ] && n=$N_FRESH
+  label="keep-alive ($CONC)"; [ $mode = fresh ] && label="fresh ($CONC at once)"
+  row coldlink "$label" "$n" "$(coldlink_run "$n" $mode)"
+  row oha "$label" "$n" "$(oha_run "$n" $mode)"
+done
+row coldlink "keep-alive ($CONC)" "$N_MEMORY" "$(coldlink_run "$N_MEMORY" reuse)"
