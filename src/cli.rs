@@ -44,6 +44,12 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Re-summarise stored records (NDJSON, gzip too), merging files.
     Report(ReportArgs),
+    /// Run the path on loopback (gateway → NLB → backends, an edge for the
+    /// custom domain, a DNS server) with one fault switched on.
+    ///
+    /// Prints the URLs, the CA file and a ready profile, and runs until
+    /// Ctrl-C. `probe --lab` and `run --lab` start it in-process instead.
+    Lab(LabArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -80,11 +86,51 @@ impl From<ConnectionsArg> for ConnectionPolicy {
     }
 }
 
+/// Start a lab scenario in-process for one command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LabOptions {
+    /// Probe a lab scenario started in-process (see `coldlink lab --list`);
+    /// without URLs, both of its entry points are probed.
+    #[arg(long, value_name = "SCENARIO")]
+    pub lab: Option<String>,
+
+    /// With --lab: time compression, e.g. 100 makes a 350 s timer 3.5 s
+    /// [default: the scenario's].
+    #[arg(long, value_name = "X", requires = "lab", value_parser = parse::speed)]
+    pub speed: Option<f64>,
+
+    /// With --lab: override a scenario parameter, e.g. nlb.idle_timeout=2s (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", requires = "lab")]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// The scenario to run.
+    #[arg(value_name = "SCENARIO", required_unless_present = "list")]
+    pub scenario: Option<String>,
+
+    /// Describe every scenario and exit.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Time compression, e.g. 100 makes a 350 s timer 3.5 s [default: the scenario's].
+    #[arg(long, value_name = "X", value_parser = parse::speed)]
+    pub speed: Option<f64>,
+
+    /// Override a scenario parameter, e.g. nlb.idle_timeout=2s (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// URLs to probe (http:// or https://).
-    #[arg(required = true, value_name = "URL", value_parser = parse::url)]
+    #[arg(required_unless_present = "lab", value_name = "URL", value_parser = parse::url)]
     pub urls: Vec<url::Url>,
+
+    #[command(flatten)]
+    pub lab: LabOptions,
 
     /// Probes per URL [default: 1].
     #[arg(short = 'n', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -119,8 +165,11 @@ pub struct ProbeArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The profile: targets, schedule, burst (see profiles/).
-    #[arg(long, value_name = "FILE")]
-    pub profile: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "lab")]
+    pub profile: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub lab: LabOptions,
 
     /// Stop after this long, e.g. 6h [default: until Ctrl-C or SIGTERM].
     #[arg(long, value_name = "D", value_parser = parse::positive_duration)]

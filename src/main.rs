@@ -38,28 +38,25 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     let mut stdout = io::stdout().lock();
     match cli.command {
-        Command::Probe(args) => {
-            let cfg = ProbeConfig::from_args(&args)?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async {
-                let cancel = CancellationToken::new();
-                coldlink::shutdown::install(cancel.clone());
-                commands::probe::run(cfg, &mut stdout, cancel).await
-            })
-        }
-        Command::Run(args) => {
-            let cfg = RunConfig::from_args(&args)?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async {
-                let cancel = CancellationToken::new();
-                coldlink::shutdown::install(cancel.clone());
-                commands::run::run(cfg, &mut stdout, cancel).await
-            })
-        }
+        Command::Probe(args) => runtime()?.block_on(async {
+            let cancel = CancellationToken::new();
+            coldlink::shutdown::install(cancel.clone());
+            let lab = commands::lab::start_for(&args.lab).await?;
+            let cfg = ProbeConfig::from_args(&args, lab.as_ref().map(|l| &l.profile))?;
+            commands::probe::run(cfg, &mut stdout, cancel).await
+        }),
+        Command::Run(args) => runtime()?.block_on(async {
+            let cancel = CancellationToken::new();
+            coldlink::shutdown::install(cancel.clone());
+            let lab = commands::lab::start_for(&args.lab).await?;
+            let cfg = RunConfig::from_args(&args, lab.as_ref().map(|l| l.profile_path.as_path()))?;
+            commands::run::run(cfg, &mut stdout, cancel).await
+        }),
+        Command::Lab(args) => runtime()?.block_on(async {
+            let cancel = CancellationToken::new();
+            coldlink::shutdown::install(cancel.clone());
+            commands::lab::run(&args, &mut stdout, cancel).await
+        }),
         Command::Report(args) => commands::report::run(&args, &mut stdout, &mut io::stderr()),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "coldlink", &mut stdout);
@@ -70,6 +67,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
     }
+}
+
+/// One current-thread runtime: probes, their connections and the consumer
+/// of records share a thread (see `probe::engine` for why).
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

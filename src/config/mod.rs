@@ -45,7 +45,10 @@ pub struct ProbeConfig {
 }
 
 impl ProbeConfig {
-    pub fn from_args(args: &ProbeArgs) -> Result<ProbeConfig, ConfigError> {
+    /// `lab`: the profile of a lab started for this command (`--lab`); its
+    /// targets stand in for URLs and its connection settings (resolver,
+    /// certificate) apply under the command line's.
+    pub fn from_args(args: &ProbeArgs, lab: Option<&Profile>) -> Result<ProbeConfig, ConfigError> {
         let per_target = args.count.unwrap_or(1);
         let single = per_target == 1;
         let default_policy = if single {
@@ -54,9 +57,15 @@ impl ProbeConfig {
             ConnectionPolicy::Reuse
         };
         let concurrency = args.concurrency as usize;
-        let settings = settings_from(&args.conn, default_policy, concurrency)?;
-        let request = Arc::new(request_from(&args.conn)?);
-        let targets = targets_from(&args.urls, &request);
+        let conn = match lab {
+            Some(p) => layered(&args.conn, &p.connection),
+            None => args.conn.clone(),
+        };
+        let settings = settings_from(&conn, default_policy, concurrency)?;
+        let targets = match lab {
+            Some(p) if args.urls.is_empty() => p.targets_with(&args.conn)?,
+            _ => targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
+        };
         if let Some(out) = &args.out {
             check_writable(out, "--out")?;
         }
@@ -408,8 +417,15 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    pub fn from_args(args: &RunArgs) -> Result<RunConfig, ConfigError> {
-        let profile = Profile::load(&args.profile)?;
+    /// `lab`: the profile of a lab started for this command (`--lab`),
+    /// used when no --profile is given.
+    pub fn from_args(args: &RunArgs, lab: Option<&std::path::Path>) -> Result<RunConfig, ConfigError> {
+        let path = args
+            .profile
+            .as_deref()
+            .or(lab)
+            .ok_or_else(|| ConfigError("run needs --profile FILE or --lab SCENARIO".into()))?;
+        let profile = Profile::load(path)?;
         let conn = layered(&args.conn, &profile.connection);
         let plan = if args.burst {
             RunPlan::Burst(profile.burst)

@@ -121,6 +121,15 @@ pub fn dns_server(s: &str) -> Result<SocketAddr, String> {
         .map_err(|_| "expected an IP address with an optional port, e.g. 10.0.0.2 or 127.0.0.1:5353".into())
 }
 
+/// A lab's time compression: a positive number.
+pub fn speed(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| *x > 0.0 && x.is_finite())
+        .ok_or_else(|| "expected a positive number, e.g. 10 or 0.5".into())
+}
+
 /// Comma-separated status codes, e.g. `200,204`.
 pub fn status_list(s: &str) -> Result<Vec<u16>, String> {
     s.split(',')

@@ -561,7 +561,12 @@ fn human(d: Duration) -> humantime::FormattedDuration {
     humantime::format_duration(Duration::from_millis(d.as_millis() as u64))
 }
 
-fn build_request(target: &Target, http: HttpVersion, trace_id: Option<&str>, last: bool) -> Request<Full<Bytes>> {
+fn build_request(
+    target: &Target,
+    http: HttpVersion,
+    trace_id: Option<&str>,
+    last: bool,
+) -> Request<Full<Bytes>> {
     let ep = &target.endpoint;
     let spec = &target.request;
     let uri: Uri = match http {

@@ -1,0 +1,92 @@
+//! `coldlink lab`, and the in-process lab behind `--lab` on other commands.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use tokio_util::sync::CancellationToken;
+
+use super::exit;
+use crate::cli::{LabArgs, LabOptions};
+use crate::config::{ConfigError, Profile};
+use crate::lab::scenario::SCENARIOS;
+use crate::lab::{Lab, Scenario};
+
+/// A lab started for one command, with its profile.
+pub struct RunningLab {
+    pub lab: Lab,
+    pub profile_path: PathBuf,
+    pub profile: Profile,
+}
+
+/// Start the scenario named by `--lab`, if any, and say so on stderr.
+pub async fn start_for(opts: &LabOptions) -> anyhow::Result<Option<RunningLab>> {
+    let Some(name) = &opts.lab else { return Ok(None) };
+    let lab = start(name, opts.speed, &opts.set).await?;
+    let profile_path = lab.write_profile()?;
+    let profile = Profile::load(&profile_path)?;
+    eprintln!(
+        "coldlink lab {} (speed {}): {}\n  execute-api   {}\n  custom-domain {}",
+        lab.scenario.name, lab.scenario.speed, lab.scenario.summary, lab.execute_api, lab.custom_domain
+    );
+    Ok(Some(RunningLab {
+        lab,
+        profile_path,
+        profile,
+    }))
+}
+
+async fn start(name: &str, speed: Option<f64>, set: &[String]) -> anyhow::Result<Lab> {
+    let mut overrides = set.to_vec();
+    if let Some(speed) = speed {
+        overrides.push(format!("speed={speed}"));
+    }
+    let scenario = Scenario::load(name, &overrides)?;
+    Lab::start_isolated(scenario)
+        .await
+        .map_err(|e| ConfigError(format!("the lab could not start: {e}")).into())
+}
+
+/// `coldlink lab [SCENARIO] [--list]`: describe, or run until cancelled.
+pub async fn run(args: &LabArgs, stdout: &mut impl Write, cancel: CancellationToken) -> anyhow::Result<u8> {
+    if args.list {
+        writeln!(
+            stdout,
+            "{:<24} {:<20} {:>6}  what it reproduces",
+            "scenario", "cause", "speed"
+        )?;
+        for (name, _) in SCENARIOS {
+            let s = Scenario::load(name, &[])?;
+            writeln!(
+                stdout,
+                "{:<24} {:<20} {:>6}  {}",
+                name, s.cause, s.speed, s.summary
+            )?;
+        }
+        stdout.flush()?;
+        return Ok(exit::OK);
+    }
+    let name = args.scenario.as_deref().unwrap_or("healthy");
+    let lab = start(name, args.speed, &args.set).await?;
+    let profile_path = lab.write_profile()?;
+    writeln!(
+        stdout,
+        "coldlink lab {} — {}\n\n  execute-api URL    {}\n  custom-domain URL  {}\n  DNS server         {} (resolves *.lab.test to 127.0.0.1)\n  CA file            {}\n  profile            {}\n\nTry, in another terminal:\n  coldlink run --profile {} --duration 1m\n  coldlink probe {} --dns-server {} --cacert {} -n 20\n\nThe profile:\n",
+        lab.scenario.name,
+        lab.scenario.summary,
+        lab.execute_api,
+        lab.custom_domain,
+        lab.dns,
+        lab.ca_file.display(),
+        profile_path.display(),
+        profile_path.display(),
+        lab.execute_api,
+        lab.dns,
+        lab.ca_file.display(),
+    )?;
+    writeln!(stdout, "{}", lab.profile_toml())?;
+    writeln!(stdout, "Running until Ctrl-C.")?;
+    stdout.flush()?;
+    cancel.cancelled().await;
+    lab.stop();
+    Ok(exit::OK)
+}

@@ -1,0 +1,175 @@
+//! The app behind nginx in the seed article: `/` the status of the API,
+//! `/header` the Host header it received, `/foo/*` everything under /foo.
+//! A small HTTP/1.1 server written out by hand so that its keep-alive
+//! behaviour is exactly what a scenario asks for.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendConfig {
+    /// Added before every answer.
+    pub delay: Duration,
+    /// A uniform random extra delay in [0, jitter).
+    pub jitter: Duration,
+    /// Fraction of requests answered 500.
+    pub error_rate: f64,
+    /// Idle keep-alive connections are closed (FIN) after this long.
+    pub keepalive_timeout: Option<Duration>,
+    /// For a while after `keepalive_timeout`, a request on the idle
+    /// connection finds it being closed: reset without an answer (the
+    /// keep-alive race, made reproducible).
+    pub close_race: Duration,
+}
+
+/// Start one backend on 127.0.0.1:0.
+pub async fn start(id: usize, config: BackendConfig, cancel: CancellationToken) -> io::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                r = listener.accept() => if let Ok((s, _)) = r {
+                    let (config, cancel) = (config.clone(), cancel.clone());
+                    tokio::spawn(async move {
+                        tokio::select! {
+                            _ = serve(id, s, &config) => {}
+                            _ = cancel.cancelled() => {}
+                        }
+                    });
+                },
+                _ = cancel.cancelled() => return,
+            }
+        }
+    });
+    Ok(addr)
+}
+
+struct Request {
+    method: String,
+    path: String,
+    host: String,
+    close: bool,
+}
+
+async fn serve(id: usize, stream: TcpStream, config: &BackendConfig) {
+    let _ = stream.set_nodelay(true);
+    let mut stream = BufReader::new(stream);
+    let mut idle_since = Instant::now();
+    loop {
+        // Wait for the next request; close gracefully once the keep-alive
+        // timer and the race window have both passed.
+        let limit = config.keepalive_timeout.map(|k| k + config.close_race);
+        let next = read_request(&mut stream);
+        let req = match limit {
+            Some(limit) => match tokio::time::timeout(limit.saturating_sub(idle_since.elapsed()), next).await
+            {
+                Ok(r) => r,
+                Err(_) => return,
+            },
+            None => next.await,
+        };
+        let Ok(Some(req)) = req else { return };
+        if let Some(k) = config.keepalive_timeout {
+            if idle_since.elapsed() > k {
+                // Closing already: the request meets a reset.
+                let _ = stream.get_ref().set_zero_linger();
+                return;
+            }
+        }
+        let mut wait = config.delay;
+        if !config.jitter.is_zero() {
+            wait += config.jitter.mul_f64(rand::rng().random::<f64>());
+        }
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let failing = config.error_rate > 0.0 && rand::rng().random::<f64>() < config.error_rate;
+        let (status, body) = if failing {
+            (500, r#"{"message":"backend error"}"#.to_string())
+        } else {
+            route(id, &req)
+        };
+        let keepalive = match config.keepalive_timeout {
+            Some(k) => format!("keep-alive: timeout={}\r\n", k.as_secs().max(1)),
+            None => String::new(),
+        };
+        let head = format!(
+            "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nserver: coldlink-lab-backend\r\n{keepalive}{}\r\n",
+            reason(status),
+            body.len(),
+            if req.close { "connection: close\r\n" } else { "" }
+        );
+        let s = stream.get_mut();
+        if s.write_all(head.as_bytes()).await.is_err()
+            || (req.method != "HEAD" && s.write_all(body.as_bytes()).await.is_err())
+            || s.flush().await.is_err()
+            || req.close
+        {
+            return;
+        }
+        idle_since = Instant::now();
+    }
+}
+
+fn route(id: usize, req: &Request) -> (u16, String) {
+    let path = req.path.split('?').next().unwrap_or("/");
+    match path {
+        "/" => (200, format!(r#"{{"status":"ok","backend":{id}}}"#)),
+        "/header" => (200, format!(r#"{{"host":{:?},"backend":{id}}}"#, req.host)),
+        p if p == "/foo" || p.starts_with("/foo/") => (200, format!(r#"{{"path":{p:?},"backend":{id}}}"#)),
+        _ => (404, r#"{"message":"not found"}"#.to_string()),
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        404 => "Not Found",
+        _ => "Internal Server Error",
+    }
+}
+
+async fn read_request(stream: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
+    let mut line = String::new();
+    if stream.read_line(&mut line).await? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("GET").to_string();
+    let path = parts.next().unwrap_or("/").to_string();
+    let (mut host, mut len, mut close) = (String::new(), 0usize, false);
+    loop {
+        let mut h = String::new();
+        if stream.read_line(&mut h).await? == 0 {
+            return Ok(None);
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+            match k.as_str() {
+                "host" => host = v.to_string(),
+                "content-length" => len = v.parse().unwrap_or(0),
+                "connection" => close = v.eq_ignore_ascii_case("close"),
+                _ => {}
+            }
+        }
+    }
+    let mut body = vec![0; len.min(1 << 20)];
+    stream.read_exact(&mut body).await?;
+    Ok(Some(Request {
+        method,
+        path,
+        host,
+        close,
+    }))
+}

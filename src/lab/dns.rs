@@ -1,0 +1,71 @@
+//! A UDP DNS server for the lab's names (`*.lab.test` → 127.0.0.1) that can
+//! answer late or not at all, for `--dns-server`.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::net::UdpSocket;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DnsConfig {
+    /// Every answer waits this long.
+    pub delay: Duration,
+    /// Fraction of queries never answered (the resolver retries after its timeout).
+    pub drop: f64,
+}
+
+pub async fn start(config: DnsConfig, cancel: CancellationToken) -> io::Result<SocketAddr> {
+    let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
+    let addr = socket.local_addr()?;
+    tokio::spawn(async move {
+        let mut buf = [0u8; 512];
+        loop {
+            let (n, from) = tokio::select! {
+                r = socket.recv_from(&mut buf) => match r { Ok(x) => x, Err(_) => continue },
+                _ = cancel.cancelled() => return,
+            };
+            if config.drop > 0.0 && rand::rng().random::<f64>() < config.drop {
+                continue;
+            }
+            let Some(answer) = answer(&buf[..n]) else { continue };
+            let socket = socket.clone();
+            tokio::spawn(async move {
+                if !config.delay.is_zero() {
+                    tokio::time::sleep(config.delay).await;
+                }
+                let _ = socket.send_to(&answer, from).await;
+            });
+        }
+    });
+    Ok(addr)
+}
+
+/// The answer to one query: A 127.0.0.1 for names under `lab.test`, an
+/// empty answer for other types there, NXDOMAIN elsewhere.
+fn answer(query: &[u8]) -> Option<Vec<u8>> {
+    let mut end = 12;
+    let mut labels = Vec::new();
+    while *query.get(end)? != 0 {
+        let len = query[end] as usize;
+        labels.push(String::from_utf8_lossy(query.get(end + 1..end + 1 + len)?).to_ascii_lowercase());
+        end += 1 + len;
+    }
+    let qtype = u16::from_be_bytes([*query.get(end + 1)?, *query.get(end + 2)?]);
+    end += 5;
+    let question = query.get(12..end)?;
+    let ours = labels.len() >= 2 && labels[labels.len() - 2..] == ["lab".to_string(), "test".to_string()];
+    let answer_a = ours && qtype == 1;
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(&query[0..2]);
+    out.extend_from_slice(&[0x81, if ours { 0x80 } else { 0x83 }]);
+    out.extend_from_slice(&[0, 1, 0, answer_a as u8, 0, 0, 0, 0]);
+    out.extend_from_slice(question);
+    if answer_a {
+        out.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 5, 0, 4, 127, 0, 0, 1]);
+    }
+    Some(out)
+}

@@ -1,0 +1,297 @@
+//! API Gateway toward its integration, in miniature: HTTPS in front, a pool
+//! of keep-alive connections to the NLB behind, the stage's integration
+//! timeout (504), 502 when the integration connection is reset (optionally
+//! after one retry on a new connection), request ids, and X-Ray trace roots
+//! taken from the caller's `X-Amzn-Trace-Id` when it sends one. Every
+//! request leaves a record of the gateway's own timings.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use rand::Rng;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::listener::{self, LabTls, SynGate};
+use super::upstream::{Connector, Policy, Upstream};
+use crate::probe::trace;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayConfig {
+    pub stage: String,
+    pub integration_timeout: Duration,
+    pub upstream: Policy,
+    pub retry_on_reset: bool,
+    /// A reused integration connection that stays silent this long is
+    /// abandoned and the request retried on a new one (how a silently
+    /// dropped flow ends: after retransmissions, seconds later).
+    pub stall_retry: Option<Duration>,
+    pub tls_delay: Duration,
+    pub tls_resumption: bool,
+    pub syn_loss: f64,
+    /// The integration endpoint's host, sent as Host to the backend.
+    pub integration_host: String,
+}
+
+/// What the gateway saw of one request (the X-Ray emulation reads these).
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewayRecord {
+    pub trace_id: String,
+    pub request_id: String,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub received: SystemTime,
+    pub integration_start: SystemTime,
+    pub integration_end: SystemTime,
+    pub responded: SystemTime,
+    /// The integration request went out on a pooled connection first.
+    pub upstream_reused: bool,
+    pub attempts: u32,
+}
+
+/// The most recent gateway records (bounded).
+#[derive(Debug, Default)]
+pub struct GatewayLog {
+    records: Mutex<VecDeque<GatewayRecord>>,
+}
+
+const LOG_CAPACITY: usize = 10_000;
+
+impl GatewayLog {
+    fn push(&self, r: GatewayRecord) {
+        let mut q = self.records.lock().expect("log lock");
+        if q.len() == LOG_CAPACITY {
+            q.pop_front();
+        }
+        q.push_back(r);
+    }
+
+    pub fn snapshot(&self) -> Vec<GatewayRecord> {
+        self.records.lock().expect("log lock").iter().cloned().collect()
+    }
+
+    pub fn find(&self, trace_id: &str) -> Option<GatewayRecord> {
+        self.records
+            .lock()
+            .expect("log lock")
+            .iter()
+            .rev()
+            .find(|r| r.trace_id == trace_id)
+            .cloned()
+    }
+}
+
+struct State {
+    config: GatewayConfig,
+    upstream: Arc<Upstream>,
+    log: Arc<GatewayLog>,
+}
+
+pub async fn start(
+    config: GatewayConfig,
+    nlb: SocketAddr,
+    tls: LabTls,
+    cancel: CancellationToken,
+) -> io::Result<(SocketAddr, Arc<GatewayLog>)> {
+    let gate = SynGate::with_loss(config.syn_loss);
+    let (addr, tcp) = listener::bind(gate).await?;
+    let log = Arc::new(GatewayLog::default());
+    let state = Arc::new(State {
+        upstream: Upstream::new(Connector::Plain(nlb), config.upstream),
+        config,
+        log: log.clone(),
+    });
+    let (tx, mut rx) = mpsc::channel(256);
+    tokio::spawn(listener::accept_loop(tcp, gate, tx, cancel.clone()));
+    tokio::spawn(async move {
+        while let Some(stream) = rx.recv().await {
+            let (state, tls, cancel) = (state.clone(), tls.clone(), cancel.clone());
+            tokio::spawn(async move {
+                let Ok(stream) = tls.accept(stream).await else {
+                    return;
+                };
+                let service = service_fn(move |req| {
+                    let state = state.clone();
+                    async move { Ok::<_, Infallible>(handle(&state, req).await) }
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service);
+                tokio::select! {
+                    _ = conn => {}
+                    _ = cancel.cancelled() => {}
+                }
+            });
+        }
+    });
+    Ok((addr, log))
+}
+
+async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let received = SystemTime::now();
+    let trace_id = req
+        .headers()
+        .get(trace::TRACE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(trace::root_of)
+        .unwrap_or_else(|| trace::new_root_id(received));
+    let request_id = random_id(&[8, 4, 4, 4, 12]);
+    let apigw_id = random_id(&[16]);
+    let method = req.method().clone();
+    let full_path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let prefix = format!("/{}", state.config.stage);
+    let path = match full_path.strip_prefix(&prefix) {
+        Some("") => Some("/".to_string()),
+        Some(rest) if rest.starts_with('/') || rest.starts_with('?') => Some(rest.to_string()),
+        _ => None,
+    };
+    let integration_start = SystemTime::now();
+    let (status, body, reused, attempts) = match path {
+        None => (
+            StatusCode::FORBIDDEN,
+            Bytes::from_static(br#"{"message":"Missing Authentication Token"}"#),
+            false,
+            0,
+        ),
+        Some(path) => {
+            let integration = integrate(state, &method, &path, &trace_id);
+            match tokio::time::timeout(state.config.integration_timeout, integration).await {
+                Ok(Ok(r)) => r,
+                Ok(Err((reused, attempts))) => (
+                    StatusCode::BAD_GATEWAY,
+                    Bytes::from_static(br#"{"message":"Internal server error"}"#),
+                    reused,
+                    attempts,
+                ),
+                Err(_) => (
+                    StatusCode::GATEWAY_TIMEOUT,
+                    Bytes::from_static(br#"{"message":"Endpoint request timed out"}"#),
+                    false,
+                    1,
+                ),
+            }
+        }
+    };
+    let integration_end = SystemTime::now();
+    let mut resp = Response::new(Full::new(body));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("application/json"));
+    for (name, value) in [
+        ("x-amzn-requestid", request_id.clone()),
+        ("x-amz-apigw-id", apigw_id),
+        ("x-amzn-trace-id", trace::header_value(&trace_id)),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    state.log.push(GatewayRecord {
+        trace_id,
+        request_id,
+        method: method.to_string(),
+        path: full_path,
+        status: status.as_u16(),
+        received,
+        integration_start,
+        integration_end,
+        responded: SystemTime::now(),
+        upstream_reused: reused,
+        attempts,
+    });
+    resp
+}
+
+/// The integration request; on failure, whether the first attempt used a
+/// pooled connection and how many attempts were made.
+async fn integrate(
+    state: &State,
+    method: &http::Method,
+    path: &str,
+    trace_id: &str,
+) -> Result<(StatusCode, Bytes, bool, u32), (bool, u32)> {
+    let mut first_reused = false;
+    for attempt in 1..=2u32 {
+        let pooled = if attempt == 1 {
+            state.upstream.checkout()
+        } else {
+            None
+        };
+        let reused = pooled.is_some();
+        if attempt == 1 {
+            first_reused = reused;
+        }
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => match state.upstream.connect().await {
+                Ok(c) => c,
+                Err(_) => return Err((first_reused, attempt)),
+            },
+        };
+        let req = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header("host", &state.config.integration_host)
+            .header(trace::TRACE_HEADER, trace::header_value(trace_id))
+            .body(Full::new(Bytes::new()))
+            .expect("valid request");
+        let sent = Instant::now();
+        let answer = async {
+            let resp = conn.send_request(req).await?;
+            let status = resp.status();
+            let body = resp.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>((status, body))
+        };
+        let outcome = match (reused, state.config.stall_retry) {
+            (true, Some(stall)) => tokio::time::timeout(stall, answer).await.ok(),
+            _ => Some(answer.await),
+        };
+        match outcome {
+            Some(Ok((status, body))) => {
+                state.upstream.checkin(conn);
+                return Ok((status, body, first_reused, attempt));
+            }
+            // A silent pooled connection: give up on it and try a new one.
+            None if attempt == 1 => {
+                tracing::debug!(
+                    "lab gateway: pooled integration connection silent for {:?}",
+                    sent.elapsed()
+                );
+                continue;
+            }
+            Some(Err(_)) if attempt == 1 && state.config.retry_on_reset => continue,
+            _ => return Err((first_reused, attempt)),
+        }
+    }
+    Err((first_reused, 2))
+}
+
+fn random_id(groups: &[usize]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut rng = rand::rng();
+    let mut out = String::new();
+    for (i, n) in groups.iter().enumerate() {
+        if i > 0 {
+            out.push('-');
+        }
+        for _ in 0..*n {
+            out.push(HEX[rng.random_range(0..16)] as char);
+        }
+    }
+    out
+}

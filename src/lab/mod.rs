@@ -1,0 +1,250 @@
+//! The lab: the path coldlink exists for — API Gateway → VPC link → NLB →
+//! backend, plus CloudFront in front of a custom domain and a DNS server —
+//! reproduced in-process on 127.0.0.1 with one fault switched on. For
+//! learning what each cause looks like, for demos, and as the ground truth
+//! of coldlink's own tests.
+
+pub mod backend;
+pub mod dns;
+pub mod edge;
+pub mod gateway;
+pub mod listener;
+pub mod nlb;
+pub mod scenario;
+pub mod tls;
+pub mod upstream;
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+pub use scenario::Scenario;
+
+/// The execute-api host name of the lab's API.
+pub const EXECUTE_API_HOST: &str = "abc123.execute-api.lab.test";
+/// The lab's custom domain.
+pub const CUSTOM_DOMAIN_HOST: &str = "api.lab.test";
+
+/// A running lab. Dropping it (or `stop`) shuts every part down.
+pub struct Lab {
+    pub scenario: Scenario,
+    /// `https://abc123.execute-api.lab.test:PORT/test/header`
+    pub execute_api: Url,
+    /// `https://api.lab.test:PORT/header`, through the edge.
+    pub custom_domain: Url,
+    /// The lab's DNS server: resolves `*.lab.test` to 127.0.0.1.
+    pub dns: SocketAddr,
+    /// PEM file of the lab's certificate, for `--cacert`.
+    pub ca_file: PathBuf,
+    pub gateway_log: Arc<gateway::GatewayLog>,
+    pub nlb_stats: Arc<nlb::NlbStats>,
+    pub backends: Vec<SocketAddr>,
+    cancel: CancellationToken,
+    /// The lab's own runtime, when started with [`Lab::start_isolated`].
+    runtime: Option<tokio::runtime::Runtime>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Lab {
+    /// Start the lab on a runtime of its own (two threads), so that its
+    /// servers' work never runs on the thread that times the probes.
+    pub async fn start_isolated(scenario: Scenario) -> io::Result<Lab> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("coldlink-lab")
+            .enable_all()
+            .build()?;
+        let mut lab = runtime
+            .spawn(Lab::start(scenario))
+            .await
+            .map_err(io::Error::other)??;
+        lab.runtime = Some(runtime);
+        Ok(lab)
+    }
+
+    /// Start every part of `scenario` on 127.0.0.1 (port 0 each).
+    pub async fn start(scenario: Scenario) -> io::Result<Lab> {
+        let cancel = CancellationToken::new();
+        let dir = tempfile::Builder::new().prefix("coldlink-lab-").tempdir()?;
+        let cert = tls::LabCert::generate()?;
+        let ca_file = dir.path().join("lab-ca.pem");
+        cert.write_pem(&ca_file)?;
+
+        let s = &scenario;
+        let backend_config = backend::BackendConfig {
+            delay: s.scaled(s.backend.delay),
+            jitter: s.scaled(s.backend.jitter),
+            error_rate: s.backend.error_rate,
+            keepalive_timeout: s.scaled_opt(s.backend.keepalive_timeout),
+            close_race: s.scaled(s.backend.close_race),
+        };
+        let mut backends = Vec::new();
+        for id in 0..s.backend.targets {
+            backends.push(backend::start(id, backend_config.clone(), cancel.clone()).await?);
+        }
+        let faults = s
+            .nlb
+            .faults
+            .iter()
+            .map(|f| s.fault(f).map(|fault| (f.target, fault)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(io::Error::other)?;
+        let (nlb_addr, nlb_stats) = nlb::start(
+            nlb::NlbConfig {
+                targets: backends.clone(),
+                idle_timeout: s.scaled_opt(s.nlb.idle_timeout),
+                idle_behaviour: s.nlb.idle_behaviour,
+                faults,
+            },
+            cancel.clone(),
+        )
+        .await?;
+        let gateway_tls =
+            listener::LabTls::new(&cert, s.scaled(s.gateway.tls_delay), s.gateway.tls_resumption)?;
+        let (gateway_addr, gateway_log) = gateway::start(
+            gateway::GatewayConfig {
+                stage: s.gateway.stage.clone(),
+                integration_timeout: s.scaled(s.gateway.integration_timeout),
+                upstream: s.gateway.upstream,
+                retry_on_reset: s.gateway.retry_on_reset,
+                stall_retry: s.scaled_opt(s.gateway.stall_retry),
+                tls_delay: s.scaled(s.gateway.tls_delay),
+                tls_resumption: s.gateway.tls_resumption,
+                syn_loss: s.gateway.syn_loss,
+                integration_host: "backend.lab.internal".into(),
+            },
+            nlb_addr,
+            gateway_tls,
+            cancel.clone(),
+        )
+        .await?;
+        let edge_addr = edge::start(
+            edge::EdgeConfig {
+                delay: s.scaled(s.edge.delay),
+                origin: s.edge.origin,
+                stage: s.gateway.stage.clone(),
+                pop: s.edge.pop.clone(),
+                origin_host: EXECUTE_API_HOST.into(),
+            },
+            gateway_addr,
+            listener::LabTls::new(&cert, Duration::ZERO, true)?,
+            cert.client_config()?,
+            cancel.clone(),
+        )
+        .await?;
+        let dns = dns::start(
+            dns::DnsConfig {
+                delay: s.scaled(s.dns.delay),
+                drop: s.dns.drop,
+            },
+            cancel.clone(),
+        )
+        .await?;
+        let url = |s: String| Url::parse(&s).expect("lab URLs are valid");
+        Ok(Lab {
+            execute_api: url(format!(
+                "https://{EXECUTE_API_HOST}:{}/{}/header",
+                gateway_addr.port(),
+                scenario.gateway.stage
+            )),
+            custom_domain: url(format!(
+                "https://{CUSTOM_DOMAIN_HOST}:{}/header",
+                edge_addr.port()
+            )),
+            dns,
+            ca_file,
+            gateway_log,
+            nlb_stats,
+            backends,
+            cancel,
+            runtime: None,
+            _dir: dir,
+            scenario,
+        })
+    }
+
+    /// A profile for this lab run: both entry points, the lab's resolver and
+    /// certificate, and plans scaled to the lab's speed.
+    pub fn profile_toml(&self) -> String {
+        let speed = self.scenario.speed;
+        let secs = |real: f64| {
+            humantime::format_duration(Duration::from_millis(((real / speed) * 1000.0).max(1.0) as u64))
+        };
+        let sweep: Vec<String> = [0.0, 30.0, 65.0, 80.0, 120.0, 360.0]
+            .iter()
+            .map(|g| format!("\"{}\"", secs(*g)))
+            .collect();
+        format!(
+            r#"# coldlink lab: {name} — {summary}
+# Valid while this lab runs (its ports and certificate are this run's own).
+name = "lab-{name}"
+
+[[target]]
+name = "execute-api"
+url = "{execute_api}"
+kind = "execute-api"
+
+[[target]]
+name = "custom-domain"
+url = "{custom_domain}"
+kind = "custom-domain"
+
+[connection]
+dns_server = "{dns}"
+cacert = ["{ca}"]
+timeout = "{timeout}"
+
+[schedule]
+interval = "{interval}"
+jitter = "{jitter}"
+connections = "fresh"
+
+[burst]
+requests = 30
+concurrency = 3
+
+[diagnose]
+idle_sweep = [{sweep}]
+slow = "{slow}"
+"#,
+            name = self.scenario.name,
+            summary = self.scenario.summary,
+            execute_api = self.execute_api,
+            custom_domain = self.custom_domain,
+            dns = self.dns,
+            ca = self.ca_file.display(),
+            // 60 s scaled, but never so short that TLS on a busy machine fails.
+            timeout = humantime::format_duration(Duration::from_secs_f64((60.0 / speed).max(2.0))),
+            interval = secs(30.0),
+            jitter = secs(3.0),
+            sweep = sweep.join(", "),
+            slow = secs(1.0),
+        )
+    }
+
+    /// Write [`Lab::profile_toml`] into the lab's folder and return its path.
+    pub fn write_profile(&self) -> io::Result<PathBuf> {
+        let path = self._dir.path().join(format!("lab-{}.toml", self.scenario.name));
+        std::fs::write(&path, self.profile_toml())?;
+        Ok(path)
+    }
+
+    /// Shut every part down.
+    pub fn stop(self) {
+        drop(self);
+    }
+}

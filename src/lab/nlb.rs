@@ -1,0 +1,196 @@
+//! A Network Load Balancer in miniature: a TCP proxy over N targets, one
+//! flow per client connection, round-robin on new flows, a per-flow idle
+//! timer, and per-target faults. Counts what CloudWatch would show.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// What happens to a flow whose idle timer fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdleBehaviour {
+    /// The flow is forgotten; the next packet from the client gets a reset.
+    Reset,
+    /// The flow is forgotten silently; the client's bytes go nowhere and it
+    /// waits on its own retransmissions and timeouts.
+    Blackhole,
+}
+
+/// A fault of one target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    /// The connection to the target takes this long (a dead path timing out).
+    SlowConnect(Duration),
+    /// The target refuses: the client's flow is reset.
+    Refuse,
+    /// Every chunk from the target is held this long.
+    SlowAnswer(Duration),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NlbConfig {
+    pub targets: Vec<SocketAddr>,
+    pub idle_timeout: Option<Duration>,
+    pub idle_behaviour: IdleBehaviour,
+    /// (target index, fault)
+    pub faults: Vec<(usize, Fault)>,
+}
+
+/// Counters in the shape of the NLB's CloudWatch metrics.
+#[derive(Debug, Default)]
+pub struct NlbStats {
+    pub new_flows: AtomicU64,
+    pub active_flows: AtomicU64,
+    /// Resets sent by the load balancer itself (idle flows, refused targets).
+    pub elb_resets: AtomicU64,
+    /// Resets received from targets.
+    pub target_resets: AtomicU64,
+    pub idle_expired: AtomicU64,
+}
+
+pub async fn start(config: NlbConfig, cancel: CancellationToken) -> io::Result<(SocketAddr, Arc<NlbStats>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let stats = Arc::new(NlbStats::default());
+    let config = Arc::new(config);
+    let next = Arc::new(AtomicUsize::new(0));
+    let st = stats.clone();
+    tokio::spawn(async move {
+        loop {
+            let client = tokio::select! {
+                r = listener.accept() => match r { Ok((s, _)) => s, Err(_) => continue },
+                _ = cancel.cancelled() => return,
+            };
+            let target = next.fetch_add(1, Ordering::Relaxed) % config.targets.len().max(1);
+            let (config, stats, cancel) = (config.clone(), st.clone(), cancel.clone());
+            tokio::spawn(async move {
+                stats.new_flows.fetch_add(1, Ordering::Relaxed);
+                stats.active_flows.fetch_add(1, Ordering::Relaxed);
+                tokio::select! {
+                    _ = flow(client, target, &config, &stats) => {}
+                    _ = cancel.cancelled() => {}
+                }
+                stats.active_flows.fetch_sub(1, Ordering::Relaxed);
+            });
+        }
+    });
+    Ok((addr, stats))
+}
+
+/// Close with a reset rather than a FIN.
+fn reset(stream: TcpStream) {
+    let _ = stream.set_zero_linger();
+    drop(stream);
+}
+
+async fn flow(client: TcpStream, target: usize, config: &NlbConfig, stats: &NlbStats) {
+    let _ = client.set_nodelay(true);
+    let fault = config.faults.iter().find(|(t, _)| *t == target).map(|(_, f)| *f);
+    match fault {
+        Some(Fault::Refuse) => {
+            stats.elb_resets.fetch_add(1, Ordering::Relaxed);
+            return reset(client);
+        }
+        Some(Fault::SlowConnect(d)) => tokio::time::sleep(d).await,
+        _ => {}
+    }
+    let Some(addr) = config.targets.get(target) else {
+        return reset(client);
+    };
+    let upstream = match TcpStream::connect(addr).await {
+        Ok(s) => s,
+        Err(_) => {
+            stats.elb_resets.fetch_add(1, Ordering::Relaxed);
+            return reset(client);
+        }
+    };
+    let _ = upstream.set_nodelay(true);
+    let answer_delay = match fault {
+        Some(Fault::SlowAnswer(d)) => d,
+        _ => Duration::ZERO,
+    };
+    let (mut cr, mut cw) = client.into_split();
+    let (mut ur, mut uw) = upstream.into_split();
+    let (mut cbuf, mut ubuf) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
+    let mut last = Instant::now();
+    let (mut client_open, mut upstream_open) = (true, true);
+    loop {
+        let idle = async {
+            match config.idle_timeout {
+                Some(t) => tokio::time::sleep_until(last + t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = cr.read(&mut cbuf), if client_open => match r {
+                Ok(0) | Err(_) => {
+                    client_open = false;
+                    let _ = uw.shutdown().await;
+                }
+                Ok(n) => {
+                    last = Instant::now();
+                    if uw.write_all(&cbuf[..n]).await.is_err() { break }
+                }
+            },
+            r = ur.read(&mut ubuf), if upstream_open => match r {
+                Ok(0) => {
+                    upstream_open = false;
+                    let _ = cw.shutdown().await;
+                }
+                Err(e) => {
+                    if e.kind() == io::ErrorKind::ConnectionReset {
+                        stats.target_resets.fetch_add(1, Ordering::Relaxed);
+                    }
+                    upstream_open = false;
+                    let _ = cw.shutdown().await;
+                }
+                Ok(n) => {
+                    if !answer_delay.is_zero() {
+                        tokio::time::sleep(answer_delay).await;
+                    }
+                    last = Instant::now();
+                    if cw.write_all(&ubuf[..n]).await.is_err() { break }
+                }
+            },
+            _ = idle => {
+                stats.idle_expired.fetch_add(1, Ordering::Relaxed);
+                drop((ur, uw));
+                let client = cr.reunite(cw).expect("halves of one stream");
+                return expire(client, config.idle_behaviour, stats).await;
+            }
+        }
+        if !client_open && !upstream_open {
+            break;
+        }
+    }
+}
+
+/// The flow has been forgotten: what the client meets when it speaks again.
+async fn expire(mut client: TcpStream, behaviour: IdleBehaviour, stats: &NlbStats) {
+    let mut buf = [0u8; 4096];
+    match behaviour {
+        IdleBehaviour::Reset => {
+            // Nothing is sent until the client sends something.
+            let _ = client.read(&mut buf).await;
+            stats.elb_resets.fetch_add(1, Ordering::Relaxed);
+            reset(client);
+        }
+        IdleBehaviour::Blackhole => {
+            // Bytes vanish; no answer, no reset.
+            while let Ok(n) = client.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+    }
+}

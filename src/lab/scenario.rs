@@ -1,0 +1,351 @@
+//! Lab scenarios: one TOML file per cause id (`src/lab/scenarios/`),
+//! embedded in the binary, each a set of departures from the defaults
+//! below; `--set key=value` overrides any key.
+//!
+//! Durations are the real-world values (an NLB idle timer of 350 s); the
+//! lab divides them by the speed so that a test sees the same shape in
+//! seconds.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::nlb::{Fault, IdleBehaviour};
+use super::upstream::Policy;
+use crate::config::profile::Dur;
+use crate::config::ConfigError;
+
+/// The scenario files, by name.
+pub const SCENARIOS: [(&str, &str); 12] = [
+    ("healthy", include_str!("scenarios/healthy.toml")),
+    ("idle-timeout", include_str!("scenarios/idle-timeout.toml")),
+    (
+        "idle-timeout-blackhole",
+        include_str!("scenarios/idle-timeout-blackhole.toml"),
+    ),
+    ("bad-path", include_str!("scenarios/bad-path.toml")),
+    ("syn-loss", include_str!("scenarios/syn-loss.toml")),
+    ("dns-timeout", include_str!("scenarios/dns-timeout.toml")),
+    ("slow-tls", include_str!("scenarios/slow-tls.toml")),
+    ("slow-backend", include_str!("scenarios/slow-backend.toml")),
+    ("edge", include_str!("scenarios/edge.toml")),
+    (
+        "integration-timeout",
+        include_str!("scenarios/integration-timeout.toml"),
+    ),
+    ("keepalive-race", include_str!("scenarios/keepalive-race.toml")),
+    ("errors", include_str!("scenarios/errors.toml")),
+];
+
+/// A scenario with every value filled in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default)]
+    pub name: String,
+    /// The cause id a diagnosis of this scenario should name.
+    pub cause: String,
+    pub summary: String,
+    /// Time compression: every duration below is divided by it.
+    #[serde(default = "one")]
+    pub speed: f64,
+    #[serde(default)]
+    pub backend: BackendSpec,
+    #[serde(default)]
+    pub nlb: NlbSpec,
+    #[serde(default)]
+    pub gateway: GatewaySpec,
+    #[serde(default)]
+    pub edge: EdgeSpec,
+    #[serde(default)]
+    pub dns: DnsSpec,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn d(s: &str) -> Dur {
+    Dur(humantime::parse_duration(s).expect("literal duration"))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackendSpec {
+    pub targets: usize,
+    pub delay: Dur,
+    pub jitter: Dur,
+    pub error_rate: f64,
+    /// `0s`: never closes idle connections.
+    pub keepalive_timeout: Dur,
+    pub close_race: Dur,
+}
+
+impl Default for BackendSpec {
+    fn default() -> Self {
+        BackendSpec {
+            targets: 3,
+            delay: d("2ms"),
+            jitter: d("0ms"),
+            error_rate: 0.0,
+            keepalive_timeout: d("0s"),
+            close_race: d("0s"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NlbSpec {
+    /// `0s`: no idle timer.
+    pub idle_timeout: Dur,
+    pub idle_behaviour: IdleBehaviour,
+    pub faults: Vec<FaultSpec>,
+}
+
+impl Default for NlbSpec {
+    fn default() -> Self {
+        NlbSpec {
+            idle_timeout: d("350s"),
+            idle_behaviour: IdleBehaviour::Reset,
+            faults: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub target: usize,
+    /// `slow-connect`, `refuse` or `slow-answer`.
+    pub kind: String,
+    pub delay: Option<Dur>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySpec {
+    pub stage: String,
+    pub integration_timeout: Dur,
+    pub upstream: Policy,
+    pub retry_on_reset: bool,
+    /// `0s`: wait for a silent pooled connection until the integration timeout.
+    pub stall_retry: Dur,
+    pub tls_delay: Dur,
+    pub tls_resumption: bool,
+    /// Fraction of the time SYNs to the gateway are dropped (real seconds).
+    pub syn_loss: f64,
+}
+
+impl Default for GatewaySpec {
+    fn default() -> Self {
+        GatewaySpec {
+            stage: "test".into(),
+            integration_timeout: d("29s"),
+            upstream: Policy::Pool,
+            retry_on_reset: true,
+            stall_retry: d("6s"),
+            tls_delay: d("0ms"),
+            tls_resumption: true,
+            syn_loss: 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EdgeSpec {
+    pub delay: Dur,
+    pub origin: Policy,
+    pub pop: String,
+}
+
+impl Default for EdgeSpec {
+    fn default() -> Self {
+        EdgeSpec {
+            delay: d("5ms"),
+            origin: Policy::Pool,
+            pop: "FRA56-P1".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DnsSpec {
+    pub delay: Dur,
+    pub drop: f64,
+}
+
+impl Default for DnsSpec {
+    fn default() -> Self {
+        DnsSpec {
+            delay: d("0ms"),
+            drop: 0.0,
+        }
+    }
+}
+
+impl Scenario {
+    /// Load the named scenario with `--set` overrides (`key=value`, keys
+    /// dotted: `nlb.idle_timeout=2s`; `targets=N` is `backend.targets`).
+    pub fn load(name: &str, overrides: &[String]) -> Result<Scenario, ConfigError> {
+        let text = SCENARIOS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| {
+                ConfigError(format!(
+                    "unknown lab scenario '{name}'; one of: {}",
+                    SCENARIOS.map(|(n, _)| n).join(", ")
+                ))
+            })?;
+        let mut table: toml::Table = toml::from_str(text).expect("embedded scenarios parse");
+        for o in overrides {
+            set(&mut table, o)?;
+        }
+        let mut scenario: Scenario = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(format!("lab scenario {name}: {}", e.message())))?;
+        scenario.name = name.to_string();
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |m: String| Err(ConfigError(format!("lab scenario {}: {m}", self.name)));
+        if !(self.speed > 0.0 && self.speed.is_finite()) {
+            return fail(format!("speed {} must be a positive number", self.speed));
+        }
+        if self.backend.targets == 0 || self.backend.targets > 16 {
+            return fail(format!(
+                "backend.targets {} is out of range (1–16)",
+                self.backend.targets
+            ));
+        }
+        for rate in [self.backend.error_rate, self.dns.drop, self.gateway.syn_loss] {
+            if !(0.0..=1.0).contains(&rate) {
+                return fail(format!("{rate} is not a fraction between 0 and 1"));
+            }
+        }
+        for f in &self.nlb.faults {
+            if f.target >= self.backend.targets {
+                return fail(format!(
+                    "nlb.faults: target {} does not exist (targets are 0–{})",
+                    f.target,
+                    self.backend.targets - 1
+                ));
+            }
+            self.fault(f)?;
+        }
+        Ok(())
+    }
+
+    /// A duration of the scenario, compressed by the speed.
+    pub fn scaled(&self, d: Dur) -> Duration {
+        d.0.div_f64(self.speed)
+    }
+
+    /// `0s` means "off".
+    pub fn scaled_opt(&self, d: Dur) -> Option<Duration> {
+        (!d.0.is_zero()).then(|| self.scaled(d))
+    }
+
+    pub fn fault(&self, f: &FaultSpec) -> Result<Fault, ConfigError> {
+        let delay = || {
+            f.delay.map(|d| self.scaled(d)).ok_or_else(|| {
+                ConfigError(format!(
+                    "lab scenario {}: nlb.faults: {} needs a delay",
+                    self.name, f.kind
+                ))
+            })
+        };
+        match f.kind.as_str() {
+            "slow-connect" => Ok(Fault::SlowConnect(delay()?)),
+            "slow-answer" => Ok(Fault::SlowAnswer(delay()?)),
+            "refuse" => Ok(Fault::Refuse),
+            other => Err(ConfigError(format!(
+                "lab scenario {}: nlb.faults: unknown kind '{other}' (slow-connect, slow-answer, refuse)",
+                self.name
+            ))),
+        }
+    }
+}
+
+/// Apply one `key=value` to the scenario's table.
+fn set(table: &mut toml::Table, assignment: &str) -> Result<(), ConfigError> {
+    let (key, value) = assignment.split_once('=').ok_or_else(|| {
+        ConfigError(format!(
+            "--set {assignment}: expected KEY=VALUE, e.g. nlb.idle_timeout=2s"
+        ))
+    })?;
+    let key = match key.trim() {
+        "targets" => "backend.targets",
+        k => k,
+    };
+    // A TOML value if it is one (2, 0.5, true, [..]); a string otherwise (2s).
+    let value = toml::from_str::<toml::Table>(&format!("v = {}", value.trim()))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.trim().to_string()));
+    let parts: Vec<&str> = key.split('.').collect();
+    let (last, path) = parts.split_last().expect("split yields at least one part");
+    let mut here = table;
+    for p in path {
+        here = here
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| ConfigError(format!("--set {key}: {p} is not a section")))?;
+    }
+    here.insert(last.to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenario_loads_and_the_set_covers_every_cause() {
+        let mut causes: Vec<String> = SCENARIOS
+            .iter()
+            .map(|(n, _)| Scenario::load(n, &[]).unwrap().cause)
+            .collect();
+        causes.sort();
+        causes.dedup();
+        let expected = [
+            "bad-path",
+            "dns-timeout",
+            "edge",
+            "errors",
+            "healthy",
+            "idle-timeout",
+            "integration-timeout",
+            "keepalive-race",
+            "slow-backend",
+            "slow-tls",
+            "syn-loss",
+        ];
+        assert_eq!(causes, expected);
+    }
+
+    #[test]
+    fn overrides_set_any_key_and_bad_ones_are_named() {
+        let s = Scenario::load(
+            "idle-timeout",
+            &["nlb.idle_timeout=2s".into(), "targets=4".into(), "speed=1".into()],
+        )
+        .unwrap();
+        assert_eq!(s.scaled(s.nlb.idle_timeout), Duration::from_secs(2));
+        assert_eq!(s.backend.targets, 4);
+        let e = Scenario::load("healthy", &["nlb.idle_timout=2s".into()]).unwrap_err();
+        assert!(e.0.contains("idle_timout"), "{e}");
+        let e = Scenario::load("healthy", &["nlb.idle_timeout=soon".into()]).unwrap_err();
+        assert!(e.0.contains("soon"), "{e}");
+        let e = Scenario::load("nope", &[]).unwrap_err();
+        assert!(e.0.contains("bad-path"), "lists the scenarios: {e}");
+        let e = Scenario::load("bad-path", &["targets=2".into()]).unwrap_err();
+        assert!(e.0.contains("target 2 does not exist"), "{e}");
+    }
+}
