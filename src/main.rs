@@ -36,34 +36,34 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    let mut stdout = io::stdout().lock();
+    // Probing commands write from their output thread; the others lock here.
     match cli.command {
         Command::Probe(args) => runtime()?.block_on(async {
             let cancel = CancellationToken::new();
             coldlink::shutdown::install(cancel.clone());
             let lab = commands::lab::start_for(&args.lab).await?;
             let cfg = ProbeConfig::from_args(&args, lab.as_ref().map(|l| &l.profile))?;
-            commands::probe::run(cfg, &mut stdout, cancel).await
+            commands::probe::run(cfg, Box::new(io::stdout()), cancel).await
         }),
         Command::Run(args) => runtime()?.block_on(async {
             let cancel = CancellationToken::new();
             coldlink::shutdown::install(cancel.clone());
             let lab = commands::lab::start_for(&args.lab).await?;
             let cfg = RunConfig::from_args(&args, lab.as_ref().map(|l| l.profile_path.as_path()))?;
-            commands::run::run(cfg, &mut stdout, cancel).await
+            commands::run::run(cfg, Box::new(io::stdout()), cancel).await
         }),
         Command::Lab(args) => runtime()?.block_on(async {
             let cancel = CancellationToken::new();
             coldlink::shutdown::install(cancel.clone());
-            commands::lab::run(&args, &mut stdout, cancel).await
+            commands::lab::run(&args, &mut io::stdout().lock(), cancel).await
         }),
-        Command::Report(args) => commands::report::run(&args, &mut stdout, &mut io::stderr()),
+        Command::Report(args) => commands::report::run(&args, &mut io::stdout().lock(), &mut io::stderr()),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "coldlink", &mut stdout);
+            clap_complete::generate(shell, &mut Cli::command(), "coldlink", &mut io::stdout().lock());
             Ok(exit::OK)
         }
         Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut stdout)?;
+            clap_mangen::Man::new(Cli::command()).render(&mut io::stdout().lock())?;
             Ok(exit::OK)
         }
     }

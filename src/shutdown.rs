@@ -1,38 +1,39 @@
 //! Ctrl-C and SIGTERM: the first asks the run to stop (probes in flight
-//! finish, summaries print); a second Ctrl-C leaves at once.
+//! finish, summaries print); a second one leaves at once (exit 130).
 
 use tokio_util::sync::CancellationToken;
 
-/// Install the handlers; `cancel` fires on the first signal.
+/// Install the handlers; `cancel` fires on the first signal. The handlers
+/// are registered before this returns, so a signal that arrives while the
+/// run is starting is not lost (nor fatal).
 pub fn install(cancel: CancellationToken) {
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("stopping: waiting for probes in flight (Ctrl-C again to quit at once)");
-        cancel.cancel();
-        wait_for_signal().await;
-        // A second signal is the user insisting: leave without the summary.
-        std::process::exit(130);
-    });
-}
-
-async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut int = signal(SignalKind::interrupt()).ok();
+        tokio::spawn(async move {
+            for round in 0..2 {
+                tokio::select! {
+                    _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+                    _ = async { match int.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+                }
+                if round == 0 {
+                    tracing::info!("stopping: waiting for probes in flight (Ctrl-C again to quit at once)");
+                    cancel.cancel();
+                }
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
+            // A second signal is the user insisting: leave without the summary.
+            std::process::exit(130);
+        });
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            cancel.cancel();
+            let _ = tokio::signal::ctrl_c().await;
+            std::process::exit(130);
+        });
     }
 }

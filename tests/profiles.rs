@@ -100,3 +100,27 @@ fn profile_errors_name_the_file_line_and_key() {
         insta::assert_snapshot!(format!("profile_error_{name}"), err);
     }
 }
+
+#[test]
+fn command_line_headers_replace_the_profiles_and_repeated_ones_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.toml");
+    std::fs::write(
+        &path,
+        "[[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { \"x-a\" = \"profile\", \"x-b\" = \"kept\" }\n",
+    )
+    .unwrap();
+    let profile = Profile::load(&path).unwrap();
+    let cli = coldlink::cli::ConnectionArgs {
+        headers: vec![
+            coldlink::config::parse::HeaderArg("x-a: 1".into()),
+            coldlink::config::parse::HeaderArg("x-a: 2".into()),
+        ],
+        ..Default::default()
+    };
+    let targets = profile.targets_with(&cli).unwrap();
+    let h = &targets[0].request.headers;
+    let xa: Vec<&str> = h.get_all("x-a").iter().map(|v| v.to_str().unwrap()).collect();
+    assert_eq!(xa, vec!["1", "2"]);
+    assert_eq!(h.get("x-b").unwrap(), "kept");
+}

@@ -218,3 +218,72 @@ async fn report_reads_gzip_counts_bad_lines_and_breaks_down() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/records.ndjson"));
 }
+
+#[tokio::test]
+async fn a_stalled_stdout_never_shows_up_as_network_time() {
+    // Nobody reads stdout for a while: the pipe fills and the output blocks.
+    // Probes must not record that wait in a network phase.
+    let server = start(Behavior::Ok).await;
+    let url = server.url("/");
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(bin())
+            .args(["probe", &url, "-n", "1500", "-c", "8", "--format", "ndjson"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // A reader that stalls: this wait is the condition under test.
+        std::thread::sleep(Duration::from_millis(1500));
+        let mut text = String::new();
+        std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut text).unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(0));
+        text
+    })
+    .await
+    .unwrap();
+    let records: Vec<ProbeRecord> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 1500);
+    let worst = records
+        .iter()
+        .filter_map(|r| r.phases_ms.ttfb)
+        .fold(0.0, f64::max);
+    assert!(worst < 500.0, "a blocked stdout leaked into ttfb: {worst} ms");
+}
+
+#[tokio::test]
+async fn report_json_into_a_closed_pipe_exits_0_and_conn_groups_by_run() {
+    let server = start(Behavior::Ok).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("two-runs.ndjson");
+    // Two runs appended to one file: connection #1 of each is its own group.
+    probe_to_file(&server.url("/"), "3", &file).await;
+    probe_to_file(&server.url("/"), "3", &file).await;
+    let path = file.to_str().unwrap().to_string();
+    let p = path.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .args(["report", &p, "--by", "conn", "--format", "json"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let groups = doc["breakdown"]["targets"][0]["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "one connection per run: {groups:?}");
+    assert!(groups.iter().all(|g| g["probes"] == 3));
+
+    let code = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(bin())
+            .args(["report", &path, "--format", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        child.wait().unwrap().code()
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "a closed stdout is not an error");
+}

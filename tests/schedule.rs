@@ -12,10 +12,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Notes when each probe started and takes `delay[target]` to answer.
+/// Notes when each probe started (and the scheduled time it was given) and
+/// takes `delay[target]` to answer.
 struct FakeProbe {
     delays: Vec<Duration>,
     started: Mutex<Vec<(String, u64, Instant)>>,
+    scheduled: Mutex<Vec<std::time::Instant>>,
 }
 
 impl Probe for FakeProbe {
@@ -23,8 +25,9 @@ impl Probe for FakeProbe {
         &self,
         target: &Target,
         seq: u64,
-        _scheduled: std::time::Instant,
+        scheduled: std::time::Instant,
     ) -> impl std::future::Future<Output = ProbeRecord> + Send {
+        self.scheduled.lock().unwrap().push(scheduled);
         let idx: usize = target.name.parse().unwrap();
         let delay = self.delays[idx];
         self.started
@@ -36,6 +39,7 @@ impl Probe for FakeProbe {
             tokio::time::sleep(delay).await;
             ProbeRecord {
                 v: 1,
+                run: None,
                 target: name,
                 url: "http://fake/".into(),
                 seq,
@@ -75,22 +79,26 @@ fn targets(n: usize) -> Arc<Vec<Target>> {
 
 #[tokio::test(start_paused = true)]
 async fn probes_start_on_schedule_and_a_slow_target_does_not_delay_the_other() {
-    let interval = Duration::from_secs(30);
-    let jitter = Duration::from_secs(3);
-    // Target 0 takes 50 s to answer, longer than the interval; target 1 is quick.
+    // A 2 s interval; target 0 answers only at a 60 s timeout, target 1 at
+    // once. The slots are sized as `run` sizes them.
+    let interval = Duration::from_secs(2);
+    let jitter = Duration::from_millis(300);
+    let timeout = Duration::from_secs(60);
     let fake = Arc::new(FakeProbe {
-        delays: vec![Duration::from_secs(50), Duration::from_millis(20)],
+        delays: vec![timeout, Duration::from_millis(20)],
         started: Mutex::new(Vec::new()),
+        scheduled: Mutex::new(Vec::new()),
     });
     let start = Instant::now();
-    let until = start + Duration::from_secs(600);
+    let until = start + Duration::from_secs(300);
     let plan = SchedulePlan::new(2, interval, jitter, start, Some(until), 42);
+    let slots = coldlink::config::schedule_in_flight(2, interval, timeout);
     let (tx, mut rx) = mpsc::channel(1024);
     let run = tokio::spawn(runner::run(
         fake.clone(),
         targets(2),
         Box::new(plan),
-        8,
+        slots,
         tx,
         CancellationToken::new(),
     ));
@@ -99,10 +107,9 @@ async fn probes_start_on_schedule_and_a_slow_target_does_not_delay_the_other() {
         records += 1;
     }
     run.await.unwrap();
-    assert_eq!(records, 40, "20 rounds × 2 targets");
+    assert_eq!(records, 300, "150 rounds × 2 targets");
 
     let started = fake.started.lock().unwrap().clone();
-    assert_eq!(started.len(), 40);
     for (name, seq, at) in &started {
         let round = (seq - 1) / 2;
         let slot: u32 = name.parse().unwrap();
@@ -122,6 +129,7 @@ async fn when_every_slot_is_busy_probes_wait_and_keep_their_scheduled_time() {
     let fake = Arc::new(FakeProbe {
         delays: vec![Duration::from_secs(10)],
         started: Mutex::new(Vec::new()),
+        scheduled: Mutex::new(Vec::new()),
     });
     let start = Instant::now();
     let plan = SchedulePlan::new(
@@ -146,4 +154,16 @@ async fn when_every_slot_is_busy_probes_wait_and_keep_their_scheduled_time() {
     let started = fake.started.lock().unwrap().clone();
     let offsets: Vec<u64> = started.iter().map(|(_, _, at)| (*at - start).as_secs()).collect();
     assert_eq!(offsets, vec![0, 10, 20], "each waited for the one slot");
+    // …and each kept the time it was due, so the wait shows as queue.
+    let scheduled: Vec<Duration> = fake
+        .scheduled
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| *s - start.into_std())
+        .collect();
+    assert_eq!(
+        scheduled,
+        vec![Duration::ZERO, Duration::from_secs(1), Duration::from_secs(2)]
+    );
 }

@@ -12,7 +12,11 @@ use crate::probe::{engine, CountPlan, Pacing};
 
 /// Run the probes; returns the exit code. Errors are the tool's own (bad
 /// input, an unwritable file, a closed stdout), never a failing target.
-pub async fn run(cfg: ProbeConfig, stdout: &mut impl Write, cancel: CancellationToken) -> anyhow::Result<u8> {
+pub async fn run(
+    cfg: ProbeConfig,
+    stdout: Box<dyn Write + Send>,
+    cancel: CancellationToken,
+) -> anyhow::Result<u8> {
     let targets = cfg.targets.clone();
     let pacing = cfg.interval.map_or(Pacing::None, Pacing::Interval);
     let plan = CountPlan::new(targets.len(), cfg.per_target, pacing, Instant::now());
@@ -25,7 +29,9 @@ pub async fn run(cfg: ProbeConfig, stdout: &mut impl Write, cancel: Cancellation
         tx,
         cancel.clone(),
     );
-    let (engine, stats) = tokio::join!(engine, sink::consume(rx, &cfg.output, stdout, &cancel));
+    let output = sink::spawn(rx, cfg.output.clone(), stdout, cancel.clone());
+    let engine = engine.await;
+    let stats = sink::join(output).await;
     engine.map_err(|e| ConfigError(e.to_string()))?;
     let stats = stats?;
     Ok(if stats.failed() > 0 {

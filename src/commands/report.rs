@@ -1,7 +1,7 @@
 //! `coldlink report`: re-summarise stored records, merging files and runs.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -52,11 +52,10 @@ pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, ConfigErro
     for path in files {
         let reader = store::open(path)
             .map_err(|e| ConfigError(format!("{}: cannot read the file: {e}", path.display())))?;
-        let label = file_label(path, files.len());
         store::for_each_record(path, reader, &mut read, |r| {
             stats.record(&r);
             if let (Some(b), Some(by)) = (breakdown.as_mut(), by) {
-                b.record(group_key(by, &r, &label), &r);
+                b.record(group_key(by, &r), &r);
             }
         });
     }
@@ -116,7 +115,7 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write, stderr: &mut impl Write) 
                             .collect(),
                     }),
             };
-            serde_json::to_writer_pretty(&mut *stdout, &doc)?;
+            serde_json::to_writer_pretty(&mut *stdout, &doc).map_err(std::io::Error::from)?;
             writeln!(stdout)?;
         }
     }
@@ -132,27 +131,15 @@ fn by_name(by: GroupBy) -> &'static str {
     }
 }
 
-/// Connection ids are unique within one process only, so with several
-/// files a connection is named by its file too.
-fn file_label(path: &Path, files: usize) -> String {
-    if files > 1 {
-        path.file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned()
-    } else {
-        String::new()
-    }
-}
-
-fn group_key(by: GroupBy, r: &ProbeRecord, file: &str) -> String {
+fn group_key(by: GroupBy, r: &ProbeRecord) -> String {
     match by {
         GroupBy::Remote => r
             .remote
             .map(|a| a.to_string())
             .unwrap_or_else(|| "(no connection)".into()),
+        // Connection ids are unique within one run: the run id comes first.
         GroupBy::Conn => match &r.conn {
-            Some(c) => format!("{file}#{}", c.id),
+            Some(c) => format!("{}#{}", r.run.as_deref().unwrap_or("?"), c.id),
             None => "(no connection)".into(),
         },
         // "2026-11-21T10:00:00.123456Z" → "2026-11-21T10:00Z"

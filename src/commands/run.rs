@@ -11,7 +11,11 @@ use super::{exit, sink};
 use crate::config::{ConfigError, RunConfig, RunPlan};
 use crate::probe::{engine, CountPlan, Pacing, Plan, SchedulePlan};
 
-pub async fn run(cfg: RunConfig, stdout: &mut impl Write, cancel: CancellationToken) -> anyhow::Result<u8> {
+pub async fn run(
+    cfg: RunConfig,
+    stdout: Box<dyn Write + Send>,
+    cancel: CancellationToken,
+) -> anyhow::Result<u8> {
     let targets = cfg.targets.clone();
     let start = Instant::now();
     let until = cfg.duration.map(|d| start + d);
@@ -47,7 +51,9 @@ pub async fn run(cfg: RunConfig, stdout: &mut impl Write, cancel: CancellationTo
         tx,
         cancel.clone(),
     );
-    let (engine, stats) = tokio::join!(engine, sink::consume(rx, &cfg.output, stdout, &cancel));
+    let output = sink::spawn(rx, cfg.output.clone(), stdout, cancel.clone());
+    let engine = engine.await;
+    let stats = sink::join(output).await;
     engine.map_err(|e| ConfigError(e.to_string()))?;
     let stats = stats?;
     Ok(if stats.failed() > 0 {

@@ -14,17 +14,41 @@ use crate::render;
 use crate::stats::{RunStats, TargetSummary};
 use crate::store::NdjsonWriter;
 
-/// The `--format json` document.
+/// The `--format json` document (`records` only where they are kept:
+/// `probe`, whose count is bounded; never `run`, which may last days).
 #[derive(Serialize)]
 struct JsonOutput<'a> {
     v: u32,
     targets: Vec<TargetSummary>,
-    records: &'a [ProbeRecord],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    records: Option<&'a [ProbeRecord]>,
+}
+
+/// The consumer runs on an OS thread of its own: a slow or blocked stdout
+/// (a pipe nobody reads) or a slow disk must never stall the thread that
+/// times the probes, where it would show up as network time.
+pub fn spawn(
+    records: mpsc::Receiver<RecordBatch>,
+    output: OutputConfig,
+    mut stdout: Box<dyn Write + Send>,
+    cancel: CancellationToken,
+) -> std::thread::JoinHandle<anyhow::Result<RunStats>> {
+    std::thread::Builder::new()
+        .name("coldlink-output".into())
+        .spawn(move || consume(records, &output, &mut stdout, &cancel))
+        .expect("spawning the output thread")
+}
+
+/// Wait for the consumer thread without blocking the caller's runtime.
+pub async fn join(handle: std::thread::JoinHandle<anyhow::Result<RunStats>>) -> anyhow::Result<RunStats> {
+    tokio::task::spawn_blocking(move || handle.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("the output thread panicked"))?
 }
 
 /// Drain `records` until the runner is done, then print the summary.
 /// A write failure on stdout (a closed pipe) cancels the run and is returned.
-pub async fn consume(
+fn consume(
     mut records: mpsc::Receiver<RecordBatch>,
     output: &OutputConfig,
     stdout: &mut impl Write,
@@ -39,7 +63,7 @@ pub async fn consume(
     let mut stats = RunStats::default();
     let mut kept: Vec<ProbeRecord> = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
-    while let Some(batch) = records.recv().await {
+    while let Some(batch) = records.blocking_recv() {
         for record in batch {
             stats.record(&record);
             if failure.is_some() {
@@ -80,7 +104,7 @@ fn emit(stdout: &mut impl Write, output: &OutputConfig, record: &ProbeRecord) ->
         }
         OutputFormat::Text => writeln!(stdout, "{}", render::line::probe_line(record))?,
         OutputFormat::Ndjson => {
-            serde_json::to_writer(&mut *stdout, record)?;
+            serde_json::to_writer(&mut *stdout, record).map_err(io::Error::from)?;
             writeln!(stdout)?;
         }
         OutputFormat::Json => return Ok(()),
@@ -105,9 +129,9 @@ fn finish(
             let doc = JsonOutput {
                 v: 1,
                 targets: stats.summaries(),
-                records: kept,
+                records: output.keep_records.then_some(kept),
             };
-            serde_json::to_writer_pretty(&mut *stdout, &doc)?;
+            serde_json::to_writer_pretty(&mut *stdout, &doc).map_err(io::Error::from)?;
             writeln!(stdout)?;
         }
         _ => {}

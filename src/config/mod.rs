@@ -31,6 +31,8 @@ pub struct OutputConfig {
     pub quiet: bool,
     /// Text mode shows a waterfall per probe (one probe per URL).
     pub waterfall: bool,
+    /// `--format json` includes every record (bounded runs only).
+    pub keep_records: bool,
 }
 
 /// `coldlink probe`, validated.
@@ -80,6 +82,7 @@ impl ProbeConfig {
                 out: args.out.clone(),
                 quiet: args.quiet,
                 waterfall: single && !args.quiet,
+                keep_records: true,
             },
         })
     }
@@ -372,8 +375,13 @@ impl Profile {
             .iter()
             .map(|t| {
                 let mut headers = t.headers.clone();
+                // The command line's headers replace the profile's of the
+                // same name; repeated ones are all kept.
+                for name in overrides.headers.keys() {
+                    headers.remove(name);
+                }
                 for (name, value) in &overrides.headers {
-                    headers.insert(name.clone(), value.clone());
+                    headers.append(name.clone(), value.clone());
                 }
                 for (name, value) in headers.iter_mut() {
                     if is_secret(name, &secrets) {
@@ -432,12 +440,17 @@ impl RunConfig {
         } else {
             RunPlan::Schedule(profile.schedule)
         };
-        let (policy, in_flight) = match plan {
+        let (policy, concurrency) = match plan {
             RunPlan::Burst(b) => (b.connections, b.concurrency),
-            // Room for every target to be slow at once without delaying the schedule.
-            RunPlan::Schedule(s) => (s.connections, (profile.targets.len() * 4).max(8)),
+            RunPlan::Schedule(s) => (s.connections, profile.targets.len()),
         };
-        let settings = settings_from(&conn, policy, in_flight)?;
+        let settings = settings_from(&conn, policy, concurrency)?;
+        let in_flight = match plan {
+            RunPlan::Burst(b) => b.concurrency,
+            RunPlan::Schedule(s) => {
+                schedule_in_flight(profile.targets.len(), s.interval, settings.timeouts.total)
+            }
+        };
         let targets = profile.targets_with(&args.conn)?;
         if let Some(out) = &args.out {
             check_writable(out, "--out")?;
@@ -453,10 +466,18 @@ impl RunConfig {
                 out: args.out.clone(),
                 quiet: args.quiet,
                 waterfall: false,
+                keep_records: false,
             },
             profile,
         })
     }
+}
+
+/// Probes a schedule may have in flight: enough for every target to answer
+/// only at its timeout without holding up anyone's schedule.
+pub fn schedule_in_flight(targets: usize, interval: Duration, timeout: Duration) -> usize {
+    let per_target = (timeout.as_secs_f64() / interval.as_secs_f64().max(1e-3)).ceil() as usize + 1;
+    (targets * per_target).clamp(8, 4096)
 }
 
 /// The command line's connection flags over a profile's: a flag given on

@@ -10,12 +10,9 @@ use time::OffsetDateTime;
 const RFC3339_MICROS: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
-/// Maps `Instant`s to wall-clock time through one anchor pair.
+/// Maps `Instant`s to wall-clock time.
 #[derive(Debug, Clone, Copy)]
-pub struct WallClock {
-    system: SystemTime,
-    instant: Instant,
-}
+pub struct WallClock;
 
 impl Default for WallClock {
     fn default() -> Self {
@@ -25,24 +22,18 @@ impl Default for WallClock {
 
 impl WallClock {
     pub fn now() -> Self {
-        WallClock {
-            system: SystemTime::now(),
-            instant: Instant::now(),
-        }
+        WallClock
     }
 
-    /// One anchor for the whole process, so that records from different
-    /// probers (engine shards) are on exactly the same wall clock.
-    pub fn process() -> Self {
-        static PROCESS: std::sync::OnceLock<WallClock> = std::sync::OnceLock::new();
-        *PROCESS.get_or_init(WallClock::now)
-    }
-
+    /// Wall time of `at`, anchored afresh on every call so that records of
+    /// a run lasting days follow the system clock (NTP, suspend) instead of
+    /// drifting from one anchor taken at start.
     pub fn wall(&self, at: Instant) -> SystemTime {
-        if at >= self.instant {
-            self.system + (at - self.instant)
+        let (system, now) = (SystemTime::now(), Instant::now());
+        if at >= now {
+            system + (at - now)
         } else {
-            self.system - (self.instant - at)
+            system - (now - at)
         }
     }
 

@@ -20,6 +20,11 @@ pub struct Job {
 /// A source of jobs. `next_job` is called by whichever worker is free.
 pub trait Plan: Send {
     fn next_job(&mut self) -> Option<Job>;
+
+    /// True when jobs have times (`Job::at`): the runner then starts each
+    /// at its time in a task of its own, so a slow probe never holds back
+    /// another target's schedule.
+    fn paced(&self) -> bool;
 }
 
 /// How a count of probes is spread over time.
@@ -62,6 +67,10 @@ impl CountPlan {
 }
 
 impl Plan for CountPlan {
+    fn paced(&self) -> bool {
+        self.pacing != Pacing::None
+    }
+
     fn next_job(&mut self) -> Option<Job> {
         if self.targets == 0 || self.issued >= self.total() {
             return None;
@@ -150,6 +159,10 @@ impl SchedulePlan {
 }
 
 impl Plan for SchedulePlan {
+    fn paced(&self) -> bool {
+        true
+    }
+
     fn next_job(&mut self) -> Option<Job> {
         if self.targets == 0 {
             return None;

@@ -163,8 +163,14 @@ pub struct Prober {
     clock: WallClock,
 }
 
-/// Connection ids are process-unique, across every prober (engine shards).
+/// Connection ids are process-unique, across every prober.
 static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
+
+/// This process's run id: 8 random hex digits, in every record.
+pub fn run_id() -> &'static str {
+    static RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| format!("{:08x}", rand::random::<u32>()))
+}
 
 impl Prober {
     /// Set up DNS, TLS and the pool, and warm the TLS stack.
@@ -175,7 +181,7 @@ impl Prober {
             dns: Dns::new(settings.dns_server, settings.resolve.clone()),
             tls: TlsConnector::from(config),
             pool: Pool::new(settings.max_idle_per_origin),
-            clock: WallClock::process(),
+            clock: WallClock::now(),
             settings,
         })
     }
@@ -233,6 +239,7 @@ impl Prober {
         let timing = timing::phases(&marks);
         ProbeRecord {
             v: RECORD_VERSION,
+            run: Some(run_id().to_string()),
             target: target.name.clone(),
             url: target.url_text.clone(),
             seq,

@@ -17,6 +17,10 @@ pub const RECORD_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeRecord {
     pub v: u32,
+    /// Random id of the process that sent the probe: connection ids are
+    /// unique within a run only, so (`run`, `conn.id`) names a connection.
+    #[serde(default)]
+    pub run: Option<String>,
     pub target: String,
     pub url: String,
     pub seq: u64,

@@ -1,17 +1,17 @@
-//! The runner: `max_in_flight` workers take jobs from a plan in order, wait
-//! for each job's time, and probe.
+//! The runner: jobs from a plan, at most `max_in_flight` probes at once.
 //! Records go out on a channel; whoever holds the receiver decides what they
 //! become (stats, files, screens).
 //!
 //! Paced jobs keep their intended time as `scheduled_at` even when every
 //! worker is busy, so the wait shows up as `queue` (no coordinated omission).
-//! Because a slow probe holds only its own worker, a slow target does not
-//! hold up the schedule of another as long as workers remain.
+//! Paced jobs each run in a task of their own, so a slow target does not hold
+//! up the schedule of another as long as slots remain (`run` sizes the slots
+//! so that a target answering only at its timeout cannot use them all).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -68,7 +68,7 @@ pub async fn run<P: Probe>(
     .await
 }
 
-/// [`run`] over a plan shared with other runners (the engine's shards).
+/// [`run`] over a plan shared with other runners.
 pub async fn run_shared<P: Probe>(
     prober: Arc<P>,
     targets: Arc<Vec<Target>>,
@@ -77,56 +77,93 @@ pub async fn run_shared<P: Probe>(
     records: mpsc::Sender<ProbeRecord>,
     cancel: CancellationToken,
 ) {
-    // Long-lived workers that take the next job from the plan themselves:
-    // no task spawn per probe (which copies the large probe future) and no
-    // hand-off between tasks (each a cross-thread wake-up).
+    let paced = plan.lock().expect("plan lock").paced();
+    if paced {
+        dispatch(prober, targets, plan, max_in_flight, records, cancel).await
+    } else {
+        pull(prober, targets, plan, max_in_flight, records, cancel).await
+    }
+}
+
+/// Paced plans: each job starts at its time in a task of its own, at most
+/// `max_in_flight` at once. A job that finds every slot taken keeps its
+/// time, so the wait shows as `queue`. Rates are low here; a task per probe
+/// costs nothing that matters.
+async fn dispatch<P: Probe>(
+    prober: Arc<P>,
+    targets: Arc<Vec<Target>>,
+    plan: SharedPlan,
+    max_in_flight: usize,
+    records: mpsc::Sender<ProbeRecord>,
+    cancel: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(max_in_flight.max(1)));
+    let tracker = TaskTracker::new();
+    loop {
+        let Some(job) = plan.lock().expect("plan lock").next_job() else {
+            break;
+        };
+        let at = job.at.unwrap_or_else(Instant::now);
+        // The timer wheel wakes us up to a millisecond late; that lateness
+        // is the tool's, and shows as `queue`.
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => {}
+            _ = cancel.cancelled() => break,
+        }
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            _ = cancel.cancelled() => break,
+        };
+        let (prober, targets, records) = (prober.clone(), targets.clone(), records.clone());
+        tracker.spawn(async move {
+            let record = Box::pin(prober.probe(&targets[job.target], job.seq, at.into_std())).await;
+            let _ = records.send(record).await;
+            drop(slot);
+        });
+    }
+    tracker.close();
+    tracker.wait().await;
+}
+
+/// Closed-loop plans (bursts): long-lived workers take the next job from
+/// the plan themselves, with no task spawned per probe (which copies the
+/// large probe future) and no hand-off between tasks.
+async fn pull<P: Probe>(
+    prober: Arc<P>,
+    targets: Arc<Vec<Target>>,
+    plan: SharedPlan,
+    max_in_flight: usize,
+    records: mpsc::Sender<ProbeRecord>,
+    cancel: CancellationToken,
+) {
     let tracker = TaskTracker::new();
     for _ in 0..max_in_flight.max(1) {
-        tracker.spawn(worker(
+        let (prober, targets, plan, records, cancel) = (
             prober.clone(),
             targets.clone(),
             plan.clone(),
             records.clone(),
             cancel.clone(),
-        ));
+        );
+        tracker.spawn(async move {
+            loop {
+                let Some(job) = plan.lock().expect("plan lock").next_job() else {
+                    break;
+                };
+                if cancel.is_cancelled() {
+                    break;
+                }
+                // A closed-loop job is due the moment a worker is free.
+                let scheduled = job.at.unwrap_or_else(Instant::now);
+                let record =
+                    Box::pin(prober.probe(&targets[job.target], job.seq, scheduled.into_std())).await;
+                if records.send(record).await.is_err() {
+                    break;
+                }
+            }
+        });
     }
     drop(records);
     tracker.close();
     tracker.wait().await;
-}
-
-async fn worker<P: Probe>(
-    prober: Arc<P>,
-    targets: Arc<Vec<Target>>,
-    plan: SharedPlan,
-    records: mpsc::Sender<ProbeRecord>,
-    cancel: CancellationToken,
-) {
-    loop {
-        // Jobs are taken in plan order by whichever worker is free; a job
-        // whose time has passed because every worker was busy keeps that
-        // time, so the wait shows as `queue`.
-        let Some(job) = plan.lock().expect("plan lock").next_job() else {
-            break;
-        };
-        let scheduled = match job.at {
-            Some(at) => {
-                // The timer wheel wakes us up to a millisecond late; that
-                // lateness is the tool's, and shows as `queue`.
-                tokio::select! {
-                    _ = tokio::time::sleep_until(at) => at,
-                    _ = cancel.cancelled() => break,
-                }
-            }
-            // A closed-loop job is due the moment a worker is free.
-            None => Instant::now(),
-        };
-        if cancel.is_cancelled() {
-            break;
-        }
-        let record = Box::pin(prober.probe(&targets[job.target], job.seq, scheduled.into_std())).await;
-        if records.send(record).await.is_err() {
-            break;
-        }
-    }
 }

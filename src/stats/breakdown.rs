@@ -9,8 +9,9 @@ use super::histogram::{LatencyHistogram, Percentiles};
 use crate::probe::ProbeRecord;
 
 /// Groups per target beyond which further keys are pooled as `(other)`, so
-/// that a breakdown by connection of a million fresh probes stays bounded.
-pub const MAX_GROUPS: usize = 5_000;
+/// that a breakdown by connection of a million fresh probes stays bounded
+/// (each group holds two compact histograms of about 21 KB).
+pub const MAX_GROUPS: usize = 1_000;
 const OTHER: &str = "(other)";
 
 #[derive(Debug, Clone)]

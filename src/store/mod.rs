@@ -70,13 +70,17 @@ pub fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
     })
 }
 
+/// Longest line read as a record; a longer one is skipped as unreadable
+/// (a file without newlines must not be read into memory whole).
+pub const MAX_LINE: usize = 1 << 20;
+
 /// Stream the records of `reader` into `each`, one at a time (memory stays
-/// flat whatever the file size). Bad lines are counted, never fatal; an I/O
-/// error (a truncated gzip stream, say) ends the file and is reported as a
-/// bad line too.
+/// flat whatever the file size). Bad lines — not JSON, not a record, not
+/// UTF-8, too long — are counted, never fatal; an I/O error (a truncated
+/// gzip stream, say) ends the file and is counted too.
 pub fn for_each_record<R: BufRead>(
     path: &Path,
-    reader: R,
+    mut reader: R,
     report: &mut ReadReport,
     mut each: impl FnMut(ProbeRecord),
 ) {
@@ -90,23 +94,93 @@ pub fn for_each_record<R: BufRead>(
             });
         }
     };
-    for (i, line) in reader.lines().enumerate() {
-        let line = match line {
-            Ok(line) => line,
+    let mut buf = Vec::with_capacity(1024);
+    let mut number = 0;
+    loop {
+        buf.clear();
+        number += 1;
+        match read_line_capped(&mut reader, &mut buf) {
+            Ok(None) => break,
+            Ok(Some(false)) => {
+                bad(number, format!("longer than {MAX_LINE} bytes"), report);
+                continue;
+            }
+            Ok(Some(true)) => {}
             Err(e) => {
-                bad(i + 1, format!("unreadable: {e}"), report);
+                bad(number, format!("unreadable: {e}"), report);
                 break;
             }
-        };
-        if line.trim().is_empty() {
+        }
+        if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_str::<ProbeRecord>(&line) {
+        match serde_json::from_slice::<ProbeRecord>(&buf) {
             Ok(r) => {
                 report.records += 1;
                 each(r);
             }
-            Err(e) => bad(i + 1, e.to_string(), report),
+            Err(e) => bad(number, e.to_string(), report),
         }
+    }
+}
+
+/// One line into `buf` (without its newline). `None` at the end of the
+/// input; `Some(false)` when the line was too long (the rest of it is
+/// skipped).
+fn read_line_capped<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
+    let mut read_any = false;
+    let mut fits = true;
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(read_any.then_some(fits));
+        }
+        read_any = true;
+        let (line, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (&chunk[..i], Some(i + 1)),
+            None => (chunk, None),
+        };
+        if fits && buf.len() + line.len() <= MAX_LINE {
+            buf.extend_from_slice(line);
+        } else {
+            fits = false;
+            buf.clear();
+        }
+        let used = done.unwrap_or(chunk.len());
+        reader.consume(used);
+        if done.is_some() {
+            return Ok(Some(fits));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_lines_of_every_kind_are_counted_and_reading_goes_on() {
+        let good = r#"{"v":1,"target":"t","url":"u","seq":1,"at":"a","scheduled_at":"s","remote":null,"conn":null,"phases_ms":{"queue":0.1,"dns":null,"connect":null,"tls":null,"send":null,"ttfb":null,"body":null},"total_ms":0.1,"status":null,"http":null,"tls":null,"trace_id":null,"error":null}"#;
+        let mut input = Vec::new();
+        input.extend_from_slice(good.as_bytes());
+        input.extend_from_slice(b"\n\xff\xfe not utf-8\n");
+        input.extend_from_slice(good.as_bytes());
+        input.extend_from_slice(b"\n");
+        input.extend(std::iter::repeat_n(b'x', MAX_LINE + 10));
+        input.extend_from_slice(b"\n\n");
+        input.extend_from_slice(good.as_bytes()); // no final newline
+        let mut report = ReadReport::default();
+        let mut seen = 0;
+        for_each_record(
+            Path::new("f"),
+            io::BufReader::with_capacity(64, &input[..]),
+            &mut report,
+            |_| seen += 1,
+        );
+        assert_eq!(seen, 3);
+        assert_eq!(report.records, 3);
+        assert_eq!(report.bad_lines, 2);
+        let lines: Vec<usize> = report.bad_samples.iter().map(|b| b.line).collect();
+        assert_eq!(lines, vec![2, 4]);
     }
 }
