@@ -1,0 +1,110 @@
+//! `coldlink lab` and `--lab` as a user meets them (issue #4).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::bin;
+
+#[test]
+fn lab_list_describes_every_scenario() {
+    let out = Command::new(bin()).args(["lab", "--list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (name, _) in coldlink::lab::scenario::SCENARIOS {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn lab_prints_urls_ca_and_a_profile_then_runs_until_sigterm() {
+    let mut child = Command::new(bin())
+        .args(["lab", "healthy"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut text = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "lab exited early:\n{text}");
+        text.push_str(&line);
+        if line.starts_with("Running until Ctrl-C") {
+            break;
+        }
+    }
+    for expected in [
+        "execute-api URL    https://abc123.execute-api.lab.test:",
+        "custom-domain URL  https://api.lab.test:",
+        "CA file",
+        "[[target]]",
+        "dns_server =",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+    }
+    // The printed profile is usable while the lab runs.
+    let profile_path = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("profile"))
+        .map(|p| p.trim().to_string())
+        .unwrap();
+    let probe = Command::new(bin())
+        .args(["run", "--profile", &profile_path, "--burst", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        probe.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let summary = String::from_utf8_lossy(&probe.stdout);
+    assert!(summary.contains("probes 30  ok 30"), "{summary}");
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn probe_lab_probes_both_entry_points() {
+    let out = Command::new(bin())
+        .args([
+            "probe", "--lab", "bad-path", "--speed", "50", "-n", "6", "--format", "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["execute-api", "custom-domain"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("coldlink lab bad-path"));
+
+    let out = Command::new(bin())
+        .args(["probe", "--lab", "no-such-scenario"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown lab scenario 'no-such-scenario'"));
+    let out = Command::new(bin())
+        .args(["probe", "--lab", "healthy", "--set", "nlb.nope=1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+}
