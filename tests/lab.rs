@@ -362,3 +362,50 @@ async fn the_lab_serves_the_example_api() {
         assert_eq!(g.status, 200);
     }
 }
+
+#[tokio::test]
+async fn target_faults_refuse_and_slow_answer_hit_their_share_of_flows() {
+    // A new flow per request over three targets: target 0 refuses (the
+    // gateway answers 502), target 1 answers 300 ms late, target 2 is fine.
+    let (_lab, p) = lab(
+        "healthy",
+        &[
+            "gateway.upstream=\"fresh\"",
+            "gateway.retry_on_reset=false",
+            r#"nlb.faults=[{ target = 0, kind = "refuse" }, { target = 1, kind = "slow-answer", delay = "300ms" }]"#,
+        ],
+    )
+    .await;
+    let records = probe(&p, EXEC, 12, Pacing::None, ConnectionPolicy::Reuse, 1).await;
+    let refused = records.iter().filter(|r| failed_with(r, 502)).count();
+    let slow = records
+        .iter()
+        .filter(|r| r.error.is_none() && ms(r.phases_ms.ttfb) >= 300.0)
+        .count();
+    let fine = records
+        .iter()
+        .filter(|r| r.error.is_none() && ms(r.phases_ms.ttfb) < 100.0)
+        .count();
+    assert_eq!(
+        (refused, slow, fine),
+        (4, 4, 4),
+        "round-robin over the three targets"
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_dns_query_times_out_in_the_dns_phase() {
+    let (_lab, p) = lab("healthy", &["dns.drop=1.0"]).await;
+    let mut conn = p.connection.clone();
+    conn.dns_timeout = Some(Duration::from_millis(300));
+    let mut with_limit = p.clone();
+    with_limit.connection = conn;
+    let records = probe(&with_limit, EXEC, 1, Pacing::None, ConnectionPolicy::Fresh, 1).await;
+    let e = records[0].error.as_ref().expect("no answer");
+    assert_eq!(
+        (e.kind, e.phase),
+        (ErrorKind::Timeout, coldlink::probe::Phase::Dns),
+        "{e:?}"
+    );
+    assert!((300.0..1000.0).contains(&ms(records[0].phases_ms.dns)));
+}

@@ -108,3 +108,24 @@ fn probe_lab_probes_both_entry_points() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
 }
+
+#[test]
+fn run_lab_runs_the_labs_schedule_for_a_duration() {
+    let out = Command::new(bin())
+        .args(["run", "--lab", "edge", "--speed", "30", "--duration", "2s", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Every 30 s / 30 = 1 s for 2 s: a probe or two per target.
+    assert!(
+        text.contains("execute-api") && text.contains("custom-domain"),
+        "{text}"
+    );
+    assert!(!text.contains("probes 0"), "{text}");
+}
