@@ -2,16 +2,14 @@
 
 use std::io::Write;
 
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{exit, sink};
-use crate::config::{ConfigError, ProbeConfig};
-use crate::probe::{engine, CountPlan, Pacing};
+use super::sink;
+use crate::config::ProbeConfig;
+use crate::probe::{CountPlan, Pacing};
 
-/// Run the probes; returns the exit code. Errors are the tool's own (bad
-/// input, an unwritable file, a closed stdout), never a failing target.
+/// Run the probes; returns the exit code.
 pub async fn run(
     cfg: ProbeConfig,
     stdout: Box<dyn Write + Send>,
@@ -20,23 +18,14 @@ pub async fn run(
     let targets = cfg.targets.clone();
     let pacing = cfg.interval.map_or(Pacing::None, Pacing::Interval);
     let plan = CountPlan::new(targets.len(), cfg.per_target, pacing, Instant::now());
-    let (tx, rx) = mpsc::channel(64);
-    let engine = engine::run(
-        cfg.settings.clone(),
+    sink::probe_into_output(
+        cfg.settings,
         targets,
         Box::new(plan),
         cfg.concurrency,
-        tx,
-        cancel.clone(),
-    );
-    let output = sink::spawn(rx, cfg.output.clone(), stdout, cancel.clone());
-    let engine = engine.await;
-    let stats = sink::join(output).await;
-    engine.map_err(|e| ConfigError(e.to_string()))?;
-    let stats = stats?;
-    Ok(if stats.failed() > 0 {
-        exit::PROBLEM
-    } else {
-        exit::OK
-    })
+        cfg.output,
+        stdout,
+        cancel,
+    )
+    .await
 }

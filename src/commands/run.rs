@@ -3,13 +3,12 @@
 
 use std::io::Write;
 
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{exit, sink};
-use crate::config::{ConfigError, RunConfig, RunPlan};
-use crate::probe::{engine, CountPlan, Pacing, Plan, SchedulePlan};
+use super::sink;
+use crate::config::{RunConfig, RunPlan};
+use crate::probe::{CountPlan, Pacing, Plan, SchedulePlan};
 
 pub async fn run(
     cfg: RunConfig,
@@ -42,25 +41,16 @@ pub async fn run(
             cancel.cancel();
         });
     }
-    let (tx, rx) = mpsc::channel(64);
-    let engine = engine::run(
-        cfg.settings.clone(),
+    sink::probe_into_output(
+        cfg.settings,
         targets,
         plan,
         cfg.max_in_flight,
-        tx,
-        cancel.clone(),
-    );
-    let output = sink::spawn(rx, cfg.output.clone(), stdout, cancel.clone());
-    let engine = engine.await;
-    let stats = sink::join(output).await;
-    engine.map_err(|e| ConfigError(e.to_string()))?;
-    let stats = stats?;
-    Ok(if stats.failed() > 0 {
-        exit::PROBLEM
-    } else {
-        exit::OK
-    })
+        cfg.output,
+        stdout,
+        cancel,
+    )
+    .await
 }
 
 /// One line on stderr saying what is about to happen (stdout is for data).

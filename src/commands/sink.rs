@@ -7,9 +7,10 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::exit;
 use crate::cli::OutputFormat;
 use crate::config::{ConfigError, OutputConfig};
-use crate::probe::{ProbeRecord, RecordBatch};
+use crate::probe::{engine, Plan, ProbeRecord, ProbeSettings, RecordBatch, Target};
 use crate::render;
 use crate::stats::{RunStats, TargetSummary};
 use crate::store::NdjsonWriter;
@@ -22,6 +23,30 @@ struct JsonOutput<'a> {
     targets: Vec<TargetSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     records: Option<&'a [ProbeRecord]>,
+}
+
+/// Run `plan` through the engine into the output, and turn the outcome into
+/// the exit code: 1 when a probe failed. Errors are the tool's own (bad
+/// input, an unwritable file, a closed stdout), never a failing target.
+pub async fn probe_into_output(
+    settings: ProbeSettings,
+    targets: Vec<Target>,
+    plan: Box<dyn Plan>,
+    max_in_flight: usize,
+    output: OutputConfig,
+    stdout: Box<dyn Write + Send>,
+    cancel: CancellationToken,
+) -> anyhow::Result<u8> {
+    let (tx, rx) = mpsc::channel(64);
+    let consumer = spawn(rx, output, stdout, cancel.clone());
+    let engine = engine::run(settings, targets, plan, max_in_flight, tx, cancel).await;
+    let stats = join(consumer).await;
+    engine.map_err(|e| ConfigError(e.to_string()))?;
+    Ok(if stats?.failed() > 0 {
+        exit::PROBLEM
+    } else {
+        exit::OK
+    })
 }
 
 /// The consumer runs on an OS thread of its own: a slow or blocked stdout
