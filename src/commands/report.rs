@@ -144,9 +144,8 @@ fn group_key(by: GroupBy, r: &ProbeRecord) -> String {
         },
         // "2026-11-21T10:00:00.123456Z" → "2026-11-21T10:00Z"
         GroupBy::Minute => {
-            r.at.get(..16)
-                .map(|m| format!("{m}Z"))
-                .unwrap_or_else(|| r.at.clone())
+            let at = r.at.to_string();
+            at.get(..16).map(|m| format!("{m}Z")).unwrap_or(at)
         }
     }
 }

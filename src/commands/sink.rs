@@ -1,7 +1,15 @@
 //! Where records go: run statistics, the NDJSON file, and stdout in the
 //! chosen format. Shared by every command that sends probes.
+//!
+//! Statistics are folded on the probe thread (cheap, never blocks). Writing
+//! — stdout, `--out` — happens on an OS thread of its own, because a blocked
+//! pipe or a slow disk must never stall the thread that times the probes,
+//! where the wait would show up as network time. Records cross to that
+//! thread only when something is written: a quiet burst keeps them on the
+//! probe thread, where they are cheapest to drop.
 
 use std::io::{self, Write};
+use std::thread::JoinHandle;
 
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -25,6 +33,10 @@ struct JsonOutput<'a> {
     records: Option<&'a [ProbeRecord]>,
 }
 
+/// What the writer thread hands back: stdout (for the summary) and the
+/// records kept for `--format json`.
+type Written = (Box<dyn Write + Send>, Vec<ProbeRecord>);
+
 /// Run `plan` through the engine into the output, and turn the outcome into
 /// the exit code: 1 when a probe failed. Errors are the tool's own (bad
 /// input, an unwritable file, a closed stdout), never a failing target.
@@ -37,62 +49,98 @@ pub async fn probe_into_output(
     stdout: Box<dyn Write + Send>,
     cancel: CancellationToken,
 ) -> anyhow::Result<u8> {
-    let (tx, rx) = mpsc::channel(64);
-    let consumer = spawn(rx, output, stdout, cancel.clone());
-    let engine = engine::run(settings, targets, plan, max_in_flight, tx, cancel).await;
-    let stats = join(consumer).await;
+    let out_file = match &output.out {
+        Some(path) => Some(
+            NdjsonWriter::append(path).map_err(|e| ConfigError(format!("--out {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let writes_per_record = out_file.is_some() || !(output.format == OutputFormat::Text && output.quiet);
+    let (writer, mut stdout) = if writes_per_record {
+        let (tx, rx) = mpsc::channel::<RecordBatch>(64);
+        let thread = spawn_writer(rx, output.clone(), out_file, stdout, cancel.clone());
+        (Some((tx, thread)), None)
+    } else {
+        (None, Some(stdout))
+    };
+    let (to_writer, thread) = match writer {
+        Some((tx, thread)) => (Some(tx), Some(thread)),
+        None => (None, None),
+    };
+
+    let (batches, mut from_engine) = mpsc::channel::<RecordBatch>(64);
+    let engine = engine::run(settings, targets, plan, max_in_flight, batches, cancel.clone());
+    let fold = async {
+        let mut stats = RunStats::default();
+        while let Some(batch) = from_engine.recv().await {
+            for record in &batch {
+                stats.record(record);
+            }
+            if let Some(tx) = &to_writer {
+                if tx.send(batch).await.is_err() {
+                    // The writer stopped (a closed stdout): stop probing too.
+                    cancel.cancel();
+                }
+            }
+        }
+        drop(to_writer);
+        stats
+    };
+    let (engine, stats) = tokio::join!(engine, fold);
+
+    let kept = match thread {
+        Some(thread) => {
+            let (out, kept) = join(thread).await?;
+            stdout = Some(out);
+            kept
+        }
+        None => Vec::new(),
+    };
     engine.map_err(|e| ConfigError(e.to_string()))?;
-    Ok(if stats?.failed() > 0 {
+    let mut stdout = stdout.expect("stdout comes back from the writer");
+    finish(&mut stdout, &output, &stats, &kept)?;
+    Ok(if stats.failed() > 0 {
         exit::PROBLEM
     } else {
         exit::OK
     })
 }
 
-/// The consumer runs on an OS thread of its own: a slow or blocked stdout
-/// (a pipe nobody reads) or a slow disk must never stall the thread that
-/// times the probes, where it would show up as network time.
-pub fn spawn(
+fn spawn_writer(
     records: mpsc::Receiver<RecordBatch>,
     output: OutputConfig,
-    mut stdout: Box<dyn Write + Send>,
+    out_file: Option<NdjsonWriter<std::fs::File>>,
+    stdout: Box<dyn Write + Send>,
     cancel: CancellationToken,
-) -> std::thread::JoinHandle<anyhow::Result<RunStats>> {
+) -> JoinHandle<anyhow::Result<Written>> {
     std::thread::Builder::new()
         .name("coldlink-output".into())
-        .spawn(move || consume(records, &output, &mut stdout, &cancel))
+        .spawn(move || write_records(records, &output, out_file, stdout, &cancel))
         .expect("spawning the output thread")
 }
 
-/// Wait for the consumer thread without blocking the caller's runtime.
-pub async fn join(handle: std::thread::JoinHandle<anyhow::Result<RunStats>>) -> anyhow::Result<RunStats> {
+/// Wait for the writer thread without blocking the caller's runtime.
+async fn join(handle: JoinHandle<anyhow::Result<Written>>) -> anyhow::Result<Written> {
     tokio::task::spawn_blocking(move || handle.join())
         .await?
         .map_err(|_| anyhow::anyhow!("the output thread panicked"))?
 }
 
-/// Drain `records` until the runner is done, then print the summary.
-/// A write failure on stdout (a closed pipe) cancels the run and is returned.
-fn consume(
+/// Write every record as it comes. A write failure (a closed stdout, a full
+/// disk) cancels the run and is returned once the records in flight are
+/// drained.
+fn write_records(
     mut records: mpsc::Receiver<RecordBatch>,
     output: &OutputConfig,
-    stdout: &mut impl Write,
+    mut file: Option<NdjsonWriter<std::fs::File>>,
+    mut stdout: Box<dyn Write + Send>,
     cancel: &CancellationToken,
-) -> anyhow::Result<RunStats> {
-    let mut file = match &output.out {
-        Some(path) => Some(
-            NdjsonWriter::append(path).map_err(|e| ConfigError(format!("--out {}: {e}", path.display())))?,
-        ),
-        None => None,
-    };
-    let mut stats = RunStats::default();
+) -> anyhow::Result<Written> {
     let mut kept: Vec<ProbeRecord> = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
     while let Some(batch) = records.blocking_recv() {
         for record in batch {
-            stats.record(&record);
             if failure.is_some() {
-                // Keep draining so the probes in flight can finish; nothing more is written.
                 continue;
             }
             if let Some(f) = file.as_mut() {
@@ -102,25 +150,24 @@ fn consume(
                     continue;
                 }
             }
-            if let Err(e) = emit(stdout, output, &record) {
+            if let Err(e) = emit(&mut stdout, output, &record) {
                 cancel.cancel();
                 failure = Some(e.into());
                 continue;
             }
-            if output.format == OutputFormat::Json {
+            if output.format == OutputFormat::Json && output.keep_records {
                 kept.push(record);
             }
         }
     }
-    if let Some(e) = failure {
-        return Err(e);
+    match failure {
+        Some(e) => Err(e),
+        None => Ok((stdout, kept)),
     }
-    finish(stdout, output, &stats, &kept)?;
-    Ok(stats)
 }
 
 /// What a record becomes on stdout as it arrives.
-fn emit(stdout: &mut impl Write, output: &OutputConfig, record: &ProbeRecord) -> io::Result<()> {
+fn emit(stdout: &mut dyn Write, output: &OutputConfig, record: &ProbeRecord) -> io::Result<()> {
     match output.format {
         OutputFormat::Text if output.quiet => return Ok(()),
         OutputFormat::Text if output.waterfall => {
@@ -138,7 +185,7 @@ fn emit(stdout: &mut impl Write, output: &OutputConfig, record: &ProbeRecord) ->
 }
 
 fn finish(
-    stdout: &mut impl Write,
+    stdout: &mut dyn Write,
     output: &OutputConfig,
     stats: &RunStats,
     kept: &[ProbeRecord],

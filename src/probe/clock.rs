@@ -1,7 +1,6 @@
-//! Wall-clock time for records, derived from monotonic instants so that all
-//! times of one probe come from the same clock.
+//! Wall-clock times as records write them: RFC 3339 UTC, microseconds.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use time::format_description::FormatItem;
 use time::macros::format_description;
@@ -9,39 +8,6 @@ use time::OffsetDateTime;
 
 const RFC3339_MICROS: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
-
-/// Maps `Instant`s to wall-clock time.
-#[derive(Debug, Clone, Copy)]
-pub struct WallClock;
-
-impl Default for WallClock {
-    fn default() -> Self {
-        WallClock::now()
-    }
-}
-
-impl WallClock {
-    pub fn now() -> Self {
-        WallClock
-    }
-
-    /// Wall time of `at`, anchored afresh on every call so that records of
-    /// a run lasting days follow the system clock (NTP, suspend) instead of
-    /// drifting from one anchor taken at start.
-    pub fn wall(&self, at: Instant) -> SystemTime {
-        let (system, now) = (SystemTime::now(), Instant::now());
-        if at >= now {
-            system + (at - now)
-        } else {
-            system - (now - at)
-        }
-    }
-
-    /// RFC 3339 UTC with microseconds, e.g. `2026-11-21T10:00:00.123456Z`.
-    pub fn rfc3339(&self, at: Instant) -> String {
-        format_rfc3339(self.wall(at))
-    }
-}
 
 /// Formatted by hand: two of these per record, and the general formatter
 /// showed up in profiles of bursts.

@@ -17,12 +17,13 @@ use tokio::time::timeout_at;
 use tokio_rustls::TlsConnector;
 
 use super::classify;
-use super::clock::WallClock;
 use super::conn::{ConnFacts, Connection, HttpVersion, Transport};
 use super::dns::{Dns, ResolvePin};
 use super::io::IoMarks;
 use super::pool::Pool;
-use super::record::{ConnInfo, ErrorKind, Phase, ProbeError, ProbeRecord, TlsInfo, RECORD_VERSION};
+use super::record::{
+    ConnInfo, ErrorKind, Phase, ProbeError, ProbeRecord, Timestamp, TlsInfo, RECORD_VERSION,
+};
 use super::target::Target;
 use super::timing::{self, ms, Marks};
 use super::tls::{self, TlsOptions, TlsSetupError};
@@ -160,7 +161,6 @@ pub struct Prober {
     dns: Dns,
     tls: TlsConnector,
     pool: Pool,
-    clock: WallClock,
 }
 
 /// Connection ids are process-unique, across every prober.
@@ -181,17 +181,12 @@ impl Prober {
             dns: Dns::new(settings.dns_server, settings.resolve.clone()),
             tls: TlsConnector::from(config),
             pool: Pool::new(settings.max_idle_per_origin),
-            clock: WallClock::now(),
             settings,
         })
     }
 
     pub fn settings(&self) -> &ProbeSettings {
         &self.settings
-    }
-
-    pub fn clock(&self) -> &WallClock {
-        &self.clock
     }
 
     pub fn pool(&self) -> &Pool {
@@ -203,14 +198,18 @@ impl Prober {
     /// Never fails: a failing target is data in the record.
     pub async fn probe(&self, target: &Target, seq: u64, scheduled: Instant) -> ProbeRecord {
         let start = Instant::now();
+        // One wall-clock reading per probe; every time of the record is
+        // placed relative to it.
+        let wall_start = std::time::SystemTime::now();
+        let wall = |at: Instant| match start.checked_duration_since(at) {
+            Some(before) => wall_start - before,
+            None => wall_start + at.duration_since(start),
+        };
         let deadline = start + self.settings.timeouts.total;
         let trace_id = match target.request.headers.get(trace::TRACE_HEADER) {
             // The user sets the header: record their root, send theirs.
             Some(theirs) => theirs.to_str().ok().and_then(trace::root_of),
-            None => self
-                .settings
-                .trace_header
-                .then(|| trace::new_root_id(self.clock.wall(start))),
+            None => self.settings.trace_header.then(|| trace::new_root_id(wall_start)),
         };
         let mut marks = Marks::new(scheduled);
         let mut out = Outcome::default();
@@ -243,8 +242,8 @@ impl Prober {
             target: target.name.clone(),
             url: target.url_text.clone(),
             seq,
-            at: self.clock.rfc3339(start),
-            scheduled_at: self.clock.rfc3339(scheduled),
+            at: Timestamp(wall_start),
+            scheduled_at: Timestamp(wall(scheduled)),
             remote: out.remote,
             local: out.local,
             conn: out.conn,

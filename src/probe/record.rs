@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,10 +25,10 @@ pub struct ProbeRecord {
     pub target: String,
     pub url: String,
     pub seq: u64,
-    /// Wall-clock time the probe actually started (after any queueing), RFC 3339 UTC.
-    pub at: String,
-    /// Wall-clock time the plan wanted the probe to start, RFC 3339 UTC.
-    pub scheduled_at: String,
+    /// Wall-clock time the probe actually started (after any queueing).
+    pub at: Timestamp,
+    /// Wall-clock time the plan wanted the probe to start.
+    pub scheduled_at: Timestamp,
     pub remote: Option<SocketAddr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local: Option<SocketAddr>,
@@ -58,6 +59,33 @@ impl ProbeRecord {
             None => true,
             Some(e) => e.kind == ErrorKind::Status,
         }
+    }
+}
+
+/// A wall-clock time, written as RFC 3339 UTC with microseconds
+/// (`2026-11-21T10:00:00.123456Z`). Kept as a `SystemTime` so that records
+/// nobody writes out (a quiet burst) are never formatted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub SystemTime);
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&super::clock::format_rfc3339(self.0))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::clock::format_rfc3339(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+            .map(|t| Timestamp(t.into()))
+            .map_err(|e| serde::de::Error::custom(format!("not an RFC 3339 time ({e}): {text}")))
     }
 }
 

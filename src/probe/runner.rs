@@ -127,7 +127,7 @@ async fn dispatch<P: Probe>(
 
 /// Closed-loop plans (bursts): long-lived workers take the next job from
 /// the plan themselves, with no task spawned per probe (which copies the
-/// large probe future) and no hand-off between tasks.
+/// probe future) and no hand-off between tasks.
 async fn pull<P: Probe>(
     prober: Arc<P>,
     targets: Arc<Vec<Target>>,

@@ -16,7 +16,9 @@ pub fn new_root_id(now: SystemTime) -> String {
     rand::rng().fill_bytes(&mut random);
     let mut id = String::with_capacity(35);
     id.push_str("1-");
-    id.push_str(&format!("{secs:08x}"));
+    for shift in (0..8).rev() {
+        id.push(HEX[((secs >> (shift * 4)) & 0xf) as usize] as char);
+    }
     id.push('-');
     for b in random {
         id.push(HEX[(b >> 4) as usize] as char);

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use crate::probe::Phase;
 use crate::stats::{GroupRow, LatencyHistogram, RunStats, TargetStats};
 
-pub fn write(w: &mut impl Write, stats: &RunStats) -> io::Result<()> {
+pub fn write(w: &mut (impl Write + ?Sized), stats: &RunStats) -> io::Result<()> {
     for (i, t) in stats.targets.iter().enumerate() {
         if i > 0 {
             writeln!(w)?;
@@ -16,7 +16,7 @@ pub fn write(w: &mut impl Write, stats: &RunStats) -> io::Result<()> {
     Ok(())
 }
 
-fn write_target(w: &mut impl Write, t: &TargetStats) -> io::Result<()> {
+fn write_target(w: &mut (impl Write + ?Sized), t: &TargetStats) -> io::Result<()> {
     writeln!(w, "{}  {}", t.name, t.url)?;
     let failed = if t.errors.is_empty() {
         "0".to_string()
@@ -41,7 +41,7 @@ fn write_target(w: &mut impl Write, t: &TargetStats) -> io::Result<()> {
     row(w, "total", t.total())
 }
 
-fn row(w: &mut impl Write, name: &str, h: &LatencyHistogram) -> io::Result<()> {
+fn row(w: &mut (impl Write + ?Sized), name: &str, h: &LatencyHistogram) -> io::Result<()> {
     match h.percentiles() {
         None => writeln!(w, "  {name:<8} {:>7}", 0),
         Some(p) => writeln!(
@@ -53,7 +53,11 @@ fn row(w: &mut impl Write, name: &str, h: &LatencyHistogram) -> io::Result<()> {
 }
 
 /// Breakdown tables: one per target, one row per key.
-pub fn write_breakdown(w: &mut impl Write, by: &str, targets: &[(String, Vec<GroupRow>)]) -> io::Result<()> {
+pub fn write_breakdown(
+    w: &mut (impl Write + ?Sized),
+    by: &str,
+    targets: &[(String, Vec<GroupRow>)],
+) -> io::Result<()> {
     for (i, (target, rows)) in targets.iter().enumerate() {
         if i > 0 {
             writeln!(w)?;

@@ -10,7 +10,7 @@ use crate::probe::ProbeRecord;
 
 const BAR_WIDTH: usize = 40;
 
-pub fn write(w: &mut impl Write, r: &ProbeRecord) -> io::Result<()> {
+pub fn write(w: &mut (impl Write + ?Sized), r: &ProbeRecord) -> io::Result<()> {
     writeln!(w, "{}  ({})", r.url, r.target)?;
     if let Some(remote) = r.remote {
         let local = r.local.map(|l| format!(" from {l}")).unwrap_or_default();

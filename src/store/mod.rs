@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn bad_lines_of_every_kind_are_counted_and_reading_goes_on() {
-        let good = r#"{"v":1,"target":"t","url":"u","seq":1,"at":"a","scheduled_at":"s","remote":null,"conn":null,"phases_ms":{"queue":0.1,"dns":null,"connect":null,"tls":null,"send":null,"ttfb":null,"body":null},"total_ms":0.1,"status":null,"http":null,"tls":null,"trace_id":null,"error":null}"#;
+        let good = r#"{"v":1,"target":"t","url":"u","seq":1,"at":"2026-11-21T10:00:00.000001Z","scheduled_at":"2026-11-21T10:00:00Z","remote":null,"conn":null,"phases_ms":{"queue":0.1,"dns":null,"connect":null,"tls":null,"send":null,"ttfb":null,"body":null},"total_ms":0.1,"status":null,"http":null,"tls":null,"trace_id":null,"error":null}"#;
         let mut input = Vec::new();
         input.extend_from_slice(good.as_bytes());
         input.extend_from_slice(b"\n\xff\xfe not utf-8\n");
