@@ -287,3 +287,47 @@ async fn report_json_into_a_closed_pipe_exits_0_and_conn_groups_by_run() {
     .unwrap();
     assert_eq!(code, Some(0), "a closed stdout is not an error");
 }
+
+#[tokio::test]
+async fn a_fresh_connection_burst_over_several_shards_sends_each_probe_once() {
+    // Closed-loop bursts on new connections run one shard per core: every
+    // probe must still be sent exactly once, each on its own connection.
+    let server = start(Behavior::Ok).await;
+    let url = server.url("/");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .args([
+                "probe",
+                &url,
+                "-n",
+                "400",
+                "-c",
+                "16",
+                "--connections",
+                "fresh",
+                "--format",
+                "ndjson",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let records: Vec<ProbeRecord> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut seqs: Vec<u64> = records.iter().map(|r| r.seq).collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=400).collect::<Vec<_>>());
+    let mut conns: Vec<u64> = records.iter().map(|r| r.conn.as_ref().unwrap().id).collect();
+    conns.sort();
+    conns.dedup();
+    assert_eq!(
+        conns.len(),
+        400,
+        "a new connection per probe, ids unique across shards"
+    );
+    assert_eq!(server.requests().len(), 400);
+}

@@ -39,8 +39,75 @@ pub async fn run(
     batches: mpsc::Sender<RecordBatch>,
     cancel: CancellationToken,
 ) -> Result<(), TlsSetupError> {
-    let prober = Arc::new(Prober::new(settings)?);
+    let shards = shards_for(&settings, plan.paced(), max_in_flight);
     let plan: runner::SharedPlan = Arc::new(Mutex::new(plan));
+    let targets = Arc::new(targets);
+    // Extra shards: a thread each, with a current-thread runtime and a
+    // prober (pool, resolver) of its own, taking jobs from the same plan.
+    let mut threads = Vec::new();
+    for shard in 1..shards {
+        let prober = Arc::new(Prober::new(settings.clone())?);
+        let (plan, targets, batches, cancel) =
+            (plan.clone(), targets.clone(), batches.clone(), cancel.clone());
+        let workers = share(max_in_flight, shards, shard);
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("coldlink-probe-{shard}"))
+                .spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a current-thread runtime builds");
+                    runtime.block_on(shard_loop(prober, targets, plan, workers, batches, cancel));
+                })
+                .expect("spawning a probe thread"),
+        );
+    }
+    let prober = Arc::new(Prober::new(settings)?);
+    shard_loop(
+        prober,
+        targets,
+        plan,
+        share(max_in_flight, shards, 0),
+        batches,
+        cancel,
+    )
+    .await;
+    let _ = tokio::task::spawn_blocking(move || {
+        for t in threads {
+            let _ = t.join();
+        }
+    })
+    .await;
+    Ok(())
+}
+
+/// One shard per core for closed-loop bursts on new connections, whose
+/// set-up is kernel work in the caller's thread; one otherwise (measured in
+/// docs/performance.md: on keep-alive, a second thread only competes).
+fn shards_for(settings: &ProbeSettings, paced: bool, max_in_flight: usize) -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    if !paced && settings.connections == super::prober::ConnectionPolicy::Fresh && max_in_flight >= 8 {
+        cores.min(max_in_flight / 4).max(1)
+    } else {
+        1
+    }
+}
+
+/// Workers of shard `i` when `total` are spread over `shards`.
+fn share(total: usize, shards: usize, i: usize) -> usize {
+    (total / shards + usize::from(i < total % shards)).max(1)
+}
+
+/// The workers of one shard, and the forwarder that batches their records.
+async fn shard_loop(
+    prober: Arc<Prober>,
+    targets: Arc<Vec<Target>>,
+    plan: runner::SharedPlan,
+    workers: usize,
+    batches: mpsc::Sender<RecordBatch>,
+    cancel: CancellationToken,
+) {
     // Workers publish here; one forwarder passes on everything that has
     // piled up, so a burst costs the consumer one wake-up per batch rather
     // than per record.
@@ -61,15 +128,6 @@ pub async fn run(
             }
         }
     });
-    runner::run_shared(
-        prober,
-        Arc::new(targets),
-        plan,
-        max_in_flight.max(1),
-        records,
-        cancel,
-    )
-    .await;
+    runner::run_shared(prober, targets, plan, workers, records, cancel).await;
     let _ = forwarder.await;
-    Ok(())
 }
