@@ -1,13 +1,15 @@
 //! The engine: a plan, its workers, and the batching of their records.
 //!
 //! Measured on 2 cores against a loopback nginx (docs/performance.md), the
-//! fastest arrangement is also the most honest one: probes, connection
-//! driver tasks and the consumer of records on one current-thread runtime.
+//! fastest arrangement is also the most honest one: probes, their
+//! connection driver tasks and the statistics on one current-thread runtime
+//! (a shard), so that no cross-thread wake-up lands inside a measured phase.
 //! A multi-threaded runtime spent its time waking tasks across threads
-//! (500× the futex calls) and reached 60 % of the throughput; a second probe
-//! thread competed with the server for the cores. A caller that must keep
-//! its own thread free of probes (a dashboard) runs [`run`] on a runtime of
-//! its own.
+//! (500× the futex calls) and reached 60 % of the throughput. Closed-loop
+//! bursts on fresh connections, whose cost is kernel connection set-up in the
+//! caller's thread, run one shard per core, each with a prober of its own,
+//! sharing the plan. A caller that must keep its own thread free of probes
+//! (a dashboard) runs [`run`] on a runtime of its own.
 
 use std::sync::{Arc, Mutex};
 
