@@ -87,6 +87,16 @@ fn profile_errors_name_the_file_line_and_key() {
         ),
         ("no_target", "name = \"empty\"\n".to_string(), "[[target]]"),
         (
+            "burst_out_of_range",
+            format!("{GOOD_TARGET}[burst]\nrequests = 10\nconcurrency = 0\n"),
+            "burst.concurrency",
+        ),
+        (
+            "bad_method",
+            "[[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:9/\"\nmethod = \"G E T\"\n".to_string(),
+            "target.method",
+        ),
+        (
             "jitter_too_long",
             format!("{GOOD_TARGET}[schedule]\ninterval = \"5s\"\njitter = \"10s\"\n"),
             "schedule.jitter",
@@ -97,6 +107,12 @@ fn profile_errors_name_the_file_line_and_key() {
         assert_eq!(code, Some(2), "{name}: {err}");
         assert!(err.contains("[profile]"), "{name}: names the file: {err}");
         assert!(err.contains(key), "{name}: names {key}: {err}");
+        if name != "no_target" {
+            assert!(
+                regex::Regex::new(r"\[profile\]:\d+").unwrap().is_match(&err),
+                "{name}: names the line: {err}"
+            );
+        }
         insta::assert_snapshot!(format!("profile_error_{name}"), err);
     }
 }

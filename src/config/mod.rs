@@ -231,7 +231,7 @@ impl Profile {
                 profile::expand_env(t.url.get_ref()).map_err(|e| src.error(&t.url, "target.url", e))?;
             let url = parse::url(&url).map_err(|e| src.error(&t.url, "target.url", e))?;
             let method = match &t.method {
-                Some(m) => parse::method(m).map_err(|e| src.error(&t.name, "target.method", e))?,
+                Some(m) => parse::method(m.get_ref()).map_err(|e| src.error(m, "target.method", e))?,
                 None => Method::GET,
             };
             let mut headers = HeaderMap::new();
@@ -249,9 +249,9 @@ impl Profile {
                 headers.append(name, value);
             }
             if let Some(codes) = &t.expect_status {
-                if let Some(bad) = codes.iter().find(|c| !(100..=599).contains(*c)) {
+                if let Some(bad) = codes.get_ref().iter().find(|c| !(100..=599).contains(*c)) {
                     return Err(src.error(
-                        &t.name,
+                        codes,
                         "target.expect_status",
                         format!("{bad} is not an HTTP status (100–599)"),
                     ));
@@ -264,28 +264,37 @@ impl Profile {
                 method,
                 headers,
                 body: t.body.clone().map(Bytes::from).unwrap_or_default(),
-                expect_status: t.expect_status.clone(),
+                expect_status: t.expect_status.as_ref().map(|c| c.get_ref().clone()),
             });
         }
 
         let schedule = match &file.schedule {
             None => Schedule::default(),
             Some(s) => {
-                if s.interval.0.is_zero() {
-                    return Err(fail(
-                        "schedule.interval: must be longer than 0, e.g. \"30s\"".into(),
+                let interval = s.interval.get_ref().0;
+                if interval.is_zero() {
+                    return Err(src.error(
+                        &s.interval,
+                        "schedule.interval",
+                        "must be longer than 0, e.g. \"30s\"",
                     ));
                 }
-                let jitter = s.jitter.map(|d| d.0).unwrap_or_default();
-                if jitter >= s.interval.0 {
-                    return Err(fail(format!(
-                        "schedule.jitter: {} must be shorter than schedule.interval ({})",
-                        humantime::format_duration(jitter),
-                        humantime::format_duration(s.interval.0)
-                    )));
+                let jitter = s.jitter.as_ref().map(|d| d.get_ref().0).unwrap_or_default();
+                if let Some(j) = &s.jitter {
+                    if jitter >= interval {
+                        return Err(src.error(
+                            j,
+                            "schedule.jitter",
+                            format!(
+                                "{} must be shorter than schedule.interval ({})",
+                                humantime::format_duration(jitter),
+                                humantime::format_duration(interval)
+                            ),
+                        ));
+                    }
                 }
                 Schedule {
-                    interval: s.interval.0,
+                    interval,
                     jitter,
                     connections: s.connections.unwrap_or(ConnectionPolicy::Fresh),
                 }
@@ -295,29 +304,28 @@ impl Profile {
             None => Burst::default(),
             Some(b) => {
                 let d = Burst::default();
-                let requests = b.requests.unwrap_or(d.requests);
-                let concurrency = b.concurrency.unwrap_or(d.concurrency as u64);
-                if requests == 0 || requests > 1_000_000 {
-                    return Err(fail(format!(
-                        "burst.requests: {requests} is out of range (1–1000000)"
-                    )));
-                }
-                if concurrency == 0 || concurrency > 10_000 {
-                    return Err(fail(format!(
-                        "burst.concurrency: {concurrency} is out of range (1–10000)"
-                    )));
-                }
-                if let Some(rate) = b.rate {
-                    if !(rate > 0.0 && rate.is_finite()) {
-                        return Err(fail(format!(
-                            "burst.rate: {rate} must be a positive number of requests per second"
-                        )));
+                let in_range = |v: &Option<toml::Spanned<u64>>, key: &str, default: u64, max: u64| match v {
+                    None => Ok(default),
+                    Some(v) if (1..=max).contains(v.get_ref()) => Ok(*v.get_ref()),
+                    Some(v) => Err(src.error(v, key, format!("{} is out of range (1–{max})", v.get_ref()))),
+                };
+                let requests = in_range(&b.requests, "burst.requests", d.requests, 1_000_000)?;
+                let concurrency =
+                    in_range(&b.concurrency, "burst.concurrency", d.concurrency as u64, 10_000)?;
+                if let Some(rate) = &b.rate {
+                    let r = *rate.get_ref();
+                    if !(r > 0.0 && r.is_finite()) {
+                        return Err(src.error(
+                            rate,
+                            "burst.rate",
+                            format!("{r} must be a positive number of requests per second"),
+                        ));
                     }
                 }
                 Burst {
                     requests,
                     concurrency: concurrency as usize,
-                    rate: b.rate,
+                    rate: b.rate.as_ref().map(|r| *r.get_ref()),
                     connections: b.connections.unwrap_or(d.connections),
                 }
             }
@@ -337,8 +345,8 @@ impl Profile {
             }
         };
         if let Some(aws) = &file.aws {
-            if aws.rest_api.is_some() && aws.http_api.is_some() {
-                return Err(fail("aws: give rest_api or http_api, not both".into()));
+            if aws.get_ref().rest_api.is_some() && aws.get_ref().http_api.is_some() {
+                return Err(src.error(aws, "aws", "give rest_api or http_api, not both"));
             }
         }
         Ok(Profile {
@@ -354,7 +362,7 @@ impl Profile {
             schedule,
             burst,
             diagnose,
-            aws: file.aws.clone(),
+            aws: file.aws.as_ref().map(|a| a.get_ref().clone()),
         })
     }
 

@@ -50,7 +50,7 @@ pub struct ProfileFile {
     pub schedule: Option<ScheduleEntry>,
     pub burst: Option<BurstEntry>,
     pub diagnose: Option<DiagnoseEntry>,
-    pub aws: Option<AwsEntry>,
+    pub aws: Option<Spanned<AwsEntry>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,11 +59,11 @@ pub struct TargetEntry {
     pub name: Spanned<String>,
     pub url: Spanned<String>,
     pub kind: Option<TargetKind>,
-    pub method: Option<String>,
+    pub method: Option<Spanned<String>>,
     #[serde(default)]
     pub headers: BTreeMap<String, Spanned<String>>,
     pub body: Option<String>,
-    pub expect_status: Option<Vec<u16>>,
+    pub expect_status: Option<Spanned<Vec<u16>>>,
 }
 
 /// Connection settings for every target; the command line overrides them.
@@ -91,18 +91,18 @@ pub struct ConnectionEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleEntry {
-    pub interval: Dur,
-    pub jitter: Option<Dur>,
+    pub interval: Spanned<Dur>,
+    pub jitter: Option<Spanned<Dur>>,
     pub connections: Option<ConnectionPolicy>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BurstEntry {
-    pub requests: Option<u64>,
-    pub concurrency: Option<u64>,
+    pub requests: Option<Spanned<u64>>,
+    pub concurrency: Option<Spanned<u64>>,
     /// Requests per second across all targets; unpaced when absent.
-    pub rate: Option<f64>,
+    pub rate: Option<Spanned<f64>>,
     pub connections: Option<ConnectionPolicy>,
 }
 
