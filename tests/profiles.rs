@@ -102,16 +102,14 @@ fn profile_errors_name_the_file_line_and_key() {
             "schedule.jitter",
         ),
     ];
+    let has_line = regex::Regex::new(r"\[profile\]:\d+").unwrap();
     for (name, text, key) in cases {
         let (code, err) = run_profile(&text);
         assert_eq!(code, Some(2), "{name}: {err}");
         assert!(err.contains("[profile]"), "{name}: names the file: {err}");
         assert!(err.contains(key), "{name}: names {key}: {err}");
         if name != "no_target" {
-            assert!(
-                regex::Regex::new(r"\[profile\]:\d+").unwrap().is_match(&err),
-                "{name}: names the line: {err}"
-            );
+            assert!(has_line.is_match(&err), "{name}: names the line: {err}");
         }
         insta::assert_snapshot!(format!("profile_error_{name}"), err);
     }
