@@ -89,8 +89,8 @@ impl From<ConnectionsArg> for ConnectionPolicy {
 /// Start a lab scenario in-process for one command.
 #[derive(Debug, Args, Clone, Default)]
 pub struct LabOptions {
-    /// Probe a lab scenario started in-process (see `coldlink lab --list`);
-    /// without URLs, both of its entry points are probed.
+    /// Probe a lab scenario started in-process (see `coldlink lab --list`):
+    /// its execute-api URL and custom domain (probe: unless URLs are given).
     #[arg(long, value_name = "SCENARIO")]
     pub lab: Option<String>,
 
@@ -106,8 +106,8 @@ pub struct LabOptions {
 
 #[derive(Debug, Args)]
 pub struct LabArgs {
-    /// The scenario to run.
-    #[arg(value_name = "SCENARIO", required_unless_present = "list")]
+    /// The scenario to run [default: healthy].
+    #[arg(value_name = "SCENARIO")]
     pub scenario: Option<String>,
 
     /// Describe every scenario and exit.

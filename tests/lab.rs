@@ -409,3 +409,33 @@ async fn a_dropped_dns_query_times_out_in_the_dns_phase() {
     );
     assert!((300.0..1000.0).contains(&ms(records[0].phases_ms.dns)));
 }
+
+#[tokio::test]
+async fn the_gateway_serves_the_stage_root_with_a_query() {
+    let (lab, p) = lab("healthy", &[]).await;
+    let mut url = lab.execute_api.clone();
+    url.set_path("/test");
+    url.set_query(Some("x=1"));
+    let mut settings = settings_from(&p.connection, ConnectionPolicy::Fresh, 1).unwrap();
+    settings.timeouts.total = Duration::from_secs(5);
+    let spec = std::sync::Arc::new(coldlink::probe::RequestSpec::default());
+    let target = coldlink::probe::Target::new("root", url, None, spec);
+    let prober = coldlink::probe::Prober::new(settings).unwrap();
+    let r = prober.probe(&target, 1, std::time::Instant::now()).await;
+    assert_eq!(r.status, Some(200), "{r:?}");
+}
+
+#[tokio::test]
+async fn outside_its_windows_the_syn_gate_drops_nothing_even_in_a_burst() {
+    // A closed window of about 10 ms a second: thirty connections at once
+    // must not be dropped for lack of queue room, and none twice.
+    let (_lab, p) = lab("syn-loss", &["gateway.syn_loss=0.01"]).await;
+    let records = probe(&p, EXEC, 30, Pacing::None, ConnectionPolicy::Fresh, 30).await;
+    let connects: Vec<f64> = records.iter().map(|r| ms(r.phases_ms.connect)).collect();
+    let slow = connects.iter().filter(|c| **c >= 900.0).count();
+    assert!(slow <= 3, "{slow} of 30 connects lost a SYN: {connects:?}");
+    assert!(
+        connects.iter().all(|c| *c < 1900.0),
+        "a SYN dropped twice: {connects:?}"
+    );
+}

@@ -436,11 +436,15 @@ impl RunConfig {
     /// `lab`: the profile of a lab started for this command (`--lab`),
     /// used when no --profile is given.
     pub fn from_args(args: &RunArgs, lab: Option<&std::path::Path>) -> Result<RunConfig, ConfigError> {
-        let path = args
-            .profile
-            .as_deref()
-            .or(lab)
-            .ok_or_else(|| ConfigError("run needs --profile FILE or --lab SCENARIO".into()))?;
+        let path = match (args.profile.as_deref(), lab) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(
+                    "--profile and --lab: give one (the lab comes with its own profile)".into(),
+                ))
+            }
+            (Some(p), None) | (None, Some(p)) => p,
+            (None, None) => return Err(ConfigError("run needs --profile FILE or --lab SCENARIO".into())),
+        };
         let profile = Profile::load(path)?;
         let conn = layered(&args.conn, &profile.connection);
         let plan = if args.burst {

@@ -40,7 +40,7 @@ pub async fn start(
     origin_tls: rustls::ClientConfig,
     cancel: CancellationToken,
 ) -> io::Result<SocketAddr> {
-    let (addr, tcp) = listener::bind(None).await?;
+    let (addr, tcp) = listener::bind().await?;
     let name = ServerName::try_from(config.origin_host.clone()).map_err(io::Error::other)?;
     let upstream = Upstream::new(
         Connector::Tls {
@@ -90,8 +90,10 @@ async fn handle(config: &EdgeConfig, upstream: &Upstream, req: Request<Incoming>
     if let Some(trace) = req.headers().get(crate::probe::trace::TRACE_HEADER) {
         forwarded = forwarded.header(crate::probe::trace::TRACE_HEADER, trace.clone());
     }
-    let forwarded = forwarded.body(Full::new(Bytes::new())).expect("valid request");
     let result = async {
+        let forwarded = forwarded
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
         let mut conn = match upstream.checkout() {
             Some(c) => c,
             None => upstream.connect().await.map_err(|e| e.to_string())?,
@@ -112,7 +114,13 @@ async fn handle(config: &EdgeConfig, upstream: &Upstream, req: Request<Incoming>
                     resp.headers_mut().append(k.clone(), v.clone());
                 }
             }
-            (resp, "Miss from cloudfront")
+            // CloudFront reports error statuses from the origin as errors too.
+            let cache = if parts.status.as_u16() >= 400 {
+                "Error from cloudfront"
+            } else {
+                "Miss from cloudfront"
+            };
+            (resp, cache)
         }
         Err(_) => {
             let mut resp = Response::new(Full::new(Bytes::from_static(b"<html>502 ERROR</html>")));

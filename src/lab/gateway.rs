@@ -106,7 +106,7 @@ pub async fn start(
     cancel: CancellationToken,
 ) -> io::Result<(SocketAddr, Arc<GatewayLog>)> {
     let gate = SynGate::with_loss(config.syn_loss);
-    let (addr, tcp) = listener::bind(gate).await?;
+    let (addr, tcp) = listener::bind().await?;
     let log = Arc::new(GatewayLog::default());
     let state = Arc::new(State {
         upstream: Upstream::new(Connector::Plain(nlb), config.upstream),
@@ -157,7 +157,9 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
     let prefix = format!("/{}", state.config.stage);
     let path = match full_path.strip_prefix(&prefix) {
         Some("") => Some("/".to_string()),
-        Some(rest) if rest.starts_with('/') || rest.starts_with('?') => Some(rest.to_string()),
+        Some(rest) if rest.starts_with('/') => Some(rest.to_string()),
+        // `/test?x=1`: the stage root with a query.
+        Some(rest) if rest.starts_with('?') => Some(format!("/{rest}")),
         _ => None,
     };
     let integration_start = SystemTime::now();
@@ -243,13 +245,15 @@ async fn integrate(
                 Err(_) => return Err((first_reused, attempt)),
             },
         };
-        let req = Request::builder()
+        let Ok(req) = Request::builder()
             .method(method.clone())
             .uri(path)
             .header("host", &state.config.integration_host)
             .header(trace::TRACE_HEADER, trace::header_value(trace_id))
             .body(Full::new(Bytes::new()))
-            .expect("valid request");
+        else {
+            return Err((first_reused, attempt));
+        };
         let sent = Instant::now();
         let answer = async {
             let resp = conn.send_request(req).await?;
@@ -274,7 +278,8 @@ async fn integrate(
                 );
                 continue;
             }
-            Some(Err(_)) if attempt == 1 && state.config.retry_on_reset => continue,
+            // Only requests that may be repeated are retried.
+            Some(Err(_)) if attempt == 1 && state.config.retry_on_reset && method.is_idempotent() => continue,
             _ => return Err((first_reused, attempt)),
         }
     }

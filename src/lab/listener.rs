@@ -26,8 +26,11 @@ pub const SYN_RTO: Duration = Duration::from_secs(1);
 /// Above this, the closed window would outlast the 1 s retransmission and
 /// SYNs would be dropped twice (3 s stalls): the lab keeps to one loss.
 pub const MAX_LOSS: f64 = 0.3;
-/// Queue length while the gate is open: small, so that filling it is quick.
+/// Queue length while the gate is closed: small, so that filling it is quick.
 const BACKLOG: u32 = 4;
+/// Queue length while the gate is open (and without a gate): no SYN is
+/// dropped outside the closed windows.
+const OPEN_BACKLOG: u32 = 1024;
 
 /// When SYNs are dropped: the first `closed` of every `period`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,10 +46,10 @@ impl SynGate {
         if loss <= 0.0 {
             return None;
         }
-        let loss = loss.min(MAX_LOSS);
-        // closed + (period - closed) must contain t + 1 s for every t in
-        // [0, closed): with period = 1 s + 2·closed the retransmission lands
-        // in [1 s, 1 s + closed) ⊂ [closed, period).
+        let loss = loss.min(MAX_LOSS); // validated by the scenario
+                                       // closed + (period - closed) must contain t + 1 s for every t in
+                                       // [0, closed): with period = 1 s + 2·closed the retransmission lands
+                                       // in [1 s, 1 s + closed) ⊂ [closed, period).
         let closed = Duration::from_secs_f64(loss / (1.0 - 2.0 * loss));
         Some(SynGate {
             closed,
@@ -55,12 +58,13 @@ impl SynGate {
     }
 }
 
-/// Bind 127.0.0.1:0 and hand accepted TCP streams to `accepted`.
-pub async fn bind(gate: Option<SynGate>) -> io::Result<(SocketAddr, TcpListener)> {
+/// Bind 127.0.0.1:0 with a long listen queue (a gate shortens it in its
+/// closed windows).
+pub async fn bind() -> io::Result<(SocketAddr, TcpListener)> {
     let socket = TcpSocket::new_v4()?;
     socket.set_reuseaddr(true)?;
     socket.bind("127.0.0.1:0".parse().expect("literal"))?;
-    let listener = socket.listen(if gate.is_some() { BACKLOG } else { 1024 })?;
+    let listener = socket.listen(OPEN_BACKLOG)?;
     Ok((listener.local_addr()?, listener))
 }
 
@@ -105,12 +109,15 @@ async fn gated_accept(
         let open_at = closed_at + gate.closed;
         let next = closed_at + gate.period;
         cycle += 1;
-        // Closed: fill the queue with our own connections and accept nothing.
+        // Closed: shrink the queue (listen() again on the same socket), fill
+        // it with our own connections, and accept nothing.
         tokio::time::sleep_until(closed_at).await;
+        let _ = socket2::SockRef::from(&listener).listen(BACKLOG as i32);
         let mut fillers = Vec::new();
         let mut filler_ports = HashSet::new();
+        // A queue of `BACKLOG` holds `BACKLOG + 1` connections.
         for _ in 0..=BACKLOG {
-            match tokio::time::timeout(Duration::from_millis(20), TcpStream::connect(addr)).await {
+            match tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(addr)).await {
                 Ok(Ok(s)) => {
                     if let Ok(local) = s.local_addr() {
                         filler_ports.insert(local.port());
@@ -125,8 +132,9 @@ async fn gated_accept(
             _ = tokio::time::sleep_until(open_at) => {}
             _ = cancel.cancelled() => return,
         }
-        // Open: accept everything until the next closed window; our own
-        // connections are dropped, the others served.
+        // Open: a long queue again, and accept everything until the next
+        // closed window; our own connections are dropped, the others served.
+        let _ = socket2::SockRef::from(&listener).listen(OPEN_BACKLOG as i32);
         loop {
             tokio::select! {
                 r = listener.accept() => match r {

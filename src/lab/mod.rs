@@ -68,16 +68,28 @@ impl Lab {
             .thread_name("coldlink-lab")
             .enable_all()
             .build()?;
-        let mut lab = runtime
-            .spawn(Lab::start(scenario))
-            .await
-            .map_err(io::Error::other)??;
-        lab.runtime = Some(runtime);
-        Ok(lab)
+        let started = runtime.spawn(Lab::start(scenario)).await;
+        match started {
+            Ok(Ok(mut lab)) => {
+                lab.runtime = Some(runtime);
+                Ok(lab)
+            }
+            // Dropping a runtime inside an async context panics: shut it down.
+            Ok(Err(e)) => {
+                runtime.shutdown_background();
+                Err(e)
+            }
+            Err(e) => {
+                runtime.shutdown_background();
+                Err(io::Error::other(e))
+            }
+        }
     }
 
-    /// Start every part of `scenario` on 127.0.0.1 (port 0 each).
-    pub async fn start(scenario: Scenario) -> io::Result<Lab> {
+    /// Start every part of `scenario` on 127.0.0.1 (port 0 each), on the
+    /// current runtime (private: only a runtime of the lab's own is shut
+    /// down whole when the lab is dropped).
+    async fn start(scenario: Scenario) -> io::Result<Lab> {
         let cancel = CancellationToken::new();
         let dir = tempfile::Builder::new().prefix("coldlink-lab-").tempdir()?;
         let cert = tls::LabCert::generate()?;
@@ -150,6 +162,7 @@ impl Lab {
             dns::DnsConfig {
                 delay: s.scaled(s.dns.delay),
                 drop: s.dns.drop,
+                drop_first: s.dns.drop_first,
             },
             cancel.clone(),
         )

@@ -67,7 +67,11 @@ pub async fn start(config: NlbConfig, cancel: CancellationToken) -> io::Result<(
     tokio::spawn(async move {
         loop {
             let client = tokio::select! {
-                r = listener.accept() => match r { Ok((s, _)) => s, Err(_) => continue },
+                r = listener.accept() => match r {
+                    Ok((s, _)) => s,
+                    // Out of descriptors, say: do not spin.
+                    Err(_) => { tokio::time::sleep(std::time::Duration::from_millis(10)).await; continue }
+                },
                 _ = cancel.cancelled() => return,
             };
             let target = next.fetch_add(1, Ordering::Relaxed) % config.targets.len().max(1);
@@ -132,9 +136,14 @@ async fn flow(client: TcpStream, target: usize, config: &NlbConfig, stats: &NlbS
         };
         tokio::select! {
             r = cr.read(&mut cbuf), if client_open => match r {
-                Ok(0) | Err(_) => {
+                Ok(0) => {
                     client_open = false;
                     let _ = uw.shutdown().await;
+                }
+                // A reset from the client is passed on as a reset.
+                Err(_) => {
+                    let _ = AsRef::<TcpStream>::as_ref(&uw).set_zero_linger();
+                    break;
                 }
                 Ok(n) => {
                     last = Instant::now();
@@ -146,12 +155,13 @@ async fn flow(client: TcpStream, target: usize, config: &NlbConfig, stats: &NlbS
                     upstream_open = false;
                     let _ = cw.shutdown().await;
                 }
+                // A reset from the target is passed on as a reset.
                 Err(e) => {
                     if e.kind() == io::ErrorKind::ConnectionReset {
                         stats.target_resets.fetch_add(1, Ordering::Relaxed);
                     }
-                    upstream_open = false;
-                    let _ = cw.shutdown().await;
+                    let _ = AsRef::<TcpStream>::as_ref(&cw).set_zero_linger();
+                    break;
                 }
                 Ok(n) => {
                     if !answer_delay.is_zero() {
@@ -179,10 +189,14 @@ async fn expire(mut client: TcpStream, behaviour: IdleBehaviour, stats: &NlbStat
     let mut buf = [0u8; 4096];
     match behaviour {
         IdleBehaviour::Reset => {
-            // Nothing is sent until the client sends something.
-            let _ = client.read(&mut buf).await;
-            stats.elb_resets.fetch_add(1, Ordering::Relaxed);
-            reset(client);
+            // Nothing is sent until the client sends something; a client
+            // that just closes gets no reset.
+            if let Ok(n) = client.read(&mut buf).await {
+                if n > 0 {
+                    stats.elb_resets.fetch_add(1, Ordering::Relaxed);
+                    reset(client);
+                }
+            }
         }
         IdleBehaviour::Blackhole => {
             // Bytes vanish; no answer, no reset.

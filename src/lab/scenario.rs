@@ -175,6 +175,9 @@ impl Default for EdgeSpec {
 pub struct DnsSpec {
     pub delay: Dur,
     pub drop: f64,
+    /// Drop the first query of every question; the resolver's own retry
+    /// (after 5 s, real time) is answered.
+    pub drop_first: bool,
 }
 
 impl Default for DnsSpec {
@@ -182,6 +185,7 @@ impl Default for DnsSpec {
         DnsSpec {
             delay: d("0ms"),
             drop: 0.0,
+            drop_first: false,
         }
     }
 }
@@ -227,6 +231,13 @@ impl Scenario {
             if !(0.0..=1.0).contains(&rate) {
                 return fail(format!("{rate} is not a fraction between 0 and 1"));
             }
+        }
+        if self.gateway.syn_loss > super::listener::MAX_LOSS {
+            return fail(format!(
+                "gateway.syn_loss {} is above {}: a SYN would be dropped twice (3 s stalls)",
+                self.gateway.syn_loss,
+                super::listener::MAX_LOSS
+            ));
         }
         for f in &self.nlb.faults {
             if f.target >= self.backend.targets {
