@@ -78,10 +78,6 @@ impl GatewayLog {
         q.push_back(r);
     }
 
-    pub fn snapshot(&self) -> Vec<GatewayRecord> {
-        self.records.lock().expect("log lock").iter().cloned().collect()
-    }
-
     pub fn find(&self, trace_id: &str) -> Option<GatewayRecord> {
         self.records
             .lock()

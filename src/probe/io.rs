@@ -15,13 +15,12 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// When bytes last went out and came in, as offsets from `base`
+/// When bytes last came in and when the request went out, as offsets from `base`
 /// (0 means "never"; atomics because hyper drives the stream from its own task).
 #[derive(Debug)]
 pub struct IoMarks {
     base: Instant,
     last_read: AtomicU64,
-    last_write: AtomicU64,
     /// The end of the request: the last write after `arm` and before the
     /// first read that follows it. Writes after a read (an HTTP/2 SETTINGS
     /// ACK, a WINDOW_UPDATE) answer the server; they are not the request.
@@ -35,7 +34,6 @@ impl IoMarks {
         Arc::new(IoMarks {
             base,
             last_read: AtomicU64::new(0),
-            last_write: AtomicU64::new(0),
             request_sent: AtomicU64::new(0),
             armed: AtomicBool::new(false),
             read_since_arm: AtomicBool::new(false),
@@ -55,7 +53,6 @@ impl IoMarks {
     }
 
     fn wrote(&self) {
-        self.stamp(&self.last_write);
         if self.armed.load(Ordering::Acquire) && !self.read_since_arm.load(Ordering::Acquire) {
             self.stamp(&self.request_sent);
         }
@@ -83,10 +80,6 @@ impl IoMarks {
 
     pub fn last_read(&self) -> Option<Instant> {
         self.get(&self.last_read)
-    }
-
-    pub fn last_write(&self) -> Option<Instant> {
-        self.get(&self.last_write)
     }
 }
 

@@ -68,9 +68,4 @@ impl Pool {
             list.remove(0);
         }
     }
-
-    /// Number of idle connections held (for tests and the dashboard).
-    pub fn idle_count(&self) -> usize {
-        self.idle.lock().expect("pool lock").values().map(Vec::len).sum()
-    }
 }

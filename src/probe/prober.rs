@@ -185,14 +185,6 @@ impl Prober {
         })
     }
 
-    pub fn settings(&self) -> &ProbeSettings {
-        &self.settings
-    }
-
-    pub fn pool(&self) -> &Pool {
-        &self.pool
-    }
-
     /// Send one probe to `target`. `scheduled` is when the plan wanted it
     /// sent; time before the probe really starts shows as `queue`.
     /// Never fails: a failing target is data in the record.
@@ -656,6 +648,3 @@ fn captured_headers(headers: &http::HeaderMap) -> BTreeMap<String, String> {
     }
     out
 }
-
-/// Convenience for tests and callers that share one prober.
-pub type SharedProber = Arc<Prober>;

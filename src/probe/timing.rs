@@ -52,10 +52,6 @@ impl Marks {
         }
     }
 
-    pub fn scheduled(&self) -> Instant {
-        self.scheduled
-    }
-
     pub fn begin(&mut self, phase: Phase, at: Instant) {
         self.spans[slot(phase)] = (Some(at), None);
         self.open = Some(phase);
@@ -80,14 +76,6 @@ impl Marks {
         if let Some(phase) = self.open {
             self.end(phase, at);
         }
-    }
-
-    pub fn start_of(&self, phase: Phase) -> Option<Instant> {
-        self.spans[slot(phase)].0
-    }
-
-    pub fn end_of(&self, phase: Phase) -> Option<Instant> {
-        self.spans[slot(phase)].1
     }
 
     /// The last instant recorded: where the probe's total ends.

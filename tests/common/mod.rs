@@ -108,8 +108,9 @@ pub async fn start(behavior: Behavior) -> Server {
     }
 }
 
-/// An HTTPS server whose self-signed certificate names `names` only.
-pub async fn start_tls(behavior: Behavior, names: &[&str]) -> Server {
+/// A self-signed certificate for `names`, written as a CA file, and a
+/// server configuration that offers `alpn`.
+fn server_tls(names: &[&str], alpn: &[u8]) -> (rustls::ServerConfig, PathBuf, tempfile::TempDir) {
     let key =
         rcgen::generate_simple_self_signed(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -124,7 +125,13 @@ pub async fn start_tls(behavior: Behavior, names: &[&str]) -> Server {
             .with_no_client_auth()
             .with_single_cert(vec![cert], key_der)
             .unwrap();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
+    (config, ca_file, dir)
+}
+
+/// An HTTPS server whose self-signed certificate names `names` only.
+pub async fn start_tls(behavior: Behavior, names: &[&str]) -> Server {
+    let (config, ca_file, dir) = server_tls(names, b"http/1.1");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -146,20 +153,7 @@ pub async fn start_h2(names: &[&str]) -> Server {
     use hyper::service::service_fn;
     use hyper_util::rt::{TokioExecutor, TokioIo};
 
-    let key =
-        rcgen::generate_simple_self_signed(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca_file = dir.path().join("ca.pem");
-    std::fs::write(&ca_file, key.cert.pem()).unwrap();
-    let key_der = rustls::pki_types::PrivateKeyDer::try_from(key.signing_key.serialize_der()).unwrap();
-    let mut config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![key.cert.der().clone()], key_der)
-            .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    let (config, ca_file, dir) = server_tls(names, b"h2");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
