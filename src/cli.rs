@@ -42,6 +42,14 @@ pub enum Command {
     /// Records are appended to --out as they come (flushed per record); a
     /// per-target summary is printed on exit.
     Run(Box<RunArgs>),
+    /// Name the cause of slow or failing requests, with evidence and a fix.
+    ///
+    /// Probes the targets with a plan (--quick: bursts on fresh and reused
+    /// connections and a few short quiet gaps; --idle-sweep: then sequential
+    /// quiet gaps to find idle timers), or reads stored records (--from),
+    /// and reports a verdict. Exit code 1 when any finding is a warning or
+    /// worse, 0 when healthy.
+    Diagnose(Box<DiagnoseArgs>),
     /// Re-summarise stored records (NDJSON, gzip too), merging files.
     Report(ReportArgs),
     /// Run the path on loopback (gateway → NLB → backends, an edge for the
@@ -191,6 +199,68 @@ pub struct RunArgs {
     pub out: Option<PathBuf>,
 
     /// Text output: only the summary, no line per probe.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// URLs to diagnose (or --profile, --from, --lab).
+    #[arg(value_name = "URL", value_parser = parse::url)]
+    pub urls: Vec<url::Url>,
+
+    /// The profile: targets, connection settings, [burst] concurrency and
+    /// [diagnose] idle_sweep / slow.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["urls", "from"])]
+    pub profile: Option<PathBuf>,
+
+    /// Diagnose stored records (from run, keepwarm, watch, probe --out;
+    /// .gz too) without sending anything.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["urls", "quick", "idle_sweep", "lab"])]
+    pub from: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub lab: LabOptions,
+
+    /// Bursts on fresh and on reused connections to every target, then a
+    /// few short quiet gaps; under 30 s against a responsive API [default].
+    #[arg(long, conflicts_with = "idle_sweep")]
+    pub quick: bool,
+
+    /// The quick plan, then one quiet gap after another (sequential: idleness
+    /// behind the gateway needs the whole API quiet), e.g. 30s,65s,80s,120s,360s
+    /// [default: the profile's [diagnose] idle_sweep, else that list].
+    /// With --lab, in scenario time.
+    #[arg(long, value_name = "D,D,...", num_args = 0..=1, value_delimiter = ',', value_parser = parse::duration)]
+    pub idle_sweep: Option<Vec<Duration>>,
+
+    /// Probes per target in each burst of the quick plan; probes per target
+    /// after each gap of the sweep is 1 [default: 20].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(3..=100_000))]
+    pub probes: Option<u64>,
+
+    /// Count a probe slower than D as slow, and a backend whose median is
+    /// slower as slow [default: from the data: well above each target's
+    /// fast mode; 400 ms for a backend]. With --lab, in scenario time.
+    #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
+    pub slow: Option<Duration>,
+
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = crate::diagnose::render::DiagnoseFormat::Text)]
+    pub format: crate::diagnose::render::DiagnoseFormat,
+
+    /// Write the report to FILE instead of stdout (checked before any probe is sent).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Also append every probe record (NDJSON) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub records: Option<PathBuf>,
+
+    /// No progress lines on stderr.
     #[arg(short, long)]
     pub quiet: bool,
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use coldlink::cli::{Cli, Command};
 use coldlink::commands::{self, exit};
-use coldlink::config::{ConfigError, ProbeConfig, RunConfig};
+use coldlink::config::{ConfigError, DiagnoseConfig, LabContext, ProbeConfig, RunConfig};
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
@@ -51,6 +51,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let lab = commands::lab::start_for(&args.lab).await?;
             let cfg = RunConfig::from_args(&args, lab.as_ref().map(|l| l.profile_path.as_path()))?;
             commands::run::run(cfg, Box::new(io::stdout()), cancel).await
+        }),
+        Command::Diagnose(args) => runtime()?.block_on(async {
+            let cancel = CancellationToken::new();
+            coldlink::shutdown::install(cancel.clone());
+            let lab = commands::lab::start_for(&args.lab).await?;
+            let cfg = DiagnoseConfig::from_args(
+                &args,
+                lab.as_ref().map(|l| LabContext {
+                    profile: &l.profile,
+                    speed: l.lab.scenario.speed,
+                    name: &l.lab.scenario.name,
+                }),
+            )?;
+            commands::diagnose::run(cfg, Box::new(io::stdout()), cancel).await
         }),
         Command::Lab(args) => runtime()?.block_on(async {
             let cancel = CancellationToken::new();

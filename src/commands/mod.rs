@@ -1,5 +1,6 @@
 //! One module per subcommand: each wires config, engine and output.
 
+pub mod diagnose;
 pub mod lab;
 pub mod probe;
 pub mod report;

@@ -2,8 +2,11 @@
 //! Later code never sees raw arguments; every error here names the flag or
 //! file and what would be valid, and exits 2.
 
+mod diagnose;
 pub mod parse;
 pub mod profile;
+
+pub use diagnose::{DiagnoseConfig, DiagnoseSource, LabContext};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -153,7 +156,8 @@ impl Default for Burst {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiagnoseSettings {
     pub idle_sweep: Vec<Duration>,
-    pub slow: Duration,
+    /// `None`: judged from the data (see `diagnose::dataset::Baseline`).
+    pub slow: Option<Duration>,
 }
 
 impl Default for DiagnoseSettings {
@@ -163,7 +167,7 @@ impl Default for DiagnoseSettings {
                 .into_iter()
                 .map(Duration::from_secs)
                 .collect(),
-            slow: Duration::from_secs(1),
+            slow: None,
         }
     }
 }
@@ -340,7 +344,7 @@ impl Profile {
                     } else {
                         d.idle_sweep.iter().map(|d| d.0).collect()
                     },
-                    slow: d.slow.map(|d| d.0).unwrap_or(defaults.slow),
+                    slow: d.slow.map(|d| d.0).or(defaults.slow),
                 }
             }
         };

@@ -127,7 +127,7 @@ pub fn for_each_record<R: BufRead>(
 /// One line into `buf` (without its newline). `None` at the end of the
 /// input; `Some(false)` when the line was too long (the rest of it is
 /// skipped).
-fn read_line_capped<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
+pub(crate) fn read_line_capped<R: BufRead>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
     let mut read_any = false;
     let mut fits = true;
     loop {

@@ -1,0 +1,274 @@
+//! `coldlink diagnose`: run the plan (or read stored records), detect, and
+//! write the report.
+//!
+//! The plan runs stage by stage on this thread's runtime: a burst on fresh
+//! connections, a burst on reused ones, then quiet gaps, each followed by
+//! one probe per target in turn. A gap is quiet for the whole API (nothing
+//! else is in flight), because the gateway pools its integration connections
+//! across all routes: only a quiet API lets them sit idle.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ConfigError, DiagnoseConfig, DiagnoseSource};
+use crate::diagnose::read::read_files;
+use crate::diagnose::report::{diagnose, Context};
+use crate::diagnose::{render, Builder, Dataset};
+use crate::probe::{runner, ConnectionPolicy, CountPlan, Pacing, ProbeRecord, ProbeSettings, Prober, Target};
+use crate::store::NdjsonWriter;
+
+/// How long the burst on new connections is spread over (real time).
+const FRESH_SPREAD: Duration = Duration::from_secs(4);
+
+pub async fn run(
+    cfg: DiagnoseConfig,
+    stdout: Box<dyn Write + Send>,
+    cancel: CancellationToken,
+) -> anyhow::Result<u8> {
+    let (ds, ctx) = match &cfg.source {
+        DiagnoseSource::Records(paths) => {
+            let paths = paths.clone();
+            let (scale, slow) = (cfg.scale, cfg.slow_ms);
+            let (ds, report, files) = tokio::task::spawn_blocking(move || {
+                let (builder, report) = read_files(&paths, Builder::new())?;
+                let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                Ok::<_, std::io::Error>((builder.build(scale, slow), report, files))
+            })
+            .await?
+            .map_err(|e| ConfigError(format!("--from {e}")))?;
+            for bad in &report.bad_samples {
+                eprintln!(
+                    "coldlink: {}:{}: skipped: {}",
+                    bad.path.display(),
+                    bad.line,
+                    bad.reason
+                );
+            }
+            if report.bad_lines > report.bad_samples.len() as u64 {
+                eprintln!("coldlink: … {} unreadable lines in all", report.bad_lines);
+            }
+            if ds.samples.is_empty() {
+                return Err(
+                    ConfigError(format!("--from {}: no probe records in it", files.join(", "))).into(),
+                );
+            }
+            let ctx = Context {
+                mode: "records".into(),
+                lab: None,
+                files,
+                unreadable_lines: report.bad_lines,
+                sweep_gaps_ms: Vec::new(),
+            };
+            (ds, ctx)
+        }
+        DiagnoseSource::Live {
+            targets,
+            settings,
+            concurrency,
+        } => {
+            let records = probe_plan(&cfg, targets.clone(), settings, *concurrency, &cancel).await?;
+            let ds = Dataset::from_records_with(&records, &cfg.kinds(), cfg.scale, cfg.slow_ms);
+            let ctx = Context {
+                mode: if cfg.sweep.is_empty() {
+                    "quick"
+                } else {
+                    "idle-sweep"
+                }
+                .into(),
+                lab: cfg.lab.clone(),
+                files: Vec::new(),
+                unreadable_lines: 0,
+                sweep_gaps_ms: cfg.gaps_nominal_ms(),
+            };
+            (ds, ctx)
+        }
+    };
+    let (report, plots) = diagnose(&ds, &ctx);
+    let code = report.exit_code();
+    let format = cfg.format;
+    match &cfg.out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| ConfigError(format!("--out {}: cannot write there: {e}", path.display())))?;
+            let mut w = std::io::BufWriter::new(file);
+            render::write(&report, &plots, format, false, &mut w)?;
+            w.flush()?;
+            if !cfg.quiet {
+                eprintln!(
+                    "coldlink: verdict {} — report written to {}",
+                    report.verdict,
+                    path.display()
+                );
+            }
+        }
+        None => {
+            let color = format == render::DiagnoseFormat::Text
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let mut out = stdout;
+            render::write(&report, &plots, format, color, &mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(code)
+}
+
+/// Progress on stderr (stdout is for the report).
+struct Progress {
+    quiet: bool,
+}
+
+impl Progress {
+    fn say(&self, line: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("coldlink diagnose: {}", line.as_ref());
+        }
+    }
+}
+
+async fn probe_plan(
+    cfg: &DiagnoseConfig,
+    targets: Vec<Target>,
+    settings: &ProbeSettings,
+    concurrency: usize,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Vec<ProbeRecord>> {
+    let progress = Progress { quiet: cfg.quiet };
+    let mut writer = match &cfg.records_out {
+        Some(path) => Some(
+            NdjsonWriter::append(path)
+                .map_err(|e| ConfigError(format!("--records {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let targets = Arc::new(targets);
+    let mut records: Vec<ProbeRecord> = Vec::new();
+    let mut keep = |mut batch: Vec<ProbeRecord>, records: &mut Vec<ProbeRecord>| -> anyhow::Result<()> {
+        for r in &mut batch {
+            r.seq = records.len() as u64 + 1;
+            if let Some(w) = writer.as_mut() {
+                w.write(r)?;
+            }
+            records.push(r.clone());
+        }
+        Ok(())
+    };
+    let n = targets.len() as u64 * cfg.probes;
+    let mut fresh = settings.clone();
+    fresh.connections = ConnectionPolicy::Fresh;
+    progress.say(format!(
+        "{n} probes on new connections, {concurrency} at once, to {} target(s)",
+        targets.len()
+    ));
+    // Spread over a few seconds: a loss that comes and goes (a full listen
+    // queue, a conntrack table at its limit) must be sampled, not missed.
+    let rate = Pacing::Rate(n as f64 / FRESH_SPREAD.as_secs_f64());
+    let batch = burst(
+        Arc::new(Prober::new(fresh)?),
+        &targets,
+        cfg.probes,
+        concurrency,
+        rate,
+        cancel,
+    )
+    .await;
+    keep(batch, &mut records)?;
+
+    let mut reuse = settings.clone();
+    reuse.connections = ConnectionPolicy::Reuse;
+    let warm = Arc::new(Prober::new(reuse)?);
+    if !cancel.is_cancelled() {
+        progress.say(format!("{n} probes on reused connections, {concurrency} at once"));
+        let batch = burst(
+            warm.clone(),
+            &targets,
+            cfg.probes,
+            concurrency,
+            Pacing::None,
+            cancel,
+        )
+        .await;
+        keep(batch, &mut records)?;
+    }
+
+    let gaps: Vec<(Duration, bool)> = cfg
+        .quick_gaps
+        .iter()
+        .map(|g| (*g, false))
+        .chain(cfg.sweep.iter().map(|g| (*g, true)))
+        .collect();
+    let total_sweep = cfg.sweep.len();
+    let mut swept = 0;
+    for (k, (gap, is_sweep)) in gaps.iter().enumerate() {
+        if cancel.is_cancelled() {
+            break;
+        }
+        if *is_sweep {
+            swept += 1;
+            let left: Duration = gaps[k..].iter().map(|(g, _)| *g).sum();
+            progress.say(format!(
+                "idle sweep {swept}/{total_sweep}: quiet for {}, then one probe per target (about {} left)",
+                humantime::format_duration(round(*gap)),
+                humantime::format_duration(round(left))
+            ));
+        } else if k == 0 {
+            progress.say("short quiet gaps, then one probe per target after each");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(*gap) => {}
+            _ = cancel.cancelled() => break,
+        }
+        let mut batch = Vec::new();
+        for j in 0..targets.len() {
+            // The first probe after a gap meets the stalest connection;
+            // take turns so that every target gets to be first.
+            let t = &targets[(k + j) % targets.len()];
+            let seq = records.len() as u64 + batch.len() as u64 + 1;
+            batch.push(Box::pin(warm.probe(t, seq, std::time::Instant::now())).await);
+        }
+        keep(batch, &mut records)?;
+    }
+    if cancel.is_cancelled() {
+        progress.say(format!(
+            "interrupted: diagnosing the {} probes sent so far",
+            records.len()
+        ));
+    }
+    Ok(records)
+}
+
+/// A burst: `per_target` probes to every target, interleaved, back to back
+/// or at a rate.
+async fn burst(
+    prober: Arc<Prober>,
+    targets: &Arc<Vec<Target>>,
+    per_target: u64,
+    concurrency: usize,
+    pacing: Pacing,
+    cancel: &CancellationToken,
+) -> Vec<ProbeRecord> {
+    let (tx, mut rx) = mpsc::channel(256);
+    let plan = Box::new(CountPlan::new(targets.len(), per_target, pacing, Instant::now()));
+    let run = runner::run(prober, targets.clone(), plan, concurrency, tx, cancel.clone());
+    let mut out = Vec::new();
+    let collect = async {
+        while let Some(r) = rx.recv().await {
+            out.push(r);
+        }
+    };
+    tokio::join!(run, collect);
+    out
+}
+
+fn round(d: Duration) -> Duration {
+    if d >= Duration::from_secs(10) {
+        Duration::from_secs(d.as_secs())
+    } else {
+        Duration::from_millis(d.as_millis() as u64)
+    }
+}

@@ -1,0 +1,178 @@
+//! `coldlink diagnose`, validated: where the records come from, the plan in
+//! real time, and how the report is written.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{
+    check_writable, layered, request_from, settings_from, targets_from, ConfigError, DiagnoseSettings,
+    Profile,
+};
+use crate::cli::DiagnoseArgs;
+use crate::diagnose::render::DiagnoseFormat;
+use crate::probe::{ConnectionPolicy, ProbeSettings, Target, TargetKind};
+
+/// Probes per target in each burst of the quick plan.
+pub const DEFAULT_PROBES: u64 = 20;
+/// Concurrency of those bursts when no profile sets `[burst] concurrency`.
+pub const DEFAULT_CONCURRENCY: usize = 5;
+/// The quick plan's short quiet gaps (scenario time).
+pub const QUICK_GAPS: [Duration; 3] = [
+    Duration::from_secs(1),
+    Duration::from_secs(3),
+    Duration::from_secs(8),
+];
+
+/// A lab started for this command: its profile, speed and scenario name.
+pub struct LabContext<'a> {
+    pub profile: &'a Profile,
+    pub speed: f64,
+    pub name: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub enum DiagnoseSource {
+    /// Send probes.
+    Live {
+        targets: Vec<Target>,
+        settings: ProbeSettings,
+        concurrency: usize,
+    },
+    /// Read stored records.
+    Records(Vec<PathBuf>),
+}
+
+#[derive(Debug, Clone)]
+pub struct DiagnoseConfig {
+    pub source: DiagnoseSource,
+    /// Probes per target per burst.
+    pub probes: u64,
+    /// Short quiet gaps of the quick plan (real time).
+    pub quick_gaps: Vec<Duration>,
+    /// The idle sweep's gaps (real time); empty without --idle-sweep.
+    pub sweep: Vec<Duration>,
+    /// Scenario time ÷ real time: the lab's speed, else 1.
+    pub scale: f64,
+    pub lab: Option<String>,
+    /// `--slow`, scenario milliseconds.
+    pub slow_ms: Option<f64>,
+    pub format: DiagnoseFormat,
+    pub out: Option<PathBuf>,
+    pub records_out: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+impl DiagnoseConfig {
+    pub fn from_args(
+        args: &DiagnoseArgs,
+        lab: Option<LabContext<'_>>,
+    ) -> Result<DiagnoseConfig, ConfigError> {
+        if let Some(out) = &args.out {
+            check_writable(out, "--out")?;
+        }
+        if let Some(records) = &args.records {
+            check_writable(records, "--records")?;
+        }
+        let scale = lab.as_ref().map_or(1.0, |l| l.speed);
+        let real = |d: Duration| d.div_f64(scale);
+        let profile = match (&args.profile, &lab) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(
+                    "--profile and --lab: give one (the lab comes with its own profile)".into(),
+                ))
+            }
+            (Some(path), None) => Some(Profile::load(path)?),
+            _ => None,
+        };
+        let settings_of = |p: Option<&Profile>| p.map(|p| p.diagnose.clone()).unwrap_or_default();
+        // The lab's profile describes real time; diagnose --lab speaks scenario time.
+        let diagnose: DiagnoseSettings = settings_of(profile.as_ref());
+        let source = if !args.from.is_empty() {
+            for path in &args.from {
+                std::fs::File::open(path).map_err(|e| {
+                    ConfigError(format!(
+                        "--from {}: cannot read it: {e} (expected an NDJSON record file)",
+                        path.display()
+                    ))
+                })?;
+            }
+            DiagnoseSource::Records(args.from.clone())
+        } else {
+            let source_profile = profile.as_ref().or(lab.as_ref().map(|l| l.profile));
+            let (targets, conn, concurrency) = match source_profile {
+                Some(p) if args.urls.is_empty() => (
+                    p.targets_with(&args.conn)?,
+                    layered(&args.conn, &p.connection),
+                    p.burst.concurrency,
+                ),
+                Some(p) => (
+                    targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
+                    layered(&args.conn, &p.connection),
+                    p.burst.concurrency,
+                ),
+                None if !args.urls.is_empty() => (
+                    targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
+                    args.conn.clone(),
+                    DEFAULT_CONCURRENCY,
+                ),
+                None => {
+                    return Err(ConfigError(
+                        "diagnose needs URLs, --profile FILE, --from FILE... or --lab SCENARIO".into(),
+                    ))
+                }
+            };
+            let settings = settings_from(&conn, ConnectionPolicy::Reuse, concurrency)?;
+            DiagnoseSource::Live {
+                targets,
+                settings,
+                concurrency: concurrency.max(1),
+            }
+        };
+        let sweep: Vec<Duration> = match &args.idle_sweep {
+            None => Vec::new(),
+            Some(gaps) if !gaps.is_empty() => gaps.clone(),
+            Some(_) if lab.is_some() => DiagnoseSettings::default().idle_sweep,
+            Some(_) => diagnose.idle_sweep.clone(),
+        };
+        if sweep.iter().any(|g| *g > Duration::from_secs(6 * 3600)) {
+            return Err(ConfigError(
+                "--idle-sweep: a gap longer than 6h is not a diagnosis; give gaps like 30s,65s,80s,120s,360s"
+                    .into(),
+            ));
+        }
+        let slow = args.slow.or(if lab.is_some() { None } else { diagnose.slow });
+        Ok(DiagnoseConfig {
+            source,
+            probes: args.probes.unwrap_or(DEFAULT_PROBES),
+            quick_gaps: QUICK_GAPS.iter().map(|g| real(*g)).collect(),
+            sweep: sweep.iter().map(|g| real(*g)).collect(),
+            scale,
+            lab: lab.as_ref().map(|l| l.name.to_string()),
+            slow_ms: slow.map(|d| d.as_secs_f64() * 1000.0),
+            format: args.format,
+            out: args.out.clone(),
+            records_out: args.records.clone(),
+            quiet: args.quiet,
+        })
+    }
+
+    /// Every planned quiet gap in scenario milliseconds (the report's rows).
+    pub fn gaps_nominal_ms(&self) -> Vec<f64> {
+        self.quick_gaps
+            .iter()
+            .chain(&self.sweep)
+            .map(|g| g.as_secs_f64() * 1000.0 * self.scale)
+            .collect()
+    }
+
+    /// Kinds of the live targets, so that records need not be guessed from.
+    pub fn kinds(&self) -> Vec<(String, TargetKind)> {
+        match &self.source {
+            DiagnoseSource::Live { targets, .. } => {
+                targets.iter().map(|t| (t.name.clone(), t.kind)).collect()
+            }
+            DiagnoseSource::Records(_) => Vec::new(),
+        }
+    }
+}

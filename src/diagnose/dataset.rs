@@ -1,0 +1,549 @@
+//! Probe records reduced to what the detectors look at, in time order, with
+//! the facts that need the whole run to compute: the quiet gap before each
+//! probe, the session it belongs to, and per-target baselines.
+//!
+//! All durations are milliseconds of *scenario time*: real time multiplied
+//! by `scale` (1 outside the lab; the lab's speed inside it, so that a 350 s
+//! timer compressed to 7 s reads as 350 s again). Client-side kernel timers
+//! (SYN retransmits, resolver timeouts) are never compressed; detectors
+//! that match them use [`Dataset::real_ms`].
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use super::num::{quantile, sorted};
+use crate::probe::{ErrorKind, Phase, Phases, ProbeRecord, TargetKind};
+
+/// A gap shorter than this (real time) joins a probe to the session of the
+/// one before it: back-to-back probes leave well under a millisecond, so
+/// 20 ms is noise-proof yet far below any timer worth finding.
+const SESSION_JOIN_REAL_MS: f64 = 20.0;
+
+/// A stall shorter than this (scenario ms) is never called one, whatever the
+/// noise: a clean reconnect costs a round trip, a timer costs ≥ 0.5 s.
+pub const STALL_FLOOR_MS: f64 = 200.0;
+
+/// What kind of entry point a target is, and the route it reaches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetInfo {
+    pub name: String,
+    pub url: String,
+    pub kind: TargetKind,
+    /// The path behind the gateway: an execute-api URL without its stage.
+    pub route: String,
+}
+
+/// CloudFront's marks on a response.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EdgeCache {
+    #[default]
+    None,
+    Hit,
+    Miss,
+    /// `Error from cloudfront`: the edge failed to reach the origin.
+    Error,
+}
+
+/// One probe, compact.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub target: u16,
+    /// Start (after queueing), seconds since the first probe, scenario time.
+    pub start_s: f64,
+    /// End of the response (or failure), seconds since the first probe.
+    pub end_s: f64,
+    /// Total time on the network: the record's total less `queue`.
+    pub total_ms: f64,
+    /// Phase durations in wire order (`Phase::ALL`); NaN when absent.
+    pub phases: [f32; 7],
+    pub status: u16,
+    pub error: Option<(ErrorKind, Phase)>,
+    pub reused: bool,
+    /// How long the client connection sat idle before this probe (NaN if new).
+    pub conn_idle_ms: f32,
+    /// A pooled client connection was found closed and replaced.
+    pub reconnected: bool,
+    pub tls_resumed: Option<bool>,
+    pub remote: u32,
+    pub conn: u32,
+    pub cloudfront: bool,
+    pub edge_cache: EdgeCache,
+    pub pop: u32,
+    /// The gateway itself answered the error (`x-amzn-errortype`).
+    pub gateway_error: bool,
+    /// Quiet time before this probe: since the latest end of any earlier
+    /// probe, to any target (the gateway pools its integration connections
+    /// across the whole API). NaN for the first probe.
+    pub gap_ms: f64,
+    /// The quiet gap before this probe's session (NaN for the first session).
+    pub session_gap_ms: f64,
+    /// Position within the session (0 = first probe after the quiet gap).
+    pub session_pos: u32,
+}
+
+pub const NONE: u32 = u32::MAX;
+
+impl Sample {
+    pub fn phase(&self, p: Phase) -> Option<f64> {
+        let v = self.phases[p as usize];
+        (!v.is_nan()).then_some(v as f64)
+    }
+
+    /// A new connection was opened for this probe.
+    pub fn new_conn(&self) -> bool {
+        !self.phases[Phase::Connect as usize].is_nan()
+    }
+
+    /// An HTTP answer came back (any status).
+    pub fn responded(&self) -> bool {
+        self.status != 0
+    }
+
+    /// Failed: a transport error or a server-side status (5xx), or any
+    /// status the target did not accept.
+    pub fn failed(&self) -> bool {
+        self.error.is_some() || self.status >= 500
+    }
+
+    /// A successful answer: the timing is the path's, not a failure's.
+    pub fn ok(&self) -> bool {
+        !self.failed() && self.responded()
+    }
+}
+
+/// Per target and connection kind: where the fast mode sits and where slow begins.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Baseline {
+    /// Lower quartile of successful totals: inside the fast mode even when
+    /// half the probes are slow.
+    pub base_ms: f64,
+    /// Spread of the fast mode, from below (p25 − p5), immune to a slow tail.
+    pub spread_ms: f64,
+    /// A probe slower than this is slow.
+    pub slow_ms: f64,
+}
+
+/// The records of a diagnosis, ready for the detectors.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub targets: Vec<TargetInfo>,
+    pub samples: Vec<Sample>,
+    pub remotes: Vec<String>,
+    pub pops: Vec<String>,
+    /// Scenario time ÷ real time.
+    pub scale: f64,
+    /// Wall-clock time of the first probe.
+    pub t0: Option<SystemTime>,
+    /// `[target][new_conn as usize]`.
+    pub baselines: Vec<[Option<Baseline>; 2]>,
+    /// A slow threshold the user set (`--slow`), scenario ms.
+    pub slow_override_ms: Option<f64>,
+}
+
+/// One record as the builder takes it, borrowed from wherever it was read.
+#[derive(Debug, Clone, Default)]
+pub struct Observation<'a> {
+    pub target: &'a str,
+    pub url: &'a str,
+    pub run: Option<&'a str>,
+    pub conn_id: Option<u64>,
+    pub scheduled_at: Option<SystemTime>,
+    pub at: Option<SystemTime>,
+    pub total_ms: f64,
+    pub phases: Phases,
+    pub status: Option<u16>,
+    pub error: Option<(ErrorKind, Phase)>,
+    pub reused: bool,
+    pub conn_idle_ms: Option<f64>,
+    pub reconnected: bool,
+    pub tls_resumed: Option<bool>,
+    pub remote: Option<&'a str>,
+    pub via: Option<&'a str>,
+    pub x_cache: Option<&'a str>,
+    pub cf_pop: Option<&'a str>,
+    pub errortype: bool,
+}
+
+impl<'a> Observation<'a> {
+    pub fn of(r: &'a ProbeRecord, remote: Option<&'a str>) -> Self {
+        let h = |k: &str| r.headers.get(k).map(String::as_str);
+        Observation {
+            target: &r.target,
+            url: &r.url,
+            run: r.run.as_deref(),
+            conn_id: r.conn.as_ref().map(|c| c.id),
+            scheduled_at: Some(r.scheduled_at.0),
+            at: Some(r.at.0),
+            total_ms: r.total_ms,
+            phases: r.phases_ms,
+            status: r.status,
+            error: r.error.as_ref().map(|e| (e.kind, e.phase)),
+            reused: r.conn.as_ref().is_some_and(|c| c.reused),
+            conn_idle_ms: r.conn.as_ref().and_then(|c| c.idle_ms),
+            reconnected: r.conn.as_ref().is_some_and(|c| c.reconnected),
+            tls_resumed: r.tls.as_ref().map(|t| t.resumed),
+            remote,
+            via: h("via"),
+            x_cache: h("x-cache"),
+            cf_pop: h("x-amz-cf-pop"),
+            errortype: r.headers.contains_key("x-amzn-errortype"),
+        }
+    }
+}
+
+/// Collects observations (in any order, from any number of files) into a
+/// [`Dataset`].
+#[derive(Debug, Default)]
+pub struct Builder {
+    targets: Vec<TargetInfo>,
+    target_ix: HashMap<String, u16>,
+    remotes: Interner,
+    pops: Interner,
+    conns: HashMap<(String, u64), u32>,
+    kinds: HashMap<String, TargetKind>,
+    /// Samples with absolute times (seconds since the epoch, real).
+    raw: Vec<(f64, f64, Sample)>,
+}
+
+#[derive(Debug, Default)]
+struct Interner {
+    names: Vec<String>,
+    ix: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn get(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.ix.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.ix.insert(name.to_string(), i);
+        i
+    }
+}
+
+/// Target names beyond this many are folded into one: a dataset is about
+/// one API, and the index type stays small.
+const MAX_TARGETS: usize = 1000;
+
+impl Builder {
+    pub fn new() -> Self {
+        Builder::default()
+    }
+
+    /// Say what kind a target is (from a profile); otherwise it is inferred
+    /// from its URL.
+    pub fn kind(&mut self, name: &str, kind: TargetKind) {
+        self.kinds.insert(name.to_string(), kind);
+    }
+
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    pub fn add(&mut self, o: &Observation<'_>) {
+        let target = self.target(o.target, o.url);
+        let secs = |t: Option<SystemTime>| {
+            t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map_or(f64::NAN, |d| d.as_secs_f64())
+        };
+        let scheduled = secs(o.scheduled_at);
+        let at = secs(o.at);
+        let start = if at.is_finite() { at } else { scheduled };
+        let end = if scheduled.is_finite() {
+            scheduled + o.total_ms / 1000.0
+        } else {
+            start + o.total_ms / 1000.0
+        };
+        let phases = {
+            let mut p = [f32::NAN; 7];
+            for (phase, v) in o.phases.iter() {
+                if let Some(v) = v {
+                    p[phase as usize] = v as f32;
+                }
+            }
+            p
+        };
+        let conn = match (o.run, o.conn_id) {
+            (run, Some(id)) => {
+                let next = self.conns.len() as u32;
+                *self
+                    .conns
+                    .entry((run.unwrap_or("").to_string(), id))
+                    .or_insert(next)
+            }
+            _ => NONE,
+        };
+        let via_cf = o
+            .via
+            .is_some_and(|v| v.to_ascii_lowercase().contains("cloudfront"));
+        let edge_cache = match o.x_cache.map(str::to_ascii_lowercase) {
+            Some(c) if c.starts_with("error") => EdgeCache::Error,
+            Some(c) if c.starts_with("miss") || c.starts_with("refreshhit") => EdgeCache::Miss,
+            Some(c) if c.starts_with("hit") => EdgeCache::Hit,
+            _ => EdgeCache::None,
+        };
+        // The tool's own queueing is not the path's latency.
+        let network_ms = (o.total_ms - o.phases.queue.unwrap_or(0.0)).max(0.0);
+        let sample = Sample {
+            target,
+            start_s: 0.0,
+            end_s: 0.0,
+            total_ms: network_ms,
+            phases,
+            status: o.status.unwrap_or(0),
+            error: o.error,
+            reused: o.reused,
+            conn_idle_ms: o.conn_idle_ms.map_or(f32::NAN, |v| v as f32),
+            reconnected: o.reconnected,
+            tls_resumed: o.tls_resumed,
+            remote: o.remote.map_or(NONE, |r| self.remotes.get(r)),
+            conn,
+            cloudfront: via_cf || o.cf_pop.is_some() || edge_cache != EdgeCache::None,
+            edge_cache,
+            pop: o.cf_pop.map_or(NONE, |p| self.pops.get(p)),
+            gateway_error: o.errortype,
+            gap_ms: f64::NAN,
+            session_gap_ms: f64::NAN,
+            session_pos: 0,
+        };
+        self.raw.push((start, end, sample));
+    }
+
+    fn target(&mut self, name: &str, url: &str) -> u16 {
+        if let Some(&i) = self.target_ix.get(name) {
+            return i;
+        }
+        if self.targets.len() >= MAX_TARGETS {
+            return (MAX_TARGETS - 1) as u16;
+        }
+        let parsed = url::Url::parse(url).ok();
+        let kind = self
+            .kinds
+            .get(name)
+            .copied()
+            .unwrap_or_else(|| infer_kind(parsed.as_ref()));
+        let path = parsed
+            .as_ref()
+            .map_or_else(|| "/".to_string(), |u| u.path().to_string());
+        let route = if kind == TargetKind::ExecuteApi {
+            // /{stage}/rest → /rest
+            match path.trim_start_matches('/').split_once('/') {
+                Some((_, rest)) => format!("/{rest}"),
+                None => "/".to_string(),
+            }
+        } else {
+            path
+        };
+        let i = self.targets.len() as u16;
+        self.targets.push(TargetInfo {
+            name: name.to_string(),
+            url: url.to_string(),
+            kind,
+            route,
+        });
+        self.target_ix.insert(name.to_string(), i);
+        i
+    }
+
+    /// Take in another builder's observations (read on another thread),
+    /// renumbering its targets, addresses, POPs and connections.
+    pub fn absorb(&mut self, other: Builder) {
+        let targets: Vec<u16> = other
+            .targets
+            .iter()
+            .map(|t| self.target(&t.name, &t.url))
+            .collect();
+        let remotes: Vec<u32> = other.remotes.names.iter().map(|r| self.remotes.get(r)).collect();
+        let pops: Vec<u32> = other.pops.names.iter().map(|p| self.pops.get(p)).collect();
+        let mut conns = vec![NONE; other.conns.len()];
+        for (key, ix) in other.conns {
+            let next = self.conns.len() as u32;
+            conns[ix as usize] = *self.conns.entry(key).or_insert(next);
+        }
+        let map = |v: u32, table: &[u32]| if v == NONE { NONE } else { table[v as usize] };
+        self.raw.reserve(other.raw.len());
+        for (start, end, mut s) in other.raw {
+            s.target = targets[s.target as usize];
+            s.remote = map(s.remote, &remotes);
+            s.pop = map(s.pop, &pops);
+            s.conn = map(s.conn, &conns);
+            self.raw.push((start, end, s));
+        }
+    }
+
+    /// Sort by time, compute gaps, sessions and baselines.
+    pub fn build(self, scale: f64, slow_override_ms: Option<f64>) -> Dataset {
+        let scale = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
+        let mut raw = self.raw;
+        raw.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let t0 = raw.iter().map(|r| r.0).find(|t| t.is_finite());
+        let mut samples = Vec::with_capacity(raw.len());
+        let mut latest_end = f64::NAN;
+        let mut session_gap = f64::NAN;
+        let mut pos = 0u32;
+        let join_ms = SESSION_JOIN_REAL_MS * scale;
+        for (start, end, mut s) in raw {
+            let base = t0.unwrap_or(start);
+            s.start_s = (start - base) * scale;
+            s.end_s = (end - base) * scale;
+            s.total_ms *= scale;
+            for p in &mut s.phases {
+                *p *= scale as f32;
+            }
+            s.conn_idle_ms *= scale as f32;
+            let gap = if latest_end.is_nan() {
+                f64::NAN
+            } else {
+                ((s.start_s - latest_end) * 1000.0).max(0.0)
+            };
+            s.gap_ms = gap;
+            if gap.is_nan() || gap >= join_ms {
+                session_gap = gap;
+                pos = 0;
+            } else {
+                pos += 1;
+            }
+            s.session_gap_ms = session_gap;
+            s.session_pos = pos;
+            if latest_end.is_nan() || s.end_s > latest_end {
+                latest_end = s.end_s;
+            }
+            samples.push(s);
+        }
+        let mut ds = Dataset {
+            targets: self.targets,
+            samples,
+            remotes: self.remotes.names,
+            pops: self.pops.names,
+            scale,
+            t0: t0.map(|t| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs_f64(t)),
+            baselines: Vec::new(),
+            slow_override_ms,
+        };
+        ds.baselines = (0..ds.targets.len())
+            .map(|t| [false, true].map(|new| ds.compute_baseline(t as u16, new)))
+            .collect();
+        ds
+    }
+}
+
+/// `*.execute-api.*` is the execute-api URL (the lab's too); other names
+/// follow [`TargetKind::infer`].
+pub fn infer_kind(url: Option<&url::Url>) -> TargetKind {
+    match url {
+        Some(u)
+            if u.host_str()
+                .is_some_and(|h| h.to_ascii_lowercase().contains(".execute-api.")) =>
+        {
+            TargetKind::ExecuteApi
+        }
+        Some(u) => TargetKind::infer(u),
+        None => TargetKind::Other,
+    }
+}
+
+impl Dataset {
+    pub fn from_records(records: &[ProbeRecord], kinds: &[(String, TargetKind)], scale: f64) -> Dataset {
+        Dataset::from_records_with(records, kinds, scale, None)
+    }
+
+    /// [`Dataset::from_records`] with a slow threshold set by the user.
+    pub fn from_records_with(
+        records: &[ProbeRecord],
+        kinds: &[(String, TargetKind)],
+        scale: f64,
+        slow_override_ms: Option<f64>,
+    ) -> Dataset {
+        let mut b = Builder::new();
+        for (name, kind) in kinds {
+            b.kind(name, *kind);
+        }
+        for r in records {
+            let remote = r.remote.map(|a| a.to_string());
+            b.add(&Observation::of(r, remote.as_deref()));
+        }
+        b.build(scale, slow_override_ms)
+    }
+
+    /// Scenario milliseconds back to real ones.
+    pub fn real_ms(&self, scenario_ms: f64) -> f64 {
+        scenario_ms / self.scale
+    }
+
+    pub fn target_name(&self, t: u16) -> &str {
+        &self.targets[t as usize].name
+    }
+
+    pub fn baseline(&self, s: &Sample) -> Option<Baseline> {
+        self.baselines
+            .get(s.target as usize)
+            .and_then(|b| b[s.new_conn() as usize].or(b[!s.new_conn() as usize]))
+    }
+
+    /// How far above its fast mode this probe is (ms); 0 if no baseline.
+    pub fn excess_ms(&self, s: &Sample) -> f64 {
+        self.baseline(s)
+            .map_or(0.0, |b| (s.total_ms - b.base_ms).max(0.0))
+    }
+
+    /// Slower than its target's fast mode by more than noise explains.
+    pub fn is_slow(&self, s: &Sample) -> bool {
+        match (self.slow_override_ms, self.baseline(s)) {
+            (Some(limit), _) => s.total_ms > limit,
+            (None, Some(b)) => s.total_ms > b.slow_ms,
+            (None, None) => false,
+        }
+    }
+
+    /// Failed, or slow.
+    pub fn is_bad(&self, s: &Sample) -> bool {
+        s.failed() || self.is_slow(s)
+    }
+
+    fn compute_baseline(&self, target: u16, new_conn: bool) -> Option<Baseline> {
+        let totals = sorted(
+            self.samples
+                .iter()
+                .filter(|s| s.target == target && s.new_conn() == new_conn && s.ok())
+                .map(|s| s.total_ms),
+        );
+        if totals.len() < 3 {
+            return None;
+        }
+        let base = quantile(&totals, 0.25);
+        let spread = (base - quantile(&totals, 0.05)).max(0.0);
+        let slow = base + (8.0 * spread).max(0.5 * base).max(STALL_FLOOR_MS);
+        Some(Baseline {
+            base_ms: base,
+            spread_ms: spread,
+            slow_ms: slow,
+        })
+    }
+
+    /// Probes of one target.
+    pub fn of_target(&self, t: u16) -> impl Iterator<Item = (usize, &Sample)> {
+        self.samples
+            .iter()
+            .enumerate()
+            .filter(move |(_, s)| s.target == t)
+    }
+
+    /// The longest quiet gap any session started after (scenario ms).
+    pub fn longest_gap_ms(&self) -> f64 {
+        self.samples
+            .iter()
+            .map(|s| s.session_gap_ms)
+            .filter(|g| g.is_finite())
+            .fold(0.0, f64::max)
+    }
+}

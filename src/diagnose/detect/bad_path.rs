@@ -1,0 +1,219 @@
+//! `bad-path`: one of N paths behind the entry point is bad (an AZ without a
+//! healthy target while cross-zone load balancing is off, a dead nginx
+//! upstream, one broken target). A stable fraction ≈ 1/N of requests is
+//! slow whatever the idle gap, often clustered on one remote address, one
+//! connection, or a period.
+
+use std::collections::HashMap;
+
+use super::gaps::is_head;
+use super::{ratio, target_names, Detection, Input};
+use crate::diagnose::dataset::{Dataset, Sample, NONE};
+use crate::diagnose::finding::{Cause, Finding, Severity};
+use crate::diagnose::num::{cv, frac, human_ms, median, quantile, sorted};
+use crate::probe::{ErrorKind, Phase};
+
+const FIX: &[&str] = &[
+    "Find the bad path: the target group's HealthyHostCount per Availability Zone (a zone with no healthy target while cross-zone load balancing is off still gets 1/N of the flows), UnHealthyHostCount, and each target's own latency.",
+    "Turn on cross-zone load balancing on the NLB, or keep a healthy target in every enabled zone; make the health check test what the traffic uses (same port and path).",
+    "If nginx balances over several upstream servers, remove the dead one or tune `max_fails`/`fail_timeout` (a dead server costs one slow request per `fail_timeout`, 10 s by default, per worker).",
+];
+
+pub fn detect(input: &Input<'_>) -> Option<Detection> {
+    let ds = input.ds;
+    let pool: Vec<usize> = (0..ds.samples.len())
+        .filter(|&i| {
+            let s = &ds.samples[i];
+            !input.explained[i] && (s.responded() || timed_out(s))
+        })
+        .collect();
+    let slow: Vec<usize> = pool
+        .iter()
+        .copied()
+        .filter(|&i| slow_on_path(ds, &ds.samples[i]))
+        .collect();
+    let f = frac(slow.len(), pool.len());
+    if pool.len() < 12 || slow.len() < 3 || !(0.08..=0.75).contains(&f) {
+        return None;
+    }
+    // Not an idle effect: slow inside bursts as often as after gaps.
+    let warm: Vec<usize> = pool
+        .iter()
+        .copied()
+        .filter(|&i| !is_head(ds, &ds.samples[i]))
+        .collect();
+    let warm_slow = warm.iter().filter(|&&i| slow_on_path(ds, &ds.samples[i])).count();
+    if warm.len() >= 10 && frac(warm_slow, warm.len()) < 0.4 * f {
+        return None;
+    }
+    let excess = sorted(slow.iter().map(|&i| ds.excess_ms(&ds.samples[i])));
+    let stall = median(&excess);
+    let n = (1.0 / f).round().clamp(2.0, 8.0);
+    let mut confidence: f64 = 0.5;
+    if (f - 1.0 / n).abs() * n <= 0.3 {
+        confidence += 0.15;
+    }
+    if pool.len() >= 30 {
+        confidence += 0.05;
+    }
+    // Slow probes of a consistent size, not a smear of jitter.
+    let (p25, p75) = (quantile(&excess, 0.25), quantile(&excess, 0.75));
+    if p75 <= 2.0 * p25.max(1e-9) {
+        confidence += 0.1;
+    }
+    let mut evidence = vec![
+        format!(
+            "{} probes were slow, by {} (median); the others answered in {}",
+            ratio(slow.len(), pool.len()),
+            human_ms(stall),
+            human_ms(fast_total(ds, &pool, &slow))
+        ),
+        format!("{:.0} % ≈ 1 in {} paths", f * 100.0, n),
+        format!(
+            "independent of idle gap: {} inside bursts were slow",
+            ratio(warm_slow, warm.len())
+        ),
+        format!("the extra time is in {}", dominant_phase(ds, &slow)),
+    ];
+    if let Some(line) = remote_cluster(ds, &pool, &slow) {
+        confidence += 0.15;
+        evidence.push(line);
+    }
+    if let Some(line) = conn_cluster(ds, &pool, &slow) {
+        confidence += 0.1;
+        evidence.push(line);
+    }
+    if let Some(line) = period(ds, &slow) {
+        confidence += 0.1;
+        evidence.push(line);
+    }
+    let severity = if stall >= 1_000.0 {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let mut finding = Finding::new(
+        Cause::BadPath,
+        severity,
+        confidence,
+        format!(
+            "{:.0} % of requests take {} longer, whatever the idle gap: about 1 in {} paths is bad",
+            f * 100.0,
+            human_ms(stall),
+            n
+        ),
+    )
+    .fixes(FIX)
+    .targets(target_names(ds, slow.iter().copied()));
+    finding.evidence = evidence;
+    Some(Detection::new(finding, slow))
+}
+
+fn timed_out(s: &Sample) -> bool {
+    matches!(s.error, Some((ErrorKind::Timeout, _)))
+}
+
+fn slow_on_path(ds: &Dataset, s: &Sample) -> bool {
+    (s.responded() && ds.is_slow(s)) || timed_out(s)
+}
+
+fn fast_total(ds: &Dataset, pool: &[usize], slow: &[usize]) -> f64 {
+    let slow: std::collections::HashSet<usize> = slow.iter().copied().collect();
+    median(&sorted(
+        pool.iter()
+            .filter(|i| !slow.contains(i))
+            .map(|&i| ds.samples[i].total_ms),
+    ))
+}
+
+/// The phase holding most of the slow probes' extra time.
+fn dominant_phase(ds: &Dataset, slow: &[usize]) -> String {
+    let candidates = [Phase::Dns, Phase::Connect, Phase::Tls, Phase::Ttfb, Phase::Body];
+    let typical: Vec<f64> = candidates
+        .iter()
+        .map(|&p| {
+            median(&sorted(
+                ds.samples.iter().filter(|s| s.ok()).filter_map(|s| s.phase(p)),
+            ))
+        })
+        .collect();
+    let mut extra = [0.0; 5];
+    for &i in slow {
+        for (k, &p) in candidates.iter().enumerate() {
+            if let Some(v) = ds.samples[i].phase(p) {
+                extra[k] += (v - typical[k].max(0.0)).max(0.0);
+            }
+        }
+    }
+    let (k, _) = extra
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap_or((3, &0.0));
+    match candidates[k] {
+        Phase::Ttfb => "time to first byte: behind the gateway (integration, NLB, target)".into(),
+        p => format!("the {p} phase: in front of the gateway"),
+    }
+}
+
+/// Slow probes all on one remote address (a DNS name with a bad address).
+fn remote_cluster(ds: &Dataset, pool: &[usize], slow: &[usize]) -> Option<String> {
+    let mut per: HashMap<u32, (usize, usize)> = HashMap::new();
+    for &i in pool {
+        per.entry(ds.samples[i].remote).or_default().1 += 1;
+    }
+    for &i in slow {
+        per.entry(ds.samples[i].remote).or_default().0 += 1;
+    }
+    if per.len() < 2 {
+        return None;
+    }
+    let (&worst, &(bad, n)) = per
+        .iter()
+        .max_by(|a, b| frac(a.1 .0, a.1 .1).total_cmp(&frac(b.1 .0, b.1 .1)))?;
+    let others_bad: usize = per.iter().filter(|(k, _)| **k != worst).map(|(_, v)| v.0).sum();
+    let others_n: usize = per.iter().filter(|(k, _)| **k != worst).map(|(_, v)| v.1).sum();
+    if worst == NONE || frac(bad, n) < 0.8 || frac(others_bad, others_n) > 0.1 {
+        return None;
+    }
+    Some(format!(
+        "{bad}/{n} probes to {} were slow, {others_bad}/{others_n} to the other addresses",
+        ds.remotes[worst as usize]
+    ))
+}
+
+/// Each reused connection is either always slow or always fast: the path is
+/// chosen per connection.
+fn conn_cluster(ds: &Dataset, pool: &[usize], slow: &[usize]) -> Option<String> {
+    let slow: std::collections::HashSet<usize> = slow.iter().copied().collect();
+    let mut per: HashMap<u32, (usize, usize)> = HashMap::new();
+    for &i in pool {
+        let s = &ds.samples[i];
+        if s.conn != NONE {
+            let e = per.entry(s.conn).or_default();
+            e.1 += 1;
+            e.0 += slow.contains(&i) as usize;
+        }
+    }
+    let busy: Vec<(usize, usize)> = per.into_values().filter(|(_, n)| *n >= 3).collect();
+    let bad = busy.iter().filter(|(b, n)| frac(*b, *n) >= 0.8).count();
+    let good = busy.iter().filter(|(b, n)| frac(*b, *n) <= 0.2).count();
+    (busy.len() >= 3 && bad >= 1 && good >= 1 && bad + good == busy.len()).then(|| {
+        format!(
+            "{bad} of {} reused connections were slow on every request, the other {good} never",
+            busy.len()
+        )
+    })
+}
+
+/// Slow probes at a steady period (a dead nginx upstream retried every
+/// `fail_timeout`).
+fn period(ds: &Dataset, slow: &[usize]) -> Option<String> {
+    let times: Vec<f64> = slow.iter().map(|&i| ds.samples[i].start_s).collect();
+    if times.len() < 5 {
+        return None;
+    }
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    let m = median(&sorted(gaps.iter().copied()));
+    (m >= 1.0 && cv(&gaps) < 0.25).then(|| format!("one slow request every {} or so", human_ms(m * 1000.0)))
+}

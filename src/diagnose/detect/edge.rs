@@ -1,0 +1,251 @@
+//! `edge`: an edge-optimized custom domain puts CloudFront in front of the
+//! gateway — one more hop, a POP, its own origin connections. The custom
+//! domain is slower than the execute-api URL on the same route, and its
+//! answers carry `Via: … cloudfront`, `X-Amz-Cf-Pop`, `X-Cache`.
+
+use super::{ratio, Detection, Input};
+use crate::diagnose::dataset::{Dataset, EdgeCache, NONE};
+use crate::diagnose::finding::{Cause, Finding, Severity};
+use crate::diagnose::num::{human_ms, median, quantile, sorted};
+use crate::probe::{Phase, TargetKind};
+
+const FIX: &[&str] = &[
+    "If the clients are in the API's Region, use a Regional custom domain instead of an edge-optimized one: no CloudFront hop.",
+    "If they are far away, keep the edge but put your own CloudFront distribution (origin keep-alive, caching where allowed) in front of a Regional endpoint, where its settings are yours.",
+    "Compare POPs (X-Amz-Cf-Pop): a client routed to a distant POP pays twice.",
+];
+
+const EDGE_ERROR_FIX: &[&str] = &[
+    "`X-Cache: Error from cloudfront` means the edge could not get an answer from the gateway: check the custom domain's base path mapping and certificate, and the distribution's origin settings.",
+];
+
+/// A difference smaller than this (real ms) is not worth a finding.
+const MIN_DIFF_REAL_MS: f64 = 15.0;
+
+/// One comparison of a custom domain with the execute-api URL.
+struct Comparison {
+    custom: u16,
+    execute_api: u16,
+    /// Warm time to first byte, p50 of each.
+    custom_ms: f64,
+    execute_api_ms: f64,
+    n: (usize, usize),
+    significant: bool,
+    cloudfront: usize,
+    probes: usize,
+    edge_errors: Vec<usize>,
+    pops: Vec<String>,
+}
+
+pub fn detect(input: &Input<'_>) -> Option<Detection> {
+    let ds = input.ds;
+    let cmp = compare(input)?;
+    let route = &ds.targets[cmp.custom as usize].route;
+    let names = [ds.target_name(cmp.custom).to_string()];
+    // CloudFront also says "Error" when the origin answered an error: only
+    // failures the execute-api URL does not share are the edge's.
+    let edge_rate = crate::diagnose::num::frac(cmp.edge_errors.len(), cmp.probes);
+    let api_rate = failure_rate(input, cmp.execute_api);
+    if cmp.edge_errors.len() >= 2 && api_rate < 0.25 * edge_rate {
+        let f = Finding::new(
+            Cause::Edge,
+            Severity::Critical,
+            0.85,
+            format!(
+                "{} requests to the custom domain failed at the edge (X-Cache: Error from cloudfront)",
+                ratio(cmp.edge_errors.len(), cmp.probes)
+            ),
+        )
+        .evidence(format!(
+            "the execute-api URL failed on {:.0} % of its requests",
+            api_rate * 100.0
+        ))
+        .evidence(pops_line(&cmp))
+        .fixes(EDGE_ERROR_FIX)
+        .fixes(FIX)
+        .targets(names);
+        return Some(Detection::new(f, cmp.edge_errors));
+    }
+    let diff = cmp.custom_ms - cmp.execute_api_ms;
+    if !cmp.significant || diff <= 0.0 {
+        return None;
+    }
+    let mut confidence: f64 = 0.55;
+    if cmp.cloudfront * 2 >= cmp.probes {
+        confidence += 0.3;
+    }
+    if cmp.n.0 >= 20 && cmp.n.1 >= 20 {
+        confidence += 0.1;
+    }
+    let mut f = Finding::new(
+        Cause::Edge,
+        if diff >= 1_000.0 {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        },
+        confidence,
+        format!(
+            "The custom domain is {} slower than the execute-api URL on {route} ({} vs {} to first byte)",
+            human_ms(diff),
+            human_ms(cmp.custom_ms),
+            human_ms(cmp.execute_api_ms)
+        ),
+    )
+    .evidence(format!(
+        "time to first byte p50: {} {} over {} requests, {} {} over {}",
+        ds.target_name(cmp.custom),
+        human_ms(cmp.custom_ms),
+        cmp.n.0,
+        ds.target_name(cmp.execute_api),
+        human_ms(cmp.execute_api_ms),
+        cmp.n.1
+    ))
+    .fixes(FIX)
+    .targets(names);
+    f = f.evidence(if cmp.cloudfront > 0 {
+        pops_line(&cmp)
+    } else {
+        "no CloudFront headers on its answers: a regional custom domain, or a proxy of another kind".into()
+    });
+    Some(Detection::new(f, Vec::new()))
+}
+
+/// CloudFront is there but costs nothing measurable: worth a line, no more.
+pub fn detect_info(input: &Input<'_>) -> Option<Detection> {
+    let cmp = compare(input)?;
+    if cmp.cloudfront == 0 || (cmp.significant && cmp.custom_ms > cmp.execute_api_ms) {
+        return None;
+    }
+    let ds = input.ds;
+    let f = Finding::new(
+        Cause::Edge,
+        Severity::Info,
+        0.5,
+        format!(
+            "The custom domain goes through CloudFront; it costs no more than noise here ({} vs {} to first byte on the execute-api URL)",
+            human_ms(cmp.custom_ms),
+            human_ms(cmp.execute_api_ms)
+        ),
+    )
+    .evidence(pops_line(&cmp))
+    .targets([ds.target_name(cmp.custom).to_string()]);
+    Some(Detection::new(f, Vec::new()))
+}
+
+fn failure_rate(input: &Input<'_>, t: u16) -> f64 {
+    let ds = input.ds;
+    let (mut n, mut failed) = (0, 0);
+    for (_, s) in ds.of_target(t) {
+        n += 1;
+        failed += s.failed() as usize;
+    }
+    crate::diagnose::num::frac(failed, n)
+}
+
+fn pops_line(cmp: &Comparison) -> String {
+    format!(
+        "{}/{} answers came through CloudFront{}",
+        cmp.cloudfront,
+        cmp.probes,
+        if cmp.pops.is_empty() {
+            String::new()
+        } else {
+            format!(" (POP {})", cmp.pops.join(", "))
+        }
+    )
+}
+
+/// The custom domain with the largest warm-TTFB difference from an
+/// execute-api target on the same route (or the only one).
+fn compare(input: &Input<'_>) -> Option<Comparison> {
+    let ds = input.ds;
+    let apis: Vec<u16> = (0..ds.targets.len() as u16)
+        .filter(|&t| ds.targets[t as usize].kind == TargetKind::ExecuteApi)
+        .collect();
+    let mut best: Option<Comparison> = None;
+    for c in 0..ds.targets.len() as u16 {
+        if ds.targets[c as usize].kind == TargetKind::ExecuteApi {
+            continue;
+        }
+        let route = &ds.targets[c as usize].route;
+        let same: Vec<u16> = apis
+            .iter()
+            .copied()
+            .filter(|&a| &ds.targets[a as usize].route == route)
+            .collect();
+        let e = match (same.as_slice(), apis.as_slice()) {
+            ([a, ..], _) => *a,
+            ([], [only]) => *only,
+            _ => continue,
+        };
+        let (cm, cn, cse) = warm_ttfb(input, c);
+        let (em, en, ese) = warm_ttfb(input, e);
+        if cn < 5 || en < 5 {
+            continue;
+        }
+        let diff = cm - em;
+        // The floor is in real time: the lab compresses configured delays,
+        // not the cost of its extra loopback hop.
+        let significant = ds.real_ms(diff.abs()) >= MIN_DIFF_REAL_MS
+            && diff.abs() >= 0.1 * em
+            && diff.abs() >= 4.0 * (cse * cse + ese * ese).sqrt();
+        let of_c: Vec<usize> = ds.of_target(c).map(|(i, _)| i).collect();
+        let cloudfront = of_c.iter().filter(|&&i| ds.samples[i].cloudfront).count();
+        let edge_errors: Vec<usize> = of_c
+            .iter()
+            .copied()
+            .filter(|&i| !input.explained[i] && ds.samples[i].edge_cache == EdgeCache::Error)
+            .collect();
+        let mut pops: Vec<String> = of_c
+            .iter()
+            .map(|&i| ds.samples[i].pop)
+            .filter(|&p| p != NONE)
+            .map(|p| ds.pops[p as usize].clone())
+            .collect();
+        pops.sort();
+        pops.dedup();
+        pops.truncate(5);
+        let candidate = Comparison {
+            custom: c,
+            execute_api: e,
+            custom_ms: cm,
+            execute_api_ms: em,
+            n: (cn, en),
+            significant,
+            cloudfront,
+            probes: of_c.len(),
+            edge_errors,
+            pops,
+        };
+        if best
+            .as_ref()
+            .is_none_or(|b| diff > b.custom_ms - b.execute_api_ms)
+        {
+            best = Some(candidate);
+        }
+    }
+    best
+}
+
+/// p50 of time to first byte on successful probes (reused connections when
+/// there are enough), how many, and a robust standard error of the median.
+fn warm_ttfb(input: &Input<'_>, t: u16) -> (f64, usize, f64) {
+    let ds: &Dataset = input.ds;
+    let pick = |reused_only: bool| {
+        sorted(
+            ds.of_target(t)
+                .filter(|(i, s)| !input.explained[*i] && s.ok() && (!reused_only || s.reused))
+                .filter_map(|(_, s)| s.phase(Phase::Ttfb)),
+        )
+    };
+    let mut v = pick(true);
+    if v.len() < 5 {
+        v = pick(false);
+    }
+    let m = median(&v);
+    let iqr = quantile(&v, 0.75) - quantile(&v, 0.25);
+    // σ ≈ IQR / 1.35; the median's standard error ≈ 1.25 σ / √n.
+    let se = 1.25 * (iqr / 1.35) / (v.len().max(1) as f64).sqrt();
+    (m, v.len(), se)
+}

@@ -1,0 +1,82 @@
+//! `errors`: requests fail, and no more specific cause accounts for them.
+
+use std::collections::BTreeMap;
+
+use super::{ratio, target_names, Detection, Input};
+use crate::diagnose::finding::{Cause, Finding, Severity};
+use crate::diagnose::num::frac;
+
+const FIX: &[&str] = &[
+    "A failure with x-amzn-errortype was the gateway's own answer (throttling, auth, its integration failing); without it the status came from the integration: read the app's and nginx's logs for those request ids.",
+    "Resets and timeouts on reused connections after a quiet period point at an idle timer: run `coldlink diagnose --idle-sweep`.",
+    "For 5xx from the app, its logs at the probes' times (the records carry x-amzn-requestid and the trace id).",
+];
+
+/// Failures below this rate (and below two) are noise, not a finding.
+const MIN_RATE: f64 = 0.02;
+
+pub fn detect(input: &Input<'_>) -> Option<Detection> {
+    let ds = input.ds;
+    let failed: Vec<usize> = (0..ds.samples.len())
+        .filter(|&i| !input.explained[i] && ds.samples[i].failed())
+        .collect();
+    let rate = frac(failed.len(), ds.samples.len());
+    if failed.len() < 2 || rate < MIN_RATE {
+        return None;
+    }
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    let mut from_gateway = 0;
+    for &i in &failed {
+        let s = &ds.samples[i];
+        let key = match s.error {
+            Some((crate::probe::ErrorKind::Status, _)) | None => format!("status {}", s.status),
+            Some((kind, phase)) => format!("{kind} in {phase}"),
+        };
+        *kinds.entry(key).or_default() += 1;
+        from_gateway += s.gateway_error as usize;
+    }
+    let mut by_kind: Vec<(String, usize)> = kinds.into_iter().collect();
+    by_kind.sort_by(|a, b| b.1.cmp(&a.1));
+    let summary = by_kind
+        .iter()
+        .map(|(k, n)| format!("{k} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let severity = if rate >= 0.1 {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let mut f = Finding::new(
+        Cause::Errors,
+        severity,
+        0.5 + (rate * 4.0).min(0.4),
+        format!(
+            "{} requests failed: {summary}",
+            ratio(failed.len(), ds.samples.len())
+        ),
+    )
+    .fixes(FIX)
+    .targets(target_names(ds, failed.iter().copied()));
+    for t in 0..ds.targets.len() {
+        let n = ds.of_target(t as u16).count();
+        let bad = failed
+            .iter()
+            .filter(|&&i| ds.samples[i].target as usize == t)
+            .count();
+        if n > 0 {
+            f = f.evidence(format!("{}: {}", ds.targets[t].name, ratio(bad, n)));
+        }
+    }
+    let reused = failed.iter().filter(|&&i| ds.samples[i].reused).count();
+    f = f.evidence(format!(
+        "{reused} on reused connections, {} on new ones",
+        failed.len() - reused
+    ));
+    if from_gateway > 0 {
+        f = f.evidence(format!(
+            "{from_gateway} answered by the gateway itself (x-amzn-errortype)"
+        ));
+    }
+    Some(Detection::new(f, failed))
+}

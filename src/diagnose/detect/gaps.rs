@@ -1,0 +1,208 @@
+//! Latency against the quiet gap before a probe: the shared analysis behind
+//! `idle-timeout` (bad after every gap longer than T: a step) and
+//! `keepalive-race` (bad only just after T, fine again beyond: a window).
+//!
+//! Only the first probes after a quiet period (one per target: the session
+//! "heads") meet connections that sat idle for the whole gap; probes inside a
+//! burst tell how the path behaves when warm.
+
+use std::collections::BTreeMap;
+
+use super::Input;
+use crate::diagnose::dataset::{Dataset, Sample};
+use crate::diagnose::num::{frac, median, sorted};
+
+/// One gap bin: quiet gaps within a factor of 1.25 of each other.
+#[derive(Debug, Clone, Default)]
+struct Bin {
+    n: usize,
+    bad: usize,
+    min_gap: f64,
+    max_gap: f64,
+    idx: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape {
+    /// Bad after every gap from `hi_ms` up.
+    Step,
+    /// Bad after gaps from `hi_ms` to `max_bad_ms`, good again after `beyond_ms`.
+    Window { beyond_ms: f64 },
+}
+
+/// A gap dependence found in the data.
+#[derive(Debug, Clone)]
+pub struct GapPattern {
+    pub shape: Shape,
+    /// Longest gap below the bad range (scenario ms).
+    pub lo_ms: f64,
+    /// Shortest gap inside it.
+    pub hi_ms: f64,
+    pub max_bad_ms: f64,
+    /// (bad, probes) inside, below and beyond the range.
+    pub inside: (usize, usize),
+    pub below: (usize, usize),
+    pub beyond: (usize, usize),
+    /// Probes inside the range that were bad.
+    pub bad: Vec<usize>,
+    /// How many of those failed (rather than stalled).
+    pub failed: usize,
+    /// Median extra time of the slow ones (scenario ms; NaN if none).
+    pub stall_ms: f64,
+    /// (bad, probes) among probes inside bursts (not after a quiet gap).
+    pub warm: (usize, usize),
+}
+
+/// Gap bins start at 10 ms; shorter gaps are one bin.
+fn bin_of(gap_ms: f64) -> i32 {
+    if gap_ms < 10.0 {
+        0
+    } else {
+        1 + ((gap_ms / 10.0).ln() / 1.25f64.ln()).floor() as i32
+    }
+}
+
+/// Is this probe one of the first after a quiet gap?
+pub fn is_head(ds: &Dataset, s: &Sample) -> bool {
+    s.session_gap_ms.is_finite() && (s.session_pos as usize) < ds.targets.len().max(1)
+}
+
+pub fn analyse(input: &Input<'_>) -> Option<GapPattern> {
+    let ds = input.ds;
+    let mut bins: BTreeMap<i32, Bin> = BTreeMap::new();
+    let mut warm = (0, 0);
+    for (i, s) in ds.samples.iter().enumerate() {
+        if input.explained[i] {
+            continue;
+        }
+        let bad = ds.is_bad(s);
+        if !is_head(ds, s) {
+            if s.session_gap_ms.is_finite() || s.session_pos > 0 {
+                warm.1 += 1;
+                warm.0 += bad as usize;
+            }
+            continue;
+        }
+        let g = s.session_gap_ms;
+        let b = bins.entry(bin_of(g)).or_insert_with(|| Bin {
+            min_gap: g,
+            max_gap: g,
+            ..Bin::default()
+        });
+        b.n += 1;
+        b.bad += bad as usize;
+        b.min_gap = b.min_gap.min(g);
+        b.max_gap = b.max_gap.max(g);
+        if bad {
+            b.idx.push(i);
+        }
+    }
+    // Inside bursts the path must be mostly fine, or the trouble is not idleness.
+    if warm.1 >= 10 && frac(warm.0, warm.1) > 0.15 {
+        return None;
+    }
+    let bins: Vec<Bin> = bins.into_values().collect();
+    let sum = |r: std::ops::Range<usize>| bins[r].iter().fold((0, 0), |(b, n), x| (b + x.bad, n + x.n));
+    let k = bins.len();
+    let mut best: Option<(f64, usize, usize, usize)> = None;
+    for i in 1..k {
+        for j in i..k {
+            let inside = sum(i..j + 1);
+            let below = sum(0..i);
+            let beyond = sum(j + 1..k);
+            let (fi, fb, fy) = (
+                frac(inside.0, inside.1),
+                frac(below.0, below.1),
+                frac(beyond.0, beyond.1),
+            );
+            let enough = inside.0 >= 2 || (inside.0 == 1 && lone_is_telling(ds, &bins[i..=j], below, warm));
+            let ok = enough
+                && fi >= 0.5
+                && below.1 >= 2
+                && fb <= 0.15
+                && (beyond.1 == 0 || fy <= 0.2)
+                && fi - fb.max(fy) >= 0.4;
+            if !ok {
+                continue;
+            }
+            let score = fi - fb.max(fy);
+            if best.is_none_or(|(s, _, _, bad)| score > s + 1e-9 || (score > s - 1e-9 && inside.0 > bad)) {
+                best = Some((score, i, j, inside.0));
+            }
+        }
+    }
+    let (_, i, j, _) = best?;
+    let bad: Vec<usize> = bins[i..=j].iter().flat_map(|b| b.idx.iter().copied()).collect();
+    let failed = bad.iter().filter(|&&x| ds.samples[x].failed()).count();
+    let stalls = sorted(
+        bad.iter()
+            .filter(|&&x| !ds.samples[x].failed())
+            .map(|&x| ds.excess_ms(&ds.samples[x])),
+    );
+    let max_bad_ms = bad
+        .iter()
+        .map(|&x| ds.samples[x].session_gap_ms)
+        .fold(0.0, f64::max);
+    let shape = if j + 1 < k {
+        Shape::Window {
+            beyond_ms: bins[j + 1].min_gap,
+        }
+    } else {
+        Shape::Step
+    };
+    Some(GapPattern {
+        shape,
+        lo_ms: bins[i - 1].max_gap,
+        hi_ms: bins[i].min_gap,
+        max_bad_ms,
+        inside: sum(i..j + 1),
+        below: sum(0..i),
+        beyond: sum(j + 1..k),
+        bad,
+        failed,
+        stall_ms: if stalls.is_empty() {
+            f64::NAN
+        } else {
+            median(&stalls)
+        },
+        warm,
+    })
+}
+
+/// One bad probe after the longest gaps is enough when nothing else is
+/// ever bad and it is no near miss: a failure, or a stall of several times
+/// the noise margin. A pool that replaces the stale connection it stalled
+/// on serves the next probe fresh, so one per gap may be all there is.
+fn lone_is_telling(ds: &Dataset, inside: &[Bin], below: (usize, usize), warm: (usize, usize)) -> bool {
+    let Some(&i) = inside.iter().flat_map(|b| b.idx.iter()).next() else {
+        return false;
+    };
+    let s = &ds.samples[i];
+    let margin = ds.baseline(s).map_or(f64::INFINITY, |b| b.slow_ms - b.base_ms);
+    below.0 == 0
+        && below.1 >= 4
+        && frac(warm.0, warm.1) <= 0.05
+        && (s.failed() || ds.excess_ms(s) >= 3.0 * margin)
+}
+
+/// Known timers on the path (scenario ms) and what they are.
+pub const TIMERS: [(f64, &str); 3] = [
+    (
+        60_000.0,
+        "60 s: nginx upstream keepalive_timeout, ALB idle timeout",
+    ),
+    (75_000.0, "75 s: nginx keepalive_timeout (default)"),
+    (
+        350_000.0,
+        "350 s: NLB TCP idle timeout (default), Nitro conntrack",
+    ),
+];
+
+/// The known timers that fit between `lo` and `hi`.
+pub fn matching_timers(lo_ms: f64, hi_ms: f64) -> Vec<&'static str> {
+    TIMERS
+        .iter()
+        .filter(|(t, _)| lo_ms <= t * 1.05 && t * 0.95 <= hi_ms)
+        .map(|(_, name)| *name)
+        .collect()
+}

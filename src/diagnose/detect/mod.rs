@@ -1,0 +1,97 @@
+//! One detector per cause id. Each is a pure function of the dataset (and
+//! of which probes earlier detectors already explained) that returns at most
+//! one finding. They run in a fixed order, from the most specific signature
+//! (a 504 at the integration timeout, a 5 s DNS lookup) to the most general
+//! (errors), so that a probe is blamed on the narrowest cause that fits.
+
+mod bad_path;
+mod dns_timeout;
+mod edge;
+mod errors;
+pub mod gaps;
+mod idle_timeout;
+mod integration_timeout;
+mod keepalive_race;
+mod slow_backend;
+mod slow_tls;
+mod syn_loss;
+
+use super::dataset::Dataset;
+use super::finding::Finding;
+
+/// A finding and the probes it accounts for.
+#[derive(Debug, Clone)]
+pub struct Detection {
+    pub finding: Finding,
+    pub explains: Vec<usize>,
+}
+
+impl Detection {
+    pub fn new(finding: Finding, explains: Vec<usize>) -> Self {
+        Detection { finding, explains }
+    }
+}
+
+/// What every detector is given.
+pub struct Input<'a> {
+    pub ds: &'a Dataset,
+    /// `explained[i]`: probe `i` is accounted for by an earlier finding.
+    pub explained: &'a [bool],
+}
+
+type Detector = fn(&Input<'_>) -> Option<Detection>;
+
+const DETECTORS: [Detector; 11] = [
+    integration_timeout::detect,
+    dns_timeout::detect,
+    syn_loss::detect,
+    slow_tls::detect,
+    idle_timeout::detect,
+    keepalive_race::detect,
+    bad_path::detect,
+    slow_backend::detect,
+    edge::detect,
+    errors::detect,
+    edge::detect_info,
+];
+
+/// Run every detector in order; most severe, most confident first.
+pub fn run_all(ds: &Dataset) -> Vec<Finding> {
+    let mut explained = vec![false; ds.samples.len()];
+    let mut findings = Vec::new();
+    for detect in DETECTORS {
+        let input = Input {
+            ds,
+            explained: &explained,
+        };
+        if let Some(d) = detect(&input) {
+            for i in d.explains {
+                explained[i] = true;
+            }
+            if !findings.iter().any(|f: &Finding| f.cause == d.finding.cause) {
+                findings.push(d.finding);
+            }
+        }
+    }
+    findings.sort_by(|a, b| b.rank().cmp(&a.rank()));
+    findings
+}
+
+/// Target names of the given probes.
+pub fn target_names(ds: &Dataset, idx: impl IntoIterator<Item = usize>) -> Vec<String> {
+    let mut seen = vec![false; ds.targets.len()];
+    for i in idx {
+        seen[ds.samples[i].target as usize] = true;
+    }
+    ds.targets
+        .iter()
+        .zip(seen)
+        .filter(|(_, s)| *s)
+        .map(|(t, _)| t.name.clone())
+        .collect()
+}
+
+/// `12/40 (30 %)`.
+pub fn ratio(part: usize, whole: usize) -> String {
+    format!("{part}/{whole} ({:.0} %)", super::num::frac(part, whole) * 100.0)
+}

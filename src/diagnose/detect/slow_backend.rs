@@ -1,0 +1,91 @@
+//! `slow-backend`: the app itself is slow. Time to first byte dominates and
+//! is roughly the same on every request — not tied to an idle gap, not
+//! split between a fast and a slow path.
+
+use super::{Detection, Input};
+use crate::diagnose::finding::{Cause, Finding, Severity};
+use crate::diagnose::num::{human_ms, median, quantile, sorted};
+use crate::probe::Phase;
+
+/// Median time to first byte above which a backend counts as slow, unless
+/// `--slow` says otherwise (scenario ms).
+pub const DEFAULT_LIMIT_MS: f64 = 400.0;
+
+const FIX: &[&str] = &[
+    "Profile the app: its own segment in X-Ray, or its access log's request time (nginx `$upstream_response_time`); API Gateway's IntegrationLatency close to Latency confirms the time is spent behind the gateway.",
+    "Look at what each request waits on in the app: database queries, calls to other services, cold caches, too few workers for the load.",
+];
+
+pub fn detect(input: &Input<'_>) -> Option<Detection> {
+    let ds = input.ds;
+    let limit = ds.slow_override_ms.unwrap_or(DEFAULT_LIMIT_MS);
+    let mut f: Option<Finding> = None;
+    for (t, target) in ds.targets.iter().enumerate() {
+        let ok: Vec<&crate::diagnose::dataset::Sample> = ds
+            .of_target(t as u16)
+            .filter(|(i, s)| !input.explained[*i] && s.ok())
+            .map(|(_, s)| s)
+            .collect();
+        let warm: Vec<_> = ok.iter().filter(|s| s.reused).copied().collect();
+        let use_set = if warm.len() >= 5 { warm } else { ok };
+        if use_set.len() < 5 {
+            continue;
+        }
+        let ttfb = sorted(use_set.iter().filter_map(|s| s.phase(Phase::Ttfb)));
+        let totals = sorted(use_set.iter().map(|s| s.total_ms));
+        let (p10, p50, p90) = (quantile(&ttfb, 0.1), median(&ttfb), quantile(&ttfb, 0.9));
+        if !(p50 >= limit && p10 >= 0.5 * p50 && p50 >= 0.5 * median(&totals)) {
+            continue;
+        }
+        let mut confidence: f64 = 0.6;
+        if p10 >= 0.7 * p50 {
+            confidence += 0.2;
+        }
+        if use_set.len() >= 20 {
+            confidence += 0.1;
+        }
+        let severity = if p50 >= 2.5 * limit {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        let finding = Finding::new(
+            Cause::SlowBackend,
+            severity,
+            confidence,
+            format!(
+                "The backend takes {} to answer (time to first byte p50), on every request",
+                human_ms(p50)
+            ),
+        )
+        .evidence(format!(
+            "{}: TTFB p10 {} · p50 {} · p90 {} over {} requests; {:.0} % of the total",
+            target.name,
+            human_ms(p10),
+            human_ms(p50),
+            human_ms(p90),
+            use_set.len(),
+            p50 / median(&totals) * 100.0
+        ))
+        .evidence(format!(
+            "one mode, not a fast and a slow path: p10 is {:.0} % of p50",
+            p10 / p50 * 100.0
+        ))
+        .fixes(FIX)
+        .targets([target.name.clone()]);
+        f = Some(match f {
+            None => finding,
+            Some(mut prev) => {
+                prev.evidence.extend(finding.evidence);
+                prev.targets.extend(finding.targets);
+                prev.confidence = prev.confidence.max(finding.confidence);
+                prev.severity = prev.severity.max(finding.severity);
+                prev
+            }
+        });
+    }
+    f.map(|f| {
+        let targets = f.targets.clone();
+        Detection::new(f.targets(targets), Vec::new())
+    })
+}

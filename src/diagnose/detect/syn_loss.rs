@@ -1,0 +1,117 @@
+//! `syn-loss`: SYNs are dropped and the kernel resends them on its
+//! retransmission timer — 1 s, then 3 s, 7 s … after the first (exponential
+//! backoff; newer kernels may step linearly, older ones start at 3 s). The
+//! connect phase of new connections lands near those marks; reused
+//! connections never pay.
+
+use super::{ratio, target_names, Detection, Input};
+use crate::diagnose::finding::{Cause, Finding, Severity};
+use crate::diagnose::num::{frac, human_ms, median, quantile, sorted};
+use crate::probe::{ErrorKind, Phase};
+
+const FIX: &[&str] = &[
+    "Find who drops SYNs: security groups and network ACLs on the path (NLB SecurityGroupBlockedFlowCount_Inbound_TCP), a full conntrack table or listen backlog on the host that accepts (`nstat -az TcpExtListenDrops`, `conntrack -S`).",
+    "If the listener's accept queue overflows, raise `net.core.somaxconn` and the server's backlog (nginx `listen … backlog=`), or add capacity.",
+    "Reusing connections (HTTP keep-alive) avoids the handshake, and with it the stall, for most requests.",
+];
+
+/// Where retransmitted SYNs land after the first one (real ms): Linux
+/// exponential backoff from a 1 s RTO, linear 1 s steps, old 3 s RTO.
+const RTO_MARKS_MS: [f64; 9] = [
+    1_000.0, 2_000.0, 3_000.0, 4_000.0, 7_000.0, 9_000.0, 15_000.0, 21_000.0, 31_000.0,
+];
+
+/// A connect stall shorter than this (real) is no retransmission.
+const MIN_STALL_REAL_MS: f64 = 700.0;
+
+pub fn detect(input: &Input<'_>) -> Option<Detection> {
+    let ds = input.ds;
+    let opened: Vec<usize> = ds
+        .samples
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| !input.explained[*i] && (s.new_conn() || connect_timeout(s)))
+        .map(|(i, _)| i)
+        .collect();
+    if opened.len() < 3 {
+        return None;
+    }
+    let connects = sorted(opened.iter().filter_map(|&i| ds.samples[i].phase(Phase::Connect)));
+    let base = ds.real_ms(quantile(&connects, 0.25));
+    let stalls: Vec<(usize, f64)> = opened
+        .iter()
+        .filter_map(|&i| {
+            let s = &ds.samples[i];
+            match s.phase(Phase::Connect) {
+                Some(c) if ds.real_ms(c) - base >= MIN_STALL_REAL_MS => Some((i, ds.real_ms(c) - base)),
+                None if connect_timeout(s) => Some((i, f64::NAN)),
+                _ => None,
+            }
+        })
+        .collect();
+    let fraction = frac(stalls.len(), opened.len());
+    if stalls.len() < 2 || fraction < 0.01 {
+        return None;
+    }
+    let extra = sorted(stalls.iter().map(|(_, e)| *e));
+    let quantised = extra
+        .iter()
+        .filter(|&&e| {
+            RTO_MARKS_MS
+                .iter()
+                .any(|m| (e - m).abs() <= (0.15 * m).max(150.0))
+        })
+        .count();
+    let mostly_quantised = quantised >= 2 && quantised as f64 >= 0.6 * extra.len().max(1) as f64;
+    let mut confidence: f64 = if mostly_quantised { 0.85 } else { 0.5 };
+    if stalls.len() >= 5 {
+        confidence += 0.05;
+    }
+    let severity = if fraction >= 0.1 {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let idx: Vec<usize> = stalls.iter().map(|(i, _)| *i).collect();
+    let timeouts = stalls.iter().filter(|(_, e)| e.is_nan()).count();
+    let mut f = Finding::new(
+        Cause::SynLoss,
+        severity,
+        confidence,
+        format!(
+            "{} new connections waited {} extra in TCP connect{}",
+            ratio(stalls.len(), opened.len()),
+            if extra.is_empty() {
+                "–".into()
+            } else {
+                human_ms(median(&extra))
+            },
+            if mostly_quantised {
+                ": lost SYNs, resent by the kernel's timer"
+            } else {
+                ""
+            }
+        ),
+    )
+    .evidence(format!(
+        "{quantised} of {} stalls sit near the SYN retransmission marks (1 s, 3 s, 7 s …); normal connect {}",
+        extra.len(),
+        human_ms(base)
+    ))
+    .fixes(FIX)
+    .targets(target_names(ds, idx.iter().copied()));
+    let reused = ds.samples.iter().filter(|s| s.reused).count();
+    if reused > 0 {
+        f = f.evidence(format!(
+            "{reused} probes on reused connections had no connect phase to stall"
+        ));
+    }
+    if timeouts > 0 {
+        f = f.evidence(format!("{timeouts} connects timed out altogether"));
+    }
+    Some(Detection::new(f, idx))
+}
+
+fn connect_timeout(s: &crate::diagnose::dataset::Sample) -> bool {
+    matches!(s.error, Some((ErrorKind::Timeout, Phase::Connect)))
+}

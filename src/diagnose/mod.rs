@@ -1,0 +1,15 @@
+//! `coldlink diagnose`: records in, a verdict out. Detectors are pure
+//! functions over a [`Dataset`]; the report is plain data that each format
+//! serialises.
+
+pub mod dataset;
+pub mod detect;
+pub mod finding;
+pub mod num;
+pub mod read;
+pub mod render;
+pub mod report;
+
+pub use dataset::{Builder, Dataset, Observation};
+pub use finding::{Cause, Finding, Severity};
+pub use report::{Plots, Report};

@@ -1,0 +1,94 @@
+//! Small order statistics over `f64` samples. NaN never enters: callers
+//! filter missing values before sorting.
+
+/// Sort a copy of the values (NaN-free) ascending.
+pub fn sorted(values: impl IntoIterator<Item = f64>) -> Vec<f64> {
+    let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+    v.sort_unstable_by(f64::total_cmp);
+    v
+}
+
+/// The `q` quantile (0–1) of sorted values, linearly interpolated; NaN when empty.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    match sorted.len() {
+        0 => f64::NAN,
+        1 => sorted[0],
+        n => {
+            let pos = q.clamp(0.0, 1.0) * (n - 1) as f64;
+            let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+            sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+        }
+    }
+}
+
+pub fn median(sorted: &[f64]) -> f64 {
+    quantile(sorted, 0.5)
+}
+
+/// Fraction `part / whole`, 0 when `whole` is 0.
+pub fn frac(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Coefficient of variation (standard deviation / mean); 0 for fewer than two values.
+pub fn cv(values: &[f64]) -> f64 {
+    if values.len() < 2 {
+        return 0.0;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    if mean == 0.0 {
+        return 0.0;
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    var.sqrt() / mean
+}
+
+/// A duration in milliseconds as people say it: `850 ms`, `5.2 s`, `6 min`.
+pub fn human_ms(ms: f64) -> String {
+    if !ms.is_finite() {
+        return "–".into();
+    }
+    let s = ms / 1000.0;
+    if ms < 1.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else if s < 10.0 {
+        format!("{s:.1} s")
+    } else if s < 120.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{:.0} min", s / 60.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate() {
+        let v = sorted([4.0, 1.0, 3.0, 2.0, f64::NAN]);
+        assert_eq!(v, vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(quantile(&v, 0.0), 1.0);
+        assert_eq!(quantile(&v, 1.0), 4.0);
+        assert_eq!(median(&v), 2.5);
+        assert!(quantile(&[], 0.5).is_nan());
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_ms(0.25), "0.25 ms");
+        assert_eq!(human_ms(23.4), "23 ms");
+        assert_eq!(human_ms(5200.0), "5.2 s");
+        assert_eq!(human_ms(29_000.0), "29 s");
+        assert_eq!(human_ms(360_000.0), "6 min");
+    }
+}

@@ -1,0 +1,109 @@
+//! `--format md`: for a ticket or a chat. Verdict first, then findings,
+//! then the numbers in tables.
+
+use std::io::{self, Write};
+
+use crate::diagnose::num::human_ms;
+use crate::diagnose::report::Report;
+
+pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "# coldlink diagnosis: `{}`", r.verdict)?;
+    writeln!(out)?;
+    writeln!(out, "**{}**", r.summary)?;
+    for f in &r.findings {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "## {} `{}` — {} (confidence {:.2})",
+            f.severity.as_str(),
+            f.cause,
+            md(&f.title),
+            f.confidence
+        )?;
+        writeln!(out)?;
+        for e in &f.evidence {
+            writeln!(out, "- {}", md(e))?;
+        }
+        if !f.fix.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "What to change:")?;
+            writeln!(out)?;
+            for (k, fix) in f.fix.iter().enumerate() {
+                writeln!(out, "{}. {}", k + 1, fix)?;
+            }
+        }
+        if !f.targets.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "Targets: {}", f.targets.join(", "))?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "## Targets")?;
+    writeln!(out)?;
+    writeln!(out, "| target | kind | probes | failed | p50 | p90 | p99 | max |")?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|")?;
+    for t in &r.targets {
+        let q = &t.total_ms;
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            md(&t.name),
+            t.kind,
+            t.probes,
+            t.errors,
+            human_ms(q.p50),
+            human_ms(q.p90),
+            human_ms(q.p99),
+            human_ms(q.max)
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "| target | phase | p50 | p90 | p99 | max |")?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|")?;
+    for t in &r.targets {
+        for (phase, q) in &t.phases_ms {
+            writeln!(
+                out,
+                "| {} | {phase} | {} | {} | {} | {} |",
+                md(&t.name),
+                human_ms(q.p50),
+                human_ms(q.p90),
+                human_ms(q.p99),
+                human_ms(q.max)
+            )?;
+        }
+    }
+    if !r.idle_sweep.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "## After a quiet gap")?;
+        writeln!(out)?;
+        writeln!(out, "| gap | probes | slow or failed | p50 |")?;
+        writeln!(out, "|---:|---:|---:|---:|")?;
+        for row in &r.idle_sweep {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                human_ms(row.gap_ms),
+                row.probes,
+                row.slow,
+                human_ms(row.p50_ms)
+            )?;
+        }
+    }
+    if !r.notes.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "## Notes")?;
+        writeln!(out)?;
+        for n in &r.notes {
+            writeln!(out, "- {}", md(n))?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "_{}_", md(&super::text::source_line(r)))?;
+    Ok(())
+}
+
+/// Escape what Markdown would take as table cells or markup.
+fn md(s: &str) -> String {
+    s.replace('|', "\\|").replace('_', "\\_").replace('*', "\\*")
+}

@@ -1,0 +1,141 @@
+//! `--format text`: for a terminal. The verdict comes first, in one
+//! sentence; then each finding with its evidence and fixes; then the numbers.
+
+use std::io::{self, Write};
+
+use crate::diagnose::finding::Severity;
+use crate::diagnose::num::human_ms;
+use crate::diagnose::report::Report;
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+    fn severity(&self, sev: Severity) -> String {
+        let code = match sev {
+            Severity::Critical => "1;31",
+            Severity::Warning => "1;33",
+            Severity::Info => "1;36",
+        };
+        self.wrap(code, sev.as_str())
+    }
+}
+
+pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let p = Paint { on: color };
+    let verdict = if r.verdict == crate::diagnose::Cause::Healthy {
+        p.wrap("1;32", r.verdict.as_str())
+    } else {
+        p.wrap("1;31", r.verdict.as_str())
+    };
+    writeln!(out, "{} {verdict}", p.bold("Verdict:"))?;
+    writeln!(out, "{}", r.summary)?;
+    for f in &r.findings {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{} {} {}",
+            p.severity(f.severity),
+            p.bold(f.cause.as_str()),
+            p.dim(&format!("(confidence {:.2})", f.confidence))
+        )?;
+        writeln!(out, "  {}", f.title)?;
+        for e in &f.evidence {
+            writeln!(out, "  · {e}")?;
+        }
+        if !f.fix.is_empty() {
+            writeln!(out, "  {}", p.bold("What to change:"))?;
+            for (k, fix) in f.fix.iter().enumerate() {
+                writeln!(out, "  {}. {fix}", k + 1)?;
+            }
+        }
+        if !f.targets.is_empty() {
+            writeln!(out, "  {} {}", p.dim("targets:"), f.targets.join(", "))?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", p.bold("Targets (total p50 · p90 · p99 · max)"))?;
+    for t in &r.targets {
+        writeln!(
+            out,
+            "  {} ({}) — {} probes, {} failed: {}",
+            t.name,
+            t.kind,
+            t.probes,
+            t.errors,
+            super::spread(&t.total_ms)
+        )?;
+        let phases: Vec<String> = t
+            .phases_ms
+            .iter()
+            .map(|(name, q)| format!("{name} {}", human_ms(q.p50)))
+            .collect();
+        if !phases.is_empty() {
+            writeln!(out, "    {} {}", p.dim("phase p50:"), phases.join(" · "))?;
+        }
+    }
+    if !r.idle_sweep.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", p.bold("After a quiet gap (first requests)"))?;
+        for row in &r.idle_sweep {
+            writeln!(
+                out,
+                "  gap {:>8}: {:>3} probes, {:>3} slow or failed, p50 {}",
+                human_ms(row.gap_ms),
+                row.probes,
+                row.slow,
+                human_ms(row.p50_ms)
+            )?;
+        }
+    }
+    if !r.notes.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", p.bold("Notes"))?;
+        for n in &r.notes {
+            writeln!(out, "  · {n}")?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", p.dim(&source_line(r)))?;
+    Ok(())
+}
+
+/// `quick plan: 80 probes over 12 s, lab idle-timeout`.
+pub(crate) fn source_line(r: &Report) -> String {
+    let s = &r.source;
+    let mut line = format!(
+        "{}: {} probes over {}",
+        match s.mode.as_str() {
+            "records" => "stored records",
+            "idle-sweep" => "idle sweep",
+            "quick" => "quick plan",
+            other => other,
+        },
+        s.probes,
+        human_ms(s.duration_s * 1000.0)
+    );
+    if let Some(lab) = &s.lab {
+        line.push_str(&format!(", lab scenario {lab} at speed {}", s.time_scale));
+    }
+    if !s.files.is_empty() {
+        line.push_str(&format!(", from {}", s.files.join(", ")));
+    }
+    if s.unreadable_lines > 0 {
+        line.push_str(&format!(", {} unreadable lines skipped", s.unreadable_lines));
+    }
+    line
+}

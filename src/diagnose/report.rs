@@ -1,0 +1,349 @@
+//! The diagnosis as plain data: the JSON report (schema version 1,
+//! `docs/report.schema.json`) and the series the HTML plots draw. Building
+//! it is the only place that decides the verdict; renderers just write.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::dataset::Dataset;
+use super::detect::{self, gaps::is_head};
+use super::finding::{Cause, Finding, Severity};
+use super::num::{human_ms, quantile, sorted};
+use crate::probe::{Phase, TargetKind};
+
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub v: u32,
+    pub verdict: Cause,
+    /// The verdict in one sentence.
+    pub summary: String,
+    pub findings: Vec<Finding>,
+    pub targets: Vec<TargetReport>,
+    pub idle_sweep: Vec<SweepRow>,
+    pub aws: AwsEvidence,
+    pub source: SourceInfo,
+    /// What could not be tested, and other caveats.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetReport {
+    pub name: String,
+    pub url: String,
+    pub kind: String,
+    pub probes: usize,
+    pub errors: usize,
+    pub total_ms: Quantiles,
+    /// dns, connect, tls, send, ttfb, body (phases that happened at least once).
+    pub phases_ms: BTreeMap<String, Quantiles>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Quantiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Quantiles {
+    fn of(sorted: &[f64]) -> Option<Quantiles> {
+        let r = |x: f64| (x * 1000.0).round() / 1000.0;
+        (!sorted.is_empty()).then(|| Quantiles {
+            p50: r(quantile(sorted, 0.5)),
+            p90: r(quantile(sorted, 0.9)),
+            p99: r(quantile(sorted, 0.99)),
+            max: r(sorted[sorted.len() - 1]),
+        })
+    }
+}
+
+/// The first probes after one quiet gap length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRow {
+    pub gap_ms: f64,
+    pub probes: usize,
+    pub slow: usize,
+    pub p50_ms: f64,
+}
+
+/// AWS-side evidence; `null` when not asked for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AwsEvidence {
+    pub xray: Option<serde_json::Value>,
+    pub cloudwatch: Option<serde_json::Value>,
+}
+
+/// Where the records came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    /// `quick`, `idle-sweep` or `records`.
+    pub mode: String,
+    pub lab: Option<String>,
+    /// Scenario time ÷ real time (the lab's speed; 1 elsewhere).
+    pub time_scale: f64,
+    pub probes: usize,
+    pub started: Option<String>,
+    pub duration_s: f64,
+    pub files: Vec<String>,
+    pub unreadable_lines: u64,
+    /// Probes slower than this counted as slow (`--slow`), when set.
+    pub slow_ms: Option<f64>,
+}
+
+/// What the HTML plots draw, bounded in size whatever the number of probes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plots {
+    /// Per target: (seconds since start, total ms, bad).
+    pub over_time: Vec<(String, Vec<(f64, f64, bool)>)>,
+    /// First probes after a quiet gap: (gap ms, total ms, bad, target index).
+    pub vs_gap: Vec<(f64, f64, bool, u16)>,
+    /// Per target and phase: counts in log-spaced bins of `PHASE_BINS`.
+    pub phases: Vec<(String, Phase, Vec<u64>)>,
+}
+
+/// Bin edges (ms) of the phase distributions: 0.1 ms to ~100 s, ×2 a step.
+pub fn phase_bin_edges() -> Vec<f64> {
+    (0..21).map(|k| 0.1 * 2f64.powi(k)).collect()
+}
+
+/// Points kept per plotted series.
+const MAX_POINTS: usize = 4000;
+
+/// How a diagnosis was run, for the report's `source`.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub mode: String,
+    pub lab: Option<String>,
+    pub files: Vec<String>,
+    pub unreadable_lines: u64,
+    /// The sweep's gaps (scenario ms), to group its rows by.
+    pub sweep_gaps_ms: Vec<f64>,
+}
+
+/// Detect, decide, and lay out the report.
+pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
+    let findings = detect::run_all(ds);
+    let top = findings.iter().find(|f| f.severity >= Severity::Warning);
+    let verdict = top.map_or(Cause::Healthy, |f| f.cause);
+    let summary = match top {
+        Some(f) => format!("{}: {}. {}.", verdict, f.cause.headline(), f.title),
+        None => format!(
+            "healthy: nothing stands out across {} probes to {} target(s).",
+            ds.samples.len(),
+            ds.targets.len()
+        ),
+    };
+    let report = Report {
+        v: REPORT_VERSION,
+        verdict,
+        summary,
+        findings,
+        targets: target_reports(ds),
+        idle_sweep: sweep_rows(ds, &ctx.sweep_gaps_ms),
+        aws: AwsEvidence::default(),
+        source: SourceInfo {
+            mode: ctx.mode.clone(),
+            lab: ctx.lab.clone(),
+            time_scale: ds.scale,
+            probes: ds.samples.len(),
+            started: ds.t0.map(|t| crate::probe::clock::format_rfc3339(t)),
+            duration_s: ds.samples.iter().map(|s| s.end_s).fold(0.0, f64::max) / ds.scale,
+            files: ctx.files.clone(),
+            unreadable_lines: ctx.unreadable_lines,
+            slow_ms: ds.slow_override_ms,
+        },
+        notes: notes(ds),
+    };
+    (report, plots(ds))
+}
+
+fn kind_name(k: TargetKind) -> &'static str {
+    match k {
+        TargetKind::ExecuteApi => "execute-api",
+        TargetKind::CustomDomain => "custom-domain",
+        TargetKind::Other => "other",
+    }
+}
+
+fn target_reports(ds: &Dataset) -> Vec<TargetReport> {
+    ds.targets
+        .iter()
+        .enumerate()
+        .map(|(t, info)| {
+            let of: Vec<_> = ds.of_target(t as u16).map(|(_, s)| s).collect();
+            let mut phases = BTreeMap::new();
+            for p in [
+                Phase::Dns,
+                Phase::Connect,
+                Phase::Tls,
+                Phase::Send,
+                Phase::Ttfb,
+                Phase::Body,
+            ] {
+                if let Some(q) = Quantiles::of(&sorted(of.iter().filter_map(|s| s.phase(p)))) {
+                    phases.insert(p.as_str().to_string(), q);
+                }
+            }
+            TargetReport {
+                name: info.name.clone(),
+                url: info.url.clone(),
+                kind: kind_name(info.kind).into(),
+                probes: of.len(),
+                errors: of.iter().filter(|s| s.failed()).count(),
+                total_ms: Quantiles::of(&sorted(of.iter().map(|s| s.total_ms))).unwrap_or(Quantiles {
+                    p50: 0.0,
+                    p90: 0.0,
+                    p99: 0.0,
+                    max: 0.0,
+                }),
+                phases_ms: phases,
+            }
+        })
+        .collect()
+}
+
+/// First probes after each planned quiet gap (within ±25 % of it); from
+/// stored records, after gaps grouped in bins (×1.5) from 100 ms up.
+fn sweep_rows(ds: &Dataset, nominal: &[f64]) -> Vec<SweepRow> {
+    let mut groups: BTreeMap<i64, (Vec<f64>, Vec<f64>, usize)> = BTreeMap::new();
+    for s in ds.samples.iter().filter(|s| is_head(ds, s)) {
+        let g = s.session_gap_ms;
+        let key = if nominal.is_empty() {
+            if g < 100.0 {
+                continue;
+            }
+            (g.ln() / 1.5f64.ln()).floor() as i64
+        } else {
+            let nearest = nominal
+                .iter()
+                .enumerate()
+                .filter(|(_, &n)| n > 0.0 && (g - n).abs() <= 0.25 * n)
+                .min_by(|a, b| (a.1 - g).abs().total_cmp(&(b.1 - g).abs()));
+            match nearest {
+                Some((k, _)) => k as i64,
+                None => continue,
+            }
+        };
+        let e = groups.entry(key).or_default();
+        e.0.push(g);
+        e.1.push(s.total_ms);
+        e.2 += ds.is_bad(s) as usize;
+    }
+    let mut rows: Vec<SweepRow> = groups
+        .into_iter()
+        .map(|(key, (gaps, totals, slow))| SweepRow {
+            gap_ms: if nominal.is_empty() {
+                quantile(&sorted(gaps.iter().copied()), 0.5).round()
+            } else {
+                nominal[key as usize]
+            },
+            probes: totals.len(),
+            slow,
+            p50_ms: (quantile(&sorted(totals), 0.5) * 1000.0).round() / 1000.0,
+        })
+        .collect();
+    rows.sort_by(|a, b| a.gap_ms.total_cmp(&b.gap_ms));
+    rows
+}
+
+fn notes(ds: &Dataset) -> Vec<String> {
+    let mut notes = Vec::new();
+    if ds.samples.is_empty() {
+        notes.push("no probes: nothing to diagnose".into());
+        return notes;
+    }
+    let longest = ds.longest_gap_ms();
+    if longest < 55_000.0 {
+        notes.push(format!(
+            "the longest quiet gap was {}: idle timers longer than that (nginx 60/75 s, NLB 350 s) were not tested; run `coldlink diagnose --idle-sweep` to test them",
+            human_ms(longest)
+        ));
+    }
+    if !ds.samples.iter().any(|s| s.new_conn()) {
+        notes.push("no probe opened a connection: DNS, TCP connect and TLS were not tested".into());
+    }
+    if !ds.samples.iter().any(|s| s.reused) {
+        notes.push("no probe reused a connection: warm-path latency was not measured".into());
+    }
+    if ds.scale != 1.0 {
+        notes.push(format!(
+            "lab time: durations are shown {}× longer than measured, as the scenario defines them",
+            ds.scale
+        ));
+    }
+    notes
+}
+
+fn plots(ds: &Dataset) -> Plots {
+    let mut over_time = Vec::new();
+    for (t, info) in ds.targets.iter().enumerate() {
+        let pts: Vec<(f64, f64, bool)> = ds
+            .of_target(t as u16)
+            .map(|(_, s)| (s.start_s, s.total_ms, ds.is_bad(s)))
+            .collect();
+        over_time.push((info.name.clone(), thin(pts, |p| p.2)));
+    }
+    let heads: Vec<(f64, f64, bool, u16)> = ds
+        .samples
+        .iter()
+        .filter(|s| is_head(ds, s))
+        .map(|s| (s.session_gap_ms, s.total_ms, ds.is_bad(s), s.target))
+        .collect();
+    let edges = phase_bin_edges();
+    let mut phases = Vec::new();
+    for (t, info) in ds.targets.iter().enumerate() {
+        for p in [Phase::Dns, Phase::Connect, Phase::Tls, Phase::Ttfb, Phase::Body] {
+            let mut counts = vec![0u64; edges.len()];
+            let mut any = false;
+            for (_, s) in ds.of_target(t as u16) {
+                if let Some(v) = s.phase(p) {
+                    any = true;
+                    let k = edges.iter().rposition(|&e| v >= e).unwrap_or(0);
+                    counts[k] += 1;
+                }
+            }
+            if any {
+                phases.push((info.name.clone(), p, counts));
+            }
+        }
+    }
+    Plots {
+        over_time,
+        vs_gap: thin(heads, |p| p.2),
+        phases,
+    }
+}
+
+/// At most `MAX_POINTS`: every bad point (up to half the budget) and an even
+/// stride of the rest.
+fn thin<T: Clone>(points: Vec<T>, bad: impl Fn(&T) -> bool) -> Vec<T> {
+    if points.len() <= MAX_POINTS {
+        return points;
+    }
+    let stride = points.len().div_ceil(MAX_POINTS / 2);
+    let mut bad_left = MAX_POINTS / 2;
+    points
+        .into_iter()
+        .enumerate()
+        .filter(|(i, p)| {
+            if bad(p) && bad_left > 0 {
+                bad_left -= 1;
+                true
+            } else {
+                i % stride == 0
+            }
+        })
+        .map(|(_, p)| p)
+        .collect()
+}
+
+impl Report {
+    /// Exit code: 1 when any finding is a warning or worse.
+    pub fn exit_code(&self) -> u8 {
+        self.findings.iter().any(|f| f.severity >= Severity::Warning) as u8
+    }
+}
