@@ -36,6 +36,10 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     if pool.len() < 12 || slow.len() < 3 || !(0.08..=0.75).contains(&f) {
         return None;
     }
+    // Two modes with a valley between them, not the tail of one.
+    if !separated(ds, &pool, &slow) {
+        return None;
+    }
     // Not an idle effect: slow inside bursts as often as after gaps.
     let warm: Vec<usize> = pool
         .iter()
@@ -107,6 +111,21 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     .targets(target_names(ds, slow.iter().copied()));
     finding.evidence = evidence;
     Some(Detection::new(finding, slow))
+}
+
+/// The fastest slow probes are well clear of the slowest fast ones, in
+/// time above each probe's own fast mode (so that new connections' set-up
+/// does not blur the comparison).
+fn separated(ds: &Dataset, pool: &[usize], slow: &[usize]) -> bool {
+    let slow_set: std::collections::HashSet<usize> = slow.iter().copied().collect();
+    let excess = |i: &usize| ds.excess_ms(&ds.samples[*i]);
+    let fast_p90 = quantile(
+        &sorted(pool.iter().filter(|i| !slow_set.contains(i)).map(excess)),
+        0.9,
+    );
+    let responded = slow.iter().filter(|&&i| ds.samples[i].responded());
+    let slow_p10 = quantile(&sorted(responded.map(excess)), 0.1);
+    slow_p10.is_nan() || slow_p10 >= 2.0 * fast_p90
 }
 
 fn timed_out(s: &Sample) -> bool {

@@ -35,7 +35,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     let durations = sorted(looked_up.iter().filter_map(|&i| ds.samples[i].phase(Phase::Dns)));
     // Slow against the fastest lookups, and slow in absolute terms: when
     // every lookup waits, the fast mode itself is the stall.
-    let stall_at = SLOW_LOOKUP_MS.max(4.0 * quantile(&durations, 0.05));
+    let stall_at = SLOW_LOOKUP_MS;
     let stalled: Vec<usize> = looked_up
         .iter()
         .copied()

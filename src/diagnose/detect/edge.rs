@@ -228,21 +228,16 @@ fn compare(input: &Input<'_>) -> Option<Comparison> {
     best
 }
 
-/// p50 of time to first byte on successful probes (reused connections when
-/// there are enough), how many, and a robust standard error of the median.
+/// p50 of time to first byte on successful probes (the edge's hop costs
+/// on new and reused connections alike), how many, and a robust standard
+/// error of the median.
 fn warm_ttfb(input: &Input<'_>, t: u16) -> (f64, usize, f64) {
     let ds: &Dataset = input.ds;
-    let pick = |reused_only: bool| {
-        sorted(
-            ds.of_target(t)
-                .filter(|(i, s)| !input.explained[*i] && s.ok() && (!reused_only || s.reused))
-                .filter_map(|(_, s)| s.phase(Phase::Ttfb)),
-        )
-    };
-    let mut v = pick(true);
-    if v.len() < 5 {
-        v = pick(false);
-    }
+    let v = sorted(
+        ds.of_target(t)
+            .filter(|(i, s)| !input.explained[*i] && s.ok())
+            .filter_map(|(_, s)| s.phase(Phase::Ttfb)),
+    );
     let m = median(&v);
     let iqr = quantile(&v, 0.75) - quantile(&v, 0.25);
     // σ ≈ IQR / 1.35; the median's standard error ≈ 1.25 σ / √n.

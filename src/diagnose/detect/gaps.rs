@@ -6,13 +6,14 @@
 //! "heads") meet connections that sat idle for the whole gap; probes inside a
 //! burst tell how the path behaves when warm.
 
-use std::collections::BTreeMap;
-
 use super::Input;
 use crate::diagnose::dataset::{Dataset, Sample};
 use crate::diagnose::num::{frac, median, sorted};
 
-/// One gap bin: quiet gaps within a factor of 1.25 of each other.
+/// One gap level: quiet periods of (nearly) the same length, counted as
+/// bad when any of the first probes after them was. A pool that replaces
+/// the stale connection it stalled on serves the next probe fresh, so only
+/// the first may show it.
 #[derive(Debug, Clone, Default)]
 struct Bin {
     n: usize,
@@ -39,7 +40,7 @@ pub struct GapPattern {
     /// Shortest gap inside it.
     pub hi_ms: f64,
     pub max_bad_ms: f64,
-    /// (bad, probes) inside, below and beyond the range.
+    /// (bad, all) quiet periods inside, below and beyond the range.
     pub inside: (usize, usize),
     pub below: (usize, usize),
     pub beyond: (usize, usize),
@@ -53,13 +54,65 @@ pub struct GapPattern {
     pub warm: (usize, usize),
 }
 
-/// Gap bins start at 10 ms; shorter gaps are one bin.
-fn bin_of(gap_ms: f64) -> i32 {
-    if gap_ms < 10.0 {
-        0
-    } else {
-        1 + ((gap_ms / 10.0).ln() / 1.25f64.ln()).floor() as i32
+/// Gaps within 5 % of their neighbour are one level (a sweep's repeated
+/// gap, measured with a little scheduling noise).
+const SAME_LEVEL: f64 = 1.05;
+
+/// More levels than this (gaps from a schedule, all different) are merged
+/// into log-spaced bins, a factor of 1.25 wide, to keep the search small.
+const MAX_LEVELS: usize = 300;
+
+/// The first probes after one quiet period.
+#[derive(Debug, Clone)]
+struct Session {
+    gap: f64,
+    /// Its bad probes (any makes the session bad).
+    bad: Vec<usize>,
+}
+
+/// Gap levels: quiet periods sorted by gap and grouped into bins.
+fn levels(mut sessions: Vec<Session>) -> Vec<Bin> {
+    sessions.sort_by(|a, b| a.gap.total_cmp(&b.gap));
+    let mut bins: Vec<Bin> = Vec::new();
+    let mut push = |bins: &mut Vec<Bin>, join: bool, s: &Session| {
+        let g = s.gap;
+        if !join || bins.is_empty() {
+            bins.push(Bin {
+                min_gap: g,
+                max_gap: g,
+                ..Bin::default()
+            });
+        }
+        let b = bins.last_mut().expect("a bin");
+        b.n += 1;
+        b.bad += !s.bad.is_empty() as usize;
+        b.max_gap = g;
+        b.idx.extend(&s.bad);
+    };
+    let mut prev = f64::NAN;
+    for s in &sessions {
+        let join = s.gap <= prev * SAME_LEVEL || (s.gap < 10.0 && prev < 10.0);
+        push(&mut bins, join, s);
+        prev = s.gap;
     }
+    if bins.len() <= MAX_LEVELS {
+        return bins;
+    }
+    let key = |g: f64| {
+        if g < 10.0 {
+            0
+        } else {
+            1 + ((g / 10.0).ln() / 1.25f64.ln()).floor() as i64
+        }
+    };
+    let mut coarse: Vec<Bin> = Vec::new();
+    let mut last_key = i64::MIN;
+    for s in &sessions {
+        let k = key(s.gap);
+        push(&mut coarse, k == last_key, s);
+        last_key = k;
+    }
+    coarse
 }
 
 /// Is this probe one of the first after a quiet gap?
@@ -67,15 +120,44 @@ pub fn is_head(ds: &Dataset, s: &Sample) -> bool {
     s.session_gap_ms.is_finite() && (s.session_pos as usize) < ds.targets.len().max(1)
 }
 
-pub fn analyse(input: &Input<'_>) -> Option<GapPattern> {
+/// What counts as a bad first request after a quiet gap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bad {
+    /// Failed, or stalled: more than twice the noise margin over the fast
+    /// mode (a timer's stall, not a jitter spike).
+    FailedOrStalled,
+    /// Failed (a reset, a 502): what a keep-alive race produces.
+    Failed,
+}
+
+impl Bad {
+    fn of(self, ds: &Dataset, s: &Sample) -> bool {
+        match self {
+            Bad::Failed => s.failed(),
+            Bad::FailedOrStalled => s.failed() || stalled(ds, s),
+        }
+    }
+}
+
+/// More than twice the noise margin above the fast mode.
+fn stalled(ds: &Dataset, s: &Sample) -> bool {
+    match (ds.slow_override_ms, ds.baseline(s)) {
+        (Some(limit), _) => s.total_ms > limit,
+        (None, Some(b)) => ds.excess_ms(s) > 2.0 * (b.slow_ms - b.base_ms),
+        (None, None) => false,
+    }
+}
+
+pub fn analyse(input: &Input<'_>, criterion: Bad) -> Option<GapPattern> {
     let ds = input.ds;
-    let mut bins: BTreeMap<i32, Bin> = BTreeMap::new();
+    // Sessions by the index of their first probe.
+    let mut sessions: std::collections::BTreeMap<usize, Session> = std::collections::BTreeMap::new();
     let mut warm = (0, 0);
     for (i, s) in ds.samples.iter().enumerate() {
         if input.explained[i] {
             continue;
         }
-        let bad = ds.is_bad(s);
+        let bad = criterion.of(ds, s);
         if !is_head(ds, s) {
             if s.session_gap_ms.is_finite() || s.session_pos > 0 {
                 warm.1 += 1;
@@ -83,25 +165,19 @@ pub fn analyse(input: &Input<'_>) -> Option<GapPattern> {
             }
             continue;
         }
-        let g = s.session_gap_ms;
-        let b = bins.entry(bin_of(g)).or_insert_with(|| Bin {
-            min_gap: g,
-            max_gap: g,
-            ..Bin::default()
+        let session = sessions.entry(i - s.session_pos as usize).or_insert(Session {
+            gap: s.session_gap_ms,
+            bad: Vec::new(),
         });
-        b.n += 1;
-        b.bad += bad as usize;
-        b.min_gap = b.min_gap.min(g);
-        b.max_gap = b.max_gap.max(g);
         if bad {
-            b.idx.push(i);
+            session.bad.push(i);
         }
     }
     // Inside bursts the path must be mostly fine, or the trouble is not idleness.
     if warm.1 >= 10 && frac(warm.0, warm.1) > 0.15 {
         return None;
     }
-    let bins: Vec<Bin> = bins.into_values().collect();
+    let bins = levels(sessions.into_values().collect());
     let sum = |r: std::ops::Range<usize>| bins[r].iter().fold((0, 0), |(b, n), x| (b + x.bad, n + x.n));
     let k = bins.len();
     let mut best: Option<(f64, usize, usize, usize)> = None;
@@ -115,7 +191,7 @@ pub fn analyse(input: &Input<'_>) -> Option<GapPattern> {
                 frac(below.0, below.1),
                 frac(beyond.0, beyond.1),
             );
-            let enough = inside.0 >= 2 || (inside.0 == 1 && lone_is_telling(ds, &bins[i..=j], below, warm));
+            let enough = inside.0 >= 2 || (inside.0 == 1 && lone_is_telling(below, warm));
             let ok = enough
                 && fi >= 0.5
                 && below.1 >= 2
@@ -169,20 +245,11 @@ pub fn analyse(input: &Input<'_>) -> Option<GapPattern> {
     })
 }
 
-/// One bad probe after the longest gaps is enough when nothing else is
-/// ever bad and it is no near miss: a failure, or a stall of several times
-/// the noise margin. A pool that replaces the stale connection it stalled
-/// on serves the next probe fresh, so one per gap may be all there is.
-fn lone_is_telling(ds: &Dataset, inside: &[Bin], below: (usize, usize), warm: (usize, usize)) -> bool {
-    let Some(&i) = inside.iter().flat_map(|b| b.idx.iter()).next() else {
-        return false;
-    };
-    let s = &ds.samples[i];
-    let margin = ds.baseline(s).map_or(f64::INFINITY, |b| b.slow_ms - b.base_ms);
-    below.0 == 0
-        && below.1 >= 4
-        && frac(warm.0, warm.1) <= 0.05
-        && (s.failed() || ds.excess_ms(s) >= 3.0 * margin)
+/// One bad quiet period is enough when no shorter one was bad, several
+/// were seen, and the path is fine when warm: a sweep often has a single
+/// gap above the timer.
+fn lone_is_telling(below: (usize, usize), warm: (usize, usize)) -> bool {
+    below.0 == 0 && below.1 >= 4 && frac(warm.0, warm.1) <= 0.05
 }
 
 /// Known timers on the path (scenario ms) and what they are.

@@ -4,7 +4,7 @@
 //! after shorter gaps, and inside bursts, they are fine. The step in
 //! latency against the gap estimates T; T near 60, 75 or 350 s names the timer.
 
-use super::gaps::{analyse, matching_timers, Shape};
+use super::gaps::{analyse, matching_timers, Bad, Shape};
 use super::{target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::human_ms;
@@ -17,7 +17,7 @@ const FIX: &[&str] = &[
 
 pub fn detect(input: &Input<'_>) -> Option<Detection> {
     let ds = input.ds;
-    let p = analyse(input)?;
+    let p = analyse(input, Bad::FailedOrStalled)?;
     if p.shape != Shape::Step {
         return None;
     }
@@ -68,7 +68,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         format!("Requests after ≥ {} idle {what}: {timer}", human_ms(p.hi_ms)),
     )
     .evidence(format!(
-        "{}/{} first requests after quiet gaps ≥ {} were slow or failed; {}/{} after gaps ≤ {}",
+        "after {}/{} quiet periods ≥ {} the first requests were slow or failed; after {}/{} periods ≤ {}",
         p.inside.0,
         p.inside.1,
         human_ms(p.hi_ms),

@@ -3,7 +3,7 @@
 //! Failures cluster after gaps slightly longer than T — and stop again for
 //! longer gaps, where the close is complete and the upstream reconnects.
 
-use super::gaps::{analyse, matching_timers, Shape};
+use super::gaps::{analyse, matching_timers, Bad, Shape};
 use super::{target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::human_ms;
@@ -16,10 +16,14 @@ const FIX: &[&str] = &[
 
 pub fn detect(input: &Input<'_>) -> Option<Detection> {
     let ds = input.ds;
-    let p = analyse(input)?;
+    let p = analyse(input, Bad::Failed)?;
     let Shape::Window { beyond_ms } = p.shape else {
         return None;
     };
+    // A race ends in a failure (a reset, the gateway's 502), not a stall.
+    if p.failed == 0 || p.failed * 2 < p.bad.len() {
+        return None;
+    }
     let timers = matching_timers(p.lo_ms, p.hi_ms);
     let mut confidence: f64 = 0.6;
     if p.failed * 2 >= p.bad.len() {
@@ -47,13 +51,13 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         ),
     )
     .evidence(format!(
-        "{}/{} first requests after gaps of {} were slow or failed",
+        "after {}/{} quiet periods of {} the first requests were slow or failed",
         p.inside.0,
         p.inside.1,
         span(p.hi_ms, p.max_bad_ms)
     ))
     .evidence(format!(
-        "{}/{} after gaps ≤ {}, {}/{} after gaps ≥ {}",
+        "after {}/{} periods ≤ {}, and {}/{} periods ≥ {}",
         p.below.0,
         p.below.1,
         human_ms(p.lo_ms),

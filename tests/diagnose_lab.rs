@@ -1,0 +1,344 @@
+//! `coldlink diagnose --lab`: every scenario named right end to end (real
+//! sockets, real TLS, the real binary), and scenarios with parameters drawn
+//! from seeded random ranges, far from the lab's defaults.
+//!
+//! A failing draw prints its seed; `COLDLINK_SEED=N` replays it. The
+//! accuracy script runs many draws (`cargo test --test diagnose_lab
+//! accuracy_table -- --ignored --nocapture`).
+
+use std::process::Command;
+
+use coldlink::diagnose::{Cause, Report};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Run `coldlink diagnose ARGS --format json -q`: exit code and report.
+fn diagnose(args: &[String]) -> (i32, Report) {
+    let out = Command::new(env!("CARGO_BIN_EXE_coldlink"))
+        .arg("diagnose")
+        .args(args)
+        .args(["--format", "json", "-q"])
+        .output()
+        .expect("coldlink runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: not a report ({e}); exit {:?}\nstdout: {stdout}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn explain(r: &Report) -> String {
+    r.findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {:?} {:.2}: {}\n    {}",
+                f.cause,
+                f.severity,
+                f.confidence,
+                f.title,
+                f.evidence.join("\n    ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n  ")
+}
+
+fn expect(cause: Cause, args: Vec<String>) {
+    let (code, report) = diagnose(&args);
+    assert_eq!(report.verdict, cause, "{args:?}\n  {}", explain(&report));
+    assert_eq!(
+        code,
+        if cause == Cause::Healthy { 0 } else { 1 },
+        "exit code, {args:?}"
+    );
+}
+
+#[test]
+fn healthy_is_healthy() {
+    expect(Cause::Healthy, args(&["--lab", "healthy"]));
+}
+
+#[test]
+fn bad_path() {
+    expect(Cause::BadPath, args(&["--lab", "bad-path"]));
+}
+
+#[test]
+fn syn_loss() {
+    expect(Cause::SynLoss, args(&["--lab", "syn-loss"]));
+}
+
+#[test]
+fn dns_timeout() {
+    // 5 s late answers, compressed to 1 s: a slow resolver.
+    expect(
+        Cause::DnsTimeout,
+        args(&["--lab", "dns-timeout", "--speed", "5", "--probes", "10"]),
+    );
+}
+
+#[test]
+fn slow_tls() {
+    expect(Cause::SlowTls, args(&["--lab", "slow-tls"]));
+}
+
+#[test]
+fn slow_backend() {
+    expect(
+        Cause::SlowBackend,
+        args(&["--lab", "slow-backend", "--probes", "10"]),
+    );
+}
+
+#[test]
+fn edge() {
+    expect(Cause::Edge, args(&["--lab", "edge"]));
+}
+
+#[test]
+fn integration_timeout() {
+    expect(
+        Cause::IntegrationTimeout,
+        args(&["--lab", "integration-timeout", "--probes", "5"]),
+    );
+}
+
+#[test]
+fn errors() {
+    expect(Cause::Errors, args(&["--lab", "errors"]));
+}
+
+#[test]
+fn idle_timeout_with_the_default_sweep() {
+    let (code, report) = diagnose(&args(&["--lab", "idle-timeout", "--idle-sweep"]));
+    assert_eq!(report.verdict, Cause::IdleTimeout, "{}", explain(&report));
+    assert_eq!(code, 1);
+    let f = &report.findings[0];
+    assert!(f.title.contains("NLB"), "names the 350 s timer: {}", f.title);
+    let last = report.idle_sweep.last().expect("sweep rows");
+    assert_eq!(
+        (last.gap_ms, last.slow),
+        (360_000.0, last.probes),
+        "{:?}",
+        report.idle_sweep
+    );
+}
+
+#[test]
+fn idle_timeout_blackhole() {
+    expect(
+        Cause::IdleTimeout,
+        args(&["--lab", "idle-timeout-blackhole", "--idle-sweep"]),
+    );
+}
+
+#[test]
+fn keepalive_race() {
+    expect(
+        Cause::KeepaliveRace,
+        args(&[
+            "--lab",
+            "keepalive-race",
+            "--speed",
+            "40",
+            "--idle-sweep",
+            "30s,63s,67s,80s,120s",
+        ]),
+    );
+}
+
+/// A random set-up of one fault: the lab arguments, and the cause it is.
+pub fn draw(cause: Cause, rng: &mut StdRng) -> Vec<String> {
+    let s = |v: f64| format!("{}ms", v.round() as u64);
+    let mut a: Vec<String> = Vec::new();
+    let mut set = |kv: String| {
+        a.push("--set".into());
+        a.push(kv);
+    };
+    // A base latency anywhere from a fast app to a sluggish one.
+    let base = rng.random_range(1.0..150.0);
+    let jitter = base * rng.random_range(0.0..0.5);
+    let plan: Vec<String>;
+    let (scenario, speed) = match cause {
+        Cause::Healthy => {
+            set(format!("backend.targets={}", rng.random_range(1..=5)));
+            plan = vec![];
+            ("healthy", 1.0)
+        }
+        Cause::BadPath => {
+            let n = rng.random_range(2..=5);
+            let delay = rng.random_range(500.0..10_000.0);
+            set(format!("backend.targets={n}"));
+            set(format!(
+                "nlb.faults=[{{ target = {}, kind = \"slow-connect\", delay = \"{}\" }}]",
+                rng.random_range(0..n),
+                s(delay)
+            ));
+            plan = vec![];
+            ("bad-path", 10.0)
+        }
+        Cause::SlowBackend => {
+            set(format!("backend.delay={}", s(rng.random_range(600.0..5_000.0))));
+            plan = args(&["--probes", "8"]);
+            ("slow-backend", 5.0)
+        }
+        Cause::Edge => {
+            set(format!("edge.delay={}", s(rng.random_range(40.0..300.0))));
+            plan = vec![];
+            ("edge", 1.0)
+        }
+        Cause::SlowTls => {
+            set(format!(
+                "gateway.tls_delay={}",
+                s(rng.random_range(500.0..3_000.0))
+            ));
+            plan = args(&["--probes", "10"]);
+            ("slow-tls", 1.0)
+        }
+        Cause::IdleTimeout => {
+            // 0.5 s to 350 s, compressed so that the timer lasts 2 s.
+            let timer: f64 = 500.0 * 700f64.powf(rng.random::<f64>());
+            let speed = (timer / 2_000.0).max(1.0);
+            let stall: f64 = rng.random_range(500.0..10_000.0);
+            // A stall compressed below 40 ms is lost in loopback noise:
+            // such draws meet a reset instead.
+            let blackhole = stall / speed >= 40.0 && rng.random_bool(0.5);
+            set(format!("nlb.idle_timeout={}", s(timer)));
+            set(format!(
+                "nlb.idle_behaviour={}",
+                if blackhole { "blackhole" } else { "reset" }
+            ));
+            set(format!("gateway.stall_retry={}", s(stall)));
+            let sweep: Vec<String> = [0.3, 0.6, 0.85, 1.3, 2.0].iter().map(|f| s(f * timer)).collect();
+            plan = vec!["--idle-sweep".into(), sweep.join(",")];
+            ("idle-timeout", speed)
+        }
+        Cause::KeepaliveRace => {
+            let keepalive: f64 = rng.random_range(5_000.0..120_000.0);
+            let window = keepalive * 0.25;
+            let speed = keepalive / 1_500.0;
+            set(format!("backend.keepalive_timeout={}", s(keepalive)));
+            set(format!("backend.close_race={}", s(window)));
+            let sweep: Vec<String> = [
+                keepalive * 0.5,
+                keepalive * 0.8,
+                keepalive + window * 0.3,
+                keepalive + window * 0.7,
+                keepalive + window * 3.0,
+                keepalive * 3.0,
+            ]
+            .iter()
+            .map(|g| s(*g))
+            .collect();
+            plan = vec!["--idle-sweep".into(), sweep.join(",")];
+            ("keepalive-race", speed)
+        }
+        Cause::Errors => {
+            set(format!("backend.error_rate={:.2}", rng.random_range(0.1..0.5)));
+            plan = vec![];
+            ("errors", 1.0)
+        }
+        other => panic!("no random draw for {other}"),
+    };
+    if !matches!(cause, Cause::SlowBackend) {
+        set(format!("backend.delay={}", s(base)));
+    }
+    set(format!("backend.jitter={}", s(jitter)));
+    let mut out = args(&["--lab", scenario, "--speed", &format!("{speed:.3}")]);
+    out.extend(a);
+    out.extend(plan);
+    out
+}
+
+fn seed() -> u64 {
+    std::env::var("COLDLINK_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+}
+
+fn random(cause: Cause) {
+    let seed = seed();
+    let mut rng = StdRng::seed_from_u64(seed * 1000 + cause as u64);
+    let a = draw(cause, &mut rng);
+    let (_, report) = diagnose(&a);
+    assert_eq!(
+        report.verdict,
+        cause,
+        "seed {seed}: {a:?}\n  {}",
+        explain(&report)
+    );
+}
+
+#[test]
+fn random_bad_path() {
+    random(Cause::BadPath);
+}
+
+#[test]
+fn random_idle_timeout() {
+    random(Cause::IdleTimeout);
+}
+
+#[test]
+fn random_slow_backend() {
+    random(Cause::SlowBackend);
+}
+
+#[test]
+fn random_keepalive_race() {
+    random(Cause::KeepaliveRace);
+}
+
+#[test]
+fn random_healthy() {
+    random(Cause::Healthy);
+}
+
+/// The confusion table over many draws (slow: run by scripts/accuracy.sh).
+#[test]
+#[ignore]
+fn accuracy_table() {
+    let runs: u64 = std::env::var("COLDLINK_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let causes = [
+        Cause::Healthy,
+        Cause::BadPath,
+        Cause::SlowBackend,
+        Cause::Edge,
+        Cause::SlowTls,
+        Cause::IdleTimeout,
+        Cause::KeepaliveRace,
+        Cause::Errors,
+    ];
+    println!("| scenario (random parameters) | runs | right | named instead |");
+    println!("|---|---:|---:|---|");
+    for cause in causes {
+        let mut right = 0;
+        let mut instead: std::collections::BTreeMap<String, u32> = Default::default();
+        for run in 0..runs {
+            let mut rng = StdRng::seed_from_u64(run * 1000 + cause as u64 + 77);
+            let a = draw(cause, &mut rng);
+            let (_, report) = diagnose(&a);
+            if report.verdict == cause {
+                right += 1;
+            } else {
+                eprintln!("miss {cause}: {a:?}\n  {}", explain(&report));
+                *instead.entry(report.verdict.to_string()).or_default() += 1;
+            }
+        }
+        let instead: Vec<String> = instead.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
+        println!("| {cause} | {runs} | {right} | {} |", instead.join(", "));
+    }
+}

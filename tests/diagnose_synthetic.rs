@@ -1,0 +1,469 @@
+//! Diagnosis of synthetic records drawn from seeded random ranges: many
+//! fault set-ups no lab default describes (1–5 paths, timers from 0.5 s to
+//! 350 s, stalls from 0.5 s to 10 s, base latencies from 1 to 250 ms,
+//! log-normal jitter with rare spikes). The detectors are pure functions, so
+//! thousands of set-ups cost a second.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use coldlink::diagnose::report::{diagnose, Context};
+use coldlink::diagnose::{Cause, Dataset};
+use coldlink::probe::{ConnInfo, ErrorKind, Phase, Phases, ProbeError, ProbeRecord, TargetKind, Timestamp};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// How a synthetic path behaves.
+#[derive(Debug, Clone)]
+struct Path {
+    rtt: f64,
+    app: f64,
+    jitter: f64,
+    spike_rate: f64,
+    fault: Fault,
+}
+
+#[derive(Debug, Clone)]
+enum Fault {
+    None,
+    /// After a quiet gap > timer, the first request stalls (or fails).
+    Idle {
+        timer: f64,
+        stall: f64,
+        reset: bool,
+    },
+    /// One of `n` paths adds `stall`.
+    BadPath {
+        n: u32,
+        stall: f64,
+    },
+    /// A fraction of SYNs lost.
+    SynLoss {
+        p: f64,
+    },
+    /// Every lookup takes `delay` (a slow resolver), or a fraction `p` lose a query (5 s).
+    Dns {
+        delay: f64,
+        p_lost: f64,
+    },
+    SlowTls {
+        extra: f64,
+    },
+    SlowBackend {
+        app: f64,
+    },
+    Edge {
+        extra: f64,
+    },
+    IntegrationTimeout {
+        fraction: f64,
+    },
+    /// Requests after gaps in [timer, timer + window] fail.
+    Race {
+        timer: f64,
+        window: f64,
+    },
+    Errors {
+        rate: f64,
+    },
+}
+
+struct Sim {
+    rng: StdRng,
+    path: Path,
+    now: f64,
+    last_end: f64,
+    seq: u64,
+    conn: u64,
+    records: Vec<ProbeRecord>,
+}
+
+const T0: u64 = 1_790_000_000;
+
+impl Sim {
+    fn jitter(&mut self, ms: f64) -> f64 {
+        // Log-normal around `ms`.
+        let z: f64 = self.rng.sample::<f64, _>(rand_distr_normal());
+        ms * (self.path.jitter * z).exp()
+    }
+
+    fn probe(&mut self, target: usize, fresh: bool, conn_idle: Option<f64>) {
+        let p = self.path.clone();
+        let gap = self.now - self.last_end;
+        let head = gap >= 0.02;
+        let custom = target == 1;
+        let mut ph = Phases {
+            queue: Some(0.01),
+            send: Some(0.05),
+            body: Some(0.2),
+            ..Phases::default()
+        };
+        let mut status = Some(200u16);
+        let mut error = None;
+        let mut headers = BTreeMap::new();
+        if fresh {
+            let mut dns = self.jitter(2.0 + p.rtt / 4.0);
+            let mut connect = self.jitter(p.rtt);
+            let mut tls = self.jitter(p.rtt * 1.2 + 1.0);
+            match p.fault {
+                Fault::SynLoss { p: loss } => {
+                    if self.rng.random::<f64>() < loss {
+                        connect += 1000.0;
+                        if self.rng.random::<f64>() < loss {
+                            connect += 2000.0;
+                        }
+                    }
+                }
+                Fault::Dns { delay, p_lost } => {
+                    dns += delay;
+                    if self.rng.random::<f64>() < p_lost {
+                        dns += 5000.0;
+                    }
+                }
+                Fault::SlowTls { extra } => tls += self.jitter(extra),
+                _ => {}
+            }
+            ph.dns = Some(dns);
+            ph.connect = Some(connect);
+            ph.tls = Some(tls);
+        }
+        let mut ttfb = self.jitter(p.rtt + p.app);
+        if self.rng.random::<f64>() < p.spike_rate {
+            ttfb += self.rng.random_range(50.0..300.0);
+        }
+        if custom {
+            if matches!(p.fault, Fault::Edge { .. }) || self.rng.random::<f64>() < 0.3 {
+                headers.insert("via".into(), "1.1 abc.cloudfront.net (CloudFront)".into());
+                headers.insert("x-amz-cf-pop".into(), "FRA56-P1".into());
+                headers.insert("x-cache".into(), "Miss from cloudfront".into());
+            }
+            if let Fault::Edge { extra } = p.fault {
+                ttfb += self.jitter(extra);
+            }
+        }
+        match p.fault {
+            Fault::Idle { timer, stall, reset } if head && gap > timer => {
+                if reset {
+                    status = Some(502);
+                } else {
+                    ttfb += stall;
+                }
+            }
+            Fault::BadPath { n, stall } if self.rng.random_range(0..n) == 0 => ttfb += stall,
+            Fault::SlowBackend { app } => ttfb += self.jitter(app),
+            Fault::IntegrationTimeout { fraction } if self.rng.random::<f64>() < fraction => {
+                ttfb = 29_000.0 + self.rng.random_range(0.0..30.0);
+                status = Some(504);
+            }
+            Fault::Race { timer, window } if head && gap > timer && gap < timer + window => {
+                if self.rng.random::<f64>() < 0.8 {
+                    status = Some(502);
+                }
+            }
+            Fault::Errors { rate } if self.rng.random::<f64>() < rate => status = Some(500),
+            _ => {}
+        }
+        if let Some(s) = status {
+            if s >= 500 {
+                error = Some(ProbeError {
+                    kind: ErrorKind::Status,
+                    phase: Phase::Ttfb,
+                    message: format!("status {s}"),
+                });
+            }
+        }
+        ph.ttfb = Some(ttfb);
+        let total = ph.iter().filter_map(|(_, v)| v).sum::<f64>();
+        if fresh {
+            self.conn += 1;
+        }
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(T0) + Duration::from_secs_f64(self.now);
+        self.seq += 1;
+        self.records.push(ProbeRecord {
+            v: 1,
+            run: Some("sim".into()),
+            target: if custom { "custom-domain" } else { "execute-api" }.into(),
+            url: if custom {
+                "https://api.example.com/header".into()
+            } else {
+                "https://abc123.execute-api.eu-west-1.amazonaws.com/test/header".into()
+            },
+            seq: self.seq,
+            at: Timestamp(at),
+            scheduled_at: Timestamp(at),
+            remote: Some("203.0.113.5:443".parse().unwrap()),
+            local: None,
+            conn: Some(ConnInfo {
+                id: self.conn + target as u64 * 1000,
+                reused: !fresh,
+                idle_ms: conn_idle,
+                age_ms: 1.0,
+                requests: 1,
+                reconnected: false,
+                stale_idle_ms: None,
+            }),
+            phases_ms: ph,
+            total_ms: total,
+            status,
+            http: Some("1.1".into()),
+            tls: None,
+            trace_id: None,
+            headers,
+            body_bytes: Some(2),
+            error,
+        });
+        self.now += total / 1000.0;
+        self.last_end = self.last_end.max(self.now);
+    }
+
+    fn quiet(&mut self, secs: f64) {
+        self.now = self.last_end + secs;
+    }
+}
+
+/// A standard normal sampler without another dependency (Box–Muller).
+fn rand_distr_normal() -> impl rand::distr::Distribution<f64> {
+    struct Normal;
+    impl rand::distr::Distribution<f64> for Normal {
+        fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+            let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
+            (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+        }
+    }
+    Normal
+}
+
+/// The diagnose plan: bursts on fresh and reused connections, the quick
+/// gaps, then `sweep` (seconds).
+fn run_plan(path: Path, seed: u64, sweep: &[f64]) -> Vec<ProbeRecord> {
+    let mut sim = Sim {
+        rng: StdRng::seed_from_u64(seed),
+        path,
+        now: 0.0,
+        last_end: 0.0,
+        seq: 0,
+        conn: 0,
+        records: Vec::new(),
+    };
+    for k in 0..40 {
+        sim.probe(k % 2, true, None);
+        sim.now = sim.last_end + 0.001;
+    }
+    sim.quiet(0.5);
+    for k in 0..40 {
+        sim.probe(k % 2, k < 2, (k >= 2).then_some(0.1));
+        sim.now = sim.last_end + 0.0005;
+    }
+    for (k, gap) in [1.0, 3.0, 8.0].iter().chain(sweep).enumerate() {
+        sim.quiet(*gap);
+        sim.probe(k % 2, false, Some(gap * 1000.0));
+        sim.now = sim.last_end + 0.0005;
+        sim.probe((k + 1) % 2, false, Some(gap * 1000.0));
+    }
+    sim.records
+}
+
+fn random_path(rng: &mut StdRng, fault: Fault) -> Path {
+    Path {
+        rtt: rng.random_range(0.5..40.0),
+        app: rng.random_range(1.0..200.0),
+        jitter: rng.random_range(0.03..0.35),
+        spike_rate: rng.random_range(0.0..0.02),
+        fault,
+    }
+}
+
+/// A sweep bracketing `timer`, as an engineer who suspects it would run.
+fn sweep_around(timer: f64) -> Vec<f64> {
+    [0.3, 0.6, 0.85, 1.3, 2.0].iter().map(|f| f * timer).collect()
+}
+
+fn verdict(records: &[ProbeRecord]) -> (Cause, String) {
+    let kinds = [
+        ("execute-api".to_string(), TargetKind::ExecuteApi),
+        ("custom-domain".to_string(), TargetKind::CustomDomain),
+    ];
+    let ds = Dataset::from_records(records, &kinds, 1.0);
+    let (report, _) = diagnose(&ds, &Context::default());
+    let titles: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("{} {:?} {:.2}: {}", f.cause, f.severity, f.confidence, f.title))
+        .collect();
+    (report.verdict, titles.join("\n  "))
+}
+
+/// Run `trials` random set-ups of one fault and require at least
+/// `accuracy` of them named right. The floors hold for every draw of
+/// set-ups tried (COLDLINK_SEED=0…9); what is missed are the corners where
+/// the fault hides in the noise (a 40 ms edge on a 200 ms API with ±30 %
+/// jitter) or did not show at all (a 10 % loss over 40 new connections, a
+/// race each request loses with p = 0.8). docs/accuracy.md has the rates.
+fn check(cause: Cause, trials: u64, accuracy: f64, make: impl Fn(&mut StdRng) -> (Fault, Vec<f64>)) {
+    let mut wrong = Vec::new();
+    // Another draw of set-ups: COLDLINK_SEED=7 cargo test --test diagnose_synthetic
+    let base: u64 = std::env::var("COLDLINK_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    for seed in base * trials..(base + 1) * trials {
+        let mut rng = StdRng::seed_from_u64(seed * 7919 + cause as u64);
+        let (fault, sweep) = make(&mut rng);
+        let path = random_path(&mut rng, fault);
+        let records = run_plan(path.clone(), seed, &sweep);
+        let (got, findings) = verdict(&records);
+        if got != cause {
+            wrong.push(format!("seed {seed}: {path:?}\n  → {got}\n  {findings}"));
+        }
+    }
+    let right = 1.0 - wrong.len() as f64 / trials as f64;
+    assert!(
+        right >= accuracy,
+        "{cause}: {}/{trials} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn healthy_paths_with_ordinary_jitter_raise_no_finding() {
+    check(Cause::Healthy, 200, 0.99, |rng| {
+        let sweep = if rng.random_bool(0.5) {
+            vec![30.0, 65.0, 80.0, 120.0, 360.0]
+        } else {
+            vec![]
+        };
+        (Fault::None, sweep)
+    });
+}
+
+#[test]
+fn idle_timers_from_half_a_second_to_350_s() {
+    check(Cause::IdleTimeout, 150, 0.98, |rng| {
+        let timer = 0.5 * 700f64.powf(rng.random::<f64>());
+        let fault = Fault::Idle {
+            timer,
+            stall: rng.random_range(500.0..10_000.0),
+            reset: rng.random_bool(0.4),
+        };
+        (fault, sweep_around(timer))
+    });
+}
+
+#[test]
+fn one_bad_path_in_two_to_five() {
+    check(Cause::BadPath, 150, 0.95, |rng| {
+        let fault = Fault::BadPath {
+            n: rng.random_range(2..=5),
+            stall: rng.random_range(500.0..10_000.0),
+        };
+        (fault, vec![])
+    });
+}
+
+#[test]
+fn lost_syns() {
+    check(Cause::SynLoss, 150, 0.95, |rng| {
+        (
+            Fault::SynLoss {
+                p: rng.random_range(0.08..0.3),
+            },
+            vec![],
+        )
+    });
+}
+
+#[test]
+fn slow_or_lossy_resolvers() {
+    check(Cause::DnsTimeout, 150, 0.98, |rng| {
+        let fault = if rng.random_bool(0.5) {
+            Fault::Dns {
+                delay: rng.random_range(500.0..10_000.0),
+                p_lost: 0.0,
+            }
+        } else {
+            Fault::Dns {
+                delay: 0.0,
+                p_lost: rng.random_range(0.1..0.5),
+            }
+        };
+        (fault, vec![])
+    });
+}
+
+#[test]
+fn slow_handshakes() {
+    check(Cause::SlowTls, 150, 0.98, |rng| {
+        (
+            Fault::SlowTls {
+                extra: rng.random_range(500.0..10_000.0),
+            },
+            vec![],
+        )
+    });
+}
+
+#[test]
+fn slow_backends() {
+    check(Cause::SlowBackend, 150, 0.98, |rng| {
+        (
+            Fault::SlowBackend {
+                app: rng.random_range(500.0..10_000.0),
+            },
+            vec![],
+        )
+    });
+}
+
+#[test]
+fn an_edge_in_front_of_the_custom_domain() {
+    check(Cause::Edge, 150, 0.92, |rng| {
+        (
+            Fault::Edge {
+                extra: rng.random_range(30.0..400.0),
+            },
+            vec![],
+        )
+    });
+}
+
+#[test]
+fn integration_timeouts() {
+    check(Cause::IntegrationTimeout, 150, 0.98, |rng| {
+        (
+            Fault::IntegrationTimeout {
+                fraction: rng.random_range(0.1..1.0),
+            },
+            vec![],
+        )
+    });
+}
+
+#[test]
+fn keepalive_races() {
+    check(Cause::KeepaliveRace, 150, 0.9, |rng| {
+        let timer = rng.random_range(1.0..120.0);
+        let window = timer * rng.random_range(0.1..0.3);
+        let sweep = vec![
+            timer * 0.5,
+            timer * 0.8,
+            timer + window * 0.3,
+            timer + window * 0.7,
+            timer + window * 3.0,
+            timer * 3.0,
+        ];
+        (Fault::Race { timer, window }, sweep)
+    });
+}
+
+#[test]
+fn plain_errors() {
+    check(Cause::Errors, 150, 0.95, |rng| {
+        (
+            Fault::Errors {
+                rate: rng.random_range(0.08..0.5),
+            },
+            vec![],
+        )
+    });
+}
