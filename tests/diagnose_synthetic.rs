@@ -106,12 +106,10 @@ impl Sim {
             let mut connect = self.jitter(p.rtt);
             let mut tls = self.jitter(p.rtt * 1.2 + 1.0);
             match p.fault {
-                Fault::SynLoss { p: loss } => {
+                Fault::SynLoss { p: loss } if self.rng.random::<f64>() < loss => {
+                    connect += 1000.0;
                     if self.rng.random::<f64>() < loss {
-                        connect += 1000.0;
-                        if self.rng.random::<f64>() < loss {
-                            connect += 2000.0;
-                        }
+                        connect += 2000.0;
                     }
                 }
                 Fault::Dns { delay, p_lost } => {
@@ -155,10 +153,10 @@ impl Sim {
                 ttfb = 29_000.0 + self.rng.random_range(0.0..30.0);
                 status = Some(504);
             }
-            Fault::Race { timer, window } if head && gap > timer && gap < timer + window => {
-                if self.rng.random::<f64>() < 0.8 {
-                    status = Some(502);
-                }
+            Fault::Race { timer, window }
+                if head && gap > timer && gap < timer + window && self.rng.random::<f64>() < 0.8 =>
+            {
+                status = Some(502);
             }
             Fault::Errors { rate } if self.rng.random::<f64>() < rate => status = Some(500),
             _ => {}

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use super::num::{quantile, sorted};
+use super::num::quantiles;
 use crate::probe::{ErrorKind, Phase, Phases, ProbeRecord, TargetKind};
 
 /// A gap shorter than this (real time) joins a probe to the session of the
@@ -138,6 +138,8 @@ pub struct Dataset {
     pub baselines: Vec<[Option<Baseline>; 2]>,
     /// A slow threshold the user set (`--slow`), scenario ms.
     pub slow_override_ms: Option<f64>,
+    /// Indices of each target's probes, in time order.
+    by_target: Vec<Vec<u32>>,
 }
 
 /// One record as the builder takes it, borrowed from wherever it was read.
@@ -199,7 +201,8 @@ pub struct Builder {
     target_ix: HashMap<String, u16>,
     remotes: Interner,
     pops: Interner,
-    conns: HashMap<(String, u64), u32>,
+    runs: Interner,
+    conns: HashMap<(u32, u64), u32>,
     kinds: HashMap<String, TargetKind>,
     /// Samples with absolute times (seconds since the epoch, real).
     raw: Vec<(f64, f64, Sample)>,
@@ -271,22 +274,25 @@ impl Builder {
         };
         let conn = match (o.run, o.conn_id) {
             (run, Some(id)) => {
+                let run = self.runs.get(run.unwrap_or(""));
                 let next = self.conns.len() as u32;
-                *self
-                    .conns
-                    .entry((run.unwrap_or("").to_string(), id))
-                    .or_insert(next)
+                *self.conns.entry((run, id)).or_insert(next)
             }
             _ => NONE,
         };
-        let via_cf = o
-            .via
-            .is_some_and(|v| v.to_ascii_lowercase().contains("cloudfront"));
-        let edge_cache = match o.x_cache.map(str::to_ascii_lowercase) {
-            Some(c) if c.starts_with("error") => EdgeCache::Error,
-            Some(c) if c.starts_with("miss") || c.starts_with("refreshhit") => EdgeCache::Miss,
-            Some(c) if c.starts_with("hit") => EdgeCache::Hit,
-            _ => EdgeCache::None,
+        let via_cf = o.via.is_some_and(|v| contains_ignore_case(v, "cloudfront"));
+        let starts = |p: &str| {
+            o.x_cache
+                .is_some_and(|c| c.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p)))
+        };
+        let edge_cache = if starts("error") {
+            EdgeCache::Error
+        } else if starts("miss") || starts("refreshhit") {
+            EdgeCache::Miss
+        } else if starts("hit") {
+            EdgeCache::Hit
+        } else {
+            EdgeCache::None
         };
         // The tool's own queueing is not the path's latency.
         let network_ms = (o.total_ms - o.phases.queue.unwrap_or(0.0)).max(0.0);
@@ -361,10 +367,11 @@ impl Builder {
             .collect();
         let remotes: Vec<u32> = other.remotes.names.iter().map(|r| self.remotes.get(r)).collect();
         let pops: Vec<u32> = other.pops.names.iter().map(|p| self.pops.get(p)).collect();
+        let runs: Vec<u32> = other.runs.names.iter().map(|r| self.runs.get(r)).collect();
         let mut conns = vec![NONE; other.conns.len()];
-        for (key, ix) in other.conns {
+        for ((run, id), ix) in other.conns {
             let next = self.conns.len() as u32;
-            conns[ix as usize] = *self.conns.entry(key).or_insert(next);
+            conns[ix as usize] = *self.conns.entry((runs[run as usize], id)).or_insert(next);
         }
         let map = |v: u32, table: &[u32]| if v == NONE { NONE } else { table[v as usize] };
         self.raw.reserve(other.raw.len());
@@ -429,12 +436,24 @@ impl Builder {
             t0: t0.map(|t| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs_f64(t)),
             baselines: Vec::new(),
             slow_override_ms,
+            by_target: Vec::new(),
         };
+        let mut by_target = vec![Vec::new(); ds.targets.len()];
+        for (i, s) in ds.samples.iter().enumerate() {
+            by_target[s.target as usize].push(i as u32);
+        }
+        ds.by_target = by_target;
         ds.baselines = (0..ds.targets.len())
             .map(|t| [false, true].map(|new| ds.compute_baseline(t as u16, new)))
             .collect();
         ds
     }
+}
+
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// `*.execute-api.*` is the execute-api URL (the lab's too); other names
@@ -511,17 +530,17 @@ impl Dataset {
     }
 
     fn compute_baseline(&self, target: u16, new_conn: bool) -> Option<Baseline> {
-        let totals = sorted(
-            self.samples
-                .iter()
-                .filter(|s| s.target == target && s.new_conn() == new_conn && s.ok())
-                .map(|s| s.total_ms),
-        );
+        let totals: Vec<f64> = self
+            .of_target(target)
+            .filter(|(_, s)| s.new_conn() == new_conn && s.ok())
+            .map(|(_, s)| s.total_ms)
+            .collect();
         if totals.len() < 3 {
             return None;
         }
-        let base = quantile(&totals, 0.25);
-        let spread = (base - quantile(&totals, 0.05)).max(0.0);
+        let q = quantiles(totals, &[0.25, 0.05]);
+        let base = q[0];
+        let spread = (base - q[1]).max(0.0);
         let slow = base + (8.0 * spread).max(0.5 * base).max(STALL_FLOOR_MS);
         Some(Baseline {
             base_ms: base,
@@ -530,12 +549,13 @@ impl Dataset {
         })
     }
 
-    /// Probes of one target.
+    /// Probes of one target, in time order.
     pub fn of_target(&self, t: u16) -> impl Iterator<Item = (usize, &Sample)> {
-        self.samples
-            .iter()
-            .enumerate()
-            .filter(move |(_, s)| s.target == t)
+        self.by_target
+            .get(t as usize)
+            .into_iter()
+            .flatten()
+            .map(move |&i| (i as usize, &self.samples[i as usize]))
     }
 
     /// The longest quiet gap any session started after (scenario ms).

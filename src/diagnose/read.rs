@@ -13,8 +13,8 @@ use super::dataset::{Builder, Observation};
 use crate::probe::{ErrorKind, Phase, Phases};
 use crate::store::{self, BadLine, ReadReport, BAD_SAMPLES, MAX_LINE};
 
-/// Lines handed to a parser at once.
-const CHUNK_LINES: usize = 4096;
+/// Bytes of whole lines handed to a parser at once.
+const CHUNK_BYTES: usize = 4 << 20;
 
 #[derive(Deserialize)]
 struct Lean<'a> {
@@ -76,11 +76,11 @@ struct LeanError {
     phase: Phase,
 }
 
-/// A batch of lines from one file, with the number of the first.
+/// Whole lines from one file, as read, with the number of the first.
 struct Chunk {
     file: usize,
     first_line: usize,
-    lines: Vec<Vec<u8>>,
+    bytes: Vec<u8>,
 }
 
 /// Read every file into one builder. An unreadable file is an error (bad
@@ -114,47 +114,8 @@ pub fn read_files(paths: &[PathBuf], builder: Builder) -> std::io::Result<(Build
             })
             .collect();
         let mut io_report = ReadReport::default();
-        for (file, mut reader) in readers.into_iter().enumerate() {
-            let mut number = 0;
-            let mut lines = Vec::with_capacity(CHUNK_LINES);
-            let mut first = 1;
-            loop {
-                let mut buf = Vec::new();
-                number += 1;
-                match store::read_line_capped(&mut reader, &mut buf) {
-                    Ok(None) => break,
-                    Ok(Some(true)) => lines.push(buf),
-                    Ok(Some(false)) => {
-                        bad(
-                            &mut io_report,
-                            &paths[file],
-                            number,
-                            format!("longer than {MAX_LINE} bytes"),
-                        );
-                        lines.push(Vec::new());
-                    }
-                    Err(e) => {
-                        bad(&mut io_report, &paths[file], number, format!("unreadable: {e}"));
-                        break;
-                    }
-                }
-                if lines.len() == CHUNK_LINES {
-                    let full = std::mem::replace(&mut lines, Vec::with_capacity(CHUNK_LINES));
-                    let _ = tx.send(Chunk {
-                        file,
-                        first_line: first,
-                        lines: full,
-                    });
-                    first = number + 1;
-                }
-            }
-            if !lines.is_empty() {
-                let _ = tx.send(Chunk {
-                    file,
-                    first_line: first,
-                    lines,
-                });
-            }
+        for (file, reader) in readers.into_iter().enumerate() {
+            split_into_chunks(reader, file, &paths[file], &tx, &mut io_report);
         }
         drop(tx);
         let mut out: Vec<(Builder, ReadReport)> =
@@ -177,6 +138,90 @@ pub fn read_files(paths: &[PathBuf], builder: Builder) -> std::io::Result<(Build
     Ok((builder, report))
 }
 
+/// Cut the file into blocks of whole lines for the parsers. A line longer
+/// than `MAX_LINE` is counted and skipped without being held in memory.
+fn split_into_chunks(
+    mut reader: Box<dyn std::io::BufRead>,
+    file: usize,
+    path: &Path,
+    tx: &mpsc::SyncSender<Chunk>,
+    report: &mut ReadReport,
+) {
+    let mut line = 1;
+    let mut carry: Vec<u8> = Vec::new();
+    let mut skipping = false;
+    loop {
+        let mut block = std::mem::take(&mut carry);
+        block.reserve(CHUNK_BYTES);
+        let mut eof = false;
+        while block.len() < CHUNK_BYTES {
+            let buf = match reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) => {
+                    bad(report, path, line, format!("unreadable: {e}"));
+                    eof = true;
+                    break;
+                }
+            };
+            if buf.is_empty() {
+                eof = true;
+                break;
+            }
+            let n = buf.len();
+            if skipping {
+                // The rest of a too-long line: drop up to its newline.
+                match memchr::memchr(b'\n', buf) {
+                    Some(i) => {
+                        reader.consume(i + 1);
+                        skipping = false;
+                        line += 1;
+                    }
+                    None => reader.consume(n),
+                }
+                continue;
+            }
+            block.extend_from_slice(buf);
+            reader.consume(n);
+        }
+        // Whole lines go now; a partial last line waits for the next block.
+        let cut = if eof {
+            block.len()
+        } else {
+            match memchr::memrchr(b'\n', &block) {
+                Some(i) => i + 1,
+                None if block.len() >= MAX_LINE => {
+                    bad(report, path, line, format!("longer than {MAX_LINE} bytes"));
+                    skipping = true;
+                    continue;
+                }
+                None => {
+                    carry = block;
+                    continue;
+                }
+            }
+        };
+        carry = block.split_off(cut);
+        if !block.is_empty() {
+            let lines = memchr::memchr_iter(b'\n', &block).count();
+            let first = line;
+            line += lines;
+            if tx
+                .send(Chunk {
+                    file,
+                    first_line: first,
+                    bytes: block,
+                })
+                .is_err()
+            {
+                return;
+            }
+        }
+        if eof {
+            return;
+        }
+    }
+}
+
 fn bad(report: &mut ReadReport, path: &Path, line: usize, reason: String) {
     report.bad_lines += 1;
     if report.bad_samples.len() < BAD_SAMPLES {
@@ -189,22 +234,56 @@ fn bad(report: &mut ReadReport, path: &Path, line: usize, reason: String) {
 }
 
 fn parse_chunk(chunk: &Chunk, paths: &[PathBuf], b: &mut Builder, report: &mut ReadReport) {
-    for (k, line) in chunk.lines.iter().enumerate() {
-        if line.is_empty() || line.iter().all(u8::is_ascii_whitespace) {
-            // Too-long lines arrive empty and were counted by the reader.
-            continue;
+    let path = &paths[chunk.file];
+    // One UTF-8 check for the whole block is much cheaper than one per
+    // string; a block with a bad byte falls back to line by line.
+    match std::str::from_utf8(&chunk.bytes) {
+        Ok(text) => {
+            for (k, line) in text.split('\n').enumerate() {
+                parse_line(line.as_bytes(), chunk.first_line + k, path, b, report, |l| {
+                    serde_json::from_str(std::str::from_utf8(l).expect("checked above"))
+                });
+            }
         }
-        let number = chunk.first_line + k;
-        match serde_json::from_slice::<Lean<'_>>(line) {
-            Ok(r) => match observe(&r) {
-                Ok(o) => {
-                    b.add(&o);
-                    report.records += 1;
-                }
-                Err(reason) => bad(report, &paths[chunk.file], number, reason),
-            },
-            Err(e) => bad(report, &paths[chunk.file], number, e.to_string()),
+        Err(_) => {
+            for (k, line) in chunk.bytes.split(|&c| c == b'\n').enumerate() {
+                parse_line(
+                    line,
+                    chunk.first_line + k,
+                    path,
+                    b,
+                    report,
+                    serde_json::from_slice,
+                );
+            }
         }
+    }
+}
+
+fn parse_line<'a>(
+    line: &'a [u8],
+    number: usize,
+    path: &Path,
+    b: &mut Builder,
+    report: &mut ReadReport,
+    parse: impl Fn(&'a [u8]) -> serde_json::Result<Lean<'a>>,
+) {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    if line.len() > MAX_LINE {
+        bad(report, path, number, format!("longer than {MAX_LINE} bytes"));
+        return;
+    }
+    match parse(line) {
+        Ok(r) => match observe(&r) {
+            Ok(o) => {
+                b.add(&o);
+                report.records += 1;
+            }
+            Err(reason) => bad(report, path, number, reason),
+        },
+        Err(e) => bad(report, path, number, e.to_string()),
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::dataset::Dataset;
 use super::detect::{self, gaps::is_head};
 use super::finding::{Cause, Finding, Severity};
-use super::num::{human_ms, quantile, sorted};
+use super::num::{human_ms, quantile, quantiles, sorted};
 use crate::probe::{Phase, TargetKind};
 
 pub const REPORT_VERSION: u32 = 1;
@@ -50,13 +50,14 @@ pub struct Quantiles {
 }
 
 impl Quantiles {
-    fn of(sorted: &[f64]) -> Option<Quantiles> {
+    fn of(values: impl IntoIterator<Item = f64>) -> Option<Quantiles> {
         let r = |x: f64| (x * 1000.0).round() / 1000.0;
-        (!sorted.is_empty()).then(|| Quantiles {
-            p50: r(quantile(sorted, 0.5)),
-            p90: r(quantile(sorted, 0.9)),
-            p99: r(quantile(sorted, 0.99)),
-            max: r(sorted[sorted.len() - 1]),
+        let q = quantiles(values, &[0.5, 0.9, 0.99, 1.0]);
+        (!q[0].is_nan()).then(|| Quantiles {
+            p50: r(q[0]),
+            p90: r(q[1]),
+            p99: r(q[2]),
+            max: r(q[3]),
         })
     }
 }
@@ -94,11 +95,14 @@ pub struct SourceInfo {
     pub slow_ms: Option<f64>,
 }
 
+/// A probe on the latency-over-time plot: (seconds since start, total ms, bad).
+pub type TimePoint = (f64, f64, bool);
+
 /// What the HTML plots draw, bounded in size whatever the number of probes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plots {
-    /// Per target: (seconds since start, total ms, bad).
-    pub over_time: Vec<(String, Vec<(f64, f64, bool)>)>,
+    /// Per target: its name and (seconds since start, total ms, bad).
+    pub over_time: Vec<(String, Vec<TimePoint>)>,
     /// First probes after a quiet gap: (gap ms, total ms, bad, target index).
     pub vs_gap: Vec<(f64, f64, bool, u16)>,
     /// Per target and phase: counts in log-spaced bins of `PHASE_BINS`.
@@ -137,12 +141,13 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
             ds.targets.len()
         ),
     };
+    let targets = target_reports(ds);
     let report = Report {
         v: REPORT_VERSION,
         verdict,
         summary,
         findings,
-        targets: target_reports(ds),
+        targets,
         idle_sweep: sweep_rows(ds, &ctx.sweep_gaps_ms),
         aws: AwsEvidence::default(),
         source: SourceInfo {
@@ -150,7 +155,7 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
             lab: ctx.lab.clone(),
             time_scale: ds.scale,
             probes: ds.samples.len(),
-            started: ds.t0.map(|t| crate::probe::clock::format_rfc3339(t)),
+            started: ds.t0.map(crate::probe::clock::format_rfc3339),
             duration_s: ds.samples.iter().map(|s| s.end_s).fold(0.0, f64::max) / ds.scale,
             files: ctx.files.clone(),
             unreadable_lines: ctx.unreadable_lines,
@@ -158,7 +163,8 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
         },
         notes: notes(ds),
     };
-    (report, plots(ds))
+    let plots = plots(ds);
+    (report, plots)
 }
 
 fn kind_name(k: TargetKind) -> &'static str {
@@ -184,7 +190,7 @@ fn target_reports(ds: &Dataset) -> Vec<TargetReport> {
                 Phase::Ttfb,
                 Phase::Body,
             ] {
-                if let Some(q) = Quantiles::of(&sorted(of.iter().filter_map(|s| s.phase(p)))) {
+                if let Some(q) = Quantiles::of(of.iter().filter_map(|s| s.phase(p))) {
                     phases.insert(p.as_str().to_string(), q);
                 }
             }
@@ -194,7 +200,7 @@ fn target_reports(ds: &Dataset) -> Vec<TargetReport> {
                 kind: kind_name(info.kind).into(),
                 probes: of.len(),
                 errors: of.iter().filter(|s| s.failed()).count(),
-                total_ms: Quantiles::of(&sorted(of.iter().map(|s| s.total_ms))).unwrap_or(Quantiles {
+                total_ms: Quantiles::of(of.iter().map(|s| s.total_ms)).unwrap_or(Quantiles {
                     p50: 0.0,
                     p90: 0.0,
                     p99: 0.0,

@@ -4,7 +4,7 @@
 
 use super::{ratio, target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
-use crate::diagnose::num::{frac, human_ms, median, quantile, sorted};
+use crate::diagnose::num::{frac, human_ms, median, sorted};
 use crate::probe::{ErrorKind, Phase};
 
 const FIX: &[&str] = &[

@@ -6,7 +6,7 @@
 use super::{ratio, Detection, Input};
 use crate::diagnose::dataset::{Dataset, EdgeCache, NONE};
 use crate::diagnose::finding::{Cause, Finding, Severity};
-use crate::diagnose::num::{human_ms, median, quantile, sorted};
+use crate::diagnose::num::{human_ms, quantiles};
 use crate::probe::{Phase, TargetKind};
 
 const FIX: &[&str] = &[
@@ -68,7 +68,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     }
     let diff = cmp.custom_ms - cmp.execute_api_ms;
     if !cmp.significant || diff <= 0.0 {
-        return None;
+        return info(input, &cmp);
     }
     let mut confidence: f64 = 0.55;
     if cmp.cloudfront * 2 >= cmp.probes {
@@ -112,9 +112,8 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
 }
 
 /// CloudFront is there but costs nothing measurable: worth a line, no more.
-pub fn detect_info(input: &Input<'_>) -> Option<Detection> {
-    let cmp = compare(input)?;
-    if cmp.cloudfront == 0 || (cmp.significant && cmp.custom_ms > cmp.execute_api_ms) {
+fn info(input: &Input<'_>, cmp: &Comparison) -> Option<Detection> {
+    if cmp.cloudfront == 0 {
         return None;
     }
     let ds = input.ds;
@@ -128,7 +127,7 @@ pub fn detect_info(input: &Input<'_>) -> Option<Detection> {
             human_ms(cmp.execute_api_ms)
         ),
     )
-    .evidence(pops_line(&cmp))
+    .evidence(pops_line(cmp))
     .targets([ds.target_name(cmp.custom).to_string()]);
     Some(Detection::new(f, Vec::new()))
 }
@@ -233,14 +232,15 @@ fn compare(input: &Input<'_>) -> Option<Comparison> {
 /// error of the median.
 fn warm_ttfb(input: &Input<'_>, t: u16) -> (f64, usize, f64) {
     let ds: &Dataset = input.ds;
-    let v = sorted(
-        ds.of_target(t)
-            .filter(|(i, s)| !input.explained[*i] && s.ok())
-            .filter_map(|(_, s)| s.phase(Phase::Ttfb)),
-    );
-    let m = median(&v);
-    let iqr = quantile(&v, 0.75) - quantile(&v, 0.25);
+    let v: Vec<f64> = ds
+        .of_target(t)
+        .filter(|(i, s)| !input.explained[*i] && s.ok())
+        .filter_map(|(_, s)| s.phase(Phase::Ttfb))
+        .collect();
+    let n = v.len();
+    let q = quantiles(v, &[0.25, 0.5, 0.75]);
+    let (m, iqr) = (q[1], q[2] - q[0]);
     // σ ≈ IQR / 1.35; the median's standard error ≈ 1.25 σ / √n.
-    let se = 1.25 * (iqr / 1.35) / (v.len().max(1) as f64).sqrt();
-    (m, v.len(), se)
+    let se = 1.25 * (iqr / 1.35) / (n.max(1) as f64).sqrt();
+    (m, n, se)
 }

@@ -36,7 +36,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         from_gateway += s.gateway_error as usize;
     }
     let mut by_kind: Vec<(String, usize)> = kinds.into_iter().collect();
-    by_kind.sort_by(|a, b| b.1.cmp(&a.1));
+    by_kind.sort_by_key(|k| std::cmp::Reverse(k.1));
     let summary = by_kind
         .iter()
         .map(|(k, n)| format!("{k} ×{n}"))

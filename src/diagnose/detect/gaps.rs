@@ -54,7 +54,7 @@ pub struct GapPattern {
     pub warm: (usize, usize),
 }
 
-/// Gaps within 5 % of their neighbour are one level (a sweep's repeated
+/// Gaps within 5 % of a level's shortest are one level (a sweep's repeated
 /// gap, measured with a little scheduling noise).
 const SAME_LEVEL: f64 = 1.05;
 
@@ -74,7 +74,7 @@ struct Session {
 fn levels(mut sessions: Vec<Session>) -> Vec<Bin> {
     sessions.sort_by(|a, b| a.gap.total_cmp(&b.gap));
     let mut bins: Vec<Bin> = Vec::new();
-    let mut push = |bins: &mut Vec<Bin>, join: bool, s: &Session| {
+    let push = |bins: &mut Vec<Bin>, join: bool, s: &Session| {
         let g = s.gap;
         if !join || bins.is_empty() {
             bins.push(Bin {
@@ -89,11 +89,15 @@ fn levels(mut sessions: Vec<Session>) -> Vec<Bin> {
         b.max_gap = g;
         b.idx.extend(&s.bad);
     };
-    let mut prev = f64::NAN;
+    // Measured from the level's shortest gap, so that evenly spread gaps
+    // do not chain into one level.
+    let mut first = f64::NAN;
     for s in &sessions {
-        let join = s.gap <= prev * SAME_LEVEL || (s.gap < 10.0 && prev < 10.0);
+        let join = s.gap <= first * SAME_LEVEL || (s.gap < 10.0 && first < 10.0);
+        if !join {
+            first = s.gap;
+        }
         push(&mut bins, join, s);
-        prev = s.gap;
     }
     if bins.len() <= MAX_LEVELS {
         return bins;

@@ -41,7 +41,7 @@ pub struct Input<'a> {
 
 type Detector = fn(&Input<'_>) -> Option<Detection>;
 
-const DETECTORS: [Detector; 11] = [
+const DETECTORS: [Detector; 10] = [
     integration_timeout::detect,
     dns_timeout::detect,
     syn_loss::detect,
@@ -52,7 +52,6 @@ const DETECTORS: [Detector; 11] = [
     slow_backend::detect,
     edge::detect,
     errors::detect,
-    edge::detect_info,
 ];
 
 /// Run every detector in order; most severe, most confident first.
@@ -64,7 +63,8 @@ pub fn run_all(ds: &Dataset) -> Vec<Finding> {
             ds,
             explained: &explained,
         };
-        if let Some(d) = detect(&input) {
+        let found = detect(&input);
+        if let Some(d) = found {
             for i in d.explains {
                 explained[i] = true;
             }
@@ -73,7 +73,7 @@ pub fn run_all(ds: &Dataset) -> Vec<Finding> {
             }
         }
     }
-    findings.sort_by(|a, b| b.rank().cmp(&a.rank()));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.rank()));
     findings
 }
 

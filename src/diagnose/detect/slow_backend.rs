@@ -4,7 +4,7 @@
 
 use super::{Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
-use crate::diagnose::num::{human_ms, median, quantile, sorted};
+use crate::diagnose::num::{human_ms, quantiles};
 use crate::probe::Phase;
 
 /// Median time to first byte above which a backend counts as slow, unless
@@ -31,10 +31,13 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         if use_set.len() < 5 {
             continue;
         }
-        let ttfb = sorted(use_set.iter().filter_map(|s| s.phase(Phase::Ttfb)));
-        let totals = sorted(use_set.iter().map(|s| s.total_ms));
-        let (p10, p50, p90) = (quantile(&ttfb, 0.1), median(&ttfb), quantile(&ttfb, 0.9));
-        if !(p50 >= limit && p10 >= 0.5 * p50 && p50 >= 0.5 * median(&totals)) {
+        let q = quantiles(
+            use_set.iter().filter_map(|s| s.phase(Phase::Ttfb)),
+            &[0.1, 0.5, 0.9],
+        );
+        let (p10, p50, p90) = (q[0], q[1], q[2]);
+        let total_p50 = quantiles(use_set.iter().map(|s| s.total_ms), &[0.5])[0];
+        if !(p50 >= limit && p10 >= 0.5 * p50 && p50 >= 0.5 * total_p50) {
             continue;
         }
         let mut confidence: f64 = 0.6;
@@ -65,7 +68,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
             human_ms(p50),
             human_ms(p90),
             use_set.len(),
-            p50 / median(&totals) * 100.0
+            p50 / total_p50 * 100.0
         ))
         .evidence(format!(
             "one mode, not a fast and a slow path: p10 is {:.0} % of p50",
