@@ -292,7 +292,11 @@ async fn completions_and_man_page_are_generated() {
 
 #[tokio::test]
 async fn help_snapshots() {
-    for (name, a) in [("help", vec!["--help"]), ("probe_help", vec!["probe", "--help"])] {
+    for (name, a) in [
+        ("help", vec!["--help"]),
+        ("probe_help", vec!["probe", "--help"]),
+        ("diagnose_help", vec!["diagnose", "--help"]),
+    ] {
         let out = coldlink(args(&a), &[]).await;
         assert_eq!(out.status.code(), Some(0));
         insta::assert_snapshot!(name, text(&out.stdout));

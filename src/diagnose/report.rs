@@ -156,7 +156,8 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
             time_scale: ds.scale,
             probes: ds.samples.len(),
             started: ds.t0.map(crate::probe::clock::format_rfc3339),
-            duration_s: ds.samples.iter().map(|s| s.end_s).fold(0.0, f64::max) / ds.scale,
+            duration_s: (ds.samples.iter().map(|s| s.end_s).fold(0.0, f64::max) / ds.scale * 1000.0).round()
+                / 1000.0,
             files: ctx.files.clone(),
             unreadable_lines: ctx.unreadable_lines,
             slow_ms: ds.slow_override_ms,
@@ -263,7 +264,12 @@ fn notes(ds: &Dataset) -> Vec<String> {
         return notes;
     }
     let longest = ds.longest_gap_ms();
-    if longest < 55_000.0 {
+    if longest < 1.0 {
+        notes.push(
+            "no quiet gap before any probe: idle timers were not tested; run `coldlink diagnose --idle-sweep` to test them"
+                .into(),
+        );
+    } else if longest < 55_000.0 {
         notes.push(format!(
             "the longest quiet gap was {}: idle timers longer than that (nginx 60/75 s, NLB 350 s) were not tested; run `coldlink diagnose --idle-sweep` to test them",
             human_ms(longest)

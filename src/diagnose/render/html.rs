@@ -875,8 +875,8 @@ impl Axis {
     }
 }
 
-/// Steps of a linear (time) axis, in ms. Past two minutes `human_ms` rounds
-/// to whole minutes, so steps there are whole minutes too.
+/// Steps of a linear (time) axis, in ms. Past two minutes steps are whole
+/// minutes, which `human_ms` labels exactly (in seconds up to ten minutes).
 fn linear_steps() -> impl Iterator<Item = f64> {
     let small = (-3..5).flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)));
     let minutes = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 240.0, 480.0, 1440.0];
@@ -1281,10 +1281,11 @@ mod tests {
             labels(Axis::log(20.0, 200.0, 0.0, 1.0), 7),
             ["20 ms", "50 ms", "100 ms", "200 ms"]
         );
-        // Past two minutes, time ticks are whole minutes.
+        // Past two minutes, time ticks are whole minutes (read in seconds
+        // up to ten minutes, as `human_ms` writes them).
         assert_eq!(
             labels(Axis::linear(0.0, 600_000.0, 0.0, 1.0), 9),
-            ["0", "2 min", "4 min", "6 min", "8 min", "10 min"]
+            ["0", "120 s", "240 s", "360 s", "480 s", "10 min"]
         );
         assert_eq!(
             labels(Axis::linear(0.0, 30_000.0, 0.0, 1.0), 9),

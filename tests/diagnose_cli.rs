@@ -1,0 +1,214 @@
+//! `coldlink diagnose` as a user meets it: bad input exits 2 before any
+//! probe, stored records with bad lines still give a report, a target that
+//! refuses is data (a verdict), and every format writes something readable.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+use coldlink::diagnose::{Cause, Report};
+use coldlink::probe::{ConnInfo, Phases, ProbeRecord, Timestamp};
+
+fn coldlink(args: &[&str]) -> Output {
+    Command::new(common::bin())
+        .arg("diagnose")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Records of a healthy target: bursts and a few quiet gaps.
+fn records(n: u64) -> Vec<ProbeRecord> {
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+    (0..n)
+        .map(|k| {
+            let at = Timestamp(t0 + Duration::from_millis(k * 40 + (k / 10) * 5_000));
+            ProbeRecord {
+                v: 1,
+                run: Some("r".into()),
+                target: "api".into(),
+                url: "https://api.example.com/".into(),
+                seq: k + 1,
+                at,
+                scheduled_at: at,
+                remote: Some("203.0.113.5:443".parse().unwrap()),
+                local: None,
+                conn: Some(ConnInfo {
+                    id: 1,
+                    reused: k > 0,
+                    idle_ms: (k > 0).then_some(10.0),
+                    age_ms: 1.0,
+                    requests: k + 1,
+                    reconnected: false,
+                    stale_idle_ms: None,
+                }),
+                phases_ms: Phases {
+                    queue: Some(0.01),
+                    send: Some(0.05),
+                    ttfb: Some(20.0 + (k % 7) as f64),
+                    body: Some(0.2),
+                    ..Phases::default()
+                },
+                total_ms: 20.26 + (k % 7) as f64,
+                status: Some(200),
+                http: Some("1.1".into()),
+                tls: None,
+                trace_id: None,
+                headers: BTreeMap::new(),
+                body_bytes: Some(2),
+                error: None,
+            }
+        })
+        .collect()
+}
+
+fn write_records(dir: &tempfile::TempDir, name: &str, records: &[ProbeRecord], junk: &[&str]) -> String {
+    let path = dir.path().join(name);
+    let mut f = std::fs::File::create(&path).unwrap();
+    for (k, r) in records.iter().enumerate() {
+        if let Some(line) = junk.get(k) {
+            writeln!(f, "{line}").unwrap();
+        }
+        writeln!(f, "{}", serde_json::to_string(r).unwrap()).unwrap();
+    }
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn without_a_source_it_says_what_would_do_and_exits_2() {
+    let out = coldlink(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--profile") && err.contains("--from") && err.contains("--lab"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unwritable_out_fails_before_any_probe() {
+    let started = std::time::Instant::now();
+    // A closed port would take the quick plan's 12 s of gaps if probed.
+    let out = coldlink(&["http://127.0.0.1:9/", "--out", "/nonexistent-dir/report.html"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--out /nonexistent-dir/report.html"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "no probe was sent");
+}
+
+#[test]
+fn a_missing_record_file_is_named_and_exits_2() {
+    let out = coldlink(&["--from", "/nonexistent/records.ndjson"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--from /nonexistent/records.ndjson"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_file_without_records_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_records(&dir, "empty.ndjson", &[], &[]);
+    let out = coldlink(&["--from", &path]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no probe records"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn bad_durations_and_conflicting_plans_are_refused() {
+    let out = coldlink(&["--lab", "healthy", "--idle-sweep", "30s,soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--idle-sweep"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = coldlink(&["--lab", "healthy", "--quick", "--idle-sweep", "30s"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = coldlink(&["--lab", "healthy", "--profile", "profiles/example-vpclink.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--profile and --lab"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn stored_records_with_bad_lines_still_give_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_records(&dir, "a.ndjson", &records(60), &["", "not json", "", "{\"v\":1}"]);
+    let b = write_records(&dir, "b.ndjson", &records(30), &[]);
+    let out = coldlink(&["--from", &a, &b, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report.verdict, Cause::Healthy);
+    assert_eq!(report.source.probes, 90);
+    assert_eq!(report.source.unreadable_lines, 2);
+    let err = text(&out.stderr);
+    // Line 3 ("not json" after a record and an empty line) and line 7.
+    assert!(
+        err.contains("a.ndjson:3: skipped") && err.contains("a.ndjson:7: skipped"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_format_writes_a_report_with_the_verdict_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_records(&dir, "r.ndjson", &records(40), &[]);
+    let out = coldlink(&["--from", &path]);
+    let t = text(&out.stdout);
+    assert!(t.starts_with("Verdict: healthy\n"), "{t}");
+    assert!(!t.contains('\x1b'), "no colour when not a terminal");
+    let out = coldlink(&["--from", &path, "--format", "md"]);
+    assert!(text(&out.stdout).starts_with("# coldlink diagnosis: `healthy`"));
+    let html = dir.path().join("report.html");
+    let out = coldlink(&[
+        "--from",
+        &path,
+        "--format",
+        "html",
+        "--out",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "the report went to --out");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.starts_with("<!doctype html>") && page.contains("<svg"),
+        "{}",
+        &page[..200.min(page.len())]
+    );
+}
+
+#[test]
+fn a_target_that_refuses_is_a_verdict_not_a_crash() {
+    let out = coldlink(&["http://127.0.0.1:9/", "--probes", "3", "--format", "json", "-q"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report.verdict, Cause::Errors, "{:?}", report.findings);
+    assert!(
+        report.findings[0].title.contains("refused"),
+        "{}",
+        report.findings[0].title
+    );
+}
