@@ -209,8 +209,8 @@ pub struct DiagnoseArgs {
     #[arg(value_name = "URL", value_parser = parse::url)]
     pub urls: Vec<url::Url>,
 
-    /// The profile: targets, connection settings, [burst] concurrency and
-    /// [diagnose] idle_sweep / slow.
+    /// The profile: targets, connection settings, burst concurrency, and
+    /// idle_sweep / slow from its diagnose section.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["urls", "from"])]
     pub profile: Option<PathBuf>,
 
@@ -223,13 +223,13 @@ pub struct DiagnoseArgs {
     pub lab: LabOptions,
 
     /// Bursts on fresh and on reused connections to every target, then a
-    /// few short quiet gaps; under 30 s against a responsive API [default].
+    /// few short quiet gaps; under 30 s against a responsive API. The default plan.
     #[arg(long, conflicts_with = "idle_sweep")]
     pub quick: bool,
 
     /// The quick plan, then one quiet gap after another (sequential: idleness
     /// behind the gateway needs the whole API quiet), e.g. 30s,65s,80s,120s,360s
-    /// [default: the profile's [diagnose] idle_sweep, else that list].
+    /// [default: the profile's diagnose.idle_sweep, else that list].
     /// With --lab, in scenario time.
     #[arg(long, value_name = "D,D,...", num_args = 0..=1, value_delimiter = ',', value_parser = parse::duration)]
     pub idle_sweep: Option<Vec<Duration>>,

@@ -212,3 +212,49 @@ fn a_target_that_refuses_is_a_verdict_not_a_crash() {
         report.findings[0].title
     );
 }
+
+#[test]
+fn sigterm_during_the_sweep_still_gives_a_report_of_what_was_measured() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(common::bin())
+        .args([
+            "diagnose",
+            "--lab",
+            "healthy",
+            "--probes",
+            "3",
+            "--idle-sweep",
+            "10m",
+            "--format",
+            "json",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the sweep has started its 10-minute quiet gap.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "stderr ended: {seen}");
+        seen.push_str(&line);
+        if line.contains("idle sweep 1/1") {
+            break;
+        }
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "healthy so far: {seen}");
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report.source.mode, "idle-sweep");
+    assert!(report.notes[0].contains("interrupted"), "{:?}", report.notes);
+    // Both bursts and the three short gaps, one probe per target each.
+    assert_eq!(report.source.probes, 2 * 3 * 2 + 3 * 2);
+}

@@ -141,6 +141,36 @@ fn idle_timeout_blackhole() {
     );
 }
 
+/// A silent drop the gateway waits on until its integration timeout: 504s,
+/// but only after long quiet periods, so the cause is the idle timer.
+#[test]
+fn idle_timeout_ending_in_the_gateways_504() {
+    let (_, report) = diagnose(&args(&[
+        "--lab",
+        "idle-timeout",
+        "--set",
+        "nlb.idle_behaviour=blackhole",
+        "--set",
+        "gateway.stall_retry=0s",
+        "--idle-sweep",
+        "120s,300s,360s,420s,600s",
+    ]));
+    assert_eq!(report.verdict, Cause::IdleTimeout, "{}", explain(&report));
+    let f = &report.findings[0];
+    assert!(
+        f.evidence.iter().any(|e| e.contains("504")),
+        "the 504s are counted as the gateway giving up: {f:?}"
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.cause != Cause::IntegrationTimeout),
+        "{}",
+        explain(&report)
+    );
+}
+
 #[test]
 fn keepalive_race() {
     expect(
@@ -322,9 +352,14 @@ fn accuracy_table() {
         Cause::KeepaliveRace,
         Cause::Errors,
     ];
+    // COLDLINK_CAUSE=bad-path narrows the table to one scenario.
+    let only = std::env::var("COLDLINK_CAUSE").ok();
     println!("| scenario (random parameters) | runs | right | named instead |");
     println!("|---|---:|---:|---|");
     for cause in causes {
+        if only.as_ref().is_some_and(|o| *o != cause.to_string()) {
+            continue;
+        }
         let mut right = 0;
         let mut instead: std::collections::BTreeMap<String, u32> = Default::default();
         for run in 0..runs {

@@ -389,7 +389,7 @@ async fn target_faults_refuse_and_slow_answer_hit_their_share_of_flows() {
     assert_eq!(
         (refused, slow, fine),
         (4, 4, 4),
-        "round-robin over the three targets"
+        "each of the three targets once per three flows"
     );
 }
 
@@ -437,5 +437,21 @@ async fn outside_its_windows_the_syn_gate_drops_nothing_even_in_a_burst() {
     assert!(
         connects.iter().all(|c| *c < 1900.0),
         "a SYN dropped twice: {connects:?}"
+    );
+}
+
+/// A lost query costs what it costs a glibc client: the resolver's 5 s
+/// timeout, then the retransmission is answered (hickory alone would resend
+/// after a fraction of a second and hide the stall users see).
+#[tokio::test]
+async fn a_lost_dns_query_costs_the_resolver_timeout_as_for_glibc() {
+    let (_lab, p) = lab("healthy", &["dns.drop_first=true"]).await;
+    let records = probe(&p, EXEC, 1, Pacing::None, ConnectionPolicy::Fresh, 1).await;
+    let r = &records[0];
+    assert!(r.error.is_none(), "answered on the retransmission: {r:?}");
+    let dns = ms(r.phases_ms.dns);
+    assert!(
+        (4_900.0..6_000.0).contains(&dns),
+        "dns {dns} ms ≈ the 5 s resolver timeout"
     );
 }

@@ -63,6 +63,7 @@ pub async fn run(
                 files,
                 unreadable_lines: report.bad_lines,
                 sweep_gaps_ms: Vec::new(),
+                interrupted: false,
             };
             (ds, ctx)
         }
@@ -84,6 +85,7 @@ pub async fn run(
                 files: Vec::new(),
                 unreadable_lines: 0,
                 sweep_gaps_ms: cfg.gaps_nominal_ms(),
+                interrupted: cancel.is_cancelled(),
             };
             (ds, ctx)
         }

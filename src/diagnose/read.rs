@@ -1,5 +1,5 @@
 //! Stored records (from `run`, `keepwarm`, `watch`, `probe --out`) into a
-//! [`Dataset`], fast: lines are parsed on every core into a lean view that
+//! [`Dataset`](super::dataset::Dataset), fast: lines are parsed on every core into a lean view that
 //! borrows from the line and skips what the detectors never read.
 
 use std::borrow::Cow;

@@ -126,6 +126,8 @@ pub struct Context {
     pub unreadable_lines: u64,
     /// The sweep's gaps (scenario ms), to group its rows by.
     pub sweep_gaps_ms: Vec<f64>,
+    /// The plan was stopped (Ctrl-C, SIGTERM) before it finished.
+    pub interrupted: bool,
 }
 
 /// Detect, decide, and lay out the report.
@@ -162,7 +164,16 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
             unreadable_lines: ctx.unreadable_lines,
             slow_ms: ds.slow_override_ms,
         },
-        notes: notes(ds),
+        notes: {
+            let mut n = notes(ds);
+            if ctx.interrupted {
+                n.insert(
+                    0,
+                    "the plan was interrupted: this diagnosis covers the probes sent until then".into(),
+                );
+            }
+            n
+        },
     };
     let plots = plots(ds);
     (report, plots)

@@ -20,7 +20,7 @@ pub struct DnsConfig {
     /// Leave the first query of every question unanswered and answer the
     /// retry: the client waits out its own retransmission timer, a real
     /// client-side timer that `--speed` cannot compress (glibc: 5 s;
-    /// coldlink's resolver, hickory: about 1.2 × its smoothed RTT).
+    /// coldlink follows /etc/resolv.conf as glibc does).
     pub drop_first: bool,
 }
 

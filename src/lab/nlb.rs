@@ -1,13 +1,15 @@
 //! A Network Load Balancer in miniature: a TCP proxy over N targets, one
-//! flow per client connection, round-robin on new flows, a per-flow idle
-//! timer, and per-target faults. Counts what CloudWatch would show.
+//! flow per client connection, new flows spread over the targets as a flow
+//! hash would (each target once per N flows, in a random order), a per-flow
+//! idle timer, and per-target faults. Counts what CloudWatch would show.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rand::seq::SliceRandom;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -62,7 +64,7 @@ pub async fn start(config: NlbConfig, cancel: CancellationToken) -> io::Result<(
     let addr = listener.local_addr()?;
     let stats = Arc::new(NlbStats::default());
     let config = Arc::new(config);
-    let next = Arc::new(AtomicUsize::new(0));
+    let mut deck = Deck::new(config.targets.len());
     let st = stats.clone();
     tokio::spawn(async move {
         loop {
@@ -74,7 +76,7 @@ pub async fn start(config: NlbConfig, cancel: CancellationToken) -> io::Result<(
                 },
                 _ = cancel.cancelled() => return,
             };
-            let target = next.fetch_add(1, Ordering::Relaxed) % config.targets.len().max(1);
+            let target = deck.deal();
             let (config, stats, cancel) = (config.clone(), st.clone(), cancel.clone());
             tokio::spawn(async move {
                 stats.new_flows.fetch_add(1, Ordering::Relaxed);
@@ -88,6 +90,34 @@ pub async fn start(config: NlbConfig, cancel: CancellationToken) -> io::Result<(
         }
     });
     Ok((addr, stats))
+}
+
+/// Targets for new flows: every target once per round, in a fresh random
+/// order each round. A real NLB hashes the flow's 5-tuple, which is as good
+/// as random per flow; plain round-robin would line up with a client that
+/// alternates its own targets (execute-api, custom domain, …) and send each
+/// of them always to the same target. The rounds keep the shares exact.
+struct Deck {
+    order: Vec<usize>,
+    dealt: usize,
+}
+
+impl Deck {
+    fn new(targets: usize) -> Self {
+        Deck {
+            order: (0..targets.max(1)).collect(),
+            dealt: usize::MAX,
+        }
+    }
+
+    fn deal(&mut self) -> usize {
+        if self.dealt >= self.order.len() {
+            self.order.shuffle(&mut rand::rng());
+            self.dealt = 0;
+        }
+        self.dealt += 1;
+        self.order[self.dealt - 1]
+    }
 }
 
 /// Close with a reset rather than a FIN.

@@ -3,11 +3,14 @@
 //! there to see DNS), and `--resolve` pins that skip DNS altogether.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ProtocolConfig, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::udp::UdpClientStream;
 use hickory_resolver::net::NetError;
-use hickory_resolver::{Resolver, TokioResolver};
+use hickory_resolver::PoolContext;
+use hickory_resolver::{ConnectionProvider, Resolver};
 
 use super::record::ErrorKind;
 
@@ -26,8 +29,51 @@ pub struct LookupFailure {
     pub message: String,
 }
 
+/// How a C program's resolver (glibc) retries a UDP query: resend after
+/// `timeout` (5 s unless resolv.conf says `options timeout:N`), `attempts`
+/// sends in all (2). hickory on its own resends after about 1.2 × the
+/// server's round trip, so a lost query would cost the probe a few
+/// milliseconds where every real client of the API waits 5 s: the probe
+/// must wait as they do, or it cannot see the cause it is there to find.
+#[derive(Clone)]
+struct ResolvConfTiming {
+    runtime: TokioRuntimeProvider,
+    retransmit: Duration,
+    attempts: u8,
+}
+
+impl ConnectionProvider for ResolvConfTiming {
+    type Conn = <TokioRuntimeProvider as ConnectionProvider>::Conn;
+    type FutureConn = <TokioRuntimeProvider as ConnectionProvider>::FutureConn;
+    type RuntimeProvider = TokioRuntimeProvider;
+
+    fn new_connection(
+        &self,
+        ip: IpAddr,
+        config: &ConnectionConfig,
+        cx: &PoolContext,
+    ) -> Result<Self::FutureConn, NetError> {
+        if !matches!(config.protocol, ProtocolConfig::Udp) {
+            return self.runtime.new_connection(ip, config, cx);
+        }
+        let remote = SocketAddr::new(ip, config.port);
+        let stream = UdpClientStream::builder(remote, self.runtime.clone())
+            .with_timeout(Some(self.retransmit * self.attempts as u32))
+            .with_retry_interval_floor(self.retransmit.as_millis() as u64)
+            .with_max_retries(self.attempts)
+            .with_os_port_selection(cx.options.os_port_selection)
+            .avoid_local_ports(cx.options.avoid_local_udp_ports.clone())
+            .with_bind_addr(config.bind_addr);
+        Ok(Box::pin(async move { Ok(stream.exchange()) }))
+    }
+
+    fn runtime_provider(&self) -> &Self::RuntimeProvider {
+        &self.runtime
+    }
+}
+
 pub struct Dns {
-    resolver: TokioResolver,
+    resolver: Resolver<ResolvConfTiming>,
     pins: Vec<ResolvePin>,
     /// Why the system configuration could not be read, to explain failures.
     config_problem: Option<String>,
@@ -36,27 +82,44 @@ pub struct Dns {
 impl Dns {
     /// Build a resolver. `server` replaces the system's name servers.
     pub fn new(server: Option<SocketAddr>, pins: Vec<ResolvePin>) -> Self {
-        let provider = TokioRuntimeProvider::default();
-        let (mut builder, config_problem) = match server {
-            Some(addr) => {
+        // glibc's defaults, or what resolv.conf sets.
+        let system = hickory_resolver::system_conf::read_system_conf();
+        let (timeout, attempts) = match &system {
+            Ok((_, opts)) => (opts.timeout, opts.attempts),
+            Err(_) => (Duration::from_secs(5), 2),
+        };
+        let provider = ResolvConfTiming {
+            runtime: TokioRuntimeProvider::default(),
+            retransmit: timeout.max(Duration::from_millis(1)),
+            attempts: attempts.clamp(1, 5) as u8,
+        };
+        let (mut builder, config_problem) = match (server, system) {
+            (Some(addr), _) => {
                 let mut udp = ConnectionConfig::udp();
                 udp.port = addr.port();
                 let mut tcp = ConnectionConfig::tcp();
                 tcp.port = addr.port();
                 let ns = NameServerConfig::new(addr.ip(), true, vec![udp, tcp]);
                 let config = ResolverConfig::from_parts(None, vec![], vec![ns]);
-                (Resolver::builder_with_config(config, provider), None)
+                (Resolver::builder_with_config(config, provider.clone()), None)
             }
-            None => match Resolver::builder(provider.clone()) {
-                Ok(b) => (b, None),
-                Err(e) => (
-                    Resolver::builder_with_config(ResolverConfig::from_parts(None, vec![], vec![]), provider),
-                    Some(format!("the system resolver configuration could not be read ({e}); use --dns-server or --resolve")),
-                ),
-            },
+            (None, Ok((config, options))) => {
+                let mut b = Resolver::builder_with_config(config, provider.clone());
+                *b.options_mut() = options;
+                (b, None)
+            }
+            (None, Err(e)) => (
+                Resolver::builder_with_config(ResolverConfig::from_parts(None, vec![], vec![]), provider.clone()),
+                Some(format!("the system resolver configuration could not be read ({e}); use --dns-server or --resolve")),
+            ),
         };
+        let options = builder.options_mut();
         // No cache: a probe on a new connection must see the real lookup.
-        builder.options_mut().cache_size = 0;
+        options.cache_size = 0;
+        // The UDP stream retransmits on the resolver's timer itself; the
+        // pool must neither cut it short nor send the query again on top.
+        options.timeout = provider.retransmit * provider.attempts as u32;
+        options.attempts = 1;
         let resolver = builder.build().expect("resolver without TLS always builds");
         Dns {
             resolver,

@@ -2,7 +2,7 @@
 //! timeout (glibc: 5 s, then 10 s on the second attempt); a slow resolver
 //! shows as a DNS phase that dominates the probe.
 
-use super::{ratio, target_names, Detection, Input};
+use super::{ratio, slower_than, target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::{frac, human_ms, median, sorted};
 use crate::probe::{ErrorKind, Phase};
@@ -41,7 +41,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         .copied()
         .filter(|&i| {
             let s = &ds.samples[i];
-            dns_failure(s) || s.phase(Phase::Dns).is_some_and(|d| d > stall_at)
+            dns_failure(s) || s.phase(Phase::Dns).is_some_and(|d| slower_than(ds, d, stall_at))
         })
         .collect();
     if stalled.len() < 2 {
@@ -66,7 +66,12 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         return None;
     }
     let typical = median(&stall_times);
-    let normal = sorted(durations.iter().copied().filter(|&d| d <= stall_at));
+    let normal = sorted(
+        durations
+            .iter()
+            .copied()
+            .filter(|&d| !slower_than(ds, d, stall_at)),
+    );
     let normal = if normal.is_empty() {
         "none were fast".to_string()
     } else {

@@ -16,7 +16,7 @@ const FIX: &[&str] = &[
 ];
 
 const EDGE_ERROR_FIX: &[&str] = &[
-    "`X-Cache: Error from cloudfront` means the edge could not get an answer from the gateway: check the custom domain's base path mapping and certificate, and the distribution's origin settings.",
+    "`X-Cache: Error from cloudfront` means the edge could not get an answer from the gateway: check the custom domain's base path mapping, its certificate and the API it maps to. An edge-optimized domain's distribution belongs to API Gateway and has no settings of yours; if the distribution is your own (in front of a Regional endpoint), check its origin: domain, protocol, origin timeouts.",
 ];
 
 /// A difference smaller than this (real ms) is not worth a finding.
@@ -30,6 +30,8 @@ struct Comparison {
     custom_ms: f64,
     execute_api_ms: f64,
     n: (usize, usize),
+    /// Enough successes on both sides (5 each) to compare latencies.
+    comparable: bool,
     significant: bool,
     cloudfront: usize,
     probes: usize,
@@ -113,7 +115,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
 
 /// CloudFront is there but costs nothing measurable: worth a line, no more.
 fn info(input: &Input<'_>, cmp: &Comparison) -> Option<Detection> {
-    if cmp.cloudfront == 0 {
+    if cmp.cloudfront == 0 || !cmp.comparable {
         return None;
     }
     let ds = input.ds;
@@ -180,22 +182,26 @@ fn compare(input: &Input<'_>) -> Option<Comparison> {
         };
         let (cm, cn, cse) = warm_ttfb(input, c);
         let (em, en, ese) = warm_ttfb(input, e);
-        if cn < 5 || en < 5 {
-            continue;
-        }
-        let diff = cm - em;
-        // The floor is in real time: the lab compresses configured delays,
-        // not the cost of its extra loopback hop.
-        let significant = ds.real_ms(diff.abs()) >= MIN_DIFF_REAL_MS
-            && diff.abs() >= 0.1 * em
-            && diff.abs() >= 4.0 * (cse * cse + ese * ese).sqrt();
         let of_c: Vec<usize> = ds.of_target(c).map(|(i, _)| i).collect();
-        let cloudfront = of_c.iter().filter(|&&i| ds.samples[i].cloudfront).count();
         let edge_errors: Vec<usize> = of_c
             .iter()
             .copied()
             .filter(|&i| !input.explained[i] && ds.samples[i].edge_cache == EdgeCache::Error)
             .collect();
+        // A domain that fails at the edge on nearly every request has few
+        // successes to time, and its errors are the finding.
+        let comparable = cn >= 5 && en >= 5;
+        if !comparable && edge_errors.len() < 2 {
+            continue;
+        }
+        let diff = if comparable { cm - em } else { f64::NEG_INFINITY };
+        // The floor is in real time: the lab compresses configured delays,
+        // not the cost of its extra loopback hop.
+        let significant = comparable
+            && ds.real_ms(diff.abs()) >= MIN_DIFF_REAL_MS
+            && diff.abs() >= 0.1 * em
+            && diff.abs() >= 4.0 * (cse * cse + ese * ese).sqrt();
+        let cloudfront = of_c.iter().filter(|&&i| ds.samples[i].cloudfront).count();
         let mut pops: Vec<String> = of_c
             .iter()
             .map(|&i| ds.samples[i].pop)
@@ -211,16 +217,23 @@ fn compare(input: &Input<'_>) -> Option<Comparison> {
             custom_ms: cm,
             execute_api_ms: em,
             n: (cn, en),
+            comparable,
             significant,
             cloudfront,
             probes: of_c.len(),
             edge_errors,
             pops,
         };
-        if best
-            .as_ref()
-            .is_none_or(|b| diff > b.custom_ms - b.execute_api_ms)
-        {
+        // Edge errors first, then the largest difference.
+        let rank = |c: &Comparison| {
+            let diff = if c.comparable {
+                c.custom_ms - c.execute_api_ms
+            } else {
+                f64::NEG_INFINITY
+            };
+            (c.edge_errors.len() >= 2, diff)
+        };
+        if best.as_ref().is_none_or(|b| rank(&candidate) > rank(b)) {
             best = Some(candidate);
         }
     }

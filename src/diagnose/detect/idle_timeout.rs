@@ -10,7 +10,7 @@ use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::human_ms;
 
 const FIX: &[&str] = &[
-    "Order the timers so that the side behind the NLB closes idle connections first: nginx `keepalive_timeout` (and the app's) below the NLB idle timeout, e.g. 300 s < 350 s. A closed connection ends with a FIN the gateway sees; a forgotten one is a silent drop it finds only by stalling.",
+    "Order the timers so that the side behind the NLB closes idle connections first: nginx `keepalive_timeout` (and the app's) below the NLB idle timeout, e.g. 300 s < 350 s; the full order is gateway reuse window < backend keep-alive < NLB idle timeout. A closed connection ends with a FIN the gateway sees; a forgotten one is a silent drop it finds only by stalling.",
     "Or raise the idle timeout that fires: an NLB TCP listener's idle timeout can be set from 60 to 6000 s (TLS listeners stay at 350 s).",
     "A keep-warm ping more often than T (`coldlink keepwarm --interval …`) hides it for the connections it happens to use; it is not a fix.",
 ];
@@ -84,10 +84,17 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
             p.warm.0, p.warm.1
         ));
     }
-    if p.failed > 0 {
+    // A silent drop the gateway does not give up on ends in its 504.
+    let gave_up = p.bad.iter().filter(|&&i| ds.samples[i].status == 504).count();
+    if p.failed > gave_up {
         f = f.evidence(format!(
             "{} failed (a reset connection: the gateway answers 502 unless it retries)",
-            p.failed
+            p.failed - gave_up
+        ));
+    }
+    if gave_up > 0 {
+        f = f.evidence(format!(
+            "{gave_up} ended in a 504: the gateway waited on a silently dropped connection until its integration timeout"
         ));
     }
     if p.stall_ms.is_finite() {

@@ -9,36 +9,29 @@ use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::human_ms;
 
 const FIX: &[&str] = &[
-    "Make the side that reuses connections give up first: the backend's keep-alive timeout (nginx `keepalive_timeout`, the app server's idle timeout) longer than the upstream's idle reuse window.",
+    "Make the side that reuses connections give up first: the backend's keep-alive timeout (nginx `keepalive_timeout`, the app server's idle timeout) longer than the upstream's idle reuse window, and still below the NLB idle timeout: gateway reuse window < backend keep-alive < NLB idle timeout.",
     "In nginx as the upstream client, `keepalive_timeout` in the `upstream` block shorter than the app's own idle timeout.",
     "Retry idempotent requests once on a reset or 502; watch `TCP_Target_Reset_Count` on the NLB.",
 ];
 
 pub fn detect(input: &Input<'_>) -> Option<Detection> {
     let ds = input.ds;
+    // A race ends in a failure (a reset, the gateway's 502), not a stall:
+    // only failures count as bad here.
     let p = analyse(input, Bad::Failed)?;
     let Shape::Window { beyond_ms } = p.shape else {
         return None;
     };
-    // A race ends in a failure (a reset, the gateway's 502), not a stall.
-    if p.failed == 0 || p.failed * 2 < p.bad.len() {
-        return None;
-    }
     let timers = matching_timers(p.lo_ms, p.hi_ms);
-    let mut confidence: f64 = 0.6;
-    if p.failed * 2 >= p.bad.len() {
-        confidence += 0.15;
-    }
+    let mut confidence: f64 = 0.75;
     if p.inside.0 >= 3 {
         confidence += 0.1;
     }
     let severity = if p.inside.0 == 1 {
         confidence = confidence.min(0.6);
         Severity::Warning
-    } else if p.failed > 0 {
-        Severity::Critical
     } else {
-        Severity::Warning
+        Severity::Critical
     };
     let mut f = Finding::new(
         Cause::KeepaliveRace,
@@ -51,13 +44,13 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         ),
     )
     .evidence(format!(
-        "after {}/{} quiet periods of {} the first requests were slow or failed",
+        "after {}/{} quiet periods of {} the first requests failed (a reset, or the gateway's 502)",
         p.inside.0,
         p.inside.1,
         span(p.hi_ms, p.max_bad_ms)
     ))
     .evidence(format!(
-        "after {}/{} periods ≤ {}, and {}/{} periods ≥ {}",
+        "they failed after {}/{} periods ≤ {}, and {}/{} periods ≥ {}",
         p.below.0,
         p.below.1,
         human_ms(p.lo_ms),
@@ -69,12 +62,6 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     .targets(target_names(ds, p.bad.iter().copied()));
     if !timers.is_empty() {
         f = f.evidence(format!("the close lands near {}", timers.join("; or ")));
-    }
-    if p.failed > 0 {
-        f = f.evidence(format!(
-            "{} of them failed outright (a reset, or the gateway's 502)",
-            p.failed
-        ));
     }
     Some(Detection::new(f, p.bad))
 }

@@ -2,7 +2,7 @@
 //! time, slow key exchange, no session resumption); reused connections,
 //! which skip it, are fast.
 
-use super::{ratio, Detection, Input};
+use super::{ratio, slower_than, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::{human_ms, median, sorted};
 use crate::probe::Phase;
@@ -39,7 +39,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         // A full TLS 1.3 handshake is one round trip, TLS 1.2 two: the
         // connect time is that round trip.
         let excess = tls - 2.0 * connect.max(0.0);
-        if excess < MIN_EXCESS_MS || tls < 0.3 * total {
+        if !slower_than(ds, excess, MIN_EXCESS_MS) || tls < 0.3 * total {
             continue;
         }
         let reused_total = median(&sorted(

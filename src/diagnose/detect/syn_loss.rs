@@ -10,8 +10,8 @@ use crate::diagnose::num::{frac, human_ms, median, quantile, sorted};
 use crate::probe::{ErrorKind, Phase};
 
 const FIX: &[&str] = &[
-    "Find who drops SYNs: security groups and network ACLs on the path (NLB SecurityGroupBlockedFlowCount_Inbound_TCP), a full conntrack table or listen backlog on the host that accepts (`nstat -az TcpExtListenDrops`, `conntrack -S`).",
-    "If the listener's accept queue overflows, raise `net.core.somaxconn` and the server's backlog (nginx `listen … backlog=`), or add capacity.",
+    "The probe's connect goes to the API Gateway endpoint (or to CloudFront for an edge-optimized domain), not to the NLB: look on the client's side of that first hop, its security group and network ACL egress, a NAT gateway or proxy, a full conntrack table on the client host (`conntrack -S`, `nstat -az TcpExtTCPSynRetrans`), and compare from another network.",
+    "Lost SYNs behind the gateway (to the NLB's targets) show as slow integrations, not here: see bad-path, NLB `SecurityGroupBlockedFlowCount_Inbound_TCP` and the targets' listen drops (`nstat -az TcpExtListenDrops`, nginx `listen … backlog=`).",
     "Reusing connections (HTTP keep-alive) avoids the handshake, and with it the stall, for most requests.",
 ];
 
