@@ -20,6 +20,8 @@ COLDLINK_TRIALS=$trials cargo test --release --locked --test diagnose_synthetic 
 COLDLINK_RUNS=$runs cargo test --release --locked --test diagnose_lab accuracy_table \
   -- --ignored --nocapture 2>"$tmp.err" | grep '^|' >"$tmp.lab" || true
 misses=$(grep -c '^miss' "$tmp.err" || true)
+# The misses' arguments and findings, to reproduce and read.
+mkdir -p target && cp "$tmp.err" target/accuracy-lab.log
 
 {
   echo "# Diagnosis accuracy"
@@ -45,7 +47,7 @@ misses=$(grep -c '^miss' "$tmp.err" || true)
   echo "2–5 targets with one dead path of 0.5–10 s; idle timers 0.5–350 s (reset or"
   echo "silent drop, stalls 0.5–10 s), compressed so the timer lasts 2 s; keep-alive"
   echo "timers 5–120 s; edges 40–300 ms; TLS delays 0.5–3 s; error rates 10–50 %."
-  echo "$misses misses in all (their details are printed by the test)."
+  echo "$misses misses in all (their arguments and findings go to \`target/accuracy-lab.log\`)."
   echo
   cat "$tmp.lab"
   echo
