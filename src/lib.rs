@@ -3,6 +3,7 @@
 //! slow. This crate is the whole tool; the `coldlink` binary only parses the
 //! command line and dispatches here.
 
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -1,0 +1,89 @@
+//! AWS evidence from behind the gateway: X-Ray traces of the probes' own
+//! trace ids (and, later, CloudWatch metrics of the minutes they ran in).
+//!
+//! AWS failing is data, never a crash: every call's error becomes one line
+//! that names what went wrong (no credentials, a missing permission, a
+//! wrong region), and the rest of the diagnosis goes on without it.
+
+pub mod segments;
+pub mod xray;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// Where and as whom to call AWS; unset fields follow the SDK's standard
+/// chain (environment, shared config and credentials files, SSO, IMDS).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AwsOptions {
+    /// An endpoint for every service (moto, LocalStack), e.g. `http://127.0.0.1:5000`.
+    pub endpoint: Option<String>,
+    /// A named profile of `~/.aws/config`.
+    pub profile: Option<String>,
+    pub region: Option<String>,
+}
+
+/// The SDK configuration for `options`.
+pub async fn sdk_config(options: &AwsOptions) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &options.endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+/// One line for an SDK error: the service's error code and message when it
+/// answered, else what kept the call from being made.
+pub fn describe<E, R>(action: &str, err: &aws_sdk_xray::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_xray::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_xray::error::SdkError;
+    match err {
+        SdkError::ServiceError(e) => {
+            let e = e.err();
+            let code = e.code().unwrap_or("error");
+            let message = e.message().unwrap_or("");
+            let hint = match code {
+                "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
+                    format!(" (the credentials need {action})")
+                }
+                "ThrottlingException" | "Throttling" => " (throttled; retried with backoff)".to_string(),
+                "UnrecognizedClientException" | "InvalidClientTokenId" | "ExpiredTokenException" => {
+                    " (the credentials are not valid here: expired, or for another partition)".to_string()
+                }
+                _ => String::new(),
+            };
+            format!("{action}: {code}: {message}{hint}")
+        }
+        SdkError::DispatchFailure(_) => format!("{action}: could not reach AWS: {}", chain(err)),
+        SdkError::TimeoutError(_) => format!("{action}: timed out"),
+        SdkError::ConstructionFailure(_) => {
+            format!(
+                "{action}: the request could not be made (no credentials or no region?): {}",
+                chain(err)
+            )
+        }
+        other => format!("{action}: {}", chain(other)),
+    }
+}
+
+/// An error and its sources on one line.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}

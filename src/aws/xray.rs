@@ -1,0 +1,132 @@
+//! The probes' own traces from X-Ray: `BatchGetTraces` by trace id, five
+//! ids a call, asked again while X-Ray has not processed them yet (traces
+//! take seconds to arrive), until a deadline.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use aws_sdk_xray::Client;
+use tokio::time::Instant;
+
+use super::segments::{breakdown, parse_documents, Breakdown, TraceError};
+
+/// `BatchGetTraces` takes at most this many ids a call.
+pub const IDS_PER_CALL: usize = 5;
+
+/// What the lookup found.
+#[derive(Debug, Default)]
+pub struct Traces {
+    /// Trace id → where its time went, or why the trace could not be read.
+    pub found: BTreeMap<String, Result<Breakdown, TraceError>>,
+    /// Ids X-Ray never returned before the deadline: not sampled, an HTTP
+    /// API (which X-Ray does not trace), or not arrived yet.
+    pub missing: Vec<String>,
+    /// The call that failed, if one did; what was found before it is kept.
+    pub error: Option<String>,
+}
+
+/// How long to keep asking, and how often.
+#[derive(Debug, Clone, Copy)]
+pub struct Polling {
+    pub deadline: Instant,
+    /// The wait between rounds for ids not found yet.
+    pub every: Duration,
+}
+
+/// Fetch the traces of `ids`. `progress(found, wanted)` is called after
+/// every round.
+pub async fn fetch(
+    client: &Client,
+    ids: &[String],
+    polling: Polling,
+    mut progress: impl FnMut(usize, usize),
+) -> Traces {
+    let wanted: BTreeSet<String> = ids.iter().cloned().collect();
+    let mut pending: Vec<String> = wanted.iter().cloned().collect();
+    let mut out = Traces::default();
+    loop {
+        let mut still = Vec::new();
+        for chunk in pending.chunks(IDS_PER_CALL) {
+            match batch(client, chunk).await {
+                Ok(traces) => {
+                    for id in chunk {
+                        match traces.get(id) {
+                            // A stage segment still in progress may end on the next round.
+                            Some(Err(TraceError::InProgress)) | None => still.push(id.clone()),
+                            Some(result) => {
+                                out.found.insert(id.clone(), result.clone());
+                            }
+                        }
+                    }
+                    // Keep the last word on traces that never completed.
+                    for (id, result) in traces {
+                        if matches!(result, Err(TraceError::InProgress)) {
+                            out.found.insert(id, result);
+                        }
+                    }
+                }
+                Err(e) => {
+                    out.error = Some(e);
+                    out.missing = pending.iter().filter(|id| !done(&out, id)).cloned().collect();
+                    return out;
+                }
+            }
+        }
+        progress(out.found.values().filter(|r| r.is_ok()).count(), wanted.len());
+        pending = still;
+        if pending.is_empty() || Instant::now() + polling.every > polling.deadline {
+            break;
+        }
+        tokio::time::sleep(polling.every).await;
+    }
+    out.missing = pending
+        .into_iter()
+        .filter(|id| !out.found.contains_key(id))
+        .collect();
+    out
+}
+
+fn done(out: &Traces, id: &str) -> bool {
+    matches!(out.found.get(id), Some(r) if !matches!(r, Err(TraceError::InProgress)))
+}
+
+/// One `BatchGetTraces` (with its pages) for up to five ids.
+async fn batch(
+    client: &Client,
+    ids: &[String],
+) -> Result<BTreeMap<String, Result<Breakdown, TraceError>>, String> {
+    let mut out = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let answer = client
+            .batch_get_traces()
+            .set_trace_ids(Some(ids.to_vec()))
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| super::describe("xray:BatchGetTraces", &e))?;
+        for trace in answer.traces() {
+            let Some(id) = trace.id() else { continue };
+            let documents = trace.segments().iter().filter_map(|s| s.document());
+            let result = parse_documents(documents).and_then(|segs| breakdown(&segs));
+            out.insert(id.to_string(), result);
+        }
+        match answer.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Send segment documents to X-Ray (`PutTraceSegments`), as the lab's
+/// gateway does for the requests it handles. Returns the documents X-Ray
+/// did not take.
+pub async fn put_segments(client: &Client, documents: Vec<String>) -> Result<usize, String> {
+    let answer = client
+        .put_trace_segments()
+        .set_trace_segment_documents(Some(documents))
+        .send()
+        .await
+        .map_err(|e| super::describe("xray:PutTraceSegments", &e))?;
+    Ok(answer.unprocessed_trace_segments().len())
+}

@@ -1,0 +1,152 @@
+//! X-Ray lookups against moto's server: segments put the way API Gateway
+//! and a traced app write them come back as the right breakdown, ids X-Ray
+//! never saw are reported missing, and an unreachable endpoint is one clear
+//! line, not a crash.
+
+mod common;
+#[path = "common/moto.rs"]
+mod moto;
+
+use std::time::Duration;
+
+use coldlink::aws::xray::{fetch, put_segments, Polling};
+use tokio::time::Instant;
+
+/// A trace id the way coldlink makes them: 1-<epoch hex>-<96 random bits>.
+fn trace_id(n: u32) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!("1-{now:08x}-{n:024x}")
+}
+
+/// The stage segment with its integration call, and the app's segment.
+fn documents(trace: &str, start: f64, gateway: f64, integration: f64, app: Option<f64>) -> Vec<String> {
+    let stage_id = format!("{:016x}", rand_id(trace, 1));
+    let integ_id = format!("{:016x}", rand_id(trace, 2));
+    let mut docs = vec![serde_json::json!({
+        "id": stage_id, "name": "orders/test", "trace_id": trace,
+        "start_time": start, "end_time": start + gateway / 1000.0,
+        "origin": "AWS::ApiGateway::Stage",
+        "http": {"request": {"url": "https://abc123.execute-api.us-east-1.amazonaws.com/test/header", "method": "GET"},
+                 "response": {"status": 200}},
+        "subsegments": [{
+            "id": integ_id, "name": "nlb.internal", "namespace": "remote",
+            "start_time": start + 0.005, "end_time": start + 0.005 + integration / 1000.0,
+            "http": {"request": {"url": "http://nlb.internal/header", "method": "GET"}, "response": {"status": 200}}
+        }]
+    })
+    .to_string()];
+    if let Some(app) = app {
+        docs.push(
+            serde_json::json!({
+                "id": format!("{:016x}", rand_id(trace, 3)), "name": "orders-app", "trace_id": trace,
+                "parent_id": integ_id,
+                "start_time": start + 0.010, "end_time": start + 0.010 + app / 1000.0
+            })
+            .to_string(),
+        );
+    }
+    docs
+}
+
+fn rand_id(trace: &str, k: u64) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (trace, k).hash(&mut h);
+    h.finish() | 1 << 60
+}
+
+fn now_s() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn traces_put_as_api_gateway_writes_them_come_back_split() {
+    let moto = tokio::task::spawn_blocking(moto::Moto::start).await.unwrap();
+    let client = moto.xray();
+    // Seven traces: more than one BatchGetTraces call holds.
+    let ids: Vec<String> = (1..=7).map(trace_id).collect();
+    let start = now_s() - 5.0;
+    let mut docs = Vec::new();
+    for (k, id) in ids.iter().enumerate() {
+        let app = (k % 2 == 0).then_some(300.0);
+        docs.extend(documents(id, start + k as f64, 900.0, 800.0 + k as f64, app));
+    }
+    assert_eq!(
+        put_segments(&client, docs).await,
+        Ok(0),
+        "moto took every document"
+    );
+
+    let never = trace_id(99);
+    let mut asked = ids.clone();
+    asked.push(never.clone());
+    let mut rounds = 0;
+    let got = fetch(
+        &client,
+        &asked,
+        Polling {
+            deadline: Instant::now() + Duration::from_millis(600),
+            every: Duration::from_millis(200),
+        },
+        |_, _| rounds += 1,
+    )
+    .await;
+    assert_eq!(got.error, None);
+    assert_eq!(
+        got.missing,
+        vec![never],
+        "an id X-Ray never saw is missing, not an error"
+    );
+    assert!(
+        rounds >= 2,
+        "the missing id was asked for again until the deadline"
+    );
+    for (k, id) in ids.iter().enumerate() {
+        let b = got.found[id].as_ref().expect("a breakdown");
+        assert!((b.gateway_ms - 900.0).abs() < 1.0, "{id}: {b:?}");
+        assert!(
+            (b.integration_ms.unwrap() - (800.0 + k as f64)).abs() < 1.0,
+            "{id}: {b:?}"
+        );
+        assert_eq!(b.app_ms.is_some(), k % 2 == 0, "{id}: {b:?}");
+        if let Some(app) = b.app_ms {
+            assert!((app - 300.0).abs() < 1.0, "{b:?}");
+        }
+        assert_eq!(b.integration_url.as_deref(), Some("http://nlb.internal/header"));
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_one_line_and_nothing_found() {
+    let closed = common::closed_port().await;
+    let client = moto::xray_client(&format!("http://{closed}"));
+    let ids = vec![trace_id(1), trace_id(2)];
+    let got = fetch(
+        &client,
+        &ids,
+        Polling {
+            deadline: Instant::now() + Duration::from_secs(5),
+            every: Duration::from_millis(100),
+        },
+        |_, _| {},
+    )
+    .await;
+    let error = got.error.expect("an error line");
+    assert!(
+        error.starts_with("xray:BatchGetTraces: could not reach AWS"),
+        "{error}"
+    );
+    assert!(!error.contains('\n'), "one line: {error}");
+    assert!(got.found.is_empty());
+    let mut missing = got.missing.clone();
+    missing.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(missing, want);
+}
