@@ -248,6 +248,32 @@ pub struct DiagnoseArgs {
     #[command(flatten)]
     pub conn: ConnectionArgs,
 
+    /// Look up the probes' own X-Ray traces (the slow ones and a sample of
+    /// the others) and split their time: before the gateway, the gateway,
+    /// the integration, the app.
+    #[arg(long)]
+    pub xray: bool,
+
+    /// How long to keep asking X-Ray for traces that have not arrived yet
+    /// (they take seconds to) [default: 60s].
+    #[arg(long, value_name = "D", requires = "xray", value_parser = parse::positive_duration)]
+    pub xray_wait: Option<Duration>,
+
+    /// Send AWS calls to this endpoint (moto, LocalStack) [default: the
+    /// profile's aws.endpoint_url, else AWS's own].
+    #[arg(long, value_name = "URL", value_parser = parse::url)]
+    pub aws_endpoint: Option<url::Url>,
+
+    /// The AWS profile (shared config and credentials files) [default:
+    /// the profile's aws.profile, else AWS_PROFILE, else default].
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+
+    /// The AWS region [default: the profile's aws.region, else AWS_REGION
+    /// or the AWS profile's].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
     /// Report format.
     #[arg(long, value_enum, default_value_t = crate::diagnose::render::DiagnoseFormat::Text)]
     pub format: crate::diagnose::render::DiagnoseFormat,

@@ -64,6 +64,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     name: &l.lab.scenario.name,
                 }),
             )?;
+            // The lab's gateway sends its X-Ray segments where --xray looks.
+            if let (Some(l), Some(lookup)) = (&lab, &cfg.xray) {
+                l.lab
+                    .publish_traces(commands::diagnose::xray_client(lookup).await);
+            }
             commands::diagnose::run(cfg, Box::new(io::stdout()), cancel).await
         }),
         Command::Lab(args) => runtime()?.block_on(async {

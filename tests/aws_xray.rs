@@ -150,3 +150,164 @@ async fn an_unreachable_endpoint_is_one_line_and_nothing_found() {
     want.sort();
     assert_eq!(missing, want);
 }
+
+fn diagnose(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(common::bin())
+        .arg("diagnose")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        // For --from: moto takes any credentials, the SDK wants some.
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap()
+}
+
+/// The JSON report, checked against the published schema.
+fn report(out: &std::process::Output) -> serde_json::Value {
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not a JSON report ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&r)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "the report breaks the schema: {errors:?}\n{r}");
+    r
+}
+
+/// The lab's gateway writes its segments to moto; `diagnose --xray` finds
+/// the probes' own traces there and puts the time behind the gateway, in
+/// scenario time: an 800 ms app at speed 10 is 800 ms in the report.
+#[test]
+fn diagnose_xray_on_the_lab_finds_the_time_in_the_integration() {
+    let moto = moto::Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("records.ndjson");
+    let args = [
+        "--lab",
+        "slow-backend",
+        "--speed",
+        "10",
+        "--probes",
+        "6",
+        "--xray",
+        "--xray-wait",
+        "5s",
+        "--aws-endpoint",
+        &moto.endpoint,
+        "--format",
+        "json",
+        "--records",
+        records.to_str().unwrap(),
+    ];
+    let out = diagnose(&args);
+    let r = report(&out);
+    let x = &r["aws"]["xray"];
+    let looked = x["probes_looked_up"].as_u64().unwrap();
+    assert!(looked >= 10, "{x}");
+    assert_eq!(
+        x["traces_found"].as_u64(),
+        Some(looked),
+        "every probe's trace came back: {x}"
+    );
+    assert_eq!(x["missing"].as_u64(), Some(0), "{x}");
+    let part = |k: &str| x["breakdown_ms"][k]["p50"].as_f64();
+    let (integration, gateway, before) = (
+        part("integration").unwrap(),
+        part("gateway").unwrap(),
+        part("before_gateway").unwrap(),
+    );
+    assert!(
+        (700.0..1500.0).contains(&integration),
+        "the app's 800 ms, in scenario time: {x}"
+    );
+    assert!(gateway >= integration, "{x}");
+    assert!(
+        before < 0.5 * integration,
+        "little happens before the gateway: {x}"
+    );
+    assert!(
+        x["breakdown_ms"]["app"].is_null(),
+        "the lab's app is not traced: {x}"
+    );
+    assert_eq!(r["verdict"], "slow-backend");
+
+    // The stored records carry the trace ids: --from looks them up too.
+    let from = diagnose(&[
+        "--from",
+        records.to_str().unwrap(),
+        "--xray",
+        "--xray-wait",
+        "2s",
+        "--aws-endpoint",
+        &moto.endpoint,
+        "--format",
+        "json",
+    ]);
+    let x = &report(&from)["aws"]["xray"];
+    assert!(x["traces_found"].as_u64().unwrap() >= 10, "{x}");
+    assert!(x["error"].is_null(), "{x}");
+}
+
+/// An unreachable X-Ray is one line in the report; the diagnosis still runs
+/// and exits as it would without AWS.
+#[test]
+fn an_unreachable_xray_is_a_line_in_the_report_not_a_failure() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let endpoint = format!("http://{closed}");
+    let out = diagnose(&[
+        "--lab",
+        "slow-backend",
+        "--speed",
+        "10",
+        "--probes",
+        "4",
+        "--xray",
+        "--xray-wait",
+        "1s",
+        "--aws-endpoint",
+        &endpoint,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "a finding, as without --xray");
+    let r = report(&out);
+    let error = r["aws"]["xray"]["error"].as_str().expect("an error line");
+    assert!(error.contains("could not reach AWS"), "{error}");
+    assert_eq!(r["aws"]["xray"]["traces_found"], 0);
+    assert_eq!(r["verdict"], "slow-backend");
+}
+
+#[test]
+fn aws_flags_without_xray_and_xray_on_the_lab_without_an_endpoint_exit_2() {
+    for (args, needle) in [
+        (vec!["--lab", "healthy", "--xray"], "--aws-endpoint"),
+        (
+            vec!["https://example.com/", "--region", "eu-west-1"],
+            "add --xray",
+        ),
+        (
+            vec!["https://example.com/", "--xray", "--aws-endpoint", "not a url"],
+            "--aws-endpoint",
+        ),
+    ] {
+        let out = diagnose(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}

@@ -15,9 +15,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::aws::xray::{fetch, Polling};
+use crate::config::XrayLookup;
 use crate::config::{ConfigError, DiagnoseConfig, DiagnoseSource};
 use crate::diagnose::read::read_files;
 use crate::diagnose::report::{diagnose, Context};
+use crate::diagnose::xray::{self, XrayEvidence};
 use crate::diagnose::{render, Builder, Dataset};
 use crate::probe::{runner, ConnectionPolicy, CountPlan, Pacing, ProbeRecord, ProbeSettings, Prober, Target};
 use crate::store::NdjsonWriter;
@@ -90,7 +93,12 @@ pub async fn run(
             (ds, ctx)
         }
     };
-    let (report, plots) = diagnose(&ds, &ctx);
+    let xray = match &cfg.xray {
+        Some(lookup) => Some(xray_evidence(&ds, lookup, cfg.quiet).await),
+        None => None,
+    };
+    let (mut report, plots) = diagnose(&ds, &ctx);
+    report.aws.xray = xray;
     let code = report.exit_code();
     let format = cfg.format;
     match &cfg.out {
@@ -118,6 +126,54 @@ pub async fn run(
         }
     }
     Ok(code)
+}
+
+/// Look up the traces of the slow probes and of a baseline sample.
+async fn xray_evidence(ds: &Dataset, lookup: &XrayLookup, quiet: bool) -> XrayEvidence {
+    let progress = Progress { quiet };
+    let picks = xray::pick(ds);
+    if picks.is_empty() {
+        progress.say("X-Ray: no probe carried a trace id (--no-trace-header?); nothing to look up");
+        return xray::evidence(ds, &picks, &Default::default(), 0, None);
+    }
+    let client = xray_client(lookup).await;
+    progress.say(format!(
+        "X-Ray: looking up {} traces (waiting up to {} for late ones)",
+        picks.len(),
+        humantime::format_duration(lookup.wait)
+    ));
+    let ids: Vec<String> = picks.iter().map(|p| p.trace.to_string()).collect();
+    let polling = Polling {
+        deadline: Instant::now() + lookup.wait,
+        every: Duration::from_secs(2)
+            .min(lookup.wait / 4)
+            .max(Duration::from_millis(100)),
+    };
+    let mut last = usize::MAX;
+    let got = fetch(&client, &ids, polling, |found, wanted| {
+        if found != last {
+            last = found;
+            progress.say(format!("X-Ray: {found}/{wanted} traces found"));
+        }
+    })
+    .await;
+    xray::evidence(ds, &picks, &got.found, got.missing.len(), got.error)
+}
+
+/// An X-Ray client for `lookup`; the lab's emulator gets static credentials.
+pub async fn xray_client(lookup: &XrayLookup) -> aws_sdk_xray::Client {
+    let conf = crate::aws::sdk_config(&lookup.aws).await;
+    let mut builder = aws_sdk_xray::config::Builder::from(&conf);
+    if lookup.lab {
+        builder = builder.credentials_provider(aws_sdk_xray::config::Credentials::new(
+            "lab",
+            "lab",
+            None,
+            None,
+            "coldlink-lab",
+        ));
+    }
+    aws_sdk_xray::Client::from_conf(builder.build())
 }
 
 /// Progress on stderr (stdout is for the report).

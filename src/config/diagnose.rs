@@ -61,6 +61,19 @@ pub struct DiagnoseConfig {
     pub out: Option<PathBuf>,
     pub records_out: Option<PathBuf>,
     pub quiet: bool,
+    /// `--xray`: where to look the probes' traces up, and for how long.
+    pub xray: Option<XrayLookup>,
+}
+
+/// How long to keep asking X-Ray for traces not there yet.
+pub const DEFAULT_XRAY_WAIT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct XrayLookup {
+    pub aws: crate::aws::AwsOptions,
+    pub wait: Duration,
+    /// The lab's own traces: static credentials, no AWS account involved.
+    pub lab: bool,
 }
 
 impl DiagnoseConfig {
@@ -142,6 +155,7 @@ impl DiagnoseConfig {
             ));
         }
         let slow = args.slow.or(if lab.is_some() { None } else { diagnose.slow });
+        let xray = xray_lookup(args, profile.as_ref(), lab.is_some())?;
         Ok(DiagnoseConfig {
             source,
             probes: args.probes.unwrap_or(DEFAULT_PROBES),
@@ -154,6 +168,7 @@ impl DiagnoseConfig {
             out: args.out.clone(),
             records_out: args.records.clone(),
             quiet: args.quiet,
+            xray,
         })
     }
 
@@ -175,4 +190,48 @@ impl DiagnoseConfig {
             DiagnoseSource::Records(_) => Vec::new(),
         }
     }
+}
+
+/// `--xray` and the AWS flags, over the profile's `[aws]`.
+fn xray_lookup(
+    args: &DiagnoseArgs,
+    profile: Option<&Profile>,
+    lab: bool,
+) -> Result<Option<XrayLookup>, ConfigError> {
+    let entry = profile.and_then(|p| p.aws.as_ref());
+    let endpoint = args
+        .aws_endpoint
+        .as_ref()
+        .map(|u| u.as_str().trim_end_matches('/').to_string())
+        .or_else(|| entry.and_then(|e| e.endpoint_url.clone()));
+    if !args.xray {
+        if args.aws_endpoint.is_some() || args.aws_profile.is_some() || args.region.is_some() {
+            return Err(ConfigError(
+                "--aws-endpoint, --aws-profile and --region are for AWS lookups: add --xray".into(),
+            ));
+        }
+        return Ok(None);
+    }
+    if lab && endpoint.is_none() {
+        return Err(ConfigError(
+            "--xray with --lab needs --aws-endpoint URL (moto's server, say): the lab sends its traces there, not to AWS"
+                .into(),
+        ));
+    }
+    Ok(Some(XrayLookup {
+        aws: crate::aws::AwsOptions {
+            endpoint,
+            profile: args
+                .aws_profile
+                .clone()
+                .or_else(|| entry.and_then(|e| e.profile.clone())),
+            region: args
+                .region
+                .clone()
+                .or_else(|| entry.and_then(|e| e.region.clone()))
+                .or_else(|| lab.then(|| "us-east-1".to_string())),
+        },
+        wait: args.xray_wait.unwrap_or(DEFAULT_XRAY_WAIT),
+        lab,
+    }))
 }

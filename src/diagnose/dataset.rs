@@ -79,6 +79,8 @@ pub struct Sample {
     pub session_gap_ms: f64,
     /// Position within the session (0 = first probe after the quiet gap).
     pub session_pos: u32,
+    /// The X-Ray root id the probe sent, to look its trace up.
+    pub trace: Option<crate::probe::trace::TraceKey>,
 }
 
 pub const NONE: u32 = u32::MAX;
@@ -164,6 +166,7 @@ pub struct Observation<'a> {
     pub x_cache: Option<&'a str>,
     pub cf_pop: Option<&'a str>,
     pub errortype: bool,
+    pub trace_id: Option<&'a str>,
 }
 
 impl<'a> Observation<'a> {
@@ -189,6 +192,7 @@ impl<'a> Observation<'a> {
             x_cache: h("x-cache"),
             cf_pop: h("x-amz-cf-pop"),
             errortype: r.headers.contains_key("x-amzn-errortype"),
+            trace_id: r.trace_id.as_deref(),
         }
     }
 }
@@ -317,6 +321,7 @@ impl Builder {
             gap_ms: f64::NAN,
             session_gap_ms: f64::NAN,
             session_pos: 0,
+            trace: o.trace_id.and_then(crate::probe::trace::TraceKey::parse),
         };
         self.raw.push((start, end, sample));
     }

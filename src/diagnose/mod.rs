@@ -9,6 +9,7 @@ pub mod num;
 pub mod read;
 pub mod render;
 pub mod report;
+pub mod xray;
 
 pub use dataset::{Builder, Dataset, Observation};
 pub use finding::{Cause, Finding, Severity};

@@ -42,6 +42,8 @@ struct Lean<'a> {
     headers: LeanHeaders<'a>,
     #[serde(default)]
     error: Option<LeanError>,
+    #[serde(borrow, default)]
+    trace_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -311,6 +313,7 @@ fn observe<'a>(r: &'a Lean<'a>) -> Result<Observation<'a>, String> {
         x_cache: r.headers.x_cache.as_deref(),
         cf_pop: r.headers.cf_pop.as_deref(),
         errortype: r.headers.errortype.is_some(),
+        trace_id: r.trace_id.as_deref(),
     })
 }
 

@@ -74,7 +74,8 @@ pub struct SweepRow {
 /// AWS-side evidence; `null` when not asked for.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AwsEvidence {
-    pub xray: Option<serde_json::Value>,
+    /// `--xray`: null when not asked for.
+    pub xray: Option<super::xray::XrayEvidence>,
     pub cloudwatch: Option<serde_json::Value>,
 }
 

@@ -65,12 +65,25 @@ pub struct GatewayRecord {
 #[derive(Debug, Default)]
 pub struct GatewayLog {
     records: Mutex<VecDeque<GatewayRecord>>,
+    /// A listener for every new record (the X-Ray publisher). Bounded: when
+    /// it falls behind, records are not sent rather than piled up.
+    subscriber: Mutex<Option<tokio::sync::mpsc::Sender<GatewayRecord>>>,
 }
 
 const LOG_CAPACITY: usize = 10_000;
 
 impl GatewayLog {
+    /// Every record from now on, on a channel of `capacity`.
+    pub fn subscribe(&self, capacity: usize) -> tokio::sync::mpsc::Receiver<GatewayRecord> {
+        let (tx, rx) = tokio::sync::mpsc::channel(capacity);
+        *self.subscriber.lock().expect("log lock") = Some(tx);
+        rx
+    }
+
     fn push(&self, r: GatewayRecord) {
+        if let Some(tx) = self.subscriber.lock().expect("log lock").as_ref() {
+            let _ = tx.try_send(r.clone());
+        }
         let mut q = self.records.lock().expect("log lock");
         if q.len() == LOG_CAPACITY {
             q.pop_front();

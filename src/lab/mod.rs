@@ -13,6 +13,7 @@ pub mod nlb;
 pub mod scenario;
 pub mod tls;
 pub mod upstream;
+pub mod xray;
 
 use std::io;
 use std::net::SocketAddr;
@@ -59,7 +60,28 @@ impl Drop for Lab {
     }
 }
 
+/// The lab API's id (the first label of its execute-api host).
+pub const API_ID: &str = "abc123";
+/// The integration endpoint's host, as the gateway's segments name it.
+pub const INTEGRATION_HOST: &str = "backend.lab.internal";
+
 impl Lab {
+    /// From now on, send X-Ray segments for every request the gateway
+    /// handles, through `client` (`--aws-endpoint`: moto's server, say).
+    pub fn publish_traces(&self, client: aws_sdk_xray::Client) {
+        let rx = self.gateway_log.subscribe(4096);
+        let ids = (
+            API_ID.to_string(),
+            self.scenario.gateway.stage.clone(),
+            INTEGRATION_HOST.to_string(),
+        );
+        let task = xray::publish(client, rx, ids, self.cancel.clone());
+        match &self.runtime {
+            Some(rt) => drop(rt.spawn(task)),
+            None => drop(tokio::spawn(task)),
+        }
+    }
+
     /// Start the lab on a runtime of its own (two threads), so that its
     /// servers' work never runs on the thread that times the probes.
     pub async fn start_isolated(scenario: Scenario) -> io::Result<Lab> {
@@ -137,7 +159,7 @@ impl Lab {
                 tls_delay: s.scaled(s.gateway.tls_delay),
                 tls_resumption: s.gateway.tls_resumption,
                 syn_loss: s.gateway.syn_loss,
-                integration_host: "backend.lab.internal".into(),
+                integration_host: INTEGRATION_HOST.into(),
             },
             nlb_addr,
             gateway_tls,

@@ -40,6 +40,41 @@ pub fn root_of(value: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A root trace id in 16 bytes (`1-` + 32 hex digits), for keeping one per
+/// probe in memory without a string each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TraceKey([u8; 16]);
+
+impl TraceKey {
+    /// `1-{8 hex}-{24 hex}`, lower or upper case; anything else is `None`.
+    pub fn parse(id: &str) -> Option<TraceKey> {
+        let b = id.as_bytes();
+        if b.len() != 35 || &b[..2] != b"1-" || b[10] != b'-' {
+            return None;
+        }
+        let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+        let mut out = [0u8; 16];
+        let digits = b[2..10].iter().chain(&b[11..]);
+        for (i, pair) in digits.copied().collect::<Vec<u8>>().chunks(2).enumerate() {
+            out[i] = hex(pair[0])? << 4 | hex(pair[1])?;
+        }
+        Some(TraceKey(out))
+    }
+}
+
+impl std::fmt::Display for TraceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("1-")?;
+        for (i, b) in self.0.iter().enumerate() {
+            if i == 4 {
+                f.write_str("-")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +95,24 @@ mod tests {
         assert_eq!(root_of(&header_value(&id)), Some(id));
         assert_eq!(root_of("Parent=x; Root=1-a-b"), Some("1-a-b".to_string()));
         assert_eq!(root_of("Sampled=1"), None);
+    }
+
+    #[test]
+    fn trace_keys_round_trip() {
+        let id = new_root_id(UNIX_EPOCH + Duration::from_secs(0x673f0a10));
+        let key = TraceKey::parse(&id).expect("parses");
+        assert_eq!(key.to_string(), id);
+        assert_eq!(
+            TraceKey::parse(&id.to_uppercase()).map(|k| k.to_string()),
+            Some(id.clone())
+        );
+        for bad in [
+            "",
+            "1-673f0a10",
+            "2-673f0a10-0123456789abcdef01234567",
+            "1-673f0a1g-0123456789abcdef01234567",
+        ] {
+            assert_eq!(TraceKey::parse(bad), None, "{bad}");
+        }
     }
 }

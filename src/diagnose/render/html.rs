@@ -41,6 +41,10 @@ fn page(s: &mut String, r: &Report, plots: &Plots) -> fmt::Result {
     targets_table(s, r)?;
     phases_table(s, r)?;
     sweep_table(s, r)?;
+    if let Some(ev) = &r.aws.xray {
+        s.push_str("<h2>AWS X-Ray</h2>\n");
+        list(s, "ul", &super::xray_lines(ev))?;
+    }
     notes(s, r)?;
     write!(
         s,

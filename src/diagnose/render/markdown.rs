@@ -90,6 +90,14 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
     }
+    if let Some(ev) = &r.aws.xray {
+        writeln!(out)?;
+        writeln!(out, "## AWS X-Ray")?;
+        writeln!(out)?;
+        for line in super::xray_lines(ev) {
+            writeln!(out, "- {}", md(&line))?;
+        }
+    }
     if !r.notes.is_empty() {
         writeln!(out)?;
         writeln!(out, "## Notes")?;

@@ -49,3 +49,50 @@ pub(crate) fn spread(q: &super::report::Quantiles) -> String {
         human_ms(q.max)
     )
 }
+
+/// The X-Ray section as lines, for every format: what was found, and where
+/// the time went (p50 · p99), over all traces and over the slow ones.
+pub(crate) fn xray_lines(ev: &super::xray::XrayEvidence) -> Vec<String> {
+    use super::num::human_ms;
+    let mut lines = Vec::new();
+    if let Some(e) = &ev.error {
+        lines.push(format!("the lookup failed: {e}"));
+    }
+    lines.push(format!(
+        "{} of {} probes' traces found{}",
+        ev.traces_found,
+        ev.probes_looked_up,
+        if ev.missing > 0 {
+            format!(
+                "; {} never came back (not sampled, an HTTP API, or not in X-Ray yet)",
+                ev.missing
+            )
+        } else {
+            String::new()
+        }
+    ));
+    for (why, n) in &ev.unreadable {
+        lines.push(format!("{n} traces unreadable: {why}"));
+    }
+    let part = |name: &str, s: &Option<super::xray::Spread>| {
+        s.map(|s| format!("{name} {} · {}", human_ms(s.p50), human_ms(s.p99)))
+    };
+    for (label, p) in [
+        ("all", &ev.breakdown_ms),
+        ("slow or failed", &ev.slow_breakdown_ms),
+    ] {
+        let parts: Vec<String> = [
+            part("before the gateway", &p.before_gateway),
+            part("gateway", &p.gateway),
+            part("integration", &p.integration),
+            part("app", &p.app).or_else(|| p.gateway.map(|_| "app not traced".to_string())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !parts.is_empty() {
+            lines.push(format!("{label} (p50 · p99): {}", parts.join("; ")));
+        }
+    }
+    lines
+}

@@ -102,6 +102,13 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
     }
+    if let Some(ev) = &r.aws.xray {
+        writeln!(out)?;
+        writeln!(out, "{}", p.bold("AWS X-Ray"))?;
+        for line in super::xray_lines(ev) {
+            writeln!(out, "  · {line}")?;
+        }
+    }
     if !r.notes.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", p.bold("Notes"))?;
