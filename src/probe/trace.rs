@@ -53,9 +53,10 @@ impl TraceKey {
             return None;
         }
         let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+        // Read once per stored record by `diagnose --from`: no allocation.
         let mut out = [0u8; 16];
-        let digits = b[2..10].iter().chain(&b[11..]);
-        for (i, pair) in digits.copied().collect::<Vec<u8>>().chunks(2).enumerate() {
+        let (time, random) = (&b[2..10], &b[11..]);
+        for (i, pair) in time.chunks_exact(2).chain(random.chunks_exact(2)).enumerate() {
             out[i] = hex(pair[0])? << 4 | hex(pair[1])?;
         }
         Some(TraceKey(out))
