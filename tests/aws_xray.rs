@@ -122,6 +122,30 @@ async fn traces_put_as_api_gateway_writes_them_come_back_split() {
     }
 }
 
+/// Credentials the service does not know: one line that says so, even
+/// when the answer is not in X-Ray's own protocol (moto answers in XML).
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_credentials_are_named() {
+    let moto = tokio::task::spawn_blocking(moto::Moto::start_with_auth)
+        .await
+        .unwrap();
+    let got = fetch(
+        &moto.xray(),
+        &[trace_id(1)],
+        Polling {
+            deadline: Instant::now() + Duration::from_secs(5),
+            every: Duration::from_millis(100),
+        },
+        |_, _| {},
+    )
+    .await;
+    let error = got.error.expect("an error line");
+    assert!(error.starts_with("xray:BatchGetTraces: HTTP 403"), "{error}");
+    assert!(error.contains("InvalidClientTokenId"), "{error}");
+    assert!(error.contains("credentials are not valid"), "{error}");
+    assert_eq!(got.missing.len(), 1);
+}
+
 #[tokio::test]
 async fn an_unreachable_endpoint_is_one_line_and_nothing_found() {
     let closed = common::closed_port().await;

@@ -37,26 +37,41 @@ pub async fn sdk_config(options: &AwsOptions) -> SdkConfig {
 }
 
 /// One line for an SDK error: the service's error code and message when it
-/// answered, else what kept the call from being made.
-pub fn describe<E, R>(action: &str, err: &aws_sdk_xray::error::SdkError<E, R>) -> String
+/// answered in its own protocol; else the HTTP status and the body's text
+/// (an emulator or a proxy answering in another format); else what kept
+/// the call from being made.
+pub fn describe<E>(action: &str, err: &aws_sdk_xray::error::SdkError<E>) -> String
 where
     E: aws_sdk_xray::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     use aws_sdk_xray::error::SdkError;
     match err {
         SdkError::ServiceError(e) => {
-            let e = e.err();
-            let code = e.code().unwrap_or("error");
-            let message = e.message().unwrap_or("");
-            let hint = match code {
-                "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
+            let status = e.raw().status().as_u16();
+            let meta = e.err();
+            let (code, message) = match meta.code() {
+                Some(code) => (code.to_string(), meta.message().unwrap_or("").to_string()),
+                None => (
+                    format!("HTTP {status}"),
+                    body_text(e.raw().body().bytes().unwrap_or_default()),
+                ),
+            };
+            let hint = match (code.as_str(), status) {
+                ("AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation", _) => {
                     format!(" (the credentials need {action})")
                 }
-                "ThrottlingException" | "Throttling" => " (throttled; retried with backoff)".to_string(),
-                "UnrecognizedClientException" | "InvalidClientTokenId" | "ExpiredTokenException" => {
-                    " (the credentials are not valid here: expired, or for another partition)".to_string()
+                ("ThrottlingException" | "Throttling", _) | (_, 429) => {
+                    " (throttled, still after the SDK's retries with backoff)".to_string()
                 }
+                ("UnrecognizedClientException" | "InvalidClientTokenId" | "ExpiredTokenException", _) => {
+                    " (the credentials are not valid here: expired, or for another account or partition)"
+                        .to_string()
+                }
+                (_, 401 | 403) if message.contains("InvalidClientTokenId") || message.contains("token") => {
+                    " (the credentials are not valid here: expired, or for another account or partition)"
+                        .to_string()
+                }
+                (_, 401 | 403) => format!(" (refused: invalid credentials, or they lack {action})"),
                 _ => String::new(),
             };
             format!("{action}: {code}: {message}{hint}")
@@ -71,6 +86,33 @@ where
         }
         other => format!("{action}: {}", chain(other)),
     }
+}
+
+/// The text of an error body on one line: markup dropped, at most 300 chars.
+fn body_text(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                if !out.ends_with(' ') && !out.is_empty() {
+                    out.push(' ');
+                }
+            }
+            '>' => in_tag = false,
+            _ if in_tag => {}
+            c if c.is_whitespace() => {
+                if !out.ends_with(' ') && !out.is_empty() {
+                    out.push(' ');
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    let out = out.trim();
+    out.chars().take(300).collect()
 }
 
 /// An error and its sources on one line.

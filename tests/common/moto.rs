@@ -29,6 +29,16 @@ impl Moto {
     /// Start moto and wait until it answers. Panics, naming what to run,
     /// when moto is not installed.
     pub fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// With moto's IAM checks on from the first call: only credentials
+    /// moto's own IAM knows are accepted.
+    pub fn start_with_auth() -> Moto {
+        Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "0")])
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Moto {
         let path = server_path();
         assert!(
             path.exists(),
@@ -44,6 +54,7 @@ impl Moto {
             };
             let mut child = Command::new(&path)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

@@ -62,7 +62,9 @@ pub(crate) fn xray_lines(ev: &super::xray::XrayEvidence) -> Vec<String> {
         "{} of {} probes' traces found{}",
         ev.traces_found,
         ev.probes_looked_up,
-        if ev.missing > 0 {
+        if ev.missing > 0 && ev.error.is_some() {
+            format!("; {} not found before the lookup failed", ev.missing)
+        } else if ev.missing > 0 {
             format!(
                 "; {} never came back (not sampled, an HTTP API, or not in X-Ray yet)",
                 ev.missing
