@@ -266,6 +266,11 @@ fn diagnose_xray_on_the_lab_finds_the_time_in_the_integration() {
         "the lab's app is not traced: {x}"
     );
     assert_eq!(r["verdict"], "slow-backend");
+    let evidence = r["findings"][0]["evidence"].to_string();
+    assert!(
+        evidence.contains("X-Ray: the integration takes"),
+        "the finding cites X-Ray: {evidence}"
+    );
 
     // The stored records carry the trace ids: --from looks them up too.
     let from = diagnose(&[

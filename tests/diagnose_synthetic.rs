@@ -485,6 +485,69 @@ fn a_custom_domain_failing_at_the_edge_on_almost_every_request() {
     }
 }
 
+/// X-Ray's split decides where a slow backend's time is: in the app, or on
+/// the way to it.
+#[test]
+fn xray_tells_a_slow_app_from_a_slow_path_to_it() {
+    use coldlink::diagnose::xray::{Parts, Spread, XrayEvidence};
+    let mut rng = StdRng::seed_from_u64(11);
+    let fault = Fault::SlowBackend { app: 900.0 };
+    let records = run_plan(random_path(&mut rng, fault), 11, &[]);
+    let kinds = [
+        ("execute-api".to_string(), TargetKind::ExecuteApi),
+        ("custom-domain".to_string(), TargetKind::CustomDomain),
+    ];
+    let ds = Dataset::from_records(&records, &kinds, 1.0);
+    let spread = |p50: f64| {
+        Some(Spread {
+            p50,
+            p99: p50 * 1.2,
+            n: 20,
+        })
+    };
+    let with = |app: Option<f64>| {
+        let xray = XrayEvidence {
+            probes_looked_up: 20,
+            traces_found: 20,
+            breakdown_ms: Parts {
+                before_gateway: spread(15.0),
+                gateway: spread(960.0),
+                integration: spread(950.0),
+                app: app.and_then(spread),
+            },
+            ..XrayEvidence::default()
+        };
+        let ctx = Context {
+            xray: Some(xray),
+            ..Context::default()
+        };
+        let (report, _) = diagnose(&ds, &ctx);
+        assert_eq!(report.verdict, Cause::SlowBackend, "{:?}", report.findings);
+        assert!(report.aws.xray.is_some(), "the evidence is in the report");
+        report
+            .findings
+            .into_iter()
+            .find(|f| f.cause == Cause::SlowBackend)
+            .unwrap()
+    };
+    let in_app = with(Some(900.0));
+    assert!(
+        in_app
+            .evidence
+            .iter()
+            .any(|e| e.contains("the time is in the app")),
+        "{in_app:?}"
+    );
+    let on_path = with(Some(40.0));
+    assert!(on_path.title.contains("VPC link, NLB, nginx"), "{on_path:?}");
+    assert!(on_path.fix[0].contains("upstream_response_time"), "{on_path:?}");
+    let untraced = with(None);
+    assert!(
+        untraced.evidence.iter().any(|e| e.contains("trace the app")),
+        "{untraced:?}"
+    );
+}
+
 #[test]
 fn integration_timeouts() {
     check(Cause::IntegrationTimeout, 150, 0.98);

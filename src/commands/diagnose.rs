@@ -67,6 +67,7 @@ pub async fn run(
                 unreadable_lines: report.bad_lines,
                 sweep_gaps_ms: Vec::new(),
                 interrupted: false,
+                xray: None,
             };
             (ds, ctx)
         }
@@ -89,16 +90,16 @@ pub async fn run(
                 unreadable_lines: 0,
                 sweep_gaps_ms: cfg.gaps_nominal_ms(),
                 interrupted: cancel.is_cancelled(),
+                xray: None,
             };
             (ds, ctx)
         }
     };
-    let xray = match &cfg.xray {
-        Some(lookup) => Some(xray_evidence(&ds, lookup, cfg.quiet).await),
-        None => None,
-    };
-    let (mut report, plots) = diagnose(&ds, &ctx);
-    report.aws.xray = xray;
+    let mut ctx = ctx;
+    if let Some(lookup) = &cfg.xray {
+        ctx.xray = Some(xray_evidence(&ds, lookup, cfg.quiet).await);
+    }
+    let (report, plots) = diagnose(&ds, &ctx);
     let code = report.exit_code();
     let format = cfg.format;
     match &cfg.out {

@@ -129,11 +129,13 @@ pub struct Context {
     pub sweep_gaps_ms: Vec<f64>,
     /// The plan was stopped (Ctrl-C, SIGTERM) before it finished.
     pub interrupted: bool,
+    /// X-Ray's evidence (`--xray`): for the detectors, and `aws.xray`.
+    pub xray: Option<super::xray::XrayEvidence>,
 }
 
 /// Detect, decide, and lay out the report.
 pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
-    let findings = detect::run_all(ds);
+    let findings = detect::run_all(ds, ctx.xray.as_ref());
     let top = findings.iter().find(|f| f.severity >= Severity::Warning);
     let verdict = top.map_or(Cause::Healthy, |f| f.cause);
     let summary = match top {
@@ -152,7 +154,10 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
         findings,
         targets,
         idle_sweep: sweep_rows(ds, &ctx.sweep_gaps_ms),
-        aws: AwsEvidence::default(),
+        aws: AwsEvidence {
+            xray: ctx.xray.clone(),
+            ..AwsEvidence::default()
+        },
         source: SourceInfo {
             mode: ctx.mode.clone(),
             lab: ctx.lab.clone(),

@@ -89,6 +89,50 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     }
     f.map(|f| {
         let targets = f.targets.clone();
+        let f = match input.xray {
+            Some(x) => with_xray(f, x),
+            None => f,
+        };
         Detection::new(f.targets(targets), Vec::new())
     })
 }
+
+/// The app's share of the integration, when X-Ray traced both, points at
+/// the app or at the path to it (VPC link, NLB, nginx).
+fn with_xray(mut f: Finding, x: &crate::diagnose::xray::XrayEvidence) -> Finding {
+    let b = &x.breakdown_ms;
+    let (Some(gateway), Some(integration)) = (b.gateway, b.integration) else {
+        return f;
+    };
+    match b.app {
+        Some(app) if app.p50 >= 0.7 * integration.p50 => {
+            f.confidence = (f.confidence + 0.05).min(0.95);
+            f.evidence.push(format!(
+                "X-Ray: the app's own segment takes {} of the integration's {} (p50): the time is in the app",
+                human_ms(app.p50),
+                human_ms(integration.p50)
+            ));
+        }
+        Some(app) => {
+            f.title = format!(
+                "{}; X-Ray puts it between the gateway and the app (VPC link, NLB, nginx), not in the app",
+                f.title
+            );
+            f.evidence.push(format!(
+                "X-Ray: the integration takes {} but the app's own segment only {} (p50): {} is spent on the way to the app",
+                human_ms(integration.p50),
+                human_ms(app.p50),
+                human_ms(integration.p50 - app.p50)
+            ));
+            f.fix.insert(0, PATH_FIX.to_string());
+        }
+        None => f.evidence.push(format!(
+            "X-Ray: the integration takes {} of the gateway's {} (p50): the time is behind the gateway, in the VPC link, the NLB, nginx or the app (trace the app to tell which)",
+            human_ms(integration.p50),
+            human_ms(gateway.p50)
+        )),
+    }
+    f
+}
+
+const PATH_FIX: &str = "Look at the path to the app: nginx's `$upstream_connect_time` and `$upstream_response_time` against `$request_time` (the difference is nginx and the network before it), the NLB's NewFlowCount and reset counts in the slow minutes, and whether nginx reaches the app over a slow or distant network.";
