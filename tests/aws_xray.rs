@@ -122,6 +122,16 @@ async fn traces_put_as_api_gateway_writes_them_come_back_split() {
     }
 }
 
+/// One lookup against an endpoint that answers with an error: no waiting
+/// for late traces, since none will come.
+async fn fetch_failing(client: &aws_sdk_xray::Client, ids: &[String]) -> coldlink::aws::xray::Traces {
+    let polling = Polling {
+        deadline: Instant::now() + Duration::from_secs(5),
+        every: Duration::from_millis(100),
+    };
+    fetch(client, ids, polling, |_, _| {}).await
+}
+
 /// Credentials the service does not know: one line that says so, even
 /// when the answer is not in X-Ray's own protocol (moto answers in XML).
 #[tokio::test(flavor = "multi_thread")]
@@ -129,16 +139,7 @@ async fn refused_credentials_are_named() {
     let moto = tokio::task::spawn_blocking(moto::Moto::start_with_auth)
         .await
         .unwrap();
-    let got = fetch(
-        &moto.xray(),
-        &[trace_id(1)],
-        Polling {
-            deadline: Instant::now() + Duration::from_secs(5),
-            every: Duration::from_millis(100),
-        },
-        |_, _| {},
-    )
-    .await;
+    let got = fetch_failing(&moto.xray(), &[trace_id(1)]).await;
     let error = got.error.expect("an error line");
     assert!(error.starts_with("xray:BatchGetTraces: HTTP 403"), "{error}");
     assert!(error.contains("InvalidClientTokenId"), "{error}");
@@ -151,16 +152,7 @@ async fn an_unreachable_endpoint_is_one_line_and_nothing_found() {
     let closed = common::closed_port().await;
     let client = moto::xray_client(&format!("http://{closed}"));
     let ids = vec![trace_id(1), trace_id(2)];
-    let got = fetch(
-        &client,
-        &ids,
-        Polling {
-            deadline: Instant::now() + Duration::from_secs(5),
-            every: Duration::from_millis(100),
-        },
-        |_, _| {},
-    )
-    .await;
+    let got = fetch_failing(&client, &ids).await;
     let error = got.error.expect("an error line");
     assert!(
         error.starts_with("xray:BatchGetTraces: could not reach AWS"),

@@ -49,14 +49,21 @@ where
         SdkError::ServiceError(e) => {
             let status = e.raw().status().as_u16();
             let meta = e.err();
+            let body = e.raw().body().bytes().unwrap_or_default();
+            // An answer in another protocol (an emulator's or a proxy's XML)
+            // still names its code; read it so the hints below apply alike.
             let (code, message) = match meta.code() {
                 Some(code) => (code.to_string(), meta.message().unwrap_or("").to_string()),
-                None => (
-                    format!("HTTP {status}"),
-                    body_text(e.raw().body().bytes().unwrap_or_default()),
-                ),
+                None => match xml_element(body, "Code") {
+                    Some(code) => (
+                        format!("HTTP {status}: {code}"),
+                        xml_element(body, "Message").unwrap_or_default(),
+                    ),
+                    None => (format!("HTTP {status}"), body_text(body)),
+                },
             };
-            let hint = match (code.as_str(), status) {
+            let code_id = code.rsplit(' ').next().unwrap_or("");
+            let hint = match (code_id, status) {
                 ("AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation", _) => {
                     format!(" (the credentials need {action})")
                 }
@@ -64,10 +71,6 @@ where
                     " (throttled, still after the SDK's retries with backoff)".to_string()
                 }
                 ("UnrecognizedClientException" | "InvalidClientTokenId" | "ExpiredTokenException", _) => {
-                    " (the credentials are not valid here: expired, or for another account or partition)"
-                        .to_string()
-                }
-                (_, 401 | 403) if message.contains("InvalidClientTokenId") || message.contains("token") => {
                     " (the credentials are not valid here: expired, or for another account or partition)"
                         .to_string()
                 }
@@ -86,6 +89,14 @@ where
         }
         other => format!("{action}: {}", chain(other)),
     }
+}
+
+/// The text of `<name>…</name>` in an XML error body.
+fn xml_element(body: &[u8], name: &str) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = start + text[start..].find(&format!("</{name}>"))?;
+    Some(text[start..end].trim().to_string())
 }
 
 /// The text of an error body on one line: markup dropped, at most 300 chars.

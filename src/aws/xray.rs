@@ -44,31 +44,27 @@ pub async fn fetch(
     let wanted: BTreeSet<String> = ids.iter().cloned().collect();
     let mut pending: Vec<String> = wanted.iter().cloned().collect();
     let mut out = Traces::default();
-    loop {
+    'rounds: loop {
         let mut still = Vec::new();
         for chunk in pending.chunks(IDS_PER_CALL) {
-            match batch(client, chunk).await {
-                Ok(traces) => {
-                    for id in chunk {
-                        match traces.get(id) {
-                            // A stage segment still in progress may end on the next round.
-                            Some(Err(TraceError::InProgress)) | None => still.push(id.clone()),
-                            Some(result) => {
-                                out.found.insert(id.clone(), result.clone());
-                            }
-                        }
-                    }
-                    // Keep the last word on traces that never completed.
-                    for (id, result) in traces {
-                        if matches!(result, Err(TraceError::InProgress)) {
-                            out.found.insert(id, result);
-                        }
-                    }
-                }
+            let mut traces = match batch(client, chunk).await {
+                Ok(traces) => traces,
                 Err(e) => {
                     out.error = Some(e);
-                    out.missing = pending.iter().filter(|id| !done(&out, id)).cloned().collect();
-                    return out;
+                    break 'rounds;
+                }
+            };
+            for id in chunk {
+                match traces.remove(id) {
+                    None => still.push(id.clone()),
+                    Some(result) => {
+                        // A stage segment still in progress may end by the
+                        // next round; if not, it stays as the last word.
+                        if result == Err(TraceError::InProgress) {
+                            still.push(id.clone());
+                        }
+                        out.found.insert(id.clone(), result);
+                    }
                 }
             }
         }
@@ -79,15 +75,12 @@ pub async fn fetch(
         }
         tokio::time::sleep(polling.every).await;
     }
-    out.missing = pending
+    // Never returned at all; a trace returned but unreadable is in `found`.
+    out.missing = wanted
         .into_iter()
         .filter(|id| !out.found.contains_key(id))
         .collect();
     out
-}
-
-fn done(out: &Traces, id: &str) -> bool {
-    matches!(out.found.get(id), Some(r) if !matches!(r, Err(TraceError::InProgress)))
 }
 
 /// One `BatchGetTraces` (with its pages) for up to five ids.

@@ -35,7 +35,7 @@ pub fn segment_document(r: &GatewayRecord, api_id: &str, stage: &str, integratio
         "trace_id": r.trace_id,
         "start_time": epoch_s(r.received),
         "end_time": epoch_s(r.responded),
-        "origin": super::super::aws::segments::STAGE_ORIGIN,
+        "origin": crate::aws::segments::STAGE_ORIGIN,
         "fault": fault,
         "http": {
             "request": {"method": r.method, "url": format!("https://{}{}", super::EXECUTE_API_HOST, r.path)},

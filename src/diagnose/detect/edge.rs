@@ -39,6 +39,23 @@ struct Comparison {
     pops: Vec<String>,
 }
 
+impl Comparison {
+    /// How much slower the custom domain is; −∞ when there are too few
+    /// successes to compare.
+    fn diff(&self) -> f64 {
+        if self.comparable {
+            self.custom_ms - self.execute_api_ms
+        } else {
+            f64::NEG_INFINITY
+        }
+    }
+
+    /// Edge errors first, then the largest difference.
+    fn rank(&self) -> (bool, f64) {
+        (self.edge_errors.len() >= 2, self.diff())
+    }
+}
+
 pub fn detect(input: &Input<'_>) -> Option<Detection> {
     let ds = input.ds;
     let cmp = compare(input)?;
@@ -68,7 +85,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         .targets(names);
         return Some(Detection::new(f, cmp.edge_errors));
     }
-    let diff = cmp.custom_ms - cmp.execute_api_ms;
+    let diff = cmp.diff();
     if !cmp.significant || diff <= 0.0 {
         return info(input, &cmp);
     }
@@ -194,7 +211,7 @@ fn compare(input: &Input<'_>) -> Option<Comparison> {
         if !comparable && edge_errors.len() < 2 {
             continue;
         }
-        let diff = if comparable { cm - em } else { f64::NEG_INFINITY };
+        let diff = cm - em;
         // The floor is in real time: the lab compresses configured delays,
         // not the cost of its extra loopback hop.
         let significant = comparable
@@ -224,16 +241,7 @@ fn compare(input: &Input<'_>) -> Option<Comparison> {
             edge_errors,
             pops,
         };
-        // Edge errors first, then the largest difference.
-        let rank = |c: &Comparison| {
-            let diff = if c.comparable {
-                c.custom_ms - c.execute_api_ms
-            } else {
-                f64::NEG_INFINITY
-            };
-            (c.edge_errors.len() >= 2, diff)
-        };
-        if best.as_ref().is_none_or(|b| rank(&candidate) > rank(b)) {
+        if best.as_ref().is_none_or(|b| candidate.rank() > b.rank()) {
             best = Some(candidate);
         }
     }
