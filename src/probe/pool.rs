@@ -3,7 +3,6 @@
 //! long it sat idle. Idle connections are never expired by the pool: the
 //! timers on the path are what the tool is there to observe.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -23,14 +22,16 @@ pub struct Checkout {
 }
 
 pub struct Pool {
-    idle: Mutex<HashMap<OriginKey, Vec<Connection>>>,
+    /// A list, not a map: a run has a handful of origins, and comparing a
+    /// few keys costs less than hashing one on every checkout and checkin.
+    idle: Mutex<Vec<(OriginKey, Vec<Connection>)>>,
     max_idle_per_origin: usize,
 }
 
 impl Pool {
     pub fn new(max_idle_per_origin: usize) -> Pool {
         Pool {
-            idle: Mutex::new(HashMap::new()),
+            idle: Mutex::new(Vec::new()),
             max_idle_per_origin: max_idle_per_origin.max(1),
         }
     }
@@ -40,7 +41,7 @@ impl Pool {
     pub fn checkout(&self, key: &OriginKey, now: Instant) -> Checkout {
         let mut idle = self.idle.lock().expect("pool lock");
         let mut stale_idle = None;
-        if let Some(list) = idle.get_mut(key) {
+        if let Some((_, list)) = idle.iter_mut().find(|(k, _)| k == key) {
             while let Some(conn) = list.pop() {
                 if conn.is_closed() {
                     stale_idle.get_or_insert(now.saturating_duration_since(conn.facts.last_used));
@@ -62,7 +63,14 @@ impl Pool {
     /// connection is dropped when the origin already has its quota.
     pub fn checkin(&self, key: OriginKey, conn: Connection) {
         let mut idle = self.idle.lock().expect("pool lock");
-        let list = idle.entry(key).or_default();
+        let at = match idle.iter().position(|(k, _)| *k == key) {
+            Some(at) => at,
+            None => {
+                idle.push((key, Vec::new()));
+                idle.len() - 1
+            }
+        };
+        let list = &mut idle[at].1;
         list.push(conn);
         if list.len() > self.max_idle_per_origin {
             list.remove(0);

@@ -7,10 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::header::{HeaderValue, ACCEPT, CONNECTION, HOST, USER_AGENT};
-use http::{Request, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio::time::timeout_at;
@@ -24,30 +21,13 @@ use super::pool::Pool;
 use super::record::{
     ConnInfo, ErrorKind, Phase, ProbeError, ProbeRecord, Timestamp, TlsInfo, RECORD_VERSION,
 };
+use super::request;
 use super::target::Target;
 use super::timing::{self, ms, Marks};
 use super::tls::{self, TlsOptions, TlsSetupError};
 use super::trace;
 
-/// Response headers worth keeping: they identify the request at API Gateway
-/// and CloudFront, and tell how the server treats keep-alive.
-pub const CAPTURED_HEADERS: [&str; 12] = [
-    "x-amzn-requestid",
-    "x-amz-apigw-id",
-    "apigw-requestid",
-    "x-amzn-errortype",
-    "x-amzn-trace-id",
-    "via",
-    "x-amz-cf-pop",
-    "x-amz-cf-id",
-    "x-cache",
-    "server",
-    "connection",
-    "keep-alive",
-];
-
-/// Headers passed through an integration response keep this prefix.
-const CAPTURED_PREFIX: &str = "x-amzn-remapped-";
+pub use super::request::CAPTURED_HEADERS;
 
 /// Whether probes share connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -288,7 +268,7 @@ impl Prober {
         out.tls = facts.tls.clone();
         out.http = Some(facts.http.as_str());
         let fresh = self.settings.connections == ConnectionPolicy::Fresh;
-        let request = build_request(target, conn.facts.http, trace_id, fresh);
+        let request = target.prepared.build(conn.facts.http, trace_id, fresh);
 
         let send_start = Instant::now();
         let facts = &conn.facts;
@@ -340,13 +320,13 @@ impl Prober {
 
         let status = response.status();
         out.status = Some(status.as_u16());
-        out.headers = captured_headers(response.headers());
+        out.headers = request::captured_headers(response.headers());
         out.http = Some(match response.version() {
             http::Version::HTTP_10 => "1.0",
             http::Version::HTTP_2 => "2",
             _ => conn.facts.http.as_str(),
         });
-        let peer_closes = will_close(&response);
+        let peer_closes = request::will_close(&response);
 
         let mut body = response.into_body();
         let mut bytes = 0u64;
@@ -557,94 +537,4 @@ async fn connect_any(addrs: &[SocketAddr], limit: Instant) -> Result<(TcpStream,
 fn human(d: Duration) -> humantime::FormattedDuration {
     // Whole milliseconds read better than nanoseconds in a message.
     humantime::format_duration(Duration::from_millis(d.as_millis() as u64))
-}
-
-fn build_request(
-    target: &Target,
-    http: HttpVersion,
-    trace_id: Option<&str>,
-    last: bool,
-) -> Request<Full<Bytes>> {
-    let ep = &target.endpoint;
-    let spec = &target.request;
-    let uri: Uri = match http {
-        // HTTP/1.1 sends the origin form; HTTP/2 needs scheme and authority.
-        HttpVersion::H1 => ep.path.parse().unwrap_or_else(|_| Uri::from_static("/")),
-        HttpVersion::H2 => target
-            .url
-            .as_str()
-            .parse()
-            .unwrap_or_else(|_| Uri::from_static("/")),
-    };
-    let mut req = Request::builder()
-        .method(spec.method.clone())
-        .uri(uri)
-        .body(Full::new(spec.body.clone()))
-        .expect("method and URI were validated");
-    let headers = req.headers_mut();
-    if http == HttpVersion::H1 {
-        if let Ok(v) = HeaderValue::from_str(&ep.authority) {
-            headers.insert(HOST, v);
-        }
-    }
-    headers.insert(
-        USER_AGENT,
-        HeaderValue::from_static(concat!("coldlink/", env!("CARGO_PKG_VERSION"))),
-    );
-    headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
-    if last && http == HttpVersion::H1 {
-        // A fresh connection carries one request: say so, so that the server
-        // closes first and keeps the TIME_WAIT, as it would for a one-shot
-        // client (thousands of client-side TIME_WAITs slow down connect()).
-        headers.insert(CONNECTION, HeaderValue::from_static("close"));
-    }
-    if let Some(root) = trace_id {
-        if let Ok(v) = HeaderValue::from_str(&trace::header_value(root)) {
-            headers.insert(trace::TRACE_HEADER, v);
-        }
-    }
-    // The user's headers replace ours of the same name; repeated ones are all sent.
-    for name in spec.headers.keys() {
-        headers.remove(name);
-    }
-    for (name, value) in &spec.headers {
-        if http == HttpVersion::H2 && name == HOST {
-            continue;
-        }
-        headers.append(name.clone(), value.clone());
-    }
-    req
-}
-
-/// True when the server said it will close the connection after this
-/// response: `Connection: close`, or HTTP/1.0 without keep-alive. Such a
-/// connection is not pooled, so its closing is not mistaken for an idle timer.
-fn will_close<B>(response: &http::Response<B>) -> bool {
-    let connection = response
-        .headers()
-        .get(CONNECTION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let says = |token: &str| connection.split(',').any(|t| t.trim() == token);
-    says("close") || (response.version() == http::Version::HTTP_10 && !says("keep-alive"))
-}
-
-fn captured_headers(headers: &http::HeaderMap) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for name in headers.keys() {
-        let n = name.as_str();
-        let remapped_secret = n
-            .strip_prefix(CAPTURED_PREFIX)
-            .is_some_and(|rest| super::target::ALWAYS_SECRET.contains(&rest));
-        if (CAPTURED_HEADERS.contains(&n) || n.starts_with(CAPTURED_PREFIX)) && !remapped_secret {
-            let values: Vec<&str> = headers
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            out.insert(n.to_string(), values.join(", "));
-        }
-    }
-    out
 }

@@ -8,6 +8,8 @@ use http::{HeaderMap, HeaderName, Method};
 use serde::{Deserialize, Serialize};
 use url::{Host, Url};
 
+use super::request::PreparedRequest;
+
 /// Request headers whose values are secrets by nature; they are sent but
 /// never written to a record, a log or the screen.
 pub const ALWAYS_SECRET: [&str; 4] = ["authorization", "proxy-authorization", "x-api-key", "cookie"];
@@ -152,6 +154,9 @@ pub struct Target {
     /// Computed once: the URL as written into every record.
     pub url_text: String,
     pub request: Arc<RequestSpec>,
+    /// Computed once: the request with everything that does not change
+    /// between probes.
+    pub prepared: Arc<PreparedRequest>,
 }
 
 impl Target {
@@ -163,6 +168,7 @@ impl Target {
     ) -> Target {
         let endpoint = Endpoint::from_url(&url);
         Target {
+            prepared: Arc::new(PreparedRequest::new(&url, &endpoint, &request)),
             name: name.into(),
             kind: kind.unwrap_or_else(|| TargetKind::infer(&url)),
             origin: endpoint.origin(),

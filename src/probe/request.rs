@@ -1,0 +1,261 @@
+//! The HTTP request a probe sends, prepared once per target, and what is
+//! read back from the response's headers.
+//!
+//! Building a request from the target on every probe (parse the URI, insert
+//! and hash each header) was a tenth of the probe loop's instructions in a
+//! keep-alive burst; now a probe clones a prepared header map and adds only
+//! what changes per probe: the trace header and `Connection: close`.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, ACCEPT, CONNECTION, HOST, USER_AGENT};
+use http::{HeaderMap, Method, Request, Uri};
+use http_body_util::Full;
+
+use super::conn::HttpVersion;
+use super::target::{Endpoint, RequestSpec, ALWAYS_SECRET};
+use super::trace;
+
+/// Response headers worth keeping: they identify the request at API Gateway
+/// and CloudFront, and tell how the server treats keep-alive.
+pub const CAPTURED_HEADERS: [&str; 12] = [
+    "x-amzn-requestid",
+    "x-amz-apigw-id",
+    "apigw-requestid",
+    "x-amzn-errortype",
+    "x-amzn-trace-id",
+    "via",
+    "x-amz-cf-pop",
+    "x-amz-cf-id",
+    "x-cache",
+    "server",
+    "connection",
+    "keep-alive",
+];
+
+/// Headers passed through an integration response keep this prefix.
+const CAPTURED_PREFIX: &str = "x-amzn-remapped-";
+
+/// A target's request with everything that does not change between probes
+/// already built.
+#[derive(Debug)]
+pub struct PreparedRequest {
+    method: Method,
+    body: Bytes,
+    /// HTTP/1.1 sends the origin form; HTTP/2 needs scheme and authority.
+    h1_uri: Uri,
+    h2_uri: Uri,
+    /// Host (HTTP/1.1 only), User-Agent, Accept, then the user's headers,
+    /// which replace ours of the same name; repeated ones are all sent.
+    h1_headers: HeaderMap,
+    h2_headers: HeaderMap,
+    /// The user set these themselves; the probe does not add its own.
+    user_sets_trace: bool,
+    user_sets_connection: bool,
+}
+
+impl PreparedRequest {
+    pub fn new(url: &url::Url, endpoint: &Endpoint, spec: &RequestSpec) -> PreparedRequest {
+        let h1_uri = endpoint.path.parse().unwrap_or_else(|_| Uri::from_static("/"));
+        let h2_uri = url.as_str().parse().unwrap_or_else(|_| Uri::from_static("/"));
+        let mut ours = HeaderMap::new();
+        ours.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("coldlink/", env!("CARGO_PKG_VERSION"))),
+        );
+        ours.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        let mut h1_headers = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(&endpoint.authority) {
+            h1_headers.insert(HOST, v);
+        }
+        h1_headers.extend(ours.clone());
+        let mut h2_headers = ours;
+        for name in spec.headers.keys() {
+            h1_headers.remove(name);
+            h2_headers.remove(name);
+        }
+        for (name, value) in &spec.headers {
+            h1_headers.append(name.clone(), value.clone());
+            if name != HOST {
+                h2_headers.append(name.clone(), value.clone());
+            }
+        }
+        PreparedRequest {
+            method: spec.method.clone(),
+            body: spec.body.clone(),
+            h1_uri,
+            h2_uri,
+            h1_headers,
+            h2_headers,
+            user_sets_trace: spec.headers.contains_key(trace::TRACE_HEADER),
+            user_sets_connection: spec.headers.contains_key(CONNECTION),
+        }
+    }
+
+    /// The request for one probe. `trace_root` is the probe's own root id
+    /// (ignored when the user sends their own trace header); `last` asks an
+    /// HTTP/1.1 server to close after this request.
+    pub fn build(&self, http: HttpVersion, trace_root: Option<&str>, last: bool) -> Request<Full<Bytes>> {
+        let (uri, headers) = match http {
+            HttpVersion::H1 => (&self.h1_uri, &self.h1_headers),
+            HttpVersion::H2 => (&self.h2_uri, &self.h2_headers),
+        };
+        let mut req = Request::new(Full::new(self.body.clone()));
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = uri.clone();
+        let headers_out = req.headers_mut();
+        *headers_out = headers.clone();
+        if last && http == HttpVersion::H1 && !self.user_sets_connection {
+            // A fresh connection carries one request: say so, so that the server
+            // closes first and keeps the TIME_WAIT, as it would for a one-shot
+            // client (thousands of client-side TIME_WAITs slow down connect()).
+            headers_out.insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        if let (Some(root), false) = (trace_root, self.user_sets_trace) {
+            // String to Bytes hands over the buffer: no copy.
+            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(trace::header_value(root))) {
+                headers_out.insert(trace::TRACE_HEADER, v);
+            }
+        }
+        req
+    }
+}
+
+/// True when the server said it will close the connection after this
+/// response: `Connection: close`, or HTTP/1.0 without keep-alive. Such a
+/// connection is not pooled, so its closing is not mistaken for an idle timer.
+pub fn will_close<B>(response: &http::Response<B>) -> bool {
+    let connection = response
+        .headers()
+        .get(CONNECTION)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    let says = |token: &[u8]| {
+        connection
+            .split(|b| *b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+    };
+    says(b"close") || (response.version() == http::Version::HTTP_10 && !says(b"keep-alive"))
+}
+
+/// The response headers a record keeps, secrets passed through by the
+/// integration left out.
+pub fn captured_headers(headers: &http::HeaderMap) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for name in headers.keys() {
+        let n = name.as_str();
+        let remapped_secret = n
+            .strip_prefix(CAPTURED_PREFIX)
+            .is_some_and(|rest| ALWAYS_SECRET.contains(&rest));
+        if (CAPTURED_HEADERS.contains(&n) || n.starts_with(CAPTURED_PREFIX)) && !remapped_secret {
+            let mut values = headers.get_all(name).iter().filter_map(|v| v.to_str().ok());
+            let mut joined = values.next().unwrap_or_default().to_string();
+            for more in values {
+                joined.push_str(", ");
+                joined.push_str(more);
+            }
+            out.insert(n.to_string(), joined);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderName;
+
+    fn prepared(url: &str, headers: &[(&str, &str)]) -> PreparedRequest {
+        let url = url::Url::parse(url).unwrap();
+        let mut spec = RequestSpec::default();
+        for (k, v) in headers {
+            spec.headers
+                .append(HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        PreparedRequest::new(&url, &Endpoint::from_url(&url), &spec)
+    }
+
+    #[test]
+    fn http1_sends_origin_form_with_host_and_our_trace() {
+        let p = prepared("http://api.example.com:8080/a?b=1", &[]);
+        let req = p.build(HttpVersion::H1, Some("1-5f000000-000000000000000000000001"), true);
+        assert_eq!(req.uri(), "/a?b=1");
+        assert_eq!(req.headers()[HOST], "api.example.com:8080");
+        assert_eq!(req.headers()[CONNECTION], "close");
+        assert_eq!(
+            req.headers()[trace::TRACE_HEADER],
+            "Root=1-5f000000-000000000000000000000001;Sampled=1"
+        );
+        let again = p.build(HttpVersion::H1, None, false);
+        assert!(again.headers().get(CONNECTION).is_none());
+        assert!(again.headers().get(trace::TRACE_HEADER).is_none());
+    }
+
+    #[test]
+    fn http2_sends_the_full_uri_without_host() {
+        let p = prepared("https://api.example.com/a", &[("host", "other.example.com")]);
+        let req = p.build(HttpVersion::H2, None, true);
+        assert_eq!(req.uri(), "https://api.example.com/a");
+        assert!(req.headers().get(HOST).is_none());
+        assert!(req.headers().get(CONNECTION).is_none());
+    }
+
+    #[test]
+    fn user_headers_replace_ours_and_repeat() {
+        let p = prepared(
+            "http://h/",
+            &[
+                ("user-agent", "mine"),
+                ("x-a", "1"),
+                ("x-a", "2"),
+                ("x-amzn-trace-id", "Root=1-5f000000-000000000000000000000002"),
+            ],
+        );
+        let req = p.build(
+            HttpVersion::H1,
+            Some("1-5f000000-000000000000000000000001"),
+            false,
+        );
+        let h = req.headers();
+        assert_eq!(h.get_all(USER_AGENT).iter().collect::<Vec<_>>(), ["mine"]);
+        assert_eq!(h.get_all("x-a").iter().collect::<Vec<_>>(), ["1", "2"]);
+        assert_eq!(
+            h.get_all(trace::TRACE_HEADER).iter().collect::<Vec<_>>(),
+            ["Root=1-5f000000-000000000000000000000002"]
+        );
+    }
+
+    #[test]
+    fn close_is_read_case_blind_from_any_token() {
+        let resp = |version, connection: Option<&str>| {
+            let mut r = http::Response::builder().version(version);
+            if let Some(c) = connection {
+                r = r.header(CONNECTION, c);
+            }
+            r.body(()).unwrap()
+        };
+        assert!(will_close(&resp(
+            http::Version::HTTP_11,
+            Some("Keep-Alive, CLOSE")
+        )));
+        assert!(!will_close(&resp(http::Version::HTTP_11, Some("keep-alive"))));
+        assert!(!will_close(&resp(http::Version::HTTP_11, None)));
+        assert!(will_close(&resp(http::Version::HTTP_10, None)));
+        assert!(!will_close(&resp(http::Version::HTTP_10, Some(" keep-alive "))));
+    }
+
+    #[test]
+    fn captured_headers_join_repeats_and_drop_remapped_secrets() {
+        let mut h = HeaderMap::new();
+        h.append("via", "a".parse().unwrap());
+        h.append("via", "b".parse().unwrap());
+        h.append("x-amzn-remapped-authorization", "secret".parse().unwrap());
+        h.append("x-amzn-remapped-date", "d".parse().unwrap());
+        h.append("content-type", "text/plain".parse().unwrap());
+        let got = captured_headers(&h);
+        assert_eq!(got.get("via").map(String::as_str), Some("a, b"));
+        assert_eq!(got.get("x-amzn-remapped-date").map(String::as_str), Some("d"));
+        assert_eq!(got.len(), 2);
+    }
+}
