@@ -259,6 +259,12 @@ pub struct DiagnoseArgs {
     #[arg(long, value_name = "D", requires = "xray", value_parser = parse::positive_duration)]
     pub xray_wait: Option<Duration>,
 
+    /// Read the NLB's and the API's CloudWatch metrics for the minutes of
+    /// the run (flows, resets, target health per zone; requests, latency,
+    /// integration latency, errors), from the profile's aws table.
+    #[arg(long)]
+    pub cloudwatch: bool,
+
     /// Send AWS calls to this endpoint (moto, LocalStack) [default: the
     /// profile's aws.endpoint_url, else AWS's own].
     #[arg(long, value_name = "URL", value_parser = parse::url)]

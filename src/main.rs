@@ -99,7 +99,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 l.lab
                     .publish_traces(commands::diagnose::xray_client(lookup).await);
             }
-            commands::diagnose::run(cfg, Box::new(io::stdout()), cancel).await
+            // …and its NLB its metrics where --cloudwatch reads them.
+            let lab_metrics = match (&lab, &cfg.cloudwatch) {
+                (Some(l), Some(lookup)) => Some(
+                    l.lab
+                        .publish_metrics(commands::diagnose::cloudwatch_client(lookup).await),
+                ),
+                _ => None,
+            };
+            commands::diagnose::run(cfg, Box::new(io::stdout()), cancel, lab_metrics).await
         }),
         Command::Lab(args) => runtime()?.block_on(async {
             let cancel = CancellationToken::new();

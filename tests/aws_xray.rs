@@ -3,12 +3,15 @@
 //! never saw are reported missing, and an unreachable endpoint is one clear
 //! line, not a crash.
 
+#[path = "common/aws_diagnose.rs"]
+mod aws_diagnose;
 mod common;
 #[path = "common/moto.rs"]
 mod moto;
 
 use std::time::Duration;
 
+use aws_diagnose::{diagnose, report};
 use coldlink::aws::xray::{fetch, put_segments, Polling};
 use tokio::time::Instant;
 
@@ -167,41 +170,6 @@ async fn an_unreachable_endpoint_is_one_line_and_nothing_found() {
     assert_eq!(missing, want);
 }
 
-fn diagnose(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(common::bin())
-        .arg("diagnose")
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        // For --from: moto takes any credentials, the SDK wants some.
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap()
-}
-
-/// The JSON report, checked against the published schema.
-fn report(out: &std::process::Output) -> serde_json::Value {
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not a JSON report ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
-    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let validator = jsonschema::draft202012::new(&schema).expect("the schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&r)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "the report breaks the schema: {errors:?}\n{r}");
-    r
-}
-
 /// The lab's gateway writes its segments to moto; `diagnose --xray` finds
 /// the probes' own traces there and puts the time behind the gateway, in
 /// scenario time: an 800 ms app at speed 10 is 800 ms in the report.
@@ -319,7 +287,7 @@ fn aws_flags_without_xray_and_xray_on_the_lab_without_an_endpoint_exit_2() {
         (vec!["--lab", "healthy", "--xray"], "--aws-endpoint"),
         (
             vec!["https://example.com/", "--region", "eu-west-1"],
-            "add --xray",
+            "add --xray or --cloudwatch",
         ),
         (
             vec!["https://example.com/", "--xray", "--aws-endpoint", "not a url"],

@@ -15,23 +15,29 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::aws::cloudwatch as aws_cw;
 use crate::aws::xray::{fetch, Polling};
-use crate::config::XrayLookup;
+use crate::config::{CloudWatchLookup, XrayLookup};
 use crate::config::{ConfigError, DiagnoseConfig, DiagnoseSource};
+use crate::diagnose::cloudwatch::{self, CloudWatchEvidence};
 use crate::diagnose::read::read_files;
 use crate::diagnose::report::{diagnose, Context};
 use crate::diagnose::xray::{self, XrayEvidence};
 use crate::diagnose::{render, Builder, Dataset};
+use crate::lab::cloudwatch::MetricsFlush;
 use crate::probe::{runner, ConnectionPolicy, CountPlan, Pacing, ProbeRecord, ProbeSettings, Prober, Target};
 use crate::store::NdjsonWriter;
 
 /// How long the burst on new connections is spread over (real time).
 const FRESH_SPREAD: Duration = Duration::from_secs(4);
 
+/// `lab_metrics`: the lab's metrics publisher, flushed before CloudWatch
+/// is read so that the run's last counts are there.
 pub async fn run(
     cfg: DiagnoseConfig,
     stdout: Box<dyn Write + Send>,
     cancel: CancellationToken,
+    lab_metrics: Option<MetricsFlush>,
 ) -> anyhow::Result<u8> {
     let (ds, ctx) = match &cfg.source {
         DiagnoseSource::Records(paths) => {
@@ -68,6 +74,7 @@ pub async fn run(
                 sweep_gaps_ms: Vec::new(),
                 interrupted: false,
                 xray: None,
+                cloudwatch: None,
             };
             (ds, ctx)
         }
@@ -91,6 +98,7 @@ pub async fn run(
                 sweep_gaps_ms: cfg.gaps_nominal_ms(),
                 interrupted: cancel.is_cancelled(),
                 xray: None,
+                cloudwatch: None,
             };
             (ds, ctx)
         }
@@ -98,6 +106,12 @@ pub async fn run(
     let mut ctx = ctx;
     if let Some(lookup) = &cfg.xray {
         ctx.xray = Some(xray_evidence(&ds, lookup, cfg.quiet).await);
+    }
+    if let Some(lookup) = &cfg.cloudwatch {
+        if let Some(flush) = &lab_metrics {
+            flush.flush().await;
+        }
+        ctx.cloudwatch = Some(cloudwatch_evidence(&ds, lookup, cfg.quiet).await);
     }
     let (report, plots) = diagnose(&ds, &ctx);
     let code = report.exit_code();
@@ -159,6 +173,49 @@ async fn xray_evidence(ds: &Dataset, lookup: &XrayLookup, quiet: bool) -> XrayEv
     })
     .await;
     xray::evidence(ds, &picks, &got.found, got.missing.len(), got.error)
+}
+
+/// Read the run's minutes of the NLB's and the API's metrics.
+async fn cloudwatch_evidence(ds: &Dataset, lookup: &CloudWatchLookup, quiet: bool) -> CloudWatchEvidence {
+    let progress = Progress { quiet };
+    let Some((from, to)) = cloudwatch::run_span(ds) else {
+        return CloudWatchEvidence::failed("no probe has a time to read metrics for".into());
+    };
+    let client = cloudwatch_client(lookup).await;
+    let mut notes = Vec::new();
+    let mut specs = aws_cw::specs(&lookup.resources);
+    match aws_cw::az_health(&client, &lookup.resources).await {
+        Ok(zonal) => specs.extend(zonal),
+        Err(e) => notes.push(format!(
+            "{e}; target health is read per target group, not per zone"
+        )),
+    }
+    let window = aws_cw::window(from, to);
+    progress.say(format!(
+        "CloudWatch: reading {} series over {} minute(s)",
+        specs.len(),
+        (window.1 - window.0) / aws_cw::PERIOD_SECS
+    ));
+    let mut metrics = aws_cw::fetch(&client, &specs, window).await;
+    notes.append(&mut metrics.notes);
+    metrics.notes = notes;
+    CloudWatchEvidence::new(metrics, cloudwatch::slow_minutes(ds))
+}
+
+/// A CloudWatch client for `lookup`; the lab's emulator gets static credentials.
+pub async fn cloudwatch_client(lookup: &CloudWatchLookup) -> aws_sdk_cloudwatch::Client {
+    let conf = crate::aws::sdk_config(&lookup.aws).await;
+    let mut builder = aws_sdk_cloudwatch::config::Builder::from(&conf);
+    if lookup.lab {
+        builder = builder.credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
+            "lab",
+            "lab",
+            None,
+            None,
+            "coldlink-lab",
+        ));
+    }
+    aws_sdk_cloudwatch::Client::from_conf(builder.build())
 }
 
 /// An X-Ray client for `lookup`; the lab's emulator gets static credentials.

@@ -9,6 +9,7 @@ use super::{
     check_writable, layered, request_from, settings_from, targets_from, ConfigError, DiagnoseSettings,
     Profile,
 };
+use crate::aws::cloudwatch::{Api, Resources};
 use crate::cli::DiagnoseArgs;
 use crate::diagnose::render::DiagnoseFormat;
 use crate::probe::{ConnectionPolicy, ProbeSettings, Target, TargetKind};
@@ -63,6 +64,8 @@ pub struct DiagnoseConfig {
     pub quiet: bool,
     /// `--xray`: where to look the probes' traces up, and for how long.
     pub xray: Option<XrayLookup>,
+    /// `--cloudwatch`: where to read metrics, and which.
+    pub cloudwatch: Option<CloudWatchLookup>,
 }
 
 /// How long to keep asking X-Ray for traces not there yet.
@@ -73,6 +76,14 @@ pub struct XrayLookup {
     pub aws: crate::aws::AwsOptions,
     pub wait: Duration,
     /// The lab's own traces: static credentials, no AWS account involved.
+    pub lab: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudWatchLookup {
+    pub aws: crate::aws::AwsOptions,
+    pub resources: crate::aws::cloudwatch::Resources,
+    /// The lab's own metrics: static credentials, no AWS account involved.
     pub lab: bool,
 }
 
@@ -155,7 +166,21 @@ impl DiagnoseConfig {
             ));
         }
         let slow = args.slow.or(if lab.is_some() { None } else { diagnose.slow });
-        let xray = xray_lookup(args, profile.as_ref(), lab.is_some())?;
+        let aws_profile = profile.as_ref().or(lab.as_ref().map(|l| l.profile));
+        let aws = aws_options(args, aws_profile, lab.is_some())?;
+        let xray = aws.clone().filter(|_| args.xray).map(|aws| XrayLookup {
+            aws,
+            wait: args.xray_wait.unwrap_or(DEFAULT_XRAY_WAIT),
+            lab: lab.is_some(),
+        });
+        let cloudwatch = match aws.filter(|_| args.cloudwatch) {
+            None => None,
+            Some(aws) => Some(CloudWatchLookup {
+                aws,
+                resources: cloudwatch_resources(aws_profile)?,
+                lab: lab.is_some(),
+            }),
+        };
         Ok(DiagnoseConfig {
             source,
             probes: args.probes.unwrap_or(DEFAULT_PROBES),
@@ -169,6 +194,7 @@ impl DiagnoseConfig {
             records_out: args.records.clone(),
             quiet: args.quiet,
             xray,
+            cloudwatch,
         })
     }
 
@@ -192,46 +218,71 @@ impl DiagnoseConfig {
     }
 }
 
-/// `--xray` and the AWS flags, over the profile's `[aws]`.
-fn xray_lookup(
+/// Where and as whom to call AWS for `--xray` / `--cloudwatch`: the AWS
+/// flags over the profile's `[aws]`; `None` when neither lookup is asked for.
+fn aws_options(
     args: &DiagnoseArgs,
     profile: Option<&Profile>,
     lab: bool,
-) -> Result<Option<XrayLookup>, ConfigError> {
+) -> Result<Option<crate::aws::AwsOptions>, ConfigError> {
     let entry = profile.and_then(|p| p.aws.as_ref());
     let endpoint = args
         .aws_endpoint
         .as_ref()
         .map(|u| u.as_str().trim_end_matches('/').to_string())
         .or_else(|| entry.and_then(|e| e.endpoint_url.clone()));
-    if !args.xray {
+    if !args.xray && !args.cloudwatch {
         if args.aws_endpoint.is_some() || args.aws_profile.is_some() || args.region.is_some() {
             return Err(ConfigError(
-                "--aws-endpoint, --aws-profile and --region are for AWS lookups: add --xray".into(),
+                "--aws-endpoint, --aws-profile and --region are for AWS lookups: add --xray or --cloudwatch"
+                    .into(),
             ));
         }
         return Ok(None);
     }
     if lab && endpoint.is_none() {
+        let flag = if args.xray { "--xray" } else { "--cloudwatch" };
+        return Err(ConfigError(format!(
+            "{flag} with --lab needs --aws-endpoint URL (moto's server for X-Ray, LocalStack for CloudWatch): the lab sends its traces and metrics there, not to AWS"
+        )));
+    }
+    Ok(Some(crate::aws::AwsOptions {
+        endpoint,
+        profile: args
+            .aws_profile
+            .clone()
+            .or_else(|| entry.and_then(|e| e.profile.clone())),
+        region: args
+            .region
+            .clone()
+            .or_else(|| entry.and_then(|e| e.region.clone()))
+            .or_else(|| lab.then(|| crate::lab::cloudwatch::REGION.to_string())),
+    }))
+}
+
+/// What `--cloudwatch` reads: the profile's `[aws]` NLB, target groups and API.
+fn cloudwatch_resources(profile: Option<&Profile>) -> Result<Resources, ConfigError> {
+    let entry = profile.and_then(|p| p.aws.as_ref());
+    let resources = Resources {
+        nlb: entry.and_then(|e| e.nlb.clone()),
+        target_groups: entry.map(|e| e.target_groups.clone()).unwrap_or_default(),
+        api: entry.and_then(|e| match (&e.rest_api, &e.http_api) {
+            (Some(rest), _) => Some(Api::Rest {
+                name: rest.name.clone(),
+                stage: rest.stage.clone(),
+            }),
+            (None, Some(http)) => Some(Api::Http {
+                id: http.id.clone(),
+                stage: http.stage.clone(),
+            }),
+            (None, None) => None,
+        }),
+    };
+    if resources.is_empty() {
         return Err(ConfigError(
-            "--xray with --lab needs --aws-endpoint URL (moto's server, say): the lab sends its traces there, not to AWS"
+            "--cloudwatch needs to know what to read: a profile (--profile FILE) whose [aws] table has nlb = \"net/NAME/ID\" and/or rest_api = { name, stage } or http_api = { id, stage }"
                 .into(),
         ));
     }
-    Ok(Some(XrayLookup {
-        aws: crate::aws::AwsOptions {
-            endpoint,
-            profile: args
-                .aws_profile
-                .clone()
-                .or_else(|| entry.and_then(|e| e.profile.clone())),
-            region: args
-                .region
-                .clone()
-                .or_else(|| entry.and_then(|e| e.region.clone()))
-                .or_else(|| lab.then(|| "us-east-1".to_string())),
-        },
-        wait: args.xray_wait.unwrap_or(DEFAULT_XRAY_WAIT),
-        lab,
-    }))
+    Ok(resources)
 }

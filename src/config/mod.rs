@@ -6,7 +6,9 @@ mod diagnose;
 pub mod parse;
 pub mod profile;
 
-pub use diagnose::{DiagnoseConfig, DiagnoseSource, LabContext, XrayLookup, DEFAULT_XRAY_WAIT};
+pub use diagnose::{
+    CloudWatchLookup, DiagnoseConfig, DiagnoseSource, LabContext, XrayLookup, DEFAULT_XRAY_WAIT,
+};
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 //! functions over a [`Dataset`]; the report is plain data that each format
 //! serialises.
 
+pub mod cloudwatch;
 pub mod dataset;
 pub mod detect;
 pub mod finding;

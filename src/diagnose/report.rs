@@ -76,7 +76,8 @@ pub struct SweepRow {
 pub struct AwsEvidence {
     /// `--xray`: null when not asked for.
     pub xray: Option<super::xray::XrayEvidence>,
-    pub cloudwatch: Option<serde_json::Value>,
+    /// `--cloudwatch`: null when not asked for.
+    pub cloudwatch: Option<super::cloudwatch::CloudWatchEvidence>,
 }
 
 /// Where the records came from.
@@ -131,11 +132,17 @@ pub struct Context {
     pub interrupted: bool,
     /// X-Ray's evidence (`--xray`): for the detectors, and `aws.xray`.
     pub xray: Option<super::xray::XrayEvidence>,
+    /// CloudWatch's evidence (`--cloudwatch`): for the detectors, and `aws.cloudwatch`.
+    pub cloudwatch: Option<super::cloudwatch::CloudWatchEvidence>,
 }
 
 /// Detect, decide, and lay out the report.
 pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
-    let findings = detect::run_all(ds, ctx.xray.as_ref());
+    let aws = AwsEvidence {
+        xray: ctx.xray.clone(),
+        cloudwatch: ctx.cloudwatch.clone(),
+    };
+    let findings = detect::run_all(ds, &aws);
     let top = findings.iter().find(|f| f.severity >= Severity::Warning);
     let verdict = top.map_or(Cause::Healthy, |f| f.cause);
     let summary = match top {
@@ -154,10 +161,7 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
         findings,
         targets,
         idle_sweep: sweep_rows(ds, &ctx.sweep_gaps_ms),
-        aws: AwsEvidence {
-            xray: ctx.xray.clone(),
-            ..AwsEvidence::default()
-        },
+        aws,
         source: SourceInfo {
             mode: ctx.mode.clone(),
             lab: ctx.lab.clone(),

@@ -65,9 +65,9 @@ pub struct GatewayRecord {
 #[derive(Debug, Default)]
 pub struct GatewayLog {
     records: Mutex<VecDeque<GatewayRecord>>,
-    /// A listener for every new record (the X-Ray publisher). Bounded: when
-    /// it falls behind, records are not sent rather than piled up.
-    subscriber: Mutex<Option<tokio::sync::mpsc::Sender<GatewayRecord>>>,
+    /// Listeners for every new record (the X-Ray and CloudWatch publishers).
+    /// Bounded: one that falls behind misses records rather than piling them up.
+    subscribers: Mutex<Vec<tokio::sync::mpsc::Sender<GatewayRecord>>>,
 }
 
 const LOG_CAPACITY: usize = 10_000;
@@ -76,12 +76,12 @@ impl GatewayLog {
     /// Every record from now on, on a channel of `capacity`.
     pub fn subscribe(&self, capacity: usize) -> tokio::sync::mpsc::Receiver<GatewayRecord> {
         let (tx, rx) = tokio::sync::mpsc::channel(capacity);
-        *self.subscriber.lock().expect("log lock") = Some(tx);
+        self.subscribers.lock().expect("log lock").push(tx);
         rx
     }
 
     fn push(&self, r: GatewayRecord) {
-        if let Some(tx) = self.subscriber.lock().expect("log lock").as_ref() {
+        for tx in self.subscribers.lock().expect("log lock").iter() {
             let _ = tx.try_send(r.clone());
         }
         let mut q = self.records.lock().expect("log lock");

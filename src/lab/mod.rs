@@ -5,6 +5,7 @@
 //! of coldlink's own tests.
 
 pub mod backend;
+pub mod cloudwatch;
 pub mod dns;
 pub mod edge;
 pub mod gateway;
@@ -44,6 +45,10 @@ pub struct Lab {
     pub ca_file: PathBuf,
     pub gateway_log: Arc<gateway::GatewayLog>,
     pub nlb_stats: Arc<nlb::NlbStats>,
+    /// Per NLB target: whether it passes a health check.
+    pub nlb_healthy: Vec<bool>,
+    /// This lab's NLB, target group and API names in CloudWatch.
+    pub aws_names: cloudwatch::AwsNames,
     pub backends: Vec<SocketAddr>,
     cancel: CancellationToken,
     /// The lab's own runtime, when started with [`Lab::start_isolated`].
@@ -80,6 +85,27 @@ impl Lab {
             Some(rt) => drop(rt.spawn(task)),
             None => drop(tokio::spawn(task)),
         }
+    }
+
+    /// From now on, publish the NLB's flow, reset and health counts as
+    /// `AWS/NetworkELB` metrics, and the gateway's as `AWS/ApiGateway`,
+    /// through `client` (`--aws-endpoint`: LocalStack, say), every second
+    /// of real time and on each flush.
+    pub fn publish_metrics(&self, client: aws_sdk_cloudwatch::Client) -> cloudwatch::MetricsFlush {
+        let sources = cloudwatch::Sources {
+            nlb: self.nlb_stats.clone(),
+            healthy: self.nlb_healthy.clone(),
+            gateway: self.gateway_log.subscribe(4096),
+            stage: self.scenario.gateway.stage.clone(),
+            names: self.aws_names.clone(),
+            speed: self.scenario.speed,
+        };
+        let (task, flush) = cloudwatch::publish(client, sources, Duration::from_secs(1), self.cancel.clone());
+        match &self.runtime {
+            Some(rt) => drop(rt.spawn(task)),
+            None => drop(tokio::spawn(task)),
+        }
+        flush
     }
 
     /// Start the lab on a runtime of its own (two threads), so that its
@@ -137,6 +163,9 @@ impl Lab {
             .map(|f| s.fault(f).map(|fault| (f.target, fault)))
             .collect::<Result<Vec<_>, _>>()
             .map_err(io::Error::other)?;
+        let nlb_healthy = (0..backends.len())
+            .map(|t| !faults.iter().any(|(ft, f)| *ft == t && f.fails_health_check()))
+            .collect();
         let (nlb_addr, nlb_stats) = nlb::start(
             nlb::NlbConfig {
                 targets: backends.clone(),
@@ -204,6 +233,8 @@ impl Lab {
             ca_file,
             gateway_log,
             nlb_stats,
+            nlb_healthy,
+            aws_names: cloudwatch::AwsNames::new(),
             backends,
             cancel,
             runtime: None,
@@ -255,6 +286,14 @@ concurrency = 3
 [diagnose]
 idle_sweep = [{sweep}]
 slow = "{slow}"
+
+# What diagnose --xray / --cloudwatch read, given --aws-endpoint (the lab
+# sends its traces and metrics there, not to AWS).
+[aws]
+region = "{region}"
+rest_api = {{ name = "{api_name}", id = "{api_id}", stage = "{stage}" }}
+nlb = "{nlb}"
+target_groups = ["{tg}"]
 "#,
             name = self.scenario.name,
             summary = self.scenario.summary,
@@ -268,6 +307,12 @@ slow = "{slow}"
             jitter = secs(3.0),
             sweep = sweep.join(", "),
             slow = secs(1.0),
+            region = cloudwatch::REGION,
+            api_name = self.aws_names.api_name,
+            api_id = API_ID,
+            stage = self.scenario.gateway.stage,
+            nlb = self.aws_names.nlb,
+            tg = self.aws_names.target_group,
         )
     }
 

@@ -38,6 +38,14 @@ pub enum Fault {
     SlowAnswer(Duration),
 }
 
+impl Fault {
+    /// Whether an NLB health check would pass: a target that refuses or
+    /// does not answer its SYN fails it; a slow answer does not.
+    pub fn fails_health_check(&self) -> bool {
+        matches!(self, Fault::SlowConnect(_) | Fault::Refuse)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NlbConfig {
     pub targets: Vec<SocketAddr>,
@@ -56,6 +64,8 @@ pub struct NlbStats {
     pub elb_resets: AtomicU64,
     /// Resets received from targets.
     pub target_resets: AtomicU64,
+    /// Resets received from clients.
+    pub client_resets: AtomicU64,
     pub idle_expired: AtomicU64,
 }
 
@@ -171,7 +181,10 @@ async fn flow(client: TcpStream, target: usize, config: &NlbConfig, stats: &NlbS
                     let _ = uw.shutdown().await;
                 }
                 // A reset from the client is passed on as a reset.
-                Err(_) => {
+                Err(e) => {
+                    if e.kind() == io::ErrorKind::ConnectionReset {
+                        stats.client_resets.fetch_add(1, Ordering::Relaxed);
+                    }
                     let _ = AsRef::<TcpStream>::as_ref(&uw).set_zero_linger();
                     break;
                 }

@@ -110,7 +110,33 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     .fixes(FIX)
     .targets(target_names(ds, slow.iter().copied()));
     finding.evidence = evidence;
+    if let Some(cw) = &input.aws.cloudwatch {
+        finding = with_cloudwatch(finding, cw);
+    }
     Some(Detection::new(finding, slow))
+}
+
+/// Target health from CloudWatch: a zone left with no healthy host is the
+/// bad path itself when cross-zone load balancing is off.
+fn with_cloudwatch(mut f: Finding, cw: &crate::diagnose::cloudwatch::CloudWatchEvidence) -> Finding {
+    let empty = cw.zones_without_healthy_host();
+    if !empty.is_empty() {
+        f.confidence = (f.confidence + 0.1).min(0.95);
+        f.title = format!(
+            "{}; CloudWatch shows no healthy target in {}",
+            f.title,
+            empty.join(", ")
+        );
+        f.evidence.push(format!(
+            "CloudWatch: HealthyHostCount fell to 0 in {} while other zones kept theirs: with cross-zone load balancing off, flows sent to that zone's NLB node have nowhere to go",
+            empty.join(", ")
+        ));
+    } else if let Some(n) = cw.max_unhealthy_hosts().filter(|n| *n > 0.0) {
+        f.evidence.push(format!(
+            "CloudWatch: up to {n} unhealthy target(s) in the target group during the run"
+        ));
+    }
+    f
 }
 
 /// The fastest slow probes are well clear of the slowest fast ones, in

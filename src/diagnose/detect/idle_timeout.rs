@@ -106,5 +106,37 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     if p.inside.0 == 1 {
         f = f.evidence("one probe only: repeat the sweep (or its longest gap) to confirm");
     }
+    if let Some(cw) = &input.aws.cloudwatch {
+        f = with_cloudwatch(f, cw);
+    }
     Some(Detection::new(f, p.bad))
+}
+
+/// The NLB's reset counts in the minutes of the slow probes: resets there
+/// name the NLB (or a target behind it) as the one that forgot the flow;
+/// none, with data, point at a timer elsewhere or at a silent drop.
+fn with_cloudwatch(mut f: Finding, cw: &crate::diagnose::cloudwatch::CloudWatchEvidence) -> Finding {
+    let has_reset_data = cw
+        .metrics
+        .iter()
+        .any(|m| m.name.ends_with("_Reset_Count") && !m.values.is_empty());
+    if !has_reset_data {
+        return f;
+    }
+    let r = cw.resets();
+    if r.in_slow_minutes > 0.0 {
+        f.confidence = (f.confidence + 0.05).min(0.95);
+        f.evidence.push(format!(
+            "CloudWatch: the NLB counted resets in {} of the slow probes' minute(s) ({}); {} in the run's other minutes",
+            r.slow_minutes,
+            r.describe(),
+            r.elsewhere
+        ));
+    } else {
+        f.evidence.push(
+            "CloudWatch: the NLB counted no resets in the slow probes' minutes: the timer that fired drops silently, or is not the NLB's (nginx keepalive_timeout, the target's conntrack, a NAT)"
+                .to_string(),
+        );
+    }
+    f
 }

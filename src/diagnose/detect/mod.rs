@@ -37,8 +37,8 @@ pub struct Input<'a> {
     pub ds: &'a Dataset,
     /// `explained[i]`: probe `i` is accounted for by an earlier finding.
     pub explained: &'a [bool],
-    /// What X-Ray said of the probes' traces (`--xray`), if asked.
-    pub xray: Option<&'a crate::diagnose::xray::XrayEvidence>,
+    /// What X-Ray and CloudWatch said (`--xray`, `--cloudwatch`), if asked.
+    pub aws: &'a crate::diagnose::report::AwsEvidence,
 }
 
 /// Client-side work (a resolver on loopback, the handshake's crypto) takes
@@ -71,14 +71,14 @@ const DETECTORS: [Detector; 10] = [
 ];
 
 /// Run every detector in order; most severe, most confident first.
-pub fn run_all(ds: &Dataset, xray: Option<&crate::diagnose::xray::XrayEvidence>) -> Vec<Finding> {
+pub fn run_all(ds: &Dataset, aws: &crate::diagnose::report::AwsEvidence) -> Vec<Finding> {
     let mut explained = vec![false; ds.samples.len()];
     let mut findings = Vec::new();
     for detect in DETECTORS {
         let input = Input {
             ds,
             explained: &explained,
-            xray,
+            aws,
         };
         let found = detect(&input);
         if let Some(d) = found {

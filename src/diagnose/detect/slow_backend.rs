@@ -89,12 +89,36 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     }
     f.map(|f| {
         let targets = f.targets.clone();
-        let f = match input.xray {
+        let f = match &input.aws.xray {
             Some(x) => with_xray(f, x),
+            None => f,
+        };
+        let f = match &input.aws.cloudwatch {
+            Some(cw) => with_cloudwatch(f, cw),
             None => f,
         };
         Detection::new(f.targets(targets), Vec::new())
     })
+}
+
+/// API Gateway's own view of the run (a slow backend is slow throughout):
+/// `IntegrationLatency` close to `Latency` puts the time behind the
+/// gateway; far below it, in the gateway itself.
+fn with_cloudwatch(mut f: Finding, cw: &crate::diagnose::cloudwatch::CloudWatchEvidence) -> Finding {
+    let Some((latency, integration)) = cw.api_latencies() else {
+        return f;
+    };
+    let place = if integration >= 0.8 * latency {
+        "the time is behind the gateway, in the integration"
+    } else {
+        "much of the time is the gateway's own, not the integration's"
+    };
+    f.evidence.push(format!(
+        "CloudWatch: API Gateway's Latency averaged {} over the run and its IntegrationLatency {}: {place}",
+        human_ms(latency),
+        human_ms(integration)
+    ));
+    f
 }
 
 /// The app's share of the integration, when X-Ray traced both, points at

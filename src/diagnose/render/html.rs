@@ -17,6 +17,8 @@ use crate::diagnose::report::{phase_bin_edges, Plots, Quantiles, Report};
 use crate::diagnose::Cause;
 use crate::probe::Phase;
 
+mod cloudwatch;
+
 pub fn write(report: &Report, plots: &Plots, out: &mut dyn Write) -> io::Result<()> {
     // Build the page in memory and write it once: the plots are thousands of
     // small pieces and `out` may be an unbuffered file or pipe.
@@ -44,6 +46,11 @@ fn page(s: &mut String, r: &Report, plots: &Plots) -> fmt::Result {
     if let Some(ev) = &r.aws.xray {
         s.push_str("<h2>AWS X-Ray</h2>\n");
         list(s, "ul", &super::xray_lines(ev))?;
+    }
+    if let Some(ev) = &r.aws.cloudwatch {
+        s.push_str("<h2>AWS CloudWatch</h2>\n");
+        cloudwatch::plot(s, ev)?;
+        list(s, "ul", &super::cloudwatch_lines(ev))?;
     }
     notes(s, r)?;
     write!(

@@ -98,6 +98,14 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "- {}", md(&line))?;
         }
     }
+    if let Some(ev) = &r.aws.cloudwatch {
+        writeln!(out)?;
+        writeln!(out, "## AWS CloudWatch")?;
+        writeln!(out)?;
+        for line in super::cloudwatch_lines(ev) {
+            writeln!(out, "- {}", md(&line))?;
+        }
+    }
     if !r.notes.is_empty() {
         writeln!(out)?;
         writeln!(out, "## Notes")?;

@@ -98,3 +98,71 @@ pub(crate) fn xray_lines(ev: &super::xray::XrayEvidence) -> Vec<String> {
     }
     lines
 }
+
+/// The CloudWatch section as lines, for every format: the window, then one
+/// line per series with data: over the run, and in the slow probes' minutes.
+pub(crate) fn cloudwatch_lines(ev: &super::cloudwatch::CloudWatchEvidence) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(e) = &ev.error {
+        lines.push(format!("the lookup failed: {e}"));
+    }
+    lines.extend(ev.notes.iter().cloned());
+    if let Some([start, end]) = &ev.window {
+        lines.push(format!(
+            "minutes {start} to {end}; {} with a slow or failed probe",
+            ev.slow_minutes.len()
+        ));
+    }
+    for m in ev.metrics.iter().filter(|m| !m.values.is_empty()) {
+        let over_run = cloudwatch_aggregate(&m.stat, &m.values);
+        let slow: Vec<f64> = m
+            .timestamps
+            .iter()
+            .zip(&m.values)
+            .filter(|(t, _)| ev.slow_minutes.contains(t))
+            .map(|(_, v)| *v)
+            .collect();
+        let in_slow = if slow.is_empty() || slow.len() == m.values.len() {
+            String::new()
+        } else {
+            format!(
+                "; {} in the slow minutes",
+                cloudwatch_value(&m.name, cloudwatch_aggregate(&m.stat, &slow))
+            )
+        };
+        let zone = m
+            .dimensions
+            .get("AvailabilityZone")
+            .map(|z| format!(" in {z}"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "{}{zone} ({}, per minute): {} over the run{in_slow}",
+            m.name,
+            m.stat.to_lowercase(),
+            cloudwatch_value(&m.name, over_run)
+        ));
+    }
+    lines
+}
+
+/// A statistic over several minutes: sums add up, extremes stay extreme,
+/// averages are averaged.
+fn cloudwatch_aggregate(stat: &str, values: &[f64]) -> f64 {
+    match stat {
+        "Sum" => values.iter().sum(),
+        "Maximum" => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        "Minimum" => values.iter().copied().fold(f64::INFINITY, f64::min),
+        _ => values.iter().sum::<f64>() / values.len() as f64,
+    }
+}
+
+/// Latencies in human units, counts as numbers.
+fn cloudwatch_value(name: &str, v: f64) -> String {
+    if name.contains("Latency") {
+        super::num::human_ms(v)
+    } else if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}

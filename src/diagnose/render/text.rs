@@ -109,6 +109,13 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "  · {line}")?;
         }
     }
+    if let Some(ev) = &r.aws.cloudwatch {
+        writeln!(out)?;
+        writeln!(out, "{}", p.bold("AWS CloudWatch"))?;
+        for line in super::cloudwatch_lines(ev) {
+            writeln!(out, "  · {line}")?;
+        }
+    }
     if !r.notes.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", p.bold("Notes"))?;

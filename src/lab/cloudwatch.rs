@@ -1,0 +1,360 @@
+//! The lab speaks CloudWatch: its NLB's flow and reset counts and its
+//! targets' health as `AWS/NetworkELB` metrics, and its gateway's requests,
+//! latencies and errors as a REST API's `AWS/ApiGateway` metrics, under the
+//! dimensions AWS uses, published with `PutMetricData` to the endpoint
+//! given (LocalStack in the tests). Latencies are in scenario milliseconds,
+//! like everything else the lab reports; timestamps are real.
+//!
+//! Target `i` stands in its own Availability Zone (`us-east-1a`, `…b`, …),
+//! as one target per zone with cross-zone load balancing off: a target that
+//! fails its health check leaves its zone with no healthy host, which is
+//! what `bad-path` looks like in CloudWatch.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StatisticSet};
+use aws_sdk_cloudwatch::Client;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::gateway::GatewayRecord;
+use super::nlb::NlbStats;
+use crate::aws::cloudwatch::{API_NAMESPACE, NLB_NAMESPACE};
+
+/// The names a lab's metrics are published under. Each lab has its own
+/// ids, as each real load balancer does, so that two labs publishing to
+/// one emulator in the same minute never mix their counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsNames {
+    /// The NLB's `LoadBalancer` dimension: `net/coldlink-lab/ID`.
+    pub nlb: String,
+    /// Its one target group's `TargetGroup` dimension.
+    pub target_group: String,
+    /// The REST API's `ApiName` dimension.
+    pub api_name: String,
+}
+
+impl AwsNames {
+    pub fn new() -> AwsNames {
+        let id: u64 = rand::random();
+        AwsNames {
+            nlb: format!("net/coldlink-lab/{id:016x}"),
+            target_group: format!("targetgroup/coldlink-lab/{:016x}", id.rotate_left(32)),
+            api_name: format!("coldlink-lab-{:08x}", id >> 32),
+        }
+    }
+}
+
+impl Default for AwsNames {
+    fn default() -> Self {
+        AwsNames::new()
+    }
+}
+
+/// The region the lab says it is in.
+pub const REGION: &str = "us-east-1";
+
+/// The Availability Zone of target `i`.
+pub fn zone(target: usize) -> String {
+    format!("{REGION}{}", (b'a' + (target % 26) as u8) as char)
+}
+
+/// Asks the publisher to send what it has counted so far, and waits until
+/// it has: so that a lookup right after a run sees the run's last counts.
+#[derive(Clone)]
+pub struct MetricsFlush(mpsc::Sender<oneshot::Sender<()>>);
+
+impl MetricsFlush {
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.0.send(tx).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// What was counted since the last publication.
+struct Last {
+    new_flows: u64,
+    elb_resets: u64,
+    target_resets: u64,
+    client_resets: u64,
+}
+
+/// What the publisher reads.
+pub struct Sources {
+    pub nlb: Arc<NlbStats>,
+    /// Per NLB target: whether it passes a health check.
+    pub healthy: Vec<bool>,
+    /// Every request the gateway handles.
+    pub gateway: mpsc::Receiver<GatewayRecord>,
+    pub stage: String,
+    pub names: AwsNames,
+    /// The lab's speed: real milliseconds × speed = scenario milliseconds.
+    pub speed: f64,
+}
+
+/// Publish every `every` (and on each flush) until `cancel`: counts as sums
+/// since the last publication, flows and health as they are now.
+pub fn publish(
+    client: Client,
+    mut sources: Sources,
+    every: Duration,
+    cancel: CancellationToken,
+) -> (impl std::future::Future<Output = ()>, MetricsFlush) {
+    let (tx, mut rx) = mpsc::channel::<oneshot::Sender<()>>(8);
+    let task = async move {
+        let mut last = Last {
+            new_flows: 0,
+            elb_resets: 0,
+            target_resets: 0,
+            client_resets: 0,
+        };
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let waiting = tokio::select! {
+                _ = tick.tick() => None,
+                Some(reply) = rx.recv() => Some(reply),
+                _ = cancel.cancelled() => return,
+            };
+            let now = SystemTime::now();
+            let mut handled = Vec::new();
+            while let Ok(r) = sources.gateway.try_recv() {
+                handled.push(r);
+            }
+            let batches = [
+                (
+                    NLB_NAMESPACE,
+                    datums(&sources.nlb, &sources.healthy, &sources.names, &mut last, now),
+                ),
+                (
+                    API_NAMESPACE,
+                    api_datums(
+                        &handled,
+                        &sources.names.api_name,
+                        &sources.stage,
+                        sources.speed,
+                        now,
+                    ),
+                ),
+            ];
+            for (namespace, data) in batches {
+                if data.is_empty() {
+                    continue;
+                }
+                if let Err(e) = client
+                    .put_metric_data()
+                    .namespace(namespace)
+                    .set_metric_data(Some(data))
+                    .send()
+                    .await
+                {
+                    tracing::warn!("lab: {}", crate::aws::describe("cloudwatch:PutMetricData", &e));
+                }
+            }
+            if let Some(reply) = waiting {
+                let _ = reply.send(());
+            }
+        }
+    };
+    (task, MetricsFlush(tx))
+}
+
+/// The gateway's requests since the last publication, as a REST API
+/// publishes them: a count, latency statistics, and 4XX/5XX counts.
+fn api_datums(
+    handled: &[GatewayRecord],
+    api_name: &str,
+    stage: &str,
+    speed: f64,
+    now: SystemTime,
+) -> Vec<MetricDatum> {
+    if handled.is_empty() {
+        return Vec::new();
+    }
+    let dims = || {
+        vec![
+            Dimension::builder().name("ApiName").value(api_name).build(),
+            Dimension::builder().name("Stage").value(stage).build(),
+        ]
+    };
+    let at = DateTime::from(now);
+    let ms = |from: SystemTime, to: SystemTime| {
+        to.duration_since(from).unwrap_or(Duration::ZERO).as_secs_f64() * 1000.0 * speed
+    };
+    let count = |name: &str, n: usize| {
+        MetricDatum::builder()
+            .metric_name(name)
+            .set_dimensions(Some(dims()))
+            .timestamp(at)
+            .value(n as f64)
+            .unit(StandardUnit::Count)
+            .build()
+    };
+    let stats = |name: &str, values: Vec<f64>| {
+        let set = StatisticSet::builder()
+            .sample_count(values.len() as f64)
+            .sum(values.iter().sum())
+            .minimum(values.iter().copied().fold(f64::INFINITY, f64::min))
+            .maximum(values.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+            .build();
+        MetricDatum::builder()
+            .metric_name(name)
+            .set_dimensions(Some(dims()))
+            .timestamp(at)
+            .statistic_values(set)
+            .unit(StandardUnit::Milliseconds)
+            .build()
+    };
+    let mut out = vec![
+        count("Count", handled.len()),
+        count("5XXError", handled.iter().filter(|r| r.status >= 500).count()),
+        count(
+            "4XXError",
+            handled.iter().filter(|r| (400..500).contains(&r.status)).count(),
+        ),
+        stats(
+            "Latency",
+            handled.iter().map(|r| ms(r.received, r.responded)).collect(),
+        ),
+    ];
+    // A request the stage refused never reached an integration.
+    let integrated: Vec<f64> = handled
+        .iter()
+        .filter(|r| r.attempts > 0)
+        .map(|r| ms(r.integration_start, r.integration_end))
+        .collect();
+    if !integrated.is_empty() {
+        out.push(stats("IntegrationLatency", integrated));
+    }
+    out
+}
+
+fn datums(
+    stats: &NlbStats,
+    healthy: &[bool],
+    names: &AwsNames,
+    last: &mut Last,
+    now: SystemTime,
+) -> Vec<MetricDatum> {
+    let lb = || {
+        Dimension::builder()
+            .name("LoadBalancer")
+            .value(&names.nlb)
+            .build()
+    };
+    let at = DateTime::from(now);
+    let datum = |name: &str, value: f64, dims: Vec<Dimension>| {
+        MetricDatum::builder()
+            .metric_name(name)
+            .set_dimensions(Some(dims))
+            .timestamp(at)
+            .value(value)
+            .unit(StandardUnit::Count)
+            .build()
+    };
+    let delta = |counter: &std::sync::atomic::AtomicU64, seen: &mut u64| {
+        let now = counter.load(Ordering::Relaxed);
+        let d = now.saturating_sub(*seen);
+        *seen = now;
+        d as f64
+    };
+    let mut out = vec![
+        datum(
+            "NewFlowCount",
+            delta(&stats.new_flows, &mut last.new_flows),
+            vec![lb()],
+        ),
+        datum(
+            "ActiveFlowCount",
+            stats.active_flows.load(Ordering::Relaxed) as f64,
+            vec![lb()],
+        ),
+        datum(
+            "TCP_ELB_Reset_Count",
+            delta(&stats.elb_resets, &mut last.elb_resets),
+            vec![lb()],
+        ),
+        datum(
+            "TCP_Target_Reset_Count",
+            delta(&stats.target_resets, &mut last.target_resets),
+            vec![lb()],
+        ),
+        datum(
+            "TCP_Client_Reset_Count",
+            delta(&stats.client_resets, &mut last.client_resets),
+            vec![lb()],
+        ),
+        datum("UnhealthyRoutingFlowCount", 0.0, vec![lb()]),
+    ];
+    let tg = || {
+        Dimension::builder()
+            .name("TargetGroup")
+            .value(&names.target_group)
+            .build()
+    };
+    let healthy_hosts = healthy.iter().filter(|h| **h).count() as f64;
+    out.push(datum("HealthyHostCount", healthy_hosts, vec![lb(), tg()]));
+    out.push(datum(
+        "UnHealthyHostCount",
+        healthy.len() as f64 - healthy_hosts,
+        vec![lb(), tg()],
+    ));
+    for (i, ok) in healthy.iter().enumerate() {
+        let az = || {
+            Dimension::builder()
+                .name("AvailabilityZone")
+                .value(zone(i))
+                .build()
+        };
+        let ok = f64::from(u8::from(*ok));
+        out.push(datum("HealthyHostCount", ok, vec![az(), lb(), tg()]));
+        out.push(datum("UnHealthyHostCount", 1.0 - ok, vec![az(), lb(), tg()]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_published_as_deltas_and_health_per_zone() {
+        let stats = NlbStats::default();
+        let mut last = Last {
+            new_flows: 0,
+            elb_resets: 0,
+            target_resets: 0,
+            client_resets: 0,
+        };
+        stats.new_flows.store(5, Ordering::Relaxed);
+        stats.elb_resets.store(2, Ordering::Relaxed);
+        let value = |data: &[MetricDatum], name: &str, az: Option<&str>| {
+            data.iter()
+                .find(|d| {
+                    d.metric_name() == Some(name)
+                        && d.dimensions()
+                            .iter()
+                            .find(|x| x.name() == Some("AvailabilityZone"))
+                            .and_then(|x| x.value())
+                            == az
+                })
+                .and_then(|d| d.value())
+        };
+        let names = AwsNames::new();
+        let first = datums(&stats, &[true, false], &names, &mut last, SystemTime::now());
+        assert_eq!(value(&first, "NewFlowCount", None), Some(5.0));
+        assert_eq!(value(&first, "TCP_ELB_Reset_Count", None), Some(2.0));
+        assert_eq!(value(&first, "HealthyHostCount", Some("us-east-1a")), Some(1.0));
+        assert_eq!(value(&first, "HealthyHostCount", Some("us-east-1b")), Some(0.0));
+        assert_eq!(value(&first, "UnHealthyHostCount", None), Some(1.0));
+        stats.new_flows.store(7, Ordering::Relaxed);
+        let second = datums(&stats, &[true, false], &names, &mut last, SystemTime::now());
+        assert_eq!(value(&second, "NewFlowCount", None), Some(2.0));
+        assert_eq!(value(&second, "TCP_ELB_Reset_Count", None), Some(0.0));
+    }
+}

@@ -1,0 +1,328 @@
+//! CloudWatch reads against LocalStack's core runtime, which serves
+//! CloudWatch in the Smithy RPC v2 CBOR protocol that aws-sdk-cloudwatch
+//! speaks (moto answers every such call with a 404). Metrics put the way an
+//! NLB and API Gateway publish them come back per minute; the lab publishes
+//! its own, and `diagnose --cloudwatch` reads them as evidence.
+
+#[path = "common/aws_diagnose.rs"]
+mod aws_diagnose;
+mod common;
+#[path = "common/localstack.rs"]
+mod localstack;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_diagnose::{diagnose, report};
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+use coldlink::aws::cloudwatch::{az_health, fetch, specs, window, Api, Resources};
+
+fn dim(name: &str, value: &str) -> Dimension {
+    Dimension::builder().name(name).value(value).build()
+}
+
+fn datum(name: &str, dims: Vec<Dimension>, at: SystemTime, value: f64) -> MetricDatum {
+    MetricDatum::builder()
+        .metric_name(name)
+        .set_dimensions(Some(dims))
+        .timestamp(DateTime::from(at))
+        .value(value)
+        .build()
+}
+
+/// What an NLB and a REST API publish, over two minutes, read back through
+/// the same calls `diagnose --cloudwatch` makes: sums per minute, the
+/// zones' health found by ListMetrics, REST names for the API.
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_put_as_aws_publishes_them_come_back_per_minute() {
+    let ls = tokio::task::spawn_blocking(localstack::LocalStack::start)
+        .await
+        .unwrap();
+    let cw = ls.cloudwatch();
+    let id: u32 = rand::random();
+    let nlb = format!("net/test-{id:08x}/1");
+    let tg = format!("targetgroup/test-{id:08x}/2");
+    // Two whole minutes that have just ended.
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let m0 = now / 60 * 60 - 120;
+    let at = |s: i64| UNIX_EPOCH + Duration::from_secs(s as u64);
+    let lb = || vec![dim("LoadBalancer", &nlb)];
+    let zone = |z: &str| {
+        vec![
+            dim("AvailabilityZone", z),
+            dim("LoadBalancer", &nlb),
+            dim("TargetGroup", &tg),
+        ]
+    };
+    let api = || vec![dim("ApiName", "orders"), dim("Stage", "test")];
+    let nlb_data = vec![
+        datum("TCP_ELB_Reset_Count", lb(), at(m0 + 5), 1.0),
+        datum("TCP_ELB_Reset_Count", lb(), at(m0 + 40), 2.0),
+        datum("TCP_ELB_Reset_Count", lb(), at(m0 + 65), 0.0),
+        datum("NewFlowCount", lb(), at(m0 + 10), 7.0),
+        datum("HealthyHostCount", zone("eu-west-1a"), at(m0 + 10), 2.0),
+        datum("HealthyHostCount", zone("eu-west-1b"), at(m0 + 10), 0.0),
+        datum("HealthyHostCount", zone("eu-west-1b"), at(m0 + 70), 1.0),
+    ];
+    cw.put_metric_data()
+        .namespace("AWS/NetworkELB")
+        .set_metric_data(Some(nlb_data))
+        .send()
+        .await
+        .expect("PutMetricData (NLB)");
+    cw.put_metric_data()
+        .namespace("AWS/ApiGateway")
+        .set_metric_data(Some(vec![
+            datum("Count", api(), at(m0 + 1), 3.0),
+            datum("IntegrationLatency", api(), at(m0 + 2), 120.0),
+            datum("IntegrationLatency", api(), at(m0 + 3), 80.0),
+        ]))
+        .send()
+        .await
+        .expect("PutMetricData (API)");
+
+    let resources = Resources {
+        nlb: Some(nlb.clone()),
+        target_groups: vec![tg.clone()],
+        api: Some(Api::Rest {
+            name: "orders".into(),
+            stage: "test".into(),
+        }),
+    };
+    let zonal = az_health(&cw, &resources).await.expect("ListMetrics");
+    let zones: Vec<&str> = zonal
+        .iter()
+        .filter(|s| s.name == "HealthyHostCount")
+        .map(|s| s.dimensions["AvailabilityZone"].as_str())
+        .collect();
+    assert_eq!(zones, ["eu-west-1a", "eu-west-1b"]);
+
+    let mut all = specs(&resources);
+    all.extend(zonal);
+    let w = window(at(m0 + 1), at(m0 + 61));
+    assert_eq!(w, (m0, m0 + 120));
+    let got = fetch(&cw, &all, w).await;
+    assert_eq!(got.error, None);
+    let series = |name: &str, stat: &str, z: Option<&str>| -> BTreeMap<i64, f64> {
+        let s = got
+            .series
+            .iter()
+            .find(|s| {
+                s.spec.name == name
+                    && s.spec.stat == stat
+                    && s.spec.dimensions.get("AvailabilityZone").map(String::as_str) == z
+            })
+            .unwrap_or_else(|| panic!("{name} {stat} {z:?} in {:?}", got.series));
+        s.minutes.iter().copied().zip(s.values.iter().copied()).collect()
+    };
+    assert_eq!(
+        series("TCP_ELB_Reset_Count", "Sum", None),
+        BTreeMap::from([(m0, 3.0), (m0 + 60, 0.0)])
+    );
+    assert_eq!(series("NewFlowCount", "Sum", None), BTreeMap::from([(m0, 7.0)]));
+    assert_eq!(
+        series("HealthyHostCount", "Minimum", Some("eu-west-1b")),
+        BTreeMap::from([(m0, 0.0), (m0 + 60, 1.0)])
+    );
+    assert_eq!(
+        series("IntegrationLatency", "Average", None),
+        BTreeMap::from([(m0, 100.0)])
+    );
+    assert_eq!(
+        series("IntegrationLatency", "Maximum", None),
+        BTreeMap::from([(m0, 120.0)])
+    );
+    assert_eq!(series("Count", "Sum", None), BTreeMap::from([(m0, 3.0)]));
+    // HTTP API names were not asked for; nothing was read under them.
+    assert!(got.series.iter().all(|s| s.spec.name != "5xx"));
+}
+
+/// The lab's `bad-path`: one of three targets fails its health check. Its
+/// NLB publishes health per zone to LocalStack, and `diagnose --cloudwatch`
+/// names the zone with no healthy host as the bad path's evidence.
+#[test]
+fn diagnose_cloudwatch_on_the_lab_names_the_zone_without_a_healthy_host() {
+    let ls = localstack::LocalStack::start();
+    let out = diagnose(&[
+        "--lab",
+        "bad-path",
+        "--speed",
+        "10",
+        "--cloudwatch",
+        "--aws-endpoint",
+        &ls.endpoint,
+        "--format",
+        "json",
+    ]);
+    let r = report(&out);
+    assert_eq!(
+        r["verdict"],
+        "bad-path",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cw = &r["aws"]["cloudwatch"];
+    assert_eq!(cw["error"], serde_json::Value::Null, "{cw}");
+    let bad_path = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["cause"] == "bad-path")
+        .unwrap();
+    let evidence: Vec<&str> = bad_path["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.as_str())
+        .collect();
+    let line = evidence
+        .iter()
+        .find(|e| e.starts_with("CloudWatch: HealthyHostCount fell to 0"))
+        .unwrap_or_else(|| panic!("no health evidence: {evidence:?}"));
+    // The lab's dead target is its third: us-east-1c.
+    assert!(line.contains("us-east-1c"), "{line}");
+    let zones_down: Vec<&str> = cw["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["name"] == "HealthyHostCount" && m["dimensions"]["AvailabilityZone"].is_string())
+        .filter(|m| {
+            m["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v.as_f64() == Some(0.0))
+        })
+        .map(|m| m["dimensions"]["AvailabilityZone"].as_str().unwrap())
+        .collect();
+    assert_eq!(zones_down, ["us-east-1c"], "{cw}");
+    // The gateway's own metrics came too, under the lab profile's REST API.
+    let count: f64 = cw["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["namespace"] == "AWS/ApiGateway" && m["name"] == "Count")
+        .flat_map(|m| m["values"].as_array().unwrap().iter().filter_map(|v| v.as_f64()))
+        .sum();
+    let probes = r["source"]["probes"].as_f64().unwrap();
+    assert!(
+        count >= probes,
+        "the gateway counted {count} requests for {probes} probes"
+    );
+}
+
+/// The lab's `idle-timeout`: the NLB resets flows idle past its timer. The
+/// resets it publishes fall in the minutes of the slow probes, and the
+/// idle-timeout finding says so.
+#[test]
+fn diagnose_cloudwatch_on_the_lab_counts_the_resets_of_the_idle_timer() {
+    let ls = localstack::LocalStack::start();
+    let out = diagnose(&[
+        "--lab",
+        "idle-timeout",
+        "--speed",
+        "40",
+        "--idle-sweep",
+        "30s,360s,400s",
+        "--cloudwatch",
+        "--aws-endpoint",
+        &ls.endpoint,
+        "--format",
+        "json",
+    ]);
+    let r = report(&out);
+    assert_eq!(
+        r["verdict"],
+        "idle-timeout",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let finding = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["cause"] == "idle-timeout")
+        .unwrap();
+    let line = finding["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.as_str())
+        .find(|e| e.starts_with("CloudWatch: the NLB counted resets"))
+        .unwrap_or_else(|| panic!("no reset evidence: {finding}"));
+    assert!(line.contains("TCP_ELB_Reset_Count"), "{line}");
+    assert!(!r["aws"]["cloudwatch"]["slow_minutes"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+/// Nothing listening: one line in the report, and the diagnosis runs on.
+#[test]
+fn an_unreachable_cloudwatch_is_a_line_in_the_report_not_a_failure() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let out = diagnose(&[
+        "--lab",
+        "healthy",
+        "--speed",
+        "10",
+        "--probes",
+        "4",
+        "--cloudwatch",
+        "--aws-endpoint",
+        &endpoint,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = report(&out);
+    let cw = &r["aws"]["cloudwatch"];
+    let error = cw["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an error line: {cw}"));
+    assert!(
+        error.starts_with("cloudwatch:GetMetricData: could not reach AWS"),
+        "{error}"
+    );
+    assert!(!error.contains('\n'));
+    let notes = cw["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .starts_with("cloudwatch:ListMetrics: could not reach AWS")),
+        "{cw}"
+    );
+    assert_eq!(r["verdict"], "healthy");
+}
+
+#[test]
+fn cloudwatch_without_resources_to_read_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "[[target]]\nname = \"a\"\nurl = \"https://example.com/\"\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["https://example.com/", "--cloudwatch"],
+        vec!["--profile", profile.to_str().unwrap(), "--cloudwatch"],
+    ] {
+        let out = diagnose(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("nlb = \"net/NAME/ID\""), "{args:?}: {err}");
+    }
+    let out = diagnose(&["--lab", "healthy", "--cloudwatch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--cloudwatch with --lab needs --aws-endpoint"));
+}
