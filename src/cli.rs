@@ -210,8 +210,9 @@ pub struct DiagnoseArgs {
     pub urls: Vec<url::Url>,
 
     /// The profile: targets, connection settings, burst concurrency, and
-    /// idle_sweep / slow from its diagnose section.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["urls", "from"])]
+    /// idle_sweep / slow from its diagnose section. With --from, only its
+    /// diagnose and aws sections apply (what --cloudwatch reads, say).
+    #[arg(long, value_name = "FILE", conflicts_with = "urls")]
     pub profile: Option<PathBuf>,
 
     /// Diagnose stored records (from run, keepwarm, watch, probe --out;

@@ -326,3 +326,69 @@ fn cloudwatch_without_resources_to_read_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cloudwatch with --lab needs --aws-endpoint"));
 }
+
+/// No credentials anywhere (no environment, no config files, IMDS off):
+/// each lookup says so in one line, and stored records are still diagnosed.
+#[test]
+fn no_credentials_is_one_line_per_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("records.ndjson");
+    let probe = std::process::Command::new(env!("CARGO_BIN_EXE_coldlink"))
+        .args(["probe", "--lab", "healthy", "-n", "3", "-q", "--out"])
+        .arg(&records)
+        .output()
+        .unwrap();
+    assert!(
+        probe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let profile = dir.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "[[target]]\nname = \"a\"\nurl = \"https://example.com/\"\n\n[aws]\nregion = \"eu-west-1\"\nnlb = \"net/orders/1\"\n",
+    )
+    .unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coldlink"))
+        .args([
+            "diagnose",
+            "--format",
+            "json",
+            "--xray",
+            "--xray-wait",
+            "1s",
+            "--cloudwatch",
+            "--from",
+        ])
+        .arg(&records)
+        .arg("--profile")
+        .arg(&profile)
+        .env_clear()
+        .env("HOME", &home)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = report(&out);
+    for (lookup, action) in [
+        ("xray", "xray:BatchGetTraces"),
+        ("cloudwatch", "cloudwatch:GetMetricData"),
+    ] {
+        let error = r["aws"][lookup]["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{lookup}: {}", r["aws"]));
+        assert!(
+            error.starts_with(&format!("{action}: no AWS credentials found")),
+            "{error}"
+        );
+        assert!(!error.contains('\n'), "one line: {error}");
+    }
+    assert_eq!(r["source"]["probes"], 6);
+}

@@ -80,6 +80,11 @@ where
             };
             format!("{action}: {code}: {message}{hint}")
         }
+        // The SDK reports a credential chain that found nothing as a
+        // dispatch failure, with a paragraph per provider tried.
+        SdkError::DispatchFailure(_) if chain(err).contains("no credentials found") => format!(
+            "{action}: no AWS credentials found (tried the environment, the shared config and credentials files, SSO, web identity, ECS and IMDS): export them, or name a profile with --aws-profile or the profile's [aws] profile"
+        ),
         SdkError::DispatchFailure(_) => format!("{action}: could not reach AWS: {}", chain(err)),
         SdkError::TimeoutError(_) => format!("{action}: timed out"),
         SdkError::ConstructionFailure(_) => {
@@ -128,11 +133,12 @@ fn body_text(body: &[u8]) -> String {
 }
 
 /// An error and its sources on one line.
+/// The error and its sources on one line (some SDK messages span several).
 fn chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
+    let mut out = one_line(&err.to_string());
     let mut source = err.source();
     while let Some(s) = source {
-        let text = s.to_string();
+        let text = one_line(&s.to_string());
         if !out.contains(&text) {
             out.push_str(": ");
             out.push_str(&text);
@@ -140,4 +146,12 @@ fn chain(err: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -1,10 +1,13 @@
 //! The probes' own traces from X-Ray: `BatchGetTraces` by trace id, five
 //! ids a call, asked again while X-Ray has not processed them yet (traces
-//! take seconds to arrive), until a deadline.
+//! take seconds to arrive), until a deadline; and, for ids that never come
+//! back, a search of the run's window with `GetTraceSummaries`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use aws_sdk_xray::primitives::DateTime;
+use aws_sdk_xray::types::TimeRangeType;
 use aws_sdk_xray::Client;
 use tokio::time::Instant;
 
@@ -122,4 +125,47 @@ pub async fn put_segments(client: &Client, documents: Vec<String>) -> Result<usi
         .await
         .map_err(|e| super::describe("xray:PutTraceSegments", &e))?;
     Ok(answer.unprocessed_trace_segments().len())
+}
+
+/// The ids of traces X-Ray has between `from` and `to` (at most `limit`),
+/// by `GetTraceSummaries`, narrowed by `filter` (an X-Ray filter
+/// expression, e.g. the API stage's service) when given. X-Ray searches at
+/// most 24 hours at a time: a longer window keeps its last 24 hours.
+pub async fn search(
+    client: &Client,
+    from: SystemTime,
+    to: SystemTime,
+    filter: Option<&str>,
+    limit: usize,
+) -> Result<Vec<String>, String> {
+    const MAX_SPAN: Duration = Duration::from_secs(24 * 3600);
+    let from = from.max(to.checked_sub(MAX_SPAN).unwrap_or(from));
+    let mut ids = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .get_trace_summaries()
+            .start_time(DateTime::from(from))
+            .end_time(DateTime::from(to))
+            .time_range_type(TimeRangeType::Event)
+            .sampling(false)
+            .set_filter_expression(filter.map(str::to_string))
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| super::describe("xray:GetTraceSummaries", &e))?;
+        ids.extend(
+            page.trace_summaries()
+                .iter()
+                .filter_map(|t| t.id().map(str::to_string)),
+        );
+        if ids.len() >= limit {
+            ids.truncate(limit);
+            return Ok(ids);
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(ids),
+        }
+    }
 }

@@ -16,7 +16,6 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::aws::cloudwatch as aws_cw;
-use crate::aws::xray::{fetch, Polling};
 use crate::config::{CloudWatchLookup, XrayLookup};
 use crate::config::{ConfigError, DiagnoseConfig, DiagnoseSource};
 use crate::diagnose::cloudwatch::{self, CloudWatchEvidence};
@@ -146,39 +145,18 @@ pub async fn run(
 /// Look up the traces of the slow probes and of a baseline sample.
 async fn xray_evidence(ds: &Dataset, lookup: &XrayLookup, quiet: bool) -> XrayEvidence {
     let progress = Progress { quiet };
-    let picks = xray::pick(ds);
-    if picks.is_empty() {
-        progress.say("X-Ray: no probe carried a trace id (--no-trace-header?); nothing to look up");
-        return xray::evidence(ds, &picks, &Default::default(), 0, None);
-    }
     let client = xray_client(lookup).await;
-    progress.say(format!(
-        "X-Ray: looking up {} traces (waiting up to {} for late ones)",
-        picks.len(),
-        humantime::format_duration(lookup.wait)
-    ));
-    let ids: Vec<String> = picks.iter().map(|p| p.trace.to_string()).collect();
-    let polling = Polling {
-        deadline: Instant::now() + lookup.wait,
-        every: Duration::from_secs(2)
-            .min(lookup.wait / 4)
-            .max(Duration::from_millis(100)),
+    let how = xray::Lookup {
+        wait: lookup.wait,
+        search_filter: lookup.search_filter.clone(),
     };
-    let mut last = usize::MAX;
-    let got = fetch(&client, &ids, polling, |found, wanted| {
-        if found != last {
-            last = found;
-            progress.say(format!("X-Ray: {found}/{wanted} traces found"));
-        }
-    })
-    .await;
-    xray::evidence(ds, &picks, &got.found, got.missing.len(), got.error)
+    xray::look_up(&client, ds, &how, &|line| progress.say(line)).await
 }
 
 /// Read the run's minutes of the NLB's and the API's metrics.
 async fn cloudwatch_evidence(ds: &Dataset, lookup: &CloudWatchLookup, quiet: bool) -> CloudWatchEvidence {
     let progress = Progress { quiet };
-    let Some((from, to)) = cloudwatch::run_span(ds) else {
+    let Some((from, to)) = ds.wall_span() else {
         return CloudWatchEvidence::failed("no probe has a time to read metrics for".into());
     };
     let client = cloudwatch_client(lookup).await;

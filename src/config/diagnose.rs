@@ -75,6 +75,9 @@ pub const DEFAULT_XRAY_WAIT: Duration = Duration::from_secs(60);
 pub struct XrayLookup {
     pub aws: crate::aws::AwsOptions,
     pub wait: Duration,
+    /// The REST API stage's filter, from the profile's `[aws] rest_api`
+    /// (with its `id`): ids that never come back are searched for by it.
+    pub search_filter: Option<String>,
     /// The lab's own traces: static credentials, no AWS account involved.
     pub lab: bool,
 }
@@ -168,9 +171,14 @@ impl DiagnoseConfig {
         let slow = args.slow.or(if lab.is_some() { None } else { diagnose.slow });
         let aws_profile = profile.as_ref().or(lab.as_ref().map(|l| l.profile));
         let aws = aws_options(args, aws_profile, lab.is_some())?;
+        let search_filter = aws_profile
+            .and_then(|p| p.aws.as_ref())
+            .and_then(|a| a.rest_api.as_ref())
+            .and_then(|r| Some(crate::diagnose::xray::stage_filter(r.id.as_deref()?, &r.stage)));
         let xray = aws.clone().filter(|_| args.xray).map(|aws| XrayLookup {
             aws,
             wait: args.xray_wait.unwrap_or(DEFAULT_XRAY_WAIT),
+            search_filter,
             lab: lab.is_some(),
         });
         let cloudwatch = match aws.filter(|_| args.cloudwatch) {

@@ -5,7 +5,7 @@
 //! integration's). The lookup itself is `aws::cloudwatch`'s.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -42,13 +42,6 @@ pub struct CloudWatchEvidence {
     pub error: Option<String>,
     #[serde(skip)]
     slow_minute_secs: BTreeSet<i64>,
-}
-
-/// Wall-clock span of the run: the first probe's start to the last one's end.
-pub fn run_span(ds: &Dataset) -> Option<(SystemTime, SystemTime)> {
-    let t0 = ds.t0?;
-    let last = ds.samples.iter().map(|s| s.end_s).fold(0.0, f64::max);
-    Some((t0, t0 + Duration::from_secs_f64((last / ds.scale).max(0.0))))
 }
 
 /// The minutes (Unix seconds) in which a probe was slow or failed.

@@ -500,6 +500,17 @@ impl Dataset {
     }
 
     /// Scenario milliseconds back to real ones.
+    /// Wall-clock span of the run: the first probe's start to the last
+    /// one's end (real time, whatever the lab's speed).
+    pub fn wall_span(&self) -> Option<(SystemTime, SystemTime)> {
+        let t0 = self.t0?;
+        let last = self.samples.iter().map(|s| s.end_s).fold(0.0, f64::max);
+        Some((
+            t0,
+            t0 + std::time::Duration::from_secs_f64((last / self.scale).max(0.0)),
+        ))
+    }
+
     pub fn real_ms(&self, scenario_ms: f64) -> f64 {
         scenario_ms / self.scale
     }

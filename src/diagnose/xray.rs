@@ -1,7 +1,8 @@
 //! X-Ray evidence for the report: which probes to look up (every slow or
-//! failed one, and an even sample of the others as a baseline) and, from
-//! the traces found, where their time went. The lookup itself is
-//! `aws::xray`'s; this module only chooses and summarises.
+//! failed one, and an even sample of the others as a baseline), the lookup
+//! in order (by id, then a search of the run's window when ids are missing)
+//! and, from the traces found, where their time went. The calls themselves
+//! are `aws::xray`'s.
 
 use std::collections::BTreeMap;
 
@@ -103,6 +104,112 @@ pub struct XrayEvidence {
     /// The lookup stopped on this error; what was found before is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// When probes' ids were missing: the stage's other traces in the
+    /// run's window, by `GetTraceSummaries`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_search: Option<WindowSearch>,
+}
+
+/// `aws.xray.window_search`: traces of the API stage in the run's window,
+/// not matched to probes (so no time before the gateway).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WindowSearch {
+    /// The X-Ray filter the search used.
+    pub filter: String,
+    pub traces_found: usize,
+    pub breakdown_ms: Parts,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// At most this many traces of the window are read.
+pub const WINDOW_SEARCH_LIMIT: usize = 100;
+
+/// The X-Ray filter for a REST API stage's traces.
+pub fn stage_filter(api_id: &str, stage: &str) -> String {
+    format!("service(id(name: \"{api_id}/{stage}\", type: \"AWS::ApiGateway::Stage\"))")
+}
+
+/// How to look up: how long to wait for late traces, and the filter for a
+/// search of the window when ids are missing (none: no search).
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub wait: std::time::Duration,
+    pub search_filter: Option<String>,
+}
+
+/// Look up the picked probes' traces by id; when some never come back,
+/// search the run's window for the stage's traces. `say` reports progress.
+pub async fn look_up(
+    client: &aws_sdk_xray::Client,
+    ds: &Dataset,
+    how: &Lookup,
+    say: &dyn Fn(String),
+) -> XrayEvidence {
+    use crate::aws::xray::{fetch, search, Polling};
+    use std::time::Duration;
+    use tokio::time::Instant;
+    let picks = pick(ds);
+    if picks.is_empty() {
+        say("X-Ray: no probe carried a trace id (--no-trace-header?); nothing to look up".into());
+        return evidence(ds, &picks, &Default::default(), 0, None);
+    }
+    say(format!(
+        "X-Ray: looking up {} traces (waiting up to {} for late ones)",
+        picks.len(),
+        humantime::format_duration(how.wait)
+    ));
+    let ids: Vec<String> = picks.iter().map(|p| p.trace.to_string()).collect();
+    let polling = Polling {
+        deadline: Instant::now() + how.wait,
+        every: Duration::from_secs(2)
+            .min(how.wait / 4)
+            .max(Duration::from_millis(100)),
+    };
+    let mut last = usize::MAX;
+    let got = fetch(client, &ids, polling, |found, wanted| {
+        if found != last {
+            last = found;
+            say(format!("X-Ray: {found}/{wanted} traces found"));
+        }
+    })
+    .await;
+    let mut ev = evidence(ds, &picks, &got.found, got.missing.len(), got.error);
+    let (Some(filter), Some((from, to))) = (&how.search_filter, ds.wall_span()) else {
+        return ev;
+    };
+    if ev.missing == 0 || ev.error.is_some() {
+        return ev;
+    }
+    say(format!(
+        "X-Ray: {} probes' traces never came back; searching the run's window for the stage's traces",
+        ev.missing
+    ));
+    let mut window = WindowSearch {
+        filter: filter.clone(),
+        ..WindowSearch::default()
+    };
+    match search(client, from, to, Some(filter), WINDOW_SEARCH_LIMIT).await {
+        Err(e) => window.error = Some(e),
+        Ok(found_ids) => {
+            let once = Polling {
+                deadline: Instant::now(),
+                every: Duration::ZERO,
+            };
+            let traces = fetch(client, &found_ids, once, |_, _| {}).await;
+            let readable: Vec<(Option<f64>, &Breakdown)> = traces
+                .found
+                .values()
+                .filter_map(|r| r.as_ref().ok())
+                .map(|b| (None, b))
+                .collect();
+            window.traces_found = readable.len();
+            window.breakdown_ms = parts(ds.scale, &readable);
+            window.error = traces.error;
+        }
+    }
+    ev.window_search = Some(window);
+    ev
 }
 
 /// Summarise what the lookup found for `picks`.
@@ -119,12 +226,12 @@ pub fn evidence(
         error,
         ..XrayEvidence::default()
     };
-    let mut all: Vec<(f64, &Breakdown)> = Vec::new();
-    let mut slow: Vec<(f64, &Breakdown)> = Vec::new();
+    let mut all: Vec<(Option<f64>, &Breakdown)> = Vec::new();
+    let mut slow: Vec<(Option<f64>, &Breakdown)> = Vec::new();
     for p in picks {
         match found.get(&p.trace.to_string()) {
             Some(Ok(b)) => {
-                let total = ds.samples[p.sample].total_ms;
+                let total = Some(ds.samples[p.sample].total_ms);
                 all.push((total, b));
                 if p.slow {
                     slow.push((total, b));
@@ -140,8 +247,9 @@ pub fn evidence(
     ev
 }
 
-/// X-Ray's times are real; the client's `total` is already in scenario time.
-fn parts(scale: f64, traces: &[(f64, &Breakdown)]) -> Parts {
+/// X-Ray's times are real; the client's `total` (when the trace is a
+/// probe's) is already in scenario time.
+fn parts(scale: f64, traces: &[(Option<f64>, &Breakdown)]) -> Parts {
     let spread = |v: Vec<f64>| {
         let n = v.len();
         (n > 0).then(|| {
@@ -157,7 +265,7 @@ fn parts(scale: f64, traces: &[(f64, &Breakdown)]) -> Parts {
         before_gateway: spread(
             traces
                 .iter()
-                .map(|(total, b)| (total - b.gateway_ms * scale).max(0.0))
+                .filter_map(|(total, b)| total.map(|t| (t - b.gateway_ms * scale).max(0.0)))
                 .collect(),
         ),
         gateway: spread(traces.iter().map(|(_, b)| b.gateway_ms * scale).collect()),

@@ -96,6 +96,28 @@ pub(crate) fn xray_lines(ev: &super::xray::XrayEvidence) -> Vec<String> {
             lines.push(format!("{label} (p50 · p99): {}", parts.join("; ")));
         }
     }
+    if let Some(w) = &ev.window_search {
+        let p = &w.breakdown_ms;
+        let parts: Vec<String> = [
+            part("gateway", &p.gateway),
+            part("integration", &p.integration),
+            part("app", &p.app),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut line = format!(
+            "the stage's other traces in the run's window (GetTraceSummaries): {} read",
+            w.traces_found
+        );
+        if !parts.is_empty() {
+            line.push_str(&format!(" (p50 · p99): {}", parts.join("; ")));
+        }
+        if let Some(e) = &w.error {
+            line.push_str(&format!("; the search failed: {e}"));
+        }
+        lines.push(line);
+    }
     lines
 }
 
