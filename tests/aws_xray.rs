@@ -170,11 +170,11 @@ async fn an_unreachable_endpoint_is_one_line_and_nothing_found() {
     assert_eq!(missing, want);
 }
 
-/// The lab's gateway writes its segments to moto; `diagnose --xray` finds
-/// the probes' own traces there and puts the time behind the gateway, in
-/// scenario time: an 800 ms app at speed 10 is 800 ms in the report.
+/// The lab's gateway and app write their segments to moto; `diagnose
+/// --xray` finds the probes' own traces there and puts the time in the app,
+/// in scenario time: an 800 ms app at speed 10 is 800 ms in the report.
 #[test]
-fn diagnose_xray_on_the_lab_finds_the_time_in_the_integration() {
+fn diagnose_xray_on_the_lab_finds_the_time_in_the_app() {
     let moto = moto::Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let records = dir.path().join("records.ndjson");
@@ -221,14 +221,16 @@ fn diagnose_xray_on_the_lab_finds_the_time_in_the_integration() {
         before < 0.5 * integration,
         "little happens before the gateway: {x}"
     );
+    let app = part("app").expect("the lab's app is traced");
     assert!(
-        x["breakdown_ms"]["app"].is_null(),
-        "the lab's app is not traced: {x}"
+        app >= 0.7 * integration && app <= integration,
+        "the app's own segment holds the integration's time: {x}"
     );
     assert_eq!(r["verdict"], "slow-backend");
     let evidence = r["findings"][0]["evidence"].to_string();
     assert!(
-        evidence.contains("X-Ray: the integration takes"),
+        evidence.contains("X-Ray: the app's own segment takes")
+            && evidence.contains("the time is in the app"),
         "the finding cites X-Ray: {evidence}"
     );
 
@@ -251,6 +253,55 @@ fn diagnose_xray_on_the_lab_finds_the_time_in_the_integration() {
 
 /// An unreachable X-Ray is one line in the report; the diagnosis still runs
 /// and exits as it would without AWS.
+/// The lab's `bad-path`: one target's connections hang before they fail
+/// over. X-Ray shows the slow requests' integration long and their app
+/// segment short: the time is on the path to the app, and the finding says so.
+#[test]
+fn diagnose_xray_on_the_lab_puts_a_bad_path_between_the_gateway_and_the_app() {
+    let moto = moto::Moto::start();
+    let out = diagnose(&[
+        "--lab",
+        "bad-path",
+        "--speed",
+        "10",
+        "--xray",
+        "--xray-wait",
+        "5s",
+        "--aws-endpoint",
+        &moto.endpoint,
+        "--format",
+        "json",
+    ]);
+    let r = report(&out);
+    assert_eq!(
+        r["verdict"],
+        "bad-path",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let slow = &r["aws"]["xray"]["slow_breakdown_ms"];
+    let (integration, app) = (
+        slow["integration"]["p50"].as_f64().unwrap(),
+        slow["app"]["p50"].as_f64().unwrap(),
+    );
+    assert!(
+        app < 0.5 * integration,
+        "the app is fast on the slow requests: {slow}"
+    );
+    let finding = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["cause"] == "bad-path")
+        .unwrap();
+    assert!(
+        finding["evidence"]
+            .to_string()
+            .contains("the time is lost on the way to the app"),
+        "{finding}"
+    );
+}
+
 #[test]
 fn an_unreachable_xray_is_a_line_in_the_report_not_a_failure() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0")

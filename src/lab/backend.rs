@@ -1,11 +1,14 @@
 //! The app behind nginx in the seed article: `/` the status of the API,
 //! `/header` the Host header it received, `/foo/*` everything under /foo.
 //! A small HTTP/1.1 server written out by hand so that its keep-alive
-//! behaviour is exactly what a scenario asks for.
+//! behaviour is exactly what a scenario asks for. It is traced, as an app
+//! with an X-Ray SDK would be: each request that carries a trace header with
+//! a parent becomes an [`AppRecord`] for the X-Ray publisher.
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use rand::Rng;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -28,18 +31,57 @@ pub struct BackendConfig {
     pub close_race: Duration,
 }
 
+/// What the app did for one traced request: its X-Ray segment's facts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppRecord {
+    /// The trace's root id and the caller's segment (the gateway's
+    /// integration subsegment), from `X-Amzn-Trace-Id`.
+    pub root: String,
+    pub parent: String,
+    pub received: SystemTime,
+    pub answered: SystemTime,
+    pub status: u16,
+}
+
+/// Listeners for the app's traced requests (the X-Ray publisher). Nothing
+/// is kept without one.
+#[derive(Debug, Default)]
+pub struct AppLog {
+    subscribers: Mutex<Vec<tokio::sync::mpsc::Sender<AppRecord>>>,
+}
+
+impl AppLog {
+    /// Every traced request from now on, on a channel of `capacity`.
+    pub fn subscribe(&self, capacity: usize) -> tokio::sync::mpsc::Receiver<AppRecord> {
+        let (tx, rx) = tokio::sync::mpsc::channel(capacity);
+        self.subscribers.lock().expect("app log lock").push(tx);
+        rx
+    }
+
+    fn push(&self, r: AppRecord) {
+        for tx in self.subscribers.lock().expect("app log lock").iter() {
+            let _ = tx.try_send(r.clone());
+        }
+    }
+}
+
 /// Start one backend on 127.0.0.1:0.
-pub async fn start(id: usize, config: BackendConfig, cancel: CancellationToken) -> io::Result<SocketAddr> {
+pub async fn start(
+    id: usize,
+    config: BackendConfig,
+    log: Arc<AppLog>,
+    cancel: CancellationToken,
+) -> io::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
         loop {
             tokio::select! {
                 r = listener.accept() => if let Ok((s, _)) = r {
-                    let (config, cancel) = (config.clone(), cancel.clone());
+                    let (config, log, cancel) = (config.clone(), log.clone(), cancel.clone());
                     tokio::spawn(async move {
                         tokio::select! {
-                            _ = serve(id, s, &config) => {}
+                            _ = serve(id, s, &config, &log) => {}
                             _ = cancel.cancelled() => {}
                         }
                     });
@@ -56,9 +98,11 @@ struct Request {
     path: String,
     host: String,
     close: bool,
+    /// `X-Amzn-Trace-Id`, as received.
+    trace: Option<String>,
 }
 
-async fn serve(id: usize, stream: TcpStream, config: &BackendConfig) {
+async fn serve(id: usize, stream: TcpStream, config: &BackendConfig, log: &AppLog) {
     let _ = stream.set_nodelay(true);
     let mut stream = BufReader::new(stream);
     let mut idle_since = Instant::now();
@@ -76,6 +120,7 @@ async fn serve(id: usize, stream: TcpStream, config: &BackendConfig) {
             None => next.await,
         };
         let Ok(Some(req)) = req else { return };
+        let received = SystemTime::now();
         if let Some(k) = config.keepalive_timeout {
             if idle_since.elapsed() > k {
                 // Closing already: the request meets a reset.
@@ -107,15 +152,34 @@ async fn serve(id: usize, stream: TcpStream, config: &BackendConfig) {
             if req.close { "connection: close\r\n" } else { "" }
         );
         let s = stream.get_mut();
-        if s.write_all(head.as_bytes()).await.is_err()
-            || (req.method != "HEAD" && s.write_all(body.as_bytes()).await.is_err())
-            || s.flush().await.is_err()
-            || req.close
-        {
+        let written = s.write_all(head.as_bytes()).await.is_ok()
+            && (req.method == "HEAD" || s.write_all(body.as_bytes()).await.is_ok())
+            && s.flush().await.is_ok();
+        if let Some((root, parent)) = req.trace.as_deref().and_then(root_and_parent) {
+            log.push(AppRecord {
+                root,
+                parent,
+                received,
+                answered: SystemTime::now(),
+                status,
+            });
+        }
+        if !written || req.close {
             return;
         }
         idle_since = Instant::now();
     }
+}
+
+/// `Root=…;Parent=…;Sampled=1` → (root, parent); untraced without both.
+fn root_and_parent(header: &str) -> Option<(String, String)> {
+    let field = |name: &str| {
+        header
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix(name))
+            .map(str::to_string)
+    };
+    Some((field("Root=")?, field("Parent=")?))
 }
 
 fn route(id: usize, req: &Request) -> (u16, String) {
@@ -144,7 +208,7 @@ async fn read_request(stream: &mut BufReader<TcpStream>) -> io::Result<Option<Re
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or("GET").to_string();
     let path = parts.next().unwrap_or("/").to_string();
-    let (mut host, mut len, mut close) = (String::new(), 0usize, false);
+    let (mut host, mut len, mut close, mut trace) = (String::new(), 0usize, false, None);
     loop {
         let mut h = String::new();
         if stream.read_line(&mut h).await? == 0 {
@@ -160,6 +224,7 @@ async fn read_request(stream: &mut BufReader<TcpStream>) -> io::Result<Option<Re
                 "host" => host = v.to_string(),
                 "content-length" => len = v.parse().unwrap_or(0),
                 "connection" => close = v.eq_ignore_ascii_case("close"),
+                "x-amzn-trace-id" => trace = Some(v.to_string()),
                 _ => {}
             }
         }
@@ -171,5 +236,26 @@ async fn read_request(stream: &mut BufReader<TcpStream>) -> io::Result<Option<Re
         path,
         host,
         close,
+        trace,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::root_and_parent;
+
+    #[test]
+    fn a_trace_header_needs_a_root_and_a_parent_to_be_continued() {
+        assert_eq!(
+            root_and_parent("Root=1-5f000000-000000000000000000000001;Parent=2b3c4d5e6f7a8b9c;Sampled=1"),
+            Some((
+                "1-5f000000-000000000000000000000001".into(),
+                "2b3c4d5e6f7a8b9c".into()
+            ))
+        );
+        assert_eq!(
+            root_and_parent("Root=1-5f000000-000000000000000000000001;Sampled=1"),
+            None
+        );
+    }
 }

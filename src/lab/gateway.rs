@@ -180,7 +180,9 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
             0,
         ),
         Some(path) => {
-            let integration = integrate(state, &method, &path, &trace_id);
+            // The app continues the trace under the integration subsegment.
+            let parent = super::xray::segment_id(&request_id, super::xray::INTEGRATION_SALT);
+            let integration = integrate(state, &method, &path, &trace_id, &parent);
             match tokio::time::timeout(state.config.integration_timeout, integration).await {
                 Ok(Ok(r)) => r,
                 Ok(Err((reused, attempts))) => (
@@ -235,7 +237,9 @@ async fn integrate(
     method: &http::Method,
     path: &str,
     trace_id: &str,
+    parent: &str,
 ) -> Result<(StatusCode, Bytes, bool, u32), (bool, u32)> {
+    let trace_header = format!("Root={trace_id};Parent={parent};Sampled=1");
     let mut first_reused = false;
     for attempt in 1..=2u32 {
         let pooled = if attempt == 1 {
@@ -258,7 +262,7 @@ async fn integrate(
             .method(method.clone())
             .uri(path)
             .header("host", &state.config.integration_host)
-            .header(trace::TRACE_HEADER, trace::header_value(trace_id))
+            .header(trace::TRACE_HEADER, &trace_header)
             .body(Full::new(Bytes::new()))
         else {
             return Err((first_reused, attempt));

@@ -44,6 +44,8 @@ pub struct Lab {
     /// PEM file of the lab's certificate, for `--cacert`.
     pub ca_file: PathBuf,
     pub gateway_log: Arc<gateway::GatewayLog>,
+    /// The app's traced requests, for its X-Ray segments.
+    pub app_log: Arc<backend::AppLog>,
     pub nlb_stats: Arc<nlb::NlbStats>,
     /// Per NLB target: whether it passes a health check.
     pub nlb_healthy: Vec<bool>,
@@ -74,13 +76,14 @@ impl Lab {
     /// From now on, send X-Ray segments for every request the gateway
     /// handles, through `client` (`--aws-endpoint`: moto's server, say).
     pub fn publish_traces(&self, client: aws_sdk_xray::Client) {
-        let rx = self.gateway_log.subscribe(4096);
+        let gateway = self.gateway_log.subscribe(4096);
+        let app = self.app_log.subscribe(4096);
         let ids = (
             API_ID.to_string(),
             self.scenario.gateway.stage.clone(),
             INTEGRATION_HOST.to_string(),
         );
-        let task = xray::publish(client, rx, ids, self.cancel.clone());
+        let task = xray::publish(client, gateway, app, ids, self.cancel.clone());
         match &self.runtime {
             Some(rt) => drop(rt.spawn(task)),
             None => drop(tokio::spawn(task)),
@@ -152,9 +155,10 @@ impl Lab {
             keepalive_timeout: s.scaled_opt(s.backend.keepalive_timeout),
             close_race: s.scaled(s.backend.close_race),
         };
+        let app_log = Arc::new(backend::AppLog::default());
         let mut backends = Vec::new();
         for id in 0..s.backend.targets {
-            backends.push(backend::start(id, backend_config.clone(), cancel.clone()).await?);
+            backends.push(backend::start(id, backend_config.clone(), app_log.clone(), cancel.clone()).await?);
         }
         let faults = s
             .nlb
@@ -234,6 +238,7 @@ impl Lab {
             gateway_log,
             nlb_stats,
             nlb_healthy,
+            app_log,
             aws_names: cloudwatch::AwsNames::new(),
             backends,
             cancel,

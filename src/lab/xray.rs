@@ -1,6 +1,8 @@
-//! The lab's gateway speaks X-Ray: for every request it handled, a stage
+//! The lab speaks X-Ray: for every request the gateway handled, a stage
 //! segment (`AWS::ApiGateway::Stage`) with the integration call as a
-//! `remote` subsegment, sent with `PutTraceSegments` to the endpoint given
+//! `remote` subsegment, and for every request the app answered, a segment
+//! of its own whose parent is that subsegment (as an app traced with an
+//! X-Ray SDK writes it), sent with `PutTraceSegments` to the endpoint given
 //! (moto's server in the tests), under the probe's own trace id.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -8,7 +10,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::backend::AppRecord;
 use super::gateway::GatewayRecord;
+
+/// The integration subsegment's id is `segment_id(request id, this)`; the
+/// gateway passes it to the app as the trace's parent.
+pub(super) const INTEGRATION_SALT: u8 = 1;
+/// The app's segment names itself this.
+pub const APP_NAME: &str = "lab-app";
 
 /// Documents per `PutTraceSegments` call (X-Ray takes up to 50, 64 KB).
 const BATCH: usize = 25;
@@ -19,7 +28,7 @@ fn epoch_s(t: SystemTime) -> f64 {
 
 /// A 16-hex-digit segment id derived from the request id (stable, unique
 /// per request).
-fn segment_id(request_id: &str, salt: u8) -> String {
+pub(super) fn segment_id(request_id: &str, salt: u8) -> String {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (request_id, salt).hash(&mut h);
@@ -46,7 +55,7 @@ pub fn segment_document(r: &GatewayRecord, api_id: &str, stage: &str, integratio
     // A request the stage refused (403) never reached an integration.
     if r.attempts > 0 {
         stage_segment["subsegments"] = serde_json::json!([{
-            "id": segment_id(&r.request_id, 1),
+            "id": segment_id(&r.request_id, INTEGRATION_SALT),
             "name": integration_host,
             "namespace": "remote",
             "start_time": epoch_s(r.integration_start),
@@ -61,11 +70,28 @@ pub fn segment_document(r: &GatewayRecord, api_id: &str, stage: &str, integratio
     stage_segment.to_string()
 }
 
-/// Send the segments of the records arriving on `rx` until cancelled.
-/// Failures are logged once, not fatal: the lab goes on serving.
+/// The app's own segment for one request, under the integration subsegment.
+pub fn app_document(a: &AppRecord) -> String {
+    serde_json::json!({
+        "id": segment_id(&format!("{}/{}", a.root, a.parent), 2),
+        "name": APP_NAME,
+        "trace_id": a.root,
+        "parent_id": a.parent,
+        "start_time": epoch_s(a.received),
+        "end_time": epoch_s(a.answered),
+        "origin": "AWS::EC2::Instance",
+        "fault": a.status >= 500,
+        "http": {"response": {"status": a.status}}
+    })
+    .to_string()
+}
+
+/// Send the segments of the gateway's and the app's records until
+/// cancelled. Failures are logged once, not fatal: the lab goes on serving.
 pub async fn publish(
     client: aws_sdk_xray::Client,
-    mut rx: mpsc::Receiver<GatewayRecord>,
+    mut gateway: mpsc::Receiver<GatewayRecord>,
+    mut app: mpsc::Receiver<AppRecord>,
     ids: (String, String, String),
     cancel: CancellationToken,
 ) {
@@ -73,14 +99,19 @@ pub async fn publish(
     let mut warned = false;
     loop {
         let first = tokio::select! {
-            r = rx.recv() => match r { Some(r) => r, None => return },
+            Some(r) = gateway.recv() => segment_document(&r, &api_id, &stage, &host),
+            Some(a) = app.recv() => app_document(&a),
             _ = cancel.cancelled() => return,
+            else => return,
         };
-        let mut docs = vec![segment_document(&first, &api_id, &stage, &host)];
+        let mut docs = vec![first];
         while docs.len() < BATCH {
-            match rx.try_recv() {
-                Ok(r) => docs.push(segment_document(&r, &api_id, &stage, &host)),
-                Err(_) => break,
+            if let Ok(a) = app.try_recv() {
+                docs.push(app_document(&a));
+            } else if let Ok(r) = gateway.try_recv() {
+                docs.push(segment_document(&r, &api_id, &stage, &host));
+            } else {
+                break;
             }
         }
         match crate::aws::xray::put_segments(&client, docs).await {
@@ -95,5 +126,50 @@ pub async fn publish(
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::segments::{breakdown, parse_documents};
+    use std::time::Duration;
+
+    /// The app's segment hangs under the gateway's integration subsegment,
+    /// so the breakdown finds it as the app's share of the integration.
+    #[test]
+    fn the_apps_segment_is_read_as_the_app_under_the_integration() {
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let ms = |n| t0 + Duration::from_millis(n);
+        let root = "1-6553f100-000000000000000000000001".to_string();
+        let gateway = GatewayRecord {
+            trace_id: root.clone(),
+            request_id: "r-1".into(),
+            method: "GET".into(),
+            path: "/test/header".into(),
+            status: 200,
+            received: ms(0),
+            integration_start: ms(10),
+            integration_end: ms(510),
+            responded: ms(520),
+            upstream_reused: true,
+            attempts: 1,
+        };
+        let app = AppRecord {
+            root: root.clone(),
+            parent: segment_id("r-1", INTEGRATION_SALT),
+            received: ms(300),
+            answered: ms(500),
+            status: 200,
+        };
+        let docs = [
+            segment_document(&gateway, "abc123", "test", "backend"),
+            app_document(&app),
+        ];
+        let b = breakdown(&parse_documents(docs.iter().map(String::as_str)).unwrap()).unwrap();
+        let close = |a: f64, b: f64| (a - b).abs() < 1.0;
+        assert!(close(b.gateway_ms, 520.0), "{b:?}");
+        assert!(close(b.integration_ms.unwrap(), 500.0), "{b:?}");
+        assert!(close(b.app_ms.unwrap(), 200.0), "{b:?}");
     }
 }

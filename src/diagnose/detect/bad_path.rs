@@ -113,7 +113,35 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     if let Some(cw) = &input.aws.cloudwatch {
         finding = with_cloudwatch(finding, cw);
     }
+    if let Some(x) = &input.aws.xray {
+        finding = with_xray(finding, x);
+    }
     Some(Detection::new(finding, slow))
+}
+
+/// The slow requests' traces: a long integration with a short app segment
+/// puts the bad path between the gateway and the app (VPC link, NLB,
+/// nginx), which is where a dead target or zone sits.
+fn with_xray(mut f: Finding, x: &crate::diagnose::xray::XrayEvidence) -> Finding {
+    let slow = &x.slow_breakdown_ms;
+    let (Some(integration), Some(app)) = (slow.integration, slow.app) else {
+        return f;
+    };
+    if app.p50 < 0.5 * integration.p50 {
+        f.confidence = (f.confidence + 0.05).min(0.95);
+        f.evidence.push(format!(
+            "X-Ray: on the slow requests the integration takes {} but the app only {} (p50): the time is lost on the way to the app (VPC link, NLB, nginx), not in it",
+            human_ms(integration.p50),
+            human_ms(app.p50)
+        ));
+    } else {
+        f.evidence.push(format!(
+            "X-Ray: on the slow requests the app's own segment takes {} of the integration's {} (p50): one app instance is slow, rather than the path to it",
+            human_ms(app.p50),
+            human_ms(integration.p50)
+        ));
+    }
+    f
 }
 
 /// Target health from CloudWatch: a zone left with no healthy host is the
