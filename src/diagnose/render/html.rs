@@ -38,6 +38,11 @@ fn page(s: &mut String, r: &Report, plots: &Plots) -> fmt::Result {
     }
     s.push_str("<h2>Plots</h2>\n");
     plot_over_time(s, r, plots)?;
+    // The metrics per minute right under the requests over time, so that a
+    // rise lines up with the requests that suffered.
+    if let Some(ev) = &r.aws.cloudwatch {
+        cloudwatch::plot(s, ev)?;
+    }
     plot_vs_gap(s, r, plots)?;
     plot_phases(s, plots)?;
     targets_table(s, r)?;
@@ -49,7 +54,6 @@ fn page(s: &mut String, r: &Report, plots: &Plots) -> fmt::Result {
     }
     if let Some(ev) = &r.aws.cloudwatch {
         s.push_str("<h2>AWS CloudWatch</h2>\n");
-        cloudwatch::plot(s, ev)?;
         list(s, "ul", &super::cloudwatch_lines(ev))?;
     }
     notes(s, r)?;

@@ -66,7 +66,7 @@ pub(crate) fn xray_lines(ev: &super::xray::XrayEvidence) -> Vec<String> {
             format!("; {} not found before the lookup failed", ev.missing)
         } else if ev.missing > 0 {
             format!(
-                "; {} never came back (not sampled, an HTTP API, or not in X-Ray yet)",
+                "; {} never came back (not sampled, an HTTP API, not in X-Ray yet, or looked up in another region)",
                 ev.missing
             )
         } else {
