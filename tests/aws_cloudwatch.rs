@@ -13,7 +13,7 @@ mod localstack;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_diagnose::{diagnose, report};
+use aws_diagnose::{diagnose, evidence_line, report};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use coldlink::aws::cloudwatch::{az_health, fetch, specs, window, Api, Resources};
@@ -156,30 +156,14 @@ fn diagnose_cloudwatch_on_the_lab_names_the_zone_without_a_healthy_host() {
         "json",
     ]);
     let r = report(&out);
-    assert_eq!(
-        r["verdict"],
-        "bad-path",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let cw = &r["aws"]["cloudwatch"];
     assert_eq!(cw["error"], serde_json::Value::Null, "{cw}");
-    let bad_path = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["cause"] == "bad-path")
-        .unwrap();
-    let evidence: Vec<&str> = bad_path["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e.as_str())
-        .collect();
-    let line = evidence
-        .iter()
-        .find(|e| e.starts_with("CloudWatch: HealthyHostCount fell to 0"))
-        .unwrap_or_else(|| panic!("no health evidence: {evidence:?}"));
+    let line = evidence_line(
+        &r,
+        &out.stderr,
+        "bad-path",
+        "CloudWatch: HealthyHostCount fell to 0",
+    );
     // The lab's dead target is its third: us-east-1c.
     assert!(line.contains("us-east-1c"), "{line}");
     let zones_down: Vec<&str> = cw["metrics"]
@@ -232,25 +216,12 @@ fn diagnose_cloudwatch_on_the_lab_counts_the_resets_of_the_idle_timer() {
         "json",
     ]);
     let r = report(&out);
-    assert_eq!(
-        r["verdict"],
+    let line = evidence_line(
+        &r,
+        &out.stderr,
         "idle-timeout",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        "CloudWatch: the NLB counted resets",
     );
-    let finding = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["cause"] == "idle-timeout")
-        .unwrap();
-    let line = finding["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e.as_str())
-        .find(|e| e.starts_with("CloudWatch: the NLB counted resets"))
-        .unwrap_or_else(|| panic!("no reset evidence: {finding}"));
     assert!(line.contains("TCP_ELB_Reset_Count"), "{line}");
     assert!(!r["aws"]["cloudwatch"]["slow_minutes"]
         .as_array()

@@ -22,9 +22,20 @@ pub struct AwsOptions {
     pub region: Option<String>,
 }
 
-/// The SDK configuration for `options`.
-pub async fn sdk_config(options: &AwsOptions) -> SdkConfig {
+/// The SDK configuration for `options`. `lab`: the lab's own emulator,
+/// called with static credentials so that no AWS account is involved.
+pub async fn sdk_config(options: &AwsOptions, lab: bool) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if lab {
+        // The same type every service crate re-exports.
+        loader = loader.credentials_provider(aws_sdk_xray::config::Credentials::new(
+            "lab",
+            "lab",
+            None,
+            None,
+            "coldlink-lab",
+        ));
+    }
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);
     }

@@ -180,36 +180,14 @@ async fn cloudwatch_evidence(ds: &Dataset, lookup: &CloudWatchLookup, quiet: boo
     CloudWatchEvidence::new(metrics, cloudwatch::slow_minutes(ds))
 }
 
-/// A CloudWatch client for `lookup`; the lab's emulator gets static credentials.
+/// A CloudWatch client for `lookup`.
 pub async fn cloudwatch_client(lookup: &CloudWatchLookup) -> aws_sdk_cloudwatch::Client {
-    let conf = crate::aws::sdk_config(&lookup.aws).await;
-    let mut builder = aws_sdk_cloudwatch::config::Builder::from(&conf);
-    if lookup.lab {
-        builder = builder.credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
-            "lab",
-            "lab",
-            None,
-            None,
-            "coldlink-lab",
-        ));
-    }
-    aws_sdk_cloudwatch::Client::from_conf(builder.build())
+    aws_sdk_cloudwatch::Client::new(&crate::aws::sdk_config(&lookup.aws, lookup.lab).await)
 }
 
-/// An X-Ray client for `lookup`; the lab's emulator gets static credentials.
+/// An X-Ray client for `lookup`.
 pub async fn xray_client(lookup: &XrayLookup) -> aws_sdk_xray::Client {
-    let conf = crate::aws::sdk_config(&lookup.aws).await;
-    let mut builder = aws_sdk_xray::config::Builder::from(&conf);
-    if lookup.lab {
-        builder = builder.credentials_provider(aws_sdk_xray::config::Credentials::new(
-            "lab",
-            "lab",
-            None,
-            None,
-            "coldlink-lab",
-        ));
-    }
-    aws_sdk_xray::Client::from_conf(builder.build())
+    aws_sdk_xray::Client::new(&crate::aws::sdk_config(&lookup.aws, lookup.lab).await)
 }
 
 /// Progress on stderr (stdout is for the report).

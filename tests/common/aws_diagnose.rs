@@ -35,3 +35,23 @@ pub fn report(out: &std::process::Output) -> serde_json::Value {
     assert!(errors.is_empty(), "the report breaks the schema: {errors:?}\n{r}");
     r
 }
+
+/// The report's verdict is `cause`, and its finding for it has an evidence
+/// line starting with `prefix`: that line. Panics naming what is missing.
+pub fn evidence_line(r: &serde_json::Value, stderr: &[u8], cause: &str, prefix: &str) -> String {
+    assert_eq!(r["verdict"], cause, "{}", String::from_utf8_lossy(stderr));
+    let finding = r["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["cause"] == cause)
+        .unwrap_or_else(|| panic!("no {cause} finding: {}", r["findings"]));
+    finding["evidence"]
+        .as_array()
+        .expect("evidence")
+        .iter()
+        .filter_map(|e| e.as_str())
+        .find(|e| e.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no evidence line starting {prefix:?}: {finding}"))
+        .to_string()
+}
