@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_diagnose::{diagnose, evidence_line, report};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
-use coldlink::aws::cloudwatch::{az_health, fetch, specs, window, Api, Resources};
+use coldlink::aws::cloudwatch::{fetch, health_series, specs, window, Api, Resources};
 
 fn dim(name: &str, value: &str) -> Dimension {
     Dimension::builder().name(name).value(value).build()
@@ -64,6 +64,12 @@ async fn metrics_put_as_aws_publishes_them_come_back_per_minute() {
         datum("HealthyHostCount", zone("eu-west-1a"), at(m0 + 10), 2.0),
         datum("HealthyHostCount", zone("eu-west-1b"), at(m0 + 10), 0.0),
         datum("HealthyHostCount", zone("eu-west-1b"), at(m0 + 70), 1.0),
+        datum(
+            "HealthyHostCount",
+            vec![dim("LoadBalancer", &nlb), dim("TargetGroup", &tg)],
+            at(m0 + 10),
+            2.0,
+        ),
     ];
     cw.put_metric_data()
         .namespace("AWS/NetworkELB")
@@ -90,13 +96,27 @@ async fn metrics_put_as_aws_publishes_them_come_back_per_minute() {
             stage: "test".into(),
         }),
     };
-    let zonal = az_health(&cw, &resources).await.expect("ListMetrics");
+    let zonal = health_series(&cw, &resources).await.expect("ListMetrics");
     let zones: Vec<&str> = zonal
         .iter()
         .filter(|s| s.name == "HealthyHostCount")
-        .map(|s| s.dimensions["AvailabilityZone"].as_str())
+        .filter_map(|s| s.dimensions.get("AvailabilityZone").map(String::as_str))
         .collect();
     assert_eq!(zones, ["eu-west-1a", "eu-west-1b"]);
+    // No target group named: the ones CloudWatch has are found and read.
+    let unnamed = Resources {
+        target_groups: Vec::new(),
+        ..resources.clone()
+    };
+    assert!(specs(&unnamed)
+        .iter()
+        .all(|s| !s.dimensions.contains_key("TargetGroup")));
+    let found = health_series(&cw, &unnamed).await.expect("ListMetrics");
+    assert!(
+        found.iter().any(|s| s.dimensions.get("TargetGroup") == Some(&tg)
+            && !s.dimensions.contains_key("AvailabilityZone")),
+        "{found:?}"
+    );
 
     let mut all = specs(&resources);
     all.extend(zonal);
@@ -362,4 +382,50 @@ fn no_credentials_is_one_line_per_lookup() {
         assert!(!error.contains('\n'), "one line: {error}");
     }
     assert_eq!(r["source"]["probes"], 6);
+}
+
+/// An endpoint that takes connections and never answers: Ctrl-C or SIGTERM
+/// during the lookup still gives the report, with the lookup's line saying
+/// it was stopped (each call is also bounded by its own time limit).
+#[test]
+fn sigterm_during_a_silent_lookup_still_gives_the_report() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming().flatten() {
+            held.push(conn); // read nothing, answer nothing
+        }
+    });
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_coldlink"))
+        .args(["diagnose", "--lab", "healthy", "--speed", "10", "--probes", "3"])
+        .args(["--cloudwatch", "--aws-endpoint", &endpoint, "--format", "json"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "stderr ended: {seen}");
+        seen.push_str(&line);
+        if line.contains("CloudWatch: reading the metrics") {
+            break;
+        }
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "healthy: {seen}");
+    let r = report(&out);
+    let error = r["aws"]["cloudwatch"]["error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("stopped (Ctrl-C or SIGTERM)"), "{}", r["aws"]);
+    assert_eq!(r["verdict"], "healthy");
 }

@@ -17,7 +17,7 @@ use aws_sdk_xray::operation::batch_get_traces::BatchGetTracesOutput;
 use aws_sdk_xray::operation::get_trace_summaries::GetTraceSummariesOutput;
 use aws_sdk_xray::types::{Segment, Trace, TraceSummary};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use coldlink::aws::cloudwatch::{az_health, fetch, specs, Resources};
+use coldlink::aws::cloudwatch::{fetch, health_series, specs, Resources};
 use coldlink::diagnose::dataset::{Builder, Observation};
 use coldlink::diagnose::xray::{look_up, stage_filter, Lookup};
 
@@ -222,8 +222,8 @@ async fn access_denied_names_the_missing_permission() {
         error.ends_with("(the credentials need cloudwatch:GetMetricData)"),
         "{error}"
     );
-    assert!(got.series.is_empty());
-    let list = az_health(&client, &nlb()).await.expect_err("refused");
+    assert!(got.series.iter().all(|s| s.values.is_empty()), "nothing was read");
+    let list = health_series(&client, &nlb()).await.expect_err("refused");
     assert!(
         list.ends_with("(the credentials need cloudwatch:ListMetrics)"),
         "{list}"
@@ -309,4 +309,63 @@ fn fast_retries(b: aws_sdk_cloudwatch::config::Builder) -> aws_sdk_cloudwatch::c
             .with_initial_backoff(Duration::from_millis(1))
             .with_max_backoff(Duration::from_millis(5)),
     )
+}
+
+/// More series than one call takes (500), and answers in pages: every
+/// value lands in its own series, oldest minute first.
+#[tokio::test]
+async fn many_series_are_read_in_calls_of_500_and_pages() {
+    use coldlink::aws::cloudwatch::MetricSpec;
+    let wanted: Vec<MetricSpec> = (0..501)
+        .map(|i| MetricSpec {
+            namespace: "AWS/NetworkELB".into(),
+            name: format!("Metric{i}"),
+            stat: "Sum".into(),
+            dimensions: [("LoadBalancer".to_string(), "net/x/1".to_string())].into(),
+        })
+        .collect();
+    let point = |id: &str, minute: i64, value: f64| {
+        MetricDataResult::builder()
+            .id(id)
+            .timestamps(CwDateTime::from_secs(minute))
+            .values(value)
+            .build()
+    };
+    let rule = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_compute_output(move |req| {
+        let first_id = req.metric_data_queries()[0].id().unwrap_or("").to_string();
+        let queries = req.metric_data_queries().len();
+        match (first_id.as_str(), req.next_token()) {
+            // First call: ids m0..m499, answered in two pages, newest first.
+            ("m0", None) => {
+                assert_eq!(queries, 500);
+                GetMetricDataOutput::builder()
+                    .metric_data_results(point("m0", 120, 2.0))
+                    .next_token("page-2")
+                    .build()
+            }
+            ("m0", Some("page-2")) => GetMetricDataOutput::builder()
+                .metric_data_results(point("m0", 60, 1.0))
+                .metric_data_results(point("m499", 60, 9.0))
+                .build(),
+            // Second call: m500 alone.
+            ("m500", None) => {
+                assert_eq!(queries, 1);
+                GetMetricDataOutput::builder()
+                    .metric_data_results(point("m500", 60, 5.0))
+                    .build()
+            }
+            other => panic!("unexpected call {other:?}"),
+        }
+    });
+    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&rule]);
+    let got = fetch(&client, &wanted, (0, 180)).await;
+    assert_eq!(got.error, None);
+    assert_eq!(rule.num_calls(), 3);
+    assert_eq!(got.series.len(), 501);
+    let of = |i: usize| (got.series[i].minutes.clone(), got.series[i].values.clone());
+    assert_eq!(got.series[0].spec.name, "Metric0");
+    assert_eq!(of(0), (vec![60, 120], vec![1.0, 2.0]));
+    assert_eq!(of(499), (vec![60], vec![9.0]));
+    assert_eq!(of(500), (vec![60], vec![5.0]));
+    assert_eq!(of(1), (vec![], vec![]));
 }

@@ -5,15 +5,18 @@
 //! Which series to ask for comes from the profile's `[aws]`: the NLB
 //! (`net/NAME/ID`), its target groups, and the REST or HTTP API with its
 //! stage (the two publish under different metric names and dimensions).
-//! Health per Availability Zone needs the zones' names, which only
-//! `ListMetrics` tells; without that permission the health is read per
-//! target group alone, and the report says so.
+//! Health per Availability Zone needs the zones' names, and health of
+//! target groups not named in the profile their ids, which only
+//! `ListMetrics` tells; without that permission the health is read for the
+//! named target groups alone, and the report says so.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, DimensionFilter, Metric, MetricDataQuery, MetricStat, ScanBy};
+use aws_sdk_cloudwatch::types::{
+    Dimension, DimensionFilter, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
+};
 use aws_sdk_cloudwatch::Client;
 
 /// Every series is read at one-minute resolution: a probe maps to its minute.
@@ -142,7 +145,8 @@ pub fn window(from: SystemTime, to: SystemTime) -> (i64, i64) {
     (start, end)
 }
 
-/// The series for `resources`, without per-AZ health (see [`az_health`]).
+/// The series for `resources`: health only for the target groups named
+/// (see [`health_series`] for the rest).
 pub fn specs(resources: &Resources) -> Vec<MetricSpec> {
     let mut out = Vec::new();
     if let Some(nlb) = &resources.nlb {
@@ -167,9 +171,10 @@ pub fn specs(resources: &Resources) -> Vec<MetricSpec> {
     out
 }
 
-/// Health per Availability Zone and target group: the dimension sets
-/// CloudWatch has for the NLB's `HealthyHostCount`, found by `ListMetrics`.
-pub async fn az_health(client: &Client, resources: &Resources) -> Result<Vec<MetricSpec>, String> {
+/// Health per target group, and per Availability Zone and target group:
+/// the dimension sets CloudWatch has for the NLB's `HealthyHostCount`,
+/// found by `ListMetrics`; only the named target groups when any are.
+pub async fn health_series(client: &Client, resources: &Resources) -> Result<Vec<MetricSpec>, String> {
     let Some(nlb) = &resources.nlb else {
         return Ok(Vec::new());
     };
@@ -194,10 +199,8 @@ pub async fn az_health(client: &Client, resources: &Resources) -> Result<Vec<Met
     let mut specs: Vec<MetricSpec> = found
         .into_iter()
         .filter(|dims| {
-            dims.contains_key("AvailabilityZone")
-                && dims.get("TargetGroup").is_some_and(|tg| {
-                    resources.target_groups.is_empty() || resources.target_groups.contains(tg)
-                })
+            dims.get("TargetGroup")
+                .is_some_and(|tg| resources.target_groups.is_empty() || resources.target_groups.contains(tg))
         })
         .flat_map(|dims| HEALTH_METRICS.map(|(name, stat)| MetricSpec::new(NLB_NAMESPACE, name, stat, &dims)))
         .collect();
@@ -249,11 +252,17 @@ pub async fn fetch(client: &Client, specs: &[MetricSpec], window: (i64, i64)) ->
                 Ok(page) => page,
                 Err(e) => {
                     out.error = Some(super::describe("cloudwatch:GetMetricData", &e));
-                    out.series
-                        .extend(series.into_iter().filter(|s| !s.minutes.is_empty()));
+                    out.series.extend(series.into_iter().map(sorted));
                     return out;
                 }
             };
+            for m in page.messages() {
+                out.notes.push(format!(
+                    "GetMetricData: {}: {}",
+                    m.code().unwrap_or("message"),
+                    m.value().unwrap_or("")
+                ));
+            }
             for result in page.metric_data_results() {
                 let Some(at) = result
                     .id()
@@ -267,6 +276,25 @@ pub async fn fetch(client: &Client, specs: &[MetricSpec], window: (i64, i64)) ->
                 let s = &mut series[at];
                 s.minutes.extend(result.timestamps().iter().map(|t| t.secs()));
                 s.values.extend_from_slice(result.values());
+                // PartialData is followed by the next page; anything else
+                // (Forbidden, InternalError) would read as "no data".
+                if let Some(status) = result
+                    .status_code()
+                    .filter(|c| !matches!(c, StatusCode::Complete | StatusCode::PartialData))
+                {
+                    let detail: Vec<&str> = result.messages().iter().filter_map(|m| m.value()).collect();
+                    out.notes.push(format!(
+                        "{} ({}): {}{}",
+                        s.spec.name,
+                        s.spec.stat,
+                        status.as_str(),
+                        if detail.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", detail.join("; "))
+                        }
+                    ));
+                }
             }
             token = page.next_token().map(str::to_string);
             if token.is_none() {

@@ -9,6 +9,8 @@ pub mod cloudwatch;
 pub mod segments;
 pub mod xray;
 
+use std::time::Duration;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 /// Where and as whom to call AWS; unset fields follow the SDK's standard
@@ -22,10 +24,23 @@ pub struct AwsOptions {
     pub region: Option<String>,
 }
 
+/// How long one call may take, retries included: an endpoint that accepts
+/// and never answers must not hold the report back (the SDK sets no limit).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// One attempt of a call, and the connection it needs.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The SDK configuration for `options`. `lab`: the lab's own emulator,
 /// called with static credentials so that no AWS account is involved.
 pub async fn sdk_config(options: &AwsOptions, lab: bool) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .operation_timeout(CALL_TIMEOUT)
+            .build(),
+    );
     if lab {
         // The same type every service crate re-exports.
         loader = loader.credentials_provider(aws_sdk_xray::config::Credentials::new(

@@ -27,6 +27,9 @@ use crate::lab::cloudwatch::MetricsFlush;
 use crate::probe::{runner, ConnectionPolicy, CountPlan, Pacing, ProbeRecord, ProbeSettings, Prober, Target};
 use crate::store::NdjsonWriter;
 
+/// The lookup's line when Ctrl-C or SIGTERM ends it.
+const STOPPED: &str = "stopped (Ctrl-C or SIGTERM) before AWS answered";
+
 /// How long the burst on new connections is spread over (real time).
 const FRESH_SPREAD: Duration = Duration::from_secs(4);
 
@@ -103,14 +106,37 @@ pub async fn run(
         }
     };
     let mut ctx = ctx;
+    // A stop during the lookups ends them with what they have. After a
+    // stop during the plan, they still run: each call has its time limit.
+    let stop = cancel.clone();
+    let stopped = || async {
+        if stop.is_cancelled() {
+            std::future::pending::<()>().await;
+        }
+        stop.cancelled().await
+    };
     if let Some(lookup) = &cfg.xray {
-        ctx.xray = Some(xray_evidence(&ds, lookup, cfg.quiet).await);
+        ctx.xray = Some(tokio::select! {
+            ev = xray_evidence(&ds, lookup, cfg.quiet) => ev,
+            _ = stopped() => XrayEvidence {
+                error: Some(STOPPED.into()),
+                ..XrayEvidence::default()
+            },
+        });
     }
     if let Some(lookup) = &cfg.cloudwatch {
-        if let Some(flush) = &lab_metrics {
-            flush.flush().await;
-        }
-        ctx.cloudwatch = Some(cloudwatch_evidence(&ds, lookup, cfg.quiet).await);
+        Progress { quiet: cfg.quiet }.say("CloudWatch: reading the metrics of the run's minutes");
+        let read = async {
+            if let Some(flush) = &lab_metrics {
+                // The lab's publisher calls the same endpoint: bounded too.
+                let _ = tokio::time::timeout(crate::aws::CALL_TIMEOUT, flush.flush()).await;
+            }
+            cloudwatch_evidence(&ds, lookup, cfg.quiet).await
+        };
+        ctx.cloudwatch = Some(tokio::select! {
+            ev = read => ev,
+            _ = stopped() => CloudWatchEvidence::failed(STOPPED.into()),
+        });
     }
     let (report, plots) = diagnose(&ds, &ctx);
     let code = report.exit_code();
@@ -162,10 +188,17 @@ async fn cloudwatch_evidence(ds: &Dataset, lookup: &CloudWatchLookup, quiet: boo
     let client = cloudwatch_client(lookup).await;
     let mut notes = Vec::new();
     let mut specs = aws_cw::specs(&lookup.resources);
-    match aws_cw::az_health(&client, &lookup.resources).await {
-        Ok(zonal) => specs.extend(zonal),
+    match aws_cw::health_series(&client, &lookup.resources).await {
+        Ok(health) => {
+            let mut seen: std::collections::BTreeSet<_> = specs.iter().cloned().collect();
+            specs.extend(health.into_iter().filter(|s| seen.insert(s.clone())));
+        }
+        Err(e) if lookup.resources.nlb.is_none() => notes.push(e),
+        Err(e) if lookup.resources.target_groups.is_empty() => notes.push(format!(
+            "{e}; no target health was read: name the target groups in [aws] target_groups"
+        )),
         Err(e) => notes.push(format!(
-            "{e}; target health is read per target group, not per zone"
+            "{e}; target health is read for the target groups in [aws] target_groups, not per zone"
         )),
     }
     let window = aws_cw::window(from, to);

@@ -46,6 +46,13 @@ pub struct CloudWatchEvidence {
 
 /// The minutes (Unix seconds) in which a probe was slow or failed.
 pub fn slow_minutes(ds: &Dataset) -> BTreeSet<i64> {
+    let bad = ds.samples.iter().enumerate().filter(|(_, s)| ds.is_bad(s));
+    minutes_of(ds, bad.map(|(i, _)| i))
+}
+
+/// Every minute (Unix seconds, real time) that the probes `idx` spanned,
+/// from start to end: a long failed probe covers each minute it waited in.
+pub fn minutes_of(ds: &Dataset, idx: impl IntoIterator<Item = usize>) -> BTreeSet<i64> {
     let Some(t0) = ds.t0 else {
         return BTreeSet::new();
     };
@@ -53,14 +60,17 @@ pub fn slow_minutes(ds: &Dataset) -> BTreeSet<i64> {
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
         .as_secs_f64();
-    ds.samples
-        .iter()
-        .filter(|s| ds.is_bad(s))
-        .map(|s| {
-            let at = (t0 + s.start_s / ds.scale) as i64;
-            at / PERIOD_SECS * PERIOD_SECS
-        })
-        .collect()
+    let minute = |scenario_s: f64| {
+        let at = (t0 + scenario_s / ds.scale).floor() as i64;
+        at.div_euclid(PERIOD_SECS) * PERIOD_SECS
+    };
+    let mut out = BTreeSet::new();
+    for i in idx {
+        let s = &ds.samples[i];
+        let (first, last) = (minute(s.start_s), minute(s.end_s.max(s.start_s)));
+        out.extend((first..=last).step_by(PERIOD_SECS as usize));
+    }
+    out
 }
 
 fn rfc3339(secs: i64) -> String {
@@ -111,18 +121,24 @@ impl CloudWatchEvidence {
         self.metrics.iter().filter(move |m| m.name == name)
     }
 
-    /// Resets the NLB counted (client, target and its own), in the slow
-    /// minutes and in the other minutes of the run.
-    pub fn resets(&self) -> Resets {
+    /// Resets the NLB counted (client, target and its own) in `minutes`
+    /// (a finding's own probes' minutes) and in the run's other minutes.
+    pub fn resets(&self, minutes: &BTreeSet<i64>) -> Resets {
         let mut r = Resets::default();
+        let mut with_resets = BTreeSet::new();
+        let mut with_data = BTreeSet::new();
         for name in RESET_METRICS {
             for s in self
                 .series(name)
                 .filter(|s| !s.dimensions.contains_key("AvailabilityZone"))
             {
                 for (m, v) in s.minutes.iter().zip(&s.values) {
-                    if self.slow_minute_secs.contains(m) {
-                        r.in_slow_minutes += v;
+                    if minutes.contains(m) {
+                        with_data.insert(*m);
+                        if *v > 0.0 {
+                            with_resets.insert(*m);
+                        }
+                        r.in_minutes += v;
                         *r.by_metric.entry(name).or_default() += v;
                     } else {
                         r.elsewhere += v;
@@ -130,34 +146,51 @@ impl CloudWatchEvidence {
                 }
             }
         }
-        r.slow_minutes = self.slow_minute_secs.len();
+        r.minutes = minutes.len();
+        r.minutes_with_data = with_data.len();
+        r.minutes_with_resets = with_resets.len();
         r
     }
 
-    /// Zones (with their target group) whose `HealthyHostCount` fell to
-    /// zero in the run, while another zone kept a healthy host.
+    /// Zones (with their target group) whose `HealthyHostCount` was zero in
+    /// a minute in which another zone of the same target group had a
+    /// healthy host.
     pub fn zones_without_healthy_host(&self) -> Vec<String> {
-        let zonal: Vec<&MetricSeries> = self
-            .series("HealthyHostCount")
-            .filter(|s| s.dimensions.contains_key("AvailabilityZone"))
-            .collect();
-        let empty: Vec<String> = zonal
-            .iter()
-            .filter(|s| s.values.iter().any(|v| *v <= 0.0))
-            .map(|s| {
-                let zone = &s.dimensions["AvailabilityZone"];
-                match s.dimensions.get("TargetGroup") {
-                    Some(tg) => format!("{zone} ({tg})"),
-                    None => zone.clone(),
-                }
-            })
-            .collect();
-        let some_healthy = zonal.iter().any(|s| s.values.iter().any(|v| *v > 0.0));
-        if some_healthy {
-            empty
-        } else {
-            Vec::new()
+        // Target group → minute → [(zone, healthy hosts)].
+        type Zones<'a> = Vec<(&'a str, f64)>;
+        let mut by_group: BTreeMap<&str, BTreeMap<i64, Zones<'_>>> = BTreeMap::new();
+        for s in self.series("HealthyHostCount") {
+            let (Some(zone), Some(tg)) = (
+                s.dimensions.get("AvailabilityZone"),
+                s.dimensions.get("TargetGroup"),
+            ) else {
+                continue;
+            };
+            for (m, v) in s.minutes.iter().zip(&s.values) {
+                by_group
+                    .entry(tg)
+                    .or_default()
+                    .entry(*m)
+                    .or_default()
+                    .push((zone, *v));
+            }
         }
+        let mut out = BTreeSet::new();
+        for (tg, minutes) in by_group {
+            for zones in minutes.values() {
+                if zones.iter().any(|(_, v)| *v > 0.0) {
+                    for (zone, _) in zones.iter().filter(|(_, v)| *v <= 0.0) {
+                        out.insert(format!("{zone} ({tg})"));
+                    }
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// The minutes (Unix seconds) in which a probe was slow or failed.
+    pub fn slow_minute_secs(&self) -> &BTreeSet<i64> {
+        &self.slow_minute_secs
     }
 
     /// The largest `UnHealthyHostCount` of any target group in the run.
@@ -192,9 +225,14 @@ impl CloudWatchEvidence {
 /// The NLB's resets, split by the minutes they fell in.
 #[derive(Debug, Default, PartialEq)]
 pub struct Resets {
-    pub in_slow_minutes: f64,
+    /// Resets in the minutes asked about.
+    pub in_minutes: f64,
     pub elsewhere: f64,
-    pub slow_minutes: usize,
+    /// The minutes asked about; those CloudWatch had reset data for (a
+    /// minute just ended may have none yet); those with resets.
+    pub minutes: usize,
+    pub minutes_with_data: usize,
+    pub minutes_with_resets: usize,
     pub by_metric: BTreeMap<&'static str, f64>,
 }
 
@@ -254,8 +292,9 @@ mod tests {
             ],
             &[120],
         );
-        let r = ev.resets();
-        assert_eq!((r.in_slow_minutes, r.elsewhere, r.slow_minutes), (4.0, 1.0, 1));
+        let r = ev.resets(&BTreeSet::from([120, 240]));
+        assert_eq!((r.in_minutes, r.elsewhere, r.minutes), (4.0, 1.0, 2));
+        assert_eq!((r.minutes_with_data, r.minutes_with_resets), (1, 1));
         assert_eq!(r.describe(), "TCP_ELB_Reset_Count 3, TCP_Target_Reset_Count 1");
         assert_eq!(ev.slow_minutes, ["1970-01-01T00:02:00.000000Z"]);
     }
@@ -287,6 +326,52 @@ mod tests {
             &[],
         );
         assert!(all_down.zones_without_healthy_host().is_empty());
+        // One zone alone going from 1 to 0 had no healthy neighbour.
+        let alone = evidence(
+            vec![series(
+                "HealthyHostCount",
+                &z("us-east-1a"),
+                "Minimum",
+                &[(60, 1.0), (120, 0.0)],
+            )],
+            &[],
+        );
+        assert!(alone.zones_without_healthy_host().is_empty());
+        // Zones of another target group are not neighbours.
+        let mut other = z("us-east-1a");
+        other[2].1 = "targetgroup/other/2";
+        let apart = evidence(
+            vec![
+                series("HealthyHostCount", &other, "Minimum", &[(60, 1.0)]),
+                series("HealthyHostCount", &z("us-east-1b"), "Minimum", &[(60, 0.0)]),
+            ],
+            &[],
+        );
+        assert!(apart.zones_without_healthy_host().is_empty());
+    }
+
+    /// Minutes are real time: at the lab's speed 10, a probe 300 scenario
+    /// seconds in ran 30 real seconds in; a probe that waited covers every
+    /// minute it waited through.
+    #[test]
+    fn minutes_are_read_in_real_time_from_start_to_end() {
+        let mut b = crate::diagnose::dataset::Builder::new();
+        let t0 = UNIX_EPOCH + Duration::from_secs(6_000);
+        for (at_s, total_ms) in [(0.0, 10.0), (30.0, 10.0), (50.0, 25_000.0)] {
+            b.add(&crate::diagnose::dataset::Observation {
+                target: "a",
+                url: "http://a/",
+                at: Some(t0 + Duration::from_secs_f64(at_s)),
+                total_ms,
+                status: Some(200),
+                ..Default::default()
+            });
+        }
+        let ds = b.build(10.0, None);
+        assert_eq!(minutes_of(&ds, [0]), BTreeSet::from([6_000]));
+        assert_eq!(minutes_of(&ds, [1]), BTreeSet::from([6_000]));
+        // 50 s in, 25 s long (in real time): into the next minute.
+        assert_eq!(minutes_of(&ds, [2]), BTreeSet::from([6_000, 6_060]));
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! ../shared/design/AWS-EMULATORS.md). Its folder,
 //! `target/aws-emulators/localstack-root`, keeps the service catalogue it
 //! builds on its first call (about 4 s) between runs; metrics live in
-//! memory only. One instance at a time per test binary shares that folder.
+//! memory only. One instance at a time per test binary shares that folder:
+//! run these tests with `cargo test` (one process per binary), not with a
+//! runner that starts a process per test.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

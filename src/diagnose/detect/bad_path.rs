@@ -128,7 +128,7 @@ fn with_xray(mut f: Finding, x: &crate::diagnose::xray::XrayEvidence) -> Finding
         return f;
     };
     if app.p50 < 0.5 * integration.p50 {
-        f.confidence = (f.confidence + 0.05).min(0.95);
+        f.confidence = super::raise(f.confidence, 0.05);
         f.evidence.push(format!(
             "X-Ray: on the slow requests the integration takes {} but the app only {} (p50): the time is lost on the way to the app (VPC link, NLB, nginx), not in it",
             human_ms(integration.p50),
@@ -149,7 +149,7 @@ fn with_xray(mut f: Finding, x: &crate::diagnose::xray::XrayEvidence) -> Finding
 fn with_cloudwatch(mut f: Finding, cw: &crate::diagnose::cloudwatch::CloudWatchEvidence) -> Finding {
     let empty = cw.zones_without_healthy_host();
     if !empty.is_empty() {
-        f.confidence = (f.confidence + 0.1).min(0.95);
+        f.confidence = super::raise(f.confidence, 0.1);
         f.title = format!(
             "{}; CloudWatch shows no healthy target in {}",
             f.title,

@@ -4,8 +4,11 @@
 //! after shorter gaps, and inside bursts, they are fine. The step in
 //! latency against the gap estimates T; T near 60, 75 or 350 s names the timer.
 
+use std::collections::BTreeSet;
+
 use super::gaps::{analyse, matching_timers, Bad, Shape};
 use super::{target_names, Detection, Input};
+use crate::diagnose::cloudwatch::CloudWatchEvidence;
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::human_ms;
 
@@ -107,36 +110,38 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         f = f.evidence("one probe only: repeat the sweep (or its longest gap) to confirm");
     }
     if let Some(cw) = &input.aws.cloudwatch {
-        f = with_cloudwatch(f, cw);
+        let minutes = crate::diagnose::cloudwatch::minutes_of(ds, p.bad.iter().copied());
+        f = with_cloudwatch(f, cw, &minutes);
     }
     Some(Detection::new(f, p.bad))
 }
 
-/// The NLB's reset counts in the minutes of the slow probes: resets there
-/// name the NLB (or a target behind it) as the one that forgot the flow;
-/// none, with data, point at a timer elsewhere or at a silent drop.
-fn with_cloudwatch(mut f: Finding, cw: &crate::diagnose::cloudwatch::CloudWatchEvidence) -> Finding {
-    let has_reset_data = cw
-        .metrics
-        .iter()
-        .any(|m| m.name.ends_with("_Reset_Count") && !m.values.is_empty());
-    if !has_reset_data {
-        return f;
-    }
-    let r = cw.resets();
-    if r.in_slow_minutes > 0.0 {
-        f.confidence = (f.confidence + 0.05).min(0.95);
+/// The NLB's reset counts in the minutes of this finding's own probes:
+/// resets there name the NLB (or a target behind it) as the one that
+/// forgot the flow; none, where CloudWatch has data for those minutes,
+/// point at a timer elsewhere or at a silent drop. No data is no evidence.
+fn with_cloudwatch(mut f: Finding, cw: &CloudWatchEvidence, minutes: &BTreeSet<i64>) -> Finding {
+    let r = cw.resets(minutes);
+    if r.minutes_with_resets > 0 {
+        f.confidence = super::raise(f.confidence, 0.05);
         f.evidence.push(format!(
-            "CloudWatch: the NLB counted resets in {} of the slow probes' minute(s) ({}); {} in the run's other minutes",
-            r.slow_minutes,
+            "CloudWatch: the NLB counted resets in {} of the {} minute(s) of these probes ({}); {} in the run's other minutes",
+            r.minutes_with_resets,
+            r.minutes,
             r.describe(),
             r.elsewhere
         ));
-    } else {
+    } else if r.minutes_with_data == r.minutes && r.minutes > 0 {
         f.evidence.push(
-            "CloudWatch: the NLB counted no resets in the slow probes' minutes: the timer that fired drops silently, or is not the NLB's (nginx keepalive_timeout, the target's conntrack, a NAT)"
+            "CloudWatch: the NLB counted no resets in the minutes of these probes: the timer that fired drops silently, or is not the NLB's (nginx keepalive_timeout, the target's conntrack, a NAT)"
                 .to_string(),
         );
+    } else if r.minutes > 0 {
+        f.evidence.push(format!(
+            "CloudWatch: no reset data yet for {} of the {} minute(s) of these probes (metrics take a minute or two to arrive; diagnose the records again later with --from)",
+            r.minutes - r.minutes_with_data,
+            r.minutes
+        ));
     }
     f
 }

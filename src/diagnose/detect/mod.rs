@@ -108,6 +108,12 @@ pub fn target_names(ds: &Dataset, idx: impl IntoIterator<Item = usize>) -> Vec<S
         .collect()
 }
 
+/// `confidence` raised by AWS evidence, at most 0.95, to two decimals (so
+/// that 0.85 + 0.05 reads 0.9 in JSON, not 0.9000000000000001).
+pub fn raise(confidence: f64, by: f64) -> f64 {
+    ((confidence + by).min(0.95) * 100.0).round() / 100.0
+}
+
 /// `12/40 (30 %)`.
 pub fn ratio(part: usize, whole: usize) -> String {
     format!("{part}/{whole} ({:.0} %)", super::num::frac(part, whole) * 100.0)

@@ -130,7 +130,7 @@ fn with_xray(mut f: Finding, x: &crate::diagnose::xray::XrayEvidence) -> Finding
     };
     match b.app {
         Some(app) if app.p50 >= 0.7 * integration.p50 => {
-            f.confidence = (f.confidence + 0.05).min(0.95);
+            f.confidence = super::raise(f.confidence, 0.05);
             f.evidence.push(format!(
                 "X-Ray: the app's own segment takes {} of the integration's {} (p50): the time is in the app",
                 human_ms(app.p50),
