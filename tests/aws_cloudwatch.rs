@@ -156,6 +156,24 @@ async fn metrics_put_as_aws_publishes_them_come_back_per_minute() {
     assert_eq!(series("Count", "Sum", None), BTreeMap::from([(m0, 3.0)]));
     // HTTP API names were not asked for; nothing was read under them.
     assert!(got.series.iter().all(|s| s.spec.name != "5xx"));
+
+    // The same names in another region have no data: not an error, but a
+    // note that names the region among the things to check.
+    let elsewhere = aws_sdk_cloudwatch::Client::from_conf(
+        cw.config()
+            .to_builder()
+            .region(aws_sdk_cloudwatch::config::Region::new("eu-central-1"))
+            .build(),
+    );
+    let empty = fetch(&elsewhere, &all, w).await;
+    assert_eq!(empty.error, None);
+    assert!(empty.series.iter().all(|s| s.values.is_empty()));
+    let ev = coldlink::diagnose::cloudwatch::CloudWatchEvidence::new(empty, Default::default());
+    assert!(
+        ev.notes.iter().any(|n| n.contains("the region")),
+        "{:?}",
+        ev.notes
+    );
 }
 
 /// The lab's `bad-path`: one of three targets fails its health check. Its
