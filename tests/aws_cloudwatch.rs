@@ -407,7 +407,7 @@ fn no_credentials_is_one_line_per_lookup() {
 /// it was stopped (each call is also bounded by its own time limit).
 #[test]
 fn sigterm_during_a_silent_lookup_still_gives_the_report() {
-    use std::io::{BufRead, BufReader};
+    use std::io::BufReader;
     use std::process::Stdio;
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", silent.local_addr().unwrap());
@@ -426,15 +426,7 @@ fn sigterm_during_a_silent_lookup_still_gives_the_report() {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    loop {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "stderr ended: {seen}");
-        seen.push_str(&line);
-        if line.contains("CloudWatch: reading the metrics") {
-            break;
-        }
-    }
+    let seen = common::read_until_line(&mut stderr, "CloudWatch: reading the metrics");
     let kill = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -215,7 +215,7 @@ fn a_target_that_refuses_is_a_verdict_not_a_crash() {
 
 #[test]
 fn sigterm_during_the_sweep_still_gives_a_report_of_what_was_measured() {
-    use std::io::{BufRead, BufReader};
+    use std::io::BufReader;
     use std::process::Stdio;
     let mut child = Command::new(common::bin())
         .args([
@@ -236,15 +236,7 @@ fn sigterm_during_the_sweep_still_gives_a_report_of_what_was_measured() {
         .unwrap();
     // Wait until the sweep has started its 10-minute quiet gap.
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    loop {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "stderr ended: {seen}");
-        seen.push_str(&line);
-        if line.contains("idle sweep 1/1") {
-            break;
-        }
-    }
+    let seen = common::read_until_line(&mut stderr, "idle sweep 1/1");
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -7,7 +7,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use rand::Rng;
@@ -45,25 +45,7 @@ pub struct AppRecord {
 
 /// Listeners for the app's traced requests (the X-Ray publisher). Nothing
 /// is kept without one.
-#[derive(Debug, Default)]
-pub struct AppLog {
-    subscribers: Mutex<Vec<tokio::sync::mpsc::Sender<AppRecord>>>,
-}
-
-impl AppLog {
-    /// Every traced request from now on, on a channel of `capacity`.
-    pub fn subscribe(&self, capacity: usize) -> tokio::sync::mpsc::Receiver<AppRecord> {
-        let (tx, rx) = tokio::sync::mpsc::channel(capacity);
-        self.subscribers.lock().expect("app log lock").push(tx);
-        rx
-    }
-
-    fn push(&self, r: AppRecord) {
-        for tx in self.subscribers.lock().expect("app log lock").iter() {
-            let _ = tx.try_send(r.clone());
-        }
-    }
-}
+pub type AppLog = super::fanout::Fanout<AppRecord>;
 
 /// Start one backend on 127.0.0.1:0.
 pub async fn start(
@@ -156,7 +138,7 @@ async fn serve(id: usize, stream: TcpStream, config: &BackendConfig, log: &AppLo
             && (req.method == "HEAD" || s.write_all(body.as_bytes()).await.is_ok())
             && s.flush().await.is_ok();
         if let Some((root, parent)) = req.trace.as_deref().and_then(root_and_parent) {
-            log.push(AppRecord {
+            log.send(&AppRecord {
                 root,
                 parent,
                 received,

@@ -66,8 +66,7 @@ pub struct GatewayRecord {
 pub struct GatewayLog {
     records: Mutex<VecDeque<GatewayRecord>>,
     /// Listeners for every new record (the X-Ray and CloudWatch publishers).
-    /// Bounded: one that falls behind misses records rather than piling them up.
-    subscribers: Mutex<Vec<tokio::sync::mpsc::Sender<GatewayRecord>>>,
+    listeners: super::fanout::Fanout<GatewayRecord>,
 }
 
 const LOG_CAPACITY: usize = 10_000;
@@ -75,15 +74,11 @@ const LOG_CAPACITY: usize = 10_000;
 impl GatewayLog {
     /// Every record from now on, on a channel of `capacity`.
     pub fn subscribe(&self, capacity: usize) -> tokio::sync::mpsc::Receiver<GatewayRecord> {
-        let (tx, rx) = tokio::sync::mpsc::channel(capacity);
-        self.subscribers.lock().expect("log lock").push(tx);
-        rx
+        self.listeners.subscribe(capacity)
     }
 
     fn push(&self, r: GatewayRecord) {
-        for tx in self.subscribers.lock().expect("log lock").iter() {
-            let _ = tx.try_send(r.clone());
-        }
+        self.listeners.send(&r);
         let mut q = self.records.lock().expect("log lock");
         if q.len() == LOG_CAPACITY {
             q.pop_front();

@@ -8,6 +8,7 @@ pub mod backend;
 pub mod cloudwatch;
 pub mod dns;
 pub mod edge;
+pub mod fanout;
 pub mod gateway;
 pub mod listener;
 pub mod nlb;

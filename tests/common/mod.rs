@@ -499,3 +499,20 @@ fn dns_answer(query: &[u8], mode: Dns) -> Option<Vec<u8>> {
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_coldlink")
 }
+
+/// Read `from` line by line until a line contains `needle`; everything read
+/// so far is returned. Panics, with what was read, if `from` ends first.
+pub fn read_until_line(from: &mut impl std::io::BufRead, needle: &str) -> String {
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            from.read_line(&mut line).expect("read a line") > 0,
+            "ended before a line with {needle:?}:\n{seen}"
+        );
+        seen.push_str(&line);
+        if line.contains(needle) {
+            return seen;
+        }
+    }
+}
