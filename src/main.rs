@@ -94,18 +94,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     name: &l.lab.scenario.name,
                 }),
             )?;
-            // The lab's gateway sends its X-Ray segments where --xray looks.
-            if let (Some(l), Some(lookup)) = (&lab, &cfg.xray) {
-                l.lab
-                    .publish_traces(commands::diagnose::xray_client(lookup).await);
-            }
-            // …and its NLB its metrics where --cloudwatch reads them.
-            let lab_metrics = match (&lab, &cfg.cloudwatch) {
-                (Some(l), Some(lookup)) => Some(
-                    l.lab
-                        .publish_metrics(commands::diagnose::cloudwatch_client(lookup).await),
-                ),
-                _ => None,
+            let lab_metrics = match &lab {
+                Some(l) => commands::diagnose::publish_lab_evidence(&l.lab, &cfg).await,
+                None => None,
             };
             commands::diagnose::run(cfg, Box::new(io::stdout()), cancel, lab_metrics).await
         }),

@@ -9,6 +9,8 @@ mod aws_diagnose;
 mod common;
 #[path = "common/localstack.rs"]
 mod localstack;
+#[path = "common/server_process.rs"]
+mod server_process;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -8,6 +8,8 @@ mod aws_diagnose;
 mod common;
 #[path = "common/moto.rs"]
 mod moto;
+#[path = "common/server_process.rs"]
+mod server_process;
 
 use std::time::Duration;
 

@@ -213,13 +213,27 @@ async fn cloudwatch_evidence(ds: &Dataset, lookup: &CloudWatchLookup, quiet: boo
     CloudWatchEvidence::new(metrics, cloudwatch::slow_minutes(ds))
 }
 
+/// Point the lab's AWS side where the lookups will read: its gateway and
+/// app send X-Ray segments for `--xray`, its NLB and gateway publish
+/// metrics for `--cloudwatch` (returned: the publisher to flush before
+/// reading).
+pub async fn publish_lab_evidence(lab: &crate::lab::Lab, cfg: &DiagnoseConfig) -> Option<MetricsFlush> {
+    if let Some(lookup) = &cfg.xray {
+        lab.publish_traces(xray_client(lookup).await);
+    }
+    match &cfg.cloudwatch {
+        Some(lookup) => Some(lab.publish_metrics(cloudwatch_client(lookup).await)),
+        None => None,
+    }
+}
+
 /// A CloudWatch client for `lookup`.
-pub async fn cloudwatch_client(lookup: &CloudWatchLookup) -> aws_sdk_cloudwatch::Client {
+async fn cloudwatch_client(lookup: &CloudWatchLookup) -> aws_sdk_cloudwatch::Client {
     aws_sdk_cloudwatch::Client::new(&crate::aws::sdk_config(&lookup.aws, lookup.lab).await)
 }
 
 /// An X-Ray client for `lookup`.
-pub async fn xray_client(lookup: &XrayLookup) -> aws_sdk_xray::Client {
+async fn xray_client(lookup: &XrayLookup) -> aws_sdk_xray::Client {
     aws_sdk_xray::Client::new(&crate::aws::sdk_config(&lookup.aws, lookup.lab).await)
 }
 

@@ -40,8 +40,6 @@ pub struct CloudWatchEvidence {
     pub notes: Vec<String>,
     /// The call that failed, if one did.
     pub error: Option<String>,
-    #[serde(skip)]
-    slow_minute_secs: BTreeSet<i64>,
 }
 
 /// The minutes (Unix seconds) in which a probe was slow or failed.
@@ -105,7 +103,6 @@ impl CloudWatchEvidence {
                 .collect(),
             notes,
             error: metrics.error,
-            slow_minute_secs: slow,
         }
     }
 
@@ -186,11 +183,6 @@ impl CloudWatchEvidence {
             }
         }
         out.into_iter().collect()
-    }
-
-    /// The minutes (Unix seconds) in which a probe was slow or failed.
-    pub fn slow_minute_secs(&self) -> &BTreeSet<i64> {
-        &self.slow_minute_secs
     }
 
     /// The largest `UnHealthyHostCount` of any target group in the run.

@@ -76,7 +76,8 @@ impl MetricsFlush {
     }
 }
 
-/// What was counted since the last publication.
+/// The counters as last published (each publication sends the difference).
+#[derive(Default)]
 struct Last {
     new_flows: u64,
     elb_resets: u64,
@@ -107,12 +108,7 @@ pub fn publish(
 ) -> (impl std::future::Future<Output = ()>, MetricsFlush) {
     let (tx, mut rx) = mpsc::channel::<oneshot::Sender<()>>(8);
     let task = async move {
-        let mut last = Last {
-            new_flows: 0,
-            elb_resets: 0,
-            target_resets: 0,
-            client_resets: 0,
-        };
+        let mut last = Last::default();
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -325,12 +321,7 @@ mod tests {
     #[test]
     fn counts_are_published_as_deltas_and_health_per_zone() {
         let stats = NlbStats::default();
-        let mut last = Last {
-            new_flows: 0,
-            elb_resets: 0,
-            target_resets: 0,
-            client_resets: 0,
-        };
+        let mut last = Last::default();
         stats.new_flows.store(5, Ordering::Relaxed);
         stats.elb_resets.store(2, Ordering::Relaxed);
         let value = |data: &[MetricDatum], name: &str, az: Option<&str>| {

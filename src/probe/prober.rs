@@ -27,8 +27,6 @@ use super::timing::{self, ms, Marks};
 use super::tls::{self, TlsOptions, TlsSetupError};
 use super::trace;
 
-pub use super::request::CAPTURED_HEADERS;
-
 /// Whether probes share connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

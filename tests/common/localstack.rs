@@ -14,7 +14,9 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::server_process::start_on_free_port;
 
 pub struct LocalStack {
     child: Child,
@@ -55,13 +57,9 @@ impl LocalStack {
         let guard = ONE_AT_A_TIME.clone().blocking_lock_owned();
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/aws-emulators/localstack-root");
         std::fs::create_dir_all(&root).expect("LocalStack's folder");
-        for _ in 0..3 {
-            let port = {
-                let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-                l.local_addr().expect("addr").port()
-            };
+        let spawn = |port: u16| {
             let log = std::fs::File::create(root.join("localstack.log")).expect("log file");
-            let mut child = Command::new(&python)
+            Command::new(&python)
                 .args(["-m", "localstack.runtime.main"])
                 .env("OVERRIDE_IN_DOCKER", "0")
                 .env("FILESYSTEM_ROOT", &root)
@@ -76,24 +74,15 @@ impl LocalStack {
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()
-                .expect("start LocalStack");
-            let until = Instant::now() + Duration::from_secs(60);
-            while Instant::now() < until {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // exited: the port was taken, or it failed to start
-                }
-                if health_says_available(port) {
-                    return LocalStack {
-                        child,
-                        endpoint: format!("http://127.0.0.1:{port}"),
-                        _one_at_a_time: guard,
-                    };
-                }
-                // Polling for readiness: LocalStack has no other signal.
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+                .expect("start LocalStack")
+        };
+        if let Some((child, port)) = start_on_free_port(spawn, health_says_available, Duration::from_secs(60))
+        {
+            return LocalStack {
+                child,
+                endpoint: format!("http://127.0.0.1:{port}"),
+                _one_at_a_time: guard,
+            };
         }
         let log = std::fs::read_to_string(root.join("localstack.log")).unwrap_or_default();
         panic!("LocalStack did not start in three tries; its log:\n{log}");

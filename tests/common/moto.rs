@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::server_process::start_on_free_port;
 
 pub struct Moto {
     child: Child,
@@ -45,36 +47,21 @@ impl Moto {
             "moto's server is not at {}: run scripts/test.sh, which installs it (scripts/aws-emulators.sh)",
             path.display()
         );
-        // moto takes a port number, not a socket: take a free one from the
-        // kernel and hand it over; if another process wins the race, retry.
-        for _ in 0..3 {
-            let port = {
-                let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-                l.local_addr().expect("addr").port()
-            };
-            let mut child = Command::new(&path)
+        let spawn = |port: u16| {
+            Command::new(&path)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("start moto_server");
-            let until = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < until {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // exited: the port was taken
-                }
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Moto {
-                        child,
-                        endpoint: format!("http://127.0.0.1:{port}"),
-                    };
-                }
-                // Polling for readiness, not waiting for an event: moto has no other signal.
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+                .expect("start moto_server")
+        };
+        let ready = |port: u16| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        if let Some((child, port)) = start_on_free_port(spawn, ready, Duration::from_secs(30)) {
+            return Moto {
+                child,
+                endpoint: format!("http://127.0.0.1:{port}"),
+            };
         }
         panic!("moto's server did not start on a free port in three tries");
     }
