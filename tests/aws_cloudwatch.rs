@@ -272,9 +272,8 @@ fn diagnose_cloudwatch_on_the_lab_counts_the_resets_of_the_idle_timer() {
 /// Nothing listening: one line in the report, and the diagnosis runs on.
 #[test]
 fn an_unreachable_cloudwatch_is_a_line_in_the_report_not_a_failure() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let closed = common::closed_port();
+    let endpoint = format!("http://{}", closed.addr);
     let out = diagnose(&[
         "--lab",
         "healthy",

@@ -154,8 +154,8 @@ async fn refused_credentials_are_named() {
 
 #[tokio::test]
 async fn an_unreachable_endpoint_is_one_line_and_nothing_found() {
-    let closed = common::closed_port().await;
-    let client = moto::xray_client(&format!("http://{closed}"));
+    let closed = common::closed_port();
+    let client = moto::xray_client(&format!("http://{}", closed.addr));
     let ids = vec![trace_id(1), trace_id(2)];
     let got = fetch_failing(&client, &ids).await;
     let error = got.error.expect("an error line");
@@ -295,11 +295,8 @@ fn diagnose_xray_on_the_lab_puts_a_bad_path_between_the_gateway_and_the_app() {
 
 #[test]
 fn an_unreachable_xray_is_a_line_in_the_report_not_a_failure() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let endpoint = format!("http://{closed}");
+    let closed = common::closed_port();
+    let endpoint = format!("http://{}", closed.addr);
     let out = diagnose(&[
         "--lab",
         "slow-backend",

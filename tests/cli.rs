@@ -37,8 +37,8 @@ async fn a_healthy_probe_exits_0_and_a_failed_one_exits_1() {
     let out = coldlink(args(&["probe", &server.url("/")]), &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
-    let closed = common::closed_port().await;
-    let out = coldlink(args(&["probe", &format!("http://{closed}/")]), &[]).await;
+    let closed = common::closed_port();
+    let out = coldlink(args(&["probe", &format!("http://{}/", closed.addr)]), &[]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stdout).contains("FAILED: refused in connect"),

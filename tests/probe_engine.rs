@@ -173,7 +173,8 @@ async fn the_trace_header_arrives_as_documented_and_matches_the_record() {
 
 #[tokio::test]
 async fn refused_is_a_connect_failure() {
-    let addr = common::closed_port().await;
+    let closed = common::closed_port();
+    let addr = closed.addr;
     let records = probes(
         settings(ConnectionPolicy::Fresh),
         &[format!("http://{addr}/")],

@@ -273,11 +273,22 @@ pub async fn start_full_backlog() -> (SocketAddr, Vec<tokio::net::TcpStream>, to
 }
 
 /// A loopback port with nothing listening: connecting is refused.
-pub async fn closed_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    addr
+///
+/// The socket stays bound, but never listens, for as long as the guard lives:
+/// a port merely freed again could be taken by another test's server in the
+/// meantime (CI once got a 404 from a "closed" port).
+pub struct ClosedPort {
+    pub addr: SocketAddr,
+    _bound: socket2::Socket,
+}
+
+pub fn closed_port() -> ClosedPort {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    ClosedPort { addr, _bound: socket }
 }
 
 async fn accept_loop(
