@@ -50,6 +50,13 @@ pub enum Command {
     /// and reports a verdict. Exit code 1 when any finding is a warning or
     /// worse, 0 when healthy.
     Diagnose(Box<DiagnoseArgs>),
+    /// A live dashboard: both entry points side by side, every phase, the
+    /// slow probes and the cause coldlink sees, updating as probes land.
+    ///
+    /// Probes on the profile's schedule (or every --interval); keys start a
+    /// burst (b), an idle sweep (s), pause (p), keep-warm (k), reset (r),
+    /// export the records (e); ? lists them all, q quits.
+    Watch(Box<WatchArgs>),
     /// Re-summarise stored records (NDJSON, gzip too), merging files.
     Report(ReportArgs),
     /// Run the path on loopback (gateway → NLB → backends, an edge for the
@@ -201,6 +208,50 @@ pub struct RunArgs {
     /// Text output: only the summary, no line per probe.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// URLs to watch (or --profile, --lab).
+    #[arg(value_name = "URL", value_parser = parse::url)]
+    pub urls: Vec<url::Url>,
+
+    /// The profile: targets, connection settings, schedule, burst (key b)
+    /// and idle sweep (key s).
+    #[arg(long, value_name = "FILE", conflicts_with = "urls")]
+    pub profile: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub lab: LabOptions,
+
+    /// Probe every target once every D [default: the profile's
+    /// schedule.interval, else 10s]. With --lab, in scenario time.
+    #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
+    pub interval: Option<Duration>,
+
+    /// Move each scheduled probe later by a random amount below D [default:
+    /// the profile's schedule.jitter, else a tenth of the interval].
+    #[arg(long, value_name = "D", value_parser = parse::duration)]
+    pub jitter: Option<Duration>,
+
+    /// Start with keep-warm on: a ping to every target every D, on kept-alive
+    /// connections (key k turns it off and on) [default: off; k uses 60s].
+    /// With --lab, in scenario time.
+    #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
+    pub keep_warm: Option<Duration>,
+
+    /// Count a probe slower than D as slow [default: the profile's
+    /// diagnose.slow, else judged from the data like diagnose].
+    /// With --lab, in scenario time.
+    #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
+    pub slow: Option<Duration>,
+
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+
+    /// Append every probe record (NDJSON) to FILE, flushed as it comes.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

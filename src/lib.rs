@@ -14,3 +14,4 @@ pub mod render;
 pub mod shutdown;
 pub mod stats;
 pub mod store;
+pub mod tui;

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use coldlink::cli::{Cli, Command};
 use coldlink::commands::{self, exit};
-use coldlink::config::{ConfigError, DiagnoseConfig, LabContext, ProbeConfig, RunConfig};
+use coldlink::config::{
+    ConfigError, DiagnoseConfig, LabContext, ProbeConfig, RunConfig, WatchConfig, WatchLab,
+};
 use tokio_util::sync::CancellationToken;
 
 // glibc's malloc took a fifth of the probe loop's instructions (many small,
@@ -99,6 +101,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 None => None,
             };
             commands::diagnose::run(cfg, Box::new(io::stdout()), cancel, lab_metrics).await
+        }),
+        Command::Watch(args) => runtime()?.block_on(async {
+            let cancel = CancellationToken::new();
+            coldlink::shutdown::install(cancel.clone());
+            let lab = commands::lab::start_for(&args.lab).await?;
+            let cfg = WatchConfig::from_args(
+                &args,
+                lab.as_ref().map(|l| WatchLab {
+                    profile: &l.profile,
+                    speed: l.lab.scenario.speed,
+                    name: &l.lab.scenario.name,
+                }),
+            )?;
+            commands::watch::run(cfg, cancel).await
         }),
         Command::Lab(args) => runtime()?.block_on(async {
             let cancel = CancellationToken::new();

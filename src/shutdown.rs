@@ -1,7 +1,25 @@
 //! Ctrl-C and SIGTERM: the first asks the run to stop (probes in flight
 //! finish, summaries print); a second one leaves at once (exit 130).
 
+use std::sync::OnceLock;
+
 use tokio_util::sync::CancellationToken;
+
+/// Run before a second signal ends the process at once: the dashboard
+/// restores the terminal here, since no destructor runs on that path.
+static BEFORE_FORCED_EXIT: OnceLock<fn()> = OnceLock::new();
+
+/// Register `hook` to run before a forced exit (the first one registered wins).
+pub fn before_forced_exit(hook: fn()) {
+    let _ = BEFORE_FORCED_EXIT.set(hook);
+}
+
+fn forced_exit() -> ! {
+    if let Some(hook) = BEFORE_FORCED_EXIT.get() {
+        hook();
+    }
+    std::process::exit(130);
+}
 
 /// Install the handlers; `cancel` fires on the first signal. The handlers
 /// are registered before this returns, so a signal that arrives while the
@@ -24,7 +42,7 @@ pub fn install(cancel: CancellationToken) {
                 }
             }
             // A second signal is the user insisting: leave without the summary.
-            std::process::exit(130);
+            forced_exit();
         });
     }
     #[cfg(not(unix))]
@@ -33,7 +51,7 @@ pub fn install(cancel: CancellationToken) {
             let _ = tokio::signal::ctrl_c().await;
             cancel.cancel();
             let _ = tokio::signal::ctrl_c().await;
-            std::process::exit(130);
+            forced_exit();
         });
     }
 }

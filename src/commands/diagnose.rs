@@ -24,7 +24,9 @@ use crate::diagnose::report::{diagnose, Context};
 use crate::diagnose::xray::{self, XrayEvidence};
 use crate::diagnose::{render, Builder, Dataset};
 use crate::lab::cloudwatch::MetricsFlush;
-use crate::probe::{runner, ConnectionPolicy, CountPlan, Pacing, ProbeRecord, ProbeSettings, Prober, Target};
+use crate::probe::{
+    round, runner, ConnectionPolicy, CountPlan, Pacing, ProbeRecord, ProbeSettings, Prober, Target,
+};
 use crate::store::NdjsonWriter;
 
 /// The lookup's line when Ctrl-C or SIGTERM ends it.
@@ -342,14 +344,7 @@ async fn probe_plan(
             _ = tokio::time::sleep(*gap) => {}
             _ = cancel.cancelled() => break,
         }
-        let mut batch = Vec::new();
-        for j in 0..targets.len() {
-            // The first probe after a gap meets the stalest connection;
-            // take turns so that every target gets to be first.
-            let t = &targets[(k + j) % targets.len()];
-            let seq = records.len() as u64 + batch.len() as u64 + 1;
-            batch.push(Box::pin(warm.probe(t, seq, std::time::Instant::now())).await);
-        }
+        let batch = round::one_each(&warm, &targets, k, records.len() as u64 + 1).await;
         keep(batch, &mut records)?;
     }
     if cancel.is_cancelled() {

@@ -6,6 +6,7 @@ pub mod probe;
 pub mod report;
 pub mod run;
 pub mod sink;
+pub mod watch;
 
 /// Exit codes are API: documented in the README and tested.
 pub mod exit {

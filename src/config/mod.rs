@@ -5,10 +5,12 @@
 mod diagnose;
 pub mod parse;
 pub mod profile;
+mod watch;
 
 pub use diagnose::{
     CloudWatchLookup, DiagnoseConfig, DiagnoseSource, LabContext, XrayLookup, DEFAULT_XRAY_WAIT,
 };
+pub use watch::{WatchConfig, WatchLab, DEFAULT_KEEP_WARM, DEFAULT_WATCH_INTERVAL};
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -13,6 +13,7 @@ pub mod pool;
 pub mod prober;
 pub mod record;
 pub mod request;
+pub mod round;
 pub mod runner;
 pub mod target;
 pub mod timing;

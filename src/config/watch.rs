@@ -1,0 +1,165 @@
+//! `coldlink watch`, validated: the targets, the schedule it probes on, the
+//! burst and sweep its keys start, and keep-warm, all in real time.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{
+    check_writable, layered, request_from, schedule_in_flight, settings_from, targets_from, Burst,
+    ConfigError, DiagnoseSettings, Profile, Schedule,
+};
+use crate::cli::WatchArgs;
+use crate::probe::{ConnectionPolicy, ProbeSettings, Target, TargetKind};
+
+/// The schedule of `watch URL...` without a profile: often enough to see
+/// a pattern within a minute, rarely enough not to keep the path warm.
+pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Keep-warm's interval when `k` is pressed without `--keep-warm`: under
+/// every idle timer on the path (DOMAIN.md: 350 s at the NLB, less behind
+/// some proxies), well over a schedule that would hide them.
+pub const DEFAULT_KEEP_WARM: Duration = Duration::from_secs(60);
+
+/// A lab started for `watch --lab`: its profile and speed.
+pub struct WatchLab<'a> {
+    pub profile: &'a Profile,
+    pub speed: f64,
+    pub name: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub struct WatchConfig {
+    /// The profile's name, the lab's, or "urls".
+    pub name: String,
+    pub targets: Vec<Target>,
+    /// Connection settings of the schedule.
+    pub settings: ProbeSettings,
+    /// Real time.
+    pub schedule: Schedule,
+    /// Probes a schedule may have in flight.
+    pub max_in_flight: usize,
+    /// Key `b`.
+    pub burst: Burst,
+    /// Key `s`: quiet gaps, real time.
+    pub sweep: Vec<Duration>,
+    /// Key `k`: the ping interval, real time.
+    pub keep_warm: Duration,
+    /// Keep-warm is on from the start (`--keep-warm`).
+    pub keep_warm_on: bool,
+    /// Scenario time ÷ real time: the lab's speed, else 1.
+    pub scale: f64,
+    pub lab: Option<String>,
+    /// `--slow`, scenario milliseconds.
+    pub slow_ms: Option<f64>,
+    pub out: Option<PathBuf>,
+}
+
+impl WatchConfig {
+    pub fn from_args(args: &WatchArgs, lab: Option<WatchLab<'_>>) -> Result<WatchConfig, ConfigError> {
+        if let Some(out) = &args.out {
+            check_writable(out, "--out")?;
+        }
+        let scale = lab.as_ref().map_or(1.0, |l| l.speed);
+        let real = |d: Duration| d.div_f64(scale);
+        let loaded = match (&args.profile, &lab) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(
+                    "--profile and --lab: give one (the lab comes with its own profile)".into(),
+                ))
+            }
+            (Some(path), None) => Some(Profile::load(path)?),
+            _ => None,
+        };
+        // The lab's profile is in real time already, like any profile.
+        let profile = loaded.as_ref().or(lab.as_ref().map(|l| l.profile));
+        let (targets, conn) = match profile {
+            Some(p) if args.urls.is_empty() => {
+                (p.targets_with(&args.conn)?, layered(&args.conn, &p.connection))
+            }
+            Some(p) => (
+                targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
+                layered(&args.conn, &p.connection),
+            ),
+            None if !args.urls.is_empty() => (
+                targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
+                args.conn.clone(),
+            ),
+            None => {
+                return Err(ConfigError(
+                    "watch needs URLs, --profile FILE or --lab SCENARIO".into(),
+                ))
+            }
+        };
+        let base = profile.map(|p| p.schedule).unwrap_or(Schedule {
+            interval: DEFAULT_WATCH_INTERVAL,
+            jitter: DEFAULT_WATCH_INTERVAL / 10,
+            ..Schedule::default()
+        });
+        let interval = args.interval.map(real).unwrap_or(base.interval);
+        let jitter = match (args.jitter, args.interval) {
+            (Some(j), _) => real(j),
+            (None, Some(_)) => interval / 10,
+            (None, None) => base.jitter,
+        };
+        if jitter >= interval {
+            return Err(ConfigError(format!(
+                "--jitter {} must be shorter than the interval ({})",
+                humantime::format_duration(jitter.mul_f64(scale)),
+                humantime::format_duration(interval.mul_f64(scale))
+            )));
+        }
+        let schedule = Schedule {
+            interval,
+            jitter,
+            connections: base.connections,
+        };
+        let settings = settings_from(&conn, schedule.connections, targets.len())?;
+        // Key b's burst may keep more connections than the schedule.
+        let burst = profile.map(|p| p.burst).unwrap_or_default();
+        let mut settings = settings;
+        settings.max_idle_per_origin = settings.max_idle_per_origin.max(burst.concurrency);
+        let sweep = profile
+            .map(|p| p.diagnose.idle_sweep.clone())
+            .unwrap_or_else(|| DiagnoseSettings::default().idle_sweep);
+        // Like diagnose --lab: the lab's slow threshold is judged from the data.
+        let slow = args.slow.or(if lab.is_some() {
+            None
+        } else {
+            profile.and_then(|p| p.diagnose.slow)
+        });
+        let slow_ms = slow.map(|d| d.as_secs_f64() * 1000.0);
+        let max_in_flight = schedule_in_flight(targets.len(), interval, settings.timeouts.total);
+        Ok(WatchConfig {
+            name: match (&lab, profile) {
+                (Some(l), _) => format!("lab {}", l.name),
+                (None, Some(p)) => p.name.clone(),
+                (None, None) => "urls".into(),
+            },
+            targets,
+            settings,
+            schedule,
+            max_in_flight,
+            burst,
+            sweep,
+            keep_warm: real(args.keep_warm.unwrap_or(DEFAULT_KEEP_WARM)),
+            keep_warm_on: args.keep_warm.is_some(),
+            scale,
+            lab: lab.as_ref().map(|l| l.name.to_string()),
+            slow_ms,
+            out: args.out.clone(),
+        })
+    }
+
+    /// The targets' kinds, for the live detectors.
+    pub fn kinds(&self) -> Vec<(String, TargetKind)> {
+        self.targets.iter().map(|t| (t.name.clone(), t.kind)).collect()
+    }
+
+    /// Settings of keep-warm's pings: kept-alive connections.
+    pub fn keep_warm_settings(&self) -> ProbeSettings {
+        let mut s = self.settings.clone();
+        s.connections = ConnectionPolicy::Reuse;
+        s
+    }
+}

@@ -1,0 +1,406 @@
+//! The probing side of the dashboard: the schedule, bursts, idle sweeps and
+//! keep-warm, on a thread and runtime of their own. The engine publishes
+//! records; the dashboard samples them. Nothing the screen does (drawing,
+//! a slow terminal, a key held down) can wait inside a measured phase,
+//! because none of it runs on this thread.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::event::Event;
+use crate::config::WatchConfig;
+use crate::probe::{
+    engine, round, CountPlan, Pacing, Plan, ProbeSettings, Prober, RecordBatch, SchedulePlan,
+};
+
+/// Which activity sent a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Schedule,
+    Burst,
+    Sweep,
+    KeepWarm,
+}
+
+/// What the dashboard asks of the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Pause the schedule, or resume it.
+    ToggleSchedule,
+    /// The profile's burst, once.
+    Burst,
+    /// Start the idle sweep, or stop the one running.
+    ToggleSweep,
+    /// Keep-warm on or off.
+    ToggleKeepWarm,
+}
+
+/// What the engine did, for the header and the status line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    Schedule {
+        running: bool,
+    },
+    BurstStarted {
+        probes: u64,
+    },
+    BurstDone,
+    /// Quiet for `gap` (real time), then one probe per target.
+    SweepStep {
+        step: usize,
+        of: usize,
+        gap: Duration,
+    },
+    SweepDone {
+        completed: bool,
+    },
+    KeepWarm {
+        on: bool,
+    },
+    /// A command that cannot run now, and why.
+    Refused(String),
+    /// An activity could not start (a bad --cacert).
+    Failed(String),
+}
+
+/// The engine's thread. Dropping it (or [`Live::stop`]) stops every
+/// activity.
+pub struct Live {
+    commands: mpsc::UnboundedSender<Command>,
+    cancel: CancellationToken,
+    done: std::sync::mpsc::Receiver<()>,
+}
+
+impl Live {
+    pub fn start(cfg: WatchConfig, events: mpsc::Sender<Event>) -> std::io::Result<Live> {
+        let (commands, rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let (finished, done) = std::sync::mpsc::channel();
+        let stop = cancel.clone();
+        std::thread::Builder::new()
+            .name("coldlink-watch-probes".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a current-thread runtime builds");
+                runtime.block_on(Conductor::new(cfg, events).run(rx, stop));
+                let _ = finished.send(());
+            })?;
+        Ok(Live {
+            commands,
+            cancel,
+            done,
+        })
+    }
+
+    pub fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+
+    /// Stop probing and wait up to `grace` for the probes in flight to be
+    /// published (a probe may wait on a 60 s timeout; quitting must not).
+    pub fn stop(self, grace: Duration) {
+        self.cancel.cancel();
+        let _ = self.done.recv_timeout(grace);
+    }
+}
+
+/// A running activity: its stop switch.
+struct Running {
+    stop: CancellationToken,
+}
+
+impl Running {
+    fn stop(self) {
+        self.stop.cancel();
+    }
+}
+
+/// Owns the activities and obeys the dashboard's commands.
+struct Conductor {
+    cfg: Arc<WatchConfig>,
+    events: mpsc::Sender<Event>,
+    tasks: TaskTracker,
+    schedule: Option<Running>,
+    keep_warm: Option<Running>,
+    burst: Option<Running>,
+    sweep: Option<Running>,
+    /// What the sweep paused, to restore when it ends.
+    paused_by_sweep: (bool, bool),
+    /// Activities report here when they end by themselves.
+    ended: (mpsc::UnboundedSender<Source>, mpsc::UnboundedReceiver<Source>),
+}
+
+impl Conductor {
+    fn new(cfg: WatchConfig, events: mpsc::Sender<Event>) -> Conductor {
+        Conductor {
+            cfg: Arc::new(cfg),
+            events,
+            tasks: TaskTracker::new(),
+            schedule: None,
+            keep_warm: None,
+            burst: None,
+            sweep: None,
+            paused_by_sweep: (false, false),
+            ended: mpsc::unbounded_channel(),
+        }
+    }
+
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>, cancel: CancellationToken) {
+        self.start_schedule().await;
+        if self.cfg.keep_warm_on {
+            self.start_keep_warm().await;
+        }
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(c) => self.obey(c).await,
+                    None => break,
+                },
+                Some(source) = self.ended.1.recv() => self.on_end(source).await,
+                _ = cancel.cancelled() => break,
+            }
+        }
+        for running in [
+            self.schedule.take(),
+            self.keep_warm.take(),
+            self.burst.take(),
+            self.sweep.take(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            running.stop();
+        }
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
+    async fn note(&self, note: Note) {
+        let _ = self.events.send(Event::Engine(note)).await;
+    }
+
+    async fn obey(&mut self, command: Command) {
+        match command {
+            Command::ToggleSchedule if self.sweep.is_some() => {
+                self.note(Note::Refused(
+                    "the idle sweep holds the schedule paused; s stops the sweep".into(),
+                ))
+                .await
+            }
+            Command::ToggleSchedule => match self.schedule.take() {
+                Some(running) => {
+                    running.stop();
+                    self.note(Note::Schedule { running: false }).await;
+                }
+                None => self.start_schedule().await,
+            },
+            Command::ToggleKeepWarm if self.sweep.is_some() => {
+                self.note(Note::Refused(
+                    "keep-warm would spoil the idle sweep's quiet gaps; s stops the sweep".into(),
+                ))
+                .await
+            }
+            Command::ToggleKeepWarm => match self.keep_warm.take() {
+                Some(running) => {
+                    running.stop();
+                    self.note(Note::KeepWarm { on: false }).await;
+                }
+                None => self.start_keep_warm().await,
+            },
+            Command::Burst if self.sweep.is_some() => {
+                self.note(Note::Refused(
+                    "a burst would spoil the idle sweep's quiet gaps; s stops the sweep".into(),
+                ))
+                .await
+            }
+            Command::Burst if self.burst.is_some() => {
+                self.note(Note::Refused("a burst is running already".into()))
+                    .await
+            }
+            Command::Burst => self.start_burst().await,
+            Command::ToggleSweep => match self.sweep.take() {
+                Some(running) => {
+                    running.stop();
+                    // Its task reports the end and the restore happens then.
+                    self.sweep = None;
+                }
+                None if self.burst.is_some() => {
+                    self.note(Note::Refused(
+                        "the idle sweep needs the API quiet: wait for the burst to end".into(),
+                    ))
+                    .await
+                }
+                None => self.start_sweep().await,
+            },
+        }
+    }
+
+    async fn on_end(&mut self, source: Source) {
+        match source {
+            Source::Burst => {
+                self.burst = None;
+                self.note(Note::BurstDone).await;
+            }
+            Source::Sweep => {
+                self.sweep = None;
+                let (schedule, keep_warm) = std::mem::take(&mut self.paused_by_sweep);
+                if schedule && self.schedule.is_none() {
+                    self.start_schedule().await;
+                }
+                if keep_warm && self.keep_warm.is_none() {
+                    self.start_keep_warm().await;
+                }
+            }
+            Source::Schedule | Source::KeepWarm => {}
+        }
+    }
+
+    /// Run `plan` through the engine until it ends or is stopped; records
+    /// go to the dashboard tagged with `source`.
+    fn spawn_plan(
+        &self,
+        source: Source,
+        settings: ProbeSettings,
+        plan: Box<dyn Plan>,
+        max_in_flight: usize,
+    ) -> Running {
+        let stop = CancellationToken::new();
+        let (batches, mut from_engine) = mpsc::channel::<RecordBatch>(64);
+        let (events, ended, token) = (self.events.clone(), self.ended.0.clone(), stop.clone());
+        let targets = self.cfg.targets.clone();
+        self.tasks.spawn(async move {
+            let forward = async {
+                while let Some(batch) = from_engine.recv().await {
+                    if events.send(Event::Records(source, batch)).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let run = engine::run(settings, targets, plan, max_in_flight, batches, token);
+            let (result, ()) = tokio::join!(run, forward);
+            if let Err(e) = result {
+                let _ = events.send(Event::Engine(Note::Failed(e.to_string()))).await;
+            }
+            let _ = ended.send(source);
+        });
+        Running { stop }
+    }
+
+    async fn start_schedule(&mut self) {
+        let s = self.cfg.schedule;
+        let plan = SchedulePlan::new(
+            self.cfg.targets.len(),
+            s.interval,
+            s.jitter,
+            Instant::now(),
+            None,
+            rand::random(),
+        );
+        let settings = self.cfg.settings.clone();
+        self.schedule =
+            Some(self.spawn_plan(Source::Schedule, settings, Box::new(plan), self.cfg.max_in_flight));
+        self.note(Note::Schedule { running: true }).await;
+    }
+
+    async fn start_keep_warm(&mut self) {
+        let every = self.cfg.keep_warm;
+        let plan = SchedulePlan::new(
+            self.cfg.targets.len(),
+            every,
+            Duration::ZERO,
+            Instant::now(),
+            None,
+            rand::random(),
+        );
+        let in_flight = crate::config::schedule_in_flight(
+            self.cfg.targets.len(),
+            every,
+            self.cfg.settings.timeouts.total,
+        );
+        self.keep_warm = Some(self.spawn_plan(
+            Source::KeepWarm,
+            self.cfg.keep_warm_settings(),
+            Box::new(plan),
+            in_flight,
+        ));
+        self.note(Note::KeepWarm { on: true }).await;
+    }
+
+    async fn start_burst(&mut self) {
+        let b = self.cfg.burst;
+        let pacing = b.rate.map_or(Pacing::None, Pacing::Rate);
+        let plan = CountPlan::new(self.cfg.targets.len(), b.requests, pacing, Instant::now());
+        let probes = plan.total();
+        let mut settings = self.cfg.settings.clone();
+        settings.connections = b.connections;
+        settings.max_idle_per_origin = b.concurrency.max(1);
+        self.burst = Some(self.spawn_plan(Source::Burst, settings, Box::new(plan), b.concurrency));
+        self.note(Note::BurstStarted { probes }).await;
+    }
+
+    /// The sweep needs the whole API quiet: the schedule and keep-warm
+    /// pause while it runs and resume after.
+    async fn start_sweep(&mut self) {
+        let gaps = self.cfg.sweep.clone();
+        if gaps.is_empty() {
+            self.note(Note::Refused(
+                "no idle sweep: the profile's diagnose.idle_sweep is empty".into(),
+            ))
+            .await;
+            return;
+        }
+        let mut settings = self.cfg.keep_warm_settings();
+        settings.max_idle_per_origin = 1;
+        let prober = match Prober::new(settings) {
+            Ok(p) => Arc::new(p),
+            Err(e) => return self.note(Note::Failed(e.to_string())).await,
+        };
+        let paused = (self.schedule.is_some(), self.keep_warm.is_some());
+        if let Some(r) = self.schedule.take() {
+            r.stop();
+        }
+        if let Some(r) = self.keep_warm.take() {
+            r.stop();
+        }
+        self.paused_by_sweep = paused;
+        if paused.0 {
+            self.note(Note::Schedule { running: false }).await;
+        }
+        if paused.1 {
+            self.note(Note::KeepWarm { on: false }).await;
+        }
+        let stop = CancellationToken::new();
+        let (events, ended, token) = (self.events.clone(), self.ended.0.clone(), stop.clone());
+        let targets = self.cfg.targets.clone();
+        self.tasks.spawn(async move {
+            let of = gaps.len();
+            let mut seq = 1;
+            let mut completed = true;
+            for (k, gap) in gaps.into_iter().enumerate() {
+                let step = Note::SweepStep { step: k + 1, of, gap };
+                if events.send(Event::Engine(step)).await.is_err() {
+                    break;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(gap) => {}
+                    _ = token.cancelled() => { completed = false; break; }
+                }
+                let batch = round::one_each(&prober, &targets, k, seq).await;
+                seq += batch.len() as u64;
+                if events.send(Event::Records(Source::Sweep, batch)).await.is_err() {
+                    break;
+                }
+            }
+            let _ = events.send(Event::Engine(Note::SweepDone { completed })).await;
+            let _ = ended.send(Source::Sweep);
+        });
+        self.sweep = Some(Running { stop });
+    }
+}

@@ -1,0 +1,254 @@
+//! `coldlink watch`: the live dashboard.
+//!
+//! State, intent, update and view are apart: keys become an [`Action`] by
+//! a pure function, [`update()`] changes the [`State`] and says what the
+//! loop must do outside it, and one render module per region draws it.
+//! Input, ticks, records, engine notes and signals arrive as one [`Event`]
+//! on one channel, consumed by one loop. The probes run on a thread of
+//! their own ([`live`]): the loop samples what they publish and never
+//! awaits the network while drawing.
+
+pub mod action;
+pub mod event;
+pub mod live;
+pub mod render;
+pub mod state;
+pub mod theme;
+pub mod update;
+
+pub use action::{action_for, Action};
+pub use event::Event;
+pub use state::State;
+pub use update::{update, Effect};
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use ratatui::crossterm::event::Event as TermEvent;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ConfigError, WatchConfig};
+use crate::probe::{ConnectionPolicy, ProbeRecord};
+use crate::store::NdjsonWriter;
+use live::Live;
+use state::{Meta, TargetMeta};
+use theme::Theme;
+
+/// At most this many frames a second while records pour in (a burst);
+/// a key press is drawn at once.
+const FRAME: Duration = Duration::from_millis(100);
+
+/// How long quitting waits for probes in flight to land in `--out`.
+const QUIT_GRACE: Duration = Duration::from_secs(2);
+
+/// What the header and the detectors need to know about the run.
+pub fn meta(cfg: &WatchConfig) -> Meta {
+    let s = cfg.schedule;
+    let policy = match s.connections {
+        ConnectionPolicy::Fresh => "new connections",
+        ConnectionPolicy::Reuse => "kept-alive connections",
+    };
+    Meta {
+        name: cfg.name.clone(),
+        targets: cfg
+            .targets
+            .iter()
+            .map(|t| TargetMeta {
+                name: t.name.clone(),
+                url: t.url.to_string(),
+                kind: t.kind,
+            })
+            .collect(),
+        plan: format!(
+            "every {} ±{}, {policy}",
+            render::fmt_gap(s.interval),
+            render::fmt_gap(s.jitter)
+        ),
+        scale: cfg.scale,
+        lab: cfg.lab.clone(),
+        slow_ms: cfg.slow_ms,
+        keep_warm_every: cfg.keep_warm,
+        sweep_gaps: cfg.sweep.len(),
+        out: cfg.out.clone(),
+    }
+}
+
+/// Run the dashboard until `q`, Ctrl-C or a signal (`cancel`). Exit code 0.
+pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<u8> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Err(ConfigError(
+            "watch draws a dashboard and needs a terminal on stdout; for headless probing use coldlink run --profile FILE --out FILE"
+                .into(),
+        )
+        .into());
+    }
+    let mut out = match &cfg.out {
+        Some(path) => Some(
+            NdjsonWriter::append(path).map_err(|e| ConfigError(format!("--out {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let mut state = State::new(meta(&cfg), SystemTime::now());
+    let theme = Theme::from_env();
+    let (tx, mut events) = mpsc::channel::<Event>(1024);
+
+    let mut terminal = TerminalGuard::enter()?;
+    let input = event::InputThread::spawn(tx.clone())?;
+    let ticks = tokio::spawn(event::tick(tx.clone()));
+    let signals = {
+        let (tx, cancel) = (tx.clone(), cancel.clone());
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            let _ = tx.send(Event::Signal).await;
+        })
+    };
+    let live = Live::start(cfg, tx.clone())?;
+    drop(tx);
+
+    let started = Instant::now();
+    let mut dirty = true;
+    let mut next_frame = Instant::now();
+    let mut failure: Option<anyhow::Error> = None;
+    loop {
+        if dirty && Instant::now() >= next_frame {
+            terminal.draw(&state, theme)?;
+            dirty = false;
+            next_frame = Instant::now() + FRAME;
+        }
+        let ev = if dirty {
+            tokio::select! {
+                ev = events.recv() => ev,
+                _ = tokio::time::sleep_until(next_frame) => continue,
+            }
+        } else {
+            events.recv().await
+        };
+        let Some(ev) = ev else { break };
+        match ev {
+            Event::Input(TermEvent::Key(key)) => {
+                let Some(action) = action_for(key, state.mode) else {
+                    continue;
+                };
+                match update(&mut state, action) {
+                    Some(Effect::Quit) => break,
+                    Some(Effect::Engine(command)) => live.send(command),
+                    Some(Effect::Export) => state.status = Some(export(&state.window)),
+                    None => {}
+                }
+                // A key is answered at once, whatever the frame budget.
+                next_frame = Instant::now();
+            }
+            Event::Input(TermEvent::Resize(..)) => next_frame = Instant::now(),
+            Event::Input(_) => continue,
+            Event::Tick => {
+                state.elapsed = started.elapsed();
+                if state.stale {
+                    state.analyse();
+                }
+            }
+            Event::Records(source, mut batch) => {
+                state.number(&mut batch);
+                if let Some(w) = out.as_mut() {
+                    if let Err(e) = write_all(w, &batch) {
+                        failure = Some(ConfigError(format!("--out: writing a record failed: {e}")).into());
+                        break;
+                    }
+                }
+                state.ingest(source, batch);
+            }
+            Event::Engine(note) => state.on_note(note),
+            Event::Signal => break,
+        }
+        dirty = true;
+    }
+
+    live.stop(QUIT_GRACE);
+    // Probes that finished while stopping still reach the records file.
+    while let Ok(ev) = events.try_recv() {
+        if let (Event::Records(_, mut batch), Some(w)) = (ev, out.as_mut()) {
+            state.number(&mut batch);
+            if let Err(e) = write_all(w, &batch) {
+                failure.get_or_insert(ConfigError(format!("--out: writing a record failed: {e}")).into());
+                break;
+            }
+        }
+    }
+    ticks.abort();
+    signals.abort();
+    drop(input);
+    drop(terminal);
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let kept = match &state.meta.out {
+        Some(path) => format!("; records in {}", path.display()),
+        None => String::new(),
+    };
+    eprintln!(
+        "coldlink watch: {} probes, {} failed{kept}",
+        state.probes, state.failed
+    );
+    Ok(crate::commands::exit::OK)
+}
+
+fn write_all(w: &mut NdjsonWriter<std::fs::File>, batch: &[ProbeRecord]) -> std::io::Result<()> {
+    batch.iter().try_for_each(|r| w.write(r))
+}
+
+/// Key `e`: the records held, to a new file in the working directory.
+fn export(window: &std::collections::VecDeque<ProbeRecord>) -> String {
+    let stamp = crate::probe::clock::format_rfc3339(SystemTime::now())
+        .replace([':', '-'], "")
+        .chars()
+        .take(15)
+        .collect::<String>();
+    // Never overwrite: a second export within the same second gets a suffix.
+    let mut path = PathBuf::from(format!("coldlink-watch-{stamp}Z.ndjson"));
+    for n in 2.. {
+        match export_to(&path, window) {
+            Ok(()) => return format!("exported {} records to {}", window.len(), path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => {
+                path = PathBuf::from(format!("coldlink-watch-{stamp}Z-{n}.ndjson"));
+            }
+            Err(e) => return format!("export to {} failed: {e}", path.display()),
+        }
+    }
+    unreachable!("the loop returns by its hundredth try")
+}
+
+pub fn export_to(path: &Path, records: &std::collections::VecDeque<ProbeRecord>) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    let mut w = NdjsonWriter::new(std::io::BufWriter::new(file));
+    records.iter().try_for_each(|r| w.write(r))
+}
+
+/// The terminal in raw mode on the alternate screen, restored when dropped
+/// (an error return included); ratatui's panic hook restores it on a panic.
+struct TerminalGuard {
+    terminal: ratatui::DefaultTerminal,
+}
+
+impl TerminalGuard {
+    fn enter() -> std::io::Result<TerminalGuard> {
+        let terminal = ratatui::try_init()?;
+        crate::shutdown::before_forced_exit(ratatui::restore);
+        Ok(TerminalGuard { terminal })
+    }
+
+    fn draw(&mut self, state: &State, theme: Theme) -> std::io::Result<()> {
+        self.terminal.draw(|frame| render::draw(frame, state, theme))?;
+        Ok(())
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}

@@ -1,0 +1,85 @@
+//! The live detectors' verdicts: cause, severity, confidence, and the first
+//! line of evidence. Enter opens all of it, with the fixes.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::tui::state::{Focus, State};
+use crate::tui::theme::Theme;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+    let focused = state.focus == Focus::Findings;
+    let block = Block::bordered()
+        .title(format!(" findings · over the last {} probes ", state.analysed))
+        .border_style(if focused {
+            theme.focused()
+        } else {
+            Default::default()
+        });
+    if state.findings.is_empty() {
+        let text = if state.analysed == 0 {
+            "waiting for probes…".to_string()
+        } else {
+            format!(
+                "no finding: healthy so far over {} probes. Try b (burst) or s (idle sweep).",
+                state.analysed
+            )
+        };
+        let p = Paragraph::new(Span::styled(text, theme.dim()))
+            .wrap(Wrap { trim: true })
+            .block(block);
+        frame.render_widget(p, area);
+        return;
+    }
+    let width = block.inner(area).width as usize;
+    let two_lines = block.inner(area).height as usize >= state.findings.len() * 2;
+    let items: Vec<ListItem> = state
+        .findings
+        .iter()
+        .map(|f| {
+            let head = Line::from(vec![
+                Span::styled(
+                    format!("{:<20}", f.cause.as_str()),
+                    theme
+                        .severity(f.severity)
+                        .add_modifier(ratatui::style::Modifier::BOLD),
+                ),
+                Span::raw(format!(
+                    "{:<8} {:>3.0} %  ",
+                    f.severity.as_str(),
+                    f.confidence * 100.0
+                )),
+                Span::raw(f.title.clone()),
+            ]);
+            let mut lines = vec![head];
+            if two_lines {
+                if let Some(e) = f.evidence.first() {
+                    lines.push(Line::from(Span::styled(
+                        format!("  {}", clip(e, width.saturating_sub(2))),
+                        theme.dim(),
+                    )));
+                }
+            }
+            ListItem::new(lines)
+        })
+        .collect();
+    let list = List::new(items).block(block).highlight_style(if focused {
+        theme.selected()
+    } else {
+        Default::default()
+    });
+    let mut selected = ListState::default().with_selected(Some(state.finding_selected));
+    frame.render_stateful_widget(list, area, &mut selected);
+}
+
+/// `s` cut to `width` characters, with an ellipsis when cut.
+pub fn clip(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
