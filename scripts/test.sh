@@ -3,8 +3,14 @@
 # what .ci/run calls). It installs what the tests need, idempotently, then
 # runs the whole suite. Every server the tests talk to is started by the
 # tests themselves on loopback: the lab's, and moto's server as the X-Ray API
-# (installed here into target/aws-emulators by scripts/aws-emulators.sh).
+# and LocalStack's core as the CloudWatch API (installed here into
+# target/aws-emulators by scripts/aws-emulators.sh). The dashboard's
+# end-to-end tests drive `coldlink watch` in tmux, installed here if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! command -v tmux >/dev/null; then
+  echo "test: installing tmux from Debian's packages" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
+fi
 scripts/aws-emulators.sh
 cargo test --locked "$@"

@@ -296,6 +296,7 @@ async fn help_snapshots() {
         ("help", vec!["--help"]),
         ("probe_help", vec!["probe", "--help"]),
         ("diagnose_help", vec!["diagnose", "--help"]),
+        ("watch_help", vec!["watch", "--help"]),
     ] {
         let out = coldlink(args(&a), &[]).await;
         assert_eq!(out.status.code(), Some(0));
@@ -316,4 +317,61 @@ async fn waterfall_layout_snapshot() {
     ]}, {
         insta::assert_snapshot!("waterfall", text(&out.stdout));
     });
+}
+
+/// Bad input to `watch` exits 2 naming the flag, before any terminal is
+/// touched; so does a stdout that is not a terminal.
+#[tokio::test]
+async fn watch_bad_input_exits_2_with_what_would_be_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "[[target]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/\"\n",
+    )
+    .unwrap();
+    let profile = profile.to_str().unwrap();
+    let cases: [(Vec<&str>, &str); 5] = [
+        (
+            vec!["watch"],
+            "watch needs URLs, --profile FILE or --lab SCENARIO",
+        ),
+        (
+            vec![
+                "watch",
+                "http://127.0.0.1:9/",
+                "--interval",
+                "5s",
+                "--jitter",
+                "5s",
+            ],
+            "--jitter 5s must be shorter than the interval (5s)",
+        ),
+        (
+            vec![
+                "watch",
+                "http://127.0.0.1:9/",
+                "--out",
+                "/nonexistent/dir/r.ndjson",
+            ],
+            "--out /nonexistent/dir/r.ndjson: cannot write there",
+        ),
+        (
+            vec!["watch", "--profile", profile, "--keep-warm", "0s"],
+            "--keep-warm",
+        ),
+        (
+            vec!["watch", "http://127.0.0.1:9/"],
+            "watch draws a dashboard and needs a terminal on stdout",
+        ),
+    ];
+    for (a, message) in cases {
+        let out = coldlink(args(&a), &[]).await;
+        assert_eq!(out.status.code(), Some(2), "{a:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(message),
+            "{a:?}: {}",
+            text(&out.stderr)
+        );
+    }
 }

@@ -115,6 +115,11 @@ impl WatchConfig {
             connections: base.connections,
         };
         let settings = settings_from(&conn, schedule.connections, targets.len())?;
+        // --connections overrides the profile's schedule.connections.
+        let schedule = Schedule {
+            connections: settings.connections,
+            ..schedule
+        };
         // Key b's burst may keep more connections than the schedule.
         let burst = profile.map(|p| p.burst).unwrap_or_default();
         let mut settings = settings;

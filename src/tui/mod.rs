@@ -168,12 +168,14 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
     live.stop(QUIT_GRACE);
     // Probes that finished while stopping still reach the records file.
     while let Ok(ev) = events.try_recv() {
-        if let (Event::Records(_, mut batch), Some(w)) = (ev, out.as_mut()) {
+        if let Event::Records(source, mut batch) = ev {
             state.number(&mut batch);
-            if let Err(e) = write_all(w, &batch) {
-                failure.get_or_insert(ConfigError(format!("--out: writing a record failed: {e}")).into());
-                break;
+            if let Some(w) = out.as_mut().filter(|_| failure.is_none()) {
+                if let Err(e) = write_all(w, &batch) {
+                    failure = Some(ConfigError(format!("--out: writing a record failed: {e}")).into());
+                }
             }
+            state.ingest(source, batch);
         }
     }
     ticks.abort();

@@ -12,8 +12,8 @@ use crate::tui::theme::Theme;
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let m = &state.meta;
     let speed = match &m.lab {
-        Some(_) => format!(" (speed {}×: findings in scenario time)", m.scale),
-        None => String::new(),
+        Some(_) if m.scale != 1.0 => format!(" (speed {}×: findings in scenario time)", m.scale),
+        _ => String::new(),
     };
     let first = Line::from(vec![
         Span::styled("coldlink watch", theme.title()),

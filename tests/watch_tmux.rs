@@ -1,0 +1,291 @@
+//! `coldlink watch` in a real terminal: tmux runs it on a lab scenario, the
+//! test types keys and reads the screen back with capture-pane, then checks
+//! that the process exited 0 and left the terminal as it found it (normal
+//! screen, canonical mode, echo on).
+//!
+//! tmux is a test dependency: scripts/test.sh installs it (apt-get) when it
+//! is missing. Each test runs its own tmux server on a socket in a temporary
+//! folder, with no user configuration.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::bin;
+
+const COLS: u16 = 160;
+const ROWS: u16 = 48;
+
+/// A tmux server of the test's own, killed when dropped.
+struct Tmux {
+    dir: tempfile::TempDir,
+    socket: PathBuf,
+}
+
+impl Tmux {
+    /// Start `command` (a shell command line) in a detached 160×48 session.
+    /// Panes stay after their process exits, so its status can be read.
+    fn start(command: impl FnOnce(&Path) -> String) -> Tmux {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("tmux.sock");
+        let conf = dir.path().join("tmux.conf");
+        std::fs::write(&conf, "set -g remain-on-exit on\nset -g status off\n").unwrap();
+        let line = command(dir.path());
+        let t = Tmux { dir, socket };
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(&t.socket)
+            .arg("-f")
+            .arg(&conf)
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                "watch",
+                "-x",
+                &COLS.to_string(),
+                "-y",
+                &ROWS.to_string(),
+            ])
+            .arg(line)
+            .env("TERM", "xterm-256color")
+            .env_remove("TMUX")
+            .output()
+            .expect("tmux runs (scripts/test.sh installs it)");
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "watch"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "watch"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+
+    fn pane(&self, format: &str) -> String {
+        self.tmux(&["display-message", "-p", "-t", "watch", format])
+            .trim()
+            .to_string()
+    }
+
+    /// Poll the screen until `done` holds (or fail after `limit`, showing it).
+    fn wait_for(&self, what: &str, limit: Duration, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let screen = self.screen();
+            if done(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} within {limit:?}; the screen:\n{screen}\nstderr:\n{}",
+                std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Wait for coldlink to end; its exit status (the shell writes it to a
+    /// file: tmux 3.3 does not always know a dead pane's status).
+    fn exit_status(&self, limit: Duration) -> i32 {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(code) = self.file("code").trim().parse() {
+                return code;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running after {limit:?}:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+/// `coldlink watch ARGS` in the pane; after it, the shell saves the
+/// terminal's modes (`stty -a`) and coldlink's exit status.
+fn watch(args: &str) -> Tmux {
+    Tmux::start(|dir| {
+        let d = dir.display();
+        format!(
+            "'{}' watch {args} --out '{d}/records.ndjson' 2>'{d}/stderr'; code=$?; stty -a > '{d}/stty'; echo \"coldlink exited $code\"; echo $code > '{d}/code.part'; mv '{d}/code.part' '{d}/code'; exit $code",
+            bin()
+        )
+    })
+}
+
+/// The lines of the findings panel (the bottom left box).
+fn findings_panel(screen: &str) -> String {
+    let lines: Vec<&str> = screen.lines().collect();
+    let top = lines
+        .iter()
+        .position(|l| l.contains("┌ findings"))
+        .expect("a findings panel");
+    lines[top..]
+        .iter()
+        .take_while(|l| !l.starts_with('└'))
+        .map(|l| l.chars().take(COLS as usize * 2 / 5).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn assert_terminal_restored(t: &Tmux) {
+    assert_eq!(t.pane("#{alternate_on}"), "0", "left the alternate screen");
+    let stty = t.file("stty");
+    for mode in ["icanon", "echo", "isig"] {
+        assert!(
+            stty.split_whitespace().any(|w| w == mode),
+            "{mode} restored:\n{stty}"
+        );
+    }
+}
+
+fn probes_said(stderr: &str) -> usize {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("coldlink watch: "))
+        .unwrap_or_else(|| panic!("a closing line on stderr:\n{stderr}"));
+    line["coldlink watch: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The end-to-end test: panels, `b`, the cause named, `q`.
+#[test]
+fn watch_on_the_bad_path_lab_names_the_cause_and_quits_cleanly() {
+    let t = watch("--lab bad-path");
+    t.wait_for("panels", Duration::from_secs(60), |s| {
+        s.contains("total latency over time") && s.contains("┌ phases") && s.contains("┌ findings")
+    });
+    t.keys(&["b"]);
+    let screen = t.wait_for(
+        "the burst done and bad-path in the findings panel",
+        Duration::from_secs(90),
+        |s| s.contains("burst done") && findings_panel(s).contains("bad-path"),
+    );
+    assert!(
+        screen.contains("custom-domain") && screen.contains("execute-api"),
+        "{screen}"
+    );
+    t.keys(&["q"]);
+    assert_eq!(t.exit_status(Duration::from_secs(30)), 0, "{}", t.file("stderr"));
+    assert!(t.screen().contains("coldlink exited 0"));
+    assert_terminal_restored(&t);
+
+    // Nothing lost: every probe counted is in the records file, and parses.
+    let records = t.file("records.ndjson");
+    let parsed: Vec<coldlink::probe::ProbeRecord> = records
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a record"))
+        .collect();
+    assert_eq!(parsed.len(), probes_said(&t.file("stderr")));
+    assert!(
+        parsed.len() >= 60,
+        "the burst's 60 probes and the schedule's: {}",
+        parsed.len()
+    );
+    let mut seqs: Vec<u64> = parsed.iter().map(|r| r.seq).collect();
+    seqs.sort();
+    assert_eq!(
+        seqs,
+        (1..=parsed.len() as u64).collect::<Vec<_>>(),
+        "one sequence"
+    );
+}
+
+#[test]
+fn ctrl_c_quits_and_restores_the_terminal() {
+    let t = watch("--lab healthy");
+    t.wait_for("panels", Duration::from_secs(60), |s| s.contains("┌ findings"));
+    t.keys(&["C-c"]);
+    assert_eq!(t.exit_status(Duration::from_secs(30)), 0, "{}", t.file("stderr"));
+    assert_terminal_restored(&t);
+}
+
+#[test]
+fn sigterm_quits_and_restores_the_terminal() {
+    let t = watch("--lab healthy");
+    t.wait_for("panels", Duration::from_secs(60), |s| s.contains("┌ findings"));
+    let shell = t.pane("#{pane_pid}");
+    let out = Command::new("pkill")
+        .args(["-TERM", "-P", &shell, "-f", "coldlink"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pkill found coldlink under the pane's shell"
+    );
+    assert_eq!(t.exit_status(Duration::from_secs(30)), 0, "{}", t.file("stderr"));
+    assert_terminal_restored(&t);
+}
+
+/// The keys an SRE presses first do what the help says, on a real screen.
+#[test]
+fn help_pause_and_keep_warm_show_on_screen() {
+    let t = watch("--lab healthy");
+    t.wait_for("panels", Duration::from_secs(60), |s| {
+        s.contains("schedule running")
+    });
+    t.keys(&["?"]);
+    t.wait_for("the help", Duration::from_secs(10), |s| {
+        s.contains("keys · Esc close")
+    });
+    // Esc alone: Esc and a key in one write read as Alt+key.
+    t.keys(&["Escape"]);
+    t.wait_for("the help closed", Duration::from_secs(10), |s| {
+        !s.contains("keys · Esc close")
+    });
+    t.keys(&["p"]);
+    t.wait_for("the schedule paused", Duration::from_secs(10), |s| {
+        s.contains("schedule paused")
+    });
+    t.keys(&["k"]);
+    t.wait_for("keep-warm on", Duration::from_secs(10), |s| {
+        s.contains("keep-warm every")
+    });
+    t.keys(&["q"]);
+    assert_eq!(t.exit_status(Duration::from_secs(30)), 0, "{}", t.file("stderr"));
+}
