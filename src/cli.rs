@@ -63,7 +63,7 @@ pub enum Command {
     /// custom domain, a DNS server) with one fault switched on.
     ///
     /// Prints the URLs, the CA file and a ready profile, and runs until
-    /// Ctrl-C. `probe --lab` and `run --lab` start it in-process instead.
+    /// Ctrl-C. `--lab` on probe, run, diagnose and watch starts it in-process instead.
     Lab(LabArgs),
     /// Print a shell completion script.
     Completions {

@@ -168,3 +168,86 @@ impl WatchConfig {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn args(a: &[&str]) -> WatchArgs {
+        let mut all = vec!["coldlink", "watch"];
+        all.extend_from_slice(a);
+        match Cli::try_parse_from(all).unwrap().command {
+            Command::Watch(w) => *w,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn urls_are_watched_every_ten_seconds_by_default() {
+        let c = WatchConfig::from_args(&args(&["http://127.0.0.1:9/"]), None).unwrap();
+        assert_eq!(c.schedule.interval, DEFAULT_WATCH_INTERVAL);
+        assert_eq!(c.schedule.jitter, Duration::from_secs(1));
+        assert_eq!(c.schedule.connections, ConnectionPolicy::Fresh);
+        assert_eq!((c.keep_warm, c.keep_warm_on), (DEFAULT_KEEP_WARM, false));
+        assert_eq!(c.name, "urls");
+        assert_eq!(c.sweep, DiagnoseSettings::default().idle_sweep);
+    }
+
+    #[test]
+    fn flags_override_the_schedule_and_connections() {
+        let a = args(&[
+            "http://127.0.0.1:9/",
+            "--interval",
+            "2s",
+            "--keep-warm",
+            "45s",
+            "--connections",
+            "reuse",
+            "--slow",
+            "750ms",
+        ]);
+        let c = WatchConfig::from_args(&a, None).unwrap();
+        assert_eq!(c.schedule.interval, Duration::from_secs(2));
+        assert_eq!(
+            c.schedule.jitter,
+            Duration::from_millis(200),
+            "a tenth of the interval"
+        );
+        assert_eq!(c.schedule.connections, ConnectionPolicy::Reuse);
+        assert_eq!((c.keep_warm, c.keep_warm_on), (Duration::from_secs(45), true));
+        assert_eq!(c.slow_ms, Some(750.0));
+    }
+
+    /// With --lab, durations on the command line are scenario time; the
+    /// lab's profile is real time already.
+    #[test]
+    fn the_lab_speaks_scenario_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lab.toml");
+        std::fs::write(
+            &path,
+            "name = \"lab-x\"\n[[target]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/\"\n[schedule]\ninterval = \"3s\"\njitter = \"300ms\"\n[diagnose]\nidle_sweep = [\"0s\", \"3s\"]\nslow = \"100ms\"\n",
+        )
+        .unwrap();
+        let profile = Profile::load(&path).unwrap();
+        let lab = || {
+            Some(WatchLab {
+                profile: &profile,
+                speed: 10.0,
+                name: "x",
+            })
+        };
+        let c = WatchConfig::from_args(&args(&["--lab", "x"]), lab()).unwrap();
+        assert_eq!(c.schedule.interval, Duration::from_secs(3));
+        assert_eq!(c.sweep, [Duration::ZERO, Duration::from_secs(3)]);
+        assert_eq!(c.keep_warm, Duration::from_secs(6), "60 s of scenario time");
+        assert_eq!(c.slow_ms, None, "judged from the data, like diagnose --lab");
+        assert_eq!((c.scale, c.name.as_str()), (10.0, "lab x"));
+        let c = WatchConfig::from_args(&args(&["--lab", "x", "--interval", "50s", "--slow", "2s"]), lab())
+            .unwrap();
+        assert_eq!(c.schedule.interval, Duration::from_secs(5));
+        assert_eq!(c.slow_ms, Some(2000.0), "scenario ms, as the detectors read");
+    }
+}
