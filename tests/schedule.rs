@@ -167,3 +167,41 @@ async fn when_every_slot_is_busy_probes_wait_and_keep_their_scheduled_time() {
         vec![Duration::ZERO, Duration::from_secs(1), Duration::from_secs(2)]
     );
 }
+
+/// `run --duration 30s` on an hourly schedule lasts 30 s: the plan has no
+/// job left after the first round, and the runner still waits for its end.
+#[tokio::test(start_paused = true)]
+async fn a_schedule_lasts_until_its_end_with_no_probe_left_in_it() {
+    let fake = Arc::new(FakeProbe {
+        delays: vec![Duration::from_millis(5); 2],
+        started: Mutex::new(Vec::new()),
+        scheduled: Mutex::new(Vec::new()),
+    });
+    let start = Instant::now();
+    let until = start + Duration::from_secs(30);
+    let plan = SchedulePlan::new(
+        2,
+        Duration::from_secs(3600),
+        Duration::ZERO,
+        start,
+        Some(until),
+        1,
+    );
+    let (tx, mut rx) = mpsc::channel(16);
+    let run = runner::run(
+        fake.clone(),
+        targets(2),
+        Box::new(plan),
+        4,
+        tx,
+        CancellationToken::new(),
+    );
+    let collect = async { while rx.recv().await.is_some() {} };
+    tokio::join!(run, collect);
+    assert_eq!(Instant::now() - start, Duration::from_secs(30));
+    assert_eq!(
+        fake.started.lock().unwrap().len(),
+        1,
+        "only target 0's first probe fell before the end"
+    );
+}

@@ -25,6 +25,13 @@ pub trait Plan: Send {
     /// at its time in a task of its own, so a slow probe never holds back
     /// another target's schedule.
     fn paced(&self) -> bool;
+
+    /// When the plan ends if nothing stops it first: the runner waits for
+    /// this even when no job falls in the last stretch, so that
+    /// `run --duration 30s` on an hourly schedule lasts 30 s.
+    fn ends_at(&self) -> Option<Instant> {
+        None
+    }
 }
 
 /// How a count of probes is spread over time.
@@ -161,6 +168,10 @@ impl SchedulePlan {
 impl Plan for SchedulePlan {
     fn paced(&self) -> bool {
         true
+    }
+
+    fn ends_at(&self) -> Option<Instant> {
+        self.until
     }
 
     fn next_job(&mut self) -> Option<Job> {

@@ -100,7 +100,15 @@ async fn dispatch<P: Probe>(
     let slots = Arc::new(Semaphore::new(max_in_flight.max(1)));
     let tracker = TaskTracker::new();
     loop {
-        let Some(job) = plan.lock().expect("plan lock").next_job() else {
+        let next = plan.lock().expect("plan lock").next_job();
+        let Some(job) = next else {
+            let end = plan.lock().expect("plan lock").ends_at();
+            if let Some(end) = end {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(end) => {}
+                    _ = cancel.cancelled() => {}
+                }
+            }
             break;
         };
         let at = job.at.unwrap_or_else(Instant::now);

@@ -34,7 +34,7 @@ pub const TICK: Duration = Duration::from_secs(1);
 const INPUT_POLL: Duration = Duration::from_millis(100);
 
 /// Terminal input read on a thread of its own (crossterm's reads block),
-/// passed on as events. Dropping it stops the thread within [`INPUT_POLL`].
+/// passed on as events. Dropping it stops the thread within `INPUT_POLL`.
 pub struct InputThread {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,

@@ -95,7 +95,7 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
     let theme = Theme::from_env();
     let (tx, mut events) = mpsc::channel::<Event>(1024);
 
-    let mut terminal = TerminalGuard::enter()?;
+    let mut terminal = Screen::enter()?;
     let input = event::InputThread::spawn(tx.clone())?;
     let ticks = tokio::spawn(event::tick(tx.clone()));
     let signals = {
@@ -107,6 +107,8 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
     };
     let live = Live::start(cfg, tx.clone())?;
     drop(tx);
+    // After the probe thread is started, so that it keeps its priority.
+    yield_cpu_to_probes();
 
     let started = Instant::now();
     let mut dirty = true;
@@ -196,6 +198,20 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
     Ok(crate::commands::exit::OK)
 }
 
+/// Lower this thread's (the screen's) scheduling priority: where cores are
+/// few, a frame being drawn could otherwise hold up the probe thread, or the
+/// local server a lab or benchmark runs, in the middle of a measured phase
+/// (docs/performance.md). On Linux the nice value is per thread; the probe
+/// thread, started before, keeps its own.
+fn yield_cpu_to_probes() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread; failure only leaves
+    // the priority as it was.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+    }
+}
+
 fn write_all(w: &mut NdjsonWriter<std::fs::File>, batch: &[ProbeRecord]) -> std::io::Result<()> {
     batch.iter().try_for_each(|r| w.write(r))
 }
@@ -231,25 +247,26 @@ pub fn export_to(path: &Path, records: &std::collections::VecDeque<ProbeRecord>)
 }
 
 /// The terminal in raw mode on the alternate screen, restored when dropped
-/// (an error return included); ratatui's panic hook restores it on a panic.
-struct TerminalGuard {
+/// (an error return included), by ratatui's panic hook on a panic, and
+/// before a forced exit (a second signal).
+pub struct Screen {
     terminal: ratatui::DefaultTerminal,
 }
 
-impl TerminalGuard {
-    fn enter() -> std::io::Result<TerminalGuard> {
+impl Screen {
+    pub fn enter() -> std::io::Result<Screen> {
         let terminal = ratatui::try_init()?;
         crate::shutdown::before_forced_exit(ratatui::restore);
-        Ok(TerminalGuard { terminal })
+        Ok(Screen { terminal })
     }
 
-    fn draw(&mut self, state: &State, theme: Theme) -> std::io::Result<()> {
+    pub fn draw(&mut self, state: &State, theme: Theme) -> std::io::Result<()> {
         self.terminal.draw(|frame| render::draw(frame, state, theme))?;
         Ok(())
     }
 }
 
-impl Drop for TerminalGuard {
+impl Drop for Screen {
     fn drop(&mut self) {
         ratatui::restore();
     }

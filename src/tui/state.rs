@@ -125,11 +125,13 @@ impl TargetView {
         }
     }
 
-    /// Failed, or slower than its connection kind's threshold.
+    /// Failed, or slower than its connection kind's threshold. Like the
+    /// detectors, on network time: the tool's own `queue` is left out.
     pub fn is_slow(&self, r: &ProbeRecord) -> bool {
         let reused = r.conn.as_ref().is_some_and(|c| c.reused);
         let limit = self.slow_ms[usize::from(reused)].or(self.threshold_ms());
-        r.error.is_some() || limit.is_some_and(|l| r.total_ms > l)
+        let network_ms = r.total_ms - r.phases_ms.queue.unwrap_or(0.0);
+        r.error.is_some() || limit.is_some_and(|l| network_ms > l)
     }
 
     /// The line drawn on the chart: new connections' threshold, else reused.

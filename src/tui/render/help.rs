@@ -44,7 +44,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         })
         .collect();
     lines.push(Line::from(Span::styled(
-        "Charts: • new connection, ⠂ reused, █ failed, the line is the slow threshold. \
+        "Charts: • new connection, ⠒ (braille dots) reused, █ failed, the line is the slow threshold. \
          Latency axes are logarithmic. Idle age is how long a reused connection sat idle, or for a \
          new connection how long the whole path had been quiet.",
         theme.dim(),

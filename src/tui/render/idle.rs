@@ -2,9 +2,9 @@
 //! sat idle, or for a new connection how long the whole path had been quiet.
 //! An idle timer shows as a wall: fast to the left of it, slow to the right.
 
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::symbols::Marker;
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, LegendPosition};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType};
 use ratatui::Frame;
 
 use super::log_axis;
@@ -36,19 +36,22 @@ pub fn render(frame: &mut Frame, area: Rect, view: &TargetView, theme: Theme) {
     let (fresh, reused) = (points(false), points(true));
     let chart = Chart::new(vec![
         Dataset::default()
-            .name("new conn: path quiet")
+            .name("new")
             .marker(Marker::Dot)
             .graph_type(GraphType::Scatter)
             .style(theme.fresh())
             .data(&fresh),
         Dataset::default()
-            .name("reused: conn idle")
+            .name("reused")
             .marker(Marker::Braille)
             .graph_type(GraphType::Scatter)
             .style(theme.reused())
             .data(&reused),
     ])
-    .block(Block::bordered().title(" latency vs idle age (log, log) "))
+    .block(
+        Block::bordered()
+            .title(" latency vs idle age (log, log) · • new conn: path quiet ⠒ reused: conn idle "),
+    )
     .x_axis(
         Axis::default()
             .bounds(x_bounds)
@@ -61,7 +64,6 @@ pub fn render(frame: &mut Frame, area: Rect, view: &TargetView, theme: Theme) {
             .labels(y_labels)
             .style(theme.dim()),
     )
-    .legend_position(Some(LegendPosition::TopLeft))
-    .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)));
+    .legend_position(None);
     frame.render_widget(chart, area);
 }

@@ -2,9 +2,9 @@
 //! failures told apart, and the slow threshold as a line. The latency axis
 //! is logarithmic, so a 20 ms fast mode and a 5 s stall both stay readable.
 
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::symbols::Marker;
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, LegendPosition, Sparkline};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Sparkline};
 use ratatui::Frame;
 
 use super::{fmt_elapsed_s, log_axis};
@@ -47,7 +47,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, view: &TargetView, t
         .unwrap_or_default();
     let mut sets = vec![
         Dataset::default()
-            .name("new conn")
+            .name("new")
             .marker(Marker::Dot)
             .graph_type(GraphType::Scatter)
             .style(theme.fresh())
@@ -80,7 +80,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, view: &TargetView, t
         );
     }
     let chart = Chart::new(sets)
-        .block(Block::bordered().title(format!(" {} · total latency over time (log) ", view.stats.name)))
+        // The key is in the title: a legend box would hide points, and
+        // without colour its names alone would not tell the markers apart.
+        .block(Block::bordered().title(format!(
+            " {} · latency over time (log) · • new ⠒ reused █ failed ⠤ slow ",
+            view.stats.name
+        )))
         .x_axis(
             Axis::default()
                 .bounds([x0, x1])
@@ -97,8 +102,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, view: &TargetView, t
                 .labels(y_labels)
                 .style(theme.dim()),
         )
-        .legend_position(Some(LegendPosition::TopLeft))
-        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)));
+        .legend_position(None);
     frame.render_widget(chart, area);
 }
 

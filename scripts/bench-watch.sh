@@ -1,0 +1,328 @@
+#!/usr/bin/env bash
+# Dashboard benchmark: does `coldlink watch` change what it measures, and
+# what does it cost when nothing happens?
+#
+#   scripts/bench-watch.sh                 # defaults below; results as Markdown
+#   PHASE_SECONDS=60 ROUNDS=3 scripts/bench-watch.sh
+#
+# 1. Phases with and without the dashboard: one profile (two targets on a
+#    loopback nginx, every 100 ms, jitter 10 ms), fresh connections and then kept
+#    alive; headless `coldlink run` and `coldlink watch` (in a detached tmux
+#    session, 160×48) alternate, ROUNDS of each, PHASE_SECONDS each. The
+#    records (--out) of each run give p50/p90/p99 of queue, connect, ttfb and
+#    total; probes scheduled in a run's first second are left out.
+# 2. CPU and memory: utime+stime of the coldlink process (/proc/PID/stat)
+#    over a window that skips the first and last WARM seconds, per thread
+#    too; VmRSS and VmHWM (/proc/PID/status) at the window's end; the tmux
+#    server's CPU (the terminal the dashboard draws into) beside it. The
+#    100 ms runs above give CPU while probing; an interval of 1 h (one probe,
+#    then nothing but the dashboard's 1 s tick) gives CPU when nothing
+#    changes, for watch and for headless run (stopped with SIGTERM).
+#
+# KEEP=DIR keeps each run's records and samples in DIR. Installs nginx and
+# tmux (apt-get) when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PHASE_SECONDS=${PHASE_SECONDS:-32}   # each run of part 1
+IDLE_SECONDS=${IDLE_SECONDS:-30}     # the measured window of part 2
+ROUNDS=${ROUNDS:-2}                  # headless/watch pairs per connection mode
+WARM=${WARM:-2}                      # seconds left out of CPU windows at each end
+KEEP=${KEEP:-}                       # a folder to keep the runs' records in
+
+log() { printf '%s\n' "$*" >&2; }
+
+[ "$PHASE_SECONDS" -gt $((2 * WARM + 5)) ] || { log "PHASE_SECONDS must exceed $((2 * WARM + 5))"; exit 2; }
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  log "installing nginx from Debian's packages"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if ! command -v tmux >/dev/null; then
+  log "installing tmux from Debian's packages"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
+fi
+command -v python3 >/dev/null || { log "python3 is needed for the summary"; exit 2; }
+cargo build --release --locked -q
+COLDLINK=$PWD/target/release/coldlink
+CLK_TCK=$(getconf CLK_TCK)
+
+work=$(mktemp -d)
+SOCK=$work/tmux.sock
+child=""   # the headless run in progress, stopped too if the script is cut short
+cleanup() {
+  [ -n "$child" ] && kill -TERM "$child" 2>/dev/null || true
+  tmux -S "$SOCK" kill-server 2>/dev/null || true
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  if [ -n "$KEEP" ]; then mkdir -p "$KEEP" && cp -r "$work/runs/." "$KEEP/" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/tmp" "$work/runs"
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/tmp; proxy_temp_path $work/tmp; fastcgi_temp_path $work/tmp;
+  uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
+  keepalive_requests 100000000;
+  keepalive_timeout 75s;
+  server {
+    listen 127.0.0.1:$port;
+    location / { default_type text/plain; return 200 "ok\n"; }
+  }
+}
+CONF
+"$NGINX" -c "$work/nginx.conf" -p "$work" 2>/dev/null
+for _ in $(seq 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.05
+done
+
+profile() { # FILE INTERVAL JITTER CONNECTIONS
+  cat > "$1" <<TOML
+name = "bench-watch"
+[[target]]
+name = "a"
+url = "http://127.0.0.1:$port/"
+[[target]]
+name = "b"
+url = "http://127.0.0.1:$port/x"
+[schedule]
+interval = "$2"
+jitter = "$3"
+connections = "$4"
+TOML
+}
+profile "$work/fresh.toml" 100ms 10ms fresh
+profile "$work/reuse.toml" 100ms 10ms reuse
+profile "$work/idle.toml" 1h 0s fresh
+
+# sample PID FILE: the process's CPU ticks, its memory, and each thread's ticks
+sample() {
+  {
+    echo "time $(date +%s.%N)"
+    # utime and stime are fields 14 and 15; the name (field 2) may hold spaces
+    echo "ticks $(sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}')"
+    awk '$1=="VmRSS:"||$1=="VmHWM:"{print $1, $2}' "/proc/$1/status"
+    for t in /proc/"$1"/task/*; do
+      echo "thread $(tr ' ' _ <"$t/comm") $(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')"
+    done
+  } >"$2" 2>/dev/null || true
+}
+
+# tmux_ticks FILE: CPU ticks of the tmux server (the dashboard's terminal)
+tmux_ticks() {
+  local pid; pid=$(tmux -S "$SOCK" display -p '#{pid}' 2>/dev/null) || return 0
+  echo "ticks $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')" >"$1" 2>/dev/null || true
+}
+
+# headless NAME PROFILE SECONDS [term]: coldlink run for SECONDS (--duration),
+# or, with "term", without --duration and stopped by SIGTERM after SECONDS
+# (a run whose next probe lies past --duration ends at once)
+headless() {
+  local d=$work/runs/$1 seconds=$3 until=(--duration "${3}s")
+  [ "${4:-}" = term ] && until=()
+  mkdir -p "$d"
+  "$COLDLINK" run --profile "$2" --out "$d/records.ndjson" "${until[@]}" -q \
+    >"$d/stdout" 2>"$d/stderr" &
+  local pid=$!
+  child=$pid
+  sleep "$WARM"; sample "$pid" "$d/start"
+  sleep $((seconds - 2 * WARM)); sample "$pid" "$d/end"
+  if [ "${4:-}" = term ]; then sleep "$WARM"; kill -TERM "$pid" 2>/dev/null || true; fi
+  local rc=0; wait "$pid" || rc=$?
+  child=""
+  echo "$rc" >"$d/rc"
+  [ "$rc" = 0 ] || log "$1: coldlink run exited $rc: $(tail -1 "$d/stderr")"
+}
+
+# dashboard NAME PROFILE SECONDS: coldlink watch in a detached tmux session,
+# quit with q after SECONDS
+dashboard() {
+  local d=$work/runs/$1 seconds=$3 session=$1
+  mkdir -p "$d"
+  tmux -S "$SOCK" -f /dev/null new-session -d -s "$session" -x 160 -y 48 \
+    "'$COLDLINK' watch --profile '$2' --out '$d/records.ndjson' 2>'$d/stderr'; echo \$? >'$d/rc'"
+  local pane pid=""
+  pane=$(tmux -S "$SOCK" display -p -t "$session" '#{pane_pid}')
+  for _ in $(seq 100); do
+    pid=$(pgrep -P "$pane" -x coldlink || true)
+    [ -n "$pid" ] && break
+    sleep 0.02
+  done
+  [ -n "$pid" ] || { log "$1: coldlink watch did not start"; return 1; }
+  sleep "$WARM"; sample "$pid" "$d/start"; tmux_ticks "$d/tmux-start"
+  sleep $((seconds - 2 * WARM)); sample "$pid" "$d/end"; tmux_ticks "$d/tmux-end"
+  sleep "$WARM"
+  tmux -S "$SOCK" send-keys -t "$session" q
+  for _ in $(seq 200); do [ -s "$d/rc" ] && break; sleep 0.05; done
+  if [ ! -s "$d/rc" ]; then
+    log "$1: coldlink watch did not quit on q within 10 s"
+    tmux -S "$SOCK" kill-session -t "$session" 2>/dev/null || true
+    echo timeout >"$d/rc"
+  fi
+  [ "$(cat "$d/rc")" = 0 ] || log "$1: coldlink watch exited $(cat "$d/rc"): $(tail -1 "$d/stderr")"
+}
+
+runs=()
+log "warming up (nginx, page cache)"
+"$COLDLINK" run --profile "$work/fresh.toml" --duration 2s -q >/dev/null 2>&1 || true
+
+total=$(( (2 * 2 * ROUNDS * PHASE_SECONDS) + 2 * (IDLE_SECONDS + 2 * WARM + 2) ))
+log "about ${total}s of runs: 2 connection modes × $ROUNDS rounds × (run, watch) × ${PHASE_SECONDS}s, then idle"
+for mode in fresh reuse; do
+  for round in $(seq "$ROUNDS"); do
+    log "$mode, round $round: headless run"
+    headless "$mode-run-$round" "$work/$mode.toml" "$PHASE_SECONDS"; runs+=("$mode-run-$round")
+    log "$mode, round $round: watch"
+    dashboard "$mode-watch-$round" "$work/$mode.toml" "$PHASE_SECONDS"; runs+=("$mode-watch-$round")
+  done
+done
+idle_seconds=$((IDLE_SECONDS + 2 * (WARM + 1)))  # the window stays IDLE_SECONDS
+log "nothing to do (interval 1h): watch"
+WARM=$((WARM + 1)) dashboard idle-watch-1 "$work/idle.toml" "$idle_seconds"; runs+=(idle-watch-1)
+log "nothing to do (interval 1h): headless run"
+WARM=$((WARM + 1)) headless idle-run-1 "$work/idle.toml" "$idle_seconds" term; runs+=(idle-run-1)
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(( $(awk '/MemTotal/{print $2}' /proc/meminfo) / 1048576 )) GiB, $(uname -sr); nginx $("$NGINX" -v 2>&1 | cut -d/ -f2); tmux $(tmux -V | cut -d' ' -f2); coldlink $("$COLDLINK" --version | cut -d' ' -f2); $(date -u +%F)"
+echo
+python3 - "$work/runs" "$CLK_TCK" "${runs[@]}" <<'PY'
+import json, math, os, sys
+from datetime import datetime
+
+base, clk, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+PHASES = ["queue", "connect", "ttfb", "total"]
+SKIP_S = 1.0  # probes scheduled in a run's first second are left out
+
+def ts(s):
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+def pct(xs, p):
+    if not xs:
+        return None
+    xs = sorted(xs)
+    k = max(0, math.ceil(p / 100 * len(xs)) - 1)  # nearest rank
+    return xs[k]
+
+def read_sample(path):
+    out = {"threads": {}}
+    try:
+        for line in open(path):
+            f = line.split()
+            if f[0] == "thread":
+                out["threads"][f[1]] = out["threads"].get(f[1], 0) + int(f[2])
+            elif f[0] in ("time", "ticks"):
+                out[f[0]] = float(f[1])
+            else:
+                out[f[0].rstrip(":")] = int(f[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return out
+
+runs = {}
+for name in names:
+    d = os.path.join(base, name)
+    mode, kind, rnd = name.rsplit("-", 2)
+    recs = []
+    try:
+        for line in open(os.path.join(d, "records.ndjson")):
+            recs.append(json.loads(line))
+    except OSError:
+        pass
+    first = min((ts(r["scheduled_at"]) for r in recs), default=0)
+    kept = [r for r in recs if ts(r["scheduled_at"]) - first >= SKIP_S]
+    vals = {p: [] for p in PHASES}
+    for r in kept:
+        for p in PHASES:
+            v = r["total_ms"] if p == "total" else r["phases_ms"].get(p)
+            if v is not None:
+                vals[p].append(v)
+    failed = sum(1 for r in recs if r.get("error") or not (200 <= (r.get("status") or 0) < 400))
+    s0, s1 = read_sample(os.path.join(d, "start")), read_sample(os.path.join(d, "end"))
+    window = s1.get("time", 0) - s0.get("time", 0)
+    def cpu(a, b):
+        return 100.0 * (b - a) / clk / window if window > 0 else None
+    threads = {t: cpu(s0["threads"].get(t, 0), v) for t, v in s1["threads"].items()}
+    t0, t1 = read_sample(os.path.join(d, "tmux-start")), read_sample(os.path.join(d, "tmux-end"))
+    rc = open(os.path.join(d, "rc")).read().strip() if os.path.exists(os.path.join(d, "rc")) else "?"
+    runs[name] = dict(
+        mode=mode, kind=kind, round=rnd, records=len(recs), failed=failed, vals=vals, rc=rc,
+        window=window,
+        cpu=cpu(s0.get("ticks", 0), s1["ticks"]) if "ticks" in s1 else None,
+        tmux=cpu(t0["ticks"], t1["ticks"]) if "ticks" in t0 and "ticks" in t1 else None,
+        threads=threads, rss=s1.get("VmRSS"), hwm=s1.get("VmHWM"),
+    )
+
+def ms(x):
+    return "—" if x is None else f"{x:.2f}"
+
+def cell(xs):
+    # Reused connections have no connect phase: too few values for percentiles.
+    if len(xs) < 20:
+        return f"— ({len(xs)})"
+    return " / ".join(ms(pct(xs, p)) for p in (50, 90, 99))
+
+def pc(x):
+    return "—" if x is None else f"{x:.2f}"
+
+def mb(kb):
+    return "—" if kb is None else f"{kb / 1024:.1f}"
+
+label = {"run": "run (headless)", "watch": "watch (dashboard)"}
+print("Per run, in the order they ran (ms, p50 / p90 / p99; "
+      f"probes scheduled in the first {SKIP_S:.0f} s left out):")
+print()
+print("| connections | command | round | probes | failed | queue | connect | ttfb | total | CPU % | RSS MB |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for name, r in runs.items():
+    if r["mode"] == "idle":
+        continue
+    v = r["vals"]
+    print(f"| {r['mode']} | {label[r['kind']]} | {r['round']} | {r['records']} | {r['failed']} | "
+          + " | ".join(cell(v[p]) for p in PHASES)
+          + f" | {pc(r['cpu'])} | {mb(r['rss'])} |")
+
+print()
+print("All rounds together (ms, p50 / p90 / p99):")
+print()
+print("| connections | command | probes | queue | connect | ttfb | total |")
+print("|---|---|---|---|---|---|---|")
+for mode in ("fresh", "reuse"):
+    for kind in ("run", "watch"):
+        group = [r for r in runs.values() if r["mode"] == mode and r["kind"] == kind]
+        if not group:
+            continue
+        v = {p: [x for r in group for x in r["vals"][p]] for p in PHASES}
+        print(f"| {mode} | {label[kind]} | {len(v['total'])} | "
+              + " | ".join(cell(v[p]) for p in PHASES) + " |")
+
+print()
+print("CPU (% of one core, utime+stime over the window) and memory at the window's end:")
+print()
+print("| command | schedule | window s | probes | coldlink CPU % | per thread | tmux server CPU % | VmRSS MB | VmHWM MB |")
+print("|---|---|---|---|---|---|---|---|---|")
+# run: the main thread probes, a writer thread writes --out; watch: the main
+# thread is the dashboard's loop, the probes have a thread of their own.
+SHORT = {"coldlink": "main", "coldlink-output": "writer", "coldlink-input": "input",
+         "coldlink-watch-": "probes"}
+def per_thread(r):
+    return ", ".join(f"{SHORT.get(t, t)} {c:.2f}" for t, c in sorted(r["threads"].items()) if c is not None)
+order = [n for n in runs if runs[n]["mode"] == "idle"] + [n for n in runs if runs[n]["mode"] != "idle"]
+for name in order:
+    r = runs[name]
+    sched = "1 h (idle)" if r["mode"] == "idle" else f"100 ms, {r['mode']}"
+    tm = pc(r["tmux"]) if r["kind"] == "watch" else "—"
+    print(f"| {label[r['kind']]} | {sched} | {r['window']:.1f} | {r['records']} | {pc(r['cpu'])} | "
+          f"{per_thread(r)} | {tm} | {mb(r['rss'])} | {mb(r['hwm'])} |")
+
+bad = {n: r["rc"] for n, r in runs.items() if r["rc"] != "0"}
+if bad:
+    print()
+    print("exit codes other than 0: " + ", ".join(f"{n}: {rc}" for n, rc in bad.items()))
+PY
