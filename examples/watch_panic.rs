@@ -2,6 +2,12 @@
 //! `coldlink watch` does, draws it once, and panics. tests/watch_tmux.rs
 //! runs it in tmux and checks that the panic left the terminal restored
 //! (normal screen, canonical mode, echo).
+//!
+//! With `off-thread`, another thread panics instead (as a probe task
+//! could): the screen must stay up (the dashboard ends itself, restoring
+//! the terminal on the way out), and the panic is kept for its error line.
+//! Exit 3 when that held, 4 when the terminal was restored too early or the
+//! panic was not kept.
 
 use std::time::SystemTime;
 
@@ -25,6 +31,23 @@ fn main() {
     screen
         .draw(&State::new(meta, SystemTime::now()), Theme::from_env())
         .expect("drawn");
+    if std::env::args().any(|a| a == "off-thread") {
+        let _ = std::thread::Builder::new()
+            .name("probe-task".into())
+            .spawn(|| panic!("on purpose, off the screen's thread"))
+            .unwrap()
+            .join();
+        let still_raw = ratatui::crossterm::terminal::is_raw_mode_enabled().unwrap_or(false);
+        let kept = coldlink::tui::off_thread_panic().map(str::to_string);
+        drop(screen);
+        match kept {
+            Some(message) if still_raw => {
+                eprintln!("{message}");
+                std::process::exit(3)
+            }
+            _ => std::process::exit(4),
+        }
+    }
     // Keep the screen alive across the panic: only the hook may restore it.
     let _screen = std::mem::ManuallyDrop::new(screen);
     panic!("on purpose, to test that a panic restores the terminal");

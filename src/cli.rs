@@ -230,7 +230,8 @@ pub struct WatchArgs {
     pub interval: Option<Duration>,
 
     /// Move each scheduled probe later by a random amount below D [default:
-    /// the profile's schedule.jitter, else a tenth of the interval].
+    /// a tenth of --interval when it is given, else the profile's
+    /// schedule.jitter, else 1s].
     #[arg(long, value_name = "D", value_parser = parse::duration)]
     pub jitter: Option<Duration>,
 

@@ -16,7 +16,7 @@ use coldlink::tui::{update, Action, Effect};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-/// 2026-09-21T07:33:20Z: a fixed start, so every time on screen is fixed.
+/// 2026-09-21T14:13:20Z: a fixed start, so every time on screen is fixed.
 fn t0() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000)
 }
@@ -339,7 +339,9 @@ fn region_slow_probes() {
 fn region_probe_detail() {
     let s = state();
     let r = &s.slow[0];
-    insta::assert_snapshot!(draw(110, 36, |f| render::detail::probe(f, f.area(), r, Theme::MONO)).backend());
+    insta::assert_snapshot!(
+        draw(110, 36, |f| render::detail::probe(f, f.area(), r, 0, Theme::MONO)).backend()
+    );
 }
 
 #[test]
@@ -349,6 +351,7 @@ fn region_finding_detail() {
         f,
         f.area(),
         &s.findings[0],
+        0,
         Theme::MONO
     ))
     .backend());
@@ -399,13 +402,7 @@ fn every_size_draws_without_panicking() {
     }
     s.mode = Mode::Normal;
     let text = screen(&s, 80, 24).backend().to_string();
-    for region in [
-        "coldlink watch",
-        "phases",
-        "findings",
-        "slow or failed",
-        "bad-path",
-    ] {
+    for region in ["orders-api", "phases", "findings", "slow or failed", "bad-path"] {
         assert!(text.contains(region), "{region} at 80×24:\n{text}");
     }
 }
@@ -647,4 +644,116 @@ fn bounded_memory_whatever_the_number_of_probes() {
         .targets
         .iter()
         .all(|t| t.points.len() <= coldlink::tui::state::POINTS));
+}
+
+/// At 80×24 a failed probe's detail shows the error and every phase down to
+/// the total without scrolling; PgDn reaches the headers.
+#[test]
+fn a_failed_probes_detail_fits_80x24() {
+    let mut s = state();
+    let failed = s
+        .slow
+        .iter()
+        .position(|r| r.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Timeout))
+        .unwrap();
+    s.slow_selected = failed;
+    update(&mut s, Action::Open);
+    let text = screen(&s, 80, 24).backend().to_string();
+    for needed in ["FAILED: timeout in ttfb", "dns", "ttfb", "body", "total"] {
+        assert!(text.contains(needed), "{needed} at 80×24:\n{text}");
+    }
+    insta::assert_snapshot!(text);
+    update(&mut s, Action::ScrollDown);
+    assert_eq!(s.detail_scroll, 10);
+    let scrolled = screen(&s, 80, 24).backend().to_string();
+    assert!(scrolled.contains("x-amzn-requestid"), "{scrolled}");
+    update(&mut s, Action::Down);
+    assert_eq!(s.detail_scroll, 0, "the next probe starts at its top");
+}
+
+/// Findings are re-ranked every second: an open one stays open on the
+/// same cause, and the selection follows its cause.
+#[test]
+fn an_open_finding_follows_its_cause_when_findings_are_reordered() {
+    let mut s = state();
+    assert_eq!(s.findings.len(), 1, "{:#?}", s.findings);
+    // A finding ranked above bad-path a moment ago, gone at the next look.
+    let mut gone = s.findings[0].clone();
+    gone.cause = coldlink::diagnose::Cause::Edge;
+    s.findings.insert(0, gone);
+    update(&mut s, Action::Focus);
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Open);
+    let cause = s.findings[1].cause;
+    assert_eq!(s.mode, Mode::FindingDetail(1));
+    s.analyse();
+    let Mode::FindingDetail(i) = s.mode else {
+        panic!("closed: {:?}", s.mode)
+    };
+    assert_eq!(s.findings[i].cause, cause);
+    assert_eq!(s.findings[s.finding_selected].cause, cause);
+}
+
+/// The slow list is rebuilt once thresholds are learnt: the newest stays
+/// selected when it was, an open probe stays open.
+#[test]
+fn relisting_keeps_the_newest_selected_and_an_open_probe_open() {
+    let mut s = state();
+    s.stale = true;
+    s.analyse();
+    assert_eq!(s.slow_selected, 0);
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Open);
+    let open = s.selected_probe().unwrap().seq;
+    // Thresholds so high that nothing but failures is slow any more.
+    for t in &mut s.targets {
+        t.slow_ms = [Some(1e9), Some(1e9)];
+    }
+    let mut more = fixture_records()[..2].to_vec();
+    s.number(&mut more);
+    s.ingest(Source::Schedule, more);
+    s.analyse();
+    let Mode::ProbeDetail(i) = s.mode else {
+        panic!("closed: {:?}", s.mode)
+    };
+    assert_eq!(s.slow[i].seq, open, "the probe being read stays");
+}
+
+#[test]
+fn a_status_gives_way_to_the_keys_after_a_while() {
+    let mut s = state();
+    s.tick(Duration::from_secs(200));
+    s.say("exported 10 records");
+    s.tick(Duration::from_secs(205));
+    assert!(s.status.is_some());
+    s.tick(Duration::from_secs(210));
+    assert_eq!(s.status, None);
+}
+
+/// `r` forgets the statistics; the closing line still counts every probe
+/// (what `--out` holds), and a burst's progress goes on.
+#[test]
+fn reset_keeps_the_run_totals_and_the_bursts_progress() {
+    let mut s = state();
+    s.on_note(Note::BurstStarted { probes: 60 });
+    s.ingest(Source::Burst, fixture_records()[..10].to_vec());
+    let total = s.total_probes;
+    update(&mut s, Action::Reset);
+    assert_eq!((s.probes, s.total_probes), (0, total));
+    assert_eq!(s.activity.burst, Some((10, 60)));
+}
+
+#[test]
+fn a_narrow_header_keeps_what_runs_first() {
+    let mut s = state();
+    s.on_note(Note::SweepStep {
+        step: 3,
+        of: 6,
+        gap: Duration::from_secs(65),
+    });
+    let text = draw(80, 2, |f| render::header::render(f, f.area(), &s, Theme::MONO))
+        .backend()
+        .to_string();
+    assert!(text.contains("idle sweep 3/6: quiet 1m 5s"), "{text}");
+    assert!(text.contains("every 10s"), "{text}");
 }

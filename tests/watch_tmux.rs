@@ -289,11 +289,9 @@ fn help_pause_and_keep_warm_show_on_screen() {
     assert_eq!(t.exit_status(Duration::from_secs(30)), 0, "{}", t.file("stderr"));
 }
 
-/// A panic inside the dashboard's screen still restores the terminal
-/// (ratatui's panic hook). examples/watch_panic.rs enters the screen as
-/// watch does and panics.
-#[test]
-fn a_panic_restores_the_terminal() {
+/// The example that stands in for a panicking dashboard (built by `cargo
+/// test`; a filtered run builds it here).
+fn panic_example() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let example = exe
         .parent()
@@ -302,7 +300,6 @@ fn a_panic_restores_the_terminal() {
         .unwrap()
         .join("examples/watch_panic");
     if !example.exists() {
-        // `cargo test` builds the examples; a filtered run (`--test`) does not.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let built = Command::new(cargo)
             .args(["build", "--example", "watch_panic"])
@@ -310,18 +307,45 @@ fn a_panic_restores_the_terminal() {
             .unwrap();
         assert!(built.success() && example.exists(), "{}", example.display());
     }
-    let t = Tmux::start(|dir| {
+    example
+}
+
+fn run_panic_example(arg: &str) -> Tmux {
+    let example = panic_example();
+    Tmux::start(|dir| {
         let d = dir.display();
         format!(
-            "'{}' 2>'{d}/stderr'; code=$?; stty -a > '{d}/stty'; echo $code > '{d}/code.part'; mv '{d}/code.part' '{d}/code'",
+            "'{}' {arg} 2>'{d}/stderr'; code=$?; stty -a > '{d}/stty'; echo $code > '{d}/code.part'; mv '{d}/code.part' '{d}/code'",
             example.display()
         )
-    });
+    })
+}
+
+/// A panic on the screen's thread restores the terminal (ratatui's hook).
+/// examples/watch_panic.rs enters the screen as watch does and panics.
+#[test]
+fn a_panic_restores_the_terminal() {
+    let t = run_panic_example("");
     assert_eq!(t.exit_status(Duration::from_secs(30)), 101, "a panic's exit code");
     assert!(
         t.file("stderr").contains("on purpose"),
         "the panic message is printed: {}",
         t.file("stderr")
+    );
+    assert_terminal_restored(&t);
+}
+
+/// A panic on another thread (a probe task) leaves the screen up and is
+/// kept for the dashboard's error line; the screen is restored when the
+/// dashboard ends.
+#[test]
+fn a_panic_off_the_screens_thread_is_kept_for_the_dashboard_to_end_with() {
+    let t = run_panic_example("off-thread");
+    assert_eq!(t.exit_status(Duration::from_secs(30)), 3, "{}", t.file("stderr"));
+    let stderr = t.file("stderr");
+    assert!(
+        stderr.contains("a panic on thread probe-task") && stderr.contains("off the screen's thread"),
+        "{stderr}"
     );
     assert_terminal_restored(&t);
 }

@@ -11,6 +11,19 @@ use crate::probe::ProbeRecord;
 const BAR_WIDTH: usize = 40;
 
 pub fn write(w: &mut (impl Write + ?Sized), r: &ProbeRecord) -> io::Result<()> {
+    write_connection(w, r)?;
+    write_headers(w, r)?;
+    writeln!(w)?;
+    write_phases(w, r, BAR_WIDTH)?;
+    if r.error.is_some() {
+        writeln!(w)?;
+        write_error(w, r)?;
+    }
+    Ok(())
+}
+
+/// The URL, the connection (new or reused, idle time), TLS, status, trace.
+pub fn write_connection(w: &mut (impl Write + ?Sized), r: &ProbeRecord) -> io::Result<()> {
     writeln!(w, "{}  ({})", r.url, r.target)?;
     if let Some(remote) = r.remote {
         let local = r.local.map(|l| format!(" from {l}")).unwrap_or_default();
@@ -52,13 +65,27 @@ pub fn write(w: &mut (impl Write + ?Sized), r: &ProbeRecord) -> io::Result<()> {
     if let Some(trace) = &r.trace_id {
         writeln!(w, "  trace {trace}")?;
     }
+    Ok(())
+}
+
+/// The captured response headers (secrets never reach a record).
+pub fn write_headers(w: &mut (impl Write + ?Sized), r: &ProbeRecord) -> io::Result<()> {
     for (k, v) in &r.headers {
         writeln!(w, "  {k}: {v}")?;
     }
-    writeln!(w)?;
+    Ok(())
+}
+
+/// Every phase with its time, the running total, and a bar `bar_width`
+/// cells wide (none when 0).
+pub fn write_phases(w: &mut (impl Write + ?Sized), r: &ProbeRecord, bar_width: usize) -> io::Result<()> {
     writeln!(w, "  {:<8} {:>11} {:>11}", "phase", "time", "cumulative")?;
     let total = r.total_ms.max(f64::EPSILON);
     let mut cumulative = 0.0;
+    let drawn = |from: f64, to: f64| match bar_width {
+        0 => String::new(),
+        n => format!("  |{}|", bar(from, to, n)),
+    };
     for (phase, value) in r.phases_ms.iter() {
         match value {
             Some(ms) => {
@@ -66,26 +93,29 @@ pub fn write(w: &mut (impl Write + ?Sized), r: &ProbeRecord) -> io::Result<()> {
                 cumulative += ms;
                 writeln!(
                     w,
-                    "  {:<8} {:>11} {:>11}  |{}|",
+                    "  {:<8} {:>11} {:>11}{}",
                     phase.as_str(),
                     fmt_ms(ms),
                     fmt_ms(cumulative),
-                    bar(from / total, cumulative / total)
+                    drawn(from / total, cumulative / total)
                 )?;
             }
             None => writeln!(
                 w,
-                "  {:<8} {:>11} {:>11}  |{}|",
+                "  {:<8} {:>11} {:>11}{}",
                 phase.as_str(),
                 "-",
                 "",
-                " ".repeat(BAR_WIDTH)
+                drawn(0.0, 0.0)
             )?,
         }
     }
-    writeln!(w, "  {:<8} {:>11}", "total", fmt_ms(r.total_ms))?;
+    writeln!(w, "  {:<8} {:>11}", "total", fmt_ms(r.total_ms))
+}
+
+/// `FAILED: kind in phase: message`, if the probe failed.
+pub fn write_error(w: &mut (impl Write + ?Sized), r: &ProbeRecord) -> io::Result<()> {
     if let Some(e) = &r.error {
-        writeln!(w)?;
         writeln!(w, "  FAILED: {} in {}: {}", e.kind, e.phase, e.message)?;
     }
     Ok(())
@@ -93,17 +123,17 @@ pub fn write(w: &mut (impl Write + ?Sized), r: &ProbeRecord) -> io::Result<()> {
 
 /// Cells from fraction `from` to `to` of the bar; anything that took time
 /// gets at least one cell so a short phase is still visible.
-fn bar(from: f64, to: f64) -> String {
-    let start = ((from * BAR_WIDTH as f64).round() as usize).min(BAR_WIDTH);
-    let mut end = ((to * BAR_WIDTH as f64).round() as usize).min(BAR_WIDTH);
+fn bar(from: f64, to: f64, width: usize) -> String {
+    let start = ((from * width as f64).round() as usize).min(width);
+    let mut end = ((to * width as f64).round() as usize).min(width);
     if end <= start && to > from {
-        end = (start + 1).min(BAR_WIDTH);
+        end = (start + 1).min(width);
     }
     let start = start.min(end);
-    let mut s = String::with_capacity(BAR_WIDTH * 3);
+    let mut s = String::with_capacity(width * 3);
     s.push_str(&" ".repeat(start));
     s.push_str(&"█".repeat(end - start));
-    s.push_str(&" ".repeat(BAR_WIDTH - end));
+    s.push_str(&" ".repeat(width - end));
     s
 }
 
@@ -113,10 +143,11 @@ mod tests {
 
     #[test]
     fn bars_start_where_the_previous_phase_ended() {
-        assert_eq!(bar(0.0, 0.5).chars().filter(|c| *c == '█').count(), 20);
-        let b = bar(0.5, 1.0);
+        assert_eq!(bar(0.0, 0.5, 40).chars().filter(|c| *c == '█').count(), 20);
+        let b = bar(0.5, 1.0, 40);
         assert!(b.starts_with(&" ".repeat(20)) && b.ends_with('█'));
-        assert_eq!(bar(0.3, 0.3001).chars().filter(|c| *c == '█').count(), 1);
-        assert_eq!(bar(0.3, 0.3).chars().count(), 40);
+        assert_eq!(bar(0.3, 0.3001, 40).chars().filter(|c| *c == '█').count(), 1);
+        assert_eq!(bar(0.3, 0.3, 40).chars().count(), 40);
+        assert_eq!(bar(0.0, 1.0, 12).chars().count(), 12, "any width");
     }
 }

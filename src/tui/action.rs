@@ -23,6 +23,9 @@ pub enum Action {
     Open,
     /// `Esc`: close the detail or help.
     Back,
+    /// `PgUp` / `PgDn` in a detail or the help: scroll it.
+    ScrollUp,
+    ScrollDown,
     /// `r`: forget the statistics.
     Reset,
     /// `e`: write the records to a file.
@@ -50,6 +53,8 @@ pub fn action_for(key: KeyEvent, mode: Mode) -> Option<Action> {
         KeyCode::Down => Some(Action::Down),
         // In a detail view, Enter closes it again.
         KeyCode::Enter if overlay => Some(Action::Back),
+        KeyCode::PageUp if overlay => Some(Action::ScrollUp),
+        KeyCode::PageDown if overlay => Some(Action::ScrollDown),
         KeyCode::Enter => Some(Action::Open),
         // The other keys act on the dashboard, not on an open view.
         _ if overlay => None,
@@ -96,6 +101,7 @@ mod tests {
         assert_eq!(action_for(ctrl_c, n), Some(Action::Quit));
         assert_eq!(action_for(key(KeyCode::Char('c')), n), None);
         assert_eq!(action_for(key(KeyCode::Esc), n), None, "nothing to close");
+        assert_eq!(action_for(key(KeyCode::PageDown), n), None, "nothing to scroll");
     }
 
     #[test]
@@ -104,6 +110,8 @@ mod tests {
             assert_eq!(action_for(key(KeyCode::Esc), mode), Some(Action::Back));
             assert_eq!(action_for(key(KeyCode::Enter), mode), Some(Action::Back));
             assert_eq!(action_for(key(KeyCode::Up), mode), Some(Action::Up));
+            assert_eq!(action_for(key(KeyCode::PageDown), mode), Some(Action::ScrollDown));
+            assert_eq!(action_for(key(KeyCode::PageUp), mode), Some(Action::ScrollUp));
             assert_eq!(action_for(key(KeyCode::Char('q')), mode), Some(Action::Quit));
             assert_eq!(action_for(key(KeyCode::Char('?')), mode), Some(Action::Help));
             assert_eq!(action_for(key(KeyCode::Char('b')), mode), None, "{mode:?}");

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -56,6 +56,8 @@ pub enum Note {
         of: usize,
         gap: Duration,
     },
+    /// `s` during the sweep: it stops after the probe in flight.
+    SweepStopping,
     SweepDone {
         completed: bool,
     },
@@ -111,14 +113,40 @@ impl Live {
     }
 }
 
-/// A running activity: its stop switch.
+/// A running activity: its stop switch, and word of when its last probe
+/// has landed.
 struct Running {
     stop: CancellationToken,
+    done: oneshot::Receiver<()>,
 }
 
 impl Running {
-    fn stop(self) {
+    /// Stop starting probes; the receiver fires once those in flight land.
+    fn stop(self) -> oneshot::Receiver<()> {
         self.stop.cancel();
+        self.done
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.is_cancelled()
+    }
+}
+
+/// Reports an activity's end when dropped: when its task returns, and also
+/// if it panics, so that the conductor never waits on an activity that is
+/// gone.
+struct EndGuard {
+    source: Source,
+    ended: mpsc::UnboundedSender<Source>,
+    done: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        if let Some(done) = self.done.take() {
+            let _ = done.send(());
+        }
+        let _ = self.ended.send(self.source);
     }
 }
 
@@ -176,7 +204,7 @@ impl Conductor {
         .into_iter()
         .flatten()
         {
-            running.stop();
+            drop(running.stop());
         }
         self.tasks.close();
         self.tasks.wait().await;
@@ -196,7 +224,7 @@ impl Conductor {
             }
             Command::ToggleSchedule => match self.schedule.take() {
                 Some(running) => {
-                    running.stop();
+                    drop(running.stop());
                     self.note(Note::Schedule { running: false }).await;
                 }
                 None => self.start_schedule().await,
@@ -209,7 +237,7 @@ impl Conductor {
             }
             Command::ToggleKeepWarm => match self.keep_warm.take() {
                 Some(running) => {
-                    running.stop();
+                    drop(running.stop());
                     self.note(Note::KeepWarm { on: false }).await;
                 }
                 None => self.start_keep_warm().await,
@@ -225,11 +253,19 @@ impl Conductor {
                     .await
             }
             Command::Burst => self.start_burst().await,
-            Command::ToggleSweep => match self.sweep.take() {
+            // A stopping sweep stays until its task reports the end (after
+            // the probe in flight): only then is what it paused restored, and
+            // only then may another start.
+            Command::ToggleSweep => match &self.sweep {
+                Some(running) if running.stopping() => {
+                    self.note(Note::Refused(
+                        "the idle sweep is stopping after the probe in flight".into(),
+                    ))
+                    .await
+                }
                 Some(running) => {
-                    running.stop();
-                    // Its task reports the end and the restore happens then.
-                    self.sweep = None;
+                    running.stop.cancel();
+                    self.note(Note::SweepStopping).await;
                 }
                 None if self.burst.is_some() => {
                     self.note(Note::Refused(
@@ -273,9 +309,16 @@ impl Conductor {
     ) -> Running {
         let stop = CancellationToken::new();
         let (batches, mut from_engine) = mpsc::channel::<RecordBatch>(64);
-        let (events, ended, token) = (self.events.clone(), self.ended.0.clone(), stop.clone());
+        let (done_tx, done) = oneshot::channel();
+        let guard = EndGuard {
+            source,
+            ended: self.ended.0.clone(),
+            done: Some(done_tx),
+        };
+        let (events, token) = (self.events.clone(), stop.clone());
         let targets = self.cfg.targets.clone();
         self.tasks.spawn(async move {
+            let _guard = guard;
             let forward = async {
                 while let Some(batch) = from_engine.recv().await {
                     if events.send(Event::Records(source, batch)).await.is_err() {
@@ -288,9 +331,8 @@ impl Conductor {
             if let Err(e) = result {
                 let _ = events.send(Event::Engine(Note::Failed(e.to_string()))).await;
             }
-            let _ = ended.send(source);
         });
-        Running { stop }
+        Running { stop, done }
     }
 
     async fn start_schedule(&mut self) {
@@ -362,45 +404,59 @@ impl Conductor {
             Ok(p) => Arc::new(p),
             Err(e) => return self.note(Note::Failed(e.to_string())).await,
         };
-        let paused = (self.schedule.is_some(), self.keep_warm.is_some());
+        self.paused_by_sweep = (self.schedule.is_some(), self.keep_warm.is_some());
+        // Their probes in flight must land before the first quiet gap starts.
+        let mut in_flight = Vec::new();
         if let Some(r) = self.schedule.take() {
-            r.stop();
-        }
-        if let Some(r) = self.keep_warm.take() {
-            r.stop();
-        }
-        self.paused_by_sweep = paused;
-        if paused.0 {
+            in_flight.push(r.stop());
             self.note(Note::Schedule { running: false }).await;
         }
-        if paused.1 {
+        if let Some(r) = self.keep_warm.take() {
+            in_flight.push(r.stop());
             self.note(Note::KeepWarm { on: false }).await;
         }
         let stop = CancellationToken::new();
-        let (events, ended, token) = (self.events.clone(), self.ended.0.clone(), stop.clone());
+        let (done_tx, done) = oneshot::channel();
+        let guard = EndGuard {
+            source: Source::Sweep,
+            ended: self.ended.0.clone(),
+            done: Some(done_tx),
+        };
+        let (events, token) = (self.events.clone(), stop.clone());
         let targets = self.cfg.targets.clone();
         self.tasks.spawn(async move {
+            let _guard = guard;
+            for landed in in_flight {
+                tokio::select! {
+                    _ = landed => {}
+                    _ = token.cancelled() => {}
+                }
+            }
             let of = gaps.len();
             let mut seq = 1;
-            let mut completed = true;
             for (k, gap) in gaps.into_iter().enumerate() {
+                if token.is_cancelled() {
+                    break;
+                }
                 let step = Note::SweepStep { step: k + 1, of, gap };
                 if events.send(Event::Engine(step)).await.is_err() {
                     break;
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(gap) => {}
-                    _ = token.cancelled() => { completed = false; break; }
+                    _ = token.cancelled() => break,
                 }
+                // A probe once started is finished and kept, as the
+                // schedule's are when it pauses.
                 let batch = round::one_each(&prober, &targets, k, seq).await;
                 seq += batch.len() as u64;
                 if events.send(Event::Records(Source::Sweep, batch)).await.is_err() {
                     break;
                 }
             }
+            let completed = !token.is_cancelled();
             let _ = events.send(Event::Engine(Note::SweepDone { completed })).await;
-            let _ = ended.send(Source::Sweep);
         });
-        self.sweep = Some(Running { stop });
+        self.sweep = Some(Running { stop, done });
     }
 }

@@ -22,6 +22,7 @@ pub use state::State;
 pub use update::{update, Effect};
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use ratatui::crossterm::event::Event as TermEvent;
@@ -129,6 +130,10 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
             events.recv().await
         };
         let Some(ev) = ev else { break };
+        if let Some(panic) = OFF_THREAD_PANIC.get() {
+            failure = Some(anyhow::anyhow!("internal error, please report it: {panic}"));
+            break;
+        }
         match ev {
             Event::Input(TermEvent::Key(key)) => {
                 let Some(action) = action_for(key, state.mode) else {
@@ -137,7 +142,10 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
                 match update(&mut state, action) {
                     Some(Effect::Quit) => break,
                     Some(Effect::Engine(command)) => live.send(command),
-                    Some(Effect::Export) => state.status = Some(export(&state.window)),
+                    Some(Effect::Export) => {
+                        let said = export(&state.window);
+                        state.say(said);
+                    }
                     None => {}
                 }
                 // A key is answered at once, whatever the frame budget.
@@ -146,7 +154,7 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
             Event::Input(TermEvent::Resize(..)) => next_frame = Instant::now(),
             Event::Input(_) => continue,
             Event::Tick => {
-                state.elapsed = started.elapsed();
+                state.tick(started.elapsed());
                 if state.stale {
                     state.analyse();
                 }
@@ -193,7 +201,7 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
     };
     eprintln!(
         "coldlink watch: {} probes, {} failed{kept}",
-        state.probes, state.failed
+        state.total_probes, state.total_failed
     );
     Ok(crate::commands::exit::OK)
 }
@@ -246,6 +254,31 @@ pub fn export_to(path: &Path, records: &std::collections::VecDeque<ProbeRecord>)
     records.iter().try_for_each(|r| w.write(r))
 }
 
+/// A panic on another thread than the screen's (a probe task, the lab).
+static OFF_THREAD_PANIC: OnceLock<String> = OnceLock::new();
+
+/// The panic another thread had while the screen was up, if any.
+pub fn off_thread_panic() -> Option<&'static str> {
+    OFF_THREAD_PANIC.get().map(String::as_str)
+}
+
+/// ratatui's hook restores the terminal on any panic, but tokio catches a
+/// task's panic and the dashboard would go on drawing over a restored
+/// terminal. So a panic on the screen's thread restores and reports as
+/// before; one elsewhere is kept, and the loop ends the dashboard with it
+/// as its error (within a tick), restoring the terminal on the way out.
+fn route_panics(screen: std::thread::ThreadId) {
+    let restore_and_report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == screen {
+            restore_and_report(info);
+        } else {
+            let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+            let _ = OFF_THREAD_PANIC.set(format!("a panic on thread {thread}: {info}"));
+        }
+    }));
+}
+
 /// The terminal in raw mode on the alternate screen, restored when dropped
 /// (an error return included), by ratatui's panic hook on a panic, and
 /// before a forced exit (a second signal).
@@ -257,6 +290,7 @@ impl Screen {
     pub fn enter() -> std::io::Result<Screen> {
         let terminal = ratatui::try_init()?;
         crate::shutdown::before_forced_exit(ratatui::restore);
+        route_panics(std::thread::current().id());
         Ok(Screen { terminal })
     }
 

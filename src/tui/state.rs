@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use super::live::{Note, Source};
 use crate::diagnose::detect;
 use crate::diagnose::report::AwsEvidence;
-use crate::diagnose::{Dataset, Finding};
+use crate::diagnose::{Cause, Dataset, Finding};
 use crate::probe::{ProbeRecord, TargetKind};
 use crate::stats::TargetStats;
 
@@ -22,6 +22,8 @@ pub const WINDOW: usize = 10_000;
 pub const POINTS: usize = 2_000;
 /// Slow or failed probes kept for the list and its detail view.
 pub const SLOW_KEPT: usize = 200;
+/// How long a status line stays before the keys come back.
+pub const STATUS_SHOWN: Duration = Duration::from_secs(10);
 
 /// Latency buckets of the histogram (ms, upper edges): half decades, so the
 /// fast mode and a 5 s stall are a few rows apart, not a screen.
@@ -153,8 +155,12 @@ pub struct State {
     /// Wall time the dashboard started: the time axis's zero.
     pub started: SystemTime,
     pub elapsed: Duration,
+    /// Since the start or the last reset (`r`).
     pub probes: u64,
     pub failed: u64,
+    /// Since the start, whatever `r` forgot: what `--out` holds.
+    pub total_probes: u64,
+    pub total_failed: u64,
     pub targets: Vec<TargetView>,
     /// The most recent records, oldest first.
     pub window: VecDeque<ProbeRecord>,
@@ -167,9 +173,13 @@ pub struct State {
     pub focus: Focus,
     pub slow_selected: usize,
     pub finding_selected: usize,
+    /// First line shown of an open detail (PgUp/PgDn).
+    pub detail_scroll: u16,
     pub activity: Activity,
-    /// The last thing worth saying (a refusal, an export's path).
+    /// The last thing worth saying (a refusal, an export's path), and when
+    /// it was said (elapsed); it gives way to the keys after a while.
     pub status: Option<String>,
+    pub status_at: Duration,
     /// Records arrived since the detectors last looked.
     pub stale: bool,
     /// End of the latest probe, for the quiet time before the next.
@@ -186,6 +196,8 @@ impl State {
             elapsed: Duration::ZERO,
             probes: 0,
             failed: 0,
+            total_probes: 0,
+            total_failed: 0,
             targets,
             window: VecDeque::new(),
             slow: VecDeque::new(),
@@ -195,8 +207,10 @@ impl State {
             focus: Focus::Slow,
             slow_selected: 0,
             finding_selected: 0,
+            detail_scroll: 0,
             activity: Activity::default(),
             status: None,
+            status_at: Duration::ZERO,
             stale: false,
             last_end: None,
             next_seq: 1,
@@ -212,9 +226,8 @@ impl State {
         fresh.activity = self.activity.clone();
         fresh.focus = self.focus;
         fresh.next_seq = self.next_seq;
-        if let Some((_, of)) = fresh.activity.burst {
-            fresh.activity.burst = Some((0, of));
-        }
+        fresh.total_probes = self.total_probes;
+        fresh.total_failed = self.total_failed;
         *self = fresh;
     }
 
@@ -237,8 +250,10 @@ impl State {
         let mut new_slow = 0;
         for r in batch {
             self.probes += 1;
+            self.total_probes += 1;
             if r.error.is_some() {
                 self.failed += 1;
+                self.total_failed += 1;
             }
             let Some(t) = self.meta.targets.iter().position(|m| m.name == r.target) else {
                 continue;
@@ -321,24 +336,25 @@ impl State {
             Note::KeepWarm { on } => a.keep_warm = on,
             Note::BurstStarted { probes } => {
                 a.burst = Some((0, probes));
-                self.status = Some(format!("burst: {probes} probes"));
+                self.say(format!("burst: {probes} probes"));
             }
             Note::BurstDone => {
                 if let Some((got, of)) = a.burst.take() {
-                    self.status = Some(format!("burst done: {got} of {of} probes"));
+                    self.say(format!("burst done: {got} of {of} probes"));
                 }
             }
             Note::SweepStep { step, of, gap } => a.sweep = Some((step, of, gap)),
+            Note::SweepStopping => self.say("stopping the idle sweep…"),
             Note::SweepDone { completed } => {
                 a.sweep = None;
-                self.status = Some(if completed {
-                    "idle sweep done".into()
+                self.say(if completed {
+                    "idle sweep done"
                 } else {
-                    "idle sweep stopped".into()
+                    "idle sweep stopped"
                 });
             }
-            Note::Refused(why) => self.status = Some(why),
-            Note::Failed(why) => self.status = Some(format!("error: {why}")),
+            Note::Refused(why) => self.say(why),
+            Note::Failed(why) => self.say(format!("error: {why}")),
         }
     }
 
@@ -354,13 +370,19 @@ impl State {
             .collect();
         let records = self.window.make_contiguous();
         let ds = Dataset::from_records_with(records, &kinds, self.meta.scale, self.meta.slow_ms);
+        // Findings are re-ranked each time: the selection and an open detail
+        // follow their cause (one finding per cause), not their position.
+        let selected = self.findings.get(self.finding_selected).map(|f| f.cause);
+        let shown = match self.mode {
+            Mode::FindingDetail(i) => self.findings.get(i).map(|f| f.cause),
+            _ => None,
+        };
         self.findings = detect::run_all(&ds, &AwsEvidence::default());
         self.analysed = records.len();
-        self.finding_selected = self.finding_selected.min(self.findings.len().saturating_sub(1));
-        if let Mode::FindingDetail(i) = self.mode {
-            if i >= self.findings.len() {
-                self.mode = Mode::Normal;
-            }
+        let find = |cause: Option<Cause>| cause.and_then(|c| self.findings.iter().position(|f| f.cause == c));
+        self.finding_selected = find(selected).unwrap_or(0);
+        if shown.is_some() {
+            self.mode = find(shown).map_or(Mode::Normal, Mode::FindingDetail);
         }
         if self.meta.slow_ms.is_none() {
             for (d, info) in ds.targets.iter().enumerate() {
@@ -382,29 +404,53 @@ impl State {
     /// probes that landed before there was a baseline are judged too. The
     /// selection stays on the probe it was on.
     fn relist_slow(&mut self) {
+        // The newest stays selected if it was; otherwise the selected and
+        // the open probe stay in the list, slow by the new thresholds or not.
+        let following_newest = self.slow_selected == 0 && self.mode == Mode::Normal;
         let selected = self.selected_probe().map(|r| r.seq);
         let shown = match self.mode {
             Mode::ProbeDetail(i) => self.slow.get(i).map(|r| r.seq),
             _ => None,
         };
+        let kept = |r: &ProbeRecord| Some(r.seq) == selected || Some(r.seq) == shown;
         self.slow = self
             .window
             .iter()
             .rev()
             .filter(|r| {
-                self.meta
-                    .targets
-                    .iter()
-                    .position(|m| m.name == r.target)
-                    .is_some_and(|t| self.targets[t].is_slow(r))
+                kept(r)
+                    || self
+                        .meta
+                        .targets
+                        .iter()
+                        .position(|m| m.name == r.target)
+                        .is_some_and(|t| self.targets[t].is_slow(r))
             })
             .take(SLOW_KEPT)
             .cloned()
             .collect();
         let find = |seq: Option<u64>| seq.and_then(|seq| self.slow.iter().position(|r| r.seq == seq));
-        self.slow_selected = find(selected).unwrap_or(0);
+        self.slow_selected = if following_newest {
+            0
+        } else {
+            find(selected).unwrap_or(0)
+        };
         if shown.is_some() {
             self.mode = find(shown).map_or(Mode::Normal, Mode::ProbeDetail);
+        }
+    }
+
+    /// Say something in the footer (it gives way to the keys after a while).
+    pub fn say(&mut self, what: impl Into<String>) {
+        self.status = Some(what.into());
+        self.status_at = self.elapsed;
+    }
+
+    /// On the clock: time moves, an old status goes.
+    pub fn tick(&mut self, elapsed: Duration) {
+        self.elapsed = elapsed;
+        if self.status.is_some() && elapsed.saturating_sub(self.status_at) >= STATUS_SHOWN {
+            self.status = None;
         }
     }
 

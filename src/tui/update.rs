@@ -14,7 +14,14 @@ pub enum Effect {
     Quit,
 }
 
+/// Lines a PgUp / PgDn moves an open detail by.
+const SCROLL_PAGE: u16 = 10;
+
 pub fn update(state: &mut State, action: Action) -> Option<Effect> {
+    // Another item, or none: its text starts at the top.
+    if !matches!(action, Action::ScrollUp | Action::ScrollDown) {
+        state.detail_scroll = 0;
+    }
     match action {
         Action::Quit => return Some(Effect::Quit),
         Action::Burst => return Some(Effect::Engine(Command::Burst)),
@@ -24,7 +31,7 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
         Action::Export => return Some(Effect::Export),
         Action::Reset => {
             state.reset();
-            state.status = Some("statistics reset".into());
+            state.say("statistics reset");
         }
         Action::Help => {
             state.mode = if state.mode == Mode::Help {
@@ -34,6 +41,8 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
             };
         }
         Action::Back => state.mode = Mode::Normal,
+        Action::ScrollUp => state.detail_scroll = state.detail_scroll.saturating_sub(SCROLL_PAGE),
+        Action::ScrollDown => state.detail_scroll = state.detail_scroll.saturating_add(SCROLL_PAGE),
         Action::Focus => {
             state.focus = match state.focus {
                 Focus::Slow => Focus::Findings,

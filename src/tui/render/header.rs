@@ -1,4 +1,6 @@
-//! The header: what is watched and how, for how long, and what runs.
+//! The header: what is watched and how, for how long, and what runs. What
+//! runs comes first on its line, so that a narrow terminal cuts the
+//! counters, not the sign that a sweep or a burst is under way.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -11,41 +13,45 @@ use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let m = &state.meta;
+    let wide = area.width >= 120;
     let speed = match &m.lab {
-        Some(_) if m.scale != 1.0 => format!(" (speed {}×: findings in scenario time)", m.scale),
+        Some(_) if m.scale != 1.0 && wide => format!(" (speed {}×: findings in scenario time)", m.scale),
+        Some(_) if m.scale != 1.0 => format!(" ({}×)", m.scale),
         _ => String::new(),
     };
+    let targets = format!(
+        "{} target{}",
+        m.targets.len(),
+        if m.targets.len() == 1 { "" } else { "s" }
+    );
     let first = Line::from(vec![
-        Span::styled("coldlink watch", theme.title()),
-        Span::raw(format!(
-            " · {}{speed} · {} target{} · {}",
-            m.name,
-            m.targets.len(),
-            if m.targets.len() == 1 { "" } else { "s" },
-            m.plan
-        )),
+        Span::styled(if wide { "coldlink watch · " } else { "" }, theme.title()),
+        Span::styled(format!("{}{speed}", m.name), theme.title()),
+        Span::raw(format!(" · {} · {targets}", m.plan)),
     ]);
     let a = &state.activity;
-    let mut parts = vec![
-        format!("elapsed {}", fmt_elapsed(state.elapsed)),
-        format!("{} probes, {} failed", state.probes, state.failed),
-        if a.schedule {
-            "schedule running".to_string()
-        } else {
-            "schedule paused".to_string()
-        },
-        if a.keep_warm {
-            format!("keep-warm every {}", fmt_gap(m.keep_warm_every))
-        } else {
-            "keep-warm off".to_string()
-        },
-    ];
-    if let Some((got, of)) = a.burst {
-        parts.push(format!("burst {got}/{of}"));
-    }
+    let mut parts = Vec::new();
     if let Some((step, of, gap)) = a.sweep {
         parts.push(format!("idle sweep {step}/{of}: quiet {}", fmt_gap(gap)));
     }
+    if let Some((got, of)) = a.burst {
+        parts.push(format!("burst {got}/{of}"));
+    }
+    parts.push(
+        if a.schedule {
+            "schedule running"
+        } else {
+            "schedule paused"
+        }
+        .to_string(),
+    );
+    parts.push(if a.keep_warm {
+        format!("keep-warm every {}", fmt_gap(m.keep_warm_every))
+    } else {
+        "keep-warm off".to_string()
+    });
+    parts.push(format!("{} probes, {} failed", state.probes, state.failed));
+    parts.push(format!("elapsed {}", fmt_elapsed(state.elapsed)));
     let second = Line::from(Span::styled(parts.join(" · "), theme.dim()));
     frame.render_widget(Paragraph::new(vec![first, second]), area);
 }

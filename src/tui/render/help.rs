@@ -26,7 +26,7 @@ const KEYS: [(&str, &str); 12] = [
         "move in the list (or to the previous / next item in a detail)",
     ),
     ("Enter", "open the selected probe's record or finding's evidence"),
-    ("Esc", "close the detail or this help"),
+    ("Esc", "close the detail or this help (PgUp/PgDn scroll them)"),
     ("r", "reset: forget every probe so far (what runs keeps running)"),
     ("e", "export the records held (the last 10,000) to an NDJSON file"),
     ("?", "this help"),
@@ -44,7 +44,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         })
         .collect();
     lines.push(Line::from(Span::styled(
-        "Charts: • new connection, ⠒ (braille dots) reused, █ failed, the line is the slow threshold. \
+        "Charts: • new connection, ⠒ (braille dots) reused, █ failed; the lines are the slow thresholds (new, reused). \
          Latency axes are logarithmic. Idle age is how long a reused connection sat idle, or for a \
          new connection how long the whole path had been quiet.",
         theme.dim(),
@@ -57,10 +57,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     }
     let area = popup(area, 90, 22);
     frame.render_widget(Clear, area);
-    let p = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-        Block::bordered()
-            .title(" keys · Esc close ")
-            .border_style(theme.focused()),
-    );
+    let p = Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((state.detail_scroll, 0))
+        .block(
+            Block::bordered()
+                .title(" keys · Esc close ")
+                .border_style(theme.focused()),
+        );
     frame.render_widget(p, area);
 }

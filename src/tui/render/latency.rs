@@ -1,5 +1,6 @@
 //! Total latency over time, one target: new connections, reused ones and
-//! failures told apart, and the slow threshold as a line. The latency axis
+//! failures told apart, and the slow thresholds (new and reused
+//! connections each have one) as lines. The latency axis
 //! is logarithmic, so a 20 ms fast mode and a 5 s stall both stay readable.
 
 use ratatui::layout::Rect;
@@ -26,10 +27,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, view: &TargetView, t
     let x0 = (now - SPAN_S).max(0.0);
     let x1 = now.max(x0 + 1.0);
     let visible = || view.points.iter().filter(|p| p.t_s >= x0);
-    let threshold = view.threshold_ms();
+    // New and reused connections are judged against thresholds of their
+    // own: both are drawn (one line when they agree).
+    let mut thresholds: Vec<f64> = view.slow_ms.iter().flatten().copied().collect();
+    thresholds.dedup();
     let (lo, hi) = visible()
         .map(|p| p.total_ms)
-        .chain(threshold)
+        .chain(thresholds.iter().copied())
         .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let (y_bounds, y_labels) = log_axis(lo, hi, area.height.saturating_sub(4));
     let log = |ms: f64| ms.max(1e-3).log10();
@@ -42,9 +46,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, view: &TargetView, t
     let fresh = pick(&|p| !p.failed && !p.reused);
     let reused = pick(&|p| !p.failed && p.reused);
     let failed = pick(&|p| p.failed);
-    let line: Vec<(f64, f64)> = threshold
-        .map(|t| vec![(x0, log(t)), (x1, log(t))])
-        .unwrap_or_default();
+    let lines: Vec<Vec<(f64, f64)>> = thresholds
+        .iter()
+        .map(|t| vec![(x0, log(*t)), (x1, log(*t))])
+        .collect();
     let mut sets = vec![
         Dataset::default()
             .name("new")
@@ -69,14 +74,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, view: &TargetView, t
                 .data(&failed),
         );
     }
-    if !line.is_empty() {
+    for line in &lines {
         sets.push(
             Dataset::default()
                 .name("slow")
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(theme.threshold())
-                .data(&line),
+                .data(line),
         );
     }
     let chart = Chart::new(sets)

@@ -55,12 +55,12 @@ pub fn draw(frame: &mut Frame, state: &State, theme: Theme) {
         Mode::Help => help::render(frame, area, state, theme),
         Mode::ProbeDetail(i) => {
             if let Some(r) = state.slow.get(i) {
-                detail::probe(frame, area, r, theme);
+                detail::probe(frame, area, r, state.detail_scroll, theme);
             }
         }
         Mode::FindingDetail(i) => {
             if let Some(f) = state.findings.get(i) {
-                detail::finding(frame, area, f, theme);
+                detail::finding(frame, area, f, state.detail_scroll, theme);
             }
         }
     }
