@@ -25,13 +25,17 @@
 #    BURST_FRESH on new ones) and an hourly schedule. Headless, `coldlink run
 #    --burst` (the burst, then exit); under the dashboard, watch in tmux, b
 #    once the panels are drawn, q once the footer says "burst done". They
-#    alternate, ROUNDS of each. Only the burst's records count: under watch,
-#    those scheduled after b was sent (the schedule's first probe at start is
-#    left out). p50/p90/p99 of queue, connect, ttfb and total; requests/s is
-#    records / (first `at` to last end, scheduled_at + total_ms); CPU is the
-#    process's utime+stime (headless: /usr/bin/time, start and exit
-#    included; watch: /proc/PID/stat from b to "burst done" seen, polled
-#    every 0.5 s), in % of one core over that same records span.
+#    alternate, ROUNDS of each. The sizes make a burst last 1–2 s headless,
+#    long enough for frames and the detectors to run during it (3000 per
+#    target kept alive is over in a tenth of a second). Only the burst's
+#    records count: under watch, those scheduled after b was sent (the
+#    schedule's probe at start is left out; the schedule spreads its targets
+#    over the hour, so its first round is one probe, not one per target).
+#    p50/p90/p99 of queue, connect, ttfb and total; requests/s is records /
+#    (first `at` to last end, scheduled_at + total_ms); CPU is the process's
+#    utime+stime (headless: /usr/bin/time, start and exit included; watch:
+#    /proc/PID/stat from b to "burst done" seen, polled every 0.5 s), in %
+#    of one core over that same span of records; VmHWM is the peak RSS.
 #
 # KEEP=DIR keeps each run's records and samples in DIR. Installs nginx, tmux
 # and time (apt-get) when they are missing.
@@ -432,6 +436,7 @@ from datetime import datetime
 
 base, clk, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 PHASES = ["queue", "connect", "ttfb", "total"]
+OVER_MS = 3.0  # the tail: probes whose total is above this
 
 def ts(s):
     return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
@@ -479,17 +484,19 @@ for name in names:
             if v is not None:
                 vals[p].append(v)
     failed = sum(1 for r in kept if r.get("error") or not (200 <= (r.get("status") or 0) < 400))
+    over = sum(1 for r in kept if r["total_ms"] > OVER_MS)
     span = None
     if kept:
         first = min(ts(r["at"]) for r in kept)
         last = max(ts(r["scheduled_at"]) + r["total_ms"] / 1000 for r in kept)
         span = last - first
     r = dict(mode=mode, kind=kind, round=rnd, records=len(kept), left_out=len(recs) - len(kept),
-             failed=failed, vals=vals, span=span, rps=len(kept) / span if span else None,
+             failed=failed, over=over, vals=vals, span=span, rps=len(kept) / span if span else None,
              rc=read(os.path.join(d, "rc"), "?"), footer=read(os.path.join(d, "footer"), ""),
              cpu_s=None, hwm=None, loop_s=None, tmux_s=None, key_ms=None, seen_s=None)
     if kind == "run":
-        t = (read(os.path.join(d, "time"), "") or "").split()
+        # The last line; a failed run has "Command exited with …" before it.
+        t = ((read(os.path.join(d, "time"), "") or "").splitlines() or [""])[-1].split()
         if len(t) == 4:
             r["cpu_s"], r["hwm"] = float(t[1]) + float(t[2]), int(t[3])
     else:
@@ -510,7 +517,8 @@ for name in names:
     runs[name] = r
 
 def cell(xs):
-    if len(xs) < 20:
+    # Kept alive, connect is only the pool's first BURST_CONC connections.
+    if len(xs) < 100:
         return f"— ({len(xs)})"
     return " / ".join(f"{pct(xs, p):.2f}" for p in (50, 90, 99))
 
@@ -522,14 +530,14 @@ conns = {"reuse": "kept alive", "fresh": "new"}
 print("Bursts, per run in the order they ran (ms, p50 / p90 / p99; requests/s = "
       "records / first `at` to last end; CPU % of one core over that span):")
 print()
-print("| connections | command | round | probes | failed | queue | connect | ttfb | total "
+print(f"| connections | command | round | probes | failed | queue | connect | ttfb | total | total > {OVER_MS:.0f} ms "
       "| wall s | requests/s | CPU s | CPU % | loop CPU s | tmux CPU s | VmHWM MB |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in runs.values():
     v = r["vals"]
     cpu_pc = 100 * r["cpu_s"] / r["span"] if r["cpu_s"] is not None and r["span"] else None
     print(f"| {conns[r['mode']]} | {label[r['kind']]} | {r['round']} | {r['records']} | {r['failed']} | "
-          + " | ".join(cell(v[p]) for p in PHASES)
+          + " | ".join(cell(v[p]) for p in PHASES) + f" | {r['over']}"
           + f" | {f(r['span'], '.2f')} | {f(r['rps'], '.0f')} | {f(r['cpu_s'], '.2f')} | {f(cpu_pc, '.0f')}"
           + f" | {f(r['loop_s'], '.2f')} | {f(r['tmux_s'], '.2f')}"
           + f" | {f(r['hwm'] / 1024 if r['hwm'] else None, '.1f')} |")
@@ -537,8 +545,8 @@ for r in runs.values():
 print()
 print("Bursts, all rounds together (ms, p50 / p90 / p99; requests/s per round):")
 print()
-print("| connections | command | probes | queue | connect | ttfb | total | requests/s |")
-print("|---|---|---|---|---|---|---|---|")
+print(f"| connections | command | probes | queue | connect | ttfb | total | total > {OVER_MS:.0f} ms | requests/s |")
+print("|---|---|---|---|---|---|---|---|---|")
 for mode in ("reuse", "fresh"):
     for kind in ("run", "watch"):
         group = [r for r in runs.values() if r["mode"] == mode and r["kind"] == kind]
@@ -547,7 +555,7 @@ for mode in ("reuse", "fresh"):
         v = {p: [x for r in group for x in r["vals"][p]] for p in PHASES}
         rps = " / ".join(f(r["rps"], ".0f") for r in group)
         print(f"| {conns[mode]} | {label[kind]} | {sum(r['records'] for r in group)} | "
-              + " | ".join(cell(v[p]) for p in PHASES) + f" | {rps} |")
+              + " | ".join(cell(v[p]) for p in PHASES) + f" | {sum(r['over'] for r in group)} | {rps} |")
 
 notes = []
 for name, r in runs.items():

@@ -41,6 +41,9 @@ use theme::Theme;
 /// a key press is drawn at once.
 const FRAME: Duration = Duration::from_millis(100);
 
+/// Events the loop may fall behind by (see where the channel is made).
+const EVENTS_QUEUED: usize = 64;
+
 /// How long quitting waits for probes in flight to land in `--out`.
 const QUIT_GRACE: Duration = Duration::from_secs(2);
 
@@ -94,7 +97,10 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
     };
     let mut state = State::new(meta(&cfg), SystemTime::now());
     let theme = Theme::from_env();
-    let (tx, mut events) = mpsc::channel::<Event>(1024);
+    // Small on purpose: when a burst outruns the screen, records wait in the
+    // engine (their probes' slots held, so the wait shows as `queue`)
+    // rather than piling up here; 64 batches are at most 16 384 records.
+    let (tx, mut events) = mpsc::channel::<Event>(EVENTS_QUEUED);
 
     let mut terminal = Screen::enter()?;
     let input = event::InputThread::spawn(tx.clone())?;
