@@ -10,6 +10,7 @@
 # Installs nginx (apt-get) and oha (cargo install) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/nginx.sh
 
 N_KEEPALIVE=${N_KEEPALIVE:-200000}   # keep-alive run, per tool
 N_FRESH=${N_FRESH:-20000}            # a new connection per request
@@ -18,11 +19,6 @@ CONC=${CONC:-50}
 
 log() { printf '%s\n' "$*" >&2; }
 
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-  log "installing nginx from Debian's packages"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 if ! command -v oha >/dev/null; then
   log "installing oha (cargo install oha)"
   cargo install oha --locked -q
@@ -33,35 +29,12 @@ COLDLINK=$PWD/target/release/coldlink
 
 work=$(mktemp -d)
 cleanup() {
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  stop_nginx "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$work/tmp"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/tmp; proxy_temp_path $work/tmp; fastcgi_temp_path $work/tmp;
-  uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
-  keepalive_requests 100000000;
-  keepalive_timeout 75s;
-  server {
-    listen 127.0.0.1:$port;
-    location / { default_type text/plain; return 200 "ok\n"; }
-  }
-}
-CONF
-"$NGINX" -c "$work/nginx.conf" -p "$work" 2>/dev/null
-for _ in $(seq 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.05
-done
+start_nginx "$work"
 URL="http://127.0.0.1:$port/"
 
 # run NAME N COMMAND... → "rps p50_ms p99_ms rss_mb"

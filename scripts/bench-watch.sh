@@ -41,6 +41,7 @@
 # and time (apt-get) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/nginx.sh
 
 PHASE_SECONDS=${PHASE_SECONDS:-32}   # each run of part 1
 IDLE_SECONDS=${IDLE_SECONDS:-30}     # the measured window of part 2
@@ -55,11 +56,6 @@ BURST_TIMEOUT=${BURST_TIMEOUT:-120}  # part 3: seconds a burst under watch may t
 log() { printf '%s\n' "$*" >&2; }
 
 [ "$PHASE_SECONDS" -gt $((2 * WARM + 5)) ] || { log "PHASE_SECONDS must exceed $((2 * WARM + 5))"; exit 2; }
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-  log "installing nginx from Debian's packages"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 if ! command -v tmux >/dev/null; then
   log "installing tmux from Debian's packages"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
@@ -79,36 +75,14 @@ child=""   # the headless run in progress, stopped too if the script is cut shor
 cleanup() {
   [ -n "$child" ] && kill -TERM "$child" 2>/dev/null || true
   tmux -S "$SOCK" kill-server 2>/dev/null || true
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  stop_nginx "$work"
   if [ -n "$KEEP" ]; then mkdir -p "$KEEP" && cp -r "$work/runs/." "$KEEP/" || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$work/tmp" "$work/runs"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/tmp; proxy_temp_path $work/tmp; fastcgi_temp_path $work/tmp;
-  uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
-  keepalive_requests 100000000;
-  keepalive_timeout 75s;
-  server {
-    listen 127.0.0.1:$port;
-    location / { default_type text/plain; return 200 "ok\n"; }
-  }
-}
-CONF
-"$NGINX" -c "$work/nginx.conf" -p "$work" 2>/dev/null
-for _ in $(seq 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.05
-done
+mkdir -p "$work/runs"
+start_nginx "$work"
 
 profile() { # FILE INTERVAL JITTER CONNECTIONS [BURST_REQUESTS BURST_CONNECTIONS]
   cat > "$1" <<TOML

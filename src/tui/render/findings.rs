@@ -3,7 +3,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Block, ListItem, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::tui::state::{Focus, State};
@@ -65,13 +65,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
             ListItem::new(lines)
         })
         .collect();
-    let list = List::new(items).block(block).highlight_style(if focused {
-        theme.selected()
-    } else {
-        Default::default()
-    });
-    let mut selected = ListState::default().with_selected(Some(state.finding_selected));
-    frame.render_stateful_widget(list, area, &mut selected);
+    super::selectable_list(frame, area, block, items, state.finding_selected, focused, theme);
 }
 
 /// `s` cut to `width` characters, with an ellipsis when cut.

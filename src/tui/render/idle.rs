@@ -4,10 +4,10 @@
 
 use ratatui::layout::Rect;
 use ratatui::symbols::Marker;
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType};
+use ratatui::widgets::{Axis, Block, Chart};
 use ratatui::Frame;
 
-use super::log_axis;
+use super::{log_axis, scatter};
 use crate::tui::state::TargetView;
 use crate::tui::theme::Theme;
 
@@ -35,18 +35,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &TargetView, theme: Theme) {
     };
     let (fresh, reused) = (points(false), points(true));
     let chart = Chart::new(vec![
-        Dataset::default()
-            .name("new")
-            .marker(Marker::Dot)
-            .graph_type(GraphType::Scatter)
-            .style(theme.fresh())
-            .data(&fresh),
-        Dataset::default()
-            .name("reused")
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Scatter)
-            .style(theme.reused())
-            .data(&reused),
+        scatter("new", Marker::Dot, theme.fresh(), &fresh),
+        scatter("reused", Marker::Braille, theme.reused(), &reused),
     ])
     .block(
         Block::bordered()

@@ -8,7 +8,7 @@ use ratatui::symbols::Marker;
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Sparkline};
 use ratatui::Frame;
 
-use super::{fmt_elapsed_s, log_axis};
+use super::{fmt_elapsed_s, log_axis, scatter};
 use crate::tui::state::{State, TargetView};
 use crate::tui::theme::Theme;
 
@@ -51,28 +51,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, view: &TargetView, t
         .map(|t| vec![(x0, log(*t)), (x1, log(*t))])
         .collect();
     let mut sets = vec![
-        Dataset::default()
-            .name("new")
-            .marker(Marker::Dot)
-            .graph_type(GraphType::Scatter)
-            .style(theme.fresh())
-            .data(&fresh),
-        Dataset::default()
-            .name("reused")
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Scatter)
-            .style(theme.reused())
-            .data(&reused),
+        scatter("new", Marker::Dot, theme.fresh(), &fresh),
+        scatter("reused", Marker::Braille, theme.reused(), &reused),
     ];
     if !failed.is_empty() {
-        sets.push(
-            Dataset::default()
-                .name("failed")
-                .marker(Marker::Block)
-                .graph_type(GraphType::Scatter)
-                .style(theme.failed())
-                .data(&failed),
-        );
+        sets.push(scatter("failed", Marker::Block, theme.failed(), &failed));
     }
     for line in &lines {
         sets.push(

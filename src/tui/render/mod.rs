@@ -157,6 +157,44 @@ fn table_row(frame: &mut Frame, area: Rect, view: &TargetView, wide: bool, theme
     }
 }
 
+/// A list in a block, its selected item in reverse video when the list has
+/// the focus (the findings and the slow probes).
+pub fn selectable_list(
+    frame: &mut Frame,
+    area: Rect,
+    block: Block<'_>,
+    items: Vec<ratatui::widgets::ListItem<'_>>,
+    selected: usize,
+    focused: bool,
+    theme: Theme,
+) {
+    let highlight = if focused {
+        theme.selected()
+    } else {
+        Default::default()
+    };
+    let list = ratatui::widgets::List::new(items)
+        .block(block)
+        .highlight_style(highlight);
+    let mut state = ratatui::widgets::ListState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+/// One kind of point on a chart.
+pub fn scatter<'a>(
+    name: &'a str,
+    marker: ratatui::symbols::Marker,
+    style: ratatui::style::Style,
+    points: &'a [(f64, f64)],
+) -> ratatui::widgets::Dataset<'a> {
+    ratatui::widgets::Dataset::default()
+        .name(name)
+        .marker(marker)
+        .graph_type(ratatui::widgets::GraphType::Scatter)
+        .style(style)
+        .data(points)
+}
+
 /// A centred rectangle at most `w`×`h`, inside `area`.
 pub fn popup(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width.saturating_sub(2)).max(area.width.min(20));

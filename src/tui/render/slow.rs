@@ -4,7 +4,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph};
+use ratatui::widgets::{Block, ListItem, Paragraph};
 use ratatui::Frame;
 
 use super::{clock, fmt_cell_ms};
@@ -101,11 +101,5 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
             ListItem::new(lines)
         })
         .collect();
-    let list = List::new(items).block(block).highlight_style(if focused {
-        theme.selected()
-    } else {
-        Default::default()
-    });
-    let mut selected = ListState::default().with_selected(Some(state.slow_selected));
-    frame.render_stateful_widget(list, area, &mut selected);
+    super::selectable_list(frame, area, block, items, state.slow_selected, focused, theme);
 }
