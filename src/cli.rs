@@ -57,6 +57,12 @@ pub enum Command {
     /// burst (b), an idle sweep (s), pause (p), keep-warm (k), reset (r),
     /// export the records (e); ? lists them all, q quits.
     Watch(Box<WatchArgs>),
+    /// Keep the path warm, and say whether it is: for cron (--once).
+    ///
+    /// --once sends one probe per target and prints one line per target;
+    /// exit 0 when every target answered under --slow, 1 otherwise (or when
+    /// another run still holds the lock), 2 on bad input.
+    Keepwarm(Box<KeepwarmArgs>),
     /// Re-summarise stored records (NDJSON, gzip too), merging files.
     Report(ReportArgs),
     /// Run the path on loopback (gateway → NLB → backends, an edge for the
@@ -251,6 +257,42 @@ pub struct WatchArgs {
     pub conn: ConnectionArgs,
 
     /// Append every probe record (NDJSON) to FILE, flushed as it comes.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeepwarmArgs {
+    /// URLs to keep warm (or --profile, --lab).
+    #[arg(value_name = "URL", value_parser = parse::url)]
+    pub urls: Vec<url::Url>,
+
+    /// The profile: targets and connection settings.
+    #[arg(long, value_name = "FILE", conflicts_with = "urls")]
+    pub profile: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub lab: LabOptions,
+
+    /// One probe per target, one line per target, and exit: for cron.
+    #[arg(long, required = true)]
+    pub once: bool,
+
+    /// A target is healthy when it answered faster than D (total time)
+    /// [default: the profile's diagnose.slow, else 1s].
+    #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
+    pub slow: Option<Duration>,
+
+    /// Hold this lock file while running; a run that finds it held exits at
+    /// once (exit 1) instead of piling up [default: one per profile or URL
+    /// set, in $XDG_RUNTIME_DIR, else the temporary directory].
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+
+    /// Also append every probe record (NDJSON) to FILE.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }

@@ -7,7 +7,7 @@ use clap::{CommandFactory, Parser};
 use coldlink::cli::{Cli, Command};
 use coldlink::commands::{self, exit};
 use coldlink::config::{
-    ConfigError, DiagnoseConfig, LabContext, ProbeConfig, RunConfig, WatchConfig, WatchLab,
+    ConfigError, DiagnoseConfig, KeepwarmConfig, LabContext, ProbeConfig, RunConfig, WatchConfig, WatchLab,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -115,6 +115,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 }),
             )?;
             commands::watch::run(cfg, cancel).await
+        }),
+        Command::Keepwarm(args) => runtime()?.block_on(async {
+            let cancel = CancellationToken::new();
+            coldlink::shutdown::install(cancel.clone());
+            let lab = commands::lab::start_for(&args.lab).await?;
+            let cfg = KeepwarmConfig::from_args(&args, lab.as_ref().map(|l| &l.profile))?;
+            commands::keepwarm::run(cfg, &mut io::stdout().lock(), cancel).await
         }),
         Command::Lab(args) => runtime()?.block_on(async {
             let cancel = CancellationToken::new();

@@ -297,6 +297,7 @@ async fn help_snapshots() {
         ("probe_help", vec!["probe", "--help"]),
         ("diagnose_help", vec!["diagnose", "--help"]),
         ("watch_help", vec!["watch", "--help"]),
+        ("keepwarm_help", vec!["keepwarm", "--help"]),
     ] {
         let out = coldlink(args(&a), &[]).await;
         assert_eq!(out.status.code(), Some(0));

@@ -3,6 +3,7 @@
 //! file and what would be valid, and exits 2.
 
 mod diagnose;
+mod keepwarm;
 pub mod parse;
 pub mod profile;
 mod watch;
@@ -10,6 +11,7 @@ mod watch;
 pub use diagnose::{
     CloudWatchLookup, DiagnoseConfig, DiagnoseSource, LabContext, XrayLookup, DEFAULT_XRAY_WAIT,
 };
+pub use keepwarm::{KeepwarmConfig, DEFAULT_KEEPWARM_SLOW};
 pub use watch::{WatchConfig, WatchLab, DEFAULT_KEEP_WARM, DEFAULT_WATCH_INTERVAL};
 
 use std::path::PathBuf;

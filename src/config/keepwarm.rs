@@ -1,0 +1,108 @@
+//! `coldlink keepwarm`, validated.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{check_writable, layered, request_from, settings_from, targets_from, ConfigError, Profile};
+use crate::cli::KeepwarmArgs;
+use crate::probe::{ConnectionPolicy, ProbeSettings, Target};
+
+/// A target answering slower than this is not healthy, unless the profile
+/// or `--slow` says otherwise.
+pub const DEFAULT_KEEPWARM_SLOW: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub struct KeepwarmConfig {
+    pub targets: Vec<Target>,
+    pub settings: ProbeSettings,
+    /// Real time.
+    pub slow: Duration,
+    pub lock: PathBuf,
+    pub out: Option<PathBuf>,
+}
+
+impl KeepwarmConfig {
+    /// `lab`: the profile of a lab started for this command.
+    pub fn from_args(args: &KeepwarmArgs, lab: Option<&Profile>) -> Result<KeepwarmConfig, ConfigError> {
+        if let Some(out) = &args.out {
+            check_writable(out, "--out")?;
+        }
+        let loaded = match (&args.profile, lab) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(
+                    "--profile and --lab: give one (the lab comes with its own profile)".into(),
+                ))
+            }
+            (Some(path), None) => Some(Profile::load(path)?),
+            _ => None,
+        };
+        let profile = loaded.as_ref().or(lab);
+        let (targets, conn) = match profile {
+            Some(p) if args.urls.is_empty() => {
+                (p.targets_with(&args.conn)?, layered(&args.conn, &p.connection))
+            }
+            Some(p) => (
+                targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
+                layered(&args.conn, &p.connection),
+            ),
+            None if !args.urls.is_empty() => (
+                targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
+                args.conn.clone(),
+            ),
+            None => {
+                return Err(ConfigError(
+                    "keepwarm needs URLs, --profile FILE or --lab SCENARIO".into(),
+                ))
+            }
+        };
+        // One process per run (cron): its connections are new whatever the
+        // policy; reuse only saves the `Connection: close`.
+        let settings = settings_from(&conn, ConnectionPolicy::Fresh, targets.len())?;
+        let slow = args
+            .slow
+            .or(profile.and_then(|p| p.diagnose.slow))
+            .unwrap_or(DEFAULT_KEEPWARM_SLOW);
+        let lock = match &args.lock {
+            Some(path) => path.clone(),
+            None => default_lock(profile.map(|p| p.name.as_str()), &targets),
+        };
+        Ok(KeepwarmConfig {
+            targets,
+            settings,
+            slow,
+            lock,
+            out: args.out.clone(),
+        })
+    }
+}
+
+/// One lock per profile (or set of URLs), per user: two crontab lines for
+/// two APIs never block each other; the same line run twice does.
+fn default_lock(profile: Option<&str>, targets: &[Target]) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for t in targets {
+        t.url.as_str().hash(&mut h);
+    }
+    let name: String = profile
+        .unwrap_or("urls")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let dir = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() };
+    dir.join(format!(
+        "coldlink-keepwarm-{uid}-{name}-{:08x}.lock",
+        h.finish() as u32
+    ))
+}

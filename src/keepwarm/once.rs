@@ -1,0 +1,100 @@
+//! `keepwarm --once`: one probe per target, a line each, an exit code.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::lock::{Lock, LockError};
+use crate::commands::exit;
+use crate::config::{ConfigError, KeepwarmConfig};
+use crate::probe::{runner, CountPlan, Pacing, ProbeRecord, Prober};
+use crate::render::fmt_ms;
+use crate::store::NdjsonWriter;
+
+/// Probe every target once, at the same time; print a line per target (in
+/// the profile's order); 0 when all answered under `slow`, else 1.
+pub async fn run(
+    cfg: KeepwarmConfig,
+    stdout: &mut dyn Write,
+    cancel: CancellationToken,
+) -> anyhow::Result<u8> {
+    let _lock = match Lock::take(&cfg.lock) {
+        Ok(lock) => lock,
+        Err(held @ LockError::Held { .. }) => {
+            eprintln!("coldlink keepwarm: {held}; not starting a second run");
+            return Ok(exit::PROBLEM);
+        }
+        Err(e) => return Err(ConfigError(e.to_string()).into()),
+    };
+    let mut out = match &cfg.out {
+        Some(path) => Some(
+            NdjsonWriter::append(path).map_err(|e| ConfigError(format!("--out {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let prober = Arc::new(Prober::new(cfg.settings.clone()).map_err(|e| ConfigError(e.to_string()))?);
+    let n = cfg.targets.len();
+    let plan = CountPlan::new(n, 1, Pacing::None, Instant::now());
+    let (tx, mut rx) = mpsc::channel(n.max(1));
+    let targets = Arc::new(cfg.targets.clone());
+    let run = runner::run(prober, targets, Box::new(plan), n, tx, cancel);
+    let mut records: Vec<ProbeRecord> = Vec::with_capacity(n);
+    let collect = async {
+        while let Some(r) = rx.recv().await {
+            records.push(r);
+        }
+    };
+    tokio::join!(run, collect);
+    records.sort_by_key(|r| cfg.targets.iter().position(|t| t.name == r.target));
+    if let Some(w) = out.as_mut() {
+        for r in &records {
+            w.write(r)
+                .map_err(|e| ConfigError(format!("--out: writing a record failed: {e}")))?;
+        }
+    }
+    let width = cfg
+        .targets
+        .iter()
+        .map(|t| t.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut healthy = records.len() == n;
+    for r in &records {
+        let (ok, line) = line(r, cfg.slow, width);
+        healthy &= ok;
+        writeln!(stdout, "{line}")?;
+    }
+    stdout.flush()?;
+    Ok(if healthy { exit::OK } else { exit::PROBLEM })
+}
+
+/// `execute-api    ok    200  total 23.4 ms  ttfb 20.1 ms  new connection`,
+/// and whether the target counts as healthy.
+pub fn line(r: &ProbeRecord, slow: Duration, width: usize) -> (bool, String) {
+    let conn = match &r.conn {
+        Some(c) if c.reused => "reused connection",
+        Some(_) => "new connection",
+        None => "no connection",
+    };
+    let ttfb = r.phases_ms.ttfb.map(fmt_ms).unwrap_or_else(|| "-".into());
+    let slow_ms = slow.as_secs_f64() * 1000.0;
+    let (ok, verdict) = match (&r.error, r.status) {
+        (Some(e), _) => (false, format!("FAILED {} in {}: {}", e.kind, e.phase, e.message)),
+        (None, _) if r.total_ms >= slow_ms => (false, format!("SLOW (over {})", fmt_ms(slow_ms))),
+        (None, _) => (true, "ok".to_string()),
+    };
+    let status = r.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+    (
+        ok,
+        format!(
+            "{:<width$}  {status:>3}  total {:>10}  ttfb {:>10}  {conn}  {verdict}",
+            r.target,
+            fmt_ms(r.total_ms),
+            ttfb
+        ),
+    )
+}
