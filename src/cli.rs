@@ -57,11 +57,15 @@ pub enum Command {
     /// burst (b), an idle sweep (s), pause (p), keep-warm (k), reset (r),
     /// export the records (e); ? lists them all, q quits.
     Watch(Box<WatchArgs>),
-    /// Keep the path warm, and say whether it is: for cron (--once).
+    /// Keep the path warm, and say whether it is: from cron (--once) or as
+    /// a daemon (--interval).
     ///
     /// --once sends one probe per target and prints one line per target;
     /// exit 0 when every target answered under --slow, 1 otherwise (or when
-    /// another run still holds the lock), 2 on bad input.
+    /// another run still holds the lock), 2 on bad input. --interval pings
+    /// every target every D on kept-alive connections until SIGTERM or
+    /// Ctrl-C (exit 0), logging outages, with Prometheus metrics on
+    /// --metrics-listen.
     Keepwarm(Box<KeepwarmArgs>),
     /// Re-summarise stored records (NDJSON, gzip too), merging files.
     Report(ReportArgs),
@@ -275,8 +279,22 @@ pub struct KeepwarmArgs {
     pub lab: LabOptions,
 
     /// One probe per target, one line per target, and exit: for cron.
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "interval", conflicts_with_all = ["interval", "jitter", "metrics_listen"])]
     pub once: bool,
+
+    /// The daemon: ping every target every D, until SIGTERM or Ctrl-C.
+    #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
+    pub interval: Option<Duration>,
+
+    /// With --interval: move each ping later by a random amount below D
+    /// [default: none].
+    #[arg(long, value_name = "D", requires = "interval", value_parser = parse::duration)]
+    pub jitter: Option<Duration>,
+
+    /// With --interval: serve Prometheus metrics on http://ADDR/metrics
+    /// (and /healthz), e.g. 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR", requires = "interval")]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// A target is healthy when it answered faster than D (total time)
     /// [default: the profile's diagnose.slow, else 1s].

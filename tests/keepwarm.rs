@@ -186,3 +186,233 @@ fn bad_input_exits_2() {
         text(&out.stderr)
     );
 }
+
+// ---- the daemon (--interval) ----
+
+/// The daemon on `url`, its stderr read line by line.
+fn daemon(
+    args: &[&str],
+    dir: &std::path::Path,
+) -> (std::process::Child, std::io::BufReader<std::process::ChildStderr>) {
+    let mut child = Command::new(bin())
+        .arg("keepwarm")
+        .args(args)
+        .arg("--lock")
+        .arg(dir.join("l"))
+        .arg("--out")
+        .arg(dir.join("records.ndjson"))
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    (child, stderr)
+}
+
+fn records(dir: &std::path::Path) -> Vec<coldlink::probe::ProbeRecord> {
+    std::fs::read_to_string(dir.join("records.ndjson"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line a whole record"))
+        .collect()
+}
+
+async fn wait_for_records(dir: &std::path::Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while records(dir).len() < n {
+        assert!(Instant::now() < deadline, "fewer than {n} records after 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn sigterm(child: &std::process::Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// GET `path` from `addr`: (status line, body).
+fn http_get(addr: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_string(), body.to_string())
+}
+
+/// The text exposition as `series → value` (comments left out); panics on
+/// a line that is not `name{labels} value`.
+fn parse_exposition(text: &str) -> std::collections::HashMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').unwrap_or_else(|| panic!("not a sample: {l}"));
+            (
+                series.to_string(),
+                value.parse().unwrap_or_else(|_| panic!("not a value: {l}")),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_daemon_serves_metrics_that_match_its_probes_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(Behavior::Ok).await;
+    let url = server.url("/");
+    let (child, mut stderr) = daemon(
+        &[&url, "--interval", "1h", "--metrics-listen", "127.0.0.1:0"],
+        dir.path(),
+    );
+    let said = tokio::task::spawn_blocking(move || {
+        let said = common::read_until_line(&mut stderr, "/metrics");
+        (said, stderr)
+    });
+    let (said, mut stderr) = said.await.unwrap();
+    let addr = said
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap_or_else(|| panic!("the metrics address: {said}"))
+        .to_string();
+    // One target, every hour: the first probe only.
+    wait_for_records(dir.path(), 1).await;
+    let r = records(dir.path()).remove(0);
+    let (a, p) = (addr.clone(), "/metrics");
+    let (status, body) = tokio::task::spawn_blocking(move || http_get(&a, p))
+        .await
+        .unwrap();
+    assert!(status.contains("200"), "{status}");
+    assert!(body.ends_with("# EOF\n"), "a whole exposition: {body}");
+    let m = parse_exposition(&body);
+    let target = &r.target;
+    assert_eq!(
+        m[&format!("coldlink_probes_total{{target=\"{target}\",outcome=\"ok\"}}")],
+        1.0,
+        "{body}"
+    );
+    let total = format!("{{target=\"{target}\",phase=\"total\"}}");
+    assert_eq!(m[&format!("coldlink_probe_phase_seconds_count{total}")], 1.0);
+    let sum = m[&format!("coldlink_probe_phase_seconds_sum{total}")];
+    assert!(
+        (sum - r.total_ms / 1000.0).abs() < 1e-6,
+        "{sum} against {} ms",
+        r.total_ms
+    );
+    let ttfb = format!("coldlink_probe_phase_seconds_count{{target=\"{target}\",phase=\"ttfb\"}}");
+    assert_eq!(m[&ttfb], 1.0);
+    let at =
+        r.at.0
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+    let last = m[&format!("coldlink_last_success_timestamp_seconds{{target=\"{target}\"}}")];
+    assert!(last >= at && last - at < 1.0, "{last} against the probe at {at}");
+    assert!(
+        !m.keys()
+            .any(|k| k.starts_with("coldlink_connection_reused_total")),
+        "the first probe's connection is new: {body}"
+    );
+    let a = addr.clone();
+    let (status, body) = tokio::task::spawn_blocking(move || http_get(&a, "/healthz"))
+        .await
+        .unwrap();
+    assert!(status.contains("200") && body == "ok\n", "{status} {body}");
+
+    sigterm(&child);
+    let out = tokio::task::spawn_blocking(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+        (child.wait_with_output().unwrap(), rest)
+    });
+    let (done, rest) = out.await.unwrap();
+    assert_eq!(done.status.code(), Some(0), "{rest}");
+    assert!(rest.contains("stopped after 1 probes"), "{rest}");
+}
+
+#[tokio::test]
+async fn sigterm_mid_run_exits_0_with_every_record_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(Behavior::DelayHeaders(Duration::from_millis(30))).await;
+    let (child, _stderr) = daemon(&[&server.url("/"), "--interval", "20ms"], dir.path());
+    wait_for_records(dir.path(), 5).await;
+    sigterm(&child);
+    let done = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(done.status.code(), Some(0));
+    let all = records(dir.path());
+    assert!(all.len() >= 5);
+    let mut seqs: Vec<u64> = all.iter().map(|r| r.seq).collect();
+    seqs.sort();
+    assert_eq!(
+        seqs,
+        (1..=all.len() as u64).collect::<Vec<_>>(),
+        "no probe lost at the stop"
+    );
+    assert!(
+        all.iter().any(|r| r.conn.as_ref().is_some_and(|c| c.reused)),
+        "the daemon keeps its connections alive"
+    );
+}
+
+#[tokio::test]
+async fn an_outage_is_logged_with_backoff_never_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = closed_port();
+    let url = format!("http://{}/", closed.addr);
+    let (child, mut stderr) = daemon(&[&url, "--interval", "10ms"], dir.path());
+    wait_for_records(dir.path(), 9).await;
+    sigterm(&child);
+    let log = tokio::task::spawn_blocking(move || {
+        let mut all = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut all).unwrap();
+        let code = child.wait_with_output().unwrap().status.code();
+        (all, code)
+    });
+    let (log, code) = log.await.unwrap();
+    assert_eq!(code, Some(0), "{log}");
+    for n in [1, 2, 4, 8] {
+        assert!(
+            log.contains(&format!("failing ({n} in a row): refused in connect")),
+            "{n}: {log}"
+        );
+    }
+    for n in [3, 5, 6, 7, 9] {
+        assert!(!log.contains(&format!("failing ({n} in a row)")), "{n}: {log}");
+    }
+}
+
+#[tokio::test]
+async fn a_metrics_address_in_use_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let lock = dir.path().join("l");
+    let out = tokio::task::spawn_blocking(move || {
+        keepwarm(
+            &[
+                "http://127.0.0.1:9/",
+                "--interval",
+                "1s",
+                "--metrics-listen",
+                &addr,
+            ],
+            &lock,
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--metrics-listen"),
+        "{}",
+        text(&out.stderr)
+    );
+    drop(taken);
+}

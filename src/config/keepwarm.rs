@@ -12,14 +12,25 @@ use crate::probe::{ConnectionPolicy, ProbeSettings, Target};
 /// or `--slow` says otherwise.
 pub const DEFAULT_KEEPWARM_SLOW: Duration = Duration::from_secs(1);
 
+/// Cron's one round, or the daemon's schedule (real time).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum KeepwarmMode {
+    Once,
+    Daemon { interval: Duration, jitter: Duration },
+}
+
 #[derive(Debug, Clone)]
 pub struct KeepwarmConfig {
+    pub mode: KeepwarmMode,
     pub targets: Vec<Target>,
     pub settings: ProbeSettings,
     /// Real time.
     pub slow: Duration,
     pub lock: PathBuf,
     pub out: Option<PathBuf>,
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The profile's name, or "urls": the label of what is kept warm.
+    pub name: String,
 }
 
 impl KeepwarmConfig {
@@ -56,9 +67,28 @@ impl KeepwarmConfig {
                 ))
             }
         };
-        // One process per run (cron): its connections are new whatever the
-        // policy; reuse only saves the `Connection: close`.
-        let settings = settings_from(&conn, ConnectionPolicy::Fresh, targets.len())?;
+        let mode = match args.interval {
+            None => KeepwarmMode::Once,
+            Some(interval) => {
+                let jitter = args.jitter.unwrap_or_default();
+                if jitter >= interval {
+                    return Err(ConfigError(format!(
+                        "--jitter {} must be shorter than --interval ({})",
+                        humantime::format_duration(jitter),
+                        humantime::format_duration(interval)
+                    )));
+                }
+                KeepwarmMode::Daemon { interval, jitter }
+            }
+        };
+        // A cron run is a new process: its connections are new whatever the
+        // policy. The daemon keeps its connections alive: a ping keeps warm
+        // the connections it uses, the client's among them.
+        let policy = match mode {
+            KeepwarmMode::Once => ConnectionPolicy::Fresh,
+            KeepwarmMode::Daemon { .. } => ConnectionPolicy::Reuse,
+        };
+        let settings = settings_from(&conn, policy, targets.len())?;
         let slow = args
             .slow
             .or(profile.and_then(|p| p.diagnose.slow))
@@ -68,6 +98,9 @@ impl KeepwarmConfig {
             None => default_lock(profile.map(|p| p.name.as_str()), &targets),
         };
         Ok(KeepwarmConfig {
+            mode,
+            metrics_listen: args.metrics_listen,
+            name: profile.map_or_else(|| "urls".to_string(), |p| p.name.clone()),
             targets,
             settings,
             slow,

@@ -11,7 +11,7 @@ mod watch;
 pub use diagnose::{
     CloudWatchLookup, DiagnoseConfig, DiagnoseSource, LabContext, XrayLookup, DEFAULT_XRAY_WAIT,
 };
-pub use keepwarm::{KeepwarmConfig, DEFAULT_KEEPWARM_SLOW};
+pub use keepwarm::{KeepwarmConfig, KeepwarmMode, DEFAULT_KEEPWARM_SLOW};
 pub use watch::{WatchConfig, WatchLab, DEFAULT_KEEP_WARM, DEFAULT_WATCH_INTERVAL};
 
 use std::path::PathBuf;

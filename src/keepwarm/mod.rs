@@ -2,9 +2,14 @@
 //!
 //! `--once` is for cron: one probe per target, one line per target, an exit
 //! code, and a lock so that a run still waiting on a slow target is not
-//! joined by the next.
+//! joined by the next. `--interval` is the daemon: the same targets on a
+//! schedule, outages logged with backoff, Prometheus metrics.
 
+pub mod daemon;
 pub mod lock;
+pub mod metrics;
 pub mod once;
+pub mod outage;
+pub mod serve;
 
 pub use lock::{Lock, LockError};
