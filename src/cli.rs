@@ -291,6 +291,12 @@ pub struct KeepwarmArgs {
     #[arg(long, value_name = "D", requires = "interval", value_parser = parse::duration)]
     pub jitter: Option<Duration>,
 
+    /// After each round, GET URL when every target was ok, URL/fail when
+    /// one was not (cron-monitoring services' convention); a failing
+    /// heartbeat is logged, never fatal.
+    #[arg(long, value_name = "URL", value_parser = parse::url)]
+    pub heartbeat_url: Option<url::Url>,
+
     /// With --interval: serve Prometheus metrics on http://ADDR/metrics
     /// (and /healthz), e.g. 127.0.0.1:9464.
     #[arg(long, value_name = "ADDR", requires = "interval")]

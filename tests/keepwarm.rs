@@ -416,3 +416,99 @@ async fn a_metrics_address_in_use_is_bad_input() {
     );
     drop(taken);
 }
+
+// ---- heartbeats ----
+
+/// `--once`: GET the URL after a healthy round, URL/fail after a failed one.
+#[tokio::test]
+async fn once_sends_its_heartbeat_to_url_or_url_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let monitor = start(Behavior::Ok).await;
+    let target = start(Behavior::Ok).await;
+    let closed = closed_port();
+    let (hb, ok_url, bad_url) = (
+        monitor.url("/ping/abc"),
+        target.url("/"),
+        format!("http://{}/", closed.addr),
+    );
+    let lock = dir.path().join("l");
+    let (h, u, l) = (hb.clone(), ok_url.clone(), lock.clone());
+    let out = tokio::task::spawn_blocking(move || keepwarm(&["--once", &u, "--heartbeat-url", &h], &l))
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = tokio::task::spawn_blocking(move || {
+        keepwarm(&["--once", &ok_url, &bad_url, "--heartbeat-url", &hb], &lock)
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<String> = monitor
+        .requests()
+        .iter()
+        .map(|r| r.request_line.clone())
+        .collect();
+    assert_eq!(lines, ["GET /ping/abc HTTP/1.1", "GET /ping/abc/fail HTTP/1.1"]);
+}
+
+/// A monitoring service that is down is a line in the log, not a failure;
+/// the line does not show the ping URL's path (it is a credential).
+#[tokio::test]
+async fn a_failing_heartbeat_is_logged_never_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = start(Behavior::Ok).await;
+    let closed = closed_port();
+    let hb = format!("http://{}/secret-token", closed.addr);
+    let (u, l) = (target.url("/"), dir.path().join("l"));
+    let out = tokio::task::spawn_blocking(move || keepwarm(&["--once", &u, "--heartbeat-url", &hb], &l))
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "the round was healthy");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("heartbeat to http://127.0.0.1/… failed: could not connect"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("secret-token"), "{stderr}");
+}
+
+/// The daemon sends one heartbeat per round.
+#[tokio::test]
+async fn the_daemon_sends_a_heartbeat_each_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let monitor = start(Behavior::Ok).await;
+    let target = start(Behavior::Ok).await;
+    let (child, _stderr) = daemon(
+        &[
+            &target.url("/"),
+            "--interval",
+            "30ms",
+            "--heartbeat-url",
+            &monitor.url("/hb"),
+        ],
+        dir.path(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while monitor.requests().len() < 3 {
+        assert!(Instant::now() < deadline, "fewer than 3 heartbeats in 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sigterm(&child);
+    let done = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(done.status.code(), Some(0));
+    let beats = monitor.requests().len();
+    let rounds = records(dir.path()).len();
+    assert!(
+        beats <= rounds && beats + 2 >= rounds,
+        "{beats} heartbeats for {rounds} rounds of one target"
+    );
+    assert!(
+        monitor
+            .requests()
+            .iter()
+            .all(|r| r.request_line == "GET /hb HTTP/1.1"),
+        "every round was ok"
+    );
+}

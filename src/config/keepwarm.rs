@@ -29,6 +29,7 @@ pub struct KeepwarmConfig {
     pub lock: PathBuf,
     pub out: Option<PathBuf>,
     pub metrics_listen: Option<std::net::SocketAddr>,
+    pub heartbeat: Option<url::Url>,
     /// The profile's name, or "urls": the label of what is kept warm.
     pub name: String,
 }
@@ -100,6 +101,7 @@ impl KeepwarmConfig {
         Ok(KeepwarmConfig {
             mode,
             metrics_listen: args.metrics_listen,
+            heartbeat: args.heartbeat_url.clone(),
             name: profile.map_or_else(|| "urls".to_string(), |p| p.name.clone()),
             targets,
             settings,

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::heartbeat::Heartbeat;
 use super::lock::{Lock, LockError};
 use super::metrics::{outcome, Metrics};
 use super::outage::OutageLog;
@@ -87,10 +88,28 @@ pub async fn run(
     );
     let mut outages = OutageLog::default();
     let (mut probes, mut warm, mut failure) = (0u64, 0u64, None);
+    // A round is as many pings as targets (each is pinged once per
+    // interval); its heartbeat goes out on its own task, so a slow
+    // monitoring service never holds up a record.
+    let heartbeat = cfg.heartbeat.clone().map(|u| Arc::new(Heartbeat::new(u)));
+    let (mut in_round, mut round_ok) = (0usize, true);
     let consume = async {
         while let Some(batch) = from_engine.recv().await {
             for r in &batch {
                 probes += 1;
+                in_round += 1;
+                round_ok &= outcome(r, cfg.slow) == "ok";
+                if in_round == cfg.targets.len() {
+                    if let Some(h) = &heartbeat {
+                        let (h, ok) = (h.clone(), round_ok);
+                        tokio::spawn(async move {
+                            if let Err(line) = h.send(ok).await {
+                                eprintln!("coldlink keepwarm: {line}");
+                            }
+                        });
+                    }
+                    (in_round, round_ok) = (0, true);
+                }
                 if outcome(r, cfg.slow) == "ok" && r.conn.as_ref().is_some_and(|c| c.reused) {
                     warm += 1;
                 }

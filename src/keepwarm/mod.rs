@@ -6,6 +6,7 @@
 //! schedule, outages logged with backoff, Prometheus metrics.
 
 pub mod daemon;
+pub mod heartbeat;
 pub mod lock;
 pub mod metrics;
 pub mod once;

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::heartbeat::Heartbeat;
 use super::lock::{Lock, LockError};
 use crate::commands::exit;
 use crate::config::{ConfigError, KeepwarmConfig};
@@ -69,6 +70,11 @@ pub async fn run(
         writeln!(stdout, "{line}")?;
     }
     stdout.flush()?;
+    if let Some(url) = &cfg.heartbeat {
+        if let Err(line) = Heartbeat::new(url.clone()).send(healthy).await {
+            eprintln!("coldlink keepwarm: {line}");
+        }
+    }
     Ok(if healthy { exit::OK } else { exit::PROBLEM })
 }
 
