@@ -291,6 +291,12 @@ pub struct KeepwarmArgs {
     #[arg(long, value_name = "D", requires = "interval", value_parser = parse::duration)]
     pub jitter: Option<Duration>,
 
+    /// With --interval: records of a `diagnose --idle-sweep --records FILE`
+    /// (or a run, a watch); the interval is checked against the idle timer
+    /// they show, and a warning is logged when it is not well under it.
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "interval")]
+    pub from: Vec<PathBuf>,
+
     /// After each round, GET URL when every target was ok, URL/fail when
     /// one was not (cron-monitoring services' convention); a failing
     /// heartbeat is logged, never fatal.

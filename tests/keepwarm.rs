@@ -512,3 +512,75 @@ async fn the_daemon_sends_a_heartbeat_each_round() {
         "every round was ok"
     );
 }
+
+// ---- warmness ----
+
+/// The daemon's whole log, from start to SIGTERM after its first record.
+async fn daemon_log(args: &[&str], dir: &std::path::Path) -> String {
+    let (child, mut stderr) = daemon(args, dir);
+    wait_for_records(dir, 1).await;
+    sigterm(&child);
+    tokio::task::spawn_blocking(move || {
+        let mut all = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut all).unwrap();
+        assert_eq!(child.wait_with_output().unwrap().status.code(), Some(0), "{all}");
+        all
+    })
+    .await
+    .unwrap()
+}
+
+/// Checked, not assumed: an interval above the idle timer that a
+/// diagnose sweep's records show draws a warning that explains why; one
+/// under it does not; with no records, above 60 s does.
+#[tokio::test]
+async fn the_interval_is_checked_against_the_idle_timer_diagnose_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path().join("sweep.ndjson");
+    // The lab's NLB forgets flows idle for 100 s (2 s at speed 50): quiet
+    // gaps of 30 s and 65 s stay warm, 120 s and 200 s go cold.
+    let s = sweep.clone();
+    let diagnosed = tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .args([
+                "diagnose",
+                "--lab",
+                "idle-timeout",
+                "--set",
+                "nlb.idle_timeout=100s",
+            ])
+            .args(["--idle-sweep", "30s,65s,120s,200s", "-q", "--records"])
+            .arg(&s)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        text(&diagnosed.stdout).contains("idle-timeout"),
+        "{}",
+        text(&diagnosed.stdout)
+    );
+    let server = start(Behavior::Ok).await;
+    let url = server.url("/");
+    let from = sweep.to_str().unwrap();
+
+    let above = tempfile::tempdir().unwrap();
+    let log = daemon_log(&[&url, "--interval", "2500ms", "--from", from], above.path()).await;
+    assert!(
+        log.contains("warning: pinging every 2s 500ms is not under the idle timer"),
+        "{log}"
+    );
+    assert!(log.contains("only the connections it uses"), "{log}");
+
+    let under = tempfile::tempdir().unwrap();
+    let log = daemon_log(&[&url, "--interval", "500ms", "--from", from], under.path()).await;
+    assert!(!log.contains("warning"), "{log}");
+
+    let unknown = tempfile::tempdir().unwrap();
+    let log = daemon_log(&[&url, "--interval", "2m"], unknown.path()).await;
+    assert!(
+        log.contains("longer than 60 s, with no idle timer known"),
+        "{log}"
+    );
+}

@@ -30,6 +30,8 @@ pub struct KeepwarmConfig {
     pub out: Option<PathBuf>,
     pub metrics_listen: Option<std::net::SocketAddr>,
     pub heartbeat: Option<url::Url>,
+    /// What `--from` says of the path's idle timer.
+    pub idle_timer: Option<crate::keepwarm::warmness::IdleTimer>,
     /// The profile's name, or "urls": the label of what is kept warm.
     pub name: String,
 }
@@ -102,6 +104,12 @@ impl KeepwarmConfig {
             mode,
             metrics_listen: args.metrics_listen,
             heartbeat: args.heartbeat_url.clone(),
+            idle_timer: if args.from.is_empty() {
+                None
+            } else {
+                crate::keepwarm::warmness::idle_timer_from(&args.from)
+                    .map_err(|e| ConfigError(format!("--from {e}")))?
+            },
             name: profile.map_or_else(|| "urls".to_string(), |p| p.name.clone()),
             targets,
             settings,

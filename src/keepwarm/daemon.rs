@@ -15,7 +15,7 @@ use super::heartbeat::Heartbeat;
 use super::lock::{Lock, LockError};
 use super::metrics::{outcome, Metrics};
 use super::outage::OutageLog;
-use super::serve;
+use super::{serve, warmness};
 use crate::commands::exit;
 use crate::config::{schedule_in_flight, ConfigError, KeepwarmConfig};
 use crate::probe::{engine, RecordBatch, SchedulePlan};
@@ -68,6 +68,9 @@ pub async fn run(
         humantime::format_duration(interval),
         humantime::format_duration(jitter),
     )?;
+    if let Some(warning) = warmness::warning(interval, cfg.idle_timer) {
+        writeln!(stderr, "coldlink keepwarm: {warning}")?;
+    }
     let plan = SchedulePlan::new(
         cfg.targets.len(),
         interval,
@@ -132,7 +135,8 @@ pub async fn run(
     }
     writeln!(
         stderr,
-        "coldlink keepwarm: stopped after {probes} probes; {warm} found the path warm (a kept-alive connection, under {})",
+        "coldlink keepwarm: stopped after {probes} probes; {warm} ({:.0} %) found the path warm (a kept-alive connection, under {})",
+        crate::diagnose::num::frac(warm as usize, probes as usize) * 100.0,
         fmt_span(cfg.slow.as_secs_f64() * 1000.0)
     )?;
     Ok(exit::OK)

@@ -12,5 +12,6 @@ pub mod metrics;
 pub mod once;
 pub mod outage;
 pub mod serve;
+pub mod warmness;
 
 pub use lock::{Lock, LockError};

@@ -1,0 +1,92 @@
+//! Is the interval short enough to keep the path warm? Checked, not
+//! assumed: against the idle timer `diagnose` finds in stored records
+//! (`--from`), else against the shortest timer common on the path (60 s:
+//! nginx's keepalive_timeout family), and with the reminder that a ping
+//! keeps warm only the connections it uses.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::diagnose::detect::gaps::{self, Bad, Shape};
+use crate::diagnose::detect::Input;
+use crate::diagnose::read::read_files;
+use crate::diagnose::report::AwsEvidence;
+use crate::diagnose::Builder;
+
+/// With no timer known, intervals above this draw the warning.
+pub const UNKNOWN_TIMER_LIMIT: Duration = Duration::from_secs(60);
+
+/// What stored records say about an idle timer: the longest quiet gap the
+/// path stayed fast after, and the shortest it went cold after (real ms).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IdleTimer {
+    pub fast_after_ms: f64,
+    pub cold_after_ms: f64,
+}
+
+/// Read `paths` (records of a `diagnose --idle-sweep`, a run, a watch) and
+/// find the timer the way `idle-timeout` does. `Ok(None)`: no timer shows.
+pub fn idle_timer_from(paths: &[PathBuf]) -> std::io::Result<Option<IdleTimer>> {
+    let (builder, _) = read_files(paths, Builder::new())?;
+    // Stored records are real time, and so is the interval.
+    let ds = builder.build(1.0, None);
+    let explained = vec![false; ds.samples.len()];
+    let aws = AwsEvidence::default();
+    let input = Input {
+        ds: &ds,
+        explained: &explained,
+        aws: &aws,
+    };
+    Ok(gaps::analyse(&input, Bad::FailedOrStalled)
+        .filter(|p| p.shape == Shape::Step)
+        .map(|p| IdleTimer {
+            fast_after_ms: p.lo_ms,
+            cold_after_ms: p.hi_ms,
+        }))
+}
+
+/// The warning for pinging every `interval`, if one is due.
+pub fn warning(interval: Duration, timer: Option<IdleTimer>) -> Option<String> {
+    const WHY: &str = "a ping keeps warm only the connections it uses: the gateway pools several integration connections, and the NLB flows behind the ones a ping does not take go cold all the same";
+    let every = humantime::format_duration(interval);
+    let ms = interval.as_secs_f64() * 1000.0;
+    match timer {
+        Some(t) if ms >= t.fast_after_ms => Some(format!(
+            "warning: pinging every {every} is not under the idle timer the --from records show (connections went cold after quiet gaps of {}, stayed warm after {}): keep the interval well under {}, and note that {WHY}",
+            human(t.cold_after_ms),
+            human(t.fast_after_ms),
+            human(t.fast_after_ms)
+        )),
+        Some(_) => None,
+        None if interval > UNKNOWN_TIMER_LIMIT => Some(format!(
+            "warning: pinging every {every}, longer than 60 s, with no idle timer known: nginx closes idle connections after 60–75 s by default and the NLB after 350 s; run `coldlink diagnose --idle-sweep --records FILE` and pass FILE to --from to check; note that {WHY}"
+        )),
+        None => None,
+    }
+}
+
+fn human(ms: f64) -> String {
+    crate::diagnose::num::human_ms(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_is_checked_against_what_is_known() {
+        let timer = Some(IdleTimer {
+            fast_after_ms: 65_000.0,
+            cold_after_ms: 120_000.0,
+        });
+        assert!(warning(Duration::from_secs(30), timer).is_none());
+        let w = warning(Duration::from_secs(90), timer).unwrap();
+        assert!(
+            w.contains("stayed warm after 65 s") && w.contains("only the connections it uses"),
+            "{w}"
+        );
+        assert!(warning(Duration::from_secs(60), None).is_none());
+        let w = warning(Duration::from_secs(61), None).unwrap();
+        assert!(w.contains("longer than 60 s") && w.contains("--from"), "{w}");
+    }
+}
