@@ -584,3 +584,101 @@ async fn the_interval_is_checked_against_the_idle_timer_diagnose_found() {
         "{log}"
     );
 }
+
+// ---- the keep-warm claim ----
+
+/// A lab (its own process) that the daemon and a second client share.
+struct LabProcess {
+    child: std::process::Child,
+    profile: String,
+}
+
+impl Drop for LabProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lab(scenario: &str, args: &[&str]) -> LabProcess {
+    let mut child = Command::new(bin())
+        .arg("lab")
+        .arg(scenario)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let said = common::read_until_line(&mut out, "  profile ");
+    let profile = said
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("profile"))
+        .unwrap()
+        .trim()
+        .to_string();
+    // Keep reading its output so that it never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    LabProcess { child, profile }
+}
+
+/// Keep-warm from the daemon; then, after a quiet period longer than the
+/// NLB's idle timer (as seen by a second client), that client's probes.
+async fn second_client_after_quiet(lab: &LabProcess, interval: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, _stderr) = daemon(&["--profile", &lab.profile, "--interval", interval], dir.path());
+    wait_for_records(dir.path(), 1).await;
+    // The experiment's quiet period, not a synchronisation: the lab's
+    // timer is 3.5 s (350 s at speed 100); this client stays away 5 s.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (profile, lock) = (lab.profile.clone(), dir.path().join("second.lock"));
+    let second = tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .args([
+                "keepwarm",
+                "--once",
+                "--profile",
+                &profile,
+                "--slow",
+                "2s",
+                "--lock",
+            ])
+            .arg(&lock)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    sigterm(&child);
+    let done = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(done.status.code(), Some(0));
+    second
+}
+
+/// The keep-warm claim, tested: on the lab's idle-timeout path (the NLB
+/// forgets flows idle for 350 s; the gateway's pooled connection then meets
+/// a reset and answers 502), pings under the timer keep a second client's
+/// requests fast; pings over it do not.
+#[tokio::test]
+async fn pings_under_the_idle_timer_keep_a_second_clients_requests_fast() {
+    let warm_lab = lab("idle-timeout", &["--speed", "100"]);
+    let kept = second_client_after_quiet(&warm_lab, "1s").await;
+    assert_eq!(kept.status.code(), Some(0), "kept warm:\n{}", text(&kept.stdout));
+    assert!(
+        text(&kept.stdout).lines().all(|l| l.ends_with(" ok")),
+        "{}",
+        text(&kept.stdout)
+    );
+
+    let cold_lab = lab("idle-timeout", &["--speed", "100"]);
+    let cold = second_client_after_quiet(&cold_lab, "60s").await;
+    assert_eq!(
+        cold.status.code(),
+        Some(1),
+        "not kept warm:\n{}",
+        text(&cold.stdout)
+    );
+    assert!(text(&cold.stdout).contains("FAILED"), "{}", text(&cold.stdout));
+}
