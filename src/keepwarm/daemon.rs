@@ -8,17 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::heartbeat::Heartbeat;
 use super::lock::{Lock, LockError};
 use super::metrics::{outcome, Metrics};
 use super::outage::OutageLog;
-use super::{serve, warmness};
+use super::{pings, serve, warmness};
 use crate::commands::exit;
-use crate::config::{schedule_in_flight, ConfigError, KeepwarmConfig};
-use crate::probe::{engine, RecordBatch, SchedulePlan};
+use crate::config::{ConfigError, KeepwarmConfig};
+use crate::probe::{engine, RecordBatch};
 use crate::render::fmt_span;
 use crate::store::NdjsonWriter;
 
@@ -71,21 +70,13 @@ pub async fn run(
     if let Some(warning) = warmness::warning(interval, cfg.idle_timer) {
         writeln!(stderr, "coldlink keepwarm: {warning}")?;
     }
-    let plan = SchedulePlan::new(
-        cfg.targets.len(),
-        interval,
-        jitter,
-        Instant::now(),
-        None,
-        rand::random(),
-    );
-    let in_flight = schedule_in_flight(cfg.targets.len(), interval, cfg.settings.timeouts.total);
+    let p = pings::pings(cfg.targets.len(), interval, jitter, &cfg.settings);
     let (batches, mut from_engine) = mpsc::channel::<RecordBatch>(64);
     let engine = engine::run(
-        cfg.settings.clone(),
+        p.settings,
         cfg.targets.clone(),
-        Box::new(plan),
-        in_flight,
+        Box::new(p.plan),
+        p.in_flight,
         batches,
         cancel,
     );

@@ -11,6 +11,7 @@ pub mod lock;
 pub mod metrics;
 pub mod once;
 pub mod outage;
+pub mod pings;
 pub mod serve;
 pub mod warmness;
 

@@ -351,27 +351,16 @@ impl Conductor {
         self.note(Note::Schedule { running: true }).await;
     }
 
+    /// The keep-warm daemon's own loop (`keepwarm::pings`), beside the
+    /// dashboard's schedule.
     async fn start_keep_warm(&mut self) {
-        let every = self.cfg.keep_warm;
-        let plan = SchedulePlan::new(
+        let p = crate::keepwarm::pings::pings(
             self.cfg.targets.len(),
-            every,
+            self.cfg.keep_warm,
             Duration::ZERO,
-            Instant::now(),
-            None,
-            rand::random(),
+            &self.cfg.settings,
         );
-        let in_flight = crate::config::schedule_in_flight(
-            self.cfg.targets.len(),
-            every,
-            self.cfg.settings.timeouts.total,
-        );
-        self.keep_warm = Some(self.spawn_plan(
-            Source::KeepWarm,
-            self.cfg.keep_warm_settings(),
-            Box::new(plan),
-            in_flight,
-        ));
+        self.keep_warm = Some(self.spawn_plan(Source::KeepWarm, p.settings, Box::new(p.plan), p.in_flight));
         self.note(Note::KeepWarm { on: true }).await;
     }
 
