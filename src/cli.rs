@@ -292,8 +292,9 @@ pub struct KeepwarmArgs {
     pub jitter: Option<Duration>,
 
     /// With --interval: records of a `diagnose --idle-sweep --records FILE`
-    /// (or a run, a watch); the interval is checked against the idle timer
-    /// they show, and a warning is logged when it is not well under it.
+    /// (or a run, a watch), or its `--format json` report; the interval is
+    /// checked against the idle timer they show, and a warning is logged
+    /// when it is not under it.
     #[arg(long, value_name = "FILE", num_args = 1.., requires = "interval")]
     pub from: Vec<PathBuf>,
 

@@ -744,3 +744,50 @@ async fn a_compressed_soak_keeps_memory_flat() {
         "RSS grew from {early} kB at 4 500 pings to {late} kB at 18 000"
     );
 }
+
+/// A previous report works as well as records: `diagnose --format json`
+/// of an idle sweep (a lab's, whose scenario time is turned back into real
+/// time), and the interval is checked against the timer its sweep shows.
+#[tokio::test]
+async fn a_previous_diagnose_report_gives_the_idle_timer_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let r = report.clone();
+    let diagnosed = tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .args([
+                "diagnose",
+                "--lab",
+                "idle-timeout",
+                "--set",
+                "nlb.idle_timeout=100s",
+            ])
+            .args([
+                "--idle-sweep",
+                "30s,65s,120s,200s",
+                "-q",
+                "--format",
+                "json",
+                "--out",
+            ])
+            .arg(&r)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(diagnosed.status.code(), Some(1), "{}", text(&diagnosed.stderr));
+    let server = start(Behavior::Ok).await;
+    let url = server.url("/");
+    let from = report.to_str().unwrap();
+    // 65 s and 120 s of scenario time at speed 50: 1.3 s and 2.4 s.
+    let above = tempfile::tempdir().unwrap();
+    let log = daemon_log(&[&url, "--interval", "1500ms", "--from", from], above.path()).await;
+    assert!(
+        log.contains("connections went cold after quiet gaps of 2.4 s, stayed warm after 1.3 s"),
+        "{log}"
+    );
+    let under = tempfile::tempdir().unwrap();
+    let log = daemon_log(&[&url, "--interval", "1s", "--from", from], under.path()).await;
+    assert!(!log.contains("warning"), "{log}");
+}

@@ -24,10 +24,33 @@ pub struct IdleTimer {
     pub cold_after_ms: f64,
 }
 
-/// Read `paths` (records of a `diagnose --idle-sweep`, a run, a watch) and
-/// find the timer the way `idle-timeout` does. `Ok(None)`: no timer shows.
+/// Read `paths` — records of a `diagnose --idle-sweep`, a run, a watch; or
+/// a `diagnose --format json` report — and find the timer the way
+/// `idle-timeout` does. `Ok(None)`: no timer shows.
 pub fn idle_timer_from(paths: &[PathBuf]) -> std::io::Result<Option<IdleTimer>> {
-    let (builder, _) = read_files(paths, Builder::new())?;
+    let mut records = Vec::new();
+    for path in paths {
+        let text_start = {
+            use std::io::Read;
+            let mut head = [0u8; 64];
+            let n = std::fs::File::open(path)
+                .and_then(|mut f| f.read(&mut head))
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            head[..n].iter().copied().find(|b| !b.is_ascii_whitespace())
+        };
+        // A report is one JSON document whose first key is "v"; a record
+        // file is one document a line, each with a "target".
+        if text_start == Some(b'{') {
+            if let Some(timer) = from_report(path)? {
+                return Ok(Some(timer));
+            }
+        }
+        records.push(path.clone());
+    }
+    if records.is_empty() {
+        return Ok(None);
+    }
+    let (builder, _) = read_files(&records, Builder::new())?;
     // Stored records are real time, and so is the interval.
     let ds = builder.build(1.0, None);
     let explained = vec![false; ds.samples.len()];
@@ -43,6 +66,39 @@ pub fn idle_timer_from(paths: &[PathBuf]) -> std::io::Result<Option<IdleTimer>> 
             fast_after_ms: p.lo_ms,
             cold_after_ms: p.hi_ms,
         }))
+}
+
+/// A `diagnose --format json` report whose findings name `idle-timeout`:
+/// the timer from its idle-sweep rows (the longest gap with no slow first
+/// probe below the shortest from which every longer gap had one).
+/// `Ok(None)` for a record file, or a report without that finding.
+fn from_report(path: &std::path::Path) -> std::io::Result<Option<IdleTimer>> {
+    let text = std::fs::read_to_string(path)?;
+    let Ok(report) = serde_json::from_str::<crate::diagnose::Report>(&text) else {
+        return Ok(None);
+    };
+    if !report
+        .findings
+        .iter()
+        .any(|f| f.cause == crate::diagnose::Cause::IdleTimeout)
+    {
+        return Ok(None);
+    }
+    let rows = &report.idle_sweep;
+    // A lab's report speaks scenario time; the interval is real time.
+    let scale = if report.source.time_scale > 0.0 {
+        report.source.time_scale
+    } else {
+        1.0
+    };
+    let step = (0..rows.len()).find(|&i| rows[i..].iter().all(|r| r.slow > 0));
+    Ok(step.and_then(|i| {
+        let fast = rows[..i].iter().rev().find(|r| r.slow == 0)?;
+        Some(IdleTimer {
+            fast_after_ms: fast.gap_ms / scale,
+            cold_after_ms: rows[i].gap_ms / scale,
+        })
+    }))
 }
 
 /// The warning for pinging every `interval`, if one is due.
