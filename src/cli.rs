@@ -61,8 +61,8 @@ pub enum Command {
     /// a daemon (--interval).
     ///
     /// --once sends one probe per target and prints one line per target;
-    /// exit 0 when every target answered under --slow, 1 otherwise (or when
-    /// another run still holds the lock), 2 on bad input. --interval pings
+    /// exit 0 when every target answered under --slow (or another run still
+    /// holds the lock), 1 otherwise, 2 on bad input. --interval pings
     /// every target every D on kept-alive connections until SIGTERM or
     /// Ctrl-C (exit 0), logging outages, with Prometheus metrics on
     /// --metrics-listen.
@@ -309,14 +309,15 @@ pub struct KeepwarmArgs {
     #[arg(long, value_name = "ADDR", requires = "interval")]
     pub metrics_listen: Option<SocketAddr>,
 
-    /// A target is healthy when it answered faster than D (total time)
-    /// [default: the profile's diagnose.slow, else 1s].
+    /// A target is healthy when it answered faster than D (time on the
+    /// network: the total less the tool's queue) [default: the profile's
+    /// diagnose.slow, else 1s].
     #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
     pub slow: Option<Duration>,
 
     /// Hold this lock file while running; a run that finds it held exits at
-    /// once (exit 1) instead of piling up [default: one per profile or URL
-    /// set, in $XDG_RUNTIME_DIR, else the temporary directory].
+    /// once (--once: 0, a daemon: 2) instead of piling up [default: one per
+    /// profile or URL set, user and mode, in ~/.local/state/coldlink].
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
 

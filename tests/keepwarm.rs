@@ -102,7 +102,8 @@ async fn a_slow_target_exits_1_and_under_slow_it_exits_0() {
 }
 
 /// A run still waiting on a target holds the lock; the next one exits at
-/// once (1) saying who holds it, instead of piling up.
+/// once saying who holds it, instead of piling up. It checked nothing, so
+/// it raises no alarm (exit 0): the run that holds the lock reports.
 #[tokio::test]
 async fn an_overlapping_run_exits_at_once_with_the_lock_message() {
     let dir = tempfile::tempdir().unwrap();
@@ -128,7 +129,7 @@ async fn an_overlapping_run_exits_at_once_with_the_lock_message() {
     let second = tokio::task::spawn_blocking(move || keepwarm(&["--once", &u], &l))
         .await
         .unwrap();
-    assert_eq!(second.status.code(), Some(1));
+    assert_eq!(second.status.code(), Some(0));
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "at once, not after the first"
@@ -313,10 +314,15 @@ async fn the_daemon_serves_metrics_that_match_its_probes_and_stops_on_sigterm() 
             .as_secs_f64();
     let last = m[&format!("coldlink_last_success_timestamp_seconds{{target=\"{target}\"}}")];
     assert!(last >= at && last - at < 1.0, "{last} against the probe at {at}");
-    assert!(
-        !m.keys()
-            .any(|k| k.starts_with("coldlink_connection_reused_total")),
+    assert_eq!(
+        m[&format!("coldlink_connection_reused_total{{target=\"{target}\"}}")],
+        0.0,
         "the first probe's connection is new: {body}"
+    );
+    assert_eq!(
+        m[&format!("coldlink_probes_total{{target=\"{target}\",outcome=\"timeout\"}}")],
+        0.0,
+        "every outcome starts at zero, so increase() sees the first timeout"
     );
     let a = addr.clone();
     let (status, body) = tokio::task::spawn_blocking(move || http_get(&a, "/healthz"))
@@ -335,12 +341,18 @@ async fn the_daemon_serves_metrics_that_match_its_probes_and_stops_on_sigterm() 
     assert!(rest.contains("stopped after 1 probes"), "{rest}");
 }
 
+/// SIGTERM while pings are in flight: they finish and are written, so the
+/// records file holds every request the server saw.
 #[tokio::test]
 async fn sigterm_mid_run_exits_0_with_every_record_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(Behavior::DelayHeaders(Duration::from_millis(30))).await;
-    let (child, _stderr) = daemon(&[&server.url("/"), "--interval", "20ms"], dir.path());
+    let server = start(Behavior::DelayHeaders(Duration::from_millis(300))).await;
+    let (child, _stderr) = daemon(&[&server.url("/"), "--interval", "50ms"], dir.path());
     wait_for_records(dir.path(), 5).await;
+    // Some answers are still on their way now.
+    while server.requests().len() <= records(dir.path()).len() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     sigterm(&child);
     let done = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
@@ -348,6 +360,11 @@ async fn sigterm_mid_run_exits_0_with_every_record_whole() {
     assert_eq!(done.status.code(), Some(0));
     let all = records(dir.path());
     assert!(all.len() >= 5);
+    assert_eq!(
+        all.len(),
+        server.requests().len(),
+        "every ping in flight was written"
+    );
     let mut seqs: Vec<u64> = all.iter().map(|r| r.seq).collect();
     seqs.sort();
     assert_eq!(
@@ -568,7 +585,9 @@ async fn the_interval_is_checked_against_the_idle_timer_diagnose_found() {
     let above = tempfile::tempdir().unwrap();
     let log = daemon_log(&[&url, "--interval", "2500ms", "--from", from], above.path()).await;
     assert!(
-        log.contains("warning: pinging every 2s 500ms is not under the idle timer"),
+        log.contains(
+            "warning: pings up to 2s 500ms apart (interval and jitter) are not under the idle timer"
+        ),
         "{log}"
     );
     assert!(log.contains("only the connections it uses"), "{log}");
@@ -577,11 +596,23 @@ async fn the_interval_is_checked_against_the_idle_timer_diagnose_found() {
     let log = daemon_log(&[&url, "--interval", "500ms", "--from", from], under.path()).await;
     assert!(!log.contains("warning"), "{log}");
 
+    // The jitter counts: pings 55 s + 10 s apart pass 60 s.
     let unknown = tempfile::tempdir().unwrap();
-    let log = daemon_log(&[&url, "--interval", "2m"], unknown.path()).await;
+    let log = daemon_log(&[&url, "--interval", "55s", "--jitter", "10s"], unknown.path()).await;
     assert!(
-        log.contains("longer than 60 s, with no idle timer known"),
+        log.contains("pings up to 1m 5s apart, longer than 60 s, with no idle timer known"),
         "{log}"
+    );
+
+    let junk = dir.path().join("junk.txt");
+    std::fs::write(&junk, "not records\n").unwrap();
+    let l = dir.path().join("junk.lock");
+    let out = keepwarm(&[&url, "--interval", "1s", "--from", junk.to_str().unwrap()], &l);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("--from") && stderr.contains("no probe records in it"),
+        "{stderr}"
     );
 }
 
@@ -790,4 +821,43 @@ async fn a_previous_diagnose_report_gives_the_idle_timer_too() {
     let under = tempfile::tempdir().unwrap();
     let log = daemon_log(&[&url, "--interval", "1s", "--from", from], under.path()).await;
     assert!(!log.contains("warning"), "{log}");
+}
+
+/// Two targets, one that never answers: no round is all ok, so no success
+/// heartbeat ever goes out, whatever order the pings finish in.
+#[tokio::test]
+async fn a_hanging_target_never_gets_a_success_heartbeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let monitor = start(Behavior::Ok).await;
+    let ok = start(Behavior::Ok).await;
+    let silent = start(Behavior::NeverAnswer).await;
+    let (child, _stderr) = daemon(
+        &[
+            &ok.url("/"),
+            &silent.url("/"),
+            "--interval",
+            "100ms",
+            "--timeout",
+            "500ms",
+            "--heartbeat-url",
+            &monitor.url("/hb"),
+        ],
+        dir.path(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while monitor.requests().len() < 3 {
+        assert!(Instant::now() < deadline, "fewer than 3 heartbeats in 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sigterm(&child);
+    let done = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(done.status.code(), Some(0));
+    let lines: Vec<String> = monitor
+        .requests()
+        .iter()
+        .map(|r| r.request_line.clone())
+        .collect();
+    assert!(lines.iter().all(|l| l == "GET /hb/fail HTTP/1.1"), "{lines:?}");
 }

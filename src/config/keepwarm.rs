@@ -31,7 +31,7 @@ pub struct KeepwarmConfig {
     pub metrics_listen: Option<std::net::SocketAddr>,
     pub heartbeat: Option<url::Url>,
     /// What `--from` says of the path's idle timer.
-    pub idle_timer: Option<crate::keepwarm::warmness::IdleTimer>,
+    pub idle_timer: crate::keepwarm::warmness::Known,
     /// The profile's name, or "urls": the label of what is kept warm.
     pub name: String,
 }
@@ -98,14 +98,14 @@ impl KeepwarmConfig {
             .unwrap_or(DEFAULT_KEEPWARM_SLOW);
         let lock = match &args.lock {
             Some(path) => path.clone(),
-            None => default_lock(profile.map(|p| p.name.as_str()), &targets),
+            None => default_lock(profile.map(|p| p.name.as_str()), &targets, mode),
         };
         Ok(KeepwarmConfig {
             mode,
             metrics_listen: args.metrics_listen,
             heartbeat: args.heartbeat_url.clone(),
             idle_timer: if args.from.is_empty() {
-                None
+                crate::keepwarm::warmness::Known::Nothing
             } else {
                 crate::keepwarm::warmness::idle_timer_from(&args.from)
                     .map_err(|e| ConfigError(format!("--from {e}")))?
@@ -120,13 +120,18 @@ impl KeepwarmConfig {
     }
 }
 
-/// One lock per profile (or set of URLs), per user: two crontab lines for
-/// two APIs never block each other; the same line run twice does.
-fn default_lock(profile: Option<&str>, targets: &[Target]) -> PathBuf {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+/// One lock per profile (or set of URLs), per user, and per mode: two
+/// crontab lines for two APIs never block each other, the same line run
+/// twice does, and a daemon never blocks cron. In the user's state folder,
+/// which cron and a login shell agree on (`$HOME`; `XDG_RUNTIME_DIR` is
+/// unset under cron), else the temporary folder.
+fn default_lock(profile: Option<&str>, targets: &[Target], mode: KeepwarmMode) -> PathBuf {
+    // FNV-1a: a name that stays the same across Rust releases.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for t in targets {
-        t.url.as_str().hash(&mut h);
+        for b in t.url.as_str().bytes().chain([0]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
     }
     let name: String = profile
         .unwrap_or("urls")
@@ -139,13 +144,15 @@ fn default_lock(profile: Option<&str>, targets: &[Target]) -> PathBuf {
             }
         })
         .collect();
-    let dir = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
+    let kind = match mode {
+        KeepwarmMode::Once => "once",
+        KeepwarmMode::Daemon { .. } => "daemon",
+    };
+    let state = std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join(".local/state/coldlink"))
+        .filter(|dir| std::fs::create_dir_all(dir).is_ok());
+    let dir = state.unwrap_or_else(std::env::temp_dir);
     // SAFETY: getuid cannot fail.
     let uid = unsafe { libc::getuid() };
-    dir.join(format!(
-        "coldlink-keepwarm-{uid}-{name}-{:08x}.lock",
-        h.finish() as u32
-    ))
+    dir.join(format!("keepwarm-{kind}-{uid}-{name}-{:08x}.lock", h as u32))
 }

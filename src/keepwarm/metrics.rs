@@ -90,6 +90,33 @@ impl Metrics {
         }
     }
 
+    /// Start every target's `ok`, `slow` and error-kind counters (and its
+    /// reused counter) at zero, so that `increase()` sees a target's first
+    /// timeout as one.
+    pub fn preset(&self, targets: &[String]) {
+        let kinds = [
+            ErrorKind::Timeout,
+            ErrorKind::Reset,
+            ErrorKind::Refused,
+            ErrorKind::Dns,
+            ErrorKind::Tls,
+            ErrorKind::Protocol,
+            ErrorKind::Status,
+            ErrorKind::Io,
+        ];
+        for target in targets {
+            for outcome in ["ok", "slow"].into_iter().chain(kinds.iter().map(|k| k.as_str())) {
+                let _ = self.probes.get_or_create(&OutcomeLabels {
+                    target: target.clone(),
+                    outcome: outcome.to_string(),
+                });
+            }
+            let _ = self.reused.get_or_create(&TargetLabels {
+                target: target.clone(),
+            });
+        }
+    }
+
     /// Fold one probe in.
     pub fn observe(&self, r: &ProbeRecord) {
         let target = r.target.clone();
@@ -140,11 +167,17 @@ impl Metrics {
     }
 }
 
-/// `ok`, `slow`, or the error kind.
+/// `ok`, `slow`, or the error kind. Slow is judged on network time, like
+/// diagnose and watch: the tool's own `queue` is not the path's.
 pub fn outcome(r: &ProbeRecord, slow: Duration) -> &'static str {
     match &r.error {
         Some(e) => e.kind.as_str(),
-        None if r.total_ms >= slow.as_secs_f64() * 1000.0 => "slow",
+        None if network_ms(r) >= slow.as_secs_f64() * 1000.0 => "slow",
         None => "ok",
     }
+}
+
+/// The record's total less `queue`.
+pub fn network_ms(r: &ProbeRecord) -> f64 {
+    r.total_ms - r.phases_ms.queue.unwrap_or(0.0)
 }

@@ -24,33 +24,57 @@ pub struct IdleTimer {
     pub cold_after_ms: f64,
 }
 
+/// What `--from` told about the path's idle timer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Known {
+    /// No `--from`.
+    Nothing,
+    /// `--from` records or a report, in which no idle timer shows.
+    NoTimerShown,
+    Timer(IdleTimer),
+}
+
 /// Read `paths` — records of a `diagnose --idle-sweep`, a run, a watch; or
 /// a `diagnose --format json` report — and find the timer the way
-/// `idle-timeout` does. `Ok(None)`: no timer shows.
-pub fn idle_timer_from(paths: &[PathBuf]) -> std::io::Result<Option<IdleTimer>> {
+/// `idle-timeout` does. An error names the file that holds nothing usable.
+pub fn idle_timer_from(paths: &[PathBuf]) -> Result<Known, String> {
     let mut records = Vec::new();
+    let mut reports_without = false;
     for path in paths {
-        let text_start = {
-            use std::io::Read;
-            let mut head = [0u8; 64];
-            let n = std::fs::File::open(path)
-                .and_then(|mut f| f.read(&mut head))
-                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-            head[..n].iter().copied().find(|b| !b.is_ascii_whitespace())
+        let first_line = {
+            use std::io::BufRead;
+            let file =
+                std::fs::File::open(path).map_err(|e| format!("{}: cannot read it: {e}", path.display()))?;
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(file).read_line(&mut line);
+            line
         };
-        // A report is one JSON document whose first key is "v"; a record
-        // file is one document a line, each with a "target".
-        if text_start == Some(b'{') {
-            if let Some(timer) = from_report(path)? {
-                return Ok(Some(timer));
+        // A report is one pretty-printed JSON document, `{` alone on its
+        // first line; a record file has a whole record on each line.
+        if first_line.trim() == "{" {
+            match from_report(path)? {
+                Some(timer) => return Ok(Known::Timer(timer)),
+                None => reports_without = true,
             }
+        } else {
+            records.push(path.clone());
         }
-        records.push(path.clone());
     }
     if records.is_empty() {
-        return Ok(None);
+        return Ok(if reports_without {
+            Known::NoTimerShown
+        } else {
+            Known::Nothing
+        });
     }
-    let (builder, _) = read_files(&records, Builder::new())?;
+    let (builder, _) = read_files(&records, Builder::new()).map_err(|e| e.to_string())?;
+    if builder.is_empty() {
+        let names: Vec<String> = records.iter().map(|p| p.display().to_string()).collect();
+        return Err(format!(
+            "{}: no probe records in it (expected the NDJSON of diagnose --records, run --out or watch --out, or a diagnose --format json report)",
+            names.join(", ")
+        ));
+    }
     // Stored records are real time, and so is the interval.
     let ds = builder.build(1.0, None);
     let explained = vec![false; ds.samples.len()];
@@ -62,9 +86,11 @@ pub fn idle_timer_from(paths: &[PathBuf]) -> std::io::Result<Option<IdleTimer>> 
     };
     Ok(gaps::analyse(&input, Bad::FailedOrStalled)
         .filter(|p| p.shape == Shape::Step)
-        .map(|p| IdleTimer {
-            fast_after_ms: p.lo_ms,
-            cold_after_ms: p.hi_ms,
+        .map_or(Known::NoTimerShown, |p| {
+            Known::Timer(IdleTimer {
+                fast_after_ms: p.lo_ms,
+                cold_after_ms: p.hi_ms,
+            })
         }))
 }
 
@@ -72,11 +98,11 @@ pub fn idle_timer_from(paths: &[PathBuf]) -> std::io::Result<Option<IdleTimer>> 
 /// the timer from its idle-sweep rows (the longest gap with no slow first
 /// probe below the shortest from which every longer gap had one).
 /// `Ok(None)` for a record file, or a report without that finding.
-fn from_report(path: &std::path::Path) -> std::io::Result<Option<IdleTimer>> {
-    let text = std::fs::read_to_string(path)?;
-    let Ok(report) = serde_json::from_str::<crate::diagnose::Report>(&text) else {
-        return Ok(None);
-    };
+fn from_report(path: &std::path::Path) -> Result<Option<IdleTimer>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read it: {e}", path.display()))?;
+    let report = serde_json::from_str::<crate::diagnose::Report>(&text)
+        .map_err(|e| format!("{}: not a diagnose --format json report: {e}", path.display()))?;
     if !report
         .findings
         .iter()
@@ -101,23 +127,27 @@ fn from_report(path: &std::path::Path) -> std::io::Result<Option<IdleTimer>> {
     }))
 }
 
-/// The warning for pinging every `interval`, if one is due.
-pub fn warning(interval: Duration, timer: Option<IdleTimer>) -> Option<String> {
+/// The warning for pings up to `interval` apart (the interval and its
+/// jitter), if one is due.
+pub fn warning(interval: Duration, known: Known) -> Option<String> {
     const WHY: &str = "a ping keeps warm only the connections it uses: the gateway pools several integration connections, and the NLB flows behind the ones a ping does not take go cold all the same";
     let every = humantime::format_duration(interval);
     let ms = interval.as_secs_f64() * 1000.0;
-    match timer {
-        Some(t) if ms >= t.fast_after_ms => Some(format!(
-            "warning: pinging every {every} is not under the idle timer the --from records show (connections went cold after quiet gaps of {}, stayed warm after {}): keep the interval well under {}, and note that {WHY}",
+    match known {
+        Known::Timer(t) if ms >= t.fast_after_ms => Some(format!(
+            "warning: pings up to {every} apart (interval and jitter) are not under the idle timer the --from files show (connections went cold after quiet gaps of {}, stayed warm after {}): keep the interval well under {}, and note that {WHY}",
             human(t.cold_after_ms),
             human(t.fast_after_ms),
             human(t.fast_after_ms)
         )),
-        Some(_) => None,
-        None if interval > UNKNOWN_TIMER_LIMIT => Some(format!(
-            "warning: pinging every {every}, longer than 60 s, with no idle timer known: nginx closes idle connections after 60–75 s by default and the NLB after 350 s; run `coldlink diagnose --idle-sweep --records FILE` and pass FILE to --from to check; note that {WHY}"
+        Known::Timer(_) => None,
+        Known::NoTimerShown if interval > UNKNOWN_TIMER_LIMIT => Some(format!(
+            "warning: pings up to {every} apart, longer than 60 s; the --from files show no idle timer, but nginx closes idle connections after 60–75 s by default and the NLB after 350 s, and a sweep finds only the timers its gaps reach; note that {WHY}"
         )),
-        None => None,
+        Known::Nothing if interval > UNKNOWN_TIMER_LIMIT => Some(format!(
+            "warning: pings up to {every} apart, longer than 60 s, with no idle timer known: nginx closes idle connections after 60–75 s by default and the NLB after 350 s; run `coldlink diagnose --idle-sweep --records FILE` and pass FILE to --from to check; note that {WHY}"
+        )),
+        _ => None,
     }
 }
 
@@ -131,7 +161,7 @@ mod tests {
 
     #[test]
     fn the_interval_is_checked_against_what_is_known() {
-        let timer = Some(IdleTimer {
+        let timer = Known::Timer(IdleTimer {
             fast_after_ms: 65_000.0,
             cold_after_ms: 120_000.0,
         });
@@ -141,8 +171,10 @@ mod tests {
             w.contains("stayed warm after 65 s") && w.contains("only the connections it uses"),
             "{w}"
         );
-        assert!(warning(Duration::from_secs(60), None).is_none());
-        let w = warning(Duration::from_secs(61), None).unwrap();
+        assert!(warning(Duration::from_secs(60), Known::Nothing).is_none());
+        let w = warning(Duration::from_secs(61), Known::Nothing).unwrap();
         assert!(w.contains("longer than 60 s") && w.contains("--from"), "{w}");
+        let w = warning(Duration::from_secs(61), Known::NoTimerShown).unwrap();
+        assert!(w.contains("show no idle timer"), "{w}");
     }
 }
