@@ -1,10 +1,9 @@
 //! `coldlink keepwarm`, validated.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::{check_writable, layered, request_from, settings_from, targets_from, ConfigError, Profile};
+use super::{check_writable, settings_from, targets_and_connection, ConfigError, Profile};
 use crate::cli::KeepwarmArgs;
 use crate::probe::{ConnectionPolicy, ProbeSettings, Target};
 
@@ -52,24 +51,7 @@ impl KeepwarmConfig {
             _ => None,
         };
         let profile = loaded.as_ref().or(lab);
-        let (targets, conn) = match profile {
-            Some(p) if args.urls.is_empty() => {
-                (p.targets_with(&args.conn)?, layered(&args.conn, &p.connection))
-            }
-            Some(p) => (
-                targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
-                layered(&args.conn, &p.connection),
-            ),
-            None if !args.urls.is_empty() => (
-                targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
-                args.conn.clone(),
-            ),
-            None => {
-                return Err(ConfigError(
-                    "keepwarm needs URLs, --profile FILE or --lab SCENARIO".into(),
-                ))
-            }
-        };
+        let (targets, conn) = targets_and_connection(profile, &args.urls, &args.conn, "keepwarm")?;
         let mode = match args.interval {
             None => KeepwarmMode::Once,
             Some(interval) => {

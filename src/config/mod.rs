@@ -604,6 +604,31 @@ pub fn request_from(conn: &ConnectionArgs) -> Result<RequestSpec, ConfigError> {
     })
 }
 
+/// The targets and connection flags of a command that takes `URL...`,
+/// `--profile` or `--lab`: the profile's targets unless URLs are given, its
+/// connection settings under the command line's. `command` names the
+/// command in the error when there is nothing to probe.
+pub fn targets_and_connection(
+    profile: Option<&Profile>,
+    urls: &[url::Url],
+    conn: &ConnectionArgs,
+    command: &str,
+) -> Result<(Vec<Target>, ConnectionArgs), ConfigError> {
+    Ok(match profile {
+        Some(p) if urls.is_empty() => (p.targets_with(conn)?, layered(conn, &p.connection)),
+        Some(p) => (
+            targets_from(urls, &Arc::new(request_from(conn)?)),
+            layered(conn, &p.connection),
+        ),
+        None if !urls.is_empty() => (targets_from(urls, &Arc::new(request_from(conn)?)), conn.clone()),
+        None => {
+            return Err(ConfigError(format!(
+                "{command} needs URLs, --profile FILE or --lab SCENARIO"
+            )))
+        }
+    })
+}
+
 /// Name URL targets `host[:port]/path`, unique within the run.
 pub fn targets_from(urls: &[url::Url], request: &Arc<RequestSpec>) -> Vec<Target> {
     let mut targets: Vec<Target> = Vec::new();

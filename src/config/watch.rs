@@ -2,12 +2,11 @@
 //! burst and sweep its keys start, and keep-warm, all in real time.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    check_writable, layered, request_from, schedule_in_flight, settings_from, targets_from, Burst,
-    ConfigError, DiagnoseSettings, Profile, Schedule,
+    check_writable, schedule_in_flight, settings_from, targets_and_connection, Burst, ConfigError,
+    DiagnoseSettings, Profile, Schedule,
 };
 use crate::cli::WatchArgs;
 use crate::probe::{ConnectionPolicy, ProbeSettings, Target, TargetKind};
@@ -73,24 +72,7 @@ impl WatchConfig {
         };
         // The lab's profile is in real time already, like any profile.
         let profile = loaded.as_ref().or(lab.as_ref().map(|l| l.profile));
-        let (targets, conn) = match profile {
-            Some(p) if args.urls.is_empty() => {
-                (p.targets_with(&args.conn)?, layered(&args.conn, &p.connection))
-            }
-            Some(p) => (
-                targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
-                layered(&args.conn, &p.connection),
-            ),
-            None if !args.urls.is_empty() => (
-                targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
-                args.conn.clone(),
-            ),
-            None => {
-                return Err(ConfigError(
-                    "watch needs URLs, --profile FILE or --lab SCENARIO".into(),
-                ))
-            }
-        };
+        let (targets, conn) = targets_and_connection(profile, &args.urls, &args.conn, "watch")?;
         let base = profile.map(|p| p.schedule).unwrap_or(Schedule {
             interval: DEFAULT_WATCH_INTERVAL,
             jitter: DEFAULT_WATCH_INTERVAL / 10,
