@@ -861,3 +861,46 @@ async fn a_hanging_target_never_gets_a_success_heartbeat() {
         .collect();
     assert!(lines.iter().all(|l| l == "GET /hb/fail HTTP/1.1"), "{lines:?}");
 }
+
+/// A full disk loses records, not the daemon: said at once, counted at the
+/// stop, exit 0 (systemd would otherwise call a clean stop a failure).
+#[tokio::test]
+async fn a_failing_out_file_is_logged_and_counted_never_fatal() {
+    if !std::path::Path::new("/dev/full").exists() {
+        panic!("this test needs /dev/full (Linux)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(Behavior::Ok).await;
+    let mut child = Command::new(bin())
+        .args([
+            "keepwarm",
+            &server.url("/"),
+            "--interval",
+            "20ms",
+            "--out",
+            "/dev/full",
+            "--lock",
+        ])
+        .arg(dir.path().join("l"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let seen = tokio::task::spawn_blocking(move || {
+        let seen = common::read_until_line(&mut stderr, "writing a record failed (2 lost so far)");
+        (seen, stderr)
+    });
+    let (seen, mut stderr) = seen.await.unwrap();
+    assert!(seen.contains("No space left on device"), "{seen}");
+    sigterm(&child);
+    let (rest, code) = tokio::task::spawn_blocking(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+        (rest, child.wait().unwrap().code())
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{rest}");
+    assert!(rest.contains("records could not be written to --out"), "{rest}");
+}

@@ -14,12 +14,12 @@ use super::heartbeat::Heartbeat;
 use super::lock::{Lock, LockError};
 use super::metrics::{outcome, Metrics};
 use super::outage::OutageLog;
+use super::records::RecordWriter;
 use super::{pings, serve, warmness};
 use crate::commands::exit;
 use crate::config::{ConfigError, KeepwarmConfig};
 use crate::probe::{engine, RecordBatch};
 use crate::render::fmt_span;
-use crate::store::NdjsonWriter;
 
 pub async fn run(
     cfg: KeepwarmConfig,
@@ -48,7 +48,7 @@ pub async fn run(
     };
     let mut out = match &cfg.out {
         Some(path) => Some(
-            NdjsonWriter::append(path).map_err(|e| ConfigError(format!("--out {}: {e}", path.display())))?,
+            RecordWriter::open(path).map_err(|e| ConfigError(format!("--out {}: {e}", path.display())))?,
         ),
         None => None,
     };
@@ -82,7 +82,7 @@ pub async fn run(
         cancel,
     );
     let mut outages = OutageLog::default();
-    let (mut probes, mut warm, mut lost) = (0u64, 0u64, 0u64);
+    let (mut probes, mut warm) = (0u64, 0u64);
     let n = cfg.targets.len().max(1) as u64;
     // Heartbeats go out one at a time, in order, from a task of their own
     // (a slow monitoring service never holds up a record).
@@ -108,17 +108,7 @@ pub async fn run(
                     let _ = writeln!(stderr, "coldlink keepwarm: {line}");
                 }
                 if let Some(w) = out.as_mut() {
-                    // A full disk loses records, not the daemon: said at
-                    // once (then at the 2nd, 4th, 8th… loss) and counted.
-                    if let Err(e) = w.write(r) {
-                        lost += 1;
-                        if lost.is_power_of_two() {
-                            let _ = writeln!(
-                                stderr,
-                                "coldlink keepwarm: --out: writing a record failed ({lost} lost so far): {e}"
-                            );
-                        }
-                    }
+                    w.write(r);
                 }
             }
         }
@@ -130,6 +120,7 @@ pub async fn run(
         // The last round's heartbeat, if it is quick about it.
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
+    let lost = out.map_or(0, RecordWriter::finish);
     if lost > 0 {
         writeln!(
             stderr,

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod once;
 pub mod outage;
 pub mod pings;
+pub mod records;
 pub mod serve;
 pub mod warmness;
 
