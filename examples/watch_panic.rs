@@ -24,7 +24,6 @@ fn main() {
         lab: None,
         slow_ms: None,
         keep_warm_every: std::time::Duration::from_secs(60),
-        sweep_gaps: 0,
         out: None,
     };
     let mut screen = Screen::enter().expect("a terminal");

@@ -41,7 +41,6 @@ fn meta() -> Meta {
         lab: None,
         slow_ms: None,
         keep_warm_every: Duration::from_secs(60),
-        sweep_gaps: 6,
         out: None,
     }
 }

@@ -40,7 +40,7 @@ pub async fn run(
     metrics.preset(&cfg.targets.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
     let listener = match cfg.metrics_listen {
         Some(addr) => Some(
-            serve::bind(addr)
+            tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| ConfigError(format!("--metrics-listen {addr}: cannot listen there: {e}")))?,
         ),

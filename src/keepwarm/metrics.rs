@@ -120,19 +120,12 @@ impl Metrics {
     /// Fold one probe in.
     pub fn observe(&self, r: &ProbeRecord) {
         let target = r.target.clone();
-        let failed_in = r
-            .error
-            .as_ref()
-            .filter(|e| e.kind != ErrorKind::Status)
-            .map(|e| e.phase);
-        for (phase, value) in r.phases_ms.iter() {
-            if let Some(ms) = value.filter(|_| Some(phase) != failed_in) {
-                let labels = PhaseLabels {
-                    target: target.clone(),
-                    phase: phase.as_str().to_string(),
-                };
-                self.phases.get_or_create(&labels).observe(ms / 1000.0);
-            }
+        for (phase, ms) in r.completed_phases() {
+            let labels = PhaseLabels {
+                target: target.clone(),
+                phase: phase.as_str().to_string(),
+            };
+            self.phases.get_or_create(&labels).observe(ms / 1000.0);
         }
         if r.got_response() {
             let labels = PhaseLabels {
@@ -172,12 +165,7 @@ impl Metrics {
 pub fn outcome(r: &ProbeRecord, slow: Duration) -> &'static str {
     match &r.error {
         Some(e) => e.kind.as_str(),
-        None if network_ms(r) >= slow.as_secs_f64() * 1000.0 => "slow",
+        None if r.network_ms() >= slow.as_secs_f64() * 1000.0 => "slow",
         None => "ok",
     }
-}
-
-/// The record's total less `queue`.
-pub fn network_ms(r: &ProbeRecord) -> f64 {
-    r.total_ms - r.phases_ms.queue.unwrap_or(0.0)
 }

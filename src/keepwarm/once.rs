@@ -93,9 +93,7 @@ pub fn line(r: &ProbeRecord, slow: Duration, width: usize) -> (bool, String) {
     let (ok, verdict) = match (&r.error, r.status) {
         (Some(e), _) => (false, format!("FAILED {} in {}: {}", e.kind, e.phase, e.message)),
         // Network time: the tool's own `queue` is not the path's.
-        (None, _) if super::metrics::network_ms(r) >= slow_ms => {
-            (false, format!("SLOW (over {})", fmt_ms(slow_ms)))
-        }
+        (None, _) if r.network_ms() >= slow_ms => (false, format!("SLOW (over {})", fmt_ms(slow_ms))),
         (None, _) => (true, "ok".to_string()),
     };
     let status = r.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into());

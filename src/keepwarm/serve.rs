@@ -2,7 +2,6 @@
 //! (liveness: 200 while the daemon runs).
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -19,12 +18,8 @@ use super::metrics::Metrics;
 /// The content type of prometheus-client's text encoding (OpenMetrics).
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Bind now (so a taken address is bad input before anything runs), serve
-/// until `cancel`.
-pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
-}
-
+/// Serve on `listener` (bound by the caller before anything runs, so that
+/// a taken address is bad input) until `cancel`.
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, cancel: CancellationToken) {
     loop {
         let stream = tokio::select! {

@@ -60,6 +60,26 @@ impl ProbeRecord {
             Some(e) => e.kind == ErrorKind::Status,
         }
     }
+
+    /// The phases that completed, with their times. The phase a failure
+    /// happened in is left out: its duration is time-to-failure, not a
+    /// latency (a bad status is an answer, so its phases all count).
+    pub fn completed_phases(&self) -> impl Iterator<Item = (Phase, f64)> + '_ {
+        let failed_in = self
+            .error
+            .as_ref()
+            .filter(|e| e.kind != ErrorKind::Status)
+            .map(|e| e.phase);
+        self.phases_ms
+            .iter()
+            .filter(move |(phase, _)| Some(*phase) != failed_in)
+            .filter_map(|(phase, ms)| ms.map(|ms| (phase, ms)))
+    }
+
+    /// Time on the network: the total less `queue`, the tool's own hold.
+    pub fn network_ms(&self) -> f64 {
+        self.total_ms - self.phases_ms.queue.unwrap_or(0.0)
+    }
 }
 
 /// A wall-clock time, written as RFC 3339 UTC with microseconds

@@ -61,17 +61,8 @@ impl TargetStats {
                 self.reconnected += 1;
             }
         }
-        let failed_in = r
-            .error
-            .as_ref()
-            .filter(|e| e.kind != ErrorKind::Status)
-            .map(|e| e.phase);
-        for (phase, value) in r.phases_ms.iter() {
-            if let Some(v) = value {
-                if Some(phase) != failed_in {
-                    self.phases[index(phase)].record_ms(v);
-                }
-            }
+        for (phase, ms) in r.completed_phases() {
+            self.phases[index(phase)].record_ms(ms);
         }
         if r.got_response() {
             self.total.record_ms(r.total_ms);

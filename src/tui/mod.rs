@@ -74,7 +74,6 @@ pub fn meta(cfg: &WatchConfig) -> Meta {
         lab: cfg.lab.clone(),
         slow_ms: cfg.slow_ms,
         keep_warm_every: cfg.keep_warm,
-        sweep_gaps: cfg.sweep.len(),
         out: cfg.out.clone(),
     }
 }

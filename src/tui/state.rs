@@ -46,7 +46,6 @@ pub struct Meta {
     /// `--slow`, scenario ms.
     pub slow_ms: Option<f64>,
     pub keep_warm_every: Duration,
-    pub sweep_gaps: usize,
     pub out: Option<PathBuf>,
 }
 
@@ -132,8 +131,7 @@ impl TargetView {
     pub fn is_slow(&self, r: &ProbeRecord) -> bool {
         let reused = r.conn.as_ref().is_some_and(|c| c.reused);
         let limit = self.slow_ms[usize::from(reused)].or(self.threshold_ms());
-        let network_ms = r.total_ms - r.phases_ms.queue.unwrap_or(0.0);
-        r.error.is_some() || limit.is_some_and(|l| network_ms > l)
+        r.error.is_some() || limit.is_some_and(|l| r.network_ms() > l)
     }
 
     /// The line drawn on the chart: new connections' threshold, else reused.
