@@ -3,7 +3,7 @@
 //! measured phase.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Once, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -40,18 +40,13 @@ pub fn provider() -> Arc<CryptoProvider> {
 /// Build the client configuration used for every probe.
 pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TlsSetupError> {
     let provider = provider();
-    let mut roots = system_roots();
-    for path in &opts.ca_files {
-        for cert in read_ca_file(path)? {
-            roots.add(cert).map_err(|e| TlsSetupError::CaFile {
-                path: path.clone(),
-                reason: format!("not a usable CA certificate: {e}"),
-            })?;
-        }
-    }
     let builder =
         ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
     let mut config = if opts.insecure {
+        // No roots are needed, but a bad --cacert is still bad input.
+        for path in &opts.ca_files {
+            read_ca_file(path)?;
+        }
         let verifier = AcceptAnyCertificate {
             algorithms: provider.signature_verification_algorithms,
         };
@@ -60,7 +55,9 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TlsSetupErr
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth()
     } else {
-        builder.with_root_certificates(roots).with_no_client_auth()
+        builder
+            .with_root_certificates(roots(&opts.ca_files)?)
+            .with_no_client_auth()
     };
     config.alpn_protocols = if opts.http1_only {
         vec![b"http/1.1".to_vec()]
@@ -70,18 +67,43 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TlsSetupErr
     Ok(Arc::new(config))
 }
 
+/// The system's roots plus the `--cacert` files.
+fn roots(ca_files: &[PathBuf]) -> Result<Arc<RootCertStore>, TlsSetupError> {
+    if ca_files.is_empty() {
+        return Ok(system_roots());
+    }
+    let mut roots = RootCertStore::clone(&system_roots());
+    for path in ca_files {
+        for cert in read_ca_file(path)? {
+            roots.add(cert).map_err(|e| TlsSetupError::CaFile {
+                path: path.clone(),
+                reason: format!("not a usable CA certificate: {e}"),
+            })?;
+        }
+    }
+    Ok(Arc::new(roots))
+}
+
 /// The operating system's roots, or the bundled webpki roots when the
-/// system has none (a bare container).
-fn system_roots() -> RootCertStore {
-    let mut roots = RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for cert in native.certs {
-        let _ = roots.add(cert);
-    }
-    if roots.is_empty() {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    }
-    roots
+/// system has none (a bare container). Read once per process: parsing the
+/// system's bundle is most of a run's start-up (about 18 M instructions, a
+/// few hundred files), and every prober (one per shard, two in `diagnose`)
+/// would otherwise read it again.
+fn system_roots() -> Arc<RootCertStore> {
+    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let mut roots = RootCertStore::empty();
+            let native = rustls_native_certs::load_native_certs();
+            for cert in native.certs {
+                let _ = roots.add(cert);
+            }
+            if roots.is_empty() {
+                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            }
+            Arc::new(roots)
+        })
+        .clone()
 }
 
 fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
@@ -121,10 +143,14 @@ pub fn info(conn: &rustls::ClientConnection) -> TlsInfo {
 /// Run one complete handshake in memory with the same crypto provider, so
 /// that lazy one-time initialisation (key generation tables, verifier set-up)
 /// is paid here and not inside the first probe's `tls` phase.
+/// Once per process: what it initialises is process-wide.
 pub fn warm_up() {
-    if let Err(e) = in_memory_handshake() {
-        tracing::debug!("TLS warm-up failed (probes still work): {e}");
-    }
+    static WARM: Once = Once::new();
+    WARM.call_once(|| {
+        if let Err(e) = in_memory_handshake() {
+            tracing::debug!("TLS warm-up failed (probes still work): {e}");
+        }
+    });
 }
 
 fn in_memory_handshake() -> Result<(), Box<dyn std::error::Error>> {
@@ -200,5 +226,35 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_roots_are_read_once_per_process() {
+        assert!(Arc::ptr_eq(&system_roots(), &system_roots()));
+        let a = client_config(&TlsOptions::default()).unwrap();
+        let b = client_config(&TlsOptions::default()).unwrap();
+        // Each prober still gets a configuration (and a session cache) of its own.
+        assert!(!Arc::ptr_eq(&a, &b));
+    }
+
+    #[test]
+    fn a_bad_cacert_is_refused_even_with_insecure() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("not-a-cert.pem");
+        std::fs::write(&path, "hello").unwrap();
+        for insecure in [false, true] {
+            let opts = TlsOptions {
+                ca_files: vec![path.clone()],
+                insecure,
+                http1_only: false,
+            };
+            let err = client_config(&opts).unwrap_err().to_string();
+            assert!(err.contains("not-a-cert.pem"), "insecure={insecure}: {err}");
+        }
     }
 }
