@@ -4,6 +4,7 @@
 #
 #   scripts/bench-burst.sh            # defaults below; results as Markdown rows
 #   N_KEEPALIVE=500000 scripts/bench-burst.sh
+#   ROUNDS=10 scripts/bench-burst.sh  # and the median ratio of the rounds
 #
 # Measures requests/s (requests / wall time of the process), p50 and p99 of
 # the total latency as each tool reports it, and peak RSS (/usr/bin/time).
@@ -16,6 +17,7 @@ N_KEEPALIVE=${N_KEEPALIVE:-200000}   # keep-alive run, per tool
 N_FRESH=${N_FRESH:-20000}            # a new connection per request
 N_MEMORY=${N_MEMORY:-1000000}        # coldlink alone: is peak RSS flat in N?
 CONC=${CONC:-50}
+ROUNDS=${ROUNDS:-1}                  # rounds of both tools, alternating who goes first
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -40,9 +42,13 @@ URL="http://127.0.0.1:$port/"
 # run NAME N COMMAND... → "rps p50_ms p99_ms rss_mb"
 measure() {
   local n=$1; shift
-  /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/out" 2>"$work/err" || true
-  read -r elapsed rss_kb <"$work/time"
-  echo "$n $elapsed $rss_kb"
+  # Wall time to the microsecond (time's %e has 10 ms steps, over 1 % of a
+  # 20 000-request run); peak RSS from time.
+  local start=$EPOCHREALTIME
+  /usr/bin/time -f '%M' -o "$work/time" "$@" >"$work/out" 2>"$work/err" || true
+  local end=$EPOCHREALTIME
+  read -r rss_kb <"$work/time"
+  echo "$n $(awk -v s="$start" -v e="$end" 'BEGIN{printf "%.6f", e - s}') $rss_kb"
 }
 
 coldlink_run() { # N MODE
@@ -85,10 +91,39 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo
 echo "| tool | connections | requests | requests/s | p50 ms | p99 ms | peak RSS MB |"
 echo "|---|---|---|---|---|---|---|"
-for mode in reuse fresh; do
-  n=$N_KEEPALIVE; [ $mode = fresh ] && n=$N_FRESH
-  label="keep-alive ($CONC)"; [ $mode = fresh ] && label="fresh ($CONC at once)"
-  row coldlink "$label" "$n" "$(coldlink_run "$n" $mode)"
-  row oha "$label" "$n" "$(oha_run "$n" $mode)"
+# Each round runs both tools on both settings, the order alternating from
+# round to round, so that the machine's drift (±10 % here) falls on both.
+rps_log="$work/rps"
+for round in $(seq "$ROUNDS"); do
+  for mode in reuse fresh; do
+    n=$N_KEEPALIVE; [ $mode = fresh ] && n=$N_FRESH
+    label="keep-alive ($CONC)"; [ $mode = fresh ] && label="fresh ($CONC at once)"
+    tools=(coldlink oha); [ $((round % 2)) = 0 ] && tools=(oha coldlink)
+    for tool in "${tools[@]}"; do
+      r=$(${tool}_run "$n" $mode)
+      row "$tool" "$label" "$n" "$r"
+      echo "$round $mode $tool ${r%% *}" >>"$rps_log"
+    done
+  done
 done
 row coldlink "keep-alive ($CONC)" "$N_MEMORY" "$(coldlink_run "$N_MEMORY" reuse)"
+
+if [ "$ROUNDS" -gt 1 ]; then
+  echo
+  echo "| connections | rounds | coldlink requests/s (median) | oha requests/s (median) | coldlink / oha, median of rounds | lowest–highest |"
+  echo "|---|---|---|---|---|---|"
+  python3 - "$rps_log" "$CONC" <<'PY'
+import statistics, sys
+from collections import defaultdict
+rps = defaultdict(dict)
+for line in open(sys.argv[1]):
+    rnd, mode, tool, value = line.split()
+    rps[mode].setdefault(tool, {})[rnd] = float(value)
+for mode, label in (("reuse", f"keep-alive ({sys.argv[2]})"), ("fresh", f"fresh ({sys.argv[2]} at once)")):
+    ours, theirs = rps[mode]["coldlink"], rps[mode]["oha"]
+    ratios = [ours[r] / theirs[r] * 100 for r in ours]
+    print(f"| {label} | {len(ratios)} | {statistics.median(ours.values()):.0f} | "
+          f"{statistics.median(theirs.values()):.0f} | {statistics.median(ratios):.1f} % | "
+          f"{min(ratios):.1f}–{max(ratios):.1f} % |")
+PY
+fi
