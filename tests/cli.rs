@@ -210,6 +210,68 @@ async fn a_secret_header_never_appears_in_any_output() {
     assert_eq!(got.header("x-custom"), Some("cust0m-secret"));
 }
 
+/// A key in a query string is sent but never written: by its name on the
+/// command line, and in a profile also when its value comes from `${ENV}`.
+#[tokio::test]
+async fn a_secret_query_value_never_appears_in_any_output() {
+    let server = start(Behavior::Ok).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.url("/orders?api_key=qu3ry-k3y&page=2");
+    for format in ["text", "json", "ndjson"] {
+        let out = coldlink(args(&["probe", &url, "-n", "2", "--format", format]), &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(!stdout.contains("qu3ry-k3y"), "{format}: {stdout}");
+        assert!(stdout.contains("api_key=REDACTED&page=2"), "{format}: {stdout}");
+    }
+
+    let profile = dir.path().join("p.toml");
+    let templ = server.url("/orders?tenant=${TENANT_TOKEN}&page=2");
+    std::fs::write(
+        &profile,
+        format!("[[target]]\nname = \"orders\"\nurl = \"{templ}\"\n[burst]\nrequests = 2\nconcurrency = 1\n"),
+    )
+    .unwrap();
+    let records = dir.path().join("r.ndjson");
+    let run = args(&[
+        "run",
+        "--profile",
+        profile.to_str().unwrap(),
+        "--burst",
+        "--out",
+        records.to_str().unwrap(),
+    ]);
+    let out = coldlink(run, &[("TENANT_TOKEN", "t3nant-t0ken"), ("RUST_LOG", "trace")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = coldlink(args(&["report", records.to_str().unwrap()]), &[]).await;
+    let written = std::fs::read_to_string(&records).unwrap();
+    for (what, body) in [
+        ("run stdout", text(&out.stdout)),
+        ("run stderr", text(&out.stderr)),
+        ("--out", written.clone()),
+        ("report", text(&report.stdout)),
+    ] {
+        assert!(!body.contains("t3nant-t0ken"), "leaked to {what}:\n{body}");
+    }
+    assert!(written.contains("tenant=REDACTED&page=2"), "{written}");
+
+    // Sent as given, every time.
+    let lines: Vec<String> = server.requests().iter().map(|r| r.request_line.clone()).collect();
+    assert_eq!(lines.len(), 8, "{lines:?}");
+    assert!(
+        lines[..6]
+            .iter()
+            .all(|l| l.contains("/orders?api_key=qu3ry-k3y&page=2")),
+        "{lines:?}"
+    );
+    assert!(
+        lines[6..]
+            .iter()
+            .all(|l| l.contains("/orders?tenant=t3nant-t0ken&page=2")),
+        "{lines:?}"
+    );
+}
+
 #[tokio::test]
 async fn ndjson_is_one_schema_record_per_line_and_json_one_document() {
     let server = start(Behavior::Ok).await;

@@ -121,6 +121,9 @@ pub struct TargetDef {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub expect_status: Option<Vec<u16>>,
+    /// Query parameters whose values came from `${ENV}`: secrets, as a
+    /// header value from the environment is.
+    pub secret_params: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -275,6 +278,7 @@ impl Profile {
                 headers,
                 body: t.body.clone().map(Bytes::from).unwrap_or_default(),
                 expect_status: t.expect_status.as_ref().map(|c| c.get_ref().clone()),
+                secret_params: profile::env_query_params(t.url.get_ref()),
             });
         }
 
@@ -417,6 +421,7 @@ impl Profile {
                     expect_status: cli.expect_status.clone().or_else(|| t.expect_status.clone()),
                 };
                 Target::new(t.name.clone(), t.url.clone(), t.kind, Arc::new(spec))
+                    .hiding_query_params(&t.secret_params)
             })
             .collect())
     }

@@ -202,6 +202,24 @@ pub fn expand_env(value: &str) -> Result<(String, bool), String> {
     Ok((out, expanded))
 }
 
+/// The query parameters of a URL as written in a profile whose value takes
+/// something from the environment (`?key=${API_KEY}`); `*` (all of them)
+/// when the environment supplies more than a value (`?${QUERY}`).
+pub fn env_query_params(raw_url: &str) -> Vec<String> {
+    let Some((_, query)) = raw_url.split_once('?') else {
+        return Vec::new();
+    };
+    let query = query.split('#').next().unwrap_or_default();
+    let mut names = Vec::new();
+    for pair in query.split('&').filter(|p| p.contains("${")) {
+        match pair.split_once('=') {
+            Some((name, _)) if !name.contains("${") => names.push(name.to_string()),
+            _ => return vec!["*".to_string()],
+        }
+    }
+    names
+}
+
 /// A path in a profile, relative to the profile's folder.
 pub fn relative_to(profile: &Path, path: &Path) -> PathBuf {
     if path.is_absolute() {
@@ -213,6 +231,21 @@ pub fn relative_to(profile: &Path, path: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn query_values_from_the_environment_are_found_by_name() {
+        assert_eq!(
+            env_query_params("https://h/p?key=${K}&page=2&t=a${T}"),
+            ["key", "t"]
+        );
+        assert_eq!(
+            env_query_params("https://h/${STAGE}/p?page=2"),
+            Vec::<String>::new()
+        );
+        assert_eq!(env_query_params("https://h/p?${QUERY}"), ["*"]);
+        assert_eq!(env_query_params("https://h/p?${NAME}=1"), ["*"]);
+        assert_eq!(env_query_params("https://h/p#x=${Y}"), Vec::<String>::new());
+    }
+
     use super::*;
 
     #[test]

@@ -14,6 +14,33 @@ use super::request::PreparedRequest;
 /// never written to a record, a log or the screen.
 pub const ALWAYS_SECRET: [&str; 4] = ["authorization", "proxy-authorization", "x-api-key", "cookie"];
 
+/// Query parameters whose values are secrets by nature (compared without
+/// case): API keys, tokens, passwords and request signatures, such as a
+/// presigned URL's. Their values are sent but shown as [`REDACTED`].
+pub const SECRET_QUERY_PARAMS: [&str; 18] = [
+    "api_key",
+    "apikey",
+    "api-key",
+    "key",
+    "token",
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "auth",
+    "authorization",
+    "password",
+    "passwd",
+    "secret",
+    "client_secret",
+    "signature",
+    "sig",
+    "x-amz-signature",
+    "x-amz-security-token",
+];
+
+/// What a secret query value is shown as.
+pub const REDACTED: &str = "REDACTED";
+
 /// Which entry point a target is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -151,7 +178,8 @@ pub struct Target {
     pub endpoint: Endpoint,
     /// Computed once: the pool key, looked up on every probe.
     pub origin: Origin,
-    /// Computed once: the URL as written into every record.
+    /// Computed once: the URL as written into every record and shown, its
+    /// secret query values replaced (see [`shown_url`]).
     pub url_text: String,
     pub request: Arc<RequestSpec>,
     /// Computed once: the request with everything that does not change
@@ -172,12 +200,53 @@ impl Target {
             name: name.into(),
             kind: kind.unwrap_or_else(|| TargetKind::infer(&url)),
             origin: endpoint.origin(),
-            url_text: url.to_string(),
+            url_text: shown_url(&url, &[]),
             endpoint,
             url,
             request,
         }
     }
+}
+
+impl Target {
+    /// Hide the values of these query parameters too (names compared
+    /// without case; `*` for all): a profile's URL whose value came from
+    /// `${ENV}`.
+    pub fn hiding_query_params(mut self, names: &[String]) -> Target {
+        self.url_text = shown_url(&self.url, names);
+        self
+    }
+}
+
+/// The URL as a record, a log or the screen may show it: the value of every
+/// query parameter named in [`SECRET_QUERY_PARAMS`] or in `extra` replaced
+/// by [`REDACTED`]; everything else exactly as sent.
+pub fn shown_url(url: &Url, extra: &[String]) -> String {
+    let Some(query) = url.query() else {
+        return url.to_string();
+    };
+    let secret = |name: &str| {
+        SECRET_QUERY_PARAMS.iter().any(|s| s.eq_ignore_ascii_case(name))
+            || extra.iter().any(|s| s == "*" || s.eq_ignore_ascii_case(name))
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if secret(name) || secret(&decoded(name)) => format!("{name}={REDACTED}"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    let mut shown = url.clone();
+    shown.set_query(Some(&pairs.join("&")));
+    shown.to_string()
+}
+
+/// A query parameter's name as meant (`api%5Fkey` is `api_key`).
+fn decoded(name: &str) -> String {
+    url::form_urlencoded::parse(name.as_bytes())
+        .next()
+        .map(|(n, _)| n.into_owned())
+        .unwrap_or_default()
 }
 
 /// True when a header's value must never be shown.
@@ -199,6 +268,51 @@ mod tests {
         assert_eq!(k("https://api.example.com/x"), TargetKind::CustomDomain);
         assert_eq!(k("http://127.0.0.1:8080/"), TargetKind::Other);
         assert_eq!(k("http://localhost:8080/"), TargetKind::Other);
+    }
+
+    #[test]
+    fn secret_query_values_are_not_shown_and_the_rest_is_kept_as_sent() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            shown_url(
+                &u("https://api.example.com/x?api_key=s3cr3t&page=2&API-KEY=x&a%20b=c"),
+                &[]
+            ),
+            "https://api.example.com/x?api_key=REDACTED&page=2&API-KEY=REDACTED&a%20b=c"
+        );
+        // A presigned URL: the signature and the session token go, the rest stays.
+        assert_eq!(
+            shown_url(
+                &u("https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=abc&X-Amz-Security-Token=t"),
+                &[]
+            ),
+            "https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=REDACTED&X-Amz-Security-Token=REDACTED"
+        );
+        // An encoded name is the name it means.
+        assert_eq!(
+            shown_url(&u("http://h/?api%5Fkey=1"), &[]),
+            "http://h/?api%5Fkey=REDACTED"
+        );
+        assert_eq!(
+            shown_url(&u("http://h/p?tenant=acme&region=eu"), &["Tenant".to_string()]),
+            "http://h/p?tenant=REDACTED&region=eu"
+        );
+        // Nothing to hide: the URL as ever.
+        assert_eq!(
+            shown_url(&u("http://h/p?a=1&b=2"), &["*".to_string()]),
+            "http://h/p?a=REDACTED&b=REDACTED"
+        );
+        assert_eq!(shown_url(&u("http://h/p?x"), &[]), "http://h/p?x");
+        assert_eq!(shown_url(&u("http://h/p"), &[]), "http://h/p");
+        let t = Target::new(
+            "t",
+            u("http://h/p?token=abc"),
+            None,
+            Arc::new(RequestSpec::default()),
+        );
+        assert_eq!(t.url_text, "http://h/p?token=REDACTED");
+        // The request still carries the real value.
+        assert_eq!(t.endpoint.path, "/p?token=abc");
     }
 
     #[test]

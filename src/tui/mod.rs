@@ -61,7 +61,7 @@ pub fn meta(cfg: &WatchConfig) -> Meta {
             .iter()
             .map(|t| TargetMeta {
                 name: t.name.clone(),
-                url: t.url.to_string(),
+                url: t.url_text.clone(),
                 kind: t.kind,
             })
             .collect(),
