@@ -300,8 +300,9 @@ pub struct KeepwarmArgs {
 
     /// After each round, GET URL when every target was ok, URL/fail when
     /// one was not (cron-monitoring services' convention); a failing
-    /// heartbeat is logged, never fatal.
-    #[arg(long, value_name = "URL", value_parser = parse::url)]
+    /// heartbeat is logged, never fatal. user:password@ in URL is sent as
+    /// basic authentication; logs show the URL's host only.
+    #[arg(long, value_name = "URL", value_parser = parse::heartbeat_url)]
     pub heartbeat_url: Option<url::Url>,
 
     /// With --interval: serve Prometheus metrics on http://ADDR/metrics

@@ -489,6 +489,34 @@ async fn a_failing_heartbeat_is_logged_never_fatal() {
     assert!(!stderr.contains("secret-token"), "{stderr}");
 }
 
+/// A monitor behind basic authentication: user:password@ in the heartbeat
+/// URL is sent as an authorization header (not refused, as in a probe's
+/// URL, which records would show), and shown nowhere, success or failure.
+#[tokio::test]
+async fn a_heartbeat_url_with_credentials_is_sent_as_basic_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let monitor = start(Behavior::Status(503)).await;
+    let target = start(Behavior::Ok).await;
+    let hb = monitor.url("/ping").replace("http://", "http://cron:pa55word@");
+    let (u, l) = (target.url("/"), dir.path().join("l"));
+    let out = tokio::task::spawn_blocking(move || keepwarm(&["--once", &u, "--heartbeat-url", &hb], &l))
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("heartbeat to http://127.0.0.1/…: HTTP 503"),
+        "{stderr}"
+    );
+    for shown in [&stderr, &text(&out.stdout)] {
+        assert!(!shown.contains("pa55word") && !shown.contains("cron:"), "{shown}");
+    }
+    let got = &monitor.requests()[0];
+    assert_eq!(got.request_line, "GET /ping HTTP/1.1");
+    // base64("cron:pa55word")
+    assert_eq!(got.header("authorization"), Some("Basic Y3JvbjpwYTU1d29yZA=="));
+}
+
 /// The daemon sends one heartbeat per round.
 #[tokio::test]
 async fn the_daemon_sends_a_heartbeat_each_round() {

@@ -25,11 +25,26 @@ pub fn positive_duration(s: &str) -> Result<Duration, String> {
 
 /// An http or https URL with a host and no credentials.
 pub fn url(s: &str) -> Result<Url, String> {
-    let u = Url::parse(s.trim()).map_err(|e| {
-        format!(
-            "not a URL ({e}); expected e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/test/header"
-        )
-    })?;
+    let u = http_url(
+        s,
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/test/header",
+    )?;
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("credentials in the URL are not supported (they would end up in records); send them with -H 'authorization: …' instead".into());
+    }
+    Ok(u)
+}
+
+/// `--heartbeat-url`: an http or https URL; `user:password@` in it is sent
+/// as basic authentication (and, like the rest of the URL but its host,
+/// never shown).
+pub fn heartbeat_url(s: &str) -> Result<Url, String> {
+    http_url(s, "https://hc-ping.com/YOUR-UUID")
+}
+
+/// An http or https URL with a host; `example` is named when it is not a URL.
+fn http_url(s: &str, example: &str) -> Result<Url, String> {
+    let u = Url::parse(s.trim()).map_err(|e| format!("not a URL ({e}); expected e.g. {example}"))?;
     match u.scheme() {
         "http" | "https" => {}
         other => {
@@ -40,9 +55,6 @@ pub fn url(s: &str) -> Result<Url, String> {
     }
     if u.host_str().is_none_or(str::is_empty) {
         return Err("the URL has no host".into());
-    }
-    if !u.username().is_empty() || u.password().is_some() {
-        return Err("credentials in the URL are not supported (they would end up in records); send them with -H 'authorization: …' instead".into());
     }
     Ok(u)
 }
