@@ -10,6 +10,7 @@ pub mod config;
 pub mod diagnose;
 pub mod keepwarm;
 pub mod lab;
+pub mod logs;
 pub mod probe;
 pub mod render;
 pub mod shutdown;

@@ -1,6 +1,6 @@
 //! The `coldlink` binary: parse, dispatch, exit code — nothing else.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -50,7 +50,9 @@ fn main() -> ExitCode {
         }
     };
     tracing_subscriber::fmt()
-        .with_writer(io::stderr)
+        .with_writer(coldlink::logs::writer)
+        // Colours for a terminal only: not in a file, a journal, or NO_COLOR.
+        .with_ansi(io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),

@@ -289,6 +289,52 @@ fn help_pause_and_keep_warm_show_on_screen() {
     assert_eq!(t.exit_status(Duration::from_secs(30)), 0, "{}", t.file("stderr"));
 }
 
+/// Log lines (here hickory's and rustls's at debug level) never draw over
+/// the dashboard: with stderr on the terminal, they are held, the footer
+/// says so, and they are written to the terminal once it is given back.
+#[test]
+fn log_lines_wait_for_the_terminal_to_be_given_back() {
+    let t = Tmux::start(|dir| {
+        let d = dir.display();
+        format!(
+            "RUST_LOG=debug '{}' watch --lab healthy; code=$?; echo $code > '{d}/code.part'; mv '{d}/code.part' '{d}/code'; exit $code",
+            bin()
+        )
+    });
+    // Enough lines that the first probes' (DNS: hickory) are among them.
+    let held = |s: &str| -> u64 {
+        s.lines()
+            .find_map(|l| l.split_once(" log lines, shown when you quit"))
+            .and_then(|(before, _)| before.split_whitespace().last()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let screen = t.wait_for("the footer saying lines are held", Duration::from_secs(60), |s| {
+        s.contains("┌ findings") && held(s) >= 30
+    });
+    let lines: Vec<&str> = screen.lines().collect();
+    let footer = lines
+        .iter()
+        .rposition(|l| !l.trim().is_empty())
+        .expect("a non-empty screen");
+    for line in &lines[..footer] {
+        assert!(
+            !line.contains("DEBUG") && !line.contains("hickory"),
+            "a log line on the dashboard:\n{screen}"
+        );
+    }
+    assert!(
+        screen.starts_with("coldlink watch"),
+        "the header is the first line:\n{screen}"
+    );
+    t.keys(&["q"]);
+    assert_eq!(t.exit_status(Duration::from_secs(30)), 0);
+    let after = t.tmux(&["capture-pane", "-p", "-S", "-", "-t", "watch"]);
+    assert!(
+        after.contains("DEBUG") && after.contains("hickory"),
+        "the held lines, once the terminal is back:\n{after}"
+    );
+}
+
 /// The example that stands in for a panicking dashboard (built by `cargo
 /// test`; a filtered run builds it here).
 fn panic_example() -> PathBuf {

@@ -120,6 +120,8 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
     let mut dirty = true;
     let mut next_frame = Instant::now();
     let mut failure: Option<anyhow::Error> = None;
+    // Log lines held so far (see `Screen`) that the footer has announced.
+    let mut logs_said = 0;
     loop {
         if dirty && Instant::now() >= next_frame {
             terminal.draw(&state, theme)?;
@@ -160,6 +162,14 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
             Event::Input(_) => continue,
             Event::Tick => {
                 state.tick(started.elapsed());
+                let (logged, newest) = crate::logs::held();
+                if logged > logs_said {
+                    logs_said = logged;
+                    let newest = newest.unwrap_or_default();
+                    state.say(format!(
+                        "{logged} log lines, shown when you quit; the latest: {newest}"
+                    ));
+                }
                 if state.stale {
                     state.analyse();
                 }
@@ -294,7 +304,10 @@ pub struct Screen {
 impl Screen {
     pub fn enter() -> std::io::Result<Screen> {
         let terminal = ratatui::try_init()?;
-        crate::shutdown::before_forced_exit(ratatui::restore);
+        // From here on a log line written to stderr would be drawn over the
+        // screen: held until the terminal is given back.
+        crate::logs::hold();
+        crate::shutdown::before_forced_exit(give_back_terminal);
         route_panics(std::thread::current().id());
         Ok(Screen { terminal })
     }
@@ -307,6 +320,12 @@ impl Screen {
 
 impl Drop for Screen {
     fn drop(&mut self) {
-        ratatui::restore();
+        give_back_terminal();
     }
+}
+
+/// The terminal as it was, then the log lines held while it was not.
+fn give_back_terminal() {
+    ratatui::restore();
+    crate::logs::release();
 }
