@@ -29,6 +29,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/nginx.sh
+. scripts/lib/proc.sh
 
 IDLE_SECONDS=${IDLE_SECONDS:-60}       # part 1: the whole run
 IDLE_INTERVAL=${IDLE_INTERVAL:-60s}
@@ -63,19 +64,6 @@ trap cleanup EXIT
 mkdir -p "$work/runs"
 start_nginx "$work"
 TARGETS=("http://127.0.0.1:$port/" "http://127.0.0.1:$port/x")
-
-# sample PID FILE: the process's CPU ticks, its memory, and each thread's ticks
-sample() {
-  {
-    echo "time $(date +%s.%N)"
-    # utime and stime are fields 14 and 15; the name (field 2) may hold spaces
-    echo "ticks $(sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}')"
-    awk '$1=="VmRSS:"||$1=="VmHWM:"{print $1, $2}' "/proc/$1/status"
-    for t in /proc/"$1"/task/*; do
-      echo "thread $(tr ' ' _ <"$t/comm") $(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')"
-    done
-  } >"$2" 2>/dev/null || true
-}
 
 # at T0 SECONDS: sleep until SECONDS after T0 (date +%s.%N), so that the
 # samples do not drift with the time they take

@@ -42,6 +42,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/nginx.sh
+. scripts/lib/proc.sh
 
 PHASE_SECONDS=${PHASE_SECONDS:-32}   # each run of part 1
 IDLE_SECONDS=${IDLE_SECONDS:-30}     # the measured window of part 2
@@ -111,23 +112,10 @@ profile "$work/idle.toml" 1h 0s fresh
 profile "$work/burst-reuse.toml" 1h 0s fresh "$BURST_REUSE" reuse
 profile "$work/burst-fresh.toml" 1h 0s fresh "$BURST_FRESH" fresh
 
-# sample PID FILE: the process's CPU ticks, its memory, and each thread's ticks
-sample() {
-  {
-    echo "time $(date +%s.%N)"
-    # utime and stime are fields 14 and 15; the name (field 2) may hold spaces
-    echo "ticks $(sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}')"
-    awk '$1=="VmRSS:"||$1=="VmHWM:"{print $1, $2}' "/proc/$1/status"
-    for t in /proc/"$1"/task/*; do
-      echo "thread $(tr ' ' _ <"$t/comm") $(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')"
-    done
-  } >"$2" 2>/dev/null || true
-}
-
 # tmux_ticks FILE: CPU ticks of the tmux server (the dashboard's terminal)
 tmux_ticks() {
   local pid; pid=$(tmux -S "$SOCK" display -p '#{pid}' 2>/dev/null) || return 0
-  echo "ticks $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')" >"$1" 2>/dev/null || true
+  echo "ticks $(proc_ticks "$pid")" >"$1" 2>/dev/null || true
 }
 
 # headless NAME PROFILE SECONDS [term]: coldlink run for SECONDS (--duration),

@@ -1,0 +1,22 @@
+# Sourced by the benchmark scripts: what /proc says of a process.
+#
+#   sample PID FILE   → FILE holds "time T", "ticks N" (utime+stime of the
+#                       process), "VmRSS: KB", "VmHWM: KB" and a
+#                       "thread NAME TICKS" line per thread
+#   proc_ticks PID    → utime+stime of the process, in clock ticks
+
+proc_ticks() {
+  # utime and stime are fields 14 and 15; the name (field 2) may hold spaces
+  sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+
+sample() {
+  {
+    echo "time $(date +%s.%N)"
+    echo "ticks $(proc_ticks "$1")"
+    awk '$1=="VmRSS:"||$1=="VmHWM:"{print $1, $2}' "/proc/$1/status"
+    for t in /proc/"$1"/task/*; do
+      echo "thread $(tr ' ' _ <"$t/comm") $(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')"
+    done
+  } >"$2" 2>/dev/null || true
+}
