@@ -227,12 +227,36 @@ async fn wait_for_records(dir: &std::path::Path, n: usize) {
     }
 }
 
-fn sigterm(child: &std::process::Child) {
+/// SIGTERM the daemon and wait for it: the rest of its stderr, and its
+/// exit code.
+async fn stop(
+    mut child: std::process::Child,
+    mut stderr: std::io::BufReader<std::process::ChildStderr>,
+) -> (String, Option<i32>) {
     let ok = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(ok.success());
+    tokio::task::spawn_blocking(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+        (rest, child.wait().unwrap().code())
+    })
+    .await
+    .unwrap()
+}
+
+/// Wait until `server` has answered `n` requests (a daemon's pings or
+/// heartbeats), failing after `limit`.
+async fn wait_for_requests(server: &common::Server, n: usize, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    // The count only: cloning what a soak's server saw would cost more
+    // than the daemon's pings.
+    while server.state.requests.lock().unwrap().len() < n {
+        assert!(Instant::now() < deadline, "fewer than {n} requests in {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// GET `path` from `addr`: (status line, body).
@@ -274,7 +298,7 @@ async fn the_daemon_serves_metrics_that_match_its_probes_and_stops_on_sigterm() 
         let said = common::read_until_line(&mut stderr, "/metrics");
         (said, stderr)
     });
-    let (said, mut stderr) = said.await.unwrap();
+    let (said, stderr) = said.await.unwrap();
     let addr = said
         .split("http://")
         .nth(1)
@@ -330,14 +354,8 @@ async fn the_daemon_serves_metrics_that_match_its_probes_and_stops_on_sigterm() 
         .unwrap();
     assert!(status.contains("200") && body == "ok\n", "{status} {body}");
 
-    sigterm(&child);
-    let out = tokio::task::spawn_blocking(move || {
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-        (child.wait_with_output().unwrap(), rest)
-    });
-    let (done, rest) = out.await.unwrap();
-    assert_eq!(done.status.code(), Some(0), "{rest}");
+    let (rest, code) = stop(child, stderr).await;
+    assert_eq!(code, Some(0), "{rest}");
     assert!(rest.contains("stopped after 1 probes"), "{rest}");
 }
 
@@ -347,17 +365,14 @@ async fn the_daemon_serves_metrics_that_match_its_probes_and_stops_on_sigterm() 
 async fn sigterm_mid_run_exits_0_with_every_record_whole() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(Behavior::DelayHeaders(Duration::from_millis(300))).await;
-    let (child, _stderr) = daemon(&[&server.url("/"), "--interval", "50ms"], dir.path());
+    let (child, stderr) = daemon(&[&server.url("/"), "--interval", "50ms"], dir.path());
     wait_for_records(dir.path(), 5).await;
     // Some answers are still on their way now.
     while server.requests().len() <= records(dir.path()).len() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    sigterm(&child);
-    let done = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(done.status.code(), Some(0));
+    let (rest, code) = stop(child, stderr).await;
+    assert_eq!(code, Some(0), "{rest}");
     let all = records(dir.path());
     assert!(all.len() >= 5);
     assert_eq!(
@@ -383,16 +398,9 @@ async fn an_outage_is_logged_with_backoff_never_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let closed = closed_port();
     let url = format!("http://{}/", closed.addr);
-    let (child, mut stderr) = daemon(&[&url, "--interval", "10ms"], dir.path());
+    let (child, stderr) = daemon(&[&url, "--interval", "10ms"], dir.path());
     wait_for_records(dir.path(), 9).await;
-    sigterm(&child);
-    let log = tokio::task::spawn_blocking(move || {
-        let mut all = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut all).unwrap();
-        let code = child.wait_with_output().unwrap().status.code();
-        (all, code)
-    });
-    let (log, code) = log.await.unwrap();
+    let (log, code) = stop(child, stderr).await;
     assert_eq!(code, Some(0), "{log}");
     for n in [1, 2, 4, 8] {
         assert!(
@@ -523,7 +531,7 @@ async fn the_daemon_sends_a_heartbeat_each_round() {
     let dir = tempfile::tempdir().unwrap();
     let monitor = start(Behavior::Ok).await;
     let target = start(Behavior::Ok).await;
-    let (child, _stderr) = daemon(
+    let (child, stderr) = daemon(
         &[
             &target.url("/"),
             "--interval",
@@ -533,16 +541,9 @@ async fn the_daemon_sends_a_heartbeat_each_round() {
         ],
         dir.path(),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while monitor.requests().len() < 3 {
-        assert!(Instant::now() < deadline, "fewer than 3 heartbeats in 30 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    sigterm(&child);
-    let done = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(done.status.code(), Some(0));
+    wait_for_requests(&monitor, 3, Duration::from_secs(30)).await;
+    let (rest, code) = stop(child, stderr).await;
+    assert_eq!(code, Some(0), "{rest}");
     let beats = monitor.requests().len();
     let rounds = records(dir.path()).len();
     assert!(
@@ -562,17 +563,11 @@ async fn the_daemon_sends_a_heartbeat_each_round() {
 
 /// The daemon's whole log, from start to SIGTERM after its first record.
 async fn daemon_log(args: &[&str], dir: &std::path::Path) -> String {
-    let (child, mut stderr) = daemon(args, dir);
+    let (child, stderr) = daemon(args, dir);
     wait_for_records(dir, 1).await;
-    sigterm(&child);
-    tokio::task::spawn_blocking(move || {
-        let mut all = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut all).unwrap();
-        assert_eq!(child.wait_with_output().unwrap().status.code(), Some(0), "{all}");
-        all
-    })
-    .await
-    .unwrap()
+    let (log, code) = stop(child, stderr).await;
+    assert_eq!(code, Some(0), "{log}");
+    log
 }
 
 /// Checked, not assumed: an interval above the idle timer that a
@@ -685,7 +680,7 @@ fn lab(scenario: &str, args: &[&str]) -> LabProcess {
 /// NLB's idle timer (as seen by a second client), that client's probes.
 async fn second_client_after_quiet(lab: &LabProcess, interval: &str) -> Output {
     let dir = tempfile::tempdir().unwrap();
-    let (child, _stderr) = daemon(&["--profile", &lab.profile, "--interval", interval], dir.path());
+    let (child, stderr) = daemon(&["--profile", &lab.profile, "--interval", interval], dir.path());
     wait_for_records(dir.path(), 1).await;
     // The experiment's quiet period, not a synchronisation: the lab's
     // timer is 3.5 s (350 s at speed 100); this client stays away 5 s.
@@ -708,11 +703,8 @@ async fn second_client_after_quiet(lab: &LabProcess, interval: &str) -> Output {
     })
     .await
     .unwrap();
-    sigterm(&child);
-    let done = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(done.status.code(), Some(0));
+    let (rest, code) = stop(child, stderr).await;
+    assert_eq!(code, Some(0), "{rest}");
     second
 }
 
@@ -781,16 +773,9 @@ async fn a_compressed_soak_keeps_memory_flat() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    async fn wait_for(server: &common::Server, n: usize) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while server.state.requests.lock().unwrap().len() < n {
-            assert!(Instant::now() < deadline, "fewer than {n} pings in 120 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    wait_for(&server, 4_500).await;
+    wait_for_requests(&server, 4_500, Duration::from_secs(120)).await;
     let early = rss_kb(pid);
-    wait_for(&server, 18_000).await;
+    wait_for_requests(&server, 18_000, Duration::from_secs(120)).await;
     let late = rss_kb(pid);
     eprintln!("RSS {early} kB at 4 500 pings, {late} kB at 18 000");
     let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
@@ -859,7 +844,7 @@ async fn a_hanging_target_never_gets_a_success_heartbeat() {
     let monitor = start(Behavior::Ok).await;
     let ok = start(Behavior::Ok).await;
     let silent = start(Behavior::NeverAnswer).await;
-    let (child, _stderr) = daemon(
+    let (child, stderr) = daemon(
         &[
             &ok.url("/"),
             &silent.url("/"),
@@ -872,16 +857,9 @@ async fn a_hanging_target_never_gets_a_success_heartbeat() {
         ],
         dir.path(),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while monitor.requests().len() < 3 {
-        assert!(Instant::now() < deadline, "fewer than 3 heartbeats in 30 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    sigterm(&child);
-    let done = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(done.status.code(), Some(0));
+    wait_for_requests(&monitor, 3, Duration::from_secs(30)).await;
+    let (rest, code) = stop(child, stderr).await;
+    assert_eq!(code, Some(0), "{rest}");
     let lines: Vec<String> = monitor
         .requests()
         .iter()
@@ -919,16 +897,9 @@ async fn a_failing_out_file_is_logged_and_counted_never_fatal() {
         let seen = common::read_until_line(&mut stderr, "writing a record failed (2 lost so far)");
         (seen, stderr)
     });
-    let (seen, mut stderr) = seen.await.unwrap();
+    let (seen, stderr) = seen.await.unwrap();
     assert!(seen.contains("No space left on device"), "{seen}");
-    sigterm(&child);
-    let (rest, code) = tokio::task::spawn_blocking(move || {
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-        (rest, child.wait().unwrap().code())
-    })
-    .await
-    .unwrap();
+    let (rest, code) = stop(child, stderr).await;
     assert_eq!(code, Some(0), "{rest}");
     assert!(rest.contains("records could not be written to --out"), "{rest}");
 }
