@@ -866,6 +866,27 @@ async fn a_hanging_target_never_gets_a_success_heartbeat() {
         .map(|r| r.request_line.clone())
         .collect();
     assert!(lines.iter().all(|l| l == "GET /hb/fail HTTP/1.1"), "{lines:?}");
+
+    // The stop says how warm each target's path was: the answering one's
+    // pings found their kept-alive connection (all but the first), the
+    // silent one's never did.
+    let all = records(dir.path());
+    let pings_of = |url: &str| {
+        let of: Vec<_> = all.iter().filter(|r| r.url == url).collect();
+        (of[0].target.clone(), of.len())
+    };
+    let ((ok_name, ok_pings), (silent_name, silent_pings)) =
+        (pings_of(&ok.url("/")), pings_of(&silent.url("/")));
+    let warm_ok = all
+        .iter()
+        .filter(|r| r.target == ok_name && r.conn.as_ref().is_some_and(|c| c.reused))
+        .count();
+    assert_eq!(warm_ok, ok_pings - 1, "one new connection, then kept alive");
+    let expected = format!(
+        "warm by target: {ok_name} {warm_ok}/{ok_pings} ({:.0} %), {silent_name} 0/{silent_pings} (0 %)",
+        warm_ok as f64 / ok_pings as f64 * 100.0
+    );
+    assert!(rest.contains(&expected), "{expected}\n{rest}");
 }
 
 /// A full disk loses records, not the daemon: said at once, counted at the

@@ -82,7 +82,7 @@ pub async fn run(
         cancel,
     );
     let mut outages = OutageLog::default();
-    let (mut probes, mut warm) = (0u64, 0u64);
+    let mut warmth = Warmth::new(cfg.targets.iter().map(|t| t.name.clone()));
     let n = cfg.targets.len().max(1) as u64;
     // Heartbeats go out one at a time, in order, from a task of their own
     // (a slow monitoring service never holds up a record).
@@ -95,14 +95,11 @@ pub async fn run(
     let consume = async {
         while let Some(batch) = from_engine.recv().await {
             for r in &batch {
-                probes += 1;
                 let ok = outcome(r, cfg.slow) == "ok";
                 if let Some(round_ok) = rounds.note(r.seq, n, ok) {
                     let _ = beats.send(round_ok);
                 }
-                if ok && r.conn.as_ref().is_some_and(|c| c.reused) {
-                    warm += 1;
-                }
+                warmth.note(&r.target, ok && r.conn.as_ref().is_some_and(|c| c.reused));
                 metrics.observe(r);
                 if let Some(line) = outages.note(r) {
                     let _ = writeln!(stderr, "coldlink keepwarm: {line}");
@@ -127,13 +124,64 @@ pub async fn run(
             "coldlink keepwarm: {lost} records could not be written to --out"
         )?;
     }
+    let (probes, warm) = warmth.total();
     writeln!(
         stderr,
-        "coldlink keepwarm: stopped after {probes} probes; {warm} ({:.0} %) found the path warm (a kept-alive connection, under {})",
-        crate::diagnose::num::frac(warm as usize, probes as usize) * 100.0,
+        "coldlink keepwarm: stopped after {probes} probes; {warm} ({}) found the path warm (a kept-alive connection, under {})",
+        percent(warm, probes),
         fmt_span(cfg.slow.as_secs_f64() * 1000.0)
     )?;
+    if let Some(line) = warmth.by_target() {
+        writeln!(stderr, "coldlink keepwarm: warm by target: {line}")?;
+    }
     Ok(exit::OK)
+}
+
+/// Of each target's pings, how many found the path warm: the targets may
+/// differ (a custom domain's path going cold while the execute-api URL's
+/// stays warm is what the run is for).
+struct Warmth {
+    /// (target, pings, warm), in the profile's order.
+    targets: Vec<(String, u64, u64)>,
+}
+
+impl Warmth {
+    fn new(names: impl Iterator<Item = String>) -> Warmth {
+        Warmth {
+            targets: names.map(|n| (n, 0, 0)).collect(),
+        }
+    }
+
+    fn note(&mut self, target: &str, warm: bool) {
+        if let Some(t) = self.targets.iter_mut().find(|t| t.0 == target) {
+            t.1 += 1;
+            t.2 += u64::from(warm);
+        }
+    }
+
+    /// (pings, warm) over every target.
+    fn total(&self) -> (u64, u64) {
+        self.targets.iter().fold((0, 0), |(p, w), t| (p + t.1, w + t.2))
+    }
+
+    /// `name warm/pings (share)` per target; `None` for a single target,
+    /// which the total already says.
+    fn by_target(&self) -> Option<String> {
+        (self.targets.len() > 1).then(|| {
+            self.targets
+                .iter()
+                .map(|(name, pings, warm)| format!("{name} {warm}/{pings} ({})", percent(*warm, *pings)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    }
+}
+
+fn percent(part: u64, whole: u64) -> String {
+    format!(
+        "{:.0} %",
+        crate::diagnose::num::frac(part as usize, whole as usize) * 100.0
+    )
 }
 
 /// Which rounds of pings are complete. The plan numbers its jobs round by
@@ -176,7 +224,26 @@ async fn send_heartbeats(heartbeat: Heartbeat, mut rounds: mpsc::UnboundedReceiv
 
 #[cfg(test)]
 mod tests {
-    use super::Rounds;
+    use super::{Rounds, Warmth};
+
+    #[test]
+    fn warmth_is_told_per_target_when_there_are_several() {
+        let mut w = Warmth::new(["execute-api".to_string(), "custom-domain".to_string()].into_iter());
+        for warm in [true, true, true, false] {
+            w.note("execute-api", warm);
+        }
+        for warm in [false, false, true, false] {
+            w.note("custom-domain", warm);
+        }
+        w.note("not-a-target", true);
+        assert_eq!(w.total(), (8, 4));
+        assert_eq!(
+            w.by_target().as_deref(),
+            Some("execute-api 3/4 (75 %), custom-domain 1/4 (25 %)")
+        );
+        let single = Warmth::new(["a".to_string()].into_iter());
+        assert_eq!(single.by_target(), None);
+    }
 
     #[test]
     fn a_round_is_its_targets_whatever_order_they_finish_in() {
