@@ -231,6 +231,8 @@ pub fn relative_to(profile: &Path, path: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn query_values_from_the_environment_are_found_by_name() {
         assert_eq!(
@@ -245,8 +247,6 @@ mod tests {
         assert_eq!(env_query_params("https://h/p?${NAME}=1"), ["*"]);
         assert_eq!(env_query_params("https://h/p#x=${Y}"), Vec::<String>::new());
     }
-
-    use super::*;
 
     #[test]
     fn env_expansion() {
