@@ -32,7 +32,8 @@ const BACKLOG: u32 = 4;
 /// dropped outside the closed windows.
 const OPEN_BACKLOG: u32 = 1024;
 
-/// When SYNs are dropped: the first `closed` of every `period`.
+/// When SYNs are dropped: a `closed` window once every `period`, the first
+/// half a period after the gate opens.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SynGate {
     pub closed: Duration,
@@ -102,22 +103,47 @@ async fn gated_accept(
         Ok(a) => a,
         Err(_) => return,
     };
-    let start = tokio::time::Instant::now();
+    // The lab comes up open: the first closed window is half a period in,
+    // so that a client that starts at once (a test, `probe --lab`) meets
+    // the path as it mostly is, not a window that begins with it.
+    let first = tokio::time::Instant::now() + gate.period / 2;
+    let mut fillers: Vec<TcpStream> = Vec::new();
+    let mut filler_ports = HashSet::new();
     let mut cycle: u32 = 0;
     loop {
-        let closed_at = start + gate.period * cycle;
+        let closed_at = first + gate.period * cycle;
         let open_at = closed_at + gate.closed;
-        let next = closed_at + gate.period;
         cycle += 1;
+        // Open: a long queue, and accept everything until the next closed
+        // window; our own connections are dropped, the others served.
+        let _ = socket2::SockRef::from(&listener).listen(OPEN_BACKLOG as i32);
+        loop {
+            tokio::select! {
+                r = listener.accept() => match r {
+                    Ok((s, peer)) => {
+                        if filler_ports.remove(&peer.port()) {
+                            continue;
+                        }
+                        let _ = s.set_nodelay(true);
+                        if accepted.send(s).await.is_err() { return }
+                    }
+                    Err(e) => tracing::debug!("lab accept: {e}"),
+                },
+                _ = tokio::time::sleep_until(closed_at) => break,
+                _ = cancel.cancelled() => return,
+            }
+        }
+        fillers.clear();
+        filler_ports.clear();
         // Closed: shrink the queue (listen() again on the same socket), fill
         // it with our own connections, and accept nothing.
-        tokio::time::sleep_until(closed_at).await;
         let _ = socket2::SockRef::from(&listener).listen(BACKLOG as i32);
-        let mut fillers = Vec::new();
-        let mut filler_ports = HashSet::new();
-        // A queue of `BACKLOG` holds `BACKLOG + 1` connections.
+        // A queue of `BACKLOG` holds `BACKLOG + 1` connections. A filler
+        // that is not let in means the queue is full already (clients got
+        // there first): give up at the window's end, never later, or the
+        // window would stretch and catch the 1 s retransmissions too.
         for _ in 0..=BACKLOG {
-            match tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(addr)).await {
+            match tokio::time::timeout_at(open_at, TcpStream::connect(addr)).await {
                 Ok(Ok(s)) => {
                     if let Ok(local) = s.local_addr() {
                         filler_ports.insert(local.port());
@@ -132,26 +158,6 @@ async fn gated_accept(
             _ = tokio::time::sleep_until(open_at) => {}
             _ = cancel.cancelled() => return,
         }
-        // Open: a long queue again, and accept everything until the next
-        // closed window; our own connections are dropped, the others served.
-        let _ = socket2::SockRef::from(&listener).listen(OPEN_BACKLOG as i32);
-        loop {
-            tokio::select! {
-                r = listener.accept() => match r {
-                    Ok((s, peer)) => {
-                        if filler_ports.remove(&peer.port()) {
-                            continue;
-                        }
-                        let _ = s.set_nodelay(true);
-                        if accepted.send(s).await.is_err() { return }
-                    }
-                    Err(e) => tracing::debug!("lab accept: {e}"),
-                },
-                _ = tokio::time::sleep_until(next) => break,
-                _ = cancel.cancelled() => return,
-            }
-        }
-        drop(fillers);
     }
 }
 
