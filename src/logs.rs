@@ -85,13 +85,13 @@ pub fn release() {
     }
 }
 
-/// How many lines have been held so far, and the newest as one plain line
-/// (no colours, no timestamp, its first line only), for the dashboard to
-/// say so.
+/// How many lines have been held so far, and the oldest kept as one plain
+/// line (no colours, no timestamp, its first line only), for the
+/// dashboard to say so.
 pub fn held() -> (u64, Option<String>) {
     let held = HELD.lock().unwrap_or_else(|e| e.into_inner());
     match held.as_ref() {
-        Some(h) => (h.count, h.lines.back().map(|l| plain(l))),
+        Some(h) => (h.count, h.lines.front().map(|l| plain(l))),
         None => (0, None),
     }
 }
@@ -125,7 +125,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_newest_line_is_shown_plain() {
+    fn a_held_line_is_shown_plain() {
         let event = "\x1b[2m2026-11-22T03:57:42.907419Z\x1b[0m \x1b[34mDEBUG\x1b[0m \x1b[2mhickory_net\x1b[0m\x1b[2m:\x1b[0m response: ; header\n; query\n";
         assert_eq!(plain(event), "DEBUG hickory_net: response: ; header");
         assert_eq!(plain(" WARN lab: x\n"), "WARN lab: x");
@@ -140,9 +140,9 @@ mod tests {
             writeln!(w, "line {i}").unwrap();
         }
         drop(writer()); // an empty event is not a line
-        let (count, newest) = held();
+        let (count, oldest_kept) = held();
         assert_eq!(count, (HELD_MAX + 3) as u64);
-        assert_eq!(newest.as_deref(), Some(format!("line {}", HELD_MAX + 2).as_str()));
+        assert_eq!(oldest_kept.as_deref(), Some("line 3"));
         {
             let guard = HELD.lock().unwrap();
             let lines = &guard.as_ref().unwrap().lines;

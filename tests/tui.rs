@@ -371,6 +371,23 @@ fn region_footer_keys_and_status() {
     insta::assert_snapshot!(format!("{}\n{}", keys.backend(), status.backend()));
 }
 
+/// Log lines held off the screen are counted before the keys; where the
+/// full keys no longer fit, the short ones.
+#[test]
+fn region_footer_with_held_log_lines() {
+    let mut s = state();
+    s.logs_held = 38;
+    let wide = draw(160, 1, |f| render::footer::render(f, f.area(), &s, Theme::MONO));
+    let narrow = draw(100, 1, |f| render::footer::render(f, f.area(), &s, Theme::MONO));
+    let narrowest = draw(80, 1, |f| render::footer::render(f, f.area(), &s, Theme::MONO));
+    insta::assert_snapshot!(format!(
+        "{}\n{}\n{}",
+        wide.backend(),
+        narrow.backend(),
+        narrowest.backend()
+    ));
+}
+
 #[test]
 fn waiting_for_the_first_probes() {
     let s = State::new(meta(), t0());

@@ -301,16 +301,21 @@ fn log_lines_wait_for_the_terminal_to_be_given_back() {
             bin()
         )
     });
-    // Enough lines that the first probes' (DNS: hickory) are among them.
-    let held = |s: &str| -> u64 {
-        s.lines()
-            .find_map(|l| l.split_once(" log lines, shown when you quit"))
+    // Held lines announced (in full first, then counted), and a probe done:
+    // its DNS lookup's lines (hickory) are among the held ones.
+    let probes = |s: &str| -> u64 {
+        s.split_once(" probes, ")
             .and_then(|(before, _)| before.split_whitespace().last()?.parse().ok())
             .unwrap_or(0)
     };
-    let screen = t.wait_for("the footer saying lines are held", Duration::from_secs(60), |s| {
-        s.contains("┌ findings") && held(s) >= 30
-    });
+    let screen = t.wait_for(
+        "held log lines announced, and a probe",
+        Duration::from_secs(60),
+        |s| {
+            (s.contains("log lines are held until you quit; the first:") || s.contains(" log lines held · "))
+                && probes(s) >= 1
+        },
+    );
     let lines: Vec<&str> = screen.lines().collect();
     let footer = lines
         .iter()
@@ -333,6 +338,32 @@ fn log_lines_wait_for_the_terminal_to_be_given_back() {
         after.contains("DEBUG") && after.contains("hickory"),
         "the held lines, once the terminal is back:\n{after}"
     );
+}
+
+/// With stderr sent to a file, log lines go there as they come: nothing is
+/// held, nothing said in the footer.
+#[test]
+fn log_lines_go_to_a_file_as_they_come() {
+    let t = Tmux::start(|dir| {
+        let d = dir.display();
+        format!(
+            "RUST_LOG=debug '{}' watch --lab healthy 2>'{d}/stderr'; code=$?; echo $code > '{d}/code.part'; mv '{d}/code.part' '{d}/code'; exit $code",
+            bin()
+        )
+    });
+    t.wait_for("panels", Duration::from_secs(60), |s| s.contains("┌ findings"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !t.file("stderr").contains("hickory") {
+        assert!(
+            Instant::now() < deadline,
+            "no DNS log line in the file while running"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let screen = t.screen();
+    assert!(!screen.contains("log lines"), "{screen}");
+    t.keys(&["q"]);
+    assert_eq!(t.exit_status(Duration::from_secs(30)), 0);
 }
 
 /// The example that stands in for a panicking dashboard (built by `cargo

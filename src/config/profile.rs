@@ -204,8 +204,17 @@ pub fn expand_env(value: &str) -> Result<(String, bool), String> {
 
 /// The query parameters of a URL as written in a profile whose value takes
 /// something from the environment (`?key=${API_KEY}`); `*` (all of them)
-/// when the environment supplies more than a value (`?${QUERY}`).
+/// when the environment supplies more than a value: a name (`?${QUERY}`),
+/// or a `?`, `&`, `=` or `#` (a whole URL from `${API_URL}`, a value that
+/// would split into more parameters). Call after [`expand_env`] accepted
+/// the URL.
 pub fn env_query_params(raw_url: &str) -> Vec<String> {
+    let all = || vec!["*".to_string()];
+    let supplies_structure =
+        env_refs(raw_url).any(|name| std::env::var(name).is_ok_and(|v| v.contains(['?', '&', '=', '#'])));
+    if supplies_structure {
+        return all();
+    }
     let Some((_, query)) = raw_url.split_once('?') else {
         return Vec::new();
     };
@@ -214,10 +223,18 @@ pub fn env_query_params(raw_url: &str) -> Vec<String> {
     for pair in query.split('&').filter(|p| p.contains("${")) {
         match pair.split_once('=') {
             Some((name, _)) if !name.contains("${") => names.push(name.to_string()),
-            _ => return vec!["*".to_string()],
+            _ => return all(),
         }
     }
     names
+}
+
+/// The names of the `${NAME}` references in a value.
+fn env_refs(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split("${")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
 }
 
 /// A path in a profile, relative to the profile's folder.
@@ -246,6 +263,16 @@ mod tests {
         assert_eq!(env_query_params("https://h/p?${QUERY}"), ["*"]);
         assert_eq!(env_query_params("https://h/p?${NAME}=1"), ["*"]);
         assert_eq!(env_query_params("https://h/p#x=${Y}"), Vec::<String>::new());
+        // The environment supplies a query, or a value that splits into more.
+        std::env::set_var("COLDLINK_TEST_WHOLE_URL", "https://h/p?tenant=s3cret");
+        assert_eq!(env_query_params("${COLDLINK_TEST_WHOLE_URL}"), ["*"]);
+        std::env::set_var("COLDLINK_TEST_SPLITS", "a&b=c");
+        assert_eq!(env_query_params("https://h/p?key=${COLDLINK_TEST_SPLITS}"), ["*"]);
+        std::env::set_var("COLDLINK_TEST_HOST", "api.example.com");
+        assert_eq!(
+            env_query_params("https://${COLDLINK_TEST_HOST}/p?page=2"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -44,9 +44,7 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TlsSetupErr
         ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
     let mut config = if opts.insecure {
         // No roots are needed, but a bad --cacert is still bad input.
-        for path in &opts.ca_files {
-            read_ca_file(path)?;
-        }
+        add_ca_files(&mut RootCertStore::empty(), &opts.ca_files)?;
         let verifier = AcceptAnyCertificate {
             algorithms: provider.signature_verification_algorithms,
         };
@@ -73,6 +71,14 @@ fn roots(ca_files: &[PathBuf]) -> Result<Arc<RootCertStore>, TlsSetupError> {
         return Ok(system_roots());
     }
     let mut roots = RootCertStore::clone(&system_roots());
+    add_ca_files(&mut roots, ca_files)?;
+    Ok(Arc::new(roots))
+}
+
+/// Add every certificate of the `--cacert` files; an unreadable file, one
+/// with no PEM certificate, or a certificate that is no usable trust anchor
+/// is an error naming the file.
+fn add_ca_files(roots: &mut RootCertStore, ca_files: &[PathBuf]) -> Result<(), TlsSetupError> {
     for path in ca_files {
         for cert in read_ca_file(path)? {
             roots.add(cert).map_err(|e| TlsSetupError::CaFile {
@@ -81,7 +87,7 @@ fn roots(ca_files: &[PathBuf]) -> Result<Arc<RootCertStore>, TlsSetupError> {
             })?;
         }
     }
-    Ok(Arc::new(roots))
+    Ok(())
 }
 
 /// The operating system's roots, or the bundled webpki roots when the
@@ -245,16 +251,26 @@ mod tests {
     #[test]
     fn a_bad_cacert_is_refused_even_with_insecure() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("not-a-cert.pem");
-        std::fs::write(&path, "hello").unwrap();
-        for insecure in [false, true] {
-            let opts = TlsOptions {
-                ca_files: vec![path.clone()],
-                insecure,
-                http1_only: false,
-            };
-            let err = client_config(&opts).unwrap_err().to_string();
-            assert!(err.contains("not-a-cert.pem"), "insecure={insecure}: {err}");
+        let not_pem = dir.path().join("not-pem.pem");
+        std::fs::write(&not_pem, "hello").unwrap();
+        // PEM, but what it holds is no certificate.
+        let not_der = dir.path().join("not-der.pem");
+        std::fs::write(
+            &not_der,
+            "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        for path in [not_pem, not_der] {
+            for insecure in [false, true] {
+                let opts = TlsOptions {
+                    ca_files: vec![path.clone()],
+                    insecure,
+                    http1_only: false,
+                };
+                let err = client_config(&opts).unwrap_err().to_string();
+                let name = path.file_name().unwrap().to_str().unwrap();
+                assert!(err.contains(name), "insecure={insecure}: {err}");
+            }
         }
     }
 }

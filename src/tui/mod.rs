@@ -21,6 +21,7 @@ pub use event::Event;
 pub use state::State;
 pub use update::{update, Effect};
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
@@ -80,7 +81,6 @@ pub fn meta(cfg: &WatchConfig) -> Meta {
 
 /// Run the dashboard until `q`, Ctrl-C or a signal (`cancel`). Exit code 0.
 pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<u8> {
-    use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
         return Err(ConfigError(
             "watch draws a dashboard and needs a terminal on stdout; for headless probing use coldlink run --profile FILE --out FILE"
@@ -120,8 +120,6 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
     let mut dirty = true;
     let mut next_frame = Instant::now();
     let mut failure: Option<anyhow::Error> = None;
-    // Log lines held so far (see `Screen`) that the footer has announced.
-    let mut logs_said = 0;
     loop {
         if dirty && Instant::now() >= next_frame {
             terminal.draw(&state, theme)?;
@@ -162,14 +160,13 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
             Event::Input(_) => continue,
             Event::Tick => {
                 state.tick(started.elapsed());
-                let (logged, newest) = crate::logs::held();
-                if logged > logs_said {
-                    logs_said = logged;
-                    let newest = newest.unwrap_or_default();
-                    state.say(format!(
-                        "{logged} log lines, shown when you quit; the latest: {newest}"
-                    ));
+                let (logged, first) = crate::logs::held();
+                // The first one is said in full; then the footer counts them.
+                if state.logs_held == 0 && logged > 0 {
+                    let first = first.unwrap_or_default();
+                    state.say(format!("log lines are held until you quit; the first: {first}"));
                 }
+                state.logs_held = logged;
                 if state.stale {
                     state.analyse();
                 }
@@ -303,10 +300,13 @@ pub struct Screen {
 
 impl Screen {
     pub fn enter() -> std::io::Result<Screen> {
-        let terminal = ratatui::try_init()?;
-        // From here on a log line written to stderr would be drawn over the
-        // screen: held until the terminal is given back.
-        crate::logs::hold();
+        // A log line written to a stderr that is the terminal would be
+        // drawn over the screen: held until the terminal is given back.
+        // (A stderr sent elsewhere, `2>watch.log`, gets its lines live.)
+        if std::io::stderr().is_terminal() {
+            crate::logs::hold();
+        }
+        let terminal = ratatui::try_init().inspect_err(|_| crate::logs::release())?;
         crate::shutdown::before_forced_exit(give_back_terminal);
         route_panics(std::thread::current().id());
         Ok(Screen { terminal })

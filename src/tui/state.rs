@@ -180,6 +180,8 @@ pub struct State {
     pub status_at: Duration,
     /// Records arrived since the detectors last looked.
     pub stale: bool,
+    /// Log lines held until the terminal is given back (`crate::logs`).
+    pub logs_held: u64,
     /// End of the latest probe, for the quiet time before the next.
     last_end: Option<SystemTime>,
     next_seq: u64,
@@ -210,6 +212,7 @@ impl State {
             status: None,
             status_at: Duration::ZERO,
             stale: false,
+            logs_held: 0,
             last_end: None,
             next_seq: 1,
         };
