@@ -44,11 +44,12 @@ measure() {
   local n=$1; shift
   # Wall time to the microsecond (time's %e has 10 ms steps, over 1 % of a
   # 20 000-request run); peak RSS from time.
-  local start=$EPOCHREALTIME
+  # (As whole microseconds: EPOCHREALTIME's decimal mark is the locale's.)
+  local start=${EPOCHREALTIME/[.,]/}
   /usr/bin/time -f '%M' -o "$work/time" "$@" >"$work/out" 2>"$work/err" || true
-  local end=$EPOCHREALTIME
+  local end=${EPOCHREALTIME/[.,]/}
   read -r rss_kb <"$work/time"
-  echo "$n $(awk -v s="$start" -v e="$end" 'BEGIN{printf "%.6f", e - s}') $rss_kb"
+  echo "$n $(awk -v us=$((end - start)) 'BEGIN{printf "%.6f", us / 1e6}') $rss_kb"
 }
 
 coldlink_run() { # N MODE

@@ -852,6 +852,10 @@ async fn a_hanging_target_never_gets_a_success_heartbeat() {
             "100ms",
             "--timeout",
             "500ms",
+            // Warm needs an answer under --slow: far off, so that a slow
+            // moment of a loaded machine does not change the count below.
+            "--slow",
+            "60s",
             "--heartbeat-url",
             &monitor.url("/hb"),
         ],

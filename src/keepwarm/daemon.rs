@@ -18,6 +18,7 @@ use super::records::RecordWriter;
 use super::{pings, serve, warmness};
 use crate::commands::exit;
 use crate::config::{ConfigError, KeepwarmConfig};
+use crate::diagnose::detect::ratio;
 use crate::probe::{engine, RecordBatch};
 use crate::render::fmt_span;
 
@@ -170,7 +171,7 @@ impl Warmth {
         (self.targets.len() > 1).then(|| {
             self.targets
                 .iter()
-                .map(|(name, pings, warm)| format!("{name} {warm}/{pings} ({})", percent(*warm, *pings)))
+                .map(|(name, pings, warm)| format!("{name} {}", ratio(*warm as usize, *pings as usize)))
                 .collect::<Vec<_>>()
                 .join(", ")
         })

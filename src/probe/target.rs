@@ -297,11 +297,12 @@ mod tests {
             shown_url(&u("http://h/p?tenant=acme&region=eu"), &["Tenant".to_string()]),
             "http://h/p?tenant=REDACTED&region=eu"
         );
-        // Nothing to hide: the URL as ever.
+        // Every value, when the environment supplied the query.
         assert_eq!(
             shown_url(&u("http://h/p?a=1&b=2"), &["*".to_string()]),
             "http://h/p?a=REDACTED&b=REDACTED"
         );
+        // Nothing to hide: the URL as ever.
         assert_eq!(shown_url(&u("http://h/p?x"), &[]), "http://h/p?x");
         assert_eq!(shown_url(&u("http://h/p"), &[]), "http://h/p");
         let t = Target::new(
