@@ -142,13 +142,23 @@ impl Drop for Tmux {
     }
 }
 
-/// `coldlink watch ARGS` in the pane; after it, the shell saves the
-/// terminal's modes (`stty -a`) and coldlink's exit status.
+/// `coldlink watch ARGS` in the pane, stderr to a file; after it, the
+/// shell saves the terminal's modes (`stty -a`) and coldlink's exit status.
 fn watch(args: &str) -> Tmux {
+    watch_with(
+        "",
+        &format!("{args} --out '{{dir}}/records.ndjson' 2>'{{dir}}/stderr'"),
+    )
+}
+
+/// As [`watch`], with `env` (`NAME=value …`) before the command and `rest`
+/// after `watch`, as written (`{dir}` is the test's folder).
+fn watch_with(env: &str, rest: &str) -> Tmux {
     Tmux::start(|dir| {
         let d = dir.display();
+        let rest = rest.replace("{dir}", &d.to_string());
         format!(
-            "'{}' watch {args} --out '{d}/records.ndjson' 2>'{d}/stderr'; code=$?; stty -a > '{d}/stty'; echo $code > '{d}/code.part'; mv '{d}/code.part' '{d}/code'; exit $code",
+            "{env} '{}' watch {rest}; code=$?; stty -a > '{d}/stty'; echo $code > '{d}/code.part'; mv '{d}/code.part' '{d}/code'; exit $code",
             bin()
         )
     })
@@ -294,13 +304,7 @@ fn help_pause_and_keep_warm_show_on_screen() {
 /// says so, and they are written to the terminal once it is given back.
 #[test]
 fn log_lines_wait_for_the_terminal_to_be_given_back() {
-    let t = Tmux::start(|dir| {
-        let d = dir.display();
-        format!(
-            "RUST_LOG=debug '{}' watch --lab healthy; code=$?; echo $code > '{d}/code.part'; mv '{d}/code.part' '{d}/code'; exit $code",
-            bin()
-        )
-    });
+    let t = watch_with("RUST_LOG=debug", "--lab healthy");
     // Held lines announced (in full first, then counted), and a probe done:
     // its DNS lookup's lines (hickory) are among the held ones.
     let probes = |s: &str| -> u64 {
@@ -344,13 +348,7 @@ fn log_lines_wait_for_the_terminal_to_be_given_back() {
 /// held, nothing said in the footer.
 #[test]
 fn log_lines_go_to_a_file_as_they_come() {
-    let t = Tmux::start(|dir| {
-        let d = dir.display();
-        format!(
-            "RUST_LOG=debug '{}' watch --lab healthy 2>'{d}/stderr'; code=$?; echo $code > '{d}/code.part'; mv '{d}/code.part' '{d}/code'; exit $code",
-            bin()
-        )
-    });
+    let t = watch_with("RUST_LOG=debug", "--lab healthy 2>'{dir}/stderr'");
     t.wait_for("panels", Duration::from_secs(60), |s| s.contains("┌ findings"));
     let deadline = Instant::now() + Duration::from_secs(60);
     while !t.file("stderr").contains("hickory") {
