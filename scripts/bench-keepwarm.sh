@@ -137,36 +137,12 @@ fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(( $(awk '/MemTotal/{print $2}' /proc/meminfo) / 1048576 )) GiB, $(uname -sr); nginx $("$NGINX" -v 2>&1 | cut -d/ -f2); coldlink $("$COLDLINK" --version | cut -d' ' -f2) ($BUILT, as built); $(date -u +%F)"
 echo
 python3 - "$work/runs" "$CLK_TCK" "$WARM" "$IDLE_INTERVAL" "$BUSY_INTERVAL" "${runs[@]}" <<'PY'
-import json, math, os, re, sys
-from datetime import datetime
+import json, os, re, sys
+sys.path.insert(0, "scripts/lib")
+from benchlib import pct, read, read_sample, ts
 
 base, clk, warm, idle_iv, busy_iv, names = (
     sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6:])
-
-def ts(s):
-    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
-
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[max(0, math.ceil(p / 100 * len(xs)) - 1)] if xs else None  # nearest rank
-
-def read(path, default=None):
-    try:
-        return open(path).read().strip()
-    except OSError:
-        return default
-
-def sample(path):
-    out = {"threads": {}}
-    for line in (read(path, "") or "").splitlines():
-        f = line.split()
-        if len(f) == 3 and f[0] == "thread":
-            out["threads"][f[1]] = out["threads"].get(f[1], 0) + int(f[2])
-        elif len(f) == 2 and f[0] in ("time", "ticks"):
-            out[f[0]] = float(f[1])
-        elif len(f) == 2:
-            out[f[0].rstrip(":")] = int(f[1])
-    return out
 
 def cpu(a, b):
     w = b.get("time", 0) - a.get("time", 0)
@@ -176,7 +152,7 @@ runs = {}
 for name in names:
     d = os.path.join(base, name)
     marks = [int(m) for m in (read(os.path.join(d, "marks"), "") or "").split()]
-    s = {m: sample(os.path.join(d, f"at-{m}")) for m in marks}
+    s = {m: read_sample(os.path.join(d, f"at-{m}")) for m in marks}
     first, last = s[marks[0]], s[marks[-1]]
     window = last.get("time", 0) - first.get("time", 0)
     threads = {}

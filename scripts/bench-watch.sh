@@ -257,37 +257,13 @@ done
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(( $(awk '/MemTotal/{print $2}' /proc/meminfo) / 1048576 )) GiB, $(uname -sr); nginx $("$NGINX" -v 2>&1 | cut -d/ -f2); tmux $(tmux -V | cut -d' ' -f2); coldlink $("$COLDLINK" --version | cut -d' ' -f2) ($(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ', with uncommitted changes')); $(date -u +%F)"
 echo
 python3 - "$work/runs" "$CLK_TCK" "${runs[@]}" <<'PY'
-import json, math, os, sys
-from datetime import datetime
+import json, os, sys
+sys.path.insert(0, "scripts/lib")
+from benchlib import pct, read, read_sample, ts
 
 base, clk, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 PHASES = ["queue", "connect", "ttfb", "total"]
 SKIP_S = 1.0  # probes scheduled in a run's first second are left out
-
-def ts(s):
-    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
-
-def pct(xs, p):
-    if not xs:
-        return None
-    xs = sorted(xs)
-    k = max(0, math.ceil(p / 100 * len(xs)) - 1)  # nearest rank
-    return xs[k]
-
-def read_sample(path):
-    out = {"threads": {}}
-    try:
-        for line in open(path):
-            f = line.split()
-            if f[0] == "thread":
-                out["threads"][f[1]] = out["threads"].get(f[1], 0) + int(f[2])
-            elif f[0] in ("time", "ticks"):
-                out[f[0]] = float(f[1])
-            else:
-                out[f[0].rstrip(":")] = int(f[1])
-    except (OSError, IndexError, ValueError):
-        pass
-    return out
 
 runs = {}
 for name in names:
@@ -393,37 +369,13 @@ PY
 
 echo
 python3 - "$work/runs" "$CLK_TCK" "${bursts[@]}" <<'PY'
-import json, math, os, sys
-from datetime import datetime
+import json, os, sys
+sys.path.insert(0, "scripts/lib")
+from benchlib import pct, read, read_sample, ts
 
 base, clk, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 PHASES = ["queue", "connect", "ttfb", "total"]
 OVER_MS = 3.0  # the tail: probes whose total is above this
-
-def ts(s):
-    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
-
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[max(0, math.ceil(p / 100 * len(xs)) - 1)]  # nearest rank
-
-def read(path, default=None):
-    try:
-        return open(path).read().strip()
-    except OSError:
-        return default
-
-def ticks(path):
-    out = {"threads": {}}
-    for line in (read(path, "") or "").splitlines():
-        f = line.split()
-        if len(f) == 3 and f[0] == "thread":
-            out["threads"][f[1]] = out["threads"].get(f[1], 0) + int(f[2])
-        elif len(f) == 2 and f[0] in ("ticks", "time"):
-            out[f[0]] = float(f[1])
-        elif len(f) == 2:
-            out[f[0].rstrip(":")] = int(f[1])
-    return out
 
 runs = {}
 for name in names:
@@ -462,13 +414,13 @@ for name in names:
         if len(t) == 4:
             r["cpu_s"], r["hwm"] = float(t[1]) + float(t[2]), int(t[3])
     else:
-        s0, s1 = ticks(os.path.join(d, "start")), ticks(os.path.join(d, "end"))
+        s0, s1 = read_sample(os.path.join(d, "start")), read_sample(os.path.join(d, "end"))
         if "ticks" in s0 and "ticks" in s1:
             r["cpu_s"] = (s1["ticks"] - s0["ticks"]) / clk
             r["hwm"] = s1.get("VmHWM")
             loop = [s1["threads"].get("coldlink", 0), s0["threads"].get("coldlink", 0)]
             r["loop_s"] = (loop[0] - loop[1]) / clk
-        t0, t1 = ticks(os.path.join(d, "tmux-start")), ticks(os.path.join(d, "tmux-end"))
+        t0, t1 = read_sample(os.path.join(d, "tmux-start")), read_sample(os.path.join(d, "tmux-end"))
         if "ticks" in t0 and "ticks" in t1:
             r["tmux_s"] = (t1["ticks"] - t0["ticks"]) / clk
         seen = read(os.path.join(d, "seen"))
