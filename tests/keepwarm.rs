@@ -570,17 +570,12 @@ async fn daemon_log(args: &[&str], dir: &std::path::Path) -> String {
     log
 }
 
-/// Checked, not assumed: an interval above the idle timer that a
-/// diagnose sweep's records show draws a warning that explains why; one
-/// under it does not; with no records, above 60 s does.
-#[tokio::test]
-async fn the_interval_is_checked_against_the_idle_timer_diagnose_found() {
-    let dir = tempfile::tempdir().unwrap();
-    let sweep = dir.path().join("sweep.ndjson");
-    // The lab's NLB forgets flows idle for 100 s (2 s at speed 50): quiet
-    // gaps of 30 s and 65 s stay warm, 120 s and 200 s go cold.
-    let s = sweep.clone();
-    let diagnosed = tokio::task::spawn_blocking(move || {
+/// `diagnose` of an idle sweep on the lab whose NLB forgets flows idle for
+/// 100 s (2 s at the lab's speed 50): quiet gaps of 30 s and 65 s stay
+/// warm, 120 s and 200 s go cold. `extra` says where the evidence goes.
+async fn diagnose_idle_sweep(extra: &[&str]) -> Output {
+    let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
         Command::new(bin())
             .args([
                 "diagnose",
@@ -589,13 +584,23 @@ async fn the_interval_is_checked_against_the_idle_timer_diagnose_found() {
                 "--set",
                 "nlb.idle_timeout=100s",
             ])
-            .args(["--idle-sweep", "30s,65s,120s,200s", "-q", "--records"])
-            .arg(&s)
+            .args(["--idle-sweep", "30s,65s,120s,200s", "-q"])
+            .args(&extra)
             .output()
             .unwrap()
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// Checked, not assumed: an interval above the idle timer that a
+/// diagnose sweep's records show draws a warning that explains why; one
+/// under it does not; with no records, above 60 s does.
+#[tokio::test]
+async fn the_interval_is_checked_against_the_idle_timer_diagnose_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path().join("sweep.ndjson");
+    let diagnosed = diagnose_idle_sweep(&["--records", sweep.to_str().unwrap()]).await;
     assert!(
         text(&diagnosed.stdout).contains("idle-timeout"),
         "{}",
@@ -796,30 +801,7 @@ async fn a_compressed_soak_keeps_memory_flat() {
 async fn a_previous_diagnose_report_gives_the_idle_timer_too() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
-    let r = report.clone();
-    let diagnosed = tokio::task::spawn_blocking(move || {
-        Command::new(bin())
-            .args([
-                "diagnose",
-                "--lab",
-                "idle-timeout",
-                "--set",
-                "nlb.idle_timeout=100s",
-            ])
-            .args([
-                "--idle-sweep",
-                "30s,65s,120s,200s",
-                "-q",
-                "--format",
-                "json",
-                "--out",
-            ])
-            .arg(&r)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let diagnosed = diagnose_idle_sweep(&["--format", "json", "--out", report.to_str().unwrap()]).await;
     assert_eq!(diagnosed.status.code(), Some(1), "{}", text(&diagnosed.stderr));
     let server = start(Behavior::Ok).await;
     let url = server.url("/");
