@@ -160,7 +160,8 @@ fn stored_records_with_bad_lines_still_give_a_report() {
     let out = coldlink(&["--from", &a, &b, "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report: Report = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report.verdict, Cause::Healthy);
+    // Quiet periods of 5 s: the idle timers were never reached.
+    assert_eq!(report.verdict, Cause::Inconclusive);
     assert_eq!(report.source.probes, 90);
     assert_eq!(report.source.unreadable_lines, 2);
     let err = text(&out.stderr);
@@ -177,10 +178,10 @@ fn every_format_writes_a_report_with_the_verdict_first() {
     let path = write_records(&dir, "r.ndjson", &records(40), &[]);
     let out = coldlink(&["--from", &path]);
     let t = text(&out.stdout);
-    assert!(t.starts_with("Verdict: healthy\n"), "{t}");
+    assert!(t.starts_with("Verdict: inconclusive\n"), "{t}");
     assert!(!t.contains('\x1b'), "no colour when not a terminal");
     let out = coldlink(&["--from", &path, "--format", "md"]);
-    assert!(text(&out.stdout).starts_with("# coldlink diagnosis: `healthy`"));
+    assert!(text(&out.stdout).starts_with("# coldlink diagnosis: `inconclusive`"));
     let html = dir.path().join("report.html");
     let out = coldlink(&[
         "--from",
@@ -198,6 +199,131 @@ fn every_format_writes_a_report_with_the_verdict_first() {
         "{}",
         &page[..200.min(page.len())]
     );
+}
+
+/// Issue 14: records that never sat quiet long enough for an idle timer,
+/// from one entry point, are not "healthy"; every format says what was not
+/// tested, and how to test it, in its first lines.
+#[test]
+fn untested_causes_make_the_verdict_inconclusive_and_are_said_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_records(&dir, "r.ndjson", &records(40), &[]);
+    let out = coldlink(&["--from", &path, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "inconclusive is not a finding");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "inconclusive");
+    let untested = report["untested"].as_array().unwrap();
+    let causes: Vec<&str> = untested.iter().map(|u| u["cause"].as_str().unwrap()).collect();
+    // The records hold no new connection (no connect phase) either.
+    assert_eq!(
+        causes,
+        [
+            "dns-timeout",
+            "syn-loss",
+            "slow-tls",
+            "idle-timeout",
+            "keepalive-race",
+            "edge"
+        ],
+        "{untested:?}"
+    );
+    let idle = &untested[3];
+    assert!(
+        idle["why"]
+            .as_str()
+            .unwrap()
+            .contains("longest quiet period was 5.0 s"),
+        "{idle}"
+    );
+    assert_eq!(
+        idle["run"],
+        "coldlink diagnose https://api.example.com/ --idle-sweep"
+    );
+    // The quick plan (about 17 s) and 655 s of quiet.
+    assert!(
+        (660.0..700.0).contains(&idle["takes_s"].as_f64().unwrap()),
+        "{idle}"
+    );
+    assert_eq!(
+        untested[4]["run"],
+        "coldlink diagnose https://api.example.com/ --idle-sweep 65s,80s"
+    );
+
+    let out = coldlink(&["--from", &path]);
+    let t = text(&out.stdout);
+    let head: Vec<&str> = t.lines().take(12).collect();
+    assert_eq!(head[0], "Verdict: inconclusive");
+    assert!(head[2].starts_with("Tested: 40 probes to 1 target(s)"), "{t}");
+    assert_eq!(head[3], "Not tested:");
+    assert!(
+        head[10].starts_with("  · idle-timeout: the longest quiet period was 5.0 s"),
+        "{t}"
+    );
+    assert!(
+        head[11].contains("run `coldlink diagnose https://api.example.com/ --idle-sweep` (about 11 min)"),
+        "{t}"
+    );
+
+    let out = coldlink(&["--from", &path, "--format", "md"]);
+    let md = text(&out.stdout);
+    let not_tested = md.find("Not tested:").expect("md says what was not tested");
+    assert!(not_tested < md.find("## Targets").unwrap(), "{md}");
+    assert!(
+        md.contains("Run `coldlink diagnose https://api.example.com/ --idle-sweep 65s,80s` (about 3 min)"),
+        "{md}"
+    );
+
+    let html = dir.path().join("r.html");
+    let out = coldlink(&[
+        "--from",
+        &path,
+        "--format",
+        "html",
+        "--out",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let page = std::fs::read_to_string(&html).unwrap();
+    let header = &page[page.find("<header").unwrap()..page.find("</header>").unwrap()];
+    assert!(
+        header.contains("Verdict: inconclusive") && header.contains("Not tested:"),
+        "{header}"
+    );
+    assert!(header.contains("<code>idle-timeout</code>"), "{header}");
+}
+
+/// Issue 14: a target that refuses every connection is said to be
+/// unreachable at once, without sitting through the quiet gaps, and gets no
+/// advice about gateways and idle timers.
+#[test]
+fn an_unreachable_target_stops_the_plan_early() {
+    let closed = common::closed_port();
+    let url = format!("http://{}/", closed.addr);
+    let started = std::time::Instant::now();
+    let out = coldlink(&[&url, "--format", "json"]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report.verdict, Cause::Errors);
+    let f = &report.findings[0];
+    assert!(f.title.contains("unreachable"), "{}", f.title);
+    assert!(
+        !f.fix
+            .iter()
+            .any(|l| l.contains("idle-sweep") || l.contains("x-amzn-errortype")),
+        "{:?}",
+        f.fix
+    );
+    // The quick plan's quiet gaps alone take 12 s; the fresh burst's spread 4 s.
+    assert!(took < std::time::Duration::from_secs(8), "took {took:?}");
+    assert!(report.source.probes < 40, "{} probes", report.source.probes);
+    assert!(
+        report.notes.iter().any(|n| n.contains("no connection was made")),
+        "{:?}",
+        report.notes
+    );
+    assert!(report.untested.is_empty(), "{:?}", report.untested);
+    drop(closed);
 }
 
 #[test]

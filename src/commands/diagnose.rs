@@ -25,7 +25,7 @@ use crate::diagnose::xray::{self, XrayEvidence};
 use crate::diagnose::{render, Builder, Dataset};
 use crate::lab::cloudwatch::MetricsFlush;
 use crate::probe::{
-    round, runner, ConnectionPolicy, CountPlan, Pacing, ProbeRecord, ProbeSettings, Prober, Target,
+    round, runner, ConnectionPolicy, CountPlan, Pacing, Phase, ProbeRecord, ProbeSettings, Prober, Target,
 };
 use crate::store::NdjsonWriter;
 
@@ -79,6 +79,8 @@ pub async fn run(
                 interrupted: false,
                 xray: None,
                 cloudwatch: None,
+                rerun: None,
+                plan_notes: Vec::new(),
             };
             (ds, ctx)
         }
@@ -87,7 +89,8 @@ pub async fn run(
             settings,
             concurrency,
         } => {
-            let records = probe_plan(&cfg, targets.clone(), settings, *concurrency, &cancel).await?;
+            let plan = probe_plan(&cfg, targets.clone(), settings, *concurrency, &cancel).await?;
+            let records = plan.records;
             let ds = Dataset::from_records_with(&records, &cfg.kinds(), cfg.scale, cfg.slow_ms);
             let ctx = Context {
                 mode: if cfg.sweep.is_empty() {
@@ -103,6 +106,8 @@ pub async fn run(
                 interrupted: cancel.is_cancelled(),
                 xray: None,
                 cloudwatch: None,
+                rerun: cfg.rerun.clone(),
+                plan_notes: plan.notes,
             };
             (ds, ctx)
         }
@@ -127,7 +132,7 @@ pub async fn run(
         });
     }
     if let Some(lookup) = &cfg.cloudwatch {
-        Progress { quiet: cfg.quiet }.say("CloudWatch: reading the metrics of the run's minutes");
+        Progress::new(cfg.quiet).say("CloudWatch: reading the metrics of the run's minutes");
         let read = async {
             if let Some(flush) = &lab_metrics {
                 // The lab's publisher calls the same endpoint: bounded too.
@@ -172,7 +177,7 @@ pub async fn run(
 
 /// Look up the traces of the slow probes and of a baseline sample.
 async fn xray_evidence(ds: &Dataset, lookup: &XrayLookup, quiet: bool) -> XrayEvidence {
-    let progress = Progress { quiet };
+    let progress = Progress::new(quiet);
     let client = xray_client(lookup).await;
     let how = xray::Lookup {
         wait: lookup.wait,
@@ -183,7 +188,7 @@ async fn xray_evidence(ds: &Dataset, lookup: &XrayLookup, quiet: bool) -> XrayEv
 
 /// Read the run's minutes of the NLB's and the API's metrics.
 async fn cloudwatch_evidence(ds: &Dataset, lookup: &CloudWatchLookup, quiet: bool) -> CloudWatchEvidence {
-    let progress = Progress { quiet };
+    let progress = Progress::new(quiet);
     let Some((from, to)) = ds.wall_span() else {
         return CloudWatchEvidence::failed("no probe has a time to read metrics for".into());
     };
@@ -239,18 +244,114 @@ async fn xray_client(lookup: &XrayLookup) -> aws_sdk_xray::Client {
     aws_sdk_xray::Client::new(&crate::aws::sdk_config(&lookup.aws, lookup.lab).await)
 }
 
-/// Progress on stderr (stdout is for the report).
+/// Progress on stderr (stdout is for the report): a line per stage, and on
+/// a terminal a status line with the probes done and the time left.
 struct Progress {
     quiet: bool,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
+    fn new(quiet: bool) -> Progress {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("coldlink diagnose: {msg}")
+                    .expect("a fixed template"),
+            );
+            bar
+        });
+        Progress { quiet, bar }
+    }
+
     fn say(&self, line: impl AsRef<str>) {
-        if !self.quiet {
-            eprintln!("coldlink diagnose: {}", line.as_ref());
+        if self.quiet {
+            return;
+        }
+        let line = format!("coldlink diagnose: {}", line.as_ref());
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// The status line (a terminal only): what is running, and the time
+    /// left, real seconds.
+    fn status(&self, what: &str, left: Duration) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{what} · about {} left", human(left)));
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 }
+
+/// `12 s`, `3 min`: a time left, no finer than a second.
+fn human(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs_f64().ceil() as u64)).to_string()
+}
+
+/// A quiet gap as the user planned it (scenario time) and, in the lab, as
+/// it is waited (real time).
+fn quiet_for(real: Duration, scale: f64) -> String {
+    let scenario = real.mul_f64(scale);
+    if scale == 1.0 {
+        humantime::format_duration(round(scenario)).to_string()
+    } else {
+        format!(
+            "{} of scenario time ({} real)",
+            humantime::format_duration(round(scenario)),
+            humantime::format_duration(round(real))
+        )
+    }
+}
+
+/// What the plan did besides probing, for the report's notes.
+#[derive(Debug, Default)]
+struct PlanOutcome {
+    records: Vec<ProbeRecord>,
+    notes: Vec<String>,
+}
+
+/// The records so far, and where they also go (`--records`).
+struct Collected<'a> {
+    records: Vec<ProbeRecord>,
+    writer: Option<NdjsonWriter<std::fs::File>>,
+    cfg: &'a DiagnoseConfig,
+    /// Checked for a conclusive finding once the records reach this count.
+    next_check: usize,
+}
+
+impl Collected<'_> {
+    fn keep(&mut self, mut r: ProbeRecord) -> anyhow::Result<()> {
+        r.seq = self.records.len() as u64 + 1;
+        if let Some(w) = self.writer.as_mut() {
+            w.write(&r)?;
+        }
+        self.records.push(r);
+        Ok(())
+    }
+
+    /// A finding the records already settle, looked for at 6 records and
+    /// then each time their number has grown by a quarter (so that a long
+    /// burst costs O(n log n), not O(n²)).
+    fn conclusive(&mut self) -> Option<crate::diagnose::Finding> {
+        if self.records.len() < self.next_check {
+            return None;
+        }
+        self.next_check = (self.records.len() + self.records.len() / 4).max(self.records.len() + 1);
+        let ds =
+            Dataset::from_records_with(&self.records, &self.cfg.kinds(), self.cfg.scale, self.cfg.slow_ms);
+        crate::diagnose::detect::conclusive(&ds)
+    }
+}
+
+/// Records before this many are too few to call anything conclusive.
+const FIRST_CHECK: usize = 6;
 
 async fn probe_plan(
     cfg: &DiagnoseConfig,
@@ -258,28 +359,45 @@ async fn probe_plan(
     settings: &ProbeSettings,
     concurrency: usize,
     cancel: &CancellationToken,
-) -> anyhow::Result<Vec<ProbeRecord>> {
-    let progress = Progress { quiet: cfg.quiet };
-    let mut writer = match &cfg.records_out {
+) -> anyhow::Result<PlanOutcome> {
+    let progress = Progress::new(cfg.quiet);
+    let outcome = run_stages(cfg, targets, settings, concurrency, cancel, &progress).await;
+    progress.done();
+    outcome
+}
+
+async fn run_stages(
+    cfg: &DiagnoseConfig,
+    targets: Vec<Target>,
+    settings: &ProbeSettings,
+    concurrency: usize,
+    cancel: &CancellationToken,
+    progress: &Progress,
+) -> anyhow::Result<PlanOutcome> {
+    let writer = match &cfg.records_out {
         Some(path) => Some(
             NdjsonWriter::append(path)
                 .map_err(|e| ConfigError(format!("--records {}: {e}", path.display())))?,
         ),
         None => None,
     };
-    let targets = Arc::new(targets);
-    let mut records: Vec<ProbeRecord> = Vec::new();
-    let mut keep = |mut batch: Vec<ProbeRecord>, records: &mut Vec<ProbeRecord>| -> anyhow::Result<()> {
-        for r in &mut batch {
-            r.seq = records.len() as u64 + 1;
-            if let Some(w) = writer.as_mut() {
-                w.write(r)?;
-            }
-            records.push(r.clone());
-        }
-        Ok(())
+    let mut got = Collected {
+        records: Vec::new(),
+        writer,
+        cfg,
+        next_check: FIRST_CHECK,
     };
+    let mut notes = Vec::new();
+    let mut targets = Arc::new(targets);
+    let gaps: Vec<(Duration, bool)> = cfg
+        .quick_gaps
+        .iter()
+        .map(|g| (*g, false))
+        .chain(cfg.sweep.iter().map(|g| (*g, true)))
+        .collect();
+    let quiet_total: Duration = gaps.iter().map(|(g, _)| *g).sum();
     let n = targets.len() as u64 * cfg.probes;
+
     let mut fresh = settings.clone();
     fresh.connections = ConnectionPolicy::Fresh;
     progress.say(format!(
@@ -289,94 +407,202 @@ async fn probe_plan(
     // Spread over a few seconds: a loss that comes and goes (a full listen
     // queue, a conntrack table at its limit) must be sampled, not missed.
     let rate = Pacing::Rate(n as f64 / FRESH_SPREAD.as_secs_f64());
-    let batch = burst(
+    let stage = Stage {
+        what: "probes on new connections",
+        per_target: cfg.probes,
+        concurrency,
+        pacing: rate,
+        after: quiet_total,
+    };
+    let settled = burst(
         Arc::new(Prober::new(fresh)?),
         &targets,
-        cfg.probes,
-        concurrency,
-        rate,
+        &stage,
         cancel,
+        progress,
+        &mut got,
     )
-    .await;
-    keep(batch, &mut records)?;
+    .await?;
+
+    // A target that took no connection at all has nothing more to show:
+    // its quiet gaps would only repeat the refusal.
+    let unreachable = unreachable(&got.records, &targets);
+    if !unreachable.is_empty() {
+        let names: Vec<&str> = unreachable.iter().map(|t| t.name.as_str()).collect();
+        let left: Vec<Target> = targets
+            .iter()
+            .filter(|t| !names.contains(&t.name.as_str()))
+            .cloned()
+            .collect();
+        let line = if left.is_empty() {
+            format!(
+                "{}: no connection was made; nothing is left to probe, the plan stops here",
+                names.join(", ")
+            )
+        } else {
+            format!(
+                "{}: no connection was made; the plan goes on without it",
+                names.join(", ")
+            )
+        };
+        progress.say(&line);
+        notes.push(line);
+        targets = Arc::new(left);
+    }
+    if let Some(f) = settled.as_ref().filter(|_| !targets.is_empty()) {
+        let line = stopped_early(f, got.records.len(), "the burst on new connections");
+        progress.say(&line);
+        notes.push(line);
+    }
+    if settled.is_some() || targets.is_empty() || cancel.is_cancelled() {
+        return Ok(PlanOutcome {
+            records: got.records,
+            notes,
+        });
+    }
 
     let mut reuse = settings.clone();
     reuse.connections = ConnectionPolicy::Reuse;
     let warm = Arc::new(Prober::new(reuse)?);
-    if !cancel.is_cancelled() {
-        progress.say(format!("{n} probes on reused connections, {concurrency} at once"));
-        let batch = burst(
-            warm.clone(),
-            &targets,
-            cfg.probes,
-            concurrency,
-            Pacing::None,
-            cancel,
-        )
-        .await;
-        keep(batch, &mut records)?;
+    progress.say(format!(
+        "{} probes on reused connections, {concurrency} at once",
+        targets.len() as u64 * cfg.probes
+    ));
+    let stage = Stage {
+        what: "probes on reused connections",
+        per_target: cfg.probes,
+        concurrency,
+        pacing: Pacing::None,
+        after: quiet_total,
+    };
+    if let Some(f) = burst(warm.clone(), &targets, &stage, cancel, progress, &mut got).await? {
+        let line = stopped_early(&f, got.records.len(), "the burst on reused connections");
+        progress.say(&line);
+        notes.push(line);
+        return Ok(PlanOutcome {
+            records: got.records,
+            notes,
+        });
     }
 
-    let gaps: Vec<(Duration, bool)> = cfg
-        .quick_gaps
-        .iter()
-        .map(|g| (*g, false))
-        .chain(cfg.sweep.iter().map(|g| (*g, true)))
-        .collect();
     let total_sweep = cfg.sweep.len();
     let mut swept = 0;
     for (k, (gap, is_sweep)) in gaps.iter().enumerate() {
         if cancel.is_cancelled() {
             break;
         }
+        let left: Duration = gaps[k..].iter().map(|(g, _)| *g).sum();
         if *is_sweep {
             swept += 1;
-            let left: Duration = gaps[k..].iter().map(|(g, _)| *g).sum();
             progress.say(format!(
                 "idle sweep {swept}/{total_sweep}: quiet for {}, then one probe per target (about {} left)",
-                humantime::format_duration(round(*gap)),
-                humantime::format_duration(round(left))
+                quiet_for(*gap, cfg.scale),
+                human(left)
             ));
         } else if k == 0 {
             progress.say("short quiet gaps, then one probe per target after each");
         }
+        progress.status(&format!("quiet for {}", quiet_for(*gap, cfg.scale)), left);
         tokio::select! {
             _ = tokio::time::sleep(*gap) => {}
             _ = cancel.cancelled() => break,
         }
-        let batch = round::one_each(&warm, &targets, k, records.len() as u64 + 1).await;
-        keep(batch, &mut records)?;
+        for r in round::one_each(&warm, &targets, k, got.records.len() as u64 + 1).await {
+            got.keep(r)?;
+        }
     }
     if cancel.is_cancelled() {
         progress.say(format!(
             "interrupted: diagnosing the {} probes sent so far",
-            records.len()
+            got.records.len()
         ));
     }
-    Ok(records)
+    Ok(PlanOutcome {
+        records: got.records,
+        notes,
+    })
 }
 
-/// A burst: `per_target` probes to every target, interleaved, back to back
-/// or at a rate.
-async fn burst(
-    prober: Arc<Prober>,
-    targets: &Arc<Vec<Target>>,
+/// The note for a plan that stopped once a finding was settled.
+fn stopped_early(f: &crate::diagnose::Finding, probes: usize, stage: &str) -> String {
+    format!(
+        "the plan stopped early, during {stage}: after {probes} probes the evidence for {} was conclusive (confidence {:.2}); the rest of the plan was not run",
+        f.cause, f.confidence
+    )
+}
+
+/// Targets none of whose probes got past DNS and TCP connect.
+fn unreachable<'a>(records: &[ProbeRecord], targets: &'a [Target]) -> Vec<&'a Target> {
+    targets
+        .iter()
+        .filter(|t| {
+            let mut of = records.iter().filter(|r| r.target == t.name).peekable();
+            of.peek().is_some()
+                && of.all(|r| {
+                    r.error
+                        .as_ref()
+                        .is_some_and(|e| matches!(e.phase, Phase::Dns | Phase::Connect))
+                })
+        })
+        .collect()
+}
+
+/// One burst of the plan.
+struct Stage {
+    what: &'static str,
     per_target: u64,
     concurrency: usize,
     pacing: Pacing,
+    /// The plan's quiet time still to come after this burst (real).
+    after: Duration,
+}
+
+/// A burst: `per_target` probes to every target, interleaved, back to back
+/// or at a rate. It ends early, with the finding, when the records so far
+/// settle one.
+async fn burst(
+    prober: Arc<Prober>,
+    targets: &Arc<Vec<Target>>,
+    stage: &Stage,
     cancel: &CancellationToken,
-) -> Vec<ProbeRecord> {
+    progress: &Progress,
+    got: &mut Collected<'_>,
+) -> anyhow::Result<Option<crate::diagnose::Finding>> {
     let (tx, mut rx) = mpsc::channel(256);
-    let plan = Box::new(CountPlan::new(targets.len(), per_target, pacing, Instant::now()));
-    let run = runner::run(prober, targets.clone(), plan, concurrency, tx, cancel.clone());
-    let mut out = Vec::new();
+    let total = targets.len() as u64 * stage.per_target;
+    let plan = Box::new(CountPlan::new(
+        targets.len(),
+        stage.per_target,
+        stage.pacing,
+        Instant::now(),
+    ));
+    // Its own token: settling the burst stops it, not the command.
+    let stop = cancel.child_token();
+    let run = runner::run(prober, targets.clone(), plan, stage.concurrency, tx, stop.clone());
+    let started = Instant::now();
+    let mut done = 0u64;
+    let mut settled = None;
+    let mut failed = Ok(());
     let collect = async {
         while let Some(r) = rx.recv().await {
-            out.push(r);
+            done += 1;
+            if failed.is_ok() {
+                failed = got.keep(r);
+            }
+            let per = started.elapsed().div_f64(done as f64);
+            let left = per.mul_f64(total.saturating_sub(done) as f64 / stage.concurrency.max(1) as f64);
+            progress.status(&format!("{done}/{total} {}", stage.what), left + stage.after);
+            if settled.is_none() {
+                if let Some(f) = got.conclusive() {
+                    settled = Some(f);
+                    stop.cancel();
+                }
+            }
         }
     };
     tokio::join!(run, collect);
-    out
+    failed?;
+    Ok(settled)
 }
 
 fn round(d: Duration) -> Duration {

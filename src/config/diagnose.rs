@@ -11,19 +11,14 @@ use super::{
 };
 use crate::aws::cloudwatch::{Api, Resources};
 use crate::cli::DiagnoseArgs;
+use crate::diagnose::coverage::Rerun;
 use crate::diagnose::render::DiagnoseFormat;
 use crate::probe::{ConnectionPolicy, ProbeSettings, Target, TargetKind};
 
-/// Probes per target in each burst of the quick plan.
-pub const DEFAULT_PROBES: u64 = 20;
+pub use crate::diagnose::coverage::DEFAULT_PROBES;
 /// Concurrency of those bursts when no profile sets `[burst] concurrency`.
 pub const DEFAULT_CONCURRENCY: usize = 5;
-/// The quick plan's short quiet gaps (scenario time).
-pub const QUICK_GAPS: [Duration; 3] = [
-    Duration::from_secs(1),
-    Duration::from_secs(3),
-    Duration::from_secs(8),
-];
+pub use crate::diagnose::coverage::QUICK_GAPS;
 
 /// A lab started for this command: its profile, speed and scenario name.
 pub struct LabContext<'a> {
@@ -66,6 +61,28 @@ pub struct DiagnoseConfig {
     pub xray: Option<XrayLookup>,
     /// `--cloudwatch`: where to read metrics, and which.
     pub cloudwatch: Option<CloudWatchLookup>,
+    /// How to probe the same targets again (live runs): the commands the
+    /// report gives for what this run could not test.
+    pub rerun: Option<Rerun>,
+}
+
+/// How much real time the lab's default plan gives its short idle sweep.
+pub const LAB_SWEEP_BUDGET: Duration = Duration::from_secs(15);
+
+/// The idle sweep's default gaps, shortest first, as many as fit in
+/// [`LAB_SWEEP_BUDGET`] at the lab's `speed`: all of them (up to the NLB's
+/// 350 s) at speed 50, up to 120 s at speed 20, none at speed 1.
+pub fn lab_sweep(speed: f64) -> Vec<Duration> {
+    let mut spent = Duration::ZERO;
+    DiagnoseSettings::default()
+        .idle_sweep
+        .into_iter()
+        .take_while(|g| {
+            spent += g.div_f64(speed);
+            spent <= LAB_SWEEP_BUDGET
+        })
+        .filter(|g| !g.is_zero())
+        .collect()
 }
 
 /// How long to keep asking X-Ray for traces not there yet.
@@ -157,7 +174,13 @@ impl DiagnoseConfig {
             }
         };
         let sweep: Vec<Duration> = match &args.idle_sweep {
-            None => Vec::new(),
+            None if args.quick => Vec::new(),
+            // Lab time is compressed: the default plan can afford the
+            // quiet periods that test idle timers, the lab's headline fault.
+            None => match &lab {
+                Some(l) => lab_sweep(l.speed),
+                None => Vec::new(),
+            },
             Some(gaps) if !gaps.is_empty() => gaps.clone(),
             Some(_) if lab.is_some() => DiagnoseSettings::default().idle_sweep,
             Some(_) => diagnose.idle_sweep.clone(),
@@ -189,8 +212,36 @@ impl DiagnoseConfig {
                 lab: lab.is_some(),
             }),
         };
+        let rerun = match &source {
+            DiagnoseSource::Records(_) => None,
+            DiagnoseSource::Live { targets, .. } => Some(Rerun {
+                command: match (&lab, &args.profile) {
+                    (Some(l), _) => match args.lab.speed {
+                        Some(speed) => format!("coldlink diagnose --lab {} --speed {speed}", l.name),
+                        None => format!("coldlink diagnose --lab {}", l.name),
+                    },
+                    (None, Some(path)) if args.urls.is_empty() => {
+                        format!("coldlink diagnose --profile {}", path.display())
+                    }
+                    _ => {
+                        let urls: Vec<&str> = targets.iter().map(|t| t.url_text.as_str()).collect();
+                        format!("coldlink diagnose {}", urls.join(" "))
+                    }
+                },
+                scale,
+                default_sweep: if lab.is_some() {
+                    DiagnoseSettings::default().idle_sweep
+                } else {
+                    diagnose.idle_sweep.clone()
+                },
+                probes: args.probes.unwrap_or(DEFAULT_PROBES),
+                targets: targets.len(),
+                profile: args.profile.is_some() && args.urls.is_empty(),
+            }),
+        };
         Ok(DiagnoseConfig {
             source,
+            rerun,
             probes: args.probes.unwrap_or(DEFAULT_PROBES),
             quick_gaps: QUICK_GAPS.iter().map(|g| real(*g)).collect(),
             sweep: sweep.iter().map(|g| real(*g)).collect(),

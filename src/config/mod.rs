@@ -172,10 +172,7 @@ pub struct DiagnoseSettings {
 impl Default for DiagnoseSettings {
     fn default() -> Self {
         DiagnoseSettings {
-            idle_sweep: [0, 30, 65, 80, 120, 360]
-                .into_iter()
-                .map(Duration::from_secs)
-                .collect(),
+            idle_sweep: crate::diagnose::coverage::DEFAULT_SWEEP.to_vec(),
             slow: None,
         }
     }

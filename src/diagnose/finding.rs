@@ -19,11 +19,15 @@ pub enum Cause {
     IntegrationTimeout,
     KeepaliveRace,
     Errors,
+    /// Nothing found, but the plan could not test every cause. Last, so
+    /// that the others keep their discriminants (tests seed from them).
+    Inconclusive,
 }
 
 impl Cause {
-    pub const ALL: [Cause; 11] = [
+    pub const ALL: [Cause; 12] = [
         Cause::Healthy,
+        Cause::Inconclusive,
         Cause::IdleTimeout,
         Cause::BadPath,
         Cause::SynLoss,
@@ -39,6 +43,7 @@ impl Cause {
     pub fn as_str(self) -> &'static str {
         match self {
             Cause::Healthy => "healthy",
+            Cause::Inconclusive => "inconclusive",
             Cause::IdleTimeout => "idle-timeout",
             Cause::BadPath => "bad-path",
             Cause::SynLoss => "syn-loss",
@@ -60,6 +65,7 @@ impl Cause {
     pub fn headline(self) -> &'static str {
         match self {
             Cause::Healthy => "nothing stands out: the path is healthy",
+            Cause::Inconclusive => "nothing stands out, but not every cause was tested",
             Cause::IdleTimeout => "an idle timer on the path drops connections that sat unused",
             Cause::BadPath => "one of several paths behind the gateway is bad",
             Cause::SynLoss => "TCP handshakes lose SYNs and wait for the retransmit timer",

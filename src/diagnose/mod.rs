@@ -3,6 +3,7 @@
 //! serialises.
 
 pub mod cloudwatch;
+pub mod coverage;
 pub mod dataset;
 pub mod detect;
 pub mod finding;

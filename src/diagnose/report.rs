@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::coverage::{self, Rerun, Untested};
 use super::dataset::Dataset;
 use super::detect::{self, gaps::is_head};
 use super::finding::{Cause, Finding, Severity};
-use super::num::{human_ms, quantile, quantiles, sorted};
+use super::num::{quantile, quantiles, sorted};
 use crate::probe::{Phase, TargetKind};
 
 pub const REPORT_VERSION: u32 = 1;
@@ -20,6 +21,11 @@ pub struct Report {
     pub verdict: Cause,
     /// The verdict in one sentence.
     pub summary: String,
+    /// What the run tested, in one line.
+    pub tested: String,
+    /// The causes the run could not test, each with the command that would;
+    /// empty when every cause was tested.
+    pub untested: Vec<Untested>,
     pub findings: Vec<Finding>,
     pub targets: Vec<TargetReport>,
     pub idle_sweep: Vec<SweepRow>,
@@ -134,6 +140,11 @@ pub struct Context {
     pub xray: Option<super::xray::XrayEvidence>,
     /// CloudWatch's evidence (`--cloudwatch`): for the detectors, and `aws.cloudwatch`.
     pub cloudwatch: Option<super::cloudwatch::CloudWatchEvidence>,
+    /// How to probe the same targets again: what the untested causes'
+    /// commands are made of.
+    pub rerun: Option<Rerun>,
+    /// What the plan decided on its way (stopped early, dropped a target).
+    pub plan_notes: Vec<String>,
 }
 
 /// Detect, decide, and lay out the report.
@@ -144,13 +155,26 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
     };
     let findings = detect::run_all(ds, &aws);
     let top = findings.iter().find(|f| f.severity >= Severity::Warning);
-    let verdict = top.map_or(Cause::Healthy, |f| f.cause);
+    let rerun = ctx.rerun.clone().unwrap_or_else(|| rerun_from(ds));
+    let untested: Vec<Untested> = coverage::gaps(ds).iter().map(|g| rerun.untested(g)).collect();
+    let verdict = match top {
+        Some(f) => f.cause,
+        None if untested.is_empty() => Cause::Healthy,
+        None => Cause::Inconclusive,
+    };
     let summary = match top {
         Some(f) => format!("{}: {}. {}.", verdict, f.cause.headline(), f.title),
-        None => format!(
-            "healthy: nothing stands out across {} probes to {} target(s).",
+        None if untested.is_empty() => format!(
+            "healthy: nothing stands out across {} probes to {} target(s), and every cause was tested.",
             ds.samples.len(),
             ds.targets.len()
+        ),
+        None => format!(
+            "inconclusive: nothing stands out across {} probes to {} target(s), but {} could not be tested (below: why, and the command that tests {}).",
+            ds.samples.len(),
+            ds.targets.len(),
+            causes(&untested),
+            if untested.len() == 1 { "it" } else { "them" }
         ),
     };
     let targets = target_reports(ds);
@@ -158,6 +182,8 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
         v: REPORT_VERSION,
         verdict,
         summary,
+        tested: coverage::tested(ds),
+        untested,
         findings,
         targets,
         idle_sweep: sweep_rows(ds, &ctx.sweep_gaps_ms),
@@ -175,7 +201,8 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
             slow_ms: ds.slow_override_ms,
         },
         notes: {
-            let mut n = notes(ds);
+            let mut n = ctx.plan_notes.clone();
+            n.extend(notes(ds));
             if ctx.interrupted {
                 n.insert(
                     0,
@@ -187,6 +214,29 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
     };
     let plots = plots(ds);
     (report, plots)
+}
+
+/// `idle-timeout, keepalive-race and edge`.
+fn causes(untested: &[Untested]) -> String {
+    let ids: Vec<&str> = untested.iter().map(|u| u.cause.as_str()).collect();
+    match ids.as_slice() {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// Stored records say nothing of how they were probed: name their URLs.
+fn rerun_from(ds: &Dataset) -> Rerun {
+    let urls: Vec<&str> = ds.targets.iter().map(|t| t.url.as_str()).collect();
+    Rerun {
+        command: format!("coldlink diagnose {}", urls.join(" ")),
+        scale: ds.scale,
+        default_sweep: coverage::DEFAULT_SWEEP.to_vec(),
+        probes: coverage::DEFAULT_PROBES,
+        targets: ds.targets.len(),
+        profile: false,
+    }
 }
 
 fn kind_name(k: TargetKind) -> &'static str {
@@ -283,18 +333,6 @@ fn notes(ds: &Dataset) -> Vec<String> {
     if ds.samples.is_empty() {
         notes.push("no probes: nothing to diagnose".into());
         return notes;
-    }
-    let longest = ds.longest_gap_ms();
-    if longest < 1.0 {
-        notes.push(
-            "no quiet gap before any probe: idle timers were not tested; run `coldlink diagnose --idle-sweep` to test them"
-                .into(),
-        );
-    } else if longest < 55_000.0 {
-        notes.push(format!(
-            "the longest quiet gap was {}: idle timers longer than that (nginx 60/75 s, NLB 350 s) were not tested; run `coldlink diagnose --idle-sweep` to test them",
-            human_ms(longest)
-        ));
     }
     if !ds.samples.iter().any(|s| s.new_conn()) {
         notes.push("no probe opened a connection: DNS, TCP connect and TLS were not tested".into());

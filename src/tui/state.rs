@@ -165,6 +165,9 @@ pub struct State {
     /// The most recent slow or failed probes, newest first.
     pub slow: VecDeque<ProbeRecord>,
     pub findings: Vec<Finding>,
+    /// Causes the window could not test yet (no long quiet period, one
+    /// entry point, ...): the findings panel says so, not "healthy".
+    pub untested: Vec<crate::diagnose::coverage::Gap>,
     /// Probes the findings were computed from.
     pub analysed: usize,
     pub mode: Mode,
@@ -202,6 +205,7 @@ impl State {
             window: VecDeque::new(),
             slow: VecDeque::new(),
             findings: Vec::new(),
+            untested: Vec::new(),
             analysed: 0,
             mode: Mode::Normal,
             focus: Focus::Slow,
@@ -379,6 +383,7 @@ impl State {
             _ => None,
         };
         self.findings = detect::run_all(&ds, &AwsEvidence::default());
+        self.untested = crate::diagnose::coverage::gaps(&ds);
         self.analysed = records.len();
         let find = |cause: Option<Cause>| cause.and_then(|c| self.findings.iter().position(|f| f.cause == c));
         self.finding_selected = find(selected).unwrap_or(0);

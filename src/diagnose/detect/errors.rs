@@ -3,13 +3,20 @@
 use std::collections::BTreeMap;
 
 use super::{ratio, target_names, Detection, Input};
+use crate::diagnose::dataset::Dataset;
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::frac;
+use crate::probe::Phase;
 
 const FIX: &[&str] = &[
     "A failure with x-amzn-errortype was the gateway's own answer (throttling, auth, its integration failing); without it the status came from the integration: read the app's and nginx's logs for those request ids.",
     "Resets and timeouts on reused connections after a quiet period point at an idle timer: run `coldlink diagnose --idle-sweep`.",
     "For 5xx from the app, its logs at the probes' times (the records carry x-amzn-requestid and the trace id).",
+];
+
+const UNREACHABLE_FIX: &[&str] = &[
+    "Nothing behind the first hop was reached, so nothing about the gateway, the VPC link or the backend can be said yet. Check the URL's host and port, and that the endpoint exists in that region: a private API answers only from inside its VPC, through its interface VPC endpoint.",
+    "Refused: nothing listens at that address, or a firewall rejects the connection. Timeout in connect: a security group, network ACL or route drops the SYNs. DNS: the name does not resolve from where coldlink runs.",
 ];
 
 /// Failures below this rate (and below two) are noise, not a finding.
@@ -47,17 +54,25 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     } else {
         Severity::Warning
     };
-    let mut f = Finding::new(
-        Cause::Errors,
-        severity,
-        0.5 + (rate * 4.0).min(0.4),
+    let unreachable = unreachable(ds);
+    let title = if unreachable.is_empty() {
         format!(
             "{} requests failed: {summary}",
             ratio(failed.len(), ds.samples.len())
-        ),
-    )
-    .fixes(FIX)
-    .targets(target_names(ds, failed.iter().copied()));
+        )
+    } else {
+        format!(
+            "{} unreachable: no connection was made ({summary})",
+            unreachable.join(", ")
+        )
+    };
+    let mut f = Finding::new(Cause::Errors, severity, 0.5 + (rate * 4.0).min(0.4), title)
+        .fixes(if unreachable.is_empty() {
+            FIX
+        } else {
+            UNREACHABLE_FIX
+        })
+        .targets(target_names(ds, failed.iter().copied()));
     for t in 0..ds.targets.len() {
         let n = ds.of_target(t as u16).count();
         let bad = failed
@@ -79,4 +94,16 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         ));
     }
     Some(Detection::new(f, failed))
+}
+
+/// Targets every probe of which failed in DNS or TCP connect: nothing past
+/// the first hop was reached.
+fn unreachable(ds: &Dataset) -> Vec<String> {
+    (0..ds.targets.len() as u16)
+        .filter(|&t| {
+            let mut of = ds.of_target(t).peekable();
+            of.peek().is_some() && of.all(|(_, s)| matches!(s.error, Some((_, Phase::Dns | Phase::Connect))))
+        })
+        .map(|t| ds.target_name(t).to_string())
+        .collect()
 }

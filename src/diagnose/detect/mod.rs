@@ -94,6 +94,18 @@ pub fn run_all(ds: &Dataset, aws: &crate::diagnose::report::AwsEvidence) -> Vec<
     findings
 }
 
+/// A finding this confident, at warning or above, settles a plan early:
+/// sending the rest would only repeat it.
+pub const CONCLUSIVE: f64 = 0.8;
+
+/// The cause the records already show beyond doubt, if any: the plan that
+/// produced them can stop (see `commands::diagnose`).
+pub fn conclusive(ds: &Dataset) -> Option<crate::diagnose::Finding> {
+    run_all(ds, &crate::diagnose::report::AwsEvidence::default())
+        .into_iter()
+        .find(|f| f.severity >= crate::diagnose::Severity::Warning && f.confidence >= CONCLUSIVE)
+}
+
 /// Target names of the given probes.
 pub fn target_names(ds: &Dataset, idx: impl IntoIterator<Item = usize>) -> Vec<String> {
     let mut seen = vec![false; ds.targets.len()];

@@ -81,6 +81,8 @@ code{font:.9em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .verdict{border-left:8px solid;padding:.6em 1em;background:var(--panel);border-radius:4px}
 .verdict.ok{border-color:var(--ok)}.verdict.ok h1{color:var(--ok)}
 .verdict.bad{border-color:var(--bad)}.verdict.bad h1{color:var(--bad)}
+.verdict.warn{border-color:var(--warn)}.verdict.warn h1{color:var(--warn)}
+.verdict .tested{margin:.4em 0 0}.verdict ul{margin:.2em 0}
 .verdict .summary{font-size:1.15em;margin:.2em 0}
 .kicker,.muted,footer,figcaption{color:var(--muted)}.kicker{margin:0;font-size:.9em}
 .finding{border:1px solid var(--line);border-radius:6px;padding:.6em 1em;margin:1em 0}
@@ -114,14 +116,35 @@ fn head(s: &mut String, r: &Report) -> fmt::Result {
 }
 
 fn verdict(s: &mut String, r: &Report) -> fmt::Result {
-    let class = if r.verdict == Cause::Healthy { "ok" } else { "bad" };
+    let class = match r.verdict {
+        Cause::Healthy => "ok",
+        Cause::Inconclusive => "warn",
+        _ => "bad",
+    };
     write!(
         s,
         "<header class=\"verdict {class}\">\n<p class=\"kicker\">coldlink diagnosis</p>\n\
-         <h1>Verdict: {}</h1>\n<p class=\"summary\">{}</p>\n</header>\n",
+         <h1>Verdict: {}</h1>\n<p class=\"summary\">{}</p>\n<p class=\"tested\">Tested: {}</p>\n",
         esc(r.verdict.as_str()),
-        esc(&r.summary)
-    )
+        esc(&r.summary),
+        esc(&r.tested)
+    )?;
+    if !r.untested.is_empty() {
+        s.push_str("<p class=\"tested\">Not tested:</p>\n<ul>\n");
+        for u in &r.untested {
+            writeln!(
+                s,
+                "<li><code>{}</code>: {}. Run <code>{}</code> ({}).</li>",
+                esc(u.cause.as_str()),
+                esc(&u.why),
+                esc(&u.run),
+                crate::diagnose::coverage::about(u.takes_s)
+            )?;
+        }
+        s.push_str("</ul>\n");
+    }
+    s.push_str("</header>\n");
+    Ok(())
 }
 
 fn finding(s: &mut String, f: &Finding) -> fmt::Result {
@@ -1062,6 +1085,13 @@ mod tests {
             v: REPORT_VERSION,
             verdict: Cause::IdleTimeout,
             summary: "idle-timeout: connections idle > 350 s are dropped".into(),
+            tested: "10 probes <to> 2 targets".into(),
+            untested: vec![crate::diagnose::coverage::Untested {
+                cause: Cause::Edge,
+                why: "one <entry> point".into(),
+                run: "coldlink diagnose --lab 'a<b>'".into(),
+                takes_s: 17.0,
+            }],
             findings: vec![
                 finding,
                 Finding::new(Cause::SlowTls, Severity::Info, 0.3, "tls 'ok'"),

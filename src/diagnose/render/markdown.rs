@@ -10,6 +10,23 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# coldlink diagnosis: `{}`", r.verdict)?;
     writeln!(out)?;
     writeln!(out, "**{}**", r.summary)?;
+    writeln!(out)?;
+    writeln!(out, "Tested: {}", md(&r.tested))?;
+    if !r.untested.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Not tested:")?;
+        writeln!(out)?;
+        for u in &r.untested {
+            writeln!(
+                out,
+                "- `{}`: {}. Run `{}` ({}).",
+                u.cause,
+                md(&u.why),
+                u.run,
+                crate::diagnose::coverage::about(u.takes_s)
+            )?;
+        }
+    }
     for f in &r.findings {
         writeln!(out)?;
         writeln!(

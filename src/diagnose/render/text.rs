@@ -37,13 +37,26 @@ impl Paint {
 
 pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let p = Paint { on: color };
-    let verdict = if r.verdict == crate::diagnose::Cause::Healthy {
-        p.wrap("1;32", r.verdict.as_str())
-    } else {
-        p.wrap("1;31", r.verdict.as_str())
+    let verdict = match r.verdict {
+        crate::diagnose::Cause::Healthy => p.wrap("1;32", r.verdict.as_str()),
+        crate::diagnose::Cause::Inconclusive => p.wrap("1;33", r.verdict.as_str()),
+        _ => p.wrap("1;31", r.verdict.as_str()),
     };
     writeln!(out, "{} {verdict}", p.bold("Verdict:"))?;
     writeln!(out, "{}", r.summary)?;
+    writeln!(out, "{} {}", p.bold("Tested:"), r.tested)?;
+    if !r.untested.is_empty() {
+        writeln!(out, "{}", p.bold("Not tested:"))?;
+        for u in &r.untested {
+            writeln!(out, "  · {}: {}", p.bold(u.cause.as_str()), u.why)?;
+            writeln!(
+                out,
+                "    run `{}` ({})",
+                u.run,
+                crate::diagnose::coverage::about(u.takes_s)
+            )?;
+        }
+    }
     for f in &r.findings {
         writeln!(out)?;
         writeln!(

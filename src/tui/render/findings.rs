@@ -21,10 +21,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     if state.findings.is_empty() {
         let text = if state.analysed == 0 {
             "waiting for probes…".to_string()
+        } else if state.untested.is_empty() {
+            format!(
+                "no finding: healthy over {} probes, every cause tested.",
+                state.analysed
+            )
         } else {
             format!(
-                "no finding: healthy so far over {} probes. Try b (burst) or s (idle sweep).",
-                state.analysed
+                "no finding over {} probes, but inconclusive: not tested yet: {}.",
+                state.analysed,
+                untested(state)
             )
         };
         let p = Paragraph::new(Span::styled(text, theme.dim()))
@@ -65,7 +71,35 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
             ListItem::new(lines)
         })
         .collect();
+    let mut items = items;
+    if !state.untested.is_empty() {
+        let line = format!("not tested yet: {}", untested(state));
+        items.push(ListItem::new(Line::from(Span::styled(
+            clip(&line, width),
+            theme.dim(),
+        ))));
+    }
     super::selectable_list(frame, area, block, items, state.finding_selected, focused, theme);
+}
+
+/// `idle-timeout (longest quiet period 8.0 s; s: idle sweep), edge (...)`:
+/// each untested cause with the key or the change that would test it.
+fn untested(state: &State) -> String {
+    use crate::diagnose::coverage::Need;
+    state
+        .untested
+        .iter()
+        .map(|g| {
+            let how = match &g.needs {
+                Need::QuietPeriods(_) => "s: idle sweep",
+                Need::NewConnections => "b: a burst",
+                Need::MoreProbes => "more probes",
+                Need::BothEntryPoints { .. } => "watch both entry points",
+            };
+            format!("{} ({how})", g.cause)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `s` cut to `width` characters, with an ellipsis when cut.
