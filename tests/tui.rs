@@ -773,3 +773,43 @@ fn a_narrow_header_keeps_what_runs_first() {
     assert!(text.contains("idle sweep 3/6: quiet 1m 5s"), "{text}");
     assert!(text.contains("every 10s"), "{text}");
 }
+
+/// A 502 is an answer, but a failed probe: the latency chart marks it `█`
+/// (as it does a timeout), its strip bar is drawn in the failed colour, and
+/// the header counts it.
+#[test]
+fn a_bad_status_is_drawn_and_counted_as_failed() {
+    let mut s = State::new(meta(), t0());
+    let mut batch = vec![
+        record(1, 0, 1.0, false, 20.0, None),
+        record(2, 0, 11.0, false, 25.0, Some((ErrorKind::Status, Phase::Ttfb))),
+    ];
+    batch[1].status = Some(502);
+    s.number(&mut batch);
+    s.ingest(Source::Schedule, batch);
+    s.elapsed = Duration::from_secs(20);
+
+    let header = draw(160, 2, |f| render::header::render(f, f.area(), &s, Theme::MONO))
+        .backend()
+        .to_string();
+    assert!(header.contains("2 probes, 1 failed"), "{header}");
+
+    let chart = draw(80, 16, |f| {
+        render::latency::render(f, f.area(), &s, &s.targets[0], Theme::MONO)
+    });
+    // The title's key holds a `█` too: look below it.
+    let plot: String = chart.backend().to_string().lines().skip(1).collect();
+    assert_eq!(plot.matches('█').count(), 1, "{}", chart.backend());
+    assert_eq!(plot.matches('•').count(), 1, "{}", chart.backend());
+
+    let strip = draw(20, 3, |f| {
+        render::latency::render_strip(f, f.area(), &s.targets[0], Theme { color: true })
+    });
+    let bars: Vec<_> = (1..3u16).map(|x| strip.backend().buffer()[(x, 1)].fg).collect();
+    assert_eq!(
+        bars,
+        [ratatui::style::Color::Blue, ratatui::style::Color::Red],
+        "{}",
+        strip.backend()
+    );
+}

@@ -416,6 +416,7 @@ impl Profile {
                         t.body.clone()
                     },
                     expect_status: cli.expect_status.clone().or_else(|| t.expect_status.clone()),
+                    secret_headers: secrets.clone(),
                 };
                 Target::new(t.name.clone(), t.url.clone(), t.kind, Arc::new(spec))
                     .hiding_query_params(&t.secret_params)
@@ -603,6 +604,7 @@ pub fn request_from(conn: &ConnectionArgs) -> Result<RequestSpec, ConfigError> {
         headers,
         body,
         expect_status: conn.expect_status.clone(),
+        secret_headers: secrets.to_vec(),
     })
 }
 

@@ -12,6 +12,7 @@ pub mod plan;
 pub mod pool;
 pub mod prober;
 pub mod record;
+pub mod redact;
 pub mod request;
 pub mod round;
 pub mod runner;

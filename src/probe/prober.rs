@@ -318,7 +318,7 @@ impl Prober {
 
         let status = response.status();
         out.status = Some(status.as_u16());
-        out.headers = request::captured_headers(response.headers());
+        out.headers = request::captured_headers(response.headers(), &target.redaction);
         out.http = Some(match response.version() {
             http::Version::HTTP_10 => "1.0",
             http::Version::HTTP_2 => "2",

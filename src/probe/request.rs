@@ -14,7 +14,8 @@ use http::{HeaderMap, Method, Request, Uri};
 use http_body_util::Full;
 
 use super::conn::HttpVersion;
-use super::target::{Endpoint, RequestSpec, ALWAYS_SECRET};
+use super::redact::{Redaction, REMAPPED_PREFIX};
+use super::target::{Endpoint, RequestSpec};
 use super::trace;
 
 /// Response headers worth keeping: they identify the request at API Gateway
@@ -33,9 +34,6 @@ pub const CAPTURED_HEADERS: [&str; 12] = [
     "connection",
     "keep-alive",
 ];
-
-/// Headers passed through an integration response keep this prefix.
-const CAPTURED_PREFIX: &str = "x-amzn-remapped-";
 
 /// A target's request with everything that does not change between probes
 /// already built.
@@ -139,23 +137,21 @@ pub fn will_close<B>(response: &http::Response<B>) -> bool {
     says(b"close") || (response.version() == http::Version::HTTP_10 && !says(b"keep-alive"))
 }
 
-/// The response headers a record keeps, secrets passed through by the
-/// integration left out.
-pub fn captured_headers(headers: &http::HeaderMap) -> BTreeMap<String, String> {
+/// The response headers a record keeps: [`CAPTURED_HEADERS`] and those an
+/// integration passed through (`x-amzn-remapped-*`), with every value that
+/// would show one of the request's secrets replaced (see [`Redaction`]).
+pub fn captured_headers(headers: &http::HeaderMap, redaction: &Redaction) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for name in headers.keys() {
         let n = name.as_str();
-        let remapped_secret = n
-            .strip_prefix(CAPTURED_PREFIX)
-            .is_some_and(|rest| ALWAYS_SECRET.contains(&rest));
-        if (CAPTURED_HEADERS.contains(&n) || n.starts_with(CAPTURED_PREFIX)) && !remapped_secret {
+        if CAPTURED_HEADERS.contains(&n) || n.starts_with(REMAPPED_PREFIX) {
             let mut values = headers.get_all(name).iter().filter_map(|v| v.to_str().ok());
             let mut joined = values.next().unwrap_or_default().to_string();
             for more in values {
                 joined.push_str(", ");
                 joined.push_str(more);
             }
-            out.insert(n.to_string(), joined);
+            out.insert(n.to_string(), redaction.shown(n, joined));
         }
     }
     out
@@ -246,16 +242,20 @@ mod tests {
     }
 
     #[test]
-    fn captured_headers_join_repeats_and_drop_remapped_secrets() {
+    fn captured_headers_join_repeats_and_redact_remapped_secrets() {
         let mut h = HeaderMap::new();
         h.append("via", "a".parse().unwrap());
         h.append("via", "b".parse().unwrap());
         h.append("x-amzn-remapped-authorization", "secret".parse().unwrap());
         h.append("x-amzn-remapped-date", "d".parse().unwrap());
         h.append("content-type", "text/plain".parse().unwrap());
-        let got = captured_headers(&h);
+        let got = captured_headers(&h, &Redaction::new(&RequestSpec::default(), Vec::new()));
         assert_eq!(got.get("via").map(String::as_str), Some("a, b"));
         assert_eq!(got.get("x-amzn-remapped-date").map(String::as_str), Some("d"));
-        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got.get("x-amzn-remapped-authorization").map(String::as_str),
+            Some("REDACTED")
+        );
+        assert_eq!(got.len(), 3);
     }
 }

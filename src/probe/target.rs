@@ -8,11 +8,19 @@ use http::{HeaderMap, HeaderName, Method};
 use serde::{Deserialize, Serialize};
 use url::{Host, Url};
 
+use super::redact::Redaction;
 use super::request::PreparedRequest;
 
 /// Request headers whose values are secrets by nature; they are sent but
-/// never written to a record, a log or the screen.
-pub const ALWAYS_SECRET: [&str; 4] = ["authorization", "proxy-authorization", "x-api-key", "cookie"];
+/// never written to a record, a log or the screen. `x-amz-security-token`
+/// is the session token of temporary AWS credentials (SigV4).
+pub const ALWAYS_SECRET: [&str; 5] = [
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "cookie",
+    "x-amz-security-token",
+];
 
 /// Query parameters whose values are secrets by nature (compared without
 /// case): API keys, tokens, passwords and request signatures, such as a
@@ -80,6 +88,10 @@ pub struct RequestSpec {
     pub body: Bytes,
     /// Status codes counted as success; `None` means 100–399.
     pub expect_status: Option<Vec<u16>>,
+    /// Header names the user marked secret (`--secret-header`,
+    /// `connection.secret_headers`), sent or not: a response header of the
+    /// name, or of the name behind `x-amzn-remapped-`, is redacted.
+    pub secret_headers: Vec<HeaderName>,
 }
 
 impl RequestSpec {
@@ -98,6 +110,7 @@ impl Default for RequestSpec {
             headers: HeaderMap::new(),
             body: Bytes::new(),
             expect_status: None,
+            secret_headers: Vec::new(),
         }
     }
 }
@@ -185,6 +198,9 @@ pub struct Target {
     /// Computed once: the request with everything that does not change
     /// between probes.
     pub prepared: Arc<PreparedRequest>,
+    /// Computed once: what the response's headers must not show back of
+    /// the request's secrets.
+    pub redaction: Arc<Redaction>,
 }
 
 impl Target {
@@ -197,6 +213,7 @@ impl Target {
         let endpoint = Endpoint::from_url(&url);
         Target {
             prepared: Arc::new(PreparedRequest::new(&url, &endpoint, &request)),
+            redaction: Arc::new(Redaction::new(&request, secret_query_values(&url, &[]))),
             name: name.into(),
             kind: kind.unwrap_or_else(|| TargetKind::infer(&url)),
             origin: endpoint.origin(),
@@ -214,6 +231,10 @@ impl Target {
     /// `${ENV}`.
     pub fn hiding_query_params(mut self, names: &[String]) -> Target {
         self.url_text = shown_url(&self.url, names);
+        self.redaction = Arc::new(Redaction::new(
+            &self.request,
+            secret_query_values(&self.url, names),
+        ));
         self
     }
 }
@@ -225,20 +246,46 @@ pub fn shown_url(url: &Url, extra: &[String]) -> String {
     let Some(query) = url.query() else {
         return url.to_string();
     };
-    let secret = |name: &str| {
-        SECRET_QUERY_PARAMS.iter().any(|s| s.eq_ignore_ascii_case(name))
-            || extra.iter().any(|s| s == "*" || s.eq_ignore_ascii_case(name))
-    };
     let pairs: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if secret(name) || secret(&decoded(name)) => format!("{name}={REDACTED}"),
+            Some((name, _)) if is_secret_param(name, extra) => format!("{name}={REDACTED}"),
             _ => pair.to_string(),
         })
         .collect();
     let mut shown = url.clone();
     shown.set_query(Some(&pairs.join("&")));
     shown.to_string()
+}
+
+/// The values [`shown_url`] hides, as sent and as decoded: a response that
+/// echoes one must not show it either.
+pub fn secret_query_values(url: &Url, extra: &[String]) -> Vec<String> {
+    let Some(query) = url.query() else {
+        return Vec::new();
+    };
+    let mut values = Vec::new();
+    for pair in query.split('&') {
+        if let Some((name, value)) = pair.split_once('=') {
+            if is_secret_param(name, extra) {
+                values.push(value.to_string());
+                if let Some((_, meant)) = url::form_urlencoded::parse(pair.as_bytes()).next() {
+                    values.push(meant.into_owned());
+                }
+            }
+        }
+    }
+    values
+}
+
+/// True when the query parameter's value is hidden: its name, as written or
+/// as meant, is in [`SECRET_QUERY_PARAMS`] or `extra` (`*`: every name).
+fn is_secret_param(name: &str, extra: &[String]) -> bool {
+    let secret = |name: &str| {
+        SECRET_QUERY_PARAMS.iter().any(|s| s.eq_ignore_ascii_case(name))
+            || extra.iter().any(|s| s == "*" || s.eq_ignore_ascii_case(name))
+    };
+    secret(name) || secret(&decoded(name))
 }
 
 /// A query parameter's name as meant (`api%5Fkey` is `api_key`).

@@ -91,6 +91,7 @@ pub struct Point {
     pub t_s: f64,
     pub total_ms: f64,
     pub reused: bool,
+    /// Any error, a status outside `--expect-status` included.
     pub failed: bool,
 }
 
@@ -275,10 +276,10 @@ impl State {
             let view = &mut self.targets[t];
             view.stats.record(&r);
             let reused = r.conn.as_ref().is_some_and(|c| c.reused);
-            let failed = r
-                .error
-                .as_ref()
-                .is_some_and(|e| e.kind != crate::probe::ErrorKind::Status);
+            // A bad status is a failure on the chart, as in the header's
+            // count; its total is still a real round trip, so the histogram
+            // and the idle plot take it.
+            let failed = r.error.is_some();
             let t_s = start
                 .duration_since(self.started)
                 .map_or(0.0, |d| d.as_secs_f64());
@@ -292,7 +293,7 @@ impl State {
                 },
                 POINTS,
             );
-            if !failed {
+            if r.got_response() {
                 view.buckets[bucket_of(r.total_ms)] += 1;
                 let idle_ms = if reused {
                     r.conn.as_ref().and_then(|c| c.idle_ms)

@@ -32,6 +32,11 @@ pub enum Behavior {
     Status(u16),
     /// Send the headers at once and the body this much later.
     SlowBody(Duration),
+    /// Answer with this status and every request header echoed back, as a
+    /// backend behind API Gateway may: under its own name, renamed
+    /// `x-amzn-remapped-<name>`, inside a longer value under
+    /// `x-amzn-remapped-x-echo-<name>`, and all together in `via`.
+    Echo(u16),
 }
 
 /// One request as the server saw it.
@@ -355,6 +360,14 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                     return;
                 }
             }
+            Behavior::Echo(code) => {
+                let echoed = state.requests.lock().unwrap().last().cloned();
+                if let Some(req) = echoed {
+                    if write_echo(&mut stream, *code, &req.headers, body).await.is_err() {
+                        return;
+                    }
+                }
+            }
             Behavior::SlowBody(d) => {
                 let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
                 let s = stream.get_mut();
@@ -440,6 +453,32 @@ async fn write_response<S: AsyncRead + AsyncWrite + Unpin>(
         "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nx-amzn-requestid: req-{status}\r\nset-cookie: session=server-secret\r\n\r\n",
         body.len()
     );
+    let s = stream.get_mut();
+    s.write_all(head.as_bytes()).await?;
+    s.write_all(body).await?;
+    s.flush().await
+}
+
+async fn write_echo<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut BufReader<S>,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nx-amzn-requestid: req-echo\r\n",
+        body.len()
+    );
+    // Framing and connection management stay the server's own.
+    let framing = ["content-length", "transfer-encoding", "connection", "keep-alive"];
+    let mut all = Vec::new();
+    for (name, value) in headers.iter().filter(|(n, _)| !framing.contains(&n.as_str())) {
+        head.push_str(&format!(
+            "{name}: {value}\r\nx-amzn-remapped-{name}: {value}\r\nx-amzn-remapped-x-echo-{name}: you sent {value}!\r\n"
+        ));
+        all.push(value.as_str());
+    }
+    head.push_str(&format!("via: 1.1 echo ({})\r\n\r\n", all.join(", ")));
     let s = stream.get_mut();
     s.write_all(head.as_bytes()).await?;
     s.write_all(body).await?;

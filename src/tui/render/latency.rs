@@ -5,7 +5,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::symbols::Marker;
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Sparkline};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Sparkline, SparklineBar};
 use ratatui::Frame;
 
 use super::{fmt_elapsed_s, log_axis, scatter};
@@ -95,17 +95,24 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, view: &TargetView, t
 }
 
 /// Where the chart does not fit: the latest probes' totals as bars, on a
-/// log scale from 1 ms, newest on the right.
+/// log scale from 1 ms, newest on the right; failures in the failed colour.
 pub fn render_strip(frame: &mut Frame, area: Rect, view: &TargetView, theme: Theme) {
     let block = Block::bordered().title(format!(" {} · latency (log) ", view.stats.name));
     let width = block.inner(area).width as usize;
     let skip = view.points.len().saturating_sub(width);
-    let bars: Vec<u64> = view
+    let bars: Vec<SparklineBar> = view
         .points
         .iter()
         .skip(skip)
-        .map(|p| ((p.total_ms.max(1.0).log10() * 100.0) as u64).max(1))
+        .map(|p| {
+            let bar = SparklineBar::from(((p.total_ms.max(1.0).log10() * 100.0) as u64).max(1));
+            if p.failed {
+                bar.style(theme.failed())
+            } else {
+                bar
+            }
+        })
         .collect();
-    let strip = Sparkline::default().block(block).data(&bars).style(theme.bar());
+    let strip = Sparkline::default().block(block).data(bars).style(theme.bar());
     frame.render_widget(strip, area);
 }
