@@ -285,6 +285,27 @@ fn parse_exposition(text: &str) -> std::collections::HashMap<String, f64> {
         .collect()
 }
 
+/// The metrics address the daemon's first line names.
+fn metrics_address(said: &str) -> String {
+    said.split("http://")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap_or_else(|| panic!("the metrics address: {said}"))
+        .to_string()
+}
+
+/// GET /metrics from `addr`: the body, a whole exposition, and its samples.
+async fn scrape(addr: &str) -> (String, std::collections::HashMap<String, f64>) {
+    let a = addr.to_string();
+    let (status, body) = tokio::task::spawn_blocking(move || http_get(&a, "/metrics"))
+        .await
+        .unwrap();
+    assert!(status.contains("200"), "{status}");
+    assert!(body.ends_with("# EOF\n"), "a whole exposition: {body}");
+    let samples = parse_exposition(&body);
+    (body, samples)
+}
+
 #[tokio::test]
 async fn the_daemon_serves_metrics_that_match_its_probes_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -299,22 +320,11 @@ async fn the_daemon_serves_metrics_that_match_its_probes_and_stops_on_sigterm() 
         (said, stderr)
     });
     let (said, stderr) = said.await.unwrap();
-    let addr = said
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split('/').next())
-        .unwrap_or_else(|| panic!("the metrics address: {said}"))
-        .to_string();
+    let addr = metrics_address(&said);
     // One target, every hour: the first probe only.
     wait_for_records(dir.path(), 1).await;
     let r = records(dir.path()).remove(0);
-    let (a, p) = (addr.clone(), "/metrics");
-    let (status, body) = tokio::task::spawn_blocking(move || http_get(&a, p))
-        .await
-        .unwrap();
-    assert!(status.contains("200"), "{status}");
-    assert!(body.ends_with("# EOF\n"), "a whole exposition: {body}");
-    let m = parse_exposition(&body);
+    let (body, m) = scrape(&addr).await;
     let target = &r.target;
     assert_eq!(
         m[&format!("coldlink_probes_total{{target=\"{target}\",outcome=\"ok\"}}")],
@@ -342,6 +352,11 @@ async fn the_daemon_serves_metrics_that_match_its_probes_and_stops_on_sigterm() 
         m[&format!("coldlink_connection_reused_total{{target=\"{target}\"}}")],
         0.0,
         "the first probe's connection is new: {body}"
+    );
+    assert_eq!(
+        m[&format!("coldlink_probe_success{{target=\"{target}\"}}")],
+        1.0,
+        "{body}"
     );
     assert_eq!(
         m[&format!("coldlink_probes_total{{target=\"{target}\",outcome=\"timeout\"}}")],
@@ -391,6 +406,67 @@ async fn sigterm_mid_run_exits_0_with_every_record_whole() {
         all.iter().any(|r| r.conn.as_ref().is_some_and(|c| c.reused)),
         "the daemon keeps its connections alive"
     );
+}
+
+/// Issue #14: a daemon that starts into an outage. Its target never
+/// succeeds, so it has no last success to go stale; `coldlink_probe_success`
+/// says 0 from the first ping, and the build info and start time are there
+/// for "no success since the start" (deploy/prometheus/coldlink-rules.yml).
+/// /healthz is the daemon's liveness, not the target's: still 200.
+#[tokio::test]
+async fn issue_14_a_daemon_started_into_an_outage_says_probe_success_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = closed_port();
+    let url = format!("http://{}/", closed.addr);
+    let before = std::time::SystemTime::now();
+    let (child, mut stderr) = daemon(
+        &[&url, "--interval", "1h", "--metrics-listen", "127.0.0.1:0"],
+        dir.path(),
+    );
+    let (said, stderr) = tokio::task::spawn_blocking(move || {
+        let said = common::read_until_line(&mut stderr, "/metrics");
+        (said, stderr)
+    })
+    .await
+    .unwrap();
+    let after = std::time::SystemTime::now();
+    let addr = metrics_address(&said);
+    wait_for_records(dir.path(), 1).await;
+    let r = records(dir.path()).remove(0);
+    assert!(r.error.is_some(), "the closed port refuses: {r:?}");
+    let (body, m) = scrape(&addr).await;
+    let target = &r.target;
+    assert_eq!(
+        m.get(&format!("coldlink_probe_success{{target=\"{target}\"}}")),
+        Some(&0.0),
+        "{body}"
+    );
+    assert!(
+        !body.contains("coldlink_last_success_timestamp_seconds{"),
+        "never a success, so none to show: {body}"
+    );
+    assert_eq!(
+        m.get(&format!(
+            "coldlink_build_info{{version=\"{}\"}}",
+            env!("CARGO_PKG_VERSION")
+        )),
+        Some(&1.0),
+        "{body}"
+    );
+    let unix = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let started = m["coldlink_start_time_seconds"];
+    assert!(
+        unix(before) <= started && started <= unix(after),
+        "{started} not between the spawn ({}) and the daemon's first line ({})",
+        unix(before),
+        unix(after)
+    );
+    let (status, health) = tokio::task::spawn_blocking(move || http_get(&addr, "/healthz"))
+        .await
+        .unwrap();
+    assert!(status.contains("200") && health == "ok\n", "{status} {health}");
+    let (rest, code) = stop(child, stderr).await;
+    assert_eq!(code, Some(0), "{rest}");
 }
 
 #[tokio::test]
@@ -909,4 +985,63 @@ async fn a_failing_out_file_is_logged_and_counted_never_fatal() {
     let (rest, code) = stop(child, stderr).await;
     assert_eq!(code, Some(0), "{rest}");
     assert!(rest.contains("records could not be written to --out"), "{rest}");
+}
+
+// ---- the shipped alert rules ----
+
+/// The alerts of deploy/prometheus/coldlink-rules.yml as docs/keepwarm.md
+/// tables them: name, expression (on one line), `for` (`—` when none),
+/// severity.
+/// Reads the file's own layout (`- alert:`, `expr:` on one line or as a
+/// `|` block); promtool checks that it is valid.
+fn shipped_alerts() -> Vec<[String; 4]> {
+    let rules = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/prometheus/coldlink-rules.yml"
+    ))
+    .unwrap();
+    let mut alerts: Vec<[String; 4]> = Vec::new();
+    let mut lines = rules.lines().peekable();
+    while let Some(line) = lines.next() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        let field = |key: &str| trimmed.strip_prefix(key).map(|v| v.trim().to_string());
+        if let Some(name) = field("- alert:") {
+            alerts.push([name, String::new(), "—".to_string(), String::new()]);
+        } else if let Some(expr) = field("expr:") {
+            let mut expr = expr;
+            if expr == "|" {
+                let mut block = Vec::new();
+                while let Some(next) = lines.next_if(|l| l.len() - l.trim_start().len() > indent) {
+                    block.push(next.trim());
+                }
+                expr = block.join(" ");
+            }
+            let expr = expr.split_whitespace().collect::<Vec<_>>().join(" ");
+            alerts.last_mut().unwrap()[1] = expr.replace("( ", "(").replace(" )", ")");
+        } else if let Some(f) = field("for:") {
+            alerts.last_mut().unwrap()[2] = f;
+        } else if let Some(s) = field("severity:") {
+            alerts.last_mut().unwrap()[3] = s;
+        }
+    }
+    alerts
+}
+
+/// Issue #14: the PromQL docs/keepwarm.md shows is the PromQL shipped.
+#[test]
+fn the_documented_alert_rules_are_the_shipped_ones() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/keepwarm.md")).unwrap();
+    let alerts = shipped_alerts();
+    assert_eq!(alerts.len(), 5, "{alerts:?}");
+    for [name, expr, r#for, severity] in &alerts {
+        assert!(
+            !expr.is_empty() && !severity.is_empty(),
+            "{name}: {expr} {severity}"
+        );
+        let row = format!("| `{name}` | `{expr}` | {for} | {severity} |", for = r#for);
+        assert!(docs.contains(&row), "docs/keepwarm.md lacks the row\n{row}");
+    }
+    let documented = docs.lines().filter(|l| l.starts_with("| `Coldlink")).count();
+    assert_eq!(documented, alerts.len(), "an alert documented but not shipped");
 }

@@ -37,7 +37,7 @@ pub async fn run(
         }
         Err(e) => return Err(ConfigError(e.to_string()).into()),
     };
-    let metrics = Arc::new(Metrics::new(cfg.slow));
+    let metrics = Arc::new(Metrics::new(cfg.slow, std::time::SystemTime::now()));
     metrics.preset(&cfg.targets.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
     let listener = match cfg.metrics_listen {
         Some(addr) => Some(

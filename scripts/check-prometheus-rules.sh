@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Checks the shipped Prometheus alert rules (deploy/prometheus/): that they
+# parse (`promtool check rules`) and that their alerts fire, and stay quiet,
+# on the series of coldlink-rules.test.yml (`promtool test rules`).
+# Installs promtool (Debian's package `prometheus`) only when it is missing.
+#
+#   scripts/check-prometheus-rules.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v promtool >/dev/null; then
+  echo "check-prometheus-rules: promtool missing; installing Debian's prometheus package" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
+promtool check rules deploy/prometheus/coldlink-rules.yml
+# Rule files in a test file are relative to it.
+promtool test rules deploy/prometheus/coldlink-rules.test.yml
