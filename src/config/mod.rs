@@ -219,7 +219,7 @@ impl Profile {
             tls_timeout: c.tls_timeout.map(|d| d.0),
             resolve,
             dns_server,
-            cacert: c.cacert.iter().map(|p| profile::relative_to(path, p)).collect(),
+            cacert: cacerts(&src, &c.cacert)?,
             insecure: c.insecure.unwrap_or(false),
             no_trace_header: c.trace_header == Some(false),
             http1_only: c.http1_only.unwrap_or(false),
@@ -261,15 +261,28 @@ impl Profile {
                 }
                 headers.append(name, value);
             }
-            if let Some(codes) = &t.expect_status {
-                if let Some(bad) = codes.get_ref().iter().find(|c| !(100..=599).contains(*c)) {
-                    return Err(src.error(
-                        codes,
-                        "target.expect_status",
-                        format!("{bad} is not an HTTP status (100–599)"),
-                    ));
-                }
-            }
+            let expect_status = match &t.expect_status {
+                None => None,
+                Some(codes) => Some(
+                    codes
+                        .get_ref()
+                        .iter()
+                        .map(|c| {
+                            u16::try_from(*c)
+                                .ok()
+                                .filter(|c| (100..=599).contains(c))
+                                .ok_or(*c)
+                        })
+                        .collect::<Result<Vec<u16>, i64>>()
+                        .map_err(|bad| {
+                            src.error(
+                                codes,
+                                "target.expect_status",
+                                format!("{bad} is not an HTTP status (100–599)"),
+                            )
+                        })?,
+                ),
+            };
             targets.push(TargetDef {
                 name,
                 url,
@@ -277,7 +290,7 @@ impl Profile {
                 method,
                 headers,
                 body: t.body.clone().map(Bytes::from).unwrap_or_default(),
-                expect_status: t.expect_status.as_ref().map(|c| c.get_ref().clone()),
+                expect_status,
                 secret_params: profile::env_query_params(t.url.get_ref()),
             });
         }
@@ -318,10 +331,14 @@ impl Profile {
             None => Burst::default(),
             Some(b) => {
                 let d = Burst::default();
-                let in_range = |v: &Option<toml::Spanned<u64>>, key: &str, default: u64, max: u64| match v {
+                let in_range = |v: &Option<toml::Spanned<i64>>, key: &str, default: u64, max: u64| match v {
                     None => Ok(default),
-                    Some(v) if (1..=max).contains(v.get_ref()) => Ok(*v.get_ref()),
-                    Some(v) => Err(src.error(v, key, format!("{} is out of range (1–{max})", v.get_ref()))),
+                    Some(v) => u64::try_from(*v.get_ref())
+                        .ok()
+                        .filter(|n| (1..=max).contains(n))
+                        .ok_or_else(|| {
+                            src.error(v, key, format!("{} is out of range (1–{max})", v.get_ref()))
+                        }),
                 };
                 let requests = in_range(&b.requests, "burst.requests", d.requests, 1_000_000)?;
                 let concurrency =
@@ -556,9 +573,9 @@ pub fn settings_from(
         tls: positive("--tls-timeout", conn.tls_timeout, defaults.tls)?,
     };
     for path in &conn.cacert {
-        if !path.is_file() {
+        if let Some(problem) = not_a_pem_file(path) {
             return Err(ConfigError(format!(
-                "--cacert {}: no such file (expected a PEM file of CA certificates)",
+                "--cacert {}: {problem} (expected a PEM file of CA certificates)",
                 path.display()
             )));
         }
@@ -653,6 +670,38 @@ pub fn targets_from(urls: &[url::Url], request: &Arc<RequestSpec>) -> Vec<Target
         targets.push(Target::new(name, url.clone(), None, request.clone()));
     }
     targets
+}
+
+/// The profile's `[connection] cacert` files, relative to its folder; one
+/// that is not there is the profile's error, with its line.
+fn cacerts(src: &Source, listed: &[toml::Spanned<PathBuf>]) -> Result<Vec<PathBuf>, ConfigError> {
+    listed
+        .iter()
+        .map(|p| {
+            let path = profile::relative_to(src.path, p.get_ref());
+            match not_a_pem_file(&path) {
+                Some(problem) => Err(src.error(
+                    p,
+                    "connection.cacert",
+                    format!(
+                        "{}: {problem} (expected a PEM file of CA certificates)",
+                        path.display()
+                    ),
+                )),
+                None => Ok(path),
+            }
+        })
+        .collect()
+}
+
+/// Why `path` cannot be a certificate file, or `None` when it can be.
+fn not_a_pem_file(path: &std::path::Path) -> Option<&'static str> {
+    match std::fs::metadata(path) {
+        Err(_) => Some("no such file"),
+        Ok(m) if m.is_dir() => Some("a folder, not a file"),
+        Ok(m) if !m.is_file() => Some("not a regular file"),
+        Ok(_) => None,
+    }
 }
 
 /// Fail before any probe is sent if an output file cannot be written.
