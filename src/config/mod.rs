@@ -704,12 +704,18 @@ fn not_a_pem_file(path: &std::path::Path) -> Option<&'static str> {
     }
 }
 
-/// Fail before any probe is sent if an output file cannot be written.
+/// Fail before any probe is sent if an output file cannot be written. A
+/// file this check creates is removed again: another input may yet be
+/// refused, and a refused command leaves nothing behind.
 pub fn check_writable(path: &std::path::Path, flag: &str) -> Result<(), ConfigError> {
+    let existed = path.exists();
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .map(|_| ())
-        .map_err(|e| ConfigError(format!("{flag} {}: cannot write there: {e}", path.display())))
+        .map_err(|e| ConfigError(format!("{flag} {}: cannot write there: {e}", path.display())))?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
 }
