@@ -121,7 +121,7 @@ pub struct LabOptions {
 
     /// With --lab: time compression, e.g. 100 makes a 350 s timer 3.5 s
     /// [default: the scenario's].
-    #[arg(long, value_name = "X", requires = "lab", value_parser = parse::speed)]
+    #[arg(long, value_name = "X", requires = "lab", value_parser = parse::speed, allow_hyphen_values = true)]
     pub speed: Option<f64>,
 
     /// With --lab: override a scenario parameter, e.g. nlb.idle_timeout=2s (repeatable).
@@ -140,7 +140,7 @@ pub struct LabArgs {
     pub list: bool,
 
     /// Time compression, e.g. 100 makes a 350 s timer 3.5 s [default: the scenario's].
-    #[arg(long, value_name = "X", value_parser = parse::speed)]
+    #[arg(long, value_name = "X", value_parser = parse::speed, allow_hyphen_values = true)]
     pub speed: Option<f64>,
 
     /// Override a scenario parameter, e.g. nlb.idle_timeout=2s (repeatable).
@@ -158,17 +158,17 @@ pub struct ProbeArgs {
     pub lab: LabOptions,
 
     /// Probes per URL [default: 1].
-    #[arg(short = 'n', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(short = 'n', long = "count", value_name = "N", value_parser = parse::count_in(1, u64::MAX), allow_hyphen_values = true)]
     pub count: Option<u64>,
 
     /// Probes in flight at once.
     #[arg(short = 'c', long, value_name = "C", default_value_t = 1,
-          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+          value_parser = parse::count_in(1, 10_000), allow_hyphen_values = true)]
     pub concurrency: u64,
 
     /// Time between probe rounds (each URL once per round), e.g. 500ms, 5s.
     /// Without it, probes go back to back.
-    #[arg(long, value_name = "D", value_parser = parse::duration)]
+    #[arg(long, value_name = "D", value_parser = parse::duration, allow_hyphen_values = true)]
     pub interval: Option<Duration>,
 
     #[command(flatten)]
@@ -197,7 +197,7 @@ pub struct RunArgs {
     pub lab: LabOptions,
 
     /// Stop after this long, e.g. 6h [default: until Ctrl-C or SIGTERM].
-    #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
+    #[arg(long, value_name = "D", value_parser = parse::positive_duration, allow_hyphen_values = true)]
     pub duration: Option<Duration>,
 
     /// Run the profile's \[burst\] once instead of its \[schedule\].
@@ -236,25 +236,25 @@ pub struct WatchArgs {
 
     /// Probe every target once every D [default: the profile's
     /// schedule.interval, else 10s]. With --lab, in scenario time.
-    #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
+    #[arg(long, value_name = "D", value_parser = parse::positive_duration, allow_hyphen_values = true)]
     pub interval: Option<Duration>,
 
     /// Move each scheduled probe later by a random amount below D [default:
     /// a tenth of --interval when it is given, else the profile's
     /// schedule.jitter, else 1s].
-    #[arg(long, value_name = "D", value_parser = parse::duration)]
+    #[arg(long, value_name = "D", value_parser = parse::duration, allow_hyphen_values = true)]
     pub jitter: Option<Duration>,
 
     /// Start with keep-warm on: a ping to every target every D, on kept-alive
     /// connections (key k turns it off and on) [default: off; k uses 60s].
     /// With --lab, in scenario time.
-    #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
+    #[arg(long, value_name = "D", value_parser = parse::positive_duration, allow_hyphen_values = true)]
     pub keep_warm: Option<Duration>,
 
     /// Count a probe slower than D as slow [default: the profile's
     /// diagnose.slow, else judged from the data like diagnose].
     /// With --lab, in scenario time.
-    #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
+    #[arg(long, value_name = "D", value_parser = parse::positive_duration, allow_hyphen_values = true)]
     pub slow: Option<Duration>,
 
     #[command(flatten)]
@@ -266,6 +266,8 @@ pub struct WatchArgs {
 }
 
 #[derive(Debug, Args)]
+// One mode or the other: the error names both when neither is given.
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["once", "interval"])))]
 pub struct KeepwarmArgs {
     /// URLs to keep warm (or --profile, --lab).
     #[arg(value_name = "URL", value_parser = parse::url)]
@@ -279,23 +281,24 @@ pub struct KeepwarmArgs {
     pub lab: LabOptions,
 
     /// One probe per target, one line per target, and exit: for cron.
-    #[arg(long, required_unless_present = "interval", conflicts_with_all = ["interval", "jitter", "metrics_listen"])]
+    #[arg(long, conflicts_with_all = ["interval", "jitter", "metrics_listen"])]
     pub once: bool,
 
     /// The daemon: ping every target every D, until SIGTERM or Ctrl-C.
-    #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
+    #[arg(long, value_name = "D", value_parser = parse::positive_duration, allow_hyphen_values = true)]
     pub interval: Option<Duration>,
 
     /// With --interval: move each ping later by a random amount below D
     /// [default: none].
-    #[arg(long, value_name = "D", requires = "interval", value_parser = parse::duration)]
+    #[arg(long, value_name = "D", requires = "interval", value_parser = parse::duration, allow_hyphen_values = true)]
     pub jitter: Option<Duration>,
 
     /// With --interval: records of a `diagnose --idle-sweep --records FILE`
     /// (or a run, a watch), or its `--format json` report; the interval is
     /// checked against the idle timer they show, and a warning is logged
-    /// when it is not under it.
-    #[arg(long, value_name = "FILE", num_args = 1.., requires = "interval")]
+    /// when it is not under it. One FILE per --from (repeatable), so that
+    /// the URLs after it stay URLs.
+    #[arg(long, value_name = "FILE", requires = "interval")]
     pub from: Vec<PathBuf>,
 
     /// After each round, GET URL when every target was ok, URL/fail when
@@ -313,7 +316,7 @@ pub struct KeepwarmArgs {
     /// A target is healthy when it answered faster than D (time on the
     /// network: the total less the tool's queue) [default: the profile's
     /// diagnose.slow, else 1s].
-    #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
+    #[arg(long, value_name = "D", value_parser = parse::positive_duration, allow_hyphen_values = true)]
     pub slow: Option<Duration>,
 
     /// Hold this lock file while running; a run that finds it held exits at
@@ -364,13 +367,13 @@ pub struct DiagnoseArgs {
 
     /// Probes per target in each burst of the quick plan; probes per target
     /// after each gap of the sweep is 1 [default: 20].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(3..=100_000))]
+    #[arg(long, value_name = "N", value_parser = parse::count_in(3, 100_000), allow_hyphen_values = true)]
     pub probes: Option<u64>,
 
     /// Count a probe slower than D as slow, and a backend whose median is
     /// slower as slow [default: from the data: well above each target's
     /// fast mode; 400 ms for a backend]. With --lab, in scenario time.
-    #[arg(long, value_name = "D", value_parser = parse::positive_duration)]
+    #[arg(long, value_name = "D", value_parser = parse::positive_duration, allow_hyphen_values = true)]
     pub slow: Option<Duration>,
 
     #[command(flatten)]
@@ -384,7 +387,7 @@ pub struct DiagnoseArgs {
 
     /// How long to keep asking X-Ray for traces that have not arrived yet
     /// (they take seconds to) [default: 60s].
-    #[arg(long, value_name = "D", requires = "xray", value_parser = parse::positive_duration)]
+    #[arg(long, value_name = "D", requires = "xray", value_parser = parse::positive_duration, allow_hyphen_values = true)]
     pub xray_wait: Option<Duration>,
 
     /// Read the NLB's and the API's CloudWatch metrics for the minutes of
@@ -481,19 +484,19 @@ pub struct ConnectionArgs {
 
     /// Overall time limit of one probe [default: 60s, longer than API
     /// Gateway's 29 s integration timeout so that a 504 is measured].
-    #[arg(long, value_name = "D", value_parser = parse::duration)]
+    #[arg(long, value_name = "D", value_parser = parse::duration, allow_hyphen_values = true)]
     pub timeout: Option<Duration>,
 
     /// Time limit of the DNS phase [default: 15s].
-    #[arg(long, value_name = "D", value_parser = parse::duration)]
+    #[arg(long, value_name = "D", value_parser = parse::duration, allow_hyphen_values = true)]
     pub dns_timeout: Option<Duration>,
 
     /// Time limit of the TCP connect phase [default: 20s].
-    #[arg(long, value_name = "D", value_parser = parse::duration)]
+    #[arg(long, value_name = "D", value_parser = parse::duration, allow_hyphen_values = true)]
     pub connect_timeout: Option<Duration>,
 
     /// Time limit of the TLS handshake [default: 15s].
-    #[arg(long, value_name = "D", value_parser = parse::duration)]
+    #[arg(long, value_name = "D", value_parser = parse::duration, allow_hyphen_values = true)]
     pub tls_timeout: Option<Duration>,
 
     /// fresh: a new connection per probe; reuse: keep-alive

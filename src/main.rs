@@ -71,12 +71,15 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     // Probing commands write from their output thread; the others lock here.
+    // A `--lab` is started silently and announced only once the command's
+    // inputs are accepted: a refusal comes first, alone.
     match cli.command {
         Command::Probe(args) => runtime()?.block_on(async {
             let cancel = CancellationToken::new();
             coldlink::shutdown::install(cancel.clone());
             let lab = commands::lab::start_for(&args.lab).await?;
             let cfg = ProbeConfig::from_args(&args, lab.as_ref().map(|l| &l.profile))?;
+            commands::lab::announce(lab.as_ref());
             commands::probe::run(cfg, Box::new(io::stdout()), cancel).await
         }),
         Command::Run(args) => runtime()?.block_on(async {
@@ -84,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             coldlink::shutdown::install(cancel.clone());
             let lab = commands::lab::start_for(&args.lab).await?;
             let cfg = RunConfig::from_args(&args, lab.as_ref().map(|l| l.profile_path.as_path()))?;
+            commands::lab::announce(lab.as_ref());
             commands::run::run(cfg, Box::new(io::stdout()), cancel).await
         }),
         Command::Diagnose(args) => runtime()?.block_on(async {
@@ -98,6 +102,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     name: &l.lab.scenario.name,
                 }),
             )?;
+            commands::lab::announce(lab.as_ref());
             let lab_metrics = match &lab {
                 Some(l) => commands::diagnose::publish_lab_evidence(&l.lab, &cfg).await,
                 None => None,
@@ -116,6 +121,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     name: &l.lab.scenario.name,
                 }),
             )?;
+            commands::lab::announce(lab.as_ref());
             commands::watch::run(cfg, cancel).await
         }),
         Command::Keepwarm(args) => runtime()?.block_on(async {
@@ -123,6 +129,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             coldlink::shutdown::install(cancel.clone());
             let lab = commands::lab::start_for(&args.lab).await?;
             let cfg = KeepwarmConfig::from_args(&args, lab.as_ref().map(|l| &l.profile))?;
+            commands::lab::announce(lab.as_ref());
             commands::keepwarm::run(cfg, &mut io::stdout().lock(), cancel).await
         }),
         Command::Lab(args) => runtime()?.block_on(async {

@@ -131,6 +131,19 @@ async fn bad_input_exits_2_and_names_the_flag() {
         ),
         (vec!["probe"], "<URL>"),
         (vec!["frobnicate"], "unrecognized subcommand"),
+        (
+            vec!["probe", "--cacert", "/", "http://127.0.0.1/"],
+            "--cacert /: a folder, not a file",
+        ),
+        (vec!["probe", "http:///path"], "the URL has no host"),
+        (
+            vec!["lab", "--set", "name=foo"],
+            "--set name=foo: 'name' is not a lab parameter; one of: speed,",
+        ),
+        (
+            vec!["lab", "--set", "backend.targets=abc"],
+            "'abc' is not a valid backend.targets; expected a whole number from 1 to 16",
+        ),
     ];
     for (a, expected) in cases {
         let out = coldlink(args(&a), &[]).await;
@@ -437,4 +450,122 @@ async fn watch_bad_input_exits_2_with_what_would_be_valid() {
             text(&out.stderr)
         );
     }
+}
+
+/// A value below zero is refused in words, where clap would otherwise
+/// suggest `-- -1` (which turns the value into a URL).
+#[tokio::test]
+async fn a_negative_value_must_be_positive() {
+    let url = "http://127.0.0.1:9/";
+    let cases: [(Vec<&str>, &str); 5] = [
+        (
+            vec!["probe", "--timeout", "-1s", url],
+            "'-1s' for '--timeout <D>'",
+        ),
+        (vec!["probe", "-n", "-5", url], "'-5' for '--count <N>'"),
+        (vec!["probe", "-c", "-2", url], "'-2' for '--concurrency <C>'"),
+        (
+            vec!["keepwarm", "--interval", "-1s", url],
+            "'-1s' for '--interval <D>'",
+        ),
+        (vec!["diagnose", "--slow", "-2s", url], "'-2s' for '--slow <D>'"),
+    ];
+    for (a, names) in cases {
+        let out = coldlink(args(&a), &[]).await;
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{a:?}: {err}");
+        assert!(err.contains(names), "{a:?}: names flag and value: {err}");
+        assert!(err.contains("must be positive"), "{a:?}: {err}");
+        assert!(!err.contains("-- -"), "{a:?}: no tip to pass it after --: {err}");
+    }
+}
+
+/// `--from FILE URL`: the URL stays a URL, and the refusal is the file's.
+/// Without a mode, both modes are named.
+#[tokio::test]
+async fn keepwarm_from_leaves_the_urls_and_no_mode_names_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.ndjson");
+    std::fs::write(&empty, "").unwrap();
+    let empty = empty.to_str().unwrap();
+    let url = "http://127.0.0.1:9/";
+    let out = coldlink(args(&["keepwarm", "--interval", "1s", "--from", empty, url]), &[]).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("--from {empty}: no probe records")),
+        "{err}"
+    );
+
+    let out = coldlink(args(&["keepwarm", url]), &[]).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--once") && err.contains("--interval"), "{err}");
+}
+
+/// `http:///path` has no host: refused before any DNS query is sent.
+#[tokio::test]
+async fn a_url_without_a_host_sends_no_query() {
+    let (dns, queries) = common::start_dns(common::Dns::NxDomain).await;
+    let out = coldlink(
+        args(&["probe", "--dns-server", &dns.to_string(), "http:///path"]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no host"), "{}", text(&out.stderr));
+    assert_eq!(queries.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+/// A name the DNS server does not know fails the probe in plain words, not
+/// the resolver's debug text.
+#[tokio::test]
+async fn a_dns_failure_is_in_plain_words() {
+    let (dns, _) = common::start_dns(common::Dns::NxDomain).await;
+    let out = coldlink(
+        args(&[
+            "probe",
+            "--dns-server",
+            &dns.to_string(),
+            "--format",
+            "ndjson",
+            "http://nothere.example/",
+        ]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        record["error"]["message"],
+        "resolving nothere.example: no such name (the DNS server answered NXDOMAIN)"
+    );
+}
+
+/// Every input is checked before the lab starts talking: a bad `--out`
+/// comes alone, with no banner; a refused command leaves no file behind.
+#[tokio::test]
+async fn a_refusal_comes_before_the_lab_and_leaves_no_file() {
+    let out = coldlink(args(&["diagnose", "--lab", "healthy", "--out", "/proc/x"]), &[]).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--out /proc/x: cannot write there"), "{err}");
+    assert!(!err.contains("coldlink lab"), "no lab banner: {err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("records.ndjson");
+    let out = coldlink(
+        args(&[
+            "diagnose",
+            "http://127.0.0.1:9/",
+            "--records",
+            records.to_str().unwrap(),
+            "--data",
+            "@/nonexistent/body.json",
+        ]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(!records.exists(), "the refused command created {records:?}");
 }

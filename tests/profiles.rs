@@ -101,6 +101,26 @@ fn profile_errors_name_the_file_line_and_key() {
             format!("{GOOD_TARGET}[schedule]\ninterval = \"5s\"\njitter = \"10s\"\n"),
             "schedule.jitter",
         ),
+        (
+            "status_out_of_range",
+            format!("{GOOD_TARGET}expect_status = [200, 99999]\n"),
+            "target.expect_status: 99999 is not an HTTP status (100–599)",
+        ),
+        (
+            "negative_concurrency",
+            format!("{GOOD_TARGET}[burst]\nconcurrency = -1\n"),
+            "burst.concurrency: -1 is out of range (1–10000)",
+        ),
+        (
+            "count_not_a_number",
+            format!("{GOOD_TARGET}[burst]\nrequests = \"many\"\n"),
+            "expected a whole number",
+        ),
+        (
+            "missing_cacert",
+            format!("{GOOD_TARGET}[connection]\ncacert = [\"/nonexistent/ca.pem\"]\n"),
+            "connection.cacert: /nonexistent/ca.pem: no such file",
+        ),
     ];
     let has_line = regex::Regex::new(r"\[profile\]:\d+").unwrap();
     for (name, text, key) in cases {
@@ -112,6 +132,10 @@ fn profile_errors_name_the_file_line_and_key() {
             assert!(has_line.is_match(&err), "{name}: names the line: {err}");
         }
         insta::assert_snapshot!(format!("profile_error_{name}"), err);
+        // Words, not Rust's types; the profile's key, not a flag not given.
+        for rust in ["u16", "u64", "i64", "usize", "--cacert"] {
+            assert!(!err.contains(rust), "{name}: says {rust}: {err}");
+        }
     }
 }
 

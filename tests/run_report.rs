@@ -331,3 +331,50 @@ async fn a_fresh_connection_burst_over_several_shards_sends_each_probe_once() {
     );
     assert_eq!(server.requests().len(), 400);
 }
+
+/// A file that yields no record — empty, garbage, a broken gzip stream —
+/// is refused (exit 2) by report and diagnose --from alike, and named,
+/// also beside a good file.
+#[test]
+fn a_file_with_no_record_is_named_and_exits_2() {
+    const RECORD: &str = r#"{"v":1,"target":"t","url":"http://127.0.0.1:9/","seq":1,"at":"2026-11-21T10:00:00.000001Z","scheduled_at":"2026-11-21T10:00:00Z","remote":null,"conn":null,"phases_ms":{"queue":0.1,"dns":null,"connect":null,"tls":null,"send":null,"ttfb":null,"body":null},"total_ms":0.1,"status":null,"http":null,"tls":null,"trace_id":null,"error":null}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let good = file("good.ndjson", format!("{RECORD}\n").as_bytes());
+    let empty = file("empty.ndjson", b"");
+    let garbage = file("garbage.ndjson", b"not a record\n");
+    let gzip = file("broken.ndjson.gz", &[0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad]);
+    let coldlink = |args: &[&str]| Command::new(bin()).args(args).output().unwrap();
+
+    let out = coldlink(&["report", &good]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for bad in [&empty, &garbage, &gzip] {
+        for args in [
+            vec!["report", bad],
+            vec!["report", &good, bad],
+            vec!["diagnose", "--from", &good, bad],
+        ] {
+            let out = coldlink(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(
+                err.contains(&format!("{bad}: no probe records in it")),
+                "{args:?}: {err}"
+            );
+            assert!(
+                !err.contains(&format!("{good}:")),
+                "{args:?}: only the bad file is named: {err}"
+            );
+            assert!(out.stdout.is_empty(), "{args:?}: no report");
+        }
+    }
+}

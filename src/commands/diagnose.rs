@@ -65,10 +65,20 @@ pub async fn run(
             if report.bad_lines > report.bad_samples.len() as u64 {
                 eprintln!("coldlink: … {} unreadable lines in all", report.bad_lines);
             }
-            if ds.samples.is_empty() {
-                return Err(
-                    ConfigError(format!("--from {}: no probe records in it", files.join(", "))).into(),
-                );
+            // Every file must yield a record: one that does not is a wrong
+            // path or a broken file, not a quiet run.
+            let empty = &report.files_without_records;
+            if !empty.is_empty() || ds.samples.is_empty() {
+                let named: Vec<String> = if empty.is_empty() {
+                    files.clone()
+                } else {
+                    empty.iter().map(|p| p.display().to_string()).collect()
+                };
+                return Err(ConfigError(format!(
+                    "--from {}: no probe records in it (expected the NDJSON records of run, keepwarm, watch or probe --out; .gz too)",
+                    named.join(", ")
+                ))
+                .into());
             }
             let ctx = Context {
                 mode: "records".into(),

@@ -18,21 +18,30 @@ pub struct RunningLab {
     pub profile: Profile,
 }
 
-/// Start the scenario named by `--lab`, if any, and say so on stderr.
+/// Start the scenario named by `--lab`, if any, on loopback and without a
+/// word: the command's other inputs are checked against its profile next,
+/// and a refusal must come before the lab is announced ([`announce`]).
 pub async fn start_for(opts: &LabOptions) -> anyhow::Result<Option<RunningLab>> {
     let Some(name) = &opts.lab else { return Ok(None) };
     let lab = start(name, opts.speed, &opts.set).await?;
     let profile_path = lab.write_profile()?;
     let profile = Profile::load(&profile_path)?;
-    eprintln!(
-        "coldlink lab {} (speed {}): {}\n  execute-api   {}\n  custom-domain {}",
-        lab.scenario.name, lab.scenario.speed, lab.scenario.summary, lab.execute_api, lab.custom_domain
-    );
     Ok(Some(RunningLab {
         lab,
         profile_path,
         profile,
     }))
+}
+
+/// Say on stderr which lab runs and where, once the command's inputs are
+/// accepted.
+pub fn announce(lab: Option<&RunningLab>) {
+    if let Some(RunningLab { lab, .. }) = lab {
+        eprintln!(
+            "coldlink lab {} (speed {}): {}\n  execute-api   {}\n  custom-domain {}",
+            lab.scenario.name, lab.scenario.speed, lab.scenario.summary, lab.execute_api, lab.custom_domain
+        );
+    }
 }
 
 async fn start(name: &str, speed: Option<f64>, set: &[String]) -> anyhow::Result<Lab> {

@@ -81,6 +81,17 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write, stderr: &mut impl Write) 
             writeln!(stderr, "  …")?;
         }
     }
+    // A file that yields no record is a wrong path or a broken file, not
+    // an empty summary.
+    let empty = &loaded.read.files_without_records;
+    if !empty.is_empty() {
+        let named: Vec<String> = empty.iter().map(|p| p.display().to_string()).collect();
+        return Err(ConfigError(format!(
+            "{}: no probe records in it (expected the NDJSON records of probe --out, run, keepwarm or watch; .gz too)",
+            named.join(", ")
+        ))
+        .into());
+    }
     match args.format {
         ReportFormat::Text => {
             writeln!(

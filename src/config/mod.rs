@@ -216,7 +216,7 @@ impl Profile {
             tls_timeout: c.tls_timeout.map(|d| d.0),
             resolve,
             dns_server,
-            cacert: c.cacert.iter().map(|p| profile::relative_to(path, p)).collect(),
+            cacert: cacerts(&src, &c.cacert)?,
             insecure: c.insecure.unwrap_or(false),
             no_trace_header: c.trace_header == Some(false),
             http1_only: c.http1_only.unwrap_or(false),
@@ -258,15 +258,28 @@ impl Profile {
                 }
                 headers.append(name, value);
             }
-            if let Some(codes) = &t.expect_status {
-                if let Some(bad) = codes.get_ref().iter().find(|c| !(100..=599).contains(*c)) {
-                    return Err(src.error(
-                        codes,
-                        "target.expect_status",
-                        format!("{bad} is not an HTTP status (100–599)"),
-                    ));
-                }
-            }
+            let expect_status = match &t.expect_status {
+                None => None,
+                Some(codes) => Some(
+                    codes
+                        .get_ref()
+                        .iter()
+                        .map(|c| {
+                            u16::try_from(*c)
+                                .ok()
+                                .filter(|c| (100..=599).contains(c))
+                                .ok_or(*c)
+                        })
+                        .collect::<Result<Vec<u16>, i64>>()
+                        .map_err(|bad| {
+                            src.error(
+                                codes,
+                                "target.expect_status",
+                                format!("{bad} is not an HTTP status (100–599)"),
+                            )
+                        })?,
+                ),
+            };
             targets.push(TargetDef {
                 name,
                 url,
@@ -274,7 +287,7 @@ impl Profile {
                 method,
                 headers,
                 body: t.body.clone().map(Bytes::from).unwrap_or_default(),
-                expect_status: t.expect_status.as_ref().map(|c| c.get_ref().clone()),
+                expect_status,
                 secret_params: profile::env_query_params(t.url.get_ref()),
             });
         }
@@ -315,10 +328,14 @@ impl Profile {
             None => Burst::default(),
             Some(b) => {
                 let d = Burst::default();
-                let in_range = |v: &Option<toml::Spanned<u64>>, key: &str, default: u64, max: u64| match v {
+                let in_range = |v: &Option<toml::Spanned<i64>>, key: &str, default: u64, max: u64| match v {
                     None => Ok(default),
-                    Some(v) if (1..=max).contains(v.get_ref()) => Ok(*v.get_ref()),
-                    Some(v) => Err(src.error(v, key, format!("{} is out of range (1–{max})", v.get_ref()))),
+                    Some(v) => u64::try_from(*v.get_ref())
+                        .ok()
+                        .filter(|n| (1..=max).contains(n))
+                        .ok_or_else(|| {
+                            src.error(v, key, format!("{} is out of range (1–{max})", v.get_ref()))
+                        }),
                 };
                 let requests = in_range(&b.requests, "burst.requests", d.requests, 1_000_000)?;
                 let concurrency =
@@ -554,9 +571,9 @@ pub fn settings_from(
         tls: positive("--tls-timeout", conn.tls_timeout, defaults.tls)?,
     };
     for path in &conn.cacert {
-        if !path.is_file() {
+        if let Some(problem) = not_a_pem_file(path) {
             return Err(ConfigError(format!(
-                "--cacert {}: no such file (expected a PEM file of CA certificates)",
+                "--cacert {}: {problem} (expected a PEM file of CA certificates)",
                 path.display()
             )));
         }
@@ -654,12 +671,50 @@ pub fn targets_from(urls: &[url::Url], request: &Arc<RequestSpec>) -> Vec<Target
     targets
 }
 
-/// Fail before any probe is sent if an output file cannot be written.
+/// The profile's `[connection] cacert` files, relative to its folder; one
+/// that is not there is the profile's error, with its line.
+fn cacerts(src: &Source, listed: &[toml::Spanned<PathBuf>]) -> Result<Vec<PathBuf>, ConfigError> {
+    listed
+        .iter()
+        .map(|p| {
+            let path = profile::relative_to(src.path, p.get_ref());
+            match not_a_pem_file(&path) {
+                Some(problem) => Err(src.error(
+                    p,
+                    "connection.cacert",
+                    format!(
+                        "{}: {problem} (expected a PEM file of CA certificates)",
+                        path.display()
+                    ),
+                )),
+                None => Ok(path),
+            }
+        })
+        .collect()
+}
+
+/// Why `path` cannot be a certificate file, or `None` when it can be.
+fn not_a_pem_file(path: &std::path::Path) -> Option<&'static str> {
+    match std::fs::metadata(path) {
+        Err(_) => Some("no such file"),
+        Ok(m) if m.is_dir() => Some("a folder, not a file"),
+        Ok(m) if !m.is_file() => Some("not a regular file"),
+        Ok(_) => None,
+    }
+}
+
+/// Fail before any probe is sent if an output file cannot be written. A
+/// file this check creates is removed again: another input may yet be
+/// refused, and a refused command leaves nothing behind.
 pub fn check_writable(path: &std::path::Path, flag: &str) -> Result<(), ConfigError> {
+    let existed = path.exists();
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .map(|_| ())
-        .map_err(|e| ConfigError(format!("{flag} {}: cannot write there: {e}", path.display())))
+        .map_err(|e| ConfigError(format!("{flag} {}: cannot write there: {e}", path.display())))?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
 }

@@ -11,7 +11,38 @@ use crate::probe::ResolvePin;
 
 /// A humantime duration: `250ms`, `5s`, `6m`, `1h 30m`.
 pub fn duration(s: &str) -> Result<Duration, String> {
+    if is_negative(s) {
+        return Err("must be positive; expected a duration like 250ms, 5s or 6m".into());
+    }
     humantime::parse_duration(s.trim()).map_err(|e| format!("{e}; expected a duration like 250ms, 5s or 6m"))
+}
+
+/// `-1s`, `-5`: a number below zero. Flags whose value may look like this
+/// take hyphen values (clap would otherwise suggest `-- -1`, which turns the
+/// value into a URL) and refuse it here.
+fn is_negative(s: &str) -> bool {
+    s.trim()
+        .strip_prefix('-')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
+}
+
+/// A whole number in `min..=max`, for counts such as `-n` and `-c`.
+pub fn count_in(min: u64, max: u64) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    move |s: &str| {
+        let valid = if max == u64::MAX {
+            format!("a whole number from {min}, e.g. {}", min.max(10))
+        } else {
+            format!("a whole number from {min} to {max}")
+        };
+        if is_negative(s) {
+            return Err(format!("must be positive; expected {valid}"));
+        }
+        match s.trim().parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            Ok(n) => Err(format!("{n} is out of range; expected {valid}")),
+            Err(_) => Err(format!("not a whole number; expected {valid}")),
+        }
+    }
 }
 
 /// A positive duration.
@@ -53,10 +84,19 @@ fn http_url(s: &str, example: &str) -> Result<Url, String> {
             ))
         }
     }
-    if u.host_str().is_none_or(str::is_empty) {
-        return Err("the URL has no host".into());
+    // The url crate reads `http:///path` as host `path`: judge the text.
+    if u.host_str().is_none_or(str::is_empty) || !names_a_host(s.trim()) {
+        return Err(format!("the URL has no host; expected e.g. {example}"));
     }
     Ok(u)
+}
+
+/// `scheme://HOST…` as written: two slashes after the scheme, then a host.
+fn names_a_host(s: &str) -> bool {
+    let after_scheme = s.split_once(':').map_or("", |(_, rest)| rest);
+    after_scheme
+        .strip_prefix("//")
+        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with(['/', '\\', '?', '#']))
 }
 
 pub fn method(s: &str) -> Result<Method, String> {
@@ -165,6 +205,20 @@ mod tests {
         assert_eq!(duration("6m"), Ok(Duration::from_secs(360)));
         assert!(duration("5 parsecs").unwrap_err().contains("like 250ms"));
         assert!(positive_duration("0s").is_err());
+        assert!(duration("-1s").unwrap_err().contains("must be positive"));
+        assert!(duration("-.5s").unwrap_err().contains("must be positive"));
+    }
+
+    #[test]
+    fn counts() {
+        let n = count_in(1, u64::MAX);
+        assert_eq!(n("5"), Ok(5));
+        assert!(n("-5").unwrap_err().contains("must be positive"));
+        assert!(n("0").unwrap_err().contains("from 1"));
+        assert!(n("five").unwrap_err().contains("not a whole number"));
+        assert!(count_in(1, 10).clone()("11")
+            .unwrap_err()
+            .contains("from 1 to 10"));
     }
 
     #[test]
@@ -173,6 +227,10 @@ mod tests {
         assert!(url("ftp://x/").unwrap_err().contains("http:// or https://"));
         assert!(url("https://u:p@x/").unwrap_err().contains("credentials"));
         assert!(url("nonsense").unwrap_err().contains("not a URL"));
+        for hostless in ["http:///path", "http:/path", "http:path", "https:///x?q"] {
+            assert!(url(hostless).unwrap_err().contains("no host"), "{hostless}");
+        }
+        assert!(url("http://127.0.0.1:9/").is_ok());
     }
 
     #[test]

@@ -63,7 +63,9 @@ pub struct TargetEntry {
     #[serde(default)]
     pub headers: BTreeMap<String, Spanned<String>>,
     pub body: Option<String>,
-    pub expect_status: Option<Spanned<Vec<u16>>>,
+    /// Any integer, so that one out of range is refused by `Profile::load`
+    /// in words, not by serde as "expected u16".
+    pub expect_status: Option<Spanned<Vec<i64>>>,
 }
 
 /// Connection settings for every target; the command line overrides them.
@@ -79,7 +81,7 @@ pub struct ConnectionEntry {
     pub dns_server: Option<Spanned<String>>,
     /// Relative paths are relative to the profile's folder.
     #[serde(default)]
-    pub cacert: Vec<PathBuf>,
+    pub cacert: Vec<Spanned<PathBuf>>,
     pub insecure: Option<bool>,
     pub trace_header: Option<bool>,
     pub http1_only: Option<bool>,
@@ -99,8 +101,9 @@ pub struct ScheduleEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BurstEntry {
-    pub requests: Option<Spanned<u64>>,
-    pub concurrency: Option<Spanned<u64>>,
+    /// Any integer: `Profile::load` says what range is valid.
+    pub requests: Option<Spanned<i64>>,
+    pub concurrency: Option<Spanned<i64>>,
     /// Requests per second across all targets; unpaced when absent.
     pub rate: Option<Spanned<f64>>,
     pub connections: Option<ConnectionPolicy>,
@@ -170,9 +173,30 @@ pub fn read(path: &Path) -> Result<(String, ProfileFile), ConfigError> {
     let file: ProfileFile = toml::from_str(&text).map_err(|e| {
         let line = e.span().map(|s| Source { path, text: &text }.line(s.start));
         let at = line.map(|l| format!(":{l}")).unwrap_or_default();
-        ConfigError(format!("{}{at}: {}", path.display(), e.to_string().trim_end()))
+        ConfigError(format!(
+            "{}{at}: {}",
+            path.display(),
+            in_words(e.to_string().trim_end())
+        ))
     })?;
     Ok((text, file))
+}
+
+/// serde names Rust types in what it expected ("expected u16"); a profile's
+/// reader wants words.
+fn in_words(message: &str) -> String {
+    const TYPES: [(&str, &str); 7] = [
+        ("expected u16", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected usize", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected a list, e.g. [\"a\", \"b\"]"),
+    ];
+    TYPES
+        .iter()
+        .fold(message.to_string(), |m, (rust, words)| m.replace(rust, words))
 }
 
 /// Expand `${NAME}` from the environment. Returns the value and whether
@@ -272,6 +296,14 @@ mod tests {
         assert_eq!(
             env_query_params("https://${COLDLINK_TEST_HOST}/p?page=2"),
             Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn rust_types_are_put_in_words() {
+        assert_eq!(
+            in_words("invalid type: string \"x\", expected u64"),
+            "invalid type: string \"x\", expected a whole number"
         );
     }
 

@@ -106,12 +106,16 @@ pub fn read_files(paths: &[PathBuf], builder: Builder) -> std::io::Result<(Build
                 scope.spawn(move || {
                     let mut b = Builder::new();
                     let mut report = ReadReport::default();
+                    // Records per file, to name a file that yields none.
+                    let mut per_file = vec![0u64; paths.len()];
                     loop {
                         let chunk = { rx.lock().expect("chunk queue").recv() };
                         let Ok(chunk) = chunk else { break };
+                        let before = report.records;
                         parse_chunk(&chunk, paths, &mut b, &mut report);
+                        per_file[chunk.file] += report.records - before;
                     }
-                    (b, report)
+                    (b, report, per_file)
                 })
             })
             .collect();
@@ -120,19 +124,27 @@ pub fn read_files(paths: &[PathBuf], builder: Builder) -> std::io::Result<(Build
             split_into_chunks(reader, file, &paths[file], &tx, &mut io_report);
         }
         drop(tx);
-        let mut out: Vec<(Builder, ReadReport)> =
+        let mut out: Vec<(Builder, ReadReport, Vec<u64>)> =
             handles.into_iter().map(|h| h.join().expect("parser")).collect();
-        out.push((Builder::new(), io_report));
+        out.push((Builder::new(), io_report, Vec::new()));
         out
     });
     let mut builder = builder;
     let mut report = ReadReport::default();
-    for (b, r) in results {
+    let mut per_file = vec![0u64; paths.len()];
+    for (b, r, counts) in results {
         builder.absorb(b);
         report.records += r.records;
         report.bad_lines += r.bad_lines;
         report.bad_samples.extend(r.bad_samples);
+        per_file.iter_mut().zip(counts).for_each(|(total, n)| *total += n);
     }
+    report.files_without_records = paths
+        .iter()
+        .zip(per_file)
+        .filter(|(_, n)| *n == 0)
+        .map(|(p, _)| p.clone())
+        .collect();
     report
         .bad_samples
         .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));

@@ -12,6 +12,7 @@ pub mod fanout;
 pub mod gateway;
 pub mod listener;
 pub mod nlb;
+pub mod params;
 pub mod scenario;
 pub mod tls;
 pub mod upstream;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::nlb::{Fault, IdleBehaviour};
+use super::params;
 use super::upstream::Policy;
 use crate::config::profile::Dur;
 use crate::config::ConfigError;
@@ -227,9 +228,14 @@ impl Scenario {
                 self.backend.targets
             ));
         }
-        for rate in [self.backend.error_rate, self.dns.drop, self.gateway.syn_loss] {
+        let rates = [
+            ("backend.error_rate", self.backend.error_rate),
+            ("dns.drop", self.dns.drop),
+            ("gateway.syn_loss", self.gateway.syn_loss),
+        ];
+        for (key, rate) in rates {
             if !(0.0..=1.0).contains(&rate) {
-                return fail(format!("{rate} is not a fraction between 0 and 1"));
+                return fail(format!("{key} {rate} is not a fraction between 0 and 1"));
             }
         }
         if self.gateway.syn_loss > super::listener::MAX_LOSS {
@@ -283,7 +289,8 @@ impl Scenario {
     }
 }
 
-/// Apply one `key=value` to the scenario's table.
+/// Apply one `key=value` to the scenario's table: `key` must be a
+/// parameter, and the scenario must still read with `value` in it.
 fn set(table: &mut toml::Table, assignment: &str) -> Result<(), ConfigError> {
     let (key, value) = assignment.split_once('=').ok_or_else(|| {
         ConfigError(format!(
@@ -294,6 +301,25 @@ fn set(table: &mut toml::Table, assignment: &str) -> Result<(), ConfigError> {
         "targets" => "backend.targets",
         k => k,
     };
+    let Some(takes) = params::takes(key) else {
+        return Err(ConfigError(format!(
+            "--set {assignment}: '{key}' is not a lab parameter; one of: {}",
+            params::names().join(", ")
+        )));
+    };
+    assign(table, key, value)?;
+    // The scenario read before this change, so a failure now is this value's.
+    if table.clone().try_into::<Scenario>().is_err() {
+        return Err(ConfigError(format!(
+            "--set {assignment}: '{}' is not a valid {key}; expected {takes}",
+            value.trim()
+        )));
+    }
+    Ok(())
+}
+
+/// Put `value` at the dotted `key` of the table.
+fn assign(table: &mut toml::Table, key: &str, value: &str) -> Result<(), ConfigError> {
     // A TOML value if it is one (2, 0.5, true, [..]); a string otherwise (2s).
     let value = toml::from_str::<toml::Table>(&format!("v = {}", value.trim()))
         .ok()
@@ -358,5 +384,51 @@ mod tests {
         assert!(e.0.contains("bad-path"), "lists the scenarios: {e}");
         let e = Scenario::load("bad-path", &["targets=2".into()]).unwrap_err();
         assert!(e.0.contains("target 2 does not exist"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_value_names_the_key_the_value_and_what_is_valid() {
+        let e = Scenario::load("healthy", &["backend.targets=abc".into()]).unwrap_err();
+        assert_eq!(
+            e.0,
+            "--set backend.targets=abc: 'abc' is not a valid backend.targets; expected a whole number from 1 to 16"
+        );
+        let e = Scenario::load("healthy", &["nlb.idle_timeout=abc".into()]).unwrap_err();
+        assert!(
+            e.0.starts_with(
+                "--set nlb.idle_timeout=abc: 'abc' is not a valid nlb.idle_timeout; expected a duration"
+            ),
+            "{e}"
+        );
+        let e = Scenario::load("healthy", &["dns.drop=2".into()]).unwrap_err();
+        assert!(e.0.contains("dns.drop 2 is not a fraction"), "{e}");
+    }
+
+    #[test]
+    fn keys_that_are_not_parameters_are_refused() {
+        for key in ["name", "cause", "summary", "nlb", "backend.name"] {
+            let e = Scenario::load("healthy", &[format!("{key}=foo")]).unwrap_err();
+            assert!(
+                e.0.contains(&format!(
+                    "'{key}' is not a lab parameter; one of: speed, backend.targets"
+                )),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_parameters_are_the_ones_docs_lab_md_lists() {
+        let doc = include_str!("../../docs/lab.md");
+        let table = doc
+            .split("## Parameters")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("docs/lab.md has a Parameters section");
+        let documented: Vec<&str> = table
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `")?.split('`').next())
+            .collect();
+        assert_eq!(documented, params::names());
     }
 }

@@ -6,9 +6,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ProtocolConfig, ResolverConfig};
+use hickory_resolver::net::proto::op::ResponseCode;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::udp::UdpClientStream;
-use hickory_resolver::net::NetError;
+use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::PoolContext;
 use hickory_resolver::{ConnectionProvider, Resolver};
 
@@ -154,7 +155,7 @@ impl Dns {
                 } else {
                     ErrorKind::Dns
                 };
-                Err(self.failure(kind, format!("resolving {host}: {e}")))
+                Err(self.failure(kind, failure_in_words(host, &e)))
             }
         }
     }
@@ -165,5 +166,23 @@ impl Dns {
             None => message,
         };
         LookupFailure { kind, message }
+    }
+}
+
+/// A failed lookup in plain words: hickory's own text shows its query
+/// structs (`no records found for Query { name: Name("…"), … }`).
+fn failure_in_words(host: &str, e: &NetError) -> String {
+    match e {
+        NetError::Dns(DnsError::NoRecordsFound(no)) if no.response_code == ResponseCode::NXDomain => {
+            format!("resolving {host}: no such name (the DNS server answered NXDOMAIN)")
+        }
+        NetError::Dns(DnsError::NoRecordsFound(_)) => {
+            format!("resolving {host}: the name has no address (no A or AAAA record)")
+        }
+        NetError::Dns(DnsError::ResponseCode(code)) => {
+            format!("resolving {host}: the DNS server answered {code}")
+        }
+        NetError::NoConnections => format!("resolving {host}: no DNS server could be reached"),
+        other => format!("resolving {host}: {other}"),
     }
 }

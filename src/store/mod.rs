@@ -54,6 +54,9 @@ pub struct ReadReport {
     pub bad_lines: u64,
     /// …and the first few are kept with their line numbers.
     pub bad_samples: Vec<BadLine>,
+    /// Files that yielded no record at all (empty, garbage, a gzip stream
+    /// that breaks before the first): bad input, named in the error.
+    pub files_without_records: Vec<PathBuf>,
 }
 
 /// How many unreadable lines are kept with their reasons.
@@ -94,6 +97,7 @@ pub fn for_each_record<R: BufRead>(
             });
         }
     };
+    let records_before = report.records;
     let mut buf = Vec::with_capacity(1024);
     let mut number = 0;
     loop {
@@ -121,6 +125,9 @@ pub fn for_each_record<R: BufRead>(
             }
             Err(e) => bad(number, e.to_string(), report),
         }
+    }
+    if report.records == records_before {
+        report.files_without_records.push(path.to_path_buf());
     }
 }
 
