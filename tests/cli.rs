@@ -355,7 +355,9 @@ async fn completions_and_man_page_are_generated() {
 /// The subcommand pages a man page refers to (`coldlink\-probe(1)` in roff).
 fn page_refs(roff: &str) -> Vec<String> {
     let re = regex::Regex::new(r"coldlink\\-([a-z]+)\(1\)").unwrap();
-    re.captures_iter(roff).map(|c| format!("coldlink-{}.1", &c[1])).collect()
+    re.captures_iter(roff)
+        .map(|c| format!("coldlink-{}.1", &c[1]))
+        .collect()
 }
 
 /// Issue #14: `coldlink man` referred to coldlink-probe(1) and other pages
@@ -371,7 +373,9 @@ async fn every_man_page_referred_to_is_written() {
         .collect();
     let mut refs = Vec::new();
     for page in &written {
-        refs.extend(page_refs(&std::fs::read_to_string(dir.path().join(page)).unwrap()));
+        refs.extend(page_refs(
+            &std::fs::read_to_string(dir.path().join(page)).unwrap(),
+        ));
     }
     let printed = coldlink(args(&["man"]), &[]).await;
     refs.extend(page_refs(&text(&printed.stdout)));
@@ -384,7 +388,11 @@ async fn every_man_page_referred_to_is_written() {
     // One subcommand's page on stdout, and a wrong name named.
     let out = coldlink(args(&["man", "probe"]), &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains(".TH coldlink-probe 1"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains(".TH coldlink-probe 1"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = coldlink(args(&["man", "probes"]), &[]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("coldlink man probes: no such subcommand"));
