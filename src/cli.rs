@@ -80,8 +80,24 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff) to stdout.
-    Man,
+    /// Print a manual page (roff) to stdout, or write them all with --dir.
+    ///
+    /// The page of coldlink lists one page per subcommand (coldlink-probe(1)
+    /// and the others): `coldlink man probe` prints that one, and
+    /// `coldlink man --dir DIR` writes every page into DIR, ready for MANPATH.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print; coldlink's own page without it.
+    #[arg(value_name = "SUBCOMMAND", conflicts_with = "dir")]
+    pub page: Option<String>,
+
+    /// Write coldlink.1 and one page per subcommand (coldlink-probe.1, …)
+    /// into this directory instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -142,10 +142,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             clap_complete::generate(shell, &mut Cli::command(), "coldlink", &mut io::stdout().lock());
             Ok(exit::OK)
         }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut io::stdout().lock())?;
-            Ok(exit::OK)
-        }
+        Command::Man(args) => commands::man::run(Cli::command(), &args, &mut io::stdout().lock()),
     }
 }
 

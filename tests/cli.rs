@@ -365,6 +365,52 @@ async fn completions_and_man_page_are_generated() {
     assert!(text(&out.stdout).contains(".TH coldlink"));
 }
 
+/// The subcommand pages a man page refers to (`coldlink\-probe(1)` in roff).
+fn page_refs(roff: &str) -> Vec<String> {
+    let re = regex::Regex::new(r"coldlink\\-([a-z]+)\(1\)").unwrap();
+    re.captures_iter(roff)
+        .map(|c| format!("coldlink-{}.1", &c[1]))
+        .collect()
+}
+
+/// Issue #14: `coldlink man` referred to coldlink-probe(1) and other pages
+/// that did not exist. `--dir` writes them, and every reference has its page.
+#[tokio::test]
+async fn every_man_page_referred_to_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = coldlink(args(&["man", "--dir", dir.path().to_str().unwrap()]), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut refs = Vec::new();
+    for page in &written {
+        refs.extend(page_refs(
+            &std::fs::read_to_string(dir.path().join(page)).unwrap(),
+        ));
+    }
+    let printed = coldlink(args(&["man"]), &[]).await;
+    refs.extend(page_refs(&text(&printed.stdout)));
+    assert!(refs.len() >= 8, "the subcommands are listed: {refs:?}");
+    for r in &refs {
+        assert!(written.contains(r), "{r} is referred to but not in {written:?}");
+    }
+    assert!(written.contains(&"coldlink.1".to_string()), "{written:?}");
+
+    // One subcommand's page on stdout, and a wrong name named.
+    let out = coldlink(args(&["man", "probe"]), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(".TH coldlink-probe 1"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = coldlink(args(&["man", "probes"]), &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("coldlink man probes: no such subcommand"));
+}
+
 #[tokio::test]
 async fn help_snapshots() {
     for (name, a) in [

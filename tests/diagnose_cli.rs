@@ -376,3 +376,89 @@ fn sigterm_during_the_sweep_still_gives_a_report_of_what_was_measured() {
     // Both bursts and the three short gaps, one probe per target each.
     assert_eq!(report.source.probes, 2 * 3 * 2 + 3 * 2);
 }
+
+/// The report of `--from path` in `format` (html through `--out`).
+fn report_as(dir: &tempfile::TempDir, path: &str, format: &str) -> String {
+    let file = dir.path().join(format!("report.{format}"));
+    let out = coldlink(&[
+        "--from",
+        path,
+        "--format",
+        format,
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.code().is_some_and(|c| c < 2), "{}", text(&out.stderr));
+    std::fs::read_to_string(file).unwrap()
+}
+
+/// Where each of `names` first occurs in `s`, in that order.
+fn positions(s: &str, names: &[String]) -> Vec<usize> {
+    names
+        .iter()
+        .map(|n| {
+            s.find(n.as_str())
+                .unwrap_or_else(|| panic!("{n} missing from:\n{s}"))
+        })
+        .collect()
+}
+
+/// Issue #14: phases were listed alphabetically (body, connect, dns, …).
+#[test]
+fn phases_are_listed_in_the_order_they_happen() {
+    let mut recs = records(20);
+    let first = &mut recs[0].phases_ms;
+    (first.dns, first.connect, first.tls) = (Some(1.0), Some(2.0), Some(3.0));
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_records(&dir, "r.ndjson", &recs, &[]);
+    let order = ["dns", "connect", "tls", "send", "ttfb", "body"];
+    let within = |s: &str, from: &str, to: &str| {
+        let start = s
+            .find(from)
+            .unwrap_or_else(|| panic!("{from} missing from:\n{s}"));
+        let end = start + s[start..].find(to).unwrap_or(s.len() - start);
+        s[start..end].to_string()
+    };
+    for (format, section, end, key) in [
+        ("text", "phase p50:", "\n", "{} "),
+        ("md", "| target | phase |", "\n\n", "| api | {} |"),
+        ("json", "\"phases_ms\":", "\"idle_sweep\"", "\"{}\":"),
+        ("html", "<h3>Phase medians", "</tr>", ">{}</th>"),
+    ] {
+        let report = report_as(&dir, &path, format);
+        let part = within(&report, section, end);
+        let names: Vec<String> = order.iter().map(|p| key.replace("{}", p)).collect();
+        let at = positions(&part, &names);
+        assert!(at.is_sorted(), "{format}: {order:?} at {at:?} in:\n{part}");
+    }
+}
+
+/// Issue #14: a gap row's "p50 2.5 s" over one fast and one 5 s probe was
+/// a time no request took. Below three probes the rows show each latency.
+#[test]
+fn a_gap_row_of_two_probes_shows_both_latencies_not_a_median() {
+    let mut recs = records(3);
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+    // Two quiet gaps of six minutes; the second ends in a 5 s stall.
+    for (k, r) in recs.iter_mut().enumerate() {
+        r.at = Timestamp(t0 + Duration::from_secs(360 * k as u64));
+        r.scheduled_at = r.at;
+    }
+    (recs[1].total_ms, recs[1].phases_ms.ttfb) = (12.01, Some(11.75));
+    (recs[2].total_ms, recs[2].phases_ms.ttfb) = (5003.11, Some(5002.85));
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_records(&dir, "r.ndjson", &recs, &[]);
+
+    let report: Report = serde_json::from_str(&report_as(&dir, &path, "json")).unwrap();
+    let [row] = report.idle_sweep.as_slice() else {
+        panic!("one gap row: {:?}", report.idle_sweep);
+    };
+    assert_eq!(row.probes, 2);
+    // Network time: the records' totals less their 0.01 ms of queue.
+    assert_eq!(row.values_ms, Some(vec![12.0, 5003.1]));
+    for format in ["text", "md", "html"] {
+        let page = report_as(&dir, &path, format);
+        assert!(page.contains("took 12 ms, 5.0 s"), "{format}:\n{page}");
+        assert!(!page.contains("2.5 s"), "{format} shows the median:\n{page}");
+    }
+}

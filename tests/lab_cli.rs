@@ -129,3 +129,29 @@ fn run_lab_runs_the_labs_schedule_for_a_duration() {
     );
     assert!(!text.contains("probes 0"), "{text}");
 }
+
+/// Issue #14: at the edge lab's speed 1 the schedule's 30 s meant one probe
+/// per target in the documented `run --lab edge --duration 30s`. The lab
+/// now probes at least once a real second.
+#[test]
+fn run_lab_at_speed_1_sends_several_probes_per_target() {
+    let out = Command::new(bin())
+        .args(["run", "--lab", "edge", "--duration", "3s", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    // `  probes N  ok N  failed …`, once per target.
+    let probes: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("probes "))
+        .map(|rest| rest.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(probes.len(), 2, "two targets:\n{text}");
+    assert!(probes.iter().all(|&n| n >= 3), "{probes:?} in 3 s:\n{text}");
+}

@@ -233,7 +233,7 @@ fn schema_rejects_unknown_cause() {
 fn schema_is_strict_where_the_contract_is_fixed() {
     let v = validator();
     // (what, the object to change, its key, the new value or None to remove it)
-    let changes: [(&str, &str, &str, Option<Value>); 12] = [
+    let changes: [(&str, &str, &str, Option<Value>); 13] = [
         ("v 2", "", "v", Some(json!(2))),
         ("a missing verdict", "", "verdict", None),
         (
@@ -278,6 +278,12 @@ fn schema_is_strict_where_the_contract_is_fixed() {
             "p50_ms",
             Some(json!("12 ms")),
         ),
+        (
+            "values listed for three probes (a median is shown then)",
+            "/idle_sweep/0",
+            "values_ms",
+            Some(json!([12.0, 40.0, 5003.1])),
+        ),
         ("aws.xray as a string", "/aws", "xray", Some(json!("none"))),
         (
             "aws.cloudwatch metrics as an object",
@@ -304,6 +310,12 @@ fn schema_is_strict_where_the_contract_is_fixed() {
         };
         assert!(!v.is_valid(&report), "{what} is rejected");
     }
+
+    // A gap row of two probes lists both latencies beside its median.
+    let mut report = minimal_report();
+    report["idle_sweep"][0]["probes"] = json!(2);
+    report["idle_sweep"][0]["values_ms"] = json!([12.0, 5003.1]);
+    assert_valid(&v, "a gap row with its values", &report);
 
     // Room to grow: new fields at the top level and in `source`.
     let mut report = minimal_report();

@@ -3,6 +3,7 @@
 pub mod diagnose;
 pub mod keepwarm;
 pub mod lab;
+pub mod man;
 pub mod probe;
 pub mod report;
 pub mod run;

@@ -43,8 +43,10 @@ pub struct TargetReport {
     pub probes: usize,
     pub errors: usize,
     pub total_ms: Quantiles,
-    /// dns, connect, tls, send, ttfb, body (phases that happened at least once).
-    pub phases_ms: BTreeMap<String, Quantiles>,
+    /// dns, connect, tls, send, ttfb, body (phases that happened at least
+    /// once), keyed by [`Phase`] so that every format lists them in the
+    /// order a request goes through them, not alphabetically.
+    pub phases_ms: BTreeMap<Phase, Quantiles>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -75,7 +77,15 @@ pub struct SweepRow {
     pub probes: usize,
     pub slow: usize,
     pub p50_ms: f64,
+    /// Each probe's latency, ascending, when there are fewer than
+    /// [`FEW_PROBES`]: the median of one fast and one slow probe is a time
+    /// no request took, so renderers show these instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_ms: Option<Vec<f64>>,
 }
+
+/// Below this many probes a sweep row lists their latencies, not a median.
+pub const FEW_PROBES: usize = 3;
 
 /// AWS-side evidence; `null` when not asked for.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -263,7 +273,7 @@ fn target_reports(ds: &Dataset) -> Vec<TargetReport> {
                 Phase::Body,
             ] {
                 if let Some(q) = Quantiles::of(of.iter().filter_map(|s| s.phase(p))) {
-                    phases.insert(p.as_str().to_string(), q);
+                    phases.insert(p, q);
                 }
             }
             TargetReport {
@@ -313,19 +323,28 @@ fn sweep_rows(ds: &Dataset, nominal: &[f64]) -> Vec<SweepRow> {
     }
     let mut rows: Vec<SweepRow> = groups
         .into_iter()
-        .map(|(key, (gaps, totals, slow))| SweepRow {
-            gap_ms: if nominal.is_empty() {
-                quantile(&sorted(gaps.iter().copied()), 0.5).round()
-            } else {
-                nominal[key as usize]
-            },
-            probes: totals.len(),
-            slow,
-            p50_ms: (quantile(&sorted(totals), 0.5) * 1000.0).round() / 1000.0,
+        .map(|(key, (gaps, totals, slow))| {
+            let totals: Vec<f64> = sorted(totals).into_iter().map(round_us).collect();
+            SweepRow {
+                gap_ms: if nominal.is_empty() {
+                    quantile(&sorted(gaps.iter().copied()), 0.5).round()
+                } else {
+                    nominal[key as usize]
+                },
+                probes: totals.len(),
+                slow,
+                p50_ms: round_us(quantile(&totals, 0.5)),
+                values_ms: (totals.len() < FEW_PROBES).then(|| totals.clone()),
+            }
         })
         .collect();
     rows.sort_by(|a, b| a.gap_ms.total_cmp(&b.gap_ms));
     rows
+}
+
+/// Milliseconds rounded to the microsecond, as the records write them.
+fn round_us(ms: f64) -> f64 {
+    (ms * 1000.0).round() / 1000.0
 }
 
 fn notes(ds: &Dataset) -> Vec<String> {

@@ -74,6 +74,9 @@ pub const API_ID: &str = "abc123";
 /// The integration endpoint's host, as the gateway's segments name it.
 pub const INTEGRATION_HOST: &str = "backend.lab.internal";
 
+/// The longest real time between two rounds of the lab profile's schedule.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(1);
+
 impl Lab {
     /// From now on, send X-Ray segments for every request the gateway
     /// handles, through `client` (`--aws-endpoint`: moto's server, say).
@@ -257,6 +260,10 @@ impl Lab {
         let secs = |real: f64| {
             humantime::format_duration(Duration::from_millis(((real / speed) * 1000.0).max(1.0) as u64))
         };
+        // Every 30 s of the scenario, but at least once a real second: a
+        // lab at speed 1 would otherwise send one probe per target in a
+        // 30 s `run`, and leave the dashboard empty for half a minute.
+        let interval = Duration::from_millis(((30.0 / speed) * 1000.0).max(1.0) as u64).min(MAX_INTERVAL);
         let sweep: Vec<String> = [0.0, 30.0, 65.0, 80.0, 120.0, 360.0]
             .iter()
             .map(|g| format!("\"{}\"", secs(*g)))
@@ -310,8 +317,8 @@ target_groups = ["{tg}"]
             ca = self.ca_file.display(),
             // 60 s scaled, but never so short that TLS on a busy machine fails.
             timeout = humantime::format_duration(Duration::from_secs_f64((60.0 / speed).max(2.0))),
-            interval = secs(30.0),
-            jitter = secs(3.0),
+            interval = humantime::format_duration(interval),
+            jitter = humantime::format_duration(interval / 10),
             sweep = sweep.join(", "),
             slow = secs(1.0),
             region = cloudwatch::REGION,

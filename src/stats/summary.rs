@@ -101,7 +101,7 @@ impl TargetStats {
             total_ms: self.total.percentiles(),
             phases_ms: Phase::ALL
                 .iter()
-                .map(|p| (p.as_str().to_string(), self.phase(*p).percentiles()))
+                .map(|p| (*p, self.phase(*p).percentiles()))
                 .collect(),
         }
     }
@@ -176,7 +176,8 @@ pub struct TargetSummary {
     pub errors: BTreeMap<String, u64>,
     pub connections: ConnectionCounts,
     pub total_ms: Option<Percentiles>,
-    pub phases_ms: BTreeMap<String, Option<Percentiles>>,
+    /// Keyed by [`Phase`]: listed in the order a request goes through them.
+    pub phases_ms: BTreeMap<Phase, Option<Percentiles>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -18,6 +18,11 @@ use crate::diagnose::Cause;
 use crate::probe::Phase;
 
 mod cloudwatch;
+mod inline;
+mod ticks;
+
+use inline::inline;
+use ticks::Unit;
 
 pub fn write(report: &Report, plots: &Plots, out: &mut dyn Write) -> io::Result<()> {
     // Build the page in memory and write it once: the plots are thousands of
@@ -94,7 +99,7 @@ svg .frame{fill:none;stroke:var(--muted)}svg .grid{stroke:var(--line);stroke-wid
 svg .tick{stroke:var(--muted)}svg .ytick{text-anchor:end}svg .xtick{text-anchor:middle}
 svg .axis-title{fill:var(--muted);font-size:12px}svg .small{font-size:9px}
 svg .dots{fill:none;stroke-width:4.5;stroke-linecap:round;opacity:.75}
-svg .bad{fill:none;stroke:#d7191c;stroke-width:1.6}
+svg .bad{stroke:var(--fg);stroke-width:1.3;stroke-linejoin:round}
 svg .slow{stroke:#d7191c;stroke-dasharray:6 4;stroke-width:1.2}
 svg .ref{stroke:var(--muted);stroke-dasharray:2 3;stroke-width:1.2}
 table{border-collapse:collapse;margin:.8em 0}th,td{padding:.25em .7em;border-bottom:1px solid var(--line);
@@ -126,7 +131,7 @@ fn verdict(s: &mut String, r: &Report) -> fmt::Result {
         "<header class=\"verdict {class}\">\n<p class=\"kicker\">coldlink diagnosis</p>\n\
          <h1>Verdict: {}</h1>\n<p class=\"summary\">{}</p>\n<p class=\"tested\">Tested: {}</p>\n",
         esc(r.verdict.as_str()),
-        esc(&r.summary),
+        inline(&r.summary),
         esc(&r.tested)
     )?;
     if !r.untested.is_empty() {
@@ -159,7 +164,7 @@ fn finding(s: &mut String, f: &Finding) -> fmt::Result {
          <span class=\"muted\">confidence {:.2}</span></p>\n<h3>{}</h3>\n",
         esc(f.cause.as_str()),
         f.confidence,
-        esc(&f.title)
+        inline(&f.title)
     )?;
     list(s, "ul", &f.evidence)?;
     if !f.fix.is_empty() {
@@ -174,14 +179,15 @@ fn finding(s: &mut String, f: &Finding) -> fmt::Result {
     Ok(())
 }
 
-/// `<ul>` or `<ol>` of escaped lines; nothing when there are none.
+/// `<ul>` or `<ol>` of escaped lines, code spans set as code; nothing when
+/// there are none.
 fn list(s: &mut String, tag: &str, items: &[String]) -> fmt::Result {
     if items.is_empty() {
         return Ok(());
     }
     writeln!(s, "<{tag}>")?;
     for item in items {
-        writeln!(s, "<li>{}</li>", esc(item))?;
+        writeln!(s, "<li>{}</li>", inline(item))?;
     }
     writeln!(s, "</{tag}>")
 }
@@ -226,31 +232,26 @@ fn targets_table(s: &mut String, r: &Report) -> fmt::Result {
 
 /// Median of each phase per target; p90/p99/max in the cell's tooltip.
 fn phases_table(s: &mut String, r: &Report) -> fmt::Result {
-    // Phases in the order a request goes through them, then any others.
-    let mut names: Vec<&str> = Phase::ALL
+    // Phases in the order a request goes through them (the map's order).
+    let mut names: Vec<Phase> = r
+        .targets
         .iter()
-        .map(|p| p.as_str())
-        .filter(|p| r.targets.iter().any(|t| t.phases_ms.contains_key(*p)))
+        .flat_map(|t| t.phases_ms.keys().copied())
         .collect();
-    for t in &r.targets {
-        for k in t.phases_ms.keys() {
-            if !names.contains(&k.as_str()) {
-                names.push(k);
-            }
-        }
-    }
+    names.sort_unstable();
+    names.dedup();
     if names.is_empty() {
         return Ok(());
     }
     s.push_str("<h3>Phase medians (p50)</h3>\n<table>\n<thead><tr><th>target</th>");
     for n in &names {
-        write!(s, "<th class=\"num\">{}</th>", esc(n))?;
+        write!(s, "<th class=\"num\">{}</th>", esc(n.as_str()))?;
     }
     s.push_str("</tr></thead>\n<tbody>\n");
     for t in &r.targets {
         write!(s, "<tr><td>{}</td>", esc(&t.name))?;
         for n in &names {
-            match t.phases_ms.get(*n) {
+            match t.phases_ms.get(n) {
                 Some(q) => write!(
                     s,
                     "<td class=\"num\" title=\"{}\">{}</td>",
@@ -281,7 +282,7 @@ fn sweep_table(s: &mut String, r: &Report) -> fmt::Result {
     }
     s.push_str(
         "<h2>After a quiet gap (first requests)</h2>\n<table>\n<thead><tr><th class=\"num\">gap</th>\
-         <th class=\"num\">probes</th><th class=\"num\">slow or failed</th><th class=\"num\">p50</th>\
+         <th class=\"num\">probes</th><th class=\"num\">slow or failed</th><th class=\"num\">latency</th>\
          </tr></thead>\n<tbody>\n",
     );
     for row in &r.idle_sweep {
@@ -292,7 +293,7 @@ fn sweep_table(s: &mut String, r: &Report) -> fmt::Result {
             esc(&human_ms(row.gap_ms)),
             row.probes,
             row.slow,
-            esc(&human_ms(row.p50_ms))
+            esc(&super::sweep_latency(row))
         )?;
     }
     s.push_str("</tbody>\n</table>\n");
@@ -310,7 +311,7 @@ fn notes(s: &mut String, r: &Report) -> fmt::Result {
 // ---------------------------------------------------------------------------
 // Plots
 
-/// Colours of targets in report order. None is red: red marks bad points.
+/// Colours of targets in report order. None is red: red is the slow threshold.
 const PALETTE: [&str; 8] = [
     "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#8c564b", "#7f7f7f", "#bcbd22",
 ];
@@ -347,30 +348,24 @@ fn plot_over_time(s: &mut String, r: &Report, plots: &Plots) -> fmt::Result {
     };
     svg_open(s, W, H, "Total latency of each request over time")?;
     frame.axes(s, "time since start", "total latency (log scale)")?;
-    let mut legend = vec![(Swatch::Bad, "slow or failed".to_string())];
+    let mut legend = bad_legend();
     if let Some(ms) = slow {
         frame.hline(s, ms, "slow")?;
         legend.push((Swatch::Rule("slow"), format!("slow threshold {}", human_ms(ms))));
     }
+    let at = |p: &(f64, f64, bool)| frame.at(p.0 * 1000.0, p.1);
     for (i, (name, pts)) in plots.over_time.iter().enumerate() {
-        let xy = pts.iter().filter(ok).map(|p| frame.at(p.0 * 1000.0, p.1));
-        dots(s, colour(i), name, xy)?;
+        dots(s, colour(i), name, pts.iter().filter(ok).filter(|p| !p.2).map(at))?;
         legend.push((Swatch::Dot(colour(i)), name.clone()));
     }
-    // Rings after all dots, so no target's dots hide another's bad points.
-    for (_, pts) in &plots.over_time {
-        rings(
-            s,
-            pts.iter()
-                .filter(ok)
-                .filter(|p| p.2)
-                .map(|p| frame.at(p.0 * 1000.0, p.1)),
-        )?;
+    // Bad points after all dots, so no target's dots hide another's.
+    for (i, (name, pts)) in plots.over_time.iter().enumerate() {
+        marks(s, colour(i), name, pts.iter().filter(ok).filter(|p| p.2).map(at))?;
     }
     draw_legend(s, &legend)?;
     svg_close(
         s,
-        "Each dot is one request, coloured by target; red rings mark requests that were slow or failed.",
+        &format!("Each dot is one request, coloured by target; {BAD_CAPTION}"),
     )
 }
 
@@ -397,7 +392,7 @@ fn plot_vs_gap(s: &mut String, r: &Report, plots: &Plots) -> fmt::Result {
         "quiet gap before the request (log scale)",
         "total latency (log scale)",
     )?;
-    let mut legend = vec![(Swatch::Bad, "slow or failed".to_string())];
+    let mut legend = bad_legend();
     if let Some(ms) = slow {
         frame.hline(s, ms, "slow")?;
         legend.push((Swatch::Rule("slow"), format!("slow threshold {}", human_ms(ms))));
@@ -409,22 +404,31 @@ fn plot_vs_gap(s: &mut String, r: &Report, plots: &Plots) -> fmt::Result {
     let mut targets: Vec<u16> = points().map(|p| p.3).collect();
     targets.sort_unstable();
     targets.dedup();
-    for &t in &targets {
-        let name = plots
+    let name = |t: u16| {
+        plots
             .over_time
             .get(t as usize)
-            .map_or_else(|| format!("target #{t}"), |(n, _)| n.clone());
-        let xy = points().filter(|p| p.3 == t).map(|p| frame.at(p.0, p.1));
-        dots(s, colour(t as usize), &name, xy)?;
-        legend.push((Swatch::Dot(colour(t as usize)), name));
+            .map_or_else(|| format!("target #{t}"), |(n, _)| n.clone())
+    };
+    let at = |p: &(f64, f64, bool, u16)| frame.at(p.0, p.1);
+    for &t in &targets {
+        let xy = points().filter(|p| p.3 == t && !p.2).map(at);
+        dots(s, colour(t as usize), &name(t), xy)?;
+        legend.push((Swatch::Dot(colour(t as usize)), name(t)));
     }
-    rings(s, points().filter(|p| p.2).map(|p| frame.at(p.0, p.1)))?;
+    // Bad points after all dots, so no target's dots hide another's.
+    for &t in &targets {
+        let xy = points().filter(|p| p.3 == t && p.2).map(at);
+        marks(s, colour(t as usize), &name(t), xy)?;
+    }
     draw_legend(s, &legend)?;
     svg_close(
         s,
-        "Each dot is the first request after the client sent nothing for the gap on the x axis (gaps of 0 \
-         sit on the left edge). If requests turn slow beyond some gap, an idle timer of about that length \
-         on the path drops connections.",
+        &format!(
+            "Each dot is the first request after the client sent nothing for the gap on the x axis (gaps of 0 \
+             sit on the left edge), coloured by target; {BAD_CAPTION} If requests turn slow beyond some gap, \
+             an idle timer of about that length on the path drops connections."
+        ),
     )
 }
 
@@ -571,7 +575,7 @@ impl Cell {
         )?;
         // Grid lines through the bars line humps up across rows; about one
         // label per 70 units, so labels never overlap.
-        for v in self.axis.ticks(((x1 - x0) / 70.0) as usize) {
+        for (v, label) in self.axis.labelled_ticks(((x1 - x0) / 70.0) as usize) {
             let x = N(self.axis.px(v));
             write!(
                 s,
@@ -580,7 +584,7 @@ impl Cell {
                 N(self.base - self.height),
                 N(self.base + 3.0),
                 N(self.base + 13.0),
-                esc(&human_ms(v))
+                esc(&label)
             )?;
         }
         let Some(counts) = counts else {
@@ -668,20 +672,59 @@ fn dots(s: &mut String, colour: &str, name: &str, xy: impl Iterator<Item = (f64,
     writeln!(s, "\"><title>{}</title></path>", esc(name))
 }
 
-/// Red rings around bad points, on top of the target's own dots.
-fn rings(s: &mut String, xy: impl Iterator<Item = (f64, f64)>) -> fmt::Result {
-    s.push_str("<g class=\"bad\">");
+/// Half the width of the diamond that marks a slow or failed request.
+const MARK: f64 = 5.5;
+
+/// One target's slow or failed requests as outlined diamonds filled with its
+/// colour: they stand out from the dots and still say whose they are (a red
+/// ring around each hid that).
+fn marks(s: &mut String, colour: &str, name: &str, xy: impl Iterator<Item = (f64, f64)>) -> fmt::Result {
+    let mut d = String::new();
     for (x, y) in xy {
-        write!(s, "<circle cx=\"{}\" cy=\"{}\" r=\"5\"/>", N(x), N(y))?;
+        diamond(&mut d, x, y)?;
     }
-    s.push_str("</g>\n");
-    Ok(())
+    if d.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        s,
+        "<path class=\"bad\" fill=\"{colour}\" d=\"{d}\"><title>{}: slow or failed</title></path>",
+        esc(name)
+    )
 }
+
+/// A diamond centred on (x, y), as path data.
+fn diamond(d: &mut String, x: f64, y: f64) -> fmt::Result {
+    write!(
+        d,
+        "M{} {}l{m} {m} {n} {m} {n} {n}z",
+        N(x),
+        N(y - MARK),
+        m = N(MARK),
+        n = N(-MARK)
+    )
+}
+
+/// What marks a slow or failed request, for the legend.
+fn bad_legend() -> Vec<(Swatch, String)> {
+    vec![
+        (Swatch::Bad, "slow or failed".to_string()),
+        (Swatch::Note, "in its target's colour".to_string()),
+    ]
+}
+
+/// What marks a slow or failed request, for the captions.
+const BAD_CAPTION: &str =
+    "an outlined diamond in its target's colour marks a request that was slow or failed.";
 
 /// What a legend entry looks like.
 enum Swatch {
     Dot(&'static str),
+    /// The diamond of slow or failed requests, unfilled: the fill is the
+    /// target's colour.
     Bad,
+    /// No swatch: the line says more about the entry above.
+    Note,
     /// A line drawn with this CSS class.
     Rule(&'static str),
 }
@@ -710,12 +753,12 @@ fn draw_legend(s: &mut String, entries: &[(Swatch, String)]) -> fmt::Result {
                 N(x),
                 N(y)
             )?,
-            Swatch::Bad => write!(
-                s,
-                "<circle class=\"bad\" cx=\"{}\" cy=\"{}\" r=\"5\"/>",
-                N(x),
-                N(y)
-            )?,
+            Swatch::Bad => {
+                let mut d = String::new();
+                diamond(&mut d, x, y)?;
+                write!(s, "<path class=\"bad\" fill=\"none\" d=\"{d}\"/>")?
+            }
+            Swatch::Note => {}
             Swatch::Rule(class) => write!(
                 s,
                 "<line class=\"{class}\" x1=\"{}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\"/>",
@@ -747,27 +790,27 @@ impl Frame {
         (self.x.px(x), self.y.px(y))
     }
 
-    /// Grid lines, tick labels in human units, the frame and axis titles.
+    /// Grid lines, tick labels in one unit per axis, the frame and axis titles.
     fn axes(&self, s: &mut String, x_title: &str, y_title: &str) -> fmt::Result {
         let (l, r, b, t) = (N(self.x.from), N(self.x.to), N(self.y.from), N(self.y.to));
-        for v in self.y.ticks(7) {
+        for (v, label) in self.y.labelled_ticks(7) {
             let y = N(self.y.px(v));
             writeln!(
                 s,
                 "<line class=\"grid\" x1=\"{l}\" x2=\"{r}\" y1=\"{y}\" y2=\"{y}\"/>\
                  <text class=\"ytick\" x=\"{}\" y=\"{y}\" dy=\".32em\">{}</text>",
                 N(self.x.from - 6.0),
-                esc(&tick_label(v))
+                esc(&label)
             )?;
         }
-        for v in self.x.ticks(9) {
+        for (v, label) in self.x.labelled_ticks(9) {
             let x = N(self.x.px(v));
             writeln!(
                 s,
                 "<line class=\"grid\" x1=\"{x}\" x2=\"{x}\" y1=\"{t}\" y2=\"{b}\"/>\
                  <text class=\"xtick\" x=\"{x}\" y=\"{}\">{}</text>",
                 N(self.y.from + 16.0),
-                esc(&tick_label(v))
+                esc(&label)
             )?;
         }
         write!(
@@ -814,15 +857,6 @@ impl Frame {
     }
 }
 
-/// `0` rather than `0.00 ms` at the origin of the time axis.
-fn tick_label(ms: f64) -> String {
-    if ms == 0.0 {
-        "0".into()
-    } else {
-        human_ms(ms)
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Scale {
     Linear,
@@ -830,7 +864,7 @@ enum Scale {
 }
 
 /// Maps values (all in ms here) onto the pixel range `from..to`, and picks
-/// ticks that `human_ms` labels exactly.
+/// round ticks.
 #[derive(Debug, Clone, Copy)]
 struct Axis {
     scale: Scale,
@@ -911,10 +945,22 @@ impl Axis {
             Scale::Log => log_ticks(self.lo, self.hi, max),
         }
     }
+
+    /// [`Axis::ticks`] with their labels, all in one unit: the one that
+    /// fits the largest tick of a linear axis, or the middle of a log one.
+    fn labelled_ticks(&self, max: usize) -> Vec<(f64, String)> {
+        let ticks = self.ticks(max);
+        let typical = match self.scale {
+            Scale::Linear => ticks.iter().fold(0.0, |m: f64, v| m.max(v.abs())),
+            Scale::Log => (self.lo * self.hi).sqrt(),
+        };
+        let unit = Unit::fit(typical);
+        ticks.into_iter().map(|v| (v, unit.label(v))).collect()
+    }
 }
 
 /// Steps of a linear (time) axis, in ms. Past two minutes steps are whole
-/// minutes, which `human_ms` labels exactly (in seconds up to ten minutes).
+/// minutes, as the axis is then labelled in minutes (or hours).
 fn linear_steps() -> impl Iterator<Item = f64> {
     let small = (-3..5).flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)));
     let minutes = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 240.0, 480.0, 1440.0];
@@ -931,8 +977,7 @@ fn linear_ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
     (first..=last).take(max.max(1)).map(|k| k as f64 * step).collect()
 }
 
-/// Round values for log ticks, in ms: 1-2-5 up to 20 s, then minutes
-/// (`human_ms` labels each exactly).
+/// Round values for log ticks, in ms: 1-2-5 up to 20 s, then minutes.
 fn fine_log_steps() -> impl Iterator<Item = f64> {
     let small = (-3..5)
         .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
@@ -1055,8 +1100,8 @@ mod tests {
 
     fn target(name: &str, url: &str) -> TargetReport {
         let mut phases_ms = BTreeMap::new();
-        phases_ms.insert("connect".to_string(), q(1.5));
-        phases_ms.insert("ttfb".to_string(), q(40.0));
+        phases_ms.insert(Phase::Ttfb, q(40.0));
+        phases_ms.insert(Phase::Connect, q(1.5));
         TargetReport {
             name: name.into(),
             url: url.into(),
@@ -1102,6 +1147,7 @@ mod tests {
                 probes: 5,
                 slow: 4,
                 p50_ms: 3100.0,
+                values_ms: None,
             }],
             aws: AwsEvidence::default(),
             source: SourceInfo {
@@ -1180,10 +1226,14 @@ mod tests {
         let html = render(&r, &p);
         assert_eq!(html.matches("<svg").count(), 3);
         assert_eq!(html.matches("</svg>").count(), 3);
-        // Bad points are ringed: one over time, one against the gap.
-        assert!(html.matches("<circle cx=").count() >= 2);
+        // Bad points are marked: one over time, one against the gap.
+        assert_eq!(
+            html.matches("<title>api &quot;a&quot;: slow or failed</title>")
+                .count(),
+            2
+        );
         // Tick labels are in human units.
-        assert!(html.contains(">1.0 s</text>"));
+        assert!(html.contains(">1 s</text>"), "{html}");
         assert!(html.contains("NLB default idle (350 s)"));
     }
 
@@ -1242,12 +1292,13 @@ mod tests {
                 assert!(value.parse::<f64>().is_ok_and(f64::is_finite), "{attr}{value}");
             }
         }
-        // The NaN and the infinite point are left out; the other two of each target remain.
+        // The NaN and the infinite point are left out; the other two of each
+        // target remain (the first target's second one is slow: a mark).
         let paths: Vec<&str> = html
             .match_indices("class=\"dots\"")
             .map(|(at, _)| &html[at..])
             .collect();
-        assert_eq!(paths[0][..paths[0].find("\">").unwrap()].matches('M').count(), 2);
+        assert_eq!(paths[0][..paths[0].find("\">").unwrap()].matches('M').count(), 1);
         assert_eq!(paths[1][..paths[1].find("\">").unwrap()].matches('M').count(), 2);
     }
 
@@ -1315,27 +1366,87 @@ mod tests {
     }
 
     #[test]
-    fn ticks_read_in_human_units() {
-        let labels = |a: Axis, n| a.ticks(n).into_iter().map(tick_label).collect::<Vec<_>>();
+    fn ticks_read_in_one_unit_per_axis() {
+        let labels = |a: Axis, n| a.labelled_ticks(n).into_iter().map(|t| t.1).collect::<Vec<_>>();
         // A 1-2-5 series would need ten ticks here: decades instead.
         assert_eq!(
             labels(Axis::log(1.0, 1000.0, 0.0, 1.0), 7),
-            ["1.0 ms", "10 ms", "100 ms", "1.0 s"]
+            ["1 ms", "10 ms", "100 ms", "1000 ms"]
         );
         assert_eq!(
             labels(Axis::log(20.0, 200.0, 0.0, 1.0), 7),
             ["20 ms", "50 ms", "100 ms", "200 ms"]
         );
-        // Past two minutes, time ticks are whole minutes (read in seconds
-        // up to ten minutes, as `human_ms` writes them).
+        // Issue #14: this axis read "120 s" … "480 s", then "10 min".
         assert_eq!(
             labels(Axis::linear(0.0, 600_000.0, 0.0, 1.0), 9),
-            ["0", "120 s", "240 s", "360 s", "480 s", "10 min"]
+            ["0", "2 min", "4 min", "6 min", "8 min", "10 min"]
         );
         assert_eq!(
             labels(Axis::linear(0.0, 30_000.0, 0.0, 1.0), 9),
-            ["0", "5.0 s", "10 s", "15 s", "20 s", "25 s", "30 s"]
+            ["0", "5 s", "10 s", "15 s", "20 s", "25 s", "30 s"]
         );
+    }
+
+    /// The tick labels of each plot axis (x ticks, y ticks) in `svg`.
+    fn axis_labels<'a>(svg: &'a str, class: &str) -> Vec<&'a str> {
+        let open = format!("<text class=\"{class}\"");
+        svg.match_indices(&open)
+            .map(|(at, _)| {
+                let rest = &svg[at..];
+                let start = rest.find('>').unwrap() + 1;
+                &rest[start..start + rest[start..].find('<').unwrap()]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_axis_is_labelled_in_one_unit() {
+        let (r, p) = sample();
+        let html = render(&r, &p);
+        for svg in html.split("<svg").skip(1).take(2) {
+            for class in ["xtick", "ytick"] {
+                let labels = axis_labels(svg, class);
+                let units: Vec<&str> = labels
+                    .iter()
+                    .filter(|l| **l != "0")
+                    .map(|l| l.rsplit(' ').next().unwrap())
+                    .collect();
+                assert!(units.len() > 1, "{class}: {labels:?}");
+                assert!(units.iter().all(|u| *u == units[0]), "{class}: {labels:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn slow_requests_keep_their_targets_colour() {
+        let (r, p) = sample();
+        let html = render(&r, &p);
+        let marks: Vec<&str> = html
+            .match_indices("<path class=\"bad\" fill=\"#")
+            .map(|(at, _)| &html[at..at + html[at..].find("</path>").unwrap()])
+            .collect();
+        // The first target's slow request, over time and against the gap.
+        assert_eq!(marks.len(), 2, "{marks:?}");
+        for m in marks {
+            assert!(m.contains(&format!("fill=\"{}\"", colour(0))), "{m}");
+            assert!(m.contains("api &quot;a&quot;: slow or failed"), "{m}");
+        }
+        assert!(!html.contains("<circle class=\"bad\""), "no red rings");
+        assert!(html.contains(">in its target&#39;s colour</text>"));
+    }
+
+    #[test]
+    fn code_spans_in_report_text_are_code() {
+        let (mut r, p) = sample();
+        r.notes =
+            vec!["idle timers were not tested; run `coldlink diagnose --idle-sweep` to test them".into()];
+        r.findings[0].title = "set `keepalive_timeout` <higher>".into();
+        let html = render(&r, &p);
+        assert!(html.contains("run <code>coldlink diagnose --idle-sweep</code> to test"));
+        assert!(html.contains("set <code>keepalive_timeout</code> &lt;higher&gt;"));
+        // No backtick left in the page's text.
+        assert!(!html.contains('`'), "{html}");
     }
 
     #[test]

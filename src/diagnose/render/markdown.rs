@@ -94,7 +94,7 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(out, "## After a quiet gap")?;
         writeln!(out)?;
-        writeln!(out, "| gap | probes | slow or failed | p50 |")?;
+        writeln!(out, "| gap | probes | slow or failed | latency |")?;
         writeln!(out, "|---:|---:|---:|---:|")?;
         for row in &r.idle_sweep {
             writeln!(
@@ -103,7 +103,7 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 human_ms(row.gap_ms),
                 row.probes,
                 row.slow,
-                human_ms(row.p50_ms)
+                super::sweep_latency(row)
             )?;
         }
     }

@@ -50,6 +50,19 @@ pub(crate) fn spread(q: &super::report::Quantiles) -> String {
     )
 }
 
+/// A sweep row's latency for people: the median of three probes or more,
+/// else each probe's own time, since a median of two is a time neither took.
+pub(crate) fn sweep_latency(row: &super::report::SweepRow) -> String {
+    use super::num::human_ms;
+    match &row.values_ms {
+        Some(values) => {
+            let each: Vec<String> = values.iter().map(|&ms| human_ms(ms)).collect();
+            format!("took {}", each.join(", "))
+        }
+        None => format!("p50 {}", human_ms(row.p50_ms)),
+    }
+}
+
 /// The X-Ray section as lines, for every format: what was found, and where
 /// the time went (p50 · p99), over all traces and over the slow ones.
 pub(crate) fn xray_lines(ev: &super::xray::XrayEvidence) -> Vec<String> {

@@ -95,7 +95,7 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
         let phases: Vec<String> = t
             .phases_ms
             .iter()
-            .map(|(name, q)| format!("{name} {}", human_ms(q.p50)))
+            .map(|(phase, q)| format!("{phase} {}", human_ms(q.p50)))
             .collect();
         if !phases.is_empty() {
             writeln!(out, "    {} {}", p.dim("phase p50:"), phases.join(" · "))?;
@@ -107,11 +107,11 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
         for row in &r.idle_sweep {
             writeln!(
                 out,
-                "  gap {:>8}: {:>3} probes, {:>3} slow or failed, p50 {}",
+                "  gap {:>8}: {:>3} probes, {:>3} slow or failed, {}",
                 human_ms(row.gap_ms),
                 row.probes,
                 row.slow,
-                human_ms(row.p50_ms)
+                super::sweep_latency(row)
             )?;
         }
     }

@@ -1,0 +1,50 @@
+//! `coldlink man`: manual pages from the clap definitions. The main page
+//! lists one page per subcommand (`coldlink-probe(1)`, …), so those pages
+//! are generated too, and the list names only pages that exist.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+
+use super::exit;
+use crate::cli::ManArgs;
+use crate::config::ConfigError;
+
+/// Print one page, or write them all into `--dir`.
+pub fn run(cli: clap::Command, args: &ManArgs, stdout: &mut impl Write) -> anyhow::Result<u8> {
+    let cli = pages(cli);
+    if let Some(dir) = &args.dir {
+        write_all(cli, dir)?;
+        return Ok(exit::OK);
+    }
+    let page = match &args.page {
+        None => cli,
+        Some(name) => cli.find_subcommand(name).cloned().ok_or_else(|| {
+            let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+            ConfigError(format!(
+                "coldlink man {name}: no such subcommand; one of {}",
+                names.join(", ")
+            ))
+        })?,
+    };
+    clap_mangen::Man::new(page).render(stdout)?;
+    Ok(exit::OK)
+}
+
+/// The command as its pages describe it: without clap's `help` subcommand,
+/// which would be listed as `coldlink-help(1)` but has no page of its own
+/// (`--help` on every page says the same), and built, so that subcommands
+/// carry their full names (`coldlink-probe`).
+fn pages(cli: clap::Command) -> clap::Command {
+    let mut cli = cli.disable_help_subcommand(true);
+    cli.build();
+    cli
+}
+
+/// `coldlink.1` and `coldlink-SUBCOMMAND.1` for each subcommand, in `dir`.
+fn write_all(cli: clap::Command, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("--dir {}: cannot create it", dir.display()))?;
+    clap_mangen::generate_to(cli, dir)
+        .with_context(|| format!("--dir {}: cannot write the pages", dir.display()))
+}
