@@ -6,6 +6,7 @@
 # and LocalStack's core as the CloudWatch API (installed here into
 # target/aws-emulators by scripts/aws-emulators.sh). The dashboard's
 # end-to-end tests drive `coldlink watch` in tmux, installed here if missing.
+# The keep-warm alert rules are checked with promtool, installed likewise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v tmux >/dev/null; then
@@ -13,4 +14,7 @@ if ! command -v tmux >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
 fi
 scripts/aws-emulators.sh
+# The shipped alert rules: promtool's own check and rule tests (it installs
+# Debian's prometheus package for promtool when missing).
+scripts/check-prometheus-rules.sh
 cargo test --locked "$@"

@@ -328,6 +328,27 @@ fn region_findings() {
     );
 }
 
+/// Issue 14: fast, healthy probes that never sat quiet long enough for an
+/// idle timer are not "healthy": the panel says what was not tested, and the
+/// key that tests it.
+#[test]
+fn no_finding_without_a_long_quiet_period_is_inconclusive() {
+    let mut s = State::new(meta(), t0());
+    let mut records: Vec<ProbeRecord> = (0..40)
+        .map(|k| record(k + 1, (k % 2) as usize, k as f64 * 0.5, k >= 2, 20.0, None))
+        .collect();
+    s.number(&mut records);
+    s.ingest(Source::Schedule, records);
+    s.analyse();
+    assert!(s.findings.is_empty(), "{:?}", s.findings);
+    let text = draw(120, 8, |f| render::findings::render(f, f.area(), &s, Theme::MONO))
+        .backend()
+        .to_string();
+    assert!(text.contains("inconclusive"), "{text}");
+    assert!(text.contains("idle-timeout (s: idle sweep)"), "{text}");
+    assert!(!text.contains("healthy"), "{text}");
+}
+
 #[test]
 fn region_slow_probes() {
     let s = state();
