@@ -5,6 +5,7 @@
 pub mod cloudwatch;
 pub mod coverage;
 pub mod dataset;
+pub mod delayed_ack;
 pub mod detect;
 pub mod finding;
 pub mod num;

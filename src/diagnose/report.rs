@@ -353,12 +353,10 @@ fn notes(ds: &Dataset) -> Vec<String> {
         notes.push("no probes: nothing to diagnose".into());
         return notes;
     }
-    if !ds.samples.iter().any(|s| s.new_conn()) {
-        notes.push("no probe opened a connection: DNS, TCP connect and TLS were not tested".into());
-    }
     if !ds.samples.iter().any(|s| s.reused) {
         notes.push("no probe reused a connection: warm-path latency was not measured".into());
     }
+    notes.extend(super::delayed_ack::remarks(ds));
     if ds.scale != 1.0 {
         notes.push(format!(
             "lab time: durations are shown {}× longer than measured, as the scenario defines them",
