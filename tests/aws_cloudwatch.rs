@@ -311,7 +311,8 @@ fn an_unreachable_cloudwatch_is_a_line_in_the_report_not_a_failure() {
             .starts_with("cloudwatch:ListMetrics: could not reach AWS")),
         "{cw}"
     );
-    assert_eq!(r["verdict"], "healthy");
+    // A healthy lab, too briefly probed for its idle timers.
+    assert_eq!(r["verdict"], "inconclusive");
 }
 
 #[test]
@@ -438,5 +439,6 @@ fn sigterm_during_a_silent_lookup_still_gives_the_report() {
     let r = report(&out);
     let error = r["aws"]["cloudwatch"]["error"].as_str().unwrap_or_default();
     assert!(error.starts_with("stopped (Ctrl-C or SIGTERM)"), "{}", r["aws"]);
-    assert_eq!(r["verdict"], "healthy");
+    // A healthy lab, too briefly probed for its idle timers.
+    assert_eq!(r["verdict"], "inconclusive");
 }

@@ -87,11 +87,11 @@ fn coldlink(args: &[&str]) -> Run {
 }
 
 /// Validate a run's report, and check that its exit code goes with its
-/// verdict (0 for `healthy`, 1 otherwise).
+/// verdict (0 for `healthy` and `inconclusive`, 1 otherwise).
 fn check(v: &Validator, args: &[&str], run: &Run) {
     let what = format!("coldlink {}", args.join(" "));
     assert_valid(v, &what, &run.report);
-    let healthy = run.report["verdict"] == "healthy";
+    let healthy = run.report["verdict"] == "healthy" || run.report["verdict"] == "inconclusive";
     assert_eq!(
         run.code,
         i32::from(!healthy),
@@ -109,8 +109,10 @@ fn lab_healthy_report_matches_schema() {
     ];
     let run = coldlink(&args);
     check(&v, &args, &run);
-    assert_eq!(run.code, 0, "healthy exits 0: {}", run.report["summary"]);
-    assert_eq!(run.report["verdict"], "healthy");
+    assert_eq!(run.code, 0, "nothing found exits 0: {}", run.report["summary"]);
+    // Three probes per target, no long quiet period: not every cause was tested.
+    assert_eq!(run.report["verdict"], "inconclusive");
+    assert!(!run.report["untested"].as_array().unwrap().is_empty());
     assert_eq!(run.report["source"]["mode"], "quick");
     assert_eq!(run.report["source"]["lab"], "healthy");
 }

@@ -21,10 +21,12 @@ pub struct Report {
     pub verdict: Cause,
     /// The verdict in one sentence.
     pub summary: String,
-    /// What the run tested, in one line.
+    /// What the run tested, in one line (absent from earlier reports).
+    #[serde(default)]
     pub tested: String,
     /// The causes the run could not test, each with the command that would;
-    /// empty when every cause was tested.
+    /// empty when every cause was tested (absent from earlier reports).
+    #[serde(default)]
     pub untested: Vec<Untested>,
     pub findings: Vec<Finding>,
     pub targets: Vec<TargetReport>,
