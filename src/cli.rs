@@ -1,6 +1,9 @@
 //! The command line, as clap derive types. Values are parsed here into
 //! typed values with errors that name what would be valid; cross-field
 //! checks and file reads happen in `config`.
+//!
+//! Long because it is the whole command line in one place: every flag's help
+//! text is its documentation (`--help`, completions, the man pages).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -235,7 +235,6 @@ impl DiagnoseConfig {
                     diagnose.idle_sweep.clone()
                 },
                 probes: args.probes.unwrap_or(DEFAULT_PROBES),
-                targets: targets.len(),
                 profile: args.profile.is_some() && args.urls.is_empty(),
             }),
         };

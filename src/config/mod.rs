@@ -1,6 +1,9 @@
 //! Command line (and, later, profile) → one validated configuration.
 //! Later code never sees raw arguments; every error here names the flag or
 //! file and what would be valid, and exits 2.
+//!
+//! Too long: the connection settings are merged here field by field for
+//! every command; issue #15 gives them one type and a module of their own.
 
 mod diagnose;
 mod keepwarm;

@@ -237,8 +237,6 @@ pub struct Rerun {
     pub default_sweep: Vec<Duration>,
     /// Probes per target in each burst.
     pub probes: u64,
-    /// Targets probed.
-    pub targets: usize,
     /// `--profile`: an entry point is added to the file, not the command.
     pub profile: bool,
 }

@@ -575,6 +575,20 @@ impl Dataset {
     }
 
     /// The longest quiet gap any session started after (scenario ms).
+    /// Targets every probe of which failed in DNS or TCP connect: nothing
+    /// past the first hop was reached (the plan drops them, `errors` says
+    /// so).
+    pub fn unreachable_targets(&self) -> Vec<String> {
+        (0..self.targets.len() as u16)
+            .filter(|&t| {
+                let mut of = self.of_target(t).peekable();
+                of.peek().is_some()
+                    && of.all(|(_, s)| matches!(s.error, Some((_, Phase::Dns | Phase::Connect))))
+            })
+            .map(|t| self.target_name(t).to_string())
+            .collect()
+    }
+
     pub fn longest_gap_ms(&self) -> f64 {
         self.samples
             .iter()

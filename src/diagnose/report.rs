@@ -246,7 +246,6 @@ fn rerun_from(ds: &Dataset) -> Rerun {
         scale: ds.scale,
         default_sweep: coverage::DEFAULT_SWEEP.to_vec(),
         probes: coverage::DEFAULT_PROBES,
-        targets: ds.targets.len(),
         profile: false,
     }
 }

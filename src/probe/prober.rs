@@ -1,5 +1,8 @@
 //! One probe, end to end: acquire a connection (pooled, or DNS → TCP → TLS →
 //! HTTP handshake), send the request, time the response, classify failure.
+//!
+//! Long on purpose: every timestamp of one probe is taken in this one file,
+//! in the order the request goes, so that the phases stay disjoint.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

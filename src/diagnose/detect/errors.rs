@@ -3,10 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::{ratio, target_names, Detection, Input};
-use crate::diagnose::dataset::Dataset;
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::frac;
-use crate::probe::Phase;
 
 const FIX: &[&str] = &[
     "A failure with x-amzn-errortype was the gateway's own answer (throttling, auth, its integration failing); without it the status came from the integration: read the app's and nginx's logs for those request ids.",
@@ -54,7 +52,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     } else {
         Severity::Warning
     };
-    let unreachable = unreachable(ds);
+    let unreachable = ds.unreachable_targets();
     let title = if unreachable.is_empty() {
         format!(
             "{} requests failed: {summary}",
@@ -94,16 +92,4 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         ));
     }
     Some(Detection::new(f, failed))
-}
-
-/// Targets every probe of which failed in DNS or TCP connect: nothing past
-/// the first hop was reached.
-fn unreachable(ds: &Dataset) -> Vec<String> {
-    (0..ds.targets.len() as u16)
-        .filter(|&t| {
-            let mut of = ds.of_target(t).peekable();
-            of.peek().is_some() && of.all(|(_, s)| matches!(s.error, Some((_, Phase::Dns | Phase::Connect))))
-        })
-        .map(|t| ds.target_name(t).to_string())
-        .collect()
 }

@@ -1,4 +1,7 @@
 //! `--format html`: one self-contained file for a ticket or a post-mortem.
+//! Long because the page is one document (CSS, tables, three SVG plots) and
+//! a third of the file is its tests; escaping, code spans and axis ticks
+//! have modules of their own.
 //!
 //! Same content and order as the text and Markdown formats (verdict first,
 //! then findings, then the numbers), plus three plots in between that show

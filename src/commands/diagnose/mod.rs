@@ -1,0 +1,244 @@
+//! `coldlink diagnose`: run the plan ([`plan`]) or read stored records,
+//! gather AWS evidence, detect, and write the report.
+
+use std::io::{IsTerminal, Write};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::aws::cloudwatch as aws_cw;
+use crate::config::{CloudWatchLookup, XrayLookup};
+use crate::config::{ConfigError, DiagnoseConfig, DiagnoseSource};
+use crate::diagnose::cloudwatch::{self, CloudWatchEvidence};
+use crate::diagnose::read::read_files;
+use crate::diagnose::report::{diagnose, Context};
+use crate::diagnose::xray::{self, XrayEvidence};
+use crate::diagnose::{render, Builder, Dataset};
+use crate::lab::cloudwatch::MetricsFlush;
+
+mod plan;
+mod progress;
+
+use plan::probe_plan;
+use progress::Progress;
+
+/// The lookup's line when Ctrl-C or SIGTERM ends it.
+const STOPPED: &str = "stopped (Ctrl-C or SIGTERM) before AWS answered";
+
+/// `lab_metrics`: the lab's metrics publisher, flushed before CloudWatch
+/// is read so that the run's last counts are there.
+pub async fn run(
+    cfg: DiagnoseConfig,
+    stdout: Box<dyn Write + Send>,
+    cancel: CancellationToken,
+    lab_metrics: Option<MetricsFlush>,
+) -> anyhow::Result<u8> {
+    let (ds, ctx) = match &cfg.source {
+        DiagnoseSource::Records(paths) => {
+            let paths = paths.clone();
+            let (scale, slow) = (cfg.scale, cfg.slow_ms);
+            let (ds, report, files) = tokio::task::spawn_blocking(move || {
+                let (builder, report) = read_files(&paths, Builder::new())?;
+                let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                Ok::<_, std::io::Error>((builder.build(scale, slow), report, files))
+            })
+            .await?
+            .map_err(|e| ConfigError(format!("--from {e}")))?;
+            for bad in &report.bad_samples {
+                eprintln!(
+                    "coldlink: {}:{}: skipped: {}",
+                    bad.path.display(),
+                    bad.line,
+                    bad.reason
+                );
+            }
+            if report.bad_lines > report.bad_samples.len() as u64 {
+                eprintln!("coldlink: … {} unreadable lines in all", report.bad_lines);
+            }
+            // Every file must yield a record: one that does not is a wrong
+            // path or a broken file, not a quiet run.
+            let empty = &report.files_without_records;
+            if !empty.is_empty() || ds.samples.is_empty() {
+                let named: Vec<String> = if empty.is_empty() {
+                    files.clone()
+                } else {
+                    empty.iter().map(|p| p.display().to_string()).collect()
+                };
+                return Err(ConfigError(format!(
+                    "--from {}: no probe records in it (expected the NDJSON records of run, keepwarm, watch or probe --out; .gz too)",
+                    named.join(", ")
+                ))
+                .into());
+            }
+            let ctx = Context {
+                mode: "records".into(),
+                lab: None,
+                files,
+                unreadable_lines: report.bad_lines,
+                sweep_gaps_ms: Vec::new(),
+                interrupted: false,
+                xray: None,
+                cloudwatch: None,
+                rerun: None,
+                plan_notes: Vec::new(),
+            };
+            (ds, ctx)
+        }
+        DiagnoseSource::Live {
+            targets,
+            settings,
+            concurrency,
+        } => {
+            let plan = probe_plan(&cfg, targets.clone(), settings, *concurrency, &cancel).await?;
+            let records = plan.records;
+            let ds = Dataset::from_records_with(&records, &cfg.kinds(), cfg.scale, cfg.slow_ms);
+            let ctx = Context {
+                mode: if cfg.sweep.is_empty() {
+                    "quick"
+                } else {
+                    "idle-sweep"
+                }
+                .into(),
+                lab: cfg.lab.clone(),
+                files: Vec::new(),
+                unreadable_lines: 0,
+                sweep_gaps_ms: cfg.gaps_nominal_ms(),
+                interrupted: cancel.is_cancelled(),
+                xray: None,
+                cloudwatch: None,
+                rerun: cfg.rerun.clone(),
+                plan_notes: plan.notes,
+            };
+            (ds, ctx)
+        }
+    };
+    let mut ctx = ctx;
+    // A stop during the lookups ends them with what they have. After a
+    // stop during the plan, they still run: each call has its time limit.
+    let stop = cancel.clone();
+    let stopped = || async {
+        if stop.is_cancelled() {
+            std::future::pending::<()>().await;
+        }
+        stop.cancelled().await
+    };
+    if let Some(lookup) = &cfg.xray {
+        ctx.xray = Some(tokio::select! {
+            ev = xray_evidence(&ds, lookup, cfg.quiet) => ev,
+            _ = stopped() => XrayEvidence {
+                error: Some(STOPPED.into()),
+                ..XrayEvidence::default()
+            },
+        });
+    }
+    if let Some(lookup) = &cfg.cloudwatch {
+        Progress::new(cfg.quiet).say("CloudWatch: reading the metrics of the run's minutes");
+        let read = async {
+            if let Some(flush) = &lab_metrics {
+                // The lab's publisher calls the same endpoint: bounded too.
+                let _ = tokio::time::timeout(crate::aws::CALL_TIMEOUT, flush.flush()).await;
+            }
+            cloudwatch_evidence(&ds, lookup, cfg.quiet).await
+        };
+        ctx.cloudwatch = Some(tokio::select! {
+            ev = read => ev,
+            _ = stopped() => CloudWatchEvidence::failed(STOPPED.into()),
+        });
+    }
+    let (report, plots) = diagnose(&ds, &ctx);
+    let code = report.exit_code();
+    let format = cfg.format;
+    match &cfg.out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| ConfigError(format!("--out {}: cannot write there: {e}", path.display())))?;
+            let mut w = std::io::BufWriter::new(file);
+            render::write(&report, &plots, format, false, &mut w)?;
+            w.flush()?;
+            if !cfg.quiet {
+                eprintln!(
+                    "coldlink: verdict {} — report written to {}",
+                    report.verdict,
+                    path.display()
+                );
+            }
+        }
+        None => {
+            let color = format == render::DiagnoseFormat::Text
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let mut out = stdout;
+            render::write(&report, &plots, format, color, &mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(code)
+}
+
+/// Look up the traces of the slow probes and of a baseline sample.
+async fn xray_evidence(ds: &Dataset, lookup: &XrayLookup, quiet: bool) -> XrayEvidence {
+    let progress = Progress::new(quiet);
+    let client = xray_client(lookup).await;
+    let how = xray::Lookup {
+        wait: lookup.wait,
+        search_filter: lookup.search_filter.clone(),
+    };
+    xray::look_up(&client, ds, &how, &|line| progress.say(line)).await
+}
+
+/// Read the run's minutes of the NLB's and the API's metrics.
+async fn cloudwatch_evidence(ds: &Dataset, lookup: &CloudWatchLookup, quiet: bool) -> CloudWatchEvidence {
+    let progress = Progress::new(quiet);
+    let Some((from, to)) = ds.wall_span() else {
+        return CloudWatchEvidence::failed("no probe has a time to read metrics for".into());
+    };
+    let client = cloudwatch_client(lookup).await;
+    let mut notes = Vec::new();
+    let mut specs = aws_cw::specs(&lookup.resources);
+    match aws_cw::health_series(&client, &lookup.resources).await {
+        Ok(health) => {
+            let mut seen: std::collections::BTreeSet<_> = specs.iter().cloned().collect();
+            specs.extend(health.into_iter().filter(|s| seen.insert(s.clone())));
+        }
+        Err(e) if lookup.resources.nlb.is_none() => notes.push(e),
+        Err(e) if lookup.resources.target_groups.is_empty() => notes.push(format!(
+            "{e}; no target health was read: name the target groups in [aws] target_groups"
+        )),
+        Err(e) => notes.push(format!(
+            "{e}; target health is read for the target groups in [aws] target_groups, not per zone"
+        )),
+    }
+    let window = aws_cw::window(from, to);
+    progress.say(format!(
+        "CloudWatch: reading {} series over {} minute(s)",
+        specs.len(),
+        (window.1 - window.0) / aws_cw::PERIOD_SECS
+    ));
+    let mut metrics = aws_cw::fetch(&client, &specs, window).await;
+    notes.append(&mut metrics.notes);
+    metrics.notes = notes;
+    CloudWatchEvidence::new(metrics, cloudwatch::slow_minutes(ds))
+}
+
+/// Point the lab's AWS side where the lookups will read: its gateway and
+/// app send X-Ray segments for `--xray`, its NLB and gateway publish
+/// metrics for `--cloudwatch` (returned: the publisher to flush before
+/// reading).
+pub async fn publish_lab_evidence(lab: &crate::lab::Lab, cfg: &DiagnoseConfig) -> Option<MetricsFlush> {
+    if let Some(lookup) = &cfg.xray {
+        lab.publish_traces(xray_client(lookup).await);
+    }
+    match &cfg.cloudwatch {
+        Some(lookup) => Some(lab.publish_metrics(cloudwatch_client(lookup).await)),
+        None => None,
+    }
+}
+
+/// A CloudWatch client for `lookup`.
+async fn cloudwatch_client(lookup: &CloudWatchLookup) -> aws_sdk_cloudwatch::Client {
+    aws_sdk_cloudwatch::Client::new(&crate::aws::sdk_config(&lookup.aws, lookup.lab).await)
+}
+
+/// An X-Ray client for `lookup`.
+async fn xray_client(lookup: &XrayLookup) -> aws_sdk_xray::Client {
+    aws_sdk_xray::Client::new(&crate::aws::sdk_config(&lookup.aws, lookup.lab).await)
+}
