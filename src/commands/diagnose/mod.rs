@@ -1,4 +1,4 @@
-//! `coldlink diagnose`: run the plan ([`plan`]) or read stored records,
+//! `coldlink diagnose`: run the plan (`plan.rs`) or read stored records,
 //! gather AWS evidence, detect, and write the report.
 
 use std::io::{IsTerminal, Write};
