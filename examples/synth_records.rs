@@ -95,6 +95,7 @@ fn main() -> std::io::Result<()> {
             headers,
             body_bytes: Some(120),
             error: None,
+            lab: None,
         };
         serde_json::to_writer(&mut out, &record)?;
         out.write_all(b"\n")?;

@@ -51,7 +51,8 @@ pub enum Command {
     /// connections and a few short quiet gaps; --idle-sweep: then sequential
     /// quiet gaps to find idle timers), or reads stored records (--from),
     /// and reports a verdict. Exit code 1 when any finding is a warning or
-    /// worse, 0 when healthy.
+    /// worse, 0 when healthy or inconclusive (nothing found, not everything
+    /// tested).
     Diagnose(Box<DiagnoseArgs>),
     /// A live dashboard: both entry points side by side, every phase, the
     /// slow probes and the cause coldlink sees, updating as probes land.
@@ -376,6 +377,11 @@ pub struct DiagnoseArgs {
     /// few short quiet gaps; under 30 s against a responsive API. The default plan.
     #[arg(long, conflicts_with = "idle_sweep")]
     pub quick: bool,
+
+    /// Run every stage of the plan, even once its first probes settle a
+    /// cause (the plan stops there otherwise, and lists what it did not test).
+    #[arg(long, conflicts_with = "from")]
+    pub full: bool,
 
     /// The quick plan, then one quiet gap after another (sequential: idleness
     /// behind the gateway needs the whole API quiet), e.g. 30s,65s,80s,120s,360s

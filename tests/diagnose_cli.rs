@@ -66,6 +66,7 @@ fn records(n: u64) -> Vec<ProbeRecord> {
                 headers: BTreeMap::new(),
                 body_bytes: Some(2),
                 error: None,
+                lab: None,
             }
         })
         .collect()
@@ -290,6 +291,29 @@ fn untested_causes_make_the_verdict_inconclusive_and_are_said_first() {
         "{header}"
     );
     assert!(header.contains("<code>idle-timeout</code>"), "{header}");
+}
+
+/// A quiet period of 80 s reached nginx's timers (60 s, 75 s): only the
+/// NLB's 350 s is left untested, and the report says just that.
+#[test]
+fn a_quiet_period_past_nginx_leaves_only_the_nlbs_timer_untested() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut recs = records(40);
+    let pause = Duration::from_secs(80);
+    for r in recs.iter_mut().skip(39) {
+        r.at = Timestamp(r.at.0 + pause);
+        r.scheduled_at = Timestamp(r.scheduled_at.0 + pause);
+    }
+    let path = write_records(&dir, "r.ndjson", &recs, &[]);
+    let out = coldlink(&["--from", &path, "--format", "json"]);
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    let idle = report
+        .untested
+        .iter()
+        .find(|u| u.cause == Cause::IdleTimeout)
+        .expect("the NLB's timer is untested");
+    assert!(idle.why.contains("the NLB's 350 s idle timer"), "{}", idle.why);
+    assert!(!idle.why.contains("nginx"), "{}", idle.why);
 }
 
 /// Issue 14: 1 ms answers with one in six at 45 ms (Nagle meeting a

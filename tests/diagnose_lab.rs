@@ -82,6 +82,45 @@ fn idle_timeout_with_no_flags() {
     );
 }
 
+/// Issue 14: one rule for lab time. The records say what was measured and
+/// that it was a lab run; a live report and `--from` on its records give
+/// the same scenario times (they said 5.0 s and 501 ms).
+#[test]
+fn lab_records_read_back_in_scenario_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("r.ndjson");
+    let records = records.to_str().unwrap();
+    let (_, live) = diagnose(&args(&["--lab", "bad-path", "--records", records]));
+    let (_, stored) = diagnose(&args(&["--from", records]));
+    assert_eq!(stored.source.time_scale, 10.0);
+    assert_eq!(stored.source.lab.as_deref(), Some("bad-path"));
+    assert_eq!(stored.verdict, live.verdict, "{}", explain(&stored));
+    let totals = |r: &Report| r.targets.iter().map(|t| t.total_ms).collect::<Vec<_>>();
+    assert_eq!(totals(&stored), totals(&live));
+    let first = std::fs::read_to_string(records).unwrap();
+    let first: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first["lab"],
+        serde_json::json!({"scenario": "bad-path", "speed": 10.0})
+    );
+    // Measured: a 5 s dead path at speed 10 answers in about half a second.
+    assert!(first["total_ms"].as_f64().unwrap() < 2_000.0, "{first}");
+    assert!(stored
+        .untested
+        .iter()
+        .all(|u| u.run.starts_with("coldlink diagnose --lab bad-path")));
+    // `report` keeps measured times, and says how to read them.
+    let out = Command::new(env!("CARGO_BIN_EXE_coldlink"))
+        .args(["report", records])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("lab run: scenario bad-path at speed 10; the times below are measured"),
+        "{text}"
+    );
+}
+
 /// Issue 14: the quick plan's promise, under 30 s, holds for the lab's
 /// slowest scenarios (72 s, 50 s and 41 s before): a plan stops once its
 /// evidence is conclusive, and says so.
@@ -105,7 +144,30 @@ fn slow_scenarios_stop_once_the_evidence_is_conclusive() {
             "{scenario}: {:?}",
             report.notes
         );
+        // What the stop skipped, only the whole plan tests: the same
+        // command again would stop at the same place.
+        assert!(!report.untested.is_empty(), "{scenario}");
+        assert!(
+            report.untested.iter().all(|u| u.run.contains(" --full")),
+            "{scenario}: {:?}",
+            report.untested
+        );
+        assert_eq!(report.source.mode, "quick", "{scenario}: no sweep ran");
     }
+}
+
+/// `--full` runs every stage even once the evidence is conclusive.
+#[test]
+fn full_runs_the_whole_plan() {
+    let (_, report) = diagnose(&args(&["--lab", "slow-backend", "--probes", "4", "--full"]));
+    assert_eq!(report.verdict, Cause::SlowBackend, "{}", explain(&report));
+    assert!(
+        !report.notes.iter().any(|n| n.contains("stopped early")),
+        "{:?}",
+        report.notes
+    );
+    // Both bursts (4 per target each) and the three short gaps (one each).
+    assert_eq!(report.source.probes, 2 * 4 * 2 + 3 * 2);
 }
 
 /// Issue 14: a healthy path probed too briefly for its idle timers is

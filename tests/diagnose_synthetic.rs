@@ -223,6 +223,7 @@ impl Sim {
             headers,
             body_bytes: Some(2),
             error,
+            lab: None,
         });
         self.now += total / 1000.0;
         self.last_end = self.last_end.max(self.now);

@@ -121,6 +121,11 @@ fn profile_errors_name_the_file_line_and_key() {
             format!("{GOOD_TARGET}[connection]\ncacert = [\"/nonexistent/ca.pem\"]\n"),
             "connection.cacert: /nonexistent/ca.pem: no such file",
         ),
+        (
+            "lab_speed",
+            format!("{GOOD_TARGET}[lab]\nscenario = \"bad-path\"\nspeed = 0.0\n"),
+            "lab.speed",
+        ),
     ];
     let has_line = regex::Regex::new(r"\[profile\]:\d+").unwrap();
     for (name, text, key) in cases {

@@ -57,6 +57,7 @@ impl Probe for FakeProbe {
                 headers: BTreeMap::new(),
                 body_bytes: None,
                 error: None,
+                lab: None,
             }
         }
     }

@@ -152,6 +152,7 @@ fn record(
         headers,
         body_bytes: Some(43),
         error,
+        lab: None,
     }
 }
 

@@ -22,6 +22,10 @@ struct JsonReport<'a> {
     targets: Vec<TargetSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     breakdown: Option<JsonBreakdown>,
+    /// Records of a lab run: measured times, and the speed that turns them
+    /// into the scenario's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lab: Option<&'a crate::probe::LabRun>,
 }
 
 #[derive(Serialize)]
@@ -41,6 +45,9 @@ pub struct Loaded {
     pub stats: RunStats,
     pub breakdown: Option<Breakdown>,
     pub read: ReadReport,
+    /// The first lab run the records name: their times are measured, the
+    /// scenario's are `speed` times longer.
+    pub lab: Option<std::sync::Arc<crate::probe::LabRun>>,
 }
 
 /// Read every file (streaming) into merged stats and an optional breakdown.
@@ -49,11 +56,15 @@ pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, ConfigErro
     let mut stats = RunStats::default();
     let mut breakdown = by.map(|_| Breakdown::default());
     let mut read = ReadReport::default();
+    let mut lab = None;
     for path in files {
         let reader = store::open(path)
             .map_err(|e| ConfigError(format!("{}: cannot read the file: {e}", path.display())))?;
         store::for_each_record(path, reader, &mut read, |r| {
             stats.record(&r);
+            if lab.is_none() {
+                lab.clone_from(&r.lab);
+            }
             if let (Some(b), Some(by)) = (breakdown.as_mut(), by) {
                 b.record(group_key(by, &r), &r);
             }
@@ -63,6 +74,7 @@ pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, ConfigErro
         stats,
         breakdown,
         read,
+        lab,
     })
 }
 
@@ -100,6 +112,13 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write, stderr: &mut impl Write) 
                 loaded.read.records,
                 args.files.len()
             )?;
+            if let Some(lab) = &loaded.lab {
+                writeln!(
+                    stdout,
+                    "lab run: scenario {} at speed {}; the times below are measured, the scenario's are {}× longer\n",
+                    lab.scenario, lab.speed, lab.speed
+                )?;
+            }
             render::summary::write(stdout, &loaded.stats)?;
             if let (Some(b), Some(by)) = (&loaded.breakdown, args.by) {
                 writeln!(stdout)?;
@@ -112,6 +131,7 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write, stderr: &mut impl Write) 
                 files: &args.files,
                 records: loaded.read.records,
                 unreadable_lines: loaded.read.bad_lines,
+                lab: loaded.lab.as_deref(),
                 targets: loaded.stats.summaries(),
                 breakdown: loaded
                     .breakdown

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    check_writable, layered, request_from, settings_from, targets_from, ConfigError, DiagnoseSettings,
-    Profile,
+    check_writable, lab_of, layered, request_from, settings_from, targets_from, ConfigError,
+    DiagnoseSettings, Profile,
 };
 use crate::aws::cloudwatch::{Api, Resources};
 use crate::cli::DiagnoseArgs;
@@ -57,6 +57,8 @@ pub struct DiagnoseConfig {
     pub out: Option<PathBuf>,
     pub records_out: Option<PathBuf>,
     pub quiet: bool,
+    /// `--full`: no stage is skipped once the evidence is conclusive.
+    pub full: bool,
     /// `--xray`: where to look the probes' traces up, and for how long.
     pub xray: Option<XrayLookup>,
     /// `--cloudwatch`: where to read metrics, and which.
@@ -166,7 +168,8 @@ impl DiagnoseConfig {
                     ))
                 }
             };
-            let settings = settings_from(&conn, ConnectionPolicy::Reuse, concurrency)?;
+            let mut settings = settings_from(&conn, ConnectionPolicy::Reuse, concurrency)?;
+            settings.lab = lab_of(source_profile, &args.urls);
             DiagnoseSource::Live {
                 targets,
                 settings,
@@ -214,13 +217,25 @@ impl DiagnoseConfig {
         };
         let rerun = match &source {
             DiagnoseSource::Records(_) => None,
+            DiagnoseSource::Live { .. } if lab.is_some() => {
+                let l = lab.as_ref().expect("checked");
+                let mut flags: Vec<String> = args
+                    .lab
+                    .speed
+                    .map(|s| format!("--speed {s}"))
+                    .into_iter()
+                    .collect();
+                flags.extend(args.lab.set.iter().map(|kv| format!("--set '{kv}'")));
+                Some(Rerun::lab(
+                    l.name,
+                    &flags,
+                    scale,
+                    args.probes.unwrap_or(DEFAULT_PROBES),
+                ))
+            }
             DiagnoseSource::Live { targets, .. } => Some(Rerun {
-                command: match (&lab, &args.profile) {
-                    (Some(l), _) => match args.lab.speed {
-                        Some(speed) => format!("coldlink diagnose --lab {} --speed {speed}", l.name),
-                        None => format!("coldlink diagnose --lab {}", l.name),
-                    },
-                    (None, Some(path)) if args.urls.is_empty() => {
+                command: match &args.profile {
+                    Some(path) if args.urls.is_empty() => {
                         format!("coldlink diagnose --profile {}", path.display())
                     }
                     _ => {
@@ -229,11 +244,7 @@ impl DiagnoseConfig {
                     }
                 },
                 scale,
-                default_sweep: if lab.is_some() {
-                    DiagnoseSettings::default().idle_sweep
-                } else {
-                    diagnose.idle_sweep.clone()
-                },
+                default_sweep: diagnose.idle_sweep.clone(),
                 probes: args.probes.unwrap_or(DEFAULT_PROBES),
                 profile: args.profile.is_some() && args.urls.is_empty(),
             }),
@@ -251,6 +262,7 @@ impl DiagnoseConfig {
             out: args.out.clone(),
             records_out: args.records.clone(),
             quiet: args.quiet,
+            full: args.full,
             xray,
             cloudwatch,
         })

@@ -73,7 +73,8 @@ impl KeepwarmConfig {
             KeepwarmMode::Once => ConnectionPolicy::Fresh,
             KeepwarmMode::Daemon { .. } => ConnectionPolicy::Reuse,
         };
-        let settings = settings_from(&conn, policy, targets.len())?;
+        let mut settings = settings_from(&conn, policy, targets.len())?;
+        settings.lab = super::lab_of(profile, &args.urls);
         let slow = args
             .slow
             .or(profile.and_then(|p| p.diagnose.slow))

@@ -75,7 +75,8 @@ impl ProbeConfig {
             Some(p) => layered(&args.conn, &p.connection),
             None => args.conn.clone(),
         };
-        let settings = settings_from(&conn, default_policy, concurrency)?;
+        let mut settings = settings_from(&conn, default_policy, concurrency)?;
+        settings.lab = lab_of(lab, &args.urls);
         let targets = match lab {
             Some(p) if args.urls.is_empty() => p.targets_with(&args.conn)?,
             _ => targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
@@ -112,6 +113,8 @@ pub struct Profile {
     pub burst: Burst,
     pub diagnose: DiagnoseSettings,
     pub aws: Option<AwsEntry>,
+    /// `[lab]`: the targets are a lab run's, at this speed.
+    pub lab: Option<Arc<crate::probe::LabRun>>,
 }
 
 /// A profile target before the command line's headers are layered on.
@@ -375,6 +378,23 @@ impl Profile {
                 }
             }
         };
+        let lab = match &file.lab {
+            None => None,
+            Some(l) => {
+                let speed = *l.speed.get_ref();
+                if !(speed > 0.0 && speed.is_finite()) {
+                    return Err(src.error(
+                        &l.speed,
+                        "lab.speed",
+                        format!("{speed} must be a positive number"),
+                    ));
+                }
+                Some(Arc::new(crate::probe::LabRun {
+                    scenario: l.scenario.clone(),
+                    speed,
+                }))
+            }
+        };
         if let Some(aws) = &file.aws {
             if aws.get_ref().rest_api.is_some() && aws.get_ref().http_api.is_some() {
                 return Err(src.error(aws, "aws", "give rest_api or http_api, not both"));
@@ -394,6 +414,7 @@ impl Profile {
             burst,
             diagnose,
             aws: file.aws.as_ref().map(|a| a.get_ref().clone()),
+            lab,
         })
     }
 
@@ -489,7 +510,8 @@ impl RunConfig {
             RunPlan::Burst(b) => (b.connections, b.concurrency),
             RunPlan::Schedule(s) => (s.connections, profile.targets.len()),
         };
-        let settings = settings_from(&conn, policy, concurrency)?;
+        let mut settings = settings_from(&conn, policy, concurrency)?;
+        settings.lab = profile.lab.clone();
         let in_flight = match plan {
             RunPlan::Burst(b) => b.concurrency,
             RunPlan::Schedule(s) => {
@@ -555,6 +577,12 @@ pub fn layered(cli: &ConnectionArgs, profile: &ConnectionArgs) -> ConnectionArgs
     }
 }
 
+/// The lab run the probes' records belong to: the profile's `[lab]`, when
+/// its targets are the ones probed (not URLs given beside it).
+pub fn lab_of(profile: Option<&Profile>, urls: &[url::Url]) -> Option<Arc<crate::probe::LabRun>> {
+    profile.filter(|_| urls.is_empty()).and_then(|p| p.lab.clone())
+}
+
 /// Engine settings from the shared connection flags.
 pub fn settings_from(
     conn: &ConnectionArgs,
@@ -593,6 +621,7 @@ pub fn settings_from(
             http1_only: conn.http1_only,
         },
         max_idle_per_origin: concurrency.max(1),
+        lab: None,
     })
 }
 

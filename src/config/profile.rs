@@ -51,6 +51,16 @@ pub struct ProfileFile {
     pub burst: Option<BurstEntry>,
     pub diagnose: Option<DiagnoseEntry>,
     pub aws: Option<Spanned<AwsEntry>>,
+    /// Written by `coldlink lab` into the profiles it makes: the targets
+    /// are a lab's, and its records say so.
+    pub lab: Option<LabEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabEntry {
+    pub scenario: String,
+    pub speed: Spanned<f64>,
 }
 
 #[derive(Debug, Deserialize)]

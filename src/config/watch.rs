@@ -96,7 +96,8 @@ impl WatchConfig {
             jitter,
             connections: base.connections,
         };
-        let settings = settings_from(&conn, schedule.connections, targets.len())?;
+        let mut settings = settings_from(&conn, schedule.connections, targets.len())?;
+        settings.lab = super::lab_of(profile, &args.urls);
         // --connections overrides the profile's schedule.connections.
         let schedule = Schedule {
             connections: settings.connections,
@@ -104,7 +105,6 @@ impl WatchConfig {
         };
         // Key b's burst may keep more connections than the schedule.
         let burst = profile.map(|p| p.burst).unwrap_or_default();
-        let mut settings = settings;
         settings.max_idle_per_origin = settings.max_idle_per_origin.max(burst.concurrency);
         let sweep = profile
             .map(|p| p.diagnose.idle_sweep.clone())

@@ -24,6 +24,9 @@ pub const LONGEST_COMMON_TIMER_MS: f64 = 350_000.0;
 /// above, so at least one quiet period in this range must have been tried.
 pub const KEEPALIVE_WINDOW_MS: (f64, f64) = (60_000.0, 90_000.0);
 
+/// nginx's client keep-alive timer: the longest of the short ones.
+const NGINX_CLIENT_KEEPALIVE_MS: f64 = 75_000.0;
+
 /// The gaps that test nginx's keep-alive timers, for the suggested command.
 pub const KEEPALIVE_SWEEP: [Duration; 2] = [Duration::from_secs(65), Duration::from_secs(80)];
 
@@ -152,7 +155,7 @@ pub fn gaps(ds: &Dataset) -> Vec<Gap> {
     }
     let longest = ds.longest_gap_ms();
     if longest < LONGEST_COMMON_TIMER_MS * REACH_MARGIN {
-        let reached = if longest >= KEEPALIVE_WINDOW_MS.1 {
+        let reached = if longest >= NGINX_CLIENT_KEEPALIVE_MS * REACH_MARGIN {
             "the NLB's 350 s idle timer (also a NAT gateway's) was not reached"
         } else {
             "idle timers longer than that (nginx 60 s / 75 s, an ALB's 60 s, the NLB's 350 s) were not reached"
@@ -242,6 +245,32 @@ pub struct Rerun {
 }
 
 impl Rerun {
+    /// The same, with `--full`: for a plan that stopped early, whose
+    /// untested causes only the whole plan tests.
+    pub fn full(mut self) -> Rerun {
+        if !self.command.contains(" --full") {
+            self.command.push_str(" --full");
+        }
+        self
+    }
+
+    /// The lab scenario again, with the flags that made this run of it
+    /// (`--speed`, `--set`), at `scale`.
+    pub fn lab(scenario: &str, flags: &[String], scale: f64, probes: u64) -> Rerun {
+        let mut command = format!("coldlink diagnose --lab {scenario}");
+        for f in flags {
+            command.push(' ');
+            command.push_str(f);
+        }
+        Rerun {
+            command,
+            scale,
+            default_sweep: DEFAULT_SWEEP.to_vec(),
+            probes,
+            profile: false,
+        }
+    }
+
     /// About how long the quick plan takes, in real seconds: the fresh
     /// burst's spread, the reused burst, the short gaps.
     pub fn quick_s(&self) -> f64 {

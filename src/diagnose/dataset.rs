@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::time::SystemTime;
 
 use super::num::quantiles;
-use crate::probe::{ErrorKind, Phase, Phases, ProbeRecord, TargetKind};
+use crate::probe::{ErrorKind, LabRun, Phase, Phases, ProbeRecord, TargetKind};
 
 /// A gap shorter than this (real time) joins a probe to the session of the
 /// one before it: back-to-back probes leave well under a millisecond, so
@@ -167,6 +167,8 @@ pub struct Observation<'a> {
     pub cf_pop: Option<&'a str>,
     pub errortype: bool,
     pub trace_id: Option<&'a str>,
+    /// The lab run the probe went to: scenario and speed.
+    pub lab: Option<(&'a str, f64)>,
 }
 
 impl<'a> Observation<'a> {
@@ -193,6 +195,7 @@ impl<'a> Observation<'a> {
             cf_pop: h("x-amz-cf-pop"),
             errortype: r.headers.contains_key("x-amzn-errortype"),
             trace_id: r.trace_id.as_deref(),
+            lab: r.lab.as_deref().map(|l| (l.scenario.as_str(), l.speed)),
         }
     }
 }
@@ -210,6 +213,8 @@ pub struct Builder {
     kinds: HashMap<String, TargetKind>,
     /// Samples with absolute times (seconds since the epoch, real).
     raw: Vec<(f64, f64, Sample)>,
+    /// The first lab run the records name.
+    lab: Option<LabRun>,
 }
 
 #[derive(Debug, Default)]
@@ -254,6 +259,12 @@ impl Builder {
     }
 
     pub fn add(&mut self, o: &Observation<'_>) {
+        if let (None, Some((scenario, speed))) = (&self.lab, o.lab) {
+            self.lab = Some(LabRun {
+                scenario: scenario.to_string(),
+                speed,
+            });
+        }
         let target = self.target(o.target, o.url);
         let secs = |t: Option<SystemTime>| {
             t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
@@ -364,7 +375,16 @@ impl Builder {
 
     /// Take in another builder's observations (read on another thread),
     /// renumbering its targets, addresses, POPs and connections.
+    /// The lab run the records came from, if they say so: their times are
+    /// real, and the scenario's are `speed` times longer.
+    pub fn lab(&self) -> Option<&LabRun> {
+        self.lab.as_ref()
+    }
+
     pub fn absorb(&mut self, other: Builder) {
+        if self.lab.is_none() {
+            self.lab = other.lab;
+        }
         let targets: Vec<u16> = other
             .targets
             .iter()

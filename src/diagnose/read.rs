@@ -44,6 +44,15 @@ struct Lean<'a> {
     error: Option<LeanError>,
     #[serde(borrow, default)]
     trace_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    lab: Option<LeanLab<'a>>,
+}
+
+#[derive(Deserialize)]
+struct LeanLab<'a> {
+    #[serde(borrow)]
+    scenario: Cow<'a, str>,
+    speed: f64,
 }
 
 #[derive(Deserialize)]
@@ -326,6 +335,7 @@ fn observe<'a>(r: &'a Lean<'a>) -> Result<Observation<'a>, String> {
         cf_pop: r.headers.cf_pop.as_deref(),
         errortype: r.headers.errortype.is_some(),
         trace_id: r.trace_id.as_deref(),
+        lab: r.lab.as_ref().map(|l| (l.scenario.as_ref(), l.speed)),
     })
 }
 

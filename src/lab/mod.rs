@@ -308,6 +308,12 @@ region = "{region}"
 rest_api = {{ name = "{api_name}", id = "{api_id}", stage = "{stage}" }}
 nlb = "{nlb}"
 target_groups = ["{tg}"]
+
+# The records of these targets carry this: they were measured in real time,
+# and the scenario's time is {speed}× that.
+[lab]
+scenario = "{name}"
+speed = {speed:?}
 "#,
             name = self.scenario.name,
             summary = self.scenario.summary,

@@ -25,6 +25,6 @@ pub use dns::ResolvePin;
 pub use engine::RecordBatch;
 pub use plan::{CountPlan, Job, Pacing, Plan, SchedulePlan};
 pub use prober::{ConnectionPolicy, ProbeSettings, Prober, Timeouts};
-pub use record::{ConnInfo, ErrorKind, Phase, Phases, ProbeError, ProbeRecord, Timestamp, TlsInfo};
+pub use record::{ConnInfo, ErrorKind, LabRun, Phase, Phases, ProbeError, ProbeRecord, Timestamp, TlsInfo};
 pub use target::{RequestSpec, Target, TargetKind};
 pub use tls::TlsOptions;

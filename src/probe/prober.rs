@@ -22,7 +22,7 @@ use super::dns::{Dns, ResolvePin};
 use super::io::IoMarks;
 use super::pool::Pool;
 use super::record::{
-    ConnInfo, ErrorKind, Phase, ProbeError, ProbeRecord, Timestamp, TlsInfo, RECORD_VERSION,
+    ConnInfo, ErrorKind, LabRun, Phase, ProbeError, ProbeRecord, Timestamp, TlsInfo, RECORD_VERSION,
 };
 use super::request;
 use super::target::Target;
@@ -84,6 +84,8 @@ pub struct ProbeSettings {
     pub tls: TlsOptions,
     /// Idle connections kept per origin in `reuse` mode.
     pub max_idle_per_origin: usize,
+    /// The lab these probes go to (a profile's `[lab]`), for the records.
+    pub lab: Option<Arc<LabRun>>,
 }
 
 impl Default for ProbeSettings {
@@ -96,6 +98,7 @@ impl Default for ProbeSettings {
             resolve: Vec::new(),
             tls: TlsOptions::default(),
             max_idle_per_origin: 8,
+            lab: None,
         }
     }
 }
@@ -229,6 +232,7 @@ impl Prober {
             headers: out.headers,
             body_bytes: out.body_bytes,
             error,
+            lab: self.settings.lab.clone(),
         }
     }
 

@@ -44,6 +44,18 @@ pub struct ProbeRecord {
     #[serde(default)]
     pub body_bytes: Option<u64>,
     pub error: Option<ProbeError>,
+    /// Set when the probe went to a lab: the records say what was measured
+    /// (real time), this says how to read it as the scenario's time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab: Option<std::sync::Arc<LabRun>>,
+}
+
+/// The lab run a record was probed in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabRun {
+    pub scenario: String,
+    /// Scenario time ÷ real time.
+    pub speed: f64,
 }
 
 impl ProbeRecord {

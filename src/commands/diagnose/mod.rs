@@ -9,6 +9,7 @@ use crate::aws::cloudwatch as aws_cw;
 use crate::config::{CloudWatchLookup, XrayLookup};
 use crate::config::{ConfigError, DiagnoseConfig, DiagnoseSource};
 use crate::diagnose::cloudwatch::{self, CloudWatchEvidence};
+use crate::diagnose::coverage::{Rerun, DEFAULT_PROBES};
 use crate::diagnose::read::read_files;
 use crate::diagnose::report::{diagnose, Context};
 use crate::diagnose::xray::{self, XrayEvidence};
@@ -36,10 +37,14 @@ pub async fn run(
         DiagnoseSource::Records(paths) => {
             let paths = paths.clone();
             let (scale, slow) = (cfg.scale, cfg.slow_ms);
-            let (ds, report, files) = tokio::task::spawn_blocking(move || {
+            let (ds, report, files, lab) = tokio::task::spawn_blocking(move || {
                 let (builder, report) = read_files(&paths, Builder::new())?;
                 let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-                Ok::<_, std::io::Error>((builder.build(scale, slow), report, files))
+                // Records of a lab run read in its scenario time, as the
+                // live run's report did.
+                let lab = builder.lab().cloned();
+                let scale = lab.as_ref().map_or(scale, |l| l.speed);
+                Ok::<_, std::io::Error>((builder.build(scale, slow), report, files, lab))
             })
             .await?
             .map_err(|e| ConfigError(format!("--from {e}")))?;
@@ -69,16 +74,24 @@ pub async fn run(
                 ))
                 .into());
             }
+            let rerun = lab.as_ref().map(|l| {
+                Rerun::lab(
+                    &l.scenario,
+                    &[format!("--speed {}", l.speed)],
+                    l.speed,
+                    DEFAULT_PROBES,
+                )
+            });
             let ctx = Context {
                 mode: "records".into(),
-                lab: None,
+                lab: lab.map(|l| l.scenario),
                 files,
                 unreadable_lines: report.bad_lines,
                 sweep_gaps_ms: Vec::new(),
                 interrupted: false,
                 xray: None,
                 cloudwatch: None,
-                rerun: None,
+                rerun,
                 plan_notes: Vec::new(),
             };
             (ds, ctx)
@@ -92,12 +105,7 @@ pub async fn run(
             let records = plan.records;
             let ds = Dataset::from_records_with(&records, &cfg.kinds(), cfg.scale, cfg.slow_ms);
             let ctx = Context {
-                mode: if cfg.sweep.is_empty() {
-                    "quick"
-                } else {
-                    "idle-sweep"
-                }
-                .into(),
+                mode: if !plan.swept { "quick" } else { "idle-sweep" }.into(),
                 lab: cfg.lab.clone(),
                 files: Vec::new(),
                 unreadable_lines: 0,
@@ -105,7 +113,11 @@ pub async fn run(
                 interrupted: cancel.is_cancelled(),
                 xray: None,
                 cloudwatch: None,
-                rerun: cfg.rerun.clone(),
+                // What an early stop left untested only the whole plan tests.
+                rerun: cfg
+                    .rerun
+                    .clone()
+                    .map(|r| if plan.stopped_early { r.full() } else { r }),
                 plan_notes: plan.notes,
             };
             (ds, ctx)

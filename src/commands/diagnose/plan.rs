@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::progress::{human, Progress};
 use crate::config::{ConfigError, DiagnoseConfig};
+use crate::diagnose::num::human_ms;
 use crate::diagnose::Dataset;
 use crate::probe::{
     round, runner, ConnectionPolicy, CountPlan, Pacing, ProbeRecord, ProbeSettings, Prober, Target,
@@ -25,16 +26,16 @@ use crate::store::NdjsonWriter;
 const FRESH_SPREAD: Duration = Duration::from_secs(4);
 
 /// A quiet gap as the user planned it (scenario time) and, in the lab, as
-/// it is waited (real time).
+/// it is waited (real time): `65 s of scenario time (1.3 s real)`.
 fn quiet_for(real: Duration, scale: f64) -> String {
-    let scenario = real.mul_f64(scale);
+    let real_ms = real.as_secs_f64() * 1000.0;
     if scale == 1.0 {
-        humantime::format_duration(round(scenario)).to_string()
+        human_ms(real_ms)
     } else {
         format!(
             "{} of scenario time ({} real)",
-            humantime::format_duration(round(scenario)),
-            humantime::format_duration(round(real))
+            human_ms(real_ms * scale),
+            human_ms(real_ms)
         )
     }
 }
@@ -44,6 +45,10 @@ fn quiet_for(real: Duration, scale: f64) -> String {
 pub struct PlanOutcome {
     pub records: Vec<ProbeRecord>,
     pub notes: Vec<String>,
+    /// A burst settled a cause and the rest of the plan was skipped.
+    pub stopped_early: bool,
+    /// At least one quiet gap of the idle sweep was waited.
+    pub swept: bool,
 }
 
 /// The records so far, and where they also go (`--records`).
@@ -69,7 +74,7 @@ impl Collected<'_> {
     /// then each time their number has grown by a quarter (so that a long
     /// burst costs O(n log n), not O(n²)).
     fn conclusive(&mut self) -> Option<crate::diagnose::Finding> {
-        if self.records.len() < self.next_check {
+        if self.cfg.full || self.records.len() < self.next_check {
             return None;
         }
         self.next_check = (self.records.len() + self.records.len() / 4).max(self.records.len() + 1);
@@ -187,6 +192,8 @@ async fn run_stages(
         return Ok(PlanOutcome {
             records: got.records,
             notes,
+            stopped_early: settled.is_some(),
+            swept: false,
         });
     }
 
@@ -211,6 +218,8 @@ async fn run_stages(
         return Ok(PlanOutcome {
             records: got.records,
             notes,
+            stopped_early: true,
+            swept: false,
         });
     }
 
@@ -249,6 +258,8 @@ async fn run_stages(
     Ok(PlanOutcome {
         records: got.records,
         notes,
+        stopped_early: false,
+        swept: swept > 0,
     })
 }
 
@@ -317,12 +328,4 @@ async fn burst(
     tokio::join!(run, collect);
     failed?;
     Ok(settled)
-}
-
-fn round(d: Duration) -> Duration {
-    if d >= Duration::from_secs(10) {
-        Duration::from_secs(d.as_secs())
-    } else {
-        Duration::from_millis(d.as_millis() as u64)
-    }
 }

@@ -100,7 +100,7 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "| {} | {} | {} | {} |",
-                human_ms(row.gap_ms),
+                super::with_measured(row.gap_ms, r.source.time_scale),
                 row.probes,
                 row.slow,
                 super::sweep_latency(row)

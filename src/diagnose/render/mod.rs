@@ -52,6 +52,20 @@ pub(crate) fn spread(q: &super::report::Quantiles) -> String {
 
 /// A sweep row's latency for people: the median of three probes or more,
 /// else each probe's own time, since a median of two is a time neither took.
+/// A duration of the report (scenario time) and, for a lab run, what was
+/// measured: `30 s (600 ms measured)`.
+pub(crate) fn with_measured(scenario_ms: f64, scale: f64) -> String {
+    let shown = crate::diagnose::num::human_ms(scenario_ms);
+    if scale == 1.0 || !scale.is_finite() || scale <= 0.0 {
+        shown
+    } else {
+        format!(
+            "{shown} ({} measured)",
+            crate::diagnose::num::human_ms(scenario_ms / scale)
+        )
+    }
+}
+
 pub(crate) fn sweep_latency(row: &super::report::SweepRow) -> String {
     use super::num::human_ms;
     match &row.values_ms {

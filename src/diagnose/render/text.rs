@@ -108,7 +108,7 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "  gap {:>8}: {:>3} probes, {:>3} slow or failed, {}",
-                human_ms(row.gap_ms),
+                super::with_measured(row.gap_ms, r.source.time_scale),
                 row.probes,
                 row.slow,
                 super::sweep_latency(row)
@@ -153,7 +153,7 @@ pub(crate) fn source_line(r: &Report) -> String {
             other => other,
         },
         s.probes,
-        human_ms(s.duration_s * 1000.0)
+        super::with_measured(s.duration_s * 1000.0 * s.time_scale, s.time_scale)
     );
     if let Some(lab) = &s.lab {
         line.push_str(&format!(", lab scenario {lab} at speed {}", s.time_scale));
