@@ -93,6 +93,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Diagnose(args) => runtime()?.block_on(async {
             let cancel = CancellationToken::new();
             coldlink::shutdown::install(cancel.clone());
+            DiagnoseConfig::check_before_start(&args)?;
             let lab = commands::lab::start_for(&args.lab).await?;
             let cfg = DiagnoseConfig::from_args(
                 &args,

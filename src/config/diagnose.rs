@@ -68,6 +68,17 @@ pub struct DiagnoseConfig {
     pub rerun: Option<Rerun>,
 }
 
+/// A sweep gap over 6 h is a typo or a misunderstanding, not a diagnosis.
+fn check_sweep(gaps: &[Duration]) -> Result<(), ConfigError> {
+    if gaps.iter().any(|g| *g > Duration::from_secs(6 * 3600)) {
+        return Err(ConfigError(
+            "--idle-sweep: a gap longer than 6h is not a diagnosis; give gaps like 30s,65s,80s,120s,360s"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// How much real time the lab's default plan gives its short idle sweep.
 pub const LAB_SWEEP_BUDGET: Duration = Duration::from_secs(15);
 
@@ -110,16 +121,37 @@ pub struct CloudWatchLookup {
 }
 
 impl DiagnoseConfig {
-    pub fn from_args(
-        args: &DiagnoseArgs,
-        lab: Option<LabContext<'_>>,
-    ) -> Result<DiagnoseConfig, ConfigError> {
+    /// The inputs that need no lab, checked before one is started for the
+    /// command (and again by [`DiagnoseConfig::from_args`]): a refusal comes
+    /// before anything runs.
+    pub fn check_before_start(args: &DiagnoseArgs) -> Result<(), ConfigError> {
         if let Some(out) = &args.out {
             check_writable(out, "--out")?;
         }
         if let Some(records) = &args.records {
             check_writable(records, "--records")?;
         }
+        if args.profile.is_some() && args.lab.lab.is_some() {
+            return Err(ConfigError(
+                "--profile and --lab: give one (the lab comes with its own profile)".into(),
+            ));
+        }
+        for path in &args.from {
+            std::fs::File::open(path).map_err(|e| {
+                ConfigError(format!(
+                    "--from {}: cannot read it: {e} (expected an NDJSON record file)",
+                    path.display()
+                ))
+            })?;
+        }
+        check_sweep(args.idle_sweep.as_deref().unwrap_or_default())
+    }
+
+    pub fn from_args(
+        args: &DiagnoseArgs,
+        lab: Option<LabContext<'_>>,
+    ) -> Result<DiagnoseConfig, ConfigError> {
+        Self::check_before_start(args)?;
         let scale = lab.as_ref().map_or(1.0, |l| l.speed);
         let real = |d: Duration| d.div_f64(scale);
         let profile = match (&args.profile, &lab) {
@@ -135,14 +167,6 @@ impl DiagnoseConfig {
         // The lab's profile describes real time; diagnose --lab speaks scenario time.
         let diagnose: DiagnoseSettings = settings_of(profile.as_ref());
         let source = if !args.from.is_empty() {
-            for path in &args.from {
-                std::fs::File::open(path).map_err(|e| {
-                    ConfigError(format!(
-                        "--from {}: cannot read it: {e} (expected an NDJSON record file)",
-                        path.display()
-                    ))
-                })?;
-            }
             DiagnoseSource::Records(args.from.clone())
         } else {
             let source_profile = profile.as_ref().or(lab.as_ref().map(|l| l.profile));
@@ -188,12 +212,7 @@ impl DiagnoseConfig {
             Some(_) if lab.is_some() => DiagnoseSettings::default().idle_sweep,
             Some(_) => diagnose.idle_sweep.clone(),
         };
-        if sweep.iter().any(|g| *g > Duration::from_secs(6 * 3600)) {
-            return Err(ConfigError(
-                "--idle-sweep: a gap longer than 6h is not a diagnosis; give gaps like 30s,65s,80s,120s,360s"
-                    .into(),
-            ));
-        }
+        check_sweep(&sweep)?;
         let slow = args.slow.or(if lab.is_some() { None } else { diagnose.slow });
         let aws_profile = profile.as_ref().or(lab.as_ref().map(|l| l.profile));
         let aws = aws_options(args, aws_profile, lab.is_some())?;
