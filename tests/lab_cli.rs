@@ -109,10 +109,12 @@ fn probe_lab_probes_both_entry_points() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
 }
 
-#[test]
-fn run_lab_runs_the_labs_schedule_for_a_duration() {
+/// `coldlink run ARGS -q`, which must exit 0: its summary.
+fn run_quietly(args: &[&str]) -> String {
     let out = Command::new(bin())
-        .args(["run", "--lab", "edge", "--speed", "30", "--duration", "2s", "-q"])
+        .arg("run")
+        .args(args)
+        .arg("-q")
         .output()
         .unwrap();
     assert_eq!(
@@ -121,7 +123,12 @@ fn run_lab_runs_the_labs_schedule_for_a_duration() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn run_lab_runs_the_labs_schedule_for_a_duration() {
+    let text = run_quietly(&["--lab", "edge", "--speed", "30", "--duration", "2s"]);
     // Every 30 s / 30 = 1 s for 2 s: a probe or two per target.
     assert!(
         text.contains("execute-api") && text.contains("custom-domain"),
@@ -135,17 +142,7 @@ fn run_lab_runs_the_labs_schedule_for_a_duration() {
 /// now probes at least once a real second.
 #[test]
 fn run_lab_at_speed_1_sends_several_probes_per_target() {
-    let out = Command::new(bin())
-        .args(["run", "--lab", "edge", "--duration", "3s", "-q"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = run_quietly(&["--lab", "edge", "--duration", "3s"]);
     // `  probes N  ok N  failed …`, once per target.
     let probes: Vec<u64> = text
         .lines()
