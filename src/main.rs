@@ -77,6 +77,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Probe(args) => runtime()?.block_on(async {
             let cancel = CancellationToken::new();
             coldlink::shutdown::install(cancel.clone());
+            coldlink::config::check_out(args.out.as_deref())?;
             let lab = commands::lab::start_for(&args.lab).await?;
             let cfg = ProbeConfig::from_args(&args, lab.as_ref().map(|l| &l.profile))?;
             commands::lab::announce(lab.as_ref());
@@ -85,6 +86,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Run(args) => runtime()?.block_on(async {
             let cancel = CancellationToken::new();
             coldlink::shutdown::install(cancel.clone());
+            coldlink::config::check_out(args.out.as_deref())?;
             let lab = commands::lab::start_for(&args.lab).await?;
             let cfg = RunConfig::from_args(&args, lab.as_ref().map(|l| l.profile_path.as_path()))?;
             commands::lab::announce(lab.as_ref());
@@ -113,6 +115,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Watch(args) => runtime()?.block_on(async {
             let cancel = CancellationToken::new();
             coldlink::shutdown::install(cancel.clone());
+            coldlink::config::check_out(args.out.as_deref())?;
             let lab = commands::lab::start_for(&args.lab).await?;
             let cfg = WatchConfig::from_args(
                 &args,
@@ -128,6 +131,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Keepwarm(args) => runtime()?.block_on(async {
             let cancel = CancellationToken::new();
             coldlink::shutdown::install(cancel.clone());
+            coldlink::config::check_out(args.out.as_deref())?;
             let lab = commands::lab::start_for(&args.lab).await?;
             let cfg = KeepwarmConfig::from_args(&args, lab.as_ref().map(|l| &l.profile))?;
             commands::lab::announce(lab.as_ref());

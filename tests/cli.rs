@@ -599,15 +599,23 @@ async fn a_refusal_comes_before_the_lab_and_leaves_no_file() {
     assert!(!err.contains("coldlink lab"), "no lab banner: {err}");
     // Starting a lab begins with reading its scenario's parameters: a bad
     // --set refused after the --out means no lab was started first.
-    let out = coldlink(
-        args(&[
-            "diagnose", "--lab", "healthy", "--set", "nope=1", "--out", "/proc/x",
-        ]),
-        &[],
-    )
-    .await;
-    let err = text(&out.stderr);
-    assert!(err.contains("--out /proc/x"), "the --out came first: {err}");
+    for command in [
+        &["diagnose"][..],
+        &["probe"],
+        &["run", "--duration", "1s"],
+        &["watch"],
+        &["keepwarm", "--once"],
+    ] {
+        let mut a = args(command);
+        a.extend(args(&["--lab", "healthy", "--set", "nope=1", "--out", "/proc/x"]));
+        let out = coldlink(a, &[]).await;
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {err}");
+        assert!(
+            err.contains("--out /proc/x"),
+            "{command:?}: the --out came first: {err}"
+        );
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let records = dir.path().join("records.ndjson");

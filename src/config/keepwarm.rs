@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{check_writable, settings_from, targets_and_connection, ConfigError, Profile};
+use super::{settings_from, targets_and_connection, ConfigError, Profile};
 use crate::cli::KeepwarmArgs;
 use crate::probe::{ConnectionPolicy, ProbeSettings, Target};
 
@@ -38,9 +38,7 @@ pub struct KeepwarmConfig {
 impl KeepwarmConfig {
     /// `lab`: the profile of a lab started for this command.
     pub fn from_args(args: &KeepwarmArgs, lab: Option<&Profile>) -> Result<KeepwarmConfig, ConfigError> {
-        if let Some(out) = &args.out {
-            check_writable(out, "--out")?;
-        }
+        super::check_out(args.out.as_deref())?;
         let loaded = match (&args.profile, lab) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError(

@@ -81,9 +81,7 @@ impl ProbeConfig {
             Some(p) if args.urls.is_empty() => p.targets_with(&args.conn)?,
             _ => targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
         };
-        if let Some(out) = &args.out {
-            check_writable(out, "--out")?;
-        }
+        check_out(args.out.as_deref())?;
         Ok(ProbeConfig {
             targets,
             settings,
@@ -519,9 +517,7 @@ impl RunConfig {
             }
         };
         let targets = profile.targets_with(&args.conn)?;
-        if let Some(out) = &args.out {
-            check_writable(out, "--out")?;
-        }
+        check_out(args.out.as_deref())?;
         Ok(RunConfig {
             targets,
             settings,
@@ -738,6 +734,11 @@ fn not_a_pem_file(path: &std::path::Path) -> Option<&'static str> {
 /// Fail before any probe is sent if an output file cannot be written. A
 /// file this check creates is removed again: another input may yet be
 /// refused, and a refused command leaves nothing behind.
+/// A command's `--out`, checked before anything runs (a lab included).
+pub fn check_out(out: Option<&std::path::Path>) -> Result<(), ConfigError> {
+    out.map_or(Ok(()), |out| check_writable(out, "--out"))
+}
+
 pub fn check_writable(path: &std::path::Path, flag: &str) -> Result<(), ConfigError> {
     let existed = path.exists();
     std::fs::OpenOptions::new()

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
-    check_writable, schedule_in_flight, settings_from, targets_and_connection, Burst, ConfigError,
-    DiagnoseSettings, Profile, Schedule,
+    schedule_in_flight, settings_from, targets_and_connection, Burst, ConfigError, DiagnoseSettings, Profile,
+    Schedule,
 };
 use crate::cli::WatchArgs;
 use crate::probe::{ConnectionPolicy, ProbeSettings, Target, TargetKind};
@@ -56,9 +56,7 @@ pub struct WatchConfig {
 
 impl WatchConfig {
     pub fn from_args(args: &WatchArgs, lab: Option<WatchLab<'_>>) -> Result<WatchConfig, ConfigError> {
-        if let Some(out) = &args.out {
-            check_writable(out, "--out")?;
-        }
+        super::check_out(args.out.as_deref())?;
         let scale = lab.as_ref().map_or(1.0, |l| l.speed);
         let real = |d: Duration| d.div_f64(scale);
         let loaded = match (&args.profile, &lab) {
