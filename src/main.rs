@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use coldlink::cli::{Cli, Command};
-use coldlink::commands::{self, exit};
+use coldlink::commands;
 use coldlink::config::{
     ConfigError, DiagnoseConfig, KeepwarmConfig, LabContext, ProbeConfig, RunConfig, WatchConfig, WatchLab,
 };
+use coldlink::exit::Exit;
 use tokio_util::sync::CancellationToken;
 
 // glibc's malloc took a fifth of the probe loop's instructions (many small,
@@ -46,7 +47,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             // Help and version are not errors; everything else is bad input.
-            return ExitCode::from(if e.use_stderr() { exit::ERROR } else { exit::OK });
+            return ExitCode::from(if e.use_stderr() { Exit::Error } else { Exit::Ok });
         }
     };
     tracing_subscriber::fmt()
@@ -61,15 +62,15 @@ fn main() -> ExitCode {
     tune_allocator(&cli.command);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::OK),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(Exit::Ok),
         Err(e) => {
             let _ = writeln!(io::stderr(), "coldlink: error: {e:#}");
-            ExitCode::from(exit::ERROR)
+            ExitCode::from(Exit::Error)
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<u8> {
+fn run(cli: Cli) -> anyhow::Result<Exit> {
     // Probing commands write from their output thread; the others lock here.
     // A `--lab` is started silently and announced only once the command's
     // inputs are accepted: a refusal comes first, alone.
@@ -145,7 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Report(args) => commands::report::run(&args, &mut io::stdout().lock(), &mut io::stderr()),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "coldlink", &mut io::stdout().lock());
-            Ok(exit::OK)
+            Ok(Exit::Ok)
         }
         Command::Man(args) => commands::man::run(Cli::command(), &args, &mut io::stdout().lock()),
     }

@@ -1,5 +1,6 @@
 //! `coldlink keepwarm`: config in, a cron run or the daemon out.
 
+use crate::exit::Exit;
 use std::io::Write;
 
 use tokio_util::sync::CancellationToken;
@@ -10,7 +11,7 @@ pub async fn run(
     cfg: KeepwarmConfig,
     stdout: &mut dyn Write,
     cancel: CancellationToken,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Exit> {
     match cfg.mode {
         KeepwarmMode::Once => crate::keepwarm::once::run(cfg, stdout, cancel).await,
         KeepwarmMode::Daemon { interval, jitter } => {

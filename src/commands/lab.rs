@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use tokio_util::sync::CancellationToken;
 
-use super::exit;
 use crate::cli::{LabArgs, LabOptions};
 use crate::config::{ConfigError, Profile};
+use crate::exit::Exit;
 use crate::lab::scenario::SCENARIOS;
 use crate::lab::{Lab, Scenario};
 
@@ -56,7 +56,7 @@ async fn start(name: &str, speed: Option<f64>, set: &[String]) -> anyhow::Result
 }
 
 /// `coldlink lab [SCENARIO] [--list]`: describe, or run until cancelled.
-pub async fn run(args: &LabArgs, stdout: &mut impl Write, cancel: CancellationToken) -> anyhow::Result<u8> {
+pub async fn run(args: &LabArgs, stdout: &mut impl Write, cancel: CancellationToken) -> anyhow::Result<Exit> {
     if args.list {
         writeln!(
             stdout,
@@ -72,7 +72,7 @@ pub async fn run(args: &LabArgs, stdout: &mut impl Write, cancel: CancellationTo
             )?;
         }
         stdout.flush()?;
-        return Ok(exit::OK);
+        return Ok(Exit::Ok);
     }
     let name = args.scenario.as_deref().unwrap_or("healthy");
     let lab = start(name, args.speed, &args.set).await?;
@@ -97,5 +97,5 @@ pub async fn run(args: &LabArgs, stdout: &mut impl Write, cancel: CancellationTo
     stdout.flush()?;
     cancel.cancelled().await;
     lab.stop();
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }

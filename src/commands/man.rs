@@ -7,16 +7,16 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::exit;
 use crate::cli::ManArgs;
 use crate::config::ConfigError;
+use crate::exit::Exit;
 
 /// Print one page, or write them all into `--dir`.
-pub fn run(cli: clap::Command, args: &ManArgs, stdout: &mut impl Write) -> anyhow::Result<u8> {
+pub fn run(cli: clap::Command, args: &ManArgs, stdout: &mut impl Write) -> anyhow::Result<Exit> {
     let cli = pages(cli);
     if let Some(dir) = &args.dir {
         write_all(cli, dir)?;
-        return Ok(exit::OK);
+        return Ok(Exit::Ok);
     }
     let page = match &args.page {
         None => cli,
@@ -29,7 +29,7 @@ pub fn run(cli: clap::Command, args: &ManArgs, stdout: &mut impl Write) -> anyho
         })?,
     };
     clap_mangen::Man::new(page).render(stdout)?;
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }
 
 /// The command as its pages describe it: without clap's `help` subcommand,

@@ -1,5 +1,6 @@
 //! `coldlink probe`: a count plan over URLs.
 
+use crate::exit::Exit;
 use std::io::Write;
 
 use tokio::time::Instant;
@@ -14,7 +15,7 @@ pub async fn run(
     cfg: ProbeConfig,
     stdout: Box<dyn Write + Send>,
     cancel: CancellationToken,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Exit> {
     let targets = cfg.targets.clone();
     let pacing = cfg.interval.map_or(Pacing::None, Pacing::Interval);
     let plan = CountPlan::new(targets.len(), cfg.per_target, pacing, Instant::now());

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::exit;
 use crate::cli::{GroupBy, ReportArgs, ReportFormat};
 use crate::config::ConfigError;
+use crate::exit::Exit;
 use crate::probe::ProbeRecord;
 use crate::render;
 use crate::stats::{Breakdown, GroupRow, RunStats, TargetSummary};
@@ -78,7 +78,7 @@ pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, ConfigErro
     })
 }
 
-pub fn run(args: &ReportArgs, stdout: &mut impl Write, stderr: &mut impl Write) -> anyhow::Result<u8> {
+pub fn run(args: &ReportArgs, stdout: &mut impl Write, stderr: &mut impl Write) -> anyhow::Result<Exit> {
     let loaded = load(&args.files, args.by)?;
     if loaded.read.bad_lines > 0 {
         writeln!(
@@ -151,7 +151,7 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write, stderr: &mut impl Write) 
         }
     }
     stdout.flush()?;
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }
 
 fn by_name(by: GroupBy) -> &'static str {

@@ -1,6 +1,7 @@
 //! `coldlink run`: a profile's schedule (until --duration or a signal) or
 //! its burst, headless.
 
+use crate::exit::Exit;
 use std::io::Write;
 
 use tokio::time::Instant;
@@ -14,7 +15,7 @@ pub async fn run(
     cfg: RunConfig,
     stdout: Box<dyn Write + Send>,
     cancel: CancellationToken,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Exit> {
     let targets = cfg.targets.clone();
     let start = Instant::now();
     let until = cfg.duration.map(|d| start + d);

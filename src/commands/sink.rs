@@ -15,9 +15,9 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::exit;
 use crate::cli::OutputFormat;
 use crate::config::{ConfigError, OutputConfig};
+use crate::exit::Exit;
 use crate::probe::{engine, Plan, ProbeRecord, ProbeSettings, RecordBatch, Target};
 use crate::render;
 use crate::stats::{RunStats, TargetSummary};
@@ -48,7 +48,7 @@ pub async fn probe_into_output(
     output: OutputConfig,
     stdout: Box<dyn Write + Send>,
     cancel: CancellationToken,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Exit> {
     let out_file = match &output.out {
         Some(path) => Some(
             NdjsonWriter::append(path).map_err(|e| ConfigError(format!("--out {}: {e}", path.display())))?,
@@ -100,9 +100,9 @@ pub async fn probe_into_output(
     let mut stdout = stdout.expect("stdout comes back from the writer");
     finish(&mut stdout, &output, &stats, &kept)?;
     Ok(if stats.failed() > 0 {
-        exit::PROBLEM
+        Exit::Problem
     } else {
-        exit::OK
+        Exit::Ok
     })
 }
 

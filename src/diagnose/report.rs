@@ -431,8 +431,8 @@ fn thin<T: Clone>(points: Vec<T>, bad: impl Fn(&T) -> bool) -> Vec<T> {
 }
 
 impl Report {
-    /// Exit code: 1 when any finding is a warning or worse.
-    pub fn exit_code(&self) -> u8 {
-        self.findings.iter().any(|f| f.severity >= Severity::Warning) as u8
+    /// `Problem` when any finding is a warning or worse.
+    pub fn exit(&self) -> crate::exit::Exit {
+        crate::exit::Exit::problem_if(self.findings.iter().any(|f| f.severity >= Severity::Warning))
     }
 }

@@ -16,9 +16,9 @@ use super::metrics::{outcome, Metrics};
 use super::outage::OutageLog;
 use super::records::RecordWriter;
 use super::{pings, serve, warmness};
-use crate::commands::exit;
 use crate::config::{ConfigError, KeepwarmConfig};
 use crate::diagnose::detect::ratio;
+use crate::exit::Exit;
 use crate::probe::{engine, RecordBatch};
 use crate::render::fmt_span;
 
@@ -28,7 +28,7 @@ pub async fn run(
     jitter: Duration,
     stderr: &mut dyn Write,
     cancel: CancellationToken,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Exit> {
     let _lock = match Lock::take(&cfg.lock) {
         Ok(lock) => lock,
         // A daemon that cannot run is an error (exit 2), for systemd to see.
@@ -135,7 +135,7 @@ pub async fn run(
     if let Some(line) = warmth.by_target() {
         writeln!(stderr, "coldlink keepwarm: warm by target: {line}")?;
     }
-    Ok(exit::OK)
+    Ok(Exit::Ok)
 }
 
 /// Of each target's pings, how many found the path warm: the targets may

@@ -10,8 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::heartbeat::Heartbeat;
 use super::lock::{Lock, LockError};
-use crate::commands::exit;
 use crate::config::{ConfigError, KeepwarmConfig};
+use crate::exit::Exit;
 use crate::probe::{runner, CountPlan, Pacing, ProbeRecord, Prober};
 use crate::render::fmt_ms;
 use crate::store::NdjsonWriter;
@@ -22,14 +22,14 @@ pub async fn run(
     cfg: KeepwarmConfig,
     stdout: &mut dyn Write,
     cancel: CancellationToken,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Exit> {
     let _lock = match Lock::take(&cfg.lock) {
         Ok(lock) => lock,
         // The run that holds it will report; this one checked nothing, so
         // it is no alarm (exit 0), only a line for cron's mail.
         Err(held @ LockError::Held { .. }) => {
             eprintln!("coldlink keepwarm: {held}; not starting a second run");
-            return Ok(exit::OK);
+            return Ok(Exit::Ok);
         }
         Err(e) => return Err(ConfigError(e.to_string()).into()),
     };
@@ -77,7 +77,7 @@ pub async fn run(
             eprintln!("coldlink keepwarm: {line}");
         }
     }
-    Ok(if healthy { exit::OK } else { exit::PROBLEM })
+    Ok(if healthy { Exit::Ok } else { Exit::Problem })
 }
 
 /// `execute-api    ok    200  total 23.4 ms  ttfb 20.1 ms  new connection`,

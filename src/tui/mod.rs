@@ -21,6 +21,7 @@ pub use event::Event;
 pub use state::State;
 pub use update::{update, Effect};
 
+use crate::exit::Exit;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -80,7 +81,7 @@ pub fn meta(cfg: &WatchConfig) -> Meta {
 }
 
 /// Run the dashboard until `q`, Ctrl-C or a signal (`cancel`). Exit code 0.
-pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<u8> {
+pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<Exit> {
     if !std::io::stdout().is_terminal() {
         return Err(ConfigError(
             "watch draws a dashboard and needs a terminal on stdout; for headless probing use coldlink run --profile FILE --out FILE"
@@ -215,7 +216,7 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
         "coldlink watch: {} probes, {} failed{kept}",
         state.total_probes, state.total_failed
     );
-    Ok(crate::commands::exit::OK)
+    Ok(Exit::Ok)
 }
 
 /// Lower this thread's (the screen's) scheduling priority: where cores are

@@ -1,6 +1,7 @@
 //! `coldlink diagnose`: run the plan (`plan.rs`) or read stored records,
 //! gather AWS evidence, detect, and write the report.
 
+use crate::exit::Exit;
 use std::io::{IsTerminal, Write};
 
 use tokio_util::sync::CancellationToken;
@@ -32,7 +33,7 @@ pub async fn run(
     stdout: Box<dyn Write + Send>,
     cancel: CancellationToken,
     lab_metrics: Option<MetricsFlush>,
-) -> anyhow::Result<u8> {
+) -> anyhow::Result<Exit> {
     let (ds, ctx) = match &cfg.source {
         DiagnoseSource::Records(paths) => {
             let paths = paths.clone();
@@ -157,7 +158,7 @@ pub async fn run(
         });
     }
     let (report, plots) = diagnose(&ds, &ctx);
-    let code = report.exit_code();
+    let code = report.exit();
     let format = cfg.format;
     match &cfg.out {
         Some(path) => {
