@@ -15,7 +15,7 @@ use coldlink::cli::{Cli, Command};
 use coldlink::config::WatchConfig;
 use coldlink::probe::{ProbeRecord, Prober};
 use coldlink::tui::live::Source;
-use coldlink::tui::render;
+use coldlink::tui::view as render;
 use coldlink::tui::state::State;
 use coldlink::tui::theme::Theme;
 use common::{bin, start, Behavior, Server};

@@ -6,7 +6,7 @@ use std::io::Write;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::sink;
+use super::output;
 use crate::config::ProbeConfig;
 use crate::probe::{CountPlan, Pacing};
 
@@ -19,7 +19,7 @@ pub async fn run(
     let targets = cfg.targets.clone();
     let pacing = cfg.interval.map_or(Pacing::None, Pacing::Interval);
     let plan = CountPlan::new(targets.len(), cfg.per_target, pacing, Instant::now());
-    sink::probe_into_output(
+    output::probe_into_output(
         cfg.settings,
         targets,
         Box::new(plan),

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::output::summary;
 use crate::cli::{GroupBy, ReportArgs, ReportFormat};
 use crate::config::ConfigError;
 use crate::exit::Exit;
 use crate::probe::ProbeRecord;
-use crate::render;
 use crate::stats::{Breakdown, GroupRow, RunStats, TargetSummary};
 use crate::store::{self, ReadReport};
 
@@ -119,10 +119,10 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write, stderr: &mut impl Write) 
                     lab.scenario, lab.speed, lab.speed
                 )?;
             }
-            render::summary::write(stdout, &loaded.stats)?;
+            summary::write(stdout, &loaded.stats)?;
             if let (Some(b), Some(by)) = (&loaded.breakdown, args.by) {
                 writeln!(stdout)?;
-                render::summary::write_breakdown(stdout, by_name(by), &b.rows())?;
+                summary::write_breakdown(stdout, by_name(by), &b.rows())?;
             }
         }
         ReportFormat::Json => {

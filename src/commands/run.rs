@@ -7,7 +7,7 @@ use std::io::Write;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::sink;
+use super::output;
 use crate::config::{RunConfig, RunPlan};
 use crate::probe::{CountPlan, Pacing, Plan, SchedulePlan};
 
@@ -42,7 +42,7 @@ pub async fn run(
             cancel.cancel();
         });
     }
-    sink::probe_into_output(
+    output::probe_into_output(
         cfg.settings,
         targets,
         plan,

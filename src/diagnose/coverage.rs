@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::dataset::Dataset;
 use super::detect::gaps::is_head;
 use super::finding::Cause;
-use super::num::human_ms;
+use crate::format::human_ms;
 use crate::probe::{Phase, TargetKind};
 
 /// The NLB's default idle timer (and a NAT gateway's, and Nitro's
@@ -327,13 +327,4 @@ fn list(gaps: &[Duration]) -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// `about 11 min`, `about 20 s`.
-pub fn about(seconds: f64) -> String {
-    if seconds < 90.0 {
-        format!("about {seconds:.0} s")
-    } else {
-        format!("about {:.0} min", seconds / 60.0)
-    }
 }

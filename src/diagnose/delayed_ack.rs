@@ -5,7 +5,8 @@
 //! its delayed-ACK timer (40 ms on Linux). Worth a line, not a verdict.
 
 use super::dataset::Dataset;
-use super::num::{human_ms, median, sorted};
+use super::num::{median, sorted};
+use crate::format::human_ms;
 
 /// Linux's minimum delayed-ACK time, and the window around it in which the
 /// extra time of the slow mode must fall (real ms).

@@ -72,27 +72,6 @@ pub fn cv(values: &[f64]) -> f64 {
     var.sqrt() / mean
 }
 
-/// A duration in milliseconds as people say it: `850 ms`, `5.2 s`, `6 min`.
-pub fn human_ms(ms: f64) -> String {
-    if !ms.is_finite() {
-        return "–".into();
-    }
-    let s = ms / 1000.0;
-    if ms < 1.0 {
-        format!("{ms:.2} ms")
-    } else if ms < 10.0 {
-        format!("{ms:.1} ms")
-    } else if ms < 1000.0 {
-        format!("{ms:.0} ms")
-    } else if s < 10.0 {
-        format!("{s:.1} s")
-    } else if s < 600.0 {
-        format!("{s:.0} s")
-    } else {
-        format!("{:.0} min", s / 60.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,15 +96,5 @@ mod tests {
             assert!((quantile(&s, *q) - g).abs() < 1e-9, "q {q}");
         }
         assert!(quantiles(Vec::new(), &[0.5])[0].is_nan());
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(human_ms(0.25), "0.25 ms");
-        assert_eq!(human_ms(23.4), "23 ms");
-        assert_eq!(human_ms(5200.0), "5.2 s");
-        assert_eq!(human_ms(29_000.0), "29 s");
-        assert_eq!(human_ms(360_000.0), "360 s");
-        assert_eq!(human_ms(900_000.0), "15 min");
     }
 }

@@ -19,8 +19,8 @@ use super::{pings, serve, warmness};
 use crate::config::{ConfigError, KeepwarmConfig};
 use crate::diagnose::detect::ratio;
 use crate::exit::Exit;
+use crate::format;
 use crate::probe::{engine, RecordBatch};
-use crate::render::fmt_span;
 
 pub async fn run(
     cfg: KeepwarmConfig,
@@ -130,7 +130,7 @@ pub async fn run(
         stderr,
         "coldlink keepwarm: stopped after {probes} probes; {warm} ({}) found the path warm (a kept-alive connection, under {})",
         percent(warm, probes),
-        fmt_span(cfg.slow.as_secs_f64() * 1000.0)
+        format::span(cfg.slow.as_secs_f64() * 1000.0)
     )?;
     if let Some(line) = warmth.by_target() {
         writeln!(stderr, "coldlink keepwarm: warm by target: {line}")?;

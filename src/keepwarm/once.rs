@@ -12,8 +12,8 @@ use super::heartbeat::Heartbeat;
 use super::lock::{Lock, LockError};
 use crate::config::{ConfigError, KeepwarmConfig};
 use crate::exit::Exit;
+use crate::format;
 use crate::probe::{runner, CountPlan, Pacing, ProbeRecord, Prober};
-use crate::render::fmt_ms;
 use crate::store::NdjsonWriter;
 
 /// Probe every target once, at the same time; print a line per target (in
@@ -88,12 +88,12 @@ pub fn line(r: &ProbeRecord, slow: Duration, width: usize) -> (bool, String) {
         Some(_) => "new connection",
         None => "no connection",
     };
-    let ttfb = r.phases_ms.ttfb.map(fmt_ms).unwrap_or_else(|| "-".into());
+    let ttfb = r.phases_ms.ttfb.map(format::ms).unwrap_or_else(|| "-".into());
     let slow_ms = slow.as_secs_f64() * 1000.0;
     let (ok, verdict) = match (&r.error, r.status) {
         (Some(e), _) => (false, format!("FAILED {} in {}: {}", e.kind, e.phase, e.message)),
         // Network time: the tool's own `queue` is not the path's.
-        (None, _) if r.network_ms() >= slow_ms => (false, format!("SLOW (over {})", fmt_ms(slow_ms))),
+        (None, _) if r.network_ms() >= slow_ms => (false, format!("SLOW (over {})", format::ms(slow_ms))),
         (None, _) => (true, "ok".to_string()),
     };
     let status = r.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
@@ -102,7 +102,7 @@ pub fn line(r: &ProbeRecord, slow: Duration, width: usize) -> (bool, String) {
         format!(
             "{:<width$}  {status:>3}  total {:>10}  ttfb {:>10}  {conn}  {verdict}",
             r.target,
-            fmt_ms(r.total_ms),
+            format::ms(r.total_ms),
             ttfb
         ),
     )

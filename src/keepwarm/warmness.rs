@@ -12,6 +12,7 @@ use crate::diagnose::detect::Input;
 use crate::diagnose::read::read_files;
 use crate::diagnose::report::AwsEvidence;
 use crate::diagnose::Builder;
+use crate::format::human_ms;
 
 /// With no timer known, intervals above this draw the warning.
 pub const UNKNOWN_TIMER_LIMIT: Duration = Duration::from_secs(60);
@@ -136,9 +137,9 @@ pub fn warning(interval: Duration, known: Known) -> Option<String> {
     match known {
         Known::Timer(t) if ms >= t.fast_after_ms => Some(format!(
             "warning: pings up to {every} apart (interval and jitter) are not under the idle timer the --from files show (connections went cold after quiet gaps of {}, stayed warm after {}): keep the interval well under {}, and note that {WHY}",
-            human(t.cold_after_ms),
-            human(t.fast_after_ms),
-            human(t.fast_after_ms)
+            human_ms(t.cold_after_ms),
+            human_ms(t.fast_after_ms),
+            human_ms(t.fast_after_ms)
         )),
         Known::Timer(_) => None,
         Known::NoTimerShown if interval > UNKNOWN_TIMER_LIMIT => Some(format!(
@@ -149,10 +150,6 @@ pub fn warning(interval: Duration, known: Known) -> Option<String> {
         )),
         _ => None,
     }
-}
-
-fn human(ms: f64) -> String {
-    crate::diagnose::num::human_ms(ms)
 }
 
 #[cfg(test)]

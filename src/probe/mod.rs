@@ -20,6 +20,7 @@ pub mod target;
 pub mod timing;
 pub mod tls;
 pub mod trace;
+pub mod waterfall;
 
 pub use dns::ResolvePin;
 pub use engine::RecordBatch;

@@ -29,6 +29,7 @@ use super::target::Target;
 use super::timing::{self, ms, Marks};
 use super::tls::{self, TlsOptions, TlsSetupError};
 use super::trace;
+use crate::format;
 
 /// Whether probes share connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -450,7 +451,11 @@ impl Prober {
             let found = match timeout_at(limit.into(), self.dns.lookup(&ep.host, ep.port)).await {
                 Err(_) => Err(Failure::now(
                     ErrorKind::Timeout,
-                    format!("resolving {} took longer than {}", ep.host, human(limit - begun)),
+                    format!(
+                        "resolving {} took longer than {}",
+                        ep.host,
+                        format::whole_ms(limit - begun)
+                    ),
                 )),
                 Ok(Err(f)) => Err(Failure::now(f.kind, f.message)),
                 Ok(Ok(addrs)) => Ok(addrs),
@@ -479,7 +484,10 @@ impl Prober {
                 Err(_) => {
                     return Err(Failure::now(
                         ErrorKind::Timeout,
-                        format!("TLS handshake took longer than {}", human(limit - begun)),
+                        format!(
+                            "TLS handshake took longer than {}",
+                            format::whole_ms(limit - begun)
+                        ),
                     ))
                 }
                 Ok(Err(e)) => return Err(Failure::now(classify::tls_kind(&e), classify::message(&e))),
@@ -537,9 +545,4 @@ async fn connect_any(addrs: &[SocketAddr], limit: Instant) -> Result<(TcpStream,
         }
     }
     Err(last.unwrap_or_else(|| Failure::now(ErrorKind::Dns, "no address to connect to")))
-}
-
-fn human(d: Duration) -> humantime::FormattedDuration {
-    // Whole milliseconds read better than nanoseconds in a message.
-    humantime::format_duration(Duration::from_millis(d.as_millis() as u64))
 }

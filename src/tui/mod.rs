@@ -11,10 +11,10 @@
 pub mod action;
 pub mod event;
 pub mod live;
-pub mod render;
 pub mod state;
 pub mod theme;
 pub mod update;
+pub mod view;
 
 pub use action::{action_for, Action};
 pub use event::Event;
@@ -69,8 +69,8 @@ pub fn meta(cfg: &WatchConfig) -> Meta {
             .collect(),
         plan: format!(
             "every {} ±{}, {policy}",
-            render::fmt_gap(s.interval),
-            render::fmt_gap(s.jitter)
+            crate::format::gap(s.interval),
+            crate::format::gap(s.jitter)
         ),
         scale: cfg.scale,
         lab: cfg.lab.clone(),
@@ -314,7 +314,7 @@ impl Screen {
     }
 
     pub fn draw(&mut self, state: &State, theme: Theme) -> std::io::Result<()> {
-        self.terminal.draw(|frame| render::draw(frame, state, theme))?;
+        self.terminal.draw(|frame| view::draw(frame, state, theme))?;
         Ok(())
     }
 }

@@ -13,10 +13,10 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::progress::{human, Progress};
+use super::progress::Progress;
 use crate::config::{ConfigError, DiagnoseConfig};
-use crate::diagnose::num::human_ms;
 use crate::diagnose::Dataset;
+use crate::format::human_ms;
 use crate::probe::{
     round, runner, ConnectionPolicy, CountPlan, Pacing, ProbeRecord, ProbeSettings, Prober, Target,
 };
@@ -235,7 +235,7 @@ async fn run_stages(
             progress.say(format!(
                 "idle sweep {swept}/{total_sweep}: quiet for {}, then one probe per target (about {} left)",
                 quiet_for(*gap, cfg.scale),
-                human(left)
+                crate::format::time_left(left)
             ));
         } else if k == 0 {
             progress.say("short quiet gaps, then one probe per target after each");

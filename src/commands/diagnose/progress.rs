@@ -39,7 +39,11 @@ impl Progress {
     /// `what` is only made when there is a terminal to show it on.
     pub fn status(&self, what: impl FnOnce() -> String, left: Duration) {
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("{} · about {} left", what(), human(left)));
+            bar.set_message(format!(
+                "{} · about {} left",
+                what(),
+                crate::format::time_left(left)
+            ));
         }
     }
 
@@ -48,9 +52,4 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
-}
-
-/// `12 s`, `3 min`: a time left, no finer than a second.
-pub fn human(d: Duration) -> String {
-    humantime::format_duration(Duration::from_secs(d.as_secs_f64().ceil() as u64)).to_string()
 }

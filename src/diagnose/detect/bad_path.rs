@@ -10,7 +10,8 @@ use super::gaps::is_head;
 use super::{ratio, target_names, Detection, Input};
 use crate::diagnose::dataset::{Dataset, Sample, NONE};
 use crate::diagnose::finding::{Cause, Finding, Severity};
-use crate::diagnose::num::{cv, frac, human_ms, median, quantile, sorted};
+use crate::diagnose::num::{cv, frac, median, quantile, sorted};
+use crate::format::human_ms;
 use crate::probe::{ErrorKind, Phase};
 
 const FIX: &[&str] = &[

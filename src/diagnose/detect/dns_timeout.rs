@@ -4,7 +4,8 @@
 
 use super::{ratio, slower_than, target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
-use crate::diagnose::num::{frac, human_ms, median, sorted};
+use crate::diagnose::num::{frac, median, sorted};
+use crate::format::human_ms;
 use crate::probe::{ErrorKind, Phase};
 
 const FIX: &[&str] = &[

@@ -6,7 +6,8 @@
 use super::{ratio, Detection, Input};
 use crate::diagnose::dataset::{Dataset, EdgeCache, NONE};
 use crate::diagnose::finding::{Cause, Finding, Severity};
-use crate::diagnose::num::{human_ms, quantiles};
+use crate::diagnose::num::quantiles;
+use crate::format::human_ms;
 use crate::probe::{Phase, TargetKind};
 
 const FIX: &[&str] = &[

@@ -10,7 +10,7 @@ use super::gaps::{analyse, matching_timers, Bad, Shape};
 use super::{target_names, Detection, Input};
 use crate::diagnose::cloudwatch::CloudWatchEvidence;
 use crate::diagnose::finding::{Cause, Finding, Severity};
-use crate::diagnose::num::human_ms;
+use crate::format::human_ms;
 
 const FIX: &[&str] = &[
     "Order the timers so that the side behind the NLB closes idle connections first: nginx `keepalive_timeout` (and the app's) below the NLB idle timeout, e.g. 300 s < 350 s; the full order is gateway reuse window < backend keep-alive < NLB idle timeout. A closed connection ends with a FIN the gateway sees; a forgotten one is a silent drop it finds only by stalling.",

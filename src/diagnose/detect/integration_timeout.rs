@@ -4,7 +4,8 @@
 
 use super::{ratio, target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
-use crate::diagnose::num::{human_ms, median, sorted};
+use crate::diagnose::num::{median, sorted};
+use crate::format::human_ms;
 
 /// The API Gateway limits a 504's total lands near.
 const AWS_LIMITS_MS: [(f64, &str); 2] = [(29_000.0, "REST API"), (30_000.0, "HTTP API")];

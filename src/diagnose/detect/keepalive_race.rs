@@ -6,7 +6,7 @@
 use super::gaps::{analyse, matching_timers, Bad, Shape};
 use super::{target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
-use crate::diagnose::num::human_ms;
+use crate::format::human_ms;
 
 const FIX: &[&str] = &[
     "Make the side that reuses connections give up first: the backend's keep-alive timeout (nginx `keepalive_timeout`, the app server's idle timeout) longer than the upstream's idle reuse window, and still below the NLB idle timeout: gateway reuse window < backend keep-alive < NLB idle timeout.",

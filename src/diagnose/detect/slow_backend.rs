@@ -4,7 +4,8 @@
 
 use super::{Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
-use crate::diagnose::num::{human_ms, quantiles};
+use crate::diagnose::num::quantiles;
+use crate::format::human_ms;
 use crate::probe::Phase;
 
 /// Median time to first byte above which a backend counts as slow, unless

@@ -4,7 +4,8 @@
 
 use super::{ratio, slower_than, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
-use crate::diagnose::num::{human_ms, median, sorted};
+use crate::diagnose::num::{median, sorted};
+use crate::format::human_ms;
 use crate::probe::Phase;
 
 const FIX: &[&str] = &[

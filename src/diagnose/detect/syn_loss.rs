@@ -6,7 +6,8 @@
 
 use super::{ratio, target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
-use crate::diagnose::num::{frac, human_ms, median, quantile, sorted};
+use crate::diagnose::num::{frac, median, quantile, sorted};
+use crate::format::human_ms;
 use crate::probe::{ErrorKind, Phase};
 
 const FIX: &[&str] = &[

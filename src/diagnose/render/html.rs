@@ -15,9 +15,9 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
 use crate::diagnose::finding::{Finding, Severity};
-use crate::diagnose::num::human_ms;
 use crate::diagnose::report::{phase_bin_edges, Plots, Quantiles, Report};
 use crate::diagnose::Cause;
+use crate::format::{clip, human_ms};
 use crate::probe::Phase;
 
 mod cloudwatch;
@@ -146,7 +146,7 @@ fn verdict(s: &mut String, r: &Report) -> fmt::Result {
                 esc(u.cause.as_str()),
                 esc(&u.why),
                 esc(&u.run),
-                crate::diagnose::coverage::about(u.takes_s)
+                crate::format::about(u.takes_s)
             )?;
         }
         s.push_str("</ul>\n");
@@ -1072,17 +1072,6 @@ fn esc(s: &str) -> String {
         }
     }
     out
-}
-
-/// At most `max` characters, with `…` when cut (before escaping).
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
 }
 
 #[cfg(test)]

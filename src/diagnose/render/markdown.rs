@@ -3,8 +3,8 @@
 
 use std::io::{self, Write};
 
-use crate::diagnose::num::human_ms;
 use crate::diagnose::report::Report;
+use crate::format::human_ms;
 
 pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# coldlink diagnosis: `{}`", r.verdict)?;
@@ -23,7 +23,7 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 u.cause,
                 md(&u.why),
                 u.run,
-                crate::diagnose::coverage::about(u.takes_s)
+                crate::format::about(u.takes_s)
             )?;
         }
     }

@@ -40,7 +40,7 @@ pub fn write(
 
 /// `p50 · p90 · p99` of a quantile set, human units.
 pub(crate) fn spread(q: &super::report::Quantiles) -> String {
-    use super::num::human_ms;
+    use crate::format::human_ms;
     format!(
         "{} · {} · {} · max {}",
         human_ms(q.p50),
@@ -55,19 +55,19 @@ pub(crate) fn spread(q: &super::report::Quantiles) -> String {
 /// A duration of the report (scenario time) and, for a lab run, what was
 /// measured: `30 s (600 ms measured)`.
 pub(crate) fn with_measured(scenario_ms: f64, scale: f64) -> String {
-    let shown = crate::diagnose::num::human_ms(scenario_ms);
+    let shown = crate::format::human_ms(scenario_ms);
     if scale == 1.0 || !scale.is_finite() || scale <= 0.0 {
         shown
     } else {
         format!(
             "{shown} ({} measured)",
-            crate::diagnose::num::human_ms(scenario_ms / scale)
+            crate::format::human_ms(scenario_ms / scale)
         )
     }
 }
 
 pub(crate) fn sweep_latency(row: &super::report::SweepRow) -> String {
-    use super::num::human_ms;
+    use crate::format::human_ms;
     match &row.values_ms {
         Some(values) => {
             let each: Vec<String> = values.iter().map(|&ms| human_ms(ms)).collect();
@@ -80,7 +80,7 @@ pub(crate) fn sweep_latency(row: &super::report::SweepRow) -> String {
 /// The X-Ray section as lines, for every format: what was found, and where
 /// the time went (p50 · p99), over all traces and over the slow ones.
 pub(crate) fn xray_lines(ev: &super::xray::XrayEvidence) -> Vec<String> {
-    use super::num::human_ms;
+    use crate::format::human_ms;
     let mut lines = Vec::new();
     if let Some(e) = &ev.error {
         lines.push(format!("the lookup failed: {e}"));
@@ -208,7 +208,7 @@ fn cloudwatch_aggregate(stat: &str, values: &[f64]) -> f64 {
 /// Latencies in human units, counts as numbers.
 fn cloudwatch_value(name: &str, v: f64) -> String {
     if name.contains("Latency") {
-        super::num::human_ms(v)
+        crate::format::human_ms(v)
     } else if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {

@@ -4,8 +4,8 @@
 use std::io::{self, Write};
 
 use crate::diagnose::finding::Severity;
-use crate::diagnose::num::human_ms;
 use crate::diagnose::report::Report;
+use crate::format::human_ms;
 
 struct Paint {
     on: bool,
@@ -49,12 +49,7 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{}", p.bold("Not tested:"))?;
         for u in &r.untested {
             writeln!(out, "  · {}: {}", p.bold(u.cause.as_str()), u.why)?;
-            writeln!(
-                out,
-                "    run `{}` ({})",
-                u.run,
-                crate::diagnose::coverage::about(u.takes_s)
-            )?;
+            writeln!(out, "    run `{}` ({})", u.run, crate::format::about(u.takes_s))?;
         }
     }
     for f in &r.findings {

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{fmt_elapsed, fmt_gap};
+use crate::format;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
 
@@ -32,7 +32,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let a = &state.activity;
     let mut parts = Vec::new();
     if let Some((step, of, gap)) = a.sweep {
-        parts.push(format!("idle sweep {step}/{of}: quiet {}", fmt_gap(gap)));
+        parts.push(format!("idle sweep {step}/{of}: quiet {}", format::gap(gap)));
     }
     if let Some((got, of)) = a.burst {
         parts.push(format!("burst {got}/{of}"));
@@ -46,12 +46,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         .to_string(),
     );
     parts.push(if a.keep_warm {
-        format!("keep-warm every {}", fmt_gap(m.keep_warm_every))
+        format!("keep-warm every {}", format::gap(m.keep_warm_every))
     } else {
         "keep-warm off".to_string()
     });
     parts.push(format!("{} probes, {} failed", state.probes, state.failed));
-    parts.push(format!("elapsed {}", fmt_elapsed(state.elapsed)));
+    parts.push(format!("elapsed {}", format::elapsed(state.elapsed)));
     let second = Line::from(Span::styled(parts.join(" · "), theme.dim()));
     frame.render_widget(Paragraph::new(vec![first, second]), area);
 }

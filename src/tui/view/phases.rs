@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Block, Row, Table};
 use ratatui::Frame;
 
-use super::fmt_cell_ms;
+use crate::format;
 use crate::probe::Phase;
 use crate::stats::LatencyHistogram;
 use crate::tui::state::TargetView;
@@ -21,7 +21,7 @@ const SHOWN: [Phase; 5] = [Phase::Dns, Phase::Connect, Phase::Tls, Phase::Ttfb, 
 pub fn render(frame: &mut Frame, area: Rect, view: &TargetView, theme: Theme) {
     let row = |name: &str, h: &LatencyHistogram| {
         let cells = match h.percentiles() {
-            Some(p) => [p.p50, p.p90, p.p99, p.max].map(fmt_cell_ms),
+            Some(p) => [p.p50, p.p90, p.p99, p.max].map(format::cell_ms),
             None => ["-", "-", "-", "-"].map(String::from),
         };
         Row::new([name.to_string()].into_iter().chain(cells))

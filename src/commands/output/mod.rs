@@ -8,6 +8,9 @@
 //! thread only when something is written: a quiet burst keeps them on the
 //! probe thread, where they are cheapest to drop.
 
+pub mod line;
+pub mod summary;
+
 use std::io::{self, Write};
 use std::thread::JoinHandle;
 
@@ -18,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::OutputFormat;
 use crate::config::{ConfigError, OutputConfig};
 use crate::exit::Exit;
+use crate::probe::waterfall;
 use crate::probe::{engine, Plan, ProbeRecord, ProbeSettings, RecordBatch, Target};
-use crate::render;
 use crate::stats::{RunStats, TargetSummary};
 use crate::store::NdjsonWriter;
 
@@ -171,10 +174,10 @@ fn emit(stdout: &mut dyn Write, output: &OutputConfig, record: &ProbeRecord) -> 
     match output.format {
         OutputFormat::Text if output.quiet => return Ok(()),
         OutputFormat::Text if output.waterfall => {
-            render::waterfall::write(stdout, record)?;
+            waterfall::write(stdout, record)?;
             writeln!(stdout)?;
         }
-        OutputFormat::Text => writeln!(stdout, "{}", render::line::probe_line(record))?,
+        OutputFormat::Text => writeln!(stdout, "{}", line::probe_line(record))?,
         OutputFormat::Ndjson => {
             serde_json::to_writer(&mut *stdout, record).map_err(io::Error::from)?;
             writeln!(stdout)?;
@@ -195,7 +198,7 @@ fn finish(
             if !output.quiet {
                 writeln!(stdout)?;
             }
-            render::summary::write(stdout, stats)?;
+            summary::write(stdout, stats)?;
         }
         OutputFormat::Json => {
             let doc = JsonOutput {

@@ -8,7 +8,8 @@ use ratatui::symbols::Marker;
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Sparkline, SparklineBar};
 use ratatui::Frame;
 
-use super::{fmt_elapsed_s, log_axis, scatter};
+use super::{log_axis, scatter};
+use crate::format;
 use crate::tui::state::{State, TargetView};
 use crate::tui::theme::Theme;
 
@@ -78,9 +79,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, view: &TargetView, t
             Axis::default()
                 .bounds([x0, x1])
                 .labels([
-                    fmt_elapsed_s(x0),
-                    fmt_elapsed_s((x0 + x1) / 2.0),
-                    fmt_elapsed_s(x1),
+                    format::minutes_seconds(x0),
+                    format::minutes_seconds((x0 + x1) / 2.0),
+                    format::minutes_seconds(x1),
                 ])
                 .style(theme.dim()),
         )

@@ -14,8 +14,6 @@ pub mod latency;
 pub mod phases;
 pub mod slow;
 
-use std::time::{Duration, SystemTime};
-
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
@@ -134,9 +132,9 @@ fn target(frame: &mut Frame, area: Rect, state: &State, view: &TargetView, theme
                     "{}: {} probes · p50 {} · p99 {} · max {}",
                     view.stats.name,
                     view.stats.probes,
-                    fmt_cell_ms(p.p50),
-                    fmt_cell_ms(p.p99),
-                    fmt_cell_ms(p.max)
+                    crate::format::cell_ms(p.p50),
+                    crate::format::cell_ms(p.p99),
+                    crate::format::cell_ms(p.max)
                 ),
                 None => format!("{}: no answers yet", view.stats.name),
             };
@@ -207,57 +205,6 @@ pub fn popup(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
-/// Milliseconds in at most 6 characters: `0.21ms`, `12.3ms`, `512ms`, `5.12s`.
-pub fn fmt_cell_ms(ms: f64) -> String {
-    if ms >= 100_000.0 {
-        format!("{:.0}s", ms / 1000.0)
-    } else if ms >= 10_000.0 {
-        format!("{:.1}s", ms / 1000.0)
-    } else if ms >= 1000.0 {
-        format!("{:.2}s", ms / 1000.0)
-    } else if ms >= 100.0 {
-        format!("{ms:.0}ms")
-    } else if ms >= 10.0 {
-        format!("{ms:.1}ms")
-    } else {
-        format!("{ms:.2}ms")
-    }
-}
-
-/// `1h02m`, `3m05s`, `42s`.
-pub fn fmt_elapsed(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        s if s >= 3600 => format!("{}h{:02}m", s / 3600, s / 60 % 60),
-        s if s >= 60 => format!("{}m{:02}s", s / 60, s % 60),
-        s => format!("{s}s"),
-    }
-}
-
-/// A chart's time label: `m:ss` since the start.
-pub fn fmt_elapsed_s(s: f64) -> String {
-    let s = s.max(0.0).round() as u64;
-    format!("{}:{:02}", s / 60, s % 60)
-}
-
-/// A gap or interval: `350ms`, `6.5s`, `65s`, `6m`.
-pub fn fmt_gap(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms < 1000.0 {
-        format!("{ms:.0}ms")
-    } else if ms < 10_000.0 && d.subsec_millis() != 0 {
-        format!("{:.1}s", ms / 1000.0)
-    } else {
-        humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
-    }
-}
-
-/// `HH:MM:SS` (UTC, like the records).
-pub fn clock(t: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(t);
-    format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
-}
-
 /// A logarithmic axis over `lo..hi` milliseconds: whole decades as bounds,
 /// one label per decade, or only the ends when `rows` cannot hold them all.
 pub fn log_axis(lo: f64, hi: f64, rows: u16) -> ([f64; 2], Vec<String>) {
@@ -290,14 +237,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cells_fit_six_characters() {
-        for ms in [0.213, 9.99, 12.34, 512.4, 5123.0, 29_999.0, 120_000.0] {
-            assert!(fmt_cell_ms(ms).chars().count() <= 6, "{}", fmt_cell_ms(ms));
-        }
-        assert_eq!(fmt_cell_ms(5123.0), "5.12s");
-    }
-
-    #[test]
     fn log_axes_span_whole_decades() {
         let (bounds, labels) = log_axis(18.0, 5200.0, 10);
         assert_eq!(bounds, [1.0, 4.0]);
@@ -306,13 +245,5 @@ mod tests {
         assert_eq!(bounds, [0.0, 3.0], "an empty plot still has an axis");
         let (_, labels) = log_axis(18.0, 5200.0, 3);
         assert_eq!(labels, ["10ms", "10s"], "only the ends when rows are few");
-    }
-
-    #[test]
-    fn gaps_read_naturally() {
-        assert_eq!(fmt_gap(Duration::from_millis(350)), "350ms");
-        assert_eq!(fmt_gap(Duration::from_millis(6500)), "6.5s");
-        assert_eq!(fmt_gap(Duration::from_secs(65)), "1m 5s");
-        assert_eq!(fmt_elapsed(Duration::from_secs(185)), "3m05s");
     }
 }

@@ -9,8 +9,8 @@ use ratatui::Frame;
 
 use super::popup;
 use crate::diagnose::Finding;
+use crate::probe::waterfall;
 use crate::probe::ProbeRecord;
-use crate::render::waterfall;
 use crate::tui::theme::Theme;
 
 pub fn probe(frame: &mut Frame, area: Rect, r: &ProbeRecord, scroll: u16, theme: Theme) {

@@ -7,9 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, ListItem, Paragraph};
 use ratatui::Frame;
 
-use super::{clock, fmt_cell_ms};
+use crate::format::{cell_ms, clip, clock};
 use crate::probe::{Phase, ProbeRecord};
-use crate::tui::render::findings::clip;
 use crate::tui::state::{Focus, State};
 use crate::tui::theme::Theme;
 
@@ -73,7 +72,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         .map(|r| {
             let at = clock(r.at.0);
             let phase = slowest_phase(r)
-                .map(|(p, v)| format!("{} {}", p.as_str(), fmt_cell_ms(v)))
+                .map(|(p, v)| format!("{} {}", p.as_str(), cell_ms(v)))
                 .unwrap_or_default();
             let remote = r.remote.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
             let style = if r.error.is_some() {
@@ -84,7 +83,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
             let first = format!(
                 "{at} {:<name_w$} {:>6} {:<13} {:<21} {}",
                 clip(&r.target, name_w),
-                fmt_cell_ms(r.total_ms),
+                cell_ms(r.total_ms),
                 phase,
                 remote,
                 outcome(r)

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, ListItem, Paragraph, Wrap};
 use ratatui::Frame;
 
+use crate::format::clip;
 use crate::tui::state::{Focus, State};
 use crate::tui::theme::Theme;
 
@@ -100,14 +101,4 @@ fn untested(state: &State) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// `s` cut to `width` characters, with an ellipsis when cut.
-pub fn clip(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }

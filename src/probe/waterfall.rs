@@ -5,8 +5,8 @@
 
 use std::io::{self, Write};
 
-use super::{fmt_ms, fmt_span};
-use crate::probe::ProbeRecord;
+use super::ProbeRecord;
+use crate::format;
 
 const BAR_WIDTH: usize = 40;
 
@@ -31,7 +31,7 @@ pub fn write_connection(w: &mut (impl Write + ?Sized), r: &ProbeRecord) -> io::R
             Some(c) if c.reused => format!(
                 ", connection #{} reused after {} idle ({} requests)",
                 c.id,
-                c.idle_ms.map(fmt_span).unwrap_or_else(|| "?".into()),
+                c.idle_ms.map(format::span).unwrap_or_else(|| "?".into()),
                 c.requests
             ),
             Some(c) => format!(", connection #{} (new)", c.id),
@@ -41,7 +41,7 @@ pub fn write_connection(w: &mut (impl Write + ?Sized), r: &ProbeRecord) -> io::R
     }
     if let Some(c) = &r.conn {
         if c.reconnected {
-            let idle = c.stale_idle_ms.map(fmt_span).unwrap_or_else(|| "?".into());
+            let idle = c.stale_idle_ms.map(format::span).unwrap_or_else(|| "?".into());
             writeln!(
                 w,
                 "  the pooled connection had been closed by the peer after {idle} idle; opened a new one"
@@ -95,8 +95,8 @@ pub fn write_phases(w: &mut (impl Write + ?Sized), r: &ProbeRecord, bar_width: u
                     w,
                     "  {:<8} {:>11} {:>11}{}",
                     phase.as_str(),
-                    fmt_ms(ms),
-                    fmt_ms(cumulative),
+                    format::ms(ms),
+                    format::ms(cumulative),
                     drawn(from / total, cumulative / total)
                 )?;
             }
@@ -110,7 +110,7 @@ pub fn write_phases(w: &mut (impl Write + ?Sized), r: &ProbeRecord, bar_width: u
             )?,
         }
     }
-    writeln!(w, "  {:<8} {:>11}", "total", fmt_ms(r.total_ms))
+    writeln!(w, "  {:<8} {:>11}", "total", format::ms(r.total_ms))
 }
 
 /// `FAILED: kind in phase: message`, if the probe failed.

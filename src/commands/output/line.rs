@@ -1,6 +1,6 @@
 //! One line per probe, for runs of many probes.
 
-use super::{fmt_ms, fmt_span};
+use crate::format;
 use crate::probe::ProbeRecord;
 
 pub fn probe_line(r: &ProbeRecord) -> String {
@@ -8,7 +8,7 @@ pub fn probe_line(r: &ProbeRecord) -> String {
         Some(c) if c.reused => format!(
             "conn #{} reused, idle {}",
             c.id,
-            c.idle_ms.map(fmt_span).unwrap_or_else(|| "?".into())
+            c.idle_ms.map(format::span).unwrap_or_else(|| "?".into())
         ),
         Some(c) if c.reconnected => format!("conn #{} new (pooled one closed by peer)", c.id),
         Some(c) => format!("conn #{} new", c.id),
@@ -19,12 +19,12 @@ pub fn probe_line(r: &ProbeRecord) -> String {
         (Some(e), _) => format!("FAILED {} in {}: {}", e.kind, e.phase, e.message),
         (None, None) => "-".to_string(),
     };
-    let ttfb = r.phases_ms.ttfb.map(fmt_ms).unwrap_or_else(|| "-".into());
+    let ttfb = r.phases_ms.ttfb.map(format::ms).unwrap_or_else(|| "-".into());
     format!(
         "{:>6}  {}  {:>10}  ttfb {:>10}  {}  {}",
         r.seq,
         r.target,
-        fmt_ms(r.total_ms),
+        format::ms(r.total_ms),
         ttfb,
         conn,
         outcome
