@@ -9,9 +9,9 @@ use coldlink::probe::{
     ConnInfo, ErrorKind, Phase, Phases, ProbeError, ProbeRecord, TargetKind, Timestamp, TlsInfo,
 };
 use coldlink::tui::live::{Command, Note, Source};
-use coldlink::tui::view as render;
 use coldlink::tui::state::{Focus, Meta, Mode, State, TargetMeta};
 use coldlink::tui::theme::Theme;
+use coldlink::tui::view as render;
 use coldlink::tui::{update, Action, Effect};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;

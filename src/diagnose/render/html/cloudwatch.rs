@@ -4,7 +4,9 @@
 
 use std::fmt::{self, Write as _};
 
-use super::{esc, svg_close, N, W};
+use super::escape::esc;
+use super::plot::W;
+use super::svg::{svg_close, N};
 use crate::diagnose::cloudwatch::CloudWatchEvidence;
 
 const ROW: f64 = 24.0;

@@ -1,4 +1,5 @@
-//! Tick labels in one unit per axis: `0, 2 min, 4 min … 10 min`, never
+//! Where ticks go (round 1-2-5 steps, whole minutes, decades) and how
+//! they are labelled: in one unit per axis: `0, 2 min, 4 min … 10 min`, never
 //! `480 s` next to `10 min`, which reads like two scales on one axis.
 
 /// A unit of time tick labels are written in.
@@ -56,6 +57,81 @@ fn significant(v: f64) -> String {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         s
+    }
+}
+
+/// Steps of a linear (time) axis, in ms. Past two minutes steps are whole
+/// minutes, as the axis is then labelled in minutes (or hours).
+pub(super) fn linear_steps() -> impl Iterator<Item = f64> {
+    let small = (-3..5).flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)));
+    let minutes = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 240.0, 480.0, 1440.0];
+    small.chain(minutes.into_iter().map(|m| m * 60_000.0))
+}
+
+pub(super) fn linear_ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
+    let step = linear_steps()
+        .filter(|&step| hi < 120_000.0 || step >= 60_000.0)
+        .find(|&step| (hi - lo) / step <= max.saturating_sub(1) as f64)
+        .unwrap_or((hi - lo).max(1.0));
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).take(max.max(1)).map(|k| k as f64 * step).collect()
+}
+
+/// Round values for log ticks, in ms: 1-2-5 up to 20 s, then minutes.
+pub(super) fn fine_log_steps() -> impl Iterator<Item = f64> {
+    let small = (-3..5)
+        .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
+        .filter(|&v| v <= 20_000.0);
+    let minutes = [
+        1.0, 2.0, 5.0, 10.0, 20.0, 60.0, 120.0, 300.0, 600.0, 1440.0, 14_400.0, 144_000.0,
+    ];
+    small.chain(minutes.into_iter().map(|m| m * 60_000.0))
+}
+
+/// Fewer, sparser log ticks for wide ranges: decades up to 100 s, then
+/// 10 min and hours.
+pub(super) const COARSE_LOG_STEPS: [f64; 12] = [
+    1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 6e5, 3.6e6, 3.6e7,
+];
+
+pub(super) fn log_ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
+    // A relative tolerance so a range ending exactly on a tick keeps it.
+    let inside = |v: &f64| *v >= lo * (1.0 - 1e-9) && *v <= hi * (1.0 + 1e-9);
+    let fine: Vec<f64> = fine_log_steps().filter(inside).collect();
+    if fine.len() <= max {
+        return fine;
+    }
+    let coarse: Vec<f64> = COARSE_LOG_STEPS.into_iter().filter(inside).collect();
+    let stride = coarse.len().div_ceil(max.max(1)).max(1);
+    coarse.into_iter().step_by(stride).collect()
+}
+
+/// The largest 1, 2 or 5 × 10ⁿ at or below `v` (> 0).
+pub(super) fn nice_floor(v: f64) -> f64 {
+    let base = 10f64.powf(v.log10().floor());
+    let m = v / base * (1.0 + 1e-9);
+    base * if m >= 5.0 {
+        5.0
+    } else if m >= 2.0 {
+        2.0
+    } else {
+        1.0
+    }
+}
+
+/// The smallest 1, 2 or 5 × 10ⁿ at or above `v` (> 0).
+pub(super) fn nice_ceil(v: f64) -> f64 {
+    let base = 10f64.powf(v.log10().floor());
+    let m = v / base * (1.0 - 1e-9);
+    base * if m <= 1.0 {
+        1.0
+    } else if m <= 2.0 {
+        2.0
+    } else if m <= 5.0 {
+        5.0
+    } else {
+        10.0
     }
 }
 
