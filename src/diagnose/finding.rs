@@ -3,82 +3,78 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use strum::{EnumCount, EnumMessage, VariantArray};
 
 /// The stable cause ids (ARCHITECTURE.md); `docs/causes.md` explains each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// The one list of causes: ids, their order in reports and schema
+/// (declaration order) and headlines are all derived from it. Explicit
+/// discriminants keep `Inconclusive`, added last, from renumbering the
+/// others (tests seed from them, and `Ord` follows them).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumIter,
+    strum::EnumCount,
+    strum::VariantArray,
+    strum::EnumMessage,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Cause {
-    Healthy,
-    IdleTimeout,
-    BadPath,
-    SynLoss,
-    DnsTimeout,
-    SlowTls,
-    SlowBackend,
-    Edge,
-    IntegrationTimeout,
-    KeepaliveRace,
-    Errors,
-    /// Nothing found, but the plan could not test every cause. Last, so
-    /// that the others keep their discriminants (tests seed from them).
-    Inconclusive,
+    #[strum(message = "nothing stands out: the path is healthy")]
+    Healthy = 0,
+    /// Nothing found, but the plan could not test every cause.
+    #[strum(message = "nothing stands out, but not every cause was tested")]
+    Inconclusive = 11,
+    #[strum(message = "an idle timer on the path drops connections that sat unused")]
+    IdleTimeout = 1,
+    #[strum(message = "one of several paths behind the gateway is bad")]
+    BadPath = 2,
+    #[strum(message = "TCP handshakes lose SYNs and wait for the retransmit timer")]
+    SynLoss = 3,
+    #[strum(message = "DNS resolution stalls")]
+    DnsTimeout = 4,
+    #[strum(message = "TLS handshakes are slow")]
+    SlowTls = 5,
+    #[strum(message = "the backend itself is slow")]
+    SlowBackend = 6,
+    #[strum(message = "the edge (CloudFront) in front of the custom domain adds latency")]
+    Edge = 7,
+    #[strum(message = "the integration does not answer within the gateway's timeout")]
+    IntegrationTimeout = 8,
+    #[strum(message = "the backend closes keep-alive connections just as the gateway reuses them")]
+    KeepaliveRace = 9,
+    #[strum(message = "requests fail")]
+    Errors = 10,
 }
 
 impl Cause {
-    pub const ALL: [Cause; 12] = [
-        Cause::Healthy,
-        Cause::Inconclusive,
-        Cause::IdleTimeout,
-        Cause::BadPath,
-        Cause::SynLoss,
-        Cause::DnsTimeout,
-        Cause::SlowTls,
-        Cause::SlowBackend,
-        Cause::Edge,
-        Cause::IntegrationTimeout,
-        Cause::KeepaliveRace,
-        Cause::Errors,
-    ];
+    /// Every cause, in report order.
+    pub const ALL: [Cause; <Cause as EnumCount>::COUNT] =
+        match <Cause as VariantArray>::VARIANTS.first_chunk() {
+            Some(all) => *all,
+            None => panic!("COUNT is the number of VARIANTS"),
+        };
 
+    /// The stable id: `idle-timeout`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Cause::Healthy => "healthy",
-            Cause::Inconclusive => "inconclusive",
-            Cause::IdleTimeout => "idle-timeout",
-            Cause::BadPath => "bad-path",
-            Cause::SynLoss => "syn-loss",
-            Cause::DnsTimeout => "dns-timeout",
-            Cause::SlowTls => "slow-tls",
-            Cause::SlowBackend => "slow-backend",
-            Cause::Edge => "edge",
-            Cause::IntegrationTimeout => "integration-timeout",
-            Cause::KeepaliveRace => "keepalive-race",
-            Cause::Errors => "errors",
-        }
-    }
-
-    pub fn parse(id: &str) -> Option<Cause> {
-        Cause::ALL.into_iter().find(|c| c.as_str() == id)
+        self.into()
     }
 
     /// The cause in a few words, for the verdict sentence.
     pub fn headline(self) -> &'static str {
-        match self {
-            Cause::Healthy => "nothing stands out: the path is healthy",
-            Cause::Inconclusive => "nothing stands out, but not every cause was tested",
-            Cause::IdleTimeout => "an idle timer on the path drops connections that sat unused",
-            Cause::BadPath => "one of several paths behind the gateway is bad",
-            Cause::SynLoss => "TCP handshakes lose SYNs and wait for the retransmit timer",
-            Cause::DnsTimeout => "DNS resolution stalls",
-            Cause::SlowTls => "TLS handshakes are slow",
-            Cause::SlowBackend => "the backend itself is slow",
-            Cause::Edge => "the edge (CloudFront) in front of the custom domain adds latency",
-            Cause::IntegrationTimeout => "the integration does not answer within the gateway's timeout",
-            Cause::KeepaliveRace => {
-                "the backend closes keep-alive connections just as the gateway reuses them"
-            }
-            Cause::Errors => "requests fail",
-        }
+        self.get_message().unwrap_or_default()
     }
 }
 
@@ -153,5 +149,46 @@ impl Finding {
     /// Ordering for the verdict: most severe first, then most confident.
     pub fn rank(&self) -> (Severity, i64) {
         (self.severity, (self.confidence * 1000.0) as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use strum::IntoEnumIterator;
+
+    use super::*;
+
+    #[test]
+    fn ids_are_kebab_case_and_round_trip() {
+        assert_eq!(Cause::IdleTimeout.as_str(), "idle-timeout");
+        assert_eq!(Cause::IntegrationTimeout.to_string(), "integration-timeout");
+        for c in Cause::iter() {
+            assert_eq!(c.as_str().parse::<Cause>(), Ok(c));
+            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{c}\""));
+            assert!(!c.headline().is_empty(), "{c} has a headline");
+        }
+        assert_eq!(Cause::ALL.to_vec(), Cause::iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn discriminants_and_order_stay_put() {
+        assert_eq!(Cause::Healthy as u64, 0);
+        assert_eq!(Cause::Errors as u64, 10);
+        assert_eq!(Cause::Inconclusive as u64, 11);
+        assert!(Cause::Errors < Cause::Inconclusive);
+    }
+
+    #[test]
+    fn the_schema_lists_every_cause_in_order() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../docs/report.schema.json")).unwrap();
+        let ids: Vec<&str> = schema["$defs"]["cause"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let ours: Vec<&str> = Cause::iter().map(Cause::as_str).collect();
+        assert_eq!(ids, ours);
     }
 }

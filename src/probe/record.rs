@@ -197,9 +197,26 @@ impl Phases {
     }
 }
 
-/// A named phase of a probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A named phase of a probe, in wire order: the one list of phases (names,
+/// order, `Phase::ALL`) is derived from this declaration.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+    strum::EnumCount,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Phase {
     Queue,
     Dns,
@@ -211,26 +228,16 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 7] = [
-        Phase::Queue,
-        Phase::Dns,
-        Phase::Connect,
-        Phase::Tls,
-        Phase::Send,
-        Phase::Ttfb,
-        Phase::Body,
-    ];
+    /// Every phase, in wire order.
+    pub const ALL: [Phase; <Phase as strum::EnumCount>::COUNT] =
+        match <Phase as strum::VariantArray>::VARIANTS.first_chunk() {
+            Some(all) => *all,
+            None => panic!("COUNT is the number of VARIANTS"),
+        };
 
+    /// The name in records and reports: `ttfb`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Queue => "queue",
-            Phase::Dns => "dns",
-            Phase::Connect => "connect",
-            Phase::Tls => "tls",
-            Phase::Send => "send",
-            Phase::Ttfb => "ttfb",
-            Phase::Body => "body",
-        }
+        self.into()
     }
 }
 

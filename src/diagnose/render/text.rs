@@ -3,44 +3,48 @@
 
 use std::io::{self, Write};
 
+use nu_ansi_term::{Color, Style};
+
 use crate::diagnose::finding::Severity;
 use crate::diagnose::report::Report;
 use crate::format::human_ms;
 
+/// Colours for a terminal, or plain text. nu-ansi-term writes bold and a
+/// colour as one sequence (`ESC[1;31m`), as this report always has.
 struct Paint {
     on: bool,
 }
 
 impl Paint {
-    fn wrap(&self, code: &str, s: &str) -> String {
+    fn paint(&self, style: Style, s: &str) -> String {
         if self.on {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            style.paint(s).to_string()
         } else {
             s.to_string()
         }
     }
     fn bold(&self, s: &str) -> String {
-        self.wrap("1", s)
+        self.paint(Style::new().bold(), s)
     }
     fn dim(&self, s: &str) -> String {
-        self.wrap("2", s)
+        self.paint(Style::new().dimmed(), s)
     }
     fn severity(&self, sev: Severity) -> String {
-        let code = match sev {
-            Severity::Critical => "1;31",
-            Severity::Warning => "1;33",
-            Severity::Info => "1;36",
+        let colour = match sev {
+            Severity::Critical => Color::Red,
+            Severity::Warning => Color::Yellow,
+            Severity::Info => Color::Cyan,
         };
-        self.wrap(code, sev.as_str())
+        self.paint(colour.bold(), sev.as_str())
     }
 }
 
 pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let p = Paint { on: color };
     let verdict = match r.verdict {
-        crate::diagnose::Cause::Healthy => p.wrap("1;32", r.verdict.as_str()),
-        crate::diagnose::Cause::Inconclusive => p.wrap("1;33", r.verdict.as_str()),
-        _ => p.wrap("1;31", r.verdict.as_str()),
+        crate::diagnose::Cause::Healthy => p.paint(Color::Green.bold(), r.verdict.as_str()),
+        crate::diagnose::Cause::Inconclusive => p.paint(Color::Yellow.bold(), r.verdict.as_str()),
+        _ => p.paint(Color::Red.bold(), r.verdict.as_str()),
     };
     writeln!(out, "{} {verdict}", p.bold("Verdict:"))?;
     writeln!(out, "{}", r.summary)?;
@@ -160,4 +164,23 @@ pub(crate) fn source_line(r: &Report) -> String {
         line.push_str(&format!(", {} unreadable lines skipped", s.unreadable_lines));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The escape sequences terminals have always had from this report:
+    /// bold and a colour in one sequence, one reset.
+    #[test]
+    fn colours_are_the_classic_sequences() {
+        let p = Paint { on: true };
+        assert_eq!(p.bold("Verdict:"), "\x1b[1mVerdict:\x1b[0m");
+        assert_eq!(p.dim("(x)"), "\x1b[2m(x)\x1b[0m");
+        assert_eq!(p.severity(Severity::Critical), "\x1b[1;31mcritical\x1b[0m");
+        assert_eq!(p.severity(Severity::Warning), "\x1b[1;33mwarning\x1b[0m");
+        assert_eq!(p.severity(Severity::Info), "\x1b[1;36minfo\x1b[0m");
+        assert_eq!(p.paint(Color::Green.bold(), "healthy"), "\x1b[1;32mhealthy\x1b[0m");
+        assert_eq!(Paint { on: false }.bold("Verdict:"), "Verdict:");
+    }
 }
