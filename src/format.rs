@@ -17,6 +17,10 @@
 //! | [`whole_ms`] | `1s 250ms` (humantime)            | probe error messages                |
 //! | [`time_left`]| `12s`, `3m 5s` (humantime)        | diagnose progress bar               |
 //! | [`about`]    | `about 20 s`, `about 11 min`      | how long an untested check takes    |
+//! | [`axis_ms`]  | `0.1ms`, `300ms`, `1s`, `30s`     | dashboard: round bucket and axis bounds |
+//!
+//! The HTML report's tick labels (`diagnose::render::html::ticks`) keep a
+//! rule of their own: one unit for every tick of an axis.
 
 use std::time::{Duration, SystemTime};
 
@@ -130,6 +134,16 @@ pub fn about(seconds: f64) -> String {
     }
 }
 
+/// A round number of milliseconds as an axis or bucket bound, exact and
+/// without a space: `0.1ms`, `300ms`, `1s`, `30s`.
+pub fn axis_ms(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{}s", ms / 1000.0)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
 /// `HH:MM:SS` (UTC, like the records).
 pub fn clock(t: SystemTime) -> String {
     let t = time::OffsetDateTime::from(t);
@@ -169,6 +183,9 @@ mod tests {
         assert_eq!(whole_ms(Duration::from_micros(1_250_700)).to_string(), "1s 250ms");
         assert_eq!(time_left(Duration::from_millis(11_200)), "12s");
         assert_eq!(minutes_seconds(185.4), "3:05");
+        assert_eq!(axis_ms(0.1), "0.1ms");
+        assert_eq!(axis_ms(300.0), "300ms");
+        assert_eq!(axis_ms(30_000.0), "30s");
     }
 
     #[test]

@@ -180,7 +180,10 @@ mod tests {
         assert_eq!(p.severity(Severity::Critical), "\x1b[1;31mcritical\x1b[0m");
         assert_eq!(p.severity(Severity::Warning), "\x1b[1;33mwarning\x1b[0m");
         assert_eq!(p.severity(Severity::Info), "\x1b[1;36minfo\x1b[0m");
-        assert_eq!(p.paint(Color::Green.bold(), "healthy"), "\x1b[1;32mhealthy\x1b[0m");
+        assert_eq!(
+            p.paint(Color::Green.bold(), "healthy"),
+            "\x1b[1;32mhealthy\x1b[0m"
+        );
         assert_eq!(Paint { on: false }.bold("Verdict:"), "Verdict:");
     }
 }

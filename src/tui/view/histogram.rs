@@ -6,24 +6,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
+use crate::format::axis_ms;
 use crate::tui::state::{TargetView, BUCKETS, BUCKET_EDGES_MS};
 use crate::tui::theme::Theme;
 
-fn edge(ms: f64) -> String {
-    if ms >= 1000.0 {
-        format!("{}s", ms / 1000.0)
-    } else {
-        format!("{ms}ms")
-    }
-}
-
 fn label(i: usize) -> String {
     match i {
-        0 => format!("<{}", edge(BUCKET_EDGES_MS[0])),
-        i if i == BUCKETS - 1 => format!("≥{}", edge(BUCKET_EDGES_MS[i - 1])),
+        0 => format!("<{}", axis_ms(BUCKET_EDGES_MS[0])),
+        i if i == BUCKETS - 1 => format!("≥{}", axis_ms(BUCKET_EDGES_MS[i - 1])),
         // "1–3ms", "300ms–1s", "1–3s": the unit once where both ends share it.
         i => {
-            let (lo, hi) = (edge(BUCKET_EDGES_MS[i - 1]), edge(BUCKET_EDGES_MS[i]));
+            let (lo, hi) = (axis_ms(BUCKET_EDGES_MS[i - 1]), axis_ms(BUCKET_EDGES_MS[i]));
             let unit = if hi.ends_with("ms") { "ms" } else { "s" };
             match lo.strip_suffix(unit) {
                 Some(bare) if !(unit == "s" && lo.ends_with("ms")) => format!("{bare}–{hi}"),
@@ -50,7 +43,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &TargetView, theme: Theme) {
                 if let Some(row) = shown.last_mut() {
                     let from = match end {
                         0 => "all".to_string(),
-                        e => format!("≥{}", edge(BUCKET_EDGES_MS[e - 1])),
+                        e => format!("≥{}", axis_ms(BUCKET_EDGES_MS[e - 1])),
                     };
                     *row = (from, rest);
                 }

@@ -222,14 +222,9 @@ pub fn log_axis(lo: f64, hi: f64, rows: u16) -> ([f64; 2], Vec<String>) {
     ([a, b], labels)
 }
 
+/// `10^exp` ms as a label: `0.1ms`, `10ms`, `1s`.
 fn decade_label(exp: i32) -> String {
-    match exp {
-        e if e < 0 => format!("{}ms", 10f64.powi(e)),
-        0 => "1ms".into(),
-        1 => "10ms".into(),
-        2 => "100ms".into(),
-        e => format!("{}s", 10u64.pow((e - 3) as u32)),
-    }
+    crate::format::axis_ms(10f64.powi(exp))
 }
 
 #[cfg(test)]

@@ -5,8 +5,7 @@
 use std::fmt::{self, Write as _};
 
 use super::escape::esc;
-use super::plot::W;
-use super::svg::{svg_close, N};
+use super::svg::{svg_close, N, W};
 use crate::diagnose::cloudwatch::CloudWatchEvidence;
 
 const ROW: f64 = 24.0;

@@ -6,7 +6,10 @@ use std::fmt;
 
 use super::axis::{Axis, Frame};
 use super::page::para;
-use super::svg::{bad_legend, dots, draw_legend, marks, svg_close, svg_open, Swatch, BAD_CAPTION};
+use super::svg::{
+    bad_legend, dots, draw_legend, marks, svg_close, svg_open, Swatch, BAD_CAPTION, BOTTOM, H, LEFT, RIGHT,
+    TOP, W,
+};
 use crate::diagnose::report::{Plots, Report};
 use crate::format::human_ms;
 
@@ -18,15 +21,6 @@ pub(super) const PALETTE: [&str; 8] = [
 pub(super) fn colour(target: usize) -> &'static str {
     PALETTE[target % PALETTE.len()]
 }
-
-// Scatter plot geometry (SVG user units): the plot area, then a legend column
-// on the right so long target names never cover points.
-pub(super) const W: f64 = 960.0;
-pub(super) const H: f64 = 380.0;
-pub(super) const LEFT: f64 = 76.0;
-pub(super) const TOP: f64 = 40.0;
-pub(super) const RIGHT: f64 = 740.0;
-pub(super) const BOTTOM: f64 = 326.0;
 
 /// The NLB's default idle timeout: the usual suspect for slow first requests.
 pub(super) const NLB_IDLE_MS: f64 = 350_000.0;

@@ -4,8 +4,16 @@
 use std::fmt::{self, Write as _};
 
 use super::escape::esc;
-use super::plot::{BOTTOM, LEFT, RIGHT, TOP};
 use crate::format::clip;
+
+// Scatter plot geometry (SVG user units): the plot area, then a legend column
+// on the right so long target names never cover points.
+pub(super) const W: f64 = 960.0;
+pub(super) const H: f64 = 380.0;
+pub(super) const LEFT: f64 = 76.0;
+pub(super) const TOP: f64 = 40.0;
+pub(super) const RIGHT: f64 = 740.0;
+pub(super) const BOTTOM: f64 = 326.0;
 
 /// A coordinate with at most one decimal (`12`, `12.5`): keeps the SVG small.
 pub(super) struct N(pub(super) f64);
