@@ -2,6 +2,9 @@
 //! waterfall whose bars start where the previous phase ended. `queue` is the
 //! sum of the tool's own gaps wherever they fell (mostly before the first
 //! phase), and is drawn first.
+//!
+//! `coldlink probe` prints it and the dashboard's probe detail shows it;
+//! it sits with the record it draws so that neither imports the other.
 
 use std::io::{self, Write};
 

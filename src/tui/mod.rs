@@ -2,7 +2,7 @@
 //!
 //! State, intent, update and view are apart: keys become an [`Action`] by
 //! a pure function, [`update()`] changes the [`State`] and says what the
-//! loop must do outside it, and one render module per region draws it.
+//! loop must do outside it, and one view module per region draws it.
 //! Input, ticks, records, engine notes and signals arrive as one [`Event`]
 //! on one channel, consumed by one loop. The probes run on a thread of
 //! their own ([`live`]): the loop samples what they publish and never

@@ -1,7 +1,7 @@
 //! What the dashboard shows, in bounded memory: per-target histograms and
 //! ring buffers, the most recent slow probes, the live findings, and where
 //! the user is (mode, focus, selection). The engine never touches it; the
-//! loop folds records in and the render modules only read it.
+//! loop folds records in and the view modules only read it.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;

@@ -1,5 +1,7 @@
-//! Where records go: run statistics, the NDJSON file, and stdout in the
-//! chosen format. Shared by every command that sends probes.
+//! What `probe` and `run` print, and where their records go: run
+//! statistics, the NDJSON file, and stdout in the chosen format (`line`
+//! for one line per probe, `summary` for the per-target table, and
+//! `probe::waterfall` for a single probe, which the dashboard shares).
 //!
 //! Statistics are folded on the probe thread (cheap, never blocks). Writing
 //! — stdout, `--out` — happens on an OS thread of its own, because a blocked

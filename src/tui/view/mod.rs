@@ -1,4 +1,6 @@
-//! The screen, one module per region. `draw` lays the regions out for the
+//! The view of the dashboard's state/intent/update/view split (`state`,
+//! `action`, `update`, `view`): the screen, one module per region, reading
+//! the state and changing nothing. `draw` lays the regions out for the
 //! terminal's size: below about 160×48 the per-target panels give up their
 //! idle-age plot, then the histogram, then the chart, so that 80×24 still
 //! shows every target's phases, the findings and the slow probes.
