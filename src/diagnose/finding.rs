@@ -191,4 +191,15 @@ mod tests {
         let ours: Vec<&str> = Cause::iter().map(Cause::as_str).collect();
         assert_eq!(ids, ours);
     }
+
+    #[test]
+    fn the_causes_page_explains_every_cause() {
+        let page = include_str!("../../docs/causes.md");
+        for c in Cause::iter() {
+            assert!(
+                page.contains(&format!("\n## `{c}`\n")),
+                "docs/causes.md has no section for {c}"
+            );
+        }
+    }
 }
