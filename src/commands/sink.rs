@@ -19,9 +19,9 @@ use crate::cli::OutputFormat;
 use crate::config::{ConfigError, OutputConfig};
 use crate::exit::Exit;
 use crate::probe::{engine, Plan, ProbeRecord, ProbeSettings, RecordBatch, Target};
+use crate::records::NdjsonWriter;
 use crate::render;
 use crate::stats::{RunStats, TargetSummary};
-use crate::store::NdjsonWriter;
 
 /// The `--format json` document (`records` only where they are kept:
 /// `probe`, whose count is bounded; never `run`, which may last days).

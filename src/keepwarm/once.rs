@@ -13,8 +13,8 @@ use super::lock::{Lock, LockError};
 use crate::config::{ConfigError, KeepwarmConfig};
 use crate::exit::Exit;
 use crate::probe::{runner, CountPlan, Pacing, ProbeRecord, Prober};
+use crate::records::NdjsonWriter;
 use crate::render::fmt_ms;
-use crate::store::NdjsonWriter;
 
 /// Probe every target once, at the same time; print a line per target (in
 /// the profile's order); 0 when all answered under `slow`, else 1.
