@@ -355,4 +355,55 @@ mod tests {
         let lines: Vec<usize> = report.bad_samples.iter().map(|b| b.line).collect();
         assert_eq!(lines, vec![2, 4]);
     }
+
+    const GOOD: &str = r#"{"v":1,"target":"t","url":"u","seq":1,"at":"2026-11-21T10:00:00.000001Z","scheduled_at":"2026-11-21T10:00:00Z","remote":null,"conn":null,"phases_ms":{"queue":0.1,"dns":null,"connect":null,"tls":null,"send":null,"ttfb":null,"body":null},"total_ms":0.1,"status":null,"http":null,"tls":null,"trace_id":null,"error":null}"#;
+
+    /// A line longer than a whole block is skipped in pieces, never held.
+    #[test]
+    fn a_line_longer_than_a_block_is_one_bad_line() {
+        let mut input = format!("{GOOD}\n").into_bytes();
+        input.extend(std::iter::repeat_n(b'x', CHUNK_BYTES + 100));
+        input.extend_from_slice(format!("\n{GOOD}\n").as_bytes());
+        let mut report = ReadReport::default();
+        for_each_record(Path::new("f"), &input[..], &mut report, |_| {});
+        assert_eq!((report.records, report.bad_lines), (2, 1));
+        assert_eq!(report.bad_samples[0].line, 2);
+    }
+
+    /// A stream that breaks (a truncated gzip file) ends the file: the whole
+    /// lines before the break are read, the broken one is counted once, at
+    /// its own line number.
+    #[test]
+    fn a_read_error_is_one_bad_line_where_it_broke() {
+        struct Broken;
+        impl io::Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("corrupt deflate stream"))
+            }
+        }
+        let text = format!("{GOOD}\n\n{GOOD}\n{{\"v\":1,\"tru");
+        let reader = io::BufReader::new(io::Read::chain(text.as_bytes(), Broken));
+        let mut report = ReadReport::default();
+        for_each_record(Path::new("f"), reader, &mut report, |_| {});
+        assert_eq!((report.records, report.bad_lines), (2, 1));
+        assert_eq!(report.bad_samples[0].line, 4);
+        assert!(report.bad_samples[0].reason.starts_with("unreadable: "));
+    }
+
+    /// The parallel reader counts alike, and names a file with no record.
+    #[test]
+    fn observations_from_several_files_with_their_bad_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.ndjson");
+        let empty = dir.path().join("empty.ndjson");
+        std::fs::write(&a, format!("{GOOD}\nnot json\n{GOOD}\n")).unwrap();
+        std::fs::write(&empty, "").unwrap();
+        let paths = [a.clone(), empty.clone()];
+        let (sinks, report) =
+            read_observations(&paths, || 0u64, |n, o| *n += u64::from(o.target == "t")).unwrap();
+        assert_eq!(sinks.iter().sum::<u64>(), 2);
+        assert_eq!((report.records, report.bad_lines), (2, 1));
+        assert_eq!((&report.bad_samples[0].path, report.bad_samples[0].line), (&a, 2));
+        assert_eq!(report.files_without_records, vec![empty]);
+    }
 }
