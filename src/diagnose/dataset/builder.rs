@@ -299,11 +299,10 @@ fn contains_ignore_case(hay: &str, needle: &str) -> bool {
 /// `*.execute-api.*` is the execute-api URL (the lab's too); other names
 /// follow [`TargetKind::infer`].
 ///
-/// Not yet one rule with [`TargetKind::infer`], which asks for
-/// `.amazonaws.com` too: they differ on the lab's `*.execute-api.lab.test`,
-/// and with the probe's rule `diagnose --from` on lab records reports the
-/// execute-api target as a custom domain (and no `edge` finding). Which rule
-/// is right is the coordinator's call (issue #15), not this module's.
+/// Kept apart from [`TargetKind::infer`], which also asks for
+/// `.amazonaws.com`: the two disagree on the lab's `*.execute-api.lab.test`,
+/// and with the probe's rule `diagnose --from` on lab records would call the
+/// execute-api target a custom domain and lose the `edge` comparison.
 pub fn infer_kind(url: Option<&url::Url>) -> TargetKind {
     match url {
         Some(u)
