@@ -14,7 +14,7 @@ pub mod keepwarm;
 pub mod lab;
 pub mod logs;
 pub mod probe;
+pub mod records;
 pub mod shutdown;
 pub mod stats;
-pub mod store;
 pub mod tui;

@@ -10,8 +10,8 @@ use crate::cli::{GroupBy, ReportArgs, ReportFormat};
 use crate::config::ConfigError;
 use crate::exit::Exit;
 use crate::probe::ProbeRecord;
+use crate::records::{self, ReadReport};
 use crate::stats::{Breakdown, GroupRow, RunStats, TargetSummary};
-use crate::store::{self, ReadReport};
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
@@ -58,9 +58,9 @@ pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, ConfigErro
     let mut read = ReadReport::default();
     let mut lab = None;
     for path in files {
-        let reader = store::open(path)
+        let reader = records::open(path)
             .map_err(|e| ConfigError(format!("{}: cannot read the file: {e}", path.display())))?;
-        store::for_each_record(path, reader, &mut read, |r| {
+        records::for_each_record(path, reader, &mut read, |r| {
             stats.record(&r);
             if lab.is_none() {
                 lab.clone_from(&r.lab);

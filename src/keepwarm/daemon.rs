@@ -14,13 +14,13 @@ use super::heartbeat::Heartbeat;
 use super::lock::{Lock, LockError};
 use super::metrics::{outcome, Metrics};
 use super::outage::OutageLog;
-use super::records::RecordWriter;
 use super::{pings, serve, warmness};
 use crate::config::{ConfigError, KeepwarmConfig};
 use crate::diagnose::detect::ratio;
 use crate::exit::Exit;
 use crate::format;
 use crate::probe::{engine, RecordBatch};
+use crate::records::QueuedWriter;
 
 pub async fn run(
     cfg: KeepwarmConfig,
@@ -49,7 +49,8 @@ pub async fn run(
     };
     let mut out = match &cfg.out {
         Some(path) => Some(
-            RecordWriter::open(path).map_err(|e| ConfigError(format!("--out {}: {e}", path.display())))?,
+            QueuedWriter::open(path, "keepwarm")
+                .map_err(|e| ConfigError(format!("--out {}: {e}", path.display())))?,
         ),
         None => None,
     };
@@ -118,7 +119,7 @@ pub async fn run(
         // The last round's heartbeat, if it is quick about it.
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
-    let lost = out.map_or(0, RecordWriter::finish);
+    let lost = out.map_or(0, QueuedWriter::finish);
     if lost > 0 {
         writeln!(
             stderr,

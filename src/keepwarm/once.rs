@@ -14,7 +14,7 @@ use crate::config::{ConfigError, KeepwarmConfig};
 use crate::exit::Exit;
 use crate::format;
 use crate::probe::{runner, CountPlan, Pacing, ProbeRecord, Prober};
-use crate::store::NdjsonWriter;
+use crate::records::NdjsonWriter;
 
 /// Probe every target once, at the same time; print a line per target (in
 /// the profile's order); 0 when all answered under `slow`, else 1.

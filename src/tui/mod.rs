@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, WatchConfig};
 use crate::probe::{ConnectionPolicy, ProbeRecord};
-use crate::store::NdjsonWriter;
+use crate::records::NdjsonWriter;
 use live::Live;
 use state::{Meta, TargetMeta};
 use theme::Theme;

@@ -12,6 +12,7 @@ use crate::diagnose::detect;
 use crate::diagnose::report::AwsEvidence;
 use crate::diagnose::{Cause, Dataset, Finding};
 use crate::probe::{ProbeRecord, TargetKind};
+use crate::records::{ByReuse, Reuse};
 use crate::stats::TargetStats;
 
 /// Records the detectors and `e` (export) see: the most recent ones. At a
@@ -112,8 +113,8 @@ pub struct TargetView {
     pub idle: VecDeque<IdlePoint>,
     pub buckets: [u64; BUCKETS],
     /// A probe slower than this (real ms) counts as slow, per connection
-    /// kind `[new, reused]`: `--slow`, else the detectors' baseline.
-    pub slow_ms: [Option<f64>; 2],
+    /// kind: `--slow`, else the detectors' baseline.
+    pub slow_ms: ByReuse<Option<f64>>,
 }
 
 impl TargetView {
@@ -130,14 +131,14 @@ impl TargetView {
     /// Failed, or slower than its connection kind's threshold. Like the
     /// detectors, on network time: the tool's own `queue` is left out.
     pub fn is_slow(&self, r: &ProbeRecord) -> bool {
-        let reused = r.conn.as_ref().is_some_and(|c| c.reused);
-        let limit = self.slow_ms[usize::from(reused)].or(self.threshold_ms());
+        let kind = Reuse::of(r.conn.as_ref().is_some_and(|c| c.reused));
+        let limit = self.slow_ms[kind].or(self.threshold_ms());
         r.error.is_some() || limit.is_some_and(|l| r.network_ms() > l)
     }
 
     /// The line drawn on the chart: new connections' threshold, else reused.
     pub fn threshold_ms(&self) -> Option<f64> {
-        self.slow_ms[0].or(self.slow_ms[1])
+        self.slow_ms[Reuse::Fresh].or(self.slow_ms[Reuse::Reused])
     }
 }
 
@@ -396,12 +397,8 @@ impl State {
                 let Some(t) = self.meta.targets.iter().position(|m| m.name == info.name) else {
                     continue;
                 };
-                let b = ds.baselines.get(d).copied().unwrap_or([None, None]);
-                // Dataset baselines are `[reused, new]` by `new_conn as usize`.
-                self.targets[t].slow_ms = [
-                    b[1].map(|b| ds.real_ms(b.slow_ms)),
-                    b[0].map(|b| ds.real_ms(b.slow_ms)),
-                ];
+                let b = ds.baselines.get(d).copied().unwrap_or_default();
+                self.targets[t].slow_ms = b.map(|b| b.map(|b| ds.real_ms(b.slow_ms)));
             }
             self.relist_slow();
         }

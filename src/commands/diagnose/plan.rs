@@ -20,7 +20,7 @@ use crate::format::human_ms;
 use crate::probe::{
     round, runner, ConnectionPolicy, CountPlan, Pacing, ProbeRecord, ProbeSettings, Prober, Target,
 };
-use crate::store::NdjsonWriter;
+use crate::records::NdjsonWriter;
 
 /// How long the burst on new connections is spread over (real time).
 const FRESH_SPREAD: Duration = Duration::from_secs(4);

@@ -25,8 +25,8 @@ use crate::config::{ConfigError, OutputConfig};
 use crate::exit::Exit;
 use crate::probe::waterfall;
 use crate::probe::{engine, Plan, ProbeRecord, ProbeSettings, RecordBatch, Target};
+use crate::records::NdjsonWriter;
 use crate::stats::{RunStats, TargetSummary};
-use crate::store::NdjsonWriter;
 
 /// The `--format json` document (`records` only where they are kept:
 /// `probe`, whose count is bounded; never `run`, which may last days).

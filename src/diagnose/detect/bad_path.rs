@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::gaps::is_head;
 use super::{ratio, target_names, Detection, Input};
-use crate::diagnose::dataset::{Dataset, Sample, NONE};
+use crate::diagnose::dataset::{Dataset, Ix, Sample};
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::{cv, frac, median, quantile, sorted};
 use crate::format::human_ms;
@@ -236,7 +236,7 @@ fn dominant_phase(ds: &Dataset, slow: &[usize]) -> String {
 
 /// Slow probes all on one remote address (a DNS name with a bad address).
 fn remote_cluster(ds: &Dataset, pool: &[usize], slow: &[usize]) -> Option<String> {
-    let mut per: HashMap<u32, (usize, usize)> = HashMap::new();
+    let mut per: HashMap<Option<Ix>, (usize, usize)> = HashMap::new();
     for &i in pool {
         per.entry(ds.samples[i].remote).or_default().1 += 1;
     }
@@ -251,12 +251,12 @@ fn remote_cluster(ds: &Dataset, pool: &[usize], slow: &[usize]) -> Option<String
         .max_by(|a, b| frac(a.1 .0, a.1 .1).total_cmp(&frac(b.1 .0, b.1 .1)))?;
     let others_bad: usize = per.iter().filter(|(k, _)| **k != worst).map(|(_, v)| v.0).sum();
     let others_n: usize = per.iter().filter(|(k, _)| **k != worst).map(|(_, v)| v.1).sum();
-    if worst == NONE || frac(bad, n) < 0.8 || frac(others_bad, others_n) > 0.1 {
+    if worst.is_none() || frac(bad, n) < 0.8 || frac(others_bad, others_n) > 0.1 {
         return None;
     }
     Some(format!(
         "{bad}/{n} probes to {} were slow, {others_bad}/{others_n} to the other addresses",
-        ds.remotes[worst as usize]
+        ds.remotes[worst?.index()]
     ))
 }
 
@@ -264,11 +264,11 @@ fn remote_cluster(ds: &Dataset, pool: &[usize], slow: &[usize]) -> Option<String
 /// chosen per connection.
 fn conn_cluster(ds: &Dataset, pool: &[usize], slow: &[usize]) -> Option<String> {
     let slow: std::collections::HashSet<usize> = slow.iter().copied().collect();
-    let mut per: HashMap<u32, (usize, usize)> = HashMap::new();
+    let mut per: HashMap<Ix, (usize, usize)> = HashMap::new();
     for &i in pool {
         let s = &ds.samples[i];
-        if s.conn != NONE {
-            let e = per.entry(s.conn).or_default();
+        if let Some(conn) = s.conn {
+            let e = per.entry(conn).or_default();
             e.1 += 1;
             e.0 += slow.contains(&i) as usize;
         }

@@ -4,7 +4,7 @@
 //! answers carry `Via: … cloudfront`, `X-Amz-Cf-Pop`, `X-Cache`.
 
 use super::{ratio, Detection, Input};
-use crate::diagnose::dataset::{Dataset, EdgeCache, NONE};
+use crate::diagnose::dataset::{Dataset, EdgeCache};
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::quantiles;
 use crate::format::human_ms;
@@ -222,9 +222,8 @@ fn compare(input: &Input<'_>) -> Option<Comparison> {
         let cloudfront = of_c.iter().filter(|&&i| ds.samples[i].cloudfront).count();
         let mut pops: Vec<String> = of_c
             .iter()
-            .map(|&i| ds.samples[i].pop)
-            .filter(|&p| p != NONE)
-            .map(|p| ds.pops[p as usize].clone())
+            .filter_map(|&i| ds.samples[i].pop)
+            .map(|p| ds.pops[p.index()].clone())
             .collect();
         pops.sort();
         pops.dedup();

@@ -1,0 +1,317 @@
+//! Observations into a [`Dataset`]: targets, addresses, POPs and
+//! connections interned, builders from several reading threads merged, then
+//! sorted by time with the gaps, sessions and baselines computed.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use super::{Dataset, EdgeCache, Ix, Sample, TargetInfo};
+use crate::probe::{LabRun, TargetKind};
+use crate::records::{Observation, Reuse};
+
+/// A gap shorter than this (real time) joins a probe to the session of the
+/// one before it: back-to-back probes leave well under a millisecond, so
+/// 20 ms is noise-proof yet far below any timer worth finding.
+const SESSION_JOIN_REAL_MS: f64 = 20.0;
+
+/// Collects observations (in any order, from any number of files) into a
+/// [`Dataset`].
+#[derive(Debug, Default)]
+pub struct Builder {
+    targets: Vec<TargetInfo>,
+    target_ix: HashMap<String, u16>,
+    remotes: Interner,
+    pops: Interner,
+    runs: Interner,
+    conns: HashMap<(u32, u64), Ix>,
+    kinds: HashMap<String, TargetKind>,
+    /// Samples with absolute times (seconds since the epoch, real).
+    raw: Vec<(f64, f64, Sample)>,
+    /// The first lab run the records name.
+    lab: Option<LabRun>,
+}
+
+#[derive(Debug, Default)]
+struct Interner {
+    names: Vec<String>,
+    ix: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn get(&mut self, name: &str) -> Ix {
+        Ix::new(self.get_u32(name))
+    }
+
+    fn get_u32(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.ix.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.ix.insert(name.to_string(), i);
+        i
+    }
+}
+
+/// Target names beyond this many are folded into one: a dataset is about
+/// one API, and the index type stays small.
+const MAX_TARGETS: usize = 1000;
+
+impl Builder {
+    pub fn new() -> Self {
+        Builder::default()
+    }
+
+    /// Say what kind a target is (from a profile); otherwise it is inferred
+    /// from its URL.
+    pub fn kind(&mut self, name: &str, kind: TargetKind) {
+        self.kinds.insert(name.to_string(), kind);
+    }
+
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    pub fn add(&mut self, o: &Observation<'_>) {
+        if let (None, Some((scenario, speed))) = (&self.lab, o.lab) {
+            self.lab = Some(LabRun {
+                scenario: scenario.to_string(),
+                speed,
+            });
+        }
+        let target = self.target(o.target, o.url);
+        let secs = |t: Option<SystemTime>| {
+            t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map_or(f64::NAN, |d| d.as_secs_f64())
+        };
+        let scheduled = secs(o.scheduled_at);
+        let at = secs(o.at);
+        let start = if at.is_finite() { at } else { scheduled };
+        let end = if scheduled.is_finite() {
+            scheduled + o.total_ms / 1000.0
+        } else {
+            start + o.total_ms / 1000.0
+        };
+        let phases = {
+            let mut p = [f32::NAN; 7];
+            for (phase, v) in o.phases.iter() {
+                if let Some(v) = v {
+                    p[phase as usize] = v as f32;
+                }
+            }
+            p
+        };
+        let conn = o.conn_id.map(|id| {
+            let run = self.runs.get_u32(o.run.unwrap_or(""));
+            let next = Ix::new(self.conns.len() as u32);
+            *self.conns.entry((run, id)).or_insert(next)
+        });
+        let via_cf = o.via.is_some_and(|v| contains_ignore_case(v, "cloudfront"));
+        let starts = |p: &str| {
+            o.x_cache
+                .is_some_and(|c| c.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p)))
+        };
+        let edge_cache = if starts("error") {
+            EdgeCache::Error
+        } else if starts("miss") || starts("refreshhit") {
+            EdgeCache::Miss
+        } else if starts("hit") {
+            EdgeCache::Hit
+        } else {
+            EdgeCache::None
+        };
+        // The tool's own queueing is not the path's latency.
+        let network_ms = (o.total_ms - o.phases.queue.unwrap_or(0.0)).max(0.0);
+        let sample = Sample {
+            target,
+            start_s: 0.0,
+            end_s: 0.0,
+            total_ms: network_ms,
+            phases,
+            status: o.status.unwrap_or(0),
+            error: o.error,
+            reused: o.reused,
+            conn_idle_ms: o.conn_idle_ms.map_or(f32::NAN, |v| v as f32),
+            reconnected: o.reconnected,
+            tls_resumed: o.tls_resumed,
+            remote: o.remote.map(|r| self.remotes.get(r)),
+            conn,
+            cloudfront: via_cf || o.cf_pop.is_some() || edge_cache != EdgeCache::None,
+            edge_cache,
+            pop: o.cf_pop.map(|p| self.pops.get(p)),
+            gateway_error: o.errortype,
+            gap_ms: f64::NAN,
+            session_gap_ms: f64::NAN,
+            session_pos: 0,
+            trace: o.trace_id.and_then(crate::probe::trace::TraceKey::parse),
+        };
+        self.raw.push((start, end, sample));
+    }
+
+    fn target(&mut self, name: &str, url: &str) -> u16 {
+        if let Some(&i) = self.target_ix.get(name) {
+            return i;
+        }
+        if self.targets.len() >= MAX_TARGETS {
+            return (MAX_TARGETS - 1) as u16;
+        }
+        let parsed = url::Url::parse(url).ok();
+        let kind = self
+            .kinds
+            .get(name)
+            .copied()
+            .unwrap_or_else(|| infer_kind(parsed.as_ref()));
+        let path = parsed
+            .as_ref()
+            .map_or_else(|| "/".to_string(), |u| u.path().to_string());
+        let route = if kind == TargetKind::ExecuteApi {
+            // /{stage}/rest → /rest
+            match path.trim_start_matches('/').split_once('/') {
+                Some((_, rest)) => format!("/{rest}"),
+                None => "/".to_string(),
+            }
+        } else {
+            path
+        };
+        let i = self.targets.len() as u16;
+        self.targets.push(TargetInfo {
+            name: name.to_string(),
+            url: url.to_string(),
+            kind,
+            route,
+        });
+        self.target_ix.insert(name.to_string(), i);
+        i
+    }
+
+    /// Take in another builder's observations (read on another thread),
+    /// renumbering its targets, addresses, POPs and connections.
+    /// The lab run the records came from, if they say so: their times are
+    /// real, and the scenario's are `speed` times longer.
+    pub fn lab(&self) -> Option<&LabRun> {
+        self.lab.as_ref()
+    }
+
+    pub fn absorb(&mut self, other: Builder) {
+        if self.lab.is_none() {
+            self.lab = other.lab;
+        }
+        let targets: Vec<u16> = other
+            .targets
+            .iter()
+            .map(|t| self.target(&t.name, &t.url))
+            .collect();
+        let remotes: Vec<Ix> = other.remotes.names.iter().map(|r| self.remotes.get(r)).collect();
+        let pops: Vec<Ix> = other.pops.names.iter().map(|p| self.pops.get(p)).collect();
+        let runs: Vec<u32> = other.runs.names.iter().map(|r| self.runs.get_u32(r)).collect();
+        let mut conns = vec![Ix::new(0); other.conns.len()];
+        for ((run, id), ix) in other.conns {
+            let next = Ix::new(self.conns.len() as u32);
+            conns[ix.index()] = *self.conns.entry((runs[run as usize], id)).or_insert(next);
+        }
+        let map = |v: Option<Ix>, table: &[Ix]| v.map(|v| table[v.index()]);
+        self.raw.reserve(other.raw.len());
+        for (start, end, mut s) in other.raw {
+            s.target = targets[s.target as usize];
+            s.remote = map(s.remote, &remotes);
+            s.pop = map(s.pop, &pops);
+            s.conn = map(s.conn, &conns);
+            self.raw.push((start, end, s));
+        }
+    }
+
+    /// Sort by time, compute gaps, sessions and baselines.
+    pub fn build(self, scale: f64, slow_override_ms: Option<f64>) -> Dataset {
+        let scale = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
+        let mut raw = self.raw;
+        raw.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let t0 = raw.iter().map(|r| r.0).find(|t| t.is_finite());
+        let mut samples = Vec::with_capacity(raw.len());
+        let mut latest_end = f64::NAN;
+        let mut session_gap = f64::NAN;
+        let mut pos = 0u32;
+        let join_ms = SESSION_JOIN_REAL_MS * scale;
+        for (start, end, mut s) in raw {
+            let base = t0.unwrap_or(start);
+            s.start_s = (start - base) * scale;
+            s.end_s = (end - base) * scale;
+            s.total_ms *= scale;
+            for p in &mut s.phases {
+                *p *= scale as f32;
+            }
+            s.conn_idle_ms *= scale as f32;
+            let gap = if latest_end.is_nan() {
+                f64::NAN
+            } else {
+                ((s.start_s - latest_end) * 1000.0).max(0.0)
+            };
+            s.gap_ms = gap;
+            if gap.is_nan() || gap >= join_ms {
+                session_gap = gap;
+                pos = 0;
+            } else {
+                pos += 1;
+            }
+            s.session_gap_ms = session_gap;
+            s.session_pos = pos;
+            if latest_end.is_nan() || s.end_s > latest_end {
+                latest_end = s.end_s;
+            }
+            samples.push(s);
+        }
+        let mut ds = Dataset {
+            targets: self.targets,
+            samples,
+            remotes: self.remotes.names,
+            pops: self.pops.names,
+            scale,
+            t0: t0.map(|t| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs_f64(t)),
+            baselines: Vec::new(),
+            slow_override_ms,
+            by_target: Vec::new(),
+        };
+        let mut by_target = vec![Vec::new(); ds.targets.len()];
+        for (i, s) in ds.samples.iter().enumerate() {
+            by_target[s.target as usize].push(i as u32);
+        }
+        ds.by_target = by_target;
+        ds.baselines = (0..ds.targets.len())
+            .map(|t| Reuse::ALL.map(|kind| ds.compute_baseline(t as u16, kind)))
+            .collect();
+        ds
+    }
+}
+
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// `*.execute-api.*` is the execute-api URL (the lab's too); other names
+/// follow [`TargetKind::infer`].
+///
+/// Kept apart from [`TargetKind::infer`], which also asks for
+/// `.amazonaws.com`: the two disagree on the lab's `*.execute-api.lab.test`,
+/// and with the probe's rule `diagnose --from` on lab records would call the
+/// execute-api target a custom domain and lose the `edge` comparison.
+pub fn infer_kind(url: Option<&url::Url>) -> TargetKind {
+    match url {
+        Some(u)
+            if u.host_str()
+                .is_some_and(|h| h.to_ascii_lowercase().contains(".execute-api.")) =>
+        {
+            TargetKind::ExecuteApi
+        }
+        Some(u) => TargetKind::infer(u),
+        None => TargetKind::Other,
+    }
+}

@@ -1,0 +1,56 @@
+//! What the analyses take from one probe: a record reduced to the facts the
+//! detectors, the dashboard and the keep-warm check read, borrowed from
+//! wherever it was read. Filled from a record by
+//! [`RecordView::observation`](super::RecordView::observation) only; built
+//! by hand where there is no record (tests, synthetic series).
+
+use std::time::SystemTime;
+
+use crate::probe::{ErrorKind, Phase, Phases};
+
+/// One probe as the analyses take it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observation<'a> {
+    pub target: &'a str,
+    pub url: &'a str,
+    pub run: Option<&'a str>,
+    pub conn_id: Option<u64>,
+    pub scheduled_at: Option<SystemTime>,
+    pub at: Option<SystemTime>,
+    pub total_ms: f64,
+    pub phases: Phases,
+    pub status: Option<u16>,
+    pub error: Option<(ErrorKind, Phase)>,
+    pub reused: bool,
+    pub conn_idle_ms: Option<f64>,
+    pub reconnected: bool,
+    pub tls_resumed: Option<bool>,
+    pub remote: Option<&'a str>,
+    pub via: Option<&'a str>,
+    pub x_cache: Option<&'a str>,
+    pub cf_pop: Option<&'a str>,
+    pub errortype: bool,
+    pub trace_id: Option<&'a str>,
+    /// The lab run the probe went to: scenario and speed.
+    pub lab: Option<(&'a str, f64)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::RecordView;
+    use crate::probe::ProbeRecord;
+
+    /// A record read back from its line and the same record in memory give
+    /// the same observation: one conversion, whichever way it came.
+    #[test]
+    fn a_record_from_disk_and_from_memory_observe_alike() {
+        let line = r#"{"v":1,"run":"r1","target":"t","url":"https://a.example/p","seq":1,"at":"2026-11-21T10:00:00.000001Z","scheduled_at":"2026-11-21T10:00:00Z","remote":"10.0.0.1:443","conn":{"id":3,"reused":true,"idle_ms":12.5,"age_ms":100.0,"requests":2,"reconnected":false},"phases_ms":{"queue":0.1,"dns":null,"connect":null,"tls":null,"send":0.2,"ttfb":20.0,"body":0.3},"total_ms":20.6,"status":502,"http":"HTTP/1.1","tls":{"version":"TLSv1.3","resumed":false,"alpn":"http/1.1"},"trace_id":"Root=1-5f84c7a9-0123456789abcdef01234567","headers":{"via":"1.1 x.cloudfront.net (CloudFront)","x-cache":"Error from cloudfront","x-amz-cf-pop":"FRA56-P1","x-amzn-errortype":"InternalServerErrorException"},"body_bytes":10,"error":{"kind":"status","phase":"ttfb","message":"502"},"lab":{"scenario":"s","speed":10.0}}"#;
+        let from_line: RecordView = serde_json::from_str(line).unwrap();
+        let record: ProbeRecord = serde_json::from_str(line).unwrap();
+        let from_memory = RecordView::of(&record);
+        let a = from_line.observation().unwrap();
+        assert_eq!(a, from_memory.observation().unwrap());
+        assert!(a.reused && a.errortype && a.remote == Some("10.0.0.1:443"));
+        assert_eq!(a.lab, Some(("s", 10.0)));
+    }
+}

@@ -1,0 +1,409 @@
+//! Reading stored records: plain or gzip NDJSON, cut into blocks of whole
+//! lines, every line that is not a record counted (and the first few kept
+//! with file and line), a file that yields no record named. One reader, two
+//! ways to drive it: [`for_each_record`] streams whole [`ProbeRecord`]s in
+//! file order on the caller's thread (`report`); [`read_observations`]
+//! parses [`RecordView`]s on every core into [`Observation`]s, for the
+//! million-record `diagnose --from` (docs/performance.md).
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+use serde::Deserialize;
+
+use super::observation::Observation;
+use super::view::RecordView;
+use crate::probe::ProbeRecord;
+
+/// How many unreadable lines are kept with their reasons.
+pub const BAD_SAMPLES: usize = 20;
+
+/// Longest line read as a record; a longer one is skipped as unreadable
+/// (a file without newlines must not be read into memory whole).
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Bytes of whole lines handed to a parser at once.
+const CHUNK_BYTES: usize = 4 << 20;
+
+/// A line that is not a valid record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadLine {
+    pub path: PathBuf,
+    pub line: usize,
+    pub reason: String,
+}
+
+/// What reading a file found besides the records.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ReadReport {
+    pub records: u64,
+    /// Every unreadable line is counted…
+    pub bad_lines: u64,
+    /// …and the first few are kept with their line numbers.
+    pub bad_samples: Vec<BadLine>,
+    /// Files that yielded no record at all (empty, garbage, a gzip stream
+    /// that breaks before the first): bad input, named in the error.
+    pub files_without_records: Vec<PathBuf>,
+}
+
+impl ReadReport {
+    fn bad(&mut self, path: &Path, line: usize, reason: String) {
+        self.bad_lines += 1;
+        if self.bad_samples.len() < BAD_SAMPLES {
+            self.bad_samples.push(BadLine {
+                path: path.to_path_buf(),
+                line,
+                reason,
+            });
+        }
+    }
+}
+
+/// Open a record file, gzip-compressed or not (told by its first bytes).
+pub fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
+    let mut file = BufReader::new(File::open(path)?);
+    let gzip = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip {
+        Box::new(BufReader::new(MultiGzDecoder::new(file)))
+    } else {
+        Box::new(file)
+    })
+}
+
+/// Stream the records of `reader` into `each`, one at a time and in file
+/// order (memory stays flat whatever the file size). Bad lines — not JSON,
+/// not a record, not UTF-8, too long — are counted, never fatal; an I/O
+/// error (a truncated gzip stream, say) ends the file and is counted too.
+pub fn for_each_record<R: BufRead>(
+    path: &Path,
+    reader: R,
+    report: &mut ReadReport,
+    mut each: impl FnMut(ProbeRecord),
+) {
+    let records_before = report.records;
+    split_into_chunks(reader, 0, path, report, |chunk, report| {
+        each_line(&chunk, path, report, |line| {
+            each(line.parse()?);
+            Ok(())
+        });
+        true
+    });
+    if report.records == records_before {
+        report.files_without_records.push(path.to_path_buf());
+    }
+}
+
+/// Read every file on every core into observations: `new_sink` makes one
+/// sink per parsing thread, `add` puts an observation into it; the sinks
+/// come back in no particular order, for the caller to merge. A file that
+/// cannot be opened is an error (bad input); unreadable lines are counted
+/// in the report, never fatal.
+pub fn read_observations<S: Send>(
+    paths: &[PathBuf],
+    new_sink: impl Fn() -> S + Sync,
+    add: impl Fn(&mut S, &Observation<'_>) + Sync,
+) -> io::Result<(Vec<S>, ReadReport)> {
+    let mut readers = Vec::new();
+    for p in paths {
+        readers.push(open(p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?);
+    }
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    // Bounded: the file is read no further ahead of the parsers than this.
+    let (tx, rx) = crossbeam_channel::bounded::<Chunk>(workers * 2);
+    let (new_sink, add) = (&new_sink, &add);
+    let (parsed, mut report) = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let rx = rx.clone();
+                scope.spawn(move || {
+                    let mut sink = new_sink();
+                    let mut report = ReadReport::default();
+                    // Records per file, to name a file that yields none.
+                    let mut per_file = vec![0u64; paths.len()];
+                    for chunk in rx {
+                        let path = &paths[chunk.file];
+                        let before = report.records;
+                        each_line(&chunk, path, &mut report, |line| {
+                            let view: RecordView = line.parse()?;
+                            add(&mut sink, &view.observation()?);
+                            Ok(())
+                        });
+                        per_file[chunk.file] += report.records - before;
+                    }
+                    (sink, report, per_file)
+                })
+            })
+            .collect();
+        drop(rx);
+        let mut io_report = ReadReport::default();
+        for (file, reader) in readers.into_iter().enumerate() {
+            split_into_chunks(reader, file, &paths[file], &mut io_report, |chunk, _| {
+                tx.send(chunk).is_ok()
+            });
+        }
+        drop(tx);
+        let parsed: Vec<_> = handles.into_iter().map(|h| h.join().expect("parser")).collect();
+        (parsed, io_report)
+    });
+    let mut per_file = vec![0u64; paths.len()];
+    let mut sinks = Vec::with_capacity(parsed.len());
+    for (sink, r, counts) in parsed {
+        sinks.push(sink);
+        report.records += r.records;
+        report.bad_lines += r.bad_lines;
+        report.bad_samples.extend(r.bad_samples);
+        per_file.iter_mut().zip(counts).for_each(|(total, n)| *total += n);
+    }
+    report.files_without_records = paths
+        .iter()
+        .zip(per_file)
+        .filter(|(_, n)| *n == 0)
+        .map(|(p, _)| p.clone())
+        .collect();
+    // Each parser kept its own first few; the first few of all, in order.
+    report
+        .bad_samples
+        .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    report.bad_samples.truncate(BAD_SAMPLES);
+    Ok((sinks, report))
+}
+
+/// Whole lines from one file, as read, with the number of the first.
+struct Chunk {
+    file: usize,
+    first_line: usize,
+    bytes: Vec<u8>,
+}
+
+/// Cut the file into blocks of whole lines for `send` (which says whether
+/// to go on, and is lent the report to count what it finds). A line longer than `MAX_LINE` is counted and skipped without
+/// being held in memory; an I/O error is counted at the line it broke and
+/// ends the file, and that partial line is dropped.
+fn split_into_chunks(
+    mut reader: impl BufRead,
+    file: usize,
+    path: &Path,
+    report: &mut ReadReport,
+    mut send: impl FnMut(Chunk, &mut ReadReport) -> bool,
+) {
+    let mut line = 1;
+    let mut carry: Vec<u8> = Vec::new();
+    let mut skipping = false;
+    loop {
+        let mut block = std::mem::take(&mut carry);
+        block.reserve(CHUNK_BYTES);
+        let mut eof = false;
+        let mut broken = false;
+        while block.len() < CHUNK_BYTES {
+            let buf = match reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) => {
+                    let at = line + memchr::memchr_iter(b'\n', &block).count();
+                    report.bad(path, at, format!("unreadable: {e}"));
+                    (eof, broken) = (true, true);
+                    break;
+                }
+            };
+            if buf.is_empty() {
+                eof = true;
+                break;
+            }
+            let n = buf.len();
+            if skipping {
+                // The rest of a too-long line: drop up to its newline.
+                match memchr::memchr(b'\n', buf) {
+                    Some(i) => {
+                        reader.consume(i + 1);
+                        skipping = false;
+                        line += 1;
+                    }
+                    None => reader.consume(n),
+                }
+                continue;
+            }
+            block.extend_from_slice(buf);
+            reader.consume(n);
+        }
+        // Whole lines go now; a partial last line waits for the next block
+        // (or, at the end of the file, is the last line; after a read error,
+        // is lost with the rest).
+        let whole = memchr::memrchr(b'\n', &block).map(|i| i + 1);
+        let cut = match (eof, broken, whole) {
+            (true, false, _) => block.len(),
+            (true, true, whole) => whole.unwrap_or(0),
+            (false, _, Some(cut)) => cut,
+            (false, _, None) if block.len() >= MAX_LINE => {
+                report.bad(path, line, format!("longer than {MAX_LINE} bytes"));
+                skipping = true;
+                continue;
+            }
+            (false, _, None) => {
+                carry = block;
+                continue;
+            }
+        };
+        carry = block.split_off(cut);
+        if !block.is_empty() {
+            let first = line;
+            line += memchr::memchr_iter(b'\n', &block).count();
+            let chunk = Chunk {
+                file,
+                first_line: first,
+                bytes: block,
+            };
+            if !send(chunk, report) {
+                return;
+            }
+        }
+        if eof {
+            return;
+        }
+    }
+}
+
+/// One line of a chunk, checked as UTF-8 with the whole chunk if it could be.
+enum Line<'a> {
+    Text(&'a str),
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Line<'a> {
+    fn parse<T: Deserialize<'a>>(self) -> Result<T, String> {
+        match self {
+            Line::Text(s) => serde_json::from_str(s),
+            Line::Bytes(b) => serde_json::from_slice(b),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        match self {
+            Line::Text(s) => s.as_bytes(),
+            Line::Bytes(b) => b,
+        }
+    }
+}
+
+/// Hand each line of `chunk` to `take`, which says why it is no record if
+/// it is not one; blank lines are skipped, the rest counted.
+fn each_line<'a>(
+    chunk: &'a Chunk,
+    path: &Path,
+    report: &mut ReadReport,
+    mut take: impl FnMut(Line<'a>) -> Result<(), String>,
+) {
+    let mut one = |line: Line<'a>, number: usize| {
+        let bytes = line.bytes();
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        if bytes.len() > MAX_LINE {
+            report.bad(path, number, format!("longer than {MAX_LINE} bytes"));
+            return;
+        }
+        match take(line) {
+            Ok(()) => report.records += 1,
+            Err(reason) => report.bad(path, number, reason),
+        }
+    };
+    // One UTF-8 check for the whole block is much cheaper than one per
+    // string; a block with a bad byte falls back to line by line.
+    match std::str::from_utf8(&chunk.bytes) {
+        Ok(text) => {
+            for (k, line) in text.split('\n').enumerate() {
+                one(Line::Text(line), chunk.first_line + k);
+            }
+        }
+        Err(_) => {
+            for (k, line) in chunk.bytes.split(|&c| c == b'\n').enumerate() {
+                one(Line::Bytes(line), chunk.first_line + k);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_lines_of_every_kind_are_counted_and_reading_goes_on() {
+        let good = r#"{"v":1,"target":"t","url":"u","seq":1,"at":"2026-11-21T10:00:00.000001Z","scheduled_at":"2026-11-21T10:00:00Z","remote":null,"conn":null,"phases_ms":{"queue":0.1,"dns":null,"connect":null,"tls":null,"send":null,"ttfb":null,"body":null},"total_ms":0.1,"status":null,"http":null,"tls":null,"trace_id":null,"error":null}"#;
+        let mut input = Vec::new();
+        input.extend_from_slice(good.as_bytes());
+        input.extend_from_slice(b"\n\xff\xfe not utf-8\n");
+        input.extend_from_slice(good.as_bytes());
+        input.extend_from_slice(b"\n");
+        input.extend(std::iter::repeat_n(b'x', MAX_LINE + 10));
+        input.extend_from_slice(b"\n\n");
+        input.extend_from_slice(good.as_bytes()); // no final newline
+        let mut report = ReadReport::default();
+        let mut seen = 0;
+        for_each_record(
+            Path::new("f"),
+            io::BufReader::with_capacity(64, &input[..]),
+            &mut report,
+            |_| seen += 1,
+        );
+        assert_eq!(seen, 3);
+        assert_eq!(report.records, 3);
+        assert_eq!(report.bad_lines, 2);
+        let lines: Vec<usize> = report.bad_samples.iter().map(|b| b.line).collect();
+        assert_eq!(lines, vec![2, 4]);
+    }
+
+    const GOOD: &str = r#"{"v":1,"target":"t","url":"u","seq":1,"at":"2026-11-21T10:00:00.000001Z","scheduled_at":"2026-11-21T10:00:00Z","remote":null,"conn":null,"phases_ms":{"queue":0.1,"dns":null,"connect":null,"tls":null,"send":null,"ttfb":null,"body":null},"total_ms":0.1,"status":null,"http":null,"tls":null,"trace_id":null,"error":null}"#;
+
+    /// A line longer than a whole block is skipped in pieces, never held.
+    #[test]
+    fn a_line_longer_than_a_block_is_one_bad_line() {
+        let mut input = format!("{GOOD}\n").into_bytes();
+        input.extend(std::iter::repeat_n(b'x', CHUNK_BYTES + 100));
+        input.extend_from_slice(format!("\n{GOOD}\n").as_bytes());
+        let mut report = ReadReport::default();
+        for_each_record(Path::new("f"), &input[..], &mut report, |_| {});
+        assert_eq!((report.records, report.bad_lines), (2, 1));
+        assert_eq!(report.bad_samples[0].line, 2);
+    }
+
+    /// A stream that breaks (a truncated gzip file) ends the file: the whole
+    /// lines before the break are read, the broken one is counted once, at
+    /// its own line number.
+    #[test]
+    fn a_read_error_is_one_bad_line_where_it_broke() {
+        struct Broken;
+        impl io::Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("corrupt deflate stream"))
+            }
+        }
+        let text = format!("{GOOD}\n\n{GOOD}\n{{\"v\":1,\"tru");
+        let reader = io::BufReader::new(io::Read::chain(text.as_bytes(), Broken));
+        let mut report = ReadReport::default();
+        for_each_record(Path::new("f"), reader, &mut report, |_| {});
+        assert_eq!((report.records, report.bad_lines), (2, 1));
+        assert_eq!(report.bad_samples[0].line, 4);
+        assert!(report.bad_samples[0].reason.starts_with("unreadable: "));
+    }
+
+    /// The parallel reader counts alike, and names a file with no record.
+    #[test]
+    fn observations_from_several_files_with_their_bad_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.ndjson");
+        let empty = dir.path().join("empty.ndjson");
+        std::fs::write(&a, format!("{GOOD}\nnot json\n{GOOD}\n")).unwrap();
+        std::fs::write(&empty, "").unwrap();
+        let paths = [a.clone(), empty.clone()];
+        let (sinks, report) =
+            read_observations(&paths, || 0u64, |n, o| *n += u64::from(o.target == "t")).unwrap();
+        assert_eq!(sinks.iter().sum::<u64>(), 2);
+        assert_eq!((report.records, report.bad_lines), (2, 1));
+        assert_eq!((&report.bad_samples[0].path, report.bad_samples[0].line), (&a, 2));
+        assert_eq!(report.files_without_records, vec![empty]);
+    }
+}
