@@ -14,7 +14,10 @@ pub mod lab;
 pub mod logs;
 pub mod probe;
 pub mod render;
+pub mod run;
 pub mod shutdown;
 pub mod stats;
 pub mod store;
 pub mod tui;
+
+pub use run::run;

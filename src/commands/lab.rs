@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{LabArgs, LabOptions};
-use crate::config::{ConfigError, Profile};
+use crate::config::{ConfigError, LabContext, Profile};
 use crate::exit::Exit;
 use crate::lab::scenario::SCENARIOS;
 use crate::lab::{Lab, Scenario};
@@ -31,6 +31,17 @@ pub async fn start_for(opts: &LabOptions) -> anyhow::Result<Option<RunningLab>> 
         profile_path,
         profile,
     }))
+}
+
+impl RunningLab {
+    /// What a command's configuration needs of the lab.
+    pub fn context(&self) -> LabContext<'_> {
+        LabContext {
+            profile: &self.profile,
+            speed: self.lab.scenario.speed,
+            name: &self.lab.scenario.name,
+        }
+    }
 }
 
 /// Say on stderr which lab runs and where, once the command's inputs are

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{settings_from, targets_and_connection, ConfigError, Profile};
+use super::{settings_from, targets_and_connection, ConfigError, LabContext, Profile};
 use crate::cli::KeepwarmArgs;
 use crate::probe::{ConnectionPolicy, ProbeSettings, Target};
 
@@ -37,7 +37,11 @@ pub struct KeepwarmConfig {
 
 impl KeepwarmConfig {
     /// `lab`: the profile of a lab started for this command.
-    pub fn from_args(args: &KeepwarmArgs, lab: Option<&Profile>) -> Result<KeepwarmConfig, ConfigError> {
+    pub fn from_args(
+        args: &KeepwarmArgs,
+        lab: Option<LabContext<'_>>,
+    ) -> Result<KeepwarmConfig, ConfigError> {
+        let lab = lab.map(|l| l.profile);
         super::check_out(args.out.as_deref())?;
         let loaded = match (&args.profile, lab) {
             (Some(_), Some(_)) => {

@@ -15,7 +15,7 @@ pub use diagnose::{
     CloudWatchLookup, DiagnoseConfig, DiagnoseSource, LabContext, XrayLookup, DEFAULT_XRAY_WAIT,
 };
 pub use keepwarm::{KeepwarmConfig, KeepwarmMode, DEFAULT_KEEPWARM_SLOW};
-pub use watch::{WatchConfig, WatchLab, DEFAULT_KEEP_WARM, DEFAULT_WATCH_INTERVAL};
+pub use watch::{WatchConfig, DEFAULT_KEEP_WARM, DEFAULT_WATCH_INTERVAL};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,7 +62,8 @@ impl ProbeConfig {
     /// `lab`: the profile of a lab started for this command (`--lab`); its
     /// targets stand in for URLs and its connection settings (resolver,
     /// certificate) apply under the command line's.
-    pub fn from_args(args: &ProbeArgs, lab: Option<&Profile>) -> Result<ProbeConfig, ConfigError> {
+    pub fn from_args(args: &ProbeArgs, lab: Option<LabContext<'_>>) -> Result<ProbeConfig, ConfigError> {
+        let lab = lab.map(|l| l.profile);
         let per_target = args.count.unwrap_or(1);
         let single = per_target == 1;
         let default_policy = if single {
@@ -487,17 +488,17 @@ pub struct RunConfig {
 impl RunConfig {
     /// `lab`: the profile of a lab started for this command (`--lab`),
     /// used when no --profile is given.
-    pub fn from_args(args: &RunArgs, lab: Option<&std::path::Path>) -> Result<RunConfig, ConfigError> {
-        let path = match (args.profile.as_deref(), lab) {
+    pub fn from_args(args: &RunArgs, lab: Option<LabContext<'_>>) -> Result<RunConfig, ConfigError> {
+        let profile = match (args.profile.as_deref(), lab) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError(
                     "--profile and --lab: give one (the lab comes with its own profile)".into(),
                 ))
             }
-            (Some(p), None) | (None, Some(p)) => p,
+            (Some(p), None) => Profile::load(p)?,
+            (None, Some(l)) => l.profile.clone(),
             (None, None) => return Err(ConfigError("run needs --profile FILE or --lab SCENARIO".into())),
         };
-        let profile = Profile::load(path)?;
         let conn = layered(&args.conn, &profile.connection);
         let plan = if args.burst {
             RunPlan::Burst(profile.burst)

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
-    schedule_in_flight, settings_from, targets_and_connection, Burst, ConfigError, DiagnoseSettings, Profile,
-    Schedule,
+    schedule_in_flight, settings_from, targets_and_connection, Burst, ConfigError, DiagnoseSettings,
+    LabContext, Profile, Schedule,
 };
 use crate::cli::WatchArgs;
 use crate::probe::{ConnectionPolicy, ProbeSettings, Target, TargetKind};
@@ -19,13 +19,6 @@ pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(10);
 /// every idle timer on the path (DOMAIN.md: 350 s at the NLB, less behind
 /// some proxies), well over a schedule that would hide them.
 pub const DEFAULT_KEEP_WARM: Duration = Duration::from_secs(60);
-
-/// A lab started for `watch --lab`: its profile and speed.
-pub struct WatchLab<'a> {
-    pub profile: &'a Profile,
-    pub speed: f64,
-    pub name: &'a str,
-}
 
 #[derive(Debug, Clone)]
 pub struct WatchConfig {
@@ -55,7 +48,7 @@ pub struct WatchConfig {
 }
 
 impl WatchConfig {
-    pub fn from_args(args: &WatchArgs, lab: Option<WatchLab<'_>>) -> Result<WatchConfig, ConfigError> {
+    pub fn from_args(args: &WatchArgs, lab: Option<LabContext<'_>>) -> Result<WatchConfig, ConfigError> {
         super::check_out(args.out.as_deref())?;
         let scale = lab.as_ref().map_or(1.0, |l| l.speed);
         let real = |d: Duration| d.div_f64(scale);
@@ -213,7 +206,7 @@ mod tests {
         .unwrap();
         let profile = Profile::load(&path).unwrap();
         let lab = || {
-            Some(WatchLab {
+            Some(LabContext {
                 profile: &profile,
                 speed: 10.0,
                 name: "x",
