@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::parse;
+pub mod parse;
 use crate::probe::{ConnectionPolicy, ResolvePin};
 
 #[derive(Debug, Parser)]

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diagnose;
+pub mod duration;
 pub mod exit;
 pub mod keepwarm;
 pub mod lab;

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{Cli, Command, LabOptions};
 use crate::commands::{self, lab::RunningLab};
 use crate::config::{
-    check_out, ConfigError, DiagnoseConfig, KeepwarmConfig, ProbeConfig, RunConfig, WatchConfig,
+    check_out, ConfigError, DiagnoseConfig, FromArgs, KeepwarmConfig, ProbeConfig, RunConfig, WatchConfig,
 };
 use crate::exit::Exit;
 
@@ -49,7 +49,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
-                |lab| ProbeConfig::from_args(&args, lab.map(RunningLab::context)),
+                |lab| Ok(ProbeConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
             .await?;
             commands::probe::run(cfg, Box::new(io::stdout()), cancel).await
@@ -58,7 +58,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
-                |lab| RunConfig::from_args(&args, lab.map(RunningLab::context)),
+                |lab| Ok(RunConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
             .await?;
             commands::run::run(cfg, Box::new(io::stdout()), cancel).await
@@ -67,7 +67,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, lab) = prepare(
                 || DiagnoseConfig::check_before_start(&args),
                 &args.lab,
-                |lab| DiagnoseConfig::from_args(&args, lab.map(RunningLab::context)),
+                |lab| Ok(DiagnoseConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
             .await?;
             let lab_metrics = match &lab {
@@ -80,7 +80,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
-                |lab| WatchConfig::from_args(&args, lab.map(RunningLab::context)),
+                |lab| Ok(WatchConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
             .await?;
             commands::watch::run(cfg, cancel).await
@@ -89,7 +89,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
-                |lab| KeepwarmConfig::from_args(&args, lab.map(RunningLab::context)),
+                |lab| {
+                    let mut cfg = KeepwarmConfig::from_args(&args, lab.map(RunningLab::context))?;
+                    commands::keepwarm::read_idle_timer(&mut cfg, &args.from)?;
+                    Ok(cfg)
+                },
             )
             .await?;
             commands::keepwarm::run(cfg, &mut io::stdout().lock(), cancel).await
@@ -133,7 +137,7 @@ where
 async fn prepare<C>(
     check: impl FnOnce() -> Result<(), ConfigError>,
     lab: &LabOptions,
-    configure: impl FnOnce(Option<&RunningLab>) -> Result<C, ConfigError>,
+    configure: impl FnOnce(Option<&RunningLab>) -> anyhow::Result<C>,
 ) -> anyhow::Result<(C, Option<RunningLab>)> {
     check()?;
     let lab = commands::lab::start_for(lab).await?;
@@ -166,11 +170,12 @@ impl std::fmt::Display for Chain<'_> {
         let mut said = String::new();
         for cause in self.0.chain() {
             let text = cause.to_string();
+            let text = text.trim_end();
             if said.is_empty() {
-                said = text;
-            } else if !said.contains(&text) {
+                said = text.to_string();
+            } else if !said.contains(text) {
                 said.push_str(": ");
-                said.push_str(&text);
+                said.push_str(text);
             }
         }
         f.write_str(&said)

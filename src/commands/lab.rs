@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use tokio_util::sync::CancellationToken;
 
+use super::CommandError;
 use crate::cli::{LabArgs, LabOptions};
-use crate::config::{ConfigError, LabContext, Profile};
+use crate::config::{LabContext, Profile};
 use crate::exit::Exit;
 use crate::lab::scenario::SCENARIOS;
 use crate::lab::{Lab, Scenario};
@@ -60,10 +61,10 @@ async fn start(name: &str, speed: Option<f64>, set: &[String]) -> anyhow::Result
     if let Some(speed) = speed {
         overrides.push(format!("speed={speed}"));
     }
-    let scenario = Scenario::load(name, &overrides)?;
+    let scenario = Scenario::load(name, &overrides).map_err(CommandError::from)?;
     Lab::start_isolated(scenario)
         .await
-        .map_err(|e| ConfigError(format!("the lab could not start: {e}")).into())
+        .map_err(|source| CommandError::LabStart { source }.into())
 }
 
 /// `coldlink lab [SCENARIO] [--list]`: describe, or run until cancelled.

@@ -2,13 +2,13 @@
 //! real time, and how the report is written.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::{
-    check_writable, lab_of, layered, request_from, settings_from, targets_from, ConfigError,
-    DiagnoseSettings, Profile,
-};
+use super::error::ConfigError;
+use super::layer::Connection;
+pub use super::source::LabContext;
+use super::source::{self};
+use super::{check_writable, DiagnoseSettings, Profile};
 use crate::aws::cloudwatch::{Api, Resources};
 use crate::cli::DiagnoseArgs;
 use crate::diagnose::coverage::Rerun;
@@ -19,13 +19,6 @@ pub use crate::diagnose::coverage::DEFAULT_PROBES;
 /// Concurrency of those bursts when no profile sets `[burst] concurrency`.
 pub const DEFAULT_CONCURRENCY: usize = 5;
 pub use crate::diagnose::coverage::QUICK_GAPS;
-
-/// A lab started for this command: its profile, speed and scenario name.
-pub struct LabContext<'a> {
-    pub profile: &'a Profile,
-    pub speed: f64,
-    pub name: &'a str,
-}
 
 #[derive(Debug, Clone)]
 pub enum DiagnoseSource {
@@ -70,13 +63,10 @@ pub struct DiagnoseConfig {
 
 /// A sweep gap over 6 h is a typo or a misunderstanding, not a diagnosis.
 fn check_sweep(gaps: &[Duration]) -> Result<(), ConfigError> {
-    if gaps.iter().any(|g| *g > Duration::from_secs(6 * 3600)) {
-        return Err(ConfigError(
-            "--idle-sweep: a gap longer than 6h is not a diagnosis; give gaps like 30s,65s,80s,120s,360s"
-                .into(),
-        ));
+    match gaps.iter().find(|g| **g > Duration::from_secs(6 * 3600)) {
+        Some(gap) => Err(ConfigError::SweepGapTooLong { gap: *gap }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// How much real time the lab's default plan gives its short idle sweep.
@@ -131,17 +121,13 @@ impl DiagnoseConfig {
         if let Some(records) = &args.records {
             check_writable(records, "--records")?;
         }
-        if args.profile.is_some() && args.lab.lab.is_some() {
-            return Err(ConfigError(
-                "--profile and --lab: give one (the lab comes with its own profile)".into(),
-            ));
-        }
+        source::check_one(args.profile.is_some(), args.lab.lab.is_some())?;
         for path in &args.from {
-            std::fs::File::open(path).map_err(|e| {
-                ConfigError(format!(
-                    "--from {}: cannot read it: {e} (expected an NDJSON record file)",
-                    path.display()
-                ))
+            std::fs::File::open(path).map_err(|source| ConfigError::Unreadable {
+                flag: "--from",
+                path: path.clone(),
+                expected: Some("an NDJSON record file"),
+                source,
             })?;
         }
         check_sweep(args.idle_sweep.as_deref().unwrap_or_default())
@@ -154,15 +140,7 @@ impl DiagnoseConfig {
         Self::check_before_start(args)?;
         let scale = lab.as_ref().map_or(1.0, |l| l.speed);
         let real = |d: Duration| d.div_f64(scale);
-        let profile = match (&args.profile, &lab) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError(
-                    "--profile and --lab: give one (the lab comes with its own profile)".into(),
-                ))
-            }
-            (Some(path), None) => Some(Profile::load(path)?),
-            _ => None,
-        };
+        let profile = source::profile_file(args.profile.as_deref(), lab.as_ref())?;
         let settings_of = |p: Option<&Profile>| p.map(|p| p.diagnose.clone()).unwrap_or_default();
         // The lab's profile describes real time; diagnose --lab speaks scenario time.
         let diagnose: DiagnoseSettings = settings_of(profile.as_ref());
@@ -170,30 +148,16 @@ impl DiagnoseConfig {
             DiagnoseSource::Records(args.from.clone())
         } else {
             let source_profile = profile.as_ref().or(lab.as_ref().map(|l| l.profile));
-            let (targets, conn, concurrency) = match source_profile {
-                Some(p) if args.urls.is_empty() => (
-                    p.targets_with(&args.conn)?,
-                    layered(&args.conn, &p.connection),
-                    p.burst.concurrency,
-                ),
-                Some(p) => (
-                    targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
-                    layered(&args.conn, &p.connection),
-                    p.burst.concurrency,
-                ),
-                None if !args.urls.is_empty() => (
-                    targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
-                    args.conn.clone(),
-                    DEFAULT_CONCURRENCY,
-                ),
-                None => {
-                    return Err(ConfigError(
-                        "diagnose needs URLs, --profile FILE, --from FILE... or --lab SCENARIO".into(),
-                    ))
-                }
-            };
-            let mut settings = settings_from(&conn, ConnectionPolicy::Reuse, concurrency)?;
-            settings.lab = lab_of(source_profile, &args.urls);
+            let (targets, conn) = source::targets(
+                source_profile,
+                &args.urls,
+                &Connection::from_args(&args.conn),
+                "diagnose",
+                "URLs, --profile FILE, --from FILE... or --lab SCENARIO",
+            )?;
+            let concurrency = source_profile.map_or(DEFAULT_CONCURRENCY, |p| p.burst.concurrency);
+            let mut settings = conn.settings(ConnectionPolicy::Reuse, concurrency)?;
+            settings.lab = source::lab_of(source_profile, &args.urls);
             DiagnoseSource::Live {
                 targets,
                 settings,
@@ -322,18 +286,13 @@ fn aws_options(
         .or_else(|| entry.and_then(|e| e.endpoint_url.clone()));
     if !args.xray && !args.cloudwatch {
         if args.aws_endpoint.is_some() || args.aws_profile.is_some() || args.region.is_some() {
-            return Err(ConfigError(
-                "--aws-endpoint, --aws-profile and --region are for AWS lookups: add --xray or --cloudwatch"
-                    .into(),
-            ));
+            return Err(ConfigError::AwsFlagsWithoutLookup);
         }
         return Ok(None);
     }
     if lab && endpoint.is_none() {
         let flag = if args.xray { "--xray" } else { "--cloudwatch" };
-        return Err(ConfigError(format!(
-            "{flag} with --lab needs --aws-endpoint URL (moto's server for X-Ray, LocalStack for CloudWatch): the lab sends its traces and metrics there, not to AWS"
-        )));
+        return Err(ConfigError::LabLookupWithoutEndpoint { flag });
     }
     Ok(Some(crate::aws::AwsOptions {
         endpoint,
@@ -368,10 +327,7 @@ fn cloudwatch_resources(profile: Option<&Profile>) -> Result<Resources, ConfigEr
         }),
     };
     if resources.is_empty() {
-        return Err(ConfigError(
-            "--cloudwatch needs to know what to read: a profile (--profile FILE) whose [aws] table has nlb = \"net/NAME/ID\" and/or rest_api = { name, stage } or http_api = { id, stage }"
-                .into(),
-        ));
+        return Err(ConfigError::NothingForCloudWatch);
     }
     Ok(resources)
 }
