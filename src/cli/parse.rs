@@ -51,6 +51,10 @@ pub enum InvalidValue {
     Speed,
     #[error("'{code}' is not an HTTP status (100–599)")]
     Status { code: String },
+    #[error(
+        "'{value}' is not an API id; expected the API's 10 lowercase letters and digits, e.g. a1b2c3d4e5"
+    )]
+    ApiId { value: String },
 }
 
 /// What is wrong with a `--resolve HOST:PORT:ADDR`.
@@ -235,6 +239,20 @@ pub fn speed(s: &str) -> Result<f64, InvalidValue> {
         .ok_or(InvalidValue::Speed)
 }
 
+/// An API Gateway API id (`--api-id`, `connection.api_id`): the 10
+/// lowercase letters and digits API Gateway gives every API, as sent in
+/// `x-apigw-api-id`.
+pub fn api_id(s: &str) -> Result<HeaderValue, InvalidValue> {
+    let id = s.trim();
+    let valid = id.len() == 10 && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    match valid {
+        true => Ok(HeaderValue::from_str(id).expect("ASCII letters and digits")),
+        false => Err(InvalidValue::ApiId {
+            value: id.to_string(),
+        }),
+    }
+}
+
 /// Comma-separated status codes, e.g. `200,204`.
 pub fn status_list(s: &str) -> Result<Vec<u16>, InvalidValue> {
     s.split(',')
@@ -330,6 +348,15 @@ mod tests {
         );
         assert_eq!(dns_server("[::1]:53").unwrap(), "[::1]:53".parse().unwrap());
         assert!(dns_server("resolver.local").is_err());
+    }
+
+    #[test]
+    fn api_ids_are_ten_lowercase_letters_and_digits() {
+        assert_eq!(api_id(" a1b2c3d4e5 ").unwrap(), "a1b2c3d4e5");
+        for bad in ["A1B2C3D4E5", "a1b2c3d4e", "a1b2c3d4e5f", "a1b2-3d4e5", ""] {
+            let err = says(api_id(bad).unwrap_err());
+            assert!(err.contains("10 lowercase letters and digits"), "{bad}: {err}");
+        }
     }
 
     #[test]

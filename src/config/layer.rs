@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, Method};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -42,7 +42,12 @@ pub struct Connection {
     pub trace_header: Option<bool>,
     pub http1_only: Option<bool>,
     pub expect_status: Option<Vec<u16>>,
+    /// Sent as `x-apigw-api-id` (a private API through a VPC endpoint's hostname).
+    pub api_id: Option<HeaderValue>,
 }
+
+/// The header that names a private API to an interface VPC endpoint.
+const API_ID_HEADER: HeaderName = HeaderName::from_static("x-apigw-api-id");
 
 /// One setting over the same setting from a lower layer.
 trait Layer {
@@ -85,6 +90,7 @@ impl Connection {
             trace_header: self.trace_header.over(lower.trace_header),
             http1_only: self.http1_only.over(lower.http1_only),
             expect_status: self.expect_status.over(lower.expect_status),
+            api_id: self.api_id.over(lower.api_id),
         }
     }
 
@@ -109,6 +115,7 @@ impl Connection {
             trace_header: args.no_trace_header.then_some(false),
             http1_only: switch(args.http1_only),
             expect_status: args.expect_status.clone(),
+            api_id: args.api_id.clone(),
         }
     }
 
@@ -169,6 +176,9 @@ impl Connection {
             }
             headers.append(name, value);
         }
+        if let Some(id) = &self.api_id {
+            headers.insert(API_ID_HEADER, id.clone());
+        }
         let body = match self.data.as_deref() {
             None => Bytes::new(),
             Some(data) => match data.strip_prefix('@') {
@@ -210,6 +220,7 @@ pub struct ConnectionEntry {
     /// Header names whose values are secrets, in addition to the built-in ones.
     #[serde(default)]
     pub secret_headers: Vec<Spanned<String>>,
+    pub api_id: Option<Spanned<String>>,
 }
 
 impl ConnectionEntry {
@@ -239,6 +250,10 @@ impl ConnectionEntry {
             }
             None => None,
         };
+        let api_id = match &self.api_id {
+            Some(v) => Some(parse::api_id(v.get_ref()).map_err(|e| src.error(v, "connection.api_id", e))?),
+            None => None,
+        };
         let mut cacert = Vec::new();
         for p in &self.cacert {
             let path = relative_to(src.path, p.get_ref());
@@ -259,6 +274,7 @@ impl ConnectionEntry {
             insecure: self.insecure,
             trace_header: self.trace_header,
             http1_only: self.http1_only,
+            api_id,
             ..Connection::default()
         })
     }
