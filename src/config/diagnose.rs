@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use super::error::ConfigError;
 use super::layer::Connection;
-pub use super::source::LabContext;
-use super::source::{self};
+use super::source::{self, LabContext};
 use super::{check_writable, DiagnoseSettings, Profile};
 use crate::aws::cloudwatch::{Api, Resources};
 use crate::cli::DiagnoseArgs;
