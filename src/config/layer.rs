@@ -291,3 +291,49 @@ impl From<&Connection> for Connection {
         c.clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setting_given_wins_lists_join_and_unset_switches_keep_the_profiles() {
+        let profile = Connection {
+            timeout: Some(Duration::from_secs(5)),
+            dns_timeout: Some(Duration::from_secs(2)),
+            secret_headers: vec![HeaderName::from_static("x-profile")],
+            insecure: Some(true),
+            trace_header: Some(false),
+            api_id: Some(HeaderValue::from_static("b2c3d4e5f6")),
+            ..Connection::default()
+        };
+        let cli = Connection {
+            timeout: Some(Duration::from_secs(9)),
+            secret_headers: vec![HeaderName::from_static("x-cli")],
+            api_id: Some(HeaderValue::from_static("a1b2c3d4e5")),
+            ..Connection::default()
+        };
+        let c = cli.over(profile);
+        assert_eq!(c.timeout, Some(Duration::from_secs(9)));
+        assert_eq!(c.dns_timeout, Some(Duration::from_secs(2)));
+        assert_eq!(c.secret_headers, ["x-profile", "x-cli"], "the profile's first");
+        assert_eq!((c.insecure, c.trace_header), (Some(true), Some(false)));
+        let settings = c.settings(ConnectionPolicy::Fresh, 1).unwrap();
+        assert!(settings.tls.insecure && !settings.trace_header);
+        assert_eq!(c.request().unwrap().headers["x-apigw-api-id"], "a1b2c3d4e5");
+    }
+
+    #[test]
+    fn the_api_id_replaces_a_header_of_its_name() {
+        let c = Connection {
+            headers: vec![HeaderArg("x-apigw-api-id: zzzzzzzzzz".into())],
+            api_id: Some(HeaderValue::from_static("a1b2c3d4e5")),
+            ..Connection::default()
+        };
+        let sent = c.request().unwrap().headers;
+        assert_eq!(
+            sent.get_all("x-apigw-api-id").iter().collect::<Vec<_>>(),
+            ["a1b2c3d4e5"]
+        );
+    }
+}
