@@ -8,6 +8,7 @@
 //!   defaults; [`source`]: URLs | profile | lab, resolved once.
 //! - one module per command; [`error`]: what can be wrong, as data.
 
+mod aws;
 mod diagnose;
 pub mod error;
 pub mod file;
@@ -21,7 +22,8 @@ mod watch;
 
 pub use crate::cli::parse;
 pub use crate::probe::plan::schedule_in_flight;
-pub use diagnose::{CloudWatchLookup, DiagnoseConfig, DiagnoseSource, XrayLookup, DEFAULT_XRAY_WAIT};
+pub use aws::{CloudWatchLookup, XrayLookup, DEFAULT_XRAY_WAIT};
+pub use diagnose::{DiagnoseConfig, DiagnoseSource};
 pub use error::{ConfigError, KeyProblem, NotAFile};
 pub use keepwarm::{KeepwarmConfig, KeepwarmMode, DEFAULT_KEEPWARM_SLOW};
 pub use layer::Connection;
