@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::parse;
+pub mod parse;
 use crate::probe::{ConnectionPolicy, ResolvePin};
 
 #[derive(Debug, Parser)]
@@ -556,4 +556,11 @@ pub struct ConnectionArgs {
     /// Status codes that count as success, e.g. 200,204 [default: 100-399].
     #[arg(long, value_name = "CODES", value_parser = parse::status_list)]
     pub expect_status: Option<Vec<u16>>,
+
+    /// Send x-apigw-api-id: ID with every probe: a private API reached
+    /// through an interface VPC endpoint's own hostname
+    /// (vpce-….execute-api.REGION.vpce.amazonaws.com). ID is the API's id,
+    /// 10 lowercase letters and digits.
+    #[arg(long, value_name = "ID", value_parser = parse::api_id)]
+    pub api_id: Option<http::HeaderValue>,
 }

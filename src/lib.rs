@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diagnose;
+pub mod duration;
 pub mod exit;
 pub mod format;
 pub mod keepwarm;
@@ -15,6 +16,9 @@ pub mod lab;
 pub mod logs;
 pub mod probe;
 pub mod records;
+pub mod run;
 pub mod shutdown;
 pub mod stats;
 pub mod tui;
+
+pub use run::run;

@@ -634,3 +634,146 @@ async fn a_refusal_comes_before_the_lab_and_leaves_no_file() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(!records.exists(), "the refused command created {records:?}");
 }
+
+/// Issue #16 §2: `--api-id ID`, or a profile's `connection.api_id`, reaches
+/// the server as `x-apigw-api-id: ID` on every probe, whichever command
+/// sends it; the flag wins over the profile.
+#[tokio::test]
+async fn the_api_id_reaches_the_server_on_every_probe() {
+    let server = start(Behavior::Ok).await;
+    let url = server.url("/");
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("keepwarm.lock");
+    let lock = lock.to_str().unwrap();
+    let profile = dir.path().join("private.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "[[target]]\nname = \"api\"\nurl = \"{url}\"\n[connection]\napi_id = \"b2c3d4e5f6\"\n[burst]\nrequests = 2\nconcurrency = 1\n"
+        ),
+    )
+    .unwrap();
+    let profile = profile.to_str().unwrap();
+    let runs: [(&[&str], &str); 6] = [
+        (&["probe", &url, "--api-id", "a1b2c3d4e5"], "a1b2c3d4e5"),
+        (
+            &["probe", &url, "-n", "3", "--api-id", "a1b2c3d4e5"],
+            "a1b2c3d4e5",
+        ),
+        (
+            &[
+                "keepwarm",
+                "--once",
+                &url,
+                "--api-id",
+                "a1b2c3d4e5",
+                "--lock",
+                lock,
+            ],
+            "a1b2c3d4e5",
+        ),
+        (&["run", "--profile", profile, "--burst", "-q"], "b2c3d4e5f6"),
+        (
+            &["keepwarm", "--once", "--profile", profile, "--lock", lock],
+            "b2c3d4e5f6",
+        ),
+        (
+            &[
+                "run",
+                "--profile",
+                profile,
+                "--burst",
+                "-q",
+                "--api-id",
+                "a1b2c3d4e5",
+            ],
+            "a1b2c3d4e5",
+        ),
+    ];
+    for (command, id) in runs {
+        let before = server.requests().len();
+        let out = coldlink(args(command), &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{command:?}: {}", text(&out.stderr));
+        let sent = server.requests();
+        assert!(sent.len() > before, "{command:?} sent nothing");
+        for r in &sent[before..] {
+            assert_eq!(r.header("x-apigw-api-id"), Some(id), "{command:?}");
+        }
+    }
+    let out = coldlink(args(&["probe", &url]), &[]).await;
+    assert_eq!(out.status.code(), Some(0));
+    let last = server.requests().pop().unwrap();
+    assert_eq!(last.header("x-apigw-api-id"), None, "not sent unless asked for");
+}
+
+/// A bad API id exits 2 naming the flag or the profile's key, the value,
+/// and what an API id is.
+#[tokio::test]
+async fn a_bad_api_id_names_the_flag_or_key_the_value_and_what_is_valid() {
+    for command in ["probe", "watch", "keepwarm --once", "diagnose"] {
+        let mut a: Vec<String> = command.split(' ').map(String::from).collect();
+        a.extend(args(&["http://127.0.0.1:9/", "--api-id", "MyApi"]));
+        let out = coldlink(a, &[]).await;
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+        for part in [
+            "--api-id",
+            "'MyApi'",
+            "10 lowercase letters and digits, e.g. a1b2c3d4e5",
+        ] {
+            assert!(err.contains(part), "{command}: names {part}: {err}");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "[[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:9/\"\n[connection]\napi_id = \"abc\"\n",
+    )
+    .unwrap();
+    let out = coldlink(args(&["run", "--profile", profile.to_str().unwrap()]), &[]).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:5: connection.api_id: 'abc' is not an API id; expected the API's 10 lowercase letters and digits, e.g. a1b2c3d4e5",
+            profile.display()
+        )),
+        "{err}"
+    );
+}
+
+/// `watch` needs a terminal and `diagnose` runs a plan: that their probes
+/// carry the API id too is checked on the requests they would send.
+#[test]
+fn watch_and_diagnose_send_the_api_id_too() {
+    use clap::Parser;
+    use coldlink::cli::{Cli, Command as Sub};
+    use coldlink::config::{DiagnoseConfig, DiagnoseSource, FromArgs, WatchConfig};
+
+    let cli = |command: &str| {
+        Cli::try_parse_from([
+            "coldlink",
+            command,
+            "http://127.0.0.1:9/",
+            "--api-id",
+            "a1b2c3d4e5",
+        ])
+        .unwrap()
+        .command
+    };
+    let Sub::Watch(watch) = cli("watch") else {
+        unreachable!()
+    };
+    let watch = WatchConfig::from_args(&watch, None).unwrap();
+    let Sub::Diagnose(diagnose) = cli("diagnose") else {
+        unreachable!()
+    };
+    let diagnose = DiagnoseConfig::from_args(&diagnose, None).unwrap();
+    let DiagnoseSource::Live { targets, .. } = diagnose.source else {
+        unreachable!()
+    };
+    for target in watch.targets.iter().chain(&targets) {
+        assert_eq!(target.request.headers["x-apigw-api-id"], "a1b2c3d4e5");
+    }
+}

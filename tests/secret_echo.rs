@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use clap::Parser;
 use coldlink::cli::{Cli, Command};
-use coldlink::config::WatchConfig;
+use coldlink::config::{FromArgs, WatchConfig};
 use coldlink::probe::{ProbeRecord, Prober};
 use coldlink::tui::live::Source;
 use coldlink::tui::state::State;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use coldlink::cli::{Cli, Command as CliCommand};
-use coldlink::config::{Burst, WatchConfig};
+use coldlink::config::{Burst, FromArgs, WatchConfig};
 use coldlink::probe::ConnectionPolicy;
 use coldlink::tui::live::{Command, Live, Note, Source};
 use coldlink::tui::Event;

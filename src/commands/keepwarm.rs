@@ -5,7 +5,20 @@ use std::io::Write;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{KeepwarmConfig, KeepwarmMode};
+use std::path::PathBuf;
+
+use super::CommandError;
+use crate::keepwarm::warmness::idle_timer_from;
+use crate::keepwarm::{KeepwarmConfig, KeepwarmMode};
+
+/// `--from`: what the files say of the path's idle timer, into `cfg`.
+/// Config only checked that they are there; reading them is a diagnosis.
+pub fn read_idle_timer(cfg: &mut KeepwarmConfig, from: &[PathBuf]) -> Result<(), CommandError> {
+    if !from.is_empty() {
+        cfg.idle_timer = idle_timer_from(from).map_err(CommandError::IdleTimer)?;
+    }
+    Ok(())
+}
 
 pub async fn run(
     cfg: KeepwarmConfig,

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use tokio_util::sync::CancellationToken;
 
+use super::CommandError;
 use crate::cli::{LabArgs, LabOptions};
-use crate::config::{ConfigError, Profile};
+use crate::config::{LabContext, Profile};
 use crate::exit::Exit;
 use crate::lab::scenario::SCENARIOS;
 use crate::lab::{Lab, Scenario};
@@ -33,6 +34,17 @@ pub async fn start_for(opts: &LabOptions) -> anyhow::Result<Option<RunningLab>> 
     }))
 }
 
+impl RunningLab {
+    /// What a command's configuration needs of the lab.
+    pub fn context(&self) -> LabContext<'_> {
+        LabContext {
+            profile: &self.profile,
+            speed: self.lab.scenario.speed,
+            name: &self.lab.scenario.name,
+        }
+    }
+}
+
 /// Say on stderr which lab runs and where, once the command's inputs are
 /// accepted.
 pub fn announce(lab: Option<&RunningLab>) {
@@ -49,10 +61,10 @@ async fn start(name: &str, speed: Option<f64>, set: &[String]) -> anyhow::Result
     if let Some(speed) = speed {
         overrides.push(format!("speed={speed}"));
     }
-    let scenario = Scenario::load(name, &overrides)?;
+    let scenario = Scenario::load(name, &overrides).map_err(CommandError::from)?;
     Lab::start_isolated(scenario)
         .await
-        .map_err(|e| ConfigError(format!("the lab could not start: {e}")).into())
+        .map_err(|source| CommandError::LabStart { source }.into())
 }
 
 /// `coldlink lab [SCENARIO] [--list]`: describe, or run until cancelled.

@@ -5,10 +5,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::Context;
-
+use super::CommandError;
 use crate::cli::ManArgs;
-use crate::config::ConfigError;
 use crate::exit::Exit;
 
 /// Print one page, or write them all into `--dir`.
@@ -20,13 +18,13 @@ pub fn run(cli: clap::Command, args: &ManArgs, stdout: &mut impl Write) -> anyho
     }
     let page = match &args.page {
         None => cli,
-        Some(name) => cli.find_subcommand(name).cloned().ok_or_else(|| {
-            let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
-            ConfigError(format!(
-                "coldlink man {name}: no such subcommand; one of {}",
-                names.join(", ")
-            ))
-        })?,
+        Some(name) => cli
+            .find_subcommand(name)
+            .cloned()
+            .ok_or_else(|| CommandError::NoSuchPage {
+                name: name.clone(),
+                names: cli.get_subcommands().map(|c| c.get_name().to_string()).collect(),
+            })?,
     };
     clap_mangen::Man::new(page).render(stdout)?;
     Ok(Exit::Ok)
@@ -43,8 +41,14 @@ fn pages(cli: clap::Command) -> clap::Command {
 }
 
 /// `coldlink.1` and `coldlink-SUBCOMMAND.1` for each subcommand, in `dir`.
-fn write_all(cli: clap::Command, dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("--dir {}: cannot create it", dir.display()))?;
-    clap_mangen::generate_to(cli, dir)
-        .with_context(|| format!("--dir {}: cannot write the pages", dir.display()))
+fn write_all(cli: clap::Command, dir: &Path) -> Result<(), CommandError> {
+    let failed = |doing| {
+        move |source| CommandError::ManDir {
+            path: dir.to_path_buf(),
+            doing,
+            source,
+        }
+    };
+    std::fs::create_dir_all(dir).map_err(failed("cannot create it"))?;
+    clap_mangen::generate_to(cli, dir).map_err(failed("cannot write the pages"))
 }

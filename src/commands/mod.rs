@@ -1,6 +1,7 @@
 //! One module per subcommand: each wires config, engine and output.
 
 pub mod diagnose;
+pub mod error;
 pub mod keepwarm;
 pub mod lab;
 pub mod man;
@@ -9,3 +10,5 @@ pub mod probe;
 pub mod report;
 pub mod run;
 pub mod watch;
+
+pub use error::CommandError;

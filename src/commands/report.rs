@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::output::summary;
+use super::CommandError;
 use crate::cli::{GroupBy, ReportArgs, ReportFormat};
-use crate::config::ConfigError;
 use crate::exit::Exit;
 use crate::probe::ProbeRecord;
 use crate::records::{self, ReadReport};
@@ -52,14 +52,16 @@ pub struct Loaded {
 
 /// Read every file (streaming) into merged stats and an optional breakdown.
 /// A file that cannot be opened is bad input; a bad line is not.
-pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, ConfigError> {
+pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, CommandError> {
     let mut stats = RunStats::default();
     let mut breakdown = by.map(|_| Breakdown::default());
     let mut read = ReadReport::default();
     let mut lab = None;
     for path in files {
-        let reader = records::open(path)
-            .map_err(|e| ConfigError(format!("{}: cannot read the file: {e}", path.display())))?;
+        let reader = records::open(path).map_err(|source| CommandError::Unreadable {
+            path: path.clone(),
+            source,
+        })?;
         records::for_each_record(path, reader, &mut read, |r| {
             stats.record(&r);
             if lab.is_none() {
@@ -97,12 +99,7 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write, stderr: &mut impl Write) 
     // an empty summary.
     let empty = &loaded.read.files_without_records;
     if !empty.is_empty() {
-        let named: Vec<String> = empty.iter().map(|p| p.display().to_string()).collect();
-        return Err(ConfigError(format!(
-            "{}: no probe records in it (expected the NDJSON records of probe --out, run, keepwarm or watch; .gz too)",
-            named.join(", ")
-        ))
-        .into());
+        return Err(CommandError::NoRecords { paths: empty.clone() }.into());
     }
     match args.format {
         ReportFormat::Text => {

@@ -2,14 +2,13 @@
 //! real time, and how the report is written.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::{
-    check_writable, lab_of, layered, request_from, settings_from, targets_from, ConfigError,
-    DiagnoseSettings, Profile,
-};
-use crate::aws::cloudwatch::{Api, Resources};
+use super::aws::{aws_options, cloudwatch_resources, CloudWatchLookup, XrayLookup, DEFAULT_XRAY_WAIT};
+use super::error::ConfigError;
+use super::layer::Connection;
+use super::source::{self, LabContext};
+use super::{check_writable, DiagnoseSettings, Profile};
 use crate::cli::DiagnoseArgs;
 use crate::diagnose::coverage::Rerun;
 use crate::diagnose::render::DiagnoseFormat;
@@ -19,13 +18,6 @@ pub use crate::diagnose::coverage::DEFAULT_PROBES;
 /// Concurrency of those bursts when no profile sets `[burst] concurrency`.
 pub const DEFAULT_CONCURRENCY: usize = 5;
 pub use crate::diagnose::coverage::QUICK_GAPS;
-
-/// A lab started for this command: its profile, speed and scenario name.
-pub struct LabContext<'a> {
-    pub profile: &'a Profile,
-    pub speed: f64,
-    pub name: &'a str,
-}
 
 #[derive(Debug, Clone)]
 pub enum DiagnoseSource {
@@ -70,13 +62,10 @@ pub struct DiagnoseConfig {
 
 /// A sweep gap over 6 h is a typo or a misunderstanding, not a diagnosis.
 fn check_sweep(gaps: &[Duration]) -> Result<(), ConfigError> {
-    if gaps.iter().any(|g| *g > Duration::from_secs(6 * 3600)) {
-        return Err(ConfigError(
-            "--idle-sweep: a gap longer than 6h is not a diagnosis; give gaps like 30s,65s,80s,120s,360s"
-                .into(),
-        ));
+    match gaps.iter().find(|g| **g > Duration::from_secs(6 * 3600)) {
+        Some(gap) => Err(ConfigError::SweepGapTooLong { gap: *gap }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// How much real time the lab's default plan gives its short idle sweep.
@@ -98,28 +87,6 @@ pub fn lab_sweep(speed: f64) -> Vec<Duration> {
         .collect()
 }
 
-/// How long to keep asking X-Ray for traces not there yet.
-pub const DEFAULT_XRAY_WAIT: Duration = Duration::from_secs(60);
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct XrayLookup {
-    pub aws: crate::aws::AwsOptions,
-    pub wait: Duration,
-    /// The REST API stage's filter, from the profile's `[aws] rest_api`
-    /// (with its `id`): ids that never come back are searched for by it.
-    pub search_filter: Option<String>,
-    /// The lab's own traces: static credentials, no AWS account involved.
-    pub lab: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct CloudWatchLookup {
-    pub aws: crate::aws::AwsOptions,
-    pub resources: crate::aws::cloudwatch::Resources,
-    /// The lab's own metrics: static credentials, no AWS account involved.
-    pub lab: bool,
-}
-
 impl DiagnoseConfig {
     /// The inputs that need no lab, checked before one is started for the
     /// command (and again by [`DiagnoseConfig::from_args`]): a refusal comes
@@ -131,17 +98,13 @@ impl DiagnoseConfig {
         if let Some(records) = &args.records {
             check_writable(records, "--records")?;
         }
-        if args.profile.is_some() && args.lab.lab.is_some() {
-            return Err(ConfigError(
-                "--profile and --lab: give one (the lab comes with its own profile)".into(),
-            ));
-        }
+        source::check_one(args.profile.is_some(), args.lab.lab.is_some())?;
         for path in &args.from {
-            std::fs::File::open(path).map_err(|e| {
-                ConfigError(format!(
-                    "--from {}: cannot read it: {e} (expected an NDJSON record file)",
-                    path.display()
-                ))
+            std::fs::File::open(path).map_err(|source| ConfigError::Unreadable {
+                flag: "--from",
+                path: path.clone(),
+                expected: Some("an NDJSON record file"),
+                source,
             })?;
         }
         check_sweep(args.idle_sweep.as_deref().unwrap_or_default())
@@ -154,15 +117,7 @@ impl DiagnoseConfig {
         Self::check_before_start(args)?;
         let scale = lab.as_ref().map_or(1.0, |l| l.speed);
         let real = |d: Duration| d.div_f64(scale);
-        let profile = match (&args.profile, &lab) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError(
-                    "--profile and --lab: give one (the lab comes with its own profile)".into(),
-                ))
-            }
-            (Some(path), None) => Some(Profile::load(path)?),
-            _ => None,
-        };
+        let profile = source::profile_file(args.profile.as_deref(), lab.as_ref())?;
         let settings_of = |p: Option<&Profile>| p.map(|p| p.diagnose.clone()).unwrap_or_default();
         // The lab's profile describes real time; diagnose --lab speaks scenario time.
         let diagnose: DiagnoseSettings = settings_of(profile.as_ref());
@@ -170,30 +125,16 @@ impl DiagnoseConfig {
             DiagnoseSource::Records(args.from.clone())
         } else {
             let source_profile = profile.as_ref().or(lab.as_ref().map(|l| l.profile));
-            let (targets, conn, concurrency) = match source_profile {
-                Some(p) if args.urls.is_empty() => (
-                    p.targets_with(&args.conn)?,
-                    layered(&args.conn, &p.connection),
-                    p.burst.concurrency,
-                ),
-                Some(p) => (
-                    targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
-                    layered(&args.conn, &p.connection),
-                    p.burst.concurrency,
-                ),
-                None if !args.urls.is_empty() => (
-                    targets_from(&args.urls, &Arc::new(request_from(&args.conn)?)),
-                    args.conn.clone(),
-                    DEFAULT_CONCURRENCY,
-                ),
-                None => {
-                    return Err(ConfigError(
-                        "diagnose needs URLs, --profile FILE, --from FILE... or --lab SCENARIO".into(),
-                    ))
-                }
-            };
-            let mut settings = settings_from(&conn, ConnectionPolicy::Reuse, concurrency)?;
-            settings.lab = lab_of(source_profile, &args.urls);
+            let (targets, conn) = source::targets(
+                source_profile,
+                &args.urls,
+                &Connection::from_args(&args.conn),
+                "diagnose",
+                "URLs, --profile FILE, --from FILE... or --lab SCENARIO",
+            )?;
+            let concurrency = source_profile.map_or(DEFAULT_CONCURRENCY, |p| p.burst.concurrency);
+            let mut settings = conn.settings(ConnectionPolicy::Reuse, concurrency)?;
+            settings.lab = source::lab_of(source_profile, &args.urls);
             DiagnoseSource::Live {
                 targets,
                 settings,
@@ -305,73 +246,4 @@ impl DiagnoseConfig {
             DiagnoseSource::Records(_) => Vec::new(),
         }
     }
-}
-
-/// Where and as whom to call AWS for `--xray` / `--cloudwatch`: the AWS
-/// flags over the profile's `[aws]`; `None` when neither lookup is asked for.
-fn aws_options(
-    args: &DiagnoseArgs,
-    profile: Option<&Profile>,
-    lab: bool,
-) -> Result<Option<crate::aws::AwsOptions>, ConfigError> {
-    let entry = profile.and_then(|p| p.aws.as_ref());
-    let endpoint = args
-        .aws_endpoint
-        .as_ref()
-        .map(|u| u.as_str().trim_end_matches('/').to_string())
-        .or_else(|| entry.and_then(|e| e.endpoint_url.clone()));
-    if !args.xray && !args.cloudwatch {
-        if args.aws_endpoint.is_some() || args.aws_profile.is_some() || args.region.is_some() {
-            return Err(ConfigError(
-                "--aws-endpoint, --aws-profile and --region are for AWS lookups: add --xray or --cloudwatch"
-                    .into(),
-            ));
-        }
-        return Ok(None);
-    }
-    if lab && endpoint.is_none() {
-        let flag = if args.xray { "--xray" } else { "--cloudwatch" };
-        return Err(ConfigError(format!(
-            "{flag} with --lab needs --aws-endpoint URL (moto's server for X-Ray, LocalStack for CloudWatch): the lab sends its traces and metrics there, not to AWS"
-        )));
-    }
-    Ok(Some(crate::aws::AwsOptions {
-        endpoint,
-        profile: args
-            .aws_profile
-            .clone()
-            .or_else(|| entry.and_then(|e| e.profile.clone())),
-        region: args
-            .region
-            .clone()
-            .or_else(|| entry.and_then(|e| e.region.clone()))
-            .or_else(|| lab.then(|| crate::lab::cloudwatch::REGION.to_string())),
-    }))
-}
-
-/// What `--cloudwatch` reads: the profile's `[aws]` NLB, target groups and API.
-fn cloudwatch_resources(profile: Option<&Profile>) -> Result<Resources, ConfigError> {
-    let entry = profile.and_then(|p| p.aws.as_ref());
-    let resources = Resources {
-        nlb: entry.and_then(|e| e.nlb.clone()),
-        target_groups: entry.map(|e| e.target_groups.clone()).unwrap_or_default(),
-        api: entry.and_then(|e| match (&e.rest_api, &e.http_api) {
-            (Some(rest), _) => Some(Api::Rest {
-                name: rest.name.clone(),
-                stage: rest.stage.clone(),
-            }),
-            (None, Some(http)) => Some(Api::Http {
-                id: http.id.clone(),
-                stage: http.stage.clone(),
-            }),
-            (None, None) => None,
-        }),
-    };
-    if resources.is_empty() {
-        return Err(ConfigError(
-            "--cloudwatch needs to know what to read: a profile (--profile FILE) whose [aws] table has nlb = \"net/NAME/ID\" and/or rest_api = { name, stage } or http_api = { id, stage }"
-                .into(),
-        ));
-    }
-    Ok(resources)
 }

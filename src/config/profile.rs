@@ -1,333 +1,303 @@
-//! Profile files (`profiles/*.toml`): a team's targets and plans, committed
-//! next to the API they watch. Parsing is strict (`deny_unknown_fields`) and
-//! every error names the file, the line and the key, and says what would be
-//! valid.
+//! A profile, validated: its targets, connection settings, plans and
+//! lookups. [`Profile::load`] reads the file ([`super::file`]) and checks
+//! each table; every error names the file, the line and the key.
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::{self, Deserializer};
-use serde::Deserialize;
+use bytes::Bytes;
+use http::{HeaderMap, Method};
 use toml::Spanned;
 
-use super::ConfigError;
-use crate::probe::{ConnectionPolicy, TargetKind};
+use super::error::{ConfigError, KeyProblem, Source};
+use super::file::{self, AwsEntry, BurstEntry, DiagnoseEntry, LabEntry, ScheduleEntry, TargetEntry};
+use super::layer::Connection;
+use crate::cli::parse;
+pub use crate::probe::plan::{Burst, Schedule};
+use crate::probe::target::is_secret;
+use crate::probe::{ConnectionPolicy, LabRun, RequestSpec, Target, TargetKind};
 
-/// A humantime duration in a profile: `"250ms"`, `"30s"`, `"6m"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dur(pub Duration);
+/// A validated profile.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    pub path: PathBuf,
+    pub targets: Vec<TargetDef>,
+    /// `[connection]`: under the command line's, over the defaults.
+    pub connection: Connection,
+    pub schedule: Schedule,
+    pub burst: Burst,
+    pub diagnose: DiagnoseSettings,
+    pub aws: Option<AwsEntry>,
+    /// `[lab]`: the targets are a lab run's, at this speed.
+    pub lab: Option<Arc<LabRun>>,
+}
 
-impl<'de> Deserialize<'de> for Dur {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl de::Visitor<'_> for V {
-            type Value = Dur;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a duration string like \"250ms\", \"30s\" or \"6m\"")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Dur, E> {
-                super::parse::duration(s)
-                    .map(Dur)
-                    .map_err(|e| E::custom(format!("invalid duration \"{s}\": {e}")))
+/// A profile target before the command line's headers are layered on.
+#[derive(Debug, Clone)]
+pub struct TargetDef {
+    pub name: String,
+    pub url: url::Url,
+    pub kind: Option<TargetKind>,
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub expect_status: Option<Vec<u16>>,
+    /// Query parameters whose values came from `${ENV}`: secrets, as a
+    /// header value from the environment is.
+    pub secret_params: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiagnoseSettings {
+    pub idle_sweep: Vec<Duration>,
+    /// `None`: judged from the data (see `diagnose::dataset::Baseline`).
+    pub slow: Option<Duration>,
+}
+
+impl Default for DiagnoseSettings {
+    fn default() -> Self {
+        DiagnoseSettings {
+            idle_sweep: crate::diagnose::coverage::DEFAULT_SWEEP.to_vec(),
+            slow: None,
+        }
+    }
+}
+
+impl Profile {
+    /// Read, parse and validate a profile file.
+    pub fn load(path: &Path) -> Result<Profile, ConfigError> {
+        let (text, file) = file::read(path)?;
+        let src = Source { path, text: &text };
+        if file.targets.is_empty() {
+            return Err(ConfigError::NoTarget {
+                path: path.to_path_buf(),
+            });
+        }
+        let connection = file.connection.validate(&src)?;
+        let mut targets: Vec<TargetDef> = Vec::new();
+        for t in &file.targets {
+            let target = target(&src, t, &connection, &targets)?;
+            targets.push(target);
+        }
+        let schedule = match &file.schedule {
+            None => Schedule::default(),
+            Some(s) => schedule(&src, s)?,
+        };
+        let burst = match &file.burst {
+            None => Burst::default(),
+            Some(b) => burst(&src, b)?,
+        };
+        let diagnose = file.diagnose.as_ref().map(diagnose).unwrap_or_default();
+        let lab = match &file.lab {
+            None => None,
+            Some(l) => Some(lab(&src, l)?),
+        };
+        if let Some(aws) = &file.aws {
+            if aws.get_ref().rest_api.is_some() && aws.get_ref().http_api.is_some() {
+                return Err(src.error(aws, "aws", KeyProblem::BothApis));
             }
         }
-        d.deserialize_str(V)
+        Ok(Profile {
+            name: file.name.clone().unwrap_or_else(|| {
+                path.file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            }),
+            path: path.to_path_buf(),
+            targets,
+            connection,
+            schedule,
+            burst,
+            diagnose,
+            aws: file.aws.as_ref().map(|a| a.get_ref().clone()),
+            lab,
+        })
+    }
+
+    /// The profile's targets with the command line's request settings
+    /// (`cli`) layered on top: `-H` headers are added to (and replace)
+    /// each target's, and `-X`, `--data`, `--expect-status` replace the
+    /// target's values.
+    pub fn targets_with(&self, cli: impl Into<Connection>) -> Result<Vec<Target>, ConfigError> {
+        let layered = cli.into().over(self.connection.clone());
+        let overrides = layered.request()?;
+        let secrets = &overrides.secret_headers;
+        Ok(self
+            .targets
+            .iter()
+            .map(|t| {
+                let mut headers = t.headers.clone();
+                // The command line's headers replace the profile's of the
+                // same name; repeated ones are all kept.
+                for name in overrides.headers.keys() {
+                    headers.remove(name);
+                }
+                for (name, value) in &overrides.headers {
+                    headers.append(name.clone(), value.clone());
+                }
+                for (name, value) in headers.iter_mut() {
+                    if is_secret(name, secrets) {
+                        value.set_sensitive(true);
+                    }
+                }
+                let spec = RequestSpec {
+                    method: layered.method.clone().unwrap_or_else(|| t.method.clone()),
+                    headers,
+                    body: if layered.data.is_some() {
+                        overrides.body.clone()
+                    } else {
+                        t.body.clone()
+                    },
+                    expect_status: layered.expect_status.clone().or_else(|| t.expect_status.clone()),
+                    secret_headers: secrets.clone(),
+                };
+                Target::new(t.name.clone(), t.url.clone(), t.kind, Arc::new(spec))
+                    .hiding_query_params(&t.secret_params)
+            })
+            .collect())
     }
 }
 
-/// The file as written. Kept close to the TOML; `Profile::load` turns it
-/// into validated values.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileFile {
-    pub name: Option<String>,
-    #[serde(rename = "target", default)]
-    pub targets: Vec<TargetEntry>,
-    #[serde(default)]
-    pub connection: ConnectionEntry,
-    pub schedule: Option<ScheduleEntry>,
-    pub burst: Option<BurstEntry>,
-    pub diagnose: Option<DiagnoseEntry>,
-    pub aws: Option<Spanned<AwsEntry>>,
-    /// Written by `coldlink lab` into the profiles it makes: the targets
-    /// are a lab's, and its records say so.
-    pub lab: Option<LabEntry>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LabEntry {
-    pub scenario: String,
-    pub speed: Spanned<f64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TargetEntry {
-    pub name: Spanned<String>,
-    pub url: Spanned<String>,
-    pub kind: Option<TargetKind>,
-    pub method: Option<Spanned<String>>,
-    #[serde(default)]
-    pub headers: BTreeMap<String, Spanned<String>>,
-    pub body: Option<String>,
-    /// Any integer, so that one out of range is refused by `Profile::load`
-    /// in words, not by serde as "expected u16".
-    pub expect_status: Option<Spanned<Vec<i64>>>,
-}
-
-/// Connection settings for every target; the command line overrides them.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectionEntry {
-    pub timeout: Option<Dur>,
-    pub dns_timeout: Option<Dur>,
-    pub connect_timeout: Option<Dur>,
-    pub tls_timeout: Option<Dur>,
-    #[serde(default)]
-    pub resolve: Vec<Spanned<String>>,
-    pub dns_server: Option<Spanned<String>>,
-    /// Relative paths are relative to the profile's folder.
-    #[serde(default)]
-    pub cacert: Vec<Spanned<PathBuf>>,
-    pub insecure: Option<bool>,
-    pub trace_header: Option<bool>,
-    pub http1_only: Option<bool>,
-    /// Header names whose values are secrets, in addition to the built-in ones.
-    #[serde(default)]
-    pub secret_headers: Vec<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScheduleEntry {
-    pub interval: Spanned<Dur>,
-    pub jitter: Option<Spanned<Dur>>,
-    pub connections: Option<ConnectionPolicy>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BurstEntry {
-    /// Any integer: `Profile::load` says what range is valid.
-    pub requests: Option<Spanned<i64>>,
-    pub concurrency: Option<Spanned<i64>>,
-    /// Requests per second across all targets; unpaced when absent.
-    pub rate: Option<Spanned<f64>>,
-    pub connections: Option<ConnectionPolicy>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DiagnoseEntry {
-    #[serde(default)]
-    pub idle_sweep: Vec<Dur>,
-    pub slow: Option<Dur>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AwsEntry {
-    pub region: Option<String>,
-    pub rest_api: Option<RestApi>,
-    pub http_api: Option<HttpApi>,
-    pub nlb: Option<String>,
-    #[serde(default)]
-    pub target_groups: Vec<String>,
-    pub endpoint_url: Option<String>,
-    pub profile: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RestApi {
-    pub name: String,
-    pub id: Option<String>,
-    pub stage: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpApi {
-    pub id: String,
-    pub stage: String,
-}
-
-/// Where a value came from, for error messages: `file:line: key: …`.
-pub struct Source<'a> {
-    pub path: &'a Path,
-    pub text: &'a str,
-}
-
-impl Source<'_> {
-    pub fn line(&self, offset: usize) -> usize {
-        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+/// One `[[target]]`, checked against the ones before it.
+fn target(
+    src: &Source,
+    t: &TargetEntry,
+    connection: &Connection,
+    before: &[TargetDef],
+) -> Result<TargetDef, ConfigError> {
+    let name = t.name.get_ref().trim().to_string();
+    if name.is_empty() {
+        return Err(src.error(&t.name, "target.name", KeyProblem::Empty));
     }
-
-    pub fn error<T>(&self, spanned: &Spanned<T>, key: &str, message: impl fmt::Display) -> ConfigError {
-        ConfigError(format!(
-            "{}:{}: {key}: {message}",
-            self.path.display(),
-            self.line(spanned.span().start)
-        ))
+    if before.iter().any(|other| other.name == name) {
+        return Err(src.error(&t.name, "target.name", KeyProblem::DuplicateName(name)));
     }
+    let (url, _) = file::expand_env(t.url.get_ref()).map_err(|e| src.error(&t.url, "target.url", e))?;
+    let url = parse::url(&url).map_err(|e| src.error(&t.url, "target.url", e))?;
+    let method = match &t.method {
+        Some(m) => parse::method(m.get_ref()).map_err(|e| src.error(m, "target.method", e))?,
+        None => Method::GET,
+    };
+    let mut headers = HeaderMap::new();
+    for (k, v) in &t.headers {
+        let key = format!("target.headers.{k}");
+        let name = parse::header_name(k).map_err(|e| src.error(v, &key, e))?;
+        let (value, from_env) = file::expand_env(v.get_ref()).map_err(|e| src.error(v, &key, e))?;
+        let mut value =
+            http::HeaderValue::from_str(&value).map_err(|_| src.error(v, &key, KeyProblem::HeaderValue))?;
+        // A value taken from the environment is a secret by assumption.
+        if from_env || is_secret(&name, &connection.secret_headers) {
+            value.set_sensitive(true);
+        }
+        headers.append(name, value);
+    }
+    let expect_status = match &t.expect_status {
+        None => None,
+        Some(codes) => Some(status_codes(src, codes)?),
+    };
+    Ok(TargetDef {
+        name,
+        url,
+        kind: t.kind,
+        method,
+        headers,
+        body: t.body.clone().map(Bytes::from).unwrap_or_default(),
+        expect_status,
+        secret_params: file::env_query_params(t.url.get_ref()),
+    })
 }
 
-/// Read and parse a profile file. Syntax and shape errors carry toml's own
-/// line, column and snippet.
-pub fn read(path: &Path) -> Result<(String, ProfileFile), ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError(format!("--profile {}: cannot read the file: {e}", path.display())))?;
-    let file: ProfileFile = toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| Source { path, text: &text }.line(s.start));
-        let at = line.map(|l| format!(":{l}")).unwrap_or_default();
-        ConfigError(format!(
-            "{}{at}: {}",
-            path.display(),
-            in_words(e.to_string().trim_end())
-        ))
-    })?;
-    Ok((text, file))
-}
-
-/// serde names Rust types in what it expected ("expected u16"); a profile's
-/// reader wants words.
-fn in_words(message: &str) -> String {
-    const TYPES: [(&str, &str); 7] = [
-        ("expected u16", "expected a whole number"),
-        ("expected u32", "expected a whole number"),
-        ("expected u64", "expected a whole number"),
-        ("expected i64", "expected a whole number"),
-        ("expected usize", "expected a whole number"),
-        ("expected f64", "expected a number"),
-        ("expected a sequence", "expected a list, e.g. [\"a\", \"b\"]"),
-    ];
-    TYPES
+fn status_codes(src: &Source, codes: &Spanned<Vec<i64>>) -> Result<Vec<u16>, ConfigError> {
+    codes
+        .get_ref()
         .iter()
-        .fold(message.to_string(), |m, (rust, words)| m.replace(rust, words))
+        .map(|c| {
+            u16::try_from(*c)
+                .ok()
+                .filter(|c| (100..=599).contains(c))
+                .ok_or_else(|| src.error(codes, "target.expect_status", KeyProblem::Status(*c)))
+        })
+        .collect()
 }
 
-/// Expand `${NAME}` from the environment. Returns the value and whether
-/// anything was expanded (expanded values are treated as secrets).
-pub fn expand_env(value: &str) -> Result<(String, bool), String> {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    let mut expanded = false;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| "unclosed ${…}; write ${NAME}".to_string())?;
-        let name = &after[..end];
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!(
-                "'${{{name}}}' is not an environment variable reference; write ${{NAME}}"
+fn schedule(src: &Source, s: &ScheduleEntry) -> Result<Schedule, ConfigError> {
+    let interval = s.interval.get_ref().0;
+    if interval.is_zero() {
+        return Err(src.error(&s.interval, "schedule.interval", KeyProblem::ZeroInterval));
+    }
+    let jitter = s.jitter.as_ref().map(|d| d.get_ref().0).unwrap_or_default();
+    if let Some(j) = &s.jitter {
+        if jitter >= interval {
+            return Err(src.error(
+                j,
+                "schedule.jitter",
+                KeyProblem::JitterTooLong { jitter, interval },
             ));
         }
-        let val = std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))?;
-        out.push_str(&val);
-        expanded = true;
-        rest = &after[end + 1..];
     }
-    out.push_str(rest);
-    Ok((out, expanded))
+    Ok(Schedule {
+        interval,
+        jitter,
+        connections: s.connections.unwrap_or(ConnectionPolicy::Fresh),
+    })
 }
 
-/// The query parameters of a URL as written in a profile whose value takes
-/// something from the environment (`?key=${API_KEY}`); `*` (all of them)
-/// when the environment supplies more than a value: a name (`?${QUERY}`),
-/// or a `?`, `&`, `=` or `#` (a whole URL from `${API_URL}`, a value that
-/// would split into more parameters). Call after [`expand_env`] accepted
-/// the URL.
-pub fn env_query_params(raw_url: &str) -> Vec<String> {
-    let all = || vec!["*".to_string()];
-    let supplies_structure =
-        env_refs(raw_url).any(|name| std::env::var(name).is_ok_and(|v| v.contains(['?', '&', '=', '#'])));
-    if supplies_structure {
-        return all();
-    }
-    let Some((_, query)) = raw_url.split_once('?') else {
-        return Vec::new();
+fn burst(src: &Source, b: &BurstEntry) -> Result<Burst, ConfigError> {
+    let d = Burst::default();
+    let in_range = |v: &Option<Spanned<i64>>, key: &str, default: u64, max: u64| match v {
+        None => Ok(default),
+        Some(v) => u64::try_from(*v.get_ref())
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                src.error(
+                    v,
+                    key,
+                    KeyProblem::OutOfRange {
+                        value: *v.get_ref(),
+                        max,
+                    },
+                )
+            }),
     };
-    let query = query.split('#').next().unwrap_or_default();
-    let mut names = Vec::new();
-    for pair in query.split('&').filter(|p| p.contains("${")) {
-        match pair.split_once('=') {
-            Some((name, _)) if !name.contains("${") => names.push(name.to_string()),
-            _ => return all(),
+    let requests = in_range(&b.requests, "burst.requests", d.requests, 1_000_000)?;
+    let concurrency = in_range(&b.concurrency, "burst.concurrency", d.concurrency as u64, 10_000)?;
+    if let Some(rate) = &b.rate {
+        let r = *rate.get_ref();
+        if !(r > 0.0 && r.is_finite()) {
+            return Err(src.error(rate, "burst.rate", KeyProblem::Rate(r)));
         }
     }
-    names
+    Ok(Burst {
+        requests,
+        concurrency: concurrency as usize,
+        rate: b.rate.as_ref().map(|r| *r.get_ref()),
+        connections: b.connections.unwrap_or(d.connections),
+    })
 }
 
-/// The names of the `${NAME}` references in a value.
-fn env_refs(value: &str) -> impl Iterator<Item = &str> {
-    value
-        .split("${")
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
-}
-
-/// A path in a profile, relative to the profile's folder.
-pub fn relative_to(profile: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        profile.parent().unwrap_or(Path::new(".")).join(path)
+fn diagnose(d: &DiagnoseEntry) -> DiagnoseSettings {
+    let defaults = DiagnoseSettings::default();
+    DiagnoseSettings {
+        idle_sweep: if d.idle_sweep.is_empty() {
+            defaults.idle_sweep
+        } else {
+            d.idle_sweep.iter().map(|d| d.0).collect()
+        },
+        slow: d.slow.map(|d| d.0).or(defaults.slow),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_values_from_the_environment_are_found_by_name() {
-        assert_eq!(
-            env_query_params("https://h/p?key=${K}&page=2&t=a${T}"),
-            ["key", "t"]
-        );
-        assert_eq!(
-            env_query_params("https://h/${STAGE}/p?page=2"),
-            Vec::<String>::new()
-        );
-        assert_eq!(env_query_params("https://h/p?${QUERY}"), ["*"]);
-        assert_eq!(env_query_params("https://h/p?${NAME}=1"), ["*"]);
-        assert_eq!(env_query_params("https://h/p#x=${Y}"), Vec::<String>::new());
-        // The environment supplies a query, or a value that splits into more.
-        std::env::set_var("COLDLINK_TEST_WHOLE_URL", "https://h/p?tenant=s3cret");
-        assert_eq!(env_query_params("${COLDLINK_TEST_WHOLE_URL}"), ["*"]);
-        std::env::set_var("COLDLINK_TEST_SPLITS", "a&b=c");
-        assert_eq!(env_query_params("https://h/p?key=${COLDLINK_TEST_SPLITS}"), ["*"]);
-        std::env::set_var("COLDLINK_TEST_HOST", "api.example.com");
-        assert_eq!(
-            env_query_params("https://${COLDLINK_TEST_HOST}/p?page=2"),
-            Vec::<String>::new()
-        );
+fn lab(src: &Source, l: &LabEntry) -> Result<Arc<LabRun>, ConfigError> {
+    let speed = *l.speed.get_ref();
+    if !(speed > 0.0 && speed.is_finite()) {
+        return Err(src.error(&l.speed, "lab.speed", KeyProblem::Speed(speed)));
     }
-
-    #[test]
-    fn rust_types_are_put_in_words() {
-        assert_eq!(
-            in_words("invalid type: string \"x\", expected u64"),
-            "invalid type: string \"x\", expected a whole number"
-        );
-    }
-
-    #[test]
-    fn env_expansion() {
-        std::env::set_var("COLDLINK_TEST_KEY", "abc");
-        assert_eq!(
-            expand_env("k-${COLDLINK_TEST_KEY}-x"),
-            Ok(("k-abc-x".into(), true))
-        );
-        assert_eq!(expand_env("plain"), Ok(("plain".into(), false)));
-        assert!(expand_env("${COLDLINK_TEST_UNSET_VAR}")
-            .unwrap_err()
-            .contains("COLDLINK_TEST_UNSET_VAR"));
-        assert!(expand_env("${oops").unwrap_err().contains("unclosed"));
-    }
+    Ok(Arc::new(LabRun {
+        scenario: l.scenario.clone(),
+        speed,
+    }))
 }

@@ -1,15 +1,16 @@
 //! `coldlink watch`, validated: the targets, the schedule it probes on, the
 //! burst and sweep its keys start, and keep-warm, all in real time.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{
-    schedule_in_flight, settings_from, targets_and_connection, Burst, ConfigError, DiagnoseSettings, Profile,
-    Schedule,
-};
+use super::error::ConfigError;
+use super::layer::Connection;
+use super::profile::DiagnoseSettings;
+use super::source::{self, LabContext};
+use super::FromArgs;
 use crate::cli::WatchArgs;
-use crate::probe::{ConnectionPolicy, ProbeSettings, Target, TargetKind};
+use crate::probe::plan::{schedule_in_flight, Schedule};
+pub use crate::tui::WatchConfig;
 
 /// The schedule of `watch URL...` without a profile: often enough to see
 /// a pattern within a minute, rarely enough not to keep the path warm.
@@ -20,57 +21,21 @@ pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(10);
 /// some proxies), well over a schedule that would hide them.
 pub const DEFAULT_KEEP_WARM: Duration = Duration::from_secs(60);
 
-/// A lab started for `watch --lab`: its profile and speed.
-pub struct WatchLab<'a> {
-    pub profile: &'a Profile,
-    pub speed: f64,
-    pub name: &'a str,
-}
-
-#[derive(Debug, Clone)]
-pub struct WatchConfig {
-    /// The profile's name, the lab's, or "urls".
-    pub name: String,
-    pub targets: Vec<Target>,
-    /// Connection settings of the schedule.
-    pub settings: ProbeSettings,
-    /// Real time.
-    pub schedule: Schedule,
-    /// Probes a schedule may have in flight.
-    pub max_in_flight: usize,
-    /// Key `b`.
-    pub burst: Burst,
-    /// Key `s`: quiet gaps, real time.
-    pub sweep: Vec<Duration>,
-    /// Key `k`: the ping interval, real time.
-    pub keep_warm: Duration,
-    /// Keep-warm is on from the start (`--keep-warm`).
-    pub keep_warm_on: bool,
-    /// Scenario time ÷ real time: the lab's speed, else 1.
-    pub scale: f64,
-    pub lab: Option<String>,
-    /// `--slow`, scenario milliseconds.
-    pub slow_ms: Option<f64>,
-    pub out: Option<PathBuf>,
-}
-
-impl WatchConfig {
-    pub fn from_args(args: &WatchArgs, lab: Option<WatchLab<'_>>) -> Result<WatchConfig, ConfigError> {
+impl FromArgs<WatchArgs> for WatchConfig {
+    fn from_args(args: &WatchArgs, lab: Option<LabContext<'_>>) -> Result<WatchConfig, ConfigError> {
         super::check_out(args.out.as_deref())?;
         let scale = lab.as_ref().map_or(1.0, |l| l.speed);
         let real = |d: Duration| d.div_f64(scale);
-        let loaded = match (&args.profile, &lab) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError(
-                    "--profile and --lab: give one (the lab comes with its own profile)".into(),
-                ))
-            }
-            (Some(path), None) => Some(Profile::load(path)?),
-            _ => None,
-        };
+        let loaded = source::profile_file(args.profile.as_deref(), lab.as_ref())?;
         // The lab's profile is in real time already, like any profile.
         let profile = loaded.as_ref().or(lab.as_ref().map(|l| l.profile));
-        let (targets, conn) = targets_and_connection(profile, &args.urls, &args.conn, "watch")?;
+        let (targets, conn) = source::targets(
+            profile,
+            &args.urls,
+            &Connection::from_args(&args.conn),
+            "watch",
+            "URLs, --profile FILE or --lab SCENARIO",
+        )?;
         let base = profile.map(|p| p.schedule).unwrap_or(Schedule {
             interval: DEFAULT_WATCH_INTERVAL,
             jitter: DEFAULT_WATCH_INTERVAL / 10,
@@ -83,19 +48,19 @@ impl WatchConfig {
             (None, None) => base.jitter,
         };
         if jitter >= interval {
-            return Err(ConfigError(format!(
-                "--jitter {} must be shorter than the interval ({})",
-                humantime::format_duration(jitter.mul_f64(scale)),
-                humantime::format_duration(interval.mul_f64(scale))
-            )));
+            return Err(ConfigError::JitterTooLong {
+                jitter: jitter.mul_f64(scale),
+                interval: interval.mul_f64(scale),
+                interval_named: "the interval",
+            });
         }
         let schedule = Schedule {
             interval,
             jitter,
             connections: base.connections,
         };
-        let mut settings = settings_from(&conn, schedule.connections, targets.len())?;
-        settings.lab = super::lab_of(profile, &args.urls);
+        let mut settings = conn.settings(schedule.connections, targets.len())?;
+        settings.lab = source::lab_of(profile, &args.urls);
         // --connections overrides the profile's schedule.connections.
         let schedule = Schedule {
             connections: settings.connections,
@@ -135,24 +100,14 @@ impl WatchConfig {
             out: args.out.clone(),
         })
     }
-
-    /// The targets' kinds, for the live detectors.
-    pub fn kinds(&self) -> Vec<(String, TargetKind)> {
-        self.targets.iter().map(|t| (t.name.clone(), t.kind)).collect()
-    }
-
-    /// Settings of keep-warm's pings: kept-alive connections.
-    pub fn keep_warm_settings(&self) -> ProbeSettings {
-        let mut s = self.settings.clone();
-        s.connections = ConnectionPolicy::Reuse;
-        s
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
+    use crate::config::Profile;
+    use crate::probe::ConnectionPolicy;
     use clap::Parser;
 
     fn args(a: &[&str]) -> WatchArgs {
@@ -213,7 +168,7 @@ mod tests {
         .unwrap();
         let profile = Profile::load(&path).unwrap();
         let lab = || {
-            Some(WatchLab {
+            Some(LabContext {
                 profile: &profile,
                 speed: 10.0,
                 name: "x",

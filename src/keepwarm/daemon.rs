@@ -15,7 +15,7 @@ use super::lock::{Lock, LockError};
 use super::metrics::{outcome, Metrics};
 use super::outage::OutageLog;
 use super::{pings, serve, warmness};
-use crate::config::{ConfigError, KeepwarmConfig};
+use super::{Error, KeepwarmConfig};
 use crate::diagnose::detect::ratio;
 use crate::exit::Exit;
 use crate::format;
@@ -33,9 +33,9 @@ pub async fn run(
         Ok(lock) => lock,
         // A daemon that cannot run is an error (exit 2), for systemd to see.
         Err(held @ LockError::Held { .. }) => {
-            return Err(ConfigError(format!("{held}; not starting a second daemon")).into());
+            return Err(Error::Held { source: held }.into());
         }
-        Err(e) => return Err(ConfigError(e.to_string()).into()),
+        Err(e) => return Err(Error::Lock(e).into()),
     };
     let metrics = Arc::new(Metrics::new(cfg.slow, std::time::SystemTime::now()));
     metrics.preset(&cfg.targets.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
@@ -43,15 +43,15 @@ pub async fn run(
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)
                 .await
-                .map_err(|e| ConfigError(format!("--metrics-listen {addr}: cannot listen there: {e}")))?,
+                .map_err(|source| Error::Listen { addr, source })?,
         ),
         None => None,
     };
     let mut out = match &cfg.out {
-        Some(path) => Some(
-            QueuedWriter::open(path, "keepwarm")
-                .map_err(|e| ConfigError(format!("--out {}: {e}", path.display())))?,
-        ),
+        Some(path) => Some(QueuedWriter::open(path, "keepwarm").map_err(|source| Error::Out {
+            path: path.clone(),
+            source,
+        })?),
         None => None,
     };
     let served = match listener {
@@ -114,7 +114,7 @@ pub async fn run(
         drop(beats);
     };
     let (result, ()) = tokio::join!(engine, consume);
-    result.map_err(|e| ConfigError(e.to_string()))?;
+    result.map_err(Error::Tls)?;
     if let Some(task) = beating {
         // The last round's heartbeat, if it is quick about it.
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;

@@ -6,6 +6,7 @@
 //! schedule, outages logged with backoff, Prometheus metrics.
 
 pub mod daemon;
+pub mod error;
 pub mod heartbeat;
 pub mod lock;
 pub mod metrics;
@@ -13,6 +14,9 @@ pub mod once;
 pub mod outage;
 pub mod pings;
 pub mod serve;
+pub mod settings;
 pub mod warmness;
 
+pub use error::Error;
 pub use lock::{Lock, LockError};
+pub use settings::{KeepwarmConfig, KeepwarmMode};

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::heartbeat::Heartbeat;
 use super::lock::{Lock, LockError};
-use crate::config::{ConfigError, KeepwarmConfig};
+use super::{Error, KeepwarmConfig};
 use crate::exit::Exit;
 use crate::format;
 use crate::probe::{runner, CountPlan, Pacing, ProbeRecord, Prober};
@@ -31,15 +31,16 @@ pub async fn run(
             eprintln!("coldlink keepwarm: {held}; not starting a second run");
             return Ok(Exit::Ok);
         }
-        Err(e) => return Err(ConfigError(e.to_string()).into()),
+        Err(e) => return Err(Error::Lock(e).into()),
     };
     let mut out = match &cfg.out {
-        Some(path) => Some(
-            NdjsonWriter::append(path).map_err(|e| ConfigError(format!("--out {}: {e}", path.display())))?,
-        ),
+        Some(path) => Some(NdjsonWriter::append(path).map_err(|source| Error::Out {
+            path: path.clone(),
+            source,
+        })?),
         None => None,
     };
-    let prober = Arc::new(Prober::new(cfg.settings.clone()).map_err(|e| ConfigError(e.to_string()))?);
+    let prober = Arc::new(Prober::new(cfg.settings.clone()).map_err(Error::Tls)?);
     let n = cfg.targets.len();
     let plan = CountPlan::new(n, 1, Pacing::None, Instant::now());
     let (tx, mut rx) = mpsc::channel(n.max(1));
@@ -55,8 +56,7 @@ pub async fn run(
     records.sort_by_key(|r| cfg.targets.iter().position(|t| t.name == r.target));
     if let Some(w) = out.as_mut() {
         for r in &records {
-            w.write(r)
-                .map_err(|e| ConfigError(format!("--out: writing a record failed: {e}")))?;
+            w.write(r).map_err(|source| Error::Write { source })?;
         }
     }
     let width = cfg

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::config::schedule_in_flight;
+use crate::probe::plan::schedule_in_flight;
 use crate::probe::{ConnectionPolicy, ProbeSettings, SchedulePlan};
 
 /// What the engine runs for keep-warm: settings, plan, and how many pings

@@ -13,8 +13,56 @@ use serde::Deserialize;
 use super::nlb::{Fault, IdleBehaviour};
 use super::params;
 use super::upstream::Policy;
-use crate::config::profile::Dur;
-use crate::config::ConfigError;
+use crate::duration::Dur;
+
+/// A scenario that cannot be run as asked: an unknown name, a `--set`
+/// that does not apply, or values that do not make a lab.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("unknown lab scenario '{name}'; one of: {}", SCENARIOS.map(|(n, _)| n).join(", "))]
+    Unknown { name: String },
+    /// toml's message without its snippet (the table is not the user's
+    /// text), so its error is kept but not as a `source()`.
+    #[error("lab scenario {name}: {}", toml.message())]
+    Unreadable {
+        name: String,
+        toml: Box<toml::de::Error>,
+    },
+    #[error("lab scenario {name}: {problem}")]
+    Invalid { name: String, problem: Invalid },
+    #[error("--set {assignment}: expected KEY=VALUE, e.g. nlb.idle_timeout=2s")]
+    SetShape { assignment: String },
+    #[error("--set {assignment}: '{key}' is not a lab parameter; one of: {}", params::names().join(", "))]
+    SetUnknownKey { assignment: String, key: String },
+    #[error("--set {assignment}: '{value}' is not a valid {key}; expected {takes}")]
+    SetValue {
+        assignment: String,
+        key: String,
+        value: String,
+        takes: &'static str,
+    },
+    #[error("--set {key}: {part} is not a section")]
+    NotASection { key: String, part: String },
+}
+
+/// What makes a scenario's values not a lab.
+#[derive(Debug, thiserror::Error)]
+pub enum Invalid {
+    #[error("speed {0} must be a positive number")]
+    Speed(f64),
+    #[error("backend.targets {0} is out of range (1–16)")]
+    Targets(usize),
+    #[error("{key} {rate} is not a fraction between 0 and 1")]
+    NotAFraction { key: &'static str, rate: f64 },
+    #[error("gateway.syn_loss {loss} is above {max}: a SYN would be dropped twice (3 s stalls)")]
+    SynLoss { loss: f64, max: f64 },
+    #[error("nlb.faults: target {target} does not exist (targets are 0–{})", targets - 1)]
+    NoSuchTarget { target: usize, targets: usize },
+    #[error("nlb.faults: {kind} needs a delay")]
+    FaultNeedsDelay { kind: String },
+    #[error("nlb.faults: unknown kind '{kind}' (slow-connect, slow-answer, refuse)")]
+    UnknownFault { kind: String },
+}
 
 /// The scenario files, by name.
 pub const SCENARIOS: [(&str, &str); 12] = [
@@ -194,39 +242,42 @@ impl Default for DnsSpec {
 impl Scenario {
     /// Load the named scenario with `--set` overrides (`key=value`, keys
     /// dotted: `nlb.idle_timeout=2s`; `targets=N` is `backend.targets`).
-    pub fn load(name: &str, overrides: &[String]) -> Result<Scenario, ConfigError> {
+    pub fn load(name: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
         let text = SCENARIOS
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, t)| *t)
-            .ok_or_else(|| {
-                ConfigError(format!(
-                    "unknown lab scenario '{name}'; one of: {}",
-                    SCENARIOS.map(|(n, _)| n).join(", ")
-                ))
+            .ok_or_else(|| ScenarioError::Unknown {
+                name: name.to_string(),
             })?;
         let mut table: toml::Table = toml::from_str(text).expect("embedded scenarios parse");
         for o in overrides {
             set(&mut table, o)?;
         }
-        let mut scenario: Scenario = table
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError(format!("lab scenario {name}: {}", e.message())))?;
+        let mut scenario: Scenario =
+            table
+                .try_into()
+                .map_err(|e: toml::de::Error| ScenarioError::Unreadable {
+                    name: name.to_string(),
+                    toml: Box::new(e),
+                })?;
         scenario.name = name.to_string();
         scenario.validate()?;
         Ok(scenario)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
-        let fail = |m: String| Err(ConfigError(format!("lab scenario {}: {m}", self.name)));
+    fn validate(&self) -> Result<(), ScenarioError> {
+        let fail = |problem| {
+            Err(ScenarioError::Invalid {
+                name: self.name.clone(),
+                problem,
+            })
+        };
         if !(self.speed > 0.0 && self.speed.is_finite()) {
-            return fail(format!("speed {} must be a positive number", self.speed));
+            return fail(Invalid::Speed(self.speed));
         }
         if self.backend.targets == 0 || self.backend.targets > 16 {
-            return fail(format!(
-                "backend.targets {} is out of range (1–16)",
-                self.backend.targets
-            ));
+            return fail(Invalid::Targets(self.backend.targets));
         }
         let rates = [
             ("backend.error_rate", self.backend.error_rate),
@@ -235,23 +286,21 @@ impl Scenario {
         ];
         for (key, rate) in rates {
             if !(0.0..=1.0).contains(&rate) {
-                return fail(format!("{key} {rate} is not a fraction between 0 and 1"));
+                return fail(Invalid::NotAFraction { key, rate });
             }
         }
         if self.gateway.syn_loss > super::listener::MAX_LOSS {
-            return fail(format!(
-                "gateway.syn_loss {} is above {}: a SYN would be dropped twice (3 s stalls)",
-                self.gateway.syn_loss,
-                super::listener::MAX_LOSS
-            ));
+            return fail(Invalid::SynLoss {
+                loss: self.gateway.syn_loss,
+                max: super::listener::MAX_LOSS,
+            });
         }
         for f in &self.nlb.faults {
             if f.target >= self.backend.targets {
-                return fail(format!(
-                    "nlb.faults: target {} does not exist (targets are 0–{})",
-                    f.target,
-                    self.backend.targets - 1
-                ));
+                return fail(Invalid::NoSuchTarget {
+                    target: f.target,
+                    targets: self.backend.targets,
+                });
             }
             self.fault(f)?;
         }
@@ -268,58 +317,60 @@ impl Scenario {
         (!d.0.is_zero()).then(|| self.scaled(d))
     }
 
-    pub fn fault(&self, f: &FaultSpec) -> Result<Fault, ConfigError> {
+    pub fn fault(&self, f: &FaultSpec) -> Result<Fault, ScenarioError> {
+        let invalid = |problem| ScenarioError::Invalid {
+            name: self.name.clone(),
+            problem,
+        };
         let delay = || {
-            f.delay.map(|d| self.scaled(d)).ok_or_else(|| {
-                ConfigError(format!(
-                    "lab scenario {}: nlb.faults: {} needs a delay",
-                    self.name, f.kind
-                ))
-            })
+            f.delay
+                .map(|d| self.scaled(d))
+                .ok_or_else(|| invalid(Invalid::FaultNeedsDelay { kind: f.kind.clone() }))
         };
         match f.kind.as_str() {
             "slow-connect" => Ok(Fault::SlowConnect(delay()?)),
             "slow-answer" => Ok(Fault::SlowAnswer(delay()?)),
             "refuse" => Ok(Fault::Refuse),
-            other => Err(ConfigError(format!(
-                "lab scenario {}: nlb.faults: unknown kind '{other}' (slow-connect, slow-answer, refuse)",
-                self.name
-            ))),
+            other => Err(invalid(Invalid::UnknownFault {
+                kind: other.to_string(),
+            })),
         }
     }
 }
 
 /// Apply one `key=value` to the scenario's table: `key` must be a
 /// parameter, and the scenario must still read with `value` in it.
-fn set(table: &mut toml::Table, assignment: &str) -> Result<(), ConfigError> {
-    let (key, value) = assignment.split_once('=').ok_or_else(|| {
-        ConfigError(format!(
-            "--set {assignment}: expected KEY=VALUE, e.g. nlb.idle_timeout=2s"
-        ))
-    })?;
+fn set(table: &mut toml::Table, assignment: &str) -> Result<(), ScenarioError> {
+    let (key, value) = assignment
+        .split_once('=')
+        .ok_or_else(|| ScenarioError::SetShape {
+            assignment: assignment.to_string(),
+        })?;
     let key = match key.trim() {
         "targets" => "backend.targets",
         k => k,
     };
     let Some(takes) = params::takes(key) else {
-        return Err(ConfigError(format!(
-            "--set {assignment}: '{key}' is not a lab parameter; one of: {}",
-            params::names().join(", ")
-        )));
+        return Err(ScenarioError::SetUnknownKey {
+            assignment: assignment.to_string(),
+            key: key.to_string(),
+        });
     };
     assign(table, key, value)?;
     // The scenario read before this change, so a failure now is this value's.
     if table.clone().try_into::<Scenario>().is_err() {
-        return Err(ConfigError(format!(
-            "--set {assignment}: '{}' is not a valid {key}; expected {takes}",
-            value.trim()
-        )));
+        return Err(ScenarioError::SetValue {
+            assignment: assignment.to_string(),
+            key: key.to_string(),
+            value: value.trim().to_string(),
+            takes,
+        });
     }
     Ok(())
 }
 
 /// Put `value` at the dotted `key` of the table.
-fn assign(table: &mut toml::Table, key: &str, value: &str) -> Result<(), ConfigError> {
+fn assign(table: &mut toml::Table, key: &str, value: &str) -> Result<(), ScenarioError> {
     // A TOML value if it is one (2, 0.5, true, [..]); a string otherwise (2s).
     let value = toml::from_str::<toml::Table>(&format!("v = {}", value.trim()))
         .ok()
@@ -333,7 +384,10 @@ fn assign(table: &mut toml::Table, key: &str, value: &str) -> Result<(), ConfigE
             .entry(p.to_string())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()))
             .as_table_mut()
-            .ok_or_else(|| ConfigError(format!("--set {key}: {p} is not a section")))?;
+            .ok_or_else(|| ScenarioError::NotASection {
+                key: key.to_string(),
+                part: p.to_string(),
+            })?;
     }
     here.insert(last.to_string(), value);
     Ok(())
@@ -377,31 +431,31 @@ mod tests {
         assert_eq!(s.scaled(s.nlb.idle_timeout), Duration::from_secs(2));
         assert_eq!(s.backend.targets, 4);
         let e = Scenario::load("healthy", &["nlb.idle_timout=2s".into()]).unwrap_err();
-        assert!(e.0.contains("idle_timout"), "{e}");
+        assert!(e.to_string().contains("idle_timout"), "{e}");
         let e = Scenario::load("healthy", &["nlb.idle_timeout=soon".into()]).unwrap_err();
-        assert!(e.0.contains("soon"), "{e}");
+        assert!(e.to_string().contains("soon"), "{e}");
         let e = Scenario::load("nope", &[]).unwrap_err();
-        assert!(e.0.contains("bad-path"), "lists the scenarios: {e}");
+        assert!(e.to_string().contains("bad-path"), "lists the scenarios: {e}");
         let e = Scenario::load("bad-path", &["targets=2".into()]).unwrap_err();
-        assert!(e.0.contains("target 2 does not exist"), "{e}");
+        assert!(e.to_string().contains("target 2 does not exist"), "{e}");
     }
 
     #[test]
     fn a_bad_value_names_the_key_the_value_and_what_is_valid() {
         let e = Scenario::load("healthy", &["backend.targets=abc".into()]).unwrap_err();
         assert_eq!(
-            e.0,
+            e.to_string(),
             "--set backend.targets=abc: 'abc' is not a valid backend.targets; expected a whole number from 1 to 16"
         );
         let e = Scenario::load("healthy", &["nlb.idle_timeout=abc".into()]).unwrap_err();
         assert!(
-            e.0.starts_with(
+            e.to_string().starts_with(
                 "--set nlb.idle_timeout=abc: 'abc' is not a valid nlb.idle_timeout; expected a duration"
             ),
             "{e}"
         );
         let e = Scenario::load("healthy", &["dns.drop=2".into()]).unwrap_err();
-        assert!(e.0.contains("dns.drop 2 is not a fraction"), "{e}");
+        assert!(e.to_string().contains("dns.drop 2 is not a fraction"), "{e}");
     }
 
     #[test]
@@ -409,7 +463,7 @@ mod tests {
         for key in ["name", "cause", "summary", "nlb", "backend.name"] {
             let e = Scenario::load("healthy", &[format!("{key}=foo")]).unwrap_err();
             assert!(
-                e.0.contains(&format!(
+                e.to_string().contains(&format!(
                     "'{key}' is not a lab parameter; one of: speed, backend.targets"
                 )),
                 "{e}"

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::event::Event;
-use crate::config::WatchConfig;
+use super::WatchConfig;
 use crate::probe::{
     engine, round, CountPlan, Pacing, Plan, ProbeSettings, Prober, RecordBatch, SchedulePlan,
 };

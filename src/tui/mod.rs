@@ -9,15 +9,19 @@
 //! awaits the network while drawing.
 
 pub mod action;
+pub mod error;
 pub mod event;
 pub mod live;
+pub mod settings;
 pub mod state;
 pub mod theme;
 pub mod update;
 pub mod view;
 
 pub use action::{action_for, Action};
+pub use error::Error;
 pub use event::Event;
+pub use settings::WatchConfig;
 pub use state::State;
 pub use update::{update, Effect};
 
@@ -32,7 +36,6 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{ConfigError, WatchConfig};
 use crate::probe::{ConnectionPolicy, ProbeRecord};
 use crate::records::NdjsonWriter;
 use live::Live;
@@ -83,16 +86,13 @@ pub fn meta(cfg: &WatchConfig) -> Meta {
 /// Run the dashboard until `q`, Ctrl-C or a signal (`cancel`). Exit code 0.
 pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<Exit> {
     if !std::io::stdout().is_terminal() {
-        return Err(ConfigError(
-            "watch draws a dashboard and needs a terminal on stdout; for headless probing use coldlink run --profile FILE --out FILE"
-                .into(),
-        )
-        .into());
+        return Err(Error::NotATerminal.into());
     }
     let mut out = match &cfg.out {
-        Some(path) => Some(
-            NdjsonWriter::append(path).map_err(|e| ConfigError(format!("--out {}: {e}", path.display())))?,
-        ),
+        Some(path) => Some(NdjsonWriter::append(path).map_err(|source| Error::Out {
+            path: path.clone(),
+            source,
+        })?),
         None => None,
     };
     let mut state = State::new(meta(&cfg), SystemTime::now());
@@ -176,7 +176,7 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
                 state.number(&mut batch);
                 if let Some(w) = out.as_mut() {
                     if let Err(e) = write_all(w, &batch) {
-                        failure = Some(ConfigError(format!("--out: writing a record failed: {e}")).into());
+                        failure = Some(Error::Write { source: e }.into());
                         break;
                     }
                 }
@@ -195,7 +195,7 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
             state.number(&mut batch);
             if let Some(w) = out.as_mut().filter(|_| failure.is_none()) {
                 if let Err(e) = write_all(w, &batch) {
-                    failure = Some(ConfigError(format!("--out: writing a record failed: {e}")).into());
+                    failure = Some(Error::Write { source: e }.into());
                 }
             }
             state.ingest(source, batch);

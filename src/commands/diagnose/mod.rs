@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Write};
 use tokio_util::sync::CancellationToken;
 
 use crate::aws::cloudwatch as aws_cw;
+use crate::commands::CommandError;
 use crate::config::{CloudWatchLookup, XrayLookup};
 use crate::config::{ConfigError, DiagnoseConfig, DiagnoseSource};
 use crate::diagnose::cloudwatch::{self, CloudWatchEvidence};
@@ -48,7 +49,7 @@ pub async fn run(
                 Ok::<_, std::io::Error>((builder.build(scale, slow), report, files, lab))
             })
             .await?
-            .map_err(|e| ConfigError(format!("--from {e}")))?;
+            .map_err(|source| CommandError::From { source })?;
             for bad in &report.bad_samples {
                 eprintln!(
                     "coldlink: {}:{}: skipped: {}",
@@ -69,11 +70,7 @@ pub async fn run(
                 } else {
                     empty.iter().map(|p| p.display().to_string()).collect()
                 };
-                return Err(ConfigError(format!(
-                    "--from {}: no probe records in it (expected the NDJSON records of run, keepwarm, watch or probe --out; .gz too)",
-                    named.join(", ")
-                ))
-                .into());
+                return Err(CommandError::FromWithoutRecords { named }.into());
             }
             let rerun = lab.as_ref().map(|l| {
                 Rerun::lab(
@@ -162,8 +159,11 @@ pub async fn run(
     let format = cfg.format;
     match &cfg.out {
         Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| ConfigError(format!("--out {}: cannot write there: {e}", path.display())))?;
+            let file = std::fs::File::create(path).map_err(|source| ConfigError::NotWritable {
+                flag: "--out",
+                path: path.clone(),
+                source,
+            })?;
             let mut w = std::io::BufWriter::new(file);
             render::write(&report, &plots, format, false, &mut w)?;
             w.flush()?;

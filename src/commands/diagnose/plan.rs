@@ -14,7 +14,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::progress::Progress;
-use crate::config::{ConfigError, DiagnoseConfig};
+use crate::commands::CommandError;
+use crate::config::DiagnoseConfig;
 use crate::diagnose::Dataset;
 use crate::format::human_ms;
 use crate::probe::{
@@ -109,10 +110,11 @@ async fn run_stages(
     progress: &Progress,
 ) -> anyhow::Result<PlanOutcome> {
     let writer = match &cfg.records_out {
-        Some(path) => Some(
-            NdjsonWriter::append(path)
-                .map_err(|e| ConfigError(format!("--records {}: {e}", path.display())))?,
-        ),
+        Some(path) => Some(NdjsonWriter::append(path).map_err(|source| CommandError::Open {
+            flag: "--records",
+            path: path.clone(),
+            source,
+        })?),
         None => None,
     };
     let mut got = Collected {

@@ -20,8 +20,9 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::CommandError;
 use crate::cli::OutputFormat;
-use crate::config::{ConfigError, OutputConfig};
+use crate::config::OutputConfig;
 use crate::exit::Exit;
 use crate::probe::waterfall;
 use crate::probe::{engine, Plan, ProbeRecord, ProbeSettings, RecordBatch, Target};
@@ -55,9 +56,11 @@ pub async fn probe_into_output(
     cancel: CancellationToken,
 ) -> anyhow::Result<Exit> {
     let out_file = match &output.out {
-        Some(path) => Some(
-            NdjsonWriter::append(path).map_err(|e| ConfigError(format!("--out {}: {e}", path.display())))?,
-        ),
+        Some(path) => Some(NdjsonWriter::append(path).map_err(|source| CommandError::Open {
+            flag: "--out",
+            path: path.clone(),
+            source,
+        })?),
         None => None,
     };
     let writes_per_record = out_file.is_some() || !(output.format == OutputFormat::Text && output.quiet);
@@ -101,7 +104,7 @@ pub async fn probe_into_output(
         }
         None => Vec::new(),
     };
-    engine.map_err(|e| ConfigError(e.to_string()))?;
+    engine.map_err(CommandError::Tls)?;
     let mut stdout = stdout.expect("stdout comes back from the writer");
     finish(&mut stdout, &output, &stats, &kept)?;
     Ok(if stats.failed() > 0 {
@@ -151,7 +154,7 @@ fn write_records(
             if let Some(f) = file.as_mut() {
                 if let Err(e) = f.write(&record) {
                     cancel.cancel();
-                    failure = Some(ConfigError(format!("--out: writing a record failed: {e}")).into());
+                    failure = Some(CommandError::Write { source: e }.into());
                     continue;
                 }
             }

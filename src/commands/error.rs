@@ -1,0 +1,71 @@
+//! What stops a command once its configuration is accepted (exit 2): a
+//! file it reads or writes, the lab, the TLS set-up. Bad input is
+//! `config::ConfigError`; features report their own (`keepwarm::Error`,
+//! `tui::Error`).
+
+use std::path::PathBuf;
+
+use crate::probe::tls::TlsSetupError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// A records file (`--out`, `--records`) that cannot be opened.
+    #[error("{flag} {}: {source}", path.display())]
+    Open {
+        flag: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--out: writing a record failed: {source}")]
+    Write {
+        #[source]
+        source: std::io::Error,
+    },
+    /// `report FILE...`: a file that cannot be read.
+    #[error("{}: cannot read the file: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `report FILE...`: files that hold no record.
+    #[error("{}: no probe records in it (expected the NDJSON records of probe --out, run, keepwarm or watch; .gz too)", list(paths))]
+    NoRecords { paths: Vec<PathBuf> },
+    /// `diagnose --from`: reading the records failed (the message names the file).
+    #[error("--from {source}")]
+    From {
+        #[source]
+        source: std::io::Error,
+    },
+    /// `diagnose --from`: files that hold no record.
+    #[error("--from {}: no probe records in it (expected the NDJSON records of run, keepwarm, watch or probe --out; .gz too)", named.join(", "))]
+    FromWithoutRecords { named: Vec<String> },
+    /// `keepwarm --from`: no idle timer could be read (the message names the file).
+    #[error("--from {0}")]
+    IdleTimer(String),
+    #[error("coldlink man {name}: no such subcommand; one of {}", names.join(", "))]
+    NoSuchPage { name: String, names: Vec<String> },
+    /// `man --dir`: `doing` is what failed, e.g. "cannot create it".
+    #[error("--dir {}: {doing}", path.display())]
+    ManDir {
+        path: PathBuf,
+        doing: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the lab could not start: {source}")]
+    LabStart {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Tls(#[from] TlsSetupError),
+    #[error(transparent)]
+    Scenario(#[from] crate::lab::scenario::ScenarioError),
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    let named: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    named.join(", ")
+}

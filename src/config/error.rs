@@ -1,0 +1,196 @@
+//! What is wrong with the input, as data: the flag or the file, line and
+//! key, the value, and what would be valid. Every one of these exits 2.
+//! Messages say the cause where it reads best and still return it as
+//! `source()`; `coldlink::run` prints each cause once.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use crate::cli::parse::InvalidValue;
+
+/// Bad input: the message names the flag, file or key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A flag's value refused after clap: `-H` is checked late so that
+    /// clap never repeats a value that may be a secret.
+    #[error("{flag}: {problem}")]
+    Flag {
+        flag: &'static str,
+        #[source]
+        problem: InvalidValue,
+    },
+    #[error("{flag} must be longer than 0, e.g. 10s")]
+    ZeroDuration { flag: &'static str },
+    #[error("--cacert {}: {problem} (expected a PEM file of CA certificates)", path.display())]
+    NotAPemFile { path: PathBuf, problem: NotAFile },
+    #[error("--data @{}: cannot read the file: {source}", path.display())]
+    DataFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{flag} {}: cannot write there: {source}", path.display())]
+    NotWritable {
+        flag: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An input file that cannot be opened; `expected` says what it should be.
+    #[error("{flag} {}: cannot read it: {source}{}", path.display(), expected.map(|e| format!(" (expected {e})")).unwrap_or_default())]
+    Unreadable {
+        flag: &'static str,
+        path: PathBuf,
+        expected: Option<&'static str>,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--profile {}: cannot read the file: {source}", path.display())]
+    ProfileUnreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not TOML, or not a profile's shape: toml's own line, column and
+    /// snippet, with Rust's type names put in words (so toml's error is
+    /// kept, but not as a `source()`: its words are not the ones shown).
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    ProfileSyntax {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+        toml: Box<toml::de::Error>,
+    },
+    #[error("{}: no [[target]]; add at least one, e.g. [[target]] name = \"execute-api\" url = \"https://…\"", path.display())]
+    NoTarget { path: PathBuf },
+    /// A profile key's value.
+    #[error("{}:{line}: {key}: {problem}", path.display())]
+    ProfileKey {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        #[source]
+        problem: KeyProblem,
+    },
+    #[error("--profile and --lab: give one (the lab comes with its own profile)")]
+    ProfileAndLab,
+    /// `needs`: what the command takes, e.g. "URLs, --profile FILE or --lab SCENARIO".
+    #[error("{command} needs {needs}")]
+    NothingToProbe {
+        command: &'static str,
+        needs: &'static str,
+    },
+    #[error("--idle-sweep: a gap longer than 6h is not a diagnosis; give gaps like 30s,65s,80s,120s,360s")]
+    SweepGapTooLong { gap: Duration },
+    /// `interval`: how the message names it ("--interval", "the interval").
+    #[error("--jitter {} must be shorter than {interval_named} ({})", humantime::format_duration(*jitter), humantime::format_duration(*interval))]
+    JitterTooLong {
+        jitter: Duration,
+        interval: Duration,
+        interval_named: &'static str,
+    },
+    #[error("--aws-endpoint, --aws-profile and --region are for AWS lookups: add --xray or --cloudwatch")]
+    AwsFlagsWithoutLookup,
+    #[error("{flag} with --lab needs --aws-endpoint URL (moto's server for X-Ray, LocalStack for CloudWatch): the lab sends its traces and metrics there, not to AWS")]
+    LabLookupWithoutEndpoint { flag: &'static str },
+    #[error("--cloudwatch needs to know what to read: a profile (--profile FILE) whose [aws] table has nlb = \"net/NAME/ID\" and/or rest_api = {{ name, stage }} or http_api = {{ id, stage }}")]
+    NothingForCloudWatch,
+}
+
+/// What is wrong with one key of a profile.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyProblem {
+    #[error(transparent)]
+    Value(#[from] InvalidValue),
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error("must not be empty")]
+    Empty,
+    #[error("\"{0}\" is used by two targets; names must be unique")]
+    DuplicateName(String),
+    #[error("the value has characters not allowed in a header")]
+    HeaderValue,
+    #[error("{0} is not an HTTP status (100–599)")]
+    Status(i64),
+    #[error("must be longer than 0, e.g. \"30s\"")]
+    ZeroInterval,
+    #[error("{} must be shorter than schedule.interval ({})", humantime::format_duration(*jitter), humantime::format_duration(*interval))]
+    JitterTooLong { jitter: Duration, interval: Duration },
+    #[error("{value} is out of range (1–{max})")]
+    OutOfRange { value: i64, max: u64 },
+    #[error("{0} must be a positive number of requests per second")]
+    Rate(f64),
+    #[error("{0} must be a positive number")]
+    Speed(f64),
+    #[error("give rest_api or http_api, not both")]
+    BothApis,
+    #[error("{}: {problem} (expected a PEM file of CA certificates)", path.display())]
+    NotAPemFile { path: PathBuf, problem: NotAFile },
+}
+
+/// Why a path cannot be a certificate file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotAFile {
+    #[error("no such file")]
+    Missing,
+    #[error("a folder, not a file")]
+    Folder,
+    #[error("not a regular file")]
+    Special,
+}
+
+impl NotAFile {
+    /// Why `path` cannot be a certificate file, or `None` when it can be.
+    pub fn check(path: &std::path::Path) -> Option<NotAFile> {
+        match std::fs::metadata(path) {
+            Err(_) => Some(NotAFile::Missing),
+            Ok(m) if m.is_dir() => Some(NotAFile::Folder),
+            Ok(m) if !m.is_file() => Some(NotAFile::Special),
+            Ok(_) => None,
+        }
+    }
+}
+
+/// Why a `${NAME}` in a profile could not be expanded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvError {
+    #[error("unclosed ${{…}}; write ${{NAME}}")]
+    Unclosed,
+    #[error("'${{{0}}}' is not an environment variable reference; write ${{NAME}}")]
+    NotAReference(String),
+    #[error("environment variable {0} is not set")]
+    Unset(String),
+}
+
+/// Where a value came from, for error messages: `file:line: key: …`.
+pub struct Source<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+}
+
+impl Source<'_> {
+    pub fn line(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+    }
+
+    /// `problem` with the key's value at `spanned`.
+    pub fn error<T>(&self, spanned: &Spanned<T>, key: &str, problem: impl Into<KeyProblem>) -> ConfigError {
+        ConfigError::ProfileKey {
+            path: self.path.to_path_buf(),
+            line: self.line(spanned.span().start),
+            key: key.to_string(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A path in a profile, relative to the profile's folder.
+pub fn relative_to(profile: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        profile.parent().unwrap_or(Path::new(".")).join(path)
+    }
+}

@@ -1,0 +1,255 @@
+//! The profile file (`profiles/*.toml`) as written: a team's targets and
+//! plans, committed next to the API they watch. Parsing is strict
+//! (`deny_unknown_fields`); values keep their place (`Spanned`) so that
+//! the profile's validation can name the line of a bad one.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::{ConfigError, EnvError, Source};
+use super::layer::ConnectionEntry;
+use crate::duration::Dur;
+use crate::probe::{ConnectionPolicy, TargetKind};
+
+/// The file as written. Kept close to the TOML; `Profile::load` turns it
+/// into validated values.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    pub name: Option<String>,
+    #[serde(rename = "target", default)]
+    pub targets: Vec<TargetEntry>,
+    #[serde(default)]
+    pub connection: ConnectionEntry,
+    pub schedule: Option<ScheduleEntry>,
+    pub burst: Option<BurstEntry>,
+    pub diagnose: Option<DiagnoseEntry>,
+    pub aws: Option<Spanned<AwsEntry>>,
+    /// Written by `coldlink lab` into the profiles it makes: the targets
+    /// are a lab's, and its records say so.
+    pub lab: Option<LabEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabEntry {
+    pub scenario: String,
+    pub speed: Spanned<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetEntry {
+    pub name: Spanned<String>,
+    pub url: Spanned<String>,
+    pub kind: Option<TargetKind>,
+    pub method: Option<Spanned<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    pub body: Option<String>,
+    /// Any integer, so that one out of range is refused by `Profile::load`
+    /// in words, not by serde as "expected u16".
+    pub expect_status: Option<Spanned<Vec<i64>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleEntry {
+    pub interval: Spanned<Dur>,
+    pub jitter: Option<Spanned<Dur>>,
+    pub connections: Option<ConnectionPolicy>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurstEntry {
+    /// Any integer: `Profile::load` says what range is valid.
+    pub requests: Option<Spanned<i64>>,
+    pub concurrency: Option<Spanned<i64>>,
+    /// Requests per second across all targets; unpaced when absent.
+    pub rate: Option<Spanned<f64>>,
+    pub connections: Option<ConnectionPolicy>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnoseEntry {
+    #[serde(default)]
+    pub idle_sweep: Vec<Dur>,
+    pub slow: Option<Dur>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsEntry {
+    pub region: Option<String>,
+    pub rest_api: Option<RestApi>,
+    pub http_api: Option<HttpApi>,
+    pub nlb: Option<String>,
+    #[serde(default)]
+    pub target_groups: Vec<String>,
+    pub endpoint_url: Option<String>,
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestApi {
+    pub name: String,
+    pub id: Option<String>,
+    pub stage: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpApi {
+    pub id: String,
+    pub stage: String,
+}
+
+/// Read and parse a profile file. Syntax and shape errors carry toml's own
+/// line, column and snippet.
+pub fn read(path: &Path) -> Result<(String, ProfileFile), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ProfileUnreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file: ProfileFile = toml::from_str(&text).map_err(|e| ConfigError::ProfileSyntax {
+        path: path.to_path_buf(),
+        line: e.span().map(|s| Source { path, text: &text }.line(s.start)),
+        message: in_words(e.to_string().trim_end()),
+        toml: Box::new(e),
+    })?;
+    Ok((text, file))
+}
+
+/// serde names Rust types in what it expected ("expected u16"); a profile's
+/// reader wants words.
+fn in_words(message: &str) -> String {
+    const TYPES: [(&str, &str); 7] = [
+        ("expected u16", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected usize", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected a list, e.g. [\"a\", \"b\"]"),
+    ];
+    TYPES
+        .iter()
+        .fold(message.to_string(), |m, (rust, words)| m.replace(rust, words))
+}
+
+/// Expand `${NAME}` from the environment. Returns the value and whether
+/// anything was expanded (expanded values are treated as secrets).
+pub fn expand_env(value: &str) -> Result<(String, bool), EnvError> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    let mut expanded = false;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or(EnvError::Unclosed)?;
+        let name = &after[..end];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(EnvError::NotAReference(name.to_string()));
+        }
+        let val = std::env::var(name).map_err(|_| EnvError::Unset(name.to_string()))?;
+        out.push_str(&val);
+        expanded = true;
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok((out, expanded))
+}
+
+/// The query parameters of a URL as written in a profile whose value takes
+/// something from the environment (`?key=${API_KEY}`); `*` (all of them)
+/// when the environment supplies more than a value: a name (`?${QUERY}`),
+/// or a `?`, `&`, `=` or `#` (a whole URL from `${API_URL}`, a value that
+/// would split into more parameters). Call after [`expand_env`] accepted
+/// the URL.
+pub fn env_query_params(raw_url: &str) -> Vec<String> {
+    let all = || vec!["*".to_string()];
+    let supplies_structure =
+        env_refs(raw_url).any(|name| std::env::var(name).is_ok_and(|v| v.contains(['?', '&', '=', '#'])));
+    if supplies_structure {
+        return all();
+    }
+    let Some((_, query)) = raw_url.split_once('?') else {
+        return Vec::new();
+    };
+    let query = query.split('#').next().unwrap_or_default();
+    let mut names = Vec::new();
+    for pair in query.split('&').filter(|p| p.contains("${")) {
+        match pair.split_once('=') {
+            Some((name, _)) if !name.contains("${") => names.push(name.to_string()),
+            _ => return all(),
+        }
+    }
+    names
+}
+
+/// The names of the `${NAME}` references in a value.
+fn env_refs(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split("${")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_from_the_environment_are_found_by_name() {
+        assert_eq!(
+            env_query_params("https://h/p?key=${K}&page=2&t=a${T}"),
+            ["key", "t"]
+        );
+        assert_eq!(
+            env_query_params("https://h/${STAGE}/p?page=2"),
+            Vec::<String>::new()
+        );
+        assert_eq!(env_query_params("https://h/p?${QUERY}"), ["*"]);
+        assert_eq!(env_query_params("https://h/p?${NAME}=1"), ["*"]);
+        assert_eq!(env_query_params("https://h/p#x=${Y}"), Vec::<String>::new());
+        // The environment supplies a query, or a value that splits into more.
+        std::env::set_var("COLDLINK_TEST_WHOLE_URL", "https://h/p?tenant=s3cret");
+        assert_eq!(env_query_params("${COLDLINK_TEST_WHOLE_URL}"), ["*"]);
+        std::env::set_var("COLDLINK_TEST_SPLITS", "a&b=c");
+        assert_eq!(env_query_params("https://h/p?key=${COLDLINK_TEST_SPLITS}"), ["*"]);
+        std::env::set_var("COLDLINK_TEST_HOST", "api.example.com");
+        assert_eq!(
+            env_query_params("https://${COLDLINK_TEST_HOST}/p?page=2"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn rust_types_are_put_in_words() {
+        assert_eq!(
+            in_words("invalid type: string \"x\", expected u64"),
+            "invalid type: string \"x\", expected a whole number"
+        );
+    }
+
+    #[test]
+    fn env_expansion() {
+        std::env::set_var("COLDLINK_TEST_KEY", "abc");
+        assert_eq!(
+            expand_env("k-${COLDLINK_TEST_KEY}-x"),
+            Ok(("k-abc-x".into(), true))
+        );
+        assert_eq!(expand_env("plain"), Ok(("plain".into(), false)));
+        assert_eq!(
+            expand_env("${COLDLINK_TEST_UNSET_VAR}"),
+            Err(EnvError::Unset("COLDLINK_TEST_UNSET_VAR".into()))
+        );
+        assert!(expand_env("${oops").unwrap_err().to_string().contains("unclosed"));
+    }
+}
