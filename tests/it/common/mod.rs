@@ -3,6 +3,11 @@
 //! time with rcgen; nothing touches the network beyond 127.0.0.1.
 #![allow(dead_code)]
 
+pub mod aws_diagnose;
+pub mod localstack;
+pub mod moto;
+pub mod server_process;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -314,7 +314,7 @@ fn verdict(records: &[ProbeRecord]) -> (Cause, String) {
 /// race each request loses with p = 0.8). docs/accuracy.md has the rates.
 fn check(cause: Cause, trials: u64, accuracy: f64) {
     let mut wrong = Vec::new();
-    // Another draw of set-ups: COLDLINK_SEED=7 cargo test --test diagnose_synthetic
+    // Another draw of set-ups: COLDLINK_SEED=7 cargo test --test it diagnose_synthetic::
     let base: u64 = std::env::var("COLDLINK_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

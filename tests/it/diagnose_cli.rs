@@ -2,7 +2,7 @@
 //! probe, stored records with bad lines still give a report, a target that
 //! refuses is data (a verdict), and every format writes something readable.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::Write;
