@@ -6,6 +6,7 @@
 pub mod aws_diagnose;
 pub mod localstack;
 pub mod moto;
+pub mod record;
 pub mod server_process;
 
 use std::net::SocketAddr;
