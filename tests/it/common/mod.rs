@@ -529,26 +529,27 @@ pub async fn start_dns(mode: Dns) -> (SocketAddr, Arc<AtomicUsize>) {
     (addr, queries)
 }
 
+/// The answer to `query` in `mode`: its question echoed, recursion
+/// available, and 127.0.0.1 (TTL 60 s) for an A question in `Loopback`.
 fn dns_answer(query: &[u8], mode: Dns) -> Option<Vec<u8>> {
-    // Header (12 bytes), then one question: labels, a zero byte, type, class.
-    let mut end = 12;
-    while *query.get(end)? != 0 {
-        end += 1 + query[end] as usize;
+    use hickory_proto::op::{Message, ResponseCode};
+    use hickory_proto::rr::{rdata::A, RData, Record, RecordType};
+
+    let query = Message::from_vec(query).ok()?;
+    let mut answer = Message::response(query.metadata.id, query.metadata.op_code);
+    answer.metadata.recursion_desired = true;
+    answer.metadata.recursion_available = true;
+    let question = query.queries.first()?.clone();
+    match mode {
+        Dns::NxDomain => answer.metadata.response_code = ResponseCode::NXDomain,
+        Dns::Loopback { .. } if question.query_type() == RecordType::A => {
+            let loopback = RData::A(A::new(127, 0, 0, 1));
+            answer.add_answer(Record::from_rdata(question.name().clone(), 60, loopback));
+        }
+        Dns::Loopback { .. } => {}
     }
-    let qtype = u16::from_be_bytes([*query.get(end + 1)?, *query.get(end + 2)?]);
-    end += 5;
-    let question = query.get(12..end)?;
-    let answer_a = matches!(mode, Dns::Loopback { .. }) && qtype == 1;
-    let mut out = Vec::with_capacity(64);
-    out.extend_from_slice(&query[0..2]); // id
-    let rcode = if matches!(mode, Dns::NxDomain) { 3 } else { 0 };
-    out.extend_from_slice(&[0x81, 0x80 | rcode]); // response, recursion desired + available
-    out.extend_from_slice(&[0, 1, 0, answer_a as u8, 0, 0, 0, 0]);
-    out.extend_from_slice(question);
-    if answer_a {
-        out.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1]);
-    }
-    Some(out)
+    answer.add_query(question);
+    answer.to_vec().ok()
 }
 
 /// Path of the built binary, for command-line tests.
