@@ -107,8 +107,8 @@ mod tests {
     fn timing_against_the_hand_written_one() {
         const N: u64 = 1_000_000;
         const ROUNDS: usize = 7;
-        let contenders: [(&str, fn(SystemTime) -> String); 2] =
-            [("time crate", format_rfc3339), ("by hand", hand_written)];
+        type Formatter = fn(SystemTime) -> String;
+        let contenders: [(&str, Formatter); 2] = [("time crate", format_rfc3339), ("by hand", hand_written)];
         let base = UNIX_EPOCH + Duration::from_micros(1_790_000_000_123_456);
         let mut ns = vec![Vec::new(); contenders.len()];
         for _ in 0..ROUNDS {
