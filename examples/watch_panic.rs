@@ -1,5 +1,5 @@
 //! A test helper, not a tool: enters the dashboard's screen exactly as
-//! `coldlink watch` does, draws it once, and panics. tests/watch_tmux.rs
+//! `coldlink watch` does, draws it once, and panics. tests/it/watch_tmux.rs
 //! runs it in tmux and checks that the panic left the terminal restored
 //! (normal screen, canonical mode, echo).
 //!

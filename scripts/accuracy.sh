@@ -15,9 +15,9 @@ out=docs/accuracy.md
 tmp=$(mktemp)
 trap 'rm -f "$tmp" "$tmp.lab" "$tmp.err"' EXIT
 
-COLDLINK_TRIALS=$trials cargo test --release --locked --test diagnose_synthetic accuracy_table \
+COLDLINK_TRIALS=$trials cargo test --release --locked --test it diagnose_synthetic::accuracy_table \
   -- --ignored --nocapture 2>/dev/null | grep '^|' >"$tmp"
-COLDLINK_RUNS=$runs cargo test --release --locked --test diagnose_lab accuracy_table \
+COLDLINK_RUNS=$runs cargo test --release --locked --test it diagnose_lab::accuracy_table \
   -- --ignored --nocapture 2>"$tmp.err" | grep '^|' >"$tmp.lab" || true
 misses=$(grep -c '^miss' "$tmp.err" || true)
 # The misses' arguments and findings, to reproduce and read.
@@ -36,14 +36,14 @@ mkdir -p target && cp "$tmp.err" target/accuracy-lab.log
   echo "and reused connections, short quiet gaps, a sweep where the fault needs one):"
   echo "base latency 1–240 ms, log-normal jitter of 3–35 %, up to 2 % spikes of"
   echo "50–300 ms; 1–5 paths; idle timers 0.5–350 s; stalls 0.5–10 s; edges"
-  echo "30–400 ms; loss and error rates of 8–50 %. See \`tests/diagnose_synthetic.rs\`."
+  echo "30–400 ms; loss and error rates of 8–50 %. See \`tests/it/diagnose_synthetic.rs\`."
   echo
   cat "$tmp"
   echo
   echo "## The lab, end to end"
   echo
   echo "\`coldlink diagnose --lab …\` with parameters drawn per run (see \`draw\` in"
-  echo "\`tests/diagnose_lab.rs\`): base latency 1–150 ms with up to 50 % jitter;"
+  echo "\`tests/it/diagnose_lab.rs\`): base latency 1–150 ms with up to 50 % jitter;"
   echo "2–5 targets with one dead path of 0.5–10 s; idle timers 0.5–350 s (reset or"
   echo "silent drop, stalls 0.5–10 s), compressed so the timer lasts 2 s; keep-alive"
   echo "timers 5–120 s; edges 40–300 ms; TLS delays 0.5–3 s; error rates 10–50 %."

@@ -179,22 +179,16 @@ pub async fn health_series(client: &Client, resources: &Resources) -> Result<Vec
         return Ok(Vec::new());
     };
     let mut found = Vec::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .list_metrics()
-            .namespace(NLB_NAMESPACE)
-            .metric_name("HealthyHostCount")
-            .dimensions(DimensionFilter::builder().name("LoadBalancer").value(nlb).build())
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| super::describe("cloudwatch:ListMetrics", &e))?;
+    let mut pages = client
+        .list_metrics()
+        .namespace(NLB_NAMESPACE)
+        .metric_name("HealthyHostCount")
+        .dimensions(DimensionFilter::builder().name("LoadBalancer").value(nlb).build())
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| super::describe("cloudwatch:ListMetrics", &e))?;
         found.extend(page.metrics().iter().filter_map(dimensions_of));
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
     }
     let mut specs: Vec<MetricSpec> = found
         .into_iter()
@@ -237,17 +231,15 @@ pub async fn fetch(client: &Client, specs: &[MetricSpec], window: (i64, i64)) ->
                 values: Vec::new(),
             })
             .collect();
-        let mut token = None;
-        loop {
-            let answer = client
-                .get_metric_data()
-                .set_metric_data_queries(Some(queries.clone()))
-                .start_time(DateTime::from_secs(window.0))
-                .end_time(DateTime::from_secs(window.1))
-                .scan_by(ScanBy::TimestampAscending)
-                .set_next_token(token)
-                .send()
-                .await;
+        let mut pages = client
+            .get_metric_data()
+            .set_metric_data_queries(Some(queries))
+            .start_time(DateTime::from_secs(window.0))
+            .end_time(DateTime::from_secs(window.1))
+            .scan_by(ScanBy::TimestampAscending)
+            .into_paginator()
+            .send();
+        while let Some(answer) = pages.next().await {
             let page = match answer {
                 Ok(page) => page,
                 Err(e) => {
@@ -295,10 +287,6 @@ pub async fn fetch(client: &Client, specs: &[MetricSpec], window: (i64, i64)) ->
                         }
                     ));
                 }
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
             }
         }
         out.series.extend(series.into_iter().map(sorted));

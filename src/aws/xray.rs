@@ -92,26 +92,21 @@ async fn batch(
     ids: &[String],
 ) -> Result<BTreeMap<String, Result<Breakdown, TraceError>>, String> {
     let mut out = BTreeMap::new();
-    let mut token: Option<String> = None;
-    loop {
-        let answer = client
-            .batch_get_traces()
-            .set_trace_ids(Some(ids.to_vec()))
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| super::describe("xray:BatchGetTraces", &e))?;
+    let mut pages = client
+        .batch_get_traces()
+        .set_trace_ids(Some(ids.to_vec()))
+        .into_paginator()
+        .send();
+    while let Some(answer) = pages.next().await {
+        let answer = answer.map_err(|e| super::describe("xray:BatchGetTraces", &e))?;
         for trace in answer.traces() {
             let Some(id) = trace.id() else { continue };
             let documents = trace.segments().iter().filter_map(|s| s.document());
             let result = parse_documents(documents).and_then(|segs| breakdown(&segs));
             out.insert(id.to_string(), result);
         }
-        match answer.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(out),
-        }
     }
+    Ok(out)
 }
 
 /// Send segment documents to X-Ray (`PutTraceSegments`), as the lab's
@@ -141,19 +136,18 @@ pub async fn search(
     const MAX_SPAN: Duration = Duration::from_secs(24 * 3600);
     let from = from.max(to.checked_sub(MAX_SPAN).unwrap_or(from));
     let mut ids = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .get_trace_summaries()
-            .start_time(DateTime::from(from))
-            .end_time(DateTime::from(to))
-            .time_range_type(TimeRangeType::Event)
-            .sampling(false)
-            .set_filter_expression(filter.map(str::to_string))
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| super::describe("xray:GetTraceSummaries", &e))?;
+    let mut pages = client
+        .get_trace_summaries()
+        .start_time(DateTime::from(from))
+        .end_time(DateTime::from(to))
+        .time_range_type(TimeRangeType::Event)
+        .sampling(false)
+        .set_filter_expression(filter.map(str::to_string))
+        .into_paginator()
+        .send();
+    // Page by page, so that no page is asked for once `limit` ids are in.
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| super::describe("xray:GetTraceSummaries", &e))?;
         ids.extend(
             page.trace_summaries()
                 .iter()
@@ -161,11 +155,8 @@ pub async fn search(
         );
         if ids.len() >= limit {
             ids.truncate(limit);
-            return Ok(ids);
-        }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(ids),
+            break;
         }
     }
+    Ok(ids)
 }

@@ -1,10 +1,9 @@
-//! The lock that keeps cron runs from piling up: an advisory `flock` on a
+//! The lock that keeps cron runs from piling up: an advisory `flock` (fs4) on a
 //! file, held for the life of the process (the kernel releases it however
 //! the process ends, so a crashed run never leaves a stale lock).
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 /// Held while alive.
@@ -40,10 +39,11 @@ impl Lock {
             .truncate(false)
             .open(path)
             .map_err(io)?;
-        // SAFETY: flock on a descriptor this function owns.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        // The trait's method by its path: `File::try_lock` of std (1.89) is
+        // newer than the crate's rust-version, and would win the name.
+        match fs4::FileExt::try_lock(&file) {
+            Ok(()) => {}
+            Err(fs4::TryLockError::WouldBlock) => {
                 let mut pid = String::new();
                 let _ = file.read_to_string(&mut pid);
                 let pid = match pid.trim() {
@@ -55,7 +55,7 @@ impl Lock {
                     pid,
                 });
             }
-            return Err(io(err));
+            Err(fs4::TryLockError::Error(err)) => return Err(io(err)),
         }
         // Who holds it, for the message of a run that finds it held.
         file.set_len(0).map_err(io)?;

@@ -3,8 +3,8 @@
 //! from seeded random ranges, far from the lab's defaults.
 //!
 //! A failing draw prints its seed; `COLDLINK_SEED=N` replays it. The
-//! accuracy script runs many draws (`cargo test --test diagnose_lab
-//! accuracy_table -- --ignored --nocapture`).
+//! accuracy script runs many draws (`cargo test --test it
+//! diagnose_lab::accuracy_table -- --ignored --nocapture`).
 
 use std::process::Command;
 

@@ -2,12 +2,12 @@
 //! start at their scheduled times, and a slow target does not delay another
 //! (issue #3).
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::record::probe_record;
 use coldlink::probe::runner::{self, Probe};
-use coldlink::probe::{Phases, ProbeRecord, RequestSpec, SchedulePlan, Target};
+use coldlink::probe::{ProbeRecord, RequestSpec, SchedulePlan, Target};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -38,26 +38,12 @@ impl Probe for FakeProbe {
         async move {
             tokio::time::sleep(delay).await;
             ProbeRecord {
-                v: 1,
-                run: None,
                 target: name,
                 url: "http://fake/".into(),
                 seq,
-                at: coldlink::probe::Timestamp(std::time::UNIX_EPOCH),
-                scheduled_at: coldlink::probe::Timestamp(std::time::UNIX_EPOCH),
-                remote: None,
-                local: None,
-                conn: None,
-                phases_ms: Phases::default(),
                 total_ms: delay.as_secs_f64() * 1000.0,
                 status: Some(200),
-                http: None,
-                tls: None,
-                trace_id: None,
-                headers: BTreeMap::new(),
-                body_bytes: None,
-                error: None,
-                lab: None,
+                ..probe_record()
             }
         }
     }

@@ -2,7 +2,7 @@
 //! each key's command makes the engine do, as the notes and the records
 //! that reach the dashboard's channel show it.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

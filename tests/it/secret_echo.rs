@@ -4,7 +4,7 @@
 //! `diagnose` in every format (live and `--from`), and the dashboard's
 //! probe detail (issue #14, item 2).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

@@ -2,7 +2,7 @@
 //! against a healthy lab, a failing target and a slow one, the lock that
 //! stops runs piling up, and the records kept.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -4,13 +4,7 @@
 //! NLB and API Gateway publish them come back per minute; the lab publishes
 //! its own, and `diagnose --cloudwatch` reads them as evidence.
 
-#[path = "common/aws_diagnose.rs"]
-mod aws_diagnose;
-mod common;
-#[path = "common/localstack.rs"]
-mod localstack;
-#[path = "common/server_process.rs"]
-mod server_process;
+use crate::common::{self, aws_diagnose, localstack};
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -7,7 +7,7 @@
 //! is missing. Each test runs its own tmux server on a socket in a temporary
 //! folder, with no user configuration.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! The probe engine against loopback servers: phases, reuse, trace ids and
 //! the classification of every kind of failure (issue #2).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Profiles: every shipped profile parses, and every kind of mistake exits 2
 //! with the file, line and key in the message (issue #3).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -3,13 +3,7 @@
 //! never saw are reported missing, and an unreachable endpoint is one clear
 //! line, not a crash.
 
-#[path = "common/aws_diagnose.rs"]
-mod aws_diagnose;
-mod common;
-#[path = "common/moto.rs"]
-mod moto;
-#[path = "common/server_process.rs"]
-mod server_process;
+use crate::common::{self, aws_diagnose, moto};
 
 use std::time::Duration;
 

@@ -2,9 +2,8 @@
 //! probe, stored records with bad lines still give a report, a target that
 //! refuses is data (a verdict), and every format writes something readable.
 
-mod common;
+use crate::common::{self, record::probe_record};
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
@@ -33,7 +32,6 @@ fn records(n: u64) -> Vec<ProbeRecord> {
         .map(|k| {
             let at = Timestamp(t0 + Duration::from_millis(k * 40 + (k / 10) * 5_000));
             ProbeRecord {
-                v: 1,
                 run: Some("r".into()),
                 target: "api".into(),
                 url: "https://api.example.com/".into(),
@@ -41,7 +39,6 @@ fn records(n: u64) -> Vec<ProbeRecord> {
                 at,
                 scheduled_at: at,
                 remote: Some("203.0.113.5:443".parse().unwrap()),
-                local: None,
                 conn: Some(ConnInfo {
                     id: 1,
                     reused: k > 0,
@@ -61,12 +58,8 @@ fn records(n: u64) -> Vec<ProbeRecord> {
                 total_ms: 20.26 + (k % 7) as f64,
                 status: Some(200),
                 http: Some("1.1".into()),
-                tls: None,
-                trace_id: None,
-                headers: BTreeMap::new(),
                 body_bytes: Some(2),
-                error: None,
-                lab: None,
+                ..probe_record()
             }
         })
         .collect()

@@ -1,6 +1,6 @@
 //! `coldlink run` and `coldlink report` end to end (issue #3).
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! The `coldlink` binary as a user meets it: exit codes, error messages,
 //! output formats, secrets, broken pipes and the help and waterfall layouts.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};

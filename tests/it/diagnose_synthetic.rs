@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use crate::common::record::probe_record;
 use coldlink::diagnose::report::{diagnose, Context};
 use coldlink::diagnose::{Cause, Dataset};
 use coldlink::probe::{ConnInfo, ErrorKind, Phase, Phases, ProbeError, ProbeRecord, TargetKind, Timestamp};
@@ -192,7 +193,6 @@ impl Sim {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(T0) + Duration::from_secs_f64(self.now);
         self.seq += 1;
         self.records.push(ProbeRecord {
-            v: 1,
             run: Some("sim".into()),
             target: if custom { "custom-domain" } else { "execute-api" }.into(),
             url: if custom {
@@ -204,7 +204,6 @@ impl Sim {
             at: Timestamp(at),
             scheduled_at: Timestamp(at),
             remote: Some("203.0.113.5:443".parse().unwrap()),
-            local: None,
             conn: Some(ConnInfo {
                 id: self.conn + target as u64 * 1000,
                 reused: !fresh,
@@ -218,12 +217,10 @@ impl Sim {
             total_ms: total,
             status,
             http: Some("1.1".into()),
-            tls: None,
-            trace_id: None,
             headers,
             body_bytes: Some(2),
             error,
-            lab: None,
+            ..probe_record()
         });
         self.now += total / 1000.0;
         self.last_end = self.last_end.max(self.now);
@@ -314,7 +311,7 @@ fn verdict(records: &[ProbeRecord]) -> (Cause, String) {
 /// race each request loses with p = 0.8). docs/accuracy.md has the rates.
 fn check(cause: Cause, trials: u64, accuracy: f64) {
     let mut wrong = Vec::new();
-    // Another draw of set-ups: COLDLINK_SEED=7 cargo test --test diagnose_synthetic
+    // Another draw of set-ups: COLDLINK_SEED=7 cargo test --test it diagnose_synthetic::
     let base: u64 = std::env::var("COLDLINK_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

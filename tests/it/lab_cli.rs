@@ -1,6 +1,6 @@
 //! `coldlink lab` and `--lab` as a user meets them (issue #4).
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

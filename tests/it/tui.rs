@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use crate::common::record::probe_record;
 use coldlink::probe::{
     ConnInfo, ErrorKind, Phase, Phases, ProbeError, ProbeRecord, TargetKind, Timestamp, TlsInfo,
 };
@@ -121,7 +122,6 @@ fn record(
     );
     headers.insert("x-amzn-trace-id".to_string(), format!("Root={trace};Sampled=1"));
     ProbeRecord {
-        v: 1,
         run: Some("fixture".into()),
         target: name.into(),
         url: url.into(),
@@ -152,7 +152,7 @@ fn record(
         headers,
         body_bytes: Some(43),
         error,
-        lab: None,
+        ..probe_record()
     }
 }
 

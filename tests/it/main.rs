@@ -1,0 +1,31 @@
+//! The integration tests, as one binary: each module was a binary of its
+//! own (`tests/<name>.rs`), and each linked the whole crate again. One
+//! module still runs alone by its path: `cargo test --test it keepwarm::`.
+//!
+//! Modules share one process. What that asks of a test: a global setting
+//! (an environment variable, the current directory) must be one no other
+//! test reads; an emulator that keeps state on disk (LocalStack) serialises
+//! its users itself (`common::localstack`). insta finds the snapshots in
+//! `tests/it/snapshots/`, named `it__<module>__<name>.snap`.
+
+mod common;
+
+mod aws_cloudwatch;
+mod aws_mocked;
+mod aws_xray;
+mod cli;
+mod diagnose_cli;
+mod diagnose_lab;
+mod diagnose_synthetic;
+mod keepwarm;
+mod lab;
+mod lab_cli;
+mod probe_engine;
+mod profiles;
+mod report_schema;
+mod run_report;
+mod schedule;
+mod secret_echo;
+mod tui;
+mod watch_engine;
+mod watch_tmux;
