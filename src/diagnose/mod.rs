@@ -7,6 +7,7 @@ pub mod coverage;
 pub mod dataset;
 pub mod delayed_ack;
 pub mod detect;
+pub mod evidence;
 pub mod finding;
 pub mod num;
 pub mod read;
@@ -15,5 +16,6 @@ pub mod report;
 pub mod xray;
 
 pub use dataset::{Builder, Dataset, Observation};
+pub use evidence::AwsEvidence;
 pub use finding::{Cause, Finding, Severity};
 pub use report::{Plots, Report};

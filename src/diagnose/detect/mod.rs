@@ -17,6 +17,7 @@ mod slow_tls;
 mod syn_loss;
 
 use super::dataset::Dataset;
+use super::evidence::AwsEvidence;
 use super::finding::Finding;
 
 /// A finding and the probes it accounts for.
@@ -38,7 +39,7 @@ pub struct Input<'a> {
     /// `explained[i]`: probe `i` is accounted for by an earlier finding.
     pub explained: &'a [bool],
     /// What X-Ray and CloudWatch said (`--xray`, `--cloudwatch`), if asked.
-    pub aws: &'a crate::diagnose::report::AwsEvidence,
+    pub aws: &'a AwsEvidence,
 }
 
 /// Client-side work (a resolver on loopback, the handshake's crypto) takes
@@ -71,7 +72,7 @@ const DETECTORS: [Detector; 10] = [
 ];
 
 /// Run every detector in order; most severe, most confident first.
-pub fn run_all(ds: &Dataset, aws: &crate::diagnose::report::AwsEvidence) -> Vec<Finding> {
+pub fn run_all(ds: &Dataset, aws: &AwsEvidence) -> Vec<Finding> {
     let mut explained = vec![false; ds.samples.len()];
     let mut findings = Vec::new();
     for detect in DETECTORS {
@@ -101,7 +102,7 @@ pub const CONCLUSIVE: f64 = 0.8;
 /// The cause the records already show beyond doubt, if any: the plan that
 /// produced them can stop (see `commands::diagnose`).
 pub fn conclusive(ds: &Dataset) -> Option<crate::diagnose::Finding> {
-    run_all(ds, &crate::diagnose::report::AwsEvidence::default())
+    run_all(ds, &AwsEvidence::default())
         .into_iter()
         .find(|f| f.severity >= crate::diagnose::Severity::Warning && f.confidence >= CONCLUSIVE)
 }
