@@ -15,11 +15,11 @@ use super::lock::{Lock, LockError};
 use super::metrics::{outcome, Metrics};
 use super::outage::OutageLog;
 use super::records::RecordWriter;
-use super::{pings, serve, warmness};
+use super::{serve, warmness};
 use crate::config::{ConfigError, KeepwarmConfig};
 use crate::diagnose::detect::ratio;
 use crate::exit::Exit;
-use crate::probe::{engine, RecordBatch};
+use crate::probe::{engine, pinger, RecordBatch};
 use crate::render::fmt_span;
 
 pub async fn run(
@@ -72,7 +72,7 @@ pub async fn run(
     if let Some(warning) = warmness::warning(interval + jitter, cfg.idle_timer) {
         writeln!(stderr, "coldlink keepwarm: {warning}")?;
     }
-    let p = pings::pings(cfg.targets.len(), interval, jitter, &cfg.settings);
+    let p = pinger::pings(cfg.targets.len(), interval, jitter, &cfg.settings);
     let (batches, mut from_engine) = mpsc::channel::<RecordBatch>(64);
     let engine = engine::run(
         p.settings,

@@ -11,7 +11,6 @@ pub mod lock;
 pub mod metrics;
 pub mod once;
 pub mod outage;
-pub mod pings;
 pub mod records;
 pub mod serve;
 pub mod warmness;

@@ -9,6 +9,7 @@ pub mod dns;
 pub mod endpoint;
 pub mod engine;
 pub mod io;
+pub mod pinger;
 pub mod plan;
 pub mod pool;
 pub mod prober;
@@ -26,7 +27,7 @@ pub mod trace;
 
 pub use dns::ResolvePin;
 pub use engine::RecordBatch;
-pub use plan::{CountPlan, Job, Pacing, Plan, SchedulePlan};
+pub use plan::{schedule_in_flight, CountPlan, Job, Pacing, Plan, SchedulePlan};
 pub use prober::{ConnectionPolicy, ProbeSettings, Prober, Timeouts};
 pub use record::{ConnInfo, ErrorKind, LabRun, Phase, Phases, ProbeError, ProbeRecord, Timestamp, TlsInfo};
 pub use target::{RequestSpec, Target, TargetKind};

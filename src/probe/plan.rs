@@ -165,6 +165,13 @@ impl SchedulePlan {
     }
 }
 
+/// Probes a schedule may have in flight: enough for every target to answer
+/// only at its timeout without holding up anyone's schedule.
+pub fn schedule_in_flight(targets: usize, interval: Duration, timeout: Duration) -> usize {
+    let per_target = (timeout.as_secs_f64() / interval.as_secs_f64().max(1e-3)).ceil() as usize + 1;
+    (targets * per_target).clamp(8, 4096)
+}
+
 impl Plan for SchedulePlan {
     fn paced(&self) -> bool {
         true

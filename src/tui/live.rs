@@ -17,7 +17,7 @@ use super::event::Event;
 pub use super::event::{Note, Source};
 use crate::config::WatchConfig;
 use crate::probe::{
-    engine, round, CountPlan, Pacing, Plan, ProbeSettings, Prober, RecordBatch, SchedulePlan,
+    engine, pinger, round, CountPlan, Pacing, Plan, ProbeSettings, Prober, RecordBatch, SchedulePlan,
 };
 
 /// What the dashboard asks of the engine.
@@ -314,10 +314,10 @@ impl Conductor {
         self.note(Note::Schedule { running: true }).await;
     }
 
-    /// The keep-warm daemon's own loop (`keepwarm::pings`), beside the
+    /// The keep-warm daemon's own loop (`probe::pinger`), beside the
     /// dashboard's schedule.
     async fn start_keep_warm(&mut self) {
-        let p = crate::keepwarm::pings::pings(
+        let p = pinger::pings(
             self.cfg.targets.len(),
             self.cfg.keep_warm,
             Duration::ZERO,
