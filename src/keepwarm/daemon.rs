@@ -17,7 +17,7 @@ use super::outage::OutageLog;
 use super::records::RecordWriter;
 use super::{serve, warmness};
 use crate::config::{ConfigError, KeepwarmConfig};
-use crate::diagnose::detect::ratio;
+use crate::diagnose::{percent, ratio};
 use crate::exit::Exit;
 use crate::probe::{engine, pinger, RecordBatch};
 use crate::render::fmt_span;
@@ -129,7 +129,7 @@ pub async fn run(
     writeln!(
         stderr,
         "coldlink keepwarm: stopped after {probes} probes; {warm} ({}) found the path warm (a kept-alive connection, under {})",
-        percent(warm, probes),
+        percent(warm as usize, probes as usize),
         fmt_span(cfg.slow.as_secs_f64() * 1000.0)
     )?;
     if let Some(line) = warmth.by_target() {
@@ -176,13 +176,6 @@ impl Warmth {
                 .join(", ")
         })
     }
-}
-
-fn percent(part: u64, whole: u64) -> String {
-    format!(
-        "{:.0} %",
-        crate::diagnose::num::frac(part as usize, whole as usize) * 100.0
-    )
 }
 
 /// Which rounds of pings are complete. The plan numbers its jobs round by

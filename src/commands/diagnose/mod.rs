@@ -11,10 +11,9 @@ use crate::config::{CloudWatchLookup, XrayLookup};
 use crate::config::{ConfigError, DiagnoseConfig, DiagnoseSource};
 use crate::diagnose::cloudwatch::{self, CloudWatchEvidence};
 use crate::diagnose::coverage::{Rerun, DEFAULT_PROBES};
-use crate::diagnose::read::read_files;
 use crate::diagnose::report::{diagnose, Context};
 use crate::diagnose::xray::{self, XrayEvidence};
-use crate::diagnose::{render, Builder, Dataset};
+use crate::diagnose::{read_files, render, Builder, Dataset};
 use crate::lab::cloudwatch::MetricsFlush;
 
 mod plan;

@@ -129,5 +129,37 @@ pub fn raise(confidence: f64, by: f64) -> f64 {
 
 /// `12/40 (30 %)`.
 pub fn ratio(part: usize, whole: usize) -> String {
-    format!("{part}/{whole} ({:.0} %)", super::num::frac(part, whole) * 100.0)
+    format!("{part}/{whole} ({})", percent(part, whole))
+}
+
+/// `30 %`: the share [`ratio`] shows, alone.
+pub fn percent(part: usize, whole: usize) -> String {
+    format!("{:.0} %", super::num::frac(part, whole) * 100.0)
+}
+
+/// What records say about an idle timer on the path: the longest quiet
+/// gap the path stayed fast after, and the shortest it went cold after (ms
+/// of the dataset's time: real time for stored records).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IdleTimer {
+    pub fast_after_ms: f64,
+    pub cold_after_ms: f64,
+}
+
+/// The idle timer the records show, found the way `idle-timeout` finds it
+/// (every first probe after a gap from some length up failed or stalled);
+/// `None` when none shows. What `keepwarm` checks its interval against.
+pub fn idle_timer(ds: &Dataset) -> Option<IdleTimer> {
+    let explained = vec![false; ds.samples.len()];
+    let input = Input {
+        ds,
+        explained: &explained,
+        aws: &AwsEvidence::default(),
+    };
+    gaps::analyse(&input, gaps::Bad::FailedOrStalled)
+        .filter(|p| p.shape == gaps::Shape::Step)
+        .map(|p| IdleTimer {
+            fast_after_ms: p.lo_ms,
+            cold_after_ms: p.hi_ms,
+        })
 }
