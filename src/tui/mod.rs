@@ -139,7 +139,11 @@ impl Feeds {
                 let _ = tx.send(Event::Signal).await;
             })
         };
-        Ok(Feeds { input, ticks, signals })
+        Ok(Feeds {
+            input,
+            ticks,
+            signals,
+        })
     }
 
     fn stop(self) {

@@ -122,7 +122,11 @@ fn tell_bad_lines(report: &crate::store::ReadReport) {
 }
 
 /// The records of the plan just run, and how it ran.
-fn live_context(cfg: &DiagnoseConfig, plan: plan::PlanOutcome, cancel: &CancellationToken) -> (Dataset, Context) {
+fn live_context(
+    cfg: &DiagnoseConfig,
+    plan: plan::PlanOutcome,
+    cancel: &CancellationToken,
+) -> (Dataset, Context) {
     let records = plan.records;
     let ds = Dataset::from_records_with(&records, &cfg.kinds(), cfg.scale, cfg.slow_ms);
     let ctx = Context {
