@@ -5,15 +5,19 @@
 pub mod cloudwatch;
 pub mod coverage;
 pub mod dataset;
-pub mod delayed_ack;
-pub mod detect;
+mod delayed_ack;
+pub(crate) mod detect;
+mod evidence;
 pub mod finding;
-pub mod num;
+pub(crate) mod num;
 pub mod read;
 pub mod render;
 pub mod report;
 pub mod xray;
 
 pub use dataset::{Builder, Dataset, Observation};
+pub use detect::{conclusive, idle_timer, percent, ratio, run_all, IdleTimer};
+pub use evidence::AwsEvidence;
 pub use finding::{Cause, Finding, Severity};
+pub use read::read_files;
 pub use report::{Plots, Report};

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::coverage::{self, Rerun, Untested};
 use super::dataset::Dataset;
 use super::detect::{self, gaps::is_head};
+pub use super::evidence::AwsEvidence;
 use super::finding::{Cause, Finding, Severity};
 use super::num::{quantile, quantiles, sorted};
 use crate::probe::{Phase, TargetKind};
@@ -88,15 +89,6 @@ pub struct SweepRow {
 
 /// Below this many probes a sweep row lists their latencies, not a median.
 pub const FEW_PROBES: usize = 3;
-
-/// AWS-side evidence; `null` when not asked for.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AwsEvidence {
-    /// `--xray`: null when not asked for.
-    pub xray: Option<super::xray::XrayEvidence>,
-    /// `--cloudwatch`: null when not asked for.
-    pub cloudwatch: Option<super::cloudwatch::CloudWatchEvidence>,
-}
 
 /// Where the records came from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -14,12 +14,12 @@ use super::heartbeat::Heartbeat;
 use super::lock::{Lock, LockError};
 use super::metrics::{outcome, Metrics};
 use super::outage::OutageLog;
-use super::{pings, serve, warmness};
+use super::{serve, warmness};
 use super::{Error, KeepwarmConfig};
-use crate::diagnose::detect::ratio;
+use crate::diagnose::{percent, ratio};
 use crate::exit::Exit;
 use crate::format;
-use crate::probe::{engine, RecordBatch};
+use crate::probe::{engine, pinger, RecordBatch};
 use crate::records::QueuedWriter;
 
 pub async fn run(
@@ -29,31 +29,11 @@ pub async fn run(
     stderr: &mut dyn Write,
     cancel: CancellationToken,
 ) -> anyhow::Result<Exit> {
-    let _lock = match Lock::take(&cfg.lock) {
-        Ok(lock) => lock,
-        // A daemon that cannot run is an error (exit 2), for systemd to see.
-        Err(held @ LockError::Held { .. }) => {
-            return Err(Error::Held { source: held }.into());
-        }
-        Err(e) => return Err(Error::Lock(e).into()),
-    };
+    let _lock = take_lock(&cfg)?;
     let metrics = Arc::new(Metrics::new(cfg.slow, std::time::SystemTime::now()));
     metrics.preset(&cfg.targets.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
-    let listener = match cfg.metrics_listen {
-        Some(addr) => Some(
-            tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|source| Error::Listen { addr, source })?,
-        ),
-        None => None,
-    };
-    let mut out = match &cfg.out {
-        Some(path) => Some(QueuedWriter::open(path, "keepwarm").map_err(|source| Error::Out {
-            path: path.clone(),
-            source,
-        })?),
-        None => None,
-    };
+    let listener = bind_metrics(&cfg).await?;
+    let out = open_out(&cfg)?;
     let served = match listener {
         Some(l) => {
             let addr = l.local_addr()?;
@@ -62,6 +42,77 @@ pub async fn run(
         }
         None => String::new(),
     };
+    announce(stderr, &cfg, interval, jitter, &served)?;
+    let p = pinger::pings(cfg.targets.len(), interval, jitter, &cfg.settings);
+    let (batches, from_engine) = mpsc::channel::<RecordBatch>(64);
+    let engine = engine::run(
+        p.settings,
+        cfg.targets.clone(),
+        Box::new(p.plan),
+        p.in_flight,
+        batches,
+        cancel,
+    );
+    // Heartbeats go out one at a time, in order, from a task of their own
+    // (a slow monitoring service never holds up a record).
+    let (beats, beat_rx) = mpsc::unbounded_channel::<bool>();
+    let beating = cfg
+        .heartbeat
+        .clone()
+        .map(|url| tokio::spawn(send_heartbeats(Heartbeat::new(url), beat_rx)));
+    let mut tally = Tally::new(&cfg, metrics, out);
+    let (result, ()) = tokio::join!(engine, tally.consume(from_engine, beats, stderr));
+    result.map_err(Error::Tls)?;
+    if let Some(task) = beating {
+        // The last round's heartbeat, if it is quick about it.
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
+    tally.finish(stderr)?;
+    Ok(Exit::Ok)
+}
+
+/// One daemon per lock file: a second is refused.
+fn take_lock(cfg: &KeepwarmConfig) -> anyhow::Result<Lock> {
+    match Lock::take(&cfg.lock) {
+        Ok(lock) => Ok(lock),
+        // A daemon that cannot run is an error (exit 2), for systemd to see.
+        Err(held @ LockError::Held { .. }) => Err(Error::Held { source: held }.into()),
+        Err(e) => Err(Error::Lock(e).into()),
+    }
+}
+
+/// The `--metrics-listen` socket, bound before anything starts.
+async fn bind_metrics(cfg: &KeepwarmConfig) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    Ok(match cfg.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| Error::Listen { addr, source })?,
+        ),
+        None => None,
+    })
+}
+
+/// The `--out` records file.
+fn open_out(cfg: &KeepwarmConfig) -> anyhow::Result<Option<QueuedWriter>> {
+    Ok(match &cfg.out {
+        Some(path) => Some(QueuedWriter::open(path, "keepwarm").map_err(|source| Error::Out {
+            path: path.clone(),
+            source,
+        })?),
+        None => None,
+    })
+}
+
+/// The start line, and the warning when the interval may not keep the
+/// path warm.
+fn announce(
+    stderr: &mut dyn Write,
+    cfg: &KeepwarmConfig,
+    interval: Duration,
+    jitter: Duration,
+    served: &str,
+) -> std::io::Result<()> {
     writeln!(
         stderr,
         "coldlink keepwarm: {} — {} target(s) every {} (jitter {}), on kept-alive connections{served}",
@@ -73,70 +124,84 @@ pub async fn run(
     if let Some(warning) = warmness::warning(interval + jitter, cfg.idle_timer) {
         writeln!(stderr, "coldlink keepwarm: {warning}")?;
     }
-    let p = pings::pings(cfg.targets.len(), interval, jitter, &cfg.settings);
-    let (batches, mut from_engine) = mpsc::channel::<RecordBatch>(64);
-    let engine = engine::run(
-        p.settings,
-        cfg.targets.clone(),
-        Box::new(p.plan),
-        p.in_flight,
-        batches,
-        cancel,
-    );
-    let mut outages = OutageLog::default();
-    let mut warmth = Warmth::new(cfg.targets.iter().map(|t| t.name.clone()));
-    let n = cfg.targets.len().max(1) as u64;
-    // Heartbeats go out one at a time, in order, from a task of their own
-    // (a slow monitoring service never holds up a record).
-    let (beats, beat_rx) = mpsc::unbounded_channel::<bool>();
-    let beating = cfg
-        .heartbeat
-        .clone()
-        .map(|url| tokio::spawn(send_heartbeats(Heartbeat::new(url), beat_rx)));
-    let mut rounds = Rounds::default();
-    let consume = async {
+    Ok(())
+}
+
+/// Where every ping's record goes: the metrics, the outage log, the
+/// warmth count, the heartbeat's rounds and `--out`.
+struct Tally {
+    slow: Duration,
+    /// Targets per round (at least 1).
+    targets: u64,
+    metrics: Arc<Metrics>,
+    outages: OutageLog,
+    warmth: Warmth,
+    rounds: Rounds,
+    out: Option<QueuedWriter>,
+}
+
+impl Tally {
+    fn new(cfg: &KeepwarmConfig, metrics: Arc<Metrics>, out: Option<QueuedWriter>) -> Tally {
+        Tally {
+            slow: cfg.slow,
+            targets: cfg.targets.len().max(1) as u64,
+            metrics,
+            outages: OutageLog::default(),
+            warmth: Warmth::new(cfg.targets.iter().map(|t| t.name.clone())),
+            rounds: Rounds::default(),
+            out,
+        }
+    }
+
+    /// Until the engine stops; then the heartbeat channel closes with
+    /// `beats`, so that its task ends after the last round's.
+    async fn consume(
+        &mut self,
+        mut from_engine: mpsc::Receiver<RecordBatch>,
+        beats: mpsc::UnboundedSender<bool>,
+        stderr: &mut dyn Write,
+    ) {
         while let Some(batch) = from_engine.recv().await {
             for r in &batch {
-                let ok = outcome(r, cfg.slow) == "ok";
-                if let Some(round_ok) = rounds.note(r.seq, n, ok) {
+                let ok = outcome(r, self.slow) == "ok";
+                if let Some(round_ok) = self.rounds.note(r.seq, self.targets, ok) {
                     let _ = beats.send(round_ok);
                 }
-                warmth.note(&r.target, ok && r.conn.as_ref().is_some_and(|c| c.reused));
-                metrics.observe(r);
-                if let Some(line) = outages.note(r) {
+                self.warmth
+                    .note(&r.target, ok && r.conn.as_ref().is_some_and(|c| c.reused));
+                self.metrics.observe(r);
+                if let Some(line) = self.outages.note(r) {
                     let _ = writeln!(stderr, "coldlink keepwarm: {line}");
                 }
-                if let Some(w) = out.as_mut() {
+                if let Some(w) = self.out.as_mut() {
                     w.write(r);
                 }
             }
         }
-        drop(beats);
-    };
-    let (result, ()) = tokio::join!(engine, consume);
-    result.map_err(Error::Tls)?;
-    if let Some(task) = beating {
-        // The last round's heartbeat, if it is quick about it.
-        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
-    let lost = out.map_or(0, QueuedWriter::finish);
-    if lost > 0 {
+
+    /// `--out` closed, and the closing lines: records lost, and how many
+    /// pings found the path warm.
+    fn finish(self, stderr: &mut dyn Write) -> std::io::Result<()> {
+        let lost = self.out.map_or(0, QueuedWriter::finish);
+        if lost > 0 {
+            writeln!(
+                stderr,
+                "coldlink keepwarm: {lost} records could not be written to --out"
+            )?;
+        }
+        let (probes, warm) = self.warmth.total();
         writeln!(
             stderr,
-            "coldlink keepwarm: {lost} records could not be written to --out"
+            "coldlink keepwarm: stopped after {probes} probes; {warm} ({}) found the path warm (a kept-alive connection, under {})",
+            percent(warm as usize, probes as usize),
+            format::span(self.slow.as_secs_f64() * 1000.0)
         )?;
+        if let Some(line) = self.warmth.by_target() {
+            writeln!(stderr, "coldlink keepwarm: warm by target: {line}")?;
+        }
+        Ok(())
     }
-    let (probes, warm) = warmth.total();
-    writeln!(
-        stderr,
-        "coldlink keepwarm: stopped after {probes} probes; {warm} ({}) found the path warm (a kept-alive connection, under {})",
-        percent(warm, probes),
-        format::span(cfg.slow.as_secs_f64() * 1000.0)
-    )?;
-    if let Some(line) = warmth.by_target() {
-        writeln!(stderr, "coldlink keepwarm: warm by target: {line}")?;
-    }
-    Ok(Exit::Ok)
 }
 
 /// Of each target's pings, how many found the path warm: the targets may
@@ -177,13 +242,6 @@ impl Warmth {
                 .join(", ")
         })
     }
-}
-
-fn percent(part: u64, whole: u64) -> String {
-    format!(
-        "{:.0} %",
-        crate::diagnose::num::frac(part as usize, whole as usize) * 100.0
-    )
 }
 
 /// Which rounds of pings are complete. The plan numbers its jobs round by

@@ -12,7 +12,6 @@ pub mod lock;
 pub mod metrics;
 pub mod once;
 pub mod outage;
-pub mod pings;
 pub mod serve;
 pub mod settings;
 pub mod warmness;

@@ -7,23 +7,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::diagnose::detect::gaps::{self, Bad, Shape};
-use crate::diagnose::detect::Input;
-use crate::diagnose::read::read_files;
-use crate::diagnose::report::AwsEvidence;
-use crate::diagnose::Builder;
+pub use crate::diagnose::IdleTimer;
+use crate::diagnose::{idle_timer, read_files, Builder};
 use crate::format::human_ms;
 
 /// With no timer known, intervals above this draw the warning.
 pub const UNKNOWN_TIMER_LIMIT: Duration = Duration::from_secs(60);
-
-/// What stored records say about an idle timer: the longest quiet gap the
-/// path stayed fast after, and the shortest it went cold after (real ms).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct IdleTimer {
-    pub fast_after_ms: f64,
-    pub cold_after_ms: f64,
-}
 
 /// What `--from` told about the path's idle timer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,21 +67,7 @@ pub fn idle_timer_from(paths: &[PathBuf]) -> Result<Known, String> {
     }
     // Stored records are real time, and so is the interval.
     let ds = builder.build(1.0, None);
-    let explained = vec![false; ds.samples.len()];
-    let aws = AwsEvidence::default();
-    let input = Input {
-        ds: &ds,
-        explained: &explained,
-        aws: &aws,
-    };
-    Ok(gaps::analyse(&input, Bad::FailedOrStalled)
-        .filter(|p| p.shape == Shape::Step)
-        .map_or(Known::NoTimerShown, |p| {
-            Known::Timer(IdleTimer {
-                fast_after_ms: p.lo_ms,
-                cold_after_ms: p.hi_ms,
-            })
-        }))
+    Ok(idle_timer(&ds).map_or(Known::NoTimerShown, Known::Timer))
 }
 
 /// A `diagnose --format json` report whose findings name `idle-timeout`:

@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::listener::{self, LabTls, SynGate};
+use super::segment_id::{segment_id, INTEGRATION_SALT};
 use super::upstream::{Connector, Policy, Upstream};
 use crate::probe::trace;
 
@@ -176,7 +177,7 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
         ),
         Some(path) => {
             // The app continues the trace under the integration subsegment.
-            let parent = super::xray::segment_id(&request_id, super::xray::INTEGRATION_SALT);
+            let parent = segment_id(&request_id, INTEGRATION_SALT);
             let integration = integrate(state, &method, &path, &trace_id, &parent);
             match tokio::time::timeout(state.config.integration_timeout, integration).await {
                 Ok(Ok(r)) => r,

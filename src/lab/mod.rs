@@ -14,6 +14,7 @@ pub mod listener;
 pub mod nlb;
 pub mod params;
 pub mod scenario;
+mod segment_id;
 pub mod tls;
 pub mod upstream;
 pub mod xray;

@@ -12,10 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::backend::AppRecord;
 use super::gateway::GatewayRecord;
+use super::segment_id::{segment_id, INTEGRATION_SALT};
 
-/// The integration subsegment's id is `segment_id(request id, this)`; the
-/// gateway passes it to the app as the trace's parent.
-pub(super) const INTEGRATION_SALT: u8 = 1;
 /// The app's segment names itself this.
 pub const APP_NAME: &str = "lab-app";
 
@@ -24,15 +22,6 @@ const BATCH: usize = 25;
 
 fn epoch_s(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// A 16-hex-digit segment id derived from the request id (stable, unique
-/// per request).
-pub(super) fn segment_id(request_id: &str, salt: u8) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (request_id, salt).hash(&mut h);
-    format!("{:016x}", h.finish())
 }
 
 /// The stage segment of one request, as API Gateway writes it.

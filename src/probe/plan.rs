@@ -165,6 +165,13 @@ impl SchedulePlan {
     }
 }
 
+/// Probes a schedule may have in flight: enough for every target to answer
+/// only at its timeout without holding up anyone's schedule.
+pub fn schedule_in_flight(targets: usize, interval: Duration, timeout: Duration) -> usize {
+    let per_target = (timeout.as_secs_f64() / interval.as_secs_f64().max(1e-3)).ceil() as usize + 1;
+    (targets * per_target).clamp(8, 4096)
+}
+
 impl Plan for SchedulePlan {
     fn paced(&self) -> bool {
         true
@@ -190,6 +197,46 @@ impl Plan for SchedulePlan {
         self.seq += 1;
         job.seq = self.seq;
         Some(job)
+    }
+}
+
+/// A schedule's shape: every target once every `interval`, each probe
+/// later by up to `jitter`, on connections of this policy (real time).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Schedule {
+    pub interval: Duration,
+    pub jitter: Duration,
+    pub connections: super::ConnectionPolicy,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            interval: Duration::from_secs(30),
+            jitter: Duration::from_secs(3),
+            connections: super::ConnectionPolicy::Fresh,
+        }
+    }
+}
+
+/// A burst's shape: `requests` per target, `concurrency` at once, paced at
+/// `rate` per second across all targets when set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Burst {
+    pub requests: u64,
+    pub concurrency: usize,
+    pub rate: Option<f64>,
+    pub connections: super::ConnectionPolicy,
+}
+
+impl Default for Burst {
+    fn default() -> Self {
+        Burst {
+            requests: 50,
+            concurrency: 5,
+            rate: None,
+            connections: super::ConnectionPolicy::Reuse,
+        }
     }
 }
 
@@ -275,52 +322,5 @@ mod tests {
         assert!(jobs.windows(2).all(|w| w[0].at <= w[1].at), "time order");
         let per_target = |t| jobs.iter().filter(|j| j.target == t).count();
         assert_eq!((per_target(0), per_target(1)), (10, 10));
-    }
-}
-
-/// Probes a schedule may have in flight: enough for every target to answer
-/// only at its timeout without holding up anyone's schedule.
-pub fn schedule_in_flight(targets: usize, interval: Duration, timeout: Duration) -> usize {
-    let per_target = (timeout.as_secs_f64() / interval.as_secs_f64().max(1e-3)).ceil() as usize + 1;
-    (targets * per_target).clamp(8, 4096)
-}
-
-/// A schedule's shape: every target once every `interval`, each probe
-/// later by up to `jitter`, on connections of this policy (real time).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Schedule {
-    pub interval: Duration,
-    pub jitter: Duration,
-    pub connections: super::ConnectionPolicy,
-}
-
-impl Default for Schedule {
-    fn default() -> Self {
-        Schedule {
-            interval: Duration::from_secs(30),
-            jitter: Duration::from_secs(3),
-            connections: super::ConnectionPolicy::Fresh,
-        }
-    }
-}
-
-/// A burst's shape: `requests` per target, `concurrency` at once, paced at
-/// `rate` per second across all targets when set.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Burst {
-    pub requests: u64,
-    pub concurrency: usize,
-    pub rate: Option<f64>,
-    pub connections: super::ConnectionPolicy,
-}
-
-impl Default for Burst {
-    fn default() -> Self {
-        Burst {
-            requests: 50,
-            concurrency: 5,
-            rate: None,
-            connections: super::ConnectionPolicy::Reuse,
-        }
     }
 }

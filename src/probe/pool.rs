@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::conn::Connection;
-use super::target::Origin;
+use super::endpoint::Origin;
 
 /// Connections are pooled per origin.
 pub type OriginKey = Origin;

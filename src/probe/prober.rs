@@ -140,6 +140,94 @@ struct Outcome {
     io: Option<(Arc<IoMarks>, Instant)>,
 }
 
+impl Outcome {
+    /// What the connection about to carry the request tells.
+    fn note_connection(&mut self, facts: &ConnFacts) {
+        self.remote = Some(facts.remote);
+        self.local = facts.local;
+        self.tls = facts.tls.clone();
+        self.http = Some(facts.http.as_str());
+    }
+
+    /// What the response's head tells: status, captured headers and HTTP
+    /// version. True when the server will close the connection after it.
+    fn note_response<B>(
+        &mut self,
+        response: &http::Response<B>,
+        target: &Target,
+        conn_http: HttpVersion,
+    ) -> bool {
+        self.status = Some(response.status().as_u16());
+        self.headers = request::captured_headers(response.headers(), &target.redaction);
+        self.http = Some(match response.version() {
+            http::Version::HTTP_10 => "1.0",
+            http::Version::HTTP_2 => "2",
+            _ => conn_http.as_str(),
+        });
+        request::will_close(response)
+    }
+}
+
+/// The record's connection facts at `send_start`: reused or new, idle and
+/// age, and whether a stale pooled connection was replaced (and how long
+/// it had been idle, in ms).
+fn conn_info(
+    facts: &ConnFacts,
+    send_start: Instant,
+    reconnected: bool,
+    stale_idle_ms: Option<f64>,
+) -> ConnInfo {
+    let reused = facts.requests > 0;
+    ConnInfo {
+        id: facts.id,
+        reused,
+        idle_ms: reused.then(|| ms(send_start.saturating_duration_since(facts.last_used))),
+        age_ms: ms(send_start.saturating_duration_since(facts.established)),
+        requests: facts.requests + 1,
+        reconnected,
+        stale_idle_ms,
+    }
+}
+
+/// Once any request byte is out, the wait is for the server: `send` ends
+/// and `ttfb` begins at the last write. Nothing changes if none went out.
+fn waiting_if_sent(marks: &mut Marks, io: &IoMarks, send_start: Instant) {
+    if let Some(sent) = io.request_sent().filter(|w| *w >= send_start) {
+        marks.end(Phase::Send, sent);
+        marks.begin(Phase::Ttfb, sent);
+    }
+}
+
+/// The response's head is in: `send` ends at the last write, `ttfb` at the
+/// last read before now, and `body` begins there. Returns that instant.
+fn mark_headers(marks: &mut Marks, io: &IoMarks, send_start: Instant) -> Instant {
+    let now = Instant::now();
+    let headers_at = io
+        .last_read()
+        .filter(|r| *r >= send_start)
+        .unwrap_or(now)
+        .min(now);
+    let sent = io
+        .request_sent()
+        .filter(|w| *w >= send_start)
+        .unwrap_or(send_start)
+        .min(headers_at);
+    marks.end(Phase::Send, sent);
+    marks.begin(Phase::Ttfb, sent);
+    marks.end(Phase::Ttfb, headers_at);
+    marks.begin(Phase::Body, headers_at);
+    headers_at
+}
+
+/// The body is in: `body` ends at the last read before now. Returns that
+/// instant.
+fn mark_body_end(marks: &mut Marks, io: &IoMarks, headers_at: Instant) -> Instant {
+    let now = Instant::now();
+    let body_end = io.last_read().unwrap_or(headers_at).max(headers_at).min(now);
+    marks.end(Phase::Body, body_end);
+    body_end
+}
+
 /// The probe engine. One per process; safe to share between tasks.
 pub struct Prober {
     settings: ProbeSettings,
@@ -243,10 +331,7 @@ impl Prober {
         // Once the request is out, the wait is for the server.
         if marks.open_phase() == Some(Phase::Send) {
             if let Some((io, send_start)) = &out.io {
-                if let Some(sent) = io.request_sent().filter(|w| w >= send_start) {
-                    marks.end(Phase::Send, sent);
-                    marks.begin(Phase::Ttfb, sent);
-                }
+                waiting_if_sent(marks, io, *send_start);
             }
         }
         let message = match marks.open_phase() {
@@ -268,71 +353,25 @@ impl Prober {
     ) -> Result<(), Failure> {
         let (mut conn, stale_idle) = self.acquire(target, marks, out, deadline).await?;
         let (reconnected, stale_idle_ms) = (stale_idle.is_some(), stale_idle.map(ms));
-        let facts = &conn.facts;
-        out.remote = Some(facts.remote);
-        out.local = facts.local;
-        out.tls = facts.tls.clone();
-        out.http = Some(facts.http.as_str());
+        out.note_connection(&conn.facts);
         let fresh = self.settings.connections == ConnectionPolicy::Fresh;
         let request = target.prepared.build(conn.facts.http, trace_id, fresh);
 
         let send_start = Instant::now();
-        let facts = &conn.facts;
-        let reused = facts.requests > 0;
-        out.conn = Some(ConnInfo {
-            id: facts.id,
-            reused,
-            idle_ms: reused.then(|| ms(send_start.saturating_duration_since(facts.last_used))),
-            age_ms: ms(send_start.saturating_duration_since(facts.established)),
-            requests: facts.requests + 1,
-            reconnected,
-            stale_idle_ms,
-        });
+        out.conn = Some(conn_info(&conn.facts, send_start, reconnected, stale_idle_ms));
         conn.marks.arm();
         marks.begin(Phase::Send, send_start);
-
-        let sent_or = |marks: &mut Marks, conn: &Connection| {
-            // Once any request byte is out, the wait is for the server.
-            if let Some(sent) = conn.marks.request_sent().filter(|w| *w >= send_start) {
-                marks.end(Phase::Send, sent);
-                marks.begin(Phase::Ttfb, sent);
-            }
-        };
         out.io = Some((conn.marks.clone(), send_start));
         let response = match conn.send(request).await {
             Err(e) => {
-                sent_or(marks, &conn);
+                waiting_if_sent(marks, &conn.marks, send_start);
                 return Err(Failure::now(classify::hyper_kind(&e), classify::message(&e)));
             }
             Ok(response) => response,
         };
-        let now = Instant::now();
-        let headers_at = conn
-            .marks
-            .last_read()
-            .filter(|r| *r >= send_start)
-            .unwrap_or(now)
-            .min(now);
-        let sent = conn
-            .marks
-            .request_sent()
-            .filter(|w| *w >= send_start)
-            .unwrap_or(send_start)
-            .min(headers_at);
-        marks.end(Phase::Send, sent);
-        marks.begin(Phase::Ttfb, sent);
-        marks.end(Phase::Ttfb, headers_at);
-        marks.begin(Phase::Body, headers_at);
-
+        let headers_at = mark_headers(marks, &conn.marks, send_start);
         let status = response.status();
-        out.status = Some(status.as_u16());
-        out.headers = request::captured_headers(response.headers(), &target.redaction);
-        out.http = Some(match response.version() {
-            http::Version::HTTP_10 => "1.0",
-            http::Version::HTTP_2 => "2",
-            _ => conn.facts.http.as_str(),
-        });
-        let peer_closes = request::will_close(&response);
+        let peer_closes = out.note_response(&response, target, conn.facts.http);
 
         let mut body = response.into_body();
         let mut bytes = 0u64;
@@ -351,25 +390,9 @@ impl Prober {
                 }
             }
         }
-        let now = Instant::now();
-        let body_end = conn
-            .marks
-            .last_read()
-            .unwrap_or(headers_at)
-            .max(headers_at)
-            .min(now);
-        marks.end(Phase::Body, body_end);
+        let body_end = mark_body_end(marks, &conn.marks, headers_at);
         out.body_bytes = Some(bytes);
-
-        conn.facts.requests += 1;
-        conn.facts.last_used = body_end;
-        if let Some(info) = out.conn.as_mut() {
-            info.requests = conn.facts.requests;
-        }
-        if self.settings.connections == ConnectionPolicy::Reuse && !peer_closes {
-            self.pool.checkin(target.origin.clone(), conn);
-        }
-
+        self.release(target, conn, body_end, peer_closes, out);
         if !target.request.status_ok(status.as_u16()) {
             return Err(Failure {
                 kind: ErrorKind::Status,
@@ -379,6 +402,26 @@ impl Prober {
             });
         }
         Ok(())
+    }
+
+    /// The exchange is over: the connection is counted used, and back in
+    /// the pool in `reuse` mode unless the server said it will close it.
+    fn release(
+        &self,
+        target: &Target,
+        mut conn: Connection,
+        body_end: Instant,
+        peer_closes: bool,
+        out: &mut Outcome,
+    ) {
+        conn.facts.requests += 1;
+        conn.facts.last_used = body_end;
+        if let Some(info) = out.conn.as_mut() {
+            info.requests = conn.facts.requests;
+        }
+        if self.settings.connections == ConnectionPolicy::Reuse && !peer_closes {
+            self.pool.checkin(target.origin.clone(), conn);
+        }
     }
 
     /// A connection ready to take a request: a live pooled one in `reuse`

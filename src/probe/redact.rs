@@ -10,7 +10,8 @@
 
 use std::fmt;
 
-use super::target::{RequestSpec, ALWAYS_SECRET, REDACTED};
+use super::secrets::{ALWAYS_SECRET, REDACTED};
+use super::spec::RequestSpec;
 
 /// The prefix API Gateway gives the headers it renames.
 pub const REMAPPED_PREFIX: &str = "x-amzn-remapped-";

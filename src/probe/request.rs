@@ -14,8 +14,9 @@ use http::{HeaderMap, Method, Request, Uri};
 use http_body_util::Full;
 
 use super::conn::HttpVersion;
+use super::endpoint::Endpoint;
 use super::redact::{Redaction, REMAPPED_PREFIX};
-use super::target::{Endpoint, RequestSpec};
+use super::spec::RequestSpec;
 use super::trace;
 
 /// Response headers worth keeping: they identify the request at API Gateway

@@ -9,8 +9,46 @@ use std::time::Duration;
 use ratatui::crossterm::event as term;
 use tokio::sync::mpsc;
 
-use super::live::{Note, Source};
 use crate::probe::RecordBatch;
+
+/// Which activity sent a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Schedule,
+    Burst,
+    Sweep,
+    KeepWarm,
+}
+
+/// What the engine did, for the header and the status line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    Schedule {
+        running: bool,
+    },
+    BurstStarted {
+        probes: u64,
+    },
+    BurstDone,
+    /// Quiet for `gap` (real time), then one probe per target.
+    SweepStep {
+        step: usize,
+        of: usize,
+        gap: Duration,
+    },
+    /// `s` during the sweep: it stops after the probe in flight.
+    SweepStopping,
+    SweepDone {
+        completed: bool,
+    },
+    KeepWarm {
+        on: bool,
+    },
+    /// A command that cannot run now, and why.
+    Refused(String),
+    /// An activity could not start (a bad --cacert).
+    Failed(String),
+}
 
 #[derive(Debug)]
 pub enum Event {

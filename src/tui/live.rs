@@ -13,19 +13,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::event::Event;
+// What the engine sends back, kept where the dashboard's one channel is defined.
+pub use super::event::{Note, Source};
 use super::WatchConfig;
 use crate::probe::{
-    engine, round, CountPlan, Pacing, Plan, ProbeSettings, Prober, RecordBatch, SchedulePlan,
+    engine, pinger, round, CountPlan, Pacing, Plan, ProbeSettings, Prober, RecordBatch, SchedulePlan,
 };
-
-/// Which activity sent a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Schedule,
-    Burst,
-    Sweep,
-    KeepWarm,
-}
 
 /// What the dashboard asks of the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,36 +31,6 @@ pub enum Command {
     ToggleSweep,
     /// Keep-warm on or off.
     ToggleKeepWarm,
-}
-
-/// What the engine did, for the header and the status line.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Note {
-    Schedule {
-        running: bool,
-    },
-    BurstStarted {
-        probes: u64,
-    },
-    BurstDone,
-    /// Quiet for `gap` (real time), then one probe per target.
-    SweepStep {
-        step: usize,
-        of: usize,
-        gap: Duration,
-    },
-    /// `s` during the sweep: it stops after the probe in flight.
-    SweepStopping,
-    SweepDone {
-        completed: bool,
-    },
-    KeepWarm {
-        on: bool,
-    },
-    /// A command that cannot run now, and why.
-    Refused(String),
-    /// An activity could not start (a bad --cacert).
-    Failed(String),
 }
 
 /// The engine's thread. Dropping it (or [`Live::stop`]) stops every
@@ -351,10 +314,10 @@ impl Conductor {
         self.note(Note::Schedule { running: true }).await;
     }
 
-    /// The keep-warm daemon's own loop (`keepwarm::pings`), beside the
+    /// The keep-warm daemon's own loop (`probe::pinger`), beside the
     /// dashboard's schedule.
     async fn start_keep_warm(&mut self) {
-        let p = crate::keepwarm::pings::pings(
+        let p = pinger::pings(
             self.cfg.targets.len(),
             self.cfg.keep_warm,
             Duration::ZERO,

@@ -88,14 +88,18 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
     if !std::io::stdout().is_terminal() {
         return Err(Error::NotATerminal.into());
     }
-    let mut out = match &cfg.out {
+    let out = match &cfg.out {
         Some(path) => Some(NdjsonWriter::append(path).map_err(|source| Error::Out {
             path: path.clone(),
             source,
         })?),
         None => None,
     };
-    let mut state = State::new(meta(&cfg), SystemTime::now());
+    let mut dashboard = Dashboard {
+        state: State::new(meta(&cfg), SystemTime::now()),
+        out,
+        failure: None,
+    };
     let theme = Theme::from_env();
     // Small on purpose: when a burst outruns the screen, records wait in the
     // engine (their probes' slots held, so the wait shows as `queue`)
@@ -103,120 +107,208 @@ pub async fn run(cfg: WatchConfig, cancel: CancellationToken) -> anyhow::Result<
     let (tx, mut events) = mpsc::channel::<Event>(EVENTS_QUEUED);
 
     let mut terminal = Screen::enter()?;
-    let input = event::InputThread::spawn(tx.clone())?;
-    let ticks = tokio::spawn(event::tick(tx.clone()));
-    let signals = {
-        let (tx, cancel) = (tx.clone(), cancel.clone());
-        tokio::spawn(async move {
-            cancel.cancelled().await;
-            let _ = tx.send(Event::Signal).await;
-        })
-    };
+    let feeds = Feeds::start(&tx, &cancel)?;
     let live = Live::start(cfg, tx.clone())?;
     drop(tx);
     // After the probe thread is started, so that it keeps its priority.
     yield_cpu_to_probes();
 
-    let started = Instant::now();
-    let mut dirty = true;
-    let mut next_frame = Instant::now();
-    let mut failure: Option<anyhow::Error> = None;
-    loop {
-        if dirty && Instant::now() >= next_frame {
-            terminal.draw(&state, theme)?;
-            dirty = false;
-            next_frame = Instant::now() + FRAME;
-        }
-        let ev = if dirty {
-            tokio::select! {
-                ev = events.recv() => ev,
-                _ = tokio::time::sleep_until(next_frame) => continue,
-            }
-        } else {
-            events.recv().await
+    dashboard.show(&mut terminal, theme, &mut events, &live).await?;
+    live.stop(QUIT_GRACE);
+    dashboard.drain(&mut events);
+    feeds.stop();
+    drop(terminal);
+    dashboard.finish()
+}
+
+/// What feeds the loop besides the probes: keys, the clock and signals.
+struct Feeds {
+    input: event::InputThread,
+    ticks: tokio::task::JoinHandle<()>,
+    signals: tokio::task::JoinHandle<()>,
+}
+
+impl Feeds {
+    fn start(tx: &mpsc::Sender<Event>, cancel: &CancellationToken) -> std::io::Result<Feeds> {
+        let input = event::InputThread::spawn(tx.clone())?;
+        let ticks = tokio::spawn(event::tick(tx.clone()));
+        let signals = {
+            let (tx, cancel) = (tx.clone(), cancel.clone());
+            tokio::spawn(async move {
+                cancel.cancelled().await;
+                let _ = tx.send(Event::Signal).await;
+            })
         };
-        let Some(ev) = ev else { break };
-        if let Some(panic) = OFF_THREAD_PANIC.get() {
-            failure = Some(anyhow::anyhow!("internal error, please report it: {panic}"));
-            break;
-        }
-        match ev {
-            Event::Input(TermEvent::Key(key)) => {
-                let Some(action) = action_for(key, state.mode) else {
-                    continue;
-                };
-                match update(&mut state, action) {
-                    Some(Effect::Quit) => break,
-                    Some(Effect::Engine(command)) => live.send(command),
-                    Some(Effect::Export) => {
-                        let said = export(&state.window);
-                        state.say(said);
-                    }
-                    None => {}
-                }
-                // A key is answered at once, whatever the frame budget.
-                next_frame = Instant::now();
-            }
-            Event::Input(TermEvent::Resize(..)) => next_frame = Instant::now(),
-            Event::Input(_) => continue,
-            Event::Tick => {
-                state.tick(started.elapsed());
-                let (logged, first) = crate::logs::held();
-                // The first one is said in full; then the footer counts them.
-                if state.logs_held == 0 && logged > 0 {
-                    let first = first.unwrap_or_default();
-                    state.say(format!("log lines are held until you quit; the first: {first}"));
-                }
-                state.logs_held = logged;
-                if state.stale {
-                    state.analyse();
-                }
-            }
-            Event::Records(source, mut batch) => {
-                state.number(&mut batch);
-                if let Some(w) = out.as_mut() {
-                    if let Err(e) = write_all(w, &batch) {
-                        failure = Some(Error::Write { source: e }.into());
-                        break;
-                    }
-                }
-                state.ingest(source, batch);
-            }
-            Event::Engine(note) => state.on_note(note),
-            Event::Signal => break,
-        }
-        dirty = true;
+        Ok(Feeds {
+            input,
+            ticks,
+            signals,
+        })
     }
 
-    live.stop(QUIT_GRACE);
-    // Probes that finished while stopping still reach the records file.
-    while let Ok(ev) = events.try_recv() {
-        if let Event::Records(source, mut batch) = ev {
-            state.number(&mut batch);
-            if let Some(w) = out.as_mut().filter(|_| failure.is_none()) {
-                if let Err(e) = write_all(w, &batch) {
-                    failure = Some(Error::Write { source: e }.into());
-                }
+    fn stop(self) {
+        self.ticks.abort();
+        self.signals.abort();
+        drop(self.input);
+    }
+}
+
+/// What one event asks of the loop.
+enum Flow {
+    /// The state changed: draw it within the frame budget.
+    Changed,
+    /// A key or a resize: draw at once, whatever the frame budget.
+    AtOnce,
+    /// Nothing to draw.
+    Ignored,
+    Quit,
+}
+
+/// The loop's own state: the screen's, the records file, and why the loop
+/// ended early, if it did.
+struct Dashboard {
+    state: State,
+    out: Option<NdjsonWriter<std::fs::File>>,
+    failure: Option<anyhow::Error>,
+}
+
+impl Dashboard {
+    /// Draw and take events until quit, a signal, or a failure.
+    async fn show(
+        &mut self,
+        terminal: &mut Screen,
+        theme: Theme,
+        events: &mut mpsc::Receiver<Event>,
+        live: &Live,
+    ) -> std::io::Result<()> {
+        let started = Instant::now();
+        let mut dirty = true;
+        let mut next_frame = Instant::now();
+        loop {
+            if dirty && Instant::now() >= next_frame {
+                terminal.draw(&self.state, theme)?;
+                dirty = false;
+                next_frame = Instant::now() + FRAME;
             }
-            state.ingest(source, batch);
+            let ev = if dirty {
+                tokio::select! {
+                    ev = events.recv() => ev,
+                    _ = tokio::time::sleep_until(next_frame) => continue,
+                }
+            } else {
+                events.recv().await
+            };
+            let Some(ev) = ev else { break };
+            if let Some(panic) = OFF_THREAD_PANIC.get() {
+                self.failure = Some(anyhow::anyhow!("internal error, please report it: {panic}"));
+                break;
+            }
+            match self.handle(ev, live, started) {
+                Flow::Quit => break,
+                Flow::Ignored => continue,
+                Flow::AtOnce => next_frame = Instant::now(),
+                Flow::Changed => {}
+            }
+            dirty = true;
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, ev: Event, live: &Live, started: Instant) -> Flow {
+        match ev {
+            Event::Input(TermEvent::Key(key)) => self.on_key(key, live),
+            Event::Input(TermEvent::Resize(..)) => Flow::AtOnce,
+            Event::Input(_) => Flow::Ignored,
+            Event::Tick => {
+                self.on_tick(started.elapsed());
+                Flow::Changed
+            }
+            Event::Records(source, mut batch) => {
+                self.state.number(&mut batch);
+                if !self.write(&batch) {
+                    return Flow::Quit;
+                }
+                self.state.ingest(source, batch);
+                Flow::Changed
+            }
+            Event::Engine(note) => {
+                self.state.on_note(note);
+                Flow::Changed
+            }
+            Event::Signal => Flow::Quit,
         }
     }
-    ticks.abort();
-    signals.abort();
-    drop(input);
-    drop(terminal);
-    if let Some(e) = failure {
-        return Err(e);
+
+    fn on_key(&mut self, key: ratatui::crossterm::event::KeyEvent, live: &Live) -> Flow {
+        let Some(action) = action_for(key, self.state.mode) else {
+            return Flow::Ignored;
+        };
+        match update(&mut self.state, action) {
+            Some(Effect::Quit) => return Flow::Quit,
+            Some(Effect::Engine(command)) => live.send(command),
+            Some(Effect::Export) => {
+                let said = export(&self.state.window);
+                self.state.say(said);
+            }
+            None => {}
+        }
+        // A key is answered at once, whatever the frame budget.
+        Flow::AtOnce
     }
-    let kept = match &state.meta.out {
-        Some(path) => format!("; records in {}", path.display()),
-        None => String::new(),
-    };
-    eprintln!(
-        "coldlink watch: {} probes, {} failed{kept}",
-        state.total_probes, state.total_failed
-    );
-    Ok(Exit::Ok)
+
+    fn on_tick(&mut self, elapsed: Duration) {
+        let state = &mut self.state;
+        state.tick(elapsed);
+        let (logged, first) = crate::logs::held();
+        // The first one is said in full; then the footer counts them.
+        if state.logs_held == 0 && logged > 0 {
+            let first = first.unwrap_or_default();
+            state.say(format!("log lines are held until you quit; the first: {first}"));
+        }
+        state.logs_held = logged;
+        if state.stale {
+            state.analyse();
+        }
+    }
+
+    /// The batch to `--out`, unless writing failed before; false when it
+    /// fails now.
+    fn write(&mut self, batch: &[ProbeRecord]) -> bool {
+        if let Some(w) = self.out.as_mut().filter(|_| self.failure.is_none()) {
+            if let Err(e) = write_all(w, batch) {
+                self.failure = Some(Error::Write { source: e }.into());
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Probes that finished while stopping still reach the records file.
+    fn drain(&mut self, events: &mut mpsc::Receiver<Event>) {
+        while let Ok(ev) = events.try_recv() {
+            if let Event::Records(source, mut batch) = ev {
+                self.state.number(&mut batch);
+                self.write(&batch);
+                self.state.ingest(source, batch);
+            }
+        }
+    }
+
+    /// The loop's failure, or the closing line.
+    fn finish(self) -> anyhow::Result<Exit> {
+        if let Some(e) = self.failure {
+            return Err(e);
+        }
+        let kept = match &self.state.meta.out {
+            Some(path) => format!("; records in {}", path.display()),
+            None => String::new(),
+        };
+        eprintln!(
+            "coldlink watch: {} probes, {} failed{kept}",
+            self.state.total_probes, self.state.total_failed
+        );
+        Ok(Exit::Ok)
+    }
 }
 
 /// Lower this thread's (the screen's) scheduling priority: where cores are

@@ -8,9 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::live::{Note, Source};
-use crate::diagnose::detect;
-use crate::diagnose::report::AwsEvidence;
-use crate::diagnose::{Cause, Dataset, Finding};
+use crate::diagnose::{run_all, AwsEvidence, Cause, Dataset, Finding};
 use crate::probe::{ProbeRecord, TargetKind};
 use crate::records::{ByReuse, Reuse};
 use crate::stats::TargetStats;
@@ -384,7 +382,7 @@ impl State {
             Mode::FindingDetail(i) => self.findings.get(i).map(|f| f.cause),
             _ => None,
         };
-        self.findings = detect::run_all(&ds, &AwsEvidence::default());
+        self.findings = run_all(&ds, &AwsEvidence::default());
         self.untested = crate::diagnose::coverage::gaps(&ds);
         self.analysed = records.len();
         let find = |cause: Option<Cause>| cause.and_then(|c| self.findings.iter().position(|f| f.cause == c));

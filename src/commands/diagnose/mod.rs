@@ -3,6 +3,7 @@
 
 use crate::exit::Exit;
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
 use tokio_util::sync::CancellationToken;
 
@@ -12,10 +13,9 @@ use crate::config::{CloudWatchLookup, XrayLookup};
 use crate::config::{ConfigError, DiagnoseConfig, DiagnoseSource};
 use crate::diagnose::cloudwatch::{self, CloudWatchEvidence};
 use crate::diagnose::coverage::{Rerun, DEFAULT_PROBES};
-use crate::diagnose::read::read_files;
 use crate::diagnose::report::{diagnose, Context};
 use crate::diagnose::xray::{self, XrayEvidence};
-use crate::diagnose::{render, Builder, Dataset};
+use crate::diagnose::{read_files, render, Builder, Dataset, Plots, Report};
 use crate::lab::cloudwatch::MetricsFlush;
 
 mod plan;
@@ -35,93 +35,124 @@ pub async fn run(
     cancel: CancellationToken,
     lab_metrics: Option<MetricsFlush>,
 ) -> anyhow::Result<Exit> {
-    let (ds, ctx) = match &cfg.source {
-        DiagnoseSource::Records(paths) => {
-            let paths = paths.clone();
-            let (scale, slow) = (cfg.scale, cfg.slow_ms);
-            let (ds, report, files, lab) = tokio::task::spawn_blocking(move || {
-                let (builder, report) = read_files(&paths, Builder::new())?;
-                let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-                // Records of a lab run read in its scenario time, as the
-                // live run's report did.
-                let lab = builder.lab().cloned();
-                let scale = lab.as_ref().map_or(scale, |l| l.speed);
-                Ok::<_, std::io::Error>((builder.build(scale, slow), report, files, lab))
-            })
-            .await?
-            .map_err(|source| CommandError::From { source })?;
-            for bad in &report.bad_samples {
-                eprintln!(
-                    "coldlink: {}:{}: skipped: {}",
-                    bad.path.display(),
-                    bad.line,
-                    bad.reason
-                );
-            }
-            if report.bad_lines > report.bad_samples.len() as u64 {
-                eprintln!("coldlink: … {} unreadable lines in all", report.bad_lines);
-            }
-            // Every file must yield a record: one that does not is a wrong
-            // path or a broken file, not a quiet run.
-            let empty = &report.files_without_records;
-            if !empty.is_empty() || ds.samples.is_empty() {
-                let named: Vec<String> = if empty.is_empty() {
-                    files.clone()
-                } else {
-                    empty.iter().map(|p| p.display().to_string()).collect()
-                };
-                return Err(CommandError::FromWithoutRecords { named }.into());
-            }
-            let rerun = lab.as_ref().map(|l| {
-                Rerun::lab(
-                    &l.scenario,
-                    &[format!("--speed {}", l.speed)],
-                    l.speed,
-                    DEFAULT_PROBES,
-                )
-            });
-            let ctx = Context {
-                mode: "records".into(),
-                lab: lab.map(|l| l.scenario),
-                files,
-                unreadable_lines: report.bad_lines,
-                sweep_gaps_ms: Vec::new(),
-                interrupted: false,
-                xray: None,
-                cloudwatch: None,
-                rerun,
-                plan_notes: Vec::new(),
-            };
-            (ds, ctx)
-        }
+    let (ds, mut ctx) = match &cfg.source {
+        DiagnoseSource::Records(paths) => from_records(&cfg, paths).await?,
         DiagnoseSource::Live {
             targets,
             settings,
             concurrency,
         } => {
             let plan = probe_plan(&cfg, targets.clone(), settings, *concurrency, &cancel).await?;
-            let records = plan.records;
-            let ds = Dataset::from_records_with(&records, &cfg.kinds(), cfg.scale, cfg.slow_ms);
-            let ctx = Context {
-                mode: if !plan.swept { "quick" } else { "idle-sweep" }.into(),
-                lab: cfg.lab.clone(),
-                files: Vec::new(),
-                unreadable_lines: 0,
-                sweep_gaps_ms: cfg.gaps_nominal_ms(),
-                interrupted: cancel.is_cancelled(),
-                xray: None,
-                cloudwatch: None,
-                // What an early stop left untested only the whole plan tests.
-                rerun: cfg
-                    .rerun
-                    .clone()
-                    .map(|r| if plan.stopped_early { r.full() } else { r }),
-                plan_notes: plan.notes,
-            };
-            (ds, ctx)
+            live_context(&cfg, plan, &cancel)
         }
     };
-    let mut ctx = ctx;
+    gather_evidence(&cfg, &ds, &mut ctx, &cancel, lab_metrics).await;
+    let (report, plots) = diagnose(&ds, &ctx);
+    write_report(&cfg, &report, &plots, stdout)?;
+    Ok(report.exit())
+}
+
+/// Stored records (`--from`): read off the runtime's threads, bad lines
+/// told, a file without records refused.
+async fn from_records(cfg: &DiagnoseConfig, paths: &[PathBuf]) -> anyhow::Result<(Dataset, Context)> {
+    let paths = paths.to_vec();
+    let (scale, slow) = (cfg.scale, cfg.slow_ms);
+    let (ds, report, files, lab) = tokio::task::spawn_blocking(move || {
+        let (builder, report) = read_files(&paths, Builder::new())?;
+        let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        // Records of a lab run read in its scenario time, as the
+        // live run's report did.
+        let lab = builder.lab().cloned();
+        let scale = lab.as_ref().map_or(scale, |l| l.speed);
+        Ok::<_, std::io::Error>((builder.build(scale, slow), report, files, lab))
+    })
+    .await?
+    .map_err(|source| CommandError::From { source })?;
+    tell_bad_lines(&report);
+    // Every file must yield a record: one that does not is a wrong
+    // path or a broken file, not a quiet run.
+    let empty = &report.files_without_records;
+    if !empty.is_empty() || ds.samples.is_empty() {
+        let named: Vec<String> = if empty.is_empty() {
+            files.clone()
+        } else {
+            empty.iter().map(|p| p.display().to_string()).collect()
+        };
+        return Err(CommandError::FromWithoutRecords { named }.into());
+    }
+    let rerun = lab.as_ref().map(|l| {
+        Rerun::lab(
+            &l.scenario,
+            &[format!("--speed {}", l.speed)],
+            l.speed,
+            DEFAULT_PROBES,
+        )
+    });
+    let ctx = Context {
+        mode: "records".into(),
+        lab: lab.map(|l| l.scenario),
+        files,
+        unreadable_lines: report.bad_lines,
+        sweep_gaps_ms: Vec::new(),
+        interrupted: false,
+        xray: None,
+        cloudwatch: None,
+        rerun,
+        plan_notes: Vec::new(),
+    };
+    Ok((ds, ctx))
+}
+
+/// The first unreadable lines, each with its reason, and how many in all.
+fn tell_bad_lines(report: &crate::records::ReadReport) {
+    for bad in &report.bad_samples {
+        eprintln!(
+            "coldlink: {}:{}: skipped: {}",
+            bad.path.display(),
+            bad.line,
+            bad.reason
+        );
+    }
+    if report.bad_lines > report.bad_samples.len() as u64 {
+        eprintln!("coldlink: … {} unreadable lines in all", report.bad_lines);
+    }
+}
+
+/// The records of the plan just run, and how it ran.
+fn live_context(
+    cfg: &DiagnoseConfig,
+    plan: plan::PlanOutcome,
+    cancel: &CancellationToken,
+) -> (Dataset, Context) {
+    let records = plan.records;
+    let ds = Dataset::from_records_with(&records, &cfg.kinds(), cfg.scale, cfg.slow_ms);
+    let ctx = Context {
+        mode: if !plan.swept { "quick" } else { "idle-sweep" }.into(),
+        lab: cfg.lab.clone(),
+        files: Vec::new(),
+        unreadable_lines: 0,
+        sweep_gaps_ms: cfg.gaps_nominal_ms(),
+        interrupted: cancel.is_cancelled(),
+        xray: None,
+        cloudwatch: None,
+        // What an early stop left untested only the whole plan tests.
+        rerun: cfg
+            .rerun
+            .clone()
+            .map(|r| if plan.stopped_early { r.full() } else { r }),
+        plan_notes: plan.notes,
+    };
+    (ds, ctx)
+}
+
+/// What X-Ray (`--xray`) and CloudWatch (`--cloudwatch`) say, into `ctx`.
+async fn gather_evidence(
+    cfg: &DiagnoseConfig,
+    ds: &Dataset,
+    ctx: &mut Context,
+    cancel: &CancellationToken,
+    lab_metrics: Option<MetricsFlush>,
+) {
     // A stop during the lookups ends them with what they have. After a
     // stop during the plan, they still run: each call has its time limit.
     let stop = cancel.clone();
@@ -133,7 +164,7 @@ pub async fn run(
     };
     if let Some(lookup) = &cfg.xray {
         ctx.xray = Some(tokio::select! {
-            ev = xray_evidence(&ds, lookup, cfg.quiet) => ev,
+            ev = xray_evidence(ds, lookup, cfg.quiet) => ev,
             _ = stopped() => XrayEvidence {
                 error: Some(STOPPED.into()),
                 ..XrayEvidence::default()
@@ -147,15 +178,22 @@ pub async fn run(
                 // The lab's publisher calls the same endpoint: bounded too.
                 let _ = tokio::time::timeout(crate::aws::CALL_TIMEOUT, flush.flush()).await;
             }
-            cloudwatch_evidence(&ds, lookup, cfg.quiet).await
+            cloudwatch_evidence(ds, lookup, cfg.quiet).await
         };
         ctx.cloudwatch = Some(tokio::select! {
             ev = read => ev,
             _ = stopped() => CloudWatchEvidence::failed(STOPPED.into()),
         });
     }
-    let (report, plots) = diagnose(&ds, &ctx);
-    let code = report.exit();
+}
+
+/// The report to `--out`, or to stdout (coloured on a terminal).
+fn write_report(
+    cfg: &DiagnoseConfig,
+    report: &Report,
+    plots: &Plots,
+    stdout: Box<dyn Write + Send>,
+) -> anyhow::Result<()> {
     let format = cfg.format;
     match &cfg.out {
         Some(path) => {
@@ -165,7 +203,7 @@ pub async fn run(
                 source,
             })?;
             let mut w = std::io::BufWriter::new(file);
-            render::write(&report, &plots, format, false, &mut w)?;
+            render::write(report, plots, format, false, &mut w)?;
             w.flush()?;
             if !cfg.quiet {
                 eprintln!(
@@ -180,11 +218,11 @@ pub async fn run(
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
             let mut out = stdout;
-            render::write(&report, &plots, format, color, &mut out)?;
+            render::write(report, plots, format, color, &mut out)?;
             out.flush()?;
         }
     }
-    Ok(code)
+    Ok(())
 }
 
 /// Look up the traces of the slow probes and of a baseline sample.

@@ -81,7 +81,7 @@ impl Collected<'_> {
         self.next_check = (self.records.len() + self.records.len() / 4).max(self.records.len() + 1);
         let ds =
             Dataset::from_records_with(&self.records, &self.cfg.kinds(), self.cfg.scale, self.cfg.slow_ms);
-        crate::diagnose::detect::conclusive(&ds)
+        crate::diagnose::conclusive(&ds)
     }
 }
 

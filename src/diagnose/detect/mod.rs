@@ -17,6 +17,7 @@ mod slow_tls;
 mod syn_loss;
 
 use super::dataset::Dataset;
+use super::evidence::AwsEvidence;
 use super::finding::Finding;
 
 /// A finding and the probes it accounts for.
@@ -38,7 +39,7 @@ pub struct Input<'a> {
     /// `explained[i]`: probe `i` is accounted for by an earlier finding.
     pub explained: &'a [bool],
     /// What X-Ray and CloudWatch said (`--xray`, `--cloudwatch`), if asked.
-    pub aws: &'a crate::diagnose::report::AwsEvidence,
+    pub aws: &'a AwsEvidence,
 }
 
 /// Client-side work (a resolver on loopback, the handshake's crypto) takes
@@ -71,7 +72,7 @@ const DETECTORS: [Detector; 10] = [
 ];
 
 /// Run every detector in order; most severe, most confident first.
-pub fn run_all(ds: &Dataset, aws: &crate::diagnose::report::AwsEvidence) -> Vec<Finding> {
+pub fn run_all(ds: &Dataset, aws: &AwsEvidence) -> Vec<Finding> {
     let mut explained = vec![false; ds.samples.len()];
     let mut findings = Vec::new();
     for detect in DETECTORS {
@@ -101,7 +102,7 @@ pub const CONCLUSIVE: f64 = 0.8;
 /// The cause the records already show beyond doubt, if any: the plan that
 /// produced them can stop (see `commands::diagnose`).
 pub fn conclusive(ds: &Dataset) -> Option<crate::diagnose::Finding> {
-    run_all(ds, &crate::diagnose::report::AwsEvidence::default())
+    run_all(ds, &AwsEvidence::default())
         .into_iter()
         .find(|f| f.severity >= crate::diagnose::Severity::Warning && f.confidence >= CONCLUSIVE)
 }
@@ -128,5 +129,37 @@ pub fn raise(confidence: f64, by: f64) -> f64 {
 
 /// `12/40 (30 %)`.
 pub fn ratio(part: usize, whole: usize) -> String {
-    format!("{part}/{whole} ({:.0} %)", super::num::frac(part, whole) * 100.0)
+    format!("{part}/{whole} ({})", percent(part, whole))
+}
+
+/// `30 %`: the share [`ratio`] shows, alone.
+pub fn percent(part: usize, whole: usize) -> String {
+    format!("{:.0} %", super::num::frac(part, whole) * 100.0)
+}
+
+/// What records say about an idle timer on the path: the longest quiet
+/// gap the path stayed fast after, and the shortest it went cold after (ms
+/// of the dataset's time: real time for stored records).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IdleTimer {
+    pub fast_after_ms: f64,
+    pub cold_after_ms: f64,
+}
+
+/// The idle timer the records show, found the way `idle-timeout` finds it
+/// (every first probe after a gap from some length up failed or stalled);
+/// `None` when none shows. What `keepwarm` checks its interval against.
+pub fn idle_timer(ds: &Dataset) -> Option<IdleTimer> {
+    let explained = vec![false; ds.samples.len()];
+    let input = Input {
+        ds,
+        explained: &explained,
+        aws: &AwsEvidence::default(),
+    };
+    gaps::analyse(&input, gaps::Bad::FailedOrStalled)
+        .filter(|p| p.shape == gaps::Shape::Step)
+        .map(|p| IdleTimer {
+            fast_after_ms: p.lo_ms,
+            cold_after_ms: p.hi_ms,
+        })
 }

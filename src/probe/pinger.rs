@@ -1,14 +1,15 @@
-//! The keep-warm loop's plan, one for the daemon and for `coldlink watch
-//! --keep-warm`: every target once every `interval`, the targets spread
-//! across it, each ping later by up to `jitter`, on kept-alive connections
-//! (a ping keeps warm the connections it uses, the client's among them).
+//! The keep-warm loop's plan, one for `coldlink keepwarm --interval` and
+//! for `coldlink watch --keep-warm`: every target once every `interval`, the
+//! targets spread across it, each ping later by up to `jitter`, on
+//! kept-alive connections (a ping keeps warm the connections it uses, the
+//! client's among them).
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::probe::plan::schedule_in_flight;
-use crate::probe::{ConnectionPolicy, ProbeSettings, SchedulePlan};
+use super::plan::schedule_in_flight;
+use super::{ConnectionPolicy, ProbeSettings, SchedulePlan};
 
 /// What the engine runs for keep-warm: settings, plan, and how many pings
 /// may be in flight (enough for every target to answer only at its
