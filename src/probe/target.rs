@@ -29,7 +29,11 @@ impl TargetKind {
         match url.host() {
             Some(Host::Domain(d)) => {
                 let d = d.to_ascii_lowercase();
-                if d.contains(".execute-api.") && d.ends_with(".amazonaws.com") {
+                // `{api}.execute-api.{region}.amazonaws.com`, its `.com.cn`
+                // form, a VPC endpoint's own `vpce-….execute-api.…` name, and
+                // the lab's `*.execute-api.lab.test`: no custom domain is
+                // named like that.
+                if d.contains(".execute-api.") {
                     TargetKind::ExecuteApi
                 } else if d == "localhost" || d.ends_with(".localhost") {
                     TargetKind::Other
@@ -108,6 +112,19 @@ mod tests {
         let k = |u: &str| TargetKind::infer(&Url::parse(u).unwrap());
         assert_eq!(
             k("https://abc123.execute-api.eu-west-1.amazonaws.com/test/x"),
+            TargetKind::ExecuteApi
+        );
+        assert_eq!(
+            k("https://abc123.execute-api.cn-north-1.amazonaws.com.cn/test/x"),
+            TargetKind::ExecuteApi
+        );
+        assert_eq!(
+            k("https://vpce-0123456789abcdef0-abcdefgh.execute-api.eu-west-1.vpce.amazonaws.com/test/x"),
+            TargetKind::ExecuteApi
+        );
+        // Issue 15: the rule diagnose --from uses for stored records too.
+        assert_eq!(
+            k("https://abc123.execute-api.lab.test:8443/x"),
             TargetKind::ExecuteApi
         );
         assert_eq!(k("https://api.example.com/x"), TargetKind::CustomDomain);

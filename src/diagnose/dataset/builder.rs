@@ -164,7 +164,7 @@ impl Builder {
             .kinds
             .get(name)
             .copied()
-            .unwrap_or_else(|| infer_kind(parsed.as_ref()));
+            .unwrap_or_else(|| parsed.as_ref().map_or(TargetKind::Other, TargetKind::infer));
         let path = parsed
             .as_ref()
             .map_or_else(|| "/".to_string(), |u| u.path().to_string());
@@ -294,24 +294,4 @@ fn contains_ignore_case(hay: &str, needle: &str) -> bool {
     hay.as_bytes()
         .windows(needle.len())
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-}
-
-/// `*.execute-api.*` is the execute-api URL (the lab's too); other names
-/// follow [`TargetKind::infer`].
-///
-/// Kept apart from [`TargetKind::infer`], which also asks for
-/// `.amazonaws.com`: the two disagree on the lab's `*.execute-api.lab.test`,
-/// and with the probe's rule `diagnose --from` on lab records would call the
-/// execute-api target a custom domain and lose the `edge` comparison.
-pub fn infer_kind(url: Option<&url::Url>) -> TargetKind {
-    match url {
-        Some(u)
-            if u.host_str()
-                .is_some_and(|h| h.to_ascii_lowercase().contains(".execute-api.")) =>
-        {
-            TargetKind::ExecuteApi
-        }
-        Some(u) => TargetKind::infer(u),
-        None => TargetKind::Other,
-    }
 }

@@ -17,7 +17,7 @@ pub use crate::records::Observation;
 use crate::records::{ByReuse, RecordView, Reuse};
 
 mod builder;
-pub use builder::{infer_kind, Builder};
+pub use builder::Builder;
 
 /// A stall shorter than this (scenario ms) is never called one, whatever the
 /// noise: a clean reconnect costs a round trip, a timer costs ≥ 0.5 s.
