@@ -166,19 +166,12 @@ pub struct Phases {
 
 impl Phases {
     /// The phases in wire order with their names.
-    pub fn iter(&self) -> impl Iterator<Item = (Phase, Option<f64>)> {
-        [
-            (Phase::Queue, self.queue),
-            (Phase::Dns, self.dns),
-            (Phase::Connect, self.connect),
-            (Phase::Tls, self.tls),
-            (Phase::Send, self.send),
-            (Phase::Ttfb, self.ttfb),
-            (Phase::Body, self.body),
-        ]
-        .into_iter()
+    pub fn iter(&self) -> impl Iterator<Item = (Phase, Option<f64>)> + '_ {
+        Phase::ALL.into_iter().map(|phase| (phase, self.get(phase)))
     }
 
+    /// The one mapping between a [`Phase`] and its field (the fields are
+    /// named for the record's JSON).
     pub fn get(&self, phase: Phase) -> Option<f64> {
         match phase {
             Phase::Queue => self.queue,
@@ -189,6 +182,20 @@ impl Phases {
             Phase::Ttfb => self.ttfb,
             Phase::Body => self.body,
         }
+    }
+
+    /// Set one phase; its field as in [`Phases::get`].
+    pub fn set(&mut self, phase: Phase, value: Option<f64>) {
+        let field = match phase {
+            Phase::Queue => &mut self.queue,
+            Phase::Dns => &mut self.dns,
+            Phase::Connect => &mut self.connect,
+            Phase::Tls => &mut self.tls,
+            Phase::Send => &mut self.send,
+            Phase::Ttfb => &mut self.ttfb,
+            Phase::Body => &mut self.body,
+        };
+        *field = value;
     }
 
     /// Sum of the phases that happened.
@@ -234,6 +241,12 @@ impl Phase {
             Some(all) => *all,
             None => panic!("COUNT is the number of VARIANTS"),
         };
+
+    /// Its place in [`Phase::ALL`] (declaration order): an index for
+    /// per-phase arrays.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
 
     /// The name in records and reports: `ttfb`.
     pub fn as_str(self) -> &'static str {
@@ -287,5 +300,29 @@ impl ErrorKind {
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod phase_tests {
+    use super::*;
+
+    /// Issue 15: per-phase arrays (histograms, the probe's marks) index by
+    /// `Phase::index`, and `Phases` maps each phase to its own field.
+    #[test]
+    fn a_phase_is_found_at_its_index_and_in_its_own_field() {
+        let names: Vec<&str> = Phase::ALL.iter().map(|p| p.as_str()).collect();
+        assert_eq!(names, ["queue", "dns", "connect", "tls", "send", "ttfb", "body"]);
+        let mut phases = Phases::default();
+        for (i, phase) in Phase::ALL.into_iter().enumerate() {
+            assert_eq!(phase.index(), i);
+            phases.set(phase, Some(i as f64));
+        }
+        let json = serde_json::to_value(phases).unwrap();
+        for (i, phase) in Phase::ALL.into_iter().enumerate() {
+            assert_eq!(phases.get(phase), Some(i as f64));
+            assert_eq!(json[phase.as_str()], i as f64, "{phase}");
+        }
+        assert_eq!(phases.iter().map(|(p, _)| p).collect::<Vec<_>>(), Phase::ALL);
     }
 }

@@ -12,26 +12,16 @@ use std::time::{Duration, Instant};
 
 use super::record::{Phase, Phases};
 
-/// Network phases that have a start and an end on the wire.
-const NETWORK: [Phase; 6] = [
-    Phase::Dns,
-    Phase::Connect,
-    Phase::Tls,
-    Phase::Send,
-    Phase::Ttfb,
-    Phase::Body,
-];
+/// Network phases that have a start and an end on the wire: every phase
+/// but `queue`, which comes first and is derived.
+const NETWORK: &[Phase] = Phase::ALL.split_at(1).1;
+const _: () = assert!(matches!(Phase::ALL[0], Phase::Queue));
 
+/// A network phase's place in `Marks::spans`: its place in [`Phase::ALL`]
+/// less `queue`, which is derived, never marked.
 fn slot(phase: Phase) -> usize {
-    match phase {
-        Phase::Queue => unreachable!("queue is derived, never marked"),
-        Phase::Dns => 0,
-        Phase::Connect => 1,
-        Phase::Tls => 2,
-        Phase::Send => 3,
-        Phase::Ttfb => 4,
-        Phase::Body => 5,
-    }
+    debug_assert!(phase != Phase::Queue, "queue is derived, never marked");
+    phase.index() - 1
 }
 
 /// Instants of one probe. `begin`/`end` pairs per network phase; a phase
@@ -102,12 +92,12 @@ pub struct Timing {
 pub fn phases(marks: &Marks) -> Timing {
     let mut phases = Phases::default();
     let mut network = Duration::ZERO;
-    for phase in NETWORK {
+    for &phase in NETWORK {
         let (start, end) = marks.spans[slot(phase)];
         if let (Some(start), Some(end)) = (start, end) {
             let d = end.saturating_duration_since(start);
             network += d;
-            set(&mut phases, phase, Some(ms(d)));
+            phases.set(phase, Some(ms(d)));
         }
     }
     let total = marks.last().saturating_duration_since(marks.scheduled);
@@ -115,18 +105,6 @@ pub fn phases(marks: &Marks) -> Timing {
     Timing {
         phases,
         total_ms: ms(total),
-    }
-}
-
-fn set(phases: &mut Phases, phase: Phase, value: Option<f64>) {
-    match phase {
-        Phase::Queue => phases.queue = value,
-        Phase::Dns => phases.dns = value,
-        Phase::Connect => phases.connect = value,
-        Phase::Tls => phases.tls = value,
-        Phase::Send => phases.send = value,
-        Phase::Ttfb => phases.ttfb = value,
-        Phase::Body => phases.body = value,
     }
 }
 

@@ -26,13 +26,6 @@ pub struct TargetStats {
     total: LatencyHistogram,
 }
 
-fn index(phase: Phase) -> usize {
-    Phase::ALL
-        .iter()
-        .position(|p| *p == phase)
-        .expect("every phase is in ALL")
-}
-
 impl TargetStats {
     pub fn new(name: &str, url: &str) -> Self {
         TargetStats {
@@ -62,7 +55,7 @@ impl TargetStats {
             }
         }
         for (phase, ms) in r.completed_phases() {
-            self.phases[index(phase)].record_ms(ms);
+            self.phases[phase.index()].record_ms(ms);
         }
         if r.got_response() {
             self.total.record_ms(r.total_ms);
@@ -70,7 +63,7 @@ impl TargetStats {
     }
 
     pub fn phase(&self, phase: Phase) -> &LatencyHistogram {
-        &self.phases[index(phase)]
+        &self.phases[phase.index()]
     }
 
     pub fn total(&self) -> &LatencyHistogram {
