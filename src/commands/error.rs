@@ -42,8 +42,11 @@ pub enum CommandError {
     #[error("--from {}: no probe records in it (expected the NDJSON records of run, keepwarm, watch or probe --out; .gz too)", named.join(", "))]
     FromWithoutRecords { named: Vec<String> },
     /// `keepwarm --from`: no idle timer could be read (the message names the file).
-    #[error("--from {0}")]
-    IdleTimer(String),
+    #[error("--from {source}")]
+    IdleTimer {
+        #[from]
+        source: crate::keepwarm::warmness::FromError,
+    },
     #[error("coldlink man {name}: no such subcommand; one of {}", names.join(", "))]
     NoSuchPage { name: String, names: Vec<String> },
     /// `man --dir`: `doing` is what failed, e.g. "cannot create it".

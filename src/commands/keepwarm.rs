@@ -15,7 +15,7 @@ use crate::keepwarm::{KeepwarmConfig, KeepwarmMode};
 /// Config only checked that they are there; reading them is a diagnosis.
 pub fn read_idle_timer(cfg: &mut KeepwarmConfig, from: &[PathBuf]) -> Result<(), CommandError> {
     if !from.is_empty() {
-        cfg.idle_timer = idle_timer_from(from).map_err(CommandError::IdleTimer)?;
+        cfg.idle_timer = idle_timer_from(from)?;
     }
     Ok(())
 }

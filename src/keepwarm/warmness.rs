@@ -24,17 +24,44 @@ pub enum Known {
     Timer(IdleTimer),
 }
 
+/// Why `--from` gave no idle timer to check against: each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum FromError {
+    #[error("{}: cannot read it: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not a diagnose --format json report: {source}", path.display())]
+    NotAReport {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Reading the records failed; the reader's message names the file.
+    #[error("{source}")]
+    Records {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: no probe records in it (expected the NDJSON of diagnose --records, run --out or watch --out, or a diagnose --format json report)", named.join(", "))]
+    NoRecords { named: Vec<String> },
+}
+
 /// Read `paths` — records of a `diagnose --idle-sweep`, a run, a watch; or
 /// a `diagnose --format json` report — and find the timer the way
 /// `idle-timeout` does. An error names the file that holds nothing usable.
-pub fn idle_timer_from(paths: &[PathBuf]) -> Result<Known, String> {
+pub fn idle_timer_from(paths: &[PathBuf]) -> Result<Known, FromError> {
     let mut records = Vec::new();
     let mut reports_without = false;
     for path in paths {
         let first_line = {
             use std::io::BufRead;
-            let file =
-                std::fs::File::open(path).map_err(|e| format!("{}: cannot read it: {e}", path.display()))?;
+            let file = std::fs::File::open(path).map_err(|source| FromError::Unreadable {
+                path: path.clone(),
+                source,
+            })?;
             let mut line = String::new();
             let _ = std::io::BufReader::new(file).read_line(&mut line);
             line
@@ -57,13 +84,11 @@ pub fn idle_timer_from(paths: &[PathBuf]) -> Result<Known, String> {
             Known::Nothing
         });
     }
-    let (builder, _) = read_files(&records, Builder::new()).map_err(|e| e.to_string())?;
+    let (builder, _) =
+        read_files(&records, Builder::new()).map_err(|source| FromError::Records { source })?;
     if builder.is_empty() {
-        let names: Vec<String> = records.iter().map(|p| p.display().to_string()).collect();
-        return Err(format!(
-            "{}: no probe records in it (expected the NDJSON of diagnose --records, run --out or watch --out, or a diagnose --format json report)",
-            names.join(", ")
-        ));
+        let named: Vec<String> = records.iter().map(|p| p.display().to_string()).collect();
+        return Err(FromError::NoRecords { named });
     }
     // Stored records are real time, and so is the interval.
     let ds = builder.build(1.0, None);
@@ -74,11 +99,16 @@ pub fn idle_timer_from(paths: &[PathBuf]) -> Result<Known, String> {
 /// the timer from its idle-sweep rows (the longest gap with no slow first
 /// probe below the shortest from which every longer gap had one).
 /// `Ok(None)` for a record file, or a report without that finding.
-fn from_report(path: &std::path::Path) -> Result<Option<IdleTimer>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read it: {e}", path.display()))?;
-    let report = serde_json::from_str::<crate::diagnose::Report>(&text)
-        .map_err(|e| format!("{}: not a diagnose --format json report: {e}", path.display()))?;
+fn from_report(path: &std::path::Path) -> Result<Option<IdleTimer>, FromError> {
+    let text = std::fs::read_to_string(path).map_err(|source| FromError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let report =
+        serde_json::from_str::<crate::diagnose::Report>(&text).map_err(|source| FromError::NotAReport {
+            path: path.to_path_buf(),
+            source,
+        })?;
     if !report
         .findings
         .iter()
