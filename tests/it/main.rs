@@ -10,6 +10,7 @@
 
 mod common;
 
+mod architecture;
 mod aws_cloudwatch;
 mod aws_mocked;
 mod aws_xray;
