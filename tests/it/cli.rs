@@ -1,5 +1,9 @@
 //! The `coldlink` binary as a user meets it: exit codes, error messages,
 //! output formats, secrets, broken pipes and the help and waterfall layouts.
+//!
+//! Long (under 800 lines) because insta names its help and waterfall
+//! snapshot files after this module (`it__cli__*.snap`), and each test here
+//! is short and stands alone.
 
 use crate::common;
 

@@ -1,6 +1,9 @@
 //! The dashboard without a terminal: every region and the whole screen
 //! drawn on ratatui's TestBackend from fixed records (insta snapshots at
 //! 80×24 and 160×48), every key's update, and resizes down to nothing.
+//!
+//! Long (over 800 lines) because insta names its 17 snapshot files after
+//! this module (`it__tui__*.snap`): splitting it would rename every one.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
