@@ -67,7 +67,6 @@ pub fn default_lock(profile: Option<&str>, targets: &[Target], mode: KeepwarmMod
         .map(|home| PathBuf::from(home).join(".local/state/coldlink"))
         .filter(|dir| std::fs::create_dir_all(dir).is_ok());
     let dir = state.unwrap_or_else(std::env::temp_dir);
-    // SAFETY: getuid cannot fail.
-    let uid = unsafe { libc::getuid() };
+    let uid = rustix::process::getuid().as_raw();
     dir.join(format!("keepwarm-{kind}-{uid}-{name}-{:08x}.lock", h as u32))
 }

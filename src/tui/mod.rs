@@ -317,12 +317,9 @@ impl Dashboard {
 /// (docs/performance.md). On Linux the nice value is per thread; the probe
 /// thread, started before, keeps its own.
 fn yield_cpu_to_probes() {
+    // Failure only leaves the priority as it was.
     #[cfg(target_os = "linux")]
-    // SAFETY: plain system calls on the calling thread; failure only leaves
-    // the priority as it was.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
-    }
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
 }
 
 fn write_all(w: &mut NdjsonWriter<std::fs::File>, batch: &[ProbeRecord]) -> std::io::Result<()> {
