@@ -58,6 +58,30 @@ pub fn frac(part: usize, whole: usize) -> f64 {
     }
 }
 
+/// Fisher's exact test, one-sided: the chance of `a` or more failures out of
+/// `n1` in the first group when the `a + b` failures of both groups (`n1`
+/// and `n2` requests) fell at random, as they would if both had one failure
+/// rate. Small: the first group really fails more often.
+pub fn fisher_greater(a: usize, n1: usize, b: usize, n2: usize) -> f64 {
+    let (n, k) = (n1 + n2, a + b);
+    let ln_choose =
+        |n: usize, k: usize| -> f64 { (1..=k).map(|i| ((n - k + i) as f64 / i as f64).ln()).sum() };
+    let top = k.min(n1);
+    if a > top {
+        return 0.0;
+    }
+    // P(X = a) of the hypergeometric, then each next term by its ratio.
+    let mut pmf = (ln_choose(k, a) + ln_choose(n - k, n1 - a) - ln_choose(n, n1)).exp();
+    let mut p = 0.0;
+    for x in a..=top {
+        p += pmf;
+        if x < top {
+            pmf *= ((k - x) * (n1 - x)) as f64 / ((x + 1) * (n - k - n1 + x + 1)) as f64;
+        }
+    }
+    p.min(1.0)
+}
+
 /// Coefficient of variation (standard deviation / mean); 0 for fewer than two values.
 pub fn cv(values: &[f64]) -> f64 {
     if values.len() < 2 {
@@ -75,6 +99,17 @@ pub fn cv(values: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fisher_matches_the_tea_tasting_table() {
+        // Fisher's lady tasting tea: 3 of 4 right against 1 of 4: 17/70.
+        assert!((fisher_greater(3, 4, 1, 4) - 17.0 / 70.0).abs() < 1e-12);
+        // 2 of 5 failed against 0 of 5: C(8,3)/C(10,5) = 56/252.
+        assert!((fisher_greater(2, 5, 0, 5) - 56.0 / 252.0).abs() < 1e-12);
+        assert!((fisher_greater(0, 5, 0, 5) - 1.0).abs() < 1e-12);
+        assert!(fisher_greater(20, 25, 0, 25) < 1e-6);
+        assert!(fisher_greater(10, 50, 10, 50) > 0.5);
+    }
 
     #[test]
     fn quantiles_interpolate() {
