@@ -92,6 +92,19 @@ struct Sim {
 const T0: u64 = 1_790_000_000;
 
 impl Sim {
+    /// A path at time 0 with no probe sent, its randomness from `seed`.
+    fn new(path: Path, seed: u64) -> Sim {
+        Sim {
+            rng: StdRng::seed_from_u64(seed),
+            path,
+            now: 0.0,
+            last_end: 0.0,
+            seq: 0,
+            conn: 0,
+            records: Vec::new(),
+        }
+    }
+
     fn jitter(&mut self, ms: f64) -> f64 {
         // Log-normal around `ms`.
         let z: f64 = self.rng.sample::<f64, _>(rand_distr_normal());
@@ -250,15 +263,7 @@ fn rand_distr_normal() -> impl rand::distr::Distribution<f64> {
 /// The diagnose plan: bursts on fresh and reused connections, the quick
 /// gaps, then `sweep` (seconds).
 fn run_plan(path: Path, seed: u64, sweep: &[f64]) -> Vec<ProbeRecord> {
-    let mut sim = Sim {
-        rng: StdRng::seed_from_u64(seed),
-        path,
-        now: 0.0,
-        last_end: 0.0,
-        seq: 0,
-        conn: 0,
-        records: Vec::new(),
-    };
+    let mut sim = Sim::new(path, seed);
     for k in 0..40 {
         sim.probe(k % 2, true, None);
         sim.now = sim.last_end + 0.001;
@@ -504,21 +509,14 @@ fn a_custom_domain_failing_at_the_edge_on_almost_every_request() {
 /// five requests each, 2 of 5 against 0 of 5 is luck, not the edge.
 #[test]
 fn origin_errors_in_a_small_sample_are_not_blamed_on_the_edge() {
-    let mut sim = Sim {
-        rng: StdRng::seed_from_u64(1),
-        path: Path {
-            rtt: 5.0,
-            app: 20.0,
-            jitter: 0.05,
-            spike_rate: 0.0,
-            fault: Fault::Errors { rate: 0.0 },
-        },
-        now: 0.0,
-        last_end: 0.0,
-        seq: 0,
-        conn: 0,
-        records: Vec::new(),
+    let path = Path {
+        rtt: 5.0,
+        app: 20.0,
+        jitter: 0.05,
+        spike_rate: 0.0,
+        fault: Fault::Errors { rate: 0.0 },
     };
+    let mut sim = Sim::new(path, 1);
     for k in 0..10 {
         sim.probe(k % 2, true, None);
         sim.now = sim.last_end + 0.001;
