@@ -20,8 +20,6 @@ mod run;
 pub mod source;
 mod watch;
 
-pub use crate::cli::parse;
-pub use crate::probe::plan::schedule_in_flight;
 pub use aws::{CloudWatchLookup, XrayLookup, DEFAULT_XRAY_WAIT};
 pub use diagnose::{DiagnoseConfig, DiagnoseSource};
 pub use error::{ConfigError, KeyProblem, NotAFile};
@@ -35,23 +33,12 @@ pub use watch::{WatchConfig, DEFAULT_KEEP_WARM, DEFAULT_WATCH_INTERVAL};
 
 use std::path::Path;
 
-use crate::probe::{ConnectionPolicy, ProbeSettings};
-
 /// A command's settings built from its flags, for the settings types that
 /// a feature owns (the dashboard's, keep-warm's); `config`'s own have an
 /// inherent `from_args` of the same shape. `lab`: a lab started for the
 /// command (`--lab`).
 pub trait FromArgs<A>: Sized {
     fn from_args(args: &A, lab: Option<LabContext<'_>>) -> Result<Self, ConfigError>;
-}
-
-/// Engine settings from connection settings: [`Connection::settings`].
-pub fn settings_from(
-    conn: &Connection,
-    default_policy: ConnectionPolicy,
-    concurrency: usize,
-) -> Result<ProbeSettings, ConfigError> {
-    conn.settings(default_policy, concurrency)
 }
 
 /// A command's `--out`, checked before anything runs (a lab included).

@@ -62,7 +62,7 @@ pub struct Quantiles {
 
 impl Quantiles {
     fn of(values: impl IntoIterator<Item = f64>) -> Option<Quantiles> {
-        let r = |x: f64| (x * 1000.0).round() / 1000.0;
+        let r = round_us;
         let q = quantiles(values, &[0.5, 0.9, 0.99, 1.0]);
         (!q[0].is_nan()).then(|| Quantiles {
             p50: r(q[0]),
@@ -257,14 +257,7 @@ fn target_reports(ds: &Dataset) -> Vec<TargetReport> {
         .map(|(t, info)| {
             let of: Vec<_> = ds.of_target(t as u16).map(|(_, s)| s).collect();
             let mut phases = BTreeMap::new();
-            for p in [
-                Phase::Dns,
-                Phase::Connect,
-                Phase::Tls,
-                Phase::Send,
-                Phase::Ttfb,
-                Phase::Body,
-            ] {
+            for &p in Phase::NETWORK {
                 if let Some(q) = Quantiles::of(of.iter().filter_map(|s| s.phase(p))) {
                     phases.insert(p, q);
                 }

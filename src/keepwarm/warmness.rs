@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use crate::diagnose::IdleTimer;
+use crate::diagnose::IdleTimer;
 use crate::diagnose::{idle_timer, read_files, Builder};
 use crate::format::human_ms;
 

@@ -242,6 +242,10 @@ impl Phase {
             None => panic!("COUNT is the number of VARIANTS"),
         };
 
+    /// The phases with a start and an end on the wire: every phase but
+    /// `queue`, which comes first and is derived.
+    pub const NETWORK: &'static [Phase] = Phase::ALL.split_at(1).1;
+
     /// Its place in [`Phase::ALL`] (declaration order): an index for
     /// per-phase arrays.
     pub const fn index(self) -> usize {
@@ -253,6 +257,9 @@ impl Phase {
         self.into()
     }
 }
+
+// `Phase::NETWORK` and the probe's marks count on `queue` coming first.
+const _: () = assert!(matches!(Phase::ALL[0], Phase::Queue));
 
 impl fmt::Display for Phase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -313,6 +320,8 @@ mod phase_tests {
     fn a_phase_is_found_at_its_index_and_in_its_own_field() {
         let names: Vec<&str> = Phase::ALL.iter().map(|p| p.as_str()).collect();
         assert_eq!(names, ["queue", "dns", "connect", "tls", "send", "ttfb", "body"]);
+        assert_eq!(Phase::NETWORK, &Phase::ALL[1..]);
+        assert!(!Phase::NETWORK.contains(&Phase::Queue));
         let mut phases = Phases::default();
         for (i, phase) in Phase::ALL.into_iter().enumerate() {
             assert_eq!(phase.index(), i);

@@ -12,11 +12,6 @@ use std::time::{Duration, Instant};
 
 use super::record::{Phase, Phases};
 
-/// Network phases that have a start and an end on the wire: every phase
-/// but `queue`, which comes first and is derived.
-const NETWORK: &[Phase] = Phase::ALL.split_at(1).1;
-const _: () = assert!(matches!(Phase::ALL[0], Phase::Queue));
-
 /// A network phase's place in `Marks::spans`: its place in [`Phase::ALL`]
 /// less `queue`, which is derived, never marked.
 fn slot(phase: Phase) -> usize {
@@ -92,7 +87,7 @@ pub struct Timing {
 pub fn phases(marks: &Marks) -> Timing {
     let mut phases = Phases::default();
     let mut network = Duration::ZERO;
-    for &phase in NETWORK {
+    for &phase in Phase::NETWORK {
         let (start, end) = marks.spans[slot(phase)];
         if let (Some(start), Some(end)) = (start, end) {
             let d = end.saturating_duration_since(start);

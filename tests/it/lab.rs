@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use coldlink::cli::ConnectionArgs;
-use coldlink::config::{settings_from, Profile};
+use coldlink::config::Profile;
 use coldlink::lab::{Lab, Scenario};
 use coldlink::probe::{engine, ConnectionPolicy, CountPlan, ErrorKind, Pacing, ProbeRecord};
 use tokio::sync::mpsc;
@@ -35,7 +35,7 @@ async fn probe(
         .filter(|t| targets.contains(&t.name.as_str()))
         .collect();
     assert_eq!(chosen.len(), targets.len());
-    let settings = settings_from(&profile.connection, policy, concurrency).unwrap();
+    let settings = profile.connection.settings(policy, concurrency).unwrap();
     let plan = CountPlan::new(chosen.len(), n, pacing, tokio::time::Instant::now());
     let (tx, mut rx) = mpsc::channel(64);
     let run = engine::run(
@@ -416,7 +416,7 @@ async fn the_gateway_serves_the_stage_root_with_a_query() {
     let mut url = lab.execute_api.clone();
     url.set_path("/test");
     url.set_query(Some("x=1"));
-    let mut settings = settings_from(&p.connection, ConnectionPolicy::Fresh, 1).unwrap();
+    let mut settings = p.connection.settings(ConnectionPolicy::Fresh, 1).unwrap();
     settings.timeouts.total = Duration::from_secs(5);
     let spec = std::sync::Arc::new(coldlink::probe::RequestSpec::default());
     let target = coldlink::probe::Target::new("root", url, None, spec);

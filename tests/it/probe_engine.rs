@@ -331,7 +331,7 @@ async fn resolve_pins_skip_dns() {
     let mut s = settings(ConnectionPolicy::Fresh);
     s.resolve =
         vec![
-            coldlink::config::parse::resolve(&format!("api.example.test:{}:127.0.0.1", server.addr.port()))
+            coldlink::cli::parse::resolve(&format!("api.example.test:{}:127.0.0.1", server.addr.port()))
                 .unwrap(),
         ];
     let url = format!("http://api.example.test:{}/header", server.addr.port());

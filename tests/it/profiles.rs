@@ -156,8 +156,8 @@ fn command_line_headers_replace_the_profiles_and_repeated_ones_are_kept() {
     let profile = Profile::load(&path).unwrap();
     let cli = coldlink::cli::ConnectionArgs {
         headers: vec![
-            coldlink::config::parse::HeaderArg("x-a: 1".into()),
-            coldlink::config::parse::HeaderArg("x-a: 2".into()),
+            coldlink::cli::parse::HeaderArg("x-a: 1".into()),
+            coldlink::cli::parse::HeaderArg("x-a: 2".into()),
         ],
         ..Default::default()
     };

@@ -79,7 +79,7 @@ async fn probes_start_on_schedule_and_a_slow_target_does_not_delay_the_other() {
     let start = Instant::now();
     let until = start + Duration::from_secs(300);
     let plan = SchedulePlan::new(2, interval, jitter, start, Some(until), 42);
-    let slots = coldlink::config::schedule_in_flight(2, interval, timeout);
+    let slots = coldlink::probe::schedule_in_flight(2, interval, timeout);
     let (tx, mut rx) = mpsc::channel(1024);
     let run = tokio::spawn(runner::run(
         fake.clone(),
