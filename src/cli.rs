@@ -104,6 +104,10 @@ pub struct ManArgs {
     pub dir: Option<PathBuf>,
 }
 
+/// The end of the help of every command that probes (issue #16 §5).
+const PROXY_HELP: &str = "Probes never go through a proxy: HTTPS_PROXY, HTTP_PROXY and ALL_PROXY are\n\
+ignored, since the phases of a probe through a proxy would time the proxy.";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     /// Human-readable: a waterfall for one probe, lines and a summary for many.
@@ -489,6 +493,7 @@ pub struct ReportArgs {
 /// How each probe connects and what it sends; shared by every command that
 /// sends probes.
 #[derive(Debug, Args, Clone, Default)]
+#[command(after_help = PROXY_HELP)]
 pub struct ConnectionArgs {
     /// HTTP method [default: GET].
     #[arg(short = 'X', long = "request", value_name = "METHOD", value_parser = parse::method)]

@@ -43,12 +43,14 @@ pub fn init_logging() {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
+    let proxy_note = commands::proxy_note::for_command(&cli.command);
     // Probing commands write from their output thread; the others lock here.
     match cli.command {
         Command::Probe(args) => on_runtime(|cancel| async move {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
+                proxy_note,
                 |lab| Ok(ProbeConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
             .await?;
@@ -58,6 +60,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
+                proxy_note,
                 |lab| Ok(RunConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
             .await?;
@@ -67,6 +70,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, lab) = prepare(
                 || DiagnoseConfig::check_before_start(&args),
                 &args.lab,
+                proxy_note,
                 |lab| Ok(DiagnoseConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
             .await?;
@@ -80,6 +84,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
+                proxy_note,
                 |lab| Ok(WatchConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
             .await?;
@@ -89,6 +94,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
+                proxy_note,
                 |lab| {
                     let mut cfg = KeepwarmConfig::from_args(&args, lab.map(RunningLab::context))?;
                     commands::keepwarm::read_idle_timer(&mut cfg, &args.from)?;
@@ -132,17 +138,22 @@ where
 
 /// The inputs that need no lab checked (`check`), the `--lab` started if
 /// one is asked for, the configuration built against its profile, and
-/// only then the lab announced. The lab runs as long as the returned
+/// only then the lab announced, and the proxy note (a proxy variable is
+/// set, probes ignore it) printed. The lab runs as long as the returned
 /// handle lives.
 async fn prepare<C>(
     check: impl FnOnce() -> Result<(), ConfigError>,
     lab: &LabOptions,
+    proxy_note: Option<String>,
     configure: impl FnOnce(Option<&RunningLab>) -> anyhow::Result<C>,
 ) -> anyhow::Result<(C, Option<RunningLab>)> {
     check()?;
     let lab = commands::lab::start_for(lab).await?;
     let cfg = configure(lab.as_ref())?;
     commands::lab::announce(lab.as_ref());
+    if let Some(note) = proxy_note {
+        eprintln!("{note}");
+    }
     Ok((cfg, lab))
 }
 

@@ -7,6 +7,7 @@ pub mod lab;
 pub mod man;
 pub mod output;
 pub mod probe;
+pub mod proxy_note;
 pub mod report;
 pub mod run;
 pub mod watch;

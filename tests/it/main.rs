@@ -24,6 +24,7 @@ mod lab_cli;
 mod private_api;
 mod probe_engine;
 mod profiles;
+mod proxy_env;
 mod report_schema;
 mod run_report;
 mod schedule;
