@@ -28,15 +28,15 @@ pub fn for_command(command: &Command) -> Option<String> {
 }
 
 /// Whether `command` prints the note. Every probing command does, but:
-/// with `-q` (probe, run, diagnose), which asks for less; and `keepwarm
-/// --once` off a terminal, which is cron, where every stderr byte is a
-/// mail, every run, about an environment that does not change (`--help`
-/// and the docs say it instead).
+/// with `-q` (probe, run, diagnose), which asks for less; `diagnose
+/// --from`, which sends no probe; and `keepwarm --once` off a terminal,
+/// which is cron, where every stderr byte is a mail, every run, about an
+/// environment that does not change (`--help` and the docs say it instead).
 fn wanted(command: &Command, stderr_is_terminal: bool) -> bool {
     match command {
         Command::Probe(a) => !a.quiet,
         Command::Run(a) => !a.quiet,
-        Command::Diagnose(a) => !a.quiet,
+        Command::Diagnose(a) => !a.quiet && a.from.is_empty(),
         Command::Watch(_) => true,
         Command::Keepwarm(a) => !a.once || stderr_is_terminal,
         _ => false,
@@ -111,6 +111,7 @@ mod tests {
         assert!(!says("coldlink run --profile p.toml -q", false));
         assert!(says(&format!("coldlink diagnose {url}"), false));
         assert!(!says(&format!("coldlink diagnose {url} -q"), true));
+        assert!(!says("coldlink diagnose --from r.ndjson", true));
         assert!(says(&format!("coldlink watch {url}"), false));
         assert!(says(&format!("coldlink keepwarm --interval 60s {url}"), false));
         assert!(says(&format!("coldlink keepwarm --once {url}"), true));
