@@ -9,6 +9,7 @@
 //! - one module per command; [`error`]: what can be wrong, as data.
 
 mod aws;
+mod client_cert;
 mod diagnose;
 pub mod error;
 pub mod file;

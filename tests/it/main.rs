@@ -21,6 +21,7 @@ mod diagnose_synthetic;
 mod keepwarm;
 mod lab;
 mod lab_cli;
+mod mtls;
 mod probe_engine;
 mod profiles;
 mod report_schema;
