@@ -267,3 +267,121 @@ fn received_alert(err: &(dyn StdError + 'static)) -> Option<AlertDescription> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed certificate and its key, as PEM.
+    fn pair() -> (String, String) {
+        let k = rcgen::generate_simple_self_signed(vec!["client.test".to_string()]).unwrap();
+        (k.cert.pem(), k.signing_key.serialize_pem())
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn one_file_may_hold_both_and_debug_shows_neither_the_key_nor_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = pair();
+        let both = write(dir.path(), "both.pem", &format!("{key}{cert}"));
+        let id = ClientIdentity::load(ClientCertPaths {
+            cert: both.clone(),
+            key: both,
+        })
+        .unwrap();
+        let shown = format!("{id:?} {:?}", id.paths);
+        assert!(shown.contains("both.pem"), "{shown}");
+        let secret = key.lines().nth(1).unwrap();
+        assert!(!shown.contains(secret));
+        let secret_dir = dir.path().join("secret-key-folder");
+        std::fs::create_dir(&secret_dir).unwrap();
+        let paths = ClientCertPaths {
+            cert: PathBuf::from("c.pem"),
+            key: secret_dir.join("k.pem"),
+        };
+        assert!(!format!("{paths:?}").contains("secret-key-folder"));
+    }
+
+    #[test]
+    fn each_problem_names_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = pair();
+        let (_, other_key) = pair();
+        let cert = write(dir.path(), "c.pem", &cert);
+        let key = write(dir.path(), "k.pem", &key);
+        let other = write(dir.path(), "o.pem", &other_key);
+        let text = write(dir.path(), "t.txt", "hello");
+        let load = |c: &Path, k: &Path| {
+            ClientIdentity::load(ClientCertPaths {
+                cert: c.to_path_buf(),
+                key: k.to_path_buf(),
+            })
+            .map(|_| ())
+            .unwrap_err()
+        };
+        let e = load(&dir.path().join("none.pem"), &key);
+        assert!(matches!(
+            (e.part, &e.problem),
+            (Part::Cert, ClientCertProblem::Missing)
+        ));
+        let e = load(&text, &key);
+        assert!(matches!(
+            (e.part, &e.problem),
+            (Part::Cert, ClientCertProblem::NotPem(_))
+        ));
+        let e = load(&key, &key);
+        assert!(matches!(
+            (e.part, &e.problem),
+            (Part::Cert, ClientCertProblem::NoCertificate)
+        ));
+        let e = load(&cert, &cert);
+        assert!(matches!(
+            (e.part, &e.problem),
+            (Part::Key, ClientCertProblem::NoKey)
+        ));
+        let e = load(&cert, dir.path());
+        assert!(matches!(
+            (e.part, &e.problem),
+            (Part::Key, ClientCertProblem::Folder)
+        ));
+        let e = load(&cert, &other);
+        assert!(matches!(
+            (e.part, &e.problem),
+            (Part::Key, ClientCertProblem::Mismatch(_))
+        ));
+        assert_eq!(e.path, other);
+        let encrypted = write(
+            dir.path(),
+            "e.pem",
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\naGVsbG8=\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        );
+        let e = load(&cert, &encrypted);
+        assert!(matches!(e.problem, ClientCertProblem::EncryptedKey));
+    }
+
+    #[test]
+    fn refusal_alerts_are_named_others_are_not() {
+        let alert =
+            |a: AlertDescription| io::Error::new(io::ErrorKind::InvalidData, rustls::Error::AlertReceived(a));
+        let e = alert(AlertDescription::CertificateRequired);
+        assert_eq!(
+            refusal(&e, false).unwrap(),
+            "the server requires a client certificate and none was sent (TLS alert certificate_required)"
+        );
+        let e = alert(AlertDescription::UnknownCA);
+        assert_eq!(
+            refusal(&e, true).unwrap(),
+            "the server refused the client certificate (TLS alert unknown_ca)"
+        );
+        assert!(refusal(&e, false)
+            .unwrap()
+            .contains("no client certificate was sent"));
+        assert_eq!(refusal(&alert(AlertDescription::HandshakeFailure), true), None);
+        assert_eq!(refusal(&io::Error::other("reset"), true), None);
+    }
+}

@@ -2,7 +2,7 @@
 //! anything is sent, naming the flag (or the profile's file:line: key),
 //! the path and the problem, and never the key's content.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::pki::Pki;
@@ -136,4 +136,62 @@ async fn a_profiles_cert_and_key_are_checked_with_file_line_and_key() {
         .await;
         refused(&out, &[&says], &pki, text);
     }
+}
+
+/// Which certificate a target presents: the command line's, else its own,
+/// else `[connection]`'s; targets with the same files share one identity.
+#[test]
+fn the_command_line_wins_then_the_target_then_the_connection_table() {
+    use coldlink::config::Profile;
+    let pki = Pki::new();
+    let dir = pki.dir.path();
+    let path = dir.join("p.toml");
+    std::fs::write(
+        &path,
+        "[connection]\ncert = \"other.pem\"\nkey = \"other.key\"\n\n\
+         [[target]]\nname = \"own\"\nurl = \"https://127.0.0.1:9/\"\ncert = \"client.pem\"\nkey = \"client.key\"\n\n\
+         [[target]]\nname = \"inherits\"\nurl = \"https://127.0.0.1:9/a\"\n\n\
+         [[target]]\nname = \"inherits-too\"\nurl = \"https://127.0.0.1:9/b\"\n",
+    )
+    .unwrap();
+    let profile = Profile::load(&path).unwrap();
+    let certs = |targets: &[coldlink::probe::Target]| -> Vec<PathBuf> {
+        targets
+            .iter()
+            .map(|t| t.client_cert.as_ref().unwrap().paths.cert.clone())
+            .collect()
+    };
+    let targets = profile
+        .targets_with(&coldlink::cli::ConnectionArgs::default())
+        .unwrap();
+    assert_eq!(
+        certs(&targets),
+        [
+            dir.join("client.pem"),
+            dir.join("other.pem"),
+            dir.join("other.pem")
+        ]
+    );
+    assert!(std::sync::Arc::ptr_eq(
+        targets[1].client_cert.as_ref().unwrap(),
+        targets[2].client_cert.as_ref().unwrap()
+    ));
+    // Same host and port: pooled apart by identity, together when the same.
+    assert_ne!(targets[0].origin, targets[1].origin);
+    assert_eq!(targets[1].origin, targets[2].origin);
+
+    let cli = coldlink::cli::ConnectionArgs {
+        cert: Some(pki.client_cert.clone()),
+        key: Some(pki.client_key.clone()),
+        ..Default::default()
+    };
+    let targets = profile.targets_with(&cli).unwrap();
+    assert_eq!(
+        certs(&targets),
+        [
+            pki.client_cert.clone(),
+            pki.client_cert.clone(),
+            pki.client_cert.clone()
+        ]
+    );
 }
