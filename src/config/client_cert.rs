@@ -41,7 +41,11 @@ pub fn from_profile(
                 Part::Cert => (cert, "cert"),
                 Part::Key => (key, "key"),
             };
-            Err(src.error(spanned, &format!("{prefix}.{name}"), KeyProblem::ClientCert(e)))
+            Err(src.error(
+                spanned,
+                &format!("{prefix}.{name}"),
+                KeyProblem::ClientCert { source: e },
+            ))
         }
     }
 }

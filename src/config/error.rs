@@ -96,7 +96,7 @@ pub enum ConfigError {
     #[error("{flag} with --lab needs --aws-endpoint URL (moto's server for X-Ray, LocalStack for CloudWatch): the lab sends its traces and metrics there, not to AWS")]
     LabLookupWithoutEndpoint { flag: &'static str },
     /// `--cert` / `--key`: the file and what is wrong with it.
-    #[error("{flag} {source} (expected PEM: --cert the client certificate, --key its private key)")]
+    #[error("{flag} {source}{}", expected_pem(source, "--cert", "--key"))]
     ClientCert {
         flag: &'static str,
         #[source]
@@ -138,8 +138,21 @@ pub enum KeyProblem {
     /// `cert` without `key`, or `key` without `cert`.
     #[error("needs {0} too: a client certificate and its private key go together")]
     Needs(&'static str),
-    #[error("{0} (expected PEM: cert the client certificate, key its private key)")]
-    ClientCert(#[source] crate::probe::client_cert::ClientCertError),
+    #[error("{source}{}", expected_pem(source, "cert", "key"))]
+    ClientCert {
+        #[source]
+        source: crate::probe::client_cert::ClientCertError,
+    },
+}
+
+/// What a client certificate's files should be, when the one given is not
+/// that at all.
+fn expected_pem(e: &crate::probe::client_cert::ClientCertError, cert: &str, key: &str) -> String {
+    if e.problem.is_wrong_file() {
+        format!(" (expected PEM: {cert} the client certificate, {key} its private key)")
+    } else {
+        String::new()
+    }
 }
 
 /// Why a path cannot be a certificate file.

@@ -83,6 +83,18 @@ pub enum ClientCertProblem {
     Mismatch(PathBuf),
 }
 
+impl ClientCertProblem {
+    /// True when the file is not what it should be at all (missing, not
+    /// PEM, the wrong contents): worth saying what was expected.
+    pub fn is_wrong_file(&self) -> bool {
+        use ClientCertProblem::*;
+        matches!(
+            self,
+            Missing | Folder | Unreadable(_) | NotPem(_) | NoCertificate | NoKey
+        )
+    }
+}
+
 /// A certificate or key file that cannot be used, before anything is sent.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {problem}", path.display())]
