@@ -191,8 +191,9 @@ fn private_key(text: &[u8]) -> Result<PrivateKeyDer<'static>, ClientCertProblem>
 }
 
 /// The TLS connectors of one prober: the one without a client certificate,
-/// and one per client identity, each made once (on its first connection,
-/// before any phase of that probe is timed) and kept.
+/// and one per client identity, each made once (by `Prober::prepare`, else
+/// on its first connection, before any phase of that probe is timed) and
+/// kept.
 pub struct Connectors {
     base: Arc<ClientConfig>,
     plain: TlsConnector,
@@ -224,7 +225,10 @@ impl Connectors {
 
     /// The base configuration presenting `identity`. Its own session
     /// cache: a resumed session carries the client authentication of the
-    /// one it resumes, so sessions must never cross identities.
+    /// one it resumes, so sessions must never cross identities. rustls
+    /// already refuses to resume under another certificate resolver; a
+    /// cache apiece also keeps one identity's sessions from taking the
+    /// room of another's.
     fn config_for(&self, identity: &ClientIdentity) -> ClientConfig {
         let mut config = ClientConfig::clone(&self.base);
         config.client_auth_cert_resolver = Arc::new(SingleCertAndKey::from(identity.key.clone()));
@@ -374,6 +378,27 @@ mod tests {
         );
         let e = load(&cert, &encrypted);
         assert!(matches!(e.problem, ClientCertProblem::EncryptedKey));
+    }
+
+    #[test]
+    fn a_connector_per_identity_made_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |name: &str| {
+            let (cert, key) = pair();
+            ClientIdentity::load(ClientCertPaths {
+                cert: write(dir.path(), &format!("{name}.pem"), &cert),
+                key: write(dir.path(), &format!("{name}.key"), &key),
+            })
+            .unwrap()
+        };
+        let (a, b) = (load("a"), load("b"));
+        let base = super::super::tls::client_config(&Default::default()).unwrap();
+        let connectors = Connectors::new(base.clone());
+        let config = |id: Option<&ClientIdentity>| connectors.get(id).config().clone();
+        assert!(Arc::ptr_eq(&config(None), &base));
+        let first = config(Some(&a));
+        assert!(Arc::ptr_eq(&first, &config(Some(&a))), "made once");
+        assert!(!Arc::ptr_eq(&first, &config(Some(&b))));
     }
 
     #[test]

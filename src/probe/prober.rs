@@ -258,6 +258,14 @@ impl Prober {
         })
     }
 
+    /// Make the TLS connectors of these targets' client certificates now,
+    /// before any probe (otherwise each is made on its first connection).
+    pub fn prepare(&self, targets: &[Target]) {
+        for t in targets.iter().filter(|t| t.endpoint.tls) {
+            self.tls.get(t.client_cert.as_deref());
+        }
+    }
+
     /// Send one probe to `target`. `scheduled` is when the plan wanted it
     /// sent; time before the probe really starts shows as `queue`.
     /// Never fails: a failing target is data in the record.

@@ -142,9 +142,20 @@ async fn right_none_and_other(version: &'static rustls::SupportedProtocolVersion
     assert_eq!(r.status, Some(200));
     assert_eq!(r.tls.as_ref().unwrap().version, tls);
     assert_eq!(*server.accepted.lock().unwrap(), ["client-a"]);
+    // The server gives sessions to resume, and a new connection with the
+    // same certificate resumes one...
+    let r = prober.probe(&right, 2, Instant::now()).await;
+    assert!(
+        r.error.is_none() && r.tls.as_ref().unwrap().resumed,
+        "{tls}: {r:?}"
+    );
 
+    // ...but one without a certificate never does: a resumed session
+    // would carry the other's authentication (each identity has its own
+    // session cache, and rustls resumes only under the certificate that
+    // made the session), so the server asks, and refuses.
     let none = target("none", &server, None);
-    let r = prober.probe(&none, 2, Instant::now()).await;
+    let r = prober.probe(&none, 3, Instant::now()).await;
     let e = r
         .error
         .as_ref()
@@ -163,9 +174,10 @@ async fn right_none_and_other(version: &'static rustls::SupportedProtocolVersion
         [Phase::Send, Phase::Ttfb]
     };
     assert!(expected.contains(&e.phase), "{tls}: {e:?}");
+    assert!(r.tls.as_ref().is_none_or(|t| !t.resumed), "{tls}: {r:?}");
 
     let other = target("other", &server, Some((&pki.other_cert, &pki.other_key)));
-    let r = prober.probe(&other, 3, Instant::now()).await;
+    let r = prober.probe(&other, 4, Instant::now()).await;
     let e = r
         .error
         .as_ref()
@@ -175,8 +187,8 @@ async fn right_none_and_other(version: &'static rustls::SupportedProtocolVersion
         e.message, "the server refused the client certificate (TLS alert unknown_ca)",
         "{tls}"
     );
-    // Only the right certificate was ever accepted.
-    assert_eq!(*server.accepted.lock().unwrap(), ["client-a"]);
+    // Only the right certificate was ever accepted (twice).
+    assert_eq!(*server.accepted.lock().unwrap(), ["client-a", "client-a"]);
 }
 
 #[tokio::test]
@@ -202,7 +214,7 @@ async fn the_pool_never_lends_a_connection_across_identities() {
 
     let first = prober.probe(&right, 1, Instant::now()).await;
     assert!(first.error.is_none(), "{first:?}");
-    let r = prober.probe(&none, 2, Instant::now()).await;
+    let r = prober.probe(&none, 3, Instant::now()).await;
     assert_eq!(r.error.as_ref().map(|e| e.kind), Some(ErrorKind::Tls), "{r:?}");
     assert!(!r.conn.as_ref().is_some_and(|c| c.reused), "{r:?}");
     // Same files, loaded apart: the same identity, so the connection is shared.
