@@ -569,8 +569,8 @@ pub struct ConnectionArgs {
     #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
 
-    /// The private key of --cert (PEM, unencrypted). Needs --cert; it is
-    /// read once and never shown.
+    /// The private key of --cert (PEM, unencrypted). Needs --cert; its
+    /// content is never shown.
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
 }
