@@ -239,3 +239,31 @@ fn a_targets_own_certificate_in_a_profile_wins_on_run_and_keepwarm() {
     assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
     assert!(text.contains("own") && text.contains("inherits"), "{text}");
 }
+
+/// `diagnose` presents the certificate on every connection of its plan
+/// (fresh and reused bursts, the quiet gaps): every probe answers 200.
+#[test]
+fn diagnose_presents_the_certificate_on_every_probe() {
+    let pki = Pki::new();
+    let nginx = Nginx::start(&pki);
+    let records_file = nginx.dir.join("diagnose.ndjson");
+    let out = Command::new(bin())
+        .args(["diagnose", &nginx.url(), "--quick", "--probes", "3", "--quiet"])
+        .args(["--cacert", &s(&pki.ca)])
+        .args(["--cert", &s(&pki.client_cert), "--key", &s(&pki.client_key)])
+        .arg("--records")
+        .arg(&records_file)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&records_file).unwrap_or_default();
+    let records: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(records.len() >= 6, "{}", stderr(&out));
+    for r in &records {
+        assert_eq!(r["status"], 200, "{r}");
+        assert!(r["error"].is_null(), "{r}");
+    }
+    assert!(records.iter().any(|r| r["conn"]["reused"] == true));
+    assert!(records.iter().any(|r| r["conn"]["reused"] == false));
+}
