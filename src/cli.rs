@@ -568,4 +568,14 @@ pub struct ConnectionArgs {
     /// 10 lowercase letters and digits.
     #[arg(long, value_name = "ID", value_parser = parse::api_id)]
     pub api_id: Option<http::HeaderValue>,
+
+    /// Present this client certificate (PEM; a chain may follow it) for
+    /// mutual TLS, e.g. a custom domain that requires one. Needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// The private key of --cert (PEM, unencrypted). Needs --cert; its
+    /// content is never shown.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
 }

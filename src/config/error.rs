@@ -95,6 +95,13 @@ pub enum ConfigError {
     AwsFlagsWithoutLookup,
     #[error("{flag} with --lab needs --aws-endpoint URL (moto's server for X-Ray, LocalStack for CloudWatch): the lab sends its traces and metrics there, not to AWS")]
     LabLookupWithoutEndpoint { flag: &'static str },
+    /// `--cert` / `--key`: the file and what is wrong with it.
+    #[error("{flag} {source}{}", expected_pem(source, "--cert", "--key"))]
+    ClientCert {
+        flag: &'static str,
+        #[source]
+        source: crate::probe::client_cert::ClientCertError,
+    },
     #[error("--cloudwatch needs to know what to read: a profile (--profile FILE) whose [aws] table has nlb = \"net/NAME/ID\" and/or rest_api = {{ name, stage }} or http_api = {{ id, stage }}")]
     NothingForCloudWatch,
 }
@@ -128,6 +135,24 @@ pub enum KeyProblem {
     BothApis,
     #[error("{}: {problem} (expected a PEM file of CA certificates)", path.display())]
     NotAPemFile { path: PathBuf, problem: NotAFile },
+    /// `cert` without `key`, or `key` without `cert`.
+    #[error("needs {0} too: a client certificate and its private key go together")]
+    Needs(&'static str),
+    #[error("{source}{}", expected_pem(source, "cert", "key"))]
+    ClientCert {
+        #[source]
+        source: crate::probe::client_cert::ClientCertError,
+    },
+}
+
+/// What a client certificate's files should be, when the one given is not
+/// that at all.
+fn expected_pem(e: &crate::probe::client_cert::ClientCertError, cert: &str, key: &str) -> String {
+    if e.problem.is_wrong_file() {
+        format!(" (expected PEM: {cert} the client certificate, {key} its private key)")
+    } else {
+        String::new()
+    }
 }
 
 /// Why a path cannot be a certificate file.

@@ -53,6 +53,10 @@ pub struct TargetEntry {
     /// Any integer, so that one out of range is refused by `Profile::load`
     /// in words, not by serde as "expected u16".
     pub expect_status: Option<Spanned<Vec<i64>>>,
+    /// This target's client certificate and key (PEM), over
+    /// `[connection]`'s; relative to the profile's folder.
+    pub cert: Option<Spanned<std::path::PathBuf>>,
+    pub key: Option<Spanned<std::path::PathBuf>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -18,7 +18,9 @@ use crate::cli::parse::{self, HeaderArg};
 use crate::cli::ConnectionArgs;
 use crate::duration::Dur;
 use crate::probe::target::is_secret;
-use crate::probe::{ConnectionPolicy, ProbeSettings, RequestSpec, ResolvePin, Timeouts, TlsOptions};
+use crate::probe::{
+    ClientCertPaths, ConnectionPolicy, ProbeSettings, RequestSpec, ResolvePin, Timeouts, TlsOptions,
+};
 
 /// Connection settings from one source, or several layered. `None` and
 /// empty lists are "not set here".
@@ -44,6 +46,9 @@ pub struct Connection {
     pub expect_status: Option<Vec<u16>>,
     /// Sent as `x-apigw-api-id` (a private API through a VPC endpoint's hostname).
     pub api_id: Option<HeaderValue>,
+    /// `--cert` / `--key`: the client certificate a target presents unless
+    /// it has its own (a profile's `[[target]]`).
+    pub client_cert: Option<ClientCertPaths>,
 }
 
 /// The header that names a private API to an interface VPC endpoint.
@@ -91,6 +96,7 @@ impl Connection {
             http1_only: self.http1_only.over(lower.http1_only),
             expect_status: self.expect_status.over(lower.expect_status),
             api_id: self.api_id.over(lower.api_id),
+            client_cert: self.client_cert.over(lower.client_cert),
         }
     }
 
@@ -116,6 +122,7 @@ impl Connection {
             http1_only: switch(args.http1_only),
             expect_status: args.expect_status.clone(),
             api_id: args.api_id.clone(),
+            client_cert: super::client_cert::from_flags(&args.cert, &args.key),
         }
     }
 
@@ -221,6 +228,10 @@ pub struct ConnectionEntry {
     #[serde(default)]
     pub secret_headers: Vec<Spanned<String>>,
     pub api_id: Option<Spanned<String>>,
+    /// The client certificate and its key (PEM), relative to the
+    /// profile's folder; both or neither.
+    pub cert: Option<Spanned<PathBuf>>,
+    pub key: Option<Spanned<PathBuf>>,
 }
 
 impl ConnectionEntry {
@@ -275,6 +286,7 @@ impl ConnectionEntry {
             trace_header: self.trace_header,
             http1_only: self.http1_only,
             api_id,
+            client_cert: super::client_cert::from_profile(src, "connection", &self.cert, &self.key)?,
             ..Connection::default()
         })
     }

@@ -1,7 +1,9 @@
 //! Command line and profile → one validated configuration per command.
 //! Later code never sees raw arguments; every error here names the flag or
 //! the file, line and key, and what would be valid, and exits 2. Config
-//! reads no file beyond a profile and checks that the others are there.
+//! reads no file beyond a profile and a client certificate and its key
+//! (read to check them: PEM, the key the certificate's), and checks that
+//! the others are there.
 //!
 //! - [`file`](mod@file): the profile file as written; [`profile`]: it validated.
 //! - [`layer`]: the ONE connection settings type, flags over profile over
@@ -9,6 +11,7 @@
 //! - one module per command; [`error`]: what can be wrong, as data.
 
 mod aws;
+mod client_cert;
 mod diagnose;
 pub mod error;
 pub mod file;

@@ -16,7 +16,7 @@ use super::layer::Connection;
 use crate::cli::parse;
 pub use crate::probe::plan::{Burst, Schedule};
 use crate::probe::target::is_secret;
-use crate::probe::{ConnectionPolicy, LabRun, RequestSpec, Target, TargetKind};
+use crate::probe::{ClientCertPaths, ConnectionPolicy, LabRun, RequestSpec, Target, TargetKind};
 
 /// A validated profile.
 #[derive(Debug, Clone)]
@@ -47,6 +47,8 @@ pub struct TargetDef {
     /// Query parameters whose values came from `${ENV}`: secrets, as a
     /// header value from the environment is.
     pub secret_params: Vec<String>,
+    /// Its own client certificate (`cert`/`key`), over `[connection]`'s.
+    pub client_cert: Option<ClientCertPaths>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,11 +124,14 @@ impl Profile {
     /// each target's, and `-X`, `--data`, `--expect-status` replace the
     /// target's values.
     pub fn targets_with(&self, cli: impl Into<Connection>) -> Result<Vec<Target>, ConfigError> {
-        let layered = cli.into().over(self.connection.clone());
+        let cli = cli.into();
+        // The command line's certificate over the target's over [connection]'s.
+        let cli_cert = cli.client_cert.clone();
+        let mut identities = super::client_cert::Identities::default();
+        let layered = cli.over(self.connection.clone());
         let overrides = layered.request()?;
         let secrets = &overrides.secret_headers;
-        Ok(self
-            .targets
+        self.targets
             .iter()
             .map(|t| {
                 let mut headers = t.headers.clone();
@@ -154,10 +159,13 @@ impl Profile {
                     expect_status: layered.expect_status.clone().or_else(|| t.expect_status.clone()),
                     secret_headers: secrets.clone(),
                 };
-                Target::new(t.name.clone(), t.url.clone(), t.kind, Arc::new(spec))
+                let cert = cli_cert.as_ref().or(t.client_cert.as_ref());
+                let identity = identities.load(cert.or(self.connection.client_cert.as_ref()))?;
+                Ok(Target::new(t.name.clone(), t.url.clone(), t.kind, Arc::new(spec))
                     .hiding_query_params(&t.secret_params)
+                    .with_client_cert(identity))
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -207,6 +215,7 @@ fn target(
         body: t.body.clone().map(Bytes::from).unwrap_or_default(),
         expect_status,
         secret_params: file::env_query_params(t.url.get_ref()),
+        client_cert: super::client_cert::from_profile(src, "target", &t.cert, &t.key)?,
     })
 }
 

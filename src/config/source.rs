@@ -50,7 +50,13 @@ pub fn targets(
     };
     let targets = match profile {
         Some(p) if urls.is_empty() => p.targets_with(cli)?,
-        _ if !urls.is_empty() => targets_from(urls, &Arc::new(conn.request()?)),
+        _ if !urls.is_empty() => {
+            let identity = super::client_cert::Identities::default().load(conn.client_cert.as_ref())?;
+            targets_from(urls, &Arc::new(conn.request()?))
+                .into_iter()
+                .map(|t| t.with_client_cert(identity.clone()))
+                .collect()
+        }
         _ => return Err(ConfigError::NothingToProbe { command, needs }),
     };
     Ok((targets, conn))

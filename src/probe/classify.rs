@@ -50,6 +50,15 @@ pub fn hyper_kind(err: &hyper::Error) -> ErrorKind {
     ErrorKind::Protocol
 }
 
+/// A TLS alert refusing the client certificate (or asking for one) is a
+/// `tls` error named as such, in whatever phase it arrives: with TLS 1.3
+/// the client's handshake is over before the server checks the
+/// certificate, so the alert comes with the first read of the response.
+/// `cert_sent`: whether the probe presented a certificate.
+pub fn cert_refusal(err: &(dyn StdError + 'static), cert_sent: bool) -> Option<(ErrorKind, String)> {
+    super::client_cert::refusal(err, cert_sent).map(|message| (ErrorKind::Tls, message))
+}
+
 /// A readable one-line message: the error and its causes, deduplicated.
 pub fn message(err: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();

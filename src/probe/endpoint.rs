@@ -3,7 +3,11 @@
 
 use std::net::IpAddr;
 
+use std::sync::Arc;
+
 use url::{Host, Url};
+
+use super::client_cert::ClientCertPaths;
 
 /// Where to connect, derived once from the URL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -54,12 +58,15 @@ impl Endpoint {
 }
 
 /// Connections are shared by every target on the same scheme, host and port,
-/// as a real client shares them across paths.
+/// as a real client shares them across paths, and with the same client
+/// certificate: a connection authenticated as one identity (or none) is
+/// never handed to a target of another.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Origin {
     pub tls: bool,
     pub host: String,
     pub port: u16,
+    pub client_cert: Option<Arc<ClientCertPaths>>,
 }
 
 impl Endpoint {
@@ -68,6 +75,7 @@ impl Endpoint {
             tls: self.tls,
             host: self.host.to_ascii_lowercase(),
             port: self.port,
+            client_cert: None,
         }
     }
 }

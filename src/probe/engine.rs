@@ -49,6 +49,7 @@ pub async fn run(
     let mut threads = Vec::new();
     for shard in 1..shards {
         let prober = Arc::new(Prober::new(settings.clone())?);
+        prober.prepare(&targets);
         let (plan, targets, batches, cancel) =
             (plan.clone(), targets.clone(), batches.clone(), cancel.clone());
         let workers = share(max_in_flight, shards, shard);
@@ -66,6 +67,7 @@ pub async fn run(
         );
     }
     let prober = Arc::new(Prober::new(settings)?);
+    prober.prepare(&targets);
     shard_loop(
         prober,
         targets,

@@ -3,6 +3,7 @@
 //! identity and idle age; plans; and a runner that publishes records.
 
 pub mod classify;
+pub mod client_cert;
 pub mod clock;
 pub mod conn;
 pub mod dns;
@@ -26,6 +27,7 @@ pub mod tls;
 pub mod trace;
 pub mod waterfall;
 
+pub use client_cert::{ClientCertPaths, ClientIdentity};
 pub use dns::ResolvePin;
 pub use engine::RecordBatch;
 pub use plan::{schedule_in_flight, CountPlan, Job, Pacing, Plan, SchedulePlan};

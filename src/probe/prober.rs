@@ -14,9 +14,9 @@ use http_body_util::BodyExt;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio::time::timeout_at;
-use tokio_rustls::TlsConnector;
 
 use super::classify;
+use super::client_cert::Connectors;
 use super::conn::{ConnFacts, Connection, HttpVersion, Transport};
 use super::dns::{Dns, ResolvePin};
 use super::io::IoMarks;
@@ -232,7 +232,7 @@ fn mark_body_end(marks: &mut Marks, io: &IoMarks, headers_at: Instant) -> Instan
 pub struct Prober {
     settings: ProbeSettings,
     dns: Dns,
-    tls: TlsConnector,
+    tls: Connectors,
     pool: Pool,
 }
 
@@ -252,10 +252,18 @@ impl Prober {
         tls::warm_up();
         Ok(Prober {
             dns: Dns::new(settings.dns_server, settings.resolve.clone()),
-            tls: TlsConnector::from(config),
+            tls: Connectors::new(config),
             pool: Pool::new(settings.max_idle_per_origin),
             settings,
         })
+    }
+
+    /// Make the TLS connectors of these targets' client certificates now,
+    /// before any probe (otherwise each is made on its first connection).
+    pub fn prepare(&self, targets: &[Target]) {
+        for t in targets.iter().filter(|t| t.endpoint.tls) {
+            self.tls.get(t.client_cert.as_deref());
+        }
     }
 
     /// Send one probe to `target`. `scheduled` is when the plan wanted it
@@ -365,7 +373,7 @@ impl Prober {
         let response = match conn.send(request).await {
             Err(e) => {
                 waiting_if_sent(marks, &conn.marks, send_start);
-                return Err(Failure::now(classify::hyper_kind(&e), classify::message(&e)));
+                return Err(failure(target, &e, classify::hyper_kind(&e)));
             }
             Ok(response) => response,
         };
@@ -380,7 +388,7 @@ impl Prober {
                 None => break,
                 Some(Err(e)) => {
                     out.body_bytes = Some(bytes);
-                    return Err(Failure::now(classify::hyper_kind(&e), classify::message(&e)));
+                    return Err(failure(target, &e, classify::hyper_kind(&e)));
                 }
                 Some(Ok(frame)) => {
                     if let Some(data) = frame.data_ref() {
@@ -464,7 +472,7 @@ impl Prober {
         marks.begin(Phase::Send, Instant::now());
         match timeout_at(deadline.into(), conn.ready()).await {
             Ok(Ok(())) => Ok((conn, stale_idle)),
-            Ok(Err(e)) => Err(Failure::now(classify::hyper_kind(&e), classify::message(&e))),
+            Ok(Err(e)) => Err(failure(target, &e, classify::hyper_kind(&e))),
             Err(_) => Err(Failure::now(
                 ErrorKind::Timeout,
                 "new connection never became ready",
@@ -483,6 +491,9 @@ impl Prober {
     ) -> Result<Connection, Failure> {
         let ep = &target.endpoint;
         let timeouts = self.settings.timeouts;
+        // Before the first phase: a new identity's connector is made here
+        // once, and that is the tool's own work (`queue`).
+        let connector = self.tls.get(target.client_cert.as_deref());
         let addrs = if let Some(ip) = ep.ip {
             vec![SocketAddr::new(ip, ep.port)]
         } else if let Some(addr) = self.dns.pinned(&ep.host, ep.port) {
@@ -523,7 +534,7 @@ impl Prober {
             let name = ServerName::try_from(ep.host.clone())
                 .map_err(|e| Failure::now(ErrorKind::Tls, format!("bad server name {}: {e}", ep.host)))?;
             let limit = deadline.min(begun + timeouts.tls);
-            let stream = match timeout_at(limit.into(), self.tls.connect(name, tcp)).await {
+            let stream = match timeout_at(limit.into(), connector.connect(name, tcp)).await {
                 Err(_) => {
                     return Err(Failure::now(
                         ErrorKind::Timeout,
@@ -533,7 +544,7 @@ impl Prober {
                         ),
                     ))
                 }
-                Ok(Err(e)) => return Err(Failure::now(classify::tls_kind(&e), classify::message(&e))),
+                Ok(Err(e)) => return Err(failure(target, &e, classify::tls_kind(&e))),
                 Ok(Ok(stream)) => stream,
             };
             marks.end(Phase::Tls, Instant::now());
@@ -562,7 +573,16 @@ impl Prober {
         marks.begin(Phase::Send, established);
         Connection::handshake(transport, IoMarks::new(established), facts)
             .await
-            .map_err(|e| Failure::now(classify::hyper_kind(&e), classify::message(&e)))
+            .map_err(|e| failure(target, &e, classify::hyper_kind(&e)))
+    }
+}
+
+/// A failure of TLS or of the exchange, named as a refused client
+/// certificate when the server's alert says it is one.
+fn failure(target: &Target, err: &(dyn std::error::Error + 'static), kind: ErrorKind) -> Failure {
+    match classify::cert_refusal(err, target.client_cert.is_some()) {
+        Some((kind, message)) => Failure::now(kind, message),
+        None => Failure::now(kind, classify::message(err)),
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use url::{Host, Url};
 
+use super::client_cert::ClientIdentity;
 pub use super::endpoint::{Endpoint, Origin};
 use super::redact::Redaction;
 use super::request::PreparedRequest;
@@ -65,6 +66,8 @@ pub struct Target {
     /// Computed once: what the response's headers must not show back of
     /// the request's secrets.
     pub redaction: Arc<Redaction>,
+    /// The client certificate its TLS connections present (`--cert`).
+    pub client_cert: Option<Arc<ClientIdentity>>,
 }
 
 impl Target {
@@ -85,6 +88,7 @@ impl Target {
             endpoint,
             url,
             request,
+            client_cert: None,
         }
     }
 }
@@ -99,6 +103,13 @@ impl Target {
             &self.request,
             secret_query_values(&self.url, names),
         ));
+        self
+    }
+
+    /// Present this client certificate; its connections are pooled apart.
+    pub fn with_client_cert(mut self, identity: Option<Arc<ClientIdentity>>) -> Target {
+        self.origin.client_cert = identity.as_ref().map(|i| i.paths.clone());
+        self.client_cert = identity;
         self
     }
 }

@@ -22,6 +22,7 @@ mod keepwarm;
 mod lab;
 mod lab_cli;
 mod private_api;
+mod mtls;
 mod probe_engine;
 mod profiles;
 mod proxy_env;
