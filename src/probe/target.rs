@@ -11,6 +11,7 @@ use super::request::PreparedRequest;
 pub use super::secrets::{
     is_secret, secret_query_values, shown_url, ALWAYS_SECRET, REDACTED, SECRET_QUERY_PARAMS,
 };
+use super::sigv4::{Keys, Scope, Signer};
 pub use super::spec::RequestSpec;
 
 /// Which entry point a target is.
@@ -65,6 +66,8 @@ pub struct Target {
     /// Computed once: what the response's headers must not show back of
     /// the request's secrets.
     pub redaction: Arc<Redaction>,
+    /// `--sigv4`: signs each probe (the signature carries the time).
+    pub sigv4: Option<Arc<Signer>>,
 }
 
 impl Target {
@@ -85,7 +88,21 @@ impl Target {
             endpoint,
             url,
             request,
+            sigv4: None,
         }
+    }
+
+    /// Sign every probe of this target with `keys` for `scope`.
+    pub fn signed(mut self, keys: Arc<Keys>, scope: Scope) -> Target {
+        self.sigv4 = Some(Arc::new(Signer::new(
+            keys,
+            scope,
+            &self.endpoint,
+            &self.request.method,
+            self.prepared.sent_headers(),
+            &self.request.body,
+        )));
+        self
     }
 }
 
