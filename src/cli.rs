@@ -426,16 +426,6 @@ pub struct DiagnoseArgs {
     #[arg(long, value_name = "URL", value_parser = parse::url)]
     pub aws_endpoint: Option<url::Url>,
 
-    /// The AWS profile (shared config and credentials files) [default:
-    /// the profile's aws.profile, else AWS_PROFILE, else default].
-    #[arg(long, value_name = "NAME")]
-    pub aws_profile: Option<String>,
-
-    /// The AWS region [default: the profile's aws.region, else AWS_REGION
-    /// or the AWS profile's].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-
     /// Report format.
     #[arg(long, value_enum, default_value_t = crate::diagnose::render::DiagnoseFormat::Text)]
     pub format: crate::diagnose::render::DiagnoseFormat,
@@ -563,4 +553,35 @@ pub struct ConnectionArgs {
     /// 10 lowercase letters and digits.
     #[arg(long, value_name = "ID", value_parser = parse::api_id)]
     pub api_id: Option<http::HeaderValue>,
+
+    /// Sign every probe with AWS SigV4 (API Gateway's AWS_IAM
+    /// authorisation), with credentials from the standard chain
+    /// (environment, --aws-profile / AWS_PROFILE, SSO, web identity,
+    /// instance role). Region: from an execute-api host, else --region,
+    /// else the profile's aws.region.
+    #[arg(long)]
+    pub sigv4: bool,
+
+    /// The service SigV4 signs for, e.g. lambda for a function URL
+    /// [default: execute-api].
+    #[arg(long, value_name = "NAME", value_parser = parse::sigv4_service)]
+    pub sigv4_service: Option<String>,
+
+    #[command(flatten)]
+    pub aws: AwsIdentityArgs,
+}
+
+/// Whose AWS credentials and which region: for --sigv4, and for
+/// diagnose's --xray and --cloudwatch.
+#[derive(Debug, Args, Default, Clone)]
+pub struct AwsIdentityArgs {
+    /// The AWS profile (shared config and credentials files) [default:
+    /// the profile's aws.profile, else AWS_PROFILE, else default].
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+
+    /// The AWS region [default: the profile's aws.region, else AWS_REGION
+    /// or the AWS profile's; for --sigv4, the execute-api host's region].
+    #[arg(long, value_name = "REGION", value_parser = parse::region)]
+    pub region: Option<String>,
 }

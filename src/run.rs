@@ -15,6 +15,7 @@ use crate::commands::{self, lab::RunningLab};
 use crate::config::{
     check_out, ConfigError, DiagnoseConfig, FromArgs, KeepwarmConfig, ProbeConfig, RunConfig, WatchConfig,
 };
+use crate::config::sigv4::ProbeTargets;
 use crate::exit::Exit;
 
 /// Run the command; errors are printed on stderr here, as `coldlink: error: …`.
@@ -134,7 +135,7 @@ where
 /// one is asked for, the configuration built against its profile, and
 /// only then the lab announced. The lab runs as long as the returned
 /// handle lives.
-async fn prepare<C>(
+async fn prepare<C: ProbeTargets>(
     check: impl FnOnce() -> Result<(), ConfigError>,
     lab: &LabOptions,
     configure: impl FnOnce(Option<&RunningLab>) -> anyhow::Result<C>,
@@ -142,6 +143,8 @@ async fn prepare<C>(
     check()?;
     let lab = commands::lab::start_for(lab).await?;
     let cfg = configure(lab.as_ref())?;
+    // --sigv4: credentials in hand before the first probe, or nothing is sent.
+    commands::sigv4::load_credentials(cfg.probe_targets(), &mut io::stderr()).await?;
     commands::lab::announce(lab.as_ref());
     Ok((cfg, lab))
 }

@@ -9,6 +9,7 @@ pub mod output;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod sigv4;
 pub mod watch;
 
 pub use error::CommandError;

@@ -53,6 +53,9 @@ pub struct TargetEntry {
     /// Any integer, so that one out of range is refused by `Profile::load`
     /// in words, not by serde as "expected u16".
     pub expect_status: Option<Spanned<Vec<i64>>>,
+    /// Sign this target's probes with SigV4, or not (over `[connection]`'s).
+    pub sigv4: Option<bool>,
+    pub sigv4_service: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -44,6 +44,13 @@ pub struct Connection {
     pub expect_status: Option<Vec<u16>>,
     /// Sent as `x-apigw-api-id` (a private API through a VPC endpoint's hostname).
     pub api_id: Option<HeaderValue>,
+    /// `--sigv4`: sign every probe (see `config::sigv4`).
+    pub sigv4: Option<bool>,
+    pub sigv4_service: Option<String>,
+    /// `--aws-profile` / `--region`: the command line's only (a profile
+    /// says them in `[aws]`).
+    pub aws_profile: Option<String>,
+    pub region: Option<String>,
 }
 
 /// The header that names a private API to an interface VPC endpoint.
@@ -91,6 +98,10 @@ impl Connection {
             http1_only: self.http1_only.over(lower.http1_only),
             expect_status: self.expect_status.over(lower.expect_status),
             api_id: self.api_id.over(lower.api_id),
+            sigv4: self.sigv4.over(lower.sigv4),
+            sigv4_service: self.sigv4_service.over(lower.sigv4_service),
+            aws_profile: self.aws_profile.over(lower.aws_profile),
+            region: self.region.over(lower.region),
         }
     }
 
@@ -116,6 +127,10 @@ impl Connection {
             http1_only: switch(args.http1_only),
             expect_status: args.expect_status.clone(),
             api_id: args.api_id.clone(),
+            sigv4: switch(args.sigv4),
+            sigv4_service: args.sigv4_service.clone(),
+            aws_profile: args.aws.aws_profile.clone(),
+            region: args.aws.region.clone(),
         }
     }
 
@@ -221,6 +236,9 @@ pub struct ConnectionEntry {
     #[serde(default)]
     pub secret_headers: Vec<Spanned<String>>,
     pub api_id: Option<Spanned<String>>,
+    /// Sign every target's probes with SigV4 (a target may say otherwise).
+    pub sigv4: Option<bool>,
+    pub sigv4_service: Option<Spanned<String>>,
 }
 
 impl ConnectionEntry {
@@ -254,6 +272,12 @@ impl ConnectionEntry {
             Some(v) => Some(parse::api_id(v.get_ref()).map_err(|e| src.error(v, "connection.api_id", e))?),
             None => None,
         };
+        let sigv4_service = match &self.sigv4_service {
+            Some(v) => Some(
+                parse::sigv4_service(v.get_ref()).map_err(|e| src.error(v, "connection.sigv4_service", e))?,
+            ),
+            None => None,
+        };
         let mut cacert = Vec::new();
         for p in &self.cacert {
             let path = relative_to(src.path, p.get_ref());
@@ -275,6 +299,8 @@ impl ConnectionEntry {
             trace_header: self.trace_header,
             http1_only: self.http1_only,
             api_id,
+            sigv4: self.sigv4,
+            sigv4_service,
             ..Connection::default()
         })
     }

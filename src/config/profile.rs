@@ -13,6 +13,7 @@ use toml::Spanned;
 use super::error::{ConfigError, KeyProblem, Source};
 use super::file::{self, AwsEntry, BurstEntry, DiagnoseEntry, LabEntry, ScheduleEntry, TargetEntry};
 use super::layer::Connection;
+use super::sigv4;
 use crate::cli::parse;
 pub use crate::probe::plan::{Burst, Schedule};
 use crate::probe::target::is_secret;
@@ -47,6 +48,9 @@ pub struct TargetDef {
     /// Query parameters whose values came from `${ENV}`: secrets, as a
     /// header value from the environment is.
     pub secret_params: Vec<String>,
+    /// `sigv4` / `sigv4_service`: over `[connection]`'s, under the flags.
+    pub sigv4: Option<bool>,
+    pub sigv4_service: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,10 +126,11 @@ impl Profile {
     /// each target's, and `-X`, `--data`, `--expect-status` replace the
     /// target's values.
     pub fn targets_with(&self, cli: impl Into<Connection>) -> Result<Vec<Target>, ConfigError> {
-        let layered = cli.into().over(self.connection.clone());
+        let cli = cli.into();
+        let layered = cli.clone().over(self.connection.clone());
         let overrides = layered.request()?;
         let secrets = &overrides.secret_headers;
-        Ok(self
+        let targets: Vec<Target> = self
             .targets
             .iter()
             .map(|t| {
@@ -157,7 +162,17 @@ impl Profile {
                 Target::new(t.name.clone(), t.url.clone(), t.kind, Arc::new(spec))
                     .hiding_query_params(&t.secret_params)
             })
-            .collect())
+            .collect();
+        let choices = self.targets.iter().map(|t| sigv4::Choice {
+            sign: cli.sigv4.or(t.sigv4).or(self.connection.sigv4).unwrap_or(false),
+            service: (cli.sigv4_service.clone())
+                .or_else(|| t.sigv4_service.clone())
+                .or_else(|| self.connection.sigv4_service.clone()),
+        });
+        sigv4::sign(
+            targets.into_iter().zip(choices).collect(),
+            &sigv4::AwsIdentity::of(&cli, self.aws.as_ref()),
+        )
     }
 }
 
@@ -207,6 +222,11 @@ fn target(
         body: t.body.clone().map(Bytes::from).unwrap_or_default(),
         expect_status,
         secret_params: file::env_query_params(t.url.get_ref()),
+        sigv4: t.sigv4,
+        sigv4_service: match &t.sigv4_service {
+            Some(v) => Some(parse::sigv4_service(v.get_ref()).map_err(|e| src.error(v, "target.sigv4_service", e))?),
+            None => None,
+        },
     })
 }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::error::ConfigError;
 use super::layer::Connection;
 use super::profile::Profile;
+use super::sigv4;
 use crate::probe::{LabRun, RequestSpec, Target};
 
 /// A lab started for this command: its profile, speed and scenario name.
@@ -50,7 +51,17 @@ pub fn targets(
     };
     let targets = match profile {
         Some(p) if urls.is_empty() => p.targets_with(cli)?,
-        _ if !urls.is_empty() => targets_from(urls, &Arc::new(conn.request()?)),
+        _ if !urls.is_empty() => {
+            let choice = sigv4::Choice {
+                sign: conn.sigv4.unwrap_or(false),
+                service: conn.sigv4_service.clone(),
+            };
+            let targets = targets_from(urls, &Arc::new(conn.request()?));
+            sigv4::sign(
+                targets.into_iter().map(|t| (t, choice.clone())).collect(),
+                &sigv4::AwsIdentity::of(&conn, profile.and_then(|p| p.aws.as_ref())),
+            )?
+        }
         _ => return Err(ConfigError::NothingToProbe { command, needs }),
     };
     Ok((targets, conn))

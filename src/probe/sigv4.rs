@@ -267,6 +267,11 @@ impl Signer {
         &self.scope
     }
 
+    /// The credentials it signs with (shared by a run's signed targets).
+    pub fn keys(&self) -> &Arc<Keys> {
+        &self.keys
+    }
+
     /// The signing headers of one probe sent at `now`.
     pub async fn sign(&self, now: SystemTime) -> Result<Signature, SignError> {
         let identity = self.keys.identity(now).await?;
