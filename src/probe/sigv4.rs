@@ -33,22 +33,27 @@ pub const REFRESH_BEFORE: Duration = Duration::from_secs(5 * 60);
 
 /// Headers never signed: those the signer sets itself, ours that change
 /// per probe (the trace id stays free to set after signing, as oha does),
-/// and hop-by-hop ones, which API Gateway refuses to see signed and
-/// botocore never signs.
-const UNSIGNED: [&str; 13] = [
+/// and hop-by-hop ones, which API Gateway refuses to see signed: botocore's
+/// `SIGNED_HEADERS_BLACKLIST`, the signer every AWS CLI call uses.
+const UNSIGNED: [&str; 18] = [
     "authorization",
     "x-amz-date",
     "x-amz-security-token",
     "user-agent",
     "x-amzn-trace-id",
+    "traceparent",
+    "tracestate",
+    "baggage",
     "connection",
     "keep-alive",
     "proxy-connection",
+    "proxy-authenticate",
     "proxy-authorization",
     "te",
     "trailer",
     "transfer-encoding",
     "upgrade",
+    "expect",
 ];
 
 /// The headers signing adds to a request; all of them are secrets or
