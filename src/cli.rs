@@ -557,13 +557,13 @@ pub struct ConnectionArgs {
     /// Sign every probe with AWS SigV4 (API Gateway's AWS_IAM
     /// authorisation), with credentials from the standard chain
     /// (environment, --aws-profile / AWS_PROFILE, SSO, web identity,
-    /// instance role). Region: from an execute-api host, else --region,
-    /// else the profile's aws.region.
+    /// instance role). Region: from an execute-api or function URL host,
+    /// else --region, else the profile's aws.region.
     #[arg(long)]
     pub sigv4: bool,
 
-    /// The service SigV4 signs for, e.g. lambda for a function URL
-    /// [default: execute-api].
+    /// The service SigV4 signs for [default: lambda for a function URL
+    /// (….lambda-url.REGION.on.aws), else execute-api].
     #[arg(long, value_name = "NAME", value_parser = parse::sigv4_service)]
     pub sigv4_service: Option<String>,
 

@@ -12,10 +12,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command, LabOptions};
 use crate::commands::{self, lab::RunningLab};
+use crate::config::sigv4::ProbeTargets;
 use crate::config::{
     check_out, ConfigError, DiagnoseConfig, FromArgs, KeepwarmConfig, ProbeConfig, RunConfig, WatchConfig,
 };
-use crate::config::sigv4::ProbeTargets;
 use crate::exit::Exit;
 
 /// Run the command; errors are printed on stderr here, as `coldlink: error: …`.

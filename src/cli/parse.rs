@@ -268,7 +268,9 @@ pub fn sigv4_service(s: &str) -> Result<String, InvalidValue> {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     match valid {
         true => Ok(name.to_string()),
-        false => Err(InvalidValue::Sigv4Service { value: name.to_string() }),
+        false => Err(InvalidValue::Sigv4Service {
+            value: name.to_string(),
+        }),
     }
 }
 
@@ -283,7 +285,9 @@ pub fn region(s: &str) -> Result<String, InvalidValue> {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     match valid {
         true => Ok(name.to_string()),
-        false => Err(InvalidValue::Region { value: name.to_string() }),
+        false => Err(InvalidValue::Region {
+            value: name.to_string(),
+        }),
     }
 }
 

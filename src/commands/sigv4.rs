@@ -32,7 +32,11 @@ pub async fn load_credentials(targets: &[Target], stderr: &mut dyn Write) -> Res
             .collect();
         scopes.sort();
         scopes.dedup();
-        let kind = if got.temporary { "temporary credentials" } else { "credentials" };
+        let kind = if got.temporary {
+            "temporary credentials"
+        } else {
+            "credentials"
+        };
         let _ = writeln!(
             stderr,
             "coldlink: signing probes with SigV4 ({}) as {} ({kind})",

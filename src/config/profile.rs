@@ -224,7 +224,9 @@ fn target(
         secret_params: file::env_query_params(t.url.get_ref()),
         sigv4: t.sigv4,
         sigv4_service: match &t.sigv4_service {
-            Some(v) => Some(parse::sigv4_service(v.get_ref()).map_err(|e| src.error(v, "target.sigv4_service", e))?),
+            Some(v) => {
+                Some(parse::sigv4_service(v.get_ref()).map_err(|e| src.error(v, "target.sigv4_service", e))?)
+            }
             None => None,
         },
     })

@@ -36,7 +36,10 @@ pub struct AwsIdentity {
 impl AwsIdentity {
     pub fn of(cli: &Connection, aws: Option<&AwsEntry>) -> AwsIdentity {
         AwsIdentity {
-            profile: cli.aws_profile.clone().or_else(|| aws.and_then(|a| a.profile.clone())),
+            profile: cli
+                .aws_profile
+                .clone()
+                .or_else(|| aws.and_then(|a| a.profile.clone())),
             region: cli.region.clone().or_else(|| aws.and_then(|a| a.region.clone())),
         }
     }
@@ -61,9 +64,13 @@ pub fn sign(targets: Vec<(Target, Choice)>, identity: &AwsIdentity) -> Result<Ve
                 target: target.name.clone(),
                 host: host.clone(),
             })?;
-        let service = choice.service.unwrap_or_else(|| default_service(&host).to_string());
+        let service = choice
+            .service
+            .unwrap_or_else(|| default_service(&host).to_string());
         let keys = keys
-            .get_or_insert_with(|| Keys::new(crate::aws::credentials::standard_chain(identity.profile.clone())))
+            .get_or_insert_with(|| {
+                Keys::new(crate::aws::credentials::standard_chain(identity.profile.clone()))
+            })
             .clone();
         out.push(target.signed(keys, Scope { region, service }));
     }
@@ -140,8 +147,14 @@ mod tests {
     #[test]
     fn the_region_is_read_from_aws_hosts_only() {
         let r = |h: &str| region_of_host(h);
-        assert_eq!(r("abc123defg.execute-api.eu-west-1.amazonaws.com").as_deref(), Some("eu-west-1"));
-        assert_eq!(r("abc123defg.execute-api.cn-north-1.amazonaws.com.cn").as_deref(), Some("cn-north-1"));
+        assert_eq!(
+            r("abc123defg.execute-api.eu-west-1.amazonaws.com").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            r("abc123defg.execute-api.cn-north-1.amazonaws.com.cn").as_deref(),
+            Some("cn-north-1")
+        );
         assert_eq!(
             r("vpce-0123456789abcdef0-abcdefgh.execute-api.us-east-2.vpce.amazonaws.com").as_deref(),
             Some("us-east-2")
@@ -150,14 +163,22 @@ mod tests {
             r("abc123defg-vpce-0123456789abcdef0.execute-api.ap-south-1.amazonaws.com").as_deref(),
             Some("ap-south-1")
         );
-        assert_eq!(r("abcdefghijklmnop.lambda-url.eu-central-1.on.aws").as_deref(), Some("eu-central-1"));
+        assert_eq!(
+            r("abcdefghijklmnop.lambda-url.eu-central-1.on.aws").as_deref(),
+            Some("eu-central-1")
+        );
         assert_eq!(r("abc.execute-api.lab.test"), None);
         assert_eq!(r("api.example.com"), None);
         assert_eq!(r("127.0.0.1"), None);
     }
 
     fn target(url: &str) -> Target {
-        Target::new("t", url::Url::parse(url).unwrap(), None, Arc::new(RequestSpec::default()))
+        Target::new(
+            "t",
+            url::Url::parse(url).unwrap(),
+            None,
+            Arc::new(RequestSpec::default()),
+        )
     }
 
     #[test]
@@ -176,9 +197,18 @@ mod tests {
         };
         let signed = sign(
             vec![
-                (target("https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/p"), yes(None)),
+                (
+                    target("https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/p"),
+                    yes(None),
+                ),
                 (target("http://127.0.0.1:9/p"), yes(Some("lambda"))),
-                (target("http://127.0.0.1:9/q"), Choice { sign: false, service: None }),
+                (
+                    target("http://127.0.0.1:9/q"),
+                    Choice {
+                        sign: false,
+                        service: None,
+                    },
+                ),
             ],
             &given,
         )

@@ -357,10 +357,15 @@ impl Prober {
         // connection; HTTP/2's :authority is the signed Host).
         let signature = match &target.sigv4 {
             None => None,
-            Some(signer) => Some(signer.sign(std::time::SystemTime::now()).await.map_err(|e| Failure {
-                phase: Some(Phase::Queue),
-                ..Failure::now(ErrorKind::Io, e.to_string())
-            })?),
+            Some(signer) => Some(
+                signer
+                    .sign(std::time::SystemTime::now())
+                    .await
+                    .map_err(|e| Failure {
+                        phase: Some(Phase::Queue),
+                        ..Failure::now(ErrorKind::Io, e.to_string())
+                    })?,
+            ),
         };
         let (mut conn, stale_idle) = self.acquire(target, marks, out, deadline).await?;
         let (reconnected, stale_idle_ms) = (stale_idle.is_some(), stale_idle.map(ms));

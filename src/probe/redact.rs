@@ -169,7 +169,10 @@ mod tests {
     #[test]
     fn sigv4_headers_echoed_back_are_hidden() {
         let r = Redaction::new(&request(&[], &[]), Vec::new());
-        assert!(r.hides("x-amzn-remapped-authorization", "AWS4-HMAC-SHA256 Credential=AKIA/…"));
+        assert!(r.hides(
+            "x-amzn-remapped-authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIA/…"
+        ));
         assert!(r.hides("x-amzn-remapped-x-amz-security-token", "IQoJb3JpZ2lu"));
         assert!(r.hides("x-amzn-remapped-x-amz-date", "20261206T200000Z"));
         assert!(r.hides(

@@ -57,7 +57,8 @@ fn aws_refusal(headers: &HeaderMap, body: &str) -> Option<Refusal> {
         // The clock of this host and AWS's disagree by more than 5 minutes.
         return status("clock skew (this host's clock is off by more than 5 minutes)");
     }
-    if errortype == "InvalidSignatureException" || says("The request signature we calculated does not match") {
+    if errortype == "InvalidSignatureException" || says("The request signature we calculated does not match")
+    {
         return status("signature rejected");
     }
     if errortype == "UnrecognizedClientException"
@@ -137,7 +138,11 @@ fn json_message(body: &str) -> Option<String> {
 
 /// The first non-empty line, at most [`MAX_REASON`] characters.
 fn first_line(text: &str) -> String {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
     match line.char_indices().nth(MAX_REASON) {
         Some((at, _)) => format!("{}…", &line[..at]),
         None => line.to_string(),
@@ -168,7 +173,10 @@ mod tests {
             "HTTP 403: signature rejected: The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
         );
         // Without the header (a proxy dropped it), the body still says it.
-        assert!(explained(403, None, body).unwrap().message.contains("signature rejected"));
+        assert!(explained(403, None, body)
+            .unwrap()
+            .message
+            .contains("signature rejected"));
     }
 
     #[test]
@@ -208,14 +216,20 @@ mod tests {
             r#"{"message":"Missing Authentication Token"}"#,
         )
         .unwrap();
-        assert!(r.message.contains("--sigv4") && r.message.contains("no such path"), "{}", r.message);
+        assert!(
+            r.message.contains("--sigv4") && r.message.contains("no such path"),
+            "{}",
+            r.message
+        );
         let r = explained(
             403,
             Some("AccessDeniedException"),
             r#"{"Message":"User: arn:aws:sts::123456789012:assumed-role/prober/i-0abc is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:eu-west-1:********1234:abc123/test/GET/pets"}"#,
         )
         .unwrap();
-        assert!(r.message.starts_with("HTTP 403: not authorized: User: arn:aws:sts::123456789012"));
+        assert!(r
+            .message
+            .starts_with("HTTP 403: not authorized: User: arn:aws:sts::123456789012"));
         // A Lambda function URL's refusal.
         let r = explained(403, Some("AccessDeniedException"), r#"{"Message":"Forbidden. For troubleshooting Function URL authorization issues, see: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}"#).unwrap();
         assert!(r.message.starts_with("HTTP 403: not authorized: Forbidden."));
@@ -241,7 +255,9 @@ mod tests {
         };
         let r = explained(400, None, &page("No required SSL certificate was sent")).unwrap();
         assert_eq!(r.kind, ErrorKind::Tls);
-        assert!(r.message.contains("requires a client certificate and none was sent"));
+        assert!(r
+            .message
+            .contains("requires a client certificate and none was sent"));
         let r = explained(400, None, &page("The SSL certificate error")).unwrap();
         assert_eq!(r.kind, ErrorKind::Tls);
         assert!(r.message.contains("refused the client certificate"));

@@ -108,7 +108,9 @@ pub struct Keys {
 
 impl fmt::Debug for Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keys").field("provider", &self.provider).finish_non_exhaustive()
+        f.debug_struct("Keys")
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
     }
 }
 
@@ -412,7 +414,9 @@ mod tests {
         #[derive(Debug)]
         struct Counting(std::sync::atomic::AtomicU32, SystemTime);
         impl ProvideCredentials for Counting {
-            fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+            fn provide_credentials<'a>(
+                &'a self,
+            ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
             where
                 Self: 'a,
             {
@@ -432,7 +436,9 @@ mod tests {
         #[derive(Debug)]
         struct CountingRef(Arc<Counting>);
         impl ProvideCredentials for CountingRef {
-            fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+            fn provide_credentials<'a>(
+                &'a self,
+            ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
             where
                 Self: 'a,
             {
@@ -442,11 +448,23 @@ mod tests {
         let loaded = keys.load().await.unwrap();
         assert_eq!((loaded.key.as_str(), loaded.temporary), ("AKID…0000", true));
         for minute in 0..50 {
-            keys.identity(t0 + Duration::from_secs(60 * minute)).await.unwrap();
+            keys.identity(t0 + Duration::from_secs(60 * minute))
+                .await
+                .unwrap();
         }
-        assert_eq!(provider.0.load(std::sync::atomic::Ordering::SeqCst), 1, "no call per probe");
-        keys.identity(t0 + Duration::from_secs(3600) - REFRESH_BEFORE).await.unwrap();
-        assert_eq!(provider.0.load(std::sync::atomic::Ordering::SeqCst), 2, "refreshed before expiry");
+        assert_eq!(
+            provider.0.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "no call per probe"
+        );
+        keys.identity(t0 + Duration::from_secs(3600) - REFRESH_BEFORE)
+            .await
+            .unwrap();
+        assert_eq!(
+            provider.0.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "refreshed before expiry"
+        );
     }
 
     #[test]

@@ -45,7 +45,16 @@ impl Verifier {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/sigv4/verifier.py");
         let mut cmd = Command::new(python());
         cmd.arg(script)
-            .args(["--access-key", KEY, "--secret", SECRET, "--region", region, "--service", service])
+            .args([
+                "--access-key",
+                KEY,
+                "--secret",
+                SECRET,
+                "--region",
+                region,
+                "--service",
+                service,
+            ])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -76,7 +85,8 @@ fn coldlink(args: &[&str], secret: &str, token: Option<&str>) -> (Output, Vec<Va
     let mut cmd = Command::new(bin());
     cmd.args(args).arg("--out").arg(&out);
     isolate(&mut cmd, &empty, dir.path());
-    cmd.env("AWS_ACCESS_KEY_ID", KEY).env("AWS_SECRET_ACCESS_KEY", secret);
+    cmd.env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", secret);
     if let Some(t) = token {
         cmd.env("AWS_SESSION_TOKEN", t);
     }
@@ -113,7 +123,10 @@ fn assert_no_secret(output: &Output, records: &str) {
 }
 
 fn statuses(records: &[Value]) -> Vec<u64> {
-    records.iter().map(|r| r["status"].as_u64().unwrap_or(0)).collect()
+    records
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap_or(0))
+        .collect()
 }
 
 fn errors(records: &[Value]) -> Vec<String> {
@@ -129,14 +142,37 @@ fn get_on_fresh_and_reused_connections_with_an_unsorted_query_is_verified() {
     let url = format!("http://127.0.0.1:{}/test/pets?z=26&a=1&m=x%20y&a=0", v.port);
     for (mode, reused) in [("reuse", true), ("fresh", false)] {
         let (output, records, text) = coldlink(
-            &["probe", &url, "-n", "4", "--connections", mode, "--sigv4", "--region", "eu-west-1", "-q"],
+            &[
+                "probe",
+                &url,
+                "-n",
+                "4",
+                "--connections",
+                mode,
+                "--sigv4",
+                "--region",
+                "eu-west-1",
+                "-q",
+            ],
             SECRET,
             None,
         );
-        assert_eq!(statuses(&records), [200; 4], "{mode}: {:?}, stderr {}", errors(&records), String::from_utf8_lossy(&output.stderr));
+        assert_eq!(
+            statuses(&records),
+            [200; 4],
+            "{mode}: {:?}, stderr {}",
+            errors(&records),
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert_eq!(output.status.code(), Some(0));
-        let ids: Vec<u64> = records.iter().map(|r| r["conn"]["id"].as_u64().unwrap()).collect();
-        let reuses: Vec<bool> = records.iter().map(|r| r["conn"]["reused"].as_bool().unwrap()).collect();
+        let ids: Vec<u64> = records
+            .iter()
+            .map(|r| r["conn"]["id"].as_u64().unwrap())
+            .collect();
+        let reuses: Vec<bool> = records
+            .iter()
+            .map(|r| r["conn"]["reused"].as_bool().unwrap())
+            .collect();
         if reused {
             assert!(ids.iter().all(|i| *i == ids[0]), "one connection: {ids:?}");
             assert_eq!(reuses, [false, true, true, true]);
@@ -145,7 +181,8 @@ fn get_on_fresh_and_reused_connections_with_an_unsorted_query_is_verified() {
         }
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
-            stderr.contains("signing probes with SigV4 (execute-api in eu-west-1) as AKID…WXYZ (credentials)"),
+            stderr
+                .contains("signing probes with SigV4 (execute-api in eu-west-1) as AKID…WXYZ (credentials)"),
             "{stderr}"
         );
         assert_no_secret(&output, &text);
@@ -158,8 +195,20 @@ fn post_with_a_body_and_temporary_credentials_is_verified() {
     let url = format!("http://127.0.0.1:{}/prod/orders", v.port);
     let (output, records, text) = coldlink(
         &[
-            "probe", &url, "-n", "2", "-X", "POST", "--data", "{\"id\": 42, \"note\": \"ünïcode\"}",
-            "-H", "content-type: application/json", "--sigv4", "--region", "us-east-2", "-q",
+            "probe",
+            &url,
+            "-n",
+            "2",
+            "-X",
+            "POST",
+            "--data",
+            "{\"id\": 42, \"note\": \"ünïcode\"}",
+            "-H",
+            "content-type: application/json",
+            "--sigv4",
+            "--region",
+            "us-east-2",
+            "-q",
         ],
         SECRET,
         Some(TOKEN),
@@ -175,7 +224,16 @@ fn the_service_and_the_region_from_an_execute_api_host_are_signed_for() {
     let v = Verifier::start("eu-central-1", "lambda", None, &[]);
     let url = format!("http://127.0.0.1:{}/", v.port);
     let (_, records, _) = coldlink(
-        &["probe", &url, "--sigv4", "--sigv4-service", "lambda", "--region", "eu-central-1", "-q"],
+        &[
+            "probe",
+            &url,
+            "--sigv4",
+            "--sigv4-service",
+            "lambda",
+            "--region",
+            "eu-central-1",
+            "-q",
+        ],
         SECRET,
         None,
     );
@@ -188,7 +246,16 @@ fn the_service_and_the_region_from_an_execute_api_host_are_signed_for() {
     let url = format!("http://{host}:{}/test/x", v.port);
     let pin = format!("{host}:{}:127.0.0.1", v.port);
     let (_, records, _) = coldlink(
-        &["probe", &url, "--resolve", &pin, "--sigv4", "--region", "us-west-2", "-q"],
+        &[
+            "probe",
+            &url,
+            "--resolve",
+            &pin,
+            "--sigv4",
+            "--region",
+            "us-west-2",
+            "-q",
+        ],
         SECRET,
         None,
     );
@@ -205,11 +272,16 @@ fn no_region_or_no_credentials_is_refused_before_anything_is_sent() {
     let mut cmd = Command::new(bin());
     cmd.args(["probe", url, "--sigv4"]);
     isolate(&mut cmd, &empty, dir.path());
-    cmd.env("AWS_ACCESS_KEY_ID", KEY).env("AWS_SECRET_ACCESS_KEY", SECRET);
+    cmd.env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET);
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--sigv4: cannot tell the AWS region of target '127.0.0.1:9/x'") && stderr.contains("give --region REGION"), "{stderr}");
+    assert!(
+        stderr.contains("--sigv4: cannot tell the AWS region of target '127.0.0.1:9/x'")
+            && stderr.contains("give --region REGION"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
 
     let mut cmd = Command::new(bin());
@@ -218,8 +290,15 @@ fn no_region_or_no_credentials_is_refused_before_anything_is_sent() {
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--sigv4: no usable AWS credentials") && stderr.contains("nothing was sent"), "{stderr}");
-    assert!(out.stdout.is_empty(), "no probe: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        stderr.contains("--sigv4: no usable AWS credentials") && stderr.contains("nothing was sent"),
+        "{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "no probe: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -227,7 +306,15 @@ fn a_wrong_secret_fails_with_the_signature_reason_and_shows_no_secret() {
     let v = Verifier::start("eu-west-1", "execute-api", Some(TOKEN), &[]);
     let url = format!("http://127.0.0.1:{}/test/pets", v.port);
     let (output, records, text) = coldlink(
-        &["probe", &url, "--sigv4", "--region", "eu-west-1", "--format", "ndjson"],
+        &[
+            "probe",
+            &url,
+            "--sigv4",
+            "--region",
+            "eu-west-1",
+            "--format",
+            "ndjson",
+        ],
         "sEcReTwrongSecretKeyValue000000000000000",
         Some(TOKEN),
     );
@@ -247,9 +334,16 @@ fn a_clock_out_of_the_window_is_named_clock_skew() {
     // The verifier's clock runs 10 minutes ahead of this host's.
     let v = Verifier::start("eu-west-1", "execute-api", None, &["--clock-offset", "600"]);
     let url = format!("http://127.0.0.1:{}/test/pets", v.port);
-    let (_, records, _) = coldlink(&["probe", &url, "--sigv4", "--region", "eu-west-1", "-q"], SECRET, None);
+    let (_, records, _) = coldlink(
+        &["probe", &url, "--sigv4", "--region", "eu-west-1", "-q"],
+        SECRET,
+        None,
+    );
     let message = &errors(&records)[0];
-    assert!(message.starts_with("HTTP 403: clock skew") && message.contains("Signature expired"), "{message}");
+    assert!(
+        message.starts_with("HTTP 403: clock skew") && message.contains("Signature expired"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -257,7 +351,9 @@ fn unsigned_probes_are_told_the_api_wants_signing() {
     let v = Verifier::start("eu-west-1", "execute-api", None, &[]);
     let url = format!("http://127.0.0.1:{}/test/pets", v.port);
     let (_, records, _) = coldlink(&["probe", &url, "-q"], SECRET, None);
-    assert!(errors(&records)[0].contains("Missing Authentication Token: the API wants SigV4 signing (--sigv4)"));
+    assert!(
+        errors(&records)[0].contains("Missing Authentication Token: the API wants SigV4 signing (--sigv4)")
+    );
 }
 
 #[test]
@@ -274,7 +370,14 @@ fn a_profile_signs_per_target() {
     )
     .unwrap();
     let (output, records, _) = coldlink(
-        &["run", "--profile", profile.to_str().unwrap(), "--burst", "--format", "ndjson"],
+        &[
+            "run",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--burst",
+            "--format",
+            "ndjson",
+        ],
         SECRET,
         None,
     );
@@ -284,7 +387,12 @@ fn a_profile_signs_per_target() {
             .find(|r| r["target"] == name)
             .map(|r| r["status"].as_u64().unwrap_or(0))
     };
-    assert_eq!(by_target("signed"), Some(200), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        by_target("signed"),
+        Some(200),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(by_target("anonymous"), Some(403));
 
     std::fs::write(
@@ -298,5 +406,8 @@ fn a_profile_signs_per_target() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("p.toml:4: target.sigv4_service: 'Not A Service' is not an AWS service name"), "{stderr}");
+    assert!(
+        stderr.contains("p.toml:4: target.sigv4_service: 'Not A Service' is not an AWS service name"),
+        "{stderr}"
+    );
 }
