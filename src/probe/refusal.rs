@@ -21,7 +21,59 @@ const MAX_REASON: usize = 300;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub kind: ErrorKind,
+    pub reason: Reason,
+    /// `HTTP {status}: {reason's label}…`: what the record's error says.
     pub message: String,
+}
+
+/// The refusals this tool names. The record keeps the message; a reader
+/// (diagnose) gets the reason back from it with [`Reason::of_message`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    Signature,
+    ClockSkew,
+    Credentials,
+    Unsigned,
+    NotAuthorized,
+    IncompleteSignature,
+    NoClientCertificate,
+    ClientCertificateExpired,
+    ClientCertificateRefused,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 9] = [
+        Reason::Signature,
+        Reason::ClockSkew,
+        Reason::Credentials,
+        Reason::Unsigned,
+        Reason::NotAuthorized,
+        Reason::IncompleteSignature,
+        Reason::NoClientCertificate,
+        Reason::ClientCertificateExpired,
+        Reason::ClientCertificateRefused,
+    ];
+
+    /// What the message says right after `HTTP {status}: `.
+    pub fn label(self) -> &'static str {
+        match self {
+            Reason::Signature => "signature rejected",
+            Reason::ClockSkew => "clock skew",
+            Reason::Credentials => "credentials rejected",
+            Reason::Unsigned => "unsigned or no such path",
+            Reason::NotAuthorized => "not authorized",
+            Reason::IncompleteSignature => "signature incomplete",
+            Reason::NoClientCertificate => "the server requires a client certificate and none was sent",
+            Reason::ClientCertificateExpired => "the server refused the client certificate: it has expired",
+            Reason::ClientCertificateRefused => "the server refused the client certificate",
+        }
+    }
+
+    /// The reason a record's error message names, if it is one of these.
+    pub fn of_message(message: &str) -> Option<Reason> {
+        let rest = message.strip_prefix("HTTP ")?.get(3..)?.strip_prefix(": ")?;
+        Reason::ALL.into_iter().find(|r| rest.starts_with(r.label()))
+    }
 }
 
 /// What a non-success response says of why it refused the request, when
@@ -46,41 +98,45 @@ fn aws_refusal(headers: &HeaderMap, body: &str) -> Option<Refusal> {
         .map(|v| v.split(':').next().unwrap_or(v).trim().to_string())
         .unwrap_or_default();
     let message = json_message(body).unwrap_or_else(|| first_line(body));
-    let status = |what: &str| {
+    let status = |reason: Reason| {
         Some(Refusal {
             kind: ErrorKind::Status,
-            message: format!("HTTP 403: {what}: {message}"),
+            reason,
+            message: match reason {
+                // The clock of this host and AWS's disagree by more than 5 minutes.
+                Reason::ClockSkew => format!(
+                    "HTTP 403: clock skew (this host's clock is off by more than 5 minutes): {message}"
+                ),
+                Reason::Unsigned => format!(
+                    "HTTP 403: unsigned or no such path: {message} (the API wants SigV4 signing (--sigv4), or no such path or method)"
+                ),
+                _ => format!("HTTP 403: {}: {message}", reason.label()),
+            },
         })
     };
     let says = |text: &str| message.contains(text);
     if says("Signature expired") || says("Signature not yet current") {
-        // The clock of this host and AWS's disagree by more than 5 minutes.
-        return status("clock skew (this host's clock is off by more than 5 minutes)");
+        return status(Reason::ClockSkew);
     }
     if errortype == "InvalidSignatureException" || says("The request signature we calculated does not match")
     {
-        return status("signature rejected");
+        return status(Reason::Signature);
     }
     if errortype == "UnrecognizedClientException"
         || errortype == "ExpiredTokenException"
         || says("security token included in the request is invalid")
         || says("security token included in the request is expired")
     {
-        return status("credentials rejected");
+        return status(Reason::Credentials);
     }
     if errortype == "MissingAuthenticationTokenException" || says("Missing Authentication Token") {
-        return Some(Refusal {
-            kind: ErrorKind::Status,
-            message: format!(
-                "HTTP 403: {message}: the API wants SigV4 signing (--sigv4), or no such path or method"
-            ),
-        });
+        return status(Reason::Unsigned);
     }
     if errortype == "AccessDeniedException" || (says("User: ") && says("is not authorized")) {
-        return status("not authorized");
+        return status(Reason::NotAuthorized);
     }
     if errortype == "IncompleteSignatureException" {
-        return status("signature incomplete");
+        return status(Reason::IncompleteSignature);
     }
     None
 }
@@ -88,18 +144,22 @@ fn aws_refusal(headers: &HeaderMap, body: &str) -> Option<Refusal> {
 /// Debian nginx's pages for `ssl_verify_client on`: the TLS handshake
 /// succeeds and the refusal is an HTTP 400 page.
 fn client_certificate_refusal(body: &str) -> Option<Refusal> {
-    let tls = |message: &str| {
+    let tls = |reason: Reason, more: &str| {
         Some(Refusal {
             kind: ErrorKind::Tls,
-            message: format!("HTTP 400: {message}"),
+            reason,
+            message: format!("HTTP 400: {}{more}", reason.label()),
         })
     };
     if body.contains("No required SSL certificate was sent") {
-        tls("the server requires a client certificate and none was sent (--cert/--key)")
+        tls(Reason::NoClientCertificate, " (--cert/--key)")
     } else if body.contains("SSL certificate has expired") {
-        tls("the server refused the client certificate: it has expired")
+        tls(Reason::ClientCertificateExpired, "")
     } else if body.contains("The SSL certificate error") {
-        tls("the server refused the client certificate (not issued by a CA it trusts, expired or revoked)")
+        tls(
+            Reason::ClientCertificateRefused,
+            " (not issued by a CA it trusts, expired or revoked)",
+        )
     } else {
         None
     }
@@ -264,6 +324,67 @@ mod tests {
         let r = explained(400, None, &page("The SSL certificate has expired")).unwrap();
         assert!(r.message.contains("expired"));
         assert_eq!(explained(400, None, &page("Bad Request")), None);
+    }
+
+    #[test]
+    fn the_reason_is_read_back_from_the_message() {
+        let bodies = [
+            (
+                403,
+                "InvalidSignatureException",
+                r#"{"message":"The request signature we calculated does not match"}"#,
+                Reason::Signature,
+            ),
+            (
+                403,
+                "InvalidSignatureException",
+                r#"{"message":"Signature expired: 1 is now earlier than 2"}"#,
+                Reason::ClockSkew,
+            ),
+            (
+                403,
+                "UnrecognizedClientException",
+                r#"{"message":"The security token included in the request is invalid."}"#,
+                Reason::Credentials,
+            ),
+            (
+                403,
+                "MissingAuthenticationTokenException",
+                r#"{"message":"Missing Authentication Token"}"#,
+                Reason::Unsigned,
+            ),
+            (
+                403,
+                "AccessDeniedException",
+                r#"{"Message":"User: anonymous is not authorized"}"#,
+                Reason::NotAuthorized,
+            ),
+            (
+                400,
+                "",
+                "No required SSL certificate was sent",
+                Reason::NoClientCertificate,
+            ),
+            (
+                400,
+                "",
+                "The SSL certificate error",
+                Reason::ClientCertificateRefused,
+            ),
+            (
+                400,
+                "",
+                "The SSL certificate has expired",
+                Reason::ClientCertificateExpired,
+            ),
+        ];
+        for (status, errortype, body, reason) in bodies {
+            let r = explained(status, Some(errortype).filter(|t| !t.is_empty()), body).unwrap();
+            assert_eq!(r.reason, reason);
+            assert_eq!(Reason::of_message(&r.message), Some(reason), "{}", r.message);
+        }
+        assert_eq!(Reason::of_message("HTTP 403 Forbidden"), None);
+        assert_eq!(Reason::of_message("HTTP 403: something else"), None);
     }
 
     #[test]

@@ -352,7 +352,7 @@ fn unsigned_probes_are_told_the_api_wants_signing() {
     let url = format!("http://127.0.0.1:{}/test/pets", v.port);
     let (_, records, _) = coldlink(&["probe", &url, "-q"], SECRET, None);
     assert!(
-        errors(&records)[0].contains("Missing Authentication Token: the API wants SigV4 signing (--sigv4)")
+        errors(&records)[0].starts_with("HTTP 403: unsigned or no such path: Missing Authentication Token (the API wants SigV4 signing (--sigv4)")
     );
 }
 
@@ -410,4 +410,63 @@ fn a_profile_signs_per_target() {
         stderr.contains("p.toml:4: target.sigv4_service: 'Not A Service' is not an AWS service name"),
         "{stderr}"
     );
+}
+
+#[test]
+fn diagnose_names_a_signature_refusal_not_a_path_fault() {
+    let v = Verifier::start("eu-west-1", "execute-api", None, &[]);
+    let host = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com";
+    let url = format!("http://{host}:{}/test/pets", v.port);
+    let pin = format!("{host}:{}:127.0.0.1", v.port);
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let records = dir.path().join("r.ndjson");
+    let mut cmd = Command::new(bin());
+    cmd.args([
+        "diagnose",
+        &url,
+        "--resolve",
+        &pin,
+        "--sigv4",
+        "--probes",
+        "5",
+        "--quick",
+        "--format",
+        "json",
+        "-q",
+        "--records",
+    ])
+    .arg(&records);
+    isolate(&mut cmd, &empty, dir.path());
+    cmd.env("AWS_ACCESS_KEY_ID", KEY).env(
+        "AWS_SECRET_ACCESS_KEY",
+        "sEcReTwrongSecretKeyValue000000000000000",
+    );
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let findings = report["findings"].as_array().unwrap();
+    let causes: Vec<&str> = findings.iter().map(|f| f["cause"].as_str().unwrap()).collect();
+    assert_eq!(causes, ["errors"], "{stdout}");
+    let title = findings[0]["title"].as_str().unwrap();
+    assert!(
+        title.contains("refused, and the server said why: 403 signature rejected"),
+        "{title}"
+    );
+    let fix = findings[0]["fix"].to_string();
+    assert!(
+        fix.contains("secret access key") && !fix.contains("app's and nginx's logs"),
+        "{fix}"
+    );
+    assert_no_secret(&out, &std::fs::read_to_string(&records).unwrap());
+
+    // The same from the stored records.
+    let out = Command::new(bin())
+        .args(["diagnose", "--format", "json", "--from"])
+        .arg(&records)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("403 signature rejected"), "{stdout}");
 }
