@@ -38,7 +38,10 @@ pub fn init_logging() {
         .with_ansi(io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
+                // The signer traces the requests it signs, headers and all:
+                // never shown, whatever RUST_LOG asks for (--sigv4).
+                .add_directive("aws_sigv4=off".parse().expect("a valid directive")),
         )
         .init();
 }

@@ -201,7 +201,9 @@ impl DiagnoseConfig {
                     }
                     _ => {
                         let urls: Vec<&str> = targets.iter().map(|t| t.url_text.as_str()).collect();
-                        format!("coldlink diagnose {}", urls.join(" "))
+                        // Signed probes again: unsigned ones would only be refused.
+                        let signing = super::sigv4::rerun_flags(&args.conn);
+                        format!("coldlink diagnose {}{signing}", urls.join(" "))
                     }
                 },
                 scale,

@@ -100,6 +100,26 @@ pub fn region_of_host(host: &str) -> Option<String> {
     (known && at >= 1 && crate::cli::parse::region(region).is_ok()).then(|| region.to_string())
 }
 
+/// The signing flags of a command line, for a command that runs it again
+/// (` --sigv4 --region eu-west-1`); empty without `--sigv4`.
+pub fn rerun_flags(args: &crate::cli::ConnectionArgs) -> String {
+    if !args.sigv4 {
+        return String::new();
+    }
+    let mut flags = " --sigv4".to_string();
+    let named = [
+        ("--sigv4-service", &args.sigv4_service),
+        ("--region", &args.aws.region),
+        ("--aws-profile", &args.aws.aws_profile),
+    ];
+    for (flag, value) in named {
+        if let Some(v) = value {
+            flags.push_str(&format!(" {flag} {v}"));
+        }
+    }
+    flags
+}
+
 /// A command's configuration, asked for the targets it will probe:
 /// their credentials are loaded before the first probe is sent.
 pub trait ProbeTargets {

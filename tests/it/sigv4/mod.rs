@@ -299,6 +299,14 @@ fn no_region_or_no_credentials_is_refused_before_anything_is_sent() {
         "no probe: {}",
         String::from_utf8_lossy(&out.stdout)
     );
+
+    // diagnose's --region serves --sigv4 too; without either it is refused, as before.
+    let out = Command::new(bin())
+        .args(["diagnose", url, "--region", "eu-west-1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("add --xray or --cloudwatch"));
 }
 
 #[test]
@@ -460,6 +468,9 @@ fn diagnose_names_a_signature_refusal_not_a_path_fault() {
         "{fix}"
     );
     assert_no_secret(&out, &std::fs::read_to_string(&records).unwrap());
+    // What the report says to run next signs too.
+    let untested = report["untested"].to_string();
+    assert!(untested.contains("--sigv4"), "{untested}");
 
     // The same from the stored records.
     let out = Command::new(bin())
