@@ -481,3 +481,72 @@ fn diagnose_names_a_signature_refusal_not_a_path_fault() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("403 signature rejected"), "{stdout}");
 }
+
+/// HTTP/2 carries the Host as `:authority`: what the h2 server received is
+/// checked with the same botocore verification.
+#[tokio::test(flavor = "multi_thread")]
+async fn http2_probes_are_signed_for_the_authority_they_send() {
+    let server = crate::common::start_h2(&["localhost"]).await;
+    let url = server.url_localhost("/test/pets?b=2&a=1");
+    let ca = server.ca_file.clone().unwrap();
+    let args: Vec<String> = [
+        "probe",
+        &url,
+        "-n",
+        "2",
+        "--cacert",
+        ca.to_str().unwrap(),
+        "--sigv4",
+        "--region",
+        "eu-west-1",
+        "-q",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (output, records, text) = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        coldlink(&args, SECRET, Some(TOKEN))
+    })
+    .await
+    .unwrap();
+    assert_eq!(statuses(&records), [200, 200], "{:?}", errors(&records));
+    assert!(records.iter().all(|r| r["http"] == "2"), "{text}");
+    assert_no_secret(&output, &text);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    for r in requests {
+        let (method, rest) = r.request_line.split_once(' ').unwrap();
+        let uri = rest.rsplit_once(' ').unwrap().0;
+        assert!(uri.starts_with("https://localhost:"), "{uri}");
+        let request = serde_json::json!({ "method": method, "url": uri, "headers": r.headers });
+        let mut check = Command::new(python())
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/sigv4/verifier.py"))
+            .args([
+                "--check",
+                "--access-key",
+                KEY,
+                "--secret",
+                SECRET,
+                "--token",
+                TOKEN,
+            ])
+            .args(["--region", "eu-west-1", "--service", "execute-api"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        check
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(request.to_string().as_bytes())
+            .unwrap();
+        let said = check.wait_with_output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&said.stdout).trim(),
+            "verified",
+            "{request}"
+        );
+    }
+}
