@@ -96,6 +96,8 @@ pub enum ConfigError {
     /// `--sigv4` on a target whose host does not name its region.
     #[error("--sigv4: cannot tell the AWS region of target '{target}' ({host} is not an execute-api or Lambda function URL host): give --region REGION, or region in the profile's [aws] table")]
     Sigv4Region { target: String, host: String },
+    #[error("--sigv4-service {service}: no probe is signed; add --sigv4 (or sigv4 = true in the profile)")]
+    Sigv4ServiceUnsigned { service: String },
     #[error("{flag} with --lab needs --aws-endpoint URL (moto's server for X-Ray, LocalStack for CloudWatch): the lab sends its traces and metrics there, not to AWS")]
     LabLookupWithoutEndpoint { flag: &'static str },
     #[error("--cloudwatch needs to know what to read: a profile (--profile FILE) whose [aws] table has nlb = \"net/NAME/ID\" and/or rest_api = {{ name, stage }} or http_api = {{ id, stage }}")]

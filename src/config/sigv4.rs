@@ -77,6 +77,19 @@ pub fn sign(targets: Vec<(Target, Choice)>, identity: &AwsIdentity) -> Result<Ve
     Ok(out)
 }
 
+/// `--sigv4-service` names the service of signed probes: given when
+/// nothing is signed, it is a mistake (a forgotten `--sigv4`), not a no-op.
+pub fn check_service_flag(cli: &Connection, targets: &[Target]) -> Result<(), ConfigError> {
+    match &cli.sigv4_service {
+        Some(service) if targets.iter().all(|t| t.sigv4.is_none()) => {
+            Err(ConfigError::Sigv4ServiceUnsigned {
+                service: service.clone(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A function URL signs for `lambda`; everything else for `execute-api`.
 fn default_service(host: &str) -> &'static str {
     match host.contains(".lambda-url.") {

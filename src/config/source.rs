@@ -64,6 +64,7 @@ pub fn targets(
         }
         _ => return Err(ConfigError::NothingToProbe { command, needs }),
     };
+    sigv4::check_service_flag(cli, &targets)?;
     Ok((targets, conn))
 }
 

@@ -300,6 +300,14 @@ fn no_region_or_no_credentials_is_refused_before_anything_is_sent() {
         String::from_utf8_lossy(&out.stdout)
     );
 
+    let out = Command::new(bin())
+        .args(["probe", url, "--sigv4-service", "lambda"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--sigv4-service lambda: no probe is signed; add --sigv4"));
+
     // diagnose's --region serves --sigv4 too; without either it is refused, as before.
     let out = Command::new(bin())
         .args(["diagnose", url, "--region", "eu-west-1"])
