@@ -558,3 +558,62 @@ async fn http2_probes_are_signed_for_the_authority_they_send() {
         );
     }
 }
+
+/// Signing, and a credentials refresh when one is due, is the tool's own
+/// work: it shows in `queue`, never in a network phase. The provider here
+/// takes 80 ms and hands out credentials that are always due for a
+/// refresh, so every probe waits for it before anything is sent.
+#[tokio::test(flavor = "current_thread")]
+async fn signing_time_is_queue_not_a_network_phase() {
+    use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
+    use aws_credential_types::Credentials;
+    use coldlink::probe::sigv4::{Keys, Scope};
+    use coldlink::probe::{Phase, ProbeSettings, Prober, RequestSpec, Target};
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    #[derive(Debug)]
+    struct Slow;
+    impl ProvideCredentials for Slow {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            future::ProvideCredentials::new(async {
+                // Stands for a credentials endpoint's round trip.
+                tokio::time::sleep(Duration::from_millis(80)).await;
+                Ok(Credentials::new(
+                    KEY,
+                    SECRET,
+                    None,
+                    Some(SystemTime::now() + Duration::from_secs(60)),
+                    "slow",
+                ))
+            })
+        }
+    }
+    let v = tokio::task::spawn_blocking(|| Verifier::start("eu-west-1", "execute-api", None, &[]))
+        .await
+        .unwrap();
+    let keys = Keys::new(SharedCredentialsProvider::new(Slow));
+    keys.load().await.unwrap();
+    let url = url::Url::parse(&format!("http://127.0.0.1:{}/test/pets", v.port)).unwrap();
+    let target = Target::new("t", url, None, Arc::new(RequestSpec::default())).signed(
+        keys,
+        Scope {
+            region: "eu-west-1".into(),
+            service: "execute-api".into(),
+        },
+    );
+    let prober = Prober::new(ProbeSettings::default()).unwrap();
+    for seq in 1..=2 {
+        let r = prober.probe(&target, seq, std::time::Instant::now()).await;
+        assert_eq!(r.status, Some(200), "{:?}", r.error);
+        let queue = r.phases_ms.get(Phase::Queue).unwrap();
+        assert!(queue >= 80.0, "the refresh is queue: {:?}", r.phases_ms);
+        for phase in [Phase::Connect, Phase::Send, Phase::Ttfb] {
+            let ms = r.phases_ms.get(phase).unwrap_or(0.0);
+            assert!(ms < 80.0, "{phase:?} holds none of it: {:?}", r.phases_ms);
+        }
+    }
+}
