@@ -430,16 +430,6 @@ pub struct DiagnoseArgs {
     #[arg(long, value_name = "URL", value_parser = parse::url)]
     pub aws_endpoint: Option<url::Url>,
 
-    /// The AWS profile (shared config and credentials files) [default:
-    /// the profile's aws.profile, else AWS_PROFILE, else default].
-    #[arg(long, value_name = "NAME")]
-    pub aws_profile: Option<String>,
-
-    /// The AWS region [default: the profile's aws.region, else AWS_REGION
-    /// or the AWS profile's].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-
     /// Report format.
     #[arg(long, value_enum, default_value_t = crate::diagnose::render::DiagnoseFormat::Text)]
     pub format: crate::diagnose::render::DiagnoseFormat,
@@ -578,4 +568,34 @@ pub struct ConnectionArgs {
     /// content is never shown.
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
+    /// Sign every probe with AWS SigV4 (API Gateway's AWS_IAM
+    /// authorisation), with credentials from the standard chain
+    /// (environment, --aws-profile / AWS_PROFILE, SSO, web identity,
+    /// instance role). Region: from an execute-api or function URL host,
+    /// else --region, else the profile's aws.region.
+    #[arg(long)]
+    pub sigv4: bool,
+
+    /// The service SigV4 signs for [default: lambda for a function URL
+    /// (….lambda-url.REGION.on.aws), else execute-api].
+    #[arg(long, value_name = "NAME", value_parser = parse::sigv4_service)]
+    pub sigv4_service: Option<String>,
+
+    #[command(flatten)]
+    pub aws: AwsIdentityArgs,
+}
+
+/// Whose AWS credentials and which region: for --sigv4, and for
+/// diagnose's --xray and --cloudwatch.
+#[derive(Debug, Args, Default, Clone)]
+pub struct AwsIdentityArgs {
+    /// The AWS profile (shared config and credentials files) [default:
+    /// the profile's aws.profile, else AWS_PROFILE, else default].
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+
+    /// The AWS region [default: the profile's aws.region, else AWS_REGION
+    /// or the AWS profile's; for --sigv4, the execute-api host's region].
+    #[arg(long, value_name = "REGION", value_parser = parse::region)]
+    pub region: Option<String>,
 }

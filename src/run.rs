@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command, LabOptions};
 use crate::commands::{self, lab::RunningLab};
+use crate::config::sigv4::ProbeTargets;
 use crate::config::{
     check_out, ConfigError, DiagnoseConfig, FromArgs, KeepwarmConfig, ProbeConfig, RunConfig, WatchConfig,
 };
@@ -37,7 +38,10 @@ pub fn init_logging() {
         .with_ansi(io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
+                // The signer traces the requests it signs, headers and all:
+                // never shown, whatever RUST_LOG asks for (--sigv4).
+                .add_directive("aws_sigv4=off".parse().expect("a valid directive")),
         )
         .init();
 }
@@ -141,7 +145,7 @@ where
 /// only then the lab announced, and the proxy note (a proxy variable is
 /// set, probes ignore it) printed. The lab runs as long as the returned
 /// handle lives.
-async fn prepare<C>(
+async fn prepare<C: ProbeTargets>(
     check: impl FnOnce() -> Result<(), ConfigError>,
     lab: &LabOptions,
     proxy_note: Option<String>,
@@ -150,6 +154,8 @@ async fn prepare<C>(
     check()?;
     let lab = commands::lab::start_for(lab).await?;
     let cfg = configure(lab.as_ref())?;
+    // --sigv4: credentials in hand before the first probe, or nothing is sent.
+    commands::sigv4::load_credentials(cfg.probe_targets(), &mut io::stderr()).await?;
     commands::lab::announce(lab.as_ref());
     if let Some(note) = proxy_note {
         eprintln!("{note}");

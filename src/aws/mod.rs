@@ -6,6 +6,7 @@
 //! wrong region), and the rest of the diagnosis goes on without it.
 
 pub mod cloudwatch;
+pub mod credentials;
 pub mod segments;
 pub mod xray;
 

@@ -55,6 +55,10 @@ pub enum InvalidValue {
         "'{value}' is not an API id; expected the API's 10 lowercase letters and digits, e.g. a1b2c3d4e5"
     )]
     ApiId { value: String },
+    #[error("'{value}' is not an AWS service name; expected lowercase letters, digits and hyphens, e.g. execute-api or lambda")]
+    Sigv4Service { value: String },
+    #[error("'{value}' is not an AWS region; expected e.g. eu-west-1")]
+    Region { value: String },
 }
 
 /// What is wrong with a `--resolve HOST:PORT:ADDR`.
@@ -249,6 +253,40 @@ pub fn api_id(s: &str) -> Result<HeaderValue, InvalidValue> {
         true => Ok(HeaderValue::from_str(id).expect("ASCII letters and digits")),
         false => Err(InvalidValue::ApiId {
             value: id.to_string(),
+        }),
+    }
+}
+
+/// The service a SigV4 signature is for (`--sigv4-service`,
+/// `sigv4_service`): `execute-api`, `lambda`, …
+pub fn sigv4_service(s: &str) -> Result<String, InvalidValue> {
+    let name = s.trim();
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    match valid {
+        true => Ok(name.to_string()),
+        false => Err(InvalidValue::Sigv4Service {
+            value: name.to_string(),
+        }),
+    }
+}
+
+/// An AWS region (`--region`), e.g. `eu-west-1`: lowercase letters,
+/// digits and hyphens.
+pub fn region(s: &str) -> Result<String, InvalidValue> {
+    let name = s.trim();
+    let valid = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    match valid {
+        true => Ok(name.to_string()),
+        false => Err(InvalidValue::Region {
+            value: name.to_string(),
         }),
     }
 }

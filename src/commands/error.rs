@@ -9,6 +9,9 @@ use crate::probe::tls::TlsSetupError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
+    /// `--sigv4` without credentials: nothing was sent.
+    #[error("--sigv4: no usable AWS credentials (tried the environment, --aws-profile / AWS_PROFILE or the profile's [aws] profile in the shared config and credentials files, SSO, web identity, ECS and the instance role); nothing was sent: {cause}")]
+    Sigv4Credentials { cause: String },
     /// A records file (`--out`, `--records`) that cannot be opened.
     #[error("{flag} {}: {source}", path.display())]
     Open {

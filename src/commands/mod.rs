@@ -10,6 +10,7 @@ pub mod probe;
 pub mod proxy_note;
 pub mod report;
 pub mod run;
+pub mod sigv4;
 pub mod watch;
 
 pub use error::CommandError;

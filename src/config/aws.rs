@@ -36,6 +36,7 @@ pub(super) fn aws_options(
     args: &DiagnoseArgs,
     profile: Option<&Profile>,
     lab: bool,
+    signs: bool,
 ) -> Result<Option<crate::aws::AwsOptions>, ConfigError> {
     let entry = profile.and_then(|p| p.aws.as_ref());
     let endpoint = args
@@ -44,7 +45,9 @@ pub(super) fn aws_options(
         .map(|u| u.as_str().trim_end_matches('/').to_string())
         .or_else(|| entry.and_then(|e| e.endpoint_url.clone()));
     if !args.xray && !args.cloudwatch {
-        if args.aws_endpoint.is_some() || args.aws_profile.is_some() || args.region.is_some() {
+        // --sigv4 uses --aws-profile and --region too.
+        let identity = args.conn.aws.aws_profile.is_some() || args.conn.aws.region.is_some();
+        if args.aws_endpoint.is_some() || (identity && !signs) {
             return Err(ConfigError::AwsFlagsWithoutLookup);
         }
         return Ok(None);
@@ -56,10 +59,14 @@ pub(super) fn aws_options(
     Ok(Some(crate::aws::AwsOptions {
         endpoint,
         profile: args
+            .conn
+            .aws
             .aws_profile
             .clone()
             .or_else(|| entry.and_then(|e| e.profile.clone())),
         region: args
+            .conn
+            .aws
             .region
             .clone()
             .or_else(|| entry.and_then(|e| e.region.clone()))

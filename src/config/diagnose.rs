@@ -156,7 +156,8 @@ impl DiagnoseConfig {
         check_sweep(&sweep)?;
         let slow = args.slow.or(if lab.is_some() { None } else { diagnose.slow });
         let aws_profile = profile.as_ref().or(lab.as_ref().map(|l| l.profile));
-        let aws = aws_options(args, aws_profile, lab.is_some())?;
+        let signs = matches!(&source, DiagnoseSource::Live { targets, .. } if targets.iter().any(|t| t.sigv4.is_some()));
+        let aws = aws_options(args, aws_profile, lab.is_some(), signs)?;
         let search_filter = aws_profile
             .and_then(|p| p.aws.as_ref())
             .and_then(|a| a.rest_api.as_ref())
@@ -200,7 +201,9 @@ impl DiagnoseConfig {
                     }
                     _ => {
                         let urls: Vec<&str> = targets.iter().map(|t| t.url_text.as_str()).collect();
-                        format!("coldlink diagnose {}", urls.join(" "))
+                        // Signed probes again: unsigned ones would only be refused.
+                        let signing = super::sigv4::rerun_flags(&args.conn);
+                        format!("coldlink diagnose {}{signing}", urls.join(" "))
                     }
                 },
                 scale,

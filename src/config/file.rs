@@ -57,6 +57,9 @@ pub struct TargetEntry {
     /// `[connection]`'s; relative to the profile's folder.
     pub cert: Option<Spanned<std::path::PathBuf>>,
     pub key: Option<Spanned<std::path::PathBuf>>,
+    /// Sign this target's probes with SigV4, or not (over `[connection]`'s).
+    pub sigv4: Option<bool>,
+    pub sigv4_service: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

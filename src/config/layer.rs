@@ -49,6 +49,13 @@ pub struct Connection {
     /// `--cert` / `--key`: the client certificate a target presents unless
     /// it has its own (a profile's `[[target]]`).
     pub client_cert: Option<ClientCertPaths>,
+    /// `--sigv4`: sign every probe (see `config::sigv4`).
+    pub sigv4: Option<bool>,
+    pub sigv4_service: Option<String>,
+    /// `--aws-profile` / `--region`: the command line's only (a profile
+    /// says them in `[aws]`).
+    pub aws_profile: Option<String>,
+    pub region: Option<String>,
 }
 
 /// The header that names a private API to an interface VPC endpoint.
@@ -97,6 +104,10 @@ impl Connection {
             expect_status: self.expect_status.over(lower.expect_status),
             api_id: self.api_id.over(lower.api_id),
             client_cert: self.client_cert.over(lower.client_cert),
+            sigv4: self.sigv4.over(lower.sigv4),
+            sigv4_service: self.sigv4_service.over(lower.sigv4_service),
+            aws_profile: self.aws_profile.over(lower.aws_profile),
+            region: self.region.over(lower.region),
         }
     }
 
@@ -123,6 +134,10 @@ impl Connection {
             expect_status: args.expect_status.clone(),
             api_id: args.api_id.clone(),
             client_cert: super::client_cert::from_flags(&args.cert, &args.key),
+            sigv4: switch(args.sigv4),
+            sigv4_service: args.sigv4_service.clone(),
+            aws_profile: args.aws.aws_profile.clone(),
+            region: args.aws.region.clone(),
         }
     }
 
@@ -232,6 +247,9 @@ pub struct ConnectionEntry {
     /// profile's folder; both or neither.
     pub cert: Option<Spanned<PathBuf>>,
     pub key: Option<Spanned<PathBuf>>,
+    /// Sign every target's probes with SigV4 (a target may say otherwise).
+    pub sigv4: Option<bool>,
+    pub sigv4_service: Option<Spanned<String>>,
 }
 
 impl ConnectionEntry {
@@ -265,6 +283,12 @@ impl ConnectionEntry {
             Some(v) => Some(parse::api_id(v.get_ref()).map_err(|e| src.error(v, "connection.api_id", e))?),
             None => None,
         };
+        let sigv4_service = match &self.sigv4_service {
+            Some(v) => Some(
+                parse::sigv4_service(v.get_ref()).map_err(|e| src.error(v, "connection.sigv4_service", e))?,
+            ),
+            None => None,
+        };
         let mut cacert = Vec::new();
         for p in &self.cacert {
             let path = relative_to(src.path, p.get_ref());
@@ -287,6 +311,8 @@ impl ConnectionEntry {
             http1_only: self.http1_only,
             api_id,
             client_cert: super::client_cert::from_profile(src, "connection", &self.cert, &self.key)?,
+            sigv4: self.sigv4,
+            sigv4_service,
             ..Connection::default()
         })
     }

@@ -20,6 +20,7 @@ pub mod layer;
 mod probe;
 pub mod profile;
 mod run;
+pub mod sigv4;
 pub mod source;
 mod watch;
 

@@ -13,6 +13,7 @@ use toml::Spanned;
 use super::error::{ConfigError, KeyProblem, Source};
 use super::file::{self, AwsEntry, BurstEntry, DiagnoseEntry, LabEntry, ScheduleEntry, TargetEntry};
 use super::layer::Connection;
+use super::sigv4;
 use crate::cli::parse;
 pub use crate::probe::plan::{Burst, Schedule};
 use crate::probe::target::is_secret;
@@ -49,6 +50,9 @@ pub struct TargetDef {
     pub secret_params: Vec<String>,
     /// Its own client certificate (`cert`/`key`), over `[connection]`'s.
     pub client_cert: Option<ClientCertPaths>,
+    /// `sigv4` / `sigv4_service`: over `[connection]`'s, under the flags.
+    pub sigv4: Option<bool>,
+    pub sigv4_service: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -128,10 +132,11 @@ impl Profile {
         // The command line's certificate over the target's over [connection]'s.
         let cli_cert = cli.client_cert.clone();
         let mut identities = super::client_cert::Identities::default();
-        let layered = cli.over(self.connection.clone());
+        let layered = cli.clone().over(self.connection.clone());
         let overrides = layered.request()?;
         let secrets = &overrides.secret_headers;
-        self.targets
+        let targets: Vec<Target> = self
+            .targets
             .iter()
             .map(|t| {
                 let mut headers = t.headers.clone();
@@ -165,7 +170,17 @@ impl Profile {
                     .hiding_query_params(&t.secret_params)
                     .with_client_cert(identity))
             })
-            .collect()
+            .collect::<Result<_, ConfigError>>()?;
+        let choices = self.targets.iter().map(|t| sigv4::Choice {
+            sign: cli.sigv4.or(t.sigv4).or(self.connection.sigv4).unwrap_or(false),
+            service: (cli.sigv4_service.clone())
+                .or_else(|| t.sigv4_service.clone())
+                .or_else(|| self.connection.sigv4_service.clone()),
+        });
+        sigv4::sign(
+            targets.into_iter().zip(choices).collect(),
+            &sigv4::AwsIdentity::of(&cli, self.aws.as_ref()),
+        )
     }
 }
 
@@ -216,6 +231,13 @@ fn target(
         expect_status,
         secret_params: file::env_query_params(t.url.get_ref()),
         client_cert: super::client_cert::from_profile(src, "target", &t.cert, &t.key)?,
+        sigv4: t.sigv4,
+        sigv4_service: match &t.sigv4_service {
+            Some(v) => {
+                Some(parse::sigv4_service(v.get_ref()).map_err(|e| src.error(v, "target.sigv4_service", e))?)
+            }
+            None => None,
+        },
     })
 }
 

@@ -65,6 +65,7 @@ impl RunConfig {
             }
         };
         let targets = profile.targets_with(&cli)?;
+        super::sigv4::check_service_flag(&cli, &targets)?;
         super::check_out(args.out.as_deref())?;
         Ok(RunConfig {
             targets,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::error::ConfigError;
 use super::layer::Connection;
 use super::profile::Profile;
+use super::sigv4;
 use crate::probe::{LabRun, RequestSpec, Target};
 
 /// A lab started for this command: its profile, speed and scenario name.
@@ -52,13 +53,22 @@ pub fn targets(
         Some(p) if urls.is_empty() => p.targets_with(cli)?,
         _ if !urls.is_empty() => {
             let identity = super::client_cert::Identities::default().load(conn.client_cert.as_ref())?;
-            targets_from(urls, &Arc::new(conn.request()?))
+            let choice = sigv4::Choice {
+                sign: conn.sigv4.unwrap_or(false),
+                service: conn.sigv4_service.clone(),
+            };
+            let targets = targets_from(urls, &Arc::new(conn.request()?))
                 .into_iter()
-                .map(|t| t.with_client_cert(identity.clone()))
-                .collect()
+                .map(|t| (t.with_client_cert(identity.clone()), choice.clone()))
+                .collect();
+            sigv4::sign(
+                targets,
+                &sigv4::AwsIdentity::of(&conn, profile.and_then(|p| p.aws.as_ref())),
+            )?
         }
         _ => return Err(ConfigError::NothingToProbe { command, needs }),
     };
+    sigv4::check_service_flag(cli, &targets)?;
     Ok((targets, conn))
 }
 

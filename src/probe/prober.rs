@@ -24,6 +24,7 @@ use super::pool::Pool;
 use super::record::{
     ConnInfo, ErrorKind, LabRun, Phase, ProbeError, ProbeRecord, Timestamp, TlsInfo, RECORD_VERSION,
 };
+use super::refusal;
 use super::request;
 use super::target::Target;
 use super::timing::{self, ms, Marks};
@@ -359,11 +360,29 @@ impl Prober {
         trace_id: Option<&str>,
         deadline: Instant,
     ) -> Result<(), Failure> {
+        // Signing is the tool's own work: done before `acquire`, so that
+        // its time is `queue` (the signature does not depend on the
+        // connection; HTTP/2's :authority is the signed Host).
+        let signature = match &target.sigv4 {
+            None => None,
+            Some(signer) => Some(
+                signer
+                    .sign(std::time::SystemTime::now())
+                    .await
+                    .map_err(|e| Failure {
+                        phase: Some(Phase::Queue),
+                        ..Failure::now(ErrorKind::Io, e.to_string())
+                    })?,
+            ),
+        };
         let (mut conn, stale_idle) = self.acquire(target, marks, out, deadline).await?;
         let (reconnected, stale_idle_ms) = (stale_idle.is_some(), stale_idle.map(ms));
         out.note_connection(&conn.facts);
         let fresh = self.settings.connections == ConnectionPolicy::Fresh;
-        let request = target.prepared.build(conn.facts.http, trace_id, fresh);
+        let mut request = target.prepared.build(conn.facts.http, trace_id, fresh);
+        if let Some(signature) = signature {
+            signature.apply(request.headers_mut());
+        }
 
         let send_start = Instant::now();
         out.conn = Some(conn_info(&conn.facts, send_start, reconnected, stale_idle_ms));
@@ -380,6 +399,11 @@ impl Prober {
         let headers_at = mark_headers(marks, &conn.marks, send_start);
         let status = response.status();
         let peer_closes = out.note_response(&response, target, conn.facts.http);
+        // A refusal is explained from its headers and the start of its
+        // body; nothing is kept on the success path.
+        let ok = target.request.status_ok(status.as_u16());
+        let refused_headers = (!ok).then(|| response.headers().clone());
+        let mut refused_body = Vec::new();
 
         let mut body = response.into_body();
         let mut bytes = 0u64;
@@ -393,6 +417,10 @@ impl Prober {
                 Some(Ok(frame)) => {
                     if let Some(data) = frame.data_ref() {
                         bytes += data.len() as u64;
+                        if !ok && refused_body.len() < refusal::BODY_PREFIX {
+                            let room = refusal::BODY_PREFIX - refused_body.len();
+                            refused_body.extend_from_slice(&data[..data.len().min(room)]);
+                        }
                     }
                     out.body_bytes = Some(bytes);
                 }
@@ -401,10 +429,14 @@ impl Prober {
         let body_end = mark_body_end(marks, &conn.marks, headers_at);
         out.body_bytes = Some(bytes);
         self.release(target, conn, body_end, peer_closes, out);
-        if !target.request.status_ok(status.as_u16()) {
+        if let Some(headers) = refused_headers {
+            let (kind, message) = match refusal::explain(status.as_u16(), &headers, &refused_body) {
+                Some(r) => (r.kind, r.message),
+                None => (ErrorKind::Status, format!("HTTP {status}")),
+            };
             return Err(Failure {
-                kind: ErrorKind::Status,
-                message: format!("HTTP {status}"),
+                kind,
+                message,
                 at: body_end,
                 phase: Some(Phase::Ttfb),
             });

@@ -20,6 +20,13 @@ pub const REMAPPED_PREFIX: &str = "x-amzn-remapped-";
 /// session cookie set, or a request's cookie echoed as one.
 const RESPONSE_SECRETS: [&str; 1] = ["set-cookie"];
 
+/// `--sigv4`: a signature is new on every probe, so it cannot be looked
+/// for by value as the request's other secrets are. A response header
+/// named as a signing header, or whose value holds a SigV4 authorization,
+/// is hidden whatever the request.
+const SIGNING_SECRETS: [&str; 1] = ["x-amz-date"];
+const SIGV4_MARK: &str = "AWS4-HMAC-SHA256";
+
 /// The shortest part of a secret looked for inside a longer header value.
 /// Shorter parts (`Bearer`, `Basic`, a one-digit id) are words any header
 /// may hold; a secret this short is still caught when echoed whole.
@@ -46,6 +53,7 @@ impl Redaction {
         let mut names: Vec<String> = ALWAYS_SECRET
             .iter()
             .chain(&RESPONSE_SECRETS)
+            .chain(&SIGNING_SECRETS)
             .map(|n| n.to_string())
             .chain(request.secret_headers.iter().map(|n| n.as_str().to_string()))
             .collect();
@@ -79,6 +87,7 @@ impl Redaction {
         self.names.iter().any(|n| n == meant)
             || self.values.iter().any(|v| v.trim() == value.trim())
             || self.parts.iter().any(|p| value.contains(p.as_str()))
+            || value.contains(SIGV4_MARK)
     }
 
     /// The value a record keeps: [`REDACTED`] in place of one that
@@ -153,6 +162,23 @@ mod tests {
         }
         assert!(!r.hides("x-amzn-remapped-date", "Tue, 01 Sep 2026 10:00:00 GMT"));
         assert!(!r.hides("x-amzn-remapped-x-other", "anything"));
+    }
+
+    /// Issue 16: a signed probe's headers, echoed back renamed or inside
+    /// another header, never reach a record.
+    #[test]
+    fn sigv4_headers_echoed_back_are_hidden() {
+        let r = Redaction::new(&request(&[], &[]), Vec::new());
+        assert!(r.hides(
+            "x-amzn-remapped-authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIA/…"
+        ));
+        assert!(r.hides("x-amzn-remapped-x-amz-security-token", "IQoJb3JpZ2lu"));
+        assert!(r.hides("x-amzn-remapped-x-amz-date", "20261206T200000Z"));
+        assert!(r.hides(
+            "x-amzn-remapped-x-echo",
+            "AWS4-HMAC-SHA256 Credential=AKIA/20261206/eu-west-1/execute-api/aws4_request, SignedHeaders=host, Signature=abc"
+        ));
     }
 
     #[test]

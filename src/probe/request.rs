@@ -92,6 +92,12 @@ impl PreparedRequest {
         }
     }
 
+    /// The headers an HTTP/1.1 request carries before the per-probe ones
+    /// (Host included): what a signature covers.
+    pub fn sent_headers(&self) -> &HeaderMap {
+        &self.h1_headers
+    }
+
     /// The request for one probe. `trace_root` is the probe's own root id
     /// (ignored when the user sends their own trace header); `last` asks an
     /// HTTP/1.1 server to close after this request.

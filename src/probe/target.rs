@@ -12,6 +12,7 @@ use super::request::PreparedRequest;
 pub use super::secrets::{
     is_secret, secret_query_values, shown_url, ALWAYS_SECRET, REDACTED, SECRET_QUERY_PARAMS,
 };
+use super::sigv4::{Keys, Scope, Signer};
 pub use super::spec::RequestSpec;
 
 /// Which entry point a target is.
@@ -68,6 +69,8 @@ pub struct Target {
     pub redaction: Arc<Redaction>,
     /// The client certificate its TLS connections present (`--cert`).
     pub client_cert: Option<Arc<ClientIdentity>>,
+    /// `--sigv4`: signs each probe (the signature carries the time).
+    pub sigv4: Option<Arc<Signer>>,
 }
 
 impl Target {
@@ -89,7 +92,21 @@ impl Target {
             url,
             request,
             client_cert: None,
+            sigv4: None,
         }
+    }
+
+    /// Sign every probe of this target with `keys` for `scope`.
+    pub fn signed(mut self, keys: Arc<Keys>, scope: Scope) -> Target {
+        self.sigv4 = Some(Arc::new(Signer::new(
+            keys,
+            scope,
+            &self.endpoint,
+            &self.request.method,
+            self.prepared.sent_headers(),
+            &self.request.body,
+        )));
+        self
     }
 }
 

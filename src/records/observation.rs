@@ -30,6 +30,9 @@ pub struct Observation<'a> {
     pub x_cache: Option<&'a str>,
     pub cf_pop: Option<&'a str>,
     pub errortype: bool,
+    /// The refusal the error names (a rejected signature, clock skew, a
+    /// client certificate…), if any.
+    pub refusal: Option<crate::probe::refusal::Reason>,
     pub trace_id: Option<&'a str>,
     /// The lab run the probe went to: scenario and speed.
     pub lab: Option<(&'a str, f64)>,

@@ -51,7 +51,8 @@ pub struct RecordView<'a> {
     #[serde(borrow, default)]
     headers: HeadersView<'a>,
     #[serde(default)]
-    error: Option<ErrorView>,
+    #[serde(borrow)]
+    error: Option<ErrorView<'a>>,
     #[serde(borrow, default)]
     trace_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -118,9 +119,12 @@ struct HeadersView<'a> {
 }
 
 #[derive(Deserialize)]
-struct ErrorView {
+struct ErrorView<'a> {
     kind: ErrorKind,
     phase: Phase,
+    /// Read for the refusal it may name (`probe::refusal::Reason`).
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
 }
 
 impl<'a> RecordView<'a> {
@@ -153,6 +157,7 @@ impl<'a> RecordView<'a> {
             error: r.error.as_ref().map(|e| ErrorView {
                 kind: e.kind,
                 phase: e.phase,
+                message: Some(Cow::Borrowed(&e.message)),
             }),
             trace_id: r.trace_id.as_deref().map(Cow::Borrowed),
             lab: r.lab.as_deref().map(|l| LabView {
@@ -189,6 +194,11 @@ impl<'a> RecordView<'a> {
             x_cache: self.headers.x_cache.as_deref(),
             cf_pop: self.headers.cf_pop.as_deref(),
             errortype: self.headers.errortype.is_some(),
+            refusal: self
+                .error
+                .as_ref()
+                .and_then(|e| e.message.as_deref())
+                .and_then(crate::probe::refusal::Reason::of_message),
             trace_id: self.trace_id.as_deref(),
             lab: self.lab.as_ref().map(|l| (l.scenario.as_ref(), l.speed)),
         })

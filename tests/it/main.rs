@@ -30,6 +30,7 @@ mod report_schema;
 mod run_report;
 mod schedule;
 mod secret_echo;
+mod sigv4;
 mod tui;
 mod watch_engine;
 mod watch_tmux;

@@ -144,6 +144,7 @@ impl Builder {
             edge_cache,
             pop: o.cf_pop.map(|p| self.pops.get(p)),
             gateway_error: o.errortype,
+            refusal: o.refusal,
             gap_ms: f64::NAN,
             session_gap_ms: f64::NAN,
             session_pos: 0,

@@ -74,6 +74,9 @@ pub struct Sample {
     pub pop: Option<Ix>,
     /// The gateway itself answered the error (`x-amzn-errortype`).
     pub gateway_error: bool,
+    /// The server refused the request and said why (signature, clock,
+    /// credentials, client certificate): not a fault of the path.
+    pub refusal: Option<crate::probe::refusal::Reason>,
     /// Quiet time before this probe: since the latest end of any earlier
     /// probe, to any target (the gateway pools its integration connections
     /// across the whole API). NaN for the first probe.
