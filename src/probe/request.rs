@@ -57,7 +57,7 @@ pub struct PreparedRequest {
 impl PreparedRequest {
     pub fn new(url: &url::Url, endpoint: &Endpoint, spec: &RequestSpec) -> PreparedRequest {
         let h1_uri = endpoint.path.parse().unwrap_or_else(|_| Uri::from_static("/"));
-        let h2_uri = url.as_str().parse().unwrap_or_else(|_| Uri::from_static("/"));
+        let h2_uri = h2_uri(url, spec);
         let mut ours = HeaderMap::new();
         ours.insert(
             USER_AGENT,
@@ -125,6 +125,27 @@ impl PreparedRequest {
         }
         req
     }
+}
+
+/// HTTP/2's target: the URL, with a `-H 'Host: …'` of the user's as its
+/// authority, since HTTP/2 carries the host in `:authority` and no Host
+/// header (curl does the same); without this the override would be
+/// dropped without a word.
+fn h2_uri(url: &url::Url, spec: &RequestSpec) -> Uri {
+    let from_url = || url.as_str().parse().unwrap_or_else(|_| Uri::from_static("/"));
+    let Some(host) = spec.headers.get(HOST).and_then(|h| h.to_str().ok()) else {
+        return from_url();
+    };
+    let path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    Uri::builder()
+        .scheme(url.scheme())
+        .authority(host)
+        .path_and_query(path)
+        .build()
+        .unwrap_or_else(|_| from_url())
 }
 
 /// True when the server said it will close the connection after this
@@ -197,11 +218,19 @@ mod tests {
 
     #[test]
     fn http2_sends_the_full_uri_without_host() {
-        let p = prepared("https://api.example.com/a", &[("host", "other.example.com")]);
+        let p = prepared("https://api.example.com/a?b=1", &[]);
         let req = p.build(HttpVersion::H2, None, true);
-        assert_eq!(req.uri(), "https://api.example.com/a");
+        assert_eq!(req.uri(), "https://api.example.com/a?b=1");
         assert!(req.headers().get(HOST).is_none());
         assert!(req.headers().get(CONNECTION).is_none());
+    }
+
+    #[test]
+    fn http2_carries_a_host_override_as_its_authority() {
+        let p = prepared("https://api.example.com/a?b=1", &[("host", "other.example.com")]);
+        let req = p.build(HttpVersion::H2, None, true);
+        assert_eq!(req.uri(), "https://other.example.com/a?b=1");
+        assert!(req.headers().get(HOST).is_none(), "no Host header in HTTP/2");
     }
 
     #[test]
