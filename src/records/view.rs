@@ -21,9 +21,10 @@ use std::time::SystemTime;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 
+use super::family::{family_of, family_of_remote};
 use super::observation::Observation;
 use super::time::parse_time;
-use crate::probe::{ErrorKind, Phase, Phases, ProbeRecord};
+use crate::probe::{ErrorKind, Family, Phase, Phases, ProbeRecord};
 
 /// A record, borrowed: from an NDJSON line or from a [`ProbeRecord`].
 #[derive(Deserialize)]
@@ -40,6 +41,9 @@ pub struct RecordView<'a> {
     scheduled_at: Stamp<'a>,
     #[serde(borrow, default)]
     remote: Option<Cow<'a, str>>,
+    /// Absent from records written before `--ip-family`.
+    #[serde(default)]
+    family: Option<Family>,
     #[serde(default)]
     conn: Option<ConnView>,
     phases_ms: Phases,
@@ -134,6 +138,7 @@ impl<'a> RecordView<'a> {
             at: Stamp::Time(r.at.0),
             scheduled_at: Stamp::Time(r.scheduled_at.0),
             remote: r.remote.map(|a| Cow::Owned(a.to_string())),
+            family: family_of(r),
             conn: r.conn.as_ref().map(|c| ConnView {
                 id: c.id,
                 reused: c.reused,
@@ -185,6 +190,9 @@ impl<'a> RecordView<'a> {
             reconnected: conn.is_some_and(|c| c.reconnected),
             tls_resumed: self.tls.as_ref().map(|t| t.resumed),
             remote: self.remote.as_deref(),
+            family: self
+                .family
+                .or_else(|| self.remote.as_deref().and_then(family_of_remote)),
             via: self.headers.via.as_deref(),
             x_cache: self.headers.x_cache.as_deref(),
             cf_pop: self.headers.cf_pop.as_deref(),
