@@ -139,6 +139,7 @@ impl Builder {
             reconnected: o.reconnected,
             tls_resumed: o.tls_resumed,
             remote: o.remote.map(|r| self.remotes.get(r)),
+            family: o.family,
             conn,
             cloudfront: via_cf || o.cf_pop.is_some() || edge_cache != EdgeCache::None,
             edge_cache,
