@@ -26,7 +26,8 @@ pub struct Observation<'a> {
     pub reconnected: bool,
     pub tls_resumed: Option<bool>,
     pub remote: Option<&'a str>,
-    /// The IP family: the record's `family`, else its remote address's.
+    /// The record's `family` (absent from records before `--ip-family`);
+    /// [`Observation::ip_family`] falls back to the remote address.
     pub family: Option<Family>,
     pub via: Option<&'a str>,
     pub x_cache: Option<&'a str>,
@@ -35,6 +36,16 @@ pub struct Observation<'a> {
     pub trace_id: Option<&'a str>,
     /// The lab run the probe went to: scenario and speed.
     pub lab: Option<(&'a str, f64)>,
+}
+
+impl Observation<'_> {
+    /// The IP family the probe went over: the record's `family`, else what
+    /// its remote address shows (parsed on each call: a reader of many
+    /// records works it out once per address instead, as `diagnose` does).
+    pub fn ip_family(&self) -> Option<Family> {
+        self.family
+            .or_else(|| self.remote.and_then(super::family::family_of_remote))
+    }
 }
 
 #[cfg(test)]
@@ -54,7 +65,7 @@ mod tests {
         assert_eq!(a, from_memory.observation().unwrap());
         assert!(a.reused && a.errortype && a.remote == Some("10.0.0.1:443"));
         assert_eq!(a.lab, Some(("s", 10.0)));
-        assert_eq!(a.family, Some(crate::probe::Family::V4));
+        assert_eq!(a.ip_family(), Some(crate::probe::Family::V4));
     }
 
     /// A record's `family` names its family; without one (records before
@@ -70,7 +81,7 @@ mod tests {
         let family = |extra: &str| {
             let text = line(extra);
             let view: RecordView = serde_json::from_str(&text).unwrap();
-            view.observation().unwrap().family
+            view.observation().unwrap().ip_family()
         };
         assert_eq!(family(r#""remote":"[::1]:443","#), Some(Family::V6));
         assert_eq!(family(r#""remote":"127.0.0.1:443","#), Some(Family::V4));

@@ -21,7 +21,6 @@ use std::time::SystemTime;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 
-use super::family::{family_of, family_of_remote};
 use super::observation::Observation;
 use super::time::parse_time;
 use crate::probe::{ErrorKind, Family, Phase, Phases, ProbeRecord};
@@ -138,7 +137,9 @@ impl<'a> RecordView<'a> {
             at: Stamp::Time(r.at.0),
             scheduled_at: Stamp::Time(r.scheduled_at.0),
             remote: r.remote.map(|a| Cow::Owned(a.to_string())),
-            family: family_of(r),
+            // The record's `family` field, when the record has one; without
+            // it a reader goes by `remote`, as for records read from disk.
+            family: None,
             conn: r.conn.as_ref().map(|c| ConnView {
                 id: c.id,
                 reused: c.reused,
@@ -190,9 +191,7 @@ impl<'a> RecordView<'a> {
             reconnected: conn.is_some_and(|c| c.reconnected),
             tls_resumed: self.tls.as_ref().map(|t| t.resumed),
             remote: self.remote.as_deref(),
-            family: self
-                .family
-                .or_else(|| self.remote.as_deref().and_then(family_of_remote)),
+            family: self.family,
             via: self.headers.via.as_deref(),
             x_cache: self.headers.x_cache.as_deref(),
             cf_pop: self.headers.cf_pop.as_deref(),
