@@ -73,7 +73,7 @@ const DETECTORS: [Detector; 10] = [
 ];
 
 /// Run every detector in order (and, when a target was probed over both IP
-/// families, on each family by itself: [`family::split`]); most severe, most
+/// families, on each family by itself: `detect/family.rs`); most severe, most
 /// confident first.
 pub fn run_all(ds: &Dataset, aws: &AwsEvidence) -> Vec<Finding> {
     let mut findings = family::split(ds, aws, detect_all(ds, aws));
