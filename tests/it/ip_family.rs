@@ -458,3 +458,31 @@ fn report_counts_probes_of_no_known_family_apart() {
     // record has the field and `family_of` reads it first, this is 50.
     assert_eq!(json["families"][1]["probes"], 40, "{json:#}");
 }
+
+/// A second target probed over IPv4 alone loses SYNs too: "IPv4 is clean"
+/// would be false, so the finding stays the whole run's, with a line for
+/// the dual-stack target.
+#[test]
+fn a_fault_also_on_a_one_family_target_is_not_called_one_familys() {
+    let mut all = ipv6_syn_loss();
+    let stalls = Fault::stalls((0..30).step_by(3));
+    for mut r in records(30, 20, &stalls, &stalls) {
+        if r.remote.is_some_and(|a| a.is_ipv4()) {
+            r.target = "v4-only".into();
+            r.url = "https://v4.example.com/ping".into();
+            r.run = Some("r2".into());
+            all.push(r);
+        }
+    }
+    let r = report_of(&all);
+    let f = finding(&r, Cause::SynLoss);
+    assert_eq!(f.family, None, "{}", f.title);
+    assert_eq!(f.targets, vec!["api".to_string(), "v4-only".to_string()]);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.starts_with("on api, probed over both families, only IPv6 shows it: ")),
+        "{:#?}",
+        f.evidence
+    );
+}

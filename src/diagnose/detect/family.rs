@@ -121,6 +121,18 @@ fn one_family(
         percent(other_bad, other_n),
         name(other),
     );
+    // The whole run saw it on targets probed over one family too: there the
+    // other family was never tried, so the finding stays the whole run's.
+    let elsewhere = whole.is_some_and(|w| w.finding.targets.iter().any(|t| !d.finding.targets.contains(t)));
+    if p < BEYOND_CHANCE && elsewhere {
+        let w = whole.expect("elsewhere implies whole");
+        return Some(w.finding.clone().evidence(format!(
+            "on {}, probed over both families, only {} shows it: {compared}; beyond chance (one-sided Fisher's exact test {})",
+            d.finding.targets.join(", "),
+            name(family),
+            p_value(p)
+        )));
+    }
     if p < BEYOND_CHANCE {
         let mut f = d.finding.clone();
         f.title = format!(
