@@ -463,6 +463,8 @@ pub enum GroupBy {
     Conn,
     /// The UTC minute the probes started in (lines up with CloudWatch periods).
     Minute,
+    /// The IP family the probes went over (ipv4, ipv6).
+    Family,
 }
 
 #[derive(Debug, Args)]

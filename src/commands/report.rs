@@ -9,9 +9,9 @@ use super::output::summary;
 use super::CommandError;
 use crate::cli::{GroupBy, ReportArgs, ReportFormat};
 use crate::exit::Exit;
-use crate::probe::ProbeRecord;
-use crate::records::{self, ReadReport};
-use crate::stats::{Breakdown, GroupRow, RunStats, TargetSummary};
+use crate::probe::{Family, ProbeRecord};
+use crate::records::{self, family_of, ReadReport};
+use crate::stats::{Breakdown, FamilyStats, GroupRow, RunStats, TargetSummary};
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
@@ -20,12 +20,23 @@ struct JsonReport<'a> {
     records: u64,
     unreadable_lines: u64,
     targets: Vec<TargetSummary>,
+    /// Targets probed over both IPv4 and IPv6: each family's summary.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    families: Vec<JsonFamily>,
     #[serde(skip_serializing_if = "Option::is_none")]
     breakdown: Option<JsonBreakdown>,
     /// Records of a lab run: measured times, and the speed that turns them
     /// into the scenario's.
     #[serde(skip_serializing_if = "Option::is_none")]
     lab: Option<&'a crate::probe::LabRun>,
+}
+
+/// A target's summary over one IP family.
+#[derive(Serialize)]
+struct JsonFamily {
+    family: Family,
+    #[serde(flatten)]
+    summary: TargetSummary,
 }
 
 #[derive(Serialize)]
@@ -43,6 +54,8 @@ struct JsonGroups {
 /// Everything read from the files.
 pub struct Loaded {
     pub stats: RunStats,
+    /// The same records per IP family, for the targets that have both.
+    pub families: FamilyStats,
     pub breakdown: Option<Breakdown>,
     pub read: ReadReport,
     /// The first lab run the records name: their times are measured, the
@@ -54,6 +67,7 @@ pub struct Loaded {
 /// A file that cannot be opened is bad input; a bad line is not.
 pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, CommandError> {
     let mut stats = RunStats::default();
+    let mut families = FamilyStats::default();
     let mut breakdown = by.map(|_| Breakdown::default());
     let mut read = ReadReport::default();
     let mut lab = None;
@@ -64,6 +78,9 @@ pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, CommandErr
         })?;
         records::for_each_record(path, reader, &mut read, |r| {
             stats.record(&r);
+            if let Some(family) = family_of(&r) {
+                families.record(family, &r);
+            }
             if lab.is_none() {
                 lab.clone_from(&r.lab);
             }
@@ -74,6 +91,7 @@ pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, CommandErr
     }
     Ok(Loaded {
         stats,
+        families,
         breakdown,
         read,
         lab,
@@ -116,7 +134,7 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write, stderr: &mut impl Write) 
                     lab.scenario, lab.speed, lab.speed
                 )?;
             }
-            summary::write(stdout, &loaded.stats)?;
+            write_targets(stdout, &loaded)?;
             if let (Some(b), Some(by)) = (&loaded.breakdown, args.by) {
                 writeln!(stdout)?;
                 summary::write_breakdown(stdout, by_name(by), &b.rows())?;
@@ -130,6 +148,17 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write, stderr: &mut impl Write) 
                 unreadable_lines: loaded.read.bad_lines,
                 lab: loaded.lab.as_deref(),
                 targets: loaded.stats.summaries(),
+                families: loaded
+                    .stats
+                    .targets
+                    .iter()
+                    .filter_map(|t| loaded.families.dual(&t.name))
+                    .flatten()
+                    .map(|(family, t)| JsonFamily {
+                        family,
+                        summary: t.summary(),
+                    })
+                    .collect(),
                 breakdown: loaded
                     .breakdown
                     .as_ref()
@@ -151,8 +180,49 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write, stderr: &mut impl Write) 
     Ok(Exit::Ok)
 }
 
+/// Every target's summary; a target probed over both IPv4 and IPv6 is
+/// followed by one block per family, since a path broken on one family
+/// only is what averaging the two would hide. With one family the output
+/// is what it always was.
+fn write_targets(w: &mut impl Write, loaded: &Loaded) -> std::io::Result<()> {
+    for (i, t) in loaded.stats.targets.iter().enumerate() {
+        if i > 0 {
+            writeln!(w)?;
+        }
+        summary::write_target(w, t)?;
+        let Some(split) = loaded.families.dual(&t.name) else {
+            continue;
+        };
+        for (family, f) in split {
+            writeln!(w)?;
+            summary::write_titled(
+                w,
+                &format!("{} over {}  {}", t.name, family_label(family), t.url),
+                f,
+            )?;
+        }
+        let unknown = t.probes - split.iter().map(|(_, f)| f.probes).sum::<u64>();
+        if unknown > 0 {
+            writeln!(
+                w,
+                "  ({unknown} more probe(s) of {} name no family: they failed before a connection was made)",
+                t.name
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn family_label(f: Family) -> &'static str {
+    match f {
+        Family::V4 => "IPv4",
+        Family::V6 => "IPv6",
+    }
+}
+
 fn by_name(by: GroupBy) -> &'static str {
     match by {
+        GroupBy::Family => "family",
         GroupBy::Remote => "remote",
         GroupBy::Conn => "conn",
         GroupBy::Minute => "minute",
@@ -161,6 +231,7 @@ fn by_name(by: GroupBy) -> &'static str {
 
 fn group_key(by: GroupBy, r: &ProbeRecord) -> String {
     match by {
+        GroupBy::Family => family_of(r).map_or("(unknown)", Family::as_str).to_string(),
         GroupBy::Remote => r
             .remote
             .map(|a| a.to_string())

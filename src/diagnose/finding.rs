@@ -5,6 +5,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use strum::{EnumCount, EnumMessage, VariantArray};
 
+use crate::probe::Family;
+
 /// The stable cause ids (ARCHITECTURE.md); `docs/causes.md` explains each.
 ///
 /// The one list of causes: ids, their order in reports and schema
@@ -114,6 +116,11 @@ pub struct Finding {
     pub evidence: Vec<String>,
     pub fix: Vec<String>,
     pub targets: Vec<String>,
+    /// Set when the finding holds on one IP family only: the records hold
+    /// both, the other family's probes are clean, and the difference is
+    /// beyond chance. Absent otherwise (and from earlier reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<Family>,
 }
 
 impl Finding {
@@ -126,6 +133,7 @@ impl Finding {
             evidence: Vec::new(),
             fix: Vec::new(),
             targets: Vec::new(),
+            family: None,
         }
     }
 
@@ -146,9 +154,22 @@ impl Finding {
         self
     }
 
+    /// `IPv6 only`, when the finding holds on one family only.
+    pub fn family_note(&self) -> Option<String> {
+        self.family.map(|f| format!("{} only", family_name(f)))
+    }
+
     /// Ordering for the verdict: most severe first, then most confident.
     pub fn rank(&self) -> (Severity, i64) {
         (self.severity, (self.confidence * 1000.0) as i64)
+    }
+}
+
+/// A family as people write it: `IPv4`, `IPv6`.
+pub fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::V4 => "IPv4",
+        Family::V6 => "IPv6",
     }
 }
 

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::coverage::{self, Rerun, Untested};
-use super::dataset::Dataset;
+use super::dataset::{Dataset, Sample};
 use super::detect::{self, gaps::is_head};
 pub use super::evidence::AwsEvidence;
 use super::finding::{Cause, Finding, Severity};
 use super::num::{quantile, quantiles, sorted};
-use crate::probe::{Phase, TargetKind};
+use crate::probe::{Family, Phase, TargetKind};
 
 pub const REPORT_VERSION: u32 = 1;
 
@@ -49,6 +49,20 @@ pub struct TargetReport {
     /// dns, connect, tls, send, ttfb, body (phases that happened at least
     /// once), keyed by [`Phase`] so that every format lists them in the
     /// order a request goes through them, not alphabetically.
+    pub phases_ms: BTreeMap<Phase, Quantiles>,
+    /// A target probed over both IPv4 and IPv6: the same numbers per family.
+    /// Absent when its probes went over one family (and from earlier reports).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub families: Vec<FamilyReport>,
+}
+
+/// A dual-stack target's probes over one IP family.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilyReport {
+    pub family: Family,
+    pub probes: usize,
+    pub errors: usize,
+    pub total_ms: Quantiles,
     pub phases_ms: BTreeMap<Phase, Quantiles>,
 }
 
@@ -251,33 +265,73 @@ fn kind_name(k: TargetKind) -> &'static str {
 }
 
 fn target_reports(ds: &Dataset) -> Vec<TargetReport> {
+    let families = ds.families();
     ds.targets
         .iter()
         .enumerate()
         .map(|(t, info)| {
-            let of: Vec<_> = ds.of_target(t as u16).map(|(_, s)| s).collect();
-            let mut phases = BTreeMap::new();
-            for &p in Phase::NETWORK {
-                if let Some(q) = Quantiles::of(of.iter().filter_map(|s| s.phase(p))) {
-                    phases.insert(p, q);
-                }
-            }
+            let of: Vec<&Sample> = ds.of_target(t as u16).map(|(_, s)| s).collect();
+            let whole = Numbers::of(&of);
+            let split = if families[t] == [true, true] {
+                [Family::V4, Family::V6]
+                    .map(|family| {
+                        let mine: Vec<&Sample> =
+                            of.iter().copied().filter(|s| s.family == Some(family)).collect();
+                        let n = Numbers::of(&mine);
+                        FamilyReport {
+                            family,
+                            probes: n.probes,
+                            errors: n.errors,
+                            total_ms: n.total_ms,
+                            phases_ms: n.phases_ms,
+                        }
+                    })
+                    .to_vec()
+            } else {
+                Vec::new()
+            };
             TargetReport {
                 name: info.name.clone(),
                 url: info.url.clone(),
                 kind: kind_name(info.kind).into(),
-                probes: of.len(),
-                errors: of.iter().filter(|s| s.failed()).count(),
-                total_ms: Quantiles::of(of.iter().map(|s| s.total_ms)).unwrap_or(Quantiles {
-                    p50: 0.0,
-                    p90: 0.0,
-                    p99: 0.0,
-                    max: 0.0,
-                }),
-                phases_ms: phases,
+                probes: whole.probes,
+                errors: whole.errors,
+                total_ms: whole.total_ms,
+                phases_ms: whole.phases_ms,
+                families: split,
             }
         })
         .collect()
+}
+
+/// Counts and quantiles of some probes: a target's, or one family's of it.
+struct Numbers {
+    probes: usize,
+    errors: usize,
+    total_ms: Quantiles,
+    phases_ms: BTreeMap<Phase, Quantiles>,
+}
+
+impl Numbers {
+    fn of(of: &[&Sample]) -> Numbers {
+        let mut phases = BTreeMap::new();
+        for &p in Phase::NETWORK {
+            if let Some(q) = Quantiles::of(of.iter().filter_map(|s| s.phase(p))) {
+                phases.insert(p, q);
+            }
+        }
+        Numbers {
+            probes: of.len(),
+            errors: of.iter().filter(|s| s.failed()).count(),
+            total_ms: Quantiles::of(of.iter().map(|s| s.total_ms)).unwrap_or(Quantiles {
+                p50: 0.0,
+                p90: 0.0,
+                p99: 0.0,
+                max: 0.0,
+            }),
+            phases_ms: phases,
+        }
+    }
 }
 
 /// First probes after each planned quiet gap (within ±25 % of it); from

@@ -7,6 +7,7 @@
 //! The record itself, [`ProbeRecord`](crate::probe::ProbeRecord), is the
 //! probe's output and stays in `probe`; this module only builds on it.
 
+mod family;
 mod observation;
 mod read;
 mod reuse;
@@ -14,6 +15,7 @@ mod time;
 mod view;
 mod writer;
 
+pub use family::{family_of, family_of_remote};
 pub use observation::Observation;
 pub use read::{for_each_record, open, read_observations, BadLine, ReadReport, BAD_SAMPLES, MAX_LINE};
 pub use reuse::{ByReuse, Reuse};

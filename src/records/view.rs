@@ -23,7 +23,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::observation::Observation;
 use super::time::parse_time;
-use crate::probe::{ErrorKind, Phase, Phases, ProbeRecord};
+use crate::probe::{ErrorKind, Family, Phase, Phases, ProbeRecord};
 
 /// A record, borrowed: from an NDJSON line or from a [`ProbeRecord`].
 #[derive(Deserialize)]
@@ -40,6 +40,9 @@ pub struct RecordView<'a> {
     scheduled_at: Stamp<'a>,
     #[serde(borrow, default)]
     remote: Option<Cow<'a, str>>,
+    /// Absent from records written before `--ip-family`.
+    #[serde(default)]
+    family: Option<Family>,
     #[serde(default)]
     conn: Option<ConnView>,
     phases_ms: Phases,
@@ -138,6 +141,9 @@ impl<'a> RecordView<'a> {
             at: Stamp::Time(r.at.0),
             scheduled_at: Stamp::Time(r.scheduled_at.0),
             remote: r.remote.map(|a| Cow::Owned(a.to_string())),
+            // The record's `family` field, when the record has one; without
+            // it a reader goes by `remote`, as for records read from disk.
+            family: None,
             conn: r.conn.as_ref().map(|c| ConnView {
                 id: c.id,
                 reused: c.reused,
@@ -190,6 +196,7 @@ impl<'a> RecordView<'a> {
             reconnected: conn.is_some_and(|c| c.reconnected),
             tls_resumed: self.tls.as_ref().map(|t| t.resumed),
             remote: self.remote.as_deref(),
+            family: self.family,
             via: self.headers.via.as_deref(),
             x_cache: self.headers.x_cache.as_deref(),
             cf_pop: self.headers.cf_pop.as_deref(),

@@ -662,3 +662,89 @@ fn accuracy_table() {
         );
     }
 }
+
+/// Records of `path` probed over IPv4 (`v4`) and IPv6 (`path`) at once, as
+/// two clients would: the families' probes interleave in time.
+fn dual_stack(v4: Path, path: Path, seed: u64, sweep: &[f64]) -> Vec<ProbeRecord> {
+    let mut records = run_plan(v4, seed, sweep);
+    for r in &mut records {
+        r.remote = Some("203.0.113.5:443".parse().unwrap());
+    }
+    for mut r in run_plan(path, seed + 10_000, sweep) {
+        r.remote = Some("[2001:db8::5]:443".parse().unwrap());
+        r.run = Some("sim6".into());
+        records.push(r);
+    }
+    records
+}
+
+/// Issue 16: every fault set-up probed over both families. A fault on both
+/// is not called one family's; a fault on IPv6 alone is called IPv6's when
+/// the detector's probes show it beyond chance, and never IPv4's. Causes
+/// whose findings account for no single probe (slow-tls, slow-backend, an
+/// edge comparison) and the quiet-gap causes (too few first requests per
+/// family for Fisher's test) are never called one family's.
+#[test]
+fn a_fault_on_one_family_is_named_and_one_on_both_is_not() {
+    use coldlink::probe::Family;
+    let kinds = [
+        ("execute-api".to_string(), TargetKind::ExecuteApi),
+        ("custom-domain".to_string(), TargetKind::CustomDomain),
+    ];
+    let mut false_claims = Vec::new();
+    let mut named = BTreeMap::new();
+    // Another draw of set-ups: COLDLINK_SEED=7, as for `check`. The floors
+    // hold for draws 0–5 (syn-loss is named 20–28 times in 40: a loss of
+    // 8 % over 40 new connections is often within chance).
+    let base: u64 = std::env::var("COLDLINK_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    for cause in Cause::ALL {
+        for seed in base * 40..(base + 1) * 40 {
+            let mut rng = StdRng::seed_from_u64(seed * 7919 + cause as u64);
+            let (fault, sweep) = setup(cause, &mut rng);
+            let path = random_path(&mut rng, fault);
+            let clean = Path {
+                fault: Fault::None,
+                ..path.clone()
+            };
+            for v6_only in [false, true] {
+                let v4 = if v6_only { clean.clone() } else { path.clone() };
+                let ds = Dataset::from_records(&dual_stack(v4, path.clone(), seed, &sweep), &kinds, 1.0);
+                let (report, _) = diagnose(&ds, &Context::default());
+                for f in report.findings.iter().filter(|f| f.family.is_some()) {
+                    if v6_only && f.cause == cause && f.family == Some(Family::V6) {
+                        *named.entry(cause).or_insert(0) += 1;
+                    } else {
+                        false_claims.push(format!(
+                            "{cause} seed {seed} {}: {} on {:?}: {}",
+                            if v6_only { "on IPv6 only" } else { "on both" },
+                            f.cause,
+                            f.family,
+                            f.title
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // None in draws 0–5 (5760 diagnoses). Before `echoes`, 5 were: slow TLS
+    // handshakes whose one family's tail the bad-path detector took for a
+    // bad path of that family.
+    assert!(false_claims.is_empty(), "{false_claims:#?}");
+    let at_least = [
+        (Cause::BadPath, 35),
+        (Cause::SynLoss, 18),
+        (Cause::DnsTimeout, 30),
+        (Cause::IntegrationTimeout, 35),
+        (Cause::Errors, 35),
+    ];
+    for (cause, floor) in at_least {
+        let n = named.get(&cause).copied().unwrap_or(0);
+        assert!(
+            n >= floor,
+            "{cause} named IPv6's in {n}/40, expected ≥ {floor}: {named:?}"
+        );
+    }
+}

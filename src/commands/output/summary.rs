@@ -16,8 +16,14 @@ pub fn write(w: &mut (impl Write + ?Sized), stats: &RunStats) -> io::Result<()> 
     Ok(())
 }
 
-fn write_target(w: &mut (impl Write + ?Sized), t: &TargetStats) -> io::Result<()> {
-    writeln!(w, "{}  {}", t.name, t.url)?;
+/// One target's block, headed by its name and URL.
+pub fn write_target(w: &mut (impl Write + ?Sized), t: &TargetStats) -> io::Result<()> {
+    write_titled(w, &format!("{}  {}", t.name, t.url), t)
+}
+
+/// One block of counts and phase percentiles under `title`.
+pub fn write_titled(w: &mut (impl Write + ?Sized), title: &str, t: &TargetStats) -> io::Result<()> {
+    writeln!(w, "{title}")?;
     let failed = if t.errors.is_empty() {
         "0".to_string()
     } else {

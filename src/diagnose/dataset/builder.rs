@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::time::SystemTime;
 
 use super::{Dataset, EdgeCache, Ix, Sample, TargetInfo};
-use crate::probe::{LabRun, TargetKind};
-use crate::records::{Observation, Reuse};
+use crate::probe::{Family, LabRun, TargetKind};
+use crate::records::{family_of_remote, Observation, Reuse};
 
 /// A gap shorter than this (real time) joins a probe to the session of the
 /// one before it: back-to-back probes leave well under a millisecond, so
@@ -21,6 +21,9 @@ pub struct Builder {
     targets: Vec<TargetInfo>,
     target_ix: HashMap<String, u16>,
     remotes: Interner,
+    /// The family each remote address shows, by its index in `remotes`:
+    /// worked out once per address, not once per record.
+    remote_families: Vec<Option<Family>>,
     pops: Interner,
     runs: Interner,
     conns: HashMap<(u32, u64), Ix>,
@@ -124,6 +127,10 @@ impl Builder {
         } else {
             EdgeCache::None
         };
+        let remote = o.remote.map(|r| self.remote(r));
+        let family = o
+            .family
+            .or_else(|| remote.and_then(|ix| self.remote_families[ix.index()]));
         // The tool's own queueing is not the path's latency.
         let network_ms = (o.total_ms - o.phases.queue.unwrap_or(0.0)).max(0.0);
         let sample = Sample {
@@ -138,7 +145,8 @@ impl Builder {
             conn_idle_ms: o.conn_idle_ms.map_or(f32::NAN, |v| v as f32),
             reconnected: o.reconnected,
             tls_resumed: o.tls_resumed,
-            remote: o.remote.map(|r| self.remotes.get(r)),
+            remote,
+            family,
             conn,
             cloudfront: via_cf || o.cf_pop.is_some() || edge_cache != EdgeCache::None,
             edge_cache,
@@ -151,6 +159,15 @@ impl Builder {
             trace: o.trace_id.and_then(crate::probe::trace::TraceKey::parse),
         };
         self.raw.push((start, end, sample));
+    }
+
+    /// A remote address's index, its family worked out the first time.
+    fn remote(&mut self, r: &str) -> Ix {
+        let ix = self.remotes.get(r);
+        if ix.index() == self.remote_families.len() {
+            self.remote_families.push(family_of_remote(r));
+        }
+        ix
     }
 
     fn target(&mut self, name: &str, url: &str) -> u16 {
@@ -206,7 +223,7 @@ impl Builder {
             .iter()
             .map(|t| self.target(&t.name, &t.url))
             .collect();
-        let remotes: Vec<Ix> = other.remotes.names.iter().map(|r| self.remotes.get(r)).collect();
+        let remotes: Vec<Ix> = other.remotes.names.iter().map(|r| self.remote(r)).collect();
         let pops: Vec<Ix> = other.pops.names.iter().map(|p| self.pops.get(p)).collect();
         let runs: Vec<u32> = other.runs.names.iter().map(|r| self.runs.get_u32(r)).collect();
         let mut conns = vec![Ix::new(0); other.conns.len()];

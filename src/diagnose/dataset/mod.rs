@@ -12,12 +12,14 @@ use std::num::NonZeroU32;
 use std::time::SystemTime;
 
 use super::num::quantiles;
-use crate::probe::{ErrorKind, Phase, ProbeRecord, TargetKind};
+use crate::probe::{ErrorKind, Family, Phase, ProbeRecord, TargetKind};
 pub use crate::records::Observation;
 use crate::records::{ByReuse, RecordView, Reuse};
 
 mod builder;
+mod family;
 pub use builder::Builder;
+pub use family::slot;
 
 /// A stall shorter than this (scenario ms) is never called one, whatever the
 /// noise: a clean reconnect costs a round trip, a timer costs ≥ 0.5 s.
@@ -66,6 +68,9 @@ pub struct Sample {
     pub tls_resumed: Option<bool>,
     /// The remote address, in [`Dataset::remotes`].
     pub remote: Option<Ix>,
+    /// The IP family the probe went over, when the record says or its
+    /// address shows it.
+    pub family: Option<Family>,
     /// The client connection, numbered across runs (`run`, `conn.id`).
     pub conn: Option<Ix>,
     pub cloudfront: bool,
@@ -107,6 +112,11 @@ impl Ix {
         (self.0.get() - 1) as usize
     }
 }
+
+// A million samples in a stored-records diagnosis: the family rides in
+// padding, the sample stays 120 bytes.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Sample>() <= 120);
 
 impl Sample {
     pub fn phase(&self, p: Phase) -> Option<f64> {

@@ -8,6 +8,7 @@ mod bad_path;
 mod dns_timeout;
 mod edge;
 mod errors;
+mod family;
 pub mod gaps;
 mod idle_timeout;
 mod integration_timeout;
@@ -71,28 +72,36 @@ const DETECTORS: [Detector; 10] = [
     errors::detect,
 ];
 
-/// Run every detector in order; most severe, most confident first.
+/// Run every detector in order (and, when a target was probed over both IP
+/// families, on each family by itself: `detect/family.rs`); most severe, most
+/// confident first.
 pub fn run_all(ds: &Dataset, aws: &AwsEvidence) -> Vec<Finding> {
+    let mut findings = family::split(ds, aws, detect_all(ds, aws));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.rank()));
+    findings
+}
+
+/// Every detector in order, at most one detection per cause, with the
+/// probes each accounts for.
+fn detect_all(ds: &Dataset, aws: &AwsEvidence) -> Vec<Detection> {
     let mut explained = vec![false; ds.samples.len()];
-    let mut findings = Vec::new();
+    let mut found: Vec<Detection> = Vec::new();
     for detect in DETECTORS {
         let input = Input {
             ds,
             explained: &explained,
             aws,
         };
-        let found = detect(&input);
-        if let Some(d) = found {
-            for i in d.explains {
+        if let Some(d) = detect(&input) {
+            for &i in &d.explains {
                 explained[i] = true;
             }
-            if !findings.iter().any(|f: &Finding| f.cause == d.finding.cause) {
-                findings.push(d.finding);
+            if !found.iter().any(|f| f.finding.cause == d.finding.cause) {
+                found.push(d);
             }
         }
     }
-    findings.sort_by_key(|f| std::cmp::Reverse(f.rank()));
-    findings
+    found
 }
 
 /// A finding this confident, at warning or above, settles a plan early:

@@ -53,6 +53,10 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out)?;
             writeln!(out, "Targets: {}", f.targets.join(", "))?;
         }
+        if let Some(family) = f.family_note() {
+            writeln!(out)?;
+            writeln!(out, "Family: {family}")?;
+        }
     }
     writeln!(out)?;
     writeln!(out, "## Targets")?;
@@ -60,34 +64,47 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "| target | kind | probes | failed | p50 | p90 | p99 | max |")?;
     writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|")?;
     for t in &r.targets {
-        let q = &t.total_ms;
-        writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            md(&t.name),
-            t.kind,
-            t.probes,
-            t.errors,
-            human_ms(q.p50),
-            human_ms(q.p90),
-            human_ms(q.p99),
-            human_ms(q.max)
-        )?;
-    }
-    writeln!(out)?;
-    writeln!(out, "| target | phase | p50 | p90 | p99 | max |")?;
-    writeln!(out, "|---|---|---:|---:|---:|---:|")?;
-    for t in &r.targets {
-        for (phase, q) in &t.phases_ms {
+        let rows = std::iter::once((t.name.clone(), t.probes, t.errors, &t.total_ms)).chain(
+            t.families
+                .iter()
+                .map(|f| (super::over(&t.name, f.family), f.probes, f.errors, &f.total_ms)),
+        );
+        for (name, probes, errors, q) in rows {
             writeln!(
                 out,
-                "| {} | {phase} | {} | {} | {} | {} |",
-                md(&t.name),
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                md(&name),
+                t.kind,
+                probes,
+                errors,
                 human_ms(q.p50),
                 human_ms(q.p90),
                 human_ms(q.p99),
                 human_ms(q.max)
             )?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "| target | phase | p50 | p90 | p99 | max |")?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|")?;
+    for t in &r.targets {
+        let rows = std::iter::once((t.name.clone(), &t.phases_ms)).chain(
+            t.families
+                .iter()
+                .map(|f| (super::over(&t.name, f.family), &f.phases_ms)),
+        );
+        for (name, phases) in rows {
+            for (phase, q) in phases {
+                writeln!(
+                    out,
+                    "| {} | {phase} | {} | {} | {} | {} |",
+                    md(&name),
+                    human_ms(q.p50),
+                    human_ms(q.p90),
+                    human_ms(q.p99),
+                    human_ms(q.max)
+                )?;
+            }
         }
     }
     if !r.idle_sweep.is_empty() {

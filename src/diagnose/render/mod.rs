@@ -38,6 +38,11 @@ pub fn write(
     }
 }
 
+/// `api over IPv6`: a dual-stack target's row for one family.
+pub(crate) fn over(name: &str, family: crate::probe::Family) -> String {
+    format!("{name} over {}", crate::diagnose::finding::family_name(family))
+}
+
 /// `p50 · p90 · p99` of a quantile set, human units.
 pub(crate) fn spread(q: &super::report::Quantiles) -> String {
     use crate::format::human_ms;

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use nu_ansi_term::{Color, Style};
 
-use crate::diagnose::finding::Severity;
+use crate::diagnose::finding::{family_name, Severity};
 use crate::diagnose::report::Report;
 use crate::format::human_ms;
 
@@ -78,6 +78,9 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
         if !f.targets.is_empty() {
             writeln!(out, "  {} {}", p.dim("targets:"), f.targets.join(", "))?;
         }
+        if let Some(family) = f.family_note() {
+            writeln!(out, "  {} {family}", p.dim("family:"))?;
+        }
     }
     writeln!(out)?;
     writeln!(out, "{}", p.bold("Targets (total p50 · p90 · p99 · max)"))?;
@@ -98,6 +101,24 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
             .collect();
         if !phases.is_empty() {
             writeln!(out, "    {} {}", p.dim("phase p50:"), phases.join(" · "))?;
+        }
+        for f in &t.families {
+            writeln!(
+                out,
+                "    over {}: {} probes, {} failed: {}",
+                family_name(f.family),
+                f.probes,
+                f.errors,
+                super::spread(&f.total_ms)
+            )?;
+            let phases: Vec<String> = f
+                .phases_ms
+                .iter()
+                .map(|(phase, q)| format!("{phase} {}", human_ms(q.p50)))
+                .collect();
+            if !phases.is_empty() {
+                writeln!(out, "      {} {}", p.dim("phase p50:"), phases.join(" · "))?;
+            }
         }
     }
     if !r.idle_sweep.is_empty() {

@@ -79,6 +79,9 @@ pub(super) fn finding(s: &mut String, f: &Finding) -> fmt::Result {
         let names: Vec<String> = f.targets.iter().map(|t| esc(t)).collect();
         writeln!(s, "<p class=\"muted\">Targets: {}</p>", names.join(", "))?;
     }
+    if let Some(family) = f.family_note() {
+        writeln!(s, "<p class=\"muted\">Family: {}</p>", esc(&family))?;
+    }
     s.push_str("</section>\n");
     Ok(())
 }

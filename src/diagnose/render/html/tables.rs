@@ -4,6 +4,7 @@ use std::fmt::{self, Write as _};
 
 use super::escape::esc;
 use super::plot::colour;
+use crate::diagnose::render::over;
 use crate::diagnose::report::{Quantiles, Report};
 use crate::format::human_ms;
 use crate::probe::Phase;
@@ -38,6 +39,22 @@ pub(super) fn targets_table(s: &mut String, r: &Report) -> fmt::Result {
             esc(&human_ms(q.p99)),
             esc(&human_ms(q.max))
         )?;
+        for f in &t.families {
+            let q = &f.total_ms;
+            writeln!(
+                s,
+                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                esc(&over(&t.name, f.family)),
+                esc(&t.kind),
+                f.probes,
+                f.errors,
+                esc(&human_ms(q.p50)),
+                esc(&human_ms(q.p90)),
+                esc(&human_ms(q.p99)),
+                esc(&human_ms(q.max))
+            )?;
+        }
     }
     s.push_str("</tbody>\n</table>\n");
     Ok(())
@@ -61,10 +78,14 @@ pub(super) fn phases_table(s: &mut String, r: &Report) -> fmt::Result {
         write!(s, "<th class=\"num\">{}</th>", esc(n.as_str()))?;
     }
     s.push_str("</tr></thead>\n<tbody>\n");
-    for t in &r.targets {
-        write!(s, "<tr><td>{}</td>", esc(&t.name))?;
+    let rows = r.targets.iter().flat_map(|t| {
+        std::iter::once((t.name.clone(), &t.phases_ms))
+            .chain(t.families.iter().map(|f| (over(&t.name, f.family), &f.phases_ms)))
+    });
+    for (name, phases) in rows {
+        write!(s, "<tr><td>{}</td>", esc(&name))?;
         for n in &names {
-            match t.phases_ms.get(n) {
+            match phases.get(n) {
                 Some(q) => write!(
                     s,
                     "<td class=\"num\" title=\"{}\">{}</td>",

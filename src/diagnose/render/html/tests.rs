@@ -33,6 +33,7 @@ fn target(name: &str, url: &str) -> TargetReport {
         errors: 1,
         total_ms: q(45.0),
         phases_ms,
+        families: Vec::new(),
     }
 }
 
