@@ -563,4 +563,20 @@ pub struct ConnectionArgs {
     /// 10 lowercase letters and digits.
     #[arg(long, value_name = "ID", value_parser = parse::api_id)]
     pub api_id: Option<http::HeaderValue>,
+
+    /// Connect over IPv4 only: DNS asks for A records, --resolve pins to
+    /// IPv6 addresses are not used (same as --ip-family 4).
+    #[arg(short = '4', conflicts_with_all = ["ipv6", "ip_family"])]
+    pub ipv4: bool,
+
+    /// Connect over IPv6 only: DNS asks for AAAA records, --resolve pins to
+    /// IPv4 addresses are not used (same as --ip-family 6).
+    #[arg(short = '6', conflicts_with = "ip_family")]
+    pub ipv6: bool,
+
+    /// Address family of every probe: 4, 6, or both (each target is probed
+    /// on each family it has, and every record says which in its family
+    /// field) [default: the first address the resolver returns].
+    #[arg(long, value_name = "4|6|both", value_parser = parse::ip_family)]
+    pub ip_family: Option<crate::probe::FamilyChoice>,
 }

@@ -17,8 +17,9 @@ use super::error::{relative_to, ConfigError, KeyProblem, NotAFile, Source};
 use crate::cli::parse::{self, HeaderArg};
 use crate::cli::ConnectionArgs;
 use crate::duration::Dur;
+use crate::probe::family::{self, FamilyChoice, IpFamily};
 use crate::probe::target::is_secret;
-use crate::probe::{ConnectionPolicy, ProbeSettings, RequestSpec, ResolvePin, Timeouts, TlsOptions};
+use crate::probe::{ConnectionPolicy, ProbeSettings, RequestSpec, ResolvePin, Target, Timeouts, TlsOptions};
 
 /// Connection settings from one source, or several layered. `None` and
 /// empty lists are "not set here".
@@ -44,6 +45,8 @@ pub struct Connection {
     pub expect_status: Option<Vec<u16>>,
     /// Sent as `x-apigw-api-id` (a private API through a VPC endpoint's hostname).
     pub api_id: Option<HeaderValue>,
+    /// `-4`, `-6`, `--ip-family`: `None` is the resolver's first address.
+    pub ip_family: Option<FamilyChoice>,
 }
 
 /// The header that names a private API to an interface VPC endpoint.
@@ -91,6 +94,7 @@ impl Connection {
             http1_only: self.http1_only.over(lower.http1_only),
             expect_status: self.expect_status.over(lower.expect_status),
             api_id: self.api_id.over(lower.api_id),
+            ip_family: self.ip_family.over(lower.ip_family),
         }
     }
 
@@ -116,6 +120,11 @@ impl Connection {
             http1_only: switch(args.http1_only),
             expect_status: args.expect_status.clone(),
             api_id: args.api_id.clone(),
+            ip_family: match (args.ipv4, args.ipv6) {
+                (true, _) => Some(FamilyChoice::Only(IpFamily::Ipv4)),
+                (_, true) => Some(FamilyChoice::Only(IpFamily::Ipv6)),
+                _ => args.ip_family,
+            },
         }
     }
 
@@ -159,6 +168,12 @@ impl Connection {
             max_idle_per_origin: concurrency.max(1),
             lab: None,
         })
+    }
+
+    /// The targets on the families asked for (see [`crate::probe::family`]):
+    /// as given when none is; refused when one cannot be reached on it.
+    pub fn on_families(&self, targets: Vec<Target>) -> Result<Vec<Target>, ConfigError> {
+        Ok(family::expand(targets, self.ip_family, &self.resolve)?)
     }
 
     /// The request every probe sends; secret header values are marked
@@ -221,6 +236,8 @@ pub struct ConnectionEntry {
     #[serde(default)]
     pub secret_headers: Vec<Spanned<String>>,
     pub api_id: Option<Spanned<String>>,
+    /// `"4"`, `"6"` or `"both"` (`"ipv4"`, `"ipv6"` too).
+    pub ip_family: Option<Spanned<String>>,
 }
 
 impl ConnectionEntry {
@@ -254,6 +271,12 @@ impl ConnectionEntry {
             Some(v) => Some(parse::api_id(v.get_ref()).map_err(|e| src.error(v, "connection.api_id", e))?),
             None => None,
         };
+        let ip_family = match &self.ip_family {
+            Some(v) => {
+                Some(parse::ip_family(v.get_ref()).map_err(|e| src.error(v, "connection.ip_family", e))?)
+            }
+            None => None,
+        };
         let mut cacert = Vec::new();
         for p in &self.cacert {
             let path = relative_to(src.path, p.get_ref());
@@ -275,6 +298,7 @@ impl ConnectionEntry {
             trace_header: self.trace_header,
             http1_only: self.http1_only,
             api_id,
+            ip_family,
             ..Connection::default()
         })
     }

@@ -53,6 +53,7 @@ pub fn targets(
         _ if !urls.is_empty() => targets_from(urls, &Arc::new(conn.request()?)),
         _ => return Err(ConfigError::NothingToProbe { command, needs }),
     };
+    let targets = conn.on_families(targets)?;
     Ok((targets, conn))
 }
 

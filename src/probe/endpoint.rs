@@ -5,6 +5,8 @@ use std::net::IpAddr;
 
 use url::{Host, Url};
 
+use super::family::IpFamily;
+
 /// Where to connect, derived once from the URL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Endpoint {
@@ -60,6 +62,9 @@ pub struct Origin {
     pub tls: bool,
     pub host: String,
     pub port: u16,
+    /// Set when the target's family is fixed: an IPv6 probe never gets a
+    /// pooled IPv4 connection.
+    pub family: Option<IpFamily>,
 }
 
 impl Endpoint {
@@ -68,6 +73,7 @@ impl Endpoint {
             tls: self.tls,
             host: self.host.to_ascii_lowercase(),
             port: self.port,
+            family: None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod conn;
 pub mod dns;
 pub mod endpoint;
 pub mod engine;
+pub mod family;
 pub mod io;
 pub mod pinger;
 pub mod plan;
@@ -28,6 +29,7 @@ pub mod waterfall;
 
 pub use dns::ResolvePin;
 pub use engine::RecordBatch;
+pub use family::{FamilyChoice, IpFamily};
 pub use plan::{schedule_in_flight, CountPlan, Job, Pacing, Plan, SchedulePlan};
 pub use prober::{ConnectionPolicy, ProbeSettings, Prober, Timeouts};
 pub use record::{ConnInfo, ErrorKind, LabRun, Phase, Phases, ProbeError, ProbeRecord, Timestamp, TlsInfo};

@@ -19,6 +19,7 @@ use tokio_rustls::TlsConnector;
 use super::classify;
 use super::conn::{ConnFacts, Connection, HttpVersion, Transport};
 use super::dns::{Dns, ResolvePin};
+use super::family;
 use super::io::IoMarks;
 use super::pool::Pool;
 use super::record::{
@@ -311,6 +312,7 @@ impl Prober {
             scheduled_at: Timestamp(wall(scheduled)),
             remote: out.remote,
             local: out.local,
+            family: family::of_probe(out.remote, target),
             conn: out.conn,
             phases_ms: timing.phases,
             total_ms: timing.total_ms,
@@ -485,24 +487,25 @@ impl Prober {
         let timeouts = self.settings.timeouts;
         let addrs = if let Some(ip) = ep.ip {
             vec![SocketAddr::new(ip, ep.port)]
-        } else if let Some(addr) = self.dns.pinned(&ep.host, ep.port) {
+        } else if let Some(addr) = self.dns.pinned(&ep.host, ep.port, target.family) {
             vec![addr]
         } else {
             let begun = Instant::now();
             marks.begin(Phase::Dns, begun);
             let limit = deadline.min(begun + timeouts.dns);
-            let found = match timeout_at(limit.into(), self.dns.lookup(&ep.host, ep.port)).await {
-                Err(_) => Err(Failure::now(
-                    ErrorKind::Timeout,
-                    format!(
-                        "resolving {} took longer than {}",
-                        ep.host,
-                        format::whole_ms(limit - begun)
-                    ),
-                )),
-                Ok(Err(f)) => Err(Failure::now(f.kind, f.message)),
-                Ok(Ok(addrs)) => Ok(addrs),
-            }?;
+            let found =
+                match timeout_at(limit.into(), self.dns.lookup(&ep.host, ep.port, target.family)).await {
+                    Err(_) => Err(Failure::now(
+                        ErrorKind::Timeout,
+                        format!(
+                            "resolving {} took longer than {}",
+                            ep.host,
+                            format::whole_ms(limit - begun)
+                        ),
+                    )),
+                    Ok(Err(f)) => Err(Failure::now(f.kind, f.message)),
+                    Ok(Ok(addrs)) => Ok(addrs),
+                }?;
             marks.end(Phase::Dns, Instant::now());
             found
         };

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use url::{Host, Url};
 
 pub use super::endpoint::{Endpoint, Origin};
+use super::family::IpFamily;
 use super::redact::Redaction;
 use super::request::PreparedRequest;
 pub use super::secrets::{
@@ -65,6 +66,9 @@ pub struct Target {
     /// Computed once: what the response's headers must not show back of
     /// the request's secrets.
     pub redaction: Arc<Redaction>,
+    /// Set when probes must use this family only (`-4`, `-6`, one of the
+    /// targets `both` makes); `None`: what the resolver returns first.
+    pub family: Option<IpFamily>,
 }
 
 impl Target {
@@ -85,7 +89,15 @@ impl Target {
             endpoint,
             url,
             request,
+            family: None,
         }
+    }
+
+    /// This target on `family` only, pooled apart from the others.
+    pub fn with_family(mut self, family: IpFamily) -> Target {
+        self.family = Some(family);
+        self.origin.family = Some(family);
+        self
     }
 }
 
