@@ -493,19 +493,19 @@ impl Prober {
             let begun = Instant::now();
             marks.begin(Phase::Dns, begun);
             let limit = deadline.min(begun + timeouts.dns);
-            let found =
-                match timeout_at(limit.into(), self.dns.lookup(&ep.host, ep.port, target.family)).await {
-                    Err(_) => Err(Failure::now(
-                        ErrorKind::Timeout,
-                        format!(
-                            "resolving {} took longer than {}",
-                            ep.host,
-                            format::whole_ms(limit - begun)
-                        ),
-                    )),
-                    Ok(Err(f)) => Err(Failure::now(f.kind, f.message)),
-                    Ok(Ok(addrs)) => Ok(addrs),
-                }?;
+            let lookup = self.dns.lookup(&ep.host, ep.port, target.family);
+            let found = match timeout_at(limit.into(), lookup).await {
+                Err(_) => Err(Failure::now(
+                    ErrorKind::Timeout,
+                    format!(
+                        "resolving {} took longer than {}",
+                        ep.host,
+                        format::whole_ms(limit - begun)
+                    ),
+                )),
+                Ok(Err(f)) => Err(Failure::now(f.kind, f.message)),
+                Ok(Ok(addrs)) => Ok(addrs),
+            }?;
             marks.end(Phase::Dns, Instant::now());
             found
         };
