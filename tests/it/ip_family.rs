@@ -446,3 +446,39 @@ async fn a_fixed_family_asks_dns_for_its_record_type_only() {
     );
     assert_eq!(server.requests().len(), 2, "the -6 probe sent nothing");
 }
+
+/// `diagnose --lab ipv6-path` as it comes (its profile sets `ip_family =
+/// "both"`): the verdict is the scenario's cause id, `syn-loss`, on the
+/// execute-api URL, and the plan probed both families.
+#[test]
+fn diagnose_lab_ipv6_path_names_syn_loss() {
+    if !ipv6_here() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("v6.ndjson");
+    let out = coldlink(&[
+        "diagnose",
+        "--lab",
+        "ipv6-path",
+        "--format",
+        "json",
+        "-q",
+        "--records",
+        file.to_str().unwrap(),
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not a report ({e}): {}", text(&out.stderr)));
+    assert_eq!(report["verdict"], "syn-loss", "{report:#}");
+    assert_eq!(out.status.code(), Some(1));
+    let rs = records(&file);
+    family_matches_remote(&rs);
+    for family in [IpFamily::Ipv4, IpFamily::Ipv6] {
+        assert!(rs.iter().any(|r| r.family == Some(family)), "{family} probed");
+    }
+    // Only IPv6 connects to the gateway stall.
+    assert!(rs
+        .iter()
+        .filter(|r| r.phases_ms.connect.unwrap_or(0.0) >= 900.0)
+        .all(|r| r.family == Some(IpFamily::Ipv6) && r.target == "execute-api"));
+}
