@@ -79,7 +79,7 @@ pub enum ConfigError {
     /// `-4`, `-6` or `--ip-family` (or a profile's `ip_family`) against a
     /// target that has no address of that family.
     #[error(transparent)]
-    IpFamily(#[from] crate::probe::family::FamilyMismatch),
+    IpFamily(#[from] crate::probe::dual_stack::FamilyMismatch),
     /// `needs`: what the command takes, e.g. "URLs, --profile FILE or --lab SCENARIO".
     #[error("{command} needs {needs}")]
     NothingToProbe {

@@ -17,7 +17,8 @@ use super::error::{relative_to, ConfigError, KeyProblem, NotAFile, Source};
 use crate::cli::parse::{self, HeaderArg};
 use crate::cli::ConnectionArgs;
 use crate::duration::Dur;
-use crate::probe::family::{self, FamilyChoice, IpFamily};
+use crate::probe::dual_stack;
+use crate::probe::family::{FamilyChoice, IpFamily};
 use crate::probe::target::is_secret;
 use crate::probe::{ConnectionPolicy, ProbeSettings, RequestSpec, ResolvePin, Target, Timeouts, TlsOptions};
 
@@ -173,7 +174,7 @@ impl Connection {
     /// The targets on the families asked for (see [`crate::probe::family`]):
     /// as given when none is; refused when one cannot be reached on it.
     pub fn on_families(&self, targets: Vec<Target>) -> Result<Vec<Target>, ConfigError> {
-        Ok(family::expand(targets, self.ip_family, &self.resolve)?)
+        Ok(dual_stack::expand(targets, self.ip_family, &self.resolve)?)
     }
 
     /// The request every probe sends; secret header values are marked

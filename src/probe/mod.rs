@@ -6,6 +6,7 @@ pub mod classify;
 pub mod clock;
 pub mod conn;
 pub mod dns;
+pub mod dual_stack;
 pub mod endpoint;
 pub mod engine;
 pub mod family;

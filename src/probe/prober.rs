@@ -19,7 +19,7 @@ use tokio_rustls::TlsConnector;
 use super::classify;
 use super::conn::{ConnFacts, Connection, HttpVersion, Transport};
 use super::dns::{Dns, ResolvePin};
-use super::family;
+use super::dual_stack;
 use super::io::IoMarks;
 use super::pool::Pool;
 use super::record::{
@@ -312,7 +312,7 @@ impl Prober {
             scheduled_at: Timestamp(wall(scheduled)),
             remote: out.remote,
             local: out.local,
-            family: family::of_probe(out.remote, target),
+            family: dual_stack::of_probe(out.remote, target),
             conn: out.conn,
             phases_ms: timing.phases,
             total_ms: timing.total_ms,
