@@ -482,3 +482,33 @@ fn diagnose_lab_ipv6_path_names_syn_loss() {
         .filter(|r| r.phases_ms.connect.unwrap_or(0.0) >= 900.0)
         .all(|r| r.family == Some(IpFamily::Ipv6) && r.target == "execute-api"));
 }
+
+/// `watch` needs a terminal: its configuration shows the targets it would
+/// probe, one per family under one name, and one dashboard panel for both.
+#[test]
+fn watch_probes_each_family_in_one_panel() {
+    use clap::Parser;
+    use coldlink::cli::{Cli, Command as Sub};
+    use coldlink::config::{FromArgs, WatchConfig};
+
+    let watch = |extra: &[&str]| {
+        let mut argv = vec!["coldlink", "watch"];
+        argv.extend_from_slice(extra);
+        let Sub::Watch(args) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        WatchConfig::from_args(&args, None)
+    };
+    let cfg = watch(&["https://api.example.com/x", "--ip-family", "both"]).unwrap();
+    let targets: Vec<_> = cfg.targets.iter().map(|t| (t.name.as_str(), t.family)).collect();
+    assert_eq!(
+        targets,
+        [
+            ("api.example.com/x", Some(IpFamily::Ipv4)),
+            ("api.example.com/x", Some(IpFamily::Ipv6))
+        ]
+    );
+    assert_eq!(coldlink::tui::meta(&cfg).targets.len(), 1);
+    let e = watch(&["http://[::1]:9/", "-4"]).unwrap_err();
+    assert!(e.to_string().contains("is an IPv6 address"), "{e}");
+}
