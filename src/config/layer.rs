@@ -171,7 +171,7 @@ impl Connection {
         })
     }
 
-    /// The targets on the families asked for (see [`crate::probe::family`]):
+    /// The targets on the families asked for (see [`crate::probe::dual_stack`]):
     /// as given when none is; refused when one cannot be reached on it.
     pub fn on_families(&self, targets: Vec<Target>) -> Result<Vec<Target>, ConfigError> {
         Ok(dual_stack::expand(targets, self.ip_family, &self.resolve)?)

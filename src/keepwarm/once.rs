@@ -82,7 +82,8 @@ pub async fn run(
 }
 
 /// `execute-api    ok    200  total 23.4 ms  ttfb 20.1 ms  new connection`,
-/// and whether the target counts as healthy.
+/// and whether the target counts as healthy; `name` is the target as shown
+/// (its family after it under `--ip-family both`).
 pub fn line(r: &ProbeRecord, name: &str, slow: Duration, width: usize) -> (bool, String) {
     let conn = match &r.conn {
         Some(c) if c.reused => "reused connection",
