@@ -2,7 +2,9 @@
 //! `ip_family` on probe, run, keepwarm and diagnose, against the lab (its
 //! names have an A record, 127.0.0.1, and an AAAA record, ::1; its gateway
 //! and edge listen on both), and the `ipv6-path` scenario that breaks only
-//! ::1. Every test needs IPv6 on loopback and says so when it skips.
+//! ::1. Every test needs IPv6 on loopback and says so when it skips. (A
+//! little over 500 lines: one test per command and per refusal, each
+//! standing alone.)
 
 use std::collections::BTreeMap;
 use std::path::Path;
