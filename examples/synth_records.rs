@@ -73,6 +73,7 @@ fn main() -> std::io::Result<()> {
             scheduled_at: at,
             remote: Some("203.0.113.5:443".parse().expect("an address")),
             local: None,
+            family: Some(coldlink::probe::IpFamily::Ipv4),
             conn: Some(ConnInfo {
                 id: seq / 10 * 2 + target as u64,
                 reused: !fresh,

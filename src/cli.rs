@@ -570,6 +570,7 @@ pub struct ConnectionArgs {
     /// content is never shown.
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
+
     /// Sign every probe with AWS SigV4 (API Gateway's AWS_IAM
     /// authorisation), with credentials from the standard chain
     /// (environment, --aws-profile / AWS_PROFILE, SSO, web identity,
@@ -582,6 +583,22 @@ pub struct ConnectionArgs {
     /// (….lambda-url.REGION.on.aws), else execute-api].
     #[arg(long, value_name = "NAME", value_parser = parse::sigv4_service)]
     pub sigv4_service: Option<String>,
+
+    /// Connect over IPv4 only: DNS asks for A records, --resolve pins to
+    /// IPv6 addresses are not used (same as --ip-family 4).
+    #[arg(short = '4', conflicts_with_all = ["ipv6", "ip_family"])]
+    pub ipv4: bool,
+
+    /// Connect over IPv6 only: DNS asks for AAAA records, --resolve pins to
+    /// IPv4 addresses are not used (same as --ip-family 6).
+    #[arg(short = '6', conflicts_with = "ip_family")]
+    pub ipv6: bool,
+
+    /// Address family of every probe: 4, 6, or both (each target is probed
+    /// on each family it has, and every record says which in its family
+    /// field) [default: the first address the resolver returns].
+    #[arg(long, value_name = "4|6|both", value_parser = parse::ip_family)]
+    pub ip_family: Option<crate::probe::FamilyChoice>,
 
     #[command(flatten)]
     pub aws: AwsIdentityArgs,

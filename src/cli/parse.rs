@@ -9,7 +9,7 @@ use http::{HeaderName, HeaderValue, Method};
 use url::Url;
 
 use crate::duration::{is_negative, DurationError};
-use crate::probe::ResolvePin;
+use crate::probe::{FamilyChoice, IpFamily, ResolvePin};
 
 /// Why a flag's or key's value was refused; the text says what is valid.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -59,6 +59,8 @@ pub enum InvalidValue {
     Sigv4Service { value: String },
     #[error("'{value}' is not an AWS region; expected e.g. eu-west-1")]
     Region { value: String },
+    #[error("'{value}' is not an address family; expected 4, 6 or both")]
+    IpFamily { value: String },
 }
 
 /// What is wrong with a `--resolve HOST:PORT:ADDR`.
@@ -232,6 +234,19 @@ pub fn dns_server(s: &str) -> Result<SocketAddr, InvalidValue> {
         .parse::<IpAddr>()
         .map(|ip| SocketAddr::new(ip, 53))
         .map_err(|_| InvalidValue::DnsServer)
+}
+
+/// An address family choice (`--ip-family`, `connection.ip_family`): `4`,
+/// `6` or `both`; `ipv4` and `ipv6` are taken too, in any case.
+pub fn ip_family(s: &str) -> Result<FamilyChoice, InvalidValue> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "4" | "ipv4" => Ok(FamilyChoice::Only(IpFamily::Ipv4)),
+        "6" | "ipv6" => Ok(FamilyChoice::Only(IpFamily::Ipv6)),
+        "both" => Ok(FamilyChoice::Both),
+        _ => Err(InvalidValue::IpFamily {
+            value: s.trim().to_string(),
+        }),
+    }
 }
 
 /// A lab's time compression: a positive number.

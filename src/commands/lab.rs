@@ -91,12 +91,13 @@ pub async fn run(args: &LabArgs, stdout: &mut impl Write, cancel: CancellationTo
     let profile_path = lab.write_profile()?;
     writeln!(
         stdout,
-        "coldlink lab {} — {}\n\n  execute-api URL    {}\n  custom-domain URL  {}\n  DNS server         {} (resolves *.lab.test to 127.0.0.1)\n  CA file            {}\n  profile            {}\n\nTry, in another terminal:\n  coldlink run --profile {} --duration 1m\n  coldlink probe {} --dns-server {} --cacert {} -n 20\n\nThe profile:\n",
+        "coldlink lab {} — {}\n\n  execute-api URL    {}\n  custom-domain URL  {}\n  DNS server         {} (resolves *.lab.test to {})\n  CA file            {}\n  profile            {}\n\nTry, in another terminal:\n  coldlink run --profile {} --duration 1m\n  coldlink probe {} --dns-server {} --cacert {} -n 20\n\nThe profile:\n",
         lab.scenario.name,
         lab.scenario.summary,
         lab.execute_api,
         lab.custom_domain,
         lab.dns,
+        if lab.ipv6 { "127.0.0.1 and ::1" } else { "127.0.0.1" },
         lab.ca_file.display(),
         profile_path.display(),
         profile_path.display(),

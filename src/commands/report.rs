@@ -9,7 +9,7 @@ use super::output::summary;
 use super::CommandError;
 use crate::cli::{GroupBy, ReportArgs, ReportFormat};
 use crate::exit::Exit;
-use crate::probe::{Family, ProbeRecord};
+use crate::probe::{IpFamily, ProbeRecord};
 use crate::records::{self, family_of, ReadReport};
 use crate::stats::{Breakdown, FamilyStats, GroupRow, RunStats, TargetSummary};
 
@@ -34,7 +34,7 @@ struct JsonReport<'a> {
 /// A target's summary over one IP family.
 #[derive(Serialize)]
 struct JsonFamily {
-    family: Family,
+    family: IpFamily,
     #[serde(flatten)]
     summary: TargetSummary,
 }
@@ -213,10 +213,10 @@ fn write_targets(w: &mut impl Write, loaded: &Loaded) -> std::io::Result<()> {
     Ok(())
 }
 
-fn family_label(f: Family) -> &'static str {
+fn family_label(f: IpFamily) -> &'static str {
     match f {
-        Family::V4 => "IPv4",
-        Family::V6 => "IPv6",
+        IpFamily::Ipv4 => "IPv4",
+        IpFamily::Ipv6 => "IPv6",
     }
 }
 
@@ -231,7 +231,7 @@ fn by_name(by: GroupBy) -> &'static str {
 
 fn group_key(by: GroupBy, r: &ProbeRecord) -> String {
     match by {
-        GroupBy::Family => family_of(r).map_or("(unknown)", Family::as_str).to_string(),
+        GroupBy::Family => family_of(r).map_or("(unknown)", IpFamily::as_str).to_string(),
         GroupBy::Remote => r
             .remote
             .map(|a| a.to_string())

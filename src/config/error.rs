@@ -76,6 +76,10 @@ pub enum ConfigError {
     },
     #[error("--profile and --lab: give one (the lab comes with its own profile)")]
     ProfileAndLab,
+    /// `-4`, `-6` or `--ip-family` (or a profile's `ip_family`) against a
+    /// target that has no address of that family.
+    #[error(transparent)]
+    IpFamily(#[from] crate::probe::dual_stack::FamilyMismatch),
     /// `needs`: what the command takes, e.g. "URLs, --profile FILE or --lab SCENARIO".
     #[error("{command} needs {needs}")]
     NothingToProbe {

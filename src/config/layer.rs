@@ -17,9 +17,11 @@ use super::error::{relative_to, ConfigError, KeyProblem, NotAFile, Source};
 use crate::cli::parse::{self, HeaderArg};
 use crate::cli::ConnectionArgs;
 use crate::duration::Dur;
+use crate::probe::dual_stack;
+use crate::probe::family::{FamilyChoice, IpFamily};
 use crate::probe::target::is_secret;
 use crate::probe::{
-    ClientCertPaths, ConnectionPolicy, ProbeSettings, RequestSpec, ResolvePin, Timeouts, TlsOptions,
+    ClientCertPaths, ConnectionPolicy, ProbeSettings, RequestSpec, ResolvePin, Target, Timeouts, TlsOptions,
 };
 
 /// Connection settings from one source, or several layered. `None` and
@@ -56,6 +58,8 @@ pub struct Connection {
     /// says them in `[aws]`).
     pub aws_profile: Option<String>,
     pub region: Option<String>,
+    /// `-4`, `-6`, `--ip-family`: `None` is the resolver's first address.
+    pub ip_family: Option<FamilyChoice>,
 }
 
 /// The header that names a private API to an interface VPC endpoint.
@@ -108,6 +112,7 @@ impl Connection {
             sigv4_service: self.sigv4_service.over(lower.sigv4_service),
             aws_profile: self.aws_profile.over(lower.aws_profile),
             region: self.region.over(lower.region),
+            ip_family: self.ip_family.over(lower.ip_family),
         }
     }
 
@@ -138,6 +143,11 @@ impl Connection {
             sigv4_service: args.sigv4_service.clone(),
             aws_profile: args.aws.aws_profile.clone(),
             region: args.aws.region.clone(),
+            ip_family: match (args.ipv4, args.ipv6) {
+                (true, _) => Some(FamilyChoice::Only(IpFamily::Ipv4)),
+                (_, true) => Some(FamilyChoice::Only(IpFamily::Ipv6)),
+                _ => args.ip_family,
+            },
         }
     }
 
@@ -181,6 +191,12 @@ impl Connection {
             max_idle_per_origin: concurrency.max(1),
             lab: None,
         })
+    }
+
+    /// The targets on the families asked for (see [`crate::probe::dual_stack`]):
+    /// as given when none is; refused when one cannot be reached on it.
+    pub fn on_families(&self, targets: Vec<Target>) -> Result<Vec<Target>, ConfigError> {
+        Ok(dual_stack::expand(targets, self.ip_family, &self.resolve)?)
     }
 
     /// The request every probe sends; secret header values are marked
@@ -250,6 +266,8 @@ pub struct ConnectionEntry {
     /// Sign every target's probes with SigV4 (a target may say otherwise).
     pub sigv4: Option<bool>,
     pub sigv4_service: Option<Spanned<String>>,
+    /// `"4"`, `"6"` or `"both"` (`"ipv4"`, `"ipv6"` too).
+    pub ip_family: Option<Spanned<String>>,
 }
 
 impl ConnectionEntry {
@@ -289,6 +307,12 @@ impl ConnectionEntry {
             ),
             None => None,
         };
+        let ip_family = match &self.ip_family {
+            Some(v) => {
+                Some(parse::ip_family(v.get_ref()).map_err(|e| src.error(v, "connection.ip_family", e))?)
+            }
+            None => None,
+        };
         let mut cacert = Vec::new();
         for p in &self.cacert {
             let path = relative_to(src.path, p.get_ref());
@@ -313,6 +337,7 @@ impl ConnectionEntry {
             client_cert: super::client_cert::from_profile(src, "connection", &self.cert, &self.key)?,
             sigv4: self.sigv4,
             sigv4_service,
+            ip_family,
             ..Connection::default()
         })
     }

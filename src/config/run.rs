@@ -47,6 +47,9 @@ impl RunConfig {
         };
         let cli = Connection::from_args(&args.conn);
         let conn = cli.clone().over(profile.connection.clone());
+        // `--ip-family both` makes two targets of one: plans count these.
+        let targets = conn.on_families(profile.targets_with(&cli)?)?;
+        super::sigv4::check_service_flag(&cli, &targets)?;
         let plan = if args.burst {
             RunPlan::Burst(profile.burst)
         } else {
@@ -54,18 +57,14 @@ impl RunConfig {
         };
         let (policy, concurrency) = match plan {
             RunPlan::Burst(b) => (b.connections, b.concurrency),
-            RunPlan::Schedule(s) => (s.connections, profile.targets.len()),
+            RunPlan::Schedule(s) => (s.connections, targets.len()),
         };
         let mut settings = conn.settings(policy, concurrency)?;
         settings.lab = profile.lab.clone();
         let in_flight = match plan {
             RunPlan::Burst(b) => b.concurrency,
-            RunPlan::Schedule(s) => {
-                schedule_in_flight(profile.targets.len(), s.interval, settings.timeouts.total)
-            }
+            RunPlan::Schedule(s) => schedule_in_flight(targets.len(), s.interval, settings.timeouts.total),
         };
-        let targets = profile.targets_with(&cli)?;
-        super::sigv4::check_service_flag(&cli, &targets)?;
         super::check_out(args.out.as_deref())?;
         Ok(RunConfig {
             targets,

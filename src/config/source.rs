@@ -69,6 +69,7 @@ pub fn targets(
         _ => return Err(ConfigError::NothingToProbe { command, needs }),
     };
     sigv4::check_service_flag(cli, &targets)?;
+    let targets = conn.on_families(targets)?;
     Ok((targets, conn))
 }
 

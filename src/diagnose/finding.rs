@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use strum::{EnumCount, EnumMessage, VariantArray};
 
-use crate::probe::Family;
+use crate::probe::IpFamily;
 
 /// The stable cause ids (ARCHITECTURE.md); `docs/causes.md` explains each.
 ///
@@ -120,7 +120,7 @@ pub struct Finding {
     /// both, the other family's probes are clean, and the difference is
     /// beyond chance. Absent otherwise (and from earlier reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub family: Option<Family>,
+    pub family: Option<IpFamily>,
 }
 
 impl Finding {
@@ -166,10 +166,10 @@ impl Finding {
 }
 
 /// A family as people write it: `IPv4`, `IPv6`.
-pub fn family_name(f: Family) -> &'static str {
+pub fn family_name(f: IpFamily) -> &'static str {
     match f {
-        Family::V4 => "IPv4",
-        Family::V6 => "IPv6",
+        IpFamily::Ipv4 => "IPv4",
+        IpFamily::Ipv6 => "IPv6",
     }
 }
 

@@ -12,7 +12,7 @@ use super::detect::{self, gaps::is_head};
 pub use super::evidence::AwsEvidence;
 use super::finding::{Cause, Finding, Severity};
 use super::num::{quantile, quantiles, sorted};
-use crate::probe::{Family, Phase, TargetKind};
+use crate::probe::{IpFamily, Phase, TargetKind};
 
 pub const REPORT_VERSION: u32 = 1;
 
@@ -59,7 +59,7 @@ pub struct TargetReport {
 /// A dual-stack target's probes over one IP family.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FamilyReport {
-    pub family: Family,
+    pub family: IpFamily,
     pub probes: usize,
     pub errors: usize,
     pub total_ms: Quantiles,
@@ -273,7 +273,7 @@ fn target_reports(ds: &Dataset) -> Vec<TargetReport> {
             let of: Vec<&Sample> = ds.of_target(t as u16).map(|(_, s)| s).collect();
             let whole = Numbers::of(&of);
             let split = if families[t] == [true, true] {
-                [Family::V4, Family::V6]
+                [IpFamily::Ipv4, IpFamily::Ipv6]
                     .map(|family| {
                         let mine: Vec<&Sample> =
                             of.iter().copied().filter(|s| s.family == Some(family)).collect();

@@ -31,7 +31,7 @@ pub async fn run(
 ) -> anyhow::Result<Exit> {
     let _lock = take_lock(&cfg)?;
     let metrics = Arc::new(Metrics::new(cfg.slow, std::time::SystemTime::now()));
-    metrics.preset(&cfg.targets.iter().map(|t| t.name.clone()).collect::<Vec<_>>());
+    metrics.preset(&names(&cfg));
     let listener = bind_metrics(&cfg).await?;
     let out = open_out(&cfg)?;
     let served = match listener {
@@ -147,7 +147,7 @@ impl Tally {
             targets: cfg.targets.len().max(1) as u64,
             metrics,
             outages: OutageLog::default(),
-            warmth: Warmth::new(cfg.targets.iter().map(|t| t.name.clone())),
+            warmth: Warmth::new(names(cfg).into_iter()),
             rounds: Rounds::default(),
             out,
         }
@@ -202,6 +202,18 @@ impl Tally {
         }
         Ok(())
     }
+}
+
+/// Each target name once: `--ip-family both` pings a target on each family
+/// under its one name, and its counts and metrics take both.
+fn names(cfg: &KeepwarmConfig) -> Vec<String> {
+    let mut names: Vec<String> = Vec::with_capacity(cfg.targets.len());
+    for t in &cfg.targets {
+        if !names.contains(&t.name) {
+            names.push(t.name.clone());
+        }
+    }
+    names
 }
 
 /// Of each target's pings, how many found the path warm: the targets may

@@ -53,21 +53,22 @@ pub async fn run(
         }
     };
     tokio::join!(run, collect);
-    records.sort_by_key(|r| cfg.targets.iter().position(|t| t.name == r.target));
+    records.sort_by_key(|r| (cfg.targets.iter().position(|t| t.name == r.target), r.family));
     if let Some(w) = out.as_mut() {
         for r in &records {
             w.write(r).map_err(|source| Error::Write { source })?;
         }
     }
-    let width = cfg
-        .targets
-        .iter()
-        .map(|t| t.name.chars().count())
-        .max()
-        .unwrap_or(0);
+    // `--ip-family both`: one line per target and family, the family named.
+    let by_family = cfg.targets.iter().any(|t| t.family.is_some());
+    let name = |r: &ProbeRecord| match r.family.filter(|_| by_family) {
+        Some(f) => format!("{} {}", r.target, f.label()),
+        None => r.target.clone(),
+    };
+    let width = records.iter().map(|r| name(r).chars().count()).max().unwrap_or(0);
     let mut healthy = records.len() == n;
     for r in &records {
-        let (ok, line) = line(r, cfg.slow, width);
+        let (ok, line) = line(r, &name(r), cfg.slow, width);
         healthy &= ok;
         writeln!(stdout, "{line}")?;
     }
@@ -81,8 +82,9 @@ pub async fn run(
 }
 
 /// `execute-api    ok    200  total 23.4 ms  ttfb 20.1 ms  new connection`,
-/// and whether the target counts as healthy.
-pub fn line(r: &ProbeRecord, slow: Duration, width: usize) -> (bool, String) {
+/// and whether the target counts as healthy; `name` is the target as shown
+/// (its family after it under `--ip-family both`).
+pub fn line(r: &ProbeRecord, name: &str, slow: Duration, width: usize) -> (bool, String) {
     let conn = match &r.conn {
         Some(c) if c.reused => "reused connection",
         Some(_) => "new connection",
@@ -101,7 +103,7 @@ pub fn line(r: &ProbeRecord, slow: Duration, width: usize) -> (bool, String) {
         ok,
         format!(
             "{:<width$}  {status:>3}  total {:>10}  ttfb {:>10}  {conn}  {verdict}",
-            r.target,
+            name,
             format::ms(r.total_ms),
             ttfb
         ),

@@ -1,5 +1,6 @@
-//! A UDP DNS server for the lab's names (`*.lab.test` → 127.0.0.1) that can
-//! answer late or not at all, for `--dns-server`.
+//! A UDP DNS server for the lab's names (`*.lab.test` → A 127.0.0.1 and
+//! AAAA ::1, as a dual-stack API's names are) that can answer late or not
+//! at all, for `--dns-server`.
 
 use std::collections::HashSet;
 use std::io;
@@ -22,6 +23,9 @@ pub struct DnsConfig {
     /// client-side timer that `--speed` cannot compress (glibc: 5 s;
     /// coldlink follows /etc/resolv.conf as glibc does).
     pub drop_first: bool,
+    /// Answer AAAA ::1 (off: the names have A records only, as an
+    /// IPv4-only API's, or the machine has no IPv6 on loopback).
+    pub aaaa: bool,
 }
 
 pub async fn start(config: DnsConfig, cancel: CancellationToken) -> io::Result<SocketAddr> {
@@ -49,7 +53,9 @@ pub async fn start(config: DnsConfig, cancel: CancellationToken) -> io::Result<S
                 }
                 dropped.remove(&question);
             }
-            let Some(answer) = answer(&buf[..n]) else { continue };
+            let Some(answer) = answer(&buf[..n], config.aaaa) else {
+                continue;
+            };
             let socket = socket.clone();
             tokio::spawn(async move {
                 if !config.delay.is_zero() {
@@ -62,9 +68,10 @@ pub async fn start(config: DnsConfig, cancel: CancellationToken) -> io::Result<S
     Ok(addr)
 }
 
-/// The answer to one query: A 127.0.0.1 for names under `lab.test`, an
-/// empty answer for other types there, NXDOMAIN elsewhere.
-fn answer(query: &[u8]) -> Option<Vec<u8>> {
+/// The answer to one query: A 127.0.0.1 (and AAAA ::1 when `aaaa`) for
+/// names under `lab.test`, an empty answer for other types there, NXDOMAIN
+/// elsewhere.
+fn answer(query: &[u8], aaaa: bool) -> Option<Vec<u8>> {
     let mut end = 12;
     let mut labels = Vec::new();
     while *query.get(end)? != 0 {
@@ -76,14 +83,26 @@ fn answer(query: &[u8]) -> Option<Vec<u8>> {
     end += 5;
     let question = query.get(12..end)?;
     let ours = labels.len() >= 2 && labels[labels.len() - 2..] == ["lab".to_string(), "test".to_string()];
-    let answer_a = ours && qtype == 1;
-    let mut out = Vec::with_capacity(64);
+    const A: u16 = 1;
+    const AAAA: u16 = 28;
+    let answers = ours && (qtype == A || (aaaa && qtype == AAAA));
+    let mut out = Vec::with_capacity(80);
     out.extend_from_slice(&query[0..2]);
     out.extend_from_slice(&[0x81, if ours { 0x80 } else { 0x83 }]);
-    out.extend_from_slice(&[0, 1, 0, answer_a as u8, 0, 0, 0, 0]);
+    out.extend_from_slice(&[0, 1, 0, answers as u8, 0, 0, 0, 0]);
     out.extend_from_slice(question);
-    if answer_a {
-        out.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 5, 0, 4, 127, 0, 0, 1]);
+    if answers {
+        // The name (a pointer to the question's), type, class IN, TTL 5 s,
+        // then the address.
+        out.extend_from_slice(&[0xc0, 0x0c]);
+        out.extend_from_slice(&qtype.to_be_bytes());
+        out.extend_from_slice(&[0, 1, 0, 0, 0, 5]);
+        if qtype == A {
+            out.extend_from_slice(&[0, 4, 127, 0, 0, 1]);
+        } else {
+            out.extend_from_slice(&[0, 16]);
+            out.extend_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
+        }
     }
     Some(out)
 }

@@ -40,7 +40,8 @@ pub async fn start(
     origin_tls: rustls::ClientConfig,
     cancel: CancellationToken,
 ) -> io::Result<SocketAddr> {
-    let (addr, tcp) = listener::bind().await?;
+    let listeners = listener::bind_dual().await?;
+    let addr = listeners.addr;
     let name = ServerName::try_from(config.origin_host.clone()).map_err(io::Error::other)?;
     let upstream = Upstream::new(
         Connector::Tls {
@@ -52,7 +53,10 @@ pub async fn start(
     );
     let config = Arc::new(config);
     let (tx, mut rx) = mpsc::channel(256);
-    tokio::spawn(listener::accept_loop(tcp, None, tx, cancel.clone()));
+    if let Some(v6) = listeners.v6 {
+        tokio::spawn(listener::accept_loop(v6, None, tx.clone(), cancel.clone()));
+    }
+    tokio::spawn(listener::accept_loop(listeners.v4, None, tx, cancel.clone()));
     tokio::spawn(async move {
         while let Some(stream) = rx.recv().await {
             let (config, upstream, tls, cancel) =

@@ -41,6 +41,9 @@ pub struct GatewayConfig {
     pub tls_delay: Duration,
     pub tls_resumption: bool,
     pub syn_loss: f64,
+    /// Fraction of the time SYNs to the gateway's ::1 listener only are
+    /// dropped (`ipv6-path`), on top of `syn_loss`.
+    pub ipv6_syn_loss: f64,
     /// The integration endpoint's host, sent as Host to the backend.
     pub integration_host: String,
 }
@@ -104,6 +107,8 @@ struct State {
     log: Arc<GatewayLog>,
 }
 
+/// Start the gateway on 127.0.0.1 and ::1 (same port, see
+/// [`listener::bind_dual`]); returns its IPv4 address.
 pub async fn start(
     config: GatewayConfig,
     nlb: SocketAddr,
@@ -111,7 +116,11 @@ pub async fn start(
     cancel: CancellationToken,
 ) -> io::Result<(SocketAddr, Arc<GatewayLog>)> {
     let gate = SynGate::with_loss(config.syn_loss);
-    let (addr, tcp) = listener::bind().await?;
+    // The IPv6 listener's queue is the same kernel mechanism, gated on its
+    // own: only clients on ::1 lose SYNs.
+    let gate_v6 = SynGate::with_loss(config.syn_loss.max(config.ipv6_syn_loss));
+    let listeners = listener::bind_dual().await?;
+    let addr = listeners.addr;
     let log = Arc::new(GatewayLog::default());
     let state = Arc::new(State {
         upstream: Upstream::new(Connector::Plain(nlb), config.upstream),
@@ -119,7 +128,10 @@ pub async fn start(
         log: log.clone(),
     });
     let (tx, mut rx) = mpsc::channel(256);
-    tokio::spawn(listener::accept_loop(tcp, gate, tx, cancel.clone()));
+    if let Some(v6) = listeners.v6 {
+        tokio::spawn(listener::accept_loop(v6, gate_v6, tx.clone(), cancel.clone()));
+    }
+    tokio::spawn(listener::accept_loop(listeners.v4, gate, tx, cancel.clone()));
     tokio::spawn(async move {
         while let Some(stream) = rx.recv().await {
             let (state, tls, cancel) = (state.clone(), tls.clone(), cancel.clone());

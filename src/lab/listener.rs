@@ -69,6 +69,58 @@ pub async fn bind() -> io::Result<(SocketAddr, TcpListener)> {
     Ok((listener.local_addr()?, listener))
 }
 
+/// The lab's listeners for one server: 127.0.0.1 and, when this machine has
+/// IPv6 on loopback, ::1 on the same port, so that one URL (one name with an
+/// A and an AAAA record) reaches both. `v6` is `None` without IPv6.
+pub struct DualListener {
+    pub addr: SocketAddr,
+    pub v4: TcpListener,
+    pub v6: Option<TcpListener>,
+}
+
+/// Bind 127.0.0.1:0, then ::1 on the port it got; when another socket holds
+/// that port on ::1, start again on another port (a few times, then serve
+/// IPv4 only rather than fail the lab).
+pub async fn bind_dual() -> io::Result<DualListener> {
+    const TRIES: usize = 8;
+    let mut last = None;
+    for _ in 0..TRIES {
+        let (addr, v4) = bind().await?;
+        match bind_v6(addr.port()) {
+            Ok(v6) => {
+                return Ok(DualListener {
+                    addr,
+                    v4,
+                    v6: Some(v6),
+                })
+            }
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => last = Some((addr, v4)),
+            Err(e) => {
+                tracing::debug!("lab: no IPv6 on loopback ({e}); serving 127.0.0.1 only");
+                return Ok(DualListener { addr, v4, v6: None });
+            }
+        }
+    }
+    let (addr, v4) = last.expect("TRIES > 0");
+    tracing::debug!(
+        "lab: port {} is taken on ::1; serving 127.0.0.1 only",
+        addr.port()
+    );
+    Ok(DualListener { addr, v4, v6: None })
+}
+
+fn bind_v6(port: u16) -> io::Result<TcpListener> {
+    let socket = TcpSocket::new_v6()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), port))?;
+    socket.listen(OPEN_BACKLOG)
+}
+
+/// True when this machine can listen on ::1 (the lab serves IPv6 then).
+pub fn has_ipv6_loopback() -> bool {
+    std::net::TcpListener::bind("[::1]:0").is_ok()
+}
+
 /// Accept until cancelled; with a gate, keep the queue full in closed windows.
 pub async fn accept_loop(
     listener: TcpListener,

@@ -42,8 +42,13 @@ pub struct Lab {
     pub execute_api: Url,
     /// `https://api.lab.test:PORT/header`, through the edge.
     pub custom_domain: Url,
-    /// The lab's DNS server: resolves `*.lab.test` to 127.0.0.1.
+    /// The lab's DNS server: resolves `*.lab.test` to 127.0.0.1 (and ::1
+    /// when [`Lab::ipv6`]).
     pub dns: SocketAddr,
+    /// True when the gateway and the edge listen on ::1 as well, and the
+    /// lab's names have AAAA records (false on a machine without IPv6 on
+    /// loopback, or with `dns.aaaa=false`).
+    pub ipv6: bool,
     /// PEM file of the lab's certificate, for `--cacert`.
     pub ca_file: PathBuf,
     pub gateway_log: Arc<gateway::GatewayLog>,
@@ -154,6 +159,9 @@ impl Lab {
         cert.write_pem(&ca_file)?;
 
         let s = &scenario;
+        // The gateway and the edge listen on ::1 too when the machine can,
+        // and only then do the lab's names have an AAAA record.
+        let ipv6 = listener::has_ipv6_loopback();
         let backend_config = backend::BackendConfig {
             delay: s.scaled(s.backend.delay),
             jitter: s.scaled(s.backend.jitter),
@@ -198,6 +206,7 @@ impl Lab {
                 tls_delay: s.scaled(s.gateway.tls_delay),
                 tls_resumption: s.gateway.tls_resumption,
                 syn_loss: s.gateway.syn_loss,
+                ipv6_syn_loss: s.gateway.ipv6_syn_loss,
                 integration_host: INTEGRATION_HOST.into(),
             },
             nlb_addr,
@@ -224,6 +233,7 @@ impl Lab {
                 delay: s.scaled(s.dns.delay),
                 drop: s.dns.drop,
                 drop_first: s.dns.drop_first,
+                aaaa: s.dns.aaaa && ipv6,
             },
             cancel.clone(),
         )
@@ -240,6 +250,7 @@ impl Lab {
                 edge_addr.port()
             )),
             dns,
+            ipv6: ipv6 && scenario.dns.aaaa,
             ca_file,
             gateway_log,
             nlb_stats,
@@ -287,7 +298,7 @@ kind = "custom-domain"
 [connection]
 dns_server = "{dns}"
 cacert = ["{ca}"]
-timeout = "{timeout}"
+timeout = "{timeout}"{ip_family}
 
 [schedule]
 interval = "{interval}"
@@ -324,6 +335,12 @@ speed = {speed:?}
             ca = self.ca_file.display(),
             // 60 s scaled, but never so short that TLS on a busy machine fails.
             timeout = humantime::format_duration(Duration::from_secs_f64((60.0 / speed).max(2.0))),
+            // A fault on one family is seen only by probing each.
+            ip_family = if self.ipv6 && self.scenario.gateway.ipv6_syn_loss > 0.0 {
+                "\n# The fault is on one address family: probe each.\nip_family = \"both\""
+            } else {
+                ""
+            },
             interval = humantime::format_duration(interval),
             jitter = humantime::format_duration(interval / 10),
             sweep = sweep.join(", "),

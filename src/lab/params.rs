@@ -11,7 +11,7 @@ const SWITCH: &str = "true or false";
 const POLICY: &str = "pool or fresh";
 
 /// Every parameter and what it takes.
-pub const PARAMETERS: [(&str, &str); 24] = [
+pub const PARAMETERS: [(&str, &str); 26] = [
     ("speed", "a positive number, e.g. 10 or 0.5"),
     ("backend.targets", "a whole number from 1 to 16"),
     ("backend.delay", DURATION),
@@ -33,12 +33,14 @@ pub const PARAMETERS: [(&str, &str); 24] = [
     ("gateway.tls_delay", DURATION),
     ("gateway.tls_resumption", SWITCH),
     ("gateway.syn_loss", "a number from 0 to 0.3, e.g. 0.1"),
+    ("gateway.ipv6_syn_loss", "a number from 0 to 0.3, e.g. 0.1"),
     ("edge.delay", DURATION),
     ("edge.origin", POLICY),
     ("edge.pop", "a PoP name, e.g. FRA56-P1"),
     ("dns.delay", DURATION),
     ("dns.drop", FRACTION),
     ("dns.drop_first", SWITCH),
+    ("dns.aaaa", SWITCH),
 ];
 
 /// What `key` takes, or `None` when it is not a parameter.

@@ -54,8 +54,8 @@ pub enum Invalid {
     Targets(usize),
     #[error("{key} {rate} is not a fraction between 0 and 1")]
     NotAFraction { key: &'static str, rate: f64 },
-    #[error("gateway.syn_loss {loss} is above {max}: a SYN would be dropped twice (3 s stalls)")]
-    SynLoss { loss: f64, max: f64 },
+    #[error("{key} {loss} is above {max}: a SYN would be dropped twice (3 s stalls)")]
+    SynLoss { key: &'static str, loss: f64, max: f64 },
     #[error("nlb.faults: target {target} does not exist (targets are 0–{})", targets - 1)]
     NoSuchTarget { target: usize, targets: usize },
     #[error("nlb.faults: {kind} needs a delay")]
@@ -65,7 +65,7 @@ pub enum Invalid {
 }
 
 /// The scenario files, by name.
-pub const SCENARIOS: [(&str, &str); 12] = [
+pub const SCENARIOS: [(&str, &str); 13] = [
     ("healthy", include_str!("scenarios/healthy.toml")),
     ("idle-timeout", include_str!("scenarios/idle-timeout.toml")),
     (
@@ -84,6 +84,7 @@ pub const SCENARIOS: [(&str, &str); 12] = [
     ),
     ("keepalive-race", include_str!("scenarios/keepalive-race.toml")),
     ("errors", include_str!("scenarios/errors.toml")),
+    ("ipv6-path", include_str!("scenarios/ipv6-path.toml")),
 ];
 
 /// A scenario with every value filled in.
@@ -184,6 +185,9 @@ pub struct GatewaySpec {
     pub tls_resumption: bool,
     /// Fraction of the time SYNs to the gateway are dropped (real seconds).
     pub syn_loss: f64,
+    /// The same on the gateway's ::1 listener only: a broken IPv6 path
+    /// beside a clean IPv4 one.
+    pub ipv6_syn_loss: f64,
 }
 
 impl Default for GatewaySpec {
@@ -197,6 +201,7 @@ impl Default for GatewaySpec {
             tls_delay: d("0ms"),
             tls_resumption: true,
             syn_loss: 0.0,
+            ipv6_syn_loss: 0.0,
         }
     }
 }
@@ -227,6 +232,8 @@ pub struct DnsSpec {
     /// Drop the first query of every question; the resolver's own retry
     /// (after 5 s, real time) is answered.
     pub drop_first: bool,
+    /// Answer AAAA (::1) as well as A (127.0.0.1).
+    pub aaaa: bool,
 }
 
 impl Default for DnsSpec {
@@ -235,6 +242,7 @@ impl Default for DnsSpec {
             delay: d("0ms"),
             drop: 0.0,
             drop_first: false,
+            aaaa: true,
         }
     }
 }
@@ -283,17 +291,24 @@ impl Scenario {
             ("backend.error_rate", self.backend.error_rate),
             ("dns.drop", self.dns.drop),
             ("gateway.syn_loss", self.gateway.syn_loss),
+            ("gateway.ipv6_syn_loss", self.gateway.ipv6_syn_loss),
         ];
         for (key, rate) in rates {
             if !(0.0..=1.0).contains(&rate) {
                 return fail(Invalid::NotAFraction { key, rate });
             }
         }
-        if self.gateway.syn_loss > super::listener::MAX_LOSS {
-            return fail(Invalid::SynLoss {
-                loss: self.gateway.syn_loss,
-                max: super::listener::MAX_LOSS,
-            });
+        for (key, loss) in [
+            ("gateway.syn_loss", self.gateway.syn_loss),
+            ("gateway.ipv6_syn_loss", self.gateway.ipv6_syn_loss),
+        ] {
+            if loss > super::listener::MAX_LOSS {
+                return fail(Invalid::SynLoss {
+                    key,
+                    loss,
+                    max: super::listener::MAX_LOSS,
+                });
+            }
         }
         for f in &self.nlb.faults {
             if f.target >= self.backend.targets {

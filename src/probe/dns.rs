@@ -13,6 +13,7 @@ use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::PoolContext;
 use hickory_resolver::{ConnectionProvider, Resolver};
 
+use super::family::IpFamily;
 use super::record::ErrorKind;
 
 /// `--resolve HOST:PORT:ADDR`: connect to ADDR for HOST:PORT without DNS.
@@ -129,22 +130,48 @@ impl Dns {
         }
     }
 
-    /// The pinned address for `host:port`, if `--resolve` named one.
-    pub fn pinned(&self, host: &str, port: u16) -> Option<SocketAddr> {
+    /// The pinned address for `host:port`, if `--resolve` named one (of
+    /// `family`, when it is fixed: a pin of the other family is not used).
+    pub fn pinned(&self, host: &str, port: u16, family: Option<IpFamily>) -> Option<SocketAddr> {
         self.pins
             .iter()
+            .filter(|p| family.is_none_or(|f| f.has(p.addr)))
             .find(|p| p.port == port && p.host.eq_ignore_ascii_case(host))
             .map(|p| SocketAddr::new(p.addr, port))
     }
 
-    /// Resolve `host` to socket addresses, in the resolver's preferred order.
-    pub async fn lookup(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, LookupFailure> {
+    /// Resolve `host` to socket addresses, in the resolver's preferred
+    /// order. With `family` fixed, only that family's record type is asked
+    /// for (A or AAAA), so a lookup costs what a single-stack client's does.
+    pub async fn lookup(
+        &self,
+        host: &str,
+        port: u16,
+        family: Option<IpFamily>,
+    ) -> Result<Vec<SocketAddr>, LookupFailure> {
         self.resolver.clear_cache();
-        match self.resolver.lookup_ip(host).await {
-            Ok(found) => {
-                let addrs: Vec<SocketAddr> = found.iter().map(|ip| SocketAddr::new(ip, port)).collect();
+        let found: Result<Vec<IpAddr>, NetError> = match family {
+            None => self.resolver.lookup_ip(host).await.map(|l| l.iter().collect()),
+            Some(IpFamily::Ipv4) => self
+                .resolver
+                .ipv4_lookup(host)
+                .await
+                .map(|l| l.answers().iter().filter_map(|r| r.data.ip_addr()).collect()),
+            Some(IpFamily::Ipv6) => self
+                .resolver
+                .ipv6_lookup(host)
+                .await
+                .map(|l| l.answers().iter().filter_map(|r| r.data.ip_addr()).collect()),
+        };
+        match found {
+            Ok(ips) => {
+                let addrs: Vec<SocketAddr> = ips
+                    .into_iter()
+                    .filter(|ip| family.is_none_or(|f| f.has(*ip)))
+                    .map(|ip| SocketAddr::new(ip, port))
+                    .collect();
                 if addrs.is_empty() {
-                    Err(self.failure(ErrorKind::Dns, format!("no addresses for {host}")))
+                    Err(self.failure(ErrorKind::Dns, no_address(host, family)))
                 } else {
                     Ok(addrs)
                 }
@@ -155,7 +182,16 @@ impl Dns {
                 } else {
                     ErrorKind::Dns
                 };
-                Err(self.failure(kind, failure_in_words(host, &e)))
+                let message = match (&e, family) {
+                    // The name exists but has no record of this type.
+                    (NetError::Dns(DnsError::NoRecordsFound(no)), Some(_))
+                        if no.response_code != ResponseCode::NXDomain =>
+                    {
+                        no_address(host, family)
+                    }
+                    _ => failure_in_words(host, &e),
+                };
+                Err(self.failure(kind, message))
             }
         }
     }
@@ -166,6 +202,14 @@ impl Dns {
             None => message,
         };
         LookupFailure { kind, message }
+    }
+}
+
+/// A name that resolved to nothing usable: "no IPv6 address for HOST".
+fn no_address(host: &str, family: Option<IpFamily>) -> String {
+    match family {
+        Some(f) => format!("no {} address for {host}", f.label()),
+        None => format!("no addresses for {host}"),
     }
 }
 

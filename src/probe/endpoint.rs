@@ -8,6 +8,7 @@ use std::sync::Arc;
 use url::{Host, Url};
 
 use super::client_cert::ClientCertPaths;
+use super::family::IpFamily;
 
 /// Where to connect, derived once from the URL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -67,6 +68,9 @@ pub struct Origin {
     pub host: String,
     pub port: u16,
     pub client_cert: Option<Arc<ClientCertPaths>>,
+    /// Set when the target's family is fixed: an IPv6 probe never gets a
+    /// pooled IPv4 connection.
+    pub family: Option<IpFamily>,
 }
 
 impl Endpoint {
@@ -76,6 +80,7 @@ impl Endpoint {
             host: self.host.to_ascii_lowercase(),
             port: self.port,
             client_cert: None,
+            family: None,
         }
     }
 }

@@ -19,6 +19,7 @@ use super::classify;
 use super::client_cert::Connectors;
 use super::conn::{ConnFacts, Connection, HttpVersion, Transport};
 use super::dns::{Dns, ResolvePin};
+use super::dual_stack;
 use super::io::IoMarks;
 use super::pool::Pool;
 use super::record::{
@@ -320,6 +321,7 @@ impl Prober {
             scheduled_at: Timestamp(wall(scheduled)),
             remote: out.remote,
             local: out.local,
+            family: dual_stack::of_probe(out.remote, target),
             conn: out.conn,
             phases_ms: timing.phases,
             total_ms: timing.total_ms,
@@ -528,13 +530,14 @@ impl Prober {
         let connector = self.tls.get(target.client_cert.as_deref());
         let addrs = if let Some(ip) = ep.ip {
             vec![SocketAddr::new(ip, ep.port)]
-        } else if let Some(addr) = self.dns.pinned(&ep.host, ep.port) {
+        } else if let Some(addr) = self.dns.pinned(&ep.host, ep.port, target.family) {
             vec![addr]
         } else {
             let begun = Instant::now();
             marks.begin(Phase::Dns, begun);
             let limit = deadline.min(begun + timeouts.dns);
-            let found = match timeout_at(limit.into(), self.dns.lookup(&ep.host, ep.port)).await {
+            let lookup = self.dns.lookup(&ep.host, ep.port, target.family);
+            let found = match timeout_at(limit.into(), lookup).await {
                 Err(_) => Err(Failure::now(
                     ErrorKind::Timeout,
                     format!(

@@ -11,6 +11,8 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use super::family::IpFamily;
+
 /// The schema version written into every record.
 pub const RECORD_VERSION: u32 = 1;
 
@@ -32,6 +34,11 @@ pub struct ProbeRecord {
     pub remote: Option<SocketAddr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local: Option<SocketAddr>,
+    /// The address family the probe used: from `remote` once connected,
+    /// else the family it was fixed to (`-4`, `-6`, `--ip-family both`).
+    /// Absent in records written before it existed, and when neither is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<IpFamily>,
     pub conn: Option<ConnInfo>,
     pub phases_ms: Phases,
     pub total_ms: f64,

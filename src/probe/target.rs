@@ -7,6 +7,7 @@ use url::{Host, Url};
 
 use super::client_cert::ClientIdentity;
 pub use super::endpoint::{Endpoint, Origin};
+use super::family::IpFamily;
 use super::redact::Redaction;
 use super::request::PreparedRequest;
 pub use super::secrets::{
@@ -71,6 +72,9 @@ pub struct Target {
     pub client_cert: Option<Arc<ClientIdentity>>,
     /// `--sigv4`: signs each probe (the signature carries the time).
     pub sigv4: Option<Arc<Signer>>,
+    /// Set when probes must use this family only (`-4`, `-6`, one of the
+    /// targets `both` makes); `None`: what the resolver returns first.
+    pub family: Option<IpFamily>,
 }
 
 impl Target {
@@ -93,6 +97,7 @@ impl Target {
             request,
             client_cert: None,
             sigv4: None,
+            family: None,
         }
     }
 
@@ -106,6 +111,13 @@ impl Target {
             self.prepared.sent_headers(),
             &self.request.body,
         )));
+        self
+    }
+
+    /// This target on `family` only, pooled apart from the others.
+    pub fn with_family(mut self, family: IpFamily) -> Target {
+        self.family = Some(family);
+        self.origin.family = Some(family);
         self
     }
 }

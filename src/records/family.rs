@@ -4,19 +4,20 @@
 
 use std::net::SocketAddr;
 
-use crate::probe::{Family, ProbeRecord};
+use crate::probe::{IpFamily, ProbeRecord};
 
 /// The family of a record held in memory.
-pub fn family_of(r: &ProbeRecord) -> Option<Family> {
-    r.remote.as_ref().map(Family::of)
+pub fn family_of(r: &ProbeRecord) -> Option<IpFamily> {
+    r.family
+        .or_else(|| r.remote.as_ref().map(|a| IpFamily::of_addr(*a)))
 }
 
 /// The family of a remote address as a record writes it (`127.0.0.1:443`,
 /// `[::1]:443`); `None` for anything else. About 40 ns (a full parse, no
 /// allocation): `diagnose` calls it once per distinct address, not per
 /// record.
-pub fn family_of_remote(remote: &str) -> Option<Family> {
-    remote.parse::<SocketAddr>().ok().map(|a| Family::of(&a))
+pub fn family_of_remote(remote: &str) -> Option<IpFamily> {
+    remote.parse::<SocketAddr>().ok().map(IpFamily::of_addr)
 }
 
 #[cfg(test)]
@@ -25,11 +26,11 @@ mod tests {
 
     #[test]
     fn remotes_name_their_family_and_mapped_v4_is_v4() {
-        assert_eq!(family_of_remote("127.0.0.1:443"), Some(Family::V4));
-        assert_eq!(family_of_remote("[::1]:443"), Some(Family::V6));
-        assert_eq!(family_of_remote("[2001:db8::7]:8443"), Some(Family::V6));
-        assert_eq!(family_of_remote("[::ffff:10.0.0.1]:443"), Some(Family::V4));
-        assert_eq!(family_of_remote("[fe80::1%2]:443"), Some(Family::V6));
+        assert_eq!(family_of_remote("127.0.0.1:443"), Some(IpFamily::Ipv4));
+        assert_eq!(family_of_remote("[::1]:443"), Some(IpFamily::Ipv6));
+        assert_eq!(family_of_remote("[2001:db8::7]:8443"), Some(IpFamily::Ipv6));
+        assert_eq!(family_of_remote("[::ffff:10.0.0.1]:443"), Some(IpFamily::Ipv4));
+        assert_eq!(family_of_remote("[fe80::1%2]:443"), Some(IpFamily::Ipv6));
         assert_eq!(family_of_remote("not an address"), None);
     }
 }

@@ -6,7 +6,7 @@
 
 use std::time::SystemTime;
 
-use crate::probe::{ErrorKind, Family, Phase, Phases};
+use crate::probe::{ErrorKind, IpFamily, Phase, Phases};
 
 /// One probe as the analyses take it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,7 +28,7 @@ pub struct Observation<'a> {
     pub remote: Option<&'a str>,
     /// The record's `family` (absent from records before `--ip-family`);
     /// [`Observation::ip_family`] falls back to the remote address.
-    pub family: Option<Family>,
+    pub family: Option<IpFamily>,
     pub via: Option<&'a str>,
     pub x_cache: Option<&'a str>,
     pub cf_pop: Option<&'a str>,
@@ -45,7 +45,7 @@ impl Observation<'_> {
     /// The IP family the probe went over: the record's `family`, else what
     /// its remote address shows (parsed on each call: a reader of many
     /// records works it out once per address instead, as `diagnose` does).
-    pub fn ip_family(&self) -> Option<Family> {
+    pub fn ip_family(&self) -> Option<IpFamily> {
         self.family
             .or_else(|| self.remote.and_then(super::family::family_of_remote))
     }
@@ -68,14 +68,14 @@ mod tests {
         assert_eq!(a, from_memory.observation().unwrap());
         assert!(a.reused && a.errortype && a.remote == Some("10.0.0.1:443"));
         assert_eq!(a.lab, Some(("s", 10.0)));
-        assert_eq!(a.ip_family(), Some(crate::probe::Family::V4));
+        assert_eq!(a.ip_family(), Some(crate::probe::IpFamily::Ipv4));
     }
 
     /// A record's `family` names its family; without one (records before
     /// `--ip-family`) its remote address does; without either, none.
     #[test]
     fn the_family_field_comes_first_then_the_address() {
-        use crate::probe::Family;
+        use crate::probe::IpFamily;
         let line = |extra: &str| {
             format!(
                 r#"{{"v":1,"target":"t","url":"u","seq":1,"at":"2026-11-21T10:00:00Z","scheduled_at":"2026-11-21T10:00:00Z",{extra}"conn":null,"phases_ms":{{"queue":0.1,"dns":null,"connect":null,"tls":null,"send":null,"ttfb":null,"body":null}},"total_ms":0.1,"status":null,"http":null,"tls":null,"trace_id":null,"error":null}}"#
@@ -86,13 +86,16 @@ mod tests {
             let view: RecordView = serde_json::from_str(&text).unwrap();
             view.observation().unwrap().ip_family()
         };
-        assert_eq!(family(r#""remote":"[::1]:443","#), Some(Family::V6));
-        assert_eq!(family(r#""remote":"127.0.0.1:443","#), Some(Family::V4));
-        assert_eq!(family(r#""remote":"[::ffff:127.0.0.1]:443","#), Some(Family::V4));
-        assert_eq!(family(r#""remote":null,"family":"ipv6","#), Some(Family::V6));
+        assert_eq!(family(r#""remote":"[::1]:443","#), Some(IpFamily::Ipv6));
+        assert_eq!(family(r#""remote":"127.0.0.1:443","#), Some(IpFamily::Ipv4));
+        assert_eq!(
+            family(r#""remote":"[::ffff:127.0.0.1]:443","#),
+            Some(IpFamily::Ipv4)
+        );
+        assert_eq!(family(r#""remote":null,"family":"ipv6","#), Some(IpFamily::Ipv6));
         assert_eq!(
             family(r#""remote":"[::1]:443","family":"ipv6","#),
-            Some(Family::V6)
+            Some(IpFamily::Ipv6)
         );
         assert_eq!(family(r#""remote":null,"#), None);
         assert!(serde_json::from_str::<RecordView>(&line(r#""remote":null,"family":"ipv5","#)).is_err());

@@ -23,7 +23,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::observation::Observation;
 use super::time::parse_time;
-use crate::probe::{ErrorKind, Family, Phase, Phases, ProbeRecord};
+use crate::probe::{ErrorKind, IpFamily, Phase, Phases, ProbeRecord};
 
 /// A record, borrowed: from an NDJSON line or from a [`ProbeRecord`].
 #[derive(Deserialize)]
@@ -42,7 +42,7 @@ pub struct RecordView<'a> {
     remote: Option<Cow<'a, str>>,
     /// Absent from records written before `--ip-family`.
     #[serde(default)]
-    family: Option<Family>,
+    family: Option<IpFamily>,
     #[serde(default)]
     conn: Option<ConnView>,
     phases_ms: Phases,
@@ -141,9 +141,9 @@ impl<'a> RecordView<'a> {
             at: Stamp::Time(r.at.0),
             scheduled_at: Stamp::Time(r.scheduled_at.0),
             remote: r.remote.map(|a| Cow::Owned(a.to_string())),
-            // The record's `family` field, when the record has one; without
-            // it a reader goes by `remote`, as for records read from disk.
-            family: None,
+            // The record's `family` field, when it has one; without it a
+            // reader goes by `remote`, as for records read from disk.
+            family: r.family,
             conn: r.conn.as_ref().map(|c| ConnView {
                 id: c.id,
                 reused: c.reused,

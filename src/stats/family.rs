@@ -2,7 +2,7 @@
 //! target's own summary when its records went over both IPv4 and IPv6.
 
 use super::summary::TargetStats;
-use crate::probe::{Family, ProbeRecord};
+use crate::probe::{IpFamily, ProbeRecord};
 
 /// Per target (in the order targets first appeared), one [`TargetStats`]
 /// per family; records of no known family are left out.
@@ -12,7 +12,7 @@ pub struct FamilyStats {
 }
 
 impl FamilyStats {
-    pub fn record(&mut self, family: Family, r: &ProbeRecord) {
+    pub fn record(&mut self, family: IpFamily, r: &ProbeRecord) {
         let i = match self.targets.iter().position(|(t, _)| *t == r.target) {
             Some(i) => i,
             None => {
@@ -26,9 +26,9 @@ impl FamilyStats {
     }
 
     /// The target's IPv4 and IPv6 aggregates, when it has both.
-    pub fn dual(&self, target: &str) -> Option<[(Family, &TargetStats); 2]> {
+    pub fn dual(&self, target: &str) -> Option<[(IpFamily, &TargetStats); 2]> {
         let (_, [v4, v6]) = self.targets.iter().find(|(t, _)| t == target)?;
-        Some([(Family::V4, v4.as_ref()?), (Family::V6, v6.as_ref()?)])
+        Some([(IpFamily::Ipv4, v4.as_ref()?), (IpFamily::Ipv6, v6.as_ref()?)])
     }
 
     /// Some target went over both families.
@@ -37,9 +37,9 @@ impl FamilyStats {
     }
 }
 
-fn slot(f: Family) -> usize {
+fn slot(f: IpFamily) -> usize {
     match f {
-        Family::V4 => 0,
-        Family::V6 => 1,
+        IpFamily::Ipv4 => 0,
+        IpFamily::Ipv6 => 1,
     }
 }

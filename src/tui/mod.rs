@@ -61,10 +61,14 @@ pub fn meta(cfg: &WatchConfig) -> Meta {
     };
     Meta {
         name: cfg.name.clone(),
+        // One panel per name: `--ip-family both` probes a target on each
+        // family under its one name, and its panel shows both.
         targets: cfg
             .targets
             .iter()
-            .map(|t| TargetMeta {
+            .enumerate()
+            .filter(|(i, t)| !cfg.targets[..*i].iter().any(|o| o.name == t.name))
+            .map(|(_, t)| TargetMeta {
                 name: t.name.clone(),
                 url: t.url_text.clone(),
                 kind: t.kind,

@@ -686,7 +686,7 @@ fn dual_stack(v4: Path, path: Path, seed: u64, sweep: &[f64]) -> Vec<ProbeRecord
 /// family for Fisher's test) are never called one family's.
 #[test]
 fn a_fault_on_one_family_is_named_and_one_on_both_is_not() {
-    use coldlink::probe::Family;
+    use coldlink::probe::IpFamily;
     let kinds = [
         ("execute-api".to_string(), TargetKind::ExecuteApi),
         ("custom-domain".to_string(), TargetKind::CustomDomain),
@@ -714,7 +714,7 @@ fn a_fault_on_one_family_is_named_and_one_on_both_is_not() {
                 let ds = Dataset::from_records(&dual_stack(v4, path.clone(), seed, &sweep), &kinds, 1.0);
                 let (report, _) = diagnose(&ds, &Context::default());
                 for f in report.findings.iter().filter(|f| f.family.is_some()) {
-                    if v6_only && f.cause == cause && f.family == Some(Family::V6) {
+                    if v6_only && f.cause == cause && f.family == Some(IpFamily::Ipv6) {
                         *named.entry(cause).or_insert(0) += 1;
                     } else {
                         false_claims.push(format!(

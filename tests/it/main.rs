@@ -18,6 +18,7 @@ mod cli;
 mod diagnose_cli;
 mod diagnose_lab;
 mod diagnose_synthetic;
+mod family_analysis;
 mod ip_family;
 mod keepwarm;
 mod lab;

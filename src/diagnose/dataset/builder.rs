@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::SystemTime;
 
 use super::{Dataset, EdgeCache, Ix, Sample, TargetInfo};
-use crate::probe::{Family, LabRun, TargetKind};
+use crate::probe::{IpFamily, LabRun, TargetKind};
 use crate::records::{family_of_remote, Observation, Reuse};
 
 /// A gap shorter than this (real time) joins a probe to the session of the
@@ -23,7 +23,7 @@ pub struct Builder {
     remotes: Interner,
     /// The family each remote address shows, by its index in `remotes`:
     /// worked out once per address, not once per record.
-    remote_families: Vec<Option<Family>>,
+    remote_families: Vec<Option<IpFamily>>,
     pops: Interner,
     runs: Interner,
     conns: HashMap<(u32, u64), Ix>,

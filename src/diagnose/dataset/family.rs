@@ -1,7 +1,7 @@
 //! A dataset cut down to one IP family, for the detectors to run on each
 //! family of a dual-stack target by itself (`detect::family`).
 
-use super::{Dataset, Family};
+use super::{Dataset, IpFamily};
 use crate::records::Reuse;
 
 impl Dataset {
@@ -20,7 +20,7 @@ impl Dataset {
     /// of their own, and the index each had in this one. Time, quiet gaps
     /// and sessions stay as the whole run had them (the gateway behind both
     /// families is one, and so is its quiet); baselines are the family's own.
-    pub fn only(&self, family: Family, keep: &[bool]) -> (Dataset, Vec<usize>) {
+    pub fn only(&self, family: IpFamily, keep: &[bool]) -> (Dataset, Vec<usize>) {
         let kept: Vec<usize> = self
             .samples
             .iter()
@@ -52,9 +52,9 @@ impl Dataset {
 }
 
 /// Where a family sits in [`Dataset::families`]' pairs.
-pub fn slot(f: Family) -> usize {
+pub fn slot(f: IpFamily) -> usize {
     match f {
-        Family::V4 => 0,
-        Family::V6 => 1,
+        IpFamily::Ipv4 => 0,
+        IpFamily::Ipv6 => 1,
     }
 }

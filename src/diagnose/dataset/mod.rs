@@ -12,7 +12,7 @@ use std::num::NonZeroU32;
 use std::time::SystemTime;
 
 use super::num::quantiles;
-use crate::probe::{ErrorKind, Family, Phase, ProbeRecord, TargetKind};
+use crate::probe::{ErrorKind, IpFamily, Phase, ProbeRecord, TargetKind};
 pub use crate::records::Observation;
 use crate::records::{ByReuse, RecordView, Reuse};
 
@@ -70,7 +70,7 @@ pub struct Sample {
     pub remote: Option<Ix>,
     /// The IP family the probe went over, when the record says or its
     /// address shows it.
-    pub family: Option<Family>,
+    pub family: Option<IpFamily>,
     /// The client connection, numbered across runs (`run`, `conn.id`).
     pub conn: Option<Ix>,
     pub cloudfront: bool,

@@ -17,7 +17,7 @@ use crate::diagnose::dataset::{slot, Dataset, Sample};
 use crate::diagnose::evidence::AwsEvidence;
 use crate::diagnose::finding::{family_name as name, Cause, Finding, Severity};
 use crate::diagnose::num::fisher_greater;
-use crate::probe::{ErrorKind, Family, Phase};
+use crate::probe::{ErrorKind, IpFamily, Phase};
 
 /// Below this, a one-family difference is beyond chance.
 const BEYOND_CHANCE: f64 = 0.01;
@@ -32,7 +32,7 @@ pub(super) fn split(ds: &Dataset, aws: &AwsEvidence, all: Vec<Detection>) -> Vec
     }
     // Slow or failed by its own family's measure: what "clean" is held to.
     let mut bad = vec![false; ds.samples.len()];
-    let per_family = [Family::V4, Family::V6].map(|family| {
+    let per_family = [IpFamily::Ipv4, IpFamily::Ipv6].map(|family| {
         let (sub, index) = ds.only(family, &dual);
         for (s, &i) in sub.samples.iter().zip(&index) {
             bad[i] = sub.is_bad(s);
@@ -62,7 +62,11 @@ pub(super) fn split(ds: &Dataset, aws: &AwsEvidence, all: Vec<Detection>) -> Vec
         let counts = Counts::of(ds, &dual, &bad, cause, [whole, v4, v6]);
         let f = match (v4, v6) {
             (Some(d), None) | (None, Some(d)) => {
-                let family = if v4.is_some() { Family::V4 } else { Family::V6 };
+                let family = if v4.is_some() {
+                    IpFamily::Ipv4
+                } else {
+                    IpFamily::Ipv6
+                };
                 let echo = echoes(&per_family[slot(family)], cause);
                 match one_family(family, d, whole, &counts, echo) {
                     Some(f) => f,
@@ -92,15 +96,15 @@ pub(super) fn split(ds: &Dataset, aws: &AwsEvidence, all: Vec<Detection>) -> Vec
 /// else the whole run's finding (if it had one) saying what was seen. A
 /// finding the whole run did not make and chance explains is dropped.
 fn one_family(
-    family: Family,
+    family: IpFamily,
     d: &Detection,
     whole: Option<&Detection>,
     counts: &Counts,
     echo: bool,
 ) -> Option<Finding> {
     let other = match family {
-        Family::V4 => Family::V6,
-        Family::V6 => Family::V4,
+        IpFamily::Ipv4 => IpFamily::Ipv6,
+        IpFamily::Ipv6 => IpFamily::Ipv4,
     };
     let (hit, n) = counts.seen[slot(family)];
     if hit == 0 || echo {
@@ -179,10 +183,10 @@ fn echoes(found: &[Detection], cause: Cause) -> bool {
 }
 
 /// What to look at first when one family alone is affected.
-fn family_fix(family: Family) -> &'static str {
+fn family_fix(family: IpFamily) -> &'static str {
     match family {
-        Family::V6 => "Only IPv6 is affected: look at what IPv6 has of its own on the client's way to the endpoint: security group and network ACL rules for IPv6 (`::/0` is a rule of its own), the IPv6 route (an egress-only internet gateway), a firewall or proxy that treats IPv6 apart. Clients that prefer IPv6 and do not fall back quickly (no Happy Eyeballs, as in many SDKs) pay it on their new connections.",
-        Family::V4 => "Only IPv4 is affected: look at what IPv4 has of its own on the client's way to the endpoint: NAT (a NAT gateway's ports and idle timeout), security group and network ACL rules for IPv4, the IPv4 route. Clients that prefer IPv6 do not see this.",
+        IpFamily::Ipv6 => "Only IPv6 is affected: look at what IPv6 has of its own on the client's way to the endpoint: security group and network ACL rules for IPv6 (`::/0` is a rule of its own), the IPv6 route (an egress-only internet gateway), a firewall or proxy that treats IPv6 apart. Clients that prefer IPv6 and do not fall back quickly (no Happy Eyeballs, as in many SDKs) pay it on their new connections.",
+        IpFamily::Ipv4 => "Only IPv4 is affected: look at what IPv4 has of its own on the client's way to the endpoint: NAT (a NAT gateway's ports and idle timeout), security group and network ACL rules for IPv4, the IPv4 route. Clients that prefer IPv6 do not see this.",
     }
 }
 

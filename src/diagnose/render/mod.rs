@@ -39,7 +39,7 @@ pub fn write(
 }
 
 /// `api over IPv6`: a dual-stack target's row for one family.
-pub(crate) fn over(name: &str, family: crate::probe::Family) -> String {
+pub(crate) fn over(name: &str, family: crate::probe::IpFamily) -> String {
     format!("{name} over {}", crate::diagnose::finding::family_name(family))
 }
 

@@ -21,6 +21,7 @@ pub fn probe_record() -> ProbeRecord {
         scheduled_at: Timestamp(UNIX_EPOCH),
         remote: None,
         local: None,
+        family: None,
         conn: None,
         phases_ms: Phases::default(),
         total_ms: 0.0,
