@@ -195,7 +195,7 @@ fn syn_loss_on_ipv6_only_in_every_format() {
     assert!(md.contains("\nFamily: IPv6 only\n"), "{md}");
     assert!(md.contains("| api over IPv6 | execute-api | 50 | 0 |"), "{md}");
     let html = write(render::DiagnoseFormat::Html);
-    assert!(html.contains("<p class=\"muted\">IpFamily: IPv6 only</p>"));
+    assert!(html.contains("<p class=\"muted\">Family: IPv6 only</p>"));
     assert!(html.contains("<td>api over IPv6</td>"));
     let json: Value = serde_json::from_str(&write(render::DiagnoseFormat::Json)).unwrap();
     let f = &json["findings"][0];
