@@ -485,6 +485,56 @@ fn diagnose_lab_ipv6_path_names_syn_loss() {
         .all(|r| r.family == Some(IpFamily::Ipv6) && r.target == "execute-api"));
 }
 
+/// The whole way, engine to verdict: a paced `run` over the lab's
+/// `ipv6-path` (each probe lands in the ::1 gate's closed window by chance,
+/// as on a lossy path), then `diagnose --from` its records names the fault
+/// IPv6's alone. The quick plan of `diagnose --lab` sends its probes back to
+/// back, so its few stalls stay within chance (the test above); 30 s of a
+/// schedule give a dozen stalls against none on IPv4.
+#[test]
+fn a_paced_run_over_ipv6_path_is_diagnosed_as_ipv6s_alone() {
+    if !ipv6_here() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("v6.ndjson");
+    let path = file.to_str().unwrap();
+    let out = coldlink(&[
+        "run",
+        "--lab",
+        "ipv6-path",
+        "--duration",
+        "30s",
+        "-q",
+        "--out",
+        path,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = coldlink(&["diagnose", "--from", path, "--format", "json", "-q"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not a report ({e}): {}", text(&out.stderr)));
+    assert_eq!(report["verdict"], "syn-loss", "{report:#}");
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["cause"] == "syn-loss")
+        .unwrap();
+    assert_eq!(finding["family"], "ipv6", "{finding:#}");
+    let title = finding["title"].as_str().unwrap();
+    assert!(
+        title.starts_with("The IPv6 path loses SYNs; IPv4 is clean."),
+        "{title}"
+    );
+    assert!(
+        finding["evidence"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("only IPv6 shows it: "),
+        "{finding:#}"
+    );
+}
+
 /// `watch` needs a terminal: its configuration shows the targets it would
 /// probe, one per family under one name, and one dashboard panel for both.
 #[test]
