@@ -153,10 +153,11 @@ async fn prepare<C: ProbeTargets>(
 ) -> anyhow::Result<(C, Option<RunningLab>)> {
     check()?;
     let lab = commands::lab::start_for(lab).await?;
-    let cfg = configure(lab.as_ref())?;
+    let mut cfg = configure(lab.as_ref())?;
     // --sigv4: credentials in hand before the first probe, or nothing is sent.
     commands::sigv4::load_credentials(cfg.probe_targets(), &mut io::stderr()).await?;
     commands::lab::announce(lab.as_ref());
+    commands::dual_stack::drop_unresolved(&mut cfg, &mut io::stderr()).await;
     if let Some(note) = proxy_note {
         eprintln!("{note}");
     }

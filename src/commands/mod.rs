@@ -1,6 +1,7 @@
 //! One module per subcommand: each wires config, engine and output.
 
 pub mod diagnose;
+pub mod dual_stack;
 pub mod error;
 pub mod keepwarm;
 pub mod lab;

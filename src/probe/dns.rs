@@ -196,6 +196,41 @@ impl Dns {
         }
     }
 
+    /// Whether `host` has an address of `family`: `Some(false)` only when
+    /// the DNS server said so (the name exists without such a record, or
+    /// does not exist); `None` when the lookup failed otherwise (a timeout,
+    /// no server), which is for the probes to show, not for this to decide.
+    pub async fn has_address(&self, host: &str, port: u16, family: IpFamily) -> Option<bool> {
+        if self
+            .pins
+            .iter()
+            .any(|p| p.port == port && p.host.eq_ignore_ascii_case(host))
+        {
+            let pinned = self
+                .pins
+                .iter()
+                .any(|p| p.port == port && p.host.eq_ignore_ascii_case(host) && family.has(p.addr));
+            return Some(pinned);
+        }
+        let found = match family {
+            IpFamily::Ipv4 => self
+                .resolver
+                .ipv4_lookup(host)
+                .await
+                .map(|l| !l.answers().is_empty()),
+            IpFamily::Ipv6 => self
+                .resolver
+                .ipv6_lookup(host)
+                .await
+                .map(|l| !l.answers().is_empty()),
+        };
+        match found {
+            Ok(any) => Some(any),
+            Err(NetError::Dns(DnsError::NoRecordsFound(_))) => Some(false),
+            Err(_) => None,
+        }
+    }
+
     fn failure(&self, kind: ErrorKind, message: String) -> LookupFailure {
         let message = match &self.config_problem {
             Some(problem) => format!("{message} ({problem})"),

@@ -8,8 +8,9 @@
 //! job) would make one job two records and break every plan's count.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use super::dns::ResolvePin;
+use super::dns::{Dns, ResolvePin};
 use super::family::{FamilyChoice, IpFamily};
 use super::target::Target;
 
@@ -108,6 +109,63 @@ pub fn expand(
         }
     }
     Ok(out)
+}
+
+/// `--ip-family both` probes each target on each family its name
+/// resolves on: before the first probe, a variant whose name the DNS server
+/// says has no address of its family (an IPv4-only API: no AAAA) is
+/// dropped, with a line saying so, rather than probed into a `dns` failure
+/// on every round that a diagnosis would take for a fault. A lookup that
+/// fails otherwise (a timeout) decides nothing: the probes show it. When
+/// neither family resolves, both variants stay, and fail as data.
+pub async fn drop_unresolved(targets: Vec<Target>, dns: &Dns, limit: Duration) -> (Vec<Target>, Vec<String>) {
+    let both = |t: &Target| {
+        t.family.is_some()
+            && t.endpoint.ip.is_none()
+            && targets
+                .iter()
+                .any(|o| o.name == t.name && o.family.is_some() && o.family != t.family)
+    };
+    let mut missing: Vec<(String, u16, IpFamily)> = Vec::new();
+    for t in targets.iter().filter(|t| both(t)) {
+        let (ep, family) = (&t.endpoint, t.family.expect("both() checked"));
+        let key = (ep.host.clone(), ep.port, family);
+        if missing.contains(&key) {
+            continue;
+        }
+        let answer = tokio::time::timeout(limit, dns.has_address(&ep.host, ep.port, family)).await;
+        if answer == Ok(Some(false)) {
+            missing.push(key);
+        }
+    }
+    let lacks =
+        |t: &Target, family: IpFamily| missing.contains(&(t.endpoint.host.clone(), t.endpoint.port, family));
+    let mut notes = Vec::new();
+    let kept = targets
+        .iter()
+        .filter(|t| {
+            let Some(family) = t.family.filter(|_| both(t)) else {
+                return true;
+            };
+            let other = match family {
+                IpFamily::Ipv4 => IpFamily::Ipv6,
+                IpFamily::Ipv6 => IpFamily::Ipv4,
+            };
+            if !lacks(t, family) || lacks(t, other) {
+                return true;
+            }
+            notes.push(format!(
+                "coldlink: {} has no {} address: {} is probed over {} only",
+                t.endpoint.host,
+                family.label(),
+                t.name,
+                other.label()
+            ));
+            false
+        })
+        .cloned()
+        .collect();
+    (kept, notes)
 }
 
 #[cfg(test)]

@@ -217,6 +217,55 @@ fn a_family_the_target_does_not_have_is_refused_or_a_dns_failure() {
         assert!(e.message.starts_with("no IPv6 address for "), "{}", e.message);
         assert_eq!(r.family, Some(IpFamily::Ipv6), "the family it was fixed to");
     }
+
+    // `both` on the same names: each is probed on the family it resolves
+    // on, IPv4, and a line says why IPv6 is not; nothing fails.
+    let file = dir.path().join("both.ndjson");
+    let out = coldlink(&[
+        "probe",
+        "--lab",
+        "healthy",
+        "--set",
+        "dns.aaaa=false",
+        "--ip-family",
+        "both",
+        "-q",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(
+            "coldlink: abc123.execute-api.lab.test has no IPv6 address: execute-api is probed over IPv4 only"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let rs = records(&file);
+    assert_eq!(rs.len(), 2);
+    assert!(
+        rs.iter()
+            .all(|r| r.error.is_none() && r.family == Some(IpFamily::Ipv4)),
+        "{rs:?}"
+    );
+
+    // Diagnosed, the -6 probes' quick "no IPv6 address" answers are an
+    // unreachable target, not a DNS server that stalls.
+    let out = coldlink(&[
+        "diagnose",
+        "--lab",
+        "healthy",
+        "--set",
+        "dns.aaaa=false",
+        "-6",
+        "--format",
+        "json",
+        "-q",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not a report ({e}): {}", text(&out.stderr)));
+    assert_ne!(report["verdict"], "dns-timeout", "{report:#}");
+    assert_eq!(report["verdict"], "errors", "{report:#}");
 }
 
 /// `run --profile` with `[connection] ip_family`, and a bad value there

@@ -42,7 +42,13 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         .copied()
         .filter(|&i| {
             let s = &ds.samples[i];
-            dns_failure(s) || s.phase(Phase::Dns).is_some_and(|d| slower_than(ds, d, stall_at))
+            match s.phase(Phase::Dns) {
+                Some(d) if slower_than(ds, d, stall_at) => true,
+                // A quick failure is the resolver's answer ("no such
+                // name", "no IPv6 address"), not a lookup that stalled.
+                Some(_) => dns_timed_out(s),
+                None => dns_failure(s),
+            }
         })
         .collect();
     if stalled.len() < 2 {
@@ -125,6 +131,11 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         ds.samples.len()
     ));
     Some(Detection::new(f, stalled))
+}
+
+/// The lookup ran out of time (the probe's DNS limit).
+fn dns_timed_out(s: &crate::diagnose::dataset::Sample) -> bool {
+    matches!(s.error, Some((ErrorKind::Timeout, Phase::Dns)))
 }
 
 fn dns_failure(s: &crate::diagnose::dataset::Sample) -> bool {

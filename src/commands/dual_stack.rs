@@ -1,0 +1,30 @@
+//! `--ip-family both` on a name that resolves on one family only: that
+//! family alone is probed, and a line on stderr says so (see
+//! [`crate::probe::dual_stack::drop_unresolved`]).
+
+use std::io::Write;
+
+use crate::config::sigv4::ProbeTargets;
+use crate::probe::dns::Dns;
+use crate::probe::dual_stack;
+
+/// Drop the `both` variants whose names have no address of their family,
+/// before the first probe, and say which on `stderr`.
+pub async fn drop_unresolved(cfg: &mut impl ProbeTargets, stderr: &mut dyn Write) {
+    let Some((targets, settings)) = cfg.targets_and_settings() else {
+        return;
+    };
+    let dual = targets
+        .iter()
+        .any(|t| t.family.is_some() && t.endpoint.ip.is_none());
+    if !dual {
+        return;
+    }
+    let dns = Dns::new(settings.dns_server, settings.resolve.clone());
+    let (kept, notes) =
+        dual_stack::drop_unresolved(std::mem::take(targets), &dns, settings.timeouts.dns).await;
+    *targets = kept;
+    for note in notes {
+        let _ = writeln!(stderr, "{note}");
+    }
+}
