@@ -211,14 +211,7 @@ async fn coldlink(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
         let mut cmd = Command::new(bin());
         cmd.args(&args).env_remove("RUST_LOG").env("NO_COLOR", "1");
-        for var in [
-            "HTTPS_PROXY",
-            "https_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-        ] {
+        for var in coldlink::commands::proxy_note::PROXY_VARS {
             cmd.env_remove(var);
         }
         cmd.output().unwrap()

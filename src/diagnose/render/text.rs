@@ -39,6 +39,23 @@ impl Paint {
     }
 }
 
+/// A target's (or one family's) median per phase, on one line.
+fn phase_medians(
+    out: &mut dyn Write,
+    p: &Paint,
+    indent: &str,
+    phases: &std::collections::BTreeMap<crate::probe::Phase, crate::diagnose::report::Quantiles>,
+) -> io::Result<()> {
+    if phases.is_empty() {
+        return Ok(());
+    }
+    let medians: Vec<String> = phases
+        .iter()
+        .map(|(phase, q)| format!("{phase} {}", human_ms(q.p50)))
+        .collect();
+    writeln!(out, "{indent}{} {}", p.dim("phase p50:"), medians.join(" · "))
+}
+
 pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let p = Paint { on: color };
     let verdict = match r.verdict {
@@ -94,14 +111,7 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
             t.errors,
             super::spread(&t.total_ms)
         )?;
-        let phases: Vec<String> = t
-            .phases_ms
-            .iter()
-            .map(|(phase, q)| format!("{phase} {}", human_ms(q.p50)))
-            .collect();
-        if !phases.is_empty() {
-            writeln!(out, "    {} {}", p.dim("phase p50:"), phases.join(" · "))?;
-        }
+        phase_medians(out, &p, "    ", &t.phases_ms)?;
         for f in &t.families {
             writeln!(
                 out,
@@ -111,14 +121,7 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
                 f.errors,
                 super::spread(&f.total_ms)
             )?;
-            let phases: Vec<String> = f
-                .phases_ms
-                .iter()
-                .map(|(phase, q)| format!("{phase} {}", human_ms(q.p50)))
-                .collect();
-            if !phases.is_empty() {
-                writeln!(out, "      {} {}", p.dim("phase p50:"), phases.join(" · "))?;
-            }
+            phase_medians(out, &p, "      ", &f.phases_ms)?;
         }
     }
     if !r.idle_sweep.is_empty() {
