@@ -98,8 +98,14 @@ pub enum ConfigError {
     #[error("--aws-endpoint, --aws-profile and --region are for AWS lookups: add --xray or --cloudwatch (--aws-profile and --region also serve --sigv4)")]
     AwsFlagsWithoutLookup,
     /// `--sigv4` on a target whose host does not name its region.
-    #[error("--sigv4: cannot tell the AWS region of target '{target}' ({host} is not an execute-api or Lambda function URL host): give --region REGION, or region in the profile's [aws] table")]
+    #[error("--sigv4: cannot tell the AWS region of target '{target}' ({host} is not an execute-api or Lambda function URL host): give --region REGION, region in the profile's [aws] table, or AWS_REGION")]
     Sigv4Region { target: String, host: String },
+    #[error("--sigv4: target '{target}' sets the {header} header itself: {why}")]
+    Sigv4Header {
+        target: String,
+        header: &'static str,
+        why: &'static str,
+    },
     #[error("--sigv4-service {service}: no probe is signed; add --sigv4 (or sigv4 = true in the profile)")]
     Sigv4ServiceUnsigned { service: String },
     #[error("{flag} with --lab needs --aws-endpoint URL (moto's server for X-Ray, LocalStack for CloudWatch): the lab sends its traces and metrics there, not to AWS")]

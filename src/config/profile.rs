@@ -104,6 +104,9 @@ impl Profile {
             if aws.get_ref().rest_api.is_some() && aws.get_ref().http_api.is_some() {
                 return Err(src.error(aws, "aws", KeyProblem::BothApis));
             }
+            if let Some(region) = &aws.get_ref().region {
+                crate::cli::parse::region(region).map_err(|e| src.error(aws, "aws.region", e))?;
+            }
         }
         Ok(Profile {
             name: file.name.clone().unwrap_or_else(|| {

@@ -40,10 +40,37 @@ impl AwsIdentity {
                 .aws_profile
                 .clone()
                 .or_else(|| aws.and_then(|a| a.profile.clone())),
-            region: cli.region.clone().or_else(|| aws.and_then(|a| a.region.clone())),
+            region: cli
+                .region
+                .clone()
+                .or_else(|| aws.and_then(|a| a.region.clone()))
+                .or_else(region_from_env),
         }
     }
 }
+
+/// `AWS_REGION`, else `AWS_DEFAULT_REGION`, as the AWS CLI reads them;
+/// one that is not a region name is ignored rather than signed with.
+fn region_from_env() -> Option<String> {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .find_map(|v| crate::cli::parse::region(&v).ok())
+}
+
+/// Headers a signed probe cannot carry as the user wrote them: the
+/// signature is `authorization`, and it covers the URL's host, so a `Host`
+/// override would be sent with a signature of another name (a certain 403).
+const SIGNING_OWNS: [(http::HeaderName, &str); 2] = [
+    (
+        http::header::AUTHORIZATION,
+        "the signature is sent as Authorization; drop the header, or --sigv4",
+    ),
+    (
+        http::header::HOST,
+        "the signature covers the URL's host; put the name in the URL and its address in --resolve HOST:PORT:ADDR",
+    ),
+];
 
 /// The targets, those chosen to be signed with a signer; all of them share
 /// one set of credentials, loaded before the first probe.
@@ -54,6 +81,16 @@ pub fn sign(targets: Vec<(Target, Choice)>, identity: &AwsIdentity) -> Result<Ve
         if !choice.sign {
             out.push(target);
             continue;
+        }
+        if let Some((name, why)) = SIGNING_OWNS
+            .iter()
+            .find(|(name, _)| target.request.headers.contains_key(name))
+        {
+            return Err(ConfigError::Sigv4Header {
+                target: target.name.clone(),
+                header: name.as_str(),
+                why,
+            });
         }
         let host = target.endpoint.host.to_ascii_lowercase();
         let from_host = region_of_host(&host);

@@ -432,7 +432,13 @@ impl Prober {
         out.body_bytes = Some(bytes);
         self.release(target, conn, body_end, peer_closes, out);
         if let Some(headers) = refused_headers {
-            let (kind, message) = match refusal::explain(status.as_u16(), &headers, &refused_body) {
+            let (kind, message) = match refusal::explain(
+                status.as_u16(),
+                &headers,
+                &refused_body,
+                target.sigv4.is_some(),
+                &target.redaction,
+            ) {
                 Some(r) => (r.kind, r.message),
                 None => (ErrorKind::Status, format!("HTTP {status}")),
             };

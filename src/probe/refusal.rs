@@ -5,9 +5,12 @@
 //! first [`BODY_PREFIX`] bytes of a non-success response's body (nothing
 //! on the success path) and asks [`explain`].
 
+use std::time::SystemTime;
+
 use http::HeaderMap;
 
 use super::record::ErrorKind;
+use super::redact::Redaction;
 
 /// How much of a refused response's body is kept to explain it.
 pub const BODY_PREFIX: usize = 1024;
@@ -79,25 +82,105 @@ impl Reason {
 /// What a non-success response says of why it refused the request, when
 /// it says something this tool can name; `None` for everything else
 /// (the plain `HTTP 403`).
-pub fn explain(status: u16, headers: &HeaderMap, body_prefix: &[u8]) -> Option<Refusal> {
+/// `signed`: the probe carried a SigV4 signature (then "Missing
+/// Authentication Token" cannot mean it was unsigned). The reason taken
+/// from the body never shows what [`Redaction`] hides of the request's
+/// secrets, nor any part of a signature (see [`scrub`]).
+pub fn explain(
+    status: u16,
+    headers: &HeaderMap,
+    body_prefix: &[u8],
+    signed: bool,
+    redaction: &Redaction,
+) -> Option<Refusal> {
     let body = String::from_utf8_lossy(body_prefix);
     match status {
-        403 => aws_refusal(headers, &body),
+        403 => aws_refusal(headers, &body, signed, redaction),
         400 => client_certificate_refusal(&body),
         _ => None,
     }
 }
 
+/// Where an AWS error message starts repeating the request's signature or
+/// credentials: `IncompleteSignatureException` ends with
+/// `Authorization=<the header as sent>`, a signature error with the
+/// canonical request (the session token among its headers). The message
+/// is cut there.
+const SIGNATURE_ECHOES: [&str; 6] = [
+    "Authorization=",
+    "Credential=",
+    "Signature=",
+    "SignedHeaders=",
+    "AWS4-HMAC-SHA256",
+    "x-amz-security-token",
+];
+
+/// A reason fit for a record: cut before any echo of the signature, and
+/// withheld whole when it still holds one of the request's secrets (a
+/// bearer token, an API key) that the target's [`Redaction`] knows.
+fn scrub(message: String, redaction: &Redaction) -> String {
+    let lower = message.to_ascii_lowercase();
+    let cut = SIGNATURE_ECHOES
+        .iter()
+        .filter_map(|echo| lower.find(&echo.to_ascii_lowercase()))
+        .min();
+    let message = match cut {
+        Some(at) => format!("{}…", message[..at].trim_end()),
+        None => message,
+    };
+    if redaction.hides("x-error-message", &message) {
+        "(the server's message repeats a secret of the request; not kept)".to_string()
+    } else {
+        message
+    }
+}
+
+/// `Signature expired: 20231114T221320Z is now earlier than
+/// 20231114T222820Z (20231114T223320Z - 5 min.)`: AWS's message repeats
+/// the request's `x-amz-date`, which no record keeps; what matters is how
+/// far this host's clock is from AWS's, measured from the two.
+fn clock_offset(message: &str) -> Option<String> {
+    let stamps: Vec<SystemTime> = message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter_map(amz_date)
+        .collect();
+    let (signed, aws_now) = (*stamps.first()?, *stamps.last()?);
+    let (words, by) = match aws_now.duration_since(signed) {
+        Ok(d) => ("behind", d),
+        Err(e) => ("ahead of", e.duration()),
+    };
+    let minutes = by.as_secs_f64() / 60.0;
+    Some(format!("this host's clock is {minutes:.1} min {words} AWS's"))
+}
+
+/// `20231114T221320Z` as a time.
+fn amz_date(token: &str) -> Option<SystemTime> {
+    let b = token.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let rfc3339 = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &token[0..4],
+        &token[4..6],
+        &token[6..8],
+        &token[9..11],
+        &token[11..13],
+        &token[13..15]
+    );
+    humantime::parse_rfc3339(&rfc3339).ok()
+}
+
 /// API Gateway's and IAM's refusals: `x-amzn-errortype` names the error,
 /// the JSON body's `message` (or `Message`) says it in words.
-fn aws_refusal(headers: &HeaderMap, body: &str) -> Option<Refusal> {
+fn aws_refusal(headers: &HeaderMap, body: &str, signed: bool, redaction: &Redaction) -> Option<Refusal> {
     let errortype = headers
         .get("x-amzn-errortype")
         .and_then(|v| v.to_str().ok())
         // `InvalidSignatureException:http://internal.amazon.com/...`
         .map(|v| v.split(':').next().unwrap_or(v).trim().to_string())
         .unwrap_or_default();
-    let message = json_message(body).unwrap_or_else(|| first_line(body));
+    let message = scrub(json_message(body).unwrap_or_else(|| first_line(body)), redaction);
     let status = |reason: Reason| {
         Some(Refusal {
             kind: ErrorKind::Status,
@@ -105,7 +188,14 @@ fn aws_refusal(headers: &HeaderMap, body: &str) -> Option<Refusal> {
             message: match reason {
                 // The clock of this host and AWS's disagree by more than 5 minutes.
                 Reason::ClockSkew => format!(
-                    "HTTP 403: clock skew (this host's clock is off by more than 5 minutes): {message}"
+                    "HTTP 403: clock skew ({}): {}",
+                    clock_offset(&message)
+                        .unwrap_or_else(|| "this host's clock is off by more than 5 minutes".to_string()),
+                    // The times in AWS's words are the request's x-amz-date.
+                    message.split(':').next().unwrap_or_default()
+                ),
+                Reason::Unsigned if signed => format!(
+                    "HTTP 403: unsigned or no such path: {message} (the probe was signed: no such path or method, or a stage or resource policy that refuses it)"
                 ),
                 Reason::Unsigned => format!(
                     "HTTP 403: unsigned or no such path: {message} (the API wants SigV4 signing (--sigv4), or no such path or method)"
@@ -213,12 +303,22 @@ fn first_line(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn no_secrets() -> Redaction {
+        Redaction::new(&super::super::spec::RequestSpec::default(), Vec::new())
+    }
+
     fn explained(status: u16, errortype: Option<&str>, body: &str) -> Option<Refusal> {
         let mut h = HeaderMap::new();
         if let Some(t) = errortype {
             h.insert("x-amzn-errortype", t.parse().unwrap());
         }
-        explain(status, &h, &body.as_bytes()[..body.len().min(BODY_PREFIX)])
+        explain(
+            status,
+            &h,
+            &body.as_bytes()[..body.len().min(BODY_PREFIX)],
+            false,
+            &no_secrets(),
+        )
     }
 
     /// API Gateway's real body: the message goes on with the canonical
@@ -247,8 +347,11 @@ mod tests {
             r#"{"message":"Signature expired: 20231114T221320Z is now earlier than 20231114T222820Z (20231114T223320Z - 5 min.)"}"#,
         )
         .unwrap();
-        assert!(r.message.starts_with("HTTP 403: clock skew"), "{}", r.message);
-        assert!(r.message.ends_with("Signature expired: 20231114T221320Z is now earlier than 20231114T222820Z (20231114T223320Z - 5 min.)"));
+        // The request's x-amz-date is not kept; the offset it shows is.
+        assert_eq!(
+            r.message,
+            "HTTP 403: clock skew (this host's clock is 20.0 min behind AWS's): Signature expired"
+        );
         let r = explained(
             403,
             Some("InvalidSignatureException"),
@@ -389,8 +492,59 @@ mod tests {
 
     #[test]
     fn a_long_message_is_cut() {
-        let long = format!(r#"{{"message":"Signature expired: {}"}}"#, "x".repeat(2000));
+        let long = format!(
+            r#"{{"message":"The request signature we calculated does not match {}"}}"#,
+            "x".repeat(2000)
+        );
         let r = explained(403, None, &long).unwrap();
         assert!(r.message.len() < 400 && r.message.ends_with('…'));
+    }
+
+    /// IncompleteSignatureException ends with the Authorization header as
+    /// sent: a bearer token, or the signature and access key id. Neither
+    /// is kept; a message holding a secret of the request is withheld.
+    #[test]
+    fn an_echoed_authorization_or_secret_never_reaches_the_message() {
+        let body = r#"{"message":"Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=Bearer eyJhbGciOiJIUzI1NiJ9.SECRETPAYLOADxyz.sig"}"#;
+        let r = explained(403, Some("IncompleteSignatureException"), body).unwrap();
+        assert!(!r.message.contains("SECRETPAYLOAD"), "{}", r.message);
+        assert!(!r.message.contains("Bearer"), "{}", r.message);
+        assert!(
+            r.message
+                .starts_with("HTTP 403: signature incomplete: Authorization header requires"),
+            "{}",
+            r.message
+        );
+        let body = r#"{"message":"Bad header. Authorization=AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE1234/20231114/eu-west-1/execute-api/aws4_request, SignedHeaders=host, Signature=7619abc"}"#;
+        let r = explained(403, Some("IncompleteSignatureException"), body).unwrap();
+        for secret in ["AKIDEXAMPLE1234", "7619abc", "AWS4-HMAC"] {
+            assert!(!r.message.contains(secret), "{}", r.message);
+        }
+        // A secret the request sent, echoed in other words.
+        let mut spec = super::super::spec::RequestSpec::default();
+        let mut v = http::HeaderValue::from_static("k3y-0f-th3-us3r-12345");
+        v.set_sensitive(true);
+        spec.headers.insert("x-api-key", v);
+        let redaction = Redaction::new(&spec, Vec::new());
+        let mut h = HeaderMap::new();
+        h.insert("x-amzn-errortype", "AccessDeniedException".parse().unwrap());
+        let body = br#"{"message":"User: key k3y-0f-th3-us3r-12345 is not authorized"}"#;
+        let r = explain(403, &h, body, false, &redaction).unwrap();
+        assert!(!r.message.contains("k3y-0f"), "{}", r.message);
+    }
+
+    #[test]
+    fn a_signed_probe_is_not_told_to_sign() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-amzn-errortype",
+            "MissingAuthenticationTokenException".parse().unwrap(),
+        );
+        let body = br#"{"message":"Missing Authentication Token"}"#;
+        let signed = explain(403, &h, body, true, &no_secrets()).unwrap();
+        assert!(!signed.message.contains("--sigv4"), "{}", signed.message);
+        assert_eq!(signed.reason, Reason::Unsigned);
+        let unsigned = explain(403, &h, body, false, &no_secrets()).unwrap();
+        assert!(unsigned.message.contains("--sigv4"), "{}", unsigned.message);
     }
 }

@@ -87,6 +87,11 @@ fn profile_errors_name_the_file_line_and_key() {
         ),
         ("no_target", "name = \"empty\"\n".to_string(), "[[target]]"),
         (
+            "bad_aws_region",
+            format!("{GOOD_TARGET}[aws]\nregion = \"EU\"\n"),
+            "aws.region: 'EU' is not an AWS region; expected e.g. eu-west-1",
+        ),
+        (
             "burst_out_of_range",
             format!("{GOOD_TARGET}[burst]\nrequests = 10\nconcurrency = 0\n"),
             "burst.concurrency",

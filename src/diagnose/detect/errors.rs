@@ -25,7 +25,7 @@ fn refusal_fix(reason: Reason) -> &'static str {
         Reason::Signature | Reason::IncompleteSignature => "The gateway recomputed the SigV4 signature and got another: check the secret access key (are these the credentials meant? --aws-profile), --sigv4-service and the region, and that nothing between coldlink and the gateway rewrites the Host, path or query.",
         Reason::ClockSkew => "This host's clock is more than 5 minutes off AWS's, and a signature carries its time: synchronise the clock (chrony, systemd-timesyncd).",
         Reason::Credentials => "The access key or session token is not valid (expired, revoked, or of another partition): refresh the credentials (aws sso login, a new role session).",
-        Reason::Unsigned => "The API uses AWS_IAM authorisation, or the path or method does not exist: sign the probes with --sigv4, and check the path against the API's routes.",
+        Reason::Unsigned => "The API uses AWS_IAM authorisation and the probes were not signed (sign them with --sigv4), or the path or method does not exist: check the path against the API's routes and stage.",
         Reason::NotAuthorized => "The identity is valid but not allowed: give it execute-api:Invoke on this API's ARN, in its IAM policy and in the API's resource policy.",
         Reason::NoClientCertificate | Reason::ClientCertificateExpired | Reason::ClientCertificateRefused => "The server requires a valid client certificate (mutual TLS): give --cert and --key, issued by a CA in the server's trust store and not expired.",
     }

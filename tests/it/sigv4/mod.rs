@@ -284,6 +284,17 @@ fn no_region_or_no_credentials_is_refused_before_anything_is_sent() {
     );
     assert!(out.stdout.is_empty());
 
+    // AWS_REGION, as --region's help says, when nothing else names one:
+    // past the region check to the (missing) credentials.
+    let mut cmd = Command::new(bin());
+    cmd.args(["probe", url, "--sigv4"]);
+    isolate(&mut cmd, &empty, dir.path());
+    cmd.env("AWS_REGION", "eu-west-1");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--sigv4: no usable AWS credentials"), "{stderr}");
+
     let mut cmd = Command::new(bin());
     cmd.args(["probe", url, "--sigv4", "--region", "eu-west-1"]);
     isolate(&mut cmd, &empty, dir.path());
@@ -307,6 +318,29 @@ fn no_region_or_no_credentials_is_refused_before_anything_is_sent() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("--sigv4-service lambda: no probe is signed; add --sigv4"));
+
+    // A header the signature owns, as the user wrote it: refused.
+    for (header, says) in [
+        (
+            "Host: other.example.com",
+            "sets the host header itself: the signature covers the URL's host",
+        ),
+        (
+            "Authorization: Bearer abcdefgh12345",
+            "sets the authorization header itself",
+        ),
+    ] {
+        let mut cmd = Command::new(bin());
+        cmd.args(["probe", url, "--sigv4", "--region", "eu-west-1", "-H", header]);
+        isolate(&mut cmd, &empty, dir.path());
+        cmd.env("AWS_ACCESS_KEY_ID", KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET);
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!stderr.contains("abcdefgh12345"), "{stderr}");
+    }
 
     // diagnose's --region serves --sigv4 too; without either it is refused, as before.
     let out = Command::new(bin())
@@ -357,9 +391,12 @@ fn a_clock_out_of_the_window_is_named_clock_skew() {
     );
     let message = &errors(&records)[0];
     assert!(
-        message.starts_with("HTTP 403: clock skew") && message.contains("Signature expired"),
+        message.starts_with("HTTP 403: clock skew (this host's clock is 10.0 min behind AWS's)")
+            && message.contains("Signature expired"),
         "{message}"
     );
+    // AWS's words repeat the request's x-amz-date: not kept.
+    assert!(!message.contains("Z is now earlier"), "{message}");
 }
 
 #[test]
