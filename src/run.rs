@@ -47,14 +47,14 @@ pub fn init_logging() {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
-    let proxy_note = commands::proxy_note::for_command(&cli.command);
+    let notes = commands::notes::for_command(&cli.command);
     // Probing commands write from their output thread; the others lock here.
     match cli.command {
         Command::Probe(args) => on_runtime(|cancel| async move {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
-                proxy_note,
+                &notes,
                 |lab| Ok(ProbeConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
             .await?;
@@ -64,7 +64,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
-                proxy_note,
+                &notes,
                 |lab| Ok(RunConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
             .await?;
@@ -74,7 +74,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, lab) = prepare(
                 || DiagnoseConfig::check_before_start(&args),
                 &args.lab,
-                proxy_note,
+                &notes,
                 |lab| Ok(DiagnoseConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
             .await?;
@@ -88,7 +88,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
-                proxy_note,
+                &notes,
                 |lab| Ok(WatchConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
             .await?;
@@ -98,7 +98,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
-                proxy_note,
+                &notes,
                 |lab| {
                     let mut cfg = KeepwarmConfig::from_args(&args, lab.map(RunningLab::context))?;
                     commands::keepwarm::read_idle_timer(&mut cfg, &args.from)?;
@@ -142,24 +142,26 @@ where
 
 /// The inputs that need no lab checked (`check`), the `--lab` started if
 /// one is asked for, the configuration built against its profile, and
-/// only then the lab announced, and the proxy note (a proxy variable is
-/// set, probes ignore it) printed. The lab runs as long as the returned
-/// handle lives.
+/// only then the lab announced; before the first probe, the credentials
+/// of signed targets loaded and the families a `--ip-family both` name
+/// does not resolve on dropped, each said on stderr when the command says
+/// its notes (not with `-q`, nor from cron: `commands::notes`). The lab
+/// runs as long as the returned handle lives.
 async fn prepare<C: ProbeTargets>(
     check: impl FnOnce() -> Result<(), ConfigError>,
     lab: &LabOptions,
-    proxy_note: Option<String>,
+    notes: &commands::notes::StartNotes,
     configure: impl FnOnce(Option<&RunningLab>) -> anyhow::Result<C>,
 ) -> anyhow::Result<(C, Option<RunningLab>)> {
     check()?;
     let lab = commands::lab::start_for(lab).await?;
     let mut cfg = configure(lab.as_ref())?;
     // --sigv4: credentials in hand before the first probe, or nothing is sent.
-    commands::sigv4::load_credentials(cfg.probe_targets(), &mut io::stderr()).await?;
+    commands::sigv4::load_credentials(cfg.probe_targets(), &mut notes.out()).await?;
     commands::lab::announce(lab.as_ref());
-    commands::dual_stack::drop_unresolved(&mut cfg, &mut io::stderr()).await;
-    if let Some(note) = proxy_note {
-        eprintln!("{note}");
+    commands::dual_stack::drop_unresolved(&mut cfg, &mut notes.out()).await;
+    if let Some(proxy) = &notes.proxy {
+        eprintln!("{proxy}");
     }
     Ok((cfg, lab))
 }

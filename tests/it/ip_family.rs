@@ -229,7 +229,6 @@ fn a_family_the_target_does_not_have_is_refused_or_a_dns_failure() {
         "dns.aaaa=false",
         "--ip-family",
         "both",
-        "-q",
         "--out",
         file.to_str().unwrap(),
     ]);

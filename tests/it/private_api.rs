@@ -211,7 +211,7 @@ async fn coldlink(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
         let mut cmd = Command::new(bin());
         cmd.args(&args).env_remove("RUST_LOG").env("NO_COLOR", "1");
-        for var in coldlink::commands::proxy_note::PROXY_VARS {
+        for var in coldlink::commands::notes::PROXY_VARS {
             cmd.env_remove(var);
         }
         cmd.output().unwrap()

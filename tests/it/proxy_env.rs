@@ -52,7 +52,7 @@ async fn coldlink_bypassing(args: &[&str], proxy: &str, no_proxy: Option<&str>) 
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "eu-west-1")
             .env_remove("AWS_PROFILE");
-        for var in coldlink::commands::proxy_note::PROXY_VARS {
+        for var in coldlink::commands::notes::PROXY_VARS {
             cmd.env(var, &proxy);
         }
         if let Some(no_proxy) = no_proxy {

@@ -1,8 +1,13 @@
+//! The lines a probing command says on stderr before its first probe, and
+//! when it keeps them to itself (`-q`, cron: see [`wanted`]): that probes
+//! are signed and as whom (`--sigv4`), that a `--ip-family both` name is
+//! probed on one family only, and that a proxy variable is not used.
+//!
 //! Probes never go through a proxy, whatever `HTTPS_PROXY` and its kin
 //! say: a probe through a proxy would time the proxy's connections, not
 //! the path to the API (issue #16 §5). When one of those variables is set,
-//! the probing commands say once, on stderr, that it is not used — so that
-//! nobody reads direct timings as their proxied path's.
+//! the probing commands say once that it is not used — so that nobody
+//! reads direct timings as their proxied path's.
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -20,14 +25,35 @@ pub const PROXY_VARS: [&str; 6] = [
     "all_proxy",
 ];
 
-/// The note for `command` when a proxy variable is set and the command
-/// should say it; `None` otherwise.
-pub fn for_command(command: &Command) -> Option<String> {
-    let says = wanted(command, std::io::stderr().is_terminal());
-    says.then(|| note(|name| std::env::var_os(name))).flatten()
+/// What `command` says before its first probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartNotes {
+    /// The command says its notes (see [`wanted`]).
+    pub wanted: bool,
+    /// The proxy line, when a proxy variable is set.
+    pub proxy: Option<String>,
 }
 
-/// Whether `command` prints the note. Every probing command does, but:
+impl StartNotes {
+    /// Where the notes go: stderr, or nowhere.
+    pub fn out(&self) -> Box<dyn std::io::Write> {
+        match self.wanted {
+            true => Box::new(std::io::stderr()),
+            false => Box::new(std::io::sink()),
+        }
+    }
+}
+
+/// The notes of `command`.
+pub fn for_command(command: &Command) -> StartNotes {
+    let wanted = wanted(command, std::io::stderr().is_terminal());
+    StartNotes {
+        wanted,
+        proxy: wanted.then(|| note(|name| std::env::var_os(name))).flatten(),
+    }
+}
+
+/// Whether `command` prints its notes. Every probing command does, but:
 /// with `-q` (probe, run, diagnose), which asks for less; `diagnose
 /// --from`, which sends no probe; and `keepwarm --once` off a terminal,
 /// which is cron, where every stderr byte is a mail, every run, about an
