@@ -187,6 +187,8 @@ impl DiagnoseConfig {
                     .into_iter()
                     .collect();
                 flags.extend(args.lab.set.iter().map(|kv| format!("--set '{kv}'")));
+                let conn = super::rerun::connection_flags(&args.conn);
+                flags.extend((!conn.is_empty()).then(|| conn.trim_start().to_string()));
                 Some(Rerun::lab(
                     l.name,
                     &flags,
@@ -197,13 +199,14 @@ impl DiagnoseConfig {
             DiagnoseSource::Live { targets, .. } => Some(Rerun {
                 command: match &args.profile {
                     Some(path) if args.urls.is_empty() => {
-                        format!("coldlink diagnose --profile {}", path.display())
+                        let conn = super::rerun::connection_flags(&args.conn);
+                        format!("coldlink diagnose --profile {}{conn}", path.display())
                     }
                     _ => {
                         let urls: Vec<&str> = targets.iter().map(|t| t.url_text.as_str()).collect();
-                        // Signed probes again: unsigned ones would only be refused.
-                        let signing = super::sigv4::rerun_flags(&args.conn);
-                        format!("coldlink diagnose {}{signing}", urls.join(" "))
+                        // Probed as this run did: signed, with its certificate, family, pins.
+                        let conn = super::rerun::connection_flags(&args.conn);
+                        format!("coldlink diagnose {}{conn}", urls.join(" "))
                     }
                 },
                 scale,
