@@ -20,6 +20,8 @@ pub struct OutputConfig {
     pub waterfall: bool,
     /// `--format json` includes every record (bounded runs only).
     pub keep_records: bool,
+    /// A target is probed on both IP families: lines name the family.
+    pub families: bool,
 }
 
 /// `coldlink probe`, validated.
@@ -56,6 +58,7 @@ impl ProbeConfig {
         settings.lab = source::lab_of(profile, &args.urls);
         let (targets, _) = source::targets(profile, &args.urls, &cli, "probe", "URLs or --lab SCENARIO")?;
         super::check_out(args.out.as_deref())?;
+        let families = crate::probe::dual_stack::probes_both(&targets);
         Ok(ProbeConfig {
             targets,
             settings,
@@ -68,6 +71,7 @@ impl ProbeConfig {
                 quiet: args.quiet,
                 waterfall: single && !args.quiet,
                 keep_records: true,
+                families,
             },
         })
     }

@@ -66,6 +66,7 @@ impl RunConfig {
             RunPlan::Schedule(s) => schedule_in_flight(targets.len(), s.interval, settings.timeouts.total),
         };
         super::check_out(args.out.as_deref())?;
+        let families = crate::probe::dual_stack::probes_both(&targets);
         Ok(RunConfig {
             targets,
             settings,
@@ -78,6 +79,7 @@ impl RunConfig {
                 quiet: args.quiet,
                 waterfall: false,
                 keep_records: false,
+                families,
             },
             profile,
         })

@@ -111,6 +111,15 @@ pub fn expand(
     Ok(out)
 }
 
+/// Whether some target is probed on both families (`--ip-family both`):
+/// then what is shown per probe names the family, since two probes of one
+/// target name differ only by it.
+pub fn probes_both(targets: &[Target]) -> bool {
+    targets
+        .iter()
+        .any(|t| t.family.is_some() && targets.iter().any(|o| o.name == t.name && o.family != t.family))
+}
+
 /// `--ip-family both` probes each target on each family its name
 /// resolves on: before the first probe, a variant whose name the DNS server
 /// says has no address of its family (an IPv4-only API: no AAAA) is

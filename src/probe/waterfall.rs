@@ -13,8 +13,10 @@ use crate::format;
 
 const BAR_WIDTH: usize = 40;
 
-pub fn write(w: &mut (impl Write + ?Sized), r: &ProbeRecord) -> io::Result<()> {
-    write_connection(w, r)?;
+/// `label`: what the header calls the target (its name, and its IP
+/// family when both are probed).
+pub fn write(w: &mut (impl Write + ?Sized), r: &ProbeRecord, label: &str) -> io::Result<()> {
+    write_connection_as(w, r, label)?;
     write_headers(w, r)?;
     writeln!(w)?;
     write_phases(w, r, BAR_WIDTH)?;
@@ -27,7 +29,12 @@ pub fn write(w: &mut (impl Write + ?Sized), r: &ProbeRecord) -> io::Result<()> {
 
 /// The URL, the connection (new or reused, idle time), TLS, status, trace.
 pub fn write_connection(w: &mut (impl Write + ?Sized), r: &ProbeRecord) -> io::Result<()> {
-    writeln!(w, "{}  ({})", r.url, r.target)?;
+    write_connection_as(w, r, &r.target)
+}
+
+/// [`write_connection`], the target called `label`.
+fn write_connection_as(w: &mut (impl Write + ?Sized), r: &ProbeRecord, label: &str) -> io::Result<()> {
+    writeln!(w, "{}  ({label})", r.url)?;
     if let Some(remote) = r.remote {
         let local = r.local.map(|l| format!(" from {l}")).unwrap_or_default();
         let conn = match &r.conn {

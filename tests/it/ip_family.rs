@@ -145,6 +145,23 @@ fn both_probes_every_target_on_each_family_under_its_own_name() {
     // The written field is the documented one.
     let line = std::fs::read_to_string(&file).unwrap();
     assert!(line.contains(r#""family":"ipv6""#) && line.contains(r#""family":"ipv4""#));
+
+    // On screen, two probes of one target differ by their family: said.
+    let out = coldlink(&["probe", "--lab", "healthy", "--ip-family", "both", "-n", "2"]);
+    let shown = text(&out.stdout);
+    for label in [
+        "execute-api over IPv4",
+        "execute-api over IPv6",
+        "custom-domain over IPv6",
+    ] {
+        assert!(shown.contains(label), "{label}: {shown}");
+    }
+    let out = coldlink(&["probe", "--lab", "healthy", "--ip-family", "both"]);
+    assert!(
+        text(&out.stdout).contains("  (execute-api over IPv6)\n"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]

@@ -3,7 +3,8 @@
 use crate::format;
 use crate::probe::ProbeRecord;
 
-pub fn probe_line(r: &ProbeRecord) -> String {
+/// `families`: name the IP family after the target (`--ip-family both`).
+pub fn probe_line(r: &ProbeRecord, families: bool) -> String {
     let conn = match &r.conn {
         Some(c) if c.reused => format!(
             "conn #{} reused, idle {}",
@@ -23,10 +24,19 @@ pub fn probe_line(r: &ProbeRecord) -> String {
     format!(
         "{:>6}  {}  {:>10}  ttfb {:>10}  {}  {}",
         r.seq,
-        r.target,
+        target_label(r, families),
         format::ms(r.total_ms),
         ttfb,
         conn,
         outcome
     )
+}
+
+/// The target's name, and its family when both are probed: `api over
+/// IPv6`, as `report` heads a family's block.
+pub fn target_label(r: &ProbeRecord, families: bool) -> std::borrow::Cow<'_, str> {
+    match r.family.filter(|_| families) {
+        Some(f) => format!("{} over {}", r.target, f.label()).into(),
+        None => r.target.as_str().into(),
+    }
 }

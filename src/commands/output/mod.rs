@@ -179,10 +179,10 @@ fn emit(stdout: &mut dyn Write, output: &OutputConfig, record: &ProbeRecord) -> 
     match output.format {
         OutputFormat::Text if output.quiet => return Ok(()),
         OutputFormat::Text if output.waterfall => {
-            waterfall::write(stdout, record)?;
+            waterfall::write(stdout, record, &line::target_label(record, output.families))?;
             writeln!(stdout)?;
         }
-        OutputFormat::Text => writeln!(stdout, "{}", line::probe_line(record))?,
+        OutputFormat::Text => writeln!(stdout, "{}", line::probe_line(record, output.families))?,
         OutputFormat::Ndjson => {
             serde_json::to_writer(&mut *stdout, record).map_err(io::Error::from)?;
             writeln!(stdout)?;
