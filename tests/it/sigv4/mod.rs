@@ -654,3 +654,76 @@ async fn signing_time_is_queue_not_a_network_phase() {
         }
     }
 }
+
+/// The flags on the commands the other tests do not send them with:
+/// `keepwarm --once` and `run` (a profile that says nothing of signing)
+/// sign every probe, and the verifier accepts them.
+#[test]
+fn keepwarm_and_run_sign_with_the_flag() {
+    let v = Verifier::start("eu-west-1", "execute-api", None, &[]);
+    let url = format!("http://127.0.0.1:{}/test/pets", v.port);
+    let (output, records, text) = coldlink(
+        &["keepwarm", "--once", &url, "--sigv4", "--region", "eu-west-1"],
+        SECRET,
+        None,
+    );
+    assert_eq!(statuses(&records), [200], "{:?}", errors(&records));
+    assert_eq!(output.status.code(), Some(0));
+    assert_no_secret(&output, &text);
+
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.toml");
+    std::fs::write(&profile, format!("[[target]]\nname = \"api\"\nurl = \"{url}\"\n")).unwrap();
+    let (output, records, text) = coldlink(
+        &[
+            "run",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--burst",
+            "--sigv4",
+            "--region",
+            "eu-west-1",
+            "-q",
+        ],
+        SECRET,
+        None,
+    );
+    assert!(!records.is_empty());
+    assert!(
+        statuses(&records).iter().all(|s| *s == 200),
+        "{:?}",
+        errors(&records)
+    );
+    assert_eq!(output.status.code(), Some(0));
+    assert_no_secret(&output, &text);
+}
+
+/// `watch` needs a terminal (its dashboard is tested in tmux): its
+/// configuration shows that every target it would probe is signed, and
+/// presents the client certificate given.
+#[test]
+fn watch_signs_and_presents_a_certificate_when_asked() {
+    use clap::Parser;
+    use coldlink::cli::{Cli, Command as Sub};
+    use coldlink::config::{FromArgs, WatchConfig};
+
+    let pki = crate::common::pki::Pki::new();
+    let argv = [
+        "coldlink",
+        "watch",
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/test/x",
+        "--sigv4",
+        "--cert",
+        pki.client_cert.to_str().unwrap(),
+        "--key",
+        pki.client_key.to_str().unwrap(),
+    ];
+    let Sub::Watch(args) = Cli::try_parse_from(argv).unwrap().command else {
+        unreachable!()
+    };
+    let cfg = WatchConfig::from_args(&args, None).unwrap();
+    let t = &cfg.targets[0];
+    let signer = t.sigv4.as_ref().expect("signed");
+    assert_eq!(signer.scope().region, "eu-west-1");
+    assert!(t.client_cert.is_some() && t.origin.client_cert.is_some());
+}
