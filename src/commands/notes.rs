@@ -1,5 +1,5 @@
 //! The lines a probing command says on stderr before its first probe, and
-//! when it keeps them to itself (`-q`, cron: see [`wanted`]): that probes
+//! when it keeps them to itself (`-q`, cron: see `wanted`): that probes
 //! are signed and as whom (`--sigv4`), that a `--ip-family both` name is
 //! probed on one family only, and that a proxy variable is not used.
 //!
@@ -28,7 +28,7 @@ pub const PROXY_VARS: [&str; 6] = [
 /// What `command` says before its first probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartNotes {
-    /// The command says its notes (see [`wanted`]).
+    /// The command says its notes (see `wanted`).
     pub wanted: bool,
     /// The proxy line, when a proxy variable is set.
     pub proxy: Option<String>,

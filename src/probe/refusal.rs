@@ -85,7 +85,7 @@ impl Reason {
 /// `signed`: the probe carried a SigV4 signature (then "Missing
 /// Authentication Token" cannot mean it was unsigned). The reason taken
 /// from the body never shows what [`Redaction`] hides of the request's
-/// secrets, nor any part of a signature (see [`scrub`]).
+/// secrets, nor any part of a signature (see `scrub`).
 pub fn explain(
     status: u16,
     headers: &HeaderMap,
