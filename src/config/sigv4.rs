@@ -326,7 +326,7 @@ mod tests {
         let err = sign(vec![(target("http://127.0.0.1:9/p"), yes(None))], &none).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "--sigv4: cannot tell the AWS region of target 't' (127.0.0.1 is not an execute-api or Lambda function URL host): give --region REGION, or region in the profile's [aws] table"
+            "--sigv4: cannot tell the AWS region of target 't' (127.0.0.1 is not an execute-api or Lambda function URL host): give --region REGION, region in the profile's [aws] table, or AWS_REGION"
         );
     }
 }
