@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command, LabOptions};
 use crate::commands::{self, lab::RunningLab};
-use crate::config::sigv4::ProbeTargets;
+use crate::config::targets::ProbeTargets;
 use crate::config::{
     check_out, ConfigError, DiagnoseConfig, FromArgs, KeepwarmConfig, ProbeConfig, RunConfig, WatchConfig,
 };

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::config::sigv4::ProbeTargets;
+use crate::config::targets::ProbeTargets;
 use crate::probe::dns::Dns;
 use crate::probe::dual_stack;
 
@@ -14,10 +14,8 @@ pub async fn drop_unresolved(cfg: &mut impl ProbeTargets, stderr: &mut dyn Write
     let Some((targets, settings)) = cfg.targets_and_settings() else {
         return;
     };
-    let dual = targets
-        .iter()
-        .any(|t| t.family.is_some() && t.endpoint.ip.is_none());
-    if !dual {
+    // Nothing to ask DNS unless a target is probed on both families.
+    if !dual_stack::probes_both(targets) {
         return;
     }
     let dns = Dns::new(settings.dns_server, settings.resolve.clone());

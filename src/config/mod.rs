@@ -23,6 +23,7 @@ mod rerun;
 mod run;
 pub mod sigv4;
 pub mod source;
+pub mod targets;
 mod watch;
 
 pub use aws::{CloudWatchLookup, XrayLookup, DEFAULT_XRAY_WAIT};

@@ -12,7 +12,7 @@ use super::error::ConfigError;
 use super::file::AwsEntry;
 use super::layer::Connection;
 use crate::probe::sigv4::{Keys, Scope};
-use crate::probe::{ProbeSettings, Target};
+use crate::probe::Target;
 
 /// API Gateway's service name, the default.
 pub const EXECUTE_API: &str = "execute-api";
@@ -168,69 +168,6 @@ pub fn rerun_flags(args: &crate::cli::ConnectionArgs) -> String {
         }
     }
     flags
-}
-
-/// A command's configuration, asked for the targets it will probe:
-/// their credentials are loaded, and with `--ip-family both` the families
-/// their names do not resolve on dropped, before the first probe is sent.
-pub trait ProbeTargets {
-    fn probe_targets(&self) -> &[Target];
-    /// The targets, to drop from, and the settings their DNS uses; `None`
-    /// when nothing is probed (`diagnose --from`).
-    fn targets_and_settings(&mut self) -> Option<(&mut Vec<Target>, &ProbeSettings)>;
-}
-
-impl ProbeTargets for super::ProbeConfig {
-    fn probe_targets(&self) -> &[Target] {
-        &self.targets
-    }
-    fn targets_and_settings(&mut self) -> Option<(&mut Vec<Target>, &ProbeSettings)> {
-        Some((&mut self.targets, &self.settings))
-    }
-}
-
-impl ProbeTargets for super::RunConfig {
-    fn probe_targets(&self) -> &[Target] {
-        &self.targets
-    }
-    fn targets_and_settings(&mut self) -> Option<(&mut Vec<Target>, &ProbeSettings)> {
-        Some((&mut self.targets, &self.settings))
-    }
-}
-
-impl ProbeTargets for super::DiagnoseConfig {
-    fn probe_targets(&self) -> &[Target] {
-        match &self.source {
-            super::DiagnoseSource::Live { targets, .. } => targets,
-            super::DiagnoseSource::Records(_) => &[],
-        }
-    }
-    fn targets_and_settings(&mut self) -> Option<(&mut Vec<Target>, &ProbeSettings)> {
-        match &mut self.source {
-            super::DiagnoseSource::Live {
-                targets, settings, ..
-            } => Some((targets, settings)),
-            super::DiagnoseSource::Records(_) => None,
-        }
-    }
-}
-
-impl ProbeTargets for super::WatchConfig {
-    fn probe_targets(&self) -> &[Target] {
-        &self.targets
-    }
-    fn targets_and_settings(&mut self) -> Option<(&mut Vec<Target>, &ProbeSettings)> {
-        Some((&mut self.targets, &self.settings))
-    }
-}
-
-impl ProbeTargets for super::KeepwarmConfig {
-    fn probe_targets(&self) -> &[Target] {
-        &self.targets
-    }
-    fn targets_and_settings(&mut self) -> Option<(&mut Vec<Target>, &ProbeSettings)> {
-        Some((&mut self.targets, &self.settings))
-    }
 }
 
 #[cfg(test)]

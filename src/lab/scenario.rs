@@ -5,6 +5,9 @@
 //! Durations are the real-world values (an NLB idle timer of 350 s); the
 //! lab divides them by the speed so that a test sees the same shape in
 //! seconds.
+//!
+//! Just over 500 lines: a scenario's whole shape (sections, defaults,
+//! limits, `--set`) in one place.
 
 use std::time::Duration;
 

@@ -115,9 +115,12 @@ pub fn expand(
 /// then what is shown per probe names the family, since two probes of one
 /// target name differ only by it.
 pub fn probes_both(targets: &[Target]) -> bool {
-    targets
-        .iter()
-        .any(|t| t.family.is_some() && targets.iter().any(|o| o.name == t.name && o.family != t.family))
+    targets.iter().any(|t| one_of_both(t, targets))
+}
+
+/// `t` is one family's variant of a target probed on both.
+fn one_of_both(t: &Target, targets: &[Target]) -> bool {
+    t.family.is_some() && targets.iter().any(|o| o.name == t.name && o.family != t.family)
 }
 
 /// `--ip-family both` probes each target on each family its name
@@ -128,13 +131,8 @@ pub fn probes_both(targets: &[Target]) -> bool {
 /// fails otherwise (a timeout) decides nothing: the probes show it. When
 /// neither family resolves, both variants stay, and fail as data.
 pub async fn drop_unresolved(targets: Vec<Target>, dns: &Dns, limit: Duration) -> (Vec<Target>, Vec<String>) {
-    let both = |t: &Target| {
-        t.family.is_some()
-            && t.endpoint.ip.is_none()
-            && targets
-                .iter()
-                .any(|o| o.name == t.name && o.family.is_some() && o.family != t.family)
-    };
+    // A name only: an IP literal's family is known without asking.
+    let both = |t: &Target| t.endpoint.ip.is_none() && one_of_both(t, &targets);
     let mut missing: Vec<(String, u16, IpFamily)> = Vec::new();
     for t in targets.iter().filter(|t| both(t)) {
         let (ep, family) = (&t.endpoint, t.family.expect("both() checked"));

@@ -6,6 +6,7 @@
 //! is short and stands alone.
 
 use crate::common;
+use crate::common::text;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
@@ -29,10 +30,6 @@ async fn coldlink(args: Vec<String>, env: &[(&str, &str)]) -> Output {
 
 fn args(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[tokio::test]

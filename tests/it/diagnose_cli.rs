@@ -2,6 +2,7 @@
 //! probe, stored records with bad lines still give a report, a target that
 //! refuses is data (a verdict), and every format writes something readable.
 
+use crate::common::text;
 use crate::common::{self, record::probe_record};
 
 use std::io::Write;
@@ -19,10 +20,6 @@ fn coldlink(args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Records of a healthy target: bursts and a few quiet gaps.

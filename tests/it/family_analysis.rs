@@ -6,10 +6,11 @@
 //! new connections (DNS, connect, TLS), then reused ones; lost SYNs add
 //! 1 s or 3 s to the connect of the probes a test picks.
 
+use crate::common::coldlink;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, SystemTime};
 
 use coldlink::diagnose::report::{diagnose, Context};
@@ -17,7 +18,7 @@ use coldlink::diagnose::{render, Cause, Dataset, Finding, Report};
 use coldlink::probe::{ConnInfo, ErrorKind, IpFamily, Phase, Phases, ProbeError, ProbeRecord, Timestamp};
 use serde_json::Value;
 
-use crate::common::{self, record::probe_record};
+use crate::common::record::probe_record;
 
 const URL: &str = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/ping";
 
@@ -260,15 +261,6 @@ fn one_family_reads_as_before() {
 }
 
 // --- stored records, through the binary ---------------------------------
-
-fn coldlink(args: &[&str]) -> Output {
-    Command::new(common::bin())
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -6,14 +6,12 @@
 //! little over 500 lines: one test per command and per refusal, each
 //! standing alone.)
 
+use crate::common::{coldlink, text};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use coldlink::lab::{listener, Lab, Scenario};
 use coldlink::probe::{ErrorKind, IpFamily, Phase, ProbeRecord};
-
-use crate::common::bin;
 
 /// False (and a line saying why) when this machine cannot listen on ::1.
 fn ipv6_here() -> bool {
@@ -22,19 +20,6 @@ fn ipv6_here() -> bool {
         println!("skipped: no IPv6 on loopback here ([::1]:0 cannot be bound)");
     }
     ok
-}
-
-fn coldlink(args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn records(path: &Path) -> Vec<ProbeRecord> {

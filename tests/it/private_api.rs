@@ -9,6 +9,7 @@
 //! not tested. Certificates are checked (`--cacert`, never `-k`), so a
 //! wrong server name fails the handshake as it would there.
 
+use crate::common::text;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
@@ -222,10 +223,6 @@ async fn coldlink(args: Vec<String>) -> Output {
 
 fn s(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// The NDJSON records coldlink printed.

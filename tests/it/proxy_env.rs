@@ -5,6 +5,7 @@
 //! variable is not used. What does use it (docs/private-apis.md#proxies):
 //! the AWS SDK's calls and keepwarm's heartbeat, checked here too.
 
+use crate::common::text;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -62,10 +63,6 @@ async fn coldlink_bypassing(args: &[&str], proxy: &str, no_proxy: Option<&str>) 
     })
     .await
     .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[tokio::test]

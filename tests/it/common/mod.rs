@@ -502,6 +502,22 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_coldlink")
 }
 
+/// Run the binary with `args` to its end: no log filter from the test's
+/// environment, no colour.
+pub fn coldlink(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(bin())
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// A child's stdout or stderr as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
 /// Read `from` line by line until a line contains `needle`; everything read
 /// so far is returned. Panics, with what was read, if `from` ends first.
 pub fn read_until_line(from: &mut impl std::io::BufRead, needle: &str) -> String {

@@ -10,6 +10,7 @@ mod rules;
 mod warmness;
 
 use crate::common;
+use crate::common::text;
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -25,10 +26,6 @@ fn keepwarm(args: &[&str], lock: &std::path::Path) -> Output {
         .env_remove("RUST_LOG")
         .output()
         .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// The daemon on `url`, its stderr read line by line.
