@@ -7,6 +7,7 @@
 
 pub mod cloudwatch;
 pub mod credentials;
+pub mod path;
 pub mod segments;
 pub mod xray;
 

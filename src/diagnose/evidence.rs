@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::cloudwatch::CloudWatchEvidence;
+use crate::aws::path::PathConfig;
 use super::xray::XrayEvidence;
 
 /// AWS-side evidence; `null` when not asked for.
@@ -13,4 +14,8 @@ pub struct AwsEvidence {
     pub xray: Option<XrayEvidence>,
     /// `--cloudwatch`: null when not asked for.
     pub cloudwatch: Option<CloudWatchEvidence>,
+    /// `--aws-config`: the path's configuration as read; null when not
+    /// asked for (and absent from earlier reports).
+    #[serde(default)]
+    pub config: Option<PathConfig>,
 }

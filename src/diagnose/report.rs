@@ -158,6 +158,8 @@ pub struct Context {
     pub xray: Option<super::xray::XrayEvidence>,
     /// CloudWatch's evidence (`--cloudwatch`): for the detectors, and `aws.cloudwatch`.
     pub cloudwatch: Option<super::cloudwatch::CloudWatchEvidence>,
+    /// The path's configuration (`--aws-config`): for the findings, and `aws.config`.
+    pub config: Option<crate::aws::path::PathConfig>,
     /// How to probe the same targets again: what the untested causes'
     /// commands are made of.
     pub rerun: Option<Rerun>,
@@ -170,6 +172,7 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
     let aws = AwsEvidence {
         xray: ctx.xray.clone(),
         cloudwatch: ctx.cloudwatch.clone(),
+        config: ctx.config.clone(),
     };
     let findings = detect::run_all(ds, &aws);
     let top = findings.iter().find(|f| f.severity >= Severity::Warning);

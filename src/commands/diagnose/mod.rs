@@ -97,6 +97,7 @@ async fn from_records(cfg: &DiagnoseConfig, paths: &[PathBuf]) -> anyhow::Result
         interrupted: false,
         xray: None,
         cloudwatch: None,
+        config: None,
         rerun,
         plan_notes: Vec::new(),
     };
@@ -135,6 +136,7 @@ fn live_context(
         interrupted: cancel.is_cancelled(),
         xray: None,
         cloudwatch: None,
+        config: None,
         // What an early stop left untested only the whole plan tests.
         rerun: cfg
             .rerun
