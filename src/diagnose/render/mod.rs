@@ -90,6 +90,14 @@ pub(crate) fn xray_lines(ev: &super::xray::XrayEvidence) -> Vec<String> {
     if let Some(e) = &ev.error {
         lines.push(format!("the lookup failed: {e}"));
     }
+    lines.extend(ev.notes.iter().cloned());
+    let cwl = ev.destination.as_deref() == Some("CloudWatchLogs");
+    if cwl {
+        lines.push(
+            "spans go to CloudWatch Logs (Transaction Search): traces read back with StartTraceRetrieval"
+                .into(),
+        );
+    }
     lines.push(format!(
         "{} of {} probes' traces found{}",
         ev.traces_found,
@@ -98,8 +106,9 @@ pub(crate) fn xray_lines(ev: &super::xray::XrayEvidence) -> Vec<String> {
             format!("; {} not found before the lookup failed", ev.missing)
         } else if ev.missing > 0 {
             format!(
-                "; {} never came back (not sampled, an HTTP API, not in X-Ray yet, or looked up in another region)",
-                ev.missing
+                "; {} never came back (not sampled, an HTTP API, not in {} yet, or looked up in another region)",
+                ev.missing,
+                if cwl { "CloudWatch Logs" } else { "X-Ray" }
             )
         } else {
             String::new()
