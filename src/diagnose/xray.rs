@@ -253,7 +253,7 @@ pub async fn look_up(
     if got.still_running {
         got.error = got.error.map(|e| {
             format!(
-                "{e} (--xray-wait {}): a longer --xray-wait may let it finish",
+                "{e}: a longer --xray-wait than {} may let it finish",
                 humantime::format_duration(how.wait)
             )
         });

@@ -336,7 +336,7 @@ async fn a_retrieval_that_never_completes_ends_at_the_wait() {
         "{error}"
     );
     assert!(
-        error.contains("a longer --xray-wait may let it finish"),
+        error.ends_with("2 of its traces not read: a longer --xray-wait than 10s may let it finish"),
         "{error}"
     );
     assert_eq!((ev.traces_found, ev.missing), (0, 2));
