@@ -104,9 +104,16 @@ pub fn window_of(ids: &[String], now: SystemTime) -> Option<(SystemTime, SystemT
     Some((from, to))
 }
 
+/// A retrieval reads what CloudWatch Logs holds when it runs; spans of the
+/// last probes may land seconds later. Ids not found are asked for again,
+/// in a new retrieval, at most this many times in all, within the wait.
+pub const MAX_RETRIEVALS: usize = 4;
+
 /// Read the traces of `ids` from CloudWatch Logs: one retrieval per 100
 /// ids, each asked after every `polling.every` until it is complete or
-/// `polling.deadline` passes. `progress(found, wanted)` after every round.
+/// `polling.deadline` passes; then, while the wait lasts, a new retrieval
+/// for the ids not found (or whose stage segment had not ended).
+/// `progress(found, wanted)` after every look.
 pub async fn retrieve(
     client: &Client,
     ids: &[String],
@@ -115,10 +122,44 @@ pub async fn retrieve(
     mut progress: impl FnMut(usize, usize),
 ) -> Traces {
     let wanted: BTreeSet<String> = ids.iter().cloned().collect();
-    let all: Vec<String> = wanted.iter().cloned().collect();
     let mut out = Traces::default();
+    let mut ask: Vec<String> = wanted.iter().cloned().collect();
+    for round in 1..=MAX_RETRIEVALS {
+        let ended = one_retrieval(client, &ask, window, polling, &wanted, &mut out, &mut progress).await;
+        ask = wanted
+            .iter()
+            .filter(|id| matches!(out.found.get(*id), None | Some(Err(TraceError::InProgress))))
+            .cloned()
+            .collect();
+        if !ended
+            || ask.is_empty()
+            || round == MAX_RETRIEVALS
+            || Instant::now() + polling.every > polling.deadline
+        {
+            break;
+        }
+        tokio::time::sleep(polling.every).await;
+    }
+    out.missing = wanted
+        .into_iter()
+        .filter(|id| !out.found.contains_key(id))
+        .collect();
+    out
+}
+
+/// One retrieval of `ids` (a call per 100), asked until complete. False
+/// when it did not end well: a call failed, or the wait ran out.
+async fn one_retrieval(
+    client: &Client,
+    ids: &[String],
+    window: (SystemTime, SystemTime),
+    polling: Polling,
+    wanted: &BTreeSet<String>,
+    out: &mut Traces,
+    progress: &mut impl FnMut(usize, usize),
+) -> bool {
     let mut pending: Vec<String> = Vec::new();
-    for chunk in all.chunks(IDS_PER_RETRIEVAL) {
+    for chunk in ids.chunks(IDS_PER_RETRIEVAL) {
         match start(client, chunk, window).await {
             Ok(token) => pending.push(token),
             Err(e) => {
@@ -158,17 +199,13 @@ pub async fn retrieve(
             out.still_running = true;
             out.error.get_or_insert(format!(
                 "xray:ListRetrievedTraces: the trace retrieval from CloudWatch Logs was still {last_status} when the wait ran out; {} of its traces not read",
-                not_read(&out, &wanted)
+                not_read(out, wanted)
             ));
             break;
         }
         tokio::time::sleep(polling.every).await;
     }
-    out.missing = wanted
-        .into_iter()
-        .filter(|id| !out.found.contains_key(id))
-        .collect();
-    out
+    out.error.is_none()
 }
 
 fn not_read(out: &Traces, wanted: &BTreeSet<String>) -> usize {

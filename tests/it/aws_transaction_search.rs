@@ -237,6 +237,43 @@ async fn destination_cloudwatch_logs_retrieves_running_then_complete_in_two_page
     );
 }
 
+/// The last probe's spans land after the first retrieval ran: its id is
+/// asked for again, alone, in a new retrieval within the wait.
+#[tokio::test(start_paused = true)]
+async fn an_id_the_retrieval_lacked_is_retrieved_again() {
+    let ids = [trace_id(1), trace_id(2)];
+    let dest = destination(
+        TraceSegmentDestination::CloudWatchLogs,
+        TraceSegmentDestinationStatus::Active,
+    );
+    let start = mock!(aws_sdk_xray::Client::start_trace_retrieval).then_compute_output(|r| {
+        StartTraceRetrievalOutput::builder()
+            .retrieval_token(format!("tok-{}", r.trace_ids().len()))
+            .build()
+    });
+    let list = {
+        let ids = ids.clone();
+        mock!(aws_sdk_xray::Client::list_retrieved_traces).then_compute_output(move |r| {
+            let out = ListRetrievedTracesOutput::builder().retrieval_status(RetrievalStatus::Complete);
+            match r.retrieval_token() {
+                // Both asked: only the first has arrived.
+                Some("tok-2") => out.traces(retrieved(&ids[0], 0.3)).build(),
+                // The late one, asked alone.
+                Some("tok-1") => out.traces(retrieved(&ids[1], 0.3)).build(),
+                other => panic!("unexpected token {other:?}"),
+            }
+        })
+    };
+    let client = mock_client!(aws_sdk_xray, RuleMode::MatchAny, [&dest, &start, &list]);
+    let ev = run(&client, &dataset(&ids), Duration::from_secs(20)).await;
+    assert_eq!(
+        (ev.traces_found, ev.missing, ev.error.clone()),
+        (2, 0, None),
+        "{ev:?}"
+    );
+    assert_eq!(start.num_calls(), 2, "all ids, then the one not found");
+}
+
 /// A role that may not start retrievals: the plain reason, and the actions.
 #[tokio::test]
 async fn access_denied_on_start_trace_retrieval_says_what_is_needed() {
