@@ -182,20 +182,7 @@ pub async fn look_up(
         }
     };
     let cwl = dest.as_ref().is_some_and(|d| d.is_cloudwatch_logs());
-    if let Some(d) = &dest {
-        if d.is_pending() {
-            notes.push(format!(
-                "X-Ray's trace destination is changing to {} (status {}): spans sent before the change completes may still be in the former one",
-                d.name,
-                d.status.as_deref().unwrap_or("?")
-            ));
-        } else if !cwl && !d.is_xray() {
-            notes.push(format!(
-                "X-Ray names a trace destination this version does not know ({}); the traces are read with BatchGetTraces",
-                d.name
-            ));
-        }
-    }
+    notes.extend(dest.as_ref().and_then(destination_note));
     say(format!(
         "X-Ray: looking up {} traces{} (waiting up to {} for late ones)",
         picks.len(),
@@ -271,46 +258,87 @@ pub async fn look_up(
         "X-Ray: {} probes' traces never came back; searching the run's window for the stage's traces",
         ev.missing
     ));
-    let mut search = WindowSearch {
-        filter: filter.clone(),
-        ..WindowSearch::default()
+    // What is left of the wait, for a retrieval from CloudWatch Logs.
+    let polling = Polling {
+        deadline: deadline.max(Instant::now()),
+        every,
     };
-    match crate::aws::xray::search(client, from, to, Some(filter), WINDOW_SEARCH_LIMIT).await {
-        Err(e) => search.error = Some(e),
-        Ok(found_ids) => {
-            let traces = if !cwl {
-                let once = Polling {
-                    deadline: Instant::now(),
-                    every: Duration::ZERO,
-                };
-                fetch(client, &found_ids, once, |_, _| {}).await
-            } else if found_ids.is_empty() {
-                Default::default()
-            } else {
-                // What is left of the wait, and at least one look.
-                let polling = Polling {
-                    deadline: deadline.max(Instant::now()),
-                    every,
-                };
-                let w = window(&found_ids);
-                crate::aws::xray_retrieval::retrieve(client, &found_ids, w, polling, |_, _| {}).await
-            };
-            let readable: Vec<(Option<f64>, &Breakdown)> = traces
-                .found
-                .values()
-                .filter_map(|r| r.as_ref().ok())
-                .map(|b| (None, b))
-                .collect();
-            search.traces_found = readable.len();
-            search.breakdown_ms = parts(ds.scale, &readable);
-            search.error = traces.error;
-        }
-    }
+    let read = cwl.then_some((polling, window));
+    ev.window_search = Some(search_window(client, ds, filter, (from, to), read).await);
     if cwl {
         ev.notes.push(TRANSACTION_SEARCH_SUMMARIES.into());
     }
-    ev.window_search = Some(search);
     ev
+}
+
+/// A note on where spans go, when the reader should know.
+fn destination_note(d: &crate::aws::xray_retrieval::Destination) -> Option<String> {
+    if d.is_pending() {
+        Some(format!(
+            "X-Ray's trace destination is changing to {} (status {}): spans sent before the change completes may still be in the former one",
+            d.name,
+            d.status.as_deref().unwrap_or("?")
+        ))
+    } else if !d.is_cloudwatch_logs() && !d.is_xray() {
+        Some(format!(
+            "X-Ray names a trace destination this version does not know ({}); the traces are read with BatchGetTraces",
+            d.name
+        ))
+    } else {
+        None
+    }
+}
+
+/// The stage's traces in the run's window (`GetTraceSummaries`), read with
+/// `BatchGetTraces`, or, given `from_logs` (how long to wait, and the time
+/// range of given ids), retrieved from CloudWatch Logs.
+async fn search_window(
+    client: &aws_sdk_xray::Client,
+    ds: &Dataset,
+    filter: &str,
+    (from, to): (std::time::SystemTime, std::time::SystemTime),
+    from_logs: Option<(
+        crate::aws::xray::Polling,
+        impl Fn(&[String]) -> (std::time::SystemTime, std::time::SystemTime),
+    )>,
+) -> WindowSearch {
+    use crate::aws::xray::{fetch, Polling};
+    let mut search = WindowSearch {
+        filter: filter.to_string(),
+        ..WindowSearch::default()
+    };
+    let found_ids = match crate::aws::xray::search(client, from, to, Some(filter), WINDOW_SEARCH_LIMIT).await
+    {
+        Err(e) => {
+            search.error = Some(e);
+            return search;
+        }
+        Ok(ids) => ids,
+    };
+    let traces = match from_logs {
+        None => {
+            let once = Polling {
+                deadline: tokio::time::Instant::now(),
+                every: std::time::Duration::ZERO,
+            };
+            fetch(client, &found_ids, once, |_, _| {}).await
+        }
+        Some(_) if found_ids.is_empty() => Default::default(),
+        Some((polling, window)) => {
+            let w = window(&found_ids);
+            crate::aws::xray_retrieval::retrieve(client, &found_ids, w, polling, |_, _| {}).await
+        }
+    };
+    let readable: Vec<(Option<f64>, &Breakdown)> = traces
+        .found
+        .values()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|b| (None, b))
+        .collect();
+    search.traces_found = readable.len();
+    search.breakdown_ms = parts(ds.scale, &readable);
+    search.error = traces.error;
+    search
 }
 
 /// Why a window search finds few traces when spans go to CloudWatch Logs.
