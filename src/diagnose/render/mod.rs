@@ -229,3 +229,30 @@ fn cloudwatch_value(name: &str, v: f64) -> String {
         format!("{v:.1}")
     }
 }
+
+#[cfg(test)]
+mod xray_lines_tests {
+    use super::super::xray::XrayEvidence;
+    use super::xray_lines;
+
+    /// Spans in CloudWatch Logs: the section says where the traces were
+    /// read, gives the notes, and names CloudWatch Logs for missing ones.
+    #[test]
+    fn transaction_search_is_named() {
+        let ev = XrayEvidence {
+            probes_looked_up: 3,
+            traces_found: 1,
+            missing: 2,
+            destination: Some("CloudWatchLogs".into()),
+            notes: vec!["a note".into()],
+            ..XrayEvidence::default()
+        };
+        let lines = xray_lines(&ev);
+        assert_eq!(lines[0], "a note");
+        assert!(
+            lines[1].starts_with("spans go to CloudWatch Logs (Transaction Search)"),
+            "{lines:?}"
+        );
+        assert!(lines[2].contains("not in CloudWatch Logs yet"), "{lines:?}");
+    }
+}
