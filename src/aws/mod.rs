@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod path;
 pub mod segments;
 pub mod xray;
+pub mod xray_retrieval;
 
 use std::time::Duration;
 

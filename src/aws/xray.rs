@@ -26,6 +26,9 @@ pub struct Traces {
     pub missing: Vec<String>,
     /// The call that failed, if one did; what was found before it is kept.
     pub error: Option<String>,
+    /// A trace retrieval from CloudWatch Logs (`xray_retrieval`) was still
+    /// under way when the wait ran out: a longer wait may find more.
+    pub still_running: bool,
 }
 
 /// How long to keep asking, and how often.

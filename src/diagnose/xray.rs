@@ -92,8 +92,8 @@ pub struct Parts {
 pub struct XrayEvidence {
     pub probes_looked_up: usize,
     pub traces_found: usize,
-    /// Ids X-Ray never returned: not sampled, an HTTP API, or not arrived
-    /// within the wait.
+    /// Ids X-Ray (or the retrieval from CloudWatch Logs) never returned:
+    /// not sampled, an HTTP API, or not arrived within the wait.
     pub missing: usize,
     /// Traces found but unreadable (no stage segment, say), by reason.
     pub unreadable: BTreeMap<String, usize>,
@@ -108,6 +108,15 @@ pub struct XrayEvidence {
     /// run's window, by `GetTraceSummaries`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_search: Option<WindowSearch>,
+    /// Where the account sends its spans (`GetTraceSegmentDestination`):
+    /// `XRay`, `CloudWatchLogs` (Transaction Search: read back with
+    /// `StartTraceRetrieval`), or null when it could not be told.
+    #[serde(default)]
+    pub destination: Option<String>,
+    /// What the reader should know about how the traces were read (the
+    /// destination unknown, a change of destination under way, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// `aws.xray.window_search`: traces of the API stage in the run's window,
@@ -138,43 +147,107 @@ pub struct Lookup {
     pub search_filter: Option<String>,
 }
 
-/// Look up the picked probes' traces by id; when some never come back,
-/// search the run's window for the stage's traces. `say` reports progress.
+/// Look up the picked probes' traces: first where the account sends its
+/// spans (X-Ray, or CloudWatch Logs with Transaction Search), then by id
+/// from there; when some never come back, search the run's window for the
+/// stage's traces. `say` reports progress.
 pub async fn look_up(
     client: &aws_sdk_xray::Client,
     ds: &Dataset,
     how: &Lookup,
     say: &dyn Fn(String),
 ) -> XrayEvidence {
-    use crate::aws::xray::{fetch, search, Polling};
-    use std::time::Duration;
+    use crate::aws::xray::{fetch, Polling};
+    use crate::aws::xray_retrieval::{destination, window_of};
+    use std::time::{Duration, SystemTime};
     use tokio::time::Instant;
     let picks = pick(ds);
     if picks.is_empty() {
         say("X-Ray: no probe carried a trace id (--no-trace-header?); nothing to look up".into());
         return evidence(ds, &picks, &Default::default(), 0, None);
     }
+    let deadline = Instant::now() + how.wait;
+    let mut notes = Vec::new();
+    let mut unknown = None;
+    let dest = match destination(client).await {
+        Ok(d) => Some(d),
+        // An endpoint that does not answer would not answer the next call
+        // either: one time limit is enough.
+        Err(e) if e.timed_out => {
+            return evidence(ds, &picks, &Default::default(), picks.len(), Some(e.line));
+        }
+        Err(e) => {
+            unknown = Some(e);
+            None
+        }
+    };
+    let cwl = dest.as_ref().is_some_and(|d| d.is_cloudwatch_logs());
+    notes.extend(dest.as_ref().and_then(destination_note));
     say(format!(
-        "X-Ray: looking up {} traces (waiting up to {} for late ones)",
+        "X-Ray: looking up {} traces{} (waiting up to {} for late ones)",
         picks.len(),
+        if cwl {
+            " in CloudWatch Logs (Transaction Search)"
+        } else {
+            ""
+        },
         humantime::format_duration(how.wait)
     ));
     let ids: Vec<String> = picks.iter().map(|p| p.trace.to_string()).collect();
-    let polling = Polling {
-        deadline: Instant::now() + how.wait,
-        every: Duration::from_secs(2)
-            .min(how.wait / 4)
-            .max(Duration::from_millis(100)),
-    };
+    let every = Duration::from_secs(2)
+        .min(how.wait / 4)
+        .max(Duration::from_millis(100));
+    let polling = Polling { deadline, every };
     let mut last = usize::MAX;
-    let got = fetch(client, &ids, polling, |found, wanted| {
+    let mut progress = |found: usize, wanted: usize| {
         if found != last {
             last = found;
             say(format!("X-Ray: {found}/{wanted} traces found"));
         }
-    })
-    .await;
+    };
+    let window = |ids: &[String]| {
+        let now = SystemTime::now();
+        window_of(ids, now)
+            .or(ds.wall_span())
+            .unwrap_or((now - Duration::from_secs(3600), now))
+    };
+    let mut got = if cwl {
+        crate::aws::xray_retrieval::retrieve(client, &ids, window(&ids), polling, &mut progress).await
+    } else {
+        fetch(client, &ids, polling, &mut progress).await
+    };
+    // A change to CloudWatch Logs under way: what X-Ray still holds is read too.
+    if cwl && dest.as_ref().is_some_and(|d| d.is_pending()) && !got.missing.is_empty() {
+        let once = Polling {
+            deadline: Instant::now(),
+            every: Duration::ZERO,
+        };
+        let more = fetch(client, &got.missing, once, |_, _| {}).await;
+        got.found.extend(more.found);
+        got.missing = more.missing;
+        notes.extend(more.error);
+    }
+    // Unreachable, or no credentials: the lookup's own error says it once.
+    if let Some(e) = unknown.filter(|e| e.answered || got.error.is_none()) {
+        notes.insert(
+            0,
+            format!(
+                "{}; the traces are read with BatchGetTraces, which finds none if the account sends its spans to CloudWatch Logs (Transaction Search)",
+                e.line
+            ),
+        );
+    }
+    if got.still_running {
+        got.error = got.error.map(|e| {
+            format!(
+                "{e}: a longer --xray-wait than {} may let it finish",
+                humantime::format_duration(how.wait)
+            )
+        });
+    }
     let mut ev = evidence(ds, &picks, &got.found, got.missing.len(), got.error);
+    ev.destination = dest.as_ref().map(|d| d.name.clone());
+    ev.notes = notes;
     let (Some(filter), Some((from, to))) = (&how.search_filter, ds.wall_span()) else {
         return ev;
     };
@@ -185,32 +258,91 @@ pub async fn look_up(
         "X-Ray: {} probes' traces never came back; searching the run's window for the stage's traces",
         ev.missing
     ));
-    let mut window = WindowSearch {
-        filter: filter.clone(),
-        ..WindowSearch::default()
+    // What is left of the wait, for a retrieval from CloudWatch Logs.
+    let polling = Polling {
+        deadline: deadline.max(Instant::now()),
+        every,
     };
-    match search(client, from, to, Some(filter), WINDOW_SEARCH_LIMIT).await {
-        Err(e) => window.error = Some(e),
-        Ok(found_ids) => {
-            let once = Polling {
-                deadline: Instant::now(),
-                every: Duration::ZERO,
-            };
-            let traces = fetch(client, &found_ids, once, |_, _| {}).await;
-            let readable: Vec<(Option<f64>, &Breakdown)> = traces
-                .found
-                .values()
-                .filter_map(|r| r.as_ref().ok())
-                .map(|b| (None, b))
-                .collect();
-            window.traces_found = readable.len();
-            window.breakdown_ms = parts(ds.scale, &readable);
-            window.error = traces.error;
-        }
+    let read = cwl.then_some((polling, window));
+    ev.window_search = Some(search_window(client, ds, filter, (from, to), read).await);
+    if cwl {
+        ev.notes.push(TRANSACTION_SEARCH_SUMMARIES.into());
     }
-    ev.window_search = Some(window);
     ev
 }
+
+/// A note on where spans go, when the reader should know.
+fn destination_note(d: &crate::aws::xray_retrieval::Destination) -> Option<String> {
+    if d.is_pending() {
+        Some(format!(
+            "X-Ray's trace destination is changing to {} (status {}): spans sent before the change completes may still be in the former one",
+            d.name,
+            d.status.as_deref().unwrap_or("?")
+        ))
+    } else if !d.is_cloudwatch_logs() && !d.is_xray() {
+        Some(format!(
+            "X-Ray names a trace destination this version does not know ({}); the traces are read with BatchGetTraces",
+            d.name
+        ))
+    } else {
+        None
+    }
+}
+
+/// The stage's traces in the run's window (`GetTraceSummaries`), read with
+/// `BatchGetTraces`, or, given `from_logs` (how long to wait, and the time
+/// range of given ids), retrieved from CloudWatch Logs.
+async fn search_window(
+    client: &aws_sdk_xray::Client,
+    ds: &Dataset,
+    filter: &str,
+    (from, to): (std::time::SystemTime, std::time::SystemTime),
+    from_logs: Option<(
+        crate::aws::xray::Polling,
+        impl Fn(&[String]) -> (std::time::SystemTime, std::time::SystemTime),
+    )>,
+) -> WindowSearch {
+    use crate::aws::xray::{fetch, Polling};
+    let mut search = WindowSearch {
+        filter: filter.to_string(),
+        ..WindowSearch::default()
+    };
+    let found_ids = match crate::aws::xray::search(client, from, to, Some(filter), WINDOW_SEARCH_LIMIT).await
+    {
+        Err(e) => {
+            search.error = Some(e);
+            return search;
+        }
+        Ok(ids) => ids,
+    };
+    let traces = match from_logs {
+        None => {
+            let once = Polling {
+                deadline: tokio::time::Instant::now(),
+                every: std::time::Duration::ZERO,
+            };
+            fetch(client, &found_ids, once, |_, _| {}).await
+        }
+        Some(_) if found_ids.is_empty() => Default::default(),
+        Some((polling, window)) => {
+            let w = window(&found_ids);
+            crate::aws::xray_retrieval::retrieve(client, &found_ids, w, polling, |_, _| {}).await
+        }
+    };
+    let readable: Vec<(Option<f64>, &Breakdown)> = traces
+        .found
+        .values()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|b| (None, b))
+        .collect();
+    search.traces_found = readable.len();
+    search.breakdown_ms = parts(ds.scale, &readable);
+    search.error = traces.error;
+    search
+}
+
+/// Why a window search finds few traces when spans go to CloudWatch Logs.
+pub const TRANSACTION_SEARCH_SUMMARIES: &str = "with Transaction Search, GetTraceSummaries sees only the spans indexed as X-Ray trace summaries (the trace indexing rate, 1 % by default): the search of the window finds at most that share of the stage's requests";
 
 /// Summarise what the lookup found for `picks`.
 pub fn evidence(

@@ -53,6 +53,16 @@ fn trace(id: &str, document: String) -> Trace {
         .build()
 }
 
+/// `GetTraceSegmentDestination`: the account's spans go to X-Ray, as
+/// before Transaction Search (whose path is in `aws_transaction_search`).
+fn spans_to_xray() -> aws_smithy_mocks::Rule {
+    mock!(aws_sdk_xray::Client::get_trace_segment_destination).then_output(|| {
+        aws_sdk_xray::operation::get_trace_segment_destination::GetTraceSegmentDestinationOutput::builder()
+            .destination(aws_sdk_xray::types::TraceSegmentDestination::XRay)
+            .build()
+    })
+}
+
 /// The probes' ids never come back (an edge rewrote the header, say); the
 /// stage's traces in the run's window do, and their split is reported.
 #[tokio::test]
@@ -101,10 +111,11 @@ async fn missing_ids_fall_back_to_the_stages_traces_in_the_window() {
                     .build()
             })
     };
+    let dest = spans_to_xray();
     let client = mock_client!(
         aws_sdk_xray,
         RuleMode::MatchAny,
-        [&by_id, &summaries, &window_traces]
+        [&dest, &by_id, &summaries, &window_traces]
     );
 
     let mut b = Builder::new();
@@ -159,7 +170,8 @@ async fn no_search_when_every_id_comes_back() {
     };
     let summaries = mock!(aws_sdk_xray::Client::get_trace_summaries)
         .then_output(|| GetTraceSummariesOutput::builder().build());
-    let client = mock_client!(aws_sdk_xray, RuleMode::MatchAny, [&found, &summaries]);
+    let dest = spans_to_xray();
+    let client = mock_client!(aws_sdk_xray, RuleMode::MatchAny, [&dest, &found, &summaries]);
     let mut b = Builder::new();
     b.add(&Observation {
         target: "execute-api",

@@ -202,6 +202,15 @@ fn diagnose_xray_on_the_lab_finds_the_time_in_the_app() {
         "every probe's trace came back: {x}"
     );
     assert_eq!(x["missing"].as_u64(), Some(0), "{x}");
+    // moto has no GetTraceSegmentDestination: a note, and BatchGetTraces
+    // as before Transaction Search.
+    assert!(x["destination"].is_null(), "{x}");
+    let note = x["notes"][0].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with("xray:GetTraceSegmentDestination: HTTP 404")
+            && note.contains("read with BatchGetTraces"),
+        "{x}"
+    );
     let part = |k: &str| x["breakdown_ms"][k]["p50"].as_f64();
     let (integration, gateway, before) = (
         part("integration").unwrap(),

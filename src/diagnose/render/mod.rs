@@ -90,6 +90,14 @@ pub(crate) fn xray_lines(ev: &super::xray::XrayEvidence) -> Vec<String> {
     if let Some(e) = &ev.error {
         lines.push(format!("the lookup failed: {e}"));
     }
+    lines.extend(ev.notes.iter().cloned());
+    let cwl = ev.destination.as_deref() == Some("CloudWatchLogs");
+    if cwl {
+        lines.push(
+            "spans go to CloudWatch Logs (Transaction Search): traces read back with StartTraceRetrieval"
+                .into(),
+        );
+    }
     lines.push(format!(
         "{} of {} probes' traces found{}",
         ev.traces_found,
@@ -98,8 +106,9 @@ pub(crate) fn xray_lines(ev: &super::xray::XrayEvidence) -> Vec<String> {
             format!("; {} not found before the lookup failed", ev.missing)
         } else if ev.missing > 0 {
             format!(
-                "; {} never came back (not sampled, an HTTP API, not in X-Ray yet, or looked up in another region)",
-                ev.missing
+                "; {} never came back (not sampled, an HTTP API, not in {} yet, or looked up in another region)",
+                ev.missing,
+                if cwl { "CloudWatch Logs" } else { "X-Ray" }
             )
         } else {
             String::new()
@@ -218,5 +227,32 @@ fn cloudwatch_value(name: &str, v: f64) -> String {
         format!("{v:.0}")
     } else {
         format!("{v:.1}")
+    }
+}
+
+#[cfg(test)]
+mod xray_lines_tests {
+    use super::super::xray::XrayEvidence;
+    use super::xray_lines;
+
+    /// Spans in CloudWatch Logs: the section says where the traces were
+    /// read, gives the notes, and names CloudWatch Logs for missing ones.
+    #[test]
+    fn transaction_search_is_named() {
+        let ev = XrayEvidence {
+            probes_looked_up: 3,
+            traces_found: 1,
+            missing: 2,
+            destination: Some("CloudWatchLogs".into()),
+            notes: vec!["a note".into()],
+            ..XrayEvidence::default()
+        };
+        let lines = xray_lines(&ev);
+        assert_eq!(lines[0], "a note");
+        assert!(
+            lines[1].starts_with("spans go to CloudWatch Logs (Transaction Search)"),
+            "{lines:?}"
+        );
+        assert!(lines[2].contains("not in CloudWatch Logs yet"), "{lines:?}");
     }
 }
