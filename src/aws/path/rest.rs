@@ -292,7 +292,7 @@ fn follow_link(
     }
     let Some(connection) = config.connection_id.clone() else {
         ctx.note(format!(
-            "REST API {id}: {route} is a VPC_LINK integration without a connectionId (moto does not keep it): its VPC link cannot be followed"
+            "REST API {id}: {route} is a VPC_LINK integration without a connectionId (AWS always gives one; moto does not keep it): its VPC link cannot be followed"
         ));
         return;
     };
