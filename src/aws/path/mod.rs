@@ -50,6 +50,7 @@ pub async fn read_with(clients: &Clients, query: &PathQuery, progress: &(dyn Fn(
         },
         None => infer_rest(&mut ctx, &probed, http_id.as_deref()),
     };
+    let named_rest = rest.is_some();
     if let Some((id, stage)) = rest {
         let routes = routes_for(&mut ctx, &probed, &id, &stage, true);
         out.rest_api = rest::read(&mut ctx, &id, &stage, &routes, &mut follow).await;
@@ -74,8 +75,7 @@ pub async fn read_with(clients: &Clients, query: &PathQuery, progress: &(dyn Fn(
         }
     }
     out.load_balancers = elb::read(&mut ctx, &lbs, &query.target_groups).await;
-    if out.rest_api.is_none()
-        && query.rest_api.is_none()
+    if !named_rest
         && query.http_api.is_none()
         && lbs.is_empty()
         && query.target_groups.is_empty()
