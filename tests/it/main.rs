@@ -12,8 +12,7 @@ mod common;
 
 mod architecture;
 mod aws_cloudwatch;
-mod aws_config_mocked;
-mod aws_config_read;
+mod aws_config;
 mod aws_mocked;
 mod aws_xray;
 mod cli;

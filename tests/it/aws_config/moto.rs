@@ -1,8 +1,8 @@
 //! Issue 17: `--aws-config` reads the path's configuration from moto's
-//! server, seeded by `aws_config/seed.py` (boto3) the way an account holds
+//! server, seeded by `seed.py` (boto3) the way an account holds
 //! it, and every value comes back. What moto does not keep (a REST
 //! integration's `connectionId`, zones in target health, VPC link states)
-//! is tested with the SDK's mocks in `aws_config_mocked`.
+//! is tested with the SDK's mocks in `mocked`.
 
 use std::path::Path;
 
