@@ -51,9 +51,15 @@ pub async fn read_with(clients: &Clients, query: &PathQuery, progress: &(dyn Fn(
         None => infer_rest(&mut ctx, &probed, http_id.as_deref()),
     };
     let named_rest = rest.is_some();
-    if let Some((id, stage)) = rest {
-        let routes = routes_for(&mut ctx, &probed, &id, &stage, true);
-        out.rest_api = rest::read(&mut ctx, &id, &stage, &routes, &mut follow).await;
+    let read_ids: Vec<&str> = rest
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .chain(http_id.as_deref())
+        .collect();
+    unnamed_apis(&mut ctx, &probed, &read_ids);
+    if let Some((id, stage)) = &rest {
+        let routes = routes_for(&mut ctx, &probed, id, stage, true);
+        out.rest_api = rest::read(&mut ctx, id, stage, &routes, &mut follow).await;
     }
     if let Some(h) = &query.http_api {
         let prefixed = h.stage != "$default";
@@ -76,6 +82,7 @@ pub async fn read_with(clients: &Clients, query: &PathQuery, progress: &(dyn Fn(
     }
     out.load_balancers = elb::read(&mut ctx, &lbs, &query.target_groups).await;
     if !named_rest
+        && query.rest_api.is_none()
         && query.http_api.is_none()
         && lbs.is_empty()
         && query.target_groups.is_empty()
@@ -175,6 +182,22 @@ fn infer_rest(ctx: &mut Ctx<'_>, probed: &[Probed], http_id: Option<&str>) -> Op
                 "REST API {id}: the probed URL names no stage (no path): name it in [aws] rest_api"
             ));
             None
+        }
+    }
+}
+
+/// Probed routes whose host names an API that is not read: said, once each.
+fn unnamed_apis(ctx: &mut Ctx<'_>, probed: &[Probed], read_ids: &[&str]) {
+    for p in probed {
+        let api = match &p.hint {
+            Hint::Api(api) | Hint::Mapped { api, .. } => api,
+            Hint::Unknown => continue,
+        };
+        if !read_ids.contains(&api.as_str()) {
+            ctx.note(format!(
+                "{}: {} goes to API {api}, which [aws] rest_api / http_api does not name: its route was not read",
+                p.route.target, p.route.url
+            ));
         }
     }
 }

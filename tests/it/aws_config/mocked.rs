@@ -245,6 +245,7 @@ async fn unfollowable_links_are_notes() {
             get("b", "https://r1.execute-api.eu-west-1.amazonaws.com/prod/b"),
             get("c", "https://h1.execute-api.eu-west-1.amazonaws.com/c"),
             get("d", "https://r1.execute-api.eu-west-1.amazonaws.com/dev/a"),
+            get("e", "https://zz.execute-api.eu-west-1.amazonaws.com/prod/x"),
         ],
         ..full_query()
     };
@@ -254,6 +255,7 @@ async fn unfollowable_links_are_notes() {
         "VPC link ghost is neither a V1 (REST) nor a V2 VPC link in this account/region",
         "HTTP API h1: ANY /{proxy+} integrates with the Cloud Map service arn:aws:servicediscovery:eu-west-1:111122223333:service/srv-1; its instances are not read",
         "d: https://r1.execute-api.eu-west-1.amazonaws.com/dev/a is not on stage prod of API r1: its route was not read",
+        "e: https://zz.execute-api.eu-west-1.amazonaws.com/prod/x goes to API zz, which [aws] rest_api / http_api does not name: its route was not read",
     ];
     for e in expected {
         assert!(
