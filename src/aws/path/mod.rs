@@ -8,18 +8,244 @@
 //! be followed, is a note in [`PathConfig::notes`], and the rest is read.
 //! Nothing is ever written to the account.
 
+mod ctx;
+mod domain;
+mod elb;
+mod http;
+mod link;
+mod matching;
 pub mod model;
+mod rest;
 
+pub use ctx::Clients;
 pub use model::*;
 
+use std::collections::BTreeSet;
+
 use aws_config::SdkConfig;
+
+use ctx::{ApiRoute, Ctx, Follow};
 
 /// Read what `query` names and what it leads to. `progress` is told what
 /// is being read (one line a step, for stderr).
 pub async fn read(sdk: &SdkConfig, query: &PathQuery, progress: &(dyn Fn(&str) + Sync)) -> PathConfig {
-    let _ = (sdk, query, progress);
-    PathConfig {
-        notes: vec!["reading the configuration is not built yet".into()],
-        ..PathConfig::default()
+    read_with(&Clients::new(sdk), query, progress).await
+}
+
+/// [`read`] with the clients given (tests hand in the SDK's mocks).
+pub async fn read_with(clients: &Clients, query: &PathQuery, progress: &(dyn Fn(&str) + Sync)) -> PathConfig {
+    let mut ctx = Ctx::new(clients, progress);
+    let mut out = PathConfig::default();
+    let mut follow = Follow::default();
+
+    let probed = probed_routes(&mut ctx, &mut out, query).await;
+
+    let http_id = query.http_api.as_ref().map(|h| h.id.clone());
+    let rest = match &query.rest_api {
+        Some(r) => match &r.id {
+            Some(id) => Some((id.clone(), r.stage.clone())),
+            None => rest::find_by_name(&mut ctx, &r.name)
+                .await
+                .map(|id| (id, r.stage.clone())),
+        },
+        None => infer_rest(&mut ctx, &probed, http_id.as_deref()),
+    };
+    let named_rest = rest.is_some();
+    let read_ids: Vec<&str> = rest
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .chain(http_id.as_deref())
+        .collect();
+    unnamed_apis(&mut ctx, &probed, &read_ids);
+    if let Some((id, stage)) = &rest {
+        let routes = routes_for(&mut ctx, &probed, id, stage, true);
+        out.rest_api = rest::read(&mut ctx, id, stage, &routes, &mut follow).await;
     }
+    if let Some(h) = &query.http_api {
+        let prefixed = h.stage != "$default";
+        let routes = routes_for(&mut ctx, &probed, &h.id, &h.stage, prefixed);
+        out.http_api = http::read(&mut ctx, &h.id, &h.stage, &routes, &mut follow).await;
+    }
+    let links = follow.links.clone();
+    for l in &links {
+        if let Some(config) = link::read(&mut ctx, l, &mut follow).await {
+            out.vpc_links.push(config);
+        }
+    }
+    let mut lbs = follow.load_balancers.clone();
+    for (reference, origin) in [(&query.nlb, "[aws] nlb"), (&query.alb, "[aws] alb")] {
+        if let Some(r) = reference {
+            if !lbs.iter().any(|(l, _)| l == r) {
+                lbs.push((r.clone(), origin.to_string()));
+            }
+        }
+    }
+    out.load_balancers = elb::read(&mut ctx, &lbs, &query.target_groups).await;
+    if !named_rest
+        && query.rest_api.is_none()
+        && query.http_api.is_none()
+        && lbs.is_empty()
+        && query.target_groups.is_empty()
+        && out.domains.is_empty()
+    {
+        ctx.note(
+            "nothing to read: [aws] names no rest_api, http_api, nlb, alb or target_groups, and no probed host is an API Gateway one",
+        );
+    }
+    out.notes = ctx.notes;
+    out
+}
+
+/// Where a probed route goes, as far as its host tells.
+enum Hint {
+    /// `ID.execute-api…`: the path starts with the stage.
+    Api(String),
+    /// A custom domain's base path mapping: the path is behind it.
+    Mapped { api: String, stage: Option<String> },
+    /// An IP literal, `localhost`, a host that is not a custom domain.
+    Unknown,
+}
+
+struct Probed {
+    route: ProbedRoute,
+    hint: Hint,
+    path: String,
+}
+
+/// The probed routes with their hosts read: the custom domains are read
+/// into `out.domains` on the way.
+async fn probed_routes(ctx: &mut Ctx<'_>, out: &mut PathConfig, query: &PathQuery) -> Vec<Probed> {
+    let mut parsed = Vec::new();
+    for route in &query.routes {
+        match matching::host_and_path(&route.url) {
+            Some((host, path)) => parsed.push((route, host, path)),
+            None => ctx.note(format!("{}: {} has no host to read", route.target, route.url)),
+        }
+    }
+    let hosts: BTreeSet<&str> = parsed
+        .iter()
+        .map(|(_, h, _)| h.as_str())
+        .filter(|h| !matching::is_execute_api_host(h) && !matching::is_ip_literal(h) && *h != "localhost")
+        .collect();
+    for host in hosts {
+        if let Some(domain) = domain::read(ctx, host).await {
+            out.domains.push(domain);
+        }
+    }
+    let mut probed = Vec::new();
+    for (route, host, path) in parsed {
+        let domain = out.domains.iter().find(|d| d.name.eq_ignore_ascii_case(&host));
+        let (hint, path) = if let Some(id) = matching::execute_api_id(&host) {
+            (Hint::Api(id.to_string()), path)
+        } else if let Some(domain) = domain {
+            let bases = domain.base_path_mappings.iter().map(|m| m.base_path.as_str());
+            let Some((base, rest)) = matching::pick_base_path(bases, &path) else {
+                ctx.note(format!(
+                    "{}: no base path mapping of {host} takes {path}",
+                    route.target
+                ));
+                continue;
+            };
+            let m = domain
+                .base_path_mappings
+                .iter()
+                .find(|m| m.base_path == base)
+                .expect("a listed base path");
+            let hint = Hint::Mapped {
+                api: m.api_id.clone(),
+                stage: m.stage.clone(),
+            };
+            (hint, rest.to_string())
+        } else {
+            (Hint::Unknown, path)
+        };
+        probed.push(Probed {
+            route: route.clone(),
+            hint,
+            path,
+        });
+    }
+    probed
+}
+
+/// With no `[aws] rest_api`: the API an `ID.execute-api…` host names (not
+/// the HTTP API), at the stage its path starts with.
+fn infer_rest(ctx: &mut Ctx<'_>, probed: &[Probed], http_id: Option<&str>) -> Option<(String, String)> {
+    let (id, path) = probed.iter().find_map(|p| match &p.hint {
+        Hint::Api(id) if Some(id.as_str()) != http_id => Some((id.clone(), p.path.clone())),
+        _ => None,
+    })?;
+    match path.split('/').find(|s| !s.is_empty()) {
+        Some(stage) => Some((id, stage.to_string())),
+        None => {
+            ctx.note(format!(
+                "REST API {id}: the probed URL names no stage (no path): name it in [aws] rest_api"
+            ));
+            None
+        }
+    }
+}
+
+/// Probed routes whose host names an API that is not read: said, once each.
+fn unnamed_apis(ctx: &mut Ctx<'_>, probed: &[Probed], read_ids: &[&str]) {
+    for p in probed {
+        let api = match &p.hint {
+            Hint::Api(api) | Hint::Mapped { api, .. } => api,
+            Hint::Unknown => continue,
+        };
+        if !read_ids.contains(&api.as_str()) {
+            ctx.note(format!(
+                "{}: {} goes to API {api}, which [aws] rest_api / http_api does not name: its route was not read",
+                p.route.target, p.route.url
+            ));
+        }
+    }
+}
+
+/// The probed routes that go to API `id`, with the path the API sees.
+/// `prefixed`: an `execute-api` URL starts with `/STAGE`.
+fn routes_for(ctx: &mut Ctx<'_>, probed: &[Probed], id: &str, stage: &str, prefixed: bool) -> Vec<ApiRoute> {
+    let mut out = Vec::new();
+    for p in probed {
+        let path = match &p.hint {
+            Hint::Api(api) if api != id => continue,
+            Hint::Mapped { api, .. } if api != id => continue,
+            Hint::Mapped { stage: mapped, .. } => {
+                if mapped.as_deref().is_some_and(|m| m != stage) {
+                    ctx.note(format!(
+                        "{}: {} goes to stage {} of API {id}; reading stage {stage}",
+                        p.route.target,
+                        p.route.url,
+                        mapped.as_deref().unwrap_or_default()
+                    ));
+                }
+                p.path.clone()
+            }
+            Hint::Api(_) if !prefixed => p.path.clone(),
+            Hint::Api(_) => match matching::strip_prefix_segments(&p.path, stage) {
+                Some(rest) => rest.to_string(),
+                None => {
+                    ctx.note(format!(
+                        "{}: {} is not on stage {stage} of API {id}: its route was not read",
+                        p.route.target, p.route.url
+                    ));
+                    continue;
+                }
+            },
+            // Not an API Gateway host (the lab, a VPC endpoint's address):
+            // the profile says this API serves it.
+            Hint::Unknown => match prefixed {
+                true => matching::strip_prefix_segments(&p.path, stage)
+                    .unwrap_or(&p.path)
+                    .to_string(),
+                false => p.path.clone(),
+            },
+        };
+        out.push(ApiRoute {
+            target: p.route.target.clone(),
+            method: p.route.method.clone(),
+            path,
+        });
+    }
+    out
 }

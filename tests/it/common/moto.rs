@@ -83,3 +83,66 @@ pub fn xray_client(endpoint: &str) -> aws_sdk_xray::Client {
         .build();
     aws_sdk_xray::Client::from_conf(config)
 }
+
+/// moto's venv python (with boto3), for seeding scripts.
+pub fn python_path() -> PathBuf {
+    server_path().with_file_name("python")
+}
+
+impl Moto {
+    /// Run a seeding script (`SCRIPT ENDPOINT`) with moto's python and
+    /// parse the JSON it prints.
+    pub fn seed(&self, script: &std::path::Path) -> serde_json::Value {
+        let out = Command::new(python_path())
+            .arg(script)
+            .arg(&self.endpoint)
+            .output()
+            .expect("run the seeding script with moto's python");
+        assert!(
+            out.status.success(),
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("the seeding script prints JSON")
+    }
+
+    pub fn apigateway(&self) -> aws_sdk_apigateway::Client {
+        aws_sdk_apigateway::Client::from_conf(
+            aws_sdk_apigateway::Config::builder()
+                .behavior_version_latest()
+                .region(aws_sdk_apigateway::config::Region::new("us-east-1"))
+                .endpoint_url(&self.endpoint)
+                .credentials_provider(aws_sdk_apigateway::config::Credentials::new(
+                    "test", "test", None, None, "test",
+                ))
+                .build(),
+        )
+    }
+
+    pub fn apigatewayv2(&self) -> aws_sdk_apigatewayv2::Client {
+        aws_sdk_apigatewayv2::Client::from_conf(
+            aws_sdk_apigatewayv2::Config::builder()
+                .behavior_version_latest()
+                .region(aws_sdk_apigatewayv2::config::Region::new("us-east-1"))
+                .endpoint_url(&self.endpoint)
+                .credentials_provider(aws_sdk_apigatewayv2::config::Credentials::new(
+                    "test", "test", None, None, "test",
+                ))
+                .build(),
+        )
+    }
+
+    pub fn elbv2(&self) -> aws_sdk_elasticloadbalancingv2::Client {
+        aws_sdk_elasticloadbalancingv2::Client::from_conf(
+            aws_sdk_elasticloadbalancingv2::Config::builder()
+                .behavior_version_latest()
+                .region(aws_sdk_elasticloadbalancingv2::config::Region::new("us-east-1"))
+                .endpoint_url(&self.endpoint)
+                .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::new(
+                    "test", "test", None, None, "test",
+                ))
+                .build(),
+        )
+    }
+}

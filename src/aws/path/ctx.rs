@@ -1,0 +1,132 @@
+//! What every step of the read shares: the three clients, the progress
+//! line, and the notes (what failed, what could not be followed).
+
+use aws_config::SdkConfig;
+use aws_sdk_xray::error::{ProvideErrorMetadata, SdkError};
+
+/// The clients `read` calls; built from one `SdkConfig`, or given (tests
+/// hand in the SDK's mocks).
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub rest: aws_sdk_apigateway::Client,
+    pub v2: aws_sdk_apigatewayv2::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+}
+
+impl Clients {
+    pub fn new(sdk: &SdkConfig) -> Clients {
+        Clients {
+            rest: aws_sdk_apigateway::Client::new(sdk),
+            v2: aws_sdk_apigatewayv2::Client::new(sdk),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(sdk),
+        }
+    }
+}
+
+/// At most this many pages of one listing: a loop that a misbehaving
+/// endpoint keeps feeding a next marker must still end.
+pub const MAX_PAGES: usize = 100;
+
+pub struct Ctx<'a> {
+    pub clients: &'a Clients,
+    progress: &'a (dyn Fn(&str) + Sync),
+    pub notes: Vec<String>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(clients: &'a Clients, progress: &'a (dyn Fn(&str) + Sync)) -> Ctx<'a> {
+        Ctx {
+            clients,
+            progress,
+            notes: Vec::new(),
+        }
+    }
+
+    /// One progress line, `AWS config: …`.
+    pub fn step(&self, what: &str) {
+        (self.progress)(&format!("AWS config: {what}"));
+    }
+
+    /// A note, once (the same link met from two routes is said once).
+    pub fn note(&mut self, note: impl Into<String>) {
+        let note = note.into();
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+
+    /// A failed call: one note naming the IAM action.
+    pub fn failed<E>(&mut self, action: &str, err: &SdkError<E>)
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.note(crate::aws::describe(action, err));
+    }
+
+    /// A listing that reached [`MAX_PAGES`].
+    pub fn too_many_pages(&mut self, action: &str) {
+        self.note(format!(
+            "{action}: stopped after {MAX_PAGES} pages; what is beyond them was not read"
+        ));
+    }
+}
+
+/// The service's error code, when it answered with one.
+pub fn error_code<E: ProvideErrorMetadata>(err: &SdkError<E>) -> Option<&str> {
+    err.code()
+}
+
+pub fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
+    matches!(
+        error_code(err),
+        Some(
+            "NotFoundException"
+                | "NotFound"
+                | "LoadBalancerNotFound"
+                | "TargetGroupNotFound"
+                | "ListenerNotFound"
+        )
+    )
+}
+
+/// A probed route as one API sees it: the path behind the stage (or the
+/// custom domain's base path).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiRoute {
+    pub target: String,
+    pub method: String,
+    pub path: String,
+}
+
+/// A VPC link an integration names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LinkRef {
+    /// From a REST integration without `integrationTarget`: V1, or V2 if
+    /// only apigatewayv2 knows it.
+    Rest(String),
+    /// From an HTTP API, or a REST integration with `integrationTarget`.
+    V2(String),
+}
+
+/// Where the chain leads next: VPC links and load balancers, each with
+/// what named it (for the notes).
+#[derive(Debug, Default)]
+pub struct Follow {
+    pub links: Vec<LinkRef>,
+    /// (ARN or `net/NAME/ID`, what named it).
+    pub load_balancers: Vec<(String, String)>,
+}
+
+impl Follow {
+    pub fn link(&mut self, link: LinkRef) {
+        if !self.links.contains(&link) {
+            self.links.push(link);
+        }
+    }
+
+    pub fn load_balancer(&mut self, reference: &str, origin: String) {
+        if !self.load_balancers.iter().any(|(r, _)| r == reference) {
+            self.load_balancers.push((reference.to_string(), origin));
+        }
+    }
+}
