@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::error::{ConfigError, KeyProblem, Source};
+use super::error::{ConfigError, ElbShape, KeyProblem, Source};
 use super::file::AwsEntry;
 use super::Profile;
 use crate::aws::cloudwatch::{Api, Resources};
@@ -215,44 +215,48 @@ pub(super) fn check_entry(src: &Source<'_>, aws: &AwsEntry) -> Result<(), Config
     Ok(())
 }
 
-/// One kind of ELB resource name: its short form's prefix, and what the
-/// message calls it.
+/// One kind of ELB resource name: its short form's prefix, and how the
+/// message describes it.
 struct ElbKind {
     prefix: &'static str,
     /// The ARN's resource part before the short form (`loadbalancer/`).
     arn_resource: &'static str,
-    what: &'static str,
-    short: &'static str,
-    arn_tail: &'static str,
+    shape: ElbShape,
 }
 
-const NLB: ElbKind = ElbKind {
+static NLB: ElbKind = ElbKind {
     prefix: "net",
     arn_resource: "loadbalancer/",
-    what: "a Network Load Balancer",
-    short: "net/NAME/ID",
-    arn_tail: "loadbalancer/net/NAME/ID",
+    shape: ElbShape {
+        what: "a Network Load Balancer",
+        short: "net/NAME/ID",
+        arn_tail: "loadbalancer/net/NAME/ID",
+    },
 };
-const ALB: ElbKind = ElbKind {
+static ALB: ElbKind = ElbKind {
     prefix: "app",
     arn_resource: "loadbalancer/",
-    what: "an Application Load Balancer",
-    short: "app/NAME/ID",
-    arn_tail: "loadbalancer/app/NAME/ID",
+    shape: ElbShape {
+        what: "an Application Load Balancer",
+        short: "app/NAME/ID",
+        arn_tail: "loadbalancer/app/NAME/ID",
+    },
 };
-const TARGET_GROUP: ElbKind = ElbKind {
+static TARGET_GROUP: ElbKind = ElbKind {
     prefix: "targetgroup",
     arn_resource: "",
-    what: "a target group",
-    short: "targetgroup/NAME/ID",
-    arn_tail: "targetgroup/NAME/ID",
+    shape: ElbShape {
+        what: "a target group",
+        short: "targetgroup/NAME/ID",
+        arn_tail: "targetgroup/NAME/ID",
+    },
 };
 
 fn check_elb(
     src: &Source<'_>,
     value: &Spanned<String>,
     key: &str,
-    kind: &ElbKind,
+    kind: &'static ElbKind,
 ) -> Result<(), ConfigError> {
     match elb_shape(value.get_ref(), kind) {
         true => Ok(()),
@@ -261,9 +265,7 @@ fn check_elb(
             key,
             KeyProblem::ElbName {
                 value: value.get_ref().clone(),
-                what: kind.what,
-                short: kind.short,
-                arn_tail: kind.arn_tail,
+                shape: &kind.shape,
             },
         )),
     }

@@ -157,13 +157,8 @@ pub enum KeyProblem {
     #[error("give rest_api or http_api, not both")]
     BothApis,
     /// `[aws] nlb`, `alb` or `target_groups`: not a resource of that kind.
-    #[error("\"{value}\" is not {what}: expected \"{short}\" (NAME: up to 32 letters, digits and hyphens; ID: letters and digits) or its full ARN, arn:aws:elasticloadbalancing:REGION:ACCOUNT:{arn_tail}")]
-    ElbName {
-        value: String,
-        what: &'static str,
-        short: &'static str,
-        arn_tail: &'static str,
-    },
+    #[error("\"{value}\" is not {}: expected \"{}\" (NAME: up to 32 letters, digits and hyphens; ID: letters and digits) or its full ARN, arn:aws:elasticloadbalancing:REGION:ACCOUNT:{}", shape.what, shape.short, shape.arn_tail)]
+    ElbName { value: String, shape: &'static ElbShape },
     #[error("{}: {problem} (expected a PEM file of CA certificates)", path.display())]
     NotAPemFile { path: PathBuf, problem: NotAFile },
     /// `cert` without `key`, or `key` without `cert`.
@@ -174,6 +169,17 @@ pub enum KeyProblem {
         #[source]
         source: crate::probe::client_cert::ClientCertError,
     },
+}
+
+/// What an `[aws]` load balancer or target group name should look like.
+#[derive(Debug)]
+pub struct ElbShape {
+    /// `a Network Load Balancer`.
+    pub what: &'static str,
+    /// `net/NAME/ID`.
+    pub short: &'static str,
+    /// The ARN after the account: `loadbalancer/net/NAME/ID`.
+    pub arn_tail: &'static str,
 }
 
 /// What a client certificate's files should be, when the one given is not
