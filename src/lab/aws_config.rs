@@ -7,7 +7,8 @@
 //! `gateway.integration_timeout`), the VPC link, and the NLB: one TCP
 //! listener (`tcp.idle_timeout.seconds` the scenario's `nlb.idle_timeout`),
 //! cross-zone off, one target group with one target per backend, each in
-//! its own zone ([`super::cloudwatch::zone`]).
+//! its own zone ([`super::cloudwatch::zone`]); and the custom domain,
+//! edge-optimized, mapped to the stage.
 //!
 //! These create/put/modify calls are the only writes in the whole project,
 //! and they go to the emulator the lab is given, which the configuration
@@ -23,7 +24,9 @@ use std::time::SystemTime;
 
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
-use aws_sdk_apigateway::types::{ConnectionType, EndpointConfiguration, EndpointType, IntegrationType};
+use aws_sdk_apigateway::types::{
+    ConnectionType, EndpointConfiguration, EndpointType, IntegrationType, SecurityPolicy,
+};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, ListenerAttribute, LoadBalancerAttribute, LoadBalancerSchemeEnum,
     LoadBalancerTypeEnum, ProtocolEnum, TargetDescription, TargetGroupAttribute, TargetTypeEnum,
@@ -56,6 +59,9 @@ pub struct LabPath {
     pub idle_timeout_s: Option<u64>,
     /// Each backend's port, target `i` in zone `zone(i)`.
     pub backend_ports: Vec<u16>,
+    /// The lab's custom domain (edge-optimized: CloudFront in front),
+    /// mapped with no base path to the stage.
+    pub custom_domain: String,
 }
 
 impl Lab {
@@ -76,6 +82,7 @@ impl Lab {
             integration_timeout_ms: s.gateway.integration_timeout.0.as_millis() as u64,
             idle_timeout_s: (idle > 0).then_some(idle),
             backend_ports: self.backends.iter().map(|b| b.port()).collect(),
+            custom_domain: super::CUSTOM_DOMAIN_HOST.to_string(),
         }
     }
 }
@@ -314,6 +321,25 @@ async fn seed_api(sdk: &SdkConfig, path: &LabPath, nlb_arn: &str) -> Result<(Str
         .deployment_id(deployment_id)
         .tracing_enabled(true)
         .variables("vpcLinkId", &link_id)
+        .send()
+        .await
+        .map_err(|e| describe("apigateway:POST", &e))?;
+    // The domain is the lab's one name for every run: a later run's
+    // mapping replaces this one's.
+    api.create_domain_name()
+        .domain_name(&path.custom_domain)
+        .certificate_arn(format!(
+            "arn:aws:acm:{REGION}:123456789012:certificate/coldlink-lab"
+        ))
+        .endpoint_configuration(EndpointConfiguration::builder().types(EndpointType::Edge).build())
+        .security_policy(SecurityPolicy::Tls12)
+        .send()
+        .await
+        .map_err(|e| describe("apigateway:POST", &e))?;
+    api.create_base_path_mapping()
+        .domain_name(&path.custom_domain)
+        .rest_api_id(&id)
+        .stage(&path.stage)
         .send()
         .await
         .map_err(|e| describe("apigateway:POST", &e))?;

@@ -175,6 +175,7 @@ async fn seeded(moto: &Moto, timeout_ms: u64) -> coldlink::lab::aws_config::Seed
         integration_timeout_ms: timeout_ms,
         idle_timeout_s: Some(350),
         backend_ports: vec![8081, 8082],
+        custom_domain: "api.lab.test".into(),
     };
     seed(&sdk, &path)
         .await
@@ -272,5 +273,114 @@ async fn lab_integration_timeout_names_the_configured_timeout() {
     assert!(
         finding.to_string().contains("12000"),
         "the finding names the configured timeoutInMillis: {finding}"
+    );
+}
+
+/// What the lab's seeding leaves in moto, read back with the SDK: the
+/// values `--aws-config` is to report.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lab_seeding_is_what_moto_then_holds() {
+    let moto = Moto::start();
+    let seeded = seeded(&moto, 12_000).await;
+    let sdk = coldlink::aws::sdk_config(
+        &coldlink::aws::AwsOptions {
+            endpoint: Some(moto.endpoint.clone()),
+            profile: None,
+            region: Some("us-east-1".into()),
+        },
+        true,
+    )
+    .await;
+    let api = aws_sdk_apigateway::Client::new(&sdk);
+    assert_eq!(seeded.rest_api_id, "abc123", "the lab's execute-api id");
+    let stage = api
+        .get_stage()
+        .rest_api_id("abc123")
+        .stage_name("test")
+        .send()
+        .await
+        .unwrap();
+    assert!(stage.tracing_enabled());
+    assert_eq!(
+        stage.variables().and_then(|v| v.get("vpcLinkId")),
+        Some(&seeded.vpc_link_id)
+    );
+    let resources = api.get_resources().rest_api_id("abc123").send().await.unwrap();
+    let header = resources
+        .items()
+        .iter()
+        .find(|r| r.path() == Some("/header"))
+        .expect("the probed resource");
+    let integration = api
+        .get_integration()
+        .rest_api_id("abc123")
+        .resource_id(header.id().unwrap())
+        .http_method("GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(integration.timeout_in_millis(), 12_000);
+    assert_eq!(
+        integration.connection_type().map(|c| c.as_str()),
+        Some("VPC_LINK")
+    );
+    let link = api
+        .get_vpc_link()
+        .vpc_link_id(&seeded.vpc_link_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(link.target_arns(), [seeded.nlb_arn.clone()]);
+    let mappings = api
+        .get_base_path_mappings()
+        .domain_name("api.lab.test")
+        .send()
+        .await
+        .unwrap();
+    assert!(mappings.items().iter().any(|m| m.rest_api_id() == Some("abc123")));
+
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let lb = elb
+        .describe_load_balancer_attributes()
+        .load_balancer_arn(&seeded.nlb_arn)
+        .send()
+        .await
+        .unwrap();
+    let cross_zone = lb
+        .attributes()
+        .iter()
+        .find(|a| a.key() == Some("load_balancing.cross_zone.enabled"))
+        .and_then(|a| a.value());
+    assert_eq!(cross_zone, Some("false"));
+    let listeners = elb
+        .describe_listeners()
+        .load_balancer_arn(&seeded.nlb_arn)
+        .send()
+        .await
+        .unwrap();
+    let listener = &listeners.listeners()[0];
+    assert_eq!(listener.protocol().map(|p| p.as_str()), Some("TCP"));
+    let attrs = elb
+        .describe_listener_attributes()
+        .listener_arn(listener.listener_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let idle = attrs
+        .attributes()
+        .iter()
+        .find(|a| a.key() == Some("tcp.idle_timeout.seconds"))
+        .and_then(|a| a.value());
+    assert_eq!(idle, Some("350"));
+    let health = elb
+        .describe_target_health()
+        .target_group_arn(&seeded.target_group_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        health.target_health_descriptions().len(),
+        2,
+        "one target per backend"
     );
 }
