@@ -330,7 +330,7 @@ async fn the_lab_seeding_is_what_moto_then_holds() {
         .send()
         .await
         .unwrap();
-    assert_eq!(link.target_arns(), [seeded.nlb_arn.clone()]);
+    assert_eq!(link.target_arns(), std::slice::from_ref(&seeded.nlb_arn));
     let mappings = api
         .get_base_path_mappings()
         .domain_name("api.lab.test")
