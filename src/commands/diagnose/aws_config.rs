@@ -100,3 +100,59 @@ pub async fn seed_lab(lab: &crate::lab::Lab, lookup: &mut PathConfigLookup, quie
             .push(format!("the lab could not seed the emulator at {endpoint}: {e}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::{ProbeRecord, Timestamp};
+
+    fn dataset(url: &str) -> Dataset {
+        let record: ProbeRecord = serde_json::from_value(serde_json::json!({
+            "v": 1, "target": "api", "url": url, "seq": 1,
+            "at": Timestamp(std::time::SystemTime::now()),
+            "scheduled_at": Timestamp(std::time::SystemTime::now()),
+            "remote": null, "conn": null, "phases_ms": {}, "total_ms": 40.0,
+            "status": 200, "http": null, "tls": null, "trace_id": null, "error": null,
+        }))
+        .unwrap();
+        Dataset::from_records(&[record], &[], 1.0)
+    }
+
+    fn lookup() -> PathConfigLookup {
+        PathConfigLookup {
+            aws: crate::aws::AwsOptions::default(),
+            query: PathQuery::default(),
+            lab: false,
+            notes: vec!["seeded".into()],
+        }
+    }
+
+    #[test]
+    fn records_give_get_routes_and_may_start_from_an_execute_api_host() {
+        let ds = dataset("https://a1b2c3.execute-api.eu-west-1.amazonaws.com/prod/orders");
+        let lookup = lookup();
+        assert!(check_start(&lookup, &ds).is_ok());
+        let query = query(&lookup, &ds, &DiagnoseSource::Records(Vec::new()));
+        assert_eq!(
+            query.routes,
+            [ProbedRoute {
+                target: "api".into(),
+                method: "GET".into(),
+                url: "https://a1b2c3.execute-api.eu-west-1.amazonaws.com/prod/orders".into(),
+            }]
+        );
+        let elsewhere = dataset("https://api.example.com/orders");
+        assert!(check_start(&lookup, &elsewhere).is_err());
+    }
+
+    #[test]
+    fn the_seedings_notes_come_first() {
+        let mut config = PathConfig {
+            notes: vec!["read".into()],
+            ..PathConfig::default()
+        };
+        with_notes_first(&mut config, &lookup().notes);
+        assert_eq!(config.notes, ["seeded", "read"]);
+        assert_eq!(stopped(&lookup(), "stopped").notes, ["seeded", "stopped"]);
+    }
+}
