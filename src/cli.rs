@@ -425,6 +425,14 @@ pub struct DiagnoseArgs {
     #[arg(long)]
     pub cloudwatch: bool,
 
+    /// Read the path's configuration, read-only, from what the profile's
+    /// aws table names (rest_api or http_api, nlb, alb, target_groups):
+    /// the stage and the probed routes' integrations (timeouts), VPC
+    /// links, custom domains, load balancers, listeners (idle timeouts),
+    /// target groups and target health. The findings cite what it finds.
+    #[arg(long)]
+    pub aws_config: bool,
+
     /// Send AWS calls to this endpoint (moto, LocalStack) [default: the
     /// profile's aws.endpoint_url, else AWS's own].
     #[arg(long, value_name = "URL", value_parser = parse::url)]
@@ -605,7 +613,7 @@ pub struct ConnectionArgs {
 }
 
 /// Whose AWS credentials and which region: for --sigv4, and for
-/// diagnose's --xray and --cloudwatch.
+/// diagnose's --xray, --cloudwatch and --aws-config.
 #[derive(Debug, Args, Default, Clone)]
 pub struct AwsIdentityArgs {
     /// The AWS profile (shared config and credentials files) [default:

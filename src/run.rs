@@ -71,7 +71,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             commands::run::run(cfg, Box::new(io::stdout()), cancel).await
         }),
         Command::Diagnose(args) => on_runtime(|cancel| async move {
-            let (cfg, lab) = prepare(
+            let (mut cfg, lab) = prepare(
                 || DiagnoseConfig::check_before_start(&args),
                 &args.lab,
                 &notes,
@@ -79,7 +79,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             )
             .await?;
             let lab_metrics = match &lab {
-                Some(l) => commands::diagnose::publish_lab_evidence(&l.lab, &cfg).await,
+                Some(l) => commands::diagnose::publish_lab_evidence(&l.lab, &mut cfg).await,
                 None => None,
             };
             commands::diagnose::run(cfg, Box::new(io::stdout()), cancel, lab_metrics).await

@@ -1,12 +1,16 @@
-//! `diagnose --xray` / `--cloudwatch`, validated: where and as whom to
-//! call AWS (the AWS flags over the profile's `[aws]`), and what to read.
+//! `diagnose --xray` / `--cloudwatch` / `--aws-config`, validated: where
+//! and as whom to call AWS (the AWS flags over the profile's `[aws]`), and
+//! what to read.
 
 use std::time::Duration;
 
-use super::error::ConfigError;
+use super::error::{ConfigError, ElbShape, KeyProblem, Source};
+use super::file::AwsEntry;
 use super::Profile;
 use crate::aws::cloudwatch::{Api, Resources};
+use crate::aws::path::{HttpApiRef, PathQuery, RestApiRef};
 use crate::cli::DiagnoseArgs;
+use toml::Spanned;
 
 /// How long to keep asking X-Ray for traces not there yet.
 pub const DEFAULT_XRAY_WAIT: Duration = Duration::from_secs(60);
@@ -30,8 +34,28 @@ pub struct CloudWatchLookup {
     pub lab: bool,
 }
 
-/// Where and as whom to call AWS for `--xray` / `--cloudwatch`: the AWS
-/// flags over the profile's `[aws]`; `None` when neither lookup is asked for.
+/// `--aws-config`: where to read the path's configuration, and where to
+/// start (the routes are the run's, added by the command).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PathConfigLookup {
+    pub aws: crate::aws::AwsOptions,
+    pub query: PathQuery,
+    /// The lab's own configuration, seeded into the emulator at
+    /// `aws.endpoint` (loopback, checked) before it is read back.
+    pub lab: bool,
+    /// What happened before the read (the lab's seeding), put first in the
+    /// section's notes.
+    pub notes: Vec<String>,
+}
+
+/// `--aws-config` was asked for, by the flag or by the profile.
+pub(super) fn wants_config(args: &DiagnoseArgs, profile: Option<&Profile>) -> bool {
+    args.aws_config || profile.and_then(|p| p.aws.as_ref()).is_some_and(|a| a.config)
+}
+
+/// Where and as whom to call AWS for `--xray` / `--cloudwatch` /
+/// `--aws-config`: the AWS flags over the profile's `[aws]`; `None` when no
+/// lookup is asked for.
 pub(super) fn aws_options(
     args: &DiagnoseArgs,
     profile: Option<&Profile>,
@@ -44,7 +68,8 @@ pub(super) fn aws_options(
         .as_ref()
         .map(|u| u.as_str().trim_end_matches('/').to_string())
         .or_else(|| entry.and_then(|e| e.endpoint_url.clone()));
-    if !args.xray && !args.cloudwatch {
+    let config = wants_config(args, profile);
+    if !args.xray && !args.cloudwatch && !config {
         // --sigv4 uses --aws-profile and --region too.
         let identity = args.conn.aws.aws_profile.is_some() || args.conn.aws.region.is_some();
         if args.aws_endpoint.is_some() || (identity && !signs) {
@@ -53,8 +78,14 @@ pub(super) fn aws_options(
         return Ok(None);
     }
     if lab && endpoint.is_none() {
+        if !args.xray && !args.cloudwatch {
+            return Err(ConfigError::LabConfigWithoutEndpoint);
+        }
         let flag = if args.xray { "--xray" } else { "--cloudwatch" };
         return Err(ConfigError::LabLookupWithoutEndpoint { flag });
+    }
+    if let (true, true, Some(url)) = (lab, config, &endpoint) {
+        check_loopback(url)?;
     }
     Ok(Some(crate::aws::AwsOptions {
         endpoint,
@@ -78,8 +109,8 @@ pub(super) fn aws_options(
 pub(super) fn cloudwatch_resources(profile: Option<&Profile>) -> Result<Resources, ConfigError> {
     let entry = profile.and_then(|p| p.aws.as_ref());
     let resources = Resources {
-        nlb: entry.and_then(|e| e.nlb.clone()),
-        target_groups: entry.map(|e| e.target_groups.clone()).unwrap_or_default(),
+        nlb: entry.and_then(|e| e.nlb.as_ref()).map(|n| n.get_ref().clone()),
+        target_groups: entry.map(|e| names(&e.target_groups)).unwrap_or_default(),
         api: entry.and_then(|e| match (&e.rest_api, &e.http_api) {
             (Some(rest), _) => Some(Api::Rest {
                 name: rest.name.clone(),
@@ -96,4 +127,234 @@ pub(super) fn cloudwatch_resources(profile: Option<&Profile>) -> Result<Resource
         return Err(ConfigError::NothingForCloudWatch);
     }
     Ok(resources)
+}
+
+/// The values of a list of spanned names.
+fn names(list: &[Spanned<String>]) -> Vec<String> {
+    list.iter().map(|s| s.get_ref().clone()).collect()
+}
+
+/// Where `--aws-config` starts: what the profile's `[aws]` names. Refused
+/// when it names nothing and no probed URL is an execute-api host
+/// (`probes_execute_api`: `None` when the URLs are not known yet, as with
+/// `--from`; the command checks the records' then).
+pub(super) fn path_query(
+    profile: Option<&Profile>,
+    probes_execute_api: Option<bool>,
+) -> Result<PathQuery, ConfigError> {
+    let entry = profile.and_then(|p| p.aws.as_ref());
+    let query = PathQuery {
+        rest_api: entry.and_then(|e| e.rest_api.as_ref()).map(|r| RestApiRef {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            stage: r.stage.clone(),
+        }),
+        http_api: entry.and_then(|e| e.http_api.as_ref()).map(|h| HttpApiRef {
+            id: h.id.clone(),
+            stage: h.stage.clone(),
+        }),
+        nlb: entry.and_then(|e| e.nlb.as_ref()).map(|n| n.get_ref().clone()),
+        alb: entry.and_then(|e| e.alb.as_ref()).map(|n| n.get_ref().clone()),
+        target_groups: entry.map(|e| names(&e.target_groups)).unwrap_or_default(),
+        routes: Vec::new(),
+    };
+    if names_nothing(&query) && probes_execute_api == Some(false) {
+        return Err(ConfigError::NothingForAwsConfig { flag: "--aws-config" });
+    }
+    Ok(query)
+}
+
+/// The profile names no API, load balancer or target group.
+pub fn names_nothing(query: &PathQuery) -> bool {
+    query.rest_api.is_none()
+        && query.http_api.is_none()
+        && query.nlb.is_none()
+        && query.alb.is_none()
+        && query.target_groups.is_empty()
+}
+
+/// An API Gateway execute-api host (`{id}.execute-api.{region}.amazonaws.com`,
+/// a VPC endpoint's `{id}-vpce-….execute-api.…`, the lab's): where
+/// `--aws-config` can start without a profile naming the API.
+pub fn is_execute_api_host(host: &str) -> bool {
+    host.split('.').nth(1) == Some("execute-api")
+}
+
+/// The lab writes to the emulator it seeds: only ever one on this machine.
+fn check_loopback(endpoint: &str) -> Result<(), ConfigError> {
+    let host = url::Url::parse(endpoint)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()));
+    let loopback = match host {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match loopback {
+        true => Ok(()),
+        false => Err(ConfigError::LabEndpointNotLoopback {
+            endpoint: endpoint.to_string(),
+        }),
+    }
+}
+
+/// The `[aws]` names `--aws-config` and `--cloudwatch` start from, checked
+/// for their shape: `net/NAME/ID`, `app/NAME/ID`, `targetgroup/NAME/ID`, or
+/// full ARNs of those.
+pub(super) fn check_entry(src: &Source<'_>, aws: &AwsEntry) -> Result<(), ConfigError> {
+    if let Some(nlb) = &aws.nlb {
+        check_elb(src, nlb, "aws.nlb", &NLB)?;
+    }
+    if let Some(alb) = &aws.alb {
+        check_elb(src, alb, "aws.alb", &ALB)?;
+    }
+    for tg in &aws.target_groups {
+        check_elb(src, tg, "aws.target_groups", &TARGET_GROUP)?;
+    }
+    Ok(())
+}
+
+/// One kind of ELB resource name: its short form's prefix, and how the
+/// message describes it.
+struct ElbKind {
+    prefix: &'static str,
+    /// The ARN's resource part before the short form (`loadbalancer/`).
+    arn_resource: &'static str,
+    shape: ElbShape,
+}
+
+static NLB: ElbKind = ElbKind {
+    prefix: "net",
+    arn_resource: "loadbalancer/",
+    shape: ElbShape {
+        what: "a Network Load Balancer",
+        short: "net/NAME/ID",
+        arn_tail: "loadbalancer/net/NAME/ID",
+    },
+};
+static ALB: ElbKind = ElbKind {
+    prefix: "app",
+    arn_resource: "loadbalancer/",
+    shape: ElbShape {
+        what: "an Application Load Balancer",
+        short: "app/NAME/ID",
+        arn_tail: "loadbalancer/app/NAME/ID",
+    },
+};
+static TARGET_GROUP: ElbKind = ElbKind {
+    prefix: "targetgroup",
+    arn_resource: "",
+    shape: ElbShape {
+        what: "a target group",
+        short: "targetgroup/NAME/ID",
+        arn_tail: "targetgroup/NAME/ID",
+    },
+};
+
+fn check_elb(
+    src: &Source<'_>,
+    value: &Spanned<String>,
+    key: &str,
+    kind: &'static ElbKind,
+) -> Result<(), ConfigError> {
+    match elb_shape(value.get_ref(), kind) {
+        true => Ok(()),
+        false => Err(src.error(
+            value,
+            key,
+            KeyProblem::ElbName {
+                value: value.get_ref().clone(),
+                shape: &kind.shape,
+            },
+        )),
+    }
+}
+
+/// `PREFIX/NAME/ID`, or `arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:`
+/// followed by it (after `loadbalancer/` for load balancers).
+fn elb_shape(value: &str, kind: &ElbKind) -> bool {
+    let short = match value.strip_prefix("arn:") {
+        None => value,
+        Some(arn) => {
+            let parts: Vec<&str> = arn.splitn(5, ':').collect();
+            let [partition, service, region, account, resource] = parts[..] else {
+                return false;
+            };
+            let fields_ok = partition.starts_with("aws")
+                && service == "elasticloadbalancing"
+                && !region.is_empty()
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit());
+            match resource.strip_prefix(kind.arn_resource) {
+                Some(rest) if fields_ok => rest,
+                _ => return false,
+            }
+        }
+    };
+    let parts: Vec<&str> = short.split('/').collect();
+    let [prefix, name, id] = parts[..] else {
+        return false;
+    };
+    prefix == kind.prefix
+        && (1..=32).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elb_names_short_and_as_arns() {
+        assert!(elb_shape("net/my-nlb/50dc6c495c0c9188", &NLB));
+        assert!(elb_shape(
+            "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/my-nlb/50dc6c495c0c9188",
+            &NLB
+        ));
+        assert!(!elb_shape("app/my-alb/50dc6c495c0c9188", &NLB));
+        assert!(!elb_shape("my-nlb", &NLB));
+        assert!(!elb_shape("net/my_nlb/1", &NLB));
+        assert!(!elb_shape("net/my-nlb/", &NLB));
+        assert!(elb_shape("app/my-alb/50dc6c495c0c9188", &ALB));
+        assert!(!elb_shape(
+            "arn:aws:elasticloadbalancing:eu-west-1:123:loadbalancer/app/my-alb/1",
+            &ALB
+        ));
+        assert!(elb_shape("targetgroup/tg-1/73e2d6bc24d8a067", &TARGET_GROUP));
+        assert!(elb_shape(
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg-1/73e2d6bc24d8a067",
+            &TARGET_GROUP
+        ));
+        assert!(!elb_shape(
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/targetgroup/tg/1",
+            &TARGET_GROUP
+        ));
+    }
+
+    #[test]
+    fn only_loopback_is_seeded() {
+        for ok in [
+            "http://127.0.0.1:5000",
+            "http://[::1]:5000",
+            "http://localhost:5000",
+        ] {
+            assert!(check_loopback(ok).is_ok(), "{ok}");
+        }
+        for no in [
+            "http://10.0.0.1:5000",
+            "https://elasticloadbalancing.us-east-1.amazonaws.com",
+        ] {
+            assert!(check_loopback(no).is_err(), "{no}");
+        }
+    }
+
+    #[test]
+    fn execute_api_hosts() {
+        assert!(is_execute_api_host("abc123.execute-api.eu-west-1.amazonaws.com"));
+        assert!(is_execute_api_host("abc123.execute-api.lab.test"));
+        assert!(!is_execute_api_host("api.example.com"));
+    }
 }

@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::aws::{aws_options, cloudwatch_resources, CloudWatchLookup, XrayLookup, DEFAULT_XRAY_WAIT};
+use super::aws::{
+    aws_options, cloudwatch_resources, is_execute_api_host, path_query, wants_config, CloudWatchLookup,
+    PathConfigLookup, XrayLookup, DEFAULT_XRAY_WAIT,
+};
 use super::error::ConfigError;
 use super::layer::Connection;
 use super::source::{self, LabContext};
@@ -55,6 +58,9 @@ pub struct DiagnoseConfig {
     pub xray: Option<XrayLookup>,
     /// `--cloudwatch`: where to read metrics, and which.
     pub cloudwatch: Option<CloudWatchLookup>,
+    /// `--aws-config` (or `[aws] config = true`): where to read the path's
+    /// configuration, and what the profile names to start from.
+    pub aws_config: Option<PathConfigLookup>,
     /// How to probe the same targets again (live runs): the commands the
     /// report gives for what this run could not test.
     pub rerun: Option<Rerun>,
@@ -168,6 +174,25 @@ impl DiagnoseConfig {
             search_filter,
             lab: lab.is_some(),
         });
+        let aws_config = match aws.clone().filter(|_| wants_config(args, aws_profile)) {
+            None => None,
+            Some(aws) => {
+                let probes_execute_api = match &source {
+                    DiagnoseSource::Live { targets, .. } => Some(
+                        targets
+                            .iter()
+                            .any(|t| t.url.host_str().is_some_and(is_execute_api_host)),
+                    ),
+                    DiagnoseSource::Records(_) => None,
+                };
+                Some(PathConfigLookup {
+                    aws,
+                    query: path_query(aws_profile, probes_execute_api)?,
+                    lab: lab.is_some(),
+                    notes: Vec::new(),
+                })
+            }
+        };
         let cloudwatch = match aws.filter(|_| args.cloudwatch) {
             None => None,
             Some(aws) => Some(CloudWatchLookup {
@@ -231,6 +256,7 @@ impl DiagnoseConfig {
             full: args.full,
             xray,
             cloudwatch,
+            aws_config,
         })
     }
 

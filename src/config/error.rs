@@ -95,7 +95,7 @@ pub enum ConfigError {
         interval: Duration,
         interval_named: &'static str,
     },
-    #[error("--aws-endpoint, --aws-profile and --region are for AWS lookups: add --xray or --cloudwatch (--aws-profile and --region also serve --sigv4)")]
+    #[error("--aws-endpoint, --aws-profile and --region are for AWS lookups: add --xray, --cloudwatch or --aws-config (--aws-profile and --region also serve --sigv4)")]
     AwsFlagsWithoutLookup,
     /// `--sigv4` on a target whose host does not name its region.
     #[error("--sigv4: cannot tell the AWS region of target '{target}' ({host} is not an execute-api or Lambda function URL host): give --region REGION, region in the profile's [aws] table, or AWS_REGION")]
@@ -110,6 +110,8 @@ pub enum ConfigError {
     Sigv4ServiceUnsigned { service: String },
     #[error("{flag} with --lab needs --aws-endpoint URL (moto's server for X-Ray, LocalStack for CloudWatch): the lab sends its traces and metrics there, not to AWS")]
     LabLookupWithoutEndpoint { flag: &'static str },
+    #[error("--aws-config with --lab needs --aws-endpoint URL (moto's server, e.g. http://127.0.0.1:5000): the lab seeds the emulator with its scenario's configuration and reads it back, never an AWS account")]
+    LabConfigWithoutEndpoint,
     /// `--cert` / `--key`: the file and what is wrong with it.
     #[error("{flag} {source}{}", expected_pem(source, "--cert", "--key"))]
     ClientCert {
@@ -119,6 +121,12 @@ pub enum ConfigError {
     },
     #[error("--cloudwatch needs to know what to read: a profile (--profile FILE) whose [aws] table has nlb = \"net/NAME/ID\" and/or rest_api = {{ name, stage }} or http_api = {{ id, stage }}")]
     NothingForCloudWatch,
+    /// `--aws-config` (or `[aws] config = true`) with nothing to start from.
+    #[error("{flag} needs to know where to start: a profile (--profile FILE) whose [aws] table names rest_api = {{ name, stage }} (or {{ id, name, stage }}), http_api = {{ id, stage }}, nlb = \"net/NAME/ID\", alb = \"app/NAME/ID\" or target_groups = [\"targetgroup/NAME/ID\"], or a probed execute-api URL")]
+    NothingForAwsConfig { flag: &'static str },
+    /// The lab seeds the emulator it is given: never anything but loopback.
+    #[error("--aws-endpoint {endpoint}: the lab seeds an emulator with its configuration; --aws-endpoint must be on loopback (127.0.0.1, ::1 or localhost), e.g. moto's server at http://127.0.0.1:5000")]
+    LabEndpointNotLoopback { endpoint: String },
 }
 
 /// What is wrong with one key of a profile.
@@ -148,6 +156,9 @@ pub enum KeyProblem {
     Speed(f64),
     #[error("give rest_api or http_api, not both")]
     BothApis,
+    /// `[aws] nlb`, `alb` or `target_groups`: not a resource of that kind.
+    #[error("\"{value}\" is not {}: expected \"{}\" (NAME: up to 32 letters, digits and hyphens; ID: letters and digits) or its full ARN, arn:aws:elasticloadbalancing:REGION:ACCOUNT:{}", shape.what, shape.short, shape.arn_tail)]
+    ElbName { value: String, shape: &'static ElbShape },
     #[error("{}: {problem} (expected a PEM file of CA certificates)", path.display())]
     NotAPemFile { path: PathBuf, problem: NotAFile },
     /// `cert` without `key`, or `key` without `cert`.
@@ -158,6 +169,17 @@ pub enum KeyProblem {
         #[source]
         source: crate::probe::client_cert::ClientCertError,
     },
+}
+
+/// What an `[aws]` load balancer or target group name should look like.
+#[derive(Debug)]
+pub struct ElbShape {
+    /// `a Network Load Balancer`.
+    pub what: &'static str,
+    /// `net/NAME/ID`.
+    pub short: &'static str,
+    /// The ARN after the account: `loadbalancer/net/NAME/ID`.
+    pub arn_tail: &'static str,
 }
 
 /// What a client certificate's files should be, when the one given is not

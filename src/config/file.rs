@@ -95,11 +95,18 @@ pub struct AwsEntry {
     pub region: Option<String>,
     pub rest_api: Option<RestApi>,
     pub http_api: Option<HttpApi>,
-    pub nlb: Option<String>,
+    /// `net/NAME/ID` or the NLB's ARN (checked by `Profile::load`).
+    pub nlb: Option<Spanned<String>>,
+    /// `app/NAME/ID` or the ALB's ARN: read by `--aws-config`.
+    pub alb: Option<Spanned<String>>,
+    /// `targetgroup/NAME/ID` or ARNs.
     #[serde(default)]
-    pub target_groups: Vec<String>,
+    pub target_groups: Vec<Spanned<String>>,
     pub endpoint_url: Option<String>,
     pub profile: Option<String>,
+    /// `diagnose` reads the path's configuration as if `--aws-config` were given.
+    #[serde(default)]
+    pub config: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -26,7 +26,9 @@ pub mod source;
 pub mod targets;
 mod watch;
 
-pub use aws::{CloudWatchLookup, XrayLookup, DEFAULT_XRAY_WAIT};
+pub use aws::{
+    is_execute_api_host, names_nothing, CloudWatchLookup, PathConfigLookup, XrayLookup, DEFAULT_XRAY_WAIT,
+};
 pub use diagnose::{DiagnoseConfig, DiagnoseSource};
 pub use error::{ConfigError, KeyProblem, NotAFile};
 pub use keepwarm::{KeepwarmConfig, KeepwarmMode, DEFAULT_KEEPWARM_SLOW};

@@ -107,6 +107,7 @@ impl Profile {
             if let Some(region) = &aws.get_ref().region {
                 crate::cli::parse::region(region).map_err(|e| src.error(aws, "aws.region", e))?;
             }
+            super::aws::check_entry(&src, aws.get_ref())?;
         }
         Ok(Profile {
             name: file.name.clone().unwrap_or_else(|| {

@@ -29,7 +29,9 @@ use crate::aws::cloudwatch::{API_NAMESPACE, NLB_NAMESPACE};
 /// one emulator in the same minute never mix their counts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AwsNames {
-    /// The NLB's `LoadBalancer` dimension: `net/coldlink-lab/ID`.
+    /// The NLB's `LoadBalancer` dimension: `net/coldlink-lab-RUN/ID`
+    /// (the name is the run's own too: `--aws-config` seeds it into an
+    /// emulator, where target group names must be unique).
     pub nlb: String,
     /// Its one target group's `TargetGroup` dimension.
     pub target_group: String,
@@ -41,8 +43,12 @@ impl AwsNames {
     pub fn new() -> AwsNames {
         let id: u64 = rand::random();
         AwsNames {
-            nlb: format!("net/coldlink-lab/{id:016x}"),
-            target_group: format!("targetgroup/coldlink-lab/{:016x}", id.rotate_left(32)),
+            nlb: format!("net/coldlink-lab-{:08x}/{id:016x}", id >> 32),
+            target_group: format!(
+                "targetgroup/coldlink-lab-{:08x}/{:016x}",
+                id >> 32,
+                id.rotate_left(32)
+            ),
             api_name: format!("coldlink-lab-{:08x}", id >> 32),
         }
     }

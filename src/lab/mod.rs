@@ -4,6 +4,7 @@
 //! learning what each cause looks like, for demos, and as the ground truth
 //! of coldlink's own tests.
 
+pub mod aws_config;
 pub mod backend;
 pub mod cloudwatch;
 pub mod dns;
@@ -313,8 +314,9 @@ concurrency = 3
 idle_sweep = [{sweep}]
 slow = "{slow}"
 
-# What diagnose --xray / --cloudwatch read, given --aws-endpoint (the lab
-# sends its traces and metrics there, not to AWS).
+# What diagnose --xray / --cloudwatch / --aws-config read, given
+# --aws-endpoint (the lab sends its traces and metrics there, and seeds its
+# configuration there for --aws-config; never to AWS).
 [aws]
 region = "{region}"
 rest_api = {{ name = "{api_name}", id = "{api_id}", stage = "{stage}" }}

@@ -329,7 +329,7 @@ fn aws_flags_without_xray_and_xray_on_the_lab_without_an_endpoint_exit_2() {
         (vec!["--lab", "healthy", "--xray"], "--aws-endpoint"),
         (
             vec!["https://example.com/", "--region", "eu-west-1"],
-            "add --xray or --cloudwatch",
+            "add --xray, --cloudwatch or --aws-config",
         ),
         (
             vec!["https://example.com/", "--xray", "--aws-endpoint", "not a url"],

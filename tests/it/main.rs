@@ -13,6 +13,7 @@ mod common;
 mod architecture;
 mod aws_cloudwatch;
 mod aws_config;
+mod aws_config_cli;
 mod aws_mocked;
 mod aws_transaction_search;
 mod aws_xray;

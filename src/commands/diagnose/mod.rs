@@ -18,6 +18,7 @@ use crate::diagnose::xray::{self, XrayEvidence};
 use crate::diagnose::{read_files, render, Builder, Dataset, Plots, Report};
 use crate::lab::cloudwatch::MetricsFlush;
 
+mod aws_config;
 mod plan;
 mod progress;
 
@@ -46,6 +47,9 @@ pub async fn run(
             live_context(&cfg, plan, &cancel)
         }
     };
+    if let Some(lookup) = &cfg.aws_config {
+        aws_config::check_start(lookup, &ds)?;
+    }
     gather_evidence(&cfg, &ds, &mut ctx, &cancel, lab_metrics).await;
     let (report, plots) = diagnose(&ds, &ctx);
     write_report(&cfg, &report, &plots, stdout)?;
@@ -147,7 +151,8 @@ fn live_context(
     (ds, ctx)
 }
 
-/// What X-Ray (`--xray`) and CloudWatch (`--cloudwatch`) say, into `ctx`.
+/// What X-Ray (`--xray`), CloudWatch (`--cloudwatch`) and the path's
+/// configuration (`--aws-config`) say, into `ctx`.
 async fn gather_evidence(
     cfg: &DiagnoseConfig,
     ds: &Dataset,
@@ -185,6 +190,13 @@ async fn gather_evidence(
         ctx.cloudwatch = Some(tokio::select! {
             ev = read => ev,
             _ = stopped() => CloudWatchEvidence::failed(STOPPED.into()),
+        });
+    }
+    if let Some(lookup) = &cfg.aws_config {
+        let query = aws_config::query(lookup, ds, &cfg.source);
+        ctx.config = Some(tokio::select! {
+            config = aws_config::read(lookup, &query, cfg.quiet) => config,
+            _ = stopped() => aws_config::stopped(lookup, STOPPED),
         });
     }
 }
@@ -275,8 +287,12 @@ async fn cloudwatch_evidence(ds: &Dataset, lookup: &CloudWatchLookup, quiet: boo
 /// Point the lab's AWS side where the lookups will read: its gateway and
 /// app send X-Ray segments for `--xray`, its NLB and gateway publish
 /// metrics for `--cloudwatch` (returned: the publisher to flush before
-/// reading).
-pub async fn publish_lab_evidence(lab: &crate::lab::Lab, cfg: &DiagnoseConfig) -> Option<MetricsFlush> {
+/// reading), and its configuration is seeded into the emulator for
+/// `--aws-config` (the lookup then starts from what the emulator made).
+pub async fn publish_lab_evidence(lab: &crate::lab::Lab, cfg: &mut DiagnoseConfig) -> Option<MetricsFlush> {
+    if let Some(lookup) = cfg.aws_config.as_mut() {
+        aws_config::seed_lab(lab, lookup, cfg.quiet).await;
+    }
     if let Some(lookup) = &cfg.xray {
         lab.publish_traces(xray_client(lookup).await);
     }

@@ -348,7 +348,7 @@ fn no_region_or_no_credentials_is_refused_before_anything_is_sent() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("add --xray or --cloudwatch"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("add --xray, --cloudwatch or --aws-config"));
 }
 
 #[test]
