@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::cloudwatch::CloudWatchEvidence;
-use crate::aws::path::PathConfig;
 use super::xray::XrayEvidence;
+use crate::aws::path::PathConfig;
 
 /// AWS-side evidence; `null` when not asked for.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

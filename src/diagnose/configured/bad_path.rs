@@ -122,7 +122,11 @@ fn empty_zones(
         lb.zones.iter().map(|z| (z.as_str(), BTreeMap::new())).collect();
     for t in &tg.targets {
         if let Some(z) = t.zone.as_deref() {
-            *per_zone.entry(z).or_default().entry(t.state.as_str()).or_default() += 1;
+            *per_zone
+                .entry(z)
+                .or_default()
+                .entry(t.state.as_str())
+                .or_default() += 1;
         }
     }
     let empty: Vec<(&str, String)> = lb
@@ -267,7 +271,12 @@ mod tests {
     }
 
     fn finding(slow: usize, n: usize) -> Finding {
-        let mut f = Finding::new(Cause::BadPath, Severity::Critical, 0.7, "50 % of requests take 3.0 s longer");
+        let mut f = Finding::new(
+            Cause::BadPath,
+            Severity::Critical,
+            0.7,
+            "50 % of requests take 3.0 s longer",
+        );
         f.measured.slow_of = Some([slow, n]);
         f
     }
@@ -277,7 +286,11 @@ mod tests {
         let mut f = finding(21, 40);
         assert!(join(Some(&mut f), &empty_zone()).is_none());
         assert!(f.evidence[0].starts_with("NLB edge-nlb, target group api-tg has no healthy target in eu-west-1b (unhealthy 1) while `load_balancing.cross_zone.enabled` is false on NLB edge-nlb"), "{}", f.evidence[0]);
-        assert!(f.evidence[1].ends_with("the same share, within sampling error"), "{}", f.evidence[1]);
+        assert!(
+            f.evidence[1].ends_with("the same share, within sampling error"),
+            "{}",
+            f.evidence[1]
+        );
         assert!(f.fix[0].contains(&format!("aws elbv2 modify-load-balancer-attributes --load-balancer-arn {} --attributes Key=load_balancing.cross_zone.enabled,Value=true", fixtures::NLB_ARN)), "{}", f.fix[0]);
         assert!(f.configured.iter().all(|v| v.explains));
     }
@@ -298,7 +311,13 @@ mod tests {
         c.load_balancers[0].target_groups[0].attributes =
             attrs(&[("load_balancing.cross_zone.enabled", "false")]);
         let own = join(None, &c).unwrap();
-        assert!(own.fix[0].contains(&format!("modify-target-group-attributes --target-group-arn {TG_ARN}")), "{}", own.fix[0]);
+        assert!(
+            own.fix[0].contains(&format!(
+                "modify-target-group-attributes --target-group-arn {TG_ARN}"
+            )),
+            "{}",
+            own.fix[0]
+        );
         // Cross-zone on: every zone's node reaches every target.
         c.load_balancers[0].target_groups[0].attributes.clear();
         assert!(join(None, &c).is_none());
@@ -310,11 +329,19 @@ mod tests {
         // Cross-zone on: the zone itself is not the fault here.
         c.load_balancers[0].attributes = attrs(&[("load_balancing.cross_zone.enabled", "true")]);
         let tg = &mut c.load_balancers[0].target_groups[0];
-        tg.attributes = attrs(&[("target_health_state.unhealthy.connection_termination.enabled", "false")]);
+        tg.attributes = attrs(&[(
+            "target_health_state.unhealthy.connection_termination.enabled",
+            "false",
+        )]);
         tg.targets[1].state = "unhealthy.draining".into();
         let own = join(None, &c).unwrap();
-        assert!(own.evidence[0].contains("is false and 1 target(s) are unhealthy (10.0.2.10)"), "{}", own.evidence[0]);
-        assert!(own.fix[0].contains("Key=target_health_state.unhealthy.connection_termination.enabled,Value=true"));
+        assert!(
+            own.evidence[0].contains("is false and 1 target(s) are unhealthy (10.0.2.10)"),
+            "{}",
+            own.evidence[0]
+        );
+        assert!(own.fix[0]
+            .contains("Key=target_health_state.unhealthy.connection_termination.enabled,Value=true"));
     }
 
     #[test]
@@ -322,8 +349,14 @@ mod tests {
         let mut c = fixtures::path();
         let lb = &mut c.load_balancers[0];
         lb.listeners[0].forwards = vec![
-            Forward { target_group_arn: TG_ARN.into(), weight: Some(80) },
-            Forward { target_group_arn: TG2_ARN.into(), weight: Some(20) },
+            Forward {
+                target_group_arn: TG_ARN.into(),
+                weight: Some(80),
+            },
+            Forward {
+                target_group_arn: TG2_ARN.into(),
+                weight: Some(20),
+            },
         ];
         lb.target_groups.push(TargetGroupConfig {
             arn: TG2_ARN.into(),
@@ -332,7 +365,13 @@ mod tests {
         });
         let mut f = finding(19, 100);
         join(Some(&mut f), &c);
-        assert!(f.evidence[0].contains("sends 20 % of flows to target group canary-tg (weight 20); 19/100 probes were slow"), "{}", f.evidence[0]);
+        assert!(
+            f.evidence[0].contains(
+                "sends 20 % of flows to target group canary-tg (weight 20); 19/100 probes were slow"
+            ),
+            "{}",
+            f.evidence[0]
+        );
         assert_eq!(f.configured[0].value, "canary-tg=20");
         // A weight alone is no finding.
         assert!(join(None, &c).is_none());

@@ -17,7 +17,11 @@ pub(super) fn join(f: Option<&mut Finding>, c: &PathConfig) -> Option<Finding> {
     let mut fixes = Vec::new();
     let mut titles = Vec::new();
     let mut severity = Severity::Info;
-    for link in c.vpc_links.iter().filter(|l| l.status.as_deref().is_some_and(|s| s != "AVAILABLE")) {
+    for link in c
+        .vpc_links
+        .iter()
+        .filter(|l| l.status.as_deref().is_some_and(|s| s != "AVAILABLE"))
+    {
         let status = link.status.as_deref().unwrap_or_default();
         let mut v = value(
             format!("VPC link {} ({})", link.id, link.version),
@@ -35,7 +39,10 @@ pub(super) fn join(f: Option<&mut Finding>, c: &PathConfig) -> Option<Finding> {
             .as_deref()
             .map(|m| format!(" (\"{m}\")"))
             .unwrap_or_default();
-        evidence.push(format!("VPC link {} ({}) is {status}{message}: {what}", link.id, link.version));
+        evidence.push(format!(
+            "VPC link {} ({}) is {status}{message}: {what}",
+            link.id, link.version
+        ));
         titles.push(format!("VPC link {} is {status}", link.id));
         fixes.push(fix(link, status));
     }
@@ -125,9 +132,15 @@ fn meaning(link: &VpcLinkConfig, status: &str) -> (&'static str, Severity) {
 fn fix(link: &VpcLinkConfig, status: &str) -> String {
     let id = &link.id;
     let (get, api) = if link.version == "V1" {
-        (format!("aws apigateway get-vpc-link --vpc-link-id {id}"), "apigateway")
+        (
+            format!("aws apigateway get-vpc-link --vpc-link-id {id}"),
+            "apigateway",
+        )
     } else {
-        (format!("aws apigatewayv2 get-vpc-link --vpc-link-id {id}"), "apigatewayv2")
+        (
+            format!("aws apigatewayv2 get-vpc-link --vpc-link-id {id}"),
+            "apigatewayv2",
+        )
     };
     match status {
         "INACTIVE" => format!(
@@ -158,8 +171,16 @@ mod tests {
         assert_eq!(own.from, Some(FindingSource::Configuration));
         assert_eq!(own.severity, Severity::Critical);
         assert_eq!(own.title, "From the configuration: VPC link vl1234 is FAILED");
-        assert!(own.evidence[0].contains("is FAILED (\"NLB not found\")"), "{}", own.evidence[0]);
-        assert!(own.fix[0].contains("aws apigateway get-vpc-link --vpc-link-id vl1234"), "{}", own.fix[0]);
+        assert!(
+            own.evidence[0].contains("is FAILED (\"NLB not found\")"),
+            "{}",
+            own.evidence[0]
+        );
+        assert!(
+            own.fix[0].contains("aws apigateway get-vpc-link --vpc-link-id vl1234"),
+            "{}",
+            own.fix[0]
+        );
         assert_eq!(own.configured[0].value, "FAILED");
     }
 
@@ -180,9 +201,18 @@ mod tests {
         let t = &mut c.load_balancers[0].target_groups[0].targets[0];
         t.state = "draining".into();
         t.reason = Some("Target.DeregistrationInProgress".into());
-        let mut f = Finding::new(Cause::Errors, Severity::Critical, 0.7, "6/40 (15 %) requests failed");
+        let mut f = Finding::new(
+            Cause::Errors,
+            Severity::Critical,
+            0.7,
+            "6/40 (15 %) requests failed",
+        );
         assert!(join(Some(&mut f), &c).is_none());
-        assert!(f.evidence[0].contains("10.0.1.10 in eu-west-1a (draining, Target.DeregistrationInProgress)"), "{}", f.evidence[0]);
+        assert!(
+            f.evidence[0].contains("10.0.1.10 in eu-west-1a (draining, Target.DeregistrationInProgress)"),
+            "{}",
+            f.evidence[0]
+        );
         assert!(f.fix[0].contains("Key=deregistration_delay.connection_termination.enabled,Value=true"));
         assert!(f.configured[0].default && f.configured[0].explains);
         // Alone, draining is worth knowing, not a problem.

@@ -7,14 +7,20 @@ use std::collections::BTreeMap;
 
 use crate::aws::path::*;
 
-pub const NLB_ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/edge-nlb/50dc6c495c0c9188";
+pub const NLB_ARN: &str =
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/edge-nlb/50dc6c495c0c9188";
 pub const LISTENER_ARN: &str =
     "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/net/edge-nlb/50dc6c495c0c9188/f2f7dc8efc522ab2";
-pub const TG_ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api-tg/73e2d6bc24d8a067";
-pub const TG2_ARN: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/canary-tg/0a1b2c3d4e5f6a7b";
+pub const TG_ARN: &str =
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api-tg/73e2d6bc24d8a067";
+pub const TG2_ARN: &str =
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/canary-tg/0a1b2c3d4e5f6a7b";
 
 pub fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 pub fn target(id: &str, zone: &str, state: &str) -> TargetConfig {

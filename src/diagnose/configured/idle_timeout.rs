@@ -7,8 +7,8 @@
 //! "unknown". When no configured timer fits, the timers nobody can read
 //! from here are named.
 
-use super::path::{timers, Timer, TimerKind};
 use super::fixes_first;
+use super::path::{timers, Timer, TimerKind};
 use crate::aws::path::PathConfig;
 use crate::diagnose::detect::gaps::fits;
 use crate::diagnose::finding::{ConfiguredValue, Finding};
@@ -17,7 +17,10 @@ use crate::format::human_ms;
 /// Timers on the path that no read API shows (scenario ms).
 const UNREAD: [(f64, &str); 4] = [
     (350_000.0, "a NAT gateway on the client's side (350 s, fixed)"),
-    (350_000.0, "the target's connection tracking (350 s on Nitro instances)"),
+    (
+        350_000.0,
+        "the target's connection tracking (350 s on Nitro instances)",
+    ),
     (75_000.0, "nginx `keepalive_timeout` (75 s by default)"),
     (60_000.0, "nginx upstream `keepalive_timeout` (60 s by default)"),
 ];
@@ -63,7 +66,11 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
             .map(|(_, what)| *what)
             .collect();
         let others = if fitting.is_empty() {
-            UNREAD.iter().map(|(_, what)| *what).collect::<Vec<_>>().join("; ")
+            UNREAD
+                .iter()
+                .map(|(_, what)| *what)
+                .collect::<Vec<_>>()
+                .join("; ")
         } else {
             fitting.join("; ")
         };
@@ -114,7 +121,12 @@ mod tests {
     use crate::diagnose::finding::{Cause, Severity};
 
     fn finding(lo_s: f64, hi_s: f64) -> Finding {
-        let mut f = Finding::new(Cause::IdleTimeout, Severity::Critical, 0.8, "Requests after ≥ 6 min idle stall");
+        let mut f = Finding::new(
+            Cause::IdleTimeout,
+            Severity::Critical,
+            0.8,
+            "Requests after ≥ 6 min idle stall",
+        );
         f.measured.timer_ms = Some([lo_s * 1000.0, hi_s * 1000.0]);
         f
     }
@@ -127,7 +139,12 @@ mod tests {
             f.evidence[0],
             "timer between 300 s and 360 s — your NLB edge-nlb, listener TCP:443: 350 s (default); nginx behind it: unknown (never read)"
         );
-        assert!(f.title.ends_with("your NLB edge-nlb, listener TCP:443 idle timeout: 350 s (default)"), "{}", f.title);
+        assert!(
+            f.title
+                .ends_with("your NLB edge-nlb, listener TCP:443 idle timeout: 350 s (default)"),
+            "{}",
+            f.title
+        );
         assert!(f.fix[0].contains(&format!(
             "aws elbv2 modify-listener-attributes --listener-arn {LISTENER_ARN} --attributes Key=tcp.idle_timeout.seconds,Value=N"
         )));
@@ -160,7 +177,11 @@ mod tests {
         c.load_balancers[0].listeners[0].protocol = "TLS".into();
         let mut f = finding(300.0, 360.0);
         join(&mut f, &c);
-        assert!(f.evidence[0].contains("listener TLS:443: 350 s (fixed)"), "{}", f.evidence[0]);
+        assert!(
+            f.evidence[0].contains("listener TLS:443: 350 s (fixed)"),
+            "{}",
+            f.evidence[0]
+        );
         assert!(f.fix[0].contains("fixed at 350 s"), "{}", f.fix[0]);
     }
 
@@ -172,8 +193,16 @@ mod tests {
         c.load_balancers[0].listeners[0].protocol = "HTTP".into();
         let mut f = finding(50.0, 70.0);
         join(&mut f, &c);
-        assert!(f.evidence[0].contains("your ALB web: 60 s (default)"), "{}", f.evidence[0]);
-        assert!(f.fix[0].contains("Key=idle_timeout.timeout_seconds,Value=N"), "{}", f.fix[0]);
+        assert!(
+            f.evidence[0].contains("your ALB web: 60 s (default)"),
+            "{}",
+            f.evidence[0]
+        );
+        assert!(
+            f.fix[0].contains("Key=idle_timeout.timeout_seconds,Value=N"),
+            "{}",
+            f.fix[0]
+        );
         assert_eq!(f.configured[0].setting, "idle_timeout.timeout_seconds");
     }
 
@@ -183,7 +212,11 @@ mod tests {
         c.load_balancers.clear();
         let mut f = finding(300.0, 360.0);
         join(&mut f, &c);
-        assert!(f.evidence[0].contains("no load balancer was read"), "{}", f.evidence[0]);
+        assert!(
+            f.evidence[0].contains("no load balancer was read"),
+            "{}",
+            f.evidence[0]
+        );
         assert!(f.configured.is_empty());
     }
 }

@@ -59,8 +59,10 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
     let mut fixes: Vec<String> = Vec::new();
     let mut explained = 0;
     for (target, &m) in &f.measured.timeout_ms.clone() {
-        let mine: Vec<&(Api, &RouteConfig)> =
-            routes.iter().filter(|(_, r)| r.targets.contains(target)).collect();
+        let mine: Vec<&(Api, &RouteConfig)> = routes
+            .iter()
+            .filter(|(_, r)| r.targets.contains(target))
+            .collect();
         let mut matched = false;
         let mut checked: Vec<String> = Vec::new();
         for (api, r) in mine {
@@ -198,11 +200,21 @@ mod tests {
             f.evidence[0],
             "504 at 12.1 s = route `GET /orders`'s `timeoutInMillis` 12000 (target api)"
         );
-        assert!(f.title.ends_with("; 504 at 12.1 s = route `GET /orders`'s `timeoutInMillis` 12000"), "{}", f.title);
+        assert!(
+            f.title
+                .ends_with("; 504 at 12.1 s = route `GET /orders`'s `timeoutInMillis` 12000"),
+            "{}",
+            f.title
+        );
         assert!(f.fix[0].contains("aws apigateway update-integration --rest-api-id a1b2c3d4e5 --resource-id res42 --http-method GET --patch-operations op=replace,path=/timeoutInMillis,value=N"), "{}", f.fix[0]);
-        assert!(f.fix[0].contains("aws apigateway create-deployment --rest-api-id a1b2c3d4e5 --stage-name prod"));
+        assert!(
+            f.fix[0].contains("aws apigateway create-deployment --rest-api-id a1b2c3d4e5 --stage-name prod")
+        );
         let v = &f.configured[0];
-        assert_eq!((v.setting.as_str(), v.value.as_str(), v.default, v.explains), ("timeoutInMillis", "12000", false, true));
+        assert_eq!(
+            (v.setting.as_str(), v.value.as_str(), v.default, v.explains),
+            ("timeoutInMillis", "12000", false, true)
+        );
     }
 
     #[test]
@@ -220,7 +232,11 @@ mod tests {
         c.rest_api.as_mut().unwrap().routes[0].timeout_ms = None;
         let mut f = finding(29_100.0);
         join(&mut f, &c);
-        assert!(f.evidence[0].contains("`timeoutInMillis` 29000 (default)"), "{}", f.evidence[0]);
+        assert!(
+            f.evidence[0].contains("`timeoutInMillis` 29000 (default)"),
+            "{}",
+            f.evidence[0]
+        );
         assert!(f.configured[0].default);
     }
 
@@ -247,7 +263,15 @@ mod tests {
         c.load_balancers[0].name = "web".into();
         let mut f = finding(60_500.0);
         join(&mut f, &c);
-        assert!(f.evidence[0].contains("ALB web's idle timeout 60 s (default): the ALB answered 504 itself"), "{}", f.evidence[0]);
-        assert!(f.fix[0].contains("modify-load-balancer-attributes"), "{}", f.fix[0]);
+        assert!(
+            f.evidence[0].contains("ALB web's idle timeout 60 s (default): the ALB answered 504 itself"),
+            "{}",
+            f.evidence[0]
+        );
+        assert!(
+            f.fix[0].contains("modify-load-balancer-attributes"),
+            "{}",
+            f.fix[0]
+        );
     }
 }

@@ -15,11 +15,11 @@
 
 mod bad_path;
 mod errors;
-mod idle_timeout;
-mod integration_timeout;
-mod path;
 #[cfg(test)]
 mod fixtures;
+mod idle_timeout;
+mod integration_timeout;
+pub(crate) mod path;
 
 use crate::aws::path::PathConfig;
 use crate::diagnose::finding::{Cause, Finding, FindingSource, Severity};
@@ -39,7 +39,10 @@ pub fn join(findings: &mut Vec<Finding>, config: &PathConfig) {
         }
     }
     for (cause, join) in [
-        (Cause::BadPath, bad_path::join as fn(Option<&mut Finding>, &PathConfig) -> Option<Finding>),
+        (
+            Cause::BadPath,
+            bad_path::join as fn(Option<&mut Finding>, &PathConfig) -> Option<Finding>,
+        ),
         (Cause::Errors, errors::join),
     ] {
         let found = findings.iter_mut().find(|f| f.cause == cause);

@@ -4,7 +4,7 @@
 //! and a value the API did not return is said to be the default.
 
 use crate::aws::path::model::defaults;
-use crate::aws::path::{LoadBalancerConfig, ListenerConfig, TargetGroupConfig};
+use crate::aws::path::{ListenerConfig, LoadBalancerConfig, TargetGroupConfig};
 use crate::diagnose::finding::ConfiguredValue;
 
 /// `NLB my-nlb`, `ALB web`.
@@ -79,7 +79,11 @@ impl Timer {
 
 /// A numeric attribute, or the default when the API did not return it.
 /// An unreadable number is reported as read and matches nothing.
-fn seconds(attrs: &std::collections::BTreeMap<String, String>, key: &str, default: u64) -> (Option<u64>, String, bool) {
+fn seconds(
+    attrs: &std::collections::BTreeMap<String, String>,
+    key: &str,
+    default: u64,
+) -> (Option<u64>, String, bool) {
     match attrs.get(key) {
         Some(v) => (v.trim().parse().ok(), v.clone(), false),
         None => (Some(default), default.to_string(), true),
@@ -133,7 +137,13 @@ pub fn alb_timer(lb: &LoadBalancerConfig) -> Option<Timer> {
         defaults::ALB_IDLE_TIMEOUT_S,
     );
     Some(Timer {
-        value: value(lb_label(lb), &lb.arn, defaults::ALB_IDLE_TIMEOUT_KEY, shown, default),
+        value: value(
+            lb_label(lb),
+            &lb.arn,
+            defaults::ALB_IDLE_TIMEOUT_KEY,
+            shown,
+            default,
+        ),
         seconds: secs?,
         kind: TimerKind::Alb,
     })
@@ -161,7 +171,13 @@ pub fn cross_zone(lb: &LoadBalancerConfig, tg: &TargetGroupConfig) -> (bool, Con
     {
         return (
             v == "true",
-            value(group_label(lb, tg), &tg.arn, defaults::TG_CROSS_ZONE_KEY, v.clone(), false),
+            value(
+                group_label(lb, tg),
+                &tg.arn,
+                defaults::TG_CROSS_ZONE_KEY,
+                v.clone(),
+                false,
+            ),
         );
     }
     match lb.attributes.get(key) {
@@ -174,9 +190,17 @@ pub fn cross_zone(lb: &LoadBalancerConfig, tg: &TargetGroupConfig) -> (bool, Con
 }
 
 /// A boolean target-group attribute, or its default.
-pub fn group_flag(lb: &LoadBalancerConfig, tg: &TargetGroupConfig, key: &str, default: bool) -> (bool, ConfiguredValue) {
+pub fn group_flag(
+    lb: &LoadBalancerConfig,
+    tg: &TargetGroupConfig,
+    key: &str,
+    default: bool,
+) -> (bool, ConfiguredValue) {
     match tg.attributes.get(key) {
-        Some(v) => (v == "true", value(group_label(lb, tg), &tg.arn, key, v.clone(), false)),
+        Some(v) => (
+            v == "true",
+            value(group_label(lb, tg), &tg.arn, key, v.clone(), false),
+        ),
         None => (
             default,
             value(group_label(lb, tg), &tg.arn, key, default.to_string(), true),
