@@ -123,8 +123,9 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<IpFamily>,
     /// The numbers the detector measured that `--aws-config` compares with
-    /// the configuration (scenario time). Absent when none apply.
-    #[serde(default, skip_serializing_if = "Measured::is_empty")]
+    /// the configuration (scenario time). Not written: the evidence says
+    /// them for people, and a report without `--aws-config` stays as it was.
+    #[serde(skip)]
     pub measured: Measured,
     /// The configured values on the path that bear on this finding
     /// (`--aws-config`): the one that explains it, and the others checked.
@@ -138,24 +139,15 @@ pub struct Finding {
 }
 
 /// What a detector measured, for the configuration to be compared with.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Measured {
     /// `idle-timeout`: the timer lies between these quiet gaps (ms): the
     /// longest the path stayed warm after, the shortest it went cold after.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timer_ms: Option<[f64; 2]>,
     /// `integration-timeout`: per target, the median time of its 504s (ms).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub timeout_ms: BTreeMap<String, f64>,
     /// `bad-path`: slow probes, of how many.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slow_of: Option<[usize; 2]>,
-}
-
-impl Measured {
-    pub fn is_empty(&self) -> bool {
-        self.timer_ms.is_none() && self.timeout_ms.is_empty() && self.slow_of.is_none()
-    }
 }
 
 /// One setting read from the account (`--aws-config`) that a finding cites.

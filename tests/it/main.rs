@@ -16,6 +16,7 @@ mod aws_mocked;
 mod aws_xray;
 mod cli;
 mod diagnose_cli;
+mod diagnose_config;
 mod diagnose_lab;
 mod diagnose_synthetic;
 mod family_analysis;

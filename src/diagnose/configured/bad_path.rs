@@ -52,7 +52,7 @@ pub(super) fn join(f: Option<&mut Finding>, c: &PathConfig) -> Option<Finding> {
             );
             own.evidence = seen.evidence;
             own.evidence.push(
-                "the probes did not show it as a slow share of requests (kept-alive connections stay on the zone they opened in, and a few probes may miss it)"
+                "the probes did not show it as a slow share of requests: kept-alive connections stay on the path they opened on, and a few probes can miss a bad one"
                     .into(),
             );
             own.configured = seen.configured;

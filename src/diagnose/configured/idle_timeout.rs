@@ -52,7 +52,7 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
     let matching: Vec<&Timer> = found.iter().filter(|t| t.value.explains).collect();
     if let Some(first) = matching.first() {
         f.title = format!(
-            "{} — your {} idle timeout: {}",
+            "{}; configured on the path: {}, {}",
             f.title,
             first.value.resource,
             first.words()
@@ -141,7 +141,7 @@ mod tests {
         );
         assert!(
             f.title
-                .ends_with("your NLB edge-nlb, listener TCP:443 idle timeout: 350 s (default)"),
+                .ends_with("; configured on the path: NLB edge-nlb, listener TCP:443, 350 s (default)"),
             "{}",
             f.title
         );

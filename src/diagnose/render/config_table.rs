@@ -129,7 +129,7 @@ fn route(r: &RouteConfig, default_ms: u64) -> Row {
             via,
             r.integration_target
                 .as_deref()
-                .map(|t| format!("to {t}"))
+                .map(|t| format!("to {}", short_lb(t)))
                 .unwrap_or_default(),
             timeout,
             r.response_transfer_mode.clone().unwrap_or_default(),
