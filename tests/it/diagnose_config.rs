@@ -290,3 +290,11 @@ fn the_joined_report_matches_the_schema() {
         "tcp.idle_timeout.seconds"
     );
 }
+
+/// The text report as a user reads it: the findings citing the listener
+/// and the route, their commands first, and the configuration table.
+#[test]
+fn text_report_snapshot() {
+    let (r, plots) = report(Some(path_config::path()));
+    insta::assert_snapshot!("joined_text", rendered(&r, &plots, DiagnoseFormat::Text));
+}

@@ -58,7 +58,7 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
             first.words()
         );
         f.confidence = crate::diagnose::detect::raise(f.confidence, 0.05);
-        fixes_first(f, matching.iter().map(|t| fix(t, hi)).collect());
+        fixes_first(f, matching.iter().map(|t| fix(t)).collect());
     } else {
         let fitting: Vec<&str> = UNREAD
             .iter()
@@ -93,9 +93,10 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
 }
 
 /// The exact setting behind a timer that fits, and the command.
-fn fix(t: &Timer, hi_ms: f64) -> String {
+fn fix(t: &Timer) -> String {
     let arn = t.value.arn.as_deref().unwrap_or("ARN");
-    let below = format!("{} s", ((hi_ms / 1000.0) * 0.85).floor().max(1.0));
+    // A margin below the timer, in whole tens of seconds: 350 s → 300 s.
+    let below = format!("{} s", ((t.seconds as f64 * 0.86 / 10.0).floor() * 10.0).max(1.0));
     match t.kind {
         TimerKind::NlbTcp => format!(
             "{}: raise `tcp.idle_timeout.seconds` (60–6000 s, now {}) above the backend's keep-alive: `aws elbv2 modify-listener-attributes --listener-arn {arn} --attributes Key=tcp.idle_timeout.seconds,Value=N`; or lower nginx `keepalive_timeout` (and the app's) below it, e.g. {below}, so that the backend closes first; or keep the path warm with a request more often than the timer.",
@@ -183,6 +184,7 @@ mod tests {
             f.evidence[0]
         );
         assert!(f.fix[0].contains("fixed at 350 s"), "{}", f.fix[0]);
+        assert!(f.fix[0].contains("below it, e.g. 300 s"), "{}", f.fix[0]);
     }
 
     #[test]

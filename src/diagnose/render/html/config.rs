@@ -30,3 +30,34 @@ pub(super) fn table(s: &mut String, c: &PathConfig) -> fmt::Result {
     }
     list(s, "ul", &c.notes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::path::{RestApiConfig, RouteConfig};
+
+    /// Names come from the account and the profile: escaped like the rest.
+    #[test]
+    fn names_and_notes_are_escaped() {
+        let c = PathConfig {
+            rest_api: Some(RestApiConfig {
+                id: "a<b>".into(),
+                routes: vec![RouteConfig {
+                    route: "GET /<script>".into(),
+                    ..RouteConfig::default()
+                }],
+                ..RestApiConfig::default()
+            }),
+            notes: vec!["GetStage: AccessDenied <x>".into()],
+            ..PathConfig::default()
+        };
+        let mut s = String::new();
+        table(&mut s, &c).unwrap();
+        assert!(
+            !s.contains("<script>") && !s.contains("<b>") && !s.contains("<x>"),
+            "{s}"
+        );
+        assert!(s.contains("<code>GET /&lt;script&gt;</code>"), "{s}");
+        assert!(s.contains("timeout (default 29000)"), "{s}");
+    }
+}
