@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::path::{
-    cross_zone, group_flag, group_label, lb_label, short_group, value, weighted, within_sampling_error,
+    cross_zone, group_flag, group_label, lb_label, short_group, value, weighted, within_sampling_error, Read,
 };
 use super::{fixes_first, from_configuration};
 use crate::aws::path::model::defaults;
@@ -64,10 +64,11 @@ pub(super) fn join(f: Option<&mut Finding>, c: &PathConfig) -> Option<Finding> {
 }
 
 fn look(c: &PathConfig, slow_of: Option<[usize; 2]>) -> Seen {
+    let read = Read::of(c);
     let mut seen = Seen::default();
     for lb in &c.load_balancers {
         for tg in &lb.target_groups {
-            empty_zones(&mut seen, lb, tg, slow_of);
+            empty_zones(&mut seen, lb, tg, slow_of, read);
             unhealthy_served(&mut seen, lb, tg);
         }
         if let Some([slow, n]) = slow_of {
@@ -111,8 +112,12 @@ fn empty_zones(
     lb: &crate::aws::path::LoadBalancerConfig,
     tg: &crate::aws::path::TargetGroupConfig,
     slow_of: Option<[usize; 2]>,
+    read: Read,
 ) {
-    let (on, mut setting) = cross_zone(lb, tg);
+    let Some((on, mut setting)) = cross_zone(lb, tg, read) else {
+        // The attributes that decide it could not be read: no guess.
+        return;
+    };
     if on || tg.targets.is_empty() || lb.zones.len() < 2 || tg.targets.iter().any(|t| t.zone.is_none()) {
         // Balanced across zones, nothing registered, or zones unknown
         // (instance targets, emulators): nothing to say per zone.
@@ -224,7 +229,10 @@ fn unhealthy_served(
         // Absent: the default (true), or a group that has no such setting (ALB).
         return;
     }
-    let (terminate, mut setting) = group_flag(lb, tg, defaults::UNHEALTHY_TERMINATION_KEY, true);
+    let Some((terminate, mut setting)) = group_flag(lb, tg, defaults::UNHEALTHY_TERMINATION_KEY, true, true)
+    else {
+        return;
+    };
     let sick: Vec<&str> = tg
         .targets
         .iter()
@@ -302,6 +310,15 @@ mod tests {
         assert_eq!(own.severity, Severity::Warning);
         assert!(own.title.starts_with("From the configuration: NLB edge-nlb, target group api-tg has no healthy target in eu-west-1b"), "{}", own.title);
         assert!(!own.fix.is_empty());
+    }
+
+    #[test]
+    fn unread_attributes_claim_no_cross_zone_setting() {
+        let mut c = empty_zone();
+        c.load_balancers[0].attributes.clear();
+        c.notes
+            .push("elasticloadbalancing:DescribeLoadBalancerAttributes: AccessDenied".into());
+        assert!(join(None, &c).is_none());
     }
 
     #[test]

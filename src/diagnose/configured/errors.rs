@@ -5,7 +5,7 @@
 //! the configuration was read. Each is a finding by itself when the probes
 //! made none.
 
-use super::path::{group_flag, group_label, value};
+use super::path::{group_flag, group_label, known, value, Read};
 use super::{fixes_first, from_configuration};
 use crate::aws::path::model::defaults;
 use crate::aws::path::{PathConfig, VpcLinkConfig};
@@ -46,6 +46,7 @@ pub(super) fn join(f: Option<&mut Finding>, c: &PathConfig) -> Option<Finding> {
         titles.push(format!("VPC link {} is {status}", link.id));
         fixes.push(fix(link, status));
     }
+    let read = Read::of(c).target_groups;
     for lb in &c.load_balancers {
         for tg in &lb.target_groups {
             let draining: Vec<String> = tg
@@ -61,27 +62,30 @@ pub(super) fn join(f: Option<&mut Finding>, c: &PathConfig) -> Option<Finding> {
             if draining.is_empty() {
                 continue;
             }
-            let delay = tg
-                .attributes
-                .get(defaults::DEREGISTRATION_DELAY_KEY)
-                .cloned()
-                .unwrap_or_else(|| "300".into());
-            let (terminate, mut setting) =
-                group_flag(lb, tg, defaults::DEREGISTRATION_TERMINATION_KEY, false);
-            setting.explains = !terminate;
-            configured.push(setting);
+            let delay = match tg.attributes.get(defaults::DEREGISTRATION_DELAY_KEY) {
+                Some(v) => format!("{v} s"),
+                None if known(&tg.attributes, read) => "300 s (default)".into(),
+                None => "the deregistration delay (not read)".into(),
+            };
+            let flag = group_flag(lb, tg, defaults::DEREGISTRATION_TERMINATION_KEY, false, read);
+            let terminate = flag.as_ref().map(|(t, _)| *t);
+            let said = terminate.map_or("not read".to_string(), |t| t.to_string());
+            if let Some((t, mut setting)) = flag {
+                setting.explains = !t;
+                configured.push(setting);
+            }
             severity = severity.max(Severity::Info);
             evidence.push(format!(
-                "when read, {} had {} target(s) draining: {}; with `{}` {terminate}, connections opened before keep reaching them for up to {delay} s, then are dropped",
+                "when read, {} had {} target(s) draining: {}; with `{}` {said}, connections opened before keep reaching them for up to {delay}, then are dropped",
                 group_label(lb, tg),
                 draining.len(),
                 draining.join(", "),
                 defaults::DEREGISTRATION_TERMINATION_KEY,
             ));
             titles.push(format!("{} target(s) of {} draining", draining.len(), tg.name));
-            if !terminate {
+            if terminate != Some(true) {
                 fixes.push(format!(
-                    "Close connections to deregistered targets when their delay ends, so that clients reconnect instead of stalling: `aws elbv2 modify-target-group-attributes --target-group-arn {} --attributes Key={},Value=true`; deploy outside the probes' window, or shorten `{}` ({delay} s).",
+                    "Close connections to deregistered targets when their delay ends, so that clients reconnect instead of stalling: `aws elbv2 modify-target-group-attributes --target-group-arn {} --attributes Key={},Value=true`; deploy outside the probes' window, or shorten `{}` ({delay}).",
                     tg.arn,
                     defaults::DEREGISTRATION_TERMINATION_KEY,
                     defaults::DEREGISTRATION_DELAY_KEY

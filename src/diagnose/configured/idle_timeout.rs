@@ -31,7 +31,7 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
     };
     let mut found = timers(c);
     for t in &mut found {
-        t.value.explains = fits(lo, hi, t.seconds as f64 * 1000.0);
+        t.value.explains = t.seconds.is_some_and(|s| fits(lo, hi, s as f64 * 1000.0));
     }
     let between = format!("timer between {} and {}", human_ms(lo), human_ms(hi));
     let mut said: Vec<String> = found
@@ -74,10 +74,20 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
         } else {
             fitting.join("; ")
         };
-        f.evidence.insert(
-            1,
-            format!("no configured timer on the path fits: the timer is elsewhere — {others}"),
-        );
+        let unread: Vec<&str> = found
+            .iter()
+            .filter(|t| t.seconds.is_none())
+            .map(|t| t.value.resource.as_str())
+            .collect();
+        let line = if unread.is_empty() {
+            format!("no configured timer on the path fits: the timer is elsewhere — {others}")
+        } else {
+            format!(
+                "no configured timer that was read fits; {} could not be read and may be it, else the timer is elsewhere — {others}",
+                unread.join(", ")
+            )
+        };
+        f.evidence.insert(1, line);
     }
     f.configured.extend(found.into_iter().map(|t| t.value));
     if !c.load_balancers.is_empty() {
@@ -96,7 +106,10 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
 fn fix(t: &Timer) -> String {
     let arn = t.value.arn.as_deref().unwrap_or("ARN");
     // A margin below the timer, in whole tens of seconds: 350 s → 300 s.
-    let below = format!("{} s", ((t.seconds as f64 * 0.86 / 10.0).floor() * 10.0).max(1.0));
+    let below = format!(
+        "{} s",
+        ((t.seconds.unwrap_or(350) as f64 * 0.86 / 10.0).floor() * 10.0).max(1.0)
+    );
     match t.kind {
         TimerKind::NlbTcp => format!(
             "{}: raise `tcp.idle_timeout.seconds` (60–6000 s, now {}) above the backend's keep-alive: `aws elbv2 modify-listener-attributes --listener-arn {arn} --attributes Key=tcp.idle_timeout.seconds,Value=N`; or lower nginx `keepalive_timeout` (and the app's) below it, e.g. {below}, so that the backend closes first; or keep the path warm with a request more often than the timer.",
@@ -170,6 +183,27 @@ mod tests {
         );
         assert!(!f.configured[0].explains && !f.configured[0].default);
         assert_eq!(f.title, "Requests after ≥ 6 min idle stall");
+    }
+
+    /// A failed attribute read is not the default: nothing is claimed.
+    #[test]
+    fn an_unread_listener_is_not_the_default() {
+        let mut c = fixtures::path();
+        c.notes
+            .push("elasticloadbalancing:DescribeListenerAttributes: AccessDenied".into());
+        let mut f = finding(300.0, 360.0);
+        join(&mut f, &c);
+        assert!(
+            f.evidence[0].contains("listener TCP:443: not read;"),
+            "{}",
+            f.evidence[0]
+        );
+        assert!(!f.configured[0].explains && !f.configured[0].default);
+        assert!(
+            f.evidence[1].starts_with("no configured timer that was read fits; NLB edge-nlb, listener TCP:443 could not be read and may be it"),
+            "{}",
+            f.evidence[1]
+        );
     }
 
     #[test]

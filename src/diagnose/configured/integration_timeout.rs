@@ -54,7 +54,12 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
         return;
     }
     let routes = routes(c);
-    let albs: Vec<_> = c.load_balancers.iter().filter_map(alb_timer).collect();
+    let read = super::path::Read::of(c).load_balancers;
+    let albs: Vec<_> = c
+        .load_balancers
+        .iter()
+        .filter_map(|lb| alb_timer(lb, read))
+        .collect();
     let mut cited: Vec<String> = Vec::new();
     let mut fixes: Vec<String> = Vec::new();
     let mut explained = 0;
@@ -94,7 +99,7 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
             }
         }
         for t in &albs {
-            let fits = near(m, t.seconds as f64 * 1000.0);
+            let fits = t.seconds.is_some_and(|s| near(m, s as f64 * 1000.0));
             let mut v = t.value.clone();
             v.explains = fits;
             f.configured.push(v);

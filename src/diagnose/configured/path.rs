@@ -47,11 +47,47 @@ pub fn value(resource: String, arn: &str, setting: &str, value: String, default:
     }
 }
 
+/// Which attribute reads failed, as `aws.config.notes` names the calls: an
+/// empty attribute map of that kind was not read, and its keys' defaults
+/// must not be assumed. (A map that was read holds every key AWS returns;
+/// a key missing from it has its default.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Read {
+    pub load_balancers: bool,
+    pub listeners: bool,
+    pub target_groups: bool,
+}
+
+impl Read {
+    pub fn of(c: &crate::aws::path::PathConfig) -> Read {
+        let failed = |call: &str| c.notes.iter().any(|n| n.contains(call));
+        Read {
+            load_balancers: !failed("DescribeLoadBalancerAttributes"),
+            listeners: !failed("DescribeListenerAttributes"),
+            target_groups: !failed("DescribeTargetGroupAttributes"),
+        }
+    }
+
+    /// Every read succeeded (what hand-built fixtures mean).
+    pub const ALL: Read = Read {
+        load_balancers: true,
+        listeners: true,
+        target_groups: true,
+    };
+}
+
+/// `attrs` holds what the API said, or its keys' defaults apply: false
+/// only for an empty map whose read failed.
+pub fn known(attrs: &std::collections::BTreeMap<String, String>, read: bool) -> bool {
+    read || !attrs.is_empty()
+}
+
 /// An idle timer on the path as configured.
 #[derive(Debug, Clone)]
 pub struct Timer {
     pub value: ConfiguredValue,
-    pub seconds: u64,
+    /// `None` when not read, or not a number.
+    pub seconds: Option<u64>,
     pub kind: TimerKind,
 }
 
@@ -73,26 +109,32 @@ impl Timer {
             (_, true) => " (default)",
             (_, false) => "",
         };
-        format!("{} s{tail}", self.seconds)
+        match self.seconds {
+            Some(s) => format!("{s} s{tail}"),
+            None => self.value.value.clone(),
+        }
     }
 }
 
-/// A numeric attribute, or the default when the API did not return it.
-/// An unreadable number is reported as read and matches nothing.
+/// A numeric attribute, or the default when the API did not return it,
+/// or `not read`. An unreadable number is reported as read and matches
+/// nothing.
 fn seconds(
     attrs: &std::collections::BTreeMap<String, String>,
     key: &str,
     default: u64,
+    read: bool,
 ) -> (Option<u64>, String, bool) {
     match attrs.get(key) {
         Some(v) => (v.trim().parse().ok(), v.clone(), false),
-        None => (Some(default), default.to_string(), true),
+        None if known(attrs, read) => (Some(default), default.to_string(), true),
+        None => (None, "not read".into(), false),
     }
 }
 
 /// A listener's idle timer: TCP listeners have their attribute (350 s by
 /// default), TLS ones a fixed 350 s; others have none an idle flow meets.
-pub fn listener_timer(lb: &LoadBalancerConfig, l: &ListenerConfig) -> Option<Timer> {
+pub fn listener_timer(lb: &LoadBalancerConfig, l: &ListenerConfig, read: bool) -> Option<Timer> {
     if !is_nlb(lb) {
         return None;
     }
@@ -102,6 +144,7 @@ pub fn listener_timer(lb: &LoadBalancerConfig, l: &ListenerConfig) -> Option<Tim
                 &l.attributes,
                 defaults::TCP_IDLE_TIMEOUT_KEY,
                 defaults::NLB_TCP_IDLE_TIMEOUT_S,
+                read,
             );
             (s, shown, d, TimerKind::NlbTcp)
         }
@@ -121,13 +164,13 @@ pub fn listener_timer(lb: &LoadBalancerConfig, l: &ListenerConfig) -> Option<Tim
             shown,
             default,
         ),
-        seconds: secs?,
+        seconds: secs,
         kind,
     })
 }
 
 /// An ALB's idle timeout (60 s by default).
-pub fn alb_timer(lb: &LoadBalancerConfig) -> Option<Timer> {
+pub fn alb_timer(lb: &LoadBalancerConfig, read: bool) -> Option<Timer> {
     if !is_alb(lb) {
         return None;
     }
@@ -135,6 +178,7 @@ pub fn alb_timer(lb: &LoadBalancerConfig) -> Option<Timer> {
         &lb.attributes,
         defaults::ALB_IDLE_TIMEOUT_KEY,
         defaults::ALB_IDLE_TIMEOUT_S,
+        read,
     );
     Some(Timer {
         value: value(
@@ -144,32 +188,45 @@ pub fn alb_timer(lb: &LoadBalancerConfig) -> Option<Timer> {
             shown,
             default,
         ),
-        seconds: secs?,
+        seconds: secs,
         kind: TimerKind::Alb,
     })
 }
 
 /// Every idle timer configured on the path, in the order read.
 pub fn timers(c: &crate::aws::path::PathConfig) -> Vec<Timer> {
+    let read = Read::of(c);
     let mut out = Vec::new();
     for lb in &c.load_balancers {
-        out.extend(alb_timer(lb));
-        out.extend(lb.listeners.iter().filter_map(|l| listener_timer(lb, l)));
+        out.extend(alb_timer(lb, read.load_balancers));
+        out.extend(
+            lb.listeners
+                .iter()
+                .filter_map(|l| listener_timer(lb, l, read.listeners)),
+        );
     }
     out
 }
 
 /// Whether a target group balances across zones, and where that comes
 /// from: its own override, else the load balancer's attribute, else the
-/// default (off on an NLB, on on an ALB).
-pub fn cross_zone(lb: &LoadBalancerConfig, tg: &TargetGroupConfig) -> (bool, ConfiguredValue) {
+/// default (off on an NLB, on on an ALB); `None` when an attribute read
+/// that would decide it failed.
+pub fn cross_zone(
+    lb: &LoadBalancerConfig,
+    tg: &TargetGroupConfig,
+    read: Read,
+) -> Option<(bool, ConfiguredValue)> {
     let key = defaults::CROSS_ZONE_KEY;
+    if !known(&tg.attributes, read.target_groups) {
+        return None;
+    }
     if let Some(v) = tg
         .attributes
         .get(defaults::TG_CROSS_ZONE_KEY)
         .filter(|v| v.as_str() != "use_load_balancer_configuration")
     {
-        return (
+        return Some((
             v == "true",
             value(
                 group_label(lb, tg),
@@ -178,33 +235,37 @@ pub fn cross_zone(lb: &LoadBalancerConfig, tg: &TargetGroupConfig) -> (bool, Con
                 v.clone(),
                 false,
             ),
-        );
+        ));
     }
     match lb.attributes.get(key) {
-        Some(v) => (v == "true", value(lb_label(lb), &lb.arn, key, v.clone(), false)),
-        None => {
+        Some(v) => Some((v == "true", value(lb_label(lb), &lb.arn, key, v.clone(), false))),
+        None if known(&lb.attributes, read.load_balancers) => {
             let on = is_alb(lb);
-            (on, value(lb_label(lb), &lb.arn, key, on.to_string(), true))
+            Some((on, value(lb_label(lb), &lb.arn, key, on.to_string(), true)))
         }
+        None => None,
     }
 }
 
-/// A boolean target-group attribute, or its default.
+/// A boolean target-group attribute, or its default; `None` when the
+/// group's attributes could not be read.
 pub fn group_flag(
     lb: &LoadBalancerConfig,
     tg: &TargetGroupConfig,
     key: &str,
     default: bool,
-) -> (bool, ConfiguredValue) {
+    read: bool,
+) -> Option<(bool, ConfiguredValue)> {
     match tg.attributes.get(key) {
-        Some(v) => (
+        Some(v) => Some((
             v == "true",
             value(group_label(lb, tg), &tg.arn, key, v.clone(), false),
-        ),
-        None => (
+        )),
+        None if known(&tg.attributes, read) => Some((
             default,
             value(group_label(lb, tg), &tg.arn, key, default.to_string(), true),
-        ),
+        )),
+        None => None,
     }
 }
 

@@ -9,7 +9,7 @@ use crate::aws::path::model::defaults;
 use crate::aws::path::{
     DomainConfig, LoadBalancerConfig, PathConfig, RouteConfig, StageConfig, TargetGroupConfig, VpcLinkConfig,
 };
-use crate::diagnose::configured::path::{is_alb, is_nlb, listener_timer, short_group};
+use crate::diagnose::configured::path::{is_alb, is_nlb, known, listener_timer, short_group, Read};
 
 /// One row: what it is, its name, its settings; `depth` 1 for what
 /// belongs to the row above (a route to its API, a listener to its load
@@ -69,8 +69,9 @@ pub(crate) fn rows(c: &PathConfig) -> Vec<Row> {
     }
     out.extend(c.vpc_links.iter().map(vpc_link));
     out.extend(c.domains.iter().map(domain));
+    let read = Read::of(c);
     for lb in &c.load_balancers {
-        out.extend(load_balancer(lb));
+        out.extend(load_balancer(lb, read));
     }
     out
 }
@@ -225,15 +226,24 @@ fn domain(d: &DomainConfig) -> Row {
     )
 }
 
-/// `cross-zone false (default)`: an attribute as read, or its default.
-fn attr(attrs: &BTreeMap<String, String>, key: &str, label: &str, default: &str, unit: &str) -> String {
+/// `cross-zone false (default)`: an attribute as read, or its default, or
+/// `not read` when the read failed.
+fn attr(
+    attrs: &BTreeMap<String, String>,
+    read: bool,
+    key: &str,
+    label: &str,
+    default: &str,
+    unit: &str,
+) -> String {
     match attrs.get(key) {
         Some(v) => format!("{label} {v}{unit}"),
-        None => format!("{label} {default}{unit} (default)"),
+        None if known(attrs, read) => format!("{label} {default}{unit} (default)"),
+        None => format!("{label} not read"),
     }
 }
 
-fn load_balancer(lb: &LoadBalancerConfig) -> Vec<Row> {
+fn load_balancer(lb: &LoadBalancerConfig, read: Read) -> Vec<Row> {
     let mut settings = vec![
         lb.scheme.clone().unwrap_or_default(),
         lb.ip_address_type.clone().unwrap_or_default(),
@@ -244,6 +254,7 @@ fn load_balancer(lb: &LoadBalancerConfig) -> Vec<Row> {
         },
         attr(
             &lb.attributes,
+            read.load_balancers,
             defaults::CROSS_ZONE_KEY,
             "cross-zone",
             if is_alb(lb) { "true" } else { "false" },
@@ -253,6 +264,7 @@ fn load_balancer(lb: &LoadBalancerConfig) -> Vec<Row> {
     if is_alb(lb) {
         settings.push(attr(
             &lb.attributes,
+            read.load_balancers,
             defaults::ALB_IDLE_TIMEOUT_KEY,
             "idle timeout",
             &defaults::ALB_IDLE_TIMEOUT_S.to_string(),
@@ -260,6 +272,7 @@ fn load_balancer(lb: &LoadBalancerConfig) -> Vec<Row> {
         ));
         settings.push(attr(
             &lb.attributes,
+            read.load_balancers,
             defaults::ALB_CLIENT_KEEP_ALIVE_KEY,
             "client keep-alive",
             &defaults::ALB_CLIENT_KEEP_ALIVE_S.to_string(),
@@ -271,7 +284,7 @@ fn load_balancer(lb: &LoadBalancerConfig) -> Vec<Row> {
     }
     let mut out = vec![row(0, kind(lb), lb.name.clone(), settings)];
     for l in &lb.listeners {
-        let idle = match listener_timer(lb, l) {
+        let idle = match listener_timer(lb, l, read.listeners) {
             Some(t) => format!("idle timeout {}", t.words()),
             None if is_nlb(lb) && !matches!(l.protocol.as_str(), "TCP" | "TCP_UDP" | "TLS") => String::new(),
             None => match l.attributes.get(defaults::TCP_IDLE_TIMEOUT_KEY) {
@@ -301,7 +314,11 @@ fn load_balancer(lb: &LoadBalancerConfig) -> Vec<Row> {
             ],
         ));
     }
-    out.extend(lb.target_groups.iter().map(|tg| target_group(lb, tg)));
+    out.extend(
+        lb.target_groups
+            .iter()
+            .map(|tg| target_group(lb, tg, read.target_groups)),
+    );
     out
 }
 
@@ -313,7 +330,7 @@ fn kind(lb: &LoadBalancerConfig) -> &'static str {
     }
 }
 
-fn target_group(lb: &LoadBalancerConfig, tg: &TargetGroupConfig) -> Row {
+fn target_group(lb: &LoadBalancerConfig, tg: &TargetGroupConfig, read: bool) -> Row {
     let a = &tg.attributes;
     let proto = match (&tg.protocol, tg.port) {
         (Some(p), Some(port)) => format!("{p}:{port}"),
@@ -327,11 +344,12 @@ fn target_group(lb: &LoadBalancerConfig, tg: &TargetGroupConfig) -> Row {
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
             .join(" "),
-        attr(a, defaults::DEREGISTRATION_DELAY_KEY, "drain", "300", " s"),
+        attr(a, read, defaults::DEREGISTRATION_DELAY_KEY, "drain", "300", " s"),
     ];
     if is_nlb(lb) {
         settings.push(attr(
             a,
+            read,
             defaults::DEREGISTRATION_TERMINATION_KEY,
             "close on drain",
             "false",
@@ -339,6 +357,7 @@ fn target_group(lb: &LoadBalancerConfig, tg: &TargetGroupConfig) -> Row {
         ));
         settings.push(attr(
             a,
+            read,
             defaults::UNHEALTHY_TERMINATION_KEY,
             "close when unhealthy",
             "true",
@@ -410,7 +429,7 @@ mod tests {
             name: "n".into(),
             ..LoadBalancerConfig::default()
         };
-        let rows = load_balancer(&lb);
+        let rows = load_balancer(&lb, Read::ALL);
         assert!(
             rows[0].settings.contains("cross-zone false (default)"),
             "{}",
