@@ -16,6 +16,8 @@ pub(super) fn join(f: Option<&mut Finding>, c: &PathConfig) -> Option<Finding> {
     let mut configured = Vec::new();
     let mut fixes = Vec::new();
     let mut titles = Vec::new();
+    // The targets whose routes go through a link that is not AVAILABLE.
+    let mut through: Vec<String> = Vec::new();
     let mut severity = Severity::Info;
     for link in c
         .vpc_links
@@ -44,6 +46,11 @@ pub(super) fn join(f: Option<&mut Finding>, c: &PathConfig) -> Option<Finding> {
             link.id, link.version
         ));
         titles.push(format!("VPC link {} is {status}", link.id));
+        through.extend(
+            c.routes()
+                .filter(|r| r.vpc_link_id.as_deref() == Some(link.id.as_str()))
+                .flat_map(|r| r.targets.iter().cloned()),
+        );
         fixes.push(fix(link, status));
     }
     let read = Read::of(c).target_groups;
@@ -114,7 +121,7 @@ pub(super) fn join(f: Option<&mut Finding>, c: &PathConfig) -> Option<Finding> {
             own.evidence = evidence;
             own.configured = configured;
             own.fix = fixes;
-            Some(own)
+            Some(own.targets(through))
         }
     }
 }
@@ -186,6 +193,7 @@ mod tests {
             own.fix[0]
         );
         assert_eq!(own.configured[0].value, "FAILED");
+        assert_eq!(own.targets, ["api"], "the targets whose route goes through it");
     }
 
     #[test]
