@@ -1,5 +1,6 @@
 //! What a detector concludes: a cause, how bad, how sure, and why.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -121,6 +122,60 @@ pub struct Finding {
     /// beyond chance. Absent otherwise (and from earlier reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<IpFamily>,
+    /// The numbers the detector measured that `--aws-config` compares with
+    /// the configuration (scenario time). Not written: the evidence says
+    /// them for people, and a report without `--aws-config` stays as it was.
+    #[serde(skip)]
+    pub measured: Measured,
+    /// The configured values on the path that bear on this finding
+    /// (`--aws-config`): the one that explains it, and the others checked.
+    /// Absent without `--aws-config` (and from earlier reports).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configured: Vec<ConfiguredValue>,
+    /// `configuration` when the finding comes from the configuration alone
+    /// (a VPC link that is not AVAILABLE), not from the probes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<FindingSource>,
+}
+
+/// What a detector measured, for the configuration to be compared with.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Measured {
+    /// `idle-timeout`: the timer lies between these quiet gaps (ms): the
+    /// longest the path stayed warm after, the shortest it went cold after.
+    pub timer_ms: Option<[f64; 2]>,
+    /// `integration-timeout`: per target, the median time of its 504s (ms).
+    pub timeout_ms: BTreeMap<String, f64>,
+    /// `bad-path`: slow probes, of how many.
+    pub slow_of: Option<[usize; 2]>,
+}
+
+/// One setting read from the account (`--aws-config`) that a finding cites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfiguredValue {
+    /// What holds it, for a human: `NLB my-nlb, listener TCP:443`.
+    pub resource: String,
+    /// Its ARN or id, when it has one (what a command names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// As the API names it: `tcp.idle_timeout.seconds`, `timeoutInMillis`.
+    pub setting: String,
+    /// As read (`350`, `false`, `INACTIVE`), or `unknown` when it cannot be read.
+    pub value: String,
+    /// The API returned nothing and this is AWS's default (or the value is
+    /// fixed, as a TLS listener's idle timeout).
+    pub default: bool,
+    /// This value accounts for what the finding saw.
+    pub explains: bool,
+}
+
+/// Where a finding comes from, when not from the probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingSource {
+    /// Read from the account's configuration (`--aws-config`), whatever the
+    /// probes showed.
+    Configuration,
 }
 
 impl Finding {
@@ -134,6 +189,9 @@ impl Finding {
             fix: Vec::new(),
             targets: Vec::new(),
             family: None,
+            measured: Measured::default(),
+            configured: Vec::new(),
+            from: None,
         }
     }
 

@@ -3,6 +3,7 @@
 //! serialises.
 
 pub mod cloudwatch;
+pub mod configured;
 pub mod coverage;
 pub mod dataset;
 mod delayed_ack;

@@ -174,7 +174,10 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
         cloudwatch: ctx.cloudwatch.clone(),
         config: ctx.config.clone(),
     };
-    let findings = detect::run_all(ds, &aws);
+    let mut findings = detect::run_all(ds, &aws);
+    if let Some(config) = &aws.config {
+        super::configured::join(&mut findings, config);
+    }
     let top = findings.iter().find(|f| f.severity >= Severity::Warning);
     let rerun = ctx.rerun.clone().unwrap_or_else(|| rerun_from(ds));
     let untested: Vec<Untested> = coverage::gaps(ds).iter().map(|g| rerun.untested(g)).collect();

@@ -19,6 +19,7 @@ mod aws_transaction_search;
 mod aws_xray;
 mod cli;
 mod diagnose_cli;
+mod diagnose_config;
 mod diagnose_lab;
 mod diagnose_synthetic;
 mod family_analysis;

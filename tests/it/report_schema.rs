@@ -15,7 +15,7 @@ fn schema_path() -> PathBuf {
 }
 
 /// The schema, checked against the draft 2020-12 meta-schema, compiled.
-fn validator() -> Validator {
+pub(crate) fn validator() -> Validator {
     let path = schema_path();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let schema: Value =
@@ -48,7 +48,7 @@ fn violations(v: &Validator, report: &Value) -> Vec<String> {
         .collect()
 }
 
-fn assert_valid(v: &Validator, what: &str, report: &Value) {
+pub(crate) fn assert_valid(v: &Validator, what: &str, report: &Value) {
     let errors = violations(v, report);
     assert!(
         errors.is_empty(),
@@ -324,4 +324,51 @@ fn schema_is_strict_where_the_contract_is_fixed() {
     report["generated_by"] = json!("coldlink 0.2.0");
     report["source"]["region"] = json!("eu-west-1");
     assert_valid(&v, "a report with new top-level and source fields", &report);
+}
+
+/// `aws.config` (`--aws-config`, issue 17) with every field of the model
+/// set, and the findings the configuration makes by itself (`from`,
+/// `configured`), built through the library: no probe needed.
+#[test]
+fn report_with_a_filled_aws_config_matches_schema() {
+    use coldlink::diagnose::report::{diagnose, Context};
+    use coldlink::diagnose::Dataset;
+    use coldlink::probe::TargetKind;
+
+    let v = validator();
+    let kinds = [("api".to_string(), TargetKind::ExecuteApi)];
+    let ds = Dataset::from_records(&[], &kinds, 1.0);
+    let ctx = Context {
+        mode: "records".into(),
+        config: Some(crate::common::path_config::full()),
+        ..Context::default()
+    };
+    let (report, _) = diagnose(&ds, &ctx);
+    let report = serde_json::to_value(&report).unwrap();
+    assert_valid(&v, "a report with a full aws.config", &report);
+    let config = &report["aws"]["config"];
+    assert_eq!(config["load_balancers"][0]["listeners"][1]["protocol"], "TLS");
+    assert_eq!(config["rest_api"]["routes"][0]["timeout_ms"], 12000);
+    assert_eq!(config["rest_api"]["routes"][0]["resource_id"], "res42");
+    let own: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["from"] == "configuration")
+        .collect();
+    assert!(!own.is_empty(), "the configuration's own findings: {report:#}");
+    assert!(own
+        .iter()
+        .all(|f| !f["configured"].as_array().unwrap().is_empty()));
+
+    // The contract is strict inside: unknown keys and unknown origins fail.
+    let mut bad = report.clone();
+    bad["aws"]["config"]["load_balancers"][0]["listeners"][0]["idle"] = json!(350);
+    assert!(!v.is_valid(&bad), "an unknown listener field is rejected");
+    let mut bad = report.clone();
+    bad["findings"][0]["from"] = json!("probes");
+    assert!(!v.is_valid(&bad), "an unknown origin is rejected");
+    let mut bad = report;
+    bad["findings"][0]["configured"][0]["explains"] = json!("yes");
+    assert!(!v.is_valid(&bad), "explains is a boolean");
 }

@@ -143,6 +143,14 @@ pub struct RouteConfig {
     /// `tlsConfig` as `key=value` pairs (`insecureSkipVerification=false`…).
     #[serde(default)]
     pub tls_config: BTreeMap<String, String>,
+    /// REST: the resource's id (`GetResources`), what `update-integration
+    /// --resource-id` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+    /// HTTP API: the integration's id, what `update-integration
+    /// --integration-id` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

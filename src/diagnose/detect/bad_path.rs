@@ -111,6 +111,8 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     .fixes(FIX)
     .targets(target_names(ds, slow.iter().copied()));
     finding.evidence = evidence;
+    // What `--aws-config` compares listener weights and zone shares with.
+    finding.measured.slow_of = Some([slow.len(), pool.len()]);
     if let Some(cw) = &input.aws.cloudwatch {
         finding = with_cloudwatch(finding, cw);
     }

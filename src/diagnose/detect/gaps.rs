@@ -288,11 +288,17 @@ pub const TIMERS: [(f64, &str); 3] = [
     ),
 ];
 
+/// A timer of `timer_ms` fits a step between `lo` and `hi` (5 % either
+/// side: the sweep's gaps are measured with some scheduling noise).
+pub fn fits(lo_ms: f64, hi_ms: f64, timer_ms: f64) -> bool {
+    lo_ms <= timer_ms * 1.05 && timer_ms * 0.95 <= hi_ms
+}
+
 /// The known timers that fit between `lo` and `hi`.
 pub fn matching_timers(lo_ms: f64, hi_ms: f64) -> Vec<&'static str> {
     TIMERS
         .iter()
-        .filter(|(t, _)| lo_ms <= t * 1.05 && t * 0.95 <= hi_ms)
+        .filter(|(t, _)| fits(lo_ms, hi_ms, *t))
         .map(|(_, name)| *name)
         .collect()
 }

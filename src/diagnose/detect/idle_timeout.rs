@@ -81,6 +81,8 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     ))
     .fixes(FIX)
     .targets(target_names(ds, p.bad.iter().copied()));
+    // What `--aws-config` compares the configured timers with.
+    f.measured.timer_ms = Some([p.lo_ms, p.hi_ms]);
     if p.warm.1 > 0 {
         f = f.evidence(format!(
             "inside bursts (no quiet gap) {}/{} were slow or failed",

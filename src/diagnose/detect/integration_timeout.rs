@@ -77,6 +77,17 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     ))
     .fixes(FIX)
     .targets(target_names(ds, hits.iter().copied()));
+    // Per target, what `--aws-config` compares each route's timeout with.
+    for (t, info) in ds.targets.iter().enumerate() {
+        let mine = sorted(
+            hits.iter()
+                .filter(|&&i| ds.samples[i].target as usize == t)
+                .map(|&i| ds.samples[i].total_ms),
+        );
+        if !mine.is_empty() {
+            f.measured.timeout_ms.insert(info.name.clone(), median(&mine));
+        }
+    }
     if let Some((ms, api)) = limit {
         f = f.evidence(format!("{api} integrations time out at {}", human_ms(*ms)));
     }

@@ -31,11 +31,16 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "## {} `{}` — {} (confidence {:.2})",
+            "## {} `{}` — {} (confidence {:.2}{})",
             f.severity.as_str(),
             f.cause,
             md(&f.title),
-            f.confidence
+            f.confidence,
+            if f.from.is_some() {
+                ", from the configuration"
+            } else {
+                ""
+            }
         )?;
         writeln!(out)?;
         for e in &f.evidence {
@@ -138,6 +143,30 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         for line in super::cloudwatch_lines(ev) {
             writeln!(out, "- {}", md(&line))?;
+        }
+    }
+    if let Some(c) = &r.aws.config {
+        writeln!(out)?;
+        writeln!(out, "## AWS configuration")?;
+        writeln!(out)?;
+        let rows = super::config_table::rows(c);
+        if !rows.is_empty() {
+            writeln!(out, "| resource | name | settings |")?;
+            writeln!(out, "|---|---|---|")?;
+            for row in rows {
+                let arrow = if row.depth > 0 { "↳ " } else { "" };
+                writeln!(
+                    out,
+                    "| {arrow}{} | {} | {} |",
+                    row.what,
+                    md(&row.name),
+                    md(&row.settings)
+                )?;
+            }
+            writeln!(out)?;
+        }
+        for n in &c.notes {
+            writeln!(out, "- {}", md(n))?;
         }
     }
     if !r.notes.is_empty() {

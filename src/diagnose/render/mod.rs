@@ -1,5 +1,6 @@
 //! Report formats, each a pure serialiser of a [`Report`] into `impl Write`.
 
+pub(crate) mod config_table;
 pub mod html;
 pub mod json;
 pub mod markdown;

@@ -77,10 +77,15 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "{} {} {}",
+            "{} {} {}{}",
             p.severity(f.severity),
             p.bold(f.cause.as_str()),
-            p.dim(&format!("(confidence {:.2})", f.confidence))
+            p.dim(&format!("(confidence {:.2})", f.confidence)),
+            if f.from.is_some() {
+                format!(" {}", p.dim("from the configuration"))
+            } else {
+                String::new()
+            }
         )?;
         writeln!(out, "  {}", f.title)?;
         for e in &f.evidence {
@@ -150,6 +155,16 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{}", p.bold("AWS CloudWatch"))?;
         for line in super::cloudwatch_lines(ev) {
             writeln!(out, "  · {line}")?;
+        }
+    }
+    if let Some(c) = &r.aws.config {
+        writeln!(out)?;
+        writeln!(out, "{}", p.bold("AWS configuration"))?;
+        for line in super::config_table::lines(c) {
+            writeln!(out, "  {line}")?;
+        }
+        for n in &c.notes {
+            writeln!(out, "  · {n}")?;
         }
     }
     if !r.notes.is_empty() {

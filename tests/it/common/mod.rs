@@ -9,6 +9,7 @@ pub mod aws_diagnose;
 mod dns;
 pub mod localstack;
 pub mod moto;
+pub mod path_config;
 pub mod pki;
 pub mod record;
 pub mod server_process;

@@ -1,7 +1,8 @@
 //! `--format html`: one self-contained file for a ticket or a post-mortem.
 //! This module writes the page in order; each part has a module of its
 //! own: `page` (head, verdict, findings), `plot` and `histograms` (the
-//! three plots; `cloudwatch` the metrics strip), `axis`, `ticks` and `svg`
+//! three plots; `cloudwatch` the metrics strip), `config` (the `aws.config`
+//! table), `axis`, `ticks` and `svg`
 //! (what the plots draw with), `tables`, `escape` and `inline` (report text
 //! as HTML), and `style.css`.
 //!
@@ -20,6 +21,7 @@ use crate::diagnose::report::{Plots, Report};
 
 mod axis;
 mod cloudwatch;
+mod config;
 mod escape;
 mod histograms;
 mod inline;
@@ -73,6 +75,9 @@ fn page(s: &mut String, r: &Report, plots: &Plots) -> fmt::Result {
     if let Some(ev) = &r.aws.cloudwatch {
         s.push_str("<h2>AWS CloudWatch</h2>\n");
         list(s, "ul", &super::cloudwatch_lines(ev))?;
+    }
+    if let Some(c) = &r.aws.config {
+        config::table(s, c)?;
     }
     notes(s, r)?;
     write!(

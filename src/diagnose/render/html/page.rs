@@ -65,9 +65,14 @@ pub(super) fn finding(s: &mut String, f: &Finding) -> fmt::Result {
     write!(
         s,
         "<section class=\"finding\">\n<p><span class=\"badge {sev}\">{sev}</span> <code>{}</code> \
-         <span class=\"muted\">confidence {:.2}</span></p>\n<h3>{}</h3>\n",
+         <span class=\"muted\">confidence {:.2}{}</span></p>\n<h3>{}</h3>\n",
         esc(f.cause.as_str()),
         f.confidence,
+        if f.from.is_some() {
+            " · from the configuration"
+        } else {
+            ""
+        },
         inline(&f.title)
     )?;
     list(s, "ul", &f.evidence)?;
