@@ -171,6 +171,7 @@ async fn integration_of(
     let mut config = RouteConfig {
         targets: vec![target.to_string()],
         route: key.to_string(),
+        integration_id: Some(integration.to_string()),
         integration_type: out.integration_type().map(|t| t.as_str().to_string()),
         connection_type: out.connection_type().map(|t| t.as_str().to_string()),
         connection_id: out.connection_id().map(String::from),

@@ -239,6 +239,7 @@ async fn read_route(
                 let mut config = RouteConfig {
                     targets: vec![route.target.clone()],
                     route: key_of(m),
+                    resource_id: Some(resource.id.clone()),
                     integration_type: out.r#type().map(|t| t.as_str().to_string()),
                     connection_type: out.connection_type().map(|t| t.as_str().to_string()),
                     connection_id: out.connection_id().map(String::from),

@@ -50,6 +50,11 @@ async fn the_whole_chain_is_followed() {
         "the stage variable substituted"
     );
     assert_eq!(orders.timeout_ms, Some(12_000));
+    assert_eq!(
+        orders.resource_id.as_deref(),
+        Some("ord"),
+        "what update-integration needs"
+    );
     assert_eq!(orders.response_transfer_mode.as_deref(), Some("STREAM"));
     assert_eq!(
         orders
@@ -72,6 +77,7 @@ async fn the_whole_chain_is_followed() {
     let http = config.http_api.as_ref().expect("the HTTP API");
     let route = &http.routes[0];
     assert_eq!(route.route, "GET /orders/{id}");
+    assert_eq!(route.integration_id.as_deref(), Some("i1"));
     assert_eq!(
         (route.uri.as_deref(), route.timeout_ms),
         (Some(NLB_LISTENER), Some(20_000))
