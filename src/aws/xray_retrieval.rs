@@ -172,7 +172,7 @@ async fn one_retrieval(
     while !pending.is_empty() {
         let mut still = Vec::new();
         for token in pending {
-            match list(client, &token).await {
+            match list(client, &token, polling.deadline).await {
                 Ok(Listing::Done(traces)) => out.found.extend(traces),
                 Ok(Listing::Waiting(status)) => {
                     last_status = status;
@@ -263,11 +263,18 @@ enum Listing {
     Ended(String),
 }
 
+/// Pages of one listing read at most: far more than any run's traces.
+const MAX_PAGES: usize = 100;
+
 /// `ListRetrievedTraces` for one token, with its pages once complete.
-async fn list(client: &Client, token: &str) -> Result<Listing, String> {
+/// The pages end at an empty token, a token seen before (an endpoint that
+/// repeats itself), [`MAX_PAGES`] or the wait's deadline: what was read by
+/// then is kept, and the ids it lacks are asked for again by the caller.
+async fn list(client: &Client, token: &str, deadline: Instant) -> Result<Listing, String> {
     let mut out = BTreeMap::new();
     let mut next: Option<String> = None;
-    loop {
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..MAX_PAGES {
         let answer = client
             .list_retrieved_traces()
             .retrieval_token(token)
@@ -312,10 +319,13 @@ async fn list(client: &Client, token: &str) -> Result<Listing, String> {
             out.insert(id.to_string(), result);
         }
         match answer.next_token() {
-            Some(t) if !t.is_empty() => next = Some(t.to_string()),
+            Some(t) if !t.is_empty() && seen.insert(t.to_string()) && Instant::now() < deadline => {
+                next = Some(t.to_string())
+            }
             _ => return Ok(Listing::Done(out)),
         }
     }
+    Ok(Listing::Done(out))
 }
 
 #[cfg(test)]

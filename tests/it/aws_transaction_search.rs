@@ -492,3 +492,43 @@ async fn the_window_search_reads_from_cloudwatch_logs_and_says_what_it_sees() {
     );
     assert_eq!(start.num_calls(), 2, "the probes' ids, then the window's");
 }
+
+/// An endpoint whose listing names the same next page forever: the pages
+/// end at the repeated token with what was read, never a hang.
+#[tokio::test(start_paused = true)]
+async fn a_listing_that_repeats_its_page_token_ends() {
+    let ids = [trace_id(1), trace_id(2)];
+    let dest = destination(
+        TraceSegmentDestination::CloudWatchLogs,
+        TraceSegmentDestinationStatus::Active,
+    );
+    let start = mock!(aws_sdk_xray::Client::start_trace_retrieval).then_output(|| {
+        StartTraceRetrievalOutput::builder()
+            .retrieval_token("tok")
+            .build()
+    });
+    let list = {
+        let first = ids[0].clone();
+        mock!(aws_sdk_xray::Client::list_retrieved_traces).then_compute_output(move |_| {
+            ListRetrievedTracesOutput::builder()
+                .retrieval_status(RetrievalStatus::Complete)
+                .trace_format(TraceFormatType::Xray)
+                .traces(retrieved(&first, 0.3))
+                .next_token("same-page")
+                .build()
+        })
+    };
+    let client = mock_client!(aws_sdk_xray, RuleMode::MatchAny, [&dest, &start, &list]);
+    let ev = tokio::time::timeout(
+        Duration::from_secs(120),
+        run(&client, &dataset(&ids), Duration::from_secs(10)),
+    )
+    .await
+    .expect("the listing ends");
+    assert_eq!(ev.traces_found, 1, "{ev:?}");
+    assert!(
+        list.num_calls() < 20,
+        "a repeated token ends the pages: {} calls",
+        list.num_calls()
+    );
+}
