@@ -182,16 +182,7 @@ pub fn is_execute_api_host(host: &str) -> bool {
 
 /// The lab writes to the emulator it seeds: only ever one on this machine.
 fn check_loopback(endpoint: &str) -> Result<(), ConfigError> {
-    let host = url::Url::parse(endpoint)
-        .ok()
-        .and_then(|u| u.host().map(|h| h.to_owned()));
-    let loopback = match host {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
-    match loopback {
+    match crate::lab::aws_config::is_loopback_endpoint(endpoint) {
         true => Ok(()),
         false => Err(ConfigError::LabEndpointNotLoopback {
             endpoint: endpoint.to_string(),

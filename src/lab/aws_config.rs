@@ -92,9 +92,34 @@ fn name_of(short: &str) -> &str {
     short.split('/').nth(1).unwrap_or(short)
 }
 
+/// `endpoint` is on this machine (`127.0.0.1`, `::1`, `localhost`): the only
+/// place the lab ever writes to.
+pub fn is_loopback_endpoint(endpoint: &str) -> bool {
+    let host = url::Url::parse(endpoint)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()));
+    match host {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 /// Write `path` into the emulator `sdk` points at. The first call that
 /// fails ends the seeding, in words (the read that follows says the rest).
+/// An `sdk` without a loopback endpoint is refused before any call: the
+/// command checks it too, but this is the one function that writes.
 pub async fn seed(sdk: &SdkConfig, path: &LabPath) -> Result<Seeded, String> {
+    match sdk.endpoint_url() {
+        Some(e) if is_loopback_endpoint(e) => {}
+        other => {
+            return Err(format!(
+                "the lab seeds only an emulator on loopback, not {}",
+                other.unwrap_or("AWS itself")
+            ))
+        }
+    }
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(sdk);
     let subnets = default_subnets(sdk).await?;
     let zones: Vec<String> = (0..path.backend_ports.len().max(1)).map(zone).collect();

@@ -153,6 +153,27 @@ fn empty_zones(
     if empty.is_empty() {
         return;
     }
+    if empty.len() == lb.zones.len() {
+        // No zone has a healthy target: the load balancer fails open and
+        // sends flows to every target as if healthy, so cross-zone is not
+        // what matters; the targets' health is.
+        let zones: Vec<&str> = empty.iter().map(|(z, _)| *z).collect();
+        seen.evidence.push(format!(
+            "{} has no healthy target in any zone ({}): the load balancer fails open and sends flows to every target as if healthy, so requests reach targets that fail their health checks",
+            group_label(lb, tg),
+            zones.join(", ")
+        ));
+        seen.fault = true;
+        seen.titles.push(format!(
+            "{} has no healthy target in any zone: the load balancer fails open",
+            group_label(lb, tg)
+        ));
+        seen.fixes.push(format!(
+            "Find why every target fails its health check: `aws elbv2 describe-target-health --target-group-arn {}` gives each target's reason; check the health check's port and path against what the targets serve.",
+            tg.arn
+        ));
+        return;
+    }
     let share = empty.len() as f64 / lb.zones.len() as f64;
     setting.explains = true;
     seen.configured.push(setting.clone());
@@ -310,6 +331,26 @@ mod tests {
         assert_eq!(own.severity, Severity::Warning);
         assert!(own.title.starts_with("From the configuration: NLB edge-nlb, target group api-tg has no healthy target in eu-west-1b"), "{}", own.title);
         assert!(!own.fix.is_empty());
+    }
+
+    #[test]
+    fn no_healthy_target_anywhere_is_the_fail_open_not_cross_zone() {
+        let mut c = fixtures::path();
+        for t in &mut c.load_balancers[0].target_groups[0].targets {
+            t.state = "unhealthy".into();
+        }
+        let mut f = finding(40, 40);
+        join(Some(&mut f), &c);
+        let said = f.evidence.join("\n");
+        assert!(said.contains("no healthy target in any zone"), "{said}");
+        assert!(said.contains("fails open"), "{said}");
+        assert!(!said.contains("% of flows go to"), "no share of zones: {said}");
+        assert!(
+            f.fix[0].contains("aws elbv2 describe-target-health"),
+            "{}",
+            f.fix[0]
+        );
+        assert!(!f.fix.iter().any(|l| l.contains("cross_zone")), "{:?}", f.fix);
     }
 
     #[test]

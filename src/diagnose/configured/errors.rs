@@ -82,8 +82,18 @@ pub(super) fn join(f: Option<&mut Finding>, c: &PathConfig) -> Option<Finding> {
                 configured.push(setting);
             }
             severity = severity.max(Severity::Info);
+            // Termination on: the NLB closes the old connections when the
+            // delay ends. Off (the TCP default): it never closes them; they
+            // keep reaching the target until it stops, then stall.
+            let then = match terminate {
+                Some(true) => format!("are closed when the {delay} delay ends"),
+                Some(false) => format!(
+                    "keep reaching them after the {delay} delay, until the target stops (then they stall on silent drops)"
+                ),
+                None => format!("either are closed after the {delay} delay or keep reaching them until they stop"),
+            };
             evidence.push(format!(
-                "when read, {} had {} target(s) draining: {}; with `{}` {said}, connections opened before keep reaching them for up to {delay}, then are dropped",
+                "when read, {} had {} target(s) draining: {}; with `{}` {said}, connections opened before {then}",
                 group_label(lb, tg),
                 draining.len(),
                 draining.join(", "),

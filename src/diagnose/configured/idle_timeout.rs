@@ -19,7 +19,7 @@ const UNREAD: [(f64, &str); 4] = [
     (350_000.0, "a NAT gateway on the client's side (350 s, fixed)"),
     (
         350_000.0,
-        "the target's connection tracking (350 s on Nitro instances)",
+        "the target's connection tracking (350 s on Nitro v6 instances, 5 days on others; tracked flows only)",
     ),
     (75_000.0, "nginx `keepalive_timeout` (75 s by default)"),
     (60_000.0, "nginx upstream `keepalive_timeout` (60 s by default)"),
@@ -179,7 +179,7 @@ mod tests {
         assert!(f.evidence[0].contains("TCP:443: 600 s;"), "{}", f.evidence[0]);
         assert_eq!(
             f.evidence[1],
-            "no configured timer on the path fits: the timer is elsewhere — a NAT gateway on the client's side (350 s, fixed); the target's connection tracking (350 s on Nitro instances)"
+            "no configured timer on the path fits: the timer is elsewhere — a NAT gateway on the client's side (350 s, fixed); the target's connection tracking (350 s on Nitro v6 instances, 5 days on others; tracked flows only)"
         );
         assert!(!f.configured[0].explains && !f.configured[0].default);
         assert_eq!(f.title, "Requests after ≥ 6 min idle stall");
