@@ -79,7 +79,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             )
             .await?;
             let lab_metrics = match &lab {
-                Some(l) => commands::diagnose::publish_lab_evidence(&l.lab, &mut cfg).await,
+                Some(l) => commands::diagnose::publish_lab_evidence(&l.lab, &mut cfg, &cancel).await,
                 None => None,
             };
             commands::diagnose::run(cfg, Box::new(io::stdout()), cancel, lab_metrics).await

@@ -181,13 +181,20 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
     let top = findings.iter().find(|f| f.severity >= Severity::Warning);
     let rerun = ctx.rerun.clone().unwrap_or_else(|| rerun_from(ds));
     let untested: Vec<Untested> = coverage::gaps(ds).iter().map(|g| rerun.untested(g)).collect();
+    // No probe at all (a run stopped before its first one) tested nothing,
+    // whatever the coverage of an empty dataset says.
+    let probed = !ds.samples.is_empty();
     let verdict = match top {
         Some(f) => f.cause,
-        None if untested.is_empty() => Cause::Healthy,
+        None if untested.is_empty() && probed => Cause::Healthy,
         None => Cause::Inconclusive,
     };
     let summary = match top {
         Some(f) => format!("{}: {}. {}.", verdict, f.cause.headline(), f.title),
+        None if !probed => {
+            "inconclusive: no probe to judge by (the run was stopped before its first probe)."
+                .to_string()
+        }
         None if untested.is_empty() => format!(
             "healthy: nothing stands out across {} probes to {} target(s), and every cause was tested.",
             ds.samples.len(),
@@ -479,5 +486,18 @@ impl Report {
     /// `Problem` when any finding is a warning or worse.
     pub fn exit(&self) -> crate::exit::Exit {
         crate::exit::Exit::problem_if(self.findings.iter().any(|f| f.severity >= Severity::Warning))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_probe_at_all_is_inconclusive_not_healthy() {
+        let ds = Dataset::from_records(&[], &[], 1.0);
+        let (report, _) = diagnose(&ds, &Context::default());
+        assert_eq!(report.verdict, Cause::Inconclusive);
+        assert!(report.summary.contains("no probe to judge by"), "{}", report.summary);
     }
 }

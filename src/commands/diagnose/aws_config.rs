@@ -80,14 +80,24 @@ fn with_notes_first(config: &mut PathConfig, notes: &[String]) {
 /// (loopback: checked with the configuration). From then on the read
 /// starts from the ARNs the emulator made; a seeding that fails is a note,
 /// and the read goes on with what there is.
-pub async fn seed_lab(lab: &crate::lab::Lab, lookup: &mut PathConfigLookup, quiet: bool) {
+pub async fn seed_lab(
+    lab: &crate::lab::Lab,
+    lookup: &mut PathConfigLookup,
+    quiet: bool,
+    cancel: &tokio_util::sync::CancellationToken,
+) {
     let progress = Progress::new(quiet);
     let endpoint = lookup.aws.endpoint.clone().unwrap_or_default();
     progress.say(format!(
         "AWS config: seeding the emulator at {endpoint} with the lab's configuration"
     ));
     let sdk = crate::aws::sdk_config(&lookup.aws, true).await;
-    match crate::lab::aws_config::seed(&sdk, &lab.aws_path()).await {
+    let path = lab.aws_path();
+    let seeded = tokio::select! {
+        seeded = crate::lab::aws_config::seed(&sdk, &path) => seeded,
+        _ = cancel.cancelled() => Err("stopped (Ctrl-C or SIGTERM) while seeding".to_string()),
+    };
+    match seeded {
         Ok(seeded) => {
             if let Some(api) = lookup.query.rest_api.as_mut() {
                 api.id = Some(seeded.rest_api_id);

@@ -289,9 +289,13 @@ async fn cloudwatch_evidence(ds: &Dataset, lookup: &CloudWatchLookup, quiet: boo
 /// metrics for `--cloudwatch` (returned: the publisher to flush before
 /// reading), and its configuration is seeded into the emulator for
 /// `--aws-config` (the lookup then starts from what the emulator made).
-pub async fn publish_lab_evidence(lab: &crate::lab::Lab, cfg: &mut DiagnoseConfig) -> Option<MetricsFlush> {
+pub async fn publish_lab_evidence(
+    lab: &crate::lab::Lab,
+    cfg: &mut DiagnoseConfig,
+    cancel: &CancellationToken,
+) -> Option<MetricsFlush> {
     if let Some(lookup) = cfg.aws_config.as_mut() {
-        aws_config::seed_lab(lab, lookup, cfg.quiet).await;
+        aws_config::seed_lab(lab, lookup, cfg.quiet, cancel).await;
     }
     if let Some(lookup) = &cfg.xray {
         lab.publish_traces(xray_client(lookup).await);
