@@ -46,6 +46,8 @@ pub struct PathConfigLookup {
     /// What happened before the read (the lab's seeding), put first in the
     /// section's notes.
     pub notes: Vec<String>,
+    /// `--aws-config`, or the profile's `[aws] config = true`: for errors.
+    pub asked_by: String,
 }
 
 /// `--aws-config` was asked for, by the flag or by the profile.
@@ -138,6 +140,17 @@ fn names(list: &[Spanned<String>]) -> Vec<String> {
 /// when it names nothing and no probed URL is an execute-api host
 /// (`probes_execute_api`: `None` when the URLs are not known yet, as with
 /// `--from`; the command checks the records' then).
+/// Who asked for the read, for an error about it: the profile's
+/// `[aws] config = true` when it says so, else the flag.
+pub fn asked_by(profile: Option<&Profile>) -> String {
+    match profile {
+        Some(p) if p.aws.as_ref().is_some_and(|a| a.config) => {
+            format!("{}: [aws] config = true", p.path.display())
+        }
+        _ => "--aws-config".to_string(),
+    }
+}
+
 pub(super) fn path_query(
     profile: Option<&Profile>,
     probes_execute_api: Option<bool>,
@@ -159,7 +172,9 @@ pub(super) fn path_query(
         routes: Vec::new(),
     };
     if names_nothing(&query) && probes_execute_api == Some(false) {
-        return Err(ConfigError::NothingForAwsConfig { flag: "--aws-config" });
+        return Err(ConfigError::NothingForAwsConfig {
+            flag: asked_by(profile),
+        });
     }
     Ok(query)
 }

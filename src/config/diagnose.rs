@@ -190,6 +190,7 @@ impl DiagnoseConfig {
                     query: path_query(aws_profile, probes_execute_api)?,
                     lab: lab.is_some(),
                     notes: Vec::new(),
+                    asked_by: super::aws::asked_by(aws_profile),
                 })
             }
         };

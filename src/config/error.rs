@@ -123,7 +123,7 @@ pub enum ConfigError {
     NothingForCloudWatch,
     /// `--aws-config` (or `[aws] config = true`) with nothing to start from.
     #[error("{flag} needs to know where to start: a profile (--profile FILE) whose [aws] table names rest_api = {{ name, stage }} (or {{ id, name, stage }}), http_api = {{ id, stage }}, nlb = \"net/NAME/ID\", alb = \"app/NAME/ID\" or target_groups = [\"targetgroup/NAME/ID\"], or a probed execute-api URL")]
-    NothingForAwsConfig { flag: &'static str },
+    NothingForAwsConfig { flag: String },
     /// The lab seeds the emulator it is given: never anything but loopback.
     #[error("--aws-endpoint {endpoint}: the lab seeds an emulator with its configuration; --aws-endpoint must be on loopback (127.0.0.1, ::1 or localhost), e.g. moto's server at http://127.0.0.1:5000")]
     LabEndpointNotLoopback { endpoint: String },

@@ -498,6 +498,10 @@ mod tests {
         let ds = Dataset::from_records(&[], &[], 1.0);
         let (report, _) = diagnose(&ds, &Context::default());
         assert_eq!(report.verdict, Cause::Inconclusive);
-        assert!(report.summary.contains("no probe to judge by"), "{}", report.summary);
+        assert!(
+            report.summary.contains("no probe to judge by"),
+            "{}",
+            report.summary
+        );
     }
 }

@@ -171,7 +171,7 @@ fn integration_timeout_cites_the_route_s_timeout_and_the_command() {
     );
     assert!(f.title.contains("`timeoutInMillis` 12000"), "{}", f.title);
     assert!(
-        f.fix[0].contains("aws apigateway update-integration --rest-api-id a1b2c3d4e5 --resource-id res42 --http-method GET --patch-operations op=replace,path=/timeoutInMillis,value=N"),
+        f.fix[0].contains("aws apigateway update-integration --rest-api-id a1b2c3d4e5 --resource-id res42 --http-method GET --patch-operations op=replace,path=/timeoutInMillis,value=29000"),
         "{}",
         f.fix[0]
     );

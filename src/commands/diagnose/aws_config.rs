@@ -20,7 +20,9 @@ pub fn check_start(lookup: &PathConfigLookup, ds: &Dataset) -> Result<(), Config
             .unwrap_or(false)
     });
     match names_nothing(&lookup.query) && !from_host {
-        true => Err(ConfigError::NothingForAwsConfig { flag: "--aws-config" }),
+        true => Err(ConfigError::NothingForAwsConfig {
+            flag: lookup.asked_by.clone(),
+        }),
         false => Ok(()),
     }
 }
@@ -134,6 +136,7 @@ mod tests {
             query: PathQuery::default(),
             lab: false,
             notes: vec!["seeded".into()],
+            asked_by: "--aws-config".into(),
         }
     }
 

@@ -18,8 +18,6 @@ enum Api<'a> {
     Http { id: &'a str },
 }
 
-/// A 504's time is the configured timeout plus the way there and back:
-/// within 10 % (at least 1 s) of it.
 /// `12.0 s`: a 504's time to a tenth of a second, to set beside the
 /// configured milliseconds.
 fn at(ms: f64) -> String {
@@ -30,6 +28,8 @@ fn at(ms: f64) -> String {
     }
 }
 
+/// A 504's time is the configured timeout plus the way there and back:
+/// within 10 % (at least 1 s) of it.
 fn near(measured_ms: f64, timeout_ms: f64) -> bool {
     (measured_ms - timeout_ms).abs() <= (0.1 * timeout_ms).max(1_000.0)
 }
@@ -80,7 +80,9 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
             let shown = format!("{ms}{}", if default { " (default)" } else { "" });
             f.configured.push(ConfiguredValue {
                 resource: format!("route {}", r.route),
-                arn: r.integration_id.clone().or_else(|| r.resource_id.clone()),
+                // A route has no ARN of its own in what was read; the
+                // resource names it (and the fix its ids).
+                arn: None,
                 setting: "timeoutInMillis".into(),
                 value: ms.to_string(),
                 default,
@@ -124,8 +126,9 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
             explained += 1;
         } else if checked.is_empty() {
             cited.push(format!(
-                "504 at {} (target {target}): no route of the configuration read is probed by this target, so no configured timeout to compare",
-                at(m)
+                "504 at {} (target {target}): no route of the configuration read is probed by this target, so no configured timeout to compare{}",
+                at(m),
+                if c.notes.is_empty() { "" } else { " (the read has notes: see the AWS configuration section)" }
             ));
         } else {
             cited.push(format!(
@@ -155,10 +158,14 @@ fn fix(api: Api<'_>, r: &RouteConfig, ms: u64) -> String {
     match api {
         Api::Rest { id, stage } => {
             let resource = r.resource_id.as_deref().unwrap_or("RESOURCE_ID");
-            let value = if ms < defaults::REST_INTEGRATION_TIMEOUT_MS {
-                format!("{} (the default; 50–29000 ms)", defaults::REST_INTEGRATION_TIMEOUT_MS)
+            let (value, set) = if ms < defaults::REST_INTEGRATION_TIMEOUT_MS {
+                let d = defaults::REST_INTEGRATION_TIMEOUT_MS;
+                (format!("{d} (the default; 50–29000 ms)"), d.to_string())
             } else {
-                "N (above 29000 only for regional and private APIs, after a quota increase)".to_string()
+                (
+                    "N (above 29000 only for regional and private APIs, after a quota increase)".to_string(),
+                    "N".to_string(),
+                )
             };
             let look_up = if r.resource_id.is_none() {
                 format!(" (RESOURCE_ID: `aws apigateway get-resources --rest-api-id {id}`)")
@@ -166,7 +173,7 @@ fn fix(api: Api<'_>, r: &RouteConfig, ms: u64) -> String {
                 String::new()
             };
             format!(
-                "Route `{}`: if the work needs longer, raise its `timeoutInMillis` to {value}, then deploy the stage: `aws apigateway update-integration --rest-api-id {id} --resource-id {resource} --http-method {method} --patch-operations op=replace,path=/timeoutInMillis,value=N` and `aws apigateway create-deployment --rest-api-id {id} --stage-name {}`{look_up}; if it should not take this long, the backend is what to fix.",
+                "Route `{}`: if the work needs longer, raise its `timeoutInMillis` to {value}, then deploy the stage: `aws apigateway update-integration --rest-api-id {id} --resource-id {resource} --http-method {method} --patch-operations op=replace,path=/timeoutInMillis,value={set}` and `aws apigateway create-deployment --rest-api-id {id} --stage-name {}`{look_up}; if it should not take this long, the backend is what to fix.",
                 r.route,
                 stage.unwrap_or("STAGE")
             )
@@ -211,7 +218,7 @@ mod tests {
             "{}",
             f.title
         );
-        assert!(f.fix[0].contains("aws apigateway update-integration --rest-api-id a1b2c3d4e5 --resource-id res42 --http-method GET --patch-operations op=replace,path=/timeoutInMillis,value=N"), "{}", f.fix[0]);
+        assert!(f.fix[0].contains("aws apigateway update-integration --rest-api-id a1b2c3d4e5 --resource-id res42 --http-method GET --patch-operations op=replace,path=/timeoutInMillis,value=29000"), "{}", f.fix[0]);
         assert!(
             f.fix[0].contains("aws apigateway create-deployment --rest-api-id a1b2c3d4e5 --stage-name prod")
         );
