@@ -143,6 +143,8 @@ pub struct Finding {
 pub struct Measured {
     /// `idle-timeout`: the timer lies between these quiet gaps (ms): the
     /// longest the path stayed warm after, the shortest it went cold after.
+    /// `keepalive-race`: the close lies between the longest gap that was
+    /// fine and the shortest after which requests failed.
     pub timer_ms: Option<[f64; 2]>,
     /// `integration-timeout`: per target, the median time of its 504s (ms).
     pub timeout_ms: BTreeMap<String, f64>,

@@ -298,3 +298,90 @@ fn text_report_snapshot() {
     let (r, plots) = report(Some(path_config::path()));
     insta::assert_snapshot!("joined_text", rendered(&r, &plots, DiagnoseFormat::Text));
 }
+
+/// Probes of `api` whose time to first byte is a steady 800 ms, on one
+/// kept-alive connection, one a second: the app is slow on every request.
+fn slow_records() -> Vec<ProbeRecord> {
+    (0..30u64)
+        .map(|seq| {
+            let ttfb = 800.0 + (seq % 7) as f64 * 5.0;
+            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_780_000_000 + seq * 2);
+            ProbeRecord {
+                run: Some("config".into()),
+                target: "api".into(),
+                url: "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/orders".into(),
+                seq: seq + 1,
+                at: Timestamp(at),
+                scheduled_at: Timestamp(at),
+                remote: Some("203.0.113.5:443".parse().unwrap()),
+                conn: Some(ConnInfo {
+                    id: 1,
+                    reused: seq > 0,
+                    idle_ms: (seq > 0).then_some(1_200.0),
+                    age_ms: 1.0,
+                    requests: seq + 1,
+                    reconnected: false,
+                    stale_idle_ms: None,
+                }),
+                phases_ms: Phases {
+                    send: Some(0.1),
+                    ttfb: Some(ttfb),
+                    body: Some(0.2),
+                    ..Phases::default()
+                },
+                total_ms: ttfb + 0.3,
+                status: Some(200),
+                http: Some("1.1".into()),
+                body_bytes: Some(2),
+                ..probe_record()
+            }
+        })
+        .collect()
+}
+
+/// A slow backend whose route streams its response: the finding says the
+/// time to first byte is not the app's whole answer, cites the route's
+/// transfer mode and timeout, and, since neither explains the slowness,
+/// ends with the line every unexplained finding ends with.
+#[test]
+fn a_streamed_route_qualifies_a_slow_backend() {
+    let mut c = path_config::path();
+    c.rest_api.as_mut().unwrap().routes[0].response_transfer_mode = Some("STREAM".into());
+    let kinds = [("api".to_string(), TargetKind::ExecuteApi)];
+    let ds = Dataset::from_records(&slow_records(), &kinds, 1.0);
+    let (r, _) = diagnose(
+        &ds,
+        &Context {
+            mode: "records".into(),
+            config: Some(c),
+            ..Context::default()
+        },
+    );
+    assert_eq!(r.verdict, Cause::SlowBackend, "{}", r.summary);
+    let f = finding(&r, Cause::SlowBackend);
+    assert!(
+        f.evidence.iter().any(|e| e.starts_with(
+            "route `GET /orders` streams its response (`responseTransferMode` STREAM): time moves from the first byte into the body"
+        ) && e.contains("`timeoutInMillis` 12000")),
+        "{:#?}",
+        f.evidence
+    );
+    assert_eq!(
+        f.evidence.last().map(String::as_str),
+        Some("configuration: nothing read explains this")
+    );
+    let settings: Vec<(&str, &str, bool)> = f
+        .configured
+        .iter()
+        .map(|v| (v.setting.as_str(), v.value.as_str(), v.explains))
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            ("timeoutInMillis", "12000", false),
+            ("responseTransferMode", "STREAM", false)
+        ]
+    );
+    let v = crate::report_schema::validator();
+    crate::report_schema::assert_valid(&v, "a streamed route", &serde_json::to_value(&r).unwrap());
+}

@@ -66,6 +66,7 @@ pub async fn read(ctx: &mut Ctx<'_>, host: &str) -> Option<DomainConfig> {
                 },
                 api_id: m.rest_api_id().unwrap_or_default().to_string(),
                 stage: m.stage().map(String::from),
+                targets: Vec::new(),
             }));
         match page.position() {
             Some(p) if !p.is_empty() && Some(p) != position.as_deref() => position = Some(p.to_string()),

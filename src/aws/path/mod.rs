@@ -133,11 +133,18 @@ async fn probed_routes(ctx: &mut Ctx<'_>, out: &mut PathConfig, query: &PathQuer
         }
     }
     let mut probed = Vec::new();
+    // (domain, mapping, target): which mapping takes which target, set
+    // once the loop no longer borrows `out.domains`.
+    let mut taken: Vec<(usize, usize, String)> = Vec::new();
     for (route, host, path) in parsed {
-        let domain = out.domains.iter().find(|d| d.name.eq_ignore_ascii_case(&host));
+        let domain = out
+            .domains
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.name.eq_ignore_ascii_case(&host));
         let (hint, path) = if let Some(id) = matching::execute_api_id(&host) {
             (Hint::Api(id.to_string()), path)
-        } else if let Some(domain) = domain {
+        } else if let Some((d, domain)) = domain {
             let bases = domain.base_path_mappings.iter().map(|m| m.base_path.as_str());
             let Some((base, rest)) = matching::pick_base_path(bases, &path) else {
                 ctx.note(format!(
@@ -146,11 +153,13 @@ async fn probed_routes(ctx: &mut Ctx<'_>, out: &mut PathConfig, query: &PathQuer
                 ));
                 continue;
             };
-            let m = domain
+            let (k, m) = domain
                 .base_path_mappings
                 .iter()
-                .find(|m| m.base_path == base)
+                .enumerate()
+                .find(|(_, m)| m.base_path == base)
                 .expect("a listed base path");
+            taken.push((d, k, route.target.clone()));
             let hint = Hint::Mapped {
                 api: m.api_id.clone(),
                 stage: m.stage.clone(),
@@ -164,6 +173,12 @@ async fn probed_routes(ctx: &mut Ctx<'_>, out: &mut PathConfig, query: &PathQuer
             hint,
             path,
         });
+    }
+    for (d, k, target) in taken {
+        let targets = &mut out.domains[d].base_path_mappings[k].targets;
+        if !targets.contains(&target) {
+            targets.push(target);
+        }
     }
     probed
 }

@@ -203,6 +203,10 @@ pub struct BasePathMapping {
     pub api_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<String>,
+    /// The coldlink targets whose probed paths this mapping takes (the
+    /// longest base path that matches): what an `edge` comparison checks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

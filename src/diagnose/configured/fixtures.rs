@@ -107,3 +107,22 @@ pub fn path() -> PathConfig {
         ..PathConfig::default()
     }
 }
+
+/// Custom domain `api.example.com` of endpoint type `kind`, its empty base
+/// path mapped to the REST API at `stage`, taking `targets`.
+pub fn domain(kind: &str, stage: &str, targets: &[&str]) -> DomainConfig {
+    DomainConfig {
+        name: "api.example.com".into(),
+        endpoint_type: Some(kind.into()),
+        routing_mode: Some("BASE_PATH_MAPPING_ONLY".into()),
+        security_policy: Some("TLS_1_2".into()),
+        distribution: (kind == "EDGE").then(|| "d111111abcdef8.cloudfront.net".into()),
+        base_path_mappings: vec![BasePathMapping {
+            base_path: "(none)".into(),
+            api_id: "a1b2c3d4e5".into(),
+            stage: Some(stage.into()),
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+        }],
+        ..DomainConfig::default()
+    }
+}

@@ -14,12 +14,19 @@
 //! [`Measured`]: crate::diagnose::finding::Measured
 
 mod bad_path;
+mod dns_timeout;
+mod edge;
 mod errors;
 #[cfg(test)]
 mod fixtures;
 mod idle_timeout;
 mod integration_timeout;
+mod keepalive_race;
 pub(crate) mod path;
+mod scope;
+mod slow_backend;
+mod slow_tls;
+mod syn_loss;
 
 use crate::aws::path::PathConfig;
 use crate::diagnose::finding::{Cause, Finding, FindingSource, Severity};
@@ -35,6 +42,12 @@ pub fn join(findings: &mut Vec<Finding>, config: &PathConfig) {
         match f.cause {
             Cause::IdleTimeout => idle_timeout::join(f, config),
             Cause::IntegrationTimeout => integration_timeout::join(f, config),
+            Cause::Edge => edge::join(f, config),
+            Cause::KeepaliveRace => keepalive_race::join(f, config),
+            Cause::SlowTls => slow_tls::join(f, config),
+            Cause::SynLoss => syn_loss::join(f, config),
+            Cause::SlowBackend => slow_backend::join(f, config),
+            Cause::DnsTimeout => dns_timeout::join(f, config),
             _ => {}
         }
     }
@@ -50,6 +63,9 @@ pub fn join(findings: &mut Vec<Finding>, config: &PathConfig) {
             findings.push(own);
         }
     }
+    // One rule for every cause: a finding of the probes that no configured
+    // value explains says so, in the same words.
+    findings.iter_mut().for_each(scope::say_when_nothing_explains);
     rank(findings);
 }
 

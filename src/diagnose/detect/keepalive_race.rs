@@ -63,6 +63,9 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     if !timers.is_empty() {
         f = f.evidence(format!("the close lands near {}", timers.join("; or ")));
     }
+    // The close lies between the longest gap that was fine and the
+    // shortest that failed: what `--aws-config` compares with the timers.
+    f.measured.timer_ms = Some([p.lo_ms, p.hi_ms]);
     Some(Detection::new(f, p.bad))
 }
 

@@ -140,6 +140,7 @@ async fn every_seeded_value_comes_back() {
         ),
         ("v1", api.as_str(), Some("test"))
     );
+    assert_eq!(mapping.targets, ["domain"], "the target whose path it takes");
 
     // The HTTP API: its route, the V2 link and the listener it names.
     let http = config.http_api.as_ref().expect("the HTTP API");

@@ -146,6 +146,7 @@ pub fn full() -> PathConfig {
             base_path: "(none)".into(),
             api_id: "a1b2c3d4e5".into(),
             stage: Some("prod".into()),
+            targets: vec!["edge".into()],
         }],
     });
     let nlb = &mut c.load_balancers[0];
