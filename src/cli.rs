@@ -435,7 +435,7 @@ pub struct DiagnoseArgs {
 
     /// Send AWS calls to this endpoint (moto, LocalStack) [default: the
     /// profile's aws.endpoint_url, else AWS's own].
-    #[arg(long, value_name = "URL", value_parser = parse::url)]
+    #[arg(long, value_name = "URL", value_parser = parse::endpoint_url)]
     pub aws_endpoint: Option<url::Url>,
 
     /// Report format.

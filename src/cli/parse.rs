@@ -120,10 +120,18 @@ pub fn count_in(
 
 /// An http or https URL with a host and no credentials.
 pub fn url(s: &str) -> Result<Url, InvalidValue> {
-    let u = http_url(
-        s,
-        "https://abc123.execute-api.eu-west-1.amazonaws.com/test/header",
-    )?;
+    url_like(s, "https://abc123.execute-api.eu-west-1.amazonaws.com/test/header")
+}
+
+/// `--aws-endpoint`: an http or https URL of an AWS API (or an emulator's).
+pub fn endpoint_url(s: &str) -> Result<Url, InvalidValue> {
+    url_like(s, "http://127.0.0.1:5000")
+}
+
+/// An http or https URL with a host and no credentials; `example` shows
+/// what a valid one looks like for the flag at hand.
+fn url_like(s: &str, example: &'static str) -> Result<Url, InvalidValue> {
+    let u = http_url(s, example)?;
     if !u.username().is_empty() || u.password().is_some() {
         return Err(InvalidValue::Credentials);
     }
