@@ -115,7 +115,12 @@ where
             "{action}: no AWS credentials found (tried the environment, the shared config and credentials files, SSO, web identity, ECS and IMDS): export them, or name a profile with --aws-profile or the profile's [aws] profile"
         ),
         SdkError::DispatchFailure(_) => format!("{action}: could not reach AWS: {}", chain(err)),
-        SdkError::TimeoutError(_) => format!("{action}: timed out"),
+        SdkError::TimeoutError(_) => format!(
+            "{action}: timed out: no answer in time ({} s to connect, {} s an attempt, {} s in all)",
+            CONNECT_TIMEOUT.as_secs(),
+            ATTEMPT_TIMEOUT.as_secs(),
+            CALL_TIMEOUT.as_secs()
+        ),
         SdkError::ConstructionFailure(_) => {
             format!(
                 "{action}: the request could not be made (no credentials or no region?): {}",
