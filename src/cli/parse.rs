@@ -120,7 +120,10 @@ pub fn count_in(
 
 /// An http or https URL with a host and no credentials.
 pub fn url(s: &str) -> Result<Url, InvalidValue> {
-    url_like(s, "https://abc123.execute-api.eu-west-1.amazonaws.com/test/header")
+    url_like(
+        s,
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/test/header",
+    )
 }
 
 /// `--aws-endpoint`: an http or https URL of an AWS API (or an emulator's).

@@ -54,20 +54,27 @@ fn aws_config_with_nothing_to_start_from_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let from = records(dir.path(), "https://api.example.com/orders");
     let no_names = profile(dir.path(), "config = true");
-    for args in [
-        vec!["https://api.example.com/", "--aws-config"],
-        // [aws] config = true is --aws-config.
-        vec!["--profile", no_names.to_str().unwrap()],
+    let by_profile = format!(
+        "{}: [aws] config = true needs to know where to start",
+        no_names.display()
+    );
+    for (args, asked) in [
+        (
+            vec!["https://api.example.com/", "--aws-config"],
+            "--aws-config needs to know where to start",
+        ),
+        // [aws] config = true is --aws-config, and the error says which asked.
+        (vec!["--profile", no_names.to_str().unwrap()], by_profile.as_str()),
         // The records' URLs are no execute-api host either.
-        vec!["--from", from.to_str().unwrap(), "--aws-config"],
+        (
+            vec!["--from", from.to_str().unwrap(), "--aws-config"],
+            "--aws-config needs to know where to start",
+        ),
     ] {
         let out = diagnose(&args);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(
-            err.contains("--aws-config needs to know where to start"),
-            "{args:?}: {err}"
-        );
+        assert!(err.contains(asked), "{args:?}: {err}");
         assert!(err.contains("alb = \"app/NAME/ID\""), "{args:?}: {err}");
     }
 }
@@ -224,7 +231,10 @@ async fn aws_config_reads_stored_records_against_moto() {
     assert!(config.is_object(), "no aws.config: {}", r["aws"]);
     let route = &config["rest_api"]["routes"][0];
     assert_eq!(route["route"], "GET /header", "{config}");
-    assert_eq!(route["timeout_ms"], 12_000, "the seeded timeoutInMillis: {config}");
+    assert_eq!(
+        route["timeout_ms"], 12_000,
+        "the seeded timeoutInMillis: {config}"
+    );
     assert_eq!(route["targets"][0], "api", "{config}");
     let lb = &config["load_balancers"][0];
     assert_eq!(lb["kind"], "network", "{config}");
@@ -233,8 +243,16 @@ async fn aws_config_reads_stored_records_against_moto() {
         listener["attributes"]["tcp.idle_timeout.seconds"], "350",
         "{config}"
     );
-    assert_eq!(lb["target_groups"][0]["arn"], seeded.target_group_arn.as_str(), "{config}");
-    assert_eq!(lb["target_groups"][0]["targets"].as_array().map(Vec::len), Some(2), "{config}");
+    assert_eq!(
+        lb["target_groups"][0]["arn"],
+        seeded.target_group_arn.as_str(),
+        "{config}"
+    );
+    assert_eq!(
+        lb["target_groups"][0]["targets"].as_array().map(Vec::len),
+        Some(2),
+        "{config}"
+    );
     let notes = config["notes"].to_string();
     assert!(!notes.contains("could not"), "nothing failed: {notes}");
 }
