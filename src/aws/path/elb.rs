@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_elasticloadbalancingv2::types::{LoadBalancer, TargetGroup};
+use aws_sdk_elasticloadbalancingv2::types::{Listener, LoadBalancer, TargetGroup};
 
-use super::ctx::{is_not_found, Ctx, MAX_PAGES};
+use super::ctx::{is_not_found, Ctx};
 use super::matching::resource_name;
 use super::model::{Forward, ListenerConfig, LoadBalancerConfig, TargetConfig, TargetGroupConfig};
 
@@ -195,67 +195,22 @@ fn pairs<'a>(items: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) ->
 
 async fn listeners(ctx: &mut Ctx<'_>, lb: &str) -> Vec<ListenerConfig> {
     let action = "elasticloadbalancing:DescribeListeners";
-    let mut marker: Option<String> = None;
-    let mut out = Vec::new();
-    for page in 0.. {
-        if page == MAX_PAGES {
-            ctx.too_many_pages(action);
-            break;
-        }
-        let res = ctx
-            .clients
-            .elb
-            .describe_listeners()
-            .load_balancer_arn(lb)
-            .page_size(400)
-            .set_marker(marker.clone())
-            .send()
-            .await;
-        let page = match res {
-            Ok(p) => p,
-            Err(e) => {
-                ctx.failed(action, &e);
-                break;
-            }
-        };
-        for l in page.listeners() {
-            let mut forwards = Vec::new();
-            for action in l.default_actions() {
-                if action.r#type().map(|t| t.as_str()) != Some("forward") {
-                    continue;
-                }
-                let tuples = action
-                    .forward_config()
-                    .map(|c| c.target_groups())
-                    .unwrap_or_default();
-                if tuples.is_empty() {
-                    if let Some(tg) = action.target_group_arn() {
-                        forwards.push(Forward {
-                            target_group_arn: tg.to_string(),
-                            weight: None,
-                        });
-                    }
-                }
-                forwards.extend(tuples.iter().filter_map(|t| {
-                    Some(Forward {
-                        target_group_arn: t.target_group_arn()?.to_string(),
-                        weight: t.weight(),
-                    })
-                }));
-            }
-            out.push(ListenerConfig {
-                arn: l.listener_arn().unwrap_or_default().to_string(),
-                protocol: l.protocol().map(|p| p.as_str().to_string()).unwrap_or_default(),
-                port: l.port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
-                attributes: BTreeMap::new(),
-                forwards,
-            });
-        }
-        match page.next_marker() {
-            Some(m) if !m.is_empty() && Some(m) != marker.as_deref() => marker = Some(m.to_string()),
-            _ => break,
-        }
-    }
+    let client = &ctx.clients.elb;
+    // A failed page is a note; the listeners before it are kept.
+    let mut out = ctx
+        .pages(action, |marker| async move {
+            let page = client
+                .describe_listeners()
+                .load_balancer_arn(lb)
+                .page_size(400)
+                .set_marker(marker)
+                .send()
+                .await?;
+            let items = page.listeners().iter().map(listener).collect();
+            Ok((items, page.next_marker().map(String::from)))
+        })
+        .await
+        .items;
     for l in &mut out {
         match ctx
             .clients
@@ -273,37 +228,58 @@ async fn listeners(ctx: &mut Ctx<'_>, lb: &str) -> Vec<ListenerConfig> {
 }
 
 async fn target_groups(ctx: &mut Ctx<'_>, lb: &str) -> Vec<TargetGroup> {
-    let action = "elasticloadbalancing:DescribeTargetGroups";
-    let mut marker: Option<String> = None;
-    let mut out = Vec::new();
-    for page in 0.. {
-        if page == MAX_PAGES {
-            ctx.too_many_pages(action);
-            break;
-        }
-        let res = ctx
-            .clients
-            .elb
+    let client = &ctx.clients.elb;
+    ctx.pages("elasticloadbalancing:DescribeTargetGroups", |marker| async move {
+        let page = client
             .describe_target_groups()
             .load_balancer_arn(lb)
             .page_size(400)
-            .set_marker(marker.clone())
+            .set_marker(marker)
             .send()
-            .await;
-        let page = match res {
-            Ok(p) => p,
-            Err(e) => {
-                ctx.failed(action, &e);
-                break;
-            }
-        };
-        out.extend(page.target_groups().iter().cloned());
-        match page.next_marker() {
-            Some(m) if !m.is_empty() && Some(m) != marker.as_deref() => marker = Some(m.to_string()),
-            _ => break,
+            .await?;
+        Ok((
+            page.target_groups().to_vec(),
+            page.next_marker().map(String::from),
+        ))
+    })
+    .await
+    .items
+}
+
+/// A listener as read, before its attributes.
+fn listener(l: &Listener) -> ListenerConfig {
+    let mut forwards = Vec::new();
+    for action in l.default_actions() {
+        if action.r#type().map(|t| t.as_str()) != Some("forward") {
+            continue;
         }
+        let tuples = action
+            .forward_config()
+            .map(|c| c.target_groups())
+            .unwrap_or_default();
+        if tuples.is_empty() {
+            if let Some(tg) = action.target_group_arn() {
+                forwards.push(Forward {
+                    target_group_arn: tg.to_string(),
+                    weight: None,
+                });
+            }
+        }
+        forwards.extend(tuples.iter().filter_map(|t| {
+            Some(Forward {
+                target_group_arn: t.target_group_arn()?.to_string(),
+                weight: t.weight(),
+            })
+        }));
     }
-    out
+    ListenerConfig {
+        arn: l.listener_arn().unwrap_or_default().to_string(),
+        protocol: l.protocol().map(|p| p.as_str().to_string()).unwrap_or_default(),
+        port: l.port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
+        attributes: BTreeMap::new(),
+        forwards,
+        ..ListenerConfig::default()
+    }
 }
 
 async fn target_group(ctx: &mut Ctx<'_>, group: &TargetGroup) -> TargetGroupConfig {

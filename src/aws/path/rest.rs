@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::ctx::{is_not_found, ApiRoute, Ctx, Follow, LinkRef, MAX_PAGES};
+use super::ctx::{is_not_found, ApiRoute, Ctx, Follow, LinkRef};
 use super::matching::{best_template, substitute, Substitution};
 use super::model::{RestApiConfig, RouteConfig, StageConfig};
 
@@ -11,39 +11,28 @@ use super::model::{RestApiConfig, RouteConfig, StageConfig};
 pub async fn find_by_name(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
     ctx.step(&format!("looking up REST API named {name}"));
     let action = "apigateway:GET on /restapis";
-    let mut position: Option<String> = None;
-    let mut found = Vec::new();
-    for page in 0.. {
-        if page == MAX_PAGES {
-            ctx.too_many_pages(action);
-            break;
-        }
-        let res = ctx
-            .clients
-            .rest
-            .get_rest_apis()
-            .limit(500)
-            .set_position(position.clone())
-            .send()
-            .await;
-        let out = match res {
-            Ok(out) => out,
-            Err(e) => {
-                ctx.failed(action, &e);
-                return None;
-            }
-        };
-        found.extend(
-            out.items()
+    let rest = &ctx.clients.rest;
+    let listing = ctx
+        .pages(action, |position| async move {
+            let out = rest
+                .get_rest_apis()
+                .limit(500)
+                .set_position(position)
+                .send()
+                .await?;
+            let ids = out
+                .items()
                 .iter()
                 .filter(|a| a.name() == Some(name))
-                .filter_map(|a| a.id().map(String::from)),
-        );
-        match out.position() {
-            Some(p) if !p.is_empty() && Some(p) != position.as_deref() => position = Some(p.to_string()),
-            _ => break,
-        }
+                .filter_map(|a| a.id().map(String::from))
+                .collect();
+            Ok((ids, out.position().map(String::from)))
+        })
+        .await;
+    if !listing.complete {
+        return None;
     }
+    let found = listing.items;
     match found.as_slice() {
         [] => {
             ctx.note(format!(
@@ -138,45 +127,34 @@ pub async fn read(
 
 async fn resources(ctx: &mut Ctx<'_>, id: &str) -> Option<Vec<Resource>> {
     let action = format!("apigateway:GET on /restapis/{id}/resources");
-    let mut position: Option<String> = None;
-    let mut out = Vec::new();
-    for page in 0.. {
-        if page == MAX_PAGES {
-            ctx.too_many_pages(&action);
-            break;
-        }
-        let res = ctx
-            .clients
-            .rest
-            .get_resources()
-            .rest_api_id(id)
-            .limit(500)
-            .set_position(position.clone())
-            .send()
-            .await;
-        let page = match res {
-            Ok(p) => p,
-            Err(e) => {
-                ctx.failed(&action, &e);
-                return None;
-            }
-        };
-        out.extend(page.items().iter().filter_map(|r| {
-            Some(Resource {
-                id: r.id()?.to_string(),
-                path: r.path()?.to_string(),
-                methods: r
-                    .resource_methods()
-                    .map(|m| m.keys().cloned().collect())
-                    .unwrap_or_default(),
-            })
-        }));
-        match page.position() {
-            Some(p) if !p.is_empty() && Some(p) != position.as_deref() => position = Some(p.to_string()),
-            _ => break,
-        }
-    }
-    Some(out)
+    let rest = &ctx.clients.rest;
+    let listing = ctx
+        .pages(&action, |position| async move {
+            let page = rest
+                .get_resources()
+                .rest_api_id(id)
+                .limit(500)
+                .set_position(position)
+                .send()
+                .await?;
+            let items = page
+                .items()
+                .iter()
+                .filter_map(|r| {
+                    Some(Resource {
+                        id: r.id()?.to_string(),
+                        path: r.path()?.to_string(),
+                        methods: r
+                            .resource_methods()
+                            .map(|m| m.keys().cloned().collect())
+                            .unwrap_or_default(),
+                    })
+                })
+                .collect();
+            Ok((items, page.position().map(String::from)))
+        })
+        .await;
+    listing.complete.then_some(listing.items)
 }
 
 async fn read_route(
