@@ -6,14 +6,27 @@ use std::collections::BTreeMap;
 
 use super::ctx::{is_not_found, ApiRoute, Ctx, Follow, LinkRef};
 use super::matching::{
-    best_route_key, is_cloud_map_arn, is_elb_listener_arn, listener_to_load_balancer, substitute,
-    Substitution,
+    best_route_key, is_cloud_map_arn, is_elb_listener_arn, keep_referenced_variables,
+    listener_to_load_balancer, substitute, Substitution,
 };
 use super::model::{HttpApiConfig, RouteConfig, StageConfig};
 
 /// Read HTTP API `id` at `stage` and the integrations of `routes`. `None`
 /// when the API does not exist (a note says so).
 pub async fn read(
+    ctx: &mut Ctx<'_>,
+    id: &str,
+    stage: &str,
+    routes: &[ApiRoute],
+    follow: &mut Follow,
+) -> Option<HttpApiConfig> {
+    let mut api = read_api(ctx, id, stage, routes, follow).await?;
+    keep_referenced_variables(&mut api.stage, &api.routes);
+    Some(api)
+}
+
+/// [`read`] with every stage variable (substitution needs them).
+async fn read_api(
     ctx: &mut Ctx<'_>,
     id: &str,
     stage: &str,

@@ -175,6 +175,34 @@ pub fn substitute(value: &str, variables: &BTreeMap<String, String>) -> Substitu
     Substitution::Value(out)
 }
 
+/// The stage variables `value` names (`${stageVariables.NAME}`).
+pub fn referenced_variables(value: &str) -> Vec<&str> {
+    const OPEN: &str = "${stageVariables.";
+    value
+        .split(OPEN)
+        .skip(1)
+        .filter_map(|after| after.split_once('}').map(|(name, _)| name))
+        .collect()
+}
+
+/// Keep of the stage's variables only those `routes` reference in their
+/// `connectionId` or `uri`: the others may hold secrets, and the stage is
+/// written into every report.
+pub fn keep_referenced_variables(
+    stage: &mut Option<super::model::StageConfig>,
+    routes: &[super::model::RouteConfig],
+) {
+    let Some(stage) = stage else {
+        return;
+    };
+    let used: Vec<&str> = routes
+        .iter()
+        .flat_map(|r| r.connection_id.iter().chain(r.uri.iter()))
+        .flat_map(|v| referenced_variables(v))
+        .collect();
+    stage.variables.retain(|k, _| used.contains(&k.as_str()));
+}
+
 /// `net/NAME/ID`, `app/NAME/ID`, `targetgroup/NAME/ID`, or an ARN ending
 /// in one of them → (`NAME`, `Some(ID)`); a bare `NAME` → (`NAME`, `None`).
 pub fn resource_name(reference: &str) -> (String, Option<String>) {
@@ -308,6 +336,37 @@ mod tests {
             substitute("${stageVariables.other}", &vars),
             Substitution::Undefined("other".into())
         );
+        assert_eq!(
+            referenced_variables("http://${stageVariables.host}:${stageVariables.port}/x"),
+            ["host", "port"]
+        );
+    }
+
+    #[test]
+    fn only_referenced_stage_variables_are_kept() {
+        use super::super::model::{RouteConfig, StageConfig};
+        let mut stage = Some(StageConfig {
+            name: "prod".into(),
+            tracing: None,
+            variables: BTreeMap::from([
+                ("vpcLinkId".to_string(), "l1".to_string()),
+                ("apiKey".to_string(), "secret".to_string()),
+                ("host".to_string(), "orders.internal".to_string()),
+            ]),
+        });
+        let routes = [
+            RouteConfig {
+                connection_id: Some("${stageVariables.vpcLinkId}".into()),
+                ..RouteConfig::default()
+            },
+            RouteConfig {
+                uri: Some("http://${stageVariables.host}/orders".into()),
+                ..RouteConfig::default()
+            },
+        ];
+        keep_referenced_variables(&mut stage, &routes);
+        let kept: Vec<&String> = stage.as_ref().unwrap().variables.keys().collect();
+        assert_eq!(kept, ["host", "vpcLinkId"]);
     }
 
     #[test]

@@ -93,6 +93,11 @@ pub struct StageConfig {
     /// X-Ray tracing on the stage (REST only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracing: Option<bool>,
+    /// Only the stage variables the read integrations reference
+    /// (`${stageVariables.NAME}` in `connectionId` or `uri`): the others
+    /// are none of the path's business and may hold secrets (API keys,
+    /// passwords), and this section is written whole into every report
+    /// format.
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
 }

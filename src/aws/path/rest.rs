@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::ctx::{is_not_found, ApiRoute, Ctx, Follow, LinkRef};
-use super::matching::{best_template, substitute, Substitution};
+use super::matching::{best_template, keep_referenced_variables, substitute, Substitution};
 use super::model::{RestApiConfig, RouteConfig, StageConfig};
 
 /// The id of the REST API named `name` (GetRestApis, every page).
@@ -63,6 +63,19 @@ struct Resource {
 /// Read REST API `id` at `stage` and the integrations of `routes`. `None`
 /// when the API does not exist (a note says so).
 pub async fn read(
+    ctx: &mut Ctx<'_>,
+    id: &str,
+    stage: &str,
+    routes: &[ApiRoute],
+    follow: &mut Follow,
+) -> Option<RestApiConfig> {
+    let mut api = read_api(ctx, id, stage, routes, follow).await?;
+    keep_referenced_variables(&mut api.stage, &api.routes);
+    Some(api)
+}
+
+/// [`read`] with every stage variable (substitution needs them).
+async fn read_api(
     ctx: &mut Ctx<'_>,
     id: &str,
     stage: &str,
@@ -177,24 +190,24 @@ async fn read_route(
         .find(|r| r.path == template)
         .expect("a listed path");
     let method = route.method.to_ascii_uppercase();
-    // The method itself, else ANY; when the listing named the methods,
-    // only those it has.
+    // The effective method: when the listing named the resource's methods,
+    // the first of the method itself and ANY that it has; else both are
+    // tried in that order. A route already read is joined only under the
+    // key this method takes: a POST that went to `ANY /x` must not take a
+    // later GET there when `/x` has its own GET.
     let candidates: Vec<String> = [method.clone(), "ANY".to_string()]
         .into_iter()
         .filter(|m| resource.methods.is_empty() || resource.methods.contains(m))
+        .take(if resource.methods.is_empty() { 2 } else { 1 })
         .collect();
     let key_of = |m: &str| format!("{m} {}", resource.path);
-    if let Some(existing) = api
-        .routes
-        .iter_mut()
-        .find(|r| candidates.iter().any(|m| r.route == key_of(m)))
-    {
-        if !existing.targets.contains(&route.target) {
-            existing.targets.push(route.target.clone());
-        }
-        return;
-    }
     for m in &candidates {
+        if let Some(existing) = api.routes.iter_mut().find(|r| r.route == key_of(m)) {
+            if !existing.targets.contains(&route.target) {
+                existing.targets.push(route.target.clone());
+            }
+            return;
+        }
         let action = format!(
             "apigateway:GET on /restapis/{id}/resources/{}/methods/{m}/integration",
             resource.id
