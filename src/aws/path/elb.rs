@@ -178,7 +178,10 @@ async fn read_one(ctx: &mut Ctx<'_>, lb: &LoadBalancer) -> LoadBalancerConfig {
         .await
     {
         Ok(out) => config.attributes = pairs(out.attributes().iter().map(|a| (a.key(), a.value()))),
-        Err(e) => ctx.failed("elasticloadbalancing:DescribeLoadBalancerAttributes", &e),
+        Err(e) => {
+            config.attributes_unread = true;
+            ctx.failed("elasticloadbalancing:DescribeLoadBalancerAttributes", &e)
+        }
     }
     config.listeners = listeners(ctx, &arn).await;
     for group in target_groups(ctx, &arn).await {
@@ -221,7 +224,10 @@ async fn listeners(ctx: &mut Ctx<'_>, lb: &str) -> Vec<ListenerConfig> {
             .await
         {
             Ok(a) => l.attributes = pairs(a.attributes().iter().map(|a| (a.key(), a.value()))),
-            Err(e) => ctx.failed("elasticloadbalancing:DescribeListenerAttributes", &e),
+            Err(e) => {
+                l.attributes_unread = true;
+                ctx.failed("elasticloadbalancing:DescribeListenerAttributes", &e)
+            }
         }
     }
     out
@@ -277,8 +283,8 @@ fn listener(l: &Listener) -> ListenerConfig {
         protocol: l.protocol().map(|p| p.as_str().to_string()).unwrap_or_default(),
         port: l.port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
         attributes: BTreeMap::new(),
+        attributes_unread: false,
         forwards,
-        ..ListenerConfig::default()
     }
 }
 
@@ -301,7 +307,10 @@ async fn target_group(ctx: &mut Ctx<'_>, group: &TargetGroup) -> TargetGroupConf
         .await
     {
         Ok(out) => config.attributes = pairs(out.attributes().iter().map(|a| (a.key(), a.value()))),
-        Err(e) => ctx.failed("elasticloadbalancing:DescribeTargetGroupAttributes", &e),
+        Err(e) => {
+            config.attributes_unread = true;
+            ctx.failed("elasticloadbalancing:DescribeTargetGroupAttributes", &e)
+        }
     }
     match ctx
         .clients

@@ -227,6 +227,13 @@ pub struct LoadBalancerConfig {
     /// `DescribeLoadBalancerAttributes`, every key as returned.
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// True when `DescribeLoadBalancerAttributes` failed (a note names the call):
+    /// `attributes` is then empty and its keys' defaults must not be
+    /// assumed. False, and not written, when they were read: the zero
+    /// value, so that fixtures built with `..Default::default()` and
+    /// reports written before this field mean "read".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attributes_unread: bool,
     #[serde(default)]
     pub listeners: Vec<ListenerConfig>,
     #[serde(default)]
@@ -243,6 +250,13 @@ pub struct ListenerConfig {
     /// (`tcp.idle_timeout.seconds`).
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// True when `DescribeListenerAttributes` failed (a note names the call):
+    /// `attributes` is then empty and its keys' defaults must not be
+    /// assumed. False, and not written, when they were read: the zero
+    /// value, so that fixtures built with `..Default::default()` and
+    /// reports written before this field mean "read".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attributes_unread: bool,
     /// The default action's forward: target group ARN and weight.
     #[serde(default)]
     pub forwards: Vec<Forward>,
@@ -270,6 +284,13 @@ pub struct TargetGroupConfig {
     /// `DescribeTargetGroupAttributes`, every key as returned.
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// True when `DescribeTargetGroupAttributes` failed (a note names the call):
+    /// `attributes` is then empty and its keys' defaults must not be
+    /// assumed. False, and not written, when they were read: the zero
+    /// value, so that fixtures built with `..Default::default()` and
+    /// reports written before this field mean "read".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attributes_unread: bool,
     #[serde(default)]
     pub targets: Vec<TargetConfig>,
 }

@@ -9,7 +9,9 @@ use aws_sdk_apigateway as apigw;
 use aws_smithy_mocks::{mock, Rule};
 use coldlink::aws::path::{read_with, Clients, PathConfig, PathQuery, ProbedRoute, RestApiRef};
 
-use super::chain::{clients, elb_rules, full_query, rest_rules, v2_rules};
+use aws_sdk_elasticloadbalancingv2 as elb;
+
+use super::chain::{clients, code, elb_rules, full_query, rest_rules, v2_rules, NLB};
 
 async fn run(clients: &Clients, query: &PathQuery) -> PathConfig {
     tokio::time::timeout(Duration::from_secs(60), read_with(clients, query, &|_| {}))
@@ -172,5 +174,38 @@ async fn a_cycling_token_ends_the_listing() {
         !config.notes.iter().any(|n| n.contains("pages")),
         "{:#?}",
         config.notes
+    );
+}
+
+/// A refused DescribeListenerAttributes marks that listener's attributes
+/// unread in the model (not only in a note); the others stay read.
+#[tokio::test]
+async fn a_refused_attribute_read_is_in_the_model() {
+    use elb::operation::describe_listener_attributes::DescribeListenerAttributesError;
+    let mut lb = elb_rules();
+    lb.insert(
+        0,
+        mock!(elb::Client::describe_listener_attributes)
+            .then_error(|| DescribeListenerAttributesError::generic(code("AccessDenied", "not allowed"))),
+    );
+    let clients = clients(&rest_rules(), &v2_rules(), &lb);
+    let config = run(&clients, &full_query()).await;
+    let nlb = config
+        .load_balancers
+        .iter()
+        .find(|l| l.arn == NLB)
+        .expect("the NLB");
+    assert!(nlb.listeners[0].attributes_unread);
+    assert!(nlb.listeners[0].attributes.is_empty());
+    assert!(!nlb.attributes_unread);
+    assert!(nlb.target_groups.iter().all(|t| !t.attributes_unread));
+    let json = serde_json::to_value(&config).unwrap();
+    assert_eq!(
+        json["load_balancers"][0]["listeners"][0]["attributes_unread"],
+        serde_json::Value::Bool(true)
+    );
+    assert!(
+        json["load_balancers"][0].get("attributes_unread").is_none(),
+        "false is not written"
     );
 }
