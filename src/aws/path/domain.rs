@@ -4,9 +4,19 @@
 use super::ctx::{is_not_found, Ctx};
 use super::model::{BasePathMapping, DomainConfig};
 
-/// Read the custom domain `host`; `None` when it is not one (a note says
-/// so) or could not be read.
-pub async fn read(ctx: &mut Ctx<'_>, host: &str) -> Option<DomainConfig> {
+/// What GetDomainName said of a probed host.
+pub enum Domain {
+    Read(DomainConfig),
+    /// API Gateway does not know it (in this account and region): not a
+    /// custom domain, e.g. a private DNS name for a VPC endpoint.
+    NotOne,
+    /// The call failed (AccessDenied, throttled…): it may be one, mapped
+    /// to any API; a note names the call.
+    Unreadable,
+}
+
+/// Read the custom domain `host`.
+pub async fn read(ctx: &mut Ctx<'_>, host: &str) -> Domain {
     ctx.step(&format!("reading custom domain {host}"));
     let action = format!("apigateway:GET on /domainnames/{host}");
     let out = match ctx.clients.rest.get_domain_name().domain_name(host).send().await {
@@ -15,11 +25,11 @@ pub async fn read(ctx: &mut Ctx<'_>, host: &str) -> Option<DomainConfig> {
             ctx.note(format!(
                 "{host} is not an API Gateway custom domain in this account/region"
             ));
-            return None;
+            return Domain::NotOne;
         }
         Err(e) => {
             ctx.failed(&action, &e);
-            return None;
+            return Domain::Unreadable;
         }
     };
     let mut domain = DomainConfig {
@@ -62,5 +72,5 @@ pub async fn read(ctx: &mut Ctx<'_>, host: &str) -> Option<DomainConfig> {
         })
         .await
         .items;
-    Some(domain)
+    Domain::Read(domain)
 }

@@ -209,3 +209,54 @@ async fn a_refused_attribute_read_is_in_the_model() {
         "false is not written"
     );
 }
+
+/// GetDomainName refused: the host may be a custom domain mapping any API,
+/// so its route is not matched against the profile's API (a note says so).
+/// GetDomainName NotFound: not a custom domain (a private DNS name): the
+/// profile's API serves it, matched as before.
+#[tokio::test]
+async fn an_unreadable_custom_domain_is_not_guessed() {
+    use apigw::operation::get_domain_name::GetDomainNameError;
+    let mut rest = two_methods();
+    rest.insert(
+        0,
+        mock!(apigw::Client::get_domain_name)
+            .match_requests(|r| r.domain_name() == Some("api.example.com"))
+            .then_error(|| GetDomainNameError::generic(code("AccessDeniedException", "not allowed"))),
+    );
+    rest.insert(
+        0,
+        mock!(apigw::Client::get_domain_name)
+            .match_requests(|r| r.domain_name() == Some("private.example.com"))
+            .then_error(|| GetDomainNameError::generic(code("NotFoundException", "Invalid domain name"))),
+    );
+    let clients = clients(&rest, &[], &[]);
+    let config = run(
+        &clients,
+        &rest_query(vec![
+            probe("denied", "GET", "https://api.example.com/prod/x"),
+            probe("private", "GET", "https://private.example.com/prod/x"),
+        ]),
+    )
+    .await;
+    let routes = &config.rest_api.as_ref().expect("the REST API").routes;
+    assert_eq!(routes.len(), 1, "{routes:#?}");
+    assert_eq!(
+        (routes[0].route.as_str(), routes[0].targets.as_slice()),
+        ("GET /x", &["private".to_string()][..])
+    );
+    assert!(
+        config.notes.iter().any(|n| n
+            == "denied: https://api.example.com/prod/x was not matched to a route: its custom domain api.example.com could not be read"),
+        "{:#?}",
+        config.notes
+    );
+    assert!(
+        config
+            .notes
+            .iter()
+            .any(|n| n.starts_with("apigateway:GET on /domainnames/api.example.com: AccessDeniedException")),
+        "{:#?}",
+        config.notes
+    );
+}
