@@ -5,6 +5,7 @@
 //! that names what went wrong (no credentials, a missing permission, a
 //! wrong region), and the rest of the diagnosis goes on without it.
 
+pub mod arn;
 pub mod cloudwatch;
 pub mod credentials;
 pub mod path;

@@ -8,8 +8,16 @@ use std::collections::BTreeMap;
 use aws_sdk_elasticloadbalancingv2::types::{Listener, LoadBalancer, TargetGroup};
 
 use super::ctx::{is_not_found, Ctx};
-use super::matching::resource_name;
 use super::model::{Forward, ListenerConfig, LoadBalancerConfig, TargetConfig, TargetGroupConfig};
+
+/// A reference's `NAME` and `ID` (`crate::aws::arn`); anything else is
+/// taken as a bare name.
+fn name_and_id(reference: &str) -> (String, Option<String>) {
+    match crate::aws::arn::parse(reference) {
+        Some(r) => (r.name.to_string(), r.id.map(String::from)),
+        None => (reference.to_string(), None),
+    }
+}
 
 /// Read `load_balancers` (ARN or `net/NAME/ID`, and what named it) and the
 /// load balancers `target_groups` (`targetgroup/NAME/ID` or ARNs) belong to.
@@ -52,7 +60,7 @@ async fn owners_of(ctx: &mut Ctx<'_>, tg: &str) -> Vec<String> {
     let request = if tg.starts_with("arn:") {
         request.target_group_arns(tg)
     } else {
-        request.names(resource_name(tg).0)
+        request.names(name_and_id(tg).0)
     };
     match request.send().await {
         Ok(out) => {
@@ -85,7 +93,7 @@ async fn owners_of(ctx: &mut Ctx<'_>, tg: &str) -> Vec<String> {
 /// one the profile names (moto says `app/` for every kind).
 async fn find(ctx: &mut Ctx<'_>, reference: &str, origin: &str) -> Option<LoadBalancer> {
     let action = "elasticloadbalancing:DescribeLoadBalancers";
-    let (name, id) = resource_name(reference);
+    let (name, id) = name_and_id(reference);
     if reference.starts_with("arn:") {
         match ctx
             .clients
@@ -120,7 +128,7 @@ async fn find(ctx: &mut Ctx<'_>, reference: &str, origin: &str) -> Option<LoadBa
                 )),
                 (Some(lb), Some(id)) => {
                     let arn = lb.load_balancer_arn().unwrap_or_default();
-                    if resource_name(arn).1.as_deref() != Some(id.as_str()) {
+                    if name_and_id(arn).1.as_deref() != Some(id.as_str()) {
                         ctx.note(format!(
                             "{origin}: {reference} found by its name {name} as {arn}, whose id differs"
                         ));

@@ -203,21 +203,6 @@ pub fn keep_referenced_variables(
     stage.variables.retain(|k, _| used.contains(&k.as_str()));
 }
 
-/// `net/NAME/ID`, `app/NAME/ID`, `targetgroup/NAME/ID`, or an ARN ending
-/// in one of them → (`NAME`, `Some(ID)`); a bare `NAME` → (`NAME`, `None`).
-pub fn resource_name(reference: &str) -> (String, Option<String>) {
-    let tail = reference.rsplit_once(":loadbalancer/").map(|(_, t)| t);
-    let tail = tail
-        .or_else(|| reference.rsplit_once(':').map(|(_, t)| t))
-        .unwrap_or(reference);
-    let parts: Vec<&str> = tail.split('/').collect();
-    match parts.as_slice() {
-        ["net" | "app" | "gwy" | "targetgroup", name, id] => (name.to_string(), Some(id.to_string())),
-        ["net" | "app" | "gwy" | "targetgroup", name] => (name.to_string(), None),
-        _ => (tail.to_string(), None),
-    }
-}
-
 /// An ELB listener ARN's load balancer ARN
 /// (`…:listener/net/N/ID/LID` → `…:loadbalancer/net/N/ID`).
 pub fn listener_to_load_balancer(arn: &str) -> Option<String> {
@@ -370,22 +355,7 @@ mod tests {
     }
 
     #[test]
-    fn names_come_out_of_references_and_arns() {
-        assert_eq!(
-            resource_name("net/orders/50dc6c495c0c9188"),
-            ("orders".into(), Some("50dc6c495c0c9188".into()))
-        );
-        assert_eq!(
-            resource_name("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/orders/abc"),
-            ("orders".into(), Some("abc".into()))
-        );
-        assert_eq!(
-            resource_name(
-                "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg-a/73e2d6bc24d8a067"
-            ),
-            ("tg-a".into(), Some("73e2d6bc24d8a067".into()))
-        );
-        assert_eq!(resource_name("orders"), ("orders".into(), None));
+    fn load_balancers_come_out_of_listener_arns() {
         assert_eq!(
             listener_to_load_balancer("arn:aws:elasticloadbalancing:eu-west-1:1:listener/net/orders/abc/def")
                 .as_deref(),

@@ -18,6 +18,7 @@ pub mod model;
 mod rest;
 
 pub use ctx::Clients;
+pub use matching::execute_api_id;
 pub use model::*;
 
 use std::collections::BTreeSet;

@@ -298,10 +298,9 @@ pub fn weighted(l: &ListenerConfig) -> Vec<(&str, i32, f64)> {
 
 /// `arn:…:targetgroup/api-tg/abc` → `api-tg` (or the ARN when it is not one).
 pub fn short_group(arn: &str) -> &str {
-    arn.split("targetgroup/")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or(arn)
+    crate::aws::arn::parse(arn)
+        .filter(|r| r.kind == crate::aws::arn::ElbKind::TargetGroup)
+        .map_or(arn, |r| r.name)
 }
 
 /// The share `p` lies within sampling error (two standard errors of a
