@@ -331,8 +331,6 @@ pub mod defaults {
     pub const UNHEALTHY_TERMINATION_KEY: &str =
         "target_health_state.unhealthy.connection_termination.enabled";
     pub const UNHEALTHY_DRAINING_KEY: &str = "target_health_state.unhealthy.draining_interval_seconds";
-    pub const PRESERVE_CLIENT_IP_KEY: &str = "preserve_client_ip.enabled";
-    pub const PROXY_PROTOCOL_KEY: &str = "proxy_protocol_v2.enabled";
     pub const ZONAL_SHIFT_KEY: &str = "zonal_shift.config.enabled";
     /// REST API integration timeout default; HTTP API's is 30 s.
     pub const REST_INTEGRATION_TIMEOUT_MS: u64 = 29_000;
