@@ -35,8 +35,9 @@ pub fn execute_api_id(host: &str) -> Option<&str> {
     Some(first.split_once("-vpce-").map_or(first, |(id, _)| id))
 }
 
-/// Any `*.execute-api.*` host, an API's or a VPC endpoint's.
-pub fn is_execute_api_host(host: &str) -> bool {
+/// Any `*.execute-api.*` host, an API's or a VPC endpoint's: none is a
+/// custom domain (not [`execute_api_id`], which only names an API's).
+pub fn is_any_execute_api_host(host: &str) -> bool {
     host.split_once('.')
         .is_some_and(|(_, rest)| rest.starts_with("execute-api."))
 }
@@ -253,7 +254,7 @@ mod tests {
             execute_api_id("vpce-0123-abcd.execute-api.eu-west-1.vpce.amazonaws.com"),
             None
         );
-        assert!(is_execute_api_host(
+        assert!(is_any_execute_api_host(
             "vpce-0123-abcd.execute-api.eu-west-1.vpce.amazonaws.com"
         ));
         assert_eq!(execute_api_id("api.example.com"), None);

@@ -129,7 +129,7 @@ async fn probed_routes(ctx: &mut Ctx<'_>, out: &mut PathConfig, query: &PathQuer
     let hosts: BTreeSet<&str> = parsed
         .iter()
         .map(|(_, h, _)| h.as_str())
-        .filter(|h| !matching::is_execute_api_host(h) && !matching::is_ip_literal(h) && *h != "localhost")
+        .filter(|h| !matching::is_any_execute_api_host(h) && !matching::is_ip_literal(h) && *h != "localhost")
         .collect();
     let mut unreadable = BTreeSet::new();
     for host in hosts {
