@@ -5,6 +5,7 @@
 //! that names what went wrong (no credentials, a missing permission, a
 //! wrong region), and the rest of the diagnosis goes on without it.
 
+pub mod arn;
 pub mod cloudwatch;
 pub mod credentials;
 pub mod path;
@@ -15,6 +16,14 @@ pub mod xray_retrieval;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// An SDK call's error, the type every service crate's `error::SdkError` is.
+pub type SdkError<E> = aws_smithy_runtime_api::client::result::SdkError<
+    E,
+    aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+>;
+/// The service's error code and message (re-exported by every service crate).
+pub use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Where and as whom to call AWS; unset fields follow the SDK's standard
 /// chain (environment, shared config and credentials files, SSO, IMDS).
@@ -70,11 +79,10 @@ pub async fn sdk_config(options: &AwsOptions, lab: bool) -> SdkConfig {
 /// answered in its own protocol; else the HTTP status and the body's text
 /// (an emulator or a proxy answering in another format); else what kept
 /// the call from being made.
-pub fn describe<E>(action: &str, err: &aws_sdk_xray::error::SdkError<E>) -> String
+pub fn describe<E>(action: &str, err: &SdkError<E>) -> String
 where
-    E: aws_sdk_xray::error::ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    use aws_sdk_xray::error::SdkError;
     match err {
         SdkError::ServiceError(e) => {
             let status = e.raw().status().as_u16();
@@ -132,7 +140,7 @@ where
 }
 
 /// The text of `<name>…</name>` in an XML error body.
-fn xml_element(body: &[u8], name: &str) -> Option<String> {
+pub(crate) fn xml_element(body: &[u8], name: &str) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?;
     let start = text.find(&format!("<{name}>"))? + name.len() + 2;
     let end = start + text[start..].find(&format!("</{name}>"))?;

@@ -188,11 +188,13 @@ pub fn names_nothing(query: &PathQuery) -> bool {
         && query.target_groups.is_empty()
 }
 
-/// An API Gateway execute-api host (`{id}.execute-api.{region}.amazonaws.com`,
-/// a VPC endpoint's `{id}-vpce-….execute-api.…`, the lab's): where
-/// `--aws-config` can start without a profile naming the API.
+/// An API Gateway execute-api host that names its API
+/// (`{id}.execute-api.{region}.amazonaws.com`, the private alias
+/// `{id}-vpce-….execute-api.…`, the lab's): where `--aws-config` can start
+/// without a profile naming the API. A VPC endpoint's own name
+/// (`vpce-….execute-api…`) names none. The reader's rule, so both agree.
 pub fn is_execute_api_host(host: &str) -> bool {
-    host.split('.').nth(1) == Some("execute-api")
+    crate::aws::path::execute_api_id(host).is_some()
 }
 
 /// The lab writes to the emulator it seeds: only ever one on this machine.
@@ -221,18 +223,14 @@ pub(super) fn check_entry(src: &Source<'_>, aws: &AwsEntry) -> Result<(), Config
     Ok(())
 }
 
-/// One kind of ELB resource name: its short form's prefix, and how the
-/// message describes it.
+/// One kind of ELB resource name, and how the message describes it.
 struct ElbKind {
-    prefix: &'static str,
-    /// The ARN's resource part before the short form (`loadbalancer/`).
-    arn_resource: &'static str,
+    kind: crate::aws::arn::ElbKind,
     shape: ElbShape,
 }
 
 static NLB: ElbKind = ElbKind {
-    prefix: "net",
-    arn_resource: "loadbalancer/",
+    kind: crate::aws::arn::ElbKind::Network,
     shape: ElbShape {
         what: "a Network Load Balancer",
         short: "net/NAME/ID",
@@ -240,8 +238,7 @@ static NLB: ElbKind = ElbKind {
     },
 };
 static ALB: ElbKind = ElbKind {
-    prefix: "app",
-    arn_resource: "loadbalancer/",
+    kind: crate::aws::arn::ElbKind::Application,
     shape: ElbShape {
         what: "an Application Load Balancer",
         short: "app/NAME/ID",
@@ -249,8 +246,7 @@ static ALB: ElbKind = ElbKind {
     },
 };
 static TARGET_GROUP: ElbKind = ElbKind {
-    prefix: "targetgroup",
-    arn_resource: "",
+    kind: crate::aws::arn::ElbKind::TargetGroup,
     shape: ElbShape {
         what: "a target group",
         short: "targetgroup/NAME/ID",
@@ -278,35 +274,25 @@ fn check_elb(
 }
 
 /// `PREFIX/NAME/ID`, or `arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:`
-/// followed by it (after `loadbalancer/` for load balancers).
+/// followed by it (after `loadbalancer/` for load balancers), as
+/// `crate::aws::arn` parses it, with each field checked.
 fn elb_shape(value: &str, kind: &ElbKind) -> bool {
-    let short = match value.strip_prefix("arn:") {
-        None => value,
-        Some(arn) => {
-            let parts: Vec<&str> = arn.splitn(5, ':').collect();
-            let [partition, service, region, account, resource] = parts[..] else {
-                return false;
-            };
-            let fields_ok = partition.starts_with("aws")
-                && service == "elasticloadbalancing"
-                && !region.is_empty()
-                && account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit());
-            match resource.strip_prefix(kind.arn_resource) {
-                Some(rest) if fields_ok => rest,
-                _ => return false,
-            }
-        }
-    };
-    let parts: Vec<&str> = short.split('/').collect();
-    let [prefix, name, id] = parts[..] else {
+    let Some(r) = crate::aws::arn::parse(value) else {
         return false;
     };
-    prefix == kind.prefix
-        && (1..=32).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !id.is_empty()
-        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+    let arn_ok = r.arn.is_none_or(|a| {
+        a.partition.starts_with("aws")
+            && a.service == "elasticloadbalancing"
+            && !a.region.is_empty()
+            && a.account.len() == 12
+            && a.account.bytes().all(|b| b.is_ascii_digit())
+    });
+    arn_ok
+        && r.kind == kind.kind
+        && (1..=32).contains(&r.name.len())
+        && r.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && r.id
+            .is_some_and(|id| id.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 #[cfg(test)]
@@ -361,6 +347,12 @@ mod tests {
     fn execute_api_hosts() {
         assert!(is_execute_api_host("abc123.execute-api.eu-west-1.amazonaws.com"));
         assert!(is_execute_api_host("abc123.execute-api.lab.test"));
+        assert!(is_execute_api_host(
+            "abc123-vpce-0123456789abcdef0.execute-api.eu-west-1.amazonaws.com"
+        ));
+        assert!(!is_execute_api_host(
+            "vpce-0123-abcd.execute-api.eu-west-1.vpce.amazonaws.com"
+        ));
         assert!(!is_execute_api_host("api.example.com"));
     }
 }

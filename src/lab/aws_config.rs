@@ -89,7 +89,7 @@ impl Lab {
 
 /// `PREFIX/NAME/ID` → `NAME`.
 fn name_of(short: &str) -> &str {
-    short.split('/').nth(1).unwrap_or(short)
+    crate::aws::arn::parse(short).map_or(short, |r| r.name)
 }
 
 /// `endpoint` is on this machine (`127.0.0.1`, `::1`, `localhost`): the only
@@ -457,11 +457,7 @@ async fn sign_ec2(sdk: &SdkConfig, endpoint: &str, body: &str) -> Result<Vec<(St
 
 /// The `<item>`s of a `DescribeSubnetsResponse`.
 fn parse_subnets(xml: &str) -> Vec<Subnet> {
-    let element = |item: &str, name: &str| -> Option<String> {
-        let start = item.find(&format!("<{name}>"))? + name.len() + 2;
-        let end = start + item[start..].find(&format!("</{name}>"))?;
-        Some(item[start..end].trim().to_string())
-    };
+    let element = |item: &str, name: &str| crate::aws::xml_element(item.as_bytes(), name);
     xml.split("<item>")
         .skip(1)
         .filter_map(|item| {

@@ -1,8 +1,8 @@
 //! What every step of the read shares: the three clients, the progress
 //! line, and the notes (what failed, what could not be followed).
 
+use crate::aws::{ProvideErrorMetadata, SdkError};
 use aws_config::SdkConfig;
-use aws_sdk_xray::error::{ProvideErrorMetadata, SdkError};
 
 /// The clients `read` calls; built from one `SdkConfig`, or given (tests
 /// hand in the SDK's mocks).
@@ -69,6 +69,61 @@ impl<'a> Ctx<'a> {
             "{action}: stopped after {MAX_PAGES} pages; what is beyond them was not read"
         ));
     }
+
+    /// Every page of a listing: `page(token)` makes one call and gives its
+    /// items and the next token. Ends on no (or an empty) token, on a token
+    /// met before (an endpoint cycling A→B→A), or after [`MAX_PAGES`] (a
+    /// note). A failed call is a note and ends the listing: `complete` is
+    /// then false and `items` what the pages before it gave.
+    pub async fn pages<T, E, Fut>(
+        &mut self,
+        action: &str,
+        mut page: impl FnMut(Option<String>) -> Fut,
+    ) -> Listing<T>
+    where
+        Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), SdkError<E>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let mut items = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            match page(token.take()).await {
+                Ok((more, next)) => {
+                    items.extend(more);
+                    match next {
+                        Some(t) if !t.is_empty() && seen.insert(t.clone()) => token = Some(t),
+                        _ => {
+                            return Listing {
+                                items,
+                                complete: true,
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.failed(action, &e);
+                    return Listing {
+                        items,
+                        complete: false,
+                    };
+                }
+            }
+        }
+        self.too_many_pages(action);
+        Listing {
+            items,
+            complete: true,
+        }
+    }
+}
+
+/// What [`Ctx::pages`] read.
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    /// No call failed (a listing cut at [`MAX_PAGES`] is complete as far
+    /// as it goes; its note says the rest).
+    pub complete: bool,
 }
 
 /// The service's error code, when it answered with one.

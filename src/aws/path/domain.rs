@@ -1,12 +1,22 @@
 //! Custom domain names (`apigateway` GetDomainName, GetBasePathMappings):
 //! which API and stage a probed host's paths go to.
 
-use super::ctx::{is_not_found, Ctx, MAX_PAGES};
+use super::ctx::{is_not_found, Ctx};
 use super::model::{BasePathMapping, DomainConfig};
 
-/// Read the custom domain `host`; `None` when it is not one (a note says
-/// so) or could not be read.
-pub async fn read(ctx: &mut Ctx<'_>, host: &str) -> Option<DomainConfig> {
+/// What GetDomainName said of a probed host.
+pub enum Domain {
+    Read(DomainConfig),
+    /// API Gateway does not know it (in this account and region): not a
+    /// custom domain, e.g. a private DNS name for a VPC endpoint.
+    NotOne,
+    /// The call failed (AccessDenied, throttled…): it may be one, mapped
+    /// to any API; a note names the call.
+    Unreadable,
+}
+
+/// Read the custom domain `host`.
+pub async fn read(ctx: &mut Ctx<'_>, host: &str) -> Domain {
     ctx.step(&format!("reading custom domain {host}"));
     let action = format!("apigateway:GET on /domainnames/{host}");
     let out = match ctx.clients.rest.get_domain_name().domain_name(host).send().await {
@@ -15,11 +25,11 @@ pub async fn read(ctx: &mut Ctx<'_>, host: &str) -> Option<DomainConfig> {
             ctx.note(format!(
                 "{host} is not an API Gateway custom domain in this account/region"
             ));
-            return None;
+            return Domain::NotOne;
         }
         Err(e) => {
             ctx.failed(&action, &e);
-            return None;
+            return Domain::Unreadable;
         }
     };
     let mut domain = DomainConfig {
@@ -35,43 +45,33 @@ pub async fn read(ctx: &mut Ctx<'_>, host: &str) -> Option<DomainConfig> {
         base_path_mappings: Vec::new(),
     };
     let action = format!("apigateway:GET on /domainnames/{host}/basepathmappings");
-    let mut position: Option<String> = None;
-    for page in 0.. {
-        if page == MAX_PAGES {
-            ctx.too_many_pages(&action);
-            break;
-        }
-        let res = ctx
-            .clients
-            .rest
-            .get_base_path_mappings()
-            .domain_name(host)
-            .limit(500)
-            .set_position(position.clone())
-            .send()
-            .await;
-        let page = match res {
-            Ok(p) => p,
-            Err(e) => {
-                ctx.failed(&action, &e);
-                break;
-            }
-        };
-        domain
-            .base_path_mappings
-            .extend(page.items().iter().map(|m| BasePathMapping {
-                base_path: match m.base_path() {
-                    None | Some("") => "(none)".to_string(),
-                    Some(p) => p.to_string(),
-                },
-                api_id: m.rest_api_id().unwrap_or_default().to_string(),
-                stage: m.stage().map(String::from),
-                targets: Vec::new(),
-            }));
-        match page.position() {
-            Some(p) if !p.is_empty() && Some(p) != position.as_deref() => position = Some(p.to_string()),
-            _ => break,
-        }
-    }
-    Some(domain)
+    let rest = &ctx.clients.rest;
+    // A failed page is a note; the mappings before it are kept.
+    domain.base_path_mappings = ctx
+        .pages(&action, |position| async move {
+            let page = rest
+                .get_base_path_mappings()
+                .domain_name(host)
+                .limit(500)
+                .set_position(position)
+                .send()
+                .await?;
+            let items = page
+                .items()
+                .iter()
+                .map(|m| BasePathMapping {
+                    base_path: match m.base_path() {
+                        None | Some("") => "(none)".to_string(),
+                        Some(p) => p.to_string(),
+                    },
+                    api_id: m.rest_api_id().unwrap_or_default().to_string(),
+                    stage: m.stage().map(String::from),
+                    targets: Vec::new(),
+                })
+                .collect();
+            Ok((items, page.position().map(String::from)))
+        })
+        .await
+        .items;
+    Domain::Read(domain)
 }

@@ -5,11 +5,19 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_elasticloadbalancingv2::types::{LoadBalancer, TargetGroup};
+use aws_sdk_elasticloadbalancingv2::types::{Listener, LoadBalancer, TargetGroup};
 
-use super::ctx::{is_not_found, Ctx, MAX_PAGES};
-use super::matching::resource_name;
+use super::ctx::{is_not_found, Ctx};
 use super::model::{Forward, ListenerConfig, LoadBalancerConfig, TargetConfig, TargetGroupConfig};
+
+/// A reference's `NAME` and `ID` (`crate::aws::arn`); anything else is
+/// taken as a bare name.
+fn name_and_id(reference: &str) -> (String, Option<String>) {
+    match crate::aws::arn::parse(reference) {
+        Some(r) => (r.name.to_string(), r.id.map(String::from)),
+        None => (reference.to_string(), None),
+    }
+}
 
 /// Read `load_balancers` (ARN or `net/NAME/ID`, and what named it) and the
 /// load balancers `target_groups` (`targetgroup/NAME/ID` or ARNs) belong to.
@@ -52,7 +60,7 @@ async fn owners_of(ctx: &mut Ctx<'_>, tg: &str) -> Vec<String> {
     let request = if tg.starts_with("arn:") {
         request.target_group_arns(tg)
     } else {
-        request.names(resource_name(tg).0)
+        request.names(name_and_id(tg).0)
     };
     match request.send().await {
         Ok(out) => {
@@ -85,7 +93,7 @@ async fn owners_of(ctx: &mut Ctx<'_>, tg: &str) -> Vec<String> {
 /// one the profile names (moto says `app/` for every kind).
 async fn find(ctx: &mut Ctx<'_>, reference: &str, origin: &str) -> Option<LoadBalancer> {
     let action = "elasticloadbalancing:DescribeLoadBalancers";
-    let (name, id) = resource_name(reference);
+    let (name, id) = name_and_id(reference);
     if reference.starts_with("arn:") {
         match ctx
             .clients
@@ -120,7 +128,7 @@ async fn find(ctx: &mut Ctx<'_>, reference: &str, origin: &str) -> Option<LoadBa
                 )),
                 (Some(lb), Some(id)) => {
                     let arn = lb.load_balancer_arn().unwrap_or_default();
-                    if resource_name(arn).1.as_deref() != Some(id.as_str()) {
+                    if name_and_id(arn).1.as_deref() != Some(id.as_str()) {
                         ctx.note(format!(
                             "{origin}: {reference} found by its name {name} as {arn}, whose id differs"
                         ));
@@ -178,7 +186,10 @@ async fn read_one(ctx: &mut Ctx<'_>, lb: &LoadBalancer) -> LoadBalancerConfig {
         .await
     {
         Ok(out) => config.attributes = pairs(out.attributes().iter().map(|a| (a.key(), a.value()))),
-        Err(e) => ctx.failed("elasticloadbalancing:DescribeLoadBalancerAttributes", &e),
+        Err(e) => {
+            config.attributes_unread = true;
+            ctx.failed("elasticloadbalancing:DescribeLoadBalancerAttributes", &e)
+        }
     }
     config.listeners = listeners(ctx, &arn).await;
     for group in target_groups(ctx, &arn).await {
@@ -195,67 +206,22 @@ fn pairs<'a>(items: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) ->
 
 async fn listeners(ctx: &mut Ctx<'_>, lb: &str) -> Vec<ListenerConfig> {
     let action = "elasticloadbalancing:DescribeListeners";
-    let mut marker: Option<String> = None;
-    let mut out = Vec::new();
-    for page in 0.. {
-        if page == MAX_PAGES {
-            ctx.too_many_pages(action);
-            break;
-        }
-        let res = ctx
-            .clients
-            .elb
-            .describe_listeners()
-            .load_balancer_arn(lb)
-            .page_size(400)
-            .set_marker(marker.clone())
-            .send()
-            .await;
-        let page = match res {
-            Ok(p) => p,
-            Err(e) => {
-                ctx.failed(action, &e);
-                break;
-            }
-        };
-        for l in page.listeners() {
-            let mut forwards = Vec::new();
-            for action in l.default_actions() {
-                if action.r#type().map(|t| t.as_str()) != Some("forward") {
-                    continue;
-                }
-                let tuples = action
-                    .forward_config()
-                    .map(|c| c.target_groups())
-                    .unwrap_or_default();
-                if tuples.is_empty() {
-                    if let Some(tg) = action.target_group_arn() {
-                        forwards.push(Forward {
-                            target_group_arn: tg.to_string(),
-                            weight: None,
-                        });
-                    }
-                }
-                forwards.extend(tuples.iter().filter_map(|t| {
-                    Some(Forward {
-                        target_group_arn: t.target_group_arn()?.to_string(),
-                        weight: t.weight(),
-                    })
-                }));
-            }
-            out.push(ListenerConfig {
-                arn: l.listener_arn().unwrap_or_default().to_string(),
-                protocol: l.protocol().map(|p| p.as_str().to_string()).unwrap_or_default(),
-                port: l.port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
-                attributes: BTreeMap::new(),
-                forwards,
-            });
-        }
-        match page.next_marker() {
-            Some(m) if !m.is_empty() && Some(m) != marker.as_deref() => marker = Some(m.to_string()),
-            _ => break,
-        }
-    }
+    let client = &ctx.clients.elb;
+    // A failed page is a note; the listeners before it are kept.
+    let mut out = ctx
+        .pages(action, |marker| async move {
+            let page = client
+                .describe_listeners()
+                .load_balancer_arn(lb)
+                .page_size(400)
+                .set_marker(marker)
+                .send()
+                .await?;
+            let items = page.listeners().iter().map(listener).collect();
+            Ok((items, page.next_marker().map(String::from)))
+        })
+        .await
+        .items;
     for l in &mut out {
         match ctx
             .clients
@@ -266,44 +232,68 @@ async fn listeners(ctx: &mut Ctx<'_>, lb: &str) -> Vec<ListenerConfig> {
             .await
         {
             Ok(a) => l.attributes = pairs(a.attributes().iter().map(|a| (a.key(), a.value()))),
-            Err(e) => ctx.failed("elasticloadbalancing:DescribeListenerAttributes", &e),
+            Err(e) => {
+                l.attributes_unread = true;
+                ctx.failed("elasticloadbalancing:DescribeListenerAttributes", &e)
+            }
         }
     }
     out
 }
 
 async fn target_groups(ctx: &mut Ctx<'_>, lb: &str) -> Vec<TargetGroup> {
-    let action = "elasticloadbalancing:DescribeTargetGroups";
-    let mut marker: Option<String> = None;
-    let mut out = Vec::new();
-    for page in 0.. {
-        if page == MAX_PAGES {
-            ctx.too_many_pages(action);
-            break;
-        }
-        let res = ctx
-            .clients
-            .elb
+    let client = &ctx.clients.elb;
+    ctx.pages("elasticloadbalancing:DescribeTargetGroups", |marker| async move {
+        let page = client
             .describe_target_groups()
             .load_balancer_arn(lb)
             .page_size(400)
-            .set_marker(marker.clone())
+            .set_marker(marker)
             .send()
-            .await;
-        let page = match res {
-            Ok(p) => p,
-            Err(e) => {
-                ctx.failed(action, &e);
-                break;
-            }
-        };
-        out.extend(page.target_groups().iter().cloned());
-        match page.next_marker() {
-            Some(m) if !m.is_empty() && Some(m) != marker.as_deref() => marker = Some(m.to_string()),
-            _ => break,
+            .await?;
+        Ok((
+            page.target_groups().to_vec(),
+            page.next_marker().map(String::from),
+        ))
+    })
+    .await
+    .items
+}
+
+/// A listener as read, before its attributes.
+fn listener(l: &Listener) -> ListenerConfig {
+    let mut forwards = Vec::new();
+    for action in l.default_actions() {
+        if action.r#type().map(|t| t.as_str()) != Some("forward") {
+            continue;
         }
+        let tuples = action
+            .forward_config()
+            .map(|c| c.target_groups())
+            .unwrap_or_default();
+        if tuples.is_empty() {
+            if let Some(tg) = action.target_group_arn() {
+                forwards.push(Forward {
+                    target_group_arn: tg.to_string(),
+                    weight: None,
+                });
+            }
+        }
+        forwards.extend(tuples.iter().filter_map(|t| {
+            Some(Forward {
+                target_group_arn: t.target_group_arn()?.to_string(),
+                weight: t.weight(),
+            })
+        }));
     }
-    out
+    ListenerConfig {
+        arn: l.listener_arn().unwrap_or_default().to_string(),
+        protocol: l.protocol().map(|p| p.as_str().to_string()).unwrap_or_default(),
+        port: l.port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
+        attributes: BTreeMap::new(),
+        attributes_unread: false,
+        forwards,
+    }
 }
 
 async fn target_group(ctx: &mut Ctx<'_>, group: &TargetGroup) -> TargetGroupConfig {
@@ -325,7 +315,10 @@ async fn target_group(ctx: &mut Ctx<'_>, group: &TargetGroup) -> TargetGroupConf
         .await
     {
         Ok(out) => config.attributes = pairs(out.attributes().iter().map(|a| (a.key(), a.value()))),
-        Err(e) => ctx.failed("elasticloadbalancing:DescribeTargetGroupAttributes", &e),
+        Err(e) => {
+            config.attributes_unread = true;
+            ctx.failed("elasticloadbalancing:DescribeTargetGroupAttributes", &e)
+        }
     }
     match ctx
         .clients

@@ -4,16 +4,29 @@
 
 use std::collections::BTreeMap;
 
-use super::ctx::{is_not_found, ApiRoute, Ctx, Follow, LinkRef, MAX_PAGES};
+use super::ctx::{is_not_found, ApiRoute, Ctx, Follow, LinkRef};
 use super::matching::{
-    best_route_key, is_cloud_map_arn, is_elb_listener_arn, listener_to_load_balancer, substitute,
-    Substitution,
+    best_route_key, is_cloud_map_arn, is_elb_listener_arn, keep_referenced_variables,
+    listener_to_load_balancer, substitute, Substitution,
 };
 use super::model::{HttpApiConfig, RouteConfig, StageConfig};
 
 /// Read HTTP API `id` at `stage` and the integrations of `routes`. `None`
 /// when the API does not exist (a note says so).
 pub async fn read(
+    ctx: &mut Ctx<'_>,
+    id: &str,
+    stage: &str,
+    routes: &[ApiRoute],
+    follow: &mut Follow,
+) -> Option<HttpApiConfig> {
+    let mut api = read_api(ctx, id, stage, routes, follow).await?;
+    keep_referenced_variables(&mut api.stage, &api.routes);
+    Some(api)
+}
+
+/// [`read`] with every stage variable (substitution needs them).
+async fn read_api(
     ctx: &mut Ctx<'_>,
     id: &str,
     stage: &str,
@@ -106,40 +119,25 @@ pub async fn read(
 /// Every route: (route key, target).
 async fn list_routes(ctx: &mut Ctx<'_>, id: &str) -> Option<Vec<(String, Option<String>)>> {
     let action = format!("apigateway:GET on /apis/{id}/routes");
-    let mut token: Option<String> = None;
-    let mut out = Vec::new();
-    for page in 0.. {
-        if page == MAX_PAGES {
-            ctx.too_many_pages(&action);
-            break;
-        }
-        let res = ctx
-            .clients
-            .v2
-            .get_routes()
-            .api_id(id)
-            .max_results("500")
-            .set_next_token(token.clone())
-            .send()
-            .await;
-        let page = match res {
-            Ok(p) => p,
-            Err(e) => {
-                ctx.failed(&action, &e);
-                return None;
-            }
-        };
-        out.extend(
-            page.items()
+    let v2 = &ctx.clients.v2;
+    let listing = ctx
+        .pages(&action, |token| async move {
+            let page = v2
+                .get_routes()
+                .api_id(id)
+                .max_results("500")
+                .set_next_token(token)
+                .send()
+                .await?;
+            let items = page
+                .items()
                 .iter()
-                .filter_map(|r| Some((r.route_key()?.to_string(), r.target().map(String::from)))),
-        );
-        match page.next_token() {
-            Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
-    Some(out)
+                .filter_map(|r| Some((r.route_key()?.to_string(), r.target().map(String::from))))
+                .collect();
+            Ok((items, page.next_token().map(String::from)))
+        })
+        .await;
+    listing.complete.then_some(listing.items)
 }
 
 async fn integration_of(

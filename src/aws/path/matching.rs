@@ -35,8 +35,9 @@ pub fn execute_api_id(host: &str) -> Option<&str> {
     Some(first.split_once("-vpce-").map_or(first, |(id, _)| id))
 }
 
-/// Any `*.execute-api.*` host, an API's or a VPC endpoint's.
-pub fn is_execute_api_host(host: &str) -> bool {
+/// Any `*.execute-api.*` host, an API's or a VPC endpoint's: none is a
+/// custom domain (not [`execute_api_id`], which only names an API's).
+pub fn is_any_execute_api_host(host: &str) -> bool {
     host.split_once('.')
         .is_some_and(|(_, rest)| rest.starts_with("execute-api."))
 }
@@ -175,19 +176,32 @@ pub fn substitute(value: &str, variables: &BTreeMap<String, String>) -> Substitu
     Substitution::Value(out)
 }
 
-/// `net/NAME/ID`, `app/NAME/ID`, `targetgroup/NAME/ID`, or an ARN ending
-/// in one of them → (`NAME`, `Some(ID)`); a bare `NAME` → (`NAME`, `None`).
-pub fn resource_name(reference: &str) -> (String, Option<String>) {
-    let tail = reference.rsplit_once(":loadbalancer/").map(|(_, t)| t);
-    let tail = tail
-        .or_else(|| reference.rsplit_once(':').map(|(_, t)| t))
-        .unwrap_or(reference);
-    let parts: Vec<&str> = tail.split('/').collect();
-    match parts.as_slice() {
-        ["net" | "app" | "gwy" | "targetgroup", name, id] => (name.to_string(), Some(id.to_string())),
-        ["net" | "app" | "gwy" | "targetgroup", name] => (name.to_string(), None),
-        _ => (tail.to_string(), None),
-    }
+/// The stage variables `value` names (`${stageVariables.NAME}`).
+pub fn referenced_variables(value: &str) -> Vec<&str> {
+    const OPEN: &str = "${stageVariables.";
+    value
+        .split(OPEN)
+        .skip(1)
+        .filter_map(|after| after.split_once('}').map(|(name, _)| name))
+        .collect()
+}
+
+/// Keep of the stage's variables only those `routes` reference in their
+/// `connectionId` or `uri`: the others may hold secrets, and the stage is
+/// written into every report.
+pub fn keep_referenced_variables(
+    stage: &mut Option<super::model::StageConfig>,
+    routes: &[super::model::RouteConfig],
+) {
+    let Some(stage) = stage else {
+        return;
+    };
+    let used: Vec<&str> = routes
+        .iter()
+        .flat_map(|r| r.connection_id.iter().chain(r.uri.iter()))
+        .flat_map(|v| referenced_variables(v))
+        .collect();
+    stage.variables.retain(|k, _| used.contains(&k.as_str()));
 }
 
 /// An ELB listener ARN's load balancer ARN
@@ -240,7 +254,7 @@ mod tests {
             execute_api_id("vpce-0123-abcd.execute-api.eu-west-1.vpce.amazonaws.com"),
             None
         );
-        assert!(is_execute_api_host(
+        assert!(is_any_execute_api_host(
             "vpce-0123-abcd.execute-api.eu-west-1.vpce.amazonaws.com"
         ));
         assert_eq!(execute_api_id("api.example.com"), None);
@@ -308,25 +322,41 @@ mod tests {
             substitute("${stageVariables.other}", &vars),
             Substitution::Undefined("other".into())
         );
+        assert_eq!(
+            referenced_variables("http://${stageVariables.host}:${stageVariables.port}/x"),
+            ["host", "port"]
+        );
     }
 
     #[test]
-    fn names_come_out_of_references_and_arns() {
-        assert_eq!(
-            resource_name("net/orders/50dc6c495c0c9188"),
-            ("orders".into(), Some("50dc6c495c0c9188".into()))
-        );
-        assert_eq!(
-            resource_name("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/orders/abc"),
-            ("orders".into(), Some("abc".into()))
-        );
-        assert_eq!(
-            resource_name(
-                "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg-a/73e2d6bc24d8a067"
-            ),
-            ("tg-a".into(), Some("73e2d6bc24d8a067".into()))
-        );
-        assert_eq!(resource_name("orders"), ("orders".into(), None));
+    fn only_referenced_stage_variables_are_kept() {
+        use super::super::model::{RouteConfig, StageConfig};
+        let mut stage = Some(StageConfig {
+            name: "prod".into(),
+            tracing: None,
+            variables: BTreeMap::from([
+                ("vpcLinkId".to_string(), "l1".to_string()),
+                ("apiKey".to_string(), "secret".to_string()),
+                ("host".to_string(), "orders.internal".to_string()),
+            ]),
+        });
+        let routes = [
+            RouteConfig {
+                connection_id: Some("${stageVariables.vpcLinkId}".into()),
+                ..RouteConfig::default()
+            },
+            RouteConfig {
+                uri: Some("http://${stageVariables.host}/orders".into()),
+                ..RouteConfig::default()
+            },
+        ];
+        keep_referenced_variables(&mut stage, &routes);
+        let kept: Vec<&String> = stage.as_ref().unwrap().variables.keys().collect();
+        assert_eq!(kept, ["host", "vpcLinkId"]);
+    }
+
+    #[test]
+    fn load_balancers_come_out_of_listener_arns() {
         assert_eq!(
             listener_to_load_balancer("arn:aws:elasticloadbalancing:eu-west-1:1:listener/net/orders/abc/def")
                 .as_deref(),

@@ -18,6 +18,7 @@ pub mod model;
 mod rest;
 
 pub use ctx::Clients;
+pub use matching::execute_api_id;
 pub use model::*;
 
 use std::collections::BTreeSet;
@@ -102,7 +103,10 @@ enum Hint {
     Api(String),
     /// A custom domain's base path mapping: the path is behind it.
     Mapped { api: String, stage: Option<String> },
-    /// An IP literal, `localhost`, a host that is not a custom domain.
+    /// An IP literal, `localhost`, a host API Gateway says is not a custom
+    /// domain (a private DNS name, the lab's): the profile's API serves it.
+    /// (A host whose GetDomainName failed is none of these: its routes are
+    /// not matched, not guessed.)
     Unknown,
 }
 
@@ -125,11 +129,16 @@ async fn probed_routes(ctx: &mut Ctx<'_>, out: &mut PathConfig, query: &PathQuer
     let hosts: BTreeSet<&str> = parsed
         .iter()
         .map(|(_, h, _)| h.as_str())
-        .filter(|h| !matching::is_execute_api_host(h) && !matching::is_ip_literal(h) && *h != "localhost")
+        .filter(|h| !matching::is_any_execute_api_host(h) && !matching::is_ip_literal(h) && *h != "localhost")
         .collect();
+    let mut unreadable = BTreeSet::new();
     for host in hosts {
-        if let Some(domain) = domain::read(ctx, host).await {
-            out.domains.push(domain);
+        match domain::read(ctx, host).await {
+            domain::Domain::Read(domain) => out.domains.push(domain),
+            domain::Domain::NotOne => {}
+            domain::Domain::Unreadable => {
+                unreadable.insert(host.to_string());
+            }
         }
     }
     let mut probed = Vec::new();
@@ -137,6 +146,15 @@ async fn probed_routes(ctx: &mut Ctx<'_>, out: &mut PathConfig, query: &PathQuer
     // once the loop no longer borrows `out.domains`.
     let mut taken: Vec<(usize, usize, String)> = Vec::new();
     for (route, host, path) in parsed {
+        if unreadable.contains(&host) {
+            // It may map this path to any API and stage: matching it
+            // against the profile's API could cite a route it never takes.
+            ctx.note(format!(
+                "{}: {} was not matched to a route: its custom domain {host} could not be read",
+                route.target, route.url
+            ));
+            continue;
+        }
         let domain = out
             .domains
             .iter()

@@ -93,6 +93,11 @@ pub struct StageConfig {
     /// X-Ray tracing on the stage (REST only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracing: Option<bool>,
+    /// Only the stage variables the read integrations reference
+    /// (`${stageVariables.NAME}` in `connectionId` or `uri`): the others
+    /// are none of the path's business and may hold secrets (API keys,
+    /// passwords), and this section is written whole into every report
+    /// format.
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
 }
@@ -226,6 +231,13 @@ pub struct LoadBalancerConfig {
     /// `DescribeLoadBalancerAttributes`, every key as returned.
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// True when `DescribeLoadBalancerAttributes` failed (a note names the call):
+    /// `attributes` is then empty and its keys' defaults must not be
+    /// assumed. False, and not written, when they were read: the zero
+    /// value, so that fixtures built with `..Default::default()` and
+    /// reports written before this field mean "read".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attributes_unread: bool,
     #[serde(default)]
     pub listeners: Vec<ListenerConfig>,
     #[serde(default)]
@@ -242,6 +254,13 @@ pub struct ListenerConfig {
     /// (`tcp.idle_timeout.seconds`).
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// True when `DescribeListenerAttributes` failed (a note names the call):
+    /// `attributes` is then empty and its keys' defaults must not be
+    /// assumed. False, and not written, when they were read: the zero
+    /// value, so that fixtures built with `..Default::default()` and
+    /// reports written before this field mean "read".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attributes_unread: bool,
     /// The default action's forward: target group ARN and weight.
     #[serde(default)]
     pub forwards: Vec<Forward>,
@@ -269,6 +288,13 @@ pub struct TargetGroupConfig {
     /// `DescribeTargetGroupAttributes`, every key as returned.
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// True when `DescribeTargetGroupAttributes` failed (a note names the call):
+    /// `attributes` is then empty and its keys' defaults must not be
+    /// assumed. False, and not written, when they were read: the zero
+    /// value, so that fixtures built with `..Default::default()` and
+    /// reports written before this field mean "read".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attributes_unread: bool,
     #[serde(default)]
     pub targets: Vec<TargetConfig>,
 }
@@ -309,8 +335,6 @@ pub mod defaults {
     pub const UNHEALTHY_TERMINATION_KEY: &str =
         "target_health_state.unhealthy.connection_termination.enabled";
     pub const UNHEALTHY_DRAINING_KEY: &str = "target_health_state.unhealthy.draining_interval_seconds";
-    pub const PRESERVE_CLIENT_IP_KEY: &str = "preserve_client_ip.enabled";
-    pub const PROXY_PROTOCOL_KEY: &str = "proxy_protocol_v2.enabled";
     pub const ZONAL_SHIFT_KEY: &str = "zonal_shift.config.enabled";
     /// REST API integration timeout default; HTTP API's is 30 s.
     pub const REST_INTEGRATION_TIMEOUT_MS: u64 = 29_000;

@@ -3,47 +3,36 @@
 
 use std::collections::BTreeMap;
 
-use super::ctx::{is_not_found, ApiRoute, Ctx, Follow, LinkRef, MAX_PAGES};
-use super::matching::{best_template, substitute, Substitution};
+use super::ctx::{is_not_found, ApiRoute, Ctx, Follow, LinkRef};
+use super::matching::{best_template, keep_referenced_variables, substitute, Substitution};
 use super::model::{RestApiConfig, RouteConfig, StageConfig};
 
 /// The id of the REST API named `name` (GetRestApis, every page).
 pub async fn find_by_name(ctx: &mut Ctx<'_>, name: &str) -> Option<String> {
     ctx.step(&format!("looking up REST API named {name}"));
     let action = "apigateway:GET on /restapis";
-    let mut position: Option<String> = None;
-    let mut found = Vec::new();
-    for page in 0.. {
-        if page == MAX_PAGES {
-            ctx.too_many_pages(action);
-            break;
-        }
-        let res = ctx
-            .clients
-            .rest
-            .get_rest_apis()
-            .limit(500)
-            .set_position(position.clone())
-            .send()
-            .await;
-        let out = match res {
-            Ok(out) => out,
-            Err(e) => {
-                ctx.failed(action, &e);
-                return None;
-            }
-        };
-        found.extend(
-            out.items()
+    let rest = &ctx.clients.rest;
+    let listing = ctx
+        .pages(action, |position| async move {
+            let out = rest
+                .get_rest_apis()
+                .limit(500)
+                .set_position(position)
+                .send()
+                .await?;
+            let ids = out
+                .items()
                 .iter()
                 .filter(|a| a.name() == Some(name))
-                .filter_map(|a| a.id().map(String::from)),
-        );
-        match out.position() {
-            Some(p) if !p.is_empty() && Some(p) != position.as_deref() => position = Some(p.to_string()),
-            _ => break,
-        }
+                .filter_map(|a| a.id().map(String::from))
+                .collect();
+            Ok((ids, out.position().map(String::from)))
+        })
+        .await;
+    if !listing.complete {
+        return None;
     }
+    let found = listing.items;
     match found.as_slice() {
         [] => {
             ctx.note(format!(
@@ -74,6 +63,19 @@ struct Resource {
 /// Read REST API `id` at `stage` and the integrations of `routes`. `None`
 /// when the API does not exist (a note says so).
 pub async fn read(
+    ctx: &mut Ctx<'_>,
+    id: &str,
+    stage: &str,
+    routes: &[ApiRoute],
+    follow: &mut Follow,
+) -> Option<RestApiConfig> {
+    let mut api = read_api(ctx, id, stage, routes, follow).await?;
+    keep_referenced_variables(&mut api.stage, &api.routes);
+    Some(api)
+}
+
+/// [`read`] with every stage variable (substitution needs them).
+async fn read_api(
     ctx: &mut Ctx<'_>,
     id: &str,
     stage: &str,
@@ -138,45 +140,34 @@ pub async fn read(
 
 async fn resources(ctx: &mut Ctx<'_>, id: &str) -> Option<Vec<Resource>> {
     let action = format!("apigateway:GET on /restapis/{id}/resources");
-    let mut position: Option<String> = None;
-    let mut out = Vec::new();
-    for page in 0.. {
-        if page == MAX_PAGES {
-            ctx.too_many_pages(&action);
-            break;
-        }
-        let res = ctx
-            .clients
-            .rest
-            .get_resources()
-            .rest_api_id(id)
-            .limit(500)
-            .set_position(position.clone())
-            .send()
-            .await;
-        let page = match res {
-            Ok(p) => p,
-            Err(e) => {
-                ctx.failed(&action, &e);
-                return None;
-            }
-        };
-        out.extend(page.items().iter().filter_map(|r| {
-            Some(Resource {
-                id: r.id()?.to_string(),
-                path: r.path()?.to_string(),
-                methods: r
-                    .resource_methods()
-                    .map(|m| m.keys().cloned().collect())
-                    .unwrap_or_default(),
-            })
-        }));
-        match page.position() {
-            Some(p) if !p.is_empty() && Some(p) != position.as_deref() => position = Some(p.to_string()),
-            _ => break,
-        }
-    }
-    Some(out)
+    let rest = &ctx.clients.rest;
+    let listing = ctx
+        .pages(&action, |position| async move {
+            let page = rest
+                .get_resources()
+                .rest_api_id(id)
+                .limit(500)
+                .set_position(position)
+                .send()
+                .await?;
+            let items = page
+                .items()
+                .iter()
+                .filter_map(|r| {
+                    Some(Resource {
+                        id: r.id()?.to_string(),
+                        path: r.path()?.to_string(),
+                        methods: r
+                            .resource_methods()
+                            .map(|m| m.keys().cloned().collect())
+                            .unwrap_or_default(),
+                    })
+                })
+                .collect();
+            Ok((items, page.position().map(String::from)))
+        })
+        .await;
+    listing.complete.then_some(listing.items)
 }
 
 async fn read_route(
@@ -199,24 +190,24 @@ async fn read_route(
         .find(|r| r.path == template)
         .expect("a listed path");
     let method = route.method.to_ascii_uppercase();
-    // The method itself, else ANY; when the listing named the methods,
-    // only those it has.
+    // The effective method: when the listing named the resource's methods,
+    // the first of the method itself and ANY that it has; else both are
+    // tried in that order. A route already read is joined only under the
+    // key this method takes: a POST that went to `ANY /x` must not take a
+    // later GET there when `/x` has its own GET.
     let candidates: Vec<String> = [method.clone(), "ANY".to_string()]
         .into_iter()
         .filter(|m| resource.methods.is_empty() || resource.methods.contains(m))
+        .take(if resource.methods.is_empty() { 2 } else { 1 })
         .collect();
     let key_of = |m: &str| format!("{m} {}", resource.path);
-    if let Some(existing) = api
-        .routes
-        .iter_mut()
-        .find(|r| candidates.iter().any(|m| r.route == key_of(m)))
-    {
-        if !existing.targets.contains(&route.target) {
-            existing.targets.push(route.target.clone());
-        }
-        return;
-    }
     for m in &candidates {
+        if let Some(existing) = api.routes.iter_mut().find(|r| r.route == key_of(m)) {
+            if !existing.targets.contains(&route.target) {
+                existing.targets.push(route.target.clone());
+            }
+            return;
+        }
         let action = format!(
             "apigateway:GET on /restapis/{id}/resources/{}/methods/{m}/integration",
             resource.id

@@ -57,11 +57,13 @@ pub fn nlb() -> LoadBalancerConfig {
         ip_address_type: Some("ipv4".into()),
         zones: vec!["eu-west-1a".into(), "eu-west-1b".into()],
         attributes: attrs(&[("load_balancing.cross_zone.enabled", "false")]),
+        attributes_unread: false,
         listeners: vec![ListenerConfig {
             arn: LISTENER_ARN.into(),
             protocol: "TCP".into(),
             port: 443,
             attributes: BTreeMap::new(),
+            attributes_unread: false,
             forwards: vec![Forward {
                 target_group_arn: TG_ARN.into(),
                 weight: None,
@@ -74,6 +76,7 @@ pub fn nlb() -> LoadBalancerConfig {
             port: Some(8080),
             target_type: Some("ip".into()),
             attributes: attrs(&[("deregistration_delay.timeout_seconds", "300")]),
+            attributes_unread: false,
             targets: vec![
                 target("10.0.1.10", "eu-west-1a", "healthy"),
                 target("10.0.2.10", "eu-west-1b", "healthy"),

@@ -189,8 +189,7 @@ mod tests {
     #[test]
     fn an_unread_listener_is_not_the_default() {
         let mut c = fixtures::path();
-        c.notes
-            .push("elasticloadbalancing:DescribeListenerAttributes: AccessDenied".into());
+        c.load_balancers[0].listeners[0].attributes_unread = true;
         let mut f = finding(300.0, 360.0);
         join(&mut f, &c);
         assert!(

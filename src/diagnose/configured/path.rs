@@ -47,7 +47,7 @@ pub fn value(resource: String, arn: &str, setting: &str, value: String, default:
     }
 }
 
-/// Which attribute reads failed, as `aws.config.notes` names the calls: an
+/// Which attribute reads failed (`attributes_unread` in the model): an
 /// empty attribute map of that kind was not read, and its keys' defaults
 /// must not be assumed. (A map that was read holds every key AWS returns;
 /// a key missing from it has its default.)
@@ -59,12 +59,19 @@ pub struct Read {
 }
 
 impl Read {
+    /// Each kind was read on every resource of it.
     pub fn of(c: &crate::aws::path::PathConfig) -> Read {
-        let failed = |call: &str| c.notes.iter().any(|n| n.contains(call));
+        let lbs = &c.load_balancers;
         Read {
-            load_balancers: !failed("DescribeLoadBalancerAttributes"),
-            listeners: !failed("DescribeListenerAttributes"),
-            target_groups: !failed("DescribeTargetGroupAttributes"),
+            load_balancers: lbs.iter().all(|lb| !lb.attributes_unread),
+            listeners: lbs
+                .iter()
+                .flat_map(|lb| &lb.listeners)
+                .all(|l| !l.attributes_unread),
+            target_groups: lbs
+                .iter()
+                .flat_map(|lb| &lb.target_groups)
+                .all(|tg| !tg.attributes_unread),
         }
     }
 
@@ -291,10 +298,9 @@ pub fn weighted(l: &ListenerConfig) -> Vec<(&str, i32, f64)> {
 
 /// `arn:…:targetgroup/api-tg/abc` → `api-tg` (or the ARN when it is not one).
 pub fn short_group(arn: &str) -> &str {
-    arn.split("targetgroup/")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or(arn)
+    crate::aws::arn::parse(arn)
+        .filter(|r| r.kind == crate::aws::arn::ElbKind::TargetGroup)
+        .map_or(arn, |r| r.name)
 }
 
 /// The share `p` lies within sampling error (two standard errors of a
@@ -319,6 +325,22 @@ mod tests {
         assert!(within_sampling_error(22, 90, 1.0 / 3.0));
         assert!(!within_sampling_error(15, 90, 1.0 / 3.0));
         assert!(!within_sampling_error(5, 0, 0.5));
+    }
+
+    #[test]
+    fn unread_attributes_come_from_the_model_not_the_notes() {
+        let mut c = super::super::fixtures::path();
+        c.notes
+            .push("elasticloadbalancing:DescribeListenerAttributes: AccessDenied".into());
+        assert_eq!(Read::of(&c), Read::ALL, "a note alone says nothing");
+        c.load_balancers[0].listeners[0].attributes_unread = true;
+        assert_eq!(
+            Read::of(&c),
+            Read {
+                listeners: false,
+                ..Read::ALL
+            }
+        );
     }
 
     #[test]

@@ -180,10 +180,9 @@ fn vpc_link(l: &VpcLinkConfig) -> Row {
 
 /// `…:loadbalancer/net/edge-nlb/50dc…` → `net/edge-nlb`.
 fn short_lb(arn: &str) -> String {
-    arn.split("loadbalancer/")
-        .nth(1)
-        .map(|rest| rest.split('/').take(2).collect::<Vec<_>>().join("/"))
-        .unwrap_or_else(|| arn.to_string())
+    crate::aws::arn::parse(arn)
+        .filter(|r| r.kind != crate::aws::arn::ElbKind::TargetGroup)
+        .map_or_else(|| arn.to_string(), |r| r.kind_and_name())
 }
 
 fn domain(d: &DomainConfig) -> Row {

@@ -5,3 +5,4 @@
 mod chain;
 mod mocked;
 mod moto;
+mod review;

@@ -92,8 +92,10 @@ async fn every_seeded_value_comes_back() {
     assert_eq!(rest.endpoint_type.as_deref(), Some("REGIONAL"));
     let stage = rest.stage.as_ref().expect("the stage");
     assert_eq!((stage.name.as_str(), stage.tracing), ("test", Some(true)));
-    assert_eq!(stage.variables.get("vpcLinkId"), Some(&s("vpc_link")));
-    assert_eq!(stage.variables.get("backend").map(String::as_str), Some("orders"));
+    // Only the variables the integrations reference: `backend` in a uri;
+    // not `vpcLinkId`, whose connectionId moto does not keep.
+    let names: Vec<&String> = stage.variables.keys().collect();
+    assert_eq!(names, ["backend"]);
     assert_eq!(rest.routes.len(), 2, "{:#?}", rest.routes);
     let by_id = &rest.routes[0];
     assert_eq!(by_id.route, "GET /orders/{id}");
@@ -147,7 +149,7 @@ async fn every_seeded_value_comes_back() {
     assert_eq!(http.name.as_deref(), Some("orders-http"));
     let hstage = http.stage.as_ref().unwrap();
     assert_eq!((hstage.name.as_str(), hstage.tracing), ("prod", None));
-    assert_eq!(hstage.variables.get("tier").map(String::as_str), Some("gold"));
+    assert!(hstage.variables.is_empty(), "no integration references tier");
     let hroute = &http.routes[0];
     assert_eq!(
         (hroute.route.as_str(), hroute.targets.as_slice()),

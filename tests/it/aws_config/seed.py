@@ -67,7 +67,7 @@ apigw.put_integration(restApiId=api, resourceId=order, httpMethod="GET", type="H
                       connectionType="VPC_LINK", connectionId="${stageVariables.vpcLinkId}",
                       timeoutInMillis=12000)
 apigw.put_integration(restApiId=api, resourceId=orders, httpMethod="GET", type="HTTP_PROXY",
-                      integrationHttpMethod="GET", uri="http://orders-nlb.internal/orders",
+                      integrationHttpMethod="GET", uri="http://${stageVariables.backend}-nlb.internal/orders",
                       connectionType="VPC_LINK", connectionId=link)
 deployment = apigw.create_deployment(restApiId=api)["id"]
 apigw.create_stage(restApiId=api, stageName="test", deploymentId=deployment,

@@ -71,17 +71,25 @@ impl Moto {
     }
 }
 
+/// A client of service crate `$sdk` with static test credentials, in
+/// us-east-1, against `$endpoint`: every service crate has the same
+/// builder, under its own types.
+macro_rules! test_client {
+    ($sdk:ident, $endpoint:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::Config::builder()
+                .behavior_version_latest()
+                .region($sdk::config::Region::new("us-east-1"))
+                .endpoint_url($endpoint)
+                .credentials_provider($sdk::config::Credentials::new("test", "test", None, None, "test"))
+                .build(),
+        )
+    };
+}
+
 /// An X-Ray client with static test credentials against `endpoint`.
 pub fn xray_client(endpoint: &str) -> aws_sdk_xray::Client {
-    let config = aws_sdk_xray::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_xray::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_xray::config::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .build();
-    aws_sdk_xray::Client::from_conf(config)
+    test_client!(aws_sdk_xray, endpoint)
 }
 
 /// moto's venv python (with boto3), for seeding scripts.
@@ -108,41 +116,14 @@ impl Moto {
     }
 
     pub fn apigateway(&self) -> aws_sdk_apigateway::Client {
-        aws_sdk_apigateway::Client::from_conf(
-            aws_sdk_apigateway::Config::builder()
-                .behavior_version_latest()
-                .region(aws_sdk_apigateway::config::Region::new("us-east-1"))
-                .endpoint_url(&self.endpoint)
-                .credentials_provider(aws_sdk_apigateway::config::Credentials::new(
-                    "test", "test", None, None, "test",
-                ))
-                .build(),
-        )
+        test_client!(aws_sdk_apigateway, &self.endpoint)
     }
 
     pub fn apigatewayv2(&self) -> aws_sdk_apigatewayv2::Client {
-        aws_sdk_apigatewayv2::Client::from_conf(
-            aws_sdk_apigatewayv2::Config::builder()
-                .behavior_version_latest()
-                .region(aws_sdk_apigatewayv2::config::Region::new("us-east-1"))
-                .endpoint_url(&self.endpoint)
-                .credentials_provider(aws_sdk_apigatewayv2::config::Credentials::new(
-                    "test", "test", None, None, "test",
-                ))
-                .build(),
-        )
+        test_client!(aws_sdk_apigatewayv2, &self.endpoint)
     }
 
     pub fn elbv2(&self) -> aws_sdk_elasticloadbalancingv2::Client {
-        aws_sdk_elasticloadbalancingv2::Client::from_conf(
-            aws_sdk_elasticloadbalancingv2::Config::builder()
-                .behavior_version_latest()
-                .region(aws_sdk_elasticloadbalancingv2::config::Region::new("us-east-1"))
-                .endpoint_url(&self.endpoint)
-                .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::new(
-                    "test", "test", None, None, "test",
-                ))
-                .build(),
-        )
+        test_client!(aws_sdk_elasticloadbalancingv2, &self.endpoint)
     }
 }

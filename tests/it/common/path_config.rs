@@ -74,11 +74,13 @@ pub fn path() -> PathConfig {
             ip_address_type: Some("ipv4".into()),
             zones: vec!["eu-west-1a".into(), "eu-west-1b".into()],
             attributes: attrs(&[("load_balancing.cross_zone.enabled", "false")]),
+            attributes_unread: false,
             listeners: vec![ListenerConfig {
                 arn: LISTENER_ARN.into(),
                 protocol: "TCP".into(),
                 port: 443,
                 attributes: BTreeMap::new(),
+                attributes_unread: false,
                 forwards: vec![Forward {
                     target_group_arn: TG_ARN.into(),
                     weight: None,
@@ -91,6 +93,7 @@ pub fn path() -> PathConfig {
                 port: Some(8080),
                 target_type: Some("ip".into()),
                 attributes: attrs(&[("deregistration_delay.timeout_seconds", "300")]),
+                attributes_unread: false,
                 targets: vec![
                     target("10.0.1.10", "eu-west-1a", "healthy"),
                     target("10.0.2.10", "eu-west-1b", "healthy"),
@@ -155,6 +158,7 @@ pub fn full() -> PathConfig {
         protocol: "TLS".into(),
         port: 8443,
         attributes: attrs(&[("tcp.idle_timeout.seconds", "350")]),
+        attributes_unread: false,
         forwards: vec![
             Forward {
                 target_group_arn: TG_ARN.into(),
@@ -196,6 +200,7 @@ pub fn full() -> PathConfig {
             ("idle_timeout.timeout_seconds", "120"),
             ("zonal_shift.config.enabled", "true"),
         ]),
+        attributes_unread: false,
         listeners: Vec::new(),
         target_groups: Vec::new(),
     });
