@@ -31,7 +31,26 @@ pub struct Ctx<'a> {
     pub clients: &'a Clients,
     progress: &'a (dyn Fn(&str) + Sync),
     pub notes: Vec<String>,
+    /// Why AWS cannot be reached at all (no credentials or region, an
+    /// endpoint that refuses or never answers), from the first call that
+    /// met it: every later call would meet it too, and one that never
+    /// answers costs the full time limit, so none is made.
+    down: Option<String>,
+    /// Calls not made because of `down`.
+    skipped: usize,
 }
+
+/// A call not made: AWS could not be reached by an earlier one.
+#[derive(Debug)]
+struct NotMade;
+
+impl std::fmt::Display for NotMade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not made: an earlier call could not reach AWS")
+    }
+}
+
+impl std::error::Error for NotMade {}
 
 impl<'a> Ctx<'a> {
     pub fn new(clients: &'a Clients, progress: &'a (dyn Fn(&str) + Sync)) -> Ctx<'a> {
@@ -39,7 +58,33 @@ impl<'a> Ctx<'a> {
             clients,
             progress,
             notes: Vec::new(),
+            down: None,
+            skipped: 0,
         }
+    }
+
+    /// Make one call, unless an earlier one found AWS unreachable.
+    pub async fn send<T, E>(
+        &mut self,
+        call: impl std::future::Future<Output = Result<T, SdkError<E>>>,
+    ) -> Result<T, SdkError<E>> {
+        if self.down.is_some() {
+            return Err(SdkError::construction_failure(NotMade));
+        }
+        call.await
+    }
+
+    /// The notes, with one line for the calls not made.
+    pub fn into_notes(mut self) -> Vec<String> {
+        if let (Some(why), n) = (&self.down, self.skipped) {
+            if n > 0 {
+                let line = format!(
+                    "{n} further call(s) were not made: the first that failed could not reach AWS ({why})"
+                );
+                self.notes.push(line);
+            }
+        }
+        self.notes
     }
 
     /// One progress line, `AWS config: …`.
@@ -60,7 +105,22 @@ impl<'a> Ctx<'a> {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        self.note(crate::aws::describe(action, err));
+        let not_made = matches!(err, SdkError::ConstructionFailure(_))
+            && std::error::Error::source(err).is_some_and(|s| s.is::<NotMade>());
+        if not_made {
+            self.skipped += 1;
+            return;
+        }
+        let line = crate::aws::describe(action, err);
+        // Not an answer from AWS: nothing after this call would get one.
+        if matches!(
+            err,
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ConstructionFailure(_)
+        ) && self.down.is_none()
+        {
+            self.down = Some(line.clone());
+        }
+        self.note(line);
     }
 
     /// A listing that reached [`MAX_PAGES`].
@@ -88,7 +148,11 @@ impl<'a> Ctx<'a> {
         let mut seen = std::collections::HashSet::new();
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            match page(token.take()).await {
+            let answer = match self.down {
+                Some(_) => Err(SdkError::construction_failure(NotMade)),
+                None => page(token.take()).await,
+            };
+            match answer {
                 Ok((more, next)) => {
                     items.extend(more);
                     match next {

@@ -19,7 +19,10 @@ pub enum Domain {
 pub async fn read(ctx: &mut Ctx<'_>, host: &str) -> Domain {
     ctx.step(&format!("reading custom domain {host}"));
     let action = format!("apigateway:GET on /domainnames/{host}");
-    let out = match ctx.clients.rest.get_domain_name().domain_name(host).send().await {
+    let out = match ctx
+        .send(ctx.clients.rest.get_domain_name().domain_name(host).send())
+        .await
+    {
         Ok(out) => out,
         Err(e) if is_not_found(&e) => {
             ctx.note(format!(

@@ -62,7 +62,7 @@ async fn owners_of(ctx: &mut Ctx<'_>, tg: &str) -> Vec<String> {
     } else {
         request.names(name_and_id(tg).0)
     };
-    match request.send().await {
+    match ctx.send(request.send()).await {
         Ok(out) => {
             let owners: Vec<String> = out
                 .target_groups()
@@ -96,11 +96,13 @@ async fn find(ctx: &mut Ctx<'_>, reference: &str, origin: &str) -> Option<LoadBa
     let (name, id) = name_and_id(reference);
     if reference.starts_with("arn:") {
         match ctx
-            .clients
-            .elb
-            .describe_load_balancers()
-            .load_balancer_arns(reference)
-            .send()
+            .send(
+                ctx.clients
+                    .elb
+                    .describe_load_balancers()
+                    .load_balancer_arns(reference)
+                    .send(),
+            )
             .await
         {
             Ok(out) if !out.load_balancers().is_empty() => return out.load_balancers().first().cloned(),
@@ -113,11 +115,7 @@ async fn find(ctx: &mut Ctx<'_>, reference: &str, origin: &str) -> Option<LoadBa
         }
     }
     match ctx
-        .clients
-        .elb
-        .describe_load_balancers()
-        .names(&name)
-        .send()
+        .send(ctx.clients.elb.describe_load_balancers().names(&name).send())
         .await
     {
         Ok(out) => {
@@ -178,11 +176,13 @@ async fn read_one(ctx: &mut Ctx<'_>, lb: &LoadBalancer) -> LoadBalancerConfig {
         ..LoadBalancerConfig::default()
     };
     match ctx
-        .clients
-        .elb
-        .describe_load_balancer_attributes()
-        .load_balancer_arn(&arn)
-        .send()
+        .send(
+            ctx.clients
+                .elb
+                .describe_load_balancer_attributes()
+                .load_balancer_arn(&arn)
+                .send(),
+        )
         .await
     {
         Ok(out) => config.attributes = pairs(out.attributes().iter().map(|a| (a.key(), a.value()))),
@@ -224,11 +224,13 @@ async fn listeners(ctx: &mut Ctx<'_>, lb: &str) -> Vec<ListenerConfig> {
         .items;
     for l in &mut out {
         match ctx
-            .clients
-            .elb
-            .describe_listener_attributes()
-            .listener_arn(&l.arn)
-            .send()
+            .send(
+                ctx.clients
+                    .elb
+                    .describe_listener_attributes()
+                    .listener_arn(&l.arn)
+                    .send(),
+            )
             .await
         {
             Ok(a) => l.attributes = pairs(a.attributes().iter().map(|a| (a.key(), a.value()))),
@@ -307,11 +309,13 @@ async fn target_group(ctx: &mut Ctx<'_>, group: &TargetGroup) -> TargetGroupConf
         ..TargetGroupConfig::default()
     };
     match ctx
-        .clients
-        .elb
-        .describe_target_group_attributes()
-        .target_group_arn(&arn)
-        .send()
+        .send(
+            ctx.clients
+                .elb
+                .describe_target_group_attributes()
+                .target_group_arn(&arn)
+                .send(),
+        )
         .await
     {
         Ok(out) => config.attributes = pairs(out.attributes().iter().map(|a| (a.key(), a.value()))),
@@ -321,11 +325,13 @@ async fn target_group(ctx: &mut Ctx<'_>, group: &TargetGroup) -> TargetGroupConf
         }
     }
     match ctx
-        .clients
-        .elb
-        .describe_target_health()
-        .target_group_arn(&arn)
-        .send()
+        .send(
+            ctx.clients
+                .elb
+                .describe_target_health()
+                .target_group_arn(&arn)
+                .send(),
+        )
         .await
     {
         Ok(out) => {

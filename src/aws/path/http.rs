@@ -39,7 +39,7 @@ async fn read_api(
         ..HttpApiConfig::default()
     };
     let action = format!("apigateway:GET on /apis/{id}");
-    match ctx.clients.v2.get_api().api_id(id).send().await {
+    match ctx.send(ctx.clients.v2.get_api().api_id(id).send()).await {
         Ok(out) => api.name = out.name().map(String::from),
         Err(e) if is_not_found(&e) => {
             ctx.note(format!(
@@ -52,12 +52,7 @@ async fn read_api(
     }
     let action = format!("apigateway:GET on /apis/{id}/stages/{stage}");
     match ctx
-        .clients
-        .v2
-        .get_stage()
-        .api_id(id)
-        .stage_name(stage)
-        .send()
+        .send(ctx.clients.v2.get_stage().api_id(id).stage_name(stage).send())
         .await
     {
         Ok(out) => {
@@ -152,12 +147,14 @@ async fn integration_of(
     ctx.step(&format!("reading the integration of {key} on HTTP API {id}"));
     let action = format!("apigateway:GET on /apis/{id}/integrations/{integration}");
     let out = match ctx
-        .clients
-        .v2
-        .get_integration()
-        .api_id(id)
-        .integration_id(integration)
-        .send()
+        .send(
+            ctx.clients
+                .v2
+                .get_integration()
+                .api_id(id)
+                .integration_id(integration)
+                .send(),
+        )
         .await
     {
         Ok(out) => out,

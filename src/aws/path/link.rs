@@ -11,7 +11,10 @@ pub async fn read(ctx: &mut Ctx<'_>, link: &LinkRef, follow: &mut Follow) -> Opt
         LinkRef::Rest(id) => {
             ctx.step(&format!("reading VPC link {id}"));
             let action = format!("apigateway:GET on /vpclinks/{id}");
-            match ctx.clients.rest.get_vpc_link().vpc_link_id(id).send().await {
+            match ctx
+                .send(ctx.clients.rest.get_vpc_link().vpc_link_id(id).send())
+                .await
+            {
                 Ok(out) => {
                     for arn in out.target_arns() {
                         follow.load_balancer(arn, format!("VPC link {id}"));
@@ -43,7 +46,10 @@ pub async fn read(ctx: &mut Ctx<'_>, link: &LinkRef, follow: &mut Follow) -> Opt
 
 async fn v2(ctx: &mut Ctx<'_>, id: &str, tried_v1: bool) -> Option<VpcLinkConfig> {
     let action = format!("apigateway:GET on /vpclinks/{id}");
-    match ctx.clients.v2.get_vpc_link().vpc_link_id(id).send().await {
+    match ctx
+        .send(ctx.clients.v2.get_vpc_link().vpc_link_id(id).send())
+        .await
+    {
         Ok(out) => Some(VpcLinkConfig {
             id: out.vpc_link_id().unwrap_or(id).to_string(),
             name: out.name().map(String::from),

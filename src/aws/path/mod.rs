@@ -57,7 +57,11 @@ pub async fn read_with(clients: &Clients, query: &PathQuery, progress: &(dyn Fn(
         .map(|(id, _)| id.as_str())
         .chain(http_id.as_deref())
         .collect();
-    unnamed_apis(&mut ctx, &probed, &read_ids);
+    // A REST API named by a name not found: its id is unknown, so a probed
+    // API cannot be called "not named" (the lookup's note says why).
+    if query.rest_api.is_none() || rest.is_some() {
+        unnamed_apis(&mut ctx, &probed, &read_ids);
+    }
     if let Some((id, stage)) = &rest {
         let routes = routes_for(&mut ctx, &probed, id, stage, true);
         out.rest_api = rest::read(&mut ctx, id, stage, &routes, &mut follow).await;
@@ -93,7 +97,7 @@ pub async fn read_with(clients: &Clients, query: &PathQuery, progress: &(dyn Fn(
             "nothing to read: [aws] names no rest_api, http_api, nlb, alb or target_groups, and no probed host is an API Gateway one",
         );
     }
-    out.notes = ctx.notes;
+    out.notes = ctx.into_notes();
     out
 }
 

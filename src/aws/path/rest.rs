@@ -87,7 +87,10 @@ async fn read_api(
         id: id.to_string(),
         ..RestApiConfig::default()
     };
-    match ctx.clients.rest.get_rest_api().rest_api_id(id).send().await {
+    match ctx
+        .send(ctx.clients.rest.get_rest_api().rest_api_id(id).send())
+        .await
+    {
         Ok(out) => {
             api.name = out.name().map(String::from);
             api.endpoint_type = out
@@ -106,12 +109,14 @@ async fn read_api(
     }
     let action = format!("apigateway:GET on /restapis/{id}/stages/{stage}");
     match ctx
-        .clients
-        .rest
-        .get_stage()
-        .rest_api_id(id)
-        .stage_name(stage)
-        .send()
+        .send(
+            ctx.clients
+                .rest
+                .get_stage()
+                .rest_api_id(id)
+                .stage_name(stage)
+                .send(),
+        )
         .await
     {
         Ok(out) => {
@@ -217,13 +222,15 @@ async fn read_route(
             resource.path
         ));
         let res = ctx
-            .clients
-            .rest
-            .get_integration()
-            .rest_api_id(&id)
-            .resource_id(&resource.id)
-            .http_method(m)
-            .send()
+            .send(
+                ctx.clients
+                    .rest
+                    .get_integration()
+                    .rest_api_id(&id)
+                    .resource_id(&resource.id)
+                    .http_method(m)
+                    .send(),
+            )
             .await;
         match res {
             Ok(out) => {

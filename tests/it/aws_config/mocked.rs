@@ -346,3 +346,50 @@ async fn nothing_named_is_said() {
         ["nothing to read: [aws] names no rest_api, http_api, nlb, alb or target_groups, and no probed host is an API Gateway one"]
     );
 }
+
+/// An endpoint that refuses every connection: the first call says so, and
+/// no later call is made (one that never answered would cost each the full
+/// time limit); one line counts them.
+#[tokio::test]
+async fn an_unreachable_endpoint_is_one_note_and_no_more_calls() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let sdk = coldlink::aws::sdk_config(
+        &coldlink::aws::AwsOptions {
+            endpoint: Some(format!("http://127.0.0.1:{closed}")),
+            profile: None,
+            region: Some("eu-west-1".into()),
+        },
+        true,
+    )
+    .await;
+    let mut query = full_query();
+    query.nlb = Some("net/orders-nlb/50dc6c495c0c9188".into());
+    query.target_groups = vec!["targetgroup/orders/73e2d6bc24d8a067".into()];
+    let started = Instant::now();
+    let config = coldlink::aws::path::read(&sdk, &query, &|_| {}).await;
+    let reach: Vec<&String> = config
+        .notes
+        .iter()
+        .filter(|n| n.contains("could not reach AWS"))
+        .collect();
+    assert_eq!(
+        reach.len(),
+        2,
+        "the failed call, then the count: {:#?}",
+        config.notes
+    );
+    let last = config.notes.last().unwrap();
+    assert!(
+        last.contains("further call(s) were not made"),
+        "{:#?}",
+        config.notes
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
