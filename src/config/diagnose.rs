@@ -163,7 +163,10 @@ impl DiagnoseConfig {
         let slow = args.slow.or(if lab.is_some() { None } else { diagnose.slow });
         let aws_profile = profile.as_ref().or(lab.as_ref().map(|l| l.profile));
         let signs = matches!(&source, DiagnoseSource::Live { targets, .. } if targets.iter().any(|t| t.sigv4.is_some()));
-        let aws = aws_options(args, aws_profile, lab.is_some(), signs)?;
+        let mut aws = aws_options(args, aws_profile, lab.is_some(), signs)?;
+        if let Some(options) = aws.as_mut().filter(|o| o.region.is_none()) {
+            options.region = probed_region(&source);
+        }
         let search_filter = aws_profile
             .and_then(|p| p.aws.as_ref())
             .and_then(|a| a.rest_api.as_ref())
@@ -279,4 +282,19 @@ impl DiagnoseConfig {
             DiagnoseSource::Records(_) => Vec::new(),
         }
     }
+}
+
+/// The one region the probed AWS hosts name (`….execute-api.REGION.…`), for
+/// AWS lookups given no region: API Gateway, its VPC link and the load
+/// balancer behind it live in the API's region. None when no probed host
+/// names one, or two name different ones.
+fn probed_region(source: &DiagnoseSource) -> Option<String> {
+    let DiagnoseSource::Live { targets, .. } = source else {
+        return None;
+    };
+    let mut regions = targets
+        .iter()
+        .filter_map(|t| t.url.host_str().and_then(super::sigv4::region_of_host));
+    let first = regions.next()?;
+    regions.all(|r| r == first).then_some(first)
 }

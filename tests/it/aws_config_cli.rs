@@ -416,3 +416,33 @@ async fn the_lab_seeding_is_what_moto_then_holds() {
         "one target per backend"
     );
 }
+
+/// No region anywhere but in the probed execute-api host: the read asks
+/// that region (the call then fails on the closed endpoint, not for want
+/// of a region).
+#[test]
+fn the_region_comes_from_the_probed_execute_api_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let host = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com";
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coldlink"))
+        .args(["diagnose", "--quick", "-q", "--format", "json", "--aws-config"])
+        .args(["--aws-endpoint", &format!("http://127.0.0.1:{closed}")])
+        .args(["--resolve", &format!("{host}:443:127.0.0.1")])
+        .arg(format!("https://{host}:{closed}/prod/orders"))
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+    let r = report(&out);
+    let notes = r["aws"]["config"]["notes"].to_string();
+    assert!(!notes.contains("region"), "a region was found: {notes}");
+    assert!(notes.contains("could not reach AWS"), "{notes}");
+}
