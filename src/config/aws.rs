@@ -115,7 +115,7 @@ pub(super) fn cloudwatch_resources(profile: Option<&Profile>) -> Result<Resource
         target_groups: entry.map(|e| names(&e.target_groups)).unwrap_or_default(),
         api: entry.and_then(|e| match (&e.rest_api, &e.http_api) {
             (Some(rest), _) => Some(Api::Rest {
-                name: rest.name.clone(),
+                name: rest.name.clone().unwrap_or_default(),
                 stage: rest.stage.clone(),
             }),
             (None, Some(http)) => Some(Api::Http {
@@ -127,6 +127,9 @@ pub(super) fn cloudwatch_resources(profile: Option<&Profile>) -> Result<Resource
     };
     if resources.is_empty() {
         return Err(ConfigError::NothingForCloudWatch);
+    }
+    if matches!(&resources.api, Some(Api::Rest { name, .. }) if name.is_empty()) {
+        return Err(ConfigError::CloudWatchWithoutApiName);
     }
     Ok(resources)
 }

@@ -121,6 +121,9 @@ pub enum ConfigError {
     },
     #[error("--cloudwatch needs to know what to read: a profile (--profile FILE) whose [aws] table has nlb = \"net/NAME/ID\" and/or rest_api = {{ name, stage }} or http_api = {{ id, stage }}")]
     NothingForCloudWatch,
+    /// CloudWatch's REST API metrics are dimensioned by the API's name.
+    #[error("--cloudwatch reads a REST API's metrics by its name (the ApiName dimension): add name = \"…\" to [aws] rest_api")]
+    CloudWatchWithoutApiName,
     /// `--aws-config` (or `[aws] config = true`) with nothing to start from.
     #[error("{flag} needs to know where to start: a profile (--profile FILE) whose [aws] table names rest_api = {{ name, stage }} (or {{ id, name, stage }}), http_api = {{ id, stage }}, nlb = \"net/NAME/ID\", alb = \"app/NAME/ID\" or target_groups = [\"targetgroup/NAME/ID\"], or a probed execute-api URL")]
     NothingForAwsConfig { flag: String },
@@ -156,6 +159,8 @@ pub enum KeyProblem {
     Speed(f64),
     #[error("give rest_api or http_api, not both")]
     BothApis,
+    #[error("rest_api names no API: give its id, its name or both, e.g. rest_api = {{ id = \"a1b2c3d4e5\", name = \"orders\", stage = \"prod\" }}")]
+    RestApiUnnamed,
     /// `[aws] nlb`, `alb` or `target_groups`: not a resource of that kind.
     #[error("\"{value}\" is not {}: expected \"{}\" (NAME: up to 32 letters, digits and hyphens; ID: letters and digits) or its full ARN, arn:aws:elasticloadbalancing:REGION:ACCOUNT:{}", shape.what, shape.short, shape.arn_tail)]
     ElbName { value: String, shape: &'static ElbShape },

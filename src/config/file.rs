@@ -112,7 +112,9 @@ pub struct AwsEntry {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestApi {
-    pub name: String,
+    /// The API's name: what CloudWatch's `ApiName` dimension is, and what
+    /// `--aws-config` looks the API up by when no `id` is given.
+    pub name: Option<String>,
     pub id: Option<String>,
     pub stage: String,
 }

@@ -104,6 +104,14 @@ impl Profile {
             if aws.get_ref().rest_api.is_some() && aws.get_ref().http_api.is_some() {
                 return Err(src.error(aws, "aws", KeyProblem::BothApis));
             }
+            if aws
+                .get_ref()
+                .rest_api
+                .as_ref()
+                .is_some_and(|r| r.id.is_none() && r.name.is_none())
+            {
+                return Err(src.error(aws, "aws.rest_api", KeyProblem::RestApiUnnamed));
+            }
             if let Some(region) = &aws.get_ref().region {
                 crate::cli::parse::region(region).map_err(|e| src.error(aws, "aws.region", e))?;
             }

@@ -446,3 +446,25 @@ fn the_region_comes_from_the_probed_execute_api_host() {
     assert!(!notes.contains("region"), "a region was found: {notes}");
     assert!(notes.contains("could not reach AWS"), "{notes}");
 }
+
+/// `rest_api` by its id alone is enough for --aws-config; with neither id
+/// nor name it names nothing (exit 2, the key); --cloudwatch needs the name.
+#[test]
+fn rest_api_by_id_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let by_id = profile(dir.path(), "rest_api = { id = \"abc123\", stage = \"test\" }");
+    assert!(coldlink::config::Profile::load(&by_id).is_ok());
+    let out = diagnose(&["--profile", by_id.to_str().unwrap(), "--cloudwatch", "--quick"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("add name = \"…\" to [aws] rest_api"),
+        "{}",
+        stderr(&out)
+    );
+    let unnamed = profile(dir.path(), "rest_api = { stage = \"test\" }");
+    let err = coldlink::config::Profile::load(&unnamed).unwrap_err().to_string();
+    assert!(
+        err.contains("aws.rest_api: rest_api names no API: give its id, its name or both"),
+        "{err}"
+    );
+}

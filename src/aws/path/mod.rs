@@ -45,9 +45,12 @@ pub async fn read_with(clients: &Clients, query: &PathQuery, progress: &(dyn Fn(
     let rest = match &query.rest_api {
         Some(r) => match &r.id {
             Some(id) => Some((id.clone(), r.stage.clone())),
-            None => rest::find_by_name(&mut ctx, &r.name)
-                .await
-                .map(|id| (id, r.stage.clone())),
+            None => match &r.name {
+                Some(name) => rest::find_by_name(&mut ctx, name)
+                    .await
+                    .map(|id| (id, r.stage.clone())),
+                None => None,
+            },
         },
         None => infer_rest(&mut ctx, &probed, http_id.as_deref()),
     };

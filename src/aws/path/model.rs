@@ -29,7 +29,8 @@ pub struct PathQuery {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestApiRef {
     pub id: Option<String>,
-    pub name: String,
+    /// Looked up by when there is no id; one of the two is always given.
+    pub name: Option<String>,
     pub stage: String,
 }
 

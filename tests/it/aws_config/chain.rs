@@ -412,7 +412,7 @@ pub fn full_query() -> PathQuery {
     PathQuery {
         rest_api: Some(RestApiRef {
             id: Some("r1".into()),
-            name: "orders".into(),
+            name: Some("orders".into()),
             stage: "prod".into(),
         }),
         http_api: Some(HttpApiRef {

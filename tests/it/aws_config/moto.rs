@@ -50,7 +50,7 @@ async fn every_seeded_value_comes_back() {
     let query = PathQuery {
         rest_api: Some(RestApiRef {
             id: None,
-            name: "orders-api".into(),
+            name: Some("orders-api".into()),
             stage: "test".into(),
         }),
         http_api: Some(HttpApiRef {
@@ -284,7 +284,7 @@ async fn unknown_names_are_notes() {
     let query = PathQuery {
         rest_api: Some(RestApiRef {
             id: Some("nosuchapi1".into()),
-            name: "whatever".into(),
+            name: Some("whatever".into()),
             stage: "test".into(),
         }),
         http_api: Some(HttpApiRef {

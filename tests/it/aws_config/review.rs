@@ -31,7 +31,7 @@ fn rest_query(routes: Vec<ProbedRoute>) -> PathQuery {
     PathQuery {
         rest_api: Some(RestApiRef {
             id: Some("r1".into()),
-            name: "orders".into(),
+            name: Some("orders".into()),
             stage: "prod".into(),
         }),
         routes,
