@@ -281,13 +281,21 @@ fn an_unreachable_cloudwatch_is_a_line_in_the_report_not_a_failure() {
         "--format",
         "json",
     ]);
+    // The exit code is the diagnosis's own (1 only for a finding at warning
+    // or above, which a healthy lab under a loaded machine may show), never
+    // the failed lookup's.
+    let r = report(&out);
+    let warned = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["severity"] != "info");
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(i32::from(warned)),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let r = report(&out);
     let cw = &r["aws"]["cloudwatch"];
     let error = cw["error"]
         .as_str()
