@@ -488,20 +488,3 @@ impl Report {
         crate::exit::Exit::problem_if(self.findings.iter().any(|f| f.severity >= Severity::Warning))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn no_probe_at_all_is_inconclusive_not_healthy() {
-        let ds = Dataset::from_records(&[], &[], 1.0);
-        let (report, _) = diagnose(&ds, &Context::default());
-        assert_eq!(report.verdict, Cause::Inconclusive);
-        assert!(
-            report.summary.contains("no probe to judge by"),
-            "{}",
-            report.summary
-        );
-    }
-}

@@ -385,3 +385,18 @@ fn a_streamed_route_qualifies_a_slow_backend() {
     let v = crate::report_schema::validator();
     crate::report_schema::assert_valid(&v, "a streamed route", &serde_json::to_value(&r).unwrap());
 }
+
+/// A run stopped before its first probe tested nothing: inconclusive,
+/// never healthy.
+#[test]
+fn no_probe_at_all_is_inconclusive_not_healthy() {
+    let ds = coldlink::diagnose::Dataset::from_records(&[], &[], 1.0);
+    let (report, _) =
+        coldlink::diagnose::report::diagnose(&ds, &coldlink::diagnose::report::Context::default());
+    assert_eq!(report.verdict, coldlink::diagnose::Cause::Inconclusive);
+    assert!(
+        report.summary.contains("no probe to judge by"),
+        "{}",
+        report.summary
+    );
+}
