@@ -7,9 +7,7 @@
 //!
 //! Over 500 lines for its tests: every refusal is checked against the
 //! real body that says it, including the ones that repeat a secret.
-//!
-//! Over 500 lines with its tests (about 300 without): every refusal's
-//! wording is tested against the body that produces it, beside it.
+
 
 use std::time::SystemTime;
 
