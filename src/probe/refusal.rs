@@ -8,7 +8,6 @@
 //! Over 500 lines for its tests: every refusal is checked against the
 //! real body that says it, including the ones that repeat a secret.
 
-
 use std::time::SystemTime;
 
 use http::HeaderMap;
