@@ -33,6 +33,9 @@ pub struct AwsNames {
     /// (the name is the run's own too: `--aws-config` seeds it into an
     /// emulator, where target group names must be unique).
     pub nlb: String,
+    /// The ALB's `LoadBalancer` dimension on an ALB path:
+    /// `app/coldlink-lab-RUN/ID`.
+    pub alb: String,
     /// Its one target group's `TargetGroup` dimension.
     pub target_group: String,
     /// The REST API's `ApiName` dimension.
@@ -44,6 +47,7 @@ impl AwsNames {
         let id: u64 = rand::random();
         AwsNames {
             nlb: format!("net/coldlink-lab-{:08x}/{id:016x}", id >> 32),
+            alb: format!("app/coldlink-lab-{:08x}/{id:016x}", id >> 32),
             target_group: format!(
                 "targetgroup/coldlink-lab-{:08x}/{:016x}",
                 id >> 32,

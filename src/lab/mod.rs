@@ -4,6 +4,7 @@
 //! learning what each cause looks like, for demos, and as the ground truth
 //! of coldlink's own tests.
 
+pub mod alb;
 pub mod aws_config;
 pub mod backend;
 pub mod cloudwatch;
@@ -56,6 +57,8 @@ pub struct Lab {
     /// The app's traced requests, for its X-Ray segments.
     pub app_log: Arc<backend::AppLog>,
     pub nlb_stats: Arc<nlb::NlbStats>,
+    /// The ALB's counts, on an ALB path (`path = "alb"`); `None` on an NLB path.
+    pub alb_stats: Option<Arc<alb::AlbStats>>,
     /// Per NLB target: whether it passes a health check.
     pub nlb_healthy: Vec<bool>,
     /// This lab's NLB, target group and API names in CloudWatch.
@@ -255,6 +258,7 @@ impl Lab {
             ca_file,
             gateway_log,
             nlb_stats,
+            alb_stats: None,
             nlb_healthy,
             app_log,
             aws_names: cloudwatch::AwsNames::new(),

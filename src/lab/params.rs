@@ -11,8 +11,9 @@ const SWITCH: &str = "true or false";
 const POLICY: &str = "pool or fresh";
 
 /// Every parameter and what it takes.
-pub const PARAMETERS: [(&str, &str); 26] = [
+pub const PARAMETERS: [(&str, &str); 30] = [
     ("speed", "a positive number, e.g. 10 or 0.5"),
+    ("path", "nlb or alb"),
     ("backend.targets", "a whole number from 1 to 16"),
     ("backend.delay", DURATION),
     ("backend.jitter", DURATION),
@@ -25,6 +26,9 @@ pub const PARAMETERS: [(&str, &str); 26] = [
         "nlb.faults",
         "a list like [{ target = 2, kind = \"slow-connect\", delay = \"5s\" }] (kinds slow-connect, slow-answer, refuse)",
     ),
+    ("alb.idle_timeout", DURATION),
+    ("alb.client_keep_alive", DURATION),
+    ("alb.close_race", DURATION),
     ("gateway.stage", "a stage name, e.g. test"),
     ("gateway.integration_timeout", DURATION),
     ("gateway.upstream", POLICY),

@@ -105,10 +105,17 @@ pub struct Scenario {
     /// Time compression: every duration below is divided by it.
     #[serde(default = "one")]
     pub speed: f64,
+    /// What stands in the load balancer's place: an NLB (the default) or
+    /// an ALB (VPC link V2).
+    #[serde(default)]
+    pub path: LabPath,
     #[serde(default)]
     pub backend: BackendSpec,
     #[serde(default)]
     pub nlb: NlbSpec,
+    /// The ALB's timers, on an ALB path (`path = "alb"`).
+    #[serde(default)]
+    pub alb: AlbSpec,
     #[serde(default)]
     pub gateway: GatewaySpec,
     #[serde(default)]
@@ -165,6 +172,40 @@ impl Default for NlbSpec {
             idle_timeout: d("350s"),
             idle_behaviour: IdleBehaviour::Reset,
             faults: Vec::new(),
+        }
+    }
+}
+
+/// The load balancer a lab path has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabPath {
+    #[default]
+    Nlb,
+    Alb,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlbSpec {
+    /// `idle_timeout.timeout_seconds`: idle connections, to the gateway and
+    /// to targets, are closed (FIN) after this; a target silent this long
+    /// gets the ALB's 504.
+    pub idle_timeout: Dur,
+    /// `client_keep_alive.seconds`: a gateway connection older than this is
+    /// closed gracefully after its next response.
+    pub client_keep_alive: Dur,
+    /// For this long after the idle timeout, a request on the idle gateway
+    /// connection meets it closing (the race on the gateway → ALB leg).
+    pub close_race: Dur,
+}
+
+impl Default for AlbSpec {
+    fn default() -> Self {
+        AlbSpec {
+            idle_timeout: d("60s"),
+            client_keep_alive: d("3600s"),
+            close_race: d("0s"),
         }
     }
 }
@@ -485,7 +526,7 @@ mod tests {
             let e = Scenario::load("healthy", &[format!("{key}=foo")]).unwrap_err();
             assert!(
                 e.to_string().contains(&format!(
-                    "'{key}' is not a lab parameter; one of: speed, backend.targets"
+                    "'{key}' is not a lab parameter; one of: speed, path, backend.targets"
                 )),
                 "{e}"
             );

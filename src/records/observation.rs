@@ -33,6 +33,9 @@ pub struct Observation<'a> {
     pub x_cache: Option<&'a str>,
     pub cf_pop: Option<&'a str>,
     pub errortype: bool,
+    /// An ALB answered this response itself (`server: awselb/2.0`, or
+    /// `x-amzn-remapped-server` behind a REST API): its 502 or 504 page.
+    pub alb_answered: bool,
     /// The refusal the error names (a rejected signature, clock skew, a
     /// client certificate…), if any.
     pub refusal: Option<crate::probe::refusal::Reason>,
@@ -99,5 +102,26 @@ mod tests {
         );
         assert_eq!(family(r#""remote":null,"#), None);
         assert!(serde_json::from_str::<RecordView>(&line(r#""remote":null,"family":"ipv5","#)).is_err());
+    }
+
+    /// An ALB's own page says `server: awselb/2.0`; behind a REST API it
+    /// arrives as `x-amzn-remapped-server`. Other servers are not ALBs.
+    #[test]
+    fn an_albs_own_answer_is_marked_from_either_server_header() {
+        let answered = |headers: &str| {
+            let line = format!(
+                r#"{{"v":1,"target":"t","url":"u","seq":1,"at":"2026-11-21T10:00:00Z","scheduled_at":"2026-11-21T10:00:00Z","remote":null,"conn":null,"phases_ms":{{"queue":0.1,"dns":null,"connect":null,"tls":null,"send":null,"ttfb":null,"body":null}},"total_ms":0.1,"status":502,"http":null,"tls":null,"trace_id":null,"headers":{{{headers}}},"error":null}}"#
+            );
+            let view: RecordView = serde_json::from_str(&line).unwrap();
+            let record: ProbeRecord = serde_json::from_str(&line).unwrap();
+            let a = view.observation().unwrap().alb_answered;
+            assert_eq!(a, RecordView::of(&record).observation().unwrap().alb_answered);
+            a
+        };
+        assert!(answered(r#""server":"awselb/2.0""#));
+        assert!(answered(r#""x-amzn-remapped-server":"awselb/2.0""#));
+        assert!(!answered(r#""server":"nginx/1.22.1""#));
+        assert!(!answered(r#""server":"aws""#));
+        assert!(!answered(""));
     }
 }

@@ -119,6 +119,22 @@ struct HeadersView<'a> {
     /// Only whether it is there matters.
     #[serde(default, rename = "x-amzn-errortype")]
     errortype: Option<IgnoredAny>,
+    /// An ALB's own answers say `server: awselb/2.0`; behind a REST API the
+    /// header arrives remapped.
+    #[serde(borrow, default)]
+    server: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "x-amzn-remapped-server")]
+    remapped_server: Option<Cow<'a, str>>,
+}
+
+impl HeadersView<'_> {
+    /// The response is an ALB's own page (`awselb/…` as the server).
+    fn alb_answered(&self) -> bool {
+        [&self.server, &self.remapped_server]
+            .into_iter()
+            .flatten()
+            .any(|v| v.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("awselb")))
+    }
 }
 
 #[derive(Deserialize)]
@@ -159,6 +175,8 @@ impl<'a> RecordView<'a> {
                 x_cache: header("x-cache"),
                 cf_pop: header("x-amz-cf-pop"),
                 errortype: r.headers.contains_key("x-amzn-errortype").then_some(IgnoredAny),
+                server: header("server"),
+                remapped_server: header("x-amzn-remapped-server"),
             },
             error: r.error.as_ref().map(|e| ErrorView {
                 kind: e.kind,
@@ -201,6 +219,7 @@ impl<'a> RecordView<'a> {
             x_cache: self.headers.x_cache.as_deref(),
             cf_pop: self.headers.cf_pop.as_deref(),
             errortype: self.headers.errortype.is_some(),
+            alb_answered: self.headers.alb_answered(),
             refusal: self
                 .error
                 .as_ref()

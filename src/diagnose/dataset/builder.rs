@@ -152,6 +152,7 @@ impl Builder {
             edge_cache,
             pop: o.cf_pop.map(|p| self.pops.get(p)),
             gateway_error: o.errortype,
+            alb_answered: o.alb_answered,
             refusal: o.refusal,
             gap_ms: f64::NAN,
             session_gap_ms: f64::NAN,
@@ -294,6 +295,7 @@ impl Builder {
             t0: t0.map(|t| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs_f64(t)),
             baselines: Vec::new(),
             slow_override_ms,
+            paths: Vec::new(),
             by_target: Vec::new(),
         };
         let mut by_target = vec![Vec::new(); ds.targets.len()];
@@ -301,6 +303,7 @@ impl Builder {
             by_target[s.target as usize].push(i as u32);
         }
         ds.by_target = by_target;
+        ds.paths = vec![Default::default(); ds.targets.len()];
         ds.baselines = (0..ds.targets.len())
             .map(|t| Reuse::ALL.map(|kind| ds.compute_baseline(t as u16, kind)))
             .collect();

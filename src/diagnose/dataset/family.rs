@@ -39,6 +39,7 @@ impl Dataset {
             t0: self.t0,
             baselines: Vec::new(),
             slow_override_ms: self.slow_override_ms,
+            paths: self.paths.clone(),
             by_target: vec![Vec::new(); self.targets.len()],
         };
         for (i, s) in ds.samples.iter().enumerate() {

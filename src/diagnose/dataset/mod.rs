@@ -79,6 +79,8 @@ pub struct Sample {
     pub pop: Option<Ix>,
     /// The gateway itself answered the error (`x-amzn-errortype`).
     pub gateway_error: bool,
+    /// An ALB answered itself (its 502 or 504 page, `server: awselb/2.0`).
+    pub alb_answered: bool,
     /// The server refused the request and said why (signature, clock,
     /// credentials, client certificate): not a fault of the path.
     pub refusal: Option<crate::probe::refusal::Reason>,
@@ -179,6 +181,10 @@ pub struct Dataset {
     pub baselines: Vec<ByReuse<Option<Baseline>>>,
     /// A slow threshold the user set (`--slow`), scenario ms.
     pub slow_override_ms: Option<f64>,
+    /// Per target (by index, as [`Dataset::targets`]): what stands behind
+    /// the gateway. Unknown until the command says (profile, configuration,
+    /// responses).
+    pub paths: Vec<crate::diagnose::TargetPath>,
     /// Indices of each target's probes, in time order.
     by_target: Vec<Vec<u32>>,
 }
@@ -282,6 +288,20 @@ impl Dataset {
             .into_iter()
             .flatten()
             .map(move |&i| (i as usize, &self.samples[i as usize]))
+    }
+
+    /// The kind of path the given targets share: unknown when they differ
+    /// or none is known.
+    pub fn path_kind(&self, targets: impl IntoIterator<Item = u16>) -> crate::diagnose::PathKind {
+        let mut kinds = targets
+            .into_iter()
+            .map(|t| self.paths.get(t as usize).map(|p| p.kind).unwrap_or_default());
+        let first = kinds.next().unwrap_or_default();
+        if kinds.all(|k| k == first) {
+            first
+        } else {
+            crate::diagnose::PathKind::Unknown
+        }
     }
 
     /// The longest quiet gap any session started after (scenario ms).
