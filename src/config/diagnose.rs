@@ -64,6 +64,18 @@ pub struct DiagnoseConfig {
     /// How to probe the same targets again (live runs): the commands the
     /// report gives for what this run could not test.
     pub rerun: Option<Rerun>,
+    /// The profile's `[aws] nlb` and `alb`: what stands behind the gateway
+    /// when nothing stronger says (`diagnose::paths`).
+    pub path_hint: crate::diagnose::PathHint,
+}
+
+/// The profile's `[aws] nlb` and `alb`, as written.
+fn path_hint(profile: Option<&Profile>) -> crate::diagnose::PathHint {
+    let aws = profile.and_then(|p| p.aws.as_ref());
+    crate::diagnose::PathHint {
+        nlb: aws.and_then(|a| a.nlb.as_ref()).map(|n| n.get_ref().clone()),
+        alb: aws.and_then(|a| a.alb.as_ref()).map(|n| n.get_ref().clone()),
+    }
 }
 
 /// A sweep gap over 6 h is a typo or a misunderstanding, not a diagnosis.
@@ -261,6 +273,7 @@ impl DiagnoseConfig {
             xray,
             cloudwatch,
             aws_config,
+            path_hint: path_hint(aws_profile),
         })
     }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::dataset::Dataset;
 use super::detect::gaps::is_head;
 use super::finding::Cause;
+use super::PathKind;
 use crate::format::human_ms;
 use crate::probe::{Phase, TargetKind};
 
@@ -26,6 +27,33 @@ pub const KEEPALIVE_WINDOW_MS: (f64, f64) = (60_000.0, 90_000.0);
 
 /// nginx's client keep-alive timer: the longest of the short ones.
 const NGINX_CLIENT_KEEPALIVE_MS: f64 = 75_000.0;
+
+/// The 350 s timers a sweep short of them did not reach, by the hop there.
+fn long_timers(kind: PathKind) -> &'static str {
+    match kind {
+        PathKind::Nlb => "the NLB's 350 s idle timer (also a NAT gateway's) was not reached",
+        PathKind::Alb | PathKind::CloudMap => {
+            "the 350 s timers that drop silently (a NAT gateway's, conntrack's) were not reached"
+        }
+        PathKind::Unknown => "350 s idle timers (an NLB's, a NAT gateway's) were not reached",
+    }
+}
+
+/// The timers past the short gaps, by the hop there.
+fn short_timers(kind: PathKind) -> &'static str {
+    match kind {
+        PathKind::Nlb => "idle timers longer than that (nginx 60 s / 75 s, the NLB's 350 s) were not reached",
+        PathKind::Alb => {
+            "idle timers longer than that (nginx 60 s / 75 s, the ALB's 60 s, a NAT gateway's 350 s) were not reached"
+        }
+        PathKind::CloudMap => {
+            "idle timers longer than that (nginx 60 s / 75 s, a NAT gateway's 350 s) were not reached"
+        }
+        PathKind::Unknown => {
+            "idle timers longer than that (nginx 60 s / 75 s, an ALB's 60 s, the NLB's 350 s) were not reached"
+        }
+    }
+}
 
 /// The gaps that test nginx's keep-alive timers, for the suggested command.
 pub const KEEPALIVE_SWEEP: [Duration; 2] = [Duration::from_secs(65), Duration::from_secs(80)];
@@ -155,10 +183,11 @@ pub fn gaps(ds: &Dataset) -> Vec<Gap> {
     }
     let longest = ds.longest_gap_ms();
     if longest < LONGEST_COMMON_TIMER_MS * REACH_MARGIN {
+        let kind = ds.path_kind(0..ds.targets.len() as u16);
         let reached = if longest >= NGINX_CLIENT_KEEPALIVE_MS * REACH_MARGIN {
-            "the NLB's 350 s idle timer (also a NAT gateway's) was not reached"
+            long_timers(kind)
         } else {
-            "idle timers longer than that (nginx 60 s / 75 s, an ALB's 60 s, the NLB's 350 s) were not reached"
+            short_timers(kind)
         };
         out.push(Gap {
             cause: Cause::IdleTimeout,

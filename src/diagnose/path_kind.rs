@@ -64,3 +64,52 @@ impl TargetPath {
         }
     }
 }
+
+impl TargetPath {
+    /// `ALB app/x/y (configuration)`: the report's words for it.
+    pub fn words(&self) -> String {
+        let mut s = self.kind.hop().to_string();
+        if let Some(lb) = &self.load_balancer {
+            s.push(' ');
+            s.push_str(lb);
+        }
+        if let Some(from) = self.from {
+            s.push_str(&format!(" ({})", from.word()));
+        }
+        s
+    }
+
+    /// Known: worth a line in the report.
+    pub fn is_known(&self) -> bool {
+        self.kind != PathKind::Unknown
+    }
+}
+
+impl PathSource {
+    /// `profile`, `configuration`, `responses`.
+    pub fn word(self) -> &'static str {
+        match self {
+            PathSource::Profile => "profile",
+            PathSource::Configuration => "configuration",
+            PathSource::Responses => "responses",
+        }
+    }
+}
+
+/// What the profile's `[aws]` names behind the gateway: its `nlb` and
+/// `alb` (short `net/NAME/ID`, `app/NAME/ID`, or ARNs, as written). The
+/// command passes it down; nothing below the command reads the profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathHint {
+    pub nlb: Option<String>,
+    pub alb: Option<String>,
+}
+
+/// `net/NAME/ID` or `app/NAME/ID` of a load balancer's ARN (or of the
+/// short form itself): how reports name it, as CloudWatch does.
+pub fn short_lb(arn_or_short: &str) -> String {
+    match arn_or_short.split_once(":loadbalancer/") {
+        Some((_, tail)) => tail.to_string(),
+        None => arn_or_short.to_string(),
+    }
+}

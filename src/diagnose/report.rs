@@ -54,6 +54,10 @@ pub struct TargetReport {
     /// Absent when its probes went over one family (and from earlier reports).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub families: Vec<FamilyReport>,
+    /// What stands behind the gateway for this target and how that was
+    /// learned. Absent when unknown (and from earlier reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<crate::diagnose::TargetPath>,
 }
 
 /// A dual-stack target's probes over one IP family.
@@ -312,6 +316,7 @@ fn target_reports(ds: &Dataset) -> Vec<TargetReport> {
                 total_ms: whole.total_ms,
                 phases_ms: whole.phases_ms,
                 families: split,
+                path: ds.paths.get(t).filter(|p| p.is_known()).cloned(),
             }
         })
         .collect()

@@ -374,7 +374,10 @@ impl State {
             .map(|t| (t.name.clone(), t.kind))
             .collect();
         let records = self.window.make_contiguous();
-        let ds = Dataset::from_records_with(records, &kinds, self.meta.scale, self.meta.slow_ms);
+        let mut ds = Dataset::from_records_with(records, &kinds, self.meta.scale, self.meta.slow_ms);
+        // The dashboard has no profile's [aws] at hand: an ALB's own pages
+        // in the responses are what says the path.
+        ds.paths = crate::diagnose::paths::resolve(&ds, &Default::default(), None).paths;
         // Findings are re-ranked each time: the selection and an open detail
         // follow their cause (one finding per cause), not their position.
         let selected = self.findings.get(self.finding_selected).map(|f| f.cause);

@@ -13,6 +13,7 @@ use crate::config::{CloudWatchLookup, XrayLookup};
 use crate::config::{ConfigError, DiagnoseConfig, DiagnoseSource};
 use crate::diagnose::cloudwatch::{self, CloudWatchEvidence};
 use crate::diagnose::coverage::{Rerun, DEFAULT_PROBES};
+use crate::diagnose::paths;
 use crate::diagnose::report::{diagnose, Context};
 use crate::diagnose::xray::{self, XrayEvidence};
 use crate::diagnose::{read_files, render, Builder, Dataset, Plots, Report};
@@ -36,7 +37,7 @@ pub async fn run(
     cancel: CancellationToken,
     lab_metrics: Option<MetricsFlush>,
 ) -> anyhow::Result<Exit> {
-    let (ds, mut ctx) = match &cfg.source {
+    let (mut ds, mut ctx) = match &cfg.source {
         DiagnoseSource::Records(paths) => from_records(&cfg, paths).await?,
         DiagnoseSource::Live {
             targets,
@@ -51,6 +52,10 @@ pub async fn run(
         aws_config::check_start(lookup, &ds)?;
     }
     gather_evidence(&cfg, &ds, &mut ctx, &cancel, lab_metrics).await;
+    // Which hop each target takes, from the strongest source that says.
+    let resolved = paths::resolve(&ds, &cfg.path_hint, ctx.config.as_ref());
+    ds.paths = resolved.paths;
+    ctx.plan_notes.extend(resolved.notes);
     let (report, plots) = diagnose(&ds, &ctx);
     write_report(&cfg, &report, &plots, stdout)?;
     Ok(report.exit())

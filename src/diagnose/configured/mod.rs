@@ -18,12 +18,12 @@ mod dns_timeout;
 mod edge;
 mod errors;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod idle_timeout;
 mod integration_timeout;
 mod keepalive_race;
 pub(crate) mod path;
-mod scope;
+pub(crate) mod scope;
 mod slow_backend;
 mod slow_tls;
 mod syn_loss;

@@ -10,13 +10,57 @@ use super::gaps::{analyse, matching_timers, Bad, Shape};
 use super::{target_names, Detection, Input};
 use crate::diagnose::cloudwatch::CloudWatchEvidence;
 use crate::diagnose::finding::{Cause, Finding, Severity};
+use crate::diagnose::PathKind;
 use crate::format::human_ms;
 
-const FIX: &[&str] = &[
+const FIX_NLB: &[&str] = &[
     "Order the timers so that the side behind the NLB closes idle connections first: nginx `keepalive_timeout` (and the app's) below the NLB idle timeout, e.g. 300 s < 350 s; the full order is gateway reuse window < backend keep-alive < NLB idle timeout. A closed connection ends with a FIN the gateway sees; a forgotten one is a silent drop it finds only by stalling.",
     "Or raise the idle timeout that fires: an NLB TCP listener's idle timeout can be set from 60 to 6000 s (TLS listeners stay at 350 s).",
-    "A keep-warm ping more often than T (`coldlink keepwarm --interval …`) hides it for the connections it happens to use; it is not a fix.",
+    KEEP_WARM,
 ];
+
+const FIX_ALB: &[&str] = &[
+    "An ALB closes a connection idle past its idle timeout (`idle_timeout.timeout_seconds`, 60 s by default) with a FIN: it does not forget it silently, so a stall after quiet periods on an ALB path is not the ALB's idle timer. Look for a timer that drops silently: a NAT gateway on the client side (350 s), conntrack or Nitro connection tracking on a host (350 s), the target's host or its firewall.",
+    "Order the timers so that the side that closes does it first: the target's keep-alive (nginx `keepalive_timeout`, Node's `server.keepAliveTimeout`) above the ALB's idle timeout (1–4000 s), and both below any silent 350 s timer on the way; the ALB's client keep-alive (`client_keep_alive.seconds`, 3600 s) only reconnects gracefully.",
+    KEEP_WARM,
+];
+
+const FIX_CLOUD_MAP: &[&str] = &[
+    "A Cloud Map path has no load balancer: the timer that forgets connections is the target's own (nginx `keepalive_timeout`, the app's) or a silent one on the way: a NAT gateway on the client side (350 s), conntrack or Nitro connection tracking (350 s). Make the side that closes do it with a FIN before any silent timer fires.",
+    KEEP_WARM,
+];
+
+const FIX_UNKNOWN: &[&str] = &[
+    "Order the timers so that the side behind the load balancer closes idle connections first: nginx `keepalive_timeout` (and the app's) below the load balancer's idle timeout: the NLB's (350 s, `tcp.idle_timeout.seconds`) or the ALB's (60 s, `idle_timeout.timeout_seconds`). An NLB forgets an idle flow silently (a stall); an ALB closes it with a FIN, so a stall behind an ALB points at a NAT gateway (350 s), conntrack or the target's host.",
+    "Or raise the idle timeout that fires: an NLB TCP listener's from 60 to 6000 s (TLS listeners stay at 350 s), an ALB's from 1 to 4000 s. Name the load balancer (the profile's `[aws] nlb` or `alb`, or `--aws-config`) and coldlink says which.",
+    KEEP_WARM,
+];
+
+const KEEP_WARM: &str = "A keep-warm ping more often than T (`coldlink keepwarm --interval …`) hides it for the connections it happens to use; it is not a fix.";
+
+/// The fixes for the hop that is there.
+fn fixes(kind: PathKind) -> &'static [&'static str] {
+    match kind {
+        PathKind::Nlb => FIX_NLB,
+        PathKind::Alb => FIX_ALB,
+        PathKind::CloudMap => FIX_CLOUD_MAP,
+        PathKind::Unknown => FIX_UNKNOWN,
+    }
+}
+
+/// What the hop says about a silent drop, when it is not the NLB's kind
+/// of timer.
+fn hop_evidence(kind: PathKind, stalled: bool) -> Option<&'static str> {
+    match kind {
+        PathKind::Alb if stalled => Some(
+            "the path is an ALB: it closes idle connections with a FIN, so a silent drop is not its idle timer: a NAT gateway (350 s), conntrack (350 s) or the target's host",
+        ),
+        PathKind::CloudMap if stalled => Some(
+            "the path is a Cloud Map service, with no load balancer: the timer is the target's own or a silent one on the way (a NAT gateway, conntrack: 350 s)",
+        ),
+        _ => None,
+    }
+}
 
 pub fn detect(input: &Input<'_>) -> Option<Detection> {
     let ds = input.ds;
@@ -43,6 +87,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     } else {
         format!("stall for {}", human_ms(p.stall_ms))
     };
+    let kind = ds.path_kind(targets_of(ds, &p.bad));
     let mut confidence: f64 = 0.55;
     if p.inside.0 >= 3 {
         confidence += 0.15;
@@ -79,7 +124,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         p.below.1,
         human_ms(p.lo_ms)
     ))
-    .fixes(FIX)
+    .fixes(fixes(kind))
     .targets(target_names(ds, p.bad.iter().copied()));
     // What `--aws-config` compares the configured timers with.
     f.measured.timer_ms = Some([p.lo_ms, p.hi_ms]);
@@ -108,6 +153,9 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
             human_ms(p.stall_ms)
         ));
     }
+    if let Some(line) = hop_evidence(kind, p.stall_ms.is_finite()) {
+        f = f.evidence(line);
+    }
     if p.inside.0 == 1 {
         f = f.evidence("one probe only: repeat the sweep (or its longest gap) to confirm");
     }
@@ -116,6 +164,11 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         f = with_cloudwatch(f, cw, &minutes);
     }
     Some(Detection::new(f, p.bad))
+}
+
+/// The targets of these probes, each once.
+fn targets_of(ds: &crate::diagnose::Dataset, probes: &[usize]) -> BTreeSet<u16> {
+    probes.iter().map(|&i| ds.samples[i].target).collect()
 }
 
 /// The NLB's reset counts in the minutes of this finding's own probes:

@@ -7,14 +7,24 @@
 use super::{ratio, target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::{frac, median, quantile, sorted};
+use crate::diagnose::PathKind;
 use crate::format::human_ms;
 use crate::probe::{ErrorKind, Phase};
 
-const FIX: &[&str] = &[
-    "The probe's connect goes to the API Gateway endpoint (or to CloudFront for an edge-optimized domain), not to the NLB: look on the client's side of that first hop, its security group and network ACL egress, a NAT gateway or proxy, a full conntrack table on the client host (`conntrack -S`, `nstat -az TcpExtTCPSynRetrans`), and compare from another network.",
-    "Lost SYNs behind the gateway (to the NLB's targets) show as slow integrations, not here: see bad-path, NLB `SecurityGroupBlockedFlowCount_Inbound_TCP` and the targets' listen drops (`nstat -az TcpExtListenDrops`, nginx `listen … backlog=`).",
-    "Reusing connections (HTTP keep-alive) avoids the handshake, and with it the stall, for most requests.",
-];
+/// The fixes: the second names the hop behind the gateway and its counters.
+fn fixes(kind: PathKind) -> [String; 3] {
+    let behind = match kind {
+        PathKind::Nlb => "to the NLB's targets) show as slow integrations, not here: see bad-path, NLB `SecurityGroupBlockedFlowCount_Inbound_TCP`".to_string(),
+        PathKind::Alb => "from the ALB to its targets) show as slow integrations or the ALB's own 502/504s, not here: see bad-path, the ALB's `TargetConnectionErrorCount`".to_string(),
+        PathKind::CloudMap => "to the Cloud Map service's instances) show as slow integrations, not here: see bad-path".to_string(),
+        PathKind::Unknown => "to the load balancer's targets) show as slow integrations, not here: see bad-path, an NLB's `SecurityGroupBlockedFlowCount_Inbound_TCP` or an ALB's `TargetConnectionErrorCount`".to_string(),
+    };
+    [
+        format!("The probe's connect goes to the API Gateway endpoint (or to CloudFront for an edge-optimized domain), not to the {}: look on the client's side of that first hop, its security group and network ACL egress, a NAT gateway or proxy, a full conntrack table on the client host (`conntrack -S`, `nstat -az TcpExtTCPSynRetrans`), and compare from another network.", kind.hop()),
+        format!("Lost SYNs behind the gateway ({behind} and the targets' listen drops (`nstat -az TcpExtListenDrops`, nginx `listen … backlog=`)."),
+        "Reusing connections (HTTP keep-alive) avoids the handshake, and with it the stall, for most requests.".to_string(),
+    ]
+}
 
 /// Where retransmitted SYNs land after the first one (real ms): Linux
 /// exponential backoff from a 1 s RTO, linear 1 s steps, old 3 s RTO.
@@ -99,8 +109,13 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         extra.len(),
         human_ms(base)
     ))
-    .fixes(FIX)
     .targets(target_names(ds, idx.iter().copied()));
+    let kind = ds.path_kind(
+        idx.iter()
+            .map(|&i| ds.samples[i].target)
+            .collect::<std::collections::BTreeSet<_>>(),
+    );
+    f.fix.extend(fixes(kind));
     let reused = ds.samples.iter().filter(|s| s.reused).count();
     if reused > 0 {
         f = f.evidence(format!(

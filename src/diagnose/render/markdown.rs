@@ -79,7 +79,10 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 md(&name),
-                t.kind,
+                match &t.path {
+                    Some(path) => format!("{}, path: {}", t.kind, md(&path.words())),
+                    None => t.kind.clone(),
+                },
                 probes,
                 errors,
                 human_ms(q.p50),

@@ -116,6 +116,9 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
             t.errors,
             super::spread(&t.total_ms)
         )?;
+        if let Some(path) = &t.path {
+            writeln!(out, "    {} {}", p.dim("path:"), path.words())?;
+        }
         phase_medians(out, &p, "    ", &t.phases_ms)?;
         for f in &t.families {
             writeln!(

@@ -25,12 +25,16 @@ pub(super) fn targets_table(s: &mut String, r: &Report) -> fmt::Result {
         // The swatch ties each row to its colour in the plots.
         writeln!(
             s,
-            "<tr><td><span class=\"swatch\" style=\"background:{}\"></span>{}<br><code class=\"url\">{}</code></td>\
+            "<tr><td><span class=\"swatch\" style=\"background:{}\"></span>{}<br><code class=\"url\">{}</code>{}</td>\
              <td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             colour(i),
             esc(&t.name),
             esc(&t.url),
+            match &t.path {
+                Some(path) => format!("<br>path: {}", esc(&path.words())),
+                None => String::new(),
+            },
             esc(&t.kind),
             t.probes,
             t.errors,

@@ -34,6 +34,7 @@ fn target(name: &str, url: &str) -> TargetReport {
         total_ms: q(45.0),
         phases_ms,
         families: Vec::new(),
+        path: None,
     }
 }
 
