@@ -357,3 +357,29 @@ fn list(gaps: &[Duration]) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timers_not_reached_are_the_hops_own() {
+        assert!(long_timers(PathKind::Nlb).contains("the NLB's 350 s"));
+        let alb = format!("{} {}", long_timers(PathKind::Alb), short_timers(PathKind::Alb));
+        assert!(
+            alb.contains("the ALB's 60 s") && alb.contains("NAT gateway") && !alb.contains("NLB"),
+            "{alb}"
+        );
+        let nlb = short_timers(PathKind::Nlb);
+        assert!(nlb.contains("the NLB's 350 s") && !nlb.contains("ALB"), "{nlb}");
+        let unknown = format!(
+            "{} {}",
+            long_timers(PathKind::Unknown),
+            short_timers(PathKind::Unknown)
+        );
+        assert!(
+            unknown.contains("an NLB's") && unknown.contains("an ALB's 60 s"),
+            "{unknown}"
+        );
+    }
+}

@@ -88,7 +88,9 @@ fn records() -> Vec<ProbeRecord> {
 
 fn report(config: Option<coldlink::aws::path::PathConfig>) -> (Report, Plots) {
     let kinds = [("api".to_string(), TargetKind::ExecuteApi)];
-    let ds = Dataset::from_records(&records(), &kinds, 1.0);
+    let mut ds = Dataset::from_records(&records(), &kinds, 1.0);
+    // As the command does: the path kind from what was read.
+    ds.paths = coldlink::diagnose::paths::resolve(&ds, &Default::default(), config.as_ref()).paths;
     let ctx = Context {
         mode: "records".into(),
         config,

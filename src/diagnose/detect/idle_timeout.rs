@@ -200,3 +200,75 @@ fn with_cloudwatch(mut f: Finding, cw: &CloudWatchEvidence, minutes: &BTreeSet<i
     }
     f
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(kind: PathKind) -> String {
+        fixes(kind).join("\n")
+    }
+
+    #[test]
+    fn on_an_nlb_path_the_fix_is_the_nlbs_listener_timer() {
+        let nlb = all(PathKind::Nlb);
+        assert!(
+            nlb.contains("NLB idle timeout") && nlb.contains("60 to 6000 s"),
+            "{nlb}"
+        );
+        assert!(nlb.contains("TLS listeners stay at 350 s"), "{nlb}");
+        assert!(!nlb.contains("ALB"), "{nlb}");
+    }
+
+    #[test]
+    fn on_an_alb_path_the_alb_closes_and_the_silent_timers_are_named() {
+        let alb = all(PathKind::Alb);
+        assert!(
+            alb.contains("with a FIN") && alb.contains("not the ALB's idle timer"),
+            "{alb}"
+        );
+        assert!(
+            alb.contains("NAT gateway") && alb.contains("conntrack") && alb.contains("target's host"),
+            "{alb}"
+        );
+        assert!(
+            alb.contains("`idle_timeout.timeout_seconds`") && alb.contains("`client_keep_alive.seconds`"),
+            "{alb}"
+        );
+        assert!(!alb.contains("NLB") && !alb.contains("tcp.idle_timeout"), "{alb}");
+        let said = hop_evidence(PathKind::Alb, true).unwrap();
+        assert!(
+            said.contains("ALB") && said.contains("not its idle timer"),
+            "{said}"
+        );
+        assert_eq!(
+            hop_evidence(PathKind::Alb, false),
+            None,
+            "a reset is no silent drop"
+        );
+        assert_eq!(hop_evidence(PathKind::Nlb, true), None);
+    }
+
+    #[test]
+    fn with_the_kind_unknown_both_load_balancers_are_named() {
+        let unknown = all(PathKind::Unknown);
+        assert!(
+            unknown.contains("NLB's (350 s, `tcp.idle_timeout.seconds`)"),
+            "{unknown}"
+        );
+        assert!(
+            unknown.contains("ALB's (60 s, `idle_timeout.timeout_seconds`)"),
+            "{unknown}"
+        );
+        assert!(unknown.contains("`[aws] nlb` or `alb`"), "{unknown}");
+    }
+
+    #[test]
+    fn a_cloud_map_path_names_no_load_balancer() {
+        let cm = all(PathKind::CloudMap);
+        assert!(
+            cm.contains("no load balancer") && !cm.contains("NLB") && !cm.contains("ALB"),
+            "{cm}"
+        );
+    }
+}

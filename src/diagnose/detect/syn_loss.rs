@@ -131,3 +131,30 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
 fn connect_timeout(s: &crate::diagnose::dataset::Sample) -> bool {
     matches!(s.error, Some((ErrorKind::Timeout, Phase::Connect)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fix_names_the_hop_behind_the_gateway() {
+        let nlb = fixes(PathKind::Nlb).join("\n");
+        assert!(
+            nlb.contains("not to the NLB") && nlb.contains("SecurityGroupBlockedFlowCount"),
+            "{nlb}"
+        );
+        assert!(!nlb.contains("ALB"), "{nlb}");
+        let alb = fixes(PathKind::Alb).join("\n");
+        assert!(
+            alb.contains("not to the ALB") && alb.contains("TargetConnectionErrorCount"),
+            "{alb}"
+        );
+        assert!(!alb.contains("NLB"), "{alb}");
+        let unknown = fixes(PathKind::Unknown).join("\n");
+        assert!(unknown.contains("not to the load balancer"), "{unknown}");
+        assert!(
+            unknown.contains("an NLB's") && unknown.contains("an ALB's"),
+            "{unknown}"
+        );
+    }
+}
