@@ -136,7 +136,7 @@ fn from_report(path: &std::path::Path) -> Result<Option<IdleTimer>, FromError> {
 /// The warning for pings up to `interval` apart (the interval and its
 /// jitter), if one is due.
 pub fn warning(interval: Duration, known: Known) -> Option<String> {
-    const WHY: &str = "a ping keeps warm only the connections it uses: the gateway pools several integration connections, and the NLB flows behind the ones a ping does not take go cold all the same";
+    const WHY: &str = "a ping keeps warm only the connections it uses: the gateway pools several integration connections, and the load balancer's connections (an NLB's flows, an ALB's connections) behind the ones a ping does not take go cold all the same";
     let every = humantime::format_duration(interval);
     let ms = interval.as_secs_f64() * 1000.0;
     match known {
@@ -148,10 +148,10 @@ pub fn warning(interval: Duration, known: Known) -> Option<String> {
         )),
         Known::Timer(_) => None,
         Known::NoTimerShown if interval > UNKNOWN_TIMER_LIMIT => Some(format!(
-            "warning: pings up to {every} apart, longer than 60 s; the --from files show no idle timer, but nginx closes idle connections after 60–75 s by default and the NLB after 350 s, and a sweep finds only the timers its gaps reach; note that {WHY}"
+            "warning: pings up to {every} apart, longer than 60 s; the --from files show no idle timer, but nginx closes idle connections after 60–75 s by default, an ALB after 60 s and an NLB after 350 s, and a sweep finds only the timers its gaps reach; note that {WHY}"
         )),
         Known::Nothing if interval > UNKNOWN_TIMER_LIMIT => Some(format!(
-            "warning: pings up to {every} apart, longer than 60 s, with no idle timer known: nginx closes idle connections after 60–75 s by default and the NLB after 350 s; run `coldlink diagnose --idle-sweep --records FILE` and pass FILE to --from to check; note that {WHY}"
+            "warning: pings up to {every} apart, longer than 60 s, with no idle timer known: nginx closes idle connections after 60–75 s by default, an ALB after 60 s and an NLB after 350 s; run `coldlink diagnose --idle-sweep --records FILE` and pass FILE to --from to check; note that {WHY}"
         )),
         _ => None,
     }

@@ -28,6 +28,7 @@ mod keepwarm;
 mod lab;
 mod lab_cli;
 mod mtls;
+mod path_kind;
 mod private_api;
 mod probe_engine;
 mod profiles;
