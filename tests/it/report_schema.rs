@@ -326,6 +326,27 @@ fn schema_is_strict_where_the_contract_is_fixed() {
     assert_valid(&v, "a report with new top-level and source fields", &report);
 }
 
+/// A target's path (issue 18): known kinds and sources only; `unknown` is
+/// never written (the field is left out instead).
+#[test]
+fn schema_takes_a_targets_path_and_only_its_known_kinds() {
+    let v = validator();
+    let mut report = minimal_report();
+    report["targets"][0]["path"] = json!({"kind": "alb", "from": "profile", "load_balancer": "app/a/1"});
+    assert_valid(&v, "a target on an ALB path", &report);
+    report["targets"][0]["path"] = json!({"kind": "cloud-map", "from": "configuration"});
+    assert_valid(&v, "a target on a Cloud Map path", &report);
+    for (what, path) in [
+        ("an unknown kind", json!({"kind": "unknown"})),
+        ("a path without its kind", json!({"from": "profile"})),
+        ("an unknown source", json!({"kind": "nlb", "from": "guess"})),
+        ("an unknown field", json!({"kind": "nlb", "version": "V1"})),
+    ] {
+        report["targets"][0]["path"] = path;
+        assert!(!v.is_valid(&report), "{what} is rejected");
+    }
+}
+
 /// `aws.config` (`--aws-config`, issue 17) with every field of the model
 /// set, and the findings the configuration makes by itself (`from`,
 /// `configured`), built through the library: no probe needed.
