@@ -255,6 +255,12 @@ async fn aws_config_reads_stored_records_against_moto() {
     );
     let notes = config["notes"].to_string();
     assert!(!notes.contains("could not"), "nothing failed: {notes}");
+    // Issue 18: the target's path is the NLB the configuration read (the
+    // profile names none), under its `net/` name although moto's ARN says `app/`.
+    let path = &r["targets"][0]["path"];
+    assert_eq!(path["kind"], "nlb", "{path}");
+    assert_eq!(path["from"], "configuration", "{path}");
+    assert!(path["load_balancer"].as_str().is_some_and(|n| n.starts_with("net/")), "{path}");
 }
 
 /// The whole loop on a laptop: the lab seeds moto with its scenario's
