@@ -260,7 +260,12 @@ async fn aws_config_reads_stored_records_against_moto() {
     let path = &r["targets"][0]["path"];
     assert_eq!(path["kind"], "nlb", "{path}");
     assert_eq!(path["from"], "configuration", "{path}");
-    assert!(path["load_balancer"].as_str().is_some_and(|n| n.starts_with("net/")), "{path}");
+    assert!(
+        path["load_balancer"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("net/")),
+        "{path}"
+    );
 }
 
 /// The whole loop on a laptop: the lab seeds moto with its scenario's
