@@ -211,6 +211,7 @@ fn nlb() -> Resources {
         nlb: Some("net/orders/1".into()),
         target_groups: Vec::new(),
         api: None,
+        alb: None,
     }
 }
 
