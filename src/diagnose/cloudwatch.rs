@@ -471,4 +471,45 @@ mod tests {
         let ev = evidence(vec![series("NewFlowCount", &[], "Sum", &[])], &[]);
         assert!(ev.notes[0].contains("no data points"), "{:?}", ev.notes);
     }
+
+    /// The ALB's series in the text: its health said to be the ALB's, its
+    /// target response time (seconds) in human units.
+    #[test]
+    fn the_albs_series_read_as_the_albs() {
+        let alb = |name: &str, stat: &str, v: f64| {
+            let mut s = series(name, &[("LoadBalancer", "app/x/1")], stat, &[(60, v)]);
+            s.spec.namespace = ALB_NAMESPACE.into();
+            s
+        };
+        let ev = evidence(
+            vec![
+                alb("TargetResponseTime", "Average", 0.25),
+                alb("HealthyHostCount", "Minimum", 2.0),
+                series(
+                    "HealthyHostCount",
+                    &[("LoadBalancer", "net/x/1")],
+                    "Minimum",
+                    &[(60, 1.0)],
+                ),
+            ],
+            &[],
+        );
+        let lines = crate::diagnose::render::cloudwatch_lines(&ev);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("ALB TargetResponseTime (average, per minute): 250 ms")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("ALB HealthyHostCount (minimum")),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("HealthyHostCount (minimum")),
+            "{lines:?}"
+        );
+    }
 }

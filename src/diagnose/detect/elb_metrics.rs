@@ -192,7 +192,7 @@ fn target_time(ds: &Dataset, f: &mut Finding, cw: &CloudWatchEvidence) -> bool {
         .filter(|s| s.responded() && f.targets.iter().any(|t| t == ds.target_name(s.target)))
         .filter_map(|s| s.phase(Phase::Ttfb));
     let p50 = quantiles(ttfb, &[0.5])[0];
-    if !(p50 > 0.0) {
+    if p50.is_nan() || p50 <= 0.0 {
         return false;
     }
     let max = max_ms.map_or(String::new(), |m| format!(", at most {}", human_ms(m)));
