@@ -1,10 +1,12 @@
 //! CloudWatch metrics of the minutes the probes ran in: the NLB's flows,
-//! resets and target health, and the API's request count, latencies and
-//! errors, by `GetMetricData` at a 60 s period.
+//! resets and target health, the ALB's own answers, target errors, target
+//! response time and target health, and the API's request count, latencies
+//! and errors, by `GetMetricData` at a 60 s period.
 //!
 //! Which series to ask for comes from the profile's `[aws]`: the NLB
-//! (`net/NAME/ID`), its target groups, and the REST or HTTP API with its
-//! stage (the two publish under different metric names and dimensions).
+//! (`net/NAME/ID`), the ALB (`app/NAME/ID`), their target groups, and the
+//! REST or HTTP API with its stage (the two publish under different metric
+//! names and dimensions).
 //! Health per Availability Zone needs the zones' names, and health of
 //! target groups not named in the profile their ids, which only
 //! `ListMetrics` tells; without that permission the health is read for the
@@ -25,17 +27,35 @@ pub const PERIOD_SECS: i64 = 60;
 const QUERIES_PER_CALL: usize = 500;
 
 pub const NLB_NAMESPACE: &str = "AWS/NetworkELB";
+pub const ALB_NAMESPACE: &str = "AWS/ApplicationELB";
 pub const API_NAMESPACE: &str = "AWS/ApiGateway";
 
 /// The NLB's own series (dimension `LoadBalancer`) and the statistic that
 /// reads each: counts are summed over the minute, flows averaged.
-pub const NLB_METRICS: [(&str, &str); 6] = [
+/// `RejectedFlowCount` counts flows the NLB turned away, which matters once
+/// its idle timeout is raised and flows stay in its table longer.
+pub const NLB_METRICS: [(&str, &str); 7] = [
     ("ActiveFlowCount", "Average"),
     ("NewFlowCount", "Sum"),
     ("TCP_Client_Reset_Count", "Sum"),
     ("TCP_Target_Reset_Count", "Sum"),
     ("TCP_ELB_Reset_Count", "Sum"),
     ("UnhealthyRoutingFlowCount", "Sum"),
+    ("RejectedFlowCount", "Sum"),
+];
+
+/// The ALB's own series (dimension `LoadBalancer`): counts summed over the
+/// minute; `TargetResponseTime` (seconds, the target's own time) averaged
+/// and at its worst. No percentiles: LocalStack's core computes none, and
+/// the average weighted by `RequestCount` is what the evidence compares.
+pub const ALB_METRICS: [(&str, &str); 7] = [
+    ("RequestCount", "Sum"),
+    ("HTTPCode_ELB_502_Count", "Sum"),
+    ("HTTPCode_ELB_504_Count", "Sum"),
+    ("HTTPCode_Target_5XX_Count", "Sum"),
+    ("TargetConnectionErrorCount", "Sum"),
+    ("TargetResponseTime", "Average"),
+    ("TargetResponseTime", "Maximum"),
 ];
 
 /// The resets an NLB counts; a rise in the minutes of slow probes after
@@ -55,6 +75,8 @@ pub const HEALTH_METRICS: [(&str, &str); 2] =
 pub struct Resources {
     /// `net/NAME/ID`, the NLB's `LoadBalancer` dimension.
     pub nlb: Option<String>,
+    /// `app/NAME/ID`, the ALB's `LoadBalancer` dimension.
+    pub alb: Option<String>,
     /// `targetgroup/NAME/ID`; empty means every target group found.
     pub target_groups: Vec<String>,
     pub api: Option<Api>,
@@ -62,7 +84,13 @@ pub struct Resources {
 
 impl Resources {
     pub fn is_empty(&self) -> bool {
-        self.nlb.is_none() && self.api.is_none()
+        self.nlb.is_none() && self.alb.is_none() && self.api.is_none()
+    }
+
+    /// Each load balancer named, with the namespace it publishes under.
+    fn load_balancers(&self) -> impl Iterator<Item = (&'static str, &String)> {
+        let nlb = self.nlb.iter().map(|n| (NLB_NAMESPACE, n));
+        nlb.chain(self.alb.iter().map(|a| (ALB_NAMESPACE, a)))
     }
 }
 
@@ -149,16 +177,23 @@ pub fn window(from: SystemTime, to: SystemTime) -> (i64, i64) {
 /// (see [`health_series`] for the rest).
 pub fn specs(resources: &Resources) -> Vec<MetricSpec> {
     let mut out = Vec::new();
-    if let Some(nlb) = &resources.nlb {
-        let lb: BTreeMap<String, String> = [("LoadBalancer".to_string(), nlb.clone())].into();
-        for (name, stat) in NLB_METRICS {
-            out.push(MetricSpec::new(NLB_NAMESPACE, name, stat, &lb));
+    for (namespace, name) in resources.load_balancers() {
+        let lb: BTreeMap<String, String> = [("LoadBalancer".to_string(), name.clone())].into();
+        let own: &[(&str, &str)] = match namespace {
+            NLB_NAMESPACE => &NLB_METRICS,
+            _ => &ALB_METRICS,
+        };
+        for (metric, stat) in own {
+            out.push(MetricSpec::new(namespace, metric, stat, &lb));
         }
+        // A target group belongs to one load balancer; with both named,
+        // CloudWatch has its health under the one it belongs to (the
+        // other's series stay empty).
         for tg in &resources.target_groups {
             let mut dims = lb.clone();
             dims.insert("TargetGroup".into(), tg.clone());
-            for (name, stat) in HEALTH_METRICS {
-                out.push(MetricSpec::new(NLB_NAMESPACE, name, stat, &dims));
+            for (metric, stat) in HEALTH_METRICS {
+                out.push(MetricSpec::new(namespace, metric, stat, &dims));
             }
         }
     }
@@ -172,32 +207,37 @@ pub fn specs(resources: &Resources) -> Vec<MetricSpec> {
 }
 
 /// Health per target group, and per Availability Zone and target group:
-/// the dimension sets CloudWatch has for the NLB's `HealthyHostCount`,
-/// found by `ListMetrics`; only the named target groups when any are.
+/// the dimension sets CloudWatch has for each named load balancer's
+/// `HealthyHostCount` (NLB and ALB alike), found by `ListMetrics`; only the
+/// named target groups when any are.
 pub async fn health_series(client: &Client, resources: &Resources) -> Result<Vec<MetricSpec>, String> {
-    let Some(nlb) = &resources.nlb else {
-        return Ok(Vec::new());
-    };
-    let mut found = Vec::new();
-    let mut pages = client
-        .list_metrics()
-        .namespace(NLB_NAMESPACE)
-        .metric_name("HealthyHostCount")
-        .dimensions(DimensionFilter::builder().name("LoadBalancer").value(nlb).build())
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| super::describe("cloudwatch:ListMetrics", &e))?;
-        found.extend(page.metrics().iter().filter_map(dimensions_of));
+    let mut specs = Vec::new();
+    for (namespace, lb) in resources.load_balancers() {
+        let mut pages = client
+            .list_metrics()
+            .namespace(namespace)
+            .metric_name("HealthyHostCount")
+            .dimensions(DimensionFilter::builder().name("LoadBalancer").value(lb).build())
+            .into_paginator()
+            .send();
+        let mut found = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| super::describe("cloudwatch:ListMetrics", &e))?;
+            found.extend(page.metrics().iter().filter_map(dimensions_of));
+        }
+        specs.extend(
+            found
+                .into_iter()
+                .filter(|dims| {
+                    dims.get("TargetGroup").is_some_and(|tg| {
+                        resources.target_groups.is_empty() || resources.target_groups.contains(tg)
+                    })
+                })
+                .flat_map(|dims| {
+                    HEALTH_METRICS.map(|(name, stat)| MetricSpec::new(namespace, name, stat, &dims))
+                }),
+        );
     }
-    let mut specs: Vec<MetricSpec> = found
-        .into_iter()
-        .filter(|dims| {
-            dims.get("TargetGroup")
-                .is_some_and(|tg| resources.target_groups.is_empty() || resources.target_groups.contains(tg))
-        })
-        .flat_map(|dims| HEALTH_METRICS.map(|(name, stat)| MetricSpec::new(NLB_NAMESPACE, name, stat, &dims)))
-        .collect();
     specs.sort();
     specs.dedup();
     Ok(specs)
@@ -367,12 +407,41 @@ mod tests {
         let got = specs(&Resources {
             nlb: Some("net/orders/1".into()),
             target_groups: vec!["targetgroup/a/1".into(), "targetgroup/b/2".into()],
-            api: None,
+            ..Default::default()
         });
         assert_eq!(got.len(), NLB_METRICS.len() + 2 * HEALTH_METRICS.len());
         assert!(got
             .iter()
             .filter(|s| s.name == "HealthyHostCount")
             .all(|s| s.stat == "Minimum" && s.dimensions.contains_key("TargetGroup")));
+        assert!(got
+            .iter()
+            .any(|s| s.name == "RejectedFlowCount" && s.stat == "Sum"));
+        assert!(got.iter().all(|s| s.namespace == NLB_NAMESPACE));
+    }
+
+    #[test]
+    fn an_alb_alone_gets_its_answers_target_time_and_health() {
+        let alb = Resources {
+            alb: Some("app/orders/1".into()),
+            target_groups: vec!["targetgroup/a/1".into()],
+            ..Default::default()
+        };
+        assert!(!alb.is_empty());
+        let got = specs(&alb);
+        assert_eq!(got.len(), ALB_METRICS.len() + HEALTH_METRICS.len());
+        assert!(got
+            .iter()
+            .all(|s| s.namespace == ALB_NAMESPACE && s.dimensions["LoadBalancer"] == "app/orders/1"));
+        for name in [
+            "HTTPCode_ELB_502_Count",
+            "HTTPCode_ELB_504_Count",
+            "TargetConnectionErrorCount",
+        ] {
+            assert!(got.iter().any(|s| s.name == name && s.stat == "Sum"), "{name}");
+        }
+        assert!(got
+            .iter()
+            .any(|s| s.name == "TargetResponseTime" && s.stat == "Average"));
     }
 }

@@ -107,12 +107,15 @@ pub(super) fn aws_options(
     }))
 }
 
-/// What `--cloudwatch` reads: the profile's `[aws]` NLB, target groups and API.
+/// What `--cloudwatch` reads: the profile's `[aws]` NLB, ALB, target groups and API.
 pub(super) fn cloudwatch_resources(profile: Option<&Profile>) -> Result<Resources, ConfigError> {
     let entry = profile.and_then(|p| p.aws.as_ref());
     let resources = Resources {
-        nlb: entry.and_then(|e| e.nlb.as_ref()).map(|n| n.get_ref().clone()),
-        target_groups: entry.map(|e| names(&e.target_groups)).unwrap_or_default(),
+        nlb: entry.and_then(|e| e.nlb.as_ref()).map(|n| dimension(n.get_ref())),
+        alb: entry.and_then(|e| e.alb.as_ref()).map(|a| dimension(a.get_ref())),
+        target_groups: entry
+            .map(|e| e.target_groups.iter().map(|t| dimension(t.get_ref())).collect())
+            .unwrap_or_default(),
         api: entry.and_then(|e| match (&e.rest_api, &e.http_api) {
             (Some(rest), _) => Some(Api::Rest {
                 name: rest.name.clone().unwrap_or_default(),
@@ -132,6 +135,17 @@ pub(super) fn cloudwatch_resources(profile: Option<&Profile>) -> Result<Resource
         return Err(ConfigError::CloudWatchWithoutApiName);
     }
     Ok(resources)
+}
+
+/// `net/NAME/ID`, `app/NAME/ID`, `targetgroup/NAME/ID`: CloudWatch's
+/// `LoadBalancer` and `TargetGroup` dimensions, from the profile's names
+/// (checked for their shape: the short form or a full ARN, which
+/// CloudWatch would not match).
+fn dimension(reference: &str) -> String {
+    match crate::aws::arn::parse(reference) {
+        Some(r) if r.arn.is_some() => format!("{}/{}", r.kind_and_name(), r.id.unwrap_or_default()),
+        _ => reference.to_string(),
+    }
 }
 
 /// The values of a list of spanned names.
@@ -314,6 +328,11 @@ mod tests {
         assert!(!elb_shape("net/my_nlb/1", &NLB));
         assert!(!elb_shape("net/my-nlb/", &NLB));
         assert!(elb_shape("app/my-alb/50dc6c495c0c9188", &ALB));
+        assert_eq!(
+            dimension("arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/my-alb/50dc"),
+            "app/my-alb/50dc"
+        );
+        assert_eq!(dimension("app/my-alb/50dc"), "app/my-alb/50dc");
         assert!(!elb_shape(
             "arn:aws:elasticloadbalancing:eu-west-1:123:loadbalancer/app/my-alb/1",
             &ALB

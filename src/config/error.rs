@@ -119,7 +119,7 @@ pub enum ConfigError {
         #[source]
         source: crate::probe::client_cert::ClientCertError,
     },
-    #[error("--cloudwatch needs to know what to read: a profile (--profile FILE) whose [aws] table has nlb = \"net/NAME/ID\" and/or rest_api = {{ name, stage }} or http_api = {{ id, stage }}")]
+    #[error("--cloudwatch needs to know what to read: a profile (--profile FILE) whose [aws] table has nlb = \"net/NAME/ID\", alb = \"app/NAME/ID\" and/or rest_api = {{ name, stage }} or http_api = {{ id, stage }}")]
     NothingForCloudWatch,
     /// CloudWatch's REST API metrics are dimensioned by the API's name.
     #[error("--cloudwatch reads a REST API's metrics by its name (the ApiName dimension): add name = \"…\" to [aws] rest_api")]

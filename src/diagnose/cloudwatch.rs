@@ -2,7 +2,9 @@
 //! the minutes its slow or failed probes fell in, and the series read; and
 //! the questions the detectors ask of them (resets in the slow minutes, a
 //! zone with no healthy host, the gateway's latency against the
-//! integration's). The lookup itself is `aws::cloudwatch`'s.
+//! integration's; an ALB's own 502s and 504s, its target connection
+//! errors and target response time, an NLB's rejected flows). The lookup
+//! itself is `aws::cloudwatch`'s.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, UNIX_EPOCH};
@@ -10,7 +12,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::dataset::Dataset;
-use crate::aws::cloudwatch::{Metrics, PERIOD_SECS, RESET_METRICS};
+use crate::aws::cloudwatch::{Metrics, ALB_NAMESPACE, NLB_NAMESPACE, PERIOD_SECS, RESET_METRICS};
 use crate::probe::clock::format_rfc3339;
 
 /// One series in `aws.cloudwatch.metrics`.
@@ -151,12 +153,21 @@ impl CloudWatchEvidence {
 
     /// Zones (with their target group) whose `HealthyHostCount` was zero in
     /// a minute in which another zone of the same target group had a
-    /// healthy host.
+    /// healthy host: the NLB's.
     pub fn zones_without_healthy_host(&self) -> Vec<String> {
+        self.zones_without_healthy_host_in(NLB_NAMESPACE)
+    }
+
+    /// [`Self::zones_without_healthy_host`] of the load balancer that
+    /// publishes under `namespace` (`AWS/NetworkELB`, `AWS/ApplicationELB`).
+    pub fn zones_without_healthy_host_in(&self, namespace: &str) -> Vec<String> {
         // Target group → minute → [(zone, healthy hosts)].
         type Zones<'a> = Vec<(&'a str, f64)>;
         let mut by_group: BTreeMap<&str, BTreeMap<i64, Zones<'_>>> = BTreeMap::new();
-        for s in self.series("HealthyHostCount") {
+        for s in self
+            .series("HealthyHostCount")
+            .filter(|s| s.namespace == namespace)
+        {
             let (Some(zone), Some(tg)) = (
                 s.dimensions.get("AvailabilityZone"),
                 s.dimensions.get("TargetGroup"),
@@ -185,12 +196,75 @@ impl CloudWatchEvidence {
         out.into_iter().collect()
     }
 
-    /// The largest `UnHealthyHostCount` of any target group in the run.
+    /// The largest `UnHealthyHostCount` of any of the NLB's target groups
+    /// in the run.
     pub fn max_unhealthy_hosts(&self) -> Option<f64> {
+        self.max_unhealthy_hosts_in(NLB_NAMESPACE)
+    }
+
+    /// [`Self::max_unhealthy_hosts`] under `namespace`.
+    pub fn max_unhealthy_hosts_in(&self, namespace: &str) -> Option<f64> {
         self.series("UnHealthyHostCount")
-            .filter(|s| !s.dimensions.contains_key("AvailabilityZone"))
+            .filter(|s| s.namespace == namespace && !s.dimensions.contains_key("AvailabilityZone"))
             .flat_map(|s| s.values.iter().copied())
             .reduce(f64::max)
+    }
+
+    /// A load balancer's count (`Sum`, dimension `LoadBalancer` alone)
+    /// split by `minutes` (a finding's own probes' minutes) and the run's
+    /// other minutes; `None` when CloudWatch had no data point of it at all
+    /// (ELB counts are sent only while non-zero, so `None` is not "0").
+    pub fn counted(&self, namespace: &str, name: &str, minutes: &BTreeSet<i64>) -> Option<Counted> {
+        let mut c = Counted {
+            minutes: minutes.len(),
+            ..Counted::default()
+        };
+        let mut with_data = BTreeSet::new();
+        let mut with_counts = BTreeSet::new();
+        let mut others = BTreeSet::new();
+        let mut any = false;
+        for s in self.series(name).filter(|s| {
+            s.namespace == namespace && s.stat == "Sum" && s.dimensions.keys().eq(["LoadBalancer"])
+        }) {
+            for (m, v) in s.minutes.iter().zip(&s.values) {
+                any = true;
+                if minutes.contains(m) {
+                    with_data.insert(*m);
+                    if *v > 0.0 {
+                        with_counts.insert(*m);
+                    }
+                    c.in_minutes += v;
+                } else {
+                    others.insert(*m);
+                    c.elsewhere += v;
+                }
+            }
+        }
+        c.other_minutes_with_data = others.len();
+        c.minutes_with_data = with_data.len();
+        c.minutes_with_counts = with_counts.len();
+        any.then_some(c)
+    }
+
+    /// The ALB's `TargetResponseTime` over the run, in ms: its average
+    /// (each minute weighted by `RequestCount`) and its worst minute's
+    /// maximum. The target's own time, from the ALB sending the request to
+    /// the first byte of the answer.
+    pub fn target_response_ms(&self) -> Option<(f64, Option<f64>)> {
+        let alb = |name: &'static str, stat: &'static str| {
+            self.series(name)
+                .filter(move |s| s.namespace == ALB_NAMESPACE && s.stat == stat)
+                .filter(|s| s.dimensions.keys().eq(["LoadBalancer"]))
+                .flat_map(|s| s.minutes.iter().copied().zip(s.values.iter().copied()))
+        };
+        let counts: BTreeMap<i64, f64> = alb("RequestCount", "Sum").collect();
+        let (sum, weight) = alb("TargetResponseTime", "Average")
+            .map(|(m, v)| (v, counts.get(&m).copied().unwrap_or(1.0)))
+            .fold((0.0, 0.0), |(sum, w), (v, n)| (sum + v * n, w + n));
+        let max = alb("TargetResponseTime", "Maximum")
+            .map(|(_, v)| v)
+            .reduce(f64::max);
+        (weight > 0.0).then(|| (sum / weight * 1000.0, max.map(|m| m * 1000.0)))
     }
 
     /// The gateway's average `Latency` and `IntegrationLatency` over the
@@ -211,6 +285,32 @@ impl CloudWatchEvidence {
             (weight > 0.0).then(|| sum / weight)
         };
         Some((mean("Latency")?, mean("IntegrationLatency")?))
+    }
+}
+
+/// A load balancer's count, split by the minutes it fell in.
+#[derive(Debug, Default, PartialEq)]
+pub struct Counted {
+    /// The count in the minutes asked about, and in the run's others.
+    pub in_minutes: f64,
+    pub elsewhere: f64,
+    /// The minutes asked about; those CloudWatch had a data point for;
+    /// those with a count above zero.
+    pub minutes: usize,
+    pub minutes_with_data: usize,
+    pub minutes_with_counts: usize,
+    /// The run's other minutes CloudWatch had a data point for.
+    pub other_minutes_with_data: usize,
+}
+
+impl Counted {
+    /// More per minute in the minutes asked about than in the others (or
+    /// none elsewhere): the count rose with them.
+    pub fn rose_with(&self) -> bool {
+        let per = |n: f64, m: usize| n / m.max(1) as f64;
+        self.in_minutes > 0.0
+            && per(self.in_minutes, self.minutes_with_data)
+                >= per(self.elsewhere, self.other_minutes_with_data)
     }
 }
 
@@ -370,5 +470,46 @@ mod tests {
     fn no_data_points_is_said_plainly() {
         let ev = evidence(vec![series("NewFlowCount", &[], "Sum", &[])], &[]);
         assert!(ev.notes[0].contains("no data points"), "{:?}", ev.notes);
+    }
+
+    /// The ALB's series in the text: its health said to be the ALB's, its
+    /// target response time (seconds) in human units.
+    #[test]
+    fn the_albs_series_read_as_the_albs() {
+        let alb = |name: &str, stat: &str, v: f64| {
+            let mut s = series(name, &[("LoadBalancer", "app/x/1")], stat, &[(60, v)]);
+            s.spec.namespace = ALB_NAMESPACE.into();
+            s
+        };
+        let ev = evidence(
+            vec![
+                alb("TargetResponseTime", "Average", 0.25),
+                alb("HealthyHostCount", "Minimum", 2.0),
+                series(
+                    "HealthyHostCount",
+                    &[("LoadBalancer", "net/x/1")],
+                    "Minimum",
+                    &[(60, 1.0)],
+                ),
+            ],
+            &[],
+        );
+        let lines = crate::diagnose::render::cloudwatch_lines(&ev);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("ALB TargetResponseTime (average, per minute): 250 ms")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("ALB HealthyHostCount (minimum")),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("HealthyHostCount (minimum")),
+            "{lines:?}"
+        );
     }
 }

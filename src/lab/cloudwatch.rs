@@ -1,5 +1,8 @@
 //! The lab speaks CloudWatch: its NLB's flow and reset counts and its
-//! targets' health as `AWS/NetworkELB` metrics, and its gateway's requests,
+//! targets' health as `AWS/NetworkELB` metrics, on an ALB path its ALB's
+//! requests, own 502/504 pages, target 5xx, target connection errors,
+//! target response time and its targets' health as `AWS/ApplicationELB`
+//! metrics, and its gateway's requests,
 //! latencies and errors as a REST API's `AWS/ApiGateway` metrics, under the
 //! dimensions AWS uses, published with `PutMetricData` to the endpoint
 //! given (LocalStack in the tests). Latencies are in scenario milliseconds,
@@ -20,9 +23,10 @@ use aws_sdk_cloudwatch::Client;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::alb::AlbStats;
 use super::gateway::GatewayRecord;
 use super::nlb::NlbStats;
-use crate::aws::cloudwatch::{API_NAMESPACE, NLB_NAMESPACE};
+use crate::aws::cloudwatch::{ALB_NAMESPACE, API_NAMESPACE, NLB_NAMESPACE};
 
 /// The names a lab's metrics are published under. Each lab has its own
 /// ids, as each real load balancer does, so that two labs publishing to
@@ -93,11 +97,14 @@ struct Last {
     elb_resets: u64,
     target_resets: u64,
     client_resets: u64,
+    alb: [u64; 7],
 }
 
 /// What the publisher reads.
 pub struct Sources {
     pub nlb: Arc<NlbStats>,
+    /// The ALB's counters on an ALB path (`Lab.alb_stats`), else `None`.
+    pub alb: Option<Arc<AlbStats>>,
     /// Per NLB target: whether it passes a health check.
     pub healthy: Vec<bool>,
     /// Every request the gateway handles.
@@ -136,6 +143,20 @@ pub fn publish(
                 (
                     NLB_NAMESPACE,
                     datums(&sources.nlb, &sources.healthy, &sources.names, &mut last, now),
+                ),
+                (
+                    ALB_NAMESPACE,
+                    match &sources.alb {
+                        Some(alb) => alb_datums(
+                            alb,
+                            &sources.healthy,
+                            &sources.names,
+                            sources.speed,
+                            &mut last.alb,
+                            now,
+                        ),
+                        None => Vec::new(),
+                    },
                 ),
                 (
                     API_NAMESPACE,
@@ -297,30 +318,118 @@ fn datums(
         ),
         datum("UnhealthyRoutingFlowCount", 0.0, vec![lb()]),
     ];
-    let tg = || {
-        Dimension::builder()
-            .name("TargetGroup")
-            .value(&names.target_group)
+    out.extend(health(healthy, &names.nlb, &names.target_group, now));
+    out
+}
+
+/// Target health under load balancer `lb` and target group `tg`: the
+/// group's healthy and unhealthy hosts, and each zone's (target `i` is in
+/// zone `i`).
+fn health(healthy: &[bool], lb: &str, tg: &str, now: SystemTime) -> Vec<MetricDatum> {
+    let at = DateTime::from(now);
+    let dim = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+    let datum = |name: &str, value: f64, zone: Option<String>| {
+        let mut dims = vec![dim("LoadBalancer", lb), dim("TargetGroup", tg)];
+        if let Some(z) = zone {
+            dims.insert(0, dim("AvailabilityZone", &z));
+        }
+        MetricDatum::builder()
+            .metric_name(name)
+            .set_dimensions(Some(dims))
+            .timestamp(at)
+            .value(value)
+            .unit(StandardUnit::Count)
             .build()
     };
     let healthy_hosts = healthy.iter().filter(|h| **h).count() as f64;
-    out.push(datum("HealthyHostCount", healthy_hosts, vec![lb(), tg()]));
-    out.push(datum(
-        "UnHealthyHostCount",
-        healthy.len() as f64 - healthy_hosts,
-        vec![lb(), tg()],
-    ));
+    let mut out = vec![
+        datum("HealthyHostCount", healthy_hosts, None),
+        datum("UnHealthyHostCount", healthy.len() as f64 - healthy_hosts, None),
+    ];
     for (i, ok) in healthy.iter().enumerate() {
-        let az = || {
-            Dimension::builder()
-                .name("AvailabilityZone")
-                .value(zone(i))
-                .build()
-        };
         let ok = f64::from(u8::from(*ok));
-        out.push(datum("HealthyHostCount", ok, vec![az(), lb(), tg()]));
-        out.push(datum("UnHealthyHostCount", 1.0 - ok, vec![az(), lb(), tg()]));
+        out.push(datum("HealthyHostCount", ok, Some(zone(i))));
+        out.push(datum("UnHealthyHostCount", 1.0 - ok, Some(zone(i))));
     }
+    out
+}
+
+/// The ALB's counts since the last publication (as sums), its target
+/// response time (scenario seconds, as the ALB publishes it: a statistic
+/// set whose sum and count make the minute's average exact; the lab keeps
+/// no per-request maximum, so each publication's minimum and maximum are
+/// its own mean), and its targets' health.
+fn alb_datums(
+    stats: &AlbStats,
+    healthy: &[bool],
+    names: &AwsNames,
+    speed: f64,
+    last: &mut [u64; 7],
+    now: SystemTime,
+) -> Vec<MetricDatum> {
+    let at = DateTime::from(now);
+    let lb = || {
+        vec![Dimension::builder()
+            .name("LoadBalancer")
+            .value(&names.alb)
+            .build()]
+    };
+    let counters = [
+        &stats.requests,
+        &stats.elb_502,
+        &stats.elb_504,
+        &stats.target_5xx,
+        &stats.target_connection_errors,
+        &stats.target_response_us,
+        &stats.target_responses,
+    ];
+    let mut delta = [0u64; 7];
+    for (i, counter) in counters.iter().enumerate() {
+        let now = counter.load(Ordering::Relaxed);
+        delta[i] = now.saturating_sub(last[i]);
+        last[i] = now;
+    }
+    let names_of = [
+        "RequestCount",
+        "HTTPCode_ELB_502_Count",
+        "HTTPCode_ELB_504_Count",
+        "HTTPCode_Target_5XX_Count",
+        "TargetConnectionErrorCount",
+    ];
+    let mut out: Vec<MetricDatum> = names_of
+        .iter()
+        .zip(delta)
+        .map(|(name, n)| {
+            MetricDatum::builder()
+                .metric_name(*name)
+                .set_dimensions(Some(lb()))
+                .timestamp(at)
+                .value(n as f64)
+                .unit(StandardUnit::Count)
+                .build()
+        })
+        .collect();
+    let (us, answered) = (delta[5], delta[6]);
+    if answered > 0 {
+        let sum_s = us as f64 / 1e6 * speed;
+        let mean = sum_s / answered as f64;
+        let set = StatisticSet::builder()
+            .sample_count(answered as f64)
+            .sum(sum_s)
+            .minimum(mean)
+            .maximum(mean)
+            .build();
+        out.push(
+            MetricDatum::builder()
+                .metric_name("TargetResponseTime")
+                .set_dimensions(Some(lb()))
+                .timestamp(at)
+                .statistic_values(set)
+                .unit(StandardUnit::Seconds)
+                .build(),
+        );
+    }
+    out.extend(health(healthy, &names.alb, &names.target_group, now));
     out
 }
 
@@ -357,5 +466,45 @@ mod tests {
         let second = datums(&stats, &[true, false], &names, &mut last, SystemTime::now());
         assert_eq!(value(&second, "NewFlowCount", None), Some(2.0));
         assert_eq!(value(&second, "TCP_ELB_Reset_Count", None), Some(0.0));
+    }
+
+    #[test]
+    fn the_albs_counts_are_deltas_and_its_target_time_scenario_seconds() {
+        let stats = AlbStats::default();
+        let names = AwsNames::new();
+        let mut last = [0; 7];
+        stats.requests.store(10, Ordering::Relaxed);
+        stats.elb_502.store(3, Ordering::Relaxed);
+        // Two answers, 30 ms and 50 ms of real time, at speed 10.
+        stats.target_response_us.store(80_000, Ordering::Relaxed);
+        stats.target_responses.store(2, Ordering::Relaxed);
+        let of = |data: &[MetricDatum], name: &str| {
+            data.iter()
+                .find(|d| d.metric_name() == Some(name) && d.dimensions().len() == 1)
+                .cloned()
+        };
+        let first = alb_datums(&stats, &[true, false], &names, 10.0, &mut last, SystemTime::now());
+        assert_eq!(of(&first, "RequestCount").unwrap().value(), Some(10.0));
+        assert_eq!(of(&first, "HTTPCode_ELB_502_Count").unwrap().value(), Some(3.0));
+        assert_eq!(of(&first, "HTTPCode_ELB_504_Count").unwrap().value(), Some(0.0));
+        let time = of(&first, "TargetResponseTime").unwrap();
+        let set = time.statistic_values().unwrap();
+        assert_eq!((set.sample_count(), set.sum()), (Some(2.0), Some(0.8)));
+        assert_eq!(time.unit(), Some(&StandardUnit::Seconds));
+        assert!(first.iter().all(|d| d
+            .dimensions()
+            .iter()
+            .any(|x| x.value() == Some(names.alb.as_str()))));
+        let zone_b = first.iter().find(|d| {
+            d.metric_name() == Some("HealthyHostCount")
+                && d.dimensions().iter().any(|x| x.value() == Some("us-east-1b"))
+        });
+        assert_eq!(zone_b.and_then(|d| d.value()), Some(0.0));
+        stats.requests.store(12, Ordering::Relaxed);
+        let second = alb_datums(&stats, &[true, false], &names, 10.0, &mut last, SystemTime::now());
+        assert_eq!(of(&second, "RequestCount").unwrap().value(), Some(2.0));
+        assert_eq!(of(&second, "HTTPCode_ELB_502_Count").unwrap().value(), Some(0.0));
+        // Nothing answered since: no response time to publish.
+        assert!(of(&second, "TargetResponseTime").is_none());
     }
 }

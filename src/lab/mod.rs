@@ -112,6 +112,7 @@ impl Lab {
     pub fn publish_metrics(&self, client: aws_sdk_cloudwatch::Client) -> cloudwatch::MetricsFlush {
         let sources = cloudwatch::Sources {
             nlb: self.nlb_stats.clone(),
+            alb: self.alb_stats.clone(),
             healthy: self.nlb_healthy.clone(),
             gateway: self.gateway_log.subscribe(4096),
             stage: self.scenario.gateway.stage.clone(),

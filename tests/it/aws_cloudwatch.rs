@@ -86,6 +86,7 @@ async fn metrics_put_as_aws_publishes_them_come_back_per_minute() {
 
     let resources = Resources {
         nlb: Some(nlb.clone()),
+        alb: None,
         target_groups: vec![tg.clone()],
         api: Some(Api::Rest {
             name: "orders".into(),

@@ -211,6 +211,7 @@ fn nlb() -> Resources {
         nlb: Some("net/orders/1".into()),
         target_groups: Vec::new(),
         api: None,
+        alb: None,
     }
 }
 
@@ -289,7 +290,7 @@ async fn throttling_is_retried_with_backoff() {
     let names: BTreeSet<&str> = got.series.iter().map(|s| s.spec.name.as_str()).collect();
     assert_eq!(
         names.len(),
-        6,
+        coldlink::aws::cloudwatch::NLB_METRICS.len(),
         "every NLB series is in the result, with or without data"
     );
 }

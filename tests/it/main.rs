@@ -12,6 +12,7 @@ mod common;
 
 mod architecture;
 mod aws_cloudwatch;
+mod aws_cloudwatch_alb;
 mod aws_config;
 mod aws_config_cli;
 mod aws_mocked;

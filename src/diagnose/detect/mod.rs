@@ -7,6 +7,7 @@
 mod bad_path;
 mod dns_timeout;
 mod edge;
+mod elb_metrics;
 mod errors;
 mod family;
 pub mod gaps;
@@ -101,6 +102,7 @@ fn detect_all(ds: &Dataset, aws: &AwsEvidence) -> Vec<Detection> {
             }
         }
     }
+    elb_metrics::join(ds, aws, &mut found);
     found
 }
 

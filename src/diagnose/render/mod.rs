@@ -199,8 +199,14 @@ pub(crate) fn cloudwatch_lines(ev: &super::cloudwatch::CloudWatchEvidence) -> Ve
             .get("AvailabilityZone")
             .map(|z| format!(" in {z}"))
             .unwrap_or_default();
+        // An ALB's health reads like an NLB's: say whose it is.
+        let whose = if m.namespace == crate::aws::cloudwatch::ALB_NAMESPACE {
+            "ALB "
+        } else {
+            ""
+        };
         lines.push(format!(
-            "{}{zone} ({}, per minute): {} over the run{in_slow}",
+            "{whose}{}{zone} ({}, per minute): {} over the run{in_slow}",
             m.name,
             m.stat.to_lowercase(),
             cloudwatch_value(&m.name, over_run)
@@ -224,6 +230,9 @@ fn cloudwatch_aggregate(stat: &str, values: &[f64]) -> f64 {
 fn cloudwatch_value(name: &str, v: f64) -> String {
     if name.contains("Latency") {
         crate::format::human_ms(v)
+    } else if name == "TargetResponseTime" {
+        // The ALB publishes it in seconds.
+        crate::format::human_ms(v * 1000.0)
     } else if v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
