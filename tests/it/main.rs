@@ -26,6 +26,7 @@ mod family_analysis;
 mod ip_family;
 mod keepwarm;
 mod lab;
+mod lab_alb;
 mod lab_cli;
 mod mtls;
 mod private_api;
