@@ -190,9 +190,13 @@ async fn write_answer(s: &mut TcpStream, head: &Head, answer: &Answer, close: bo
         out.push_str("connection: close\r\n");
     }
     out.push_str("\r\n");
-    s.write_all(out.as_bytes()).await.is_ok()
-        && (head.method == "HEAD" || s.write_all(&answer.body).await.is_ok())
-        && s.flush().await.is_ok()
+    // One write: a head and a body in two segments would wait on the
+    // peer's delayed ACK.
+    let mut bytes = out.into_bytes();
+    if head.method != "HEAD" {
+        bytes.extend_from_slice(&answer.body);
+    }
+    s.write_all(&bytes).await.is_ok() && s.flush().await.is_ok()
 }
 
 fn reason(status: u16) -> &'static str {
