@@ -331,7 +331,7 @@ fn alb_idle_timeout() {
             "--lab",
             "alb-idle-timeout",
             "--speed",
-            "40",
+            "20",
             "--idle-sweep",
             "30s,61s,63s,80s,120s",
         ]),
@@ -341,7 +341,11 @@ fn alb_idle_timeout() {
 /// Issue 18: a streamed response is no finding of its own.
 #[test]
 fn streaming_is_healthy() {
-    expect(Cause::Healthy, args(&["--lab", "streaming"]));
+    // 35 s of chunks in 350 ms; quiet periods past the idle timers.
+    expect(
+        Cause::Healthy,
+        args(&["--lab", "streaming", "--speed", "100", "--idle-sweep", "65s,360s"]),
+    );
 }
 
 /// Issue 18: a target deregistered, then dead, serving pooled connections.
@@ -545,8 +549,8 @@ pub fn draw(scenario: &str, rng: &mut StdRng) -> Vec<String> {
             let duration: f64 = rng.random_range(10_000.0..120_000.0);
             set(format!("backend.stream_chunks={}", rng.random_range(2..=20)));
             set(format!("backend.stream_duration={}", s(duration)));
-            plan = vec![];
-            (duration / 1_500.0).max(1.0)
+            plan = args(&["--idle-sweep", "65s,360s"]);
+            (duration / 400.0).max(1.0)
         }
         other => panic!("no random draw for {other}"),
     };

@@ -19,6 +19,10 @@ async fn the_albs_502_page_comes_through_with_the_remapped_server() {
     // One target, keep-alive 5 s / 20 = 250 ms and a 100 ms race: a request
     // every 300 ms finds the ALB's target connection closing.
     let (lab, p) = lab("alb-keepalive-race", &["targets=1", "alb.other_traffic=0"]).await;
+    // Its profile names the ALB, not an NLB, for --cloudwatch / --aws-config.
+    let profile = lab.profile_toml();
+    assert!(profile.contains("\nalb = \"app/coldlink-lab-"), "{profile}");
+    assert!(!profile.contains("\nnlb = "), "{profile}");
     let records = probe(
         &p,
         EXEC,
