@@ -11,7 +11,6 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,63 +20,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::alb_targets::{Answer, Targets};
-use super::nlb::Fault;
-
-/// Counters in the shape of the ALB's CloudWatch metrics (monotonic; the
-/// publisher sends each minute's difference).
-#[derive(Debug, Default)]
-pub struct AlbStats {
-    /// `RequestCount`: requests the ALB received.
-    pub requests: AtomicU64,
-    /// `HTTPCode_ELB_502_Count`: 502 pages the ALB answered itself.
-    pub elb_502: AtomicU64,
-    /// `HTTPCode_ELB_504_Count`: 504 pages (a target silent past the idle timeout).
-    pub elb_504: AtomicU64,
-    /// `HTTPCode_Target_5XX_Count`: 5xx answers passed on from targets.
-    pub target_5xx: AtomicU64,
-    /// `TargetConnectionErrorCount`: connections to a target that failed.
-    pub target_connection_errors: AtomicU64,
-    /// `TargetResponseTime`, summed over answered requests (microseconds,
-    /// real time) with its count: the publisher averages per minute.
-    pub target_response_us: AtomicU64,
-    pub target_responses: AtomicU64,
-}
-
-/// The ALB's settings, already scaled to the lab's speed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlbConfig {
-    pub targets: Vec<SocketAddr>,
-    /// `idle_timeout.timeout_seconds`: idle connections on both sides are
-    /// closed (FIN); a target silent this long gets the 504 page.
-    pub idle_timeout: Duration,
-    /// `client_keep_alive.seconds`: a gateway connection older than this
-    /// is closed gracefully after its next response.
-    pub client_keep_alive: Duration,
-    /// For this long after the idle timeout, a request on the idle gateway
-    /// connection meets it closing: reset, no answer.
-    pub close_race: Duration,
-    /// Background requests of other clients, per second of real time
-    /// (0: none), spread over the targets like the probe's.
-    pub other_traffic: f64,
-    /// How long the ALB waits for a target's SYN-ACK (10 s, scaled).
-    pub connect_timeout: Duration,
-    /// (target index, fault), as on the NLB path.
-    pub faults: Vec<(usize, Fault)>,
-}
-
-/// The page the ALB answers with itself.
-pub fn page(status: u16) -> (String, String) {
-    let title = match status {
-        502 => "502 Bad Gateway",
-        503 => "503 Service Temporarily Unavailable",
-        _ => "504 Gateway Time-out",
-    };
-    let body = format!(
-        "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
-    );
-    (title.to_string(), body)
-}
+use super::alb_targets::{hop_by_hop, Answer, Head, Targets};
+pub use super::alb_targets::{page, AlbConfig, AlbStats};
 
 /// Start the ALB on 127.0.0.1:0.
 pub async fn start(config: AlbConfig, cancel: CancellationToken) -> io::Result<(SocketAddr, Arc<AlbStats>)> {
@@ -136,15 +80,6 @@ async fn other_traffic(targets: Arc<Targets>, per_second: f64, cancel: Cancellat
             let _ = targets.forward(&head, bytes::Bytes::new()).await;
         });
     }
-}
-
-/// A request's head as the gateway sent it.
-pub struct Head {
-    pub method: String,
-    pub path: String,
-    /// Every header but `connection`, lower-cased names.
-    pub headers: Vec<(String, String)>,
-    pub close: bool,
 }
 
 /// One gateway connection: requests until the gateway closes, the idle
@@ -211,14 +146,6 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Headers that are the hop's own, not passed on.
-fn hop_by_hop(name: &str) -> bool {
-    matches!(
-        name,
-        "connection" | "keep-alive" | "content-length" | "transfer-encoding" | "te" | "upgrade"
-    )
-}
-
 async fn read_request(stream: &mut BufReader<TcpStream>) -> io::Result<Option<(Head, bytes::Bytes)>> {
     let mut line = String::new();
     if stream.read_line(&mut line).await? == 0 {
@@ -256,21 +183,6 @@ async fn read_request(stream: &mut BufReader<TcpStream>) -> io::Result<Option<(H
         close,
     };
     Ok(Some((head, body.into())))
-}
-
-/// What a counted answer adds to the stats (the target side counts its own).
-pub(super) fn count(stats: &AlbStats, status: u16, from_target: bool) {
-    stats.requests.fetch_add(1, Ordering::Relaxed);
-    match (from_target, status) {
-        (false, 502) => drop(stats.elb_502.fetch_add(1, Ordering::Relaxed)),
-        (false, 504) => drop(stats.elb_504.fetch_add(1, Ordering::Relaxed)),
-        (true, s) if s >= 500 => drop(stats.target_5xx.fetch_add(1, Ordering::Relaxed)),
-        _ => {}
-    }
-}
-
-pub(super) fn is_hop_by_hop(name: &str) -> bool {
-    hop_by_hop(name)
 }
 
 #[cfg(test)]

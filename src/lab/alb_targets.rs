@@ -4,7 +4,8 @@
 //! ones closed after the idle timeout, and the ALB's own 502/504 pages when
 //! a target refuses, resets or stays silent.
 
-use std::sync::atomic::Ordering;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,8 +18,90 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::alb::{self, AlbConfig, AlbStats, Head};
 use super::nlb::Fault;
+
+/// Counters in the shape of the ALB's CloudWatch metrics (monotonic; the
+/// publisher sends each minute's difference).
+#[derive(Debug, Default)]
+pub struct AlbStats {
+    /// `RequestCount`: requests the ALB received.
+    pub requests: AtomicU64,
+    /// `HTTPCode_ELB_502_Count`: 502 pages the ALB answered itself.
+    pub elb_502: AtomicU64,
+    /// `HTTPCode_ELB_504_Count`: 504 pages (a target silent past the idle timeout).
+    pub elb_504: AtomicU64,
+    /// `HTTPCode_Target_5XX_Count`: 5xx answers passed on from targets.
+    pub target_5xx: AtomicU64,
+    /// `TargetConnectionErrorCount`: connections to a target that failed.
+    pub target_connection_errors: AtomicU64,
+    /// `TargetResponseTime`, summed over answered requests (microseconds,
+    /// real time) with its count: the publisher averages per minute.
+    pub target_response_us: AtomicU64,
+    pub target_responses: AtomicU64,
+}
+
+/// The ALB's settings, already scaled to the lab's speed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlbConfig {
+    pub targets: Vec<SocketAddr>,
+    /// `idle_timeout.timeout_seconds`: idle connections on both sides are
+    /// closed (FIN); a target silent this long gets the 504 page.
+    pub idle_timeout: Duration,
+    /// `client_keep_alive.seconds`: a gateway connection older than this
+    /// is closed gracefully after its next response.
+    pub client_keep_alive: Duration,
+    /// For this long after the idle timeout, a request on the idle gateway
+    /// connection meets it closing: reset, no answer.
+    pub close_race: Duration,
+    /// Background requests of other clients, per second of real time
+    /// (0: none), spread over the targets like the probe's.
+    pub other_traffic: f64,
+    /// How long the ALB waits for a target's SYN-ACK (10 s, scaled).
+    pub connect_timeout: Duration,
+    /// (target index, fault), as on the NLB path.
+    pub faults: Vec<(usize, Fault)>,
+}
+
+/// The page the ALB answers with itself.
+pub fn page(status: u16) -> (String, String) {
+    let title = match status {
+        502 => "502 Bad Gateway",
+        503 => "503 Service Temporarily Unavailable",
+        _ => "504 Gateway Time-out",
+    };
+    let body = format!(
+        "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
+    );
+    (title.to_string(), body)
+}
+
+/// A request's head as the gateway sent it.
+pub struct Head {
+    pub method: String,
+    pub path: String,
+    /// Every header but `connection`, lower-cased names.
+    pub headers: Vec<(String, String)>,
+    pub close: bool,
+}
+
+/// Headers that are the hop's own, not passed on.
+pub(super) fn hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection" | "keep-alive" | "content-length" | "transfer-encoding" | "te" | "upgrade"
+    )
+}
+
+/// What a counted answer adds to the stats (the target side counts its own).
+fn count(stats: &AlbStats, status: u16, from_target: bool) {
+    stats.requests.fetch_add(1, Ordering::Relaxed);
+    match (from_target, status) {
+        (false, 502) => drop(stats.elb_502.fetch_add(1, Ordering::Relaxed)),
+        (false, 504) => drop(stats.elb_504.fetch_add(1, Ordering::Relaxed)),
+        (true, s) if s >= 500 => drop(stats.target_5xx.fetch_add(1, Ordering::Relaxed)),
+        _ => {}
+    }
+}
 
 /// The ALB's answer to one request.
 pub struct Answer {
@@ -30,7 +113,7 @@ pub struct Answer {
 
 impl Answer {
     fn page(status: u16) -> Answer {
-        let (_, body) = alb::page(status);
+        let (_, body) = page(status);
         Answer {
             status,
             headers: vec![
@@ -105,7 +188,10 @@ impl Targets {
         }
     }
 
-    async fn connect(&self, target: usize) -> Option<SendRequest<Full<Bytes>>> {
+    /// A new connection to `target`, or the status of the ALB's page when
+    /// none can be had: 502 refused, 504 not answered within the connect
+    /// timeout.
+    async fn connect(&self, target: usize) -> Result<SendRequest<Full<Bytes>>, u16> {
         let fault = self
             .config
             .faults
@@ -124,10 +210,11 @@ impl Targets {
             tokio::spawn(conn);
             Some(sender)
         };
-        tokio::time::timeout(self.config.connect_timeout, attempt)
-            .await
-            .ok()
-            .flatten()
+        match tokio::time::timeout(self.config.connect_timeout, attempt).await {
+            Ok(Some(c)) => Ok(c),
+            Ok(None) => Err(502),
+            Err(_) => Err(504),
+        }
     }
 
     /// Pass one request to a target and return its answer or the ALB's page.
@@ -140,7 +227,7 @@ impl Targets {
             .headers
             .iter()
             .all(|(k, v)| k != "server" || v != "awselb/2.0");
-        alb::count(&self.stats, answer.status, from_target);
+        count(&self.stats, answer.status, from_target);
         answer
     }
 
@@ -148,12 +235,12 @@ impl Targets {
         let mut conn = match self.checkout(target) {
             Some(c) => c,
             None => match self.connect(target).await {
-                Some(c) => c,
-                None => {
+                Ok(c) => c,
+                Err(status) => {
                     self.stats
                         .target_connection_errors
                         .fetch_add(1, Ordering::Relaxed);
-                    return Answer::page(502);
+                    return Answer::page(status);
                 }
             },
         };
@@ -206,7 +293,7 @@ impl Targets {
                 let headers = parts
                     .headers
                     .iter()
-                    .filter(|(k, _)| !alb::is_hop_by_hop(k.as_str()))
+                    .filter(|(k, _)| !hop_by_hop(k.as_str()))
                     .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
                     .collect();
                 Answer {
