@@ -7,7 +7,7 @@
 //!
 //! The gateway side is written out by hand (as the backend is) so that its
 //! idle close and close race are exactly what the scenario asks for; the
-//! target side is [`alb_targets`](super::alb_targets).
+//! target side (a pool per target) is in `alb_targets`.
 
 use std::io;
 use std::net::SocketAddr;
