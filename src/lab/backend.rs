@@ -29,6 +29,11 @@ pub struct BackendConfig {
     /// connection finds it being closed: reset without an answer (the
     /// keep-alive race, made reproducible).
     pub close_race: Duration,
+    /// The body goes out in this many chunks (`transfer-encoding:
+    /// chunked`; 1: whole, with a content-length)…
+    pub stream_chunks: usize,
+    /// …the first at once, the others spread evenly over this long.
+    pub stream_duration: Duration,
 }
 
 /// What the app did for one traced request: its X-Ray segment's facts.
@@ -127,15 +132,24 @@ async fn serve(id: usize, stream: TcpStream, config: &BackendConfig, log: &AppLo
             Some(k) => format!("keep-alive: timeout={}\r\n", k.as_secs().max(1)),
             None => String::new(),
         };
+        let chunked = config.stream_chunks > 1 && req.method != "HEAD";
+        let length = if chunked {
+            "transfer-encoding: chunked\r\n".to_string()
+        } else {
+            format!("content-length: {}\r\n", body.len())
+        };
         let head = format!(
-            "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nserver: coldlink-lab-backend\r\n{keepalive}{}\r\n",
+            "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\n{length}server: coldlink-lab-backend\r\n{keepalive}{}\r\n",
             reason(status),
-            body.len(),
             if req.close { "connection: close\r\n" } else { "" }
         );
         let s = stream.get_mut();
         let written = s.write_all(head.as_bytes()).await.is_ok()
-            && (req.method == "HEAD" || s.write_all(body.as_bytes()).await.is_ok())
+            && if chunked {
+                write_chunks(s, &body, config).await
+            } else {
+                req.method == "HEAD" || s.write_all(body.as_bytes()).await.is_ok()
+            }
             && s.flush().await.is_ok();
         if let Some((root, parent)) = req.trace.as_deref().and_then(root_and_parent) {
             log.send(&AppRecord {
@@ -151,6 +165,23 @@ async fn serve(id: usize, stream: TcpStream, config: &BackendConfig, log: &AppLo
         }
         idle_since = Instant::now();
     }
+}
+
+/// A streamed body: the answer first, then newlines (JSON still), one
+/// chunk every `stream_duration / (chunks - 1)`.
+async fn write_chunks(s: &mut TcpStream, body: &str, config: &BackendConfig) -> bool {
+    let gap = config.stream_duration / (config.stream_chunks as u32 - 1);
+    let chunk = |data: &str| format!("{:x}\r\n{data}\r\n", data.len());
+    if s.write_all(chunk(body).as_bytes()).await.is_err() || s.flush().await.is_err() {
+        return false;
+    }
+    for _ in 1..config.stream_chunks {
+        tokio::time::sleep(gap).await;
+        if s.write_all(chunk("\n").as_bytes()).await.is_err() || s.flush().await.is_err() {
+            return false;
+        }
+    }
+    s.write_all(b"0\r\n\r\n").await.is_ok()
 }
 
 /// `Root=…;Parent=…;Sampled=1` → (root, parent); untraced without both.

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
+use super::gateway_body::GatewayBody;
 use super::listener::{self, LabTls};
 use super::upstream::{Connector, Policy, Upstream};
 
@@ -81,7 +82,11 @@ pub async fn start(
     Ok(addr)
 }
 
-async fn handle(config: &EdgeConfig, upstream: &Upstream, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(
+    config: &EdgeConfig,
+    upstream: &Arc<Upstream>,
+    req: Request<Incoming>,
+) -> Response<GatewayBody> {
     if !config.delay.is_zero() {
         tokio::time::sleep(config.delay).await;
     }
@@ -104,17 +109,30 @@ async fn handle(config: &EdgeConfig, upstream: &Upstream, req: Request<Incoming>
         };
         let resp = conn.send_request(forwarded).await.map_err(|e| e.to_string())?;
         let (parts, body) = resp.into_parts();
-        let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
-        upstream.checkin(conn);
+        // A streamed answer (no length) is passed on as it comes, as
+        // CloudFront does; its origin read timeout is not modelled.
+        let body = if parts.headers.contains_key("content-length") {
+            let whole = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+            upstream.checkin(conn);
+            GatewayBody::full(whole)
+        } else {
+            let upstream = upstream.clone();
+            GatewayBody::stream(body, Duration::from_secs(3600), move |whole| {
+                if whole {
+                    upstream.checkin(conn);
+                }
+            })
+        };
         Ok::<_, String>((parts, body))
     }
     .await;
     let (mut resp, cache) = match result {
         Ok((parts, body)) => {
-            let mut resp = Response::new(Full::new(body));
+            let mut resp = Response::new(body);
             *resp.status_mut() = parts.status;
             for (k, v) in parts.headers.iter() {
-                if k != "content-length" && k != "connection" && k != "keep-alive" {
+                if k != "content-length" && k != "connection" && k != "keep-alive" && k != "transfer-encoding"
+                {
                     resp.headers_mut().append(k.clone(), v.clone());
                 }
             }
@@ -127,7 +145,7 @@ async fn handle(config: &EdgeConfig, upstream: &Upstream, req: Request<Incoming>
             (resp, cache)
         }
         Err(_) => {
-            let mut resp = Response::new(Full::new(Bytes::from_static(b"<html>502 ERROR</html>")));
+            let mut resp = Response::new(GatewayBody::full(Bytes::from_static(b"<html>502 ERROR</html>")));
             *resp.status_mut() = StatusCode::BAD_GATEWAY;
             (resp, "Error from cloudfront")
         }

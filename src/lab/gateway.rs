@@ -15,6 +15,8 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
+
+use super::gateway_body::GatewayBody;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -46,6 +48,32 @@ pub struct GatewayConfig {
     pub ipv6_syn_loss: f64,
     /// The integration endpoint's host, sent as Host to the backend.
     pub integration_host: String,
+    /// `responseTransferMode`: buffer the integration's answer (the
+    /// integration timeout covers all of it) or stream it (the timeout
+    /// bounds the first byte; a stream silent for `stream_idle` is cut).
+    pub transfer_mode: TransferMode,
+    /// A streamed response's idle timeout (5 min, scaled).
+    pub stream_idle: Duration,
+}
+
+/// How the gateway returns the integration's answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferMode {
+    #[default]
+    Buffered,
+    Stream,
+}
+
+/// What the integration answered: status, the headers the gateway passes
+/// on, and the body (whole, or still arriving in stream mode).
+struct Integrated {
+    status: StatusCode,
+    server: Option<HeaderValue>,
+    content_type: Option<HeaderValue>,
+    body: GatewayBody,
+    reused: bool,
+    attempts: u32,
 }
 
 /// What the gateway saw of one request (the X-Ray emulation reads these).
@@ -155,7 +183,7 @@ pub async fn start(
     Ok((addr, log))
 }
 
-async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<GatewayBody> {
     let received = SystemTime::now();
     let trace_id = req
         .headers()
@@ -180,10 +208,18 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
         _ => None,
     };
     let integration_start = SystemTime::now();
-    let (status, body, reused, attempts) = match path {
-        None => (
+    let error = |status, body: &'static [u8], reused, attempts| Integrated {
+        status,
+        server: None,
+        content_type: None,
+        body: GatewayBody::full(Bytes::from_static(body)),
+        reused,
+        attempts,
+    };
+    let answer = match path {
+        None => error(
             StatusCode::FORBIDDEN,
-            Bytes::from_static(br#"{"message":"Missing Authentication Token"}"#),
+            br#"{"message":"Missing Authentication Token"}"#,
             false,
             0,
         ),
@@ -193,26 +229,42 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
             let integration = integrate(state, &method, &path, &trace_id, &parent);
             match tokio::time::timeout(state.config.integration_timeout, integration).await {
                 Ok(Ok(r)) => r,
-                Ok(Err((reused, attempts))) => (
+                Ok(Err((reused, attempts))) => error(
                     StatusCode::BAD_GATEWAY,
-                    Bytes::from_static(br#"{"message":"Internal server error"}"#),
+                    br#"{"message":"Internal server error"}"#,
                     reused,
                     attempts,
                 ),
-                Err(_) => (
+                Err(_) => error(
                     StatusCode::GATEWAY_TIMEOUT,
-                    Bytes::from_static(br#"{"message":"Endpoint request timed out"}"#),
+                    br#"{"message":"Endpoint request timed out"}"#,
                     false,
                     1,
                 ),
             }
         }
     };
+    let Integrated {
+        status,
+        server,
+        content_type,
+        body,
+        reused,
+        attempts,
+    } = answer;
     let integration_end = SystemTime::now();
-    let mut resp = Response::new(Full::new(body));
+    let mut resp = Response::new(body);
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert("content-type", HeaderValue::from_static("application/json"));
+    h.insert(
+        "content-type",
+        content_type.unwrap_or(HeaderValue::from_static("application/json")),
+    );
+    // An HTTP proxy integration remaps the integration's `server` header
+    // (API Gateway's header remapping, as the lab models it).
+    if let Some(server) = server {
+        h.insert("x-amzn-remapped-server", server);
+    }
     for (name, value) in [
         ("x-amzn-requestid", request_id.clone()),
         ("x-amz-apigw-id", apigw_id),
@@ -241,12 +293,12 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
 /// The integration request; on failure, whether the first attempt used a
 /// pooled connection and how many attempts were made.
 async fn integrate(
-    state: &State,
+    state: &Arc<State>,
     method: &http::Method,
     path: &str,
     trace_id: &str,
     parent: &str,
-) -> Result<(StatusCode, Bytes, bool, u32), (bool, u32)> {
+) -> Result<Integrated, (bool, u32)> {
     let trace_header = format!("Root={trace_id};Parent={parent};Sampled=1");
     let mut first_reused = false;
     for attempt in 1..=2u32 {
@@ -276,20 +328,47 @@ async fn integrate(
             return Err((first_reused, attempt));
         };
         let sent = Instant::now();
+        let stream = state.config.transfer_mode == TransferMode::Stream;
         let answer = async {
             let resp = conn.send_request(req).await?;
-            let status = resp.status();
-            let body = resp.into_body().collect().await?.to_bytes();
-            Ok::<_, hyper::Error>((status, body))
+            let (parts, incoming) = resp.into_parts();
+            // Streamed: only the head is waited for here.
+            let body = if stream {
+                Err(incoming)
+            } else {
+                Ok(incoming.collect().await?.to_bytes())
+            };
+            Ok::<_, hyper::Error>((parts, body))
         };
         let outcome = match (reused, state.config.stall_retry) {
             (true, Some(stall)) => tokio::time::timeout(stall, answer).await.ok(),
             _ => Some(answer.await),
         };
         match outcome {
-            Some(Ok((status, body))) => {
-                state.upstream.checkin(conn);
-                return Ok((status, body, first_reused, attempt));
+            Some(Ok((parts, body))) => {
+                let body = match body {
+                    Ok(whole) => {
+                        state.upstream.checkin(conn);
+                        GatewayBody::full(whole)
+                    }
+                    // The connection is pooled again once the stream is over.
+                    Err(incoming) => {
+                        let st = state.clone();
+                        GatewayBody::stream(incoming, state.config.stream_idle, move |whole| {
+                            if whole {
+                                st.upstream.checkin(conn);
+                            }
+                        })
+                    }
+                };
+                return Ok(Integrated {
+                    status: parts.status,
+                    server: parts.headers.get("server").cloned(),
+                    content_type: parts.headers.get("content-type").cloned(),
+                    body,
+                    reused: first_reused,
+                    attempts: attempt,
+                });
             }
             // A silent pooled connection: give up on it and try a new one.
             None if attempt == 1 => {

@@ -5,6 +5,7 @@
 //! of coldlink's own tests.
 
 pub mod alb;
+mod alb_targets;
 pub mod aws_config;
 pub mod backend;
 pub mod cloudwatch;
@@ -12,6 +13,7 @@ pub mod dns;
 pub mod edge;
 pub mod fanout;
 pub mod gateway;
+mod gateway_body;
 pub mod listener;
 pub mod nlb;
 pub mod params;
@@ -26,6 +28,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -59,7 +63,8 @@ pub struct Lab {
     pub nlb_stats: Arc<nlb::NlbStats>,
     /// The ALB's counts, on an ALB path (`path = "alb"`); `None` on an NLB path.
     pub alb_stats: Option<Arc<alb::AlbStats>>,
-    /// Per NLB target: whether it passes a health check.
+    /// Per target of the load balancer (the NLB's, or the ALB's on an ALB
+    /// path): whether it passes a health check.
     pub nlb_healthy: Vec<bool>,
     /// This lab's NLB, target group and API names in CloudWatch.
     pub aws_names: cloudwatch::AwsNames,
@@ -83,6 +88,9 @@ impl Drop for Lab {
 pub const API_ID: &str = "abc123";
 /// The integration endpoint's host, as the gateway's segments name it.
 pub const INTEGRATION_HOST: &str = "backend.lab.internal";
+
+/// A streamed response's idle timeout at API Gateway (5 min, regional).
+pub const STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The longest real time between two rounds of the lab profile's schedule.
 pub const MAX_INTERVAL: Duration = Duration::from_secs(1);
@@ -173,6 +181,8 @@ impl Lab {
             error_rate: s.backend.error_rate,
             keepalive_timeout: s.scaled_opt(s.backend.keepalive_timeout),
             close_race: s.scaled(s.backend.close_race),
+            stream_chunks: s.backend.stream_chunks,
+            stream_duration: s.scaled(s.backend.stream_duration),
         };
         let app_log = Arc::new(backend::AppLog::default());
         let mut backends = Vec::new();
@@ -189,16 +199,45 @@ impl Lab {
         let nlb_healthy = (0..backends.len())
             .map(|t| !faults.iter().any(|(ft, f)| *ft == t && f.fails_health_check()))
             .collect();
+        let started = Instant::now();
+        let drain = s.nlb.drain.as_ref().map(|d| nlb::Drain {
+            target: d.target,
+            deregistered: started + s.scaled(d.at),
+            dies: started + s.scaled(d.at) + s.scaled(d.dies_after),
+            termination: d.termination,
+        });
         let (nlb_addr, nlb_stats) = nlb::start(
             nlb::NlbConfig {
                 targets: backends.clone(),
                 idle_timeout: s.scaled_opt(s.nlb.idle_timeout),
                 idle_behaviour: s.nlb.idle_behaviour,
-                faults,
+                faults: faults.clone(),
+                drain,
             },
             cancel.clone(),
         )
         .await?;
+        // On an ALB path the gateway's integration goes to the ALB (the
+        // NLB is started all the same, idle: its stats stay at zero).
+        let (integration_addr, alb_stats) = match s.path {
+            scenario::LabPath::Nlb => (nlb_addr, None),
+            scenario::LabPath::Alb => {
+                let (addr, stats) = alb::start(
+                    alb::AlbConfig {
+                        targets: backends.clone(),
+                        idle_timeout: s.scaled(s.alb.idle_timeout),
+                        client_keep_alive: s.scaled(s.alb.client_keep_alive),
+                        close_race: s.scaled(s.alb.close_race),
+                        other_traffic: s.alb.other_traffic * s.speed,
+                        connect_timeout: s.scaled(crate::duration::Dur(Duration::from_secs(10))),
+                        faults,
+                    },
+                    cancel.clone(),
+                )
+                .await?;
+                (addr, Some(stats))
+            }
+        };
         let gateway_tls =
             listener::LabTls::new(&cert, s.scaled(s.gateway.tls_delay), s.gateway.tls_resumption)?;
         let (gateway_addr, gateway_log) = gateway::start(
@@ -213,8 +252,10 @@ impl Lab {
                 syn_loss: s.gateway.syn_loss,
                 ipv6_syn_loss: s.gateway.ipv6_syn_loss,
                 integration_host: INTEGRATION_HOST.into(),
+                transfer_mode: s.gateway.response_transfer_mode,
+                stream_idle: s.scaled(crate::duration::Dur(STREAM_IDLE_TIMEOUT)),
             },
-            nlb_addr,
+            integration_addr,
             gateway_tls,
             cancel.clone(),
         )
@@ -259,7 +300,7 @@ impl Lab {
             ca_file,
             gateway_log,
             nlb_stats,
-            alb_stats: None,
+            alb_stats,
             nlb_healthy,
             app_log,
             aws_names: cloudwatch::AwsNames::new(),
@@ -325,7 +366,7 @@ slow = "{slow}"
 [aws]
 region = "{region}"
 rest_api = {{ name = "{api_name}", id = "{api_id}", stage = "{stage}" }}
-nlb = "{nlb}"
+{lb}
 target_groups = ["{tg}"]
 
 # The records of these targets carry this: they were measured in real time,
@@ -356,7 +397,10 @@ speed = {speed:?}
             api_name = self.aws_names.api_name,
             api_id = API_ID,
             stage = self.scenario.gateway.stage,
-            nlb = self.aws_names.nlb,
+            lb = match self.scenario.path {
+                scenario::LabPath::Nlb => format!("nlb = \"{}\"", self.aws_names.nlb),
+                scenario::LabPath::Alb => format!("alb = \"{}\"", self.aws_names.alb),
+            },
             tg = self.aws_names.target_group,
         )
     }

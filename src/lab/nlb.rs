@@ -53,6 +53,19 @@ pub struct NlbConfig {
     pub idle_behaviour: IdleBehaviour,
     /// (target index, fault)
     pub faults: Vec<(usize, Fault)>,
+    /// A target deregistered, then dead, during the run.
+    pub drain: Option<Drain>,
+}
+
+/// `nlb.drain`, in real time from the lab's start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Drain {
+    pub target: usize,
+    /// No new flows to the target from then on.
+    pub deregistered: Instant,
+    /// Its flows go silent (or are reset, with `termination`) from then on.
+    pub dies: Instant,
+    pub termination: bool,
 }
 
 /// Counters in the shape of the NLB's CloudWatch metrics.
@@ -86,7 +99,15 @@ pub async fn start(config: NlbConfig, cancel: CancellationToken) -> io::Result<(
                 },
                 _ = cancel.cancelled() => return,
             };
-            let target = deck.deal();
+            // A deregistered target gets no new flows.
+            let draining = config
+                .drain
+                .filter(|d| Instant::now() >= d.deregistered)
+                .map(|d| d.target);
+            let mut target = deck.deal();
+            while Some(target) == draining && config.targets.len() > 1 {
+                target = deck.deal();
+            }
             let (config, stats, cancel) = (config.clone(), st.clone(), cancel.clone());
             tokio::spawn(async move {
                 stats.new_flows.fetch_add(1, Ordering::Relaxed);
@@ -167,7 +188,14 @@ async fn flow(client: TcpStream, target: usize, config: &NlbConfig, stats: &NlbS
     let (mut cbuf, mut ubuf) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
     let mut last = Instant::now();
     let (mut client_open, mut upstream_open) = (true, true);
+    let death = config.drain.filter(|d| d.target == target);
     loop {
+        let dies = async {
+            match death {
+                Some(d) => tokio::time::sleep_until(d.dies).await,
+                None => std::future::pending().await,
+            }
+        };
         let idle = async {
             match config.idle_timeout {
                 Some(t) => tokio::time::sleep_until(last + t).await,
@@ -214,6 +242,16 @@ async fn flow(client: TcpStream, target: usize, config: &NlbConfig, stats: &NlbS
                     if cw.write_all(&ubuf[..n]).await.is_err() { break }
                 }
             },
+            _ = dies => {
+                // The target is gone: its flows go nowhere, or are reset.
+                drop((ur, uw));
+                let client = cr.reunite(cw).expect("halves of one stream");
+                let behaviour = match death.is_some_and(|d| d.termination) {
+                    true => IdleBehaviour::Reset,
+                    false => IdleBehaviour::Blackhole,
+                };
+                return expire(client, behaviour, stats).await;
+            }
             _ = idle => {
                 stats.idle_expired.fetch_add(1, Ordering::Relaxed);
                 drop((ur, uw));

@@ -11,7 +11,7 @@ const SWITCH: &str = "true or false";
 const POLICY: &str = "pool or fresh";
 
 /// Every parameter and what it takes.
-pub const PARAMETERS: [(&str, &str); 30] = [
+pub const PARAMETERS: [(&str, &str); 35] = [
     ("speed", "a positive number, e.g. 10 or 0.5"),
     ("path", "nlb or alb"),
     ("backend.targets", "a whole number from 1 to 16"),
@@ -20,15 +20,22 @@ pub const PARAMETERS: [(&str, &str); 30] = [
     ("backend.error_rate", FRACTION),
     ("backend.keepalive_timeout", OFF_DURATION),
     ("backend.close_race", DURATION),
+    ("backend.stream_chunks", "a whole number from 1 to 1000"),
+    ("backend.stream_duration", DURATION),
     ("nlb.idle_timeout", OFF_DURATION),
     ("nlb.idle_behaviour", "reset or blackhole"),
     (
         "nlb.faults",
         "a list like [{ target = 2, kind = \"slow-connect\", delay = \"5s\" }] (kinds slow-connect, slow-answer, refuse)",
     ),
+    (
+        "nlb.drain",
+        "a table like { target = 0, at = \"60s\", dies_after = \"120s\", termination = false }",
+    ),
     ("alb.idle_timeout", DURATION),
     ("alb.client_keep_alive", DURATION),
     ("alb.close_race", DURATION),
+    ("alb.other_traffic", "requests per second of scenario time, e.g. 0.2 (0 for none)"),
     ("gateway.stage", "a stage name, e.g. test"),
     ("gateway.integration_timeout", DURATION),
     ("gateway.upstream", POLICY),
@@ -38,6 +45,7 @@ pub const PARAMETERS: [(&str, &str); 30] = [
     ("gateway.tls_resumption", SWITCH),
     ("gateway.syn_loss", "a number from 0 to 0.3, e.g. 0.1"),
     ("gateway.ipv6_syn_loss", "a number from 0 to 0.3, e.g. 0.1"),
+    ("gateway.response_transfer_mode", "buffered or stream"),
     ("edge.delay", DURATION),
     ("edge.origin", POLICY),
     ("edge.pop", "a PoP name, e.g. FRA56-P1"),

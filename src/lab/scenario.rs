@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::gateway::TransferMode;
 use super::nlb::{Fault, IdleBehaviour};
 use super::params;
 use super::upstream::Policy;
@@ -68,10 +69,20 @@ pub enum Invalid {
     FaultNeedsDelay { kind: String },
     #[error("nlb.faults: unknown kind '{kind}' (slow-connect, slow-answer, refuse)")]
     UnknownFault { kind: String },
+    #[error("nlb.drain: target {target} does not exist (targets are 0–{})", targets - 1)]
+    NoSuchDrainTarget { target: usize, targets: usize },
+    #[error("nlb.drain: target {target} is the only target; draining it leaves none for new flows")]
+    DrainOnlyTarget { target: usize },
+    #[error("nlb.drain needs a path of nlb (path is alb)")]
+    DrainOnAlb,
+    #[error("alb.other_traffic {0} must be a number of requests per second, 0 or more")]
+    OtherTraffic(f64),
+    #[error("backend.stream_chunks {0} is out of range (1–1000)")]
+    StreamChunks(usize),
 }
 
 /// The scenario files, by name.
-pub const SCENARIOS: [(&str, &str); 13] = [
+pub const SCENARIOS: [(&str, &str); 17] = [
     ("healthy", include_str!("scenarios/healthy.toml")),
     ("idle-timeout", include_str!("scenarios/idle-timeout.toml")),
     (
@@ -91,6 +102,16 @@ pub const SCENARIOS: [(&str, &str); 13] = [
     ("keepalive-race", include_str!("scenarios/keepalive-race.toml")),
     ("errors", include_str!("scenarios/errors.toml")),
     ("ipv6-path", include_str!("scenarios/ipv6-path.toml")),
+    (
+        "alb-keepalive-race",
+        include_str!("scenarios/alb-keepalive-race.toml"),
+    ),
+    (
+        "alb-idle-timeout",
+        include_str!("scenarios/alb-idle-timeout.toml"),
+    ),
+    ("streaming", include_str!("scenarios/streaming.toml")),
+    ("draining", include_str!("scenarios/draining.toml")),
 ];
 
 /// A scenario with every value filled in.
@@ -142,6 +163,10 @@ pub struct BackendSpec {
     /// `0s`: never closes idle connections.
     pub keepalive_timeout: Dur,
     pub close_race: Dur,
+    /// The body is sent in this many chunks (1: whole, with a length)…
+    pub stream_chunks: usize,
+    /// …spread evenly over this long after the first one.
+    pub stream_duration: Dur,
 }
 
 impl Default for BackendSpec {
@@ -153,6 +178,8 @@ impl Default for BackendSpec {
             error_rate: 0.0,
             keepalive_timeout: d("0s"),
             close_race: d("0s"),
+            stream_chunks: 1,
+            stream_duration: d("0s"),
         }
     }
 }
@@ -164,6 +191,8 @@ pub struct NlbSpec {
     pub idle_timeout: Dur,
     pub idle_behaviour: IdleBehaviour,
     pub faults: Vec<FaultSpec>,
+    /// One target deregistered during the run, then dead.
+    pub drain: Option<DrainSpec>,
 }
 
 impl Default for NlbSpec {
@@ -172,8 +201,24 @@ impl Default for NlbSpec {
             idle_timeout: d("350s"),
             idle_behaviour: IdleBehaviour::Reset,
             faults: Vec::new(),
+            drain: None,
         }
     }
+}
+
+/// `nlb.drain`: at `at` (scenario time from the lab's start) `target` is
+/// deregistered — no new flows, its existing flows go on — and
+/// `dies_after` later it dies: its flows go silent (a blackhole), or with
+/// `termination = true` are reset (the NLB's connection termination on
+/// deregistration).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrainSpec {
+    pub target: usize,
+    pub at: Dur,
+    pub dies_after: Dur,
+    #[serde(default)]
+    pub termination: bool,
 }
 
 /// The load balancer a lab path has.
@@ -198,6 +243,9 @@ pub struct AlbSpec {
     /// For this long after the idle timeout, a request on the idle gateway
     /// connection meets it closing (the race on the gateway → ALB leg).
     pub close_race: Dur,
+    /// Other clients' requests per second of scenario time, spread over
+    /// the targets: their connections' idle ages vary whatever the probe does.
+    pub other_traffic: f64,
 }
 
 impl Default for AlbSpec {
@@ -206,6 +254,7 @@ impl Default for AlbSpec {
             idle_timeout: d("60s"),
             client_keep_alive: d("3600s"),
             close_race: d("0s"),
+            other_traffic: 0.0,
         }
     }
 }
@@ -235,6 +284,8 @@ pub struct GatewaySpec {
     /// The same on the gateway's ::1 listener only: a broken IPv6 path
     /// beside a clean IPv4 one.
     pub ipv6_syn_loss: f64,
+    /// `buffered` or `stream` (`responseTransferMode`).
+    pub response_transfer_mode: TransferMode,
 }
 
 impl Default for GatewaySpec {
@@ -249,6 +300,7 @@ impl Default for GatewaySpec {
             tls_resumption: true,
             syn_loss: 0.0,
             ipv6_syn_loss: 0.0,
+            response_transfer_mode: TransferMode::Buffered,
         }
     }
 }
@@ -366,6 +418,26 @@ impl Scenario {
             }
             self.fault(f)?;
         }
+        if let Some(drain) = &self.nlb.drain {
+            if drain.target >= self.backend.targets {
+                return fail(Invalid::NoSuchDrainTarget {
+                    target: drain.target,
+                    targets: self.backend.targets,
+                });
+            }
+            if self.backend.targets == 1 {
+                return fail(Invalid::DrainOnlyTarget { target: drain.target });
+            }
+            if self.path == LabPath::Alb {
+                return fail(Invalid::DrainOnAlb);
+            }
+        }
+        if !(self.alb.other_traffic >= 0.0 && self.alb.other_traffic.is_finite()) {
+            return fail(Invalid::OtherTraffic(self.alb.other_traffic));
+        }
+        if !(1..=1000).contains(&self.backend.stream_chunks) {
+            return fail(Invalid::StreamChunks(self.backend.stream_chunks));
+        }
         Ok(())
     }
 
@@ -481,6 +553,69 @@ mod tests {
             "syn-loss",
         ];
         assert_eq!(causes, expected);
+    }
+
+    #[test]
+    fn the_alb_and_later_scenarios_have_their_causes_and_shapes() {
+        let cause = |n: &str| Scenario::load(n, &[]).unwrap().cause;
+        assert_eq!(cause("alb-keepalive-race"), "keepalive-race");
+        assert_eq!(cause("alb-idle-timeout"), "keepalive-race");
+        assert_eq!(cause("streaming"), "healthy");
+        assert_eq!(cause("draining"), "bad-path");
+        let s = Scenario::load("alb-keepalive-race", &[]).unwrap();
+        assert_eq!(s.path, LabPath::Alb);
+        assert!(s.backend.keepalive_timeout.0 < s.alb.idle_timeout.0);
+        assert!(s.alb.other_traffic > 0.0);
+        assert!(
+            !Scenario::load("alb-idle-timeout", &[])
+                .unwrap()
+                .gateway
+                .retry_on_reset
+        );
+        let s = Scenario::load("streaming", &[]).unwrap();
+        assert_eq!(s.gateway.response_transfer_mode, TransferMode::Stream);
+        assert!(s.backend.stream_duration.0 > s.gateway.integration_timeout.0);
+        assert_eq!(
+            Scenario::load("draining", &[]).unwrap().nlb.drain.unwrap().target,
+            0
+        );
+    }
+
+    #[test]
+    fn a_bad_drain_or_stream_is_refused_with_its_key() {
+        let e = Scenario::load("draining", &["targets=1".into()]).unwrap_err();
+        assert!(
+            e.to_string().contains("nlb.drain: target 0 is the only target"),
+            "{e}"
+        );
+        let e = Scenario::load(
+            "healthy",
+            &["nlb.drain={ target = 3, at = \"1s\", dies_after = \"1s\" }".into()],
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("nlb.drain: target 3 does not exist (targets are 0–2)"),
+            "{e}"
+        );
+        let e = Scenario::load("draining", &["path=alb".into()]).unwrap_err();
+        assert!(e.to_string().contains("nlb.drain needs a path of nlb"), "{e}");
+        let e = Scenario::load("healthy", &["nlb.drain={ target = 0 }".into()]).unwrap_err();
+        assert!(e.to_string().contains("--set nlb.drain="), "{e}");
+        assert!(
+            e.to_string().contains("expected a table like { target = 0"),
+            "{e}"
+        );
+        let e = Scenario::load("healthy", &["backend.stream_chunks=0".into()]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("backend.stream_chunks 0 is out of range (1–1000)"),
+            "{e}"
+        );
+        let e = Scenario::load("healthy", &["alb.other_traffic=-1".into()]).unwrap_err();
+        assert!(e.to_string().contains("alb.other_traffic -1"), "{e}");
+        let e = Scenario::load("healthy", &["gateway.response_transfer_mode=chunky".into()]).unwrap_err();
+        assert!(e.to_string().contains("expected buffered or stream"), "{e}");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 use std::process::Command;
 
 use coldlink::diagnose::{Cause, Report};
+use coldlink::lab::Scenario;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -314,8 +315,91 @@ fn keepalive_race() {
     );
 }
 
-/// A random set-up of one fault: the lab arguments, and the cause it is.
-pub fn draw(cause: Cause, rng: &mut StdRng) -> Vec<String> {
+/// Issue 18: an ALB 502 page from a target's short keep-alive, on a share
+/// of requests whatever the gap.
+#[test]
+fn alb_keepalive_race() {
+    expect(Cause::KeepaliveRace, args(&["--lab", "alb-keepalive-race"]));
+}
+
+/// Issue 18: the ALB's idle timeout racing the gateway's reuse.
+#[test]
+fn alb_idle_timeout() {
+    expect(
+        Cause::KeepaliveRace,
+        args(&[
+            "--lab",
+            "alb-idle-timeout",
+            "--speed",
+            "20",
+            "--idle-sweep",
+            "30s,61s,63s,80s,120s",
+        ]),
+    );
+}
+
+/// Issue 18: a streamed response is no finding of its own.
+#[test]
+fn streaming_is_healthy() {
+    // 35 s of chunks in 350 ms; quiet periods past the idle timers.
+    expect(
+        Cause::Healthy,
+        args(&["--lab", "streaming", "--speed", "100", "--idle-sweep", "65s,360s"]),
+    );
+}
+
+/// Issue 18: a target deregistered, then dead, serving pooled connections.
+#[test]
+fn draining() {
+    expect(Cause::BadPath, args(&["--lab", "draining"]));
+}
+
+/// Issue 18: the ALB path with nothing wrong, and a client keep-alive short
+/// enough that the ALB closes gateway connections during the run: its
+/// graceful reconnect is never a finding.
+#[test]
+fn healthy_on_an_alb_path_is_healthy() {
+    expect(
+        Cause::Healthy,
+        args(&[
+            "--lab",
+            "healthy",
+            "--speed",
+            "20",
+            "--set",
+            "path=alb",
+            "--set",
+            "alb.client_keep_alive=20s",
+            "--idle-sweep",
+            "65s,360s",
+        ]),
+    );
+}
+
+/// The scenarios drawn with random parameters: name, the verdict a draw
+/// must get, and its seed offset (the cause's number for the scenarios
+/// named after a cause, so their draws are those of before).
+const DRAWN: [(&str, Cause, u64); 12] = [
+    ("healthy", Cause::Inconclusive, Cause::Healthy as u64),
+    ("bad-path", Cause::BadPath, Cause::BadPath as u64),
+    ("slow-backend", Cause::SlowBackend, Cause::SlowBackend as u64),
+    ("edge", Cause::Edge, Cause::Edge as u64),
+    ("slow-tls", Cause::SlowTls, Cause::SlowTls as u64),
+    ("idle-timeout", Cause::IdleTimeout, Cause::IdleTimeout as u64),
+    (
+        "keepalive-race",
+        Cause::KeepaliveRace,
+        Cause::KeepaliveRace as u64,
+    ),
+    ("errors", Cause::Errors, Cause::Errors as u64),
+    ("alb-keepalive-race", Cause::KeepaliveRace, 101),
+    ("alb-idle-timeout", Cause::KeepaliveRace, 102),
+    ("draining", Cause::BadPath, 103),
+    ("streaming", Cause::Healthy, 104),
+];
+
+/// A random set-up of one scenario: the lab arguments.
+pub fn draw(scenario: &str, rng: &mut StdRng) -> Vec<String> {
     let s = |v: f64| format!("{}ms", v.round() as u64);
     let mut a: Vec<String> = Vec::new();
     let mut set = |kv: String| {
@@ -326,13 +410,13 @@ pub fn draw(cause: Cause, rng: &mut StdRng) -> Vec<String> {
     let base = rng.random_range(1.0..150.0);
     let jitter = base * rng.random_range(0.0..0.5);
     let plan: Vec<String>;
-    let (scenario, speed) = match cause {
-        Cause::Healthy => {
+    let speed = match scenario {
+        "healthy" => {
             set(format!("backend.targets={}", rng.random_range(1..=5)));
             plan = vec![];
-            ("healthy", 1.0)
+            1.0
         }
-        Cause::BadPath => {
+        "bad-path" => {
             let n = rng.random_range(2..=5);
             let delay = rng.random_range(500.0..10_000.0);
             set(format!("backend.targets={n}"));
@@ -342,27 +426,27 @@ pub fn draw(cause: Cause, rng: &mut StdRng) -> Vec<String> {
                 s(delay)
             ));
             plan = vec![];
-            ("bad-path", 10.0)
+            10.0
         }
-        Cause::SlowBackend => {
+        "slow-backend" => {
             set(format!("backend.delay={}", s(rng.random_range(600.0..5_000.0))));
             plan = args(&["--probes", "8"]);
-            ("slow-backend", 5.0)
+            5.0
         }
-        Cause::Edge => {
+        "edge" => {
             set(format!("edge.delay={}", s(rng.random_range(40.0..300.0))));
             plan = vec![];
-            ("edge", 1.0)
+            1.0
         }
-        Cause::SlowTls => {
+        "slow-tls" => {
             set(format!(
                 "gateway.tls_delay={}",
                 s(rng.random_range(500.0..3_000.0))
             ));
             plan = args(&["--probes", "10"]);
-            ("slow-tls", 1.0)
+            1.0
         }
-        Cause::IdleTimeout => {
+        "idle-timeout" => {
             // 0.5 s to 350 s, compressed so that the timer lasts 2 s.
             let timer: f64 = 500.0 * 700f64.powf(rng.random::<f64>());
             let speed = (timer / 2_000.0).max(1.0);
@@ -378,9 +462,9 @@ pub fn draw(cause: Cause, rng: &mut StdRng) -> Vec<String> {
             set(format!("gateway.stall_retry={}", s(stall)));
             let sweep: Vec<String> = [0.3, 0.6, 0.85, 1.3, 2.0].iter().map(|f| s(f * timer)).collect();
             plan = vec!["--idle-sweep".into(), sweep.join(",")];
-            ("idle-timeout", speed)
+            speed
         }
-        Cause::KeepaliveRace => {
+        "keepalive-race" => {
             let keepalive: f64 = rng.random_range(5_000.0..120_000.0);
             let window = keepalive * 0.25;
             let speed = keepalive / 1_500.0;
@@ -398,16 +482,79 @@ pub fn draw(cause: Cause, rng: &mut StdRng) -> Vec<String> {
             .map(|g| s(*g))
             .collect();
             plan = vec!["--idle-sweep".into(), sweep.join(",")];
-            ("keepalive-race", speed)
+            speed
         }
-        Cause::Errors => {
+        "errors" => {
             set(format!("backend.error_rate={:.2}", rng.random_range(0.1..0.5)));
             plan = vec![];
-            ("errors", 1.0)
+            1.0
+        }
+        "alb-keepalive-race" => {
+            // A target keep-alive of 2 to 15 s under an ALB idle timeout of
+            // 30 to 120 s, and a race of a third to a half of the keep-alive.
+            let keepalive: f64 = rng.random_range(2_000.0..15_000.0);
+            let race = keepalive * rng.random_range(0.3..0.5);
+            let idle: f64 = rng
+                .random_range(30_000.0f64..120_000.0)
+                .max(keepalive + race + 1_000.0);
+            let targets: u32 = rng.random_range(1..=4);
+            // Other traffic at the rate that makes the most of a target's
+            // connections' idle ages fall in the race (per target
+            // ln((k + r) / k) / r), from half to twice that.
+            let per_target = ((keepalive + race) / keepalive).ln() / (race / 1_000.0);
+            let other = per_target * targets as f64 * rng.random_range(0.5..2.0);
+            set(format!("backend.targets={targets}"));
+            set(format!("backend.keepalive_timeout={}", s(keepalive)));
+            set(format!("backend.close_race={}", s(race)));
+            set(format!("alb.idle_timeout={}", s(idle)));
+            set(format!("alb.other_traffic={other:.3}"));
+            plan = vec![];
+            keepalive / 300.0
+        }
+        "alb-idle-timeout" => {
+            let idle: f64 = rng.random_range(20_000.0..180_000.0);
+            let window = idle * rng.random_range(0.1..0.25);
+            set(format!("alb.idle_timeout={}", s(idle)));
+            set(format!("alb.close_race={}", s(window)));
+            let sweep: Vec<String> = [
+                idle * 0.5,
+                idle * 0.8,
+                idle + window * 0.3,
+                idle + window * 0.7,
+                idle + window * 3.0,
+                idle * 3.0,
+            ]
+            .iter()
+            .map(|g| s(*g))
+            .collect();
+            plan = vec!["--idle-sweep".into(), sweep.join(",")];
+            idle / 1_500.0
+        }
+        "draining" => {
+            let n = rng.random_range(2..=5);
+            let at: f64 = rng.random_range(2_000.0..20_000.0);
+            let dies: f64 = rng.random_range(5_000.0..60_000.0);
+            set(format!("backend.targets={n}"));
+            set(format!(
+                "nlb.drain={{ target = {}, at = \"{}\", dies_after = \"{}\", termination = {} }}",
+                rng.random_range(0..n),
+                s(at),
+                s(dies),
+                rng.random_bool(0.5)
+            ));
+            plan = vec![];
+            10.0
+        }
+        "streaming" => {
+            let duration: f64 = rng.random_range(10_000.0..120_000.0);
+            set(format!("backend.stream_chunks={}", rng.random_range(2..=20)));
+            set(format!("backend.stream_duration={}", s(duration)));
+            plan = args(&["--idle-sweep", "65s,360s"]);
+            (duration / 400.0).max(1.0)
         }
         other => panic!("no random draw for {other}"),
     };
-    if !matches!(cause, Cause::SlowBackend) {
+    if scenario != "slow-backend" {
         set(format!("backend.delay={}", s(base)));
     }
     set(format!("backend.jitter={}", s(jitter)));
@@ -424,25 +571,26 @@ fn seed() -> u64 {
         .unwrap_or(1)
 }
 
-/// The verdict a random draw of `cause` must get. A healthy draw runs at
-/// speed 1: the lab's default plan has no time for the idle timers, and says
-/// so.
-fn drawn_verdict(cause: Cause) -> Cause {
-    match cause {
-        Cause::Healthy => Cause::Inconclusive,
-        other => other,
-    }
+/// The row of [`DRAWN`] for `scenario`: the verdict its draws must get (a
+/// healthy draw runs at speed 1: the lab's default plan has no time for the
+/// idle timers, and says so) and its seed offset.
+fn drawn(scenario: &str) -> (Cause, u64) {
+    let (_, verdict, offset) = DRAWN
+        .iter()
+        .find(|(n, _, _)| *n == scenario)
+        .unwrap_or_else(|| panic!("no random draw for {scenario}"));
+    (*verdict, *offset)
 }
 
-fn random(cause: Cause) {
+fn random(scenario: &str) {
     let seed = seed();
-    let mut rng = StdRng::seed_from_u64(seed * 1000 + cause as u64);
-    let a = draw(cause, &mut rng);
+    let (verdict, offset) = drawn(scenario);
+    let mut rng = StdRng::seed_from_u64(seed * 1000 + offset);
+    let a = draw(scenario, &mut rng);
     let (_, report) = diagnose(&a);
-    let cause = drawn_verdict(cause);
     assert_eq!(
         report.verdict,
-        cause,
+        verdict,
         "seed {seed}: {a:?}\n  {}",
         explain(&report)
     );
@@ -450,27 +598,47 @@ fn random(cause: Cause) {
 
 #[test]
 fn random_bad_path() {
-    random(Cause::BadPath);
+    random("bad-path");
 }
 
 #[test]
 fn random_idle_timeout() {
-    random(Cause::IdleTimeout);
+    random("idle-timeout");
 }
 
 #[test]
 fn random_slow_backend() {
-    random(Cause::SlowBackend);
+    random("slow-backend");
 }
 
 #[test]
 fn random_keepalive_race() {
-    random(Cause::KeepaliveRace);
+    random("keepalive-race");
 }
 
 #[test]
 fn random_healthy() {
-    random(Cause::Healthy);
+    random("healthy");
+}
+
+#[test]
+fn random_alb_keepalive_race() {
+    random("alb-keepalive-race");
+}
+
+#[test]
+fn random_alb_idle_timeout() {
+    random("alb-idle-timeout");
+}
+
+#[test]
+fn random_draining() {
+    random("draining");
+}
+
+#[test]
+fn random_streaming() {
+    random("streaming");
 }
 
 /// The confusion table over many draws (slow: run by scripts/accuracy.sh).
@@ -481,38 +649,30 @@ fn accuracy_table() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
-    let causes = [
-        Cause::Healthy,
-        Cause::BadPath,
-        Cause::SlowBackend,
-        Cause::Edge,
-        Cause::SlowTls,
-        Cause::IdleTimeout,
-        Cause::KeepaliveRace,
-        Cause::Errors,
-    ];
-    // COLDLINK_CAUSE=bad-path narrows the table to one scenario.
+    // COLDLINK_CAUSE=bad-path narrows the table to one scenario (its name,
+    // or a cause id: every scenario of that cause).
     let only = std::env::var("COLDLINK_CAUSE").ok();
     println!("| scenario (random parameters) | runs | right | named instead |");
     println!("|---|---:|---:|---|");
-    for cause in causes {
-        if only.as_ref().is_some_and(|o| *o != cause.to_string()) {
+    for (scenario, verdict, offset) in DRAWN {
+        let cause = Scenario::load(scenario, &[]).expect("a lab scenario").cause;
+        if only.as_ref().is_some_and(|o| *o != scenario && *o != cause) {
             continue;
         }
         let mut right = 0;
         let mut instead: std::collections::BTreeMap<String, u32> = Default::default();
         for run in 0..runs {
-            let mut rng = StdRng::seed_from_u64(run * 1000 + cause as u64 + 77);
-            let a = draw(cause, &mut rng);
+            let mut rng = StdRng::seed_from_u64(run * 1000 + offset + 77);
+            let a = draw(scenario, &mut rng);
             let (_, report) = diagnose(&a);
-            if report.verdict == drawn_verdict(cause) {
+            if report.verdict == verdict {
                 right += 1;
             } else {
-                eprintln!("miss {cause}: {a:?}\n  {}", explain(&report));
+                eprintln!("miss {scenario}: {a:?}\n  {}", explain(&report));
                 *instead.entry(report.verdict.to_string()).or_default() += 1;
             }
         }
         let instead: Vec<String> = instead.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
-        println!("| {cause} | {runs} | {right} | {} |", instead.join(", "));
+        println!("| {scenario} | {runs} | {right} | {} |", instead.join(", "));
     }
 }

@@ -11,7 +11,7 @@ use coldlink::probe::{engine, ConnectionPolicy, CountPlan, ErrorKind, Pacing, Pr
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-async fn lab(name: &str, overrides: &[&str]) -> (Lab, Profile) {
+pub(crate) async fn lab(name: &str, overrides: &[&str]) -> (Lab, Profile) {
     let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
     let lab = Lab::start_isolated(Scenario::load(name, &overrides).unwrap())
         .await
@@ -21,7 +21,7 @@ async fn lab(name: &str, overrides: &[&str]) -> (Lab, Profile) {
 }
 
 /// `n` probes per named target through the lab's own profile.
-async fn probe(
+pub(crate) async fn probe(
     profile: &Profile,
     targets: &[&str],
     n: u64,
@@ -63,11 +63,11 @@ fn ms(v: Option<f64>) -> f64 {
     v.unwrap_or(0.0)
 }
 
-fn failed_with(r: &ProbeRecord, status: u16) -> bool {
+pub(crate) fn failed_with(r: &ProbeRecord, status: u16) -> bool {
     r.status == Some(status) && r.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Status)
 }
 
-const EXEC: &[&str] = &["execute-api"];
+pub(crate) const EXEC: &[&str] = &["execute-api"];
 const BOTH: &[&str] = &["execute-api", "custom-domain"];
 
 #[tokio::test]

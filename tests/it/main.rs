@@ -27,6 +27,7 @@ mod family_analysis;
 mod ip_family;
 mod keepwarm;
 mod lab;
+mod lab_alb;
 mod lab_cli;
 mod mtls;
 mod path_kind;
