@@ -9,3 +9,4 @@ mod chain;
 mod mocked;
 mod moto;
 mod review;
+mod routing_rules;
