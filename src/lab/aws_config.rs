@@ -4,11 +4,15 @@
 //! account's: a REST API with the lab's id, its stage (tracing on, a
 //! `vpcLinkId` stage variable), the probed route's `HTTP_PROXY` integration
 //! through a VPC link (its `timeoutInMillis` the scenario's
-//! `gateway.integration_timeout`), the VPC link, and the NLB: one TCP
-//! listener (`tcp.idle_timeout.seconds` the scenario's `nlb.idle_timeout`),
-//! cross-zone off, one target group with one target per backend, each in
-//! its own zone ([`super::cloudwatch::zone`]); and the custom domain,
-//! edge-optimized, mapped to the stage.
+//! `gateway.integration_timeout`), the VPC link, and the load balancer
+//! with one target group and one target per backend, each in its own zone
+//! ([`super::cloudwatch::zone`]); and the custom domain, edge-optimized,
+//! mapped to the stage. The load balancer is the scenario's `path`: an
+//! NLB behind a V1 link (one TCP listener, `tcp.idle_timeout.seconds` the
+//! scenario's `nlb.idle_timeout`, cross-zone off), or an ALB behind a V2
+//! link, named by the integration's `integrationTarget` (one HTTP
+//! listener, `idle_timeout.timeout_seconds` and `client_keep_alive.seconds`
+//! the scenario's `alb.idle_timeout` and `alb.client_keep_alive`).
 //!
 //! These create/put/modify calls are the only writes in the whole project,
 //! and they go to the emulator the lab is given, which the configuration
@@ -20,30 +24,46 @@
 //! fixed id ([`super::API_ID`], moto's `_custom_id_` tag): the probed
 //! execute-api host names it, and a later run replaces it whole.
 
-use std::time::SystemTime;
-
 use aws_config::SdkConfig;
-use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_apigateway::types::{
-    ConnectionType, EndpointConfiguration, EndpointType, IntegrationType, SecurityPolicy,
-};
-use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, ListenerAttribute, LoadBalancerAttribute, LoadBalancerSchemeEnum,
-    LoadBalancerTypeEnum, ProtocolEnum, TargetDescription, TargetGroupAttribute, TargetTypeEnum,
+    ConnectionType, EndpointConfiguration, EndpointType, IntegrationType, ResponseTransferMode,
+    SecurityPolicy,
 };
 
-use super::cloudwatch::{zone, AwsNames, REGION};
+use super::cloudwatch::{AwsNames, REGION};
+use super::scenario::LabPath as PathKind;
 use super::{Lab, API_ID, INTEGRATION_HOST};
 use crate::aws::describe;
+
+mod balancer;
+mod subnets;
 
 /// What was seeded: the ids and ARNs the emulator gave, which the read
 /// starts from (the emulator makes up its own load balancer ids).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Seeded {
     pub rest_api_id: String,
+    /// A V1 link's id (to the NLB), or a V2 link's (to the ALB).
     pub vpc_link_id: String,
-    pub nlb_arn: String,
+    /// The NLB's or the ALB's ARN.
+    pub load_balancer_arn: String,
+    /// `load_balancer_arn` is an ALB's (the integration's
+    /// `integrationTarget`, over the V2 link).
+    pub alb: bool,
     pub target_group_arn: String,
+}
+
+/// The load balancer a lab path has, with its timers in scenario seconds
+/// (written as they are: AWS's own units, not divided by the lab's speed).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Balancer {
+    /// `None`: the scenario's NLB has no idle timer.
+    Nlb { idle_timeout_s: Option<u64> },
+    /// `idle_timeout.timeout_seconds`, `client_keep_alive.seconds`.
+    Alb {
+        idle_timeout_s: u64,
+        client_keep_alive_s: u64,
+    },
 }
 
 /// The scenario's path as the emulator should hold it.
@@ -55,8 +75,10 @@ pub struct LabPath {
     pub resource: String,
     /// Scenario milliseconds.
     pub integration_timeout_ms: u64,
-    /// Scenario seconds; `None`: the scenario's NLB has no idle timer.
-    pub idle_timeout_s: Option<u64>,
+    pub balancer: Balancer,
+    /// `STREAM`: the integration streams its response (2025-11); `None`:
+    /// not set, AWS's default (`BUFFERED`).
+    pub response_transfer_mode: Option<String>,
     /// Each backend's port, target `i` in zone `zone(i)`.
     pub backend_ports: Vec<u16>,
     /// The lab's custom domain (edge-optimized: CloudFront in front),
@@ -68,7 +90,18 @@ impl Lab {
     /// This lab's path, to seed.
     pub fn aws_path(&self) -> LabPath {
         let s = &self.scenario;
-        let idle = s.nlb.idle_timeout.0.as_secs();
+        let balancer = match s.path {
+            PathKind::Nlb => {
+                let idle = s.nlb.idle_timeout.0.as_secs();
+                Balancer::Nlb {
+                    idle_timeout_s: (idle > 0).then_some(idle),
+                }
+            }
+            PathKind::Alb => Balancer::Alb {
+                idle_timeout_s: s.alb.idle_timeout.0.as_secs(),
+                client_keep_alive_s: s.alb.client_keep_alive.0.as_secs(),
+            },
+        };
         LabPath {
             names: self.aws_names.clone(),
             stage: s.gateway.stage.clone(),
@@ -80,7 +113,10 @@ impl Lab {
                 .unwrap_or("header")
                 .to_string(),
             integration_timeout_ms: s.gateway.integration_timeout.0.as_millis() as u64,
-            idle_timeout_s: (idle > 0).then_some(idle),
+            balancer,
+            // The streaming scenario's parameter is wired here when it
+            // exists (`gateway.response_transfer_mode`).
+            response_transfer_mode: None,
             backend_ports: self.backends.iter().map(|b| b.port()).collect(),
             custom_domain: super::CUSTOM_DOMAIN_HOST.to_string(),
         }
@@ -121,150 +157,54 @@ pub async fn seed(sdk: &SdkConfig, path: &LabPath) -> Result<Seeded, String> {
         }
     }
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(sdk);
-    let subnets = default_subnets(sdk).await?;
-    let zones: Vec<String> = (0..path.backend_ports.len().max(1)).map(zone).collect();
-    let mut lb = elb
-        .create_load_balancer()
-        .name(name_of(&path.names.nlb))
-        .r#type(LoadBalancerTypeEnum::Network)
-        .scheme(LoadBalancerSchemeEnum::Internal);
-    let mut vpc = None;
-    for z in &zones {
-        match subnets.iter().find(|s| &s.zone == z) {
-            Some(s) => {
-                lb = lb.subnets(&s.id);
-                vpc = Some(s.vpc.clone());
+    let subnets = subnets::default_subnets(sdk).await?;
+    let made = balancer::seed(&elb, path, &subnets).await?;
+    let alb = matches!(path.balancer, Balancer::Alb { .. });
+    let link = match alb {
+        // A REST API reaches an ALB over a VPC link V2 (2025-11): the
+        // link's ENIs sit in the VPC's subnets; the integration names the
+        // ALB itself (`integrationTarget`).
+        true => {
+            let v2 = aws_sdk_apigatewayv2::Client::new(sdk);
+            let mut create = v2.create_vpc_link().name(&path.names.api_name);
+            for s in subnets.iter().take(path.backend_ports.len().max(1)) {
+                create = create.subnet_ids(&s.id);
             }
-            None => return Err(format!("the emulator has no default subnet in {z}")),
+            let out = create.send().await.map_err(|e| describe("apigateway:POST", &e))?;
+            Link::V2 {
+                id: out
+                    .vpc_link_id()
+                    .ok_or("CreateVpcLink (V2) returned no id")?
+                    .to_string(),
+                alb_arn: made.load_balancer_arn.clone(),
+            }
         }
-    }
-    let vpc = vpc.ok_or("the emulator has no default subnet")?;
-    let lb = lb
-        .send()
-        .await
-        .map_err(|e| describe("elasticloadbalancing:CreateLoadBalancer", &e))?;
-    let nlb_arn = lb
-        .load_balancers()
-        .first()
-        .and_then(|l| l.load_balancer_arn())
-        .ok_or("CreateLoadBalancer returned no ARN")?
-        .to_string();
-    elb.modify_load_balancer_attributes()
-        .load_balancer_arn(&nlb_arn)
-        .attributes(
-            LoadBalancerAttribute::builder()
-                .key("load_balancing.cross_zone.enabled")
-                .value("false")
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| describe("elasticloadbalancing:ModifyLoadBalancerAttributes", &e))?;
-
-    let tg = elb
-        .create_target_group()
-        .name(name_of(&path.names.target_group))
-        .protocol(ProtocolEnum::Tcp)
-        .port(80)
-        .vpc_id(&vpc)
-        .target_type(TargetTypeEnum::Ip)
-        .send()
-        .await
-        .map_err(|e| describe("elasticloadbalancing:CreateTargetGroup", &e))?;
-    let target_group_arn = tg
-        .target_groups()
-        .first()
-        .and_then(|t| t.target_group_arn())
-        .ok_or("CreateTargetGroup returned no ARN")?
-        .to_string();
-    // AWS's defaults, written out: what the lab's NLB does.
-    let tg_attributes = [
-        ("deregistration_delay.timeout_seconds", "300"),
-        ("deregistration_delay.connection_termination.enabled", "false"),
-        (
-            "load_balancing.cross_zone.enabled",
-            "use_load_balancer_configuration",
-        ),
-        ("preserve_client_ip.enabled", "false"),
-        ("proxy_protocol_v2.enabled", "false"),
-        (
-            "target_health_state.unhealthy.connection_termination.enabled",
-            "true",
-        ),
-    ];
-    let mut modify = elb
-        .modify_target_group_attributes()
-        .target_group_arn(&target_group_arn);
-    for (k, v) in tg_attributes {
-        modify = modify.attributes(TargetGroupAttribute::builder().key(k).value(v).build());
-    }
-    modify
-        .send()
-        .await
-        .map_err(|e| describe("elasticloadbalancing:ModifyTargetGroupAttributes", &e))?;
-    // The backends all listen on 127.0.0.1: as targets they take an
-    // address in their zone's subnet (the emulator keys targets by id).
-    let mut register = elb.register_targets().target_group_arn(&target_group_arn);
-    for (i, port) in path.backend_ports.iter().enumerate() {
-        let z = zone(i);
-        let subnet = subnets.iter().find(|s| s.zone == z).expect("checked above");
-        register = register.targets(
-            TargetDescription::builder()
-                .id(subnet.address(10))
-                .port(i32::from(*port))
-                .availability_zone(z)
-                .build(),
-        );
-    }
-    register
-        .send()
-        .await
-        .map_err(|e| describe("elasticloadbalancing:RegisterTargets", &e))?;
-    let listener = elb
-        .create_listener()
-        .load_balancer_arn(&nlb_arn)
-        .protocol(ProtocolEnum::Tcp)
-        .port(80)
-        .default_actions(
-            Action::builder()
-                .r#type(ActionTypeEnum::Forward)
-                .target_group_arn(&target_group_arn)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| describe("elasticloadbalancing:CreateListener", &e))?;
-    let listener_arn = listener
-        .listeners()
-        .first()
-        .and_then(|l| l.listener_arn())
-        .ok_or("CreateListener returned no ARN")?
-        .to_string();
-    if let Some(idle) = path.idle_timeout_s {
-        elb.modify_listener_attributes()
-            .listener_arn(&listener_arn)
-            .attributes(
-                ListenerAttribute::builder()
-                    .key("tcp.idle_timeout.seconds")
-                    .value(idle.to_string())
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| describe("elasticloadbalancing:ModifyListenerAttributes", &e))?;
-    }
-
-    let (rest_api_id, vpc_link_id) = seed_api(sdk, path, &nlb_arn).await?;
+        false => Link::V1 {
+            nlb_arn: made.load_balancer_arn.clone(),
+        },
+    };
+    let (rest_api_id, vpc_link_id) = seed_api(sdk, path, link).await?;
     Ok(Seeded {
         rest_api_id,
         vpc_link_id,
-        nlb_arn,
-        target_group_arn,
+        load_balancer_arn: made.load_balancer_arn,
+        alb,
+        target_group_arn: made.target_group_arn,
     })
 }
 
-/// The REST API, its VPC link to the NLB, the probed route and the stage.
-async fn seed_api(sdk: &SdkConfig, path: &LabPath, nlb_arn: &str) -> Result<(String, String), String> {
+/// How the REST integration reaches the load balancer.
+enum Link {
+    /// A V1 link (PrivateLink) to the NLB, created with the API; the
+    /// integration names it through the `vpcLinkId` stage variable.
+    V1 { nlb_arn: String },
+    /// A V2 link already made; the integration names it and the ALB.
+    V2 { id: String, alb_arn: String },
+}
+
+/// The REST API, its VPC link (V1) or the V2 one given, the probed route
+/// and the stage.
+async fn seed_api(sdk: &SdkConfig, path: &LabPath, link: Link) -> Result<(String, String), String> {
     let api = aws_sdk_apigateway::Client::new(sdk);
     let created = api
         .create_rest_api()
@@ -309,15 +249,8 @@ async fn seed_api(sdk: &SdkConfig, path: &LabPath, nlb_arn: &str) -> Result<(Str
         .send()
         .await
         .map_err(|e| describe("apigateway:PUT", &e))?;
-    let link = api
-        .create_vpc_link()
-        .name(&path.names.api_name)
-        .target_arns(nlb_arn)
-        .send()
-        .await
-        .map_err(|e| describe("apigateway:POST", &e))?;
-    let link_id = link.id().ok_or("CreateVpcLink returned no id")?.to_string();
-    api.put_integration()
+    let mut integration = api
+        .put_integration()
         .rest_api_id(&id)
         .resource_id(&resource_id)
         .http_method("GET")
@@ -325,8 +258,32 @@ async fn seed_api(sdk: &SdkConfig, path: &LabPath, nlb_arn: &str) -> Result<(Str
         .integration_http_method("GET")
         .uri(format!("http://{INTEGRATION_HOST}/{}", path.resource))
         .connection_type(ConnectionType::VpcLink)
-        .connection_id("${stageVariables.vpcLinkId}")
-        .timeout_in_millis(i32::try_from(path.integration_timeout_ms).unwrap_or(i32::MAX))
+        .timeout_in_millis(i32::try_from(path.integration_timeout_ms).unwrap_or(i32::MAX));
+    if let Some(mode) = &path.response_transfer_mode {
+        integration = integration.response_transfer_mode(ResponseTransferMode::from(mode.as_str()));
+    }
+    let link_id = match link {
+        Link::V1 { nlb_arn } => {
+            let link = api
+                .create_vpc_link()
+                .name(&path.names.api_name)
+                .target_arns(nlb_arn)
+                .send()
+                .await
+                .map_err(|e| describe("apigateway:POST", &e))?;
+            let link_id = link.id().ok_or("CreateVpcLink returned no id")?.to_string();
+            integration = integration.connection_id("${stageVariables.vpcLinkId}");
+            link_id
+        }
+        Link::V2 { id: link_id, alb_arn } => {
+            integration = integration.connection_id(&link_id).integration_target(alb_arn);
+            link_id
+        }
+    };
+    // moto keeps neither `connectionId`, `integrationTarget` nor
+    // `responseTransferMode` (its `Integration` has no such fields): they
+    // are sent as AWS takes them, and the read says what came back.
+    integration
         .send()
         .await
         .map_err(|e| describe("apigateway:PUT", &e))?;
@@ -371,119 +328,9 @@ async fn seed_api(sdk: &SdkConfig, path: &LabPath, nlb_arn: &str) -> Result<(Str
     Ok((id, link_id))
 }
 
-/// A default subnet of the emulator's default VPC.
-#[derive(Debug, Clone, PartialEq)]
-struct Subnet {
-    id: String,
-    zone: String,
-    vpc: String,
-    /// `172.31.0.0/20`.
-    cidr: String,
-}
-
-impl Subnet {
-    /// The `n`th address of the subnet's block.
-    fn address(&self, n: u8) -> String {
-        let base = self.cidr.split('/').next().unwrap_or("10.0.0.0");
-        let mut octets: Vec<&str> = base.split('.').collect();
-        let last = octets.pop().and_then(|o| o.parse::<u8>().ok()).unwrap_or(0);
-        format!("{}.{}", octets.join("."), last.saturating_add(n))
-    }
-}
-
-/// The emulator's default subnets, one per zone: a load balancer needs
-/// subnets, and the emulator starts with a default VPC. EC2's one read is
-/// made by hand in its Query protocol (one signed POST, an XML answer),
-/// which costs far less than another SDK crate for a lab-only call.
-async fn default_subnets(sdk: &SdkConfig) -> Result<Vec<Subnet>, String> {
-    let endpoint = sdk.endpoint_url().ok_or("no --aws-endpoint to seed")?;
-    let body = "Action=DescribeSubnets&Version=2016-11-15&Filter.1.Name=default-for-az&Filter.1.Value.1=true";
-    let headers = sign_ec2(sdk, endpoint, body).await?;
-    let mut request = reqwest::Client::new()
-        .post(endpoint)
-        .timeout(crate::aws::CALL_TIMEOUT)
-        .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
-        .body(body);
-    for (k, v) in headers {
-        request = request.header(k, v);
-    }
-    let call = "ec2:DescribeSubnets";
-    let response = request.send().await.map_err(|e| format!("{call}: {e}"))?;
-    let status = response.status();
-    let text = response.text().await.map_err(|e| format!("{call}: {e}"))?;
-    if !status.is_success() {
-        return Err(format!(
-            "{call}: HTTP {status}: {}",
-            text.chars().take(300).collect::<String>()
-        ));
-    }
-    Ok(parse_subnets(&text))
-}
-
-/// SigV4 headers for EC2's Query call with the lab's credentials (the
-/// emulator routes a call by the service its signature names).
-async fn sign_ec2(sdk: &SdkConfig, endpoint: &str, body: &str) -> Result<Vec<(String, String)>, String> {
-    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-    let provider = sdk.credentials_provider().ok_or("no credentials to sign with")?;
-    let credentials = provider
-        .provide_credentials()
-        .await
-        .map_err(|e| format!("credentials: {e}"))?;
-    let identity = credentials.into();
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(sdk.region().map_or(REGION, |r| r.as_ref()))
-        .name("ec2")
-        .time(SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| e.to_string())?
-        .into();
-    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-    let request = SignableRequest::new(
-        "POST",
-        endpoint,
-        [("content-type", content_type)].into_iter(),
-        SignableBody::Bytes(body.as_bytes()),
-    )
-    .map_err(|e| e.to_string())?;
-    let (instructions, _) = sign(request, &params).map_err(|e| e.to_string())?.into_parts();
-    let (headers, _) = instructions.into_parts();
-    Ok(headers
-        .into_iter()
-        .map(|h| (h.name().to_string(), h.value().to_string()))
-        .collect())
-}
-
-/// The `<item>`s of a `DescribeSubnetsResponse`.
-fn parse_subnets(xml: &str) -> Vec<Subnet> {
-    let element = |item: &str, name: &str| crate::aws::xml_element(item.as_bytes(), name);
-    xml.split("<item>")
-        .skip(1)
-        .filter_map(|item| {
-            Some(Subnet {
-                id: element(item, "subnetId")?,
-                zone: element(item, "availabilityZone")?,
-                vpc: element(item, "vpcId")?,
-                cidr: element(item, "cidrBlock")?,
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn subnets_from_ec2_xml() {
-        let xml = r#"<DescribeSubnetsResponse><subnetSet><item><availabilityZoneId>use1-az6</availabilityZoneId><ipv6CidrBlockAssociationSet/><subnetId>subnet-0a</subnetId><vpcId>vpc-1</vpcId><cidrBlock>172.31.16.0/20</cidrBlock><availabilityZone>us-east-1b</availabilityZone></item><item><subnetId>subnet-0b</subnetId></item></subnetSet></DescribeSubnetsResponse>"#;
-        let subnets = parse_subnets(xml);
-        assert_eq!(subnets.len(), 1, "an item without its zone is skipped");
-        assert_eq!(subnets[0].id, "subnet-0a");
-        assert_eq!(subnets[0].zone, "us-east-1b");
-        assert_eq!(subnets[0].address(10), "172.31.16.10");
-    }
 
     #[test]
     fn names_of_short_forms() {

@@ -5,7 +5,7 @@
 
 use std::time::SystemTime;
 
-use coldlink::lab::aws_config::{seed, LabPath};
+use coldlink::lab::aws_config::{seed, Balancer, LabPath};
 use coldlink::lab::cloudwatch::AwsNames;
 use coldlink::probe::Timestamp;
 
@@ -180,7 +180,10 @@ async fn seeded(moto: &Moto, timeout_ms: u64) -> coldlink::lab::aws_config::Seed
         stage: "test".into(),
         resource: "header".into(),
         integration_timeout_ms: timeout_ms,
-        idle_timeout_s: Some(350),
+        balancer: Balancer::Nlb {
+            idle_timeout_s: Some(350),
+        },
+        response_transfer_mode: None,
         backend_ports: vec![8081, 8082],
         custom_domain: "api.lab.test".into(),
     };
@@ -373,7 +376,10 @@ async fn the_lab_seeding_is_what_moto_then_holds() {
         .send()
         .await
         .unwrap();
-    assert_eq!(link.target_arns(), std::slice::from_ref(&seeded.nlb_arn));
+    assert_eq!(
+        link.target_arns(),
+        std::slice::from_ref(&seeded.load_balancer_arn)
+    );
     let mappings = api
         .get_base_path_mappings()
         .domain_name("api.lab.test")
@@ -385,7 +391,7 @@ async fn the_lab_seeding_is_what_moto_then_holds() {
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
     let lb = elb
         .describe_load_balancer_attributes()
-        .load_balancer_arn(&seeded.nlb_arn)
+        .load_balancer_arn(&seeded.load_balancer_arn)
         .send()
         .await
         .unwrap();
@@ -397,7 +403,7 @@ async fn the_lab_seeding_is_what_moto_then_holds() {
     assert_eq!(cross_zone, Some("false"));
     let listeners = elb
         .describe_listeners()
-        .load_balancer_arn(&seeded.nlb_arn)
+        .load_balancer_arn(&seeded.load_balancer_arn)
         .send()
         .await
         .unwrap();

@@ -152,6 +152,8 @@ async fn probed_routes(ctx: &mut Ctx<'_>, out: &mut PathConfig, query: &PathQuer
     // (domain, mapping, target): which mapping takes which target, set
     // once the loop no longer borrows `out.domains`.
     let mut taken: Vec<(usize, usize, String)> = Vec::new();
+    // The same for routing rules: (domain, rule, target).
+    let mut ruled: Vec<(usize, usize, String)> = Vec::new();
     for (route, host, path) in parsed {
         if unreadable.contains(&host) {
             // It may map this path to any API and stage: matching it
@@ -169,6 +171,13 @@ async fn probed_routes(ctx: &mut Ctx<'_>, out: &mut PathConfig, query: &PathQuer
             .find(|(_, d)| d.name.eq_ignore_ascii_case(&host));
         let (hint, path) = if let Some(id) = matching::execute_api_id(&host) {
             (Hint::Api(id.to_string()), path)
+        } else if let Some(by_rules) =
+            domain.and_then(|(d, domain)| by_rules(ctx, d, domain, &route.target, &host, &path, &mut ruled))
+        {
+            match by_rules {
+                Some(hint_path) => hint_path,
+                None => continue,
+            }
         } else if let Some((d, domain)) = domain {
             let bases = domain.base_path_mappings.iter().map(|m| m.base_path.as_str());
             let Some((base, rest)) = matching::pick_base_path(bases, &path) else {
@@ -205,7 +214,59 @@ async fn probed_routes(ctx: &mut Ctx<'_>, out: &mut PathConfig, query: &PathQuer
             targets.push(target);
         }
     }
+    for (d, k, target) in ruled {
+        let targets = &mut out.domains[d].routing_rules[k].targets;
+        if !targets.contains(&target) {
+            targets.push(target);
+        }
+    }
     probed
+}
+
+/// A probed path on a domain that routes by rules (2025-06), which API
+/// Gateway evaluates before any base path mapping. `None`: the domain
+/// does not use rules, or none decides and its mappings do
+/// (`ROUTING_RULE_THEN_BASE_PATH_MAPPING`); `Some(None)`: the route is
+/// not matched (a note says why); else where the rule sends it. The rules
+/// that take the path are recorded in `ruled` either way.
+fn by_rules(
+    ctx: &mut Ctx<'_>,
+    d: usize,
+    domain: &DomainConfig,
+    target: &str,
+    host: &str,
+    path: &str,
+    ruled: &mut Vec<(usize, usize, String)>,
+) -> Option<Option<(Hint, String)>> {
+    let mode = domain.routing_mode.as_deref();
+    if !domain::uses_rules(mode) {
+        return None;
+    }
+    if domain.routing_rules_unread {
+        ctx.note(format!(
+            "{target}: {path} on {host} was not matched to a route: the domain's routing rules could not be read, and they may send it to any API"
+        ));
+        return Some(None);
+    }
+    let m = domain::match_rules(domain, path);
+    ruled.extend(m.taking.iter().map(|&k| (d, k, target.to_string())));
+    match m.decisive {
+        Some((k, seen)) => {
+            let r = &domain.routing_rules[k];
+            let hint = Hint::Mapped {
+                api: r.api_id.clone(),
+                stage: r.stage.clone(),
+            };
+            Some(Some((hint, seen.to_string())))
+        }
+        None if mode == Some("ROUTING_RULE_ONLY") => {
+            ctx.note(format!(
+                "{target}: no routing rule of {host} takes {path} whatever the headers (routing mode ROUTING_RULE_ONLY): its route was not read"
+            ));
+            Some(None)
+        }
+        None => None,
+    }
 }
 
 /// With no `[aws] rest_api`: the API an `ID.execute-api…` host names (not

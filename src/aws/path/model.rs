@@ -188,7 +188,8 @@ pub struct DomainConfig {
     /// `EDGE`, `REGIONAL`, `PRIVATE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_type: Option<String>,
-    /// `API_MAPPING_ONLY`, `ROUTING_RULE_THEN_API_MAPPING`, `ROUTING_RULE_ONLY`.
+    /// `BASE_PATH_MAPPING_ONLY`, `ROUTING_RULE_THEN_BASE_PATH_MAPPING`,
+    /// `ROUTING_RULE_ONLY`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -200,6 +201,68 @@ pub struct DomainConfig {
     pub distribution: Option<String>,
     #[serde(default)]
     pub base_path_mappings: Vec<BasePathMapping>,
+    /// Its routing rules (2025-06; `apigatewayv2` ListRoutingRules), by
+    /// priority: read only when the routing mode uses them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routing_rules: Vec<RoutingRule>,
+    /// The routing mode uses rules but ListRoutingRules failed (a note
+    /// says why): where the domain sends a request is then unknown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub routing_rules_unread: bool,
+}
+
+/// A custom domain's routing rule: when all its conditions match, the
+/// request goes to `api_id` at `stage`. Evaluated by priority (lowest
+/// first), before any base path mapping.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoutingRule {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    /// Each condition matches when any of its values does; all must.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<RuleCondition>,
+    pub api_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strip_base_path: Option<bool>,
+    /// The coldlink targets whose probed paths this rule's base path
+    /// conditions take: they reach its API when its header conditions (if
+    /// any) match what they send.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+}
+
+/// One condition of a routing rule: a header matching a glob, or a base
+/// path (any of those listed).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleCondition {
+    /// `(header, value glob)` pairs, any of which matches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderMatch>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_paths: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HeaderMatch {
+    pub header: String,
+    pub value_glob: String,
+}
+
+impl RoutingRule {
+    /// A header must match for the rule to apply.
+    pub fn needs_headers(&self) -> bool {
+        self.conditions.iter().any(|c| !c.headers.is_empty())
+    }
+
+    /// The API and stage it reaches, in words.
+    pub fn reaches(&self) -> String {
+        match &self.stage {
+            Some(s) => format!("API {} stage {s}", self.api_id),
+            None => format!("API {}", self.api_id),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

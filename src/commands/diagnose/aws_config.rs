@@ -104,7 +104,17 @@ pub async fn seed_lab(
             if let Some(api) = lookup.query.rest_api.as_mut() {
                 api.id = Some(seeded.rest_api_id);
             }
-            lookup.query.nlb = Some(seeded.nlb_arn);
+            // The emulator's ARN replaces the profile's name. On an ALB
+            // path there is no NLB to read; the ALB is named here because
+            // moto drops the integration's `integrationTarget`, the link
+            // AWS itself gives to it.
+            match seeded.alb {
+                true => {
+                    lookup.query.alb = Some(seeded.load_balancer_arn);
+                    lookup.query.nlb = None;
+                }
+                false => lookup.query.nlb = Some(seeded.load_balancer_arn),
+            }
             lookup.query.target_groups = vec![seeded.target_group_arn];
         }
         Err(e) => lookup

@@ -12,10 +12,19 @@
 //! - The mapping: when it takes the custom domain's requests to another
 //!   API or stage than the one the execute-api URL's route was read on,
 //!   the two URLs do not reach the same thing and the difference is not
-//!   the edge's alone. A routing mode with routing rules (2025-06) lets
-//!   rules, evaluated first, send requests elsewhere by header and base
-//!   path; coldlink does not read the rules, so it says the comparison
-//!   is unchecked and names the command that lists them.
+//!   the edge's alone.
+//! - Routing rules (2025-06): with a routing mode other than
+//!   `BASE_PATH_MAPPING_ONLY`, rules evaluated first send requests
+//!   elsewhere by base path and header. The read keeps which rules take
+//!   the probed path (`aws::path`). The first that needs no header decides
+//!   where the custom domain's request goes: when that is another API or
+//!   stage than the execute-api URL's, the finding is "not like for like"
+//!   exactly as for a mapping (−0.2, the comparison is not the edge's
+//!   alone). A rule before it that needs a header sends requests carrying
+//!   it elsewhere: the probe's headers are not in what was read, so that
+//!   is said and lowers the confidence by less (−0.1) rather than dropping
+//!   the comparison. Rules that could not be read leave it unchecked
+//!   (said, with the command that lists them).
 //!
 //! The migration command was checked against AWS's "Migrate a custom
 //! domain name to a different API endpoint type" (API Gateway developer
@@ -33,17 +42,50 @@ use super::fixes_first;
 use super::path::value;
 use super::scope::{all_routes, domain_targets, domains_of, lower};
 use crate::aws::path::{BasePathMapping, DomainConfig, PathConfig};
+
+mod rules;
 use crate::diagnose::finding::Finding;
 
 pub(super) fn join(f: &mut Finding, c: &PathConfig) {
-    let found = domains_of(c, &f.targets, true);
+    let mut found = domains_of(c, &f.targets, true);
+    // A target that a routing rule takes and no mapping does.
+    for d in &c.domains {
+        let ruled = d
+            .routing_rules
+            .iter()
+            .any(|r| r.targets.iter().any(|t| f.targets.contains(t)));
+        if ruled && !found.iter().any(|(x, _)| x.name == d.name) {
+            found.push((d, None));
+        }
+    }
     for (d, mapping) in found {
         endpoint_type(f, d);
-        if let Some(m) = mapping {
+        let decided = rules::join(f, c, d);
+        if let (false, Some(m)) = (decided, mapping) {
             like_for_like(f, c, d, m);
         }
-        routing_rules(f, d);
     }
+}
+
+/// The API and stage of each route probed by a target that is neither
+/// the finding's nor a custom domain's: the execute-api URL's.
+pub(super) fn execute_api_reach<'a>(c: &'a PathConfig, f: &Finding) -> Vec<(&'a str, Option<&'a str>)> {
+    let mut custom = domain_targets(c);
+    custom.extend(
+        c.domains
+            .iter()
+            .flat_map(|d| &d.routing_rules)
+            .flat_map(|r| r.targets.iter().map(String::as_str)),
+    );
+    all_routes(c)
+        .into_iter()
+        .filter(|(_, r)| {
+            r.targets
+                .iter()
+                .any(|t| !custom.contains(&t.as_str()) && !f.targets.contains(t))
+        })
+        .map(|(api, _)| (api.id(), api.stage()))
+        .collect()
 }
 
 fn endpoint_type(f: &mut Finding, d: &DomainConfig) {
@@ -112,16 +154,7 @@ fn endpoint_type(f: &mut Finding, d: &DomainConfig) {
 /// The API and stage the custom domain's mapping reaches, against those
 /// the other targets' routes (the execute-api URL's) were read on.
 fn like_for_like(f: &mut Finding, c: &PathConfig, d: &DomainConfig, m: &BasePathMapping) {
-    let custom = domain_targets(c);
-    let others: Vec<(&str, Option<&str>)> = all_routes(c)
-        .into_iter()
-        .filter(|(_, r)| {
-            r.targets
-                .iter()
-                .any(|t| !custom.contains(&t.as_str()) && !f.targets.contains(t))
-        })
-        .map(|(api, _)| (api.id(), api.stage()))
-        .collect();
+    let others = execute_api_reach(c, f);
     let reached = match &m.stage {
         Some(s) => format!("API {} stage {s}", m.api_id),
         None => format!("API {}", m.api_id),
@@ -165,29 +198,6 @@ fn like_for_like(f: &mut Finding, c: &PathConfig, d: &DomainConfig, m: &BasePath
         );
     }
     f.configured.push(v);
-}
-
-/// Routing rules, evaluated before the mappings, pick the API and stage
-/// by header and base path; they are not read.
-fn routing_rules(f: &mut Finding, d: &DomainConfig) {
-    let Some(mode) = d
-        .routing_mode
-        .as_deref()
-        .filter(|m| m.starts_with("ROUTING_RULE"))
-    else {
-        return;
-    };
-    f.configured.push(value(
-        format!("custom domain {}", d.name),
-        &d.name,
-        "routingMode",
-        mode.to_string(),
-        false,
-    ));
-    f.evidence.push(format!(
-        "custom domain {} routes with {mode}: its routing rules, evaluated before any mapping, choose the API and stage by header and base path, and coldlink does not read them, so whether both URLs reach the same stage is unchecked: `aws apigatewayv2 list-routing-rules --domain-name {}`",
-        d.name, d.name
-    ));
 }
 
 #[cfg(test)]
@@ -294,6 +304,9 @@ mod tests {
     fn routing_rules_leave_the_comparison_unchecked() {
         let mut c = path("EDGE", "prod");
         c.domains[0].routing_mode = Some("ROUTING_RULE_THEN_BASE_PATH_MAPPING".into());
+        // Since issue 18 the read lists the rules; when it could not, it
+        // marks them unread, and the comparison stays unchecked.
+        c.domains[0].routing_rules_unread = true;
         let mut f = finding();
         join(&mut f, &c);
         let last = f.evidence.last().unwrap();

@@ -151,6 +151,7 @@ pub fn full() -> PathConfig {
             stage: Some("prod".into()),
             targets: vec!["edge".into()],
         }],
+        ..DomainConfig::default()
     });
     let nlb = &mut c.load_balancers[0];
     nlb.listeners.push(ListenerConfig {
