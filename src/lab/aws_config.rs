@@ -114,9 +114,11 @@ impl Lab {
                 .to_string(),
             integration_timeout_ms: s.gateway.integration_timeout.0.as_millis() as u64,
             balancer,
-            // The streaming scenario's parameter is wired here when it
-            // exists (`gateway.response_transfer_mode`).
-            response_transfer_mode: None,
+            // API Gateway's own words for the gateway's transfer mode.
+            response_transfer_mode: match s.gateway.response_transfer_mode {
+                super::gateway::TransferMode::Buffered => None,
+                super::gateway::TransferMode::Stream => Some("STREAM".to_string()),
+            },
             backend_ports: self.backends.iter().map(|b| b.port()).collect(),
             custom_domain: super::CUSTOM_DOMAIN_HOST.to_string(),
         }
