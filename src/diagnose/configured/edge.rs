@@ -37,6 +37,12 @@ use crate::diagnose::finding::Finding;
 
 pub(super) fn join(f: &mut Finding, c: &PathConfig) {
     let found = domains_of(c, &f.targets, true);
+    if !found.is_empty() {
+        // The configuration says what the domain reaches: the detector's
+        // caveat (`detect/edge.rs`, UNCHECKED) gives way to what follows.
+        f.evidence
+            .retain(|e| !e.starts_with("compared as if both URLs reach the same API"));
+    }
     for (d, mapping) in found {
         endpoint_type(f, d);
         if let Some(m) = mapping {
