@@ -78,6 +78,24 @@ fn draining(input: &Input<'_>) -> Option<Detection> {
     }
     let (lo, hi) = best?;
     let bad: Vec<usize> = order[lo..=hi].iter().copied().filter(|&i| bad_at(i)).collect();
+    // Clean before and after on the same targets over the same family:
+    // a path slow throughout for one of them (interleaved with clean
+    // probes of another) is no window.
+    let same = |i: usize| {
+        let s = &ds.samples[i];
+        bad.iter()
+            .any(|&b| ds.samples[b].target == s.target && ds.samples[b].family == s.family)
+    };
+    let clean = |ks: &[usize]| ks.iter().filter(|&&i| same(i) && !bad_at(i)).count();
+    if clean(&order[..lo]) < 3 || clean(&order[hi + 1..]) < 3 {
+        return None;
+    }
+    // Slow as a mode of its own, not the tail of one (a slow app's jitter).
+    let ok: Vec<usize> = order.iter().copied().filter(|&i| ds.samples[i].ok()).collect();
+    let stalled: Vec<usize> = bad.iter().copied().filter(|&i| ds.samples[i].ok()).collect();
+    if !separated(ds, &ok, &stalled) {
+        return None;
+    }
     let failed = bad.iter().filter(|&&i| ds.samples[i].failed()).count();
     let pooled = bad.iter().filter(|&&i| ds.samples[i].reused).count();
     let (from, to) = (&ds.samples[order[lo]], &ds.samples[order[hi]]);

@@ -136,6 +136,12 @@ pub enum Bad {
 
 impl Bad {
     fn of(self, ds: &Dataset, s: &Sample) -> bool {
+        // The ALB's own 502 page is a target closing a connection the ALB
+        // reused, on the ALB's shared pool: `keepalive-race` reads those
+        // by themselves, whatever the client's gap.
+        if s.alb_answered && s.status == 502 {
+            return false;
+        }
         match self {
             Bad::Failed => s.failed(),
             Bad::FailedOrStalled => s.failed() || stalled(ds, s),
