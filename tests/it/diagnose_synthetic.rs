@@ -90,10 +90,12 @@ enum Fault {
         limit: f64,
     },
     /// Streamed answers: a short first byte, then a body of `body` ms,
-    /// each up to `vary` (a fraction) shorter or longer.
+    /// each up to `vary` (a fraction) shorter or longer; a fraction `share`
+    /// of the requests stream, the others answer at once.
     Streamed {
         body: f64,
         vary: f64,
+        share: f64,
     },
     /// Probes `from..to` (by number) on reused connections stall by
     /// `stall` ms, or fail: a draining target serving pooled connections.
@@ -227,7 +229,7 @@ impl Sim {
                 status = Some(504);
                 headers.insert("server".into(), "awselb/2.0".into());
             }
-            Fault::Streamed { body, vary } => {
+            Fault::Streamed { body, vary, share } if self.rng.random::<f64>() < share => {
                 ph.body = Some(body * (1.0 + vary * self.rng.random_range(-1.0..1.0)));
             }
             Fault::Drain {

@@ -98,13 +98,20 @@ impl Setup {
                 } else {
                     rng.random_range(0.3..0.95)
                 };
+                // Every request streams, or some (a route that streams
+                // only some answers: two modes of total time).
+                let share = if rng.random_bool(0.5) {
+                    1.0
+                } else {
+                    rng.random_range(0.1..0.7)
+                };
                 let sweep = if rng.random_bool(0.5) {
                     vec![30.0, 65.0, 80.0, 120.0, 360.0]
                 } else {
                     vec![]
                 };
                 let kind = [PathKind::Alb, PathKind::Nlb, PathKind::Unknown][rng.random_range(0..3)];
-                (Fault::Streamed { body, vary }, sweep, kind)
+                (Fault::Streamed { body, vary, share }, sweep, kind)
             }
             Setup::Draining => {
                 // Inside the plan's second burst (probes 41–80, pooled).
@@ -311,6 +318,54 @@ fn the_alb_s_hourly_client_reconnect_is_no_finding() {
         assert!(
             matches!(got, Cause::Healthy | Cause::Inconclusive),
             "seed {seed}: {got}\n  {titles}"
+        );
+    }
+}
+
+/// A streamed response cut by its idle timeout (5 min on a regional or
+/// private API, 30 s at the edge) fails in the body after that long: the
+/// `errors` finding names the timer.
+#[test]
+fn a_stream_cut_by_its_idle_timeout_is_named() {
+    use coldlink::diagnose::report::{diagnose, Context};
+    use coldlink::diagnose::Dataset;
+    use coldlink::probe::{ErrorKind, Phase, ProbeError, TargetKind};
+    for (cut_ms, timer) in [(301_000.0, "5 min"), (31_000.0, "30 s")] {
+        let mut rng = StdRng::seed_from_u64(11);
+        let fault = Fault::Streamed {
+            body: 2_000.0,
+            vary: 0.5,
+            share: 1.0,
+        };
+        let mut records = run_plan(random_path(&mut rng, fault), 11, &[]);
+        for r in records.iter_mut().skip(50).step_by(10).take(3) {
+            let body = r.phases_ms.body.unwrap();
+            r.phases_ms.body = Some(cut_ms);
+            r.total_ms += cut_ms - body;
+            r.error = Some(ProbeError {
+                kind: ErrorKind::Io,
+                phase: Phase::Body,
+                message: "stream closed".into(),
+            });
+        }
+        let kinds = [
+            ("execute-api".to_string(), TargetKind::ExecuteApi),
+            ("custom-domain".to_string(), TargetKind::CustomDomain),
+        ];
+        let ds = Dataset::from_records(&records, &kinds, 1.0);
+        let (report, _) = diagnose(&ds, &Context::default());
+        let errors = report
+            .findings
+            .iter()
+            .find(|f| f.cause == Cause::Errors)
+            .unwrap_or_else(|| panic!("no errors finding: {:#?}", report.findings));
+        assert!(
+            errors
+                .evidence
+                .iter()
+                .any(|e| e.contains("responseTransferMode: STREAM") && e.contains(timer)),
+            "{:#?}",
+            errors.evidence
         );
     }
 }
