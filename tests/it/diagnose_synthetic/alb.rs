@@ -369,3 +369,42 @@ fn a_stream_cut_by_its_idle_timeout_is_named() {
         );
     }
 }
+
+/// `edge` without `--aws-config` says what it assumes (both URLs reach the
+/// same API and stage), and does not compare URLs whose answers show they
+/// reach different things (404 on the custom domain, 200 on execute-api).
+#[test]
+fn edge_says_what_it_assumes_and_skips_different_answers() {
+    use coldlink::diagnose::report::{diagnose, Context};
+    use coldlink::diagnose::Dataset;
+    use coldlink::probe::TargetKind;
+    let kinds = [
+        ("execute-api".to_string(), TargetKind::ExecuteApi),
+        ("custom-domain".to_string(), TargetKind::CustomDomain),
+    ];
+    let mut rng = StdRng::seed_from_u64(13);
+    let path = random_path(&mut rng, Fault::Edge { extra: 300.0 });
+    let mut records = run_plan(path, 13, &[]);
+    let ds = Dataset::from_records(&records, &kinds, 1.0);
+    let (report, _) = diagnose(&ds, &Context::default());
+    let edge = report
+        .findings
+        .iter()
+        .find(|f| f.cause == Cause::Edge)
+        .expect("an edge finding");
+    assert!(
+        edge.evidence.iter().any(|e| e.contains("routing rules")),
+        "{:#?}",
+        edge.evidence
+    );
+    for r in records.iter_mut().filter(|r| r.target == "custom-domain") {
+        r.status = Some(404);
+    }
+    let ds = Dataset::from_records(&records, &kinds, 1.0);
+    let (report, _) = diagnose(&ds, &Context::default());
+    assert!(
+        !report.findings.iter().any(|f| f.cause == Cause::Edge),
+        "{:#?}",
+        report.findings
+    );
+}
