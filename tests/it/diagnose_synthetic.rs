@@ -13,10 +13,12 @@ use std::time::{Duration, SystemTime};
 
 use crate::common::record::probe_record;
 use coldlink::diagnose::report::{diagnose, Context};
-use coldlink::diagnose::{Cause, Dataset};
+use coldlink::diagnose::{Cause, Dataset, PathKind, PathSource, TargetPath};
 use coldlink::probe::{ConnInfo, ErrorKind, Phase, Phases, ProbeError, ProbeRecord, TargetKind, Timestamp};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+mod alb;
 
 /// How a synthetic path behaves.
 #[derive(Debug, Clone)]
@@ -76,6 +78,32 @@ enum Fault {
     },
     Errors {
         rate: f64,
+    },
+    /// A fraction of requests answered 502 by the ALB itself, fast,
+    /// whatever the gap (a target keep-alive shorter than the ALB's).
+    AlbPages {
+        fraction: f64,
+    },
+    /// A fraction answered 504 by the ALB after `limit` ms (its idle timeout).
+    Alb504 {
+        fraction: f64,
+        limit: f64,
+    },
+    /// Streamed answers: a short first byte, then a body of `body` ms,
+    /// each up to `vary` (a fraction) shorter or longer; a fraction `share`
+    /// of the requests stream, the others answer at once.
+    Streamed {
+        body: f64,
+        vary: f64,
+        share: f64,
+    },
+    /// Probes `from..to` (by number) on reused connections stall by
+    /// `stall` ms, or fail: a draining target serving pooled connections.
+    Drain {
+        from: u64,
+        to: u64,
+        stall: f64,
+        fail: bool,
     },
 }
 
@@ -191,6 +219,31 @@ impl Sim {
                 status = Some(502);
             }
             Fault::Errors { rate } if self.rng.random::<f64>() < rate => status = Some(500),
+            Fault::AlbPages { fraction } if self.rng.random::<f64>() < fraction => {
+                ttfb = self.jitter(p.rtt + 2.0);
+                status = Some(502);
+                headers.insert("server".into(), "awselb/2.0".into());
+            }
+            Fault::Alb504 { fraction, limit } if self.rng.random::<f64>() < fraction => {
+                ttfb = limit + self.rng.random_range(0.0..30.0);
+                status = Some(504);
+                headers.insert("server".into(), "awselb/2.0".into());
+            }
+            Fault::Streamed { body, vary, share } if self.rng.random::<f64>() < share => {
+                ph.body = Some(body * (1.0 + vary * self.rng.random_range(-1.0..1.0)));
+            }
+            Fault::Drain {
+                from,
+                to,
+                stall,
+                fail,
+            } if !fresh && (from..to).contains(&self.seq) && self.rng.random::<f64>() < 0.85 => {
+                if fail {
+                    status = Some(502);
+                } else {
+                    ttfb += self.jitter(stall);
+                }
+            }
             _ => {}
         }
         if let Some(s) = status {
@@ -298,11 +351,18 @@ fn sweep_around(timer: f64) -> Vec<f64> {
 }
 
 fn verdict(records: &[ProbeRecord]) -> (Cause, String) {
+    verdict_on(records, PathKind::Unknown)
+}
+
+/// [`verdict`] with both targets' path of the given kind (what H1's
+/// resolution sets from the profile or the configuration).
+fn verdict_on(records: &[ProbeRecord], kind: PathKind) -> (Cause, String) {
     let kinds = [
         ("execute-api".to_string(), TargetKind::ExecuteApi),
         ("custom-domain".to_string(), TargetKind::CustomDomain),
     ];
-    let ds = Dataset::from_records(records, &kinds, 1.0);
+    let mut ds = Dataset::from_records(records, &kinds, 1.0);
+    ds.paths = vec![TargetPath::new(kind, PathSource::Profile, None); ds.targets.len()];
     let (report, _) = diagnose(&ds, &Context::default());
     let titles: Vec<String> = report
         .findings
@@ -661,6 +721,7 @@ fn accuracy_table() {
             instead.join(", ")
         );
     }
+    alb::table_rows(trials);
 }
 
 /// Records of `path` probed over IPv4 (`v4`) and IPv6 (`path`) at once, as

@@ -5,6 +5,11 @@
 //! `target_health_state.unhealthy.connection_termination.enabled` is false;
 //! a listener's weighted forward whose weight matches the slow share
 //! (within sampling error). The first two are findings by themselves.
+//! A bad path confined to a window (a draining target, `detect/bad_path.rs`)
+//! also cites an NLB target group's
+//! `deregistration_delay.connection_termination.enabled` when it is off
+//! (the default on TCP groups): a deregistered target keeps its open
+//! connections until the deregistration delay ends.
 
 use std::collections::BTreeMap;
 
@@ -29,7 +34,15 @@ struct Seen {
 
 pub(super) fn join(f: Option<&mut Finding>, c: &PathConfig) -> Option<Finding> {
     let slow_of = f.as_ref().and_then(|f| f.measured.slow_of);
-    let seen = look(c, slow_of);
+    let mut seen = look(c, slow_of);
+    // The detector's window case says "confined to" in its title.
+    if f.as_ref().is_some_and(|f| f.title.contains("confined to")) {
+        for lb in &c.load_balancers {
+            for tg in &lb.target_groups {
+                drain_kept(&mut seen, lb, tg);
+            }
+        }
+    }
     if seen.evidence.is_empty() {
         return None;
     }
@@ -286,6 +299,41 @@ fn unhealthy_served(
     ));
 }
 
+/// An NLB target group whose deregistered targets keep their open
+/// connections until the deregistration delay ends (termination off,
+/// the default on TCP groups).
+fn drain_kept(
+    seen: &mut Seen,
+    lb: &crate::aws::path::LoadBalancerConfig,
+    tg: &crate::aws::path::TargetGroupConfig,
+) {
+    let nlb_group = matches!(tg.protocol.as_deref(), Some("TCP" | "TLS" | "UDP" | "TCP_UDP"));
+    if !nlb_group {
+        return;
+    }
+    let key = defaults::DEREGISTRATION_TERMINATION_KEY;
+    let Some((terminate, mut setting)) = group_flag(lb, tg, key, false, true) else {
+        return;
+    };
+    if terminate {
+        return;
+    }
+    setting.explains = true;
+    seen.configured.push(setting);
+    let delay = tg
+        .attributes
+        .get(defaults::DEREGISTRATION_DELAY_KEY)
+        .map_or("300 s by default".to_string(), |v| format!("{v} s"));
+    seen.evidence.push(format!(
+        "{}: `{key}` is false: a deregistered (draining) target keeps the connections already open to it until the deregistration delay ({delay}) ends, and pooled connections keep reaching it",
+        group_label(lb, tg)
+    ));
+    seen.fixes.push(format!(
+        "Close connections to deregistered targets when the delay ends: `aws elbv2 modify-target-group-attributes --target-group-arn {} --attributes Key={key},Value=true`; and make the app close keep-alive connections on SIGTERM.",
+        tg.arn
+    ));
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{self, attrs, TG2_ARN, TG_ARN};
@@ -322,6 +370,28 @@ mod tests {
         );
         assert!(f.fix[0].contains(&format!("aws elbv2 modify-load-balancer-attributes --load-balancer-arn {} --attributes Key=load_balancing.cross_zone.enabled,Value=true", fixtures::NLB_ARN)), "{}", f.fix[0]);
         assert!(f.configured.iter().all(|v| v.explains));
+    }
+
+    #[test]
+    fn a_draining_window_cites_connection_termination_on_deregistration() {
+        let mut f = Finding::new(
+            Cause::BadPath,
+            Severity::Critical,
+            0.7,
+            "Requests took 3.0 s longer, confined to 10:00:05–10:00:40, clean before and after",
+        );
+        assert!(join(Some(&mut f), &fixtures::path()).is_none());
+        assert!(
+            f.evidence[0].contains("`deregistration_delay.connection_termination.enabled` is false")
+                && f.evidence[0].contains("(300 s)"),
+            "{:?}",
+            f.evidence
+        );
+        assert!(f.fix[0].contains("Key=deregistration_delay.connection_termination.enabled,Value=true"));
+        // A stable fraction is not a draining target.
+        let mut stable = finding(10, 40);
+        join(Some(&mut stable), &fixtures::path());
+        assert!(!stable.evidence.iter().any(|e| e.contains("deregistration")));
     }
 
     #[test]

@@ -58,6 +58,12 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
             found.push((d, None));
         }
     }
+    if !found.is_empty() {
+        // The configuration says what the domain reaches: the detector's
+        // caveat (`detect/edge.rs`, UNCHECKED) gives way to what follows.
+        f.evidence
+            .retain(|e| !e.starts_with("compared as if both URLs reach the same API"));
+    }
     for (d, mapping) in found {
         endpoint_type(f, d);
         let decided = rules::join(f, c, d);

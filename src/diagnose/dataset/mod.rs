@@ -152,6 +152,24 @@ impl Sample {
     pub fn ok(&self) -> bool {
         !self.failed() && self.responded()
     }
+
+    /// A streamed (or long-downloading) answer: the body phase holds most
+    /// of the total and more than a stall's floor. With `responseTransferMode:
+    /// STREAM` the time moves from the first byte into the body, whose length
+    /// is the app's to choose; what the path adds shows before the body.
+    pub fn streamed(&self) -> bool {
+        self.phase(Phase::Body)
+            .is_some_and(|body| body >= STALL_FLOOR_MS && body >= 0.5 * self.total_ms)
+    }
+
+    /// The time the path is judged by: the total, less the body of a
+    /// [`Sample::streamed`] answer (its length says nothing of the path).
+    pub fn judged_ms(&self) -> f64 {
+        match self.phase(Phase::Body) {
+            Some(body) if self.streamed() => (self.total_ms - body).max(0.0),
+            _ => self.total_ms,
+        }
+    }
 }
 
 /// Per target and connection kind: where the fast mode sits and where slow begins.
@@ -244,14 +262,14 @@ impl Dataset {
     /// How far above its fast mode this probe is (ms); 0 if no baseline.
     pub fn excess_ms(&self, s: &Sample) -> f64 {
         self.baseline(s)
-            .map_or(0.0, |b| (s.total_ms - b.base_ms).max(0.0))
+            .map_or(0.0, |b| (s.judged_ms() - b.base_ms).max(0.0))
     }
 
     /// Slower than its target's fast mode by more than noise explains.
     pub fn is_slow(&self, s: &Sample) -> bool {
         match (self.slow_override_ms, self.baseline(s)) {
-            (Some(limit), _) => s.total_ms > limit,
-            (None, Some(b)) => s.total_ms > b.slow_ms,
+            (Some(limit), _) => s.judged_ms() > limit,
+            (None, Some(b)) => s.judged_ms() > b.slow_ms,
             (None, None) => false,
         }
     }
@@ -265,7 +283,7 @@ impl Dataset {
         let totals: Vec<f64> = self
             .of_target(target)
             .filter(|(_, s)| s.reuse() == kind && s.ok())
-            .map(|(_, s)| s.total_ms)
+            .map(|(_, s)| s.judged_ms())
             .collect();
         if totals.len() < 3 {
             return None;

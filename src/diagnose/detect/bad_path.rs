@@ -3,6 +3,11 @@
 //! upstream, one broken target). A stable fraction ≈ 1/N of requests is
 //! slow whatever the idle gap, often clustered on one remote address, one
 //! connection, or a period.
+//!
+//! Or a bad path for a while: a target deregistered (a deploy) or marked
+//! unhealthy keeps serving the connections pooled before, until it stops:
+//! slow or failed requests confined to one time window, clean before and
+//! after (`draining`, below).
 
 use std::collections::HashMap;
 
@@ -20,7 +25,133 @@ const FIX: &[&str] = &[
     "If nginx balances over several upstream servers, remove the dead one or tune `max_fails`/`fail_timeout` (a dead server costs one slow request per `fail_timeout`, 10 s by default, per worker).",
 ];
 
+const DRAIN_FIX: &[&str] = &[
+    "A draining or unhealthy target kept serving pooled connections: on an NLB set `deregistration_delay.connection_termination.enabled` to true (false by default on TCP target groups) so that connections close when the deregistration delay ends, and keep `target_health_state.unhealthy.connection_termination.enabled` true (its default) so that connections to an unhealthy target are reset.",
+    "Make the app close its keep-alive connections on SIGTERM (answer with `Connection: close`, stop accepting, then exit after the drain), and keep the deregistration delay (`deregistration_delay.timeout_seconds`) longer than its longest request.",
+    "Check the window against deploys, scaling events and the target group's health (`DescribeTargetHealth`: `draining`, `unhealthy.draining`; UnHealthyHostCount).",
+];
+
 pub fn detect(input: &Input<'_>) -> Option<Detection> {
+    draining(input).or_else(|| stable(input))
+}
+
+/// Slow or failed requests confined to one time window, the run clean
+/// before and after it.
+fn draining(input: &Input<'_>) -> Option<Detection> {
+    let ds = input.ds;
+    let mut order: Vec<usize> = (0..ds.samples.len()).filter(|&i| !input.explained[i]).collect();
+    order.sort_by(|&a, &b| ds.samples[a].start_s.total_cmp(&ds.samples[b].start_s));
+    let bad_at = |i: usize| {
+        let s = &ds.samples[i];
+        s.failed() || slow_on_path(ds, s)
+    };
+    let pos: Vec<usize> = (0..order.len()).filter(|&k| bad_at(order[k])).collect();
+    if pos.len() < 3 || order.len() < 20 {
+        return None;
+    }
+    // The window from the first bad probe to the last, or with one stray
+    // at either end left out.
+    let mut best: Option<(usize, usize)> = None;
+    for (a, b) in [
+        (0, pos.len() - 1),
+        (1, pos.len() - 1),
+        (0, pos.len() - 2),
+        (1, pos.len() - 2),
+    ] {
+        if b < a + 2 {
+            continue;
+        }
+        let (lo, hi) = (pos[a], pos[b]);
+        let inside = hi - lo + 1;
+        let bad_inside = b - a + 1;
+        let strays = pos.len() - bad_inside;
+        let (before, after) = (lo, order.len() - 1 - hi);
+        let ok = bad_inside * 2 >= inside
+            && before >= 5
+            && after >= 5
+            && inside * 2 <= order.len()
+            && strays <= 1
+            && frac(strays, before + after) <= 0.05;
+        if ok && best.is_none_or(|(l, h)| hi - lo > h - l) {
+            best = Some((lo, hi));
+        }
+    }
+    let (lo, hi) = best?;
+    let bad: Vec<usize> = order[lo..=hi].iter().copied().filter(|&i| bad_at(i)).collect();
+    // Clean before and after on the same targets over the same family:
+    // a path slow throughout for one of them (interleaved with clean
+    // probes of another) is no window.
+    let same = |i: usize| {
+        let s = &ds.samples[i];
+        bad.iter()
+            .any(|&b| ds.samples[b].target == s.target && ds.samples[b].family == s.family)
+    };
+    let clean = |ks: &[usize]| ks.iter().filter(|&&i| same(i) && !bad_at(i)).count();
+    if clean(&order[..lo]) < 3 || clean(&order[hi + 1..]) < 3 {
+        return None;
+    }
+    // Slow as a mode of its own, not the tail of one (a slow app's jitter).
+    let ok: Vec<usize> = order.iter().copied().filter(|&i| ds.samples[i].ok()).collect();
+    let stalled: Vec<usize> = bad.iter().copied().filter(|&i| ds.samples[i].ok()).collect();
+    if !separated(ds, &ok, &stalled) {
+        return None;
+    }
+    let failed = bad.iter().filter(|&&i| ds.samples[i].failed()).count();
+    let pooled = bad.iter().filter(|&&i| ds.samples[i].reused).count();
+    let (from, to) = (&ds.samples[order[lo]], &ds.samples[order[hi]]);
+    let when = |s_: f64| match ds.t0 {
+        Some(t0) => crate::format::clock(t0 + std::time::Duration::from_secs_f64((s_ / ds.scale).max(0.0))),
+        None => format!("+{}", human_ms(s_ * 1000.0)),
+    };
+    let window = format!("{}–{}", when(from.start_s), when(to.end_s));
+    let what = if failed * 2 >= bad.len() {
+        "failed".to_string()
+    } else {
+        let excess = sorted(
+            bad.iter()
+                .filter(|&&i| !ds.samples[i].failed())
+                .map(|&i| ds.excess_ms(&ds.samples[i])),
+        );
+        format!("took {} longer", human_ms(median(&excess)))
+    };
+    let kind = ds.path_kind(bad.iter().map(|&i| ds.samples[i].target));
+    let mut confidence: f64 = 0.6;
+    if bad.len() >= 5 {
+        confidence += 0.1;
+    }
+    if pooled * 5 >= bad.len() * 4 {
+        confidence += 0.1;
+    }
+    let mut f = Finding::new(
+        Cause::BadPath,
+        if bad.len() >= 5 { Severity::Critical } else { Severity::Warning },
+        confidence,
+        format!(
+            "Requests {what}, confined to {window}, clean before and after: a draining or unhealthy target behind the {} kept serving pooled connections",
+            kind.hop()
+        ),
+    )
+    .evidence(format!(
+        "{} probes in {window} {what}; {} of the {} before and after it",
+        ratio(bad.len(), hi - lo + 1),
+        pos.len() - bad.len(),
+        order.len() - (hi - lo + 1)
+    ))
+    .evidence(format!(
+        "{pooled}/{} on reused (pooled) connections, {} on new ones",
+        bad.len(),
+        bad.len() - pooled
+    ))
+    .fixes(DRAIN_FIX)
+    .targets(target_names(ds, bad.iter().copied()));
+    if failed > 0 && failed < bad.len() {
+        f = f.evidence(format!("{failed} of them failed, the others stalled"));
+    }
+    Some(Detection::new(f, bad))
+}
+
+/// A stable fraction of requests slow, whatever the idle gap.
+fn stable(input: &Input<'_>) -> Option<Detection> {
     let ds = input.ds;
     let pool: Vec<usize> = (0..ds.samples.len())
         .filter(|&i| {

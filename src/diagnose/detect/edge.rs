@@ -20,6 +20,11 @@ const EDGE_ERROR_FIX: &[&str] = &[
     "`X-Cache: Error from cloudfront` means the edge could not get an answer from the gateway: check the custom domain's base path mapping, its certificate and the API it maps to. An edge-optimized domain's distribution belongs to API Gateway and has no settings of yours; if the distribution is your own (in front of a Regional endpoint), check its origin: domain, protocol, origin timeouts.",
 ];
 
+/// Without `--aws-config` nothing says the two URLs reach the same API and
+/// stage; `configured/edge.rs` drops this line once the mapping is read
+/// (it matches on the opening words).
+const UNCHECKED: &str = "compared as if both URLs reach the same API and stage (not checked without --aws-config): a custom domain's routing rules (since 2025-06) may send its requests to another API or stage by header or path, and a private custom domain has no CloudFront at all";
+
 /// A difference smaller than this (real ms) is not worth a finding.
 const MIN_DIFF_REAL_MS: f64 = 15.0;
 
@@ -135,6 +140,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     } else {
         "no CloudFront headers on its answers: a regional custom domain, or a proxy of another kind".into()
     });
+    f = f.evidence(UNCHECKED);
     Some(Detection::new(f, Vec::new()))
 }
 
@@ -206,6 +212,12 @@ fn compare(input: &Input<'_>) -> Option<Comparison> {
             ([], [only]) => *only,
             _ => continue,
         };
+        // Different answers to the same route (200 against 404 or 403):
+        // the two URLs reach different things, not one through an edge.
+        let (cs, es) = (modal_status(input, c), modal_status(input, e));
+        if cs != 0 && es != 0 && cs != es {
+            continue;
+        }
         let (cm, cn, cse) = warm_ttfb(input, c);
         let (em, en, ese) = warm_ttfb(input, e);
         let of_c: Vec<usize> = ds.of_target(c).map(|(i, _)| i).collect();
@@ -254,6 +266,18 @@ fn compare(input: &Input<'_>) -> Option<Comparison> {
         }
     }
     best
+}
+
+/// The status most of target `t`'s answers carried (0: none answered).
+/// Server errors are left out: they are what the finding may be about.
+fn modal_status(input: &Input<'_>, t: u16) -> u16 {
+    let mut count: std::collections::BTreeMap<u16, usize> = std::collections::BTreeMap::new();
+    for (_, s) in input.ds.of_target(t) {
+        if s.responded() && s.status < 500 {
+            *count.entry(s.status).or_default() += 1;
+        }
+    }
+    count.into_iter().max_by_key(|(_, n)| *n).map_or(0, |(s, _)| s)
 }
 
 /// p50 of time to first byte on successful probes (the edge's hop costs

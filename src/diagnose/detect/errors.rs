@@ -127,5 +127,36 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
             "{from_gateway} answered by the gateway itself (x-amzn-errortype)"
         ));
     }
+    if let Some(line) = stream_cut(ds, &failed) {
+        f = f.evidence(line);
+    }
     Some(Detection::new(f, failed))
+}
+
+/// A streamed response (`responseTransferMode: STREAM`) is cut when it
+/// sends nothing for its idle timeout: 30 s through an edge-optimized
+/// endpoint, 5 min on a regional or private one. A failure in the body
+/// phase after at least that long names the timer.
+fn stream_cut(ds: &crate::diagnose::Dataset, failed: &[usize]) -> Option<String> {
+    use crate::probe::Phase;
+    let body = |i: usize| ds.samples[i].phase(Phase::Body).unwrap_or(0.0);
+    let cut: Vec<usize> = failed
+        .iter()
+        .copied()
+        .filter(|&i| matches!(ds.samples[i].error, Some((_, Phase::Body))) && body(i) >= 28_500.0)
+        .collect();
+    if cut.is_empty() {
+        return None;
+    }
+    let longest = cut.iter().map(|&i| body(i)).fold(0.0, f64::max);
+    let timer = if longest >= 285_000.0 {
+        "a regional or private API's 5 min (or the edge's 30 s)"
+    } else {
+        "an edge-optimized endpoint's 30 s"
+    };
+    Some(format!(
+        "{} failed in the body after {} or more of it: a streamed response (`responseTransferMode: STREAM`) is cut when it sends nothing for its idle timeout, {timer}; send data (or a keep-alive chunk) more often than that",
+        cut.len(),
+        crate::format::human_ms(cut.iter().map(|&i| body(i)).fold(f64::INFINITY, f64::min))
+    ))
 }

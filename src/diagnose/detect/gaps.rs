@@ -136,6 +136,12 @@ pub enum Bad {
 
 impl Bad {
     fn of(self, ds: &Dataset, s: &Sample) -> bool {
+        // The ALB's own 502 page is a target closing a connection the ALB
+        // reused, on the ALB's shared pool: `keepalive-race` reads those
+        // by themselves, whatever the client's gap.
+        if s.alb_answered && s.status == 502 {
+            return false;
+        }
         match self {
             Bad::Failed => s.failed(),
             Bad::FailedOrStalled => s.failed() || stalled(ds, s),
@@ -149,7 +155,7 @@ impl Bad {
 /// idle timer (the "warm" share went over its limit).
 fn stalled(ds: &Dataset, s: &Sample) -> bool {
     match (ds.slow_override_ms, ds.baseline(s)) {
-        (Some(limit), _) => s.total_ms > limit,
+        (Some(limit), _) => s.judged_ms() > limit,
         (None, Some(b)) => super::slower_than(ds, ds.excess_ms(s), 2.0 * (b.slow_ms - b.base_ms)),
         (None, None) => false,
     }
@@ -275,16 +281,18 @@ fn lone_is_telling(ds: &Dataset, below: &[Bin], inside: &[Bin], warm: (usize, us
     quiet_below && seen_below >= 4 && frac(warm.0, warm.1) <= 0.05
 }
 
-/// Known timers on the path (scenario ms) and what they are.
+/// Known timers on the path (scenario ms) and what they are: those of an
+/// NLB path and an ALB path alike (a finding names the one its path has
+/// when the path's kind is known: `for_path`).
 pub const TIMERS: [(f64, &str); 3] = [
     (
         60_000.0,
-        "60 s: nginx upstream keepalive_timeout, ALB idle timeout",
+        "60 s: nginx upstream keepalive_timeout, ALB idle timeout (`idle_timeout.timeout_seconds`, default)",
     ),
     (75_000.0, "75 s: nginx keepalive_timeout (default)"),
     (
         350_000.0,
-        "350 s: NLB TCP idle timeout (default), Nitro conntrack",
+        "350 s: NLB TCP idle timeout (`tcp.idle_timeout.seconds`, default), Nitro conntrack, NAT gateway idle timeout (client side)",
     ),
 ];
 

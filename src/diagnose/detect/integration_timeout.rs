@@ -1,14 +1,28 @@
-//! `integration-timeout`: the gateway gave up waiting for the integration
-//! and answered 504 — always after the same time (29 s on a REST API, 30 s
-//! on an HTTP API, or a lower timeout configured on the integration).
+//! `integration-timeout`: something in front of a slow integration gave up
+//! waiting and answered 504 — always after the same time. Either API
+//! Gateway (`x-amzn-errortype`, a JSON body) at the integration's
+//! `timeoutInMillis`: 29 s by default on a REST API, 30 s on an HTTP API,
+//! 50 ms up to that (or more, by quota, on regional and private REST APIs)
+//! when configured; or an ALB (`server: awselb/2.0`, its HTML page) at its
+//! own idle timeout (`idle_timeout.timeout_seconds`, 60 s by default) when
+//! the target stays silent that long. Nothing assumes 29 s: a cluster
+//! elsewhere is "a configured timeout of X".
 
 use super::{ratio, target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::{median, sorted};
 use crate::format::human_ms;
 
-/// The API Gateway limits a 504's total lands near.
+/// The API Gateway defaults a 504's total lands near.
 const AWS_LIMITS_MS: [(f64, &str); 2] = [(29_000.0, "REST API"), (30_000.0, "HTTP API")];
+
+/// The ALB's idle timeout by default (scenario ms).
+const ALB_IDLE_MS: f64 = 60_000.0;
+
+const ALB_FIX: &[&str] = &[
+    "The ALB answered 504 itself: the target sent nothing for the ALB's idle timeout (`idle_timeout.timeout_seconds`, 60 s by default). Find what the target waits on (its own logs, `TargetResponseTime`, X-Ray); if the work legitimately takes this long, make it asynchronous, or raise the ALB's idle timeout (1–4000 s) and the integration's timeout with it.",
+    "API Gateway's own integration timeout (29 s by default on a REST API, 30 s on an HTTP API) ends a request before a 60 s ALB timeout: a 504 from the ALB means that timeout was raised (by quota) above the ALB's, or the ALB's was lowered below it.",
+];
 
 const FIX: &[&str] = &[
     "Find what the integration waits on: compare IntegrationLatency with Latency, and the app's own segment in X-Ray; if the app answers fast, the wait is on the path (VPC link, NLB, nginx).",
@@ -28,6 +42,9 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     if hits.is_empty() {
         return None;
     }
+    let alb = hits.iter().filter(|&&i| ds.samples[i].alb_answered).count();
+    // The ALB's own 504 pages, most of them: its idle timeout, not API Gateway's.
+    let by_alb = alb * 2 > hits.len();
     let totals = sorted(hits.iter().map(|&i| ds.samples[i].total_ms));
     let m = median(&totals);
     let near = |t: f64| (t - m).abs() <= 0.1 * m;
@@ -40,21 +57,28 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     // The two limits are 1 s apart: name the nearer one, not the first.
     let limit = AWS_LIMITS_MS
         .iter()
+        .filter(|_| !by_alb)
         .filter(|(ms, _)| (m - ms).abs() <= 1_500.0)
         .min_by(|a, b| (m - a.0).abs().total_cmp(&(m - b.0).abs()));
-    if !(limit.is_some() || (clustered.len() >= 2 && tight)) {
+    let alb_default = by_alb && (m - ALB_IDLE_MS).abs() <= 1_500.0;
+    if !(limit.is_some() || alb_default || (clustered.len() >= 2 && tight)) {
         return None;
     }
     let mut confidence = 0.6;
-    if limit.is_some() {
+    if limit.is_some() || alb_default {
         confidence += 0.25;
     }
     if clustered.len() >= 3 && tight {
         confidence += 0.1;
     }
     let named = match limit {
-        Some((_, api)) => format!("the {api} integration timeout"),
-        None => "a configured integration timeout".to_string(),
+        _ if alb_default => "the ALB's idle timeout (60 s by default) ran out on a slow target".to_string(),
+        _ if by_alb => format!(
+            "the ALB's idle timeout, configured to {}, ran out on a slow target",
+            human_ms(m)
+        ),
+        Some((_, api)) => format!("the {api} integration timeout, at its default"),
+        None => format!("a configured integration timeout of {}", human_ms(m)),
     };
     let from_gateway = hits.iter().filter(|&&i| ds.samples[i].gateway_error).count();
     let mut f = Finding::new(
@@ -75,10 +99,11 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         human_ms(totals[0]),
         human_ms(totals[totals.len() - 1])
     ))
-    .fixes(FIX)
+    .fixes(if by_alb { ALB_FIX } else { FIX })
     .targets(target_names(ds, hits.iter().copied()));
-    // Per target, what `--aws-config` compares each route's timeout with.
-    for (t, info) in ds.targets.iter().enumerate() {
+    // Per target, what `--aws-config` compares each route's timeout with
+    // (not the ALB's: its idle timeout is no integration's).
+    for (t, info) in ds.targets.iter().enumerate().filter(|_| !by_alb) {
         let mine = sorted(
             hits.iter()
                 .filter(|&&i| ds.samples[i].target as usize == t)
@@ -89,7 +114,15 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         }
     }
     if let Some((ms, api)) = limit {
-        f = f.evidence(format!("{api} integrations time out at {}", human_ms(*ms)));
+        f = f.evidence(format!(
+            "{api} integrations time out at {} by default (`timeoutInMillis`, 50 ms and up, per integration)",
+            human_ms(*ms)
+        ));
+    }
+    if alb > 0 {
+        f = f.evidence(format!(
+            "{alb} were the ALB's own 504 page (`server: awselb/…`): the ALB gave up on the target, not API Gateway on the integration"
+        ));
     }
     if from_gateway > 0 {
         f = f.evidence(format!(

@@ -1,20 +1,136 @@
-//! `keepalive-race`: the backend closes an idle keep-alive connection at T
-//! just as the upstream reuses it; the request meets the close and fails.
-//! Failures cluster after gaps slightly longer than T — and stop again for
-//! longer gaps, where the close is complete and the upstream reconnects.
+//! `keepalive-race`: the side behind closes an idle keep-alive connection
+//! just as the side in front reuses it; the request meets the close and
+//! fails. Two routes to it:
+//!
+//! - by the quiet gap: failures cluster after gaps slightly longer than T —
+//!   and stop again for longer gaps, where the close is complete and the
+//!   upstream reconnects. On an ALB path a window near the ALB's idle
+//!   timeout (60 s by default) is the ALB closing the gateway's idle
+//!   connection with a FIN (the gateway → ALB leg);
+//! - by the ALB's own 502 pages (`server: awselb/2.0`): a target whose
+//!   keep-alive is shorter than the ALB's idle timeout (Node's 5 s against
+//!   60 s) closes connections the ALB still reuses. The ALB's target
+//!   connections are shared with all other traffic, so the failures need
+//!   no quiet gap of the client's: a fast 502 on a fraction of requests.
 
-use super::gaps::{analyse, matching_timers, Bad, Shape};
-use super::{target_names, Detection, Input};
+use super::gaps::{analyse, is_head, matching_timers, Bad, Shape};
+use super::{percent, ratio, target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
+use crate::diagnose::num::{frac, median, sorted};
+use crate::diagnose::PathKind;
 use crate::format::human_ms;
 
-const FIX: &[&str] = &[
+const FIX_NLB: &[&str] = &[
     "Make the side that reuses connections give up first: the backend's keep-alive timeout (nginx `keepalive_timeout`, the app server's idle timeout) longer than the upstream's idle reuse window, and still below the NLB idle timeout: gateway reuse window < backend keep-alive < NLB idle timeout.",
     "In nginx as the upstream client, `keepalive_timeout` in the `upstream` block shorter than the app's own idle timeout.",
     "Retry idempotent requests once on a reset or 502; watch `TCP_Target_Reset_Count` on the NLB.",
 ];
 
+const FIX_ALB: &[&str] = &[
+    "The ALB closes a connection idle for its `idle_timeout.timeout_seconds` (60 s by default) with a FIN; a request the gateway sends on it just then fails. Raise the ALB's idle timeout (1–4000 s) above the longest quiet gap your traffic leaves, or keep the API busier than that.",
+    "Behind the ALB, keep every target's keep-alive longer than the ALB's idle timeout, or the same race repeats there (Node's `server.keepAliveTimeout` is 5 s by default).",
+    "Retry idempotent requests once on a 502; watch `HTTPCode_ELB_502_Count` on the ALB.",
+];
+
+const FIX_UNKNOWN: &[&str] = &[
+    "Make the side that reuses connections give up first: the backend's keep-alive timeout longer than the upstream's idle reuse window. Behind an NLB keep it below the NLB's idle timeout (`tcp.idle_timeout.seconds`, 350 s by default); behind an ALB the ALB's own idle timeout (`idle_timeout.timeout_seconds`, 60 s by default) closes the gateway's idle connections with a FIN: raise it above the longest quiet gap.",
+    "Retry idempotent requests once on a reset or 502; watch `TCP_Target_Reset_Count` on an NLB, `HTTPCode_ELB_502_Count` on an ALB.",
+];
+
+/// The fix of a target keep-alive shorter than the ALB's idle timeout.
+const FIX_TARGET_KEEPALIVE: &[&str] = &[
+    "Keep the targets' keep-alive longer than the ALB's idle timeout (`idle_timeout.timeout_seconds`, 60 s by default): Node.js `server.keepAliveTimeout` above it (e.g. 65 s; 5 s by default) and `server.headersTimeout` above that; nginx `keepalive_timeout` (75 s by default); gunicorn `--keep-alive` (2 s by default); or lower the ALB's idle timeout below the targets'.",
+    "Retry idempotent requests once on a 502; `HTTPCode_ELB_502_Count` against `HTTPCode_Target_5XX_Count` on the ALB tells its own 502s from the targets'.",
+];
+
+/// The ALB's idle timeout by default (scenario ms).
+const ALB_IDLE_MS: f64 = 60_000.0;
+
 pub fn detect(input: &Input<'_>) -> Option<Detection> {
+    alb_pages(input).or_else(|| gap_window(input))
+}
+
+/// The ALB answered 502 itself on a fraction of requests.
+fn alb_pages(input: &Input<'_>) -> Option<Detection> {
+    let ds = input.ds;
+    let pages: Vec<usize> = (0..ds.samples.len())
+        .filter(|&i| !input.explained[i] && ds.samples[i].alb_answered && ds.samples[i].status == 502)
+        .collect();
+    let failed = (0..ds.samples.len())
+        .filter(|&i| !input.explained[i] && ds.samples[i].failed())
+        .count();
+    // Two pages at least (one is a reconnect's bad luck), and most of the
+    // failures: otherwise another cause owns them.
+    if pages.len() < 2 || pages.len() * 2 < failed {
+        return None;
+    }
+    let n = ds.samples.len();
+    let totals = sorted(pages.iter().map(|&i| ds.samples[i].total_ms));
+    let took = median(&totals);
+    let fast = pages
+        .iter()
+        .all(|&i| !ds.is_slow(&ds.samples[i]) || ds.samples[i].total_ms < 1_000.0);
+    // Heads meet connections idle for the client's whole gap; the others
+    // are inside bursts. Pages among both: no gap of the client's needed.
+    let heads: Vec<usize> = (0..n)
+        .filter(|&i| !input.explained[i] && is_head(ds, &ds.samples[i]))
+        .collect();
+    let warm_n = (0..n)
+        .filter(|&i| !input.explained[i] && !is_head(ds, &ds.samples[i]))
+        .count();
+    let head_pages = pages.iter().filter(|&&i| is_head(ds, &ds.samples[i])).count();
+    let warm_pages = pages.len() - head_pages;
+    let independent = warm_pages >= 1 && frac(warm_pages, warm_n) >= 0.3 * frac(head_pages, heads.len());
+    let mut confidence: f64 = 0.75;
+    if pages.len() >= 3 {
+        confidence += 0.1;
+    }
+    if fast && independent {
+        confidence += 0.05;
+    }
+    let severity = if frac(pages.len(), n) >= 0.05 || pages.len() >= 5 {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let f = Finding::new(
+        Cause::KeepaliveRace,
+        severity,
+        confidence,
+        format!(
+            "The ALB answered 502 itself on {} requests{}: a target closes keep-alive connections the ALB still reuses (target keep-alive shorter than the ALB's idle timeout)",
+            percent(pages.len(), n),
+            if fast { format!(", fast ({})", human_ms(took)) } else { String::new() }
+        ),
+    )
+    .evidence(format!(
+        "{} answers were the ALB's own 502 page (`server: awselb/…`), taking {} (median; {}–{})",
+        ratio(pages.len(), n),
+        human_ms(took),
+        human_ms(totals[0]),
+        human_ms(totals[totals.len() - 1])
+    ))
+    .evidence(if independent {
+        format!(
+            "independent of the client's quiet gap: {} inside bursts and {} after quiet periods (the ALB shares its target connections with all other traffic)",
+            ratio(warm_pages, warm_n),
+            ratio(head_pages, heads.len())
+        )
+    } else {
+        format!(
+            "{} after quiet periods, {} inside bursts",
+            ratio(head_pages, heads.len()),
+            ratio(warm_pages, warm_n)
+        )
+    })
+    .evidence("a fast 502 from the ALB, not the target's status: the target closed (or reset) the connection the ALB sent the request on; the access log shows `target_processing_time -1`")
+    .fixes(FIX_TARGET_KEEPALIVE)
+    .targets(target_names(ds, pages.iter().copied()));
+    Some(Detection::new(f, pages))
+}
+
+/// Failures only after quiet gaps in a window just above a timer.
+fn gap_window(input: &Input<'_>) -> Option<Detection> {
     let ds = input.ds;
     // A race ends in a failure (a reset, the gateway's 502), not a stall:
     // only failures count as bad here.
@@ -22,6 +138,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     let Shape::Window { beyond_ms } = p.shape else {
         return None;
     };
+    let kind = ds.path_kind(p.bad.iter().map(|&i| ds.samples[i].target));
     let timers = matching_timers(p.lo_ms, p.hi_ms);
     let mut confidence: f64 = 0.75;
     if p.inside.0 >= 3 {
@@ -33,33 +150,49 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     } else {
         Severity::Critical
     };
-    let mut f = Finding::new(
-        Cause::KeepaliveRace,
-        severity,
-        confidence,
+    // The ALB closes the gateway's idle connections at its idle timeout:
+    // a window there, failures not the ALB's own pages.
+    let alb_leg = kind == PathKind::Alb
+        && super::gaps::fits(p.lo_ms, p.hi_ms, ALB_IDLE_MS)
+        && p.bad.iter().all(|&i| !ds.samples[i].alb_answered);
+    let title = if alb_leg {
+        format!(
+            "Requests after {} idle fail, before and after that they succeed: the ALB closes the gateway's idle connection at its idle timeout (near {}) as the gateway reuses it",
+            span(p.hi_ms, p.max_bad_ms),
+            human_ms(p.hi_ms)
+        )
+    } else {
         format!(
             "Requests after {} idle fail, before and after that they succeed: a keep-alive race near {}",
             span(p.hi_ms, p.max_bad_ms),
             human_ms(p.hi_ms)
-        ),
-    )
-    .evidence(format!(
-        "after {}/{} quiet periods of {} the first requests failed (a reset, or the gateway's 502)",
-        p.inside.0,
-        p.inside.1,
-        span(p.hi_ms, p.max_bad_ms)
-    ))
-    .evidence(format!(
-        "they failed after {}/{} periods ≤ {}, and {}/{} periods ≥ {}",
-        p.below.0,
-        p.below.1,
-        human_ms(p.lo_ms),
-        p.beyond.0,
-        p.beyond.1,
-        human_ms(beyond_ms)
-    ))
-    .fixes(FIX)
-    .targets(target_names(ds, p.bad.iter().copied()));
+        )
+    };
+    let mut f = Finding::new(Cause::KeepaliveRace, severity, confidence, title)
+        .evidence(format!(
+            "after {}/{} quiet periods of {} the first requests failed (a reset, or the gateway's 502)",
+            p.inside.0,
+            p.inside.1,
+            span(p.hi_ms, p.max_bad_ms)
+        ))
+        .evidence(format!(
+            "they failed after {}/{} periods ≤ {}, and {}/{} periods ≥ {}",
+            p.below.0,
+            p.below.1,
+            human_ms(p.lo_ms),
+            p.beyond.0,
+            p.beyond.1,
+            human_ms(beyond_ms)
+        ))
+        .fixes(match kind {
+            PathKind::Alb => FIX_ALB,
+            PathKind::Nlb => FIX_NLB,
+            _ => FIX_UNKNOWN,
+        })
+        .targets(target_names(ds, p.bad.iter().copied()));
+    if alb_leg {
+        f = f.evidence("on the gateway → ALB leg: the ALB is a proxy and closes an idle connection with a FIN (`idle_timeout.timeout_seconds`, 60 s by default), so the race costs a fast failure, not a stall");
+    }
     if !timers.is_empty() {
         f = f.evidence(format!("the close lands near {}", timers.join("; or ")));
     }
