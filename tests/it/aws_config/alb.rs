@@ -217,9 +217,10 @@ async fn the_lab_seeds_an_alb_behind_a_v2_link() {
     );
 }
 
-/// The lab's keep-alive race on an ALB path (`--set path=alb`): the
-/// report's `aws.config` has the ALB with its timers as seeded, and the
-/// finding names the ALB and `idle_timeout.timeout_seconds`.
+/// The ALB's keep-alive race (`alb-keepalive-race`, its timers set away
+/// from the defaults): the report's `aws.config` has the ALB with its
+/// timers as seeded, and the finding names the ALB and
+/// `idle_timeout.timeout_seconds`.
 #[tokio::test(flavor = "multi_thread")]
 async fn lab_on_an_alb_path_reads_and_names_the_alb() {
     let moto = Moto::start();
@@ -227,9 +228,7 @@ async fn lab_on_an_alb_path_reads_and_names_the_alb() {
         &moto,
         &[
             "--lab",
-            "keepalive-race",
-            "--set",
-            "path=alb",
+            "alb-keepalive-race",
             "--set",
             "alb.idle_timeout=65s",
             "--set",
