@@ -201,10 +201,11 @@ impl Lab {
             .collect();
         let started = Instant::now();
         let drain = s.nlb.drain.as_ref().map(|d| nlb::Drain {
-            target: d.target,
+            target: d.target.index(),
             deregistered: started + s.scaled(d.at),
             dies: started + s.scaled(d.at) + s.scaled(d.dies_after),
             termination: d.termination,
+            slow: s.scaled(d.slow),
         });
         let (nlb_addr, nlb_stats) = nlb::start(
             nlb::NlbConfig {

@@ -5,7 +5,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,12 +60,38 @@ pub struct NlbConfig {
 /// `nlb.drain`, in real time from the lab's start.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Drain {
-    pub target: usize,
+    /// The target, or `None`: the one that carried the latest request when
+    /// it is deregistered (the one the gateway's pool is using).
+    pub target: Option<usize>,
     /// No new flows to the target from then on.
     pub deregistered: Instant,
     /// Its flows go silent (or are reset, with `termination`) from then on.
     pub dies: Instant,
     pub termination: bool,
+    /// From the deregistration to the death every chunk from the target is
+    /// held this long: an app shutting down, or a target failing its health
+    /// checks because it is slow, that still serves its flows.
+    pub slow: Duration,
+}
+
+/// Which target is draining, once known, and the target that carried the
+/// latest request (to know the one in use).
+struct DrainState {
+    target: AtomicUsize,
+    last: AtomicUsize,
+}
+
+impl DrainState {
+    const UNKNOWN: usize = usize::MAX;
+
+    fn draining(&self) -> Option<usize> {
+        Some(self.target.load(Ordering::Acquire)).filter(|&t| t != Self::UNKNOWN)
+    }
+
+    /// The target that carried the latest request (0 before any).
+    fn in_use(&self) -> usize {
+        self.last.load(Ordering::Relaxed)
+    }
 }
 
 /// Counters in the shape of the NLB's CloudWatch metrics.
@@ -89,6 +115,22 @@ pub async fn start(config: NlbConfig, cancel: CancellationToken) -> io::Result<(
     let config = Arc::new(config);
     let mut deck = Deck::new(config.targets.len());
     let st = stats.clone();
+    let drain_state = Arc::new(DrainState {
+        target: AtomicUsize::new(config.drain.and_then(|d| d.target).unwrap_or(DrainState::UNKNOWN)),
+        last: AtomicUsize::new(0),
+    });
+    // The target in use is chosen when the deregistration comes.
+    if let Some(d) = config.drain.filter(|d| d.target.is_none()) {
+        let (state, cancel) = (drain_state.clone(), cancel.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep_until(d.deregistered) => {
+                    state.target.store(state.in_use(), Ordering::Release);
+                }
+                _ = cancel.cancelled() => {}
+            }
+        });
+    }
     tokio::spawn(async move {
         loop {
             let client = tokio::select! {
@@ -103,17 +145,18 @@ pub async fn start(config: NlbConfig, cancel: CancellationToken) -> io::Result<(
             let draining = config
                 .drain
                 .filter(|d| Instant::now() >= d.deregistered)
-                .map(|d| d.target);
+                .and_then(|_| drain_state.draining());
             let mut target = deck.deal();
             while Some(target) == draining && config.targets.len() > 1 {
                 target = deck.deal();
             }
-            let (config, stats, cancel) = (config.clone(), st.clone(), cancel.clone());
+            let (config, stats, cancel, state) =
+                (config.clone(), st.clone(), cancel.clone(), drain_state.clone());
             tokio::spawn(async move {
                 stats.new_flows.fetch_add(1, Ordering::Relaxed);
                 stats.active_flows.fetch_add(1, Ordering::Relaxed);
                 tokio::select! {
-                    _ = flow(client, target, &config, &stats) => {}
+                    _ = flow(client, target, &config, &stats, &state) => {}
                     _ = cancel.cancelled() => {}
                 }
                 stats.active_flows.fetch_sub(1, Ordering::Relaxed);
@@ -157,7 +200,7 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
-async fn flow(client: TcpStream, target: usize, config: &NlbConfig, stats: &NlbStats) {
+async fn flow(client: TcpStream, target: usize, config: &NlbConfig, stats: &NlbStats, state: &DrainState) {
     let _ = client.set_nodelay(true);
     let fault = config.faults.iter().find(|(t, _)| *t == target).map(|(_, f)| *f);
     match fault {
@@ -188,11 +231,19 @@ async fn flow(client: TcpStream, target: usize, config: &NlbConfig, stats: &NlbS
     let (mut cbuf, mut ubuf) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
     let mut last = Instant::now();
     let (mut client_open, mut upstream_open) = (true, true);
-    let death = config.drain.filter(|d| d.target == target);
+    // Whether this flow's target is the draining one is known only at the
+    // deregistration (the target in use is chosen then).
+    let drain = config.drain;
+    let this_drains = || state.draining() == Some(target);
     loop {
         let dies = async {
-            match death {
-                Some(d) => tokio::time::sleep_until(d.dies).await,
+            match drain {
+                Some(d) => {
+                    tokio::time::sleep_until(d.dies).await;
+                    if !this_drains() {
+                        std::future::pending::<()>().await
+                    }
+                }
                 None => std::future::pending().await,
             }
         };
@@ -218,6 +269,7 @@ async fn flow(client: TcpStream, target: usize, config: &NlbConfig, stats: &NlbS
                 }
                 Ok(n) => {
                     last = Instant::now();
+                    state.last.store(target, Ordering::Relaxed);
                     if uw.write_all(&cbuf[..n]).await.is_err() { break }
                 }
             },
@@ -235,8 +287,13 @@ async fn flow(client: TcpStream, target: usize, config: &NlbConfig, stats: &NlbS
                     break;
                 }
                 Ok(n) => {
-                    if !answer_delay.is_zero() {
-                        tokio::time::sleep(answer_delay).await;
+                    let draining_slow = match drain {
+                        Some(d) if Instant::now() >= d.deregistered && this_drains() => d.slow,
+                        _ => Duration::ZERO,
+                    };
+                    let delay = answer_delay + draining_slow;
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
                     }
                     last = Instant::now();
                     if cw.write_all(&ubuf[..n]).await.is_err() { break }
@@ -246,7 +303,7 @@ async fn flow(client: TcpStream, target: usize, config: &NlbConfig, stats: &NlbS
                 // The target is gone: its flows go nowhere, or are reset.
                 drop((ur, uw));
                 let client = cr.reunite(cw).expect("halves of one stream");
-                let behaviour = match death.is_some_and(|d| d.termination) {
+                let behaviour = match drain.is_some_and(|d| d.termination) {
                     true => IdleBehaviour::Reset,
                     false => IdleBehaviour::Blackhole,
                 };

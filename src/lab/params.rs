@@ -30,7 +30,7 @@ pub const PARAMETERS: [(&str, &str); 35] = [
     ),
     (
         "nlb.drain",
-        "a table like { target = 0, at = \"60s\", dies_after = \"120s\", termination = false }",
+        "a table like { target = 0, at = \"60s\", dies_after = \"120s\", termination = false, slow = \"500ms\" } (target: an index or \"in-use\")",
     ),
     ("alb.idle_timeout", DURATION),
     ("alb.client_keep_alive", DURATION),

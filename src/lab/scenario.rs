@@ -71,6 +71,8 @@ pub enum Invalid {
     UnknownFault { kind: String },
     #[error("nlb.drain: target {target} does not exist (targets are 0–{})", targets - 1)]
     NoSuchDrainTarget { target: usize, targets: usize },
+    #[error("nlb.drain: target = {value:?} is not valid (a target's index, e.g. 0, or \"in-use\")")]
+    BadDrainTarget { value: String },
     #[error("nlb.drain: target {target} is the only target; draining it leaves none for new flows")]
     DrainOnlyTarget { target: usize },
     #[error("nlb.drain needs a path of nlb (path is alb)")]
@@ -210,15 +212,46 @@ impl Default for NlbSpec {
 /// deregistered — no new flows, its existing flows go on — and
 /// `dies_after` later it dies: its flows go silent (a blackhole), or with
 /// `termination = true` are reset (the NLB's connection termination on
-/// deregistration).
+/// deregistration). Until it dies its flows answer `slow` late (an app
+/// shutting down, or a target failing its health checks because it is
+/// slow: `unhealthy.draining`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DrainSpec {
-    pub target: usize,
+    pub target: DrainTarget,
     pub at: Dur,
     pub dies_after: Dur,
     #[serde(default)]
     pub termination: bool,
+    #[serde(default = "no_delay")]
+    pub slow: Dur,
+}
+
+fn no_delay() -> Dur {
+    d("0s")
+}
+
+/// `nlb.drain.target`: a target's index, or `"in-use"`: the target that
+/// carried the latest request when the deregistration comes (the one the
+/// gateway's pooled connection reaches). A real gateway fleet holds pooled
+/// connections to every target, so a deploy always drains one in use; the
+/// lab's one client keeps few, and a drained target it holds none to
+/// would show nothing.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum DrainTarget {
+    Index(usize),
+    Named(String),
+}
+
+impl DrainTarget {
+    /// The index, or `None` for the target in use.
+    pub fn index(&self) -> Option<usize> {
+        match self {
+            DrainTarget::Index(i) => Some(*i),
+            DrainTarget::Named(_) => None,
+        }
+    }
 }
 
 /// The load balancer a lab path has.
@@ -419,14 +452,22 @@ impl Scenario {
             self.fault(f)?;
         }
         if let Some(drain) = &self.nlb.drain {
-            if drain.target >= self.backend.targets {
-                return fail(Invalid::NoSuchDrainTarget {
-                    target: drain.target,
-                    targets: self.backend.targets,
-                });
+            match &drain.target {
+                DrainTarget::Named(n) if n != "in-use" => {
+                    return fail(Invalid::BadDrainTarget { value: n.clone() });
+                }
+                DrainTarget::Index(t) if *t >= self.backend.targets => {
+                    return fail(Invalid::NoSuchDrainTarget {
+                        target: *t,
+                        targets: self.backend.targets,
+                    });
+                }
+                _ => {}
             }
             if self.backend.targets == 1 {
-                return fail(Invalid::DrainOnlyTarget { target: drain.target });
+                return fail(Invalid::DrainOnlyTarget {
+                    target: drain.target.index().unwrap_or(0),
+                });
             }
             if self.path == LabPath::Alb {
                 return fail(Invalid::DrainOnAlb);
@@ -575,10 +616,9 @@ mod tests {
         let s = Scenario::load("streaming", &[]).unwrap();
         assert_eq!(s.gateway.response_transfer_mode, TransferMode::Stream);
         assert!(s.backend.stream_duration.0 > s.gateway.integration_timeout.0);
-        assert_eq!(
-            Scenario::load("draining", &[]).unwrap().nlb.drain.unwrap().target,
-            0
-        );
+        let drain = Scenario::load("draining", &[]).unwrap().nlb.drain.unwrap();
+        assert_eq!(drain.target, DrainTarget::Named("in-use".into()));
+        assert!(drain.slow.0 > std::time::Duration::ZERO);
     }
 
     #[test]
@@ -596,6 +636,17 @@ mod tests {
         assert!(
             e.to_string()
                 .contains("nlb.drain: target 3 does not exist (targets are 0–2)"),
+            "{e}"
+        );
+        let e = Scenario::load(
+            "draining",
+            &["nlb.drain={ target = \"busy\", at = \"1s\", dies_after = \"1s\" }".into()],
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "nlb.drain: target = \"busy\" is not valid (a target's index, e.g. 0, or \"in-use\")"
+            ),
             "{e}"
         );
         let e = Scenario::load("draining", &["path=alb".into()]).unwrap_err();

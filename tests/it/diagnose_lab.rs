@@ -531,16 +531,22 @@ pub fn draw(scenario: &str, rng: &mut StdRng) -> Vec<String> {
             idle / 1_500.0
         }
         "draining" => {
+            // A window the plan's burst on new connections (40 s of
+            // scenario time at speed 10) has probes before, inside and
+            // after; the target drained is the one in use (a real
+            // gateway fleet holds connections to every target), slow
+            // while it drains but faster than the probes come.
             let n = rng.random_range(2..=5);
-            let at: f64 = rng.random_range(2_000.0..20_000.0);
-            let dies: f64 = rng.random_range(5_000.0..60_000.0);
+            let at: f64 = rng.random_range(8_000.0..16_000.0);
+            let dies: f64 = rng.random_range(8_000.0..16_000.0);
+            let slow: f64 = rng.random_range(300.0..700.0);
             set(format!("backend.targets={n}"));
             set(format!(
-                "nlb.drain={{ target = {}, at = \"{}\", dies_after = \"{}\", termination = {} }}",
-                rng.random_range(0..n),
+                "nlb.drain={{ target = \"in-use\", at = \"{}\", dies_after = \"{}\", termination = {}, slow = \"{}\" }}",
                 s(at),
                 s(dies),
-                rng.random_bool(0.5)
+                rng.random_bool(0.5),
+                s(slow)
             ));
             plan = vec![];
             10.0

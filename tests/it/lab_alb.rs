@@ -155,10 +155,12 @@ async fn a_streamed_response_has_its_time_in_the_body_and_outlasts_the_integrati
 
 #[tokio::test]
 async fn drainings_failures_come_after_the_death_and_on_reused_connections() {
-    // Deregistered 10 s / 10 = 1 s in, dead 30 s / 10 = 3 s later; the
+    // The target in use is deregistered 12 s / 10 = 1.2 s in, answers
+    // 500 ms / 10 = 50 ms late until it dies 16 s / 10 = 1.6 s later; the
     // gateway gives up on a silent pooled connection after 600 ms.
     let started = SystemTime::now();
-    let death = started + Duration::from_secs(4);
+    let deregistered = started + Duration::from_millis(1_200);
+    let death = started + Duration::from_millis(2_800);
     let (lab, p) = lab("draining", &[]).await;
     // Three concurrent requests: a pooled gateway connection to each target.
     let mut records = probe(&p, EXEC, 9, Pacing::None, ConnectionPolicy::Reuse, 3).await;
@@ -187,5 +189,22 @@ async fn drainings_failures_come_after_the_death_and_on_reused_connections() {
         let seen = lab.gateway_log.find(trace).expect("the gateway saw it");
         assert!(seen.upstream_reused, "a pooled connection: {seen:?}");
         assert_eq!(seen.attempts, 2, "{seen:?}");
+    }
+    // While it drains, it serves the gateway's pooled connection, late.
+    let draining: Vec<&ProbeRecord> = records
+        .iter()
+        .filter(|r| {
+            r.at.0 >= deregistered + Duration::from_millis(50) && r.at.0 + Duration::from_millis(50) < death
+        })
+        .collect();
+    let late: Vec<&&ProbeRecord> = draining
+        .iter()
+        .filter(|r| (50.0..400.0).contains(&r.total_ms))
+        .collect();
+    assert!(!late.is_empty(), "{draining:?}");
+    for r in late {
+        let seen = lab.gateway_log.find(r.trace_id.as_deref().unwrap()).unwrap();
+        assert!(seen.upstream_reused, "a pooled connection: {seen:?}");
+        assert_eq!(seen.attempts, 1, "served, not retried: {seen:?}");
     }
 }

@@ -172,6 +172,21 @@ fn stable(input: &Input<'_>) -> Option<Detection> {
     if !separated(ds, &pool, &slow) {
         return None;
     }
+    // Spread over the run, not bunched at its end: slow probes with few
+    // clean ones after the first are a window still open (a draining
+    // target, mid-plan), not one path in N; the window case names it once
+    // it closes.
+    let first_slow = slow
+        .iter()
+        .map(|&i| ds.samples[i].start_s)
+        .fold(f64::INFINITY, f64::min);
+    let clean_after = pool
+        .iter()
+        .filter(|&&i| ds.samples[i].start_s > first_slow && !slow_on_path(ds, &ds.samples[i]))
+        .count();
+    if clean_after * 2 < slow.len() {
+        return None;
+    }
     // Not an idle effect: slow inside bursts as often as after gaps.
     let warm: Vec<usize> = pool
         .iter()
