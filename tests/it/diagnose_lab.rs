@@ -369,7 +369,7 @@ fn healthy_on_an_alb_path_is_healthy() {
             "--set",
             "path=alb",
             "--set",
-            "alb.client_keep_alive=20s",
+            "alb.client_keep_alive=60s",
             "--idle-sweep",
             "65s,360s",
         ]),

@@ -125,12 +125,13 @@ async fn the_alb_closes_idle_gateway_connections_and_a_request_in_the_race_fails
 
 #[tokio::test]
 async fn the_client_keep_alive_reconnect_is_graceful() {
-    // A gateway connection older than 200 ms is closed after its next answer.
-    let (lab, p) = lab("healthy", &["path=alb", "alb.client_keep_alive=200ms"]).await;
+    // A gateway connection older than 60 s / 60 = 1 s (AWS's minimum) is
+    // closed after its next answer.
+    let (lab, p) = lab("healthy", &["path=alb", "speed=60", "alb.client_keep_alive=60s"]).await;
     let records = probe(
         &p,
         EXEC,
-        16,
+        30,
         Pacing::Interval(Duration::from_millis(60)),
         ConnectionPolicy::Reuse,
         1,
@@ -139,9 +140,9 @@ async fn the_client_keep_alive_reconnect_is_graceful() {
     assert!(records.iter().all(|r| r.error.is_none()), "{records:?}");
     let stats = lab.alb_stats.as_ref().unwrap();
     assert_eq!(stats.elb_502.load(std::sync::atomic::Ordering::Relaxed), 0);
-    assert!(stats.requests.load(std::sync::atomic::Ordering::Relaxed) >= 16);
-    // 16 requests over ~900 ms on one reused connection: the ALB closed it
-    // at least once after 200 ms, and the gateway opened a new one.
+    assert!(stats.requests.load(std::sync::atomic::Ordering::Relaxed) >= 30);
+    // 30 requests over ~1.8 s on one reused connection: the ALB closed it
+    // at least once after 1 s, and the gateway opened a new one.
     let opened = stats.new_connections.load(std::sync::atomic::Ordering::Relaxed);
     assert!(
         opened >= 2,
