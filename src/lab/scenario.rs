@@ -89,6 +89,21 @@ pub enum Invalid {
     AlbScenarioOnNlb,
 }
 
+/// A summary written for the NLB path, told on the ALB path (`--set
+/// path=alb`): the banner names the ALB's timers, not the NLB's.
+fn on_alb(summary: &str, alb: &AlbSpec) -> String {
+    let timers = format!(
+        "ALB idle timeout {} s, client keep-alive {} s",
+        alb.idle_timeout.0.as_secs(),
+        alb.client_keep_alive.0.as_secs()
+    );
+    if summary.contains("NLB idle timer 350 s") {
+        summary.replace("NLB idle timer 350 s", &timers)
+    } else {
+        format!("{summary} (on the ALB path: {timers})")
+    }
+}
+
 /// The scenario files, by name.
 pub const SCENARIOS: [(&str, &str); 17] = [
     ("healthy", include_str!("scenarios/healthy.toml")),
@@ -383,6 +398,9 @@ impl Scenario {
                 })?;
         scenario.name = name.to_string();
         scenario.validate()?;
+        if scenario.path == LabPath::Alb && !written_for_alb {
+            scenario.summary = on_alb(&scenario.summary, &scenario.alb);
+        }
         if scenario.path == LabPath::Nlb {
             let invalid = |problem| ScenarioError::Invalid {
                 name: name.to_string(),
@@ -673,6 +691,11 @@ mod tests {
             e.to_string()
                 .contains("alb.idle_timeout applies only with path = \"alb\" (path is nlb)"),
             "{e}"
+        );
+        let s = Scenario::load("healthy", &["path=alb".into()]).unwrap();
+        assert_eq!(
+            s.summary,
+            "A well-behaved path: three targets, ALB idle timeout 60 s, client keep-alive 3600 s, a gateway that retries a reset integration connection"
         );
         let e = Scenario::load("alb-keepalive-race", &["path=nlb".into()]).unwrap_err();
         assert!(

@@ -154,6 +154,9 @@ fn run_quietly(args: &[&str]) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // -q: no progress on stderr, the lab's banner included.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("coldlink lab "), "{stderr}");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
