@@ -155,7 +155,7 @@ async fn a_streamed_response_streams_through_the_alb() {
     // The same stream on the ALB path: its first byte comes long before
     // its end (the ALB passes the body on as it arrives, it does not
     // collect it), and the ALB's TargetResponseTime ends at the headers.
-    let (lab, p) = lab("streaming", &["path=alb"]).await;
+    let (lab, p) = lab("streaming", &["path=alb", "speed=20"]).await;
     let records = probe(&p, EXEC, 1, Pacing::None, ConnectionPolicy::Fresh, 1).await;
     let r = &records[0];
     assert!(r.error.is_none(), "{r:?}");
@@ -173,7 +173,7 @@ async fn a_streamed_response_streams_through_the_alb() {
 #[tokio::test]
 async fn a_streamed_response_has_its_time_in_the_body_and_outlasts_the_integration_timeout() {
     // 35 s of chunks / 20 = 1.75 s; the integration timeout 29 s / 20 = 1.45 s.
-    let (_lab, p) = lab("streaming", &[]).await;
+    let (_lab, p) = lab("streaming", &["speed=20"]).await;
     let records = probe(&p, EXEC, 2, Pacing::None, ConnectionPolicy::Fresh, 1).await;
     for r in &records {
         assert!(r.error.is_none(), "{r:?}");
@@ -182,7 +182,11 @@ async fn a_streamed_response_has_its_time_in_the_body_and_outlasts_the_integrati
         assert!(r.total_ms > 1_450.0, "{r:?}");
     }
     // Buffered, the same answer is cut at the integration timeout.
-    let (_lab, p) = lab("streaming", &["gateway.response_transfer_mode=buffered"]).await;
+    let (_lab, p) = lab(
+        "streaming",
+        &["speed=20", "gateway.response_transfer_mode=buffered"],
+    )
+    .await;
     let records = probe(&p, EXEC, 1, Pacing::None, ConnectionPolicy::Fresh, 1).await;
     assert!(failed_with(&records[0], 504), "{:?}", records[0]);
 }
