@@ -190,11 +190,9 @@ fn lb_kind(lb: &LoadBalancerConfig) -> Option<PathKind> {
 /// `net/NAME/ID` or `app/NAME/ID` by the kind read (moto writes `app/`
 /// into every ARN, NLBs included).
 fn lb_name(lb: &LoadBalancerConfig) -> String {
-    let prefix = if is_nlb(lb) { "net" } else { "app" };
-    let id = lb.arn.rsplit('/').next().unwrap_or_default();
-    match id.is_empty() || !lb.arn.contains(":loadbalancer/") {
-        true => format!("{prefix}/{}", lb.name),
-        false => format!("{prefix}/{}/{id}", lb.name),
+    match crate::aws::arn::parse(&lb.arn) {
+        Some(r) if r.arn.is_some() => crate::aws::arn::short_form(&lb.arn),
+        _ => format!("{}/{}", if is_nlb(lb) { "net" } else { "app" }, lb.name),
     }
 }
 
