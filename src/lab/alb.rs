@@ -16,16 +16,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::alb_targets::{hop_by_hop, Answer, Body, Head, Targets};
 pub use super::alb_targets::{page, AlbConfig, AlbStats};
-
-/// A request body kept at most (the rest is read and dropped).
-const MAX_BODY: usize = 1 << 20;
 
 /// Start the ALB on 127.0.0.1:0.
 pub async fn start(config: AlbConfig, cancel: CancellationToken) -> io::Result<(SocketAddr, Arc<AlbStats>)> {
@@ -192,52 +189,16 @@ fn reason(status: u16) -> &'static str {
 }
 
 async fn read_request(stream: &mut BufReader<TcpStream>) -> io::Result<Option<(Head, bytes::Bytes)>> {
-    let mut line = String::new();
-    if stream.read_line(&mut line).await? == 0 {
+    let Some(r) = super::http1::read_request(stream).await? else {
         return Ok(None);
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("GET").to_string();
-    let path = parts.next().unwrap_or("/").to_string();
-    let (mut headers, mut len, mut close) = (Vec::new(), 0usize, false);
-    loop {
-        let mut h = String::new();
-        if stream.read_line(&mut h).await? == 0 {
-            return Ok(None);
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
-            match k.as_str() {
-                "content-length" => len = v.parse().unwrap_or(0),
-                "connection" => close = v.eq_ignore_ascii_case("close"),
-                k if hop_by_hop(k) => {}
-                _ => headers.push((k, v)),
-            }
-        }
-    }
-    // The lab's requests are small: a body over 1 MiB is kept to its first
-    // MiB and the rest read and dropped, so that it is not taken for the
-    // next request.
-    let mut body = vec![0; len.min(MAX_BODY)];
-    stream.read_exact(&mut body).await?;
-    if len > MAX_BODY {
-        let rest = (len - MAX_BODY) as u64;
-        let dropped = tokio::io::copy(&mut (&mut *stream).take(rest), &mut tokio::io::sink()).await?;
-        if dropped < rest {
-            return Ok(None);
-        }
-    }
-    let head = Head {
-        method,
-        path,
-        headers,
-        close,
     };
-    Ok(Some((head, body.into())))
+    let head = Head {
+        method: r.method,
+        path: r.path,
+        headers: r.headers.into_iter().filter(|(k, _)| !hop_by_hop(k)).collect(),
+        close: r.close,
+    };
+    Ok(Some((head, r.body.into())))
 }
 
 #[cfg(test)]
