@@ -190,9 +190,15 @@ fn lb_kind(lb: &LoadBalancerConfig) -> Option<PathKind> {
 /// `net/NAME/ID` or `app/NAME/ID` by the kind read (moto writes `app/`
 /// into every ARN, NLBs included).
 fn lb_name(lb: &LoadBalancerConfig) -> String {
-    match crate::aws::arn::parse(&lb.arn) {
-        Some(r) if r.arn.is_some() => crate::aws::arn::short_form(&lb.arn),
-        _ => format!("{}/{}", if is_nlb(lb) { "net" } else { "app" }, lb.name),
+    // The prefix from the type the configuration says (moto's ARNs say
+    // `app/` for an NLB too), the ID from the ARN (the one ELB parser).
+    let prefix = if is_nlb(lb) { "net" } else { "app" };
+    match crate::aws::arn::parse(&lb.arn)
+        .filter(|r| r.arn.is_some())
+        .and_then(|r| r.id)
+    {
+        Some(id) => format!("{prefix}/{}/{id}", lb.name),
+        None => format!("{prefix}/{}", lb.name),
     }
 }
 
