@@ -73,7 +73,7 @@ pub enum Command {
     Keepwarm(Box<KeepwarmArgs>),
     /// Re-summarise stored records (NDJSON, gzip too), merging files.
     Report(ReportArgs),
-    /// Run the path on loopback (gateway → NLB → backends, an edge for the
+    /// Run the path on loopback (gateway → NLB or ALB → backends, an edge for the
     /// custom domain, a DNS server) with one fault switched on.
     ///
     /// Prints the URLs, the CA file and a ready profile, and runs until
@@ -239,7 +239,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
-    /// Text output: only the summary, no line per probe.
+    /// Text output: only the summary (no line per probe, no lab banner).
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -419,7 +419,7 @@ pub struct DiagnoseArgs {
     #[arg(long, value_name = "D", requires = "xray", value_parser = parse::positive_duration, allow_hyphen_values = true)]
     pub xray_wait: Option<Duration>,
 
-    /// Read the NLB's and the API's CloudWatch metrics for the minutes of
+    /// Read the load balancer's (NLB or ALB) and the API's CloudWatch metrics for the minutes of
     /// the run (flows, resets, target health per zone; requests, latency,
     /// integration latency, errors), from the profile's aws table.
     #[arg(long)]

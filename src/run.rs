@@ -54,6 +54,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
+                false,
                 &notes,
                 |lab| Ok(ProbeConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
@@ -64,6 +65,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
+                args.quiet,
                 &notes,
                 |lab| Ok(RunConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
@@ -74,6 +76,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (mut cfg, lab) = prepare(
                 || DiagnoseConfig::check_before_start(&args),
                 &args.lab,
+                args.quiet,
                 &notes,
                 |lab| Ok(DiagnoseConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
@@ -88,6 +91,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
+                false,
                 &notes,
                 |lab| Ok(WatchConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
@@ -98,6 +102,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             let (cfg, _lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
+                false,
                 &notes,
                 |lab| {
                     let mut cfg = KeepwarmConfig::from_args(&args, lab.map(RunningLab::context))?;
@@ -150,6 +155,7 @@ where
 async fn prepare<C: ProbeTargets>(
     check: impl FnOnce() -> Result<(), ConfigError>,
     lab: &LabOptions,
+    quiet: bool,
     notes: &commands::notes::StartNotes,
     configure: impl FnOnce(Option<&RunningLab>) -> anyhow::Result<C>,
 ) -> anyhow::Result<(C, Option<RunningLab>)> {
@@ -158,7 +164,10 @@ async fn prepare<C: ProbeTargets>(
     let mut cfg = configure(lab.as_ref())?;
     // --sigv4: credentials in hand before the first probe, or nothing is sent.
     commands::sigv4::load_credentials(cfg.probe_targets(), &mut notes.out()).await?;
-    commands::lab::announce(lab.as_ref());
+    // The banner is progress on stderr: -q (run, diagnose) silences it.
+    if !quiet {
+        commands::lab::announce(lab.as_ref());
+    }
     commands::dual_stack::drop_unresolved(&mut cfg, &mut notes.out()).await;
     if let Some(proxy) = &notes.proxy {
         eprintln!("{proxy}");

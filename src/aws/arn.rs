@@ -103,9 +103,36 @@ pub fn parse(reference: &str) -> Option<ElbRef<'_>> {
     Some(ElbRef { kind, name, id, arn })
 }
 
+/// The short form CloudWatch's dimensions and the report use: an ELB
+/// ARN becomes `app/NAME/ID` (`net/…`, `gwy/…`, `targetgroup/…`); a short
+/// form, or anything not an ELB reference, is returned as it is.
+pub fn short_form(reference: &str) -> String {
+    match parse(reference) {
+        Some(r) if r.arn.is_some() => match r.id {
+            Some(id) => format!("{}/{id}", r.kind_and_name()),
+            None => r.kind_and_name(),
+        },
+        _ => reference.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_forms_of_arns() {
+        assert_eq!(
+            short_form("arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/web/abc"),
+            "app/web/abc"
+        );
+        assert_eq!(
+            short_form("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/tg-a/73e2"),
+            "targetgroup/tg-a/73e2"
+        );
+        assert_eq!(short_form("net/orders/50dc"), "net/orders/50dc");
+        assert_eq!(short_form("orders"), "orders");
+    }
 
     #[test]
     fn short_forms_and_arns() {

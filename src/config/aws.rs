@@ -142,10 +142,7 @@ pub(super) fn cloudwatch_resources(profile: Option<&Profile>) -> Result<Resource
 /// (checked for their shape: the short form or a full ARN, which
 /// CloudWatch would not match).
 fn dimension(reference: &str) -> String {
-    match crate::aws::arn::parse(reference) {
-        Some(r) if r.arn.is_some() => format!("{}/{}", r.kind_and_name(), r.id.unwrap_or_default()),
-        _ => reference.to_string(),
-    }
+    crate::aws::arn::short_form(reference)
 }
 
 /// The values of a list of spanned names.

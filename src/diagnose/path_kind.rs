@@ -108,8 +108,10 @@ pub struct PathHint {
 /// `net/NAME/ID` or `app/NAME/ID` of a load balancer's ARN (or of the
 /// short form itself): how reports name it, as CloudWatch does.
 pub fn short_lb(arn_or_short: &str) -> String {
-    match arn_or_short.split_once(":loadbalancer/") {
-        Some((_, tail)) => tail.to_string(),
-        None => arn_or_short.to_string(),
+    match crate::aws::arn::parse(arn_or_short) {
+        Some(r) if r.kind != crate::aws::arn::ElbKind::TargetGroup => {
+            crate::aws::arn::short_form(arn_or_short)
+        }
+        _ => arn_or_short.to_string(),
     }
 }

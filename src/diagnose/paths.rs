@@ -190,11 +190,15 @@ fn lb_kind(lb: &LoadBalancerConfig) -> Option<PathKind> {
 /// `net/NAME/ID` or `app/NAME/ID` by the kind read (moto writes `app/`
 /// into every ARN, NLBs included).
 fn lb_name(lb: &LoadBalancerConfig) -> String {
+    // The prefix from the type the configuration says (moto's ARNs say
+    // `app/` for an NLB too), the ID from the ARN (the one ELB parser).
     let prefix = if is_nlb(lb) { "net" } else { "app" };
-    let id = lb.arn.rsplit('/').next().unwrap_or_default();
-    match id.is_empty() || !lb.arn.contains(":loadbalancer/") {
-        true => format!("{prefix}/{}", lb.name),
-        false => format!("{prefix}/{}/{id}", lb.name),
+    match crate::aws::arn::parse(&lb.arn)
+        .filter(|r| r.arn.is_some())
+        .and_then(|r| r.id)
+    {
+        Some(id) => format!("{prefix}/{}/{id}", lb.name),
+        None => format!("{prefix}/{}", lb.name),
     }
 }
 

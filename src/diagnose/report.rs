@@ -415,6 +415,14 @@ fn notes(ds: &Dataset) -> Vec<String> {
         notes.push("no probe reused a connection: warm-path latency was not measured".into());
     }
     notes.extend(super::delayed_ack::remarks(ds));
+    for (t, info) in ds.targets.iter().enumerate() {
+        if ds.target_streams(t as u16) {
+            notes.push(format!(
+                "target {} streams its responses: judged by the time before the body",
+                info.name
+            ));
+        }
+    }
     if ds.scale != 1.0 {
         notes.push(format!(
             "lab time: durations are shown {}× longer than measured, as the scenario defines them",

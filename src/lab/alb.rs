@@ -11,16 +11,17 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::alb_targets::{hop_by_hop, Answer, Head, Targets};
+use super::alb_targets::{hop_by_hop, Answer, Body, Head, Targets};
 pub use super::alb_targets::{page, AlbConfig, AlbStats};
 
 /// Start the ALB on 127.0.0.1:0.
@@ -38,11 +39,16 @@ pub async fn start(config: AlbConfig, cancel: CancellationToken) -> io::Result<(
             cancel.clone(),
         ));
     }
+    let counted = stats.clone();
     tokio::spawn(async move {
+        let stats = counted;
         loop {
             let client = tokio::select! {
                 r = listener.accept() => match r {
-                    Ok((s, _)) => s,
+                    Ok((s, _)) => {
+                        stats.new_connections.fetch_add(1, Ordering::Relaxed);
+                        s
+                    }
                     Err(_) => { tokio::time::sleep(Duration::from_millis(10)).await; continue }
                 },
                 _ = cancel.cancelled() => return,
@@ -59,9 +65,15 @@ pub async fn start(config: AlbConfig, cancel: CancellationToken) -> io::Result<(
     Ok((addr, stats))
 }
 
+/// Other clients' requests in flight at most: a tick that finds this many
+/// still waiting (targets slower than the traffic) is skipped, so a slow
+/// target cannot pile up tasks without bound.
+const OTHER_IN_FLIGHT: usize = 32;
+
 /// Other clients' requests at random (exponential) intervals, so that the
 /// target connections' idle ages vary whatever the probe's gaps.
 async fn other_traffic(targets: Arc<Targets>, per_second: f64, cancel: CancellationToken) {
+    let in_flight = Arc::new(AtomicUsize::new(0));
     loop {
         let u: f64 = rand::rng().random_range(f64::EPSILON..1.0);
         let wait = Duration::from_secs_f64((-u.ln() / per_second).min(3600.0));
@@ -69,7 +81,11 @@ async fn other_traffic(targets: Arc<Targets>, per_second: f64, cancel: Cancellat
             _ = tokio::time::sleep(wait) => {}
             _ = cancel.cancelled() => return,
         }
-        let targets = targets.clone();
+        if in_flight.load(Ordering::Relaxed) >= OTHER_IN_FLIGHT {
+            continue;
+        }
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        let (targets, in_flight) = (targets.clone(), in_flight.clone());
         tokio::spawn(async move {
             let head = Head {
                 method: "GET".into(),
@@ -77,7 +93,11 @@ async fn other_traffic(targets: Arc<Targets>, per_second: f64, cancel: Cancellat
                 headers: vec![("host".into(), "other.lab.internal".into())],
                 close: false,
             };
-            let _ = targets.forward(&head, bytes::Bytes::new()).await;
+            let answer = targets.forward(&head, bytes::Bytes::new()).await;
+            if let Body::Target(s) = answer.body {
+                targets.pass_on(s, Vec::new(), &mut tokio::io::sink(), true).await;
+            }
+            in_flight.fetch_sub(1, Ordering::Relaxed);
         });
     }
 }
@@ -106,7 +126,7 @@ async fn serve(stream: TcpStream, config: &AlbConfig, targets: &Targets) {
         let answer = targets.forward(&head, body).await;
         // A connection past the client keep-alive ends after this answer.
         let close = head.close || opened.elapsed() >= config.client_keep_alive;
-        let written = write_answer(stream.get_mut(), &head, &answer, close).await;
+        let written = write_answer(stream.get_mut(), targets, &head, answer, close).await;
         if !written || close {
             let _ = stream.get_mut().shutdown().await;
             return;
@@ -115,23 +135,45 @@ async fn serve(stream: TcpStream, config: &AlbConfig, targets: &Targets) {
     }
 }
 
-async fn write_answer(s: &mut TcpStream, head: &Head, answer: &Answer, close: bool) -> bool {
+/// Write the answer: the ALB's page whole, a target's body as it arrives
+/// (its length if the target sent one, else chunked). False when the
+/// connection cannot carry on.
+async fn write_answer(
+    s: &mut TcpStream,
+    targets: &Targets,
+    head: &Head,
+    answer: Answer,
+    close: bool,
+) -> bool {
     let mut out = format!("HTTP/1.1 {} {}\r\n", answer.status, reason(answer.status));
     for (k, v) in &answer.headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
-    out.push_str(&format!("content-length: {}\r\n", answer.body.len()));
+    match &answer.body {
+        Body::Page(b) => out.push_str(&format!("content-length: {}\r\n", b.len())),
+        Body::Target(t) => match t.length {
+            Some(n) => out.push_str(&format!("content-length: {n}\r\n")),
+            None if head.method != "HEAD" => out.push_str("transfer-encoding: chunked\r\n"),
+            None => {}
+        },
+    }
     if close {
         out.push_str("connection: close\r\n");
     }
     out.push_str("\r\n");
-    // One write: a head and a body in two segments would wait on the
-    // peer's delayed ACK.
     let mut bytes = out.into_bytes();
-    if head.method != "HEAD" {
-        bytes.extend_from_slice(&answer.body);
+    let send_body = head.method != "HEAD";
+    match answer.body {
+        Body::Page(b) => {
+            // One write: a head and a body in two segments would wait on
+            // the peer's delayed ACK.
+            if send_body {
+                bytes.extend_from_slice(&b);
+            }
+            s.write_all(&bytes).await.is_ok() && s.flush().await.is_ok()
+        }
+        Body::Target(t) => targets.pass_on(t, bytes, s, send_body).await,
     }
-    s.write_all(&bytes).await.is_ok() && s.flush().await.is_ok()
 }
 
 fn reason(status: u16) -> &'static str {
@@ -147,42 +189,16 @@ fn reason(status: u16) -> &'static str {
 }
 
 async fn read_request(stream: &mut BufReader<TcpStream>) -> io::Result<Option<(Head, bytes::Bytes)>> {
-    let mut line = String::new();
-    if stream.read_line(&mut line).await? == 0 {
+    let Some(r) = super::http1::read_request(stream).await? else {
         return Ok(None);
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("GET").to_string();
-    let path = parts.next().unwrap_or("/").to_string();
-    let (mut headers, mut len, mut close) = (Vec::new(), 0usize, false);
-    loop {
-        let mut h = String::new();
-        if stream.read_line(&mut h).await? == 0 {
-            return Ok(None);
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
-            match k.as_str() {
-                "content-length" => len = v.parse().unwrap_or(0),
-                "connection" => close = v.eq_ignore_ascii_case("close"),
-                k if hop_by_hop(k) => {}
-                _ => headers.push((k, v)),
-            }
-        }
-    }
-    let mut body = vec![0; len.min(1 << 20)];
-    stream.read_exact(&mut body).await?;
-    let head = Head {
-        method,
-        path,
-        headers,
-        close,
     };
-    Ok(Some((head, body.into())))
+    let head = Head {
+        method: r.method,
+        path: r.path,
+        headers: r.headers.into_iter().filter(|(k, _)| !hop_by_hop(k)).collect(),
+        close: r.close,
+    };
+    Ok(Some((head, r.body.into())))
 }
 
 #[cfg(test)]

@@ -26,6 +26,9 @@ use super::nlb::Fault;
 pub struct AlbStats {
     /// `RequestCount`: requests the ALB received.
     pub requests: AtomicU64,
+    /// `NewConnectionCount`: connections the gateway opened to the ALB
+    /// (not published: the tests read it to see a reconnect).
+    pub new_connections: AtomicU64,
     /// `HTTPCode_ELB_502_Count`: 502 pages the ALB answered itself.
     pub elb_502: AtomicU64,
     /// `HTTPCode_ELB_504_Count`: 504 pages (a target silent past the idle timeout).
@@ -108,7 +111,24 @@ pub struct Answer {
     pub status: u16,
     /// Headers to send (the target's, or the ALB's own page's).
     pub headers: Vec<(String, String)>,
-    pub body: Bytes,
+    pub body: Body,
+}
+
+/// An answer's body: the ALB's own page, or a target's body passed on as
+/// it arrives (never collected: a streamed answer streams through).
+pub enum Body {
+    Page(Bytes),
+    Target(Streamed),
+}
+
+/// A target's body still to be read, with the connection it comes on
+/// (back to the pool once the body has ended).
+pub struct Streamed {
+    body: hyper::body::Incoming,
+    conn: SendRequest<Full<Bytes>>,
+    target: usize,
+    /// The target's `content-length`, if it sent one (else chunked).
+    pub length: Option<u64>,
 }
 
 impl Answer {
@@ -120,7 +140,7 @@ impl Answer {
                 ("server".into(), "awselb/2.0".into()),
                 ("content-type".into(), "text/html".into()),
             ],
-            body: body.into(),
+            body: Body::Page(body.into()),
         }
     }
 }
@@ -256,40 +276,24 @@ impl Targets {
             _ => Duration::ZERO,
         };
         let sent = Instant::now();
-        let idle = self.config.idle_timeout;
-        let exchange = async {
-            let first = async {
-                if !slow_answer.is_zero() {
-                    tokio::time::sleep(slow_answer).await;
-                }
-                conn.send_request(req).await
-            };
-            let Ok(resp) = tokio::time::timeout(idle, first).await else {
-                return Ok(None);
-            };
-            let resp = resp?;
-            let (parts, mut body) = resp.into_parts();
-            let mut collected = Vec::new();
-            // The idle timer runs between chunks, not over the whole body.
-            loop {
-                match tokio::time::timeout(idle, body.frame()).await {
-                    Ok(Some(frame)) => {
-                        if let Ok(data) = frame?.into_data() {
-                            collected.extend_from_slice(&data);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(_) => return Ok(None),
-                }
+        // `TargetResponseTime` ends at the response's headers (AWS's
+        // definition), not at the end of its body.
+        let first = async {
+            if !slow_answer.is_zero() {
+                tokio::time::sleep(slow_answer).await;
             }
-            Ok::<_, hyper::Error>(Some((parts, Bytes::from(collected))))
+            conn.send_request(req).await
         };
-        match exchange.await {
-            Ok(Some((parts, body))) => {
+        match tokio::time::timeout(self.config.idle_timeout, first).await {
+            Ok(Ok(resp)) => {
                 let took = sent.elapsed().as_micros() as u64;
                 self.stats.target_response_us.fetch_add(took, Ordering::Relaxed);
                 self.stats.target_responses.fetch_add(1, Ordering::Relaxed);
-                self.checkin(target, conn);
+                let length = resp
+                    .headers()
+                    .get(http::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse().ok());
+                let (parts, body) = resp.into_parts();
                 let headers = parts
                     .headers
                     .iter()
@@ -299,13 +303,65 @@ impl Targets {
                 Answer {
                     status: parts.status.as_u16(),
                     headers,
-                    body,
+                    body: Body::Target(Streamed {
+                        body,
+                        conn,
+                        target,
+                        length,
+                    }),
                 }
             }
             // Closed or reset by the target as it was reused.
-            Err(_) => Answer::page(502),
+            Ok(Err(_)) => Answer::page(502),
             // Silent past the idle timeout.
-            Ok(None) => Answer::page(504),
+            Err(_) => Answer::page(504),
         }
+    }
+
+    /// Pass a target's body on to `out` frame by frame, after `head` (the
+    /// answer's head, sent with the first frame so that a small answer is
+    /// one write: two segments would wait on the peer's delayed ACK).
+    /// The idle timer runs between frames, not over the whole body; false
+    /// when the body could not be passed on whole (the target stalled past
+    /// the idle timeout or closed, or the gateway went away): the gateway
+    /// connection must then be closed, as the ALB does.
+    pub async fn pass_on<W>(&self, mut s: Streamed, mut head: Vec<u8>, out: &mut W, send_body: bool) -> bool
+    where
+        W: tokio::io::AsyncWrite + Unpin,
+    {
+        use tokio::io::AsyncWriteExt;
+        let chunked = s.length.is_none() && send_body;
+        loop {
+            match tokio::time::timeout(self.config.idle_timeout, s.body.frame()).await {
+                Ok(Some(Ok(frame))) => {
+                    let Ok(data) = frame.into_data() else { continue };
+                    if data.is_empty() || !send_body {
+                        continue;
+                    }
+                    if chunked {
+                        head.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                        head.extend_from_slice(&data);
+                        head.extend_from_slice(b"\r\n");
+                    } else {
+                        head.extend_from_slice(&data);
+                    }
+                    if out.write_all(&head).await.is_err() || out.flush().await.is_err() {
+                        return false;
+                    }
+                    head.clear();
+                }
+                Ok(None) => break,
+                Ok(Some(Err(_))) | Err(_) => {
+                    // Whatever was received goes out before the close.
+                    let _ = out.write_all(&head).await;
+                    return false;
+                }
+            }
+        }
+        if chunked {
+            head.extend_from_slice(b"0\r\n\r\n");
+        }
+        self.checkin(s.target, s.conn);
+        head.is_empty() || (out.write_all(&head).await.is_ok() && out.flush().await.is_ok())
     }
 }

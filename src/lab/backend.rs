@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use rand::Rng;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
@@ -214,42 +214,15 @@ fn reason(status: u16) -> &'static str {
 }
 
 async fn read_request(stream: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
-    let mut line = String::new();
-    if stream.read_line(&mut line).await? == 0 {
+    let Some(r) = super::http1::read_request(stream).await? else {
         return Ok(None);
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("GET").to_string();
-    let path = parts.next().unwrap_or("/").to_string();
-    let (mut host, mut len, mut close, mut trace) = (String::new(), 0usize, false, None);
-    loop {
-        let mut h = String::new();
-        if stream.read_line(&mut h).await? == 0 {
-            return Ok(None);
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-            match k.as_str() {
-                "host" => host = v.to_string(),
-                "content-length" => len = v.parse().unwrap_or(0),
-                "connection" => close = v.eq_ignore_ascii_case("close"),
-                "x-amzn-trace-id" => trace = Some(v.to_string()),
-                _ => {}
-            }
-        }
-    }
-    let mut body = vec![0; len.min(1 << 20)];
-    stream.read_exact(&mut body).await?;
+    };
     Ok(Some(Request {
-        method,
-        path,
-        host,
-        close,
-        trace,
+        host: r.header("host").unwrap_or_default().to_string(),
+        trace: r.header("x-amzn-trace-id").map(str::to_string),
+        method: r.method,
+        path: r.path,
+        close: r.close,
     }))
 }
 

@@ -14,6 +14,7 @@ pub mod edge;
 pub mod fanout;
 pub mod gateway;
 mod gateway_body;
+mod http1;
 pub mod listener;
 pub mod nlb;
 pub mod params;

@@ -81,6 +81,29 @@ pub enum Invalid {
     OtherTraffic(f64),
     #[error("backend.stream_chunks {0} is out of range (1–1000)")]
     StreamChunks(usize),
+    #[error("alb.idle_timeout {0} s is outside AWS's range (1–4000 s, scenario time)")]
+    AlbIdleTimeout(f64),
+    #[error("alb.client_keep_alive {0} s is outside AWS's range (60–604800 s, scenario time)")]
+    AlbClientKeepAlive(f64),
+    #[error("alb.{key} applies only with path = \"alb\" (path is nlb): set path=alb, or drop it")]
+    AlbOnNlb { key: String },
+    #[error("path = \"nlb\": this scenario is written for the ALB path (its file says path = \"alb\", its summary describes an ALB); run it as written, or pick a scenario for the NLB path")]
+    AlbScenarioOnNlb,
+}
+
+/// A summary written for the NLB path, told on the ALB path (`--set
+/// path=alb`): the banner names the ALB's timers, not the NLB's.
+fn on_alb(summary: &str, alb: &AlbSpec) -> String {
+    let timers = format!(
+        "ALB idle timeout {} s, client keep-alive {} s",
+        alb.idle_timeout.0.as_secs(),
+        alb.client_keep_alive.0.as_secs()
+    );
+    if summary.contains("NLB idle timer 350 s") {
+        summary.replace("NLB idle timer 350 s", &timers)
+    } else {
+        format!("{summary} (on the ALB path: {timers})")
+    }
 }
 
 /// The scenario files, by name.
@@ -391,9 +414,14 @@ impl Scenario {
                 name: name.to_string(),
             })?;
         let mut table: toml::Table = toml::from_str(text).expect("embedded scenarios parse");
+        let written_for_alb = table.get("path").and_then(|p| p.as_str()) == Some("alb");
         for o in overrides {
             set(&mut table, o)?;
         }
+        let alb_key = table
+            .get("alb")
+            .and_then(|a| a.as_table())
+            .and_then(|a| a.keys().next().cloned());
         let mut scenario: Scenario =
             table
                 .try_into()
@@ -403,6 +431,24 @@ impl Scenario {
                 })?;
         scenario.name = name.to_string();
         scenario.validate()?;
+        if scenario.path == LabPath::Alb && !written_for_alb {
+            scenario.summary = on_alb(&scenario.summary, &scenario.alb);
+        }
+        if scenario.path == LabPath::Nlb {
+            let invalid = |problem| ScenarioError::Invalid {
+                name: name.to_string(),
+                problem,
+            };
+            // A scenario written for the ALB (its summary says so, its
+            // timers are the ALB's) is not re-run as another path.
+            if written_for_alb {
+                return Err(invalid(Invalid::AlbScenarioOnNlb));
+            }
+            // The ALB's settings on an NLB path would be silently ignored.
+            if let Some(key) = alb_key {
+                return Err(invalid(Invalid::AlbOnNlb { key }));
+            }
+        }
         Ok(scenario)
     }
 
@@ -478,6 +524,15 @@ impl Scenario {
         }
         if !(1..=1000).contains(&self.backend.stream_chunks) {
             return fail(Invalid::StreamChunks(self.backend.stream_chunks));
+        }
+        // AWS's ranges, in scenario time (the lab scales them after).
+        let idle = self.alb.idle_timeout.0.as_secs_f64();
+        if !(1.0..=4000.0).contains(&idle) {
+            return fail(Invalid::AlbIdleTimeout(idle));
+        }
+        let keep = self.alb.client_keep_alive.0.as_secs_f64();
+        if !(60.0..=604_800.0).contains(&keep) {
+            return fail(Invalid::AlbClientKeepAlive(keep));
         }
         Ok(())
     }
@@ -665,6 +720,40 @@ mod tests {
         );
         let e = Scenario::load("healthy", &["alb.other_traffic=-1".into()]).unwrap_err();
         assert!(e.to_string().contains("alb.other_traffic -1"), "{e}");
+        let alb = |set: &str| Scenario::load("healthy", &["path=alb".into(), set.into()]);
+        let e = alb("alb.idle_timeout=4001s").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("alb.idle_timeout 4001 s is outside AWS's range (1–4000 s"),
+            "{e}"
+        );
+        assert!(alb("alb.idle_timeout=500ms").is_err());
+        assert!(alb("alb.idle_timeout=4000s").is_ok());
+        let e = alb("alb.client_keep_alive=59s").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("alb.client_keep_alive 59 s is outside AWS's range (60–604800 s"),
+            "{e}"
+        );
+        assert!(alb("alb.client_keep_alive=604801s").is_err());
+        assert!(alb("alb.client_keep_alive=60s").is_ok());
+        let e = Scenario::load("healthy", &["alb.idle_timeout=30s".into()]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("alb.idle_timeout applies only with path = \"alb\" (path is nlb)"),
+            "{e}"
+        );
+        let s = Scenario::load("healthy", &["path=alb".into()]).unwrap();
+        assert_eq!(
+            s.summary,
+            "A well-behaved path: three targets, ALB idle timeout 60 s, client keep-alive 3600 s, a gateway that retries a reset integration connection"
+        );
+        let e = Scenario::load("alb-keepalive-race", &["path=nlb".into()]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("this scenario is written for the ALB path"),
+            "{e}"
+        );
         let e = Scenario::load("healthy", &["gateway.response_transfer_mode=chunky".into()]).unwrap_err();
         assert!(e.to_string().contains("expected buffered or stream"), "{e}");
     }

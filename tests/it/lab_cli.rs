@@ -107,6 +107,37 @@ fn probe_lab_probes_both_entry_points() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+    // The ALB's settings: AWS's ranges, only on an ALB path, and an ALB
+    // scenario is not re-run as an NLB one; all before anything starts.
+    for (set, says) in [
+        (
+            &["path=alb", "alb.idle_timeout=5000s"][..],
+            "outside AWS's range (1–4000 s",
+        ),
+        (
+            &["path=alb", "alb.client_keep_alive=10s"][..],
+            "outside AWS's range (60–604800 s",
+        ),
+        (&["alb.idle_timeout=30s"][..], "applies only with path = \"alb\""),
+    ] {
+        let mut args = vec!["probe", "--lab", "healthy"];
+        for s in set {
+            args.extend(["--set", s]);
+        }
+        let out = Command::new(bin()).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{set:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{set:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = Command::new(bin())
+        .args(["probe", "--lab", "alb-idle-timeout", "--set", "path=nlb"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("written for the ALB path"));
 }
 
 /// `coldlink run ARGS -q`, which must exit 0: its summary.
@@ -123,6 +154,9 @@ fn run_quietly(args: &[&str]) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // -q: no progress on stderr, the lab's banner included.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("coldlink lab "), "{stderr}");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

@@ -296,6 +296,7 @@ impl Builder {
             baselines: Vec::new(),
             slow_override_ms,
             paths: Vec::new(),
+            streams: Vec::new(),
             by_target: Vec::new(),
         };
         let mut by_target = vec![Vec::new(); ds.targets.len()];
@@ -304,6 +305,16 @@ impl Builder {
         }
         ds.by_target = by_target;
         ds.paths = vec![Default::default(); ds.targets.len()];
+        ds.streams = (0..ds.targets.len() as u16)
+            .map(|t| {
+                let (mut ok, mut body) = (0usize, 0usize);
+                for (_, s) in ds.of_target(t).filter(|(_, s)| s.ok()) {
+                    ok += 1;
+                    body += usize::from(s.body_dominated());
+                }
+                ok > 0 && body as f64 >= super::STREAMING_SHARE * ok as f64
+            })
+            .collect();
         ds.baselines = (0..ds.targets.len())
             .map(|t| Reuse::ALL.map(|kind| ds.compute_baseline(t as u16, kind)))
             .collect();

@@ -40,6 +40,7 @@ impl Dataset {
             baselines: Vec::new(),
             slow_override_ms: self.slow_override_ms,
             paths: self.paths.clone(),
+            streams: self.streams.clone(),
             by_target: vec![Vec::new(); self.targets.len()],
         };
         for (i, s) in ds.samples.iter().enumerate() {

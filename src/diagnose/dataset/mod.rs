@@ -153,24 +153,31 @@ impl Sample {
         !self.failed() && self.responded()
     }
 
-    /// A streamed (or long-downloading) answer: the body phase holds most
-    /// of the total and more than a stall's floor. With `responseTransferMode:
-    /// STREAM` the time moves from the first byte into the body, whose length
-    /// is the app's to choose; what the path adds shows before the body.
-    pub fn streamed(&self) -> bool {
+    /// A body-dominated answer: the body phase holds most of the total and
+    /// more than a stall's floor. A streamed response looks like this, and
+    /// so does a buffered one with a stall in a large body: which it is
+    /// shows over a target's probes, not in one ([`Dataset::streams`]).
+    pub fn body_dominated(&self) -> bool {
         self.phase(Phase::Body)
             .is_some_and(|body| body >= STALL_FLOOR_MS && body >= 0.5 * self.total_ms)
     }
 
-    /// The time the path is judged by: the total, less the body of a
-    /// [`Sample::streamed`] answer (its length says nothing of the path).
+    /// The time the path is judged by when the target streams its
+    /// responses: the total less the body of a [`Sample::body_dominated`]
+    /// answer (its length says nothing of the path). Detectors judge by
+    /// [`Dataset::judged_ms`], which applies this only to a target that
+    /// streams ([`Dataset::streams`]).
     pub fn judged_ms(&self) -> f64 {
         match self.phase(Phase::Body) {
-            Some(body) if self.streamed() => (self.total_ms - body).max(0.0),
+            Some(body) if self.body_dominated() => (self.total_ms - body).max(0.0),
             _ => self.total_ms,
         }
     }
 }
+
+/// The share of a target's successful probes that must be body-dominated
+/// for the target to count as streaming its responses.
+pub const STREAMING_SHARE: f64 = 0.8;
 
 /// Per target and connection kind: where the fast mode sits and where slow begins.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -203,6 +210,10 @@ pub struct Dataset {
     /// the gateway. Unknown until the command says (profile, configuration,
     /// responses).
     pub paths: Vec<crate::diagnose::TargetPath>,
+    /// Per target (by index): it streams its responses, i.e. at least
+    /// [`STREAMING_SHARE`] of its successful probes are body-dominated;
+    /// only such a target's probes are judged by the time before the body.
+    pub streams: Vec<bool>,
     /// Indices of each target's probes, in time order.
     by_target: Vec<Vec<u32>>,
 }
@@ -253,6 +264,22 @@ impl Dataset {
         &self.targets[t as usize].name
     }
 
+    /// The time `s` is judged by: before the body when its target streams
+    /// ([`Dataset::streams`]), else the whole total, so that a buffered
+    /// API's stall in a large body stays slow.
+    pub fn judged_ms(&self, s: &Sample) -> f64 {
+        if self.streams.get(s.target as usize).copied().unwrap_or(false) {
+            s.judged_ms()
+        } else {
+            s.total_ms
+        }
+    }
+
+    /// The target `t` streams its responses ([`Dataset::streams`]).
+    pub fn target_streams(&self, t: u16) -> bool {
+        self.streams.get(t as usize).copied().unwrap_or(false)
+    }
+
     pub fn baseline(&self, s: &Sample) -> Option<Baseline> {
         self.baselines
             .get(s.target as usize)
@@ -262,14 +289,14 @@ impl Dataset {
     /// How far above its fast mode this probe is (ms); 0 if no baseline.
     pub fn excess_ms(&self, s: &Sample) -> f64 {
         self.baseline(s)
-            .map_or(0.0, |b| (s.judged_ms() - b.base_ms).max(0.0))
+            .map_or(0.0, |b| (self.judged_ms(s) - b.base_ms).max(0.0))
     }
 
     /// Slower than its target's fast mode by more than noise explains.
     pub fn is_slow(&self, s: &Sample) -> bool {
         match (self.slow_override_ms, self.baseline(s)) {
-            (Some(limit), _) => s.judged_ms() > limit,
-            (None, Some(b)) => s.judged_ms() > b.slow_ms,
+            (Some(limit), _) => self.judged_ms(s) > limit,
+            (None, Some(b)) => self.judged_ms(s) > b.slow_ms,
             (None, None) => false,
         }
     }
@@ -283,7 +310,7 @@ impl Dataset {
         let totals: Vec<f64> = self
             .of_target(target)
             .filter(|(_, s)| s.reuse() == kind && s.ok())
-            .map(|(_, s)| s.judged_ms())
+            .map(|(_, s)| self.judged_ms(s))
             .collect();
         if totals.len() < 3 {
             return None;

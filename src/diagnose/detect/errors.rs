@@ -143,6 +143,9 @@ fn stream_cut(ds: &crate::diagnose::Dataset, failed: &[usize]) -> Option<String>
     let cut: Vec<usize> = failed
         .iter()
         .copied()
+        // Only a target that streams: a buffered answer's body failing
+        // late is a download cut, not a stream's idle timer.
+        .filter(|&i| ds.target_streams(ds.samples[i].target))
         .filter(|&i| matches!(ds.samples[i].error, Some((_, Phase::Body))) && body(i) >= 28_500.0)
         .collect();
     if cut.is_empty() {

@@ -185,7 +185,32 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Escape what Markdown would take as table cells or markup.
+/// Escape what Markdown would take as table cells or markup. Inside a
+/// code span (between backticks) a backslash is shown as it is, so only
+/// `|` is escaped there (GFM tables split cells on it even in code).
 fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace('_', "\\_").replace('*', "\\*")
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut code = false;
+    for c in s.chars() {
+        match c {
+            '`' => code = !code,
+            '|' => out.push('\\'),
+            '_' | '*' if !code => out.push('\\'),
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn markup_is_escaped_outside_code_spans_only() {
+        assert_eq!(
+            super::md("target_processing_time in `target_processing_time -1` | *x*"),
+            "target\\_processing\\_time in `target_processing_time -1` \\| \\*x\\*"
+        );
+        assert_eq!(super::md("`a|b`"), "`a\\|b`");
+    }
 }

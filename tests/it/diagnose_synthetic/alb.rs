@@ -98,12 +98,13 @@ impl Setup {
                 } else {
                     rng.random_range(0.3..0.95)
                 };
-                // Every request streams, or some (a route that streams
-                // only some answers: two modes of total time).
+                // Every request streams, or most (a target streams when
+                // 80 % of its answers do: fewer could as well be a
+                // buffered API with stalls in its bodies).
                 let share = if rng.random_bool(0.5) {
                     1.0
                 } else {
-                    rng.random_range(0.1..0.7)
+                    rng.random_range(0.85..1.0)
                 };
                 let sweep = if rng.random_bool(0.5) {
                     vec![30.0, 65.0, 80.0, 120.0, 360.0]
@@ -319,6 +320,57 @@ fn the_alb_s_hourly_client_reconnect_is_no_finding() {
             matches!(got, Cause::Healthy | Cause::Inconclusive),
             "seed {seed}: {got}\n  {titles}"
         );
+    }
+}
+
+/// One body stall in a buffered API's large answer is slow: a body-
+/// dominated probe is judged before its body only when its target streams
+/// (most of its answers are body-dominated).
+#[test]
+fn one_body_stall_is_slow_on_a_buffered_target_and_not_on_a_streaming_one() {
+    use coldlink::diagnose::Dataset;
+    use coldlink::probe::TargetKind;
+    let kinds = [
+        ("execute-api".to_string(), TargetKind::ExecuteApi),
+        ("custom-domain".to_string(), TargetKind::CustomDomain),
+    ];
+    for (fault, streaming) in [
+        (Fault::None, false),
+        (
+            Fault::Streamed {
+                body: 2_000.0,
+                vary: 0.0,
+                share: 1.0,
+            },
+            true,
+        ),
+    ] {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut records = run_plan(random_path(&mut rng, fault), 7, &[]);
+        // One probe's body stalls for 4 s.
+        let i = records.len() / 2;
+        let r = &mut records[i];
+        let body = r.phases_ms.body.unwrap_or(0.0);
+        r.phases_ms.body = Some(body + 4_000.0);
+        r.total_ms += 4_000.0;
+        let ds = Dataset::from_records(&records, &kinds, 1.0);
+        let target = ds
+            .targets
+            .iter()
+            .position(|t| t.name == records[i].target)
+            .unwrap();
+        assert_eq!(ds.target_streams(target as u16), streaming);
+        // The stalled probe is its target's longest (4 s above the rest).
+        let stalled = ds
+            .of_target(target as u16)
+            .map(|(_, s)| s)
+            .max_by(|a, b| a.total_ms.total_cmp(&b.total_ms))
+            .expect("the stalled probe");
+        assert!(stalled.total_ms >= 4_000.0, "{stalled:?}");
+        assert_eq!(ds.is_slow(stalled), !streaming, "streaming {streaming}");
+        let (report, _) = coldlink::diagnose::report::diagnose(&ds, &Default::default());
+        let noted = report.notes.iter().any(|n| n.contains("streams its responses"));
+        assert_eq!(noted, streaming, "{:?}", report.notes);
     }
 }
 

@@ -49,7 +49,9 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig, d: &DomainConfig) -> bool {
                 _ => "its base path mapping decides",
             }
         ));
-        return false;
+        // Under ROUTING_RULE_ONLY the mappings are never consulted: the
+        // 404 is the answer, so no mapping is compared.
+        return mode == "ROUTING_RULE_ONLY";
     }
     let others = execute_api_reach(c, f);
     let same = |r: &RoutingRule| {
@@ -260,5 +262,26 @@ mod tests {
         );
         assert!(f.configured.iter().any(|v| v.setting == "base path mapping"));
         assert_eq!(f.confidence, 0.95);
+    }
+
+    #[test]
+    fn no_rule_taking_the_path_under_rule_only_is_a_404_not_the_mapping() {
+        let mut f = finding();
+        let mut c = path(vec![]);
+        c.domains[0].routing_mode = Some("ROUTING_RULE_ONLY".into());
+        c.domains[0].base_path_mappings[0].targets = vec!["edge".into()];
+        edge(&mut f, &c);
+        assert!(
+            f.evidence.iter().any(|e| e.ends_with(
+                "none of its 0 routing rules takes the probed path: the domain answers it with no API behind (404)"
+            )),
+            "{:?}",
+            f.evidence
+        );
+        assert!(
+            !f.configured.iter().any(|v| v.setting == "base path mapping"),
+            "rule-only routing never falls back to the mappings: {:?}",
+            f.configured
+        );
     }
 }
