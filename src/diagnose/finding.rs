@@ -150,6 +150,9 @@ pub struct Measured {
     pub timeout_ms: BTreeMap<String, f64>,
     /// `bad-path`: slow probes, of how many.
     pub slow_of: Option<[usize; 2]>,
+    /// `bad-path`: the bad probes are confined to one time window (a
+    /// draining or unhealthy target), not a stable fraction.
+    pub window: bool,
 }
 
 /// One setting read from the account (`--aws-config`) that a finding cites.

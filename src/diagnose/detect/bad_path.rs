@@ -147,6 +147,7 @@ fn draining(input: &Input<'_>) -> Option<Detection> {
     if failed > 0 && failed < bad.len() {
         f = f.evidence(format!("{failed} of them failed, the others stalled"));
     }
+    f.measured.window = true;
     Some(Detection::new(f, bad))
 }
 

@@ -7,6 +7,7 @@
 mod bad_path;
 mod dns_timeout;
 mod edge;
+pub(crate) use edge::UNCHECKED_OPENING;
 mod elb_metrics;
 mod errors;
 mod family;
