@@ -19,6 +19,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 mod alb;
+mod wording;
 
 /// How a synthetic path behaves.
 #[derive(Debug, Clone)]

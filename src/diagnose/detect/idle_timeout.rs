@@ -68,7 +68,8 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     if p.shape != Shape::Step {
         return None;
     }
-    let timers = matching_timers(p.lo_ms, p.hi_ms);
+    let kind = ds.path_kind(targets_of(ds, &p.bad));
+    let timers = matching_timers(p.lo_ms, p.hi_ms, kind);
     let timer = match timers.as_slice() {
         [] => format!(
             "an unknown timer between {} and {}",
@@ -87,7 +88,6 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     } else {
         format!("stall for {}", human_ms(p.stall_ms))
     };
-    let kind = ds.path_kind(targets_of(ds, &p.bad));
     let mut confidence: f64 = 0.55;
     if p.inside.0 >= 3 {
         confidence += 0.15;

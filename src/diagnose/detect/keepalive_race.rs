@@ -139,7 +139,7 @@ fn gap_window(input: &Input<'_>) -> Option<Detection> {
         return None;
     };
     let kind = ds.path_kind(p.bad.iter().map(|&i| ds.samples[i].target));
-    let timers = matching_timers(p.lo_ms, p.hi_ms);
+    let timers = matching_timers(p.lo_ms, p.hi_ms, kind);
     let mut confidence: f64 = 0.75;
     if p.inside.0 >= 3 {
         confidence += 0.1;

@@ -18,6 +18,7 @@ mod keepalive_race;
 mod slow_backend;
 mod slow_tls;
 mod syn_loss;
+pub(crate) mod words;
 
 use super::dataset::Dataset;
 use super::evidence::AwsEvidence;
