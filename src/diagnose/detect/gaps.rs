@@ -303,16 +303,18 @@ impl On {
     }
 }
 
+/// The ALB's idle timer in the table below, at its default; with the
+/// value read from the configuration it reads [`ALB_TIMER`].
+pub const ALB_TIMER_DEFAULT: &str = "ALB idle timeout (`idle_timeout.timeout_seconds`, default)";
+/// The ALB's idle timer when `--aws-config` read its value.
+pub const ALB_TIMER: &str = "ALB idle timeout (`idle_timeout.timeout_seconds`)";
+
 /// Known timers on the path (scenario ms), what they are, and on which
 /// paths they stand: a finding names those of its path's kind
 /// ([`matching_timers`]); all of them when the kind is unknown.
 const TIMERS: [(f64, &str, On); 6] = [
     (60_000.0, "nginx upstream keepalive_timeout", On::Any),
-    (
-        super::words::ALB_IDLE_MS,
-        "ALB idle timeout (`idle_timeout.timeout_seconds`, default)",
-        On::Alb,
-    ),
+    (super::words::ALB_IDLE_MS, ALB_TIMER_DEFAULT, On::Alb),
     (75_000.0, "nginx keepalive_timeout (default)", On::Any),
     (
         350_000.0,

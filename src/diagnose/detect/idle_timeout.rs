@@ -21,7 +21,8 @@ const FIX_NLB: &[&str] = &[
 
 const FIX_ALB: &[&str] = &[
     "An ALB closes a connection idle past its idle timeout (`idle_timeout.timeout_seconds`, 60 s by default) with a FIN: it does not forget it silently, so a stall after quiet periods on an ALB path is not the ALB's idle timer. Look for a timer that drops silently: a NAT gateway on the client side (350 s), conntrack or Nitro connection tracking on a host (350 s), the target's host or its firewall.",
-    "Order the timers so that the side that closes does it first: the target's keep-alive (nginx `keepalive_timeout`, Node's `server.keepAliveTimeout`) above the ALB's idle timeout (1–4000 s), and both below any silent 350 s timer on the way; the ALB's client keep-alive (`client_keep_alive.seconds`, 3600 s) only reconnects gracefully.",
+    "Order the timers so that the side that closes does it first, and all below any silent 350 s timer on the way; the ALB's client keep-alive (`client_keep_alive.seconds`, 3600 s) only reconnects gracefully.",
+    super::words::TARGET_KEEPALIVE_FIX,
     KEEP_WARM,
 ];
 

@@ -14,6 +14,7 @@
 //!   no quiet gap of the client's: a fast 502 on a fraction of requests.
 
 use super::gaps::{analyse, is_head, matching_timers, Bad, Shape};
+use super::words::{ALB_IDLE_MS, ALB_IDLE_RAISE_FIX, TARGET_KEEPALIVE_FIX};
 use super::{percent, ratio, target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::{frac, median, sorted};
@@ -27,8 +28,8 @@ const FIX_NLB: &[&str] = &[
 ];
 
 const FIX_ALB: &[&str] = &[
-    "The ALB closes a connection idle for its `idle_timeout.timeout_seconds` (60 s by default) with a FIN; a request the gateway sends on it just then fails. Raise the ALB's idle timeout (1–4000 s) above the longest quiet gap your traffic leaves, or keep the API busier than that.",
-    "Behind the ALB, keep every target's keep-alive longer than the ALB's idle timeout, or the same race repeats there (Node's `server.keepAliveTimeout` is 5 s by default).",
+    ALB_IDLE_RAISE_FIX,
+    TARGET_KEEPALIVE_FIX,
     "Retry idempotent requests once on a 502; watch `HTTPCode_ELB_502_Count` on the ALB.",
 ];
 
@@ -39,12 +40,9 @@ const FIX_UNKNOWN: &[&str] = &[
 
 /// The fix of a target keep-alive shorter than the ALB's idle timeout.
 const FIX_TARGET_KEEPALIVE: &[&str] = &[
-    "Keep the targets' keep-alive longer than the ALB's idle timeout (`idle_timeout.timeout_seconds`, 60 s by default): Node.js `server.keepAliveTimeout` above it (e.g. 65 s; 5 s by default) and `server.headersTimeout` above that; nginx `keepalive_timeout` (75 s by default); gunicorn `--keep-alive` (2 s by default); or lower the ALB's idle timeout below the targets'.",
+    TARGET_KEEPALIVE_FIX,
     "Retry idempotent requests once on a 502; `HTTPCode_ELB_502_Count` against `HTTPCode_Target_5XX_Count` on the ALB tells its own 502s from the targets'.",
 ];
-
-/// The ALB's idle timeout by default (scenario ms).
-const ALB_IDLE_MS: f64 = 60_000.0;
 
 pub fn detect(input: &Input<'_>) -> Option<Detection> {
     alb_pages(input).or_else(|| gap_window(input))
@@ -157,9 +155,9 @@ fn gap_window(input: &Input<'_>) -> Option<Detection> {
         && p.bad.iter().all(|&i| !ds.samples[i].alb_answered);
     let title = if alb_leg {
         format!(
-            "Requests after {} idle fail, before and after that they succeed: the ALB closes the gateway's idle connection at its idle timeout (near {}) as the gateway reuses it",
+            "Requests after {} idle fail, before and after that they succeed: the ALB closes the gateway's idle connection at its idle timeout ({} by default) as the gateway reuses it",
             span(p.hi_ms, p.max_bad_ms),
-            human_ms(p.hi_ms)
+            human_ms(ALB_IDLE_MS)
         )
     } else {
         format!(

@@ -13,6 +13,10 @@ pub(crate) const ALB_IDLE_MS: f64 = defaults::ALB_IDLE_TIMEOUT_S as f64 * 1000.0
 /// timeout (the ALB reuses a connection the target just closed).
 pub(crate) const TARGET_KEEPALIVE_FIX: &str = "Keep the targets' keep-alive longer than the ALB's idle timeout (`idle_timeout.timeout_seconds`, 60 s by default): Node.js `server.keepAliveTimeout` above it (e.g. 65 s; 5 s by default) and `server.headersTimeout` above that; nginx `keepalive_timeout` (75 s by default); gunicorn `--keep-alive` (2 s by default); or lower the ALB's idle timeout below the targets'.";
 
+/// The fix of the ALB's idle timeout racing the gateway's reuse, in
+/// general words: `--aws-config` replaces it with the ALB it read.
+pub(crate) const ALB_IDLE_RAISE_FIX: &str = "The ALB closes a connection idle for its `idle_timeout.timeout_seconds` (60 s by default) with a FIN; a request the gateway sends on it just then fails. Raise the ALB's idle timeout (1–4000 s) above the longest quiet gap your traffic leaves, or keep the API busier than that.";
+
 /// The hops between the gateway and the app on a path of this kind.
 pub(crate) fn hops(kind: PathKind) -> &'static str {
     match kind {
