@@ -192,7 +192,7 @@ fn with_cloudwatch(mut f: Finding, cw: &CloudWatchEvidence, minutes: &BTreeSet<i
             "CloudWatch: the NLB counted no resets in the minutes of these probes: the timer that fired drops silently, or is not the NLB's (nginx keepalive_timeout, the target's conntrack, a NAT)"
                 .to_string(),
         );
-    } else if r.minutes > 0 {
+    } else if r.minutes > 0 && read_nlb(cw) {
         f.evidence.push(format!(
             "CloudWatch: no reset data yet for {} of the {} minute(s) of these probes (metrics take a minute or two to arrive; diagnose the records again later with --from)",
             r.minutes - r.minutes_with_data,
@@ -202,9 +202,48 @@ fn with_cloudwatch(mut f: Finding, cw: &CloudWatchEvidence, minutes: &BTreeSet<i
     f
 }
 
+/// Whether any NLB series was read: on an ALB-only run no reset data is
+/// no news (there is no NLB to count resets), not data still to come.
+fn read_nlb(cw: &CloudWatchEvidence) -> bool {
+    cw.metrics
+        .iter()
+        .any(|m| m.namespace == crate::aws::cloudwatch::NLB_NAMESPACE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn series(namespace: &str) -> crate::diagnose::cloudwatch::MetricSeries {
+        crate::diagnose::cloudwatch::MetricSeries {
+            namespace: namespace.into(),
+            name: "RequestCount".into(),
+            dimensions: Default::default(),
+            stat: "Sum".into(),
+            timestamps: vec![],
+            values: vec![],
+            minutes: vec![],
+        }
+    }
+
+    #[test]
+    fn no_reset_data_yet_is_said_only_when_nlb_series_were_read() {
+        let minutes: BTreeSet<i64> = [1_700_000_040].into();
+        let said = |ns: &str| {
+            let cw = CloudWatchEvidence {
+                metrics: vec![series(ns)],
+                ..Default::default()
+            };
+            let f = with_cloudwatch(
+                Finding::new(Cause::IdleTimeout, Severity::Warning, 0.5, "t"),
+                &cw,
+                &minutes,
+            );
+            f.evidence.iter().any(|e| e.contains("no reset data yet"))
+        };
+        assert!(!said(crate::aws::cloudwatch::ALB_NAMESPACE));
+        assert!(said(crate::aws::cloudwatch::NLB_NAMESPACE));
+    }
 
     fn all(kind: PathKind) -> String {
         fixes(kind).join("\n")
