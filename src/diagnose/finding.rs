@@ -56,7 +56,9 @@ pub enum Cause {
     Edge = 7,
     #[strum(message = "the integration does not answer within the gateway's timeout")]
     IntegrationTimeout = 8,
-    #[strum(message = "the backend closes keep-alive connections just as the gateway reuses them")]
+    #[strum(
+        message = "a keep-alive connection behind the gateway closes just as the side in front of it reuses it"
+    )]
     KeepaliveRace = 9,
     #[strum(message = "requests fail")]
     Errors = 10,

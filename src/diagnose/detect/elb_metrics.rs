@@ -13,6 +13,7 @@
 
 use std::collections::BTreeSet;
 
+use super::words::TARGET_REFUSED_FIX;
 use super::{raise, Detection};
 use crate::aws::cloudwatch::{ALB_NAMESPACE, NLB_NAMESPACE};
 use crate::diagnose::cloudwatch::{minutes_of, CloudWatchEvidence, Counted};
@@ -42,7 +43,8 @@ pub(super) fn join(ds: &Dataset, aws: &AwsEvidence, found: &mut [Detection]) {
                 let own = d.explains.iter().any(|&i| ds.samples[i].alb_answered);
                 let f = &mut d.finding;
                 let elb = elb_answers(f, cw, "HTTPCode_ELB_502_Count", &minutes, own);
-                target_resets(f, cw, &minutes) | elb
+                let refused = own && refusing_target(f, cw, &minutes);
+                target_resets(f, cw, &minutes) | elb | refused
             }
             Cause::IntegrationTimeout => {
                 let own = d.explains.iter().any(|&i| ds.samples[i].alb_answered);
@@ -149,6 +151,27 @@ fn elb_answers(
         split(&c, "the failures")
     ));
     confirms
+}
+
+/// The ALB's `TargetConnectionErrorCount` rising with its own 502 pages:
+/// a target refused (or failed) the ALB's connections, rather than closing
+/// a kept-alive one; its fix goes first.
+fn refusing_target(f: &mut Finding, cw: &CloudWatchEvidence, minutes: &BTreeSet<i64>) -> bool {
+    let Some(c) = alb_count(cw, "TargetConnectionErrorCount", minutes).filter(|c| c.minutes_with_data > 0)
+    else {
+        return false;
+    };
+    if !c.rose_with() {
+        return false;
+    }
+    f.evidence.push(format!(
+        "CloudWatch: TargetConnectionErrorCount {}: the ALB could not connect to a target in those minutes: a target refusing connections (gone, restarting, failing TLS), not only a short keep-alive",
+        split(&c, "the failures")
+    ));
+    let refused = TARGET_REFUSED_FIX.to_string();
+    f.fix.retain(|x| *x != refused);
+    f.fix.insert(0, refused);
+    true
 }
 
 /// The NLB's `TCP_Target_Reset_Count` in the minutes of a keep-alive

@@ -17,6 +17,10 @@ pub(crate) const TARGET_KEEPALIVE_FIX: &str = "Keep the targets' keep-alive long
 /// general words: `--aws-config` replaces it with the ALB it read.
 pub(crate) const ALB_IDLE_RAISE_FIX: &str = "The ALB closes a connection idle for its `idle_timeout.timeout_seconds` (60 s by default) with a FIN; a request the gateway sends on it just then fails. Raise the ALB's idle timeout (1–4000 s) above the longest quiet gap your traffic leaves, or keep the API busier than that.";
 
+/// The fix of an ALB's 502 pages from a target that went away, refused
+/// the ALB's connection or failed its TLS handshake (not a keep-alive).
+pub(crate) const TARGET_REFUSED_FIX: &str = "If the ALB's 502s cluster in a window, a target went away or refused the ALB's connections (a deploy, a crash, a restart, a failed TLS handshake to an HTTPS target): compare the window with deploys and target health (`DescribeTargetHealth`, UnHealthyHostCount), watch TargetConnectionErrorCount, stop targets only after they are deregistered and drained (`deregistration_delay.timeout_seconds`), and keep the targets' certificates and TLS settings valid.";
+
 /// The hops between the gateway and the app on a path of this kind.
 pub(crate) fn hops(kind: PathKind) -> &'static str {
     match kind {

@@ -162,6 +162,28 @@ fn no_502s_counted_is_expected_unless_the_failures_were_the_albs_pages() {
 }
 
 #[test]
+fn target_connection_errors_with_the_albs_pages_put_the_refusing_target_first() {
+    let ds = dataset_of(&[1, 4], true);
+    let cw = aws(vec![
+        alb("RequestCount", "Sum", &[(M0, 6.0), (M0 + 60, 6.0)]),
+        alb("HTTPCode_ELB_502_Count", "Sum", &[(M0, 2.0)]),
+        alb("TargetConnectionErrorCount", "Sum", &[(M0, 2.0)]),
+    ]);
+    let f = Finding::new(Cause::KeepaliveRace, Severity::Warning, 0.5, "t").fixes(&[
+        "keep-alive first",
+        crate::diagnose::detect::words::TARGET_REFUSED_FIX,
+    ]);
+    let mut found = [Detection::new(f, vec![1, 4])];
+    join(&ds, &cw, &mut found);
+    let f = &found[0].finding;
+    assert!(line(f, "TargetConnectionErrorCount")
+        .unwrap()
+        .contains("refusing"));
+    assert_eq!(f.fix[0], crate::diagnose::detect::words::TARGET_REFUSED_FIX);
+    assert_eq!(f.fix.len(), 2);
+}
+
+#[test]
 fn the_nlbs_target_resets_join_a_keepalive_race_once() {
     let ds = dataset(&[1]);
     let cw = aws(vec![nlb("TCP_Target_Reset_Count", &[(M0, 2.0), (M0 + 60, 0.0)])]);
