@@ -207,8 +207,13 @@ impl Finding {
         self
     }
 
+    /// Adds fixes, each once: a line already there is not repeated.
     pub fn fixes(mut self, lines: &[&str]) -> Finding {
-        self.fix.extend(lines.iter().map(|s| s.to_string()));
+        for line in lines {
+            if !self.fix.iter().any(|x| x == line) {
+                self.fix.push(line.to_string());
+            }
+        }
         self
     }
 
@@ -243,6 +248,14 @@ mod tests {
     use strum::IntoEnumIterator;
 
     use super::*;
+
+    #[test]
+    fn a_fix_is_given_once() {
+        let f = Finding::new(Cause::KeepaliveRace, Severity::Warning, 0.5, "t")
+            .fixes(&["retry once on a 502", "raise it"])
+            .fixes(&["retry once on a 502"]);
+        assert_eq!(f.fix, ["retry once on a 502", "raise it"]);
+    }
 
     #[test]
     fn ids_are_kebab_case_and_round_trip() {

@@ -657,7 +657,10 @@ fn xray_tells_a_slow_app_from_a_slow_path_to_it() {
     );
     let on_path = with(Some(40.0));
     // The path kind is unknown here: both load balancers are named.
-    assert!(on_path.title.contains("VPC link, NLB or ALB, target"), "{on_path:?}");
+    assert!(
+        on_path.title.contains("VPC link, NLB or ALB, target"),
+        "{on_path:?}"
+    );
     assert!(on_path.fix[0].contains("upstream_response_time"), "{on_path:?}");
     let untraced = with(None);
     assert!(
