@@ -56,7 +56,9 @@ pub enum Cause {
     Edge = 7,
     #[strum(message = "the integration does not answer within the gateway's timeout")]
     IntegrationTimeout = 8,
-    #[strum(message = "the backend closes keep-alive connections just as the gateway reuses them")]
+    #[strum(
+        message = "a keep-alive connection behind the gateway closes just as the side in front of it reuses it"
+    )]
     KeepaliveRace = 9,
     #[strum(message = "requests fail")]
     Errors = 10,
@@ -150,6 +152,9 @@ pub struct Measured {
     pub timeout_ms: BTreeMap<String, f64>,
     /// `bad-path`: slow probes, of how many.
     pub slow_of: Option<[usize; 2]>,
+    /// `bad-path`: the bad probes are confined to one time window (a
+    /// draining or unhealthy target), not a stable fraction.
+    pub window: bool,
 }
 
 /// One setting read from the account (`--aws-config`) that a finding cites.
@@ -202,8 +207,13 @@ impl Finding {
         self
     }
 
+    /// Adds fixes, each once: a line already there is not repeated.
     pub fn fixes(mut self, lines: &[&str]) -> Finding {
-        self.fix.extend(lines.iter().map(|s| s.to_string()));
+        for line in lines {
+            if !self.fix.iter().any(|x| x == line) {
+                self.fix.push(line.to_string());
+            }
+        }
         self
     }
 
@@ -238,6 +248,14 @@ mod tests {
     use strum::IntoEnumIterator;
 
     use super::*;
+
+    #[test]
+    fn a_fix_is_given_once() {
+        let f = Finding::new(Cause::KeepaliveRace, Severity::Warning, 0.5, "t")
+            .fixes(&["retry once on a 502", "raise it"])
+            .fixes(&["retry once on a 502"]);
+        assert_eq!(f.fix, ["retry once on a 502", "raise it"]);
+    }
 
     #[test]
     fn ids_are_kebab_case_and_round_trip() {

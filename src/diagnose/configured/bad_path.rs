@@ -35,8 +35,8 @@ struct Seen {
 pub(super) fn join(f: Option<&mut Finding>, c: &PathConfig) -> Option<Finding> {
     let slow_of = f.as_ref().and_then(|f| f.measured.slow_of);
     let mut seen = look(c, slow_of);
-    // The detector's window case says "confined to" in its title.
-    if f.as_ref().is_some_and(|f| f.title.contains("confined to")) {
+    // The detector's window case marks itself (`Measured::window`).
+    if f.as_ref().is_some_and(|f| f.measured.window) {
         for lb in &c.load_balancers {
             for tg in &lb.target_groups {
                 drain_kept(&mut seen, lb, tg);
@@ -380,6 +380,7 @@ mod tests {
             0.7,
             "Requests took 3.0 s longer, confined to 10:00:05–10:00:40, clean before and after",
         );
+        f.measured.window = true;
         assert!(join(Some(&mut f), &fixtures::path()).is_none());
         assert!(
             f.evidence[0].contains("`deregistration_delay.connection_termination.enabled` is false")

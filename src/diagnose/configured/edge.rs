@@ -62,7 +62,7 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
         // The configuration says what the domain reaches: the detector's
         // caveat (`detect/edge.rs`, UNCHECKED) gives way to what follows.
         f.evidence
-            .retain(|e| !e.starts_with("compared as if both URLs reach the same API"));
+            .retain(|e| !e.starts_with(crate::diagnose::detect::UNCHECKED_OPENING));
     }
     for (d, mapping) in found {
         endpoint_type(f, d);

@@ -18,7 +18,8 @@
 use super::fixes_first;
 use super::path::{timers, Timer, TimerKind};
 use crate::aws::path::PathConfig;
-use crate::diagnose::detect::gaps::fits;
+use crate::diagnose::detect::gaps::{fits, ALB_TIMER, ALB_TIMER_DEFAULT};
+use crate::diagnose::detect::words::{ALB_IDLE_RAISE_FIX, TARGET_KEEPALIVE_FIX};
 use crate::diagnose::finding::{ConfiguredValue, Finding};
 use crate::format::human_ms;
 
@@ -36,6 +37,13 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
         Some([lo, hi]) => format!("race between {} and {}", human_ms(lo), human_ms(hi)),
         None => "the race".to_string(),
     };
+    // Behind an ALB stand its targets (any server); behind an NLB, nginx.
+    let on_alb = !found.is_empty() && found.iter().all(|t| t.kind == TimerKind::Alb);
+    let behind = if on_alb {
+        "the targets' keep-alive"
+    } else {
+        "nginx behind it"
+    };
     let said: Vec<String> = found
         .iter()
         .map(|t| format!("your {}: {}", t.value.resource, t.words()))
@@ -43,11 +51,12 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
     f.evidence.insert(
         0,
         format!(
-            "{head} — timers on the gateway → backend leg: {}; nginx behind it: unknown (never read)",
+            "{head} — timers on the gateway → backend leg: {}; {behind}: unknown (never read)",
             said.join("; ")
         ),
     );
     let mut fixes = Vec::new();
+    let mut replaced: Vec<&str> = Vec::new();
     let mut lines = Vec::new();
     for t in &found {
         match (t.kind, window, t.seconds) {
@@ -58,11 +67,13 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
                     t.words()
                 ));
                 fixes.push(format!(
-                    "{}: the race sits at its `idle_timeout.timeout_seconds` ({}): raise it (1–4000 s) above the longest quiet gap your traffic leaves, so that a race needs a longer silence: `aws elbv2 modify-load-balancer-attributes --load-balancer-arn {} --attributes Key=idle_timeout.timeout_seconds,Value=N`; and retry idempotent requests once on a 502.",
+                    "{}: the race sits at its `idle_timeout.timeout_seconds` ({}): raise it (1–4000 s) above the longest quiet gap your traffic leaves, so that a race needs a longer silence: `aws elbv2 modify-load-balancer-attributes --load-balancer-arn {} --attributes Key=idle_timeout.timeout_seconds,Value=N`.",
                     t.value.resource,
                     t.words(),
                     arn(t)
                 ));
+                // The detector's general words for the same fix give way.
+                replaced.push(ALB_IDLE_RAISE_FIX);
             }
             (TimerKind::Alb, Some([_, hi]), Some(s)) if hi < s as f64 * 1000.0 * 0.95 => {
                 lines.push(format!(
@@ -71,11 +82,12 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
                     t.words()
                 ));
                 fixes.push(format!(
-                    "Targets behind {}: keep their keep-alive timeout longer than the ALB's `idle_timeout.timeout_seconds` ({}; e.g. Node's `server.keepAliveTimeout`, 5 s by default, above it); or lower the ALB's below the targets': `aws elbv2 modify-load-balancer-attributes --load-balancer-arn {} --attributes Key=idle_timeout.timeout_seconds,Value=N`.",
+                    "Targets behind {} (its `idle_timeout.timeout_seconds` is {}): {TARGET_KEEPALIVE_FIX} To lower the ALB's: `aws elbv2 modify-load-balancer-attributes --load-balancer-arn {} --attributes Key=idle_timeout.timeout_seconds,Value=N`.",
                     t.value.resource,
                     t.words(),
                     arn(t)
                 ));
+                replaced.push(TARGET_KEEPALIVE_FIX);
             }
             _ => {}
         }
@@ -93,10 +105,25 @@ pub(super) fn join(f: &mut Finding, c: &PathConfig) {
     for (k, line) in lines.into_iter().enumerate() {
         f.evidence.insert(1 + k, line);
     }
+    f.fix.retain(|x| !replaced.contains(&x.as_str()));
     fixes_first(f, fixes);
+    // The timer table's "(…, default)" is the detector's guess; the
+    // configuration read the value (cited above).
+    let read_alb = found
+        .iter()
+        .any(|t| t.kind == TimerKind::Alb && t.seconds.is_some());
+    if read_alb {
+        for e in &mut f.evidence {
+            *e = e.replace(ALB_TIMER_DEFAULT, ALB_TIMER);
+        }
+    }
     f.configured.extend(found.into_iter().map(|t| t.value));
     f.configured.push(ConfiguredValue {
-        resource: "nginx behind the load balancer".into(),
+        resource: if on_alb {
+            "the targets behind the ALB".into()
+        } else {
+            "nginx behind the load balancer".into()
+        },
         arn: None,
         setting: "keepalive_timeout".into(),
         value: "unknown".into(),
@@ -142,7 +169,7 @@ mod tests {
         join(&mut f, &c);
         assert_eq!(
             f.evidence[0],
-            "race between 58 s and 63 s — timers on the gateway → backend leg: your ALB web: 60 s (default); nginx behind it: unknown (never read)"
+            "race between 58 s and 63 s — timers on the gateway → backend leg: your ALB web: 60 s (default); the targets' keep-alive: unknown (never read)"
         );
         assert!(
             f.evidence[1].contains("closes connections idle for 60 s (default) with a FIN"),
@@ -156,6 +183,34 @@ mod tests {
         );
         assert!(f.configured[0].explains && f.configured[0].default);
         assert_eq!(f.configured[1].value, "unknown");
+        assert_eq!(f.configured[1].resource, "the targets behind the ALB");
+    }
+
+    #[test]
+    fn the_read_timer_replaces_the_detector_s_default_and_its_general_fix() {
+        let mut c = fixtures::path();
+        alb(&mut c);
+        c.load_balancers[0]
+            .attributes
+            .insert("idle_timeout.timeout_seconds".into(), "60".into());
+        let mut f = finding(58.0, 63.0)
+            .evidence(format!("the close lands near 60 s: {ALB_TIMER_DEFAULT}"))
+            .fixes(&[ALB_IDLE_RAISE_FIX, "Retry idempotent requests once on a 502."]);
+        join(&mut f, &c);
+        let close = f
+            .evidence
+            .iter()
+            .find(|e| e.starts_with("the close lands"))
+            .unwrap();
+        assert!(!close.contains("default"), "{close}");
+        assert!(!f.fix.iter().any(|x| x == ALB_IDLE_RAISE_FIX), "{:?}", f.fix);
+        let raises = f.fix.iter().filter(|x| x.contains("(1–4000 s)")).count();
+        let retries = f
+            .fix
+            .iter()
+            .filter(|x| x.to_lowercase().contains("retry idempotent"))
+            .count();
+        assert_eq!((raises, retries), (1, 1), "{:?}", f.fix);
     }
 
     #[test]
@@ -170,7 +225,7 @@ mod tests {
             f.evidence[1]
         );
         assert!(
-            f.fix[0].starts_with("Targets behind ALB web: keep their keep-alive timeout longer"),
+            f.fix[0].starts_with("Targets behind ALB web (its `idle_timeout.timeout_seconds` is 60 s (default)): Keep the targets' keep-alive longer"),
             "{}",
             f.fix[0]
         );

@@ -12,24 +12,46 @@
 use std::collections::HashMap;
 
 use super::gaps::is_head;
+use super::words::hops;
 use super::{ratio, target_names, Detection, Input};
 use crate::diagnose::dataset::{Dataset, Ix, Sample};
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::{cv, frac, median, quantile, sorted};
+use crate::diagnose::PathKind;
 use crate::format::human_ms;
 use crate::probe::{ErrorKind, Phase};
 
-const FIX: &[&str] = &[
-    "Find the bad path: the target group's HealthyHostCount per Availability Zone (a zone with no healthy target while cross-zone load balancing is off still gets 1/N of the flows), UnHealthyHostCount, and each target's own latency.",
-    "Turn on cross-zone load balancing on the NLB, or keep a healthy target in every enabled zone; make the health check test what the traffic uses (same port and path).",
-    "If nginx balances over several upstream servers, remove the dead one or tune `max_fails`/`fail_timeout` (a dead server costs one slow request per `fail_timeout`, 10 s by default, per worker).",
-];
+const FIND: &str = "Find the bad path: the target group's HealthyHostCount per Availability Zone (a zone with no healthy target while cross-zone load balancing is off still gets 1/N of the flows), UnHealthyHostCount, and each target's own latency.";
+const FIND_ALB: &str = "Find the bad path: the ALB target group's HealthyHostCount and UnHealthyHostCount per Availability Zone, its TargetConnectionErrorCount (targets refusing or resetting the ALB's connections) and TargetResponseTime, and each target's own latency.";
+const ZONES_NLB: &str = "Turn on cross-zone load balancing on the NLB, or keep a healthy target in every enabled zone; make the health check test what the traffic uses (same port and path).";
+const ZONES_ALB: &str = "An ALB balances across zones unless the target group turns it off (`load_balancing.cross_zone.enabled` false on the target group): keep a healthy target in every enabled zone, and make the health check test what the traffic uses (same port and path).";
+const ZONES_UNKNOWN: &str = "Keep a healthy target in every enabled zone: on an NLB turn on cross-zone load balancing; on an ALB it is on unless the target group turns it off (`load_balancing.cross_zone.enabled`); make the health check test what the traffic uses (same port and path).";
+const NGINX: &str = "If nginx balances over several upstream servers, remove the dead one or tune `max_fails`/`fail_timeout` (a dead server costs one slow request per `fail_timeout`, 10 s by default, per worker).";
 
-const DRAIN_FIX: &[&str] = &[
-    "A draining or unhealthy target kept serving pooled connections: on an NLB set `deregistration_delay.connection_termination.enabled` to true (false by default on TCP target groups) so that connections close when the deregistration delay ends, and keep `target_health_state.unhealthy.connection_termination.enabled` true (its default) so that connections to an unhealthy target are reset.",
-    "Make the app close its keep-alive connections on SIGTERM (answer with `Connection: close`, stop accepting, then exit after the drain), and keep the deregistration delay (`deregistration_delay.timeout_seconds`) longer than its longest request.",
-    "Check the window against deploys, scaling events and the target group's health (`DescribeTargetHealth`: `draining`, `unhealthy.draining`; UnHealthyHostCount).",
-];
+/// Fixes of a stable bad path, worded for the hop there.
+fn fixes(kind: PathKind) -> Vec<&'static str> {
+    match kind {
+        PathKind::Alb => vec![FIND_ALB, ZONES_ALB, NGINX],
+        PathKind::Nlb => vec![FIND, ZONES_NLB, NGINX],
+        _ => vec![FIND, ZONES_UNKNOWN, NGINX],
+    }
+}
+
+const DRAIN_NLB: &str = "A draining or unhealthy target kept serving pooled connections: on an NLB set `deregistration_delay.connection_termination.enabled` to true (false by default on TCP target groups) so that connections close when the deregistration delay ends, and keep `target_health_state.unhealthy.connection_termination.enabled` true (its default) so that connections to an unhealthy target are reset.";
+const DRAIN_ALB: &str = "A draining or unhealthy target kept answering: the ALB stops sending it new requests once it is deregistered or found unhealthy, and lets requests in flight finish for the deregistration delay (`deregistration_delay.timeout_seconds`, 300 s by default); shorten the health check's reaction (`HealthCheckIntervalSeconds`, `UnhealthyThresholdCount`) so that a failing target leaves sooner.";
+const DRAIN_UNKNOWN: &str = "A draining or unhealthy target kept serving: on an NLB set `deregistration_delay.connection_termination.enabled` to true (false by default on TCP target groups) so that pooled connections close when the deregistration delay ends; an ALB stops sending a deregistered or unhealthy target new requests itself, so there shorten the health check's reaction (`HealthCheckIntervalSeconds`, `UnhealthyThresholdCount`).";
+const DRAIN_APP: &str = "Make the app close its keep-alive connections on SIGTERM (answer with `Connection: close`, stop accepting, then exit after the drain), and keep the deregistration delay (`deregistration_delay.timeout_seconds`) longer than its longest request.";
+const DRAIN_CHECK: &str = "Check the window against deploys, scaling events and the target group's health (`DescribeTargetHealth`: `draining`, `unhealthy.draining`; UnHealthyHostCount).";
+
+/// Fixes of a bad path confined to a window, worded for the hop there.
+fn drain_fixes(kind: PathKind) -> Vec<&'static str> {
+    let first = match kind {
+        PathKind::Alb => DRAIN_ALB,
+        PathKind::Nlb => DRAIN_NLB,
+        _ => DRAIN_UNKNOWN,
+    };
+    vec![first, DRAIN_APP, DRAIN_CHECK]
+}
 
 pub fn detect(input: &Input<'_>) -> Option<Detection> {
     draining(input).or_else(|| stable(input))
@@ -142,11 +164,12 @@ fn draining(input: &Input<'_>) -> Option<Detection> {
         bad.len(),
         bad.len() - pooled
     ))
-    .fixes(DRAIN_FIX)
+    .fixes(&drain_fixes(kind))
     .targets(target_names(ds, bad.iter().copied()));
     if failed > 0 && failed < bad.len() {
         f = f.evidence(format!("{failed} of them failed, the others stalled"));
     }
+    f.measured.window = true;
     Some(Detection::new(f, bad))
 }
 
@@ -197,6 +220,7 @@ fn stable(input: &Input<'_>) -> Option<Detection> {
     if warm.len() >= 10 && frac(warm_slow, warm.len()) < 0.4 * f {
         return None;
     }
+    let kind = ds.path_kind(slow.iter().map(|&i| ds.samples[i].target));
     let excess = sorted(slow.iter().map(|&i| ds.excess_ms(&ds.samples[i])));
     let stall = median(&excess);
     let n = (1.0 / f).round().clamp(2.0, 8.0);
@@ -224,7 +248,7 @@ fn stable(input: &Input<'_>) -> Option<Detection> {
             "independent of idle gap: {} inside bursts were slow",
             ratio(warm_slow, warm.len())
         ),
-        format!("the extra time is in {}", dominant_phase(ds, &slow)),
+        format!("the extra time is in {}", dominant_phase(ds, &slow, kind)),
     ];
     if let Some(line) = remote_cluster(ds, &pool, &slow) {
         confidence += 0.15;
@@ -254,7 +278,7 @@ fn stable(input: &Input<'_>) -> Option<Detection> {
             n
         ),
     )
-    .fixes(FIX)
+    .fixes(&fixes(kind))
     .targets(target_names(ds, slow.iter().copied()));
     finding.evidence = evidence;
     // What `--aws-config` compares listener weights and zone shares with.
@@ -263,15 +287,15 @@ fn stable(input: &Input<'_>) -> Option<Detection> {
         finding = with_cloudwatch(finding, cw);
     }
     if let Some(x) = &input.aws.xray {
-        finding = with_xray(finding, x);
+        finding = with_xray(finding, x, kind);
     }
     Some(Detection::new(finding, slow))
 }
 
 /// The slow requests' traces: a long integration with a short app segment
-/// puts the bad path between the gateway and the app (VPC link, NLB,
-/// nginx), which is where a dead target or zone sits.
-fn with_xray(mut f: Finding, x: &crate::diagnose::xray::XrayEvidence) -> Finding {
+/// puts the bad path between the gateway and the app (the VPC link, the
+/// load balancer), which is where a dead target or zone sits.
+fn with_xray(mut f: Finding, x: &crate::diagnose::xray::XrayEvidence, kind: PathKind) -> Finding {
     let slow = &x.slow_breakdown_ms;
     let (Some(integration), Some(app)) = (slow.integration, slow.app) else {
         return f;
@@ -279,9 +303,10 @@ fn with_xray(mut f: Finding, x: &crate::diagnose::xray::XrayEvidence) -> Finding
     if app.p50 < 0.5 * integration.p50 {
         f.confidence = super::raise(f.confidence, 0.05);
         f.evidence.push(format!(
-            "X-Ray: on the slow requests the integration takes {} but the app only {} (p50): the time is lost on the way to the app (VPC link, NLB, nginx), not in it",
+            "X-Ray: on the slow requests the integration takes {} but the app only {} (p50): the time is lost on the way to the app ({}), not in it",
             human_ms(integration.p50),
-            human_ms(app.p50)
+            human_ms(app.p50),
+            hops(kind)
         ));
     } else {
         f.evidence.push(format!(
@@ -353,7 +378,7 @@ fn fast_total(ds: &Dataset, pool: &[usize], slow: &[usize]) -> f64 {
 }
 
 /// The phase holding most of the slow probes' extra time.
-fn dominant_phase(ds: &Dataset, slow: &[usize]) -> String {
+fn dominant_phase(ds: &Dataset, slow: &[usize], kind: PathKind) -> String {
     let candidates = [Phase::Dns, Phase::Connect, Phase::Tls, Phase::Ttfb, Phase::Body];
     let typical: Vec<f64> = candidates
         .iter()
@@ -377,7 +402,10 @@ fn dominant_phase(ds: &Dataset, slow: &[usize]) -> String {
         .max_by(|a, b| a.1.total_cmp(b.1))
         .unwrap_or((3, &0.0));
     match candidates[k] {
-        Phase::Ttfb => "time to first byte: behind the gateway (integration, NLB, target)".into(),
+        Phase::Ttfb => format!(
+            "time to first byte: behind the gateway (integration, {}, target)",
+            kind.hop()
+        ),
         p => format!("the {p} phase: in front of the gateway"),
     }
 }

@@ -23,6 +23,10 @@ const EDGE_ERROR_FIX: &[&str] = &[
 /// Without `--aws-config` nothing says the two URLs reach the same API and
 /// stage; `configured/edge.rs` drops this line once the mapping is read
 /// (it matches on the opening words).
+/// How the caveat `UNCHECKED` opens: what `--aws-config` removes once
+/// it knows what the domain reaches (`configured/edge.rs`).
+pub(crate) const UNCHECKED_OPENING: &str = "compared as if both URLs reach the same API";
+
 const UNCHECKED: &str = "compared as if both URLs reach the same API and stage (not checked without --aws-config): a custom domain's routing rules (since 2025-06) may send its requests to another API or stage by header or path, and a private custom domain has no CloudFront at all";
 
 /// A difference smaller than this (real ms) is not worth a finding.
@@ -296,4 +300,13 @@ fn warm_ttfb(input: &Input<'_>, t: u16) -> (f64, usize, f64) {
     // σ ≈ IQR / 1.35; the median's standard error ≈ 1.25 σ / √n.
     let se = 1.25 * (iqr / 1.35) / (n.max(1) as f64).sqrt();
     (m, n, se)
+}
+
+#[cfg(test)]
+mod marker_tests {
+    /// `--aws-config` finds the caveat by its opening: the two must agree.
+    #[test]
+    fn the_caveat_opens_with_its_marker() {
+        assert!(super::UNCHECKED.starts_with(super::UNCHECKED_OPENING));
+    }
 }

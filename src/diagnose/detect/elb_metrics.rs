@@ -4,7 +4,8 @@
 //! ALB's timeout, not API Gateway's), its target health and target
 //! connection errors for a bad path, its target response time against the
 //! client's time to first byte for a slow backend, and an NLB's rejected
-//! flows for lost SYNs or an idle timer. Each says "CloudWatch:" and its
+//! flows for a bad path or an idle timer (not lost SYNs: those are lost on
+//! the client → gateway leg, which no NLB behind the gateway sees). Each says "CloudWatch:" and its
 //! numbers; a confirmation raises the finding's confidence a little, once.
 //! What a detector already joins itself (the NLB's resets for
 //! `idle-timeout`, its zones for `bad-path`, API Gateway's latencies for
@@ -12,6 +13,7 @@
 
 use std::collections::BTreeSet;
 
+use super::words::TARGET_REFUSED_FIX;
 use super::{raise, Detection};
 use crate::aws::cloudwatch::{ALB_NAMESPACE, NLB_NAMESPACE};
 use crate::diagnose::cloudwatch::{minutes_of, CloudWatchEvidence, Counted};
@@ -36,19 +38,30 @@ pub(super) fn join(ds: &Dataset, aws: &AwsEvidence, found: &mut [Detection]) {
     };
     for d in found {
         let minutes = finding_minutes(ds, d);
-        let f = &mut d.finding;
-        let confirmed = match f.cause {
+        let confirmed = match d.finding.cause {
             Cause::KeepaliveRace => {
-                let elb = elb_answers(f, cw, "HTTPCode_ELB_502_Count", &minutes);
-                target_resets(f, cw, &minutes) | elb
+                let own = d.explains.iter().any(|&i| ds.samples[i].alb_answered);
+                let f = &mut d.finding;
+                let elb = elb_answers(f, cw, "HTTPCode_ELB_502_Count", &minutes, own);
+                let refused = own && refusing_target(f, cw, &minutes);
+                target_resets(f, cw, &minutes) | elb | refused
             }
-            Cause::IntegrationTimeout => elb_answers(f, cw, "HTTPCode_ELB_504_Count", &minutes),
-            Cause::BadPath => alb_targets(f, cw, &minutes),
-            Cause::SlowBackend => target_time(ds, f, cw),
-            Cause::SynLoss | Cause::IdleTimeout => rejected_flows(f, cw, &minutes),
+            Cause::IntegrationTimeout => {
+                let own = d.explains.iter().any(|&i| ds.samples[i].alb_answered);
+                elb_answers(&mut d.finding, cw, "HTTPCode_ELB_504_Count", &minutes, own)
+            }
+            Cause::BadPath => {
+                let f = &mut d.finding;
+                alb_targets(f, cw, &minutes) | rejected_flows(f, cw, &minutes)
+            }
+            Cause::SlowBackend => target_time(ds, &mut d.finding, cw),
+            // Not `syn-loss`: its SYNs are lost on the client → gateway
+            // leg, which no NLB behind the gateway sees.
+            Cause::IdleTimeout => rejected_flows(&mut d.finding, cw, &minutes),
             _ => false,
         };
         if confirmed {
+            let f = &mut d.finding;
             f.confidence = raise(f.confidence, RAISE);
         }
     }
@@ -98,7 +111,15 @@ fn split(c: &Counted, whose: &str) -> String {
 }
 
 /// The ALB's own 502 or 504 pages in the minutes of the finding's failures.
-fn elb_answers(f: &mut Finding, cw: &CloudWatchEvidence, metric: &str, minutes: &BTreeSet<i64>) -> bool {
+/// `own`: some of the finding's failures were the ALB's own pages
+/// (`server: awselb/…`); when none were, a zero count is what to expect.
+fn elb_answers(
+    f: &mut Finding,
+    cw: &CloudWatchEvidence,
+    metric: &str,
+    minutes: &BTreeSet<i64>,
+    own: bool,
+) -> bool {
     let Some(c) = alb_count(cw, metric, minutes).filter(|c| c.minutes_with_data > 0) else {
         return false;
     };
@@ -106,19 +127,23 @@ fn elb_answers(f: &mut Finding, cw: &CloudWatchEvidence, metric: &str, minutes: 
     let (confirms, meaning) = match (c.rose_with(), code) {
         (true, "502") => (
             true,
-            "the ALB answered those 502s itself: a connection to the target closed under a request (target keep-alive shorter than the ALB's idle timeout) or the ALB's own idle timeout raced the gateway's reuse",
+            "the ALB answered those 502s itself: a connection to the target closed or was refused under a request (a target keep-alive shorter than the ALB's idle timeout, or a target going away)",
+        ),
+        (false, "502") if !own => (
+            false,
+            "as expected when the failures are not the ALB's own 502s (no `server: awselb/…` page): the gateway answered them, on the gateway → ALB leg",
+        ),
+        (false, _) if !own => (
+            false,
+            "as expected when the failures are not the ALB's own 504s (no `server: awselb/…` page): API Gateway's integration timeout, or a hop before the ALB",
         ),
         (true, _) => (
             true,
             "the ALB answered those 504s itself: its idle timeout (idle_timeout.timeout_seconds) ran out before the target answered, not API Gateway's integration timeout",
         ),
-        (false, "502") => (
-            false,
-            "not the ALB's own 502s in those minutes: look at the target's answers or a hop before the ALB",
-        ),
         (false, _) => (
             false,
-            "not the ALB's own 504s in those minutes: API Gateway's integration timeout, or a hop before the ALB",
+            "none counted although the failures were the ALB's own pages: the metrics may not have arrived yet (diagnose the records again later with --from), or they are another ALB's",
         ),
     };
     f.evidence.push(format!(
@@ -126,6 +151,27 @@ fn elb_answers(f: &mut Finding, cw: &CloudWatchEvidence, metric: &str, minutes: 
         split(&c, "the failures")
     ));
     confirms
+}
+
+/// The ALB's `TargetConnectionErrorCount` rising with its own 502 pages:
+/// a target refused (or failed) the ALB's connections, rather than closing
+/// a kept-alive one; its fix goes first.
+fn refusing_target(f: &mut Finding, cw: &CloudWatchEvidence, minutes: &BTreeSet<i64>) -> bool {
+    let Some(c) = alb_count(cw, "TargetConnectionErrorCount", minutes).filter(|c| c.minutes_with_data > 0)
+    else {
+        return false;
+    };
+    if !c.rose_with() {
+        return false;
+    }
+    f.evidence.push(format!(
+        "CloudWatch: TargetConnectionErrorCount {}: the ALB could not connect to a target in those minutes: a target refusing connections (gone, restarting, failing TLS), not only a short keep-alive",
+        split(&c, "the failures")
+    ));
+    let refused = TARGET_REFUSED_FIX.to_string();
+    f.fix.retain(|x| *x != refused);
+    f.fix.insert(0, refused);
+    true
 }
 
 /// The NLB's `TCP_Target_Reset_Count` in the minutes of a keep-alive
@@ -220,7 +266,7 @@ fn rejected_flows(f: &mut Finding, cw: &CloudWatchEvidence, minutes: &BTreeSet<i
         return false;
     }
     let meaning = match f.cause {
-        Cause::SynLoss => "the NLB turned new connections away, which the client sees as lost SYNs",
+        Cause::BadPath => "the NLB turned flows away in the minutes of the bad path",
         _ => "the NLB turned flows away; with a raised idle timeout (tcp.idle_timeout.seconds) idle flows stay in its table longer",
     };
     f.evidence.push(format!(

@@ -9,6 +9,7 @@
 use super::Input;
 use crate::diagnose::dataset::{Dataset, Sample};
 use crate::diagnose::num::{frac, median, sorted};
+use crate::diagnose::PathKind;
 
 /// One gap level: quiet periods of (nearly) the same length, counted as
 /// bad when any of the first probes after them was. A pool that replaces
@@ -281,19 +282,47 @@ fn lone_is_telling(ds: &Dataset, below: &[Bin], inside: &[Bin], warm: (usize, us
     quiet_below && seen_below >= 4 && frac(warm.0, warm.1) <= 0.05
 }
 
-/// Known timers on the path (scenario ms) and what they are: those of an
-/// NLB path and an ALB path alike (a finding names the one its path has
-/// when the path's kind is known: `for_path`).
-pub const TIMERS: [(f64, &str); 3] = [
-    (
-        60_000.0,
-        "60 s: nginx upstream keepalive_timeout, ALB idle timeout (`idle_timeout.timeout_seconds`, default)",
-    ),
-    (75_000.0, "75 s: nginx keepalive_timeout (default)"),
+/// Which paths a known timer stands on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum On {
+    /// Any path (nginx, the host's conntrack, a NAT on the client side).
+    Any,
+    /// Only behind an NLB (or a path of unknown kind).
+    Nlb,
+    /// Only behind an ALB (or a path of unknown kind).
+    Alb,
+}
+
+impl On {
+    fn fits(self, kind: PathKind) -> bool {
+        match self {
+            On::Any => true,
+            On::Nlb => matches!(kind, PathKind::Nlb | PathKind::Unknown),
+            On::Alb => matches!(kind, PathKind::Alb | PathKind::Unknown),
+        }
+    }
+}
+
+/// The ALB's idle timer in the table below, at its default; with the
+/// value read from the configuration it reads [`ALB_TIMER`].
+pub const ALB_TIMER_DEFAULT: &str = "ALB idle timeout (`idle_timeout.timeout_seconds`, default)";
+/// The ALB's idle timer when `--aws-config` read its value.
+pub const ALB_TIMER: &str = "ALB idle timeout (`idle_timeout.timeout_seconds`)";
+
+/// Known timers on the path (scenario ms), what they are, and on which
+/// paths they stand: a finding names those of its path's kind
+/// ([`matching_timers`]); all of them when the kind is unknown.
+const TIMERS: [(f64, &str, On); 6] = [
+    (60_000.0, "nginx upstream keepalive_timeout", On::Any),
+    (super::words::ALB_IDLE_MS, ALB_TIMER_DEFAULT, On::Alb),
+    (75_000.0, "nginx keepalive_timeout (default)", On::Any),
     (
         350_000.0,
-        "350 s: NLB TCP idle timeout (`tcp.idle_timeout.seconds`, default), Nitro conntrack, NAT gateway idle timeout (client side)",
+        "NLB TCP idle timeout (`tcp.idle_timeout.seconds`, default)",
+        On::Nlb,
     ),
+    (350_000.0, "Nitro conntrack", On::Any),
+    (350_000.0, "NAT gateway idle timeout (client side)", On::Any),
 ];
 
 /// A timer of `timer_ms` fits a step between `lo` and `hi` (5 % either
@@ -302,11 +331,48 @@ pub fn fits(lo_ms: f64, hi_ms: f64, timer_ms: f64) -> bool {
     lo_ms <= timer_ms * 1.05 && timer_ms * 0.95 <= hi_ms
 }
 
-/// The known timers that fit between `lo` and `hi`.
-pub fn matching_timers(lo_ms: f64, hi_ms: f64) -> Vec<&'static str> {
-    TIMERS
-        .iter()
-        .filter(|(t, _)| fits(lo_ms, hi_ms, *t))
-        .map(|(_, name)| *name)
+/// The known timers that fit between `lo` and `hi` on a path of `kind`,
+/// one line per value: `60 s: nginx upstream keepalive_timeout, ALB idle
+/// timeout (…)`.
+pub fn matching_timers(lo_ms: f64, hi_ms: f64, kind: PathKind) -> Vec<String> {
+    let mut lines: Vec<(f64, Vec<&str>)> = Vec::new();
+    for (t, name, on) in TIMERS {
+        if !fits(lo_ms, hi_ms, t) || !on.fits(kind) {
+            continue;
+        }
+        match lines.iter_mut().find(|(v, _)| *v == t) {
+            Some((_, names)) => names.push(name),
+            None => lines.push((t, vec![name])),
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(t, names)| format!("{:.0} s: {}", t / 1000.0, names.join(", ")))
         .collect()
+}
+
+#[cfg(test)]
+mod timer_tests {
+    use super::*;
+
+    #[test]
+    fn each_path_hears_of_its_own_timers_only() {
+        let nlb = matching_timers(55_000.0, 65_000.0, PathKind::Nlb).join("; ");
+        assert!(
+            nlb.contains("nginx") && !nlb.contains("idle_timeout.timeout_seconds"),
+            "{nlb}"
+        );
+        let alb = matching_timers(300_000.0, 400_000.0, PathKind::Alb).join("; ");
+        assert!(
+            alb.contains("NAT gateway") && !alb.contains("tcp.idle_timeout.seconds"),
+            "{alb}"
+        );
+        let unknown = matching_timers(55_000.0, 400_000.0, PathKind::Unknown).join("; ");
+        assert!(
+            unknown.contains("idle_timeout.timeout_seconds") && unknown.contains("tcp.idle_timeout.seconds"),
+            "{unknown}"
+        );
+        let map = matching_timers(300_000.0, 400_000.0, PathKind::CloudMap).join("; ");
+        assert!(!map.contains("NLB") && map.contains("Nitro conntrack"), "{map}");
+    }
 }

@@ -21,7 +21,8 @@ const FIX_NLB: &[&str] = &[
 
 const FIX_ALB: &[&str] = &[
     "An ALB closes a connection idle past its idle timeout (`idle_timeout.timeout_seconds`, 60 s by default) with a FIN: it does not forget it silently, so a stall after quiet periods on an ALB path is not the ALB's idle timer. Look for a timer that drops silently: a NAT gateway on the client side (350 s), conntrack or Nitro connection tracking on a host (350 s), the target's host or its firewall.",
-    "Order the timers so that the side that closes does it first: the target's keep-alive (nginx `keepalive_timeout`, Node's `server.keepAliveTimeout`) above the ALB's idle timeout (1–4000 s), and both below any silent 350 s timer on the way; the ALB's client keep-alive (`client_keep_alive.seconds`, 3600 s) only reconnects gracefully.",
+    "Order the timers so that the side that closes does it first, and all below any silent 350 s timer on the way; the ALB's client keep-alive (`client_keep_alive.seconds`, 3600 s) only reconnects gracefully.",
+    super::words::TARGET_KEEPALIVE_FIX,
     KEEP_WARM,
 ];
 
@@ -68,7 +69,8 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     if p.shape != Shape::Step {
         return None;
     }
-    let timers = matching_timers(p.lo_ms, p.hi_ms);
+    let kind = ds.path_kind(targets_of(ds, &p.bad));
+    let timers = matching_timers(p.lo_ms, p.hi_ms, kind);
     let timer = match timers.as_slice() {
         [] => format!(
             "an unknown timer between {} and {}",
@@ -87,7 +89,6 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     } else {
         format!("stall for {}", human_ms(p.stall_ms))
     };
-    let kind = ds.path_kind(targets_of(ds, &p.bad));
     let mut confidence: f64 = 0.55;
     if p.inside.0 >= 3 {
         confidence += 0.15;
@@ -191,7 +192,7 @@ fn with_cloudwatch(mut f: Finding, cw: &CloudWatchEvidence, minutes: &BTreeSet<i
             "CloudWatch: the NLB counted no resets in the minutes of these probes: the timer that fired drops silently, or is not the NLB's (nginx keepalive_timeout, the target's conntrack, a NAT)"
                 .to_string(),
         );
-    } else if r.minutes > 0 {
+    } else if r.minutes > 0 && read_nlb(cw) {
         f.evidence.push(format!(
             "CloudWatch: no reset data yet for {} of the {} minute(s) of these probes (metrics take a minute or two to arrive; diagnose the records again later with --from)",
             r.minutes - r.minutes_with_data,
@@ -201,9 +202,48 @@ fn with_cloudwatch(mut f: Finding, cw: &CloudWatchEvidence, minutes: &BTreeSet<i
     f
 }
 
+/// Whether any NLB series was read: on an ALB-only run no reset data is
+/// no news (there is no NLB to count resets), not data still to come.
+fn read_nlb(cw: &CloudWatchEvidence) -> bool {
+    cw.metrics
+        .iter()
+        .any(|m| m.namespace == crate::aws::cloudwatch::NLB_NAMESPACE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn series(namespace: &str) -> crate::diagnose::cloudwatch::MetricSeries {
+        crate::diagnose::cloudwatch::MetricSeries {
+            namespace: namespace.into(),
+            name: "RequestCount".into(),
+            dimensions: Default::default(),
+            stat: "Sum".into(),
+            timestamps: vec![],
+            values: vec![],
+            minutes: vec![],
+        }
+    }
+
+    #[test]
+    fn no_reset_data_yet_is_said_only_when_nlb_series_were_read() {
+        let minutes: BTreeSet<i64> = [1_700_000_040].into();
+        let said = |ns: &str| {
+            let cw = CloudWatchEvidence {
+                metrics: vec![series(ns)],
+                ..Default::default()
+            };
+            let f = with_cloudwatch(
+                Finding::new(Cause::IdleTimeout, Severity::Warning, 0.5, "t"),
+                &cw,
+                &minutes,
+            );
+            f.evidence.iter().any(|e| e.contains("no reset data yet"))
+        };
+        assert!(!said(crate::aws::cloudwatch::ALB_NAMESPACE));
+        assert!(said(crate::aws::cloudwatch::NLB_NAMESPACE));
+    }
 
     fn all(kind: PathKind) -> String {
         fixes(kind).join("\n")

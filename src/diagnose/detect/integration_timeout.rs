@@ -8,6 +8,7 @@
 //! the target stays silent that long. Nothing assumes 29 s: a cluster
 //! elsewhere is "a configured timeout of X".
 
+use super::words::{hops, ALB_IDLE_MS};
 use super::{ratio, target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::{median, sorted};
@@ -16,16 +17,15 @@ use crate::format::human_ms;
 /// The API Gateway defaults a 504's total lands near.
 const AWS_LIMITS_MS: [(f64, &str); 2] = [(29_000.0, "REST API"), (30_000.0, "HTTP API")];
 
-/// The ALB's idle timeout by default (scenario ms).
-const ALB_IDLE_MS: f64 = 60_000.0;
-
 const ALB_FIX: &[&str] = &[
     "The ALB answered 504 itself: the target sent nothing for the ALB's idle timeout (`idle_timeout.timeout_seconds`, 60 s by default). Find what the target waits on (its own logs, `TargetResponseTime`, X-Ray); if the work legitimately takes this long, make it asynchronous, or raise the ALB's idle timeout (1–4000 s) and the integration's timeout with it.",
     "API Gateway's own integration timeout (29 s by default on a REST API, 30 s on an HTTP API) ends a request before a 60 s ALB timeout: a 504 from the ALB means that timeout was raised (by quota) above the ALB's, or the ALB's was lowered below it.",
 ];
 
+/// The first fix of a gateway's timeout; it names the hops of the path.
+const FIND: &str = "Find what the integration waits on: compare IntegrationLatency with Latency, and the app's own segment in X-Ray; if the app answers fast, the wait is on the path";
+
 const FIX: &[&str] = &[
-    "Find what the integration waits on: compare IntegrationLatency with Latency, and the app's own segment in X-Ray; if the app answers fast, the wait is on the path (VPC link, NLB, nginx).",
     "If the work legitimately takes this long, make it asynchronous (answer 202 and let the client poll): a REST API integration can wait at most 29 s by default.",
     "If only some requests time out, look at the other findings: a stalled idle connection or a dead target can hold a request until the gateway gives up.",
 ];
@@ -99,8 +99,14 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         human_ms(totals[0]),
         human_ms(totals[totals.len() - 1])
     ))
-    .fixes(if by_alb { ALB_FIX } else { FIX })
     .targets(target_names(ds, hits.iter().copied()));
+    if by_alb {
+        f = f.fixes(ALB_FIX);
+    } else {
+        let kind = ds.path_kind(hits.iter().map(|&i| ds.samples[i].target));
+        let find = format!("{FIND} ({}).", hops(kind));
+        f = f.fixes(&[find.as_str()]).fixes(FIX);
+    }
     // Per target, what `--aws-config` compares each route's timeout with
     // (not the ALB's: its idle timeout is no integration's).
     for (t, info) in ds.targets.iter().enumerate().filter(|_| !by_alb) {

@@ -14,6 +14,7 @@
 //!   no quiet gap of the client's: a fast 502 on a fraction of requests.
 
 use super::gaps::{analyse, is_head, matching_timers, Bad, Shape};
+use super::words::{ALB_IDLE_MS, ALB_IDLE_RAISE_FIX, TARGET_KEEPALIVE_FIX, TARGET_REFUSED_FIX};
 use super::{percent, ratio, target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::{frac, median, sorted};
@@ -27,8 +28,8 @@ const FIX_NLB: &[&str] = &[
 ];
 
 const FIX_ALB: &[&str] = &[
-    "The ALB closes a connection idle for its `idle_timeout.timeout_seconds` (60 s by default) with a FIN; a request the gateway sends on it just then fails. Raise the ALB's idle timeout (1–4000 s) above the longest quiet gap your traffic leaves, or keep the API busier than that.",
-    "Behind the ALB, keep every target's keep-alive longer than the ALB's idle timeout, or the same race repeats there (Node's `server.keepAliveTimeout` is 5 s by default).",
+    ALB_IDLE_RAISE_FIX,
+    TARGET_KEEPALIVE_FIX,
     "Retry idempotent requests once on a 502; watch `HTTPCode_ELB_502_Count` on the ALB.",
 ];
 
@@ -37,14 +38,12 @@ const FIX_UNKNOWN: &[&str] = &[
     "Retry idempotent requests once on a reset or 502; watch `TCP_Target_Reset_Count` on an NLB, `HTTPCode_ELB_502_Count` on an ALB.",
 ];
 
-/// The fix of a target keep-alive shorter than the ALB's idle timeout.
-const FIX_TARGET_KEEPALIVE: &[&str] = &[
-    "Keep the targets' keep-alive longer than the ALB's idle timeout (`idle_timeout.timeout_seconds`, 60 s by default): Node.js `server.keepAliveTimeout` above it (e.g. 65 s; 5 s by default) and `server.headersTimeout` above that; nginx `keepalive_timeout` (75 s by default); gunicorn `--keep-alive` (2 s by default); or lower the ALB's idle timeout below the targets'.",
-    "Retry idempotent requests once on a 502; `HTTPCode_ELB_502_Count` against `HTTPCode_Target_5XX_Count` on the ALB tells its own 502s from the targets'.",
-];
+/// The last fix of the ALB's own 502 pages, whatever their mechanism.
+const RETRY_502: &str = "Retry idempotent requests once on a 502; `HTTPCode_ELB_502_Count` against `HTTPCode_Target_5XX_Count` on the ALB tells its own 502s from the targets'.";
 
-/// The ALB's idle timeout by default (scenario ms).
-const ALB_IDLE_MS: f64 = 60_000.0;
+/// Pages in at least this many quarters of the run are spread over it
+/// (a short target keep-alive); fewer, concentrated (a target going away).
+const SPREAD_QUARTERS: usize = 3;
 
 pub fn detect(input: &Input<'_>) -> Option<Detection> {
     alb_pages(input).or_else(|| gap_window(input))
@@ -81,12 +80,18 @@ fn alb_pages(input: &Input<'_>) -> Option<Detection> {
     let head_pages = pages.iter().filter(|&&i| is_head(ds, &ds.samples[i])).count();
     let warm_pages = pages.len() - head_pages;
     let independent = warm_pages >= 1 && frac(warm_pages, warm_n) >= 0.3 * frac(head_pages, heads.len());
+    // A target whose keep-alive is short loses races all run long; one that
+    // went away (a deploy, a crash) or failed TLS gives pages in a window.
+    let spread = quarters(ds, &pages) >= SPREAD_QUARTERS;
     let mut confidence: f64 = 0.75;
     if pages.len() >= 3 {
         confidence += 0.1;
     }
     if fast && independent {
         confidence += 0.05;
+    }
+    if !spread {
+        confidence = confidence.min(0.6);
     }
     let severity = if frac(pages.len(), n) >= 0.05 || pages.len() >= 5 {
         Severity::Critical
@@ -98,9 +103,14 @@ fn alb_pages(input: &Input<'_>) -> Option<Detection> {
         severity,
         confidence,
         format!(
-            "The ALB answered 502 itself on {} requests{}: a target closes keep-alive connections the ALB still reuses (target keep-alive shorter than the ALB's idle timeout)",
+            "The ALB answered 502 itself on {} of requests{}: a target closed or refused the connection the ALB sent them on ({})",
             percent(pages.len(), n),
-            if fast { format!(", fast ({})", human_ms(took)) } else { String::new() }
+            if fast { format!(", fast ({})", human_ms(took)) } else { String::new() },
+            if spread {
+                "spread over the run: a target keep-alive shorter than the ALB's idle timeout; or a target refusing connections"
+            } else {
+                "in part of the run only: a target going away or refusing connections; or a target keep-alive shorter than the ALB's idle timeout"
+            }
         ),
     )
     .evidence(format!(
@@ -110,23 +120,49 @@ fn alb_pages(input: &Input<'_>) -> Option<Detection> {
         human_ms(totals[0]),
         human_ms(totals[totals.len() - 1])
     ))
-    .evidence(if independent {
-        format!(
-            "independent of the client's quiet gap: {} inside bursts and {} after quiet periods (the ALB shares its target connections with all other traffic)",
-            ratio(warm_pages, warm_n),
-            ratio(head_pages, heads.len())
-        )
+    .evidence(format!(
+        "{} of the first probes after a pause (20 ms or more, real time: after a quiet gap or between new connections), {} of the later probes in a burst{}",
+        ratio(head_pages, heads.len()),
+        ratio(warm_pages, warm_n),
+        if independent {
+            ": independent of the client's pauses (the ALB shares its target connections with all other traffic)"
+        } else {
+            ""
+        }
+    ))
+    .evidence(format!(
+        "in {} of the run's 4 quarters: {}",
+        quarters(ds, &pages),
+        if spread {
+            "spread over the run, as a short target keep-alive gives"
+        } else {
+            "concentrated, as a target going away or refusing connections gives"
+        }
+    ))
+    .evidence("a fast 502 from the ALB, not the target's status: the target closed, reset or refused the connection the ALB sent the request on, or its TLS handshake failed; the access log shows `target_processing_time -1`")
+    .fixes(&if spread {
+        [TARGET_KEEPALIVE_FIX, TARGET_REFUSED_FIX, RETRY_502]
     } else {
-        format!(
-            "{} after quiet periods, {} inside bursts",
-            ratio(head_pages, heads.len()),
-            ratio(warm_pages, warm_n)
-        )
+        [TARGET_REFUSED_FIX, TARGET_KEEPALIVE_FIX, RETRY_502]
     })
-    .evidence("a fast 502 from the ALB, not the target's status: the target closed (or reset) the connection the ALB sent the request on; the access log shows `target_processing_time -1`")
-    .fixes(FIX_TARGET_KEEPALIVE)
     .targets(target_names(ds, pages.iter().copied()));
     Some(Detection::new(f, pages))
+}
+
+/// In how many quarters of the run (by start time) the probes fall.
+fn quarters(ds: &crate::diagnose::Dataset, probes: &[usize]) -> usize {
+    let starts = ds.samples.iter().map(|s| s.start_s);
+    let (lo, hi) = starts.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), t| {
+        (a.min(t), b.max(t))
+    });
+    if (hi - lo).is_nan() || hi - lo <= 0.0 {
+        return 1;
+    }
+    let q: std::collections::BTreeSet<usize> = probes
+        .iter()
+        .map(|&i| (((ds.samples[i].start_s - lo) / (hi - lo) * 4.0) as usize).min(3))
+        .collect();
+    q.len()
 }
 
 /// Failures only after quiet gaps in a window just above a timer.
@@ -139,7 +175,7 @@ fn gap_window(input: &Input<'_>) -> Option<Detection> {
         return None;
     };
     let kind = ds.path_kind(p.bad.iter().map(|&i| ds.samples[i].target));
-    let timers = matching_timers(p.lo_ms, p.hi_ms);
+    let timers = matching_timers(p.lo_ms, p.hi_ms, kind);
     let mut confidence: f64 = 0.75;
     if p.inside.0 >= 3 {
         confidence += 0.1;
@@ -157,9 +193,9 @@ fn gap_window(input: &Input<'_>) -> Option<Detection> {
         && p.bad.iter().all(|&i| !ds.samples[i].alb_answered);
     let title = if alb_leg {
         format!(
-            "Requests after {} idle fail, before and after that they succeed: the ALB closes the gateway's idle connection at its idle timeout (near {}) as the gateway reuses it",
+            "Requests after {} idle fail, before and after that they succeed: the ALB closes the gateway's idle connection at its idle timeout ({} by default) as the gateway reuses it",
             span(p.hi_ms, p.max_bad_ms),
-            human_ms(p.hi_ms)
+            human_ms(ALB_IDLE_MS)
         )
     } else {
         format!(
@@ -208,5 +244,66 @@ fn span(lo: f64, hi: f64) -> String {
         format!("~{}", human_ms(lo))
     } else {
         format!("{}–{}", human_ms(lo), human_ms(hi))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::diagnose::dataset::{Builder, Observation};
+    use crate::diagnose::evidence::AwsEvidence;
+    use crate::probe::record::Phases;
+
+    /// 80 probes, one a second; those in `pages` the ALB's own 502 page.
+    fn run(pages: &[usize]) -> Detection {
+        let mut b = Builder::new();
+        for i in 0..80 {
+            let page = pages.contains(&i);
+            b.add(&Observation {
+                target: "a",
+                url: "http://a/",
+                at: Some(UNIX_EPOCH + Duration::from_secs(6_000 + i as u64)),
+                total_ms: 20.0,
+                phases: Phases {
+                    ttfb: Some(15.0),
+                    ..Phases::default()
+                },
+                status: Some(if page { 502 } else { 200 }),
+                alb_answered: page,
+                ..Default::default()
+            });
+        }
+        let ds = b.build(1.0, None);
+        let explained = vec![false; ds.samples.len()];
+        let aws = AwsEvidence::default();
+        alb_pages(&Input {
+            ds: &ds,
+            explained: &explained,
+            aws: &aws,
+        })
+        .expect("a finding")
+    }
+
+    #[test]
+    fn pages_spread_over_the_run_are_a_short_keep_alive_first() {
+        let d = run(&[3, 25, 47, 70]);
+        let f = &d.finding;
+        assert!(f.confidence > 0.6, "{}", f.confidence);
+        assert_eq!(f.fix[0], TARGET_KEEPALIVE_FIX);
+        assert!(f.title.contains("% of requests"), "{}", f.title);
+        assert!(f.title.contains("refusing"), "{}", f.title);
+    }
+
+    #[test]
+    fn pages_in_one_window_are_a_target_going_away_first_and_capped() {
+        let d = run(&[40, 41, 42, 43, 44]);
+        let f = &d.finding;
+        assert!(f.confidence <= 0.6, "{}", f.confidence);
+        assert_eq!(f.fix[0], TARGET_REFUSED_FIX);
+        assert!(f.title.contains("keep-alive shorter"), "{}", f.title);
+        let fixes: std::collections::BTreeSet<&String> = f.fix.iter().collect();
+        assert_eq!(fixes.len(), f.fix.len(), "no fix twice");
     }
 }

@@ -7,6 +7,7 @@
 mod bad_path;
 mod dns_timeout;
 mod edge;
+pub(crate) use edge::UNCHECKED_OPENING;
 mod elb_metrics;
 mod errors;
 mod family;
@@ -17,6 +18,7 @@ mod keepalive_race;
 mod slow_backend;
 mod slow_tls;
 mod syn_loss;
+pub(crate) mod words;
 
 use super::dataset::Dataset;
 use super::evidence::AwsEvidence;

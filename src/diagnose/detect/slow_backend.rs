@@ -2,9 +2,11 @@
 //! is roughly the same on every request — not tied to an idle gap, not
 //! split between a fast and a slow path.
 
+use super::words::hops;
 use super::{Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
 use crate::diagnose::num::quantiles;
+use crate::diagnose::PathKind;
 use crate::format::human_ms;
 use crate::probe::Phase;
 
@@ -92,8 +94,15 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     }
     f.map(|f| {
         let targets = f.targets.clone();
+        let kind = ds.path_kind(
+            ds.targets
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| targets.contains(&t.name))
+                .map(|(i, _)| i as u16),
+        );
         let f = match &input.aws.xray {
-            Some(x) => with_xray(f, x),
+            Some(x) => with_xray(f, x, kind),
             None => f,
         };
         let f = match &input.aws.cloudwatch {
@@ -125,8 +134,8 @@ fn with_cloudwatch(mut f: Finding, cw: &crate::diagnose::cloudwatch::CloudWatchE
 }
 
 /// The app's share of the integration, when X-Ray traced both, points at
-/// the app or at the path to it (VPC link, NLB, nginx).
-fn with_xray(mut f: Finding, x: &crate::diagnose::xray::XrayEvidence) -> Finding {
+/// the app or at the path to it (the VPC link, the load balancer).
+fn with_xray(mut f: Finding, x: &crate::diagnose::xray::XrayEvidence, kind: PathKind) -> Finding {
     let b = &x.breakdown_ms;
     let (Some(gateway), Some(integration)) = (b.gateway, b.integration) else {
         return f;
@@ -142,8 +151,9 @@ fn with_xray(mut f: Finding, x: &crate::diagnose::xray::XrayEvidence) -> Finding
         }
         Some(app) => {
             f.title = format!(
-                "{}; X-Ray puts it between the gateway and the app (VPC link, NLB, nginx), not in the app",
-                f.title
+                "{}; X-Ray puts it between the gateway and the app ({}), not in the app",
+                f.title,
+                hops(kind)
             );
             f.evidence.push(format!(
                 "X-Ray: the integration takes {} but the app's own segment only {} (p50): {} is spent on the way to the app",
@@ -151,15 +161,27 @@ fn with_xray(mut f: Finding, x: &crate::diagnose::xray::XrayEvidence) -> Finding
                 human_ms(app.p50),
                 human_ms(integration.p50 - app.p50)
             ));
-            f.fix.insert(0, PATH_FIX.to_string());
+            f.fix.insert(0, path_fix(kind).to_string());
         }
         None => f.evidence.push(format!(
-            "X-Ray: the integration takes {} of the gateway's {} (p50): the time is behind the gateway, in the VPC link, the NLB, nginx or the app (trace the app to tell which)",
+            "X-Ray: the integration takes {} of the gateway's {} (p50): the time is behind the gateway, on the way ({}) or in the app (trace the app to tell which)",
             human_ms(integration.p50),
-            human_ms(gateway.p50)
+            human_ms(gateway.p50),
+            hops(kind)
         )),
     }
     f
 }
 
-const PATH_FIX: &str = "Look at the path to the app: nginx's `$upstream_connect_time` and `$upstream_response_time` against `$request_time` (the difference is nginx and the network before it), the NLB's NewFlowCount and reset counts in the slow minutes, and whether nginx reaches the app over a slow or distant network.";
+const PATH_FIX_NLB: &str = "Look at the path to the app: nginx's `$upstream_connect_time` and `$upstream_response_time` against `$request_time` (the difference is nginx and the network before it), the NLB's NewFlowCount and reset counts in the slow minutes, and whether nginx reaches the app over a slow or distant network.";
+const PATH_FIX_ALB: &str = "Look at the path to the app: the ALB's TargetResponseTime (the target's own time) against the integration's, its TargetConnectionErrorCount and the access log's `request_processing_time` and `target_processing_time` in the slow minutes, and whether the targets sit in a slow or distant network.";
+const PATH_FIX_UNKNOWN: &str = "Look at the path to the app: behind an NLB, nginx's `$upstream_connect_time` and `$upstream_response_time` against `$request_time` and the NLB's NewFlowCount and reset counts; behind an ALB, its TargetResponseTime and access log's `target_processing_time` in the slow minutes.";
+
+/// Where to look on the way to the app, for the hop there.
+fn path_fix(kind: PathKind) -> &'static str {
+    match kind {
+        PathKind::Nlb => PATH_FIX_NLB,
+        PathKind::Alb => PATH_FIX_ALB,
+        _ => PATH_FIX_UNKNOWN,
+    }
+}

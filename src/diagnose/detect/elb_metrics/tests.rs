@@ -53,6 +53,11 @@ fn aws(series: Vec<Series>) -> AwsEvidence {
 /// Probes of target "a", one every 10 s from `M0` for three minutes,
 /// with a 200 ms time to first byte; those in `failed` answered 502.
 fn dataset(failed: &[usize]) -> Dataset {
+    dataset_of(failed, false)
+}
+
+/// [`dataset`], the failures the ALB's own 502 pages when `pages`.
+fn dataset_of(failed: &[usize], pages: bool) -> Dataset {
     let mut b = Builder::new();
     for i in 0..18 {
         b.add(&Observation {
@@ -65,6 +70,7 @@ fn dataset(failed: &[usize]) -> Dataset {
                 ..Phases::default()
             },
             status: Some(if failed.contains(&i) { 502 } else { 200 }),
+            alb_answered: pages && failed.contains(&i),
             ..Default::default()
         });
     }
@@ -135,6 +141,46 @@ fn no_502s_from_an_alb_that_published_is_said_and_confirms_nothing() {
     // Nothing of an ALB: nothing said.
     let f = joined(Cause::KeepaliveRace, &[1, 4], &ds, &aws(Vec::new()));
     assert!(f.evidence.is_empty(), "{:?}", f.evidence);
+}
+
+#[test]
+fn no_502s_counted_is_expected_unless_the_failures_were_the_albs_pages() {
+    let cw = aws(vec![alb("RequestCount", "Sum", &[(M0, 6.0), (M0 + 60, 6.0)])]);
+    let gateway = joined(Cause::KeepaliveRace, &[1, 4], &dataset(&[1, 4]), &cw);
+    let l = line(&gateway, "HTTPCode_ELB_502_Count").unwrap();
+    assert!(
+        l.contains("as expected") && l.contains("the gateway answered them"),
+        "{l}"
+    );
+    let pages = joined(Cause::KeepaliveRace, &[1, 4], &dataset_of(&[1, 4], true), &cw);
+    let l = line(&pages, "HTTPCode_ELB_502_Count").unwrap();
+    assert!(
+        !l.contains("as expected") && l.contains("the ALB's own pages"),
+        "{l}"
+    );
+    assert!(!l.contains("raced"), "{l}");
+}
+
+#[test]
+fn target_connection_errors_with_the_albs_pages_put_the_refusing_target_first() {
+    let ds = dataset_of(&[1, 4], true);
+    let cw = aws(vec![
+        alb("RequestCount", "Sum", &[(M0, 6.0), (M0 + 60, 6.0)]),
+        alb("HTTPCode_ELB_502_Count", "Sum", &[(M0, 2.0)]),
+        alb("TargetConnectionErrorCount", "Sum", &[(M0, 2.0)]),
+    ]);
+    let f = Finding::new(Cause::KeepaliveRace, Severity::Warning, 0.5, "t").fixes(&[
+        "keep-alive first",
+        crate::diagnose::detect::words::TARGET_REFUSED_FIX,
+    ]);
+    let mut found = [Detection::new(f, vec![1, 4])];
+    join(&ds, &cw, &mut found);
+    let f = &found[0].finding;
+    assert!(line(f, "TargetConnectionErrorCount")
+        .unwrap()
+        .contains("refusing"));
+    assert_eq!(f.fix[0], crate::diagnose::detect::words::TARGET_REFUSED_FIX);
+    assert_eq!(f.fix.len(), 2);
 }
 
 #[test]
@@ -256,19 +302,22 @@ fn target_response_time_near_the_ttfb_puts_the_time_in_the_target() {
 }
 
 #[test]
-fn rejected_flows_in_the_slow_minutes_confirm_lost_syns() {
+fn rejected_flows_in_the_slow_minutes_join_a_bad_path_or_an_idle_timer_not_lost_syns() {
     let ds = dataset(&[2]);
     let cw = aws(vec![nlb("RejectedFlowCount", &[(M0, 4.0)])]);
-    let f = joined(Cause::SynLoss, &[2], &ds, &cw);
+    let f = joined(Cause::BadPath, &[2], &ds, &cw);
     assert!(line(&f, "RejectedFlowCount")
         .unwrap()
         .contains("4 in the 1 minute(s) of the slow probes"));
     assert_eq!(f.confidence, 0.55);
+    // Lost SYNs are on the client → gateway leg: no NLB behind sees them.
+    let f = joined(Cause::SynLoss, &[2], &ds, &cw);
+    assert!(f.evidence.is_empty(), "{:?}", f.evidence);
     let f = joined(Cause::IdleTimeout, &[2], &ds, &cw);
     assert!(line(&f, "RejectedFlowCount")
         .unwrap()
         .contains("tcp.idle_timeout.seconds"));
     // None rejected: nothing said (an NLB always sends the series).
     let zero = aws(vec![nlb("RejectedFlowCount", &[(M0, 0.0)])]);
-    assert!(joined(Cause::SynLoss, &[2], &ds, &zero).evidence.is_empty());
+    assert!(joined(Cause::BadPath, &[2], &ds, &zero).evidence.is_empty());
 }
