@@ -156,7 +156,7 @@ impl Bad {
 /// idle timer (the "warm" share went over its limit).
 fn stalled(ds: &Dataset, s: &Sample) -> bool {
     match (ds.slow_override_ms, ds.baseline(s)) {
-        (Some(limit), _) => s.judged_ms() > limit,
+        (Some(limit), _) => ds.judged_ms(s) > limit,
         (None, Some(b)) => super::slower_than(ds, ds.excess_ms(s), 2.0 * (b.slow_ms - b.base_ms)),
         (None, None) => false,
     }
