@@ -338,6 +338,44 @@ fn alb_idle_timeout() {
     );
 }
 
+/// Issue 18: a target slower than the ALB's idle timeout meets the ALB's
+/// own 504 page at that timeout (here set to 20 s), not API Gateway's
+/// integration timeout (29 s): the finding says it was the ALB's. The
+/// gateway waits on its connection (`stall_retry=0s`) as API Gateway does
+/// for an answer that is merely slow.
+#[test]
+fn alb_504_at_its_idle_timeout() {
+    let a = args(&[
+        "--lab",
+        "slow-backend",
+        "--speed",
+        "20",
+        "--set",
+        "path=alb",
+        "--set",
+        "alb.idle_timeout=20s",
+        "--set",
+        "backend.delay=40s",
+        "--set",
+        "gateway.stall_retry=0s",
+    ]);
+    let (code, report) = diagnose(&a);
+    assert_eq!(
+        report.verdict,
+        Cause::IntegrationTimeout,
+        "{a:?}\n  {}",
+        explain(&report)
+    );
+    assert_eq!(code, 1);
+    let f = &report.findings[0];
+    assert!(
+        f.title.contains("the ALB's idle timeout") && f.title.contains("20 s"),
+        "{}",
+        f.title
+    );
+    assert!(!f.title.contains("29 s"), "{}", f.title);
+}
+
 /// Issue 18: a streamed response is no finding of its own.
 #[test]
 fn streaming_is_healthy() {

@@ -65,7 +65,9 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         return None;
     }
     let mut confidence = 0.6;
-    if limit.is_some() || alb_default {
+    // A known limit, or the ALB's own 504 page: the timer that fired is named
+    // by the answer itself, whatever it was set to.
+    if limit.is_some() || by_alb {
         confidence += 0.25;
     }
     if clustered.len() >= 3 && tight {
