@@ -1,4 +1,4 @@
-//! Lab scenarios: one TOML file per cause id (`src/lab/scenarios/`),
+//! Lab scenarios: one TOML file each (`src/lab/scenarios/`),
 //! embedded in the binary, each a set of departures from the defaults
 //! below; `--set key=value` overrides any key.
 //!
@@ -6,11 +6,8 @@
 //! lab divides them by the speed so that a test sees the same shape in
 //! seconds.
 //!
-//! Just over 500 lines: a scenario's whole shape (sections, defaults,
-//! limits, `--set`) in one place.
-//!
-//! Over 500 lines with its tests (about 410 without): the scenario types,
-//! their defaults and their checks read best in one place.
+//! Over 500 lines with its tests: a scenario's whole shape (sections,
+//! defaults, limits, `--set`) reads best in one place.
 
 use std::time::Duration;
 
