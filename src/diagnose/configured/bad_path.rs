@@ -9,7 +9,10 @@
 //! also cites an NLB target group's
 //! `deregistration_delay.connection_termination.enabled` when it is off
 //! (the default on TCP groups): a deregistered target keeps its open
-//! connections until the deregistration delay ends.
+//! connections past the deregistration delay, until it closes them or dies.
+//!
+//! Just over 500 lines with its tests (about 330 without): each zone,
+//! health and draining join beside the fixtures that prove it.
 
 use std::collections::BTreeMap;
 
@@ -300,7 +303,7 @@ fn unhealthy_served(
 }
 
 /// An NLB target group whose deregistered targets keep their open
-/// connections until the deregistration delay ends (termination off,
+/// connections past the deregistration delay (termination off,
 /// the default on TCP groups).
 fn drain_kept(
     seen: &mut Seen,
@@ -325,7 +328,7 @@ fn drain_kept(
         .get(defaults::DEREGISTRATION_DELAY_KEY)
         .map_or("300 s by default".to_string(), |v| format!("{v} s"));
     seen.evidence.push(format!(
-        "{}: `{key}` is false: a deregistered (draining) target keeps the connections already open to it until the deregistration delay ({delay}) ends, and pooled connections keep reaching it",
+        "{}: `{key}` is false: nothing closes the connections already open to a deregistered (draining) target when the deregistration delay ({delay}) ends, so pooled connections keep reaching it until it closes them or dies",
         group_label(lb, tg)
     ));
     seen.fixes.push(format!(
