@@ -7,7 +7,8 @@
 # target/aws-emulators by scripts/aws-emulators.sh). The dashboard's
 # end-to-end tests drive `coldlink watch` in tmux, installed here if missing.
 # The keep-warm alert rules are checked with promtool, installed likewise,
-# and the mutual TLS tests need Debian's nginx.
+# the mutual TLS tests need Debian's nginx, and the kernel lab nftables,
+# dnsmasq and tcpdump (as root only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v tmux >/dev/null; then
@@ -18,6 +19,20 @@ fi
 if [ ! -x /usr/sbin/nginx ]; then
   echo "test: installing nginx from Debian's packages" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+fi
+# The kernel lab (tests/it/kernel_lab/, scripts/kernel-lab.sh) builds the
+# path in network namespaces with nftables, Debian's nginx and dnsmasq, and
+# the phase-fidelity check reads packet times with tcpdump. It needs root;
+# without it the tests say they skipped (never silently).
+if [ "$(id -u)" = 0 ]; then
+  missing=""
+  command -v nft >/dev/null || missing="$missing nftables"
+  command -v dnsmasq >/dev/null || missing="$missing dnsmasq-base"
+  command -v tcpdump >/dev/null || missing="$missing tcpdump"
+  if [ -n "$missing" ]; then
+    echo "test: installing$missing from Debian's packages" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  fi
 fi
 scripts/aws-emulators.sh
 # The shipped alert rules: promtool's own check and rule tests (it installs
