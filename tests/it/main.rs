@@ -26,6 +26,7 @@ mod diagnose_synthetic;
 mod family_analysis;
 mod ip_family;
 mod keepwarm;
+mod kernel_lab;
 mod lab;
 mod lab_alb;
 mod lab_cli;
