@@ -128,27 +128,29 @@ lab_up() {
     for p in $PATHS; do urls="$urls http://$h$p"; done
   done
   urls=${urls# }
+  KLAB_URLS=$urls
+  # Shell-sourceable (values quoted); tests read it as KEY='VALUE' lines.
   cat >"$DIR/lab.env" <<ENV
-KLAB_LAB=$LAB
-KLAB_SCENARIO=$name
-KLAB_CAUSE=$CAUSE
-KLAB_NS=$(klab_ns client)
-KLAB_URLS=$urls
-KLAB_DNS=$KLAB_DNS_ADDR:53
-KLAB_PLAN=$PLAN
-KLAB_DIR=$DIR
+KLAB_LAB='$LAB'
+KLAB_SCENARIO='$name'
+KLAB_CAUSE='$CAUSE'
+KLAB_NS='$(klab_ns client)'
+KLAB_URLS='$urls'
+KLAB_DNS='$KLAB_DNS_ADDR:53'
+KLAB_PLAN='$PLAN'
+KLAB_DIR='$DIR'
 ENV
 }
 
 print_lab() {
   cat <<TEXT
 kernel lab $LAB: $name — $SUMMARY
-  URLs:       $(grep ^KLAB_URLS= "$DIR/lab.env" | cut -d= -f2-)
+  URLs:       $KLAB_URLS
   DNS server: $KLAB_DNS_ADDR:53 (also the client namespace's resolv.conf)
   client ns:  $(klab_ns client)
   files:      $DIR (nginx and dnsmasq configs, pids, logs)
   expect:     $CAUSE
-  run:        ip netns exec $(klab_ns client) coldlink diagnose $(grep ^KLAB_URLS= "$DIR/lab.env" | cut -d= -f2-) --dns-server $KLAB_DNS_ADDR:53 $PLAN
+  run:        ip netns exec $(klab_ns client) coldlink diagnose $KLAB_URLS --dns-server $KLAB_DNS_ADDR:53 $PLAN
   down:       scripts/kernel-lab.sh down $LAB
 TEXT
 }
@@ -160,8 +162,9 @@ case $cmd in
   check) check ;;
   reap) check; netns_reap_stale ;;
   up)
-    check
     name=${1:-}
+    load_scenario "$name"
+    check
     lab_up "$@"
     print_lab
     ;;
@@ -189,7 +192,7 @@ case $cmd in
     print_lab >&2
     set +e
     ip netns exec "$(klab_ns client)" env \
-      KLAB_URLS="$(grep ^KLAB_URLS= "$DIR/lab.env" | cut -d= -f2-)" \
+      KLAB_URLS="$KLAB_URLS" \
       KLAB_DNS="$KLAB_DNS_ADDR:53" KLAB_PLAN="$PLAN" "$@"
     rc=$?
     set -e

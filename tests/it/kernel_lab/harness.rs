@@ -13,6 +13,11 @@ use crate::common::bin;
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kernel-lab.sh");
 
+/// The script, for tests that call it themselves.
+pub fn script() -> &'static str {
+    SCRIPT
+}
+
 /// Where each scenario's records, report and gateway log are kept, for a
 /// later comparison with the in-process lab's: `target/kernel-lab/`.
 pub fn kept_dir() -> PathBuf {
@@ -79,11 +84,17 @@ impl KernelLab {
     /// Build SCENARIO's lab, or print why it cannot run here and return
     /// `None` (the caller returns: skipped, never passed silently).
     pub fn up(scenario: &str) -> Option<KernelLab> {
+        KernelLab::up_tagged(scenario, scenario)
+    }
+
+    /// The same, as lab `PID-TAG`: tests running the same scenario at once
+    /// need tags of their own.
+    pub fn up_tagged(scenario: &str, tag: &str) -> Option<KernelLab> {
         let dir = tempfile::Builder::new().prefix("kernel-lab").tempdir().unwrap();
         let owner = std::process::id().to_string();
         let out = Command::new("bash")
             .arg(SCRIPT)
-            .args(["up", scenario, "--owner", &owner, "--tag", scenario, "--dir"])
+            .args(["up", scenario, "--owner", &owner, "--tag", tag, "--dir"])
             .arg(dir.path())
             .output()
             .expect("run scripts/kernel-lab.sh");
@@ -91,7 +102,7 @@ impl KernelLab {
             eprintln!("{}", skip_line(&out));
             return None;
         }
-        let lab = format!("{owner}-{scenario}");
+        let lab = format!("{owner}-{tag}");
         let stdout = String::from_utf8_lossy(&out.stdout);
         // Torn down even when the script failed part-way.
         let mut guard = KernelLab {
@@ -111,7 +122,7 @@ impl KernelLab {
         guard.env = env_file
             .lines()
             .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
             .collect();
         Some(guard)
     }

@@ -1,8 +1,31 @@
 //! Each scenario of `scripts/kernel-lab/scenarios/`, diagnosed by coldlink
-//! in the lab's client namespace. The knobs and the plan are the
-//! scenario file's; what must come out is here.
+//! in the lab's client namespace. The knobs and the plan are the scenario
+//! file's; what must come out is here: the verdict's cause id, and one
+//! thing in the records or the lab's own logs that only the mechanism
+//! explains.
 
-use super::harness::KernelLab;
+use serde_json::Value;
+
+use super::harness::{Diagnosis, KernelLab};
+
+fn phase(r: &Value, name: &str) -> f64 {
+    r["phases_ms"][name].as_f64().unwrap_or(0.0)
+}
+
+fn with_status(d: &Diagnosis, status: u64) -> Vec<&Value> {
+    d.records.iter().filter(|r| r["status"] == status).collect()
+}
+
+/// The verdict is CAUSE, and its finding is the verdict's (severity at
+/// warning or above).
+fn assert_verdict(d: &Diagnosis, cause: &str) -> Value {
+    assert_eq!(d.verdict(), cause, "{}{}", d.said(), d.stderr);
+    let f = d
+        .finding(cause)
+        .unwrap_or_else(|| panic!("no {cause} finding: {}", d.said()));
+    assert_ne!(f["severity"], "info", "{}", d.said());
+    f.clone()
+}
 
 /// Nothing broken: no finding at warning or above. Two entry points make
 /// `edge` tested; the idle timers (a 350 s quiet period, 60–90 s ones)
@@ -27,6 +50,156 @@ fn healthy_has_no_finding_and_leaves_only_the_long_idle_timers_untested() {
     assert_eq!(untested, ["idle-timeout", "keepalive-race"], "{}", d.said());
     assert!(d.records.len() >= 40, "{}", d.records.len());
     assert!(d.records.iter().all(|r| r["status"] == 200), "{}", d.said());
-    // Every new connection asked the lab's dnsmasq.
-    assert!(lab.file("dnsmasq.log").contains("api.klab.test"));
+    // Every new connection asked the lab's dnsmasq; every backend answered.
+    assert!(lab.file("dnsmasq.log").contains("query[A] api.klab.test"));
+    let gw = lab.file("gw-access.log");
+    for backend in ["10.77.3.2:80", "10.77.3.3:80", "10.77.3.4:80"] {
+        assert!(
+            gw.contains(&format!("upstream={backend}")),
+            "{backend} unused:\n{gw}"
+        );
+    }
+}
+
+/// conntrack forgets flows idle 4 s and resets them: the gateway's pooled
+/// connections meet the reset after long quiet periods and it answers 502.
+#[test]
+fn idle_timeout_with_reset_is_named_with_502s_after_long_gaps() {
+    let Some(lab) = KernelLab::up("idle-timeout-reset") else {
+        return;
+    };
+    let d = lab.diagnose();
+    let f = assert_verdict(&d, "idle-timeout");
+    assert!(f["evidence"].to_string().contains("reset"), "{f}");
+    let failed = with_status(&d, 502);
+    assert!(failed.len() >= 6, "{}", d.said());
+    // Each 502 was the gateway's: nginx logged a reset by the NLB.
+    assert!(
+        lab.file("gw-error.log").contains("Connection reset by peer"),
+        "{}",
+        lab.file("gw-error.log")
+    );
+}
+
+/// The same timer with a silent drop: nginx waits its 2 s read timeout on
+/// the forgotten flow and answers 504.
+#[test]
+fn idle_timeout_with_silent_drop_is_named_with_2s_504s_after_long_gaps() {
+    let Some(lab) = KernelLab::up("idle-timeout-drop") else {
+        return;
+    };
+    let d = lab.diagnose();
+    let f = assert_verdict(&d, "idle-timeout");
+    assert!(f["evidence"].to_string().contains("504"), "{f}");
+    let timed_out = with_status(&d, 504);
+    assert!(timed_out.len() >= 6, "{}", d.said());
+    for r in timed_out {
+        let ttfb = phase(r, "ttfb");
+        assert!(
+            (1900.0..3000.0).contains(&ttfb),
+            "a 504 after {ttfb} ms, not nginx's 2 s: {r}"
+        );
+    }
+}
+
+/// The gateway drops 30 % of the client's SYNs: the kernel resends them,
+/// and the stalled connects sit on its schedule (1 s, then 2 s …).
+#[test]
+fn syn_loss_is_named_with_connects_stalled_by_the_kernels_retransmission() {
+    let Some(lab) = KernelLab::up("syn-loss") else {
+        return;
+    };
+    let d = lab.diagnose();
+    assert_verdict(&d, "syn-loss");
+    let stalled: Vec<f64> = d
+        .records
+        .iter()
+        .map(|r| phase(r, "connect"))
+        .filter(|c| *c > 700.0)
+        .collect();
+    assert!(stalled.len() >= 2, "{stalled:?}");
+    // This kernel's schedule: whole seconds after the first SYN.
+    for c in &stalled {
+        let off = (c / 1000.0 - (c / 1000.0).round()).abs();
+        assert!(off < 0.1, "a connect of {c} ms is not on a retransmission mark");
+    }
+}
+
+/// One backend of three black-holes SYNs: every third request waits nginx's
+/// 2 s connect timeout and is retried on the next backend.
+#[test]
+fn bad_path_is_named_with_a_third_of_requests_2s_late_in_ttfb() {
+    let Some(lab) = KernelLab::up("bad-path") else {
+        return;
+    };
+    let d = lab.diagnose();
+    assert_verdict(&d, "bad-path");
+    let slow: Vec<&Value> = d.records.iter().filter(|r| phase(r, "ttfb") > 1900.0).collect();
+    assert!(slow.len() >= 4, "{}", d.said());
+    for r in &slow {
+        assert_eq!(r["status"], 200, "retried, so answered: {r}");
+        assert!(phase(r, "ttfb") < 3000.0, "{r}");
+    }
+    // nginx's own account: the dead backend first, then another.
+    let gw = lab.file("gw-access.log");
+    assert!(gw.contains("upstream=10.77.3.4:80, 10.77.3."), "{gw}");
+}
+
+/// dnsmasq's namespace drops a fifth of the queries: lookups stall by the
+/// resolver's 5 s timer.
+#[test]
+fn dns_timeout_is_named_with_lookups_stalled_by_the_resolver_timer() {
+    let Some(lab) = KernelLab::up("dns-timeout") else {
+        return;
+    };
+    let d = lab.diagnose();
+    assert_verdict(&d, "dns-timeout");
+    let stalled: Vec<f64> = d
+        .records
+        .iter()
+        .map(|r| phase(r, "dns"))
+        .filter(|ms| *ms > 1000.0)
+        .collect();
+    assert!(stalled.len() >= 2, "{}", d.said());
+    assert!(
+        stalled.iter().any(|ms| (4500.0..5600.0).contains(ms)),
+        "no lookup at the 5 s timer: {stalled:?}"
+    );
+}
+
+/// Backends close idle connections at 2 s; their FIN reaches the gateway
+/// about 3.4 s later (the NLB drops the first five): requests after gaps
+/// in between meet a closed connection (502), shorter and longer gaps are
+/// fine.
+#[test]
+fn keepalive_race_is_named_with_502s_only_inside_the_window() {
+    let Some(lab) = KernelLab::up("keepalive-race") else {
+        return;
+    };
+    let d = lab.diagnose();
+    assert_verdict(&d, "keepalive-race");
+    assert!(with_status(&d, 502).len() >= 6, "{}", d.said());
+    let rows = d.report["idle_sweep"].as_array().unwrap();
+    let row = |gap: f64| {
+        rows.iter()
+            .find(|r| r["gap_ms"].as_f64() == Some(gap))
+            .unwrap_or_else(|| panic!("no {gap} ms row: {rows:?}"))
+    };
+    for gap in [2500.0, 3500.0, 4500.0] {
+        assert_eq!(
+            row(gap)["slow"],
+            row(gap)["probes"],
+            "inside the window: {:?}",
+            row(gap)
+        );
+    }
+    for gap in [1000.0, 7000.0, 10000.0] {
+        assert_eq!(row(gap)["slow"], 0, "outside the window: {:?}", row(gap));
+    }
+    // The backend's reset, as nginx logged it.
+    assert!(
+        lab.file("gw-error.log").contains("Connection reset by peer"),
+        "{}",
+        lab.file("gw-error.log")
+    );
 }
