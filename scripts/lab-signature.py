@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""The signature of a run's records (NDJSON from --records), to compare the
+in-process lab with the kernel lab: what failed and how, which phase
+stalled and by how much, on reused or new connections, and after which
+quiet gaps (API-wide, as coldlink's detectors count them) and connection
+idle ages. With two files, their signatures side by side.
+
+    scripts/lab-signature.py KERNEL.ndjson IN-PROCESS.ndjson
+
+Durations are real time (ms in the records, seconds here). A probe is bad
+when it failed (an error, or a status of 500 or more) or one of its phases
+took STALL seconds more than that phase's fastest.
+"""
+
+import json
+import statistics
+import sys
+from collections import Counter
+from datetime import datetime
+
+STALL = 0.5  # s above the phase's fastest
+SESSION_GAP = 0.020  # s: a quieter gap starts a session (docs/causes.md)
+PHASES = ["dns", "connect", "tls", "send", "ttfb", "body"]
+
+
+def at(r):
+    return datetime.fromisoformat(r["at"].replace("Z", "+00:00")).timestamp()
+
+
+def secs(xs):
+    return " ".join(f"{x:.2f}" for x in xs) or "-"
+
+
+def failure(r):
+    if r.get("error"):
+        return f'{r["error"]["kind"]}@{r["error"]["phase"]}'
+    if (r.get("status") or 0) >= 500:
+        return str(r["status"])
+    return None
+
+
+def signature(path):
+    rs = [json.loads(line) for line in open(path) if line.strip()]
+    rs.sort(key=at)
+    targets = len({r["target"] for r in rs})
+    fastest = {}
+    for p in PHASES:
+        xs = [r["phases_ms"].get(p) for r in rs if r["phases_ms"].get(p) is not None]
+        fastest[p] = min(xs) / 1000 if xs else 0.0
+    # The API-wide quiet gap before each probe, and its place in its session.
+    latest_end, pos = None, 0
+    for r in rs:
+        start = at(r)
+        r["_gap"] = None if latest_end is None else max(0.0, start - latest_end)
+        pos = 1 if r["_gap"] is None or r["_gap"] >= SESSION_GAP else pos + 1
+        r["_pos"] = pos
+        end = start + r["total_ms"] / 1000
+        latest_end = end if latest_end is None else max(latest_end, end)
+        r["_fail"] = failure(r)
+        r["_stall"] = [
+            (p, r["phases_ms"][p] / 1000 - fastest[p])
+            for p in PHASES
+            if (r["phases_ms"].get(p) or 0) / 1000 - fastest[p] > STALL
+        ]
+        r["_bad"] = bool(r["_fail"] or r["_stall"])
+    bad = [r for r in rs if r["_bad"]]
+    sig = {}
+    sig["probes"] = f"{len(rs)} to {targets} target(s), {len(bad)} bad"
+    sig["statuses"] = " ".join(f"{k}×{v}" for k, v in sorted(Counter(str(r.get("status")) for r in rs).items()))
+    sig["failures"] = " ".join(f"{k}×{v}" for k, v in Counter(r["_fail"] for r in bad if r["_fail"]).items()) or "-"
+    fails = [r for r in bad if r["_fail"]]
+    fails_ms = sorted((r["phases_ms"].get("ttfb") or 0) / 1000 for r in fails)
+    sig["failure ttfb (s)"] = f"{fails_ms[0]:.3f}–{fails_ms[-1]:.3f}" if fails_ms else "-"
+    stalls = Counter()
+    sizes = {}
+    for r in bad:
+        for p, _ in r["_stall"]:
+            stalls[f'{p}→{r.get("status") or r["_fail"]}'] += 1
+            sizes.setdefault(p, []).append(r["phases_ms"][p] / 1000)
+    sig["stalls (phase→outcome)"] = " ".join(f"{k}×{v}" for k, v in sorted(stalls.items())) or "-"
+    for p, xs in sorted(sizes.items()):
+        xs.sort()
+        sig[f"{p} of stalled probes (s)"] = f"median {statistics.median(xs):.2f}, {xs[0]:.2f}–{xs[-1]:.2f}"
+    sig["bad on client conn"] = " ".join(f"{k}×{v}" for k, v in sorted(Counter("reused" if r["conn"]["reused"] else "new" for r in bad).items())) or "-"
+    sig["bad: place in session"] = " ".join(f"#{k}×{v}" for k, v in sorted(Counter(r["_pos"] for r in bad).items())) or "-"
+    # Quiet gaps of a second or more: how many of their heads (the first
+    # `targets` probes of the session) were bad, per gap rounded to 0.5 s.
+    levels, head_of = {}, None
+    for r in rs:
+        if r["_pos"] == 1:
+            head_of = round(r["_gap"] * 2) / 2 if r["_gap"] is not None and r["_gap"] >= 0.9 else None
+        if head_of is not None and r["_pos"] <= targets:
+            b, n = levels.get(head_of, (0, 0))
+            levels[head_of] = (b + r["_bad"], n + 1)
+    sig["bad heads by quiet gap"] = " ".join(f"{g:g}s:{b}/{n}" for g, (b, n) in sorted(levels.items())) or "-"
+    idle = sorted(r["conn"]["idle_ms"] / 1000 for r in bad if r["conn"].get("idle_ms") is not None)
+    sig["conn.idle_ms of bad (s)"] = f"{idle[0]:.2f}–{idle[-1]:.2f} (n={len(idle)})" if idle else "- (new connections)"
+    good_gaps = [r["_gap"] for r in rs if not r["_bad"] and r["_gap"] is not None and r["_pos"] == 1]
+    bad_gaps = [r["_gap"] for r in bad if r["_gap"] is not None and r["_pos"] == 1 and r["_gap"] >= 0.9]
+    if bad_gaps:
+        sig["failures begin"] = f"quiet gap ≥ {min(bad_gaps):.2f} s (longest clean head gap {max(good_gaps, default=0):.2f} s)"
+    con = sorted(r["phases_ms"]["connect"] / 1000 for r in rs if (r["phases_ms"].get("connect") or 0) > 700)
+    sig["connect stalls (s)"] = secs(con)
+    dns = sorted(r["phases_ms"]["dns"] / 1000 for r in rs if (r["phases_ms"].get("dns") or 0) > 300)
+    lookups = sum(1 for r in rs if r["phases_ms"].get("dns") is not None)
+    sig["dns stalls (s)"] = f"{len(dns)}/{lookups} lookups: {secs(dns)}"
+    return sig
+
+
+def main(paths):
+    if not 1 <= len(paths) <= 2:
+        sys.exit("usage: lab-signature.py RECORDS.ndjson [OTHER.ndjson]")
+    sigs = [signature(p) for p in paths]
+    keys = list(dict.fromkeys(k for s in sigs for k in s))
+    width = max(len(k) for k in keys)
+    if len(sigs) == 2:
+        print(f'{"":{width}}  A = {paths[0]}\n{"":{width}}  B = {paths[1]}')
+    for k in keys:
+        vals = [s.get(k, "-") for s in sigs]
+        print(f"{k:{width}}  " + ("A: " + vals[0] + "\n" + " " * (width + 2) + "B: " + vals[1] if len(vals) == 2 else vals[0]))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
