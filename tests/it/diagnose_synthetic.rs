@@ -19,6 +19,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 mod alb;
+mod idle_clock;
 mod wording;
 
 /// How a synthetic path behaves.

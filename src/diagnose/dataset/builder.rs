@@ -12,7 +12,7 @@ use crate::records::{family_of_remote, Observation, Reuse};
 /// A gap shorter than this (real time) joins a probe to the session of the
 /// one before it: back-to-back probes leave well under a millisecond, so
 /// 20 ms is noise-proof yet far below any timer worth finding.
-const SESSION_JOIN_REAL_MS: f64 = 20.0;
+pub const SESSION_JOIN_REAL_MS: f64 = 20.0;
 
 /// Collects observations (in any order, from any number of files) into a
 /// [`Dataset`].

@@ -18,7 +18,7 @@ use crate::records::{ByReuse, RecordView, Reuse};
 
 mod builder;
 mod family;
-pub use builder::Builder;
+pub use builder::{Builder, SESSION_JOIN_REAL_MS};
 pub use family::slot;
 
 /// A stall shorter than this (scenario ms) is never called one, whatever the

@@ -4,24 +4,31 @@
 //!
 //! Only the first probes after a quiet period (one per target: the session
 //! "heads") meet connections that sat idle for the whole gap; probes inside a
-//! burst tell how the path behaves when warm.
+//! burst tell how the path behaves when warm. The idle periods are measured
+//! on the clock that explains the bad probes best (`clock.rs`): the API's
+//! quiet time, the probe's own connection's idle time, or the time since the
+//! API last answered.
 
+use super::clock::{self, Clock, Point};
 use super::Input;
 use crate::diagnose::dataset::{Dataset, Sample};
 use crate::diagnose::num::{frac, median, sorted};
 use crate::diagnose::PathKind;
 
-/// One gap level: quiet periods of (nearly) the same length, counted as
-/// bad when any of the first probes after them was. A pool that replaces
-/// the stale connection it stalled on serves the next probe fresh, so only
-/// the first may show it.
+/// One gap level: idle periods of (nearly) the same length on the clock
+/// followed, counted as bad when any of the first probes after them was. A
+/// pool that replaces the stale connection it stalled on serves the next
+/// probe fresh, so only the first may show it.
 #[derive(Debug, Clone, Default)]
 struct Bin {
     n: usize,
     bad: usize,
     min_gap: f64,
     max_gap: f64,
-    idx: Vec<usize>,
+    /// The bad probes, each with its period's length on the clock.
+    idx: Vec<(usize, f64)>,
+    /// The lengths of the good periods.
+    good: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,6 +43,8 @@ pub enum Shape {
 #[derive(Debug, Clone)]
 pub struct GapPattern {
     pub shape: Shape,
+    /// The clock the periods were measured by (`clock.rs`).
+    pub clock: Clock,
     /// Longest gap below the bad range (scenario ms).
     pub lo_ms: f64,
     /// Shortest gap inside it.
@@ -47,6 +56,11 @@ pub struct GapPattern {
     pub beyond: (usize, usize),
     /// Probes inside the range that were bad.
     pub bad: Vec<usize>,
+    /// Each bad probe with its period's length on the clock.
+    pub bad_at: Vec<(usize, f64)>,
+    /// Good periods inside the range longer than its longest bad one (a
+    /// step's successes after its failures), by length.
+    pub good_after: Vec<f64>,
     /// How many of those failed (rather than stalled).
     pub failed: usize,
     /// Median extra time of the slow ones (scenario ms; NaN if none).
@@ -63,19 +77,17 @@ const SAME_LEVEL: f64 = 1.05;
 /// into log-spaced bins, a factor of 1.25 wide, to keep the search small.
 const MAX_LEVELS: usize = 300;
 
-/// The first probes after one quiet period.
-#[derive(Debug, Clone)]
-struct Session {
-    gap: f64,
-    /// Its bad probes (any makes the session bad).
-    bad: Vec<usize>,
-}
+/// A window needs this many periods beyond its bad range: a single success
+/// after failures may be a pool that closed its stale connections itself
+/// (nginx's upstream `keepalive_timeout`) and opened a fresh one, which
+/// does not end a step.
+const WINDOW_BEYOND: usize = 2;
 
-/// Gap levels: quiet periods sorted by gap and grouped into bins.
-fn levels(mut sessions: Vec<Session>) -> Vec<Bin> {
+/// Gap levels: idle periods sorted by length and grouped into bins.
+fn levels(mut sessions: Vec<Point>) -> Vec<Bin> {
     sessions.sort_by(|a, b| a.gap.total_cmp(&b.gap));
     let mut bins: Vec<Bin> = Vec::new();
-    let push = |bins: &mut Vec<Bin>, join: bool, s: &Session| {
+    let push = |bins: &mut Vec<Bin>, join: bool, s: &Point| {
         let g = s.gap;
         if !join || bins.is_empty() {
             bins.push(Bin {
@@ -89,6 +101,9 @@ fn levels(mut sessions: Vec<Session>) -> Vec<Bin> {
         b.bad += !s.bad.is_empty() as usize;
         b.max_gap = g;
         b.idx.extend(&s.bad);
+        if s.bad.is_empty() {
+            b.good.push(g);
+        }
     };
     // Measured from the level's shortest gap, so that evenly spread gaps
     // do not chain into one level.
@@ -148,6 +163,16 @@ impl Bad {
             Bad::FailedOrStalled => s.failed() || stalled(ds, s),
         }
     }
+
+    /// The clocks this kind of failure may follow, preferred first on a
+    /// tie. A race leaves no stale connection behind (the pool saw the
+    /// close), so the time since the last success is no clock of a race.
+    fn clocks(self) -> &'static [Clock] {
+        match self {
+            Bad::FailedOrStalled => &[Clock::Quiet, Clock::ConnIdle, Clock::SinceSuccess],
+            Bad::Failed => &[Clock::Quiet, Clock::ConnIdle],
+        }
+    }
 }
 
 /// More than twice the noise margin above the fast mode, and more than
@@ -162,39 +187,62 @@ fn stalled(ds: &Dataset, s: &Sample) -> bool {
     }
 }
 
+/// The gap dependence on the clock that explains the bad first probes
+/// best: the API's quiet time unless another clock separates them more
+/// cleanly (a higher contrast; on a tie the first clock of
+/// [`Bad::clocks`] stays, so that where the clocks agree nothing changes).
 pub fn analyse(input: &Input<'_>, criterion: Bad) -> Option<GapPattern> {
     let ds = input.ds;
-    // Sessions by the index of their first probe.
-    let mut sessions: std::collections::BTreeMap<usize, Session> = std::collections::BTreeMap::new();
     let mut warm = (0, 0);
     for (i, s) in ds.samples.iter().enumerate() {
-        if input.explained[i] {
+        if input.explained[i] || is_head(ds, s) {
             continue;
         }
-        let bad = criterion.of(ds, s);
-        if !is_head(ds, s) {
-            if s.session_gap_ms.is_finite() || s.session_pos > 0 {
-                warm.1 += 1;
-                warm.0 += bad as usize;
-            }
-            continue;
-        }
-        let session = sessions.entry(i - s.session_pos as usize).or_insert(Session {
-            gap: s.session_gap_ms,
-            bad: Vec::new(),
-        });
-        if bad {
-            session.bad.push(i);
+        if s.session_gap_ms.is_finite() || s.session_pos > 0 {
+            warm.1 += 1;
+            warm.0 += criterion.of(ds, s) as usize;
         }
     }
     // Inside bursts the path must be mostly fine, or the trouble is not idleness.
     if warm.1 >= 10 && frac(warm.0, warm.1) > 0.15 {
         return None;
     }
-    let bins = levels(sessions.into_values().collect());
+    let mut best: Option<(Range, Clock, Vec<Bin>)> = None;
+    for &clock in criterion.clocks() {
+        let points = clock::points(
+            ds,
+            input.explained,
+            clock,
+            |s| is_head(ds, s),
+            |s| criterion.of(ds, s),
+        );
+        let bins = levels(points);
+        let Some(range) = best_range(ds, &bins, warm) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|(b, _, _)| range.score > b.score + 1e-9) {
+            best = Some((range, clock, bins));
+        }
+    }
+    let (Range { i, j, .. }, clock, bins) = best?;
+    Some(pattern(ds, &bins, i, j, clock, warm))
+}
+
+/// The best bad range of levels: its bounds and contrast.
+struct Range {
+    score: f64,
+    i: usize,
+    j: usize,
+    bad: usize,
+}
+
+/// Every contiguous range of levels tried as the bad one, with levels below
+/// it and optionally beyond it; the one of the largest contrast that
+/// qualifies (ties: more bad periods).
+fn best_range(ds: &Dataset, bins: &[Bin], warm: (usize, usize)) -> Option<Range> {
     let sum = |r: std::ops::Range<usize>| bins[r].iter().fold((0, 0), |(b, n), x| (b + x.bad, n + x.n));
     let k = bins.len();
-    let mut best: Option<(f64, usize, usize, usize)> = None;
+    let mut best: Option<Range> = None;
     for i in 1..k {
         for j in i..k {
             let inside = sum(i..j + 1);
@@ -205,35 +253,54 @@ pub fn analyse(input: &Input<'_>, criterion: Bad) -> Option<GapPattern> {
                 frac(below.0, below.1),
                 frac(beyond.0, beyond.1),
             );
-            let enough =
-                inside.0 >= 2 || (inside.0 == 1 && lone_is_telling(ds, &bins[..i], &bins[i..=j], warm));
+            // One bad period followed by a good one is no pattern: not a
+            // window (one period beyond is too few), and not a step.
+            let enough = inside.0 >= 2
+                || (inside.0 == 1 && bins[j].bad > 0 && lone_is_telling(ds, &bins[..i], &bins[i..=j], warm));
             let ok = enough
                 && fi >= 0.5
                 && below.1 >= 2
                 && fb <= 0.15
-                && (beyond.1 == 0 || fy <= 0.2)
+                && (beyond.1 == 0 || (beyond.1 >= WINDOW_BEYOND && fy <= 0.2))
                 && fi - fb.max(fy) >= 0.4;
             if !ok {
                 continue;
             }
             let score = fi - fb.max(fy);
-            if best.is_none_or(|(s, _, _, bad)| score > s + 1e-9 || (score > s - 1e-9 && inside.0 > bad)) {
-                best = Some((score, i, j, inside.0));
+            if best
+                .as_ref()
+                .is_none_or(|b| score > b.score + 1e-9 || (score > b.score - 1e-9 && inside.0 > b.bad))
+            {
+                best = Some(Range {
+                    score,
+                    i,
+                    j,
+                    bad: inside.0,
+                });
             }
         }
     }
-    let (_, i, j, _) = best?;
-    let bad: Vec<usize> = bins[i..=j].iter().flat_map(|b| b.idx.iter().copied()).collect();
+    best
+}
+
+/// The pattern of the bad range `i..=j` of `bins`.
+fn pattern(ds: &Dataset, bins: &[Bin], i: usize, j: usize, clock: Clock, warm: (usize, usize)) -> GapPattern {
+    let sum = |r: std::ops::Range<usize>| bins[r].iter().fold((0, 0), |(b, n), x| (b + x.bad, n + x.n));
+    let k = bins.len();
+    let bad_at: Vec<(usize, f64)> = bins[i..=j].iter().flat_map(|b| b.idx.iter().copied()).collect();
+    let bad: Vec<usize> = bad_at.iter().map(|&(x, _)| x).collect();
     let failed = bad.iter().filter(|&&x| ds.samples[x].failed()).count();
     let stalls = sorted(
         bad.iter()
             .filter(|&&x| !ds.samples[x].failed())
             .map(|&x| ds.excess_ms(&ds.samples[x])),
     );
-    let max_bad_ms = bad
+    let max_bad_ms = bad_at.iter().map(|&(_, g)| g).fold(0.0, f64::max);
+    let good_after = bins[i..=j]
         .iter()
-        .map(|&x| ds.samples[x].session_gap_ms)
-        .fold(0.0, f64::max);
+        .flat_map(|b| b.good.iter().copied())
+        .filter(|&g| g > max_bad_ms)
+        .collect();
     let shape = if j + 1 < k {
         Shape::Window {
             beyond_ms: bins[j + 1].min_gap,
@@ -241,8 +308,9 @@ pub fn analyse(input: &Input<'_>, criterion: Bad) -> Option<GapPattern> {
     } else {
         Shape::Step
     };
-    Some(GapPattern {
+    GapPattern {
         shape,
+        clock,
         lo_ms: bins[i - 1].max_gap,
         hi_ms: bins[i].min_gap,
         max_bad_ms,
@@ -250,6 +318,8 @@ pub fn analyse(input: &Input<'_>, criterion: Bad) -> Option<GapPattern> {
         below: sum(0..i),
         beyond: sum(j + 1..k),
         bad,
+        bad_at,
+        good_after,
         failed,
         stall_ms: if stalls.is_empty() {
             f64::NAN
@@ -257,7 +327,7 @@ pub fn analyse(input: &Input<'_>, criterion: Bad) -> Option<GapPattern> {
             median(&stalls)
         },
         warm,
-    })
+    }
 }
 
 /// One bad quiet period is enough when several shorter ones were seen and
@@ -270,7 +340,7 @@ fn lone_is_telling(ds: &Dataset, below: &[Bin], inside: &[Bin], warm: (usize, us
     let failed = |bins: &[Bin]| {
         bins.iter()
             .flat_map(|b| &b.idx)
-            .filter(|&&i| ds.samples[i].failed())
+            .filter(|&&(i, _)| ds.samples[i].failed())
             .count()
     };
     let (bad_below, seen_below) = count(below);
@@ -349,6 +419,55 @@ pub fn matching_timers(lo_ms: f64, hi_ms: f64, kind: PathKind) -> Vec<String> {
         .into_iter()
         .map(|(t, names)| format!("{:.0} s: {}", t / 1000.0, names.join(", ")))
         .collect()
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::*;
+    use crate::diagnose::dataset::Builder;
+
+    /// The bad range's bounds (as gaps, s) and shape, from (gap s, bad).
+    fn shape(periods: &[(f64, bool)]) -> Option<(f64, f64, bool)> {
+        // Probe i is period i's first probe: a 502 when the period was bad.
+        let mut b = Builder::new();
+        for &(_, bad) in periods {
+            b.add(&crate::diagnose::dataset::Observation {
+                target: "a",
+                url: "http://a/",
+                total_ms: 20.0,
+                status: Some(if bad { 502 } else { 200 }),
+                ..Default::default()
+            });
+        }
+        let ds = b.build(1.0, None);
+        let points = periods
+            .iter()
+            .enumerate()
+            .map(|(i, &(gap, bad))| Point {
+                gap: gap * 1000.0,
+                bad: if bad { vec![(i, gap * 1000.0)] } else { Vec::new() },
+            })
+            .collect();
+        let bins = levels(points);
+        let r = best_range(&ds, &bins, (0, 0))?;
+        Some((
+            bins[r.i].min_gap / 1000.0,
+            bins[r.j].max_gap / 1000.0,
+            r.j + 1 < bins.len(),
+        ))
+    }
+
+    const BELOW: [(f64, bool); 4] = [(1.0, false), (3.0, false), (8.0, false), (30.0, false)];
+
+    #[test]
+    fn one_success_beyond_the_failures_does_not_make_a_window() {
+        let lone = [&BELOW[..], &[(65.0, true), (80.0, true), (120.0, false)]].concat();
+        assert_eq!(shape(&lone), Some((65.0, 120.0, false)), "a step through it");
+        let single = [&BELOW[..], &[(65.0, true), (120.0, false)]].concat();
+        assert_eq!(shape(&single), None, "one bad period, one good one beyond");
+        let two = [&lone[..], &[(360.0, false)]].concat();
+        assert_eq!(shape(&two), Some((65.0, 80.0, true)), "a window");
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use super::gaps::{analyse, matching_timers, Bad, Shape};
+use super::clock;
+use super::gaps::{analyse, matching_timers, Bad, GapPattern, Shape};
 use super::{target_names, Detection, Input};
 use crate::diagnose::cloudwatch::CloudWatchEvidence;
 use crate::diagnose::finding::{Cause, Finding, Severity};
@@ -117,9 +118,10 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         format!("Requests after ≥ {} idle {what}: {timer}", human_ms(p.hi_ms)),
     )
     .evidence(format!(
-        "after {}/{} quiet periods ≥ {} the first requests were slow or failed; after {}/{} periods ≤ {}",
+        "after {}/{} {} ≥ {} the first requests were slow or failed; after {}/{} periods ≤ {}",
         p.inside.0,
         p.inside.1,
+        p.clock.periods(),
         human_ms(p.hi_ms),
         p.below.0,
         p.below.1,
@@ -127,6 +129,12 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     ))
     .fixes(fixes(kind))
     .targets(target_names(ds, p.bad.iter().copied()));
+    if let Some(line) = clock::says(ds, p.clock, &p.bad_at, p.hi_ms) {
+        f = f.evidence(line);
+    }
+    if let Some(line) = success_after_failures(&p) {
+        f = f.evidence(line);
+    }
     // What `--aws-config` compares the configured timers with.
     f.measured.timer_ms = Some([p.lo_ms, p.hi_ms]);
     if p.warm.1 > 0 {
@@ -165,6 +173,26 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         f = with_cloudwatch(f, cw, &minutes);
     }
     Some(Detection::new(f, p.bad))
+}
+
+/// A step whose longest periods include a success after its failures: a
+/// pool that closes idle connections on its own timer (nginx's upstream
+/// `keepalive_timeout`, 60 s by default) opens a fresh connection for the
+/// next request, which then succeeds. One such success does not end the
+/// step (a window needs more, `gaps.rs`); the evidence says what it was.
+fn success_after_failures(p: &GapPattern) -> Option<String> {
+    let (first, rest) = p.good_after.split_first()?;
+    let at: Vec<String> = std::iter::once(first).chain(rest).map(|&g| human_ms(g)).collect();
+    let (what, end) = if rest.is_empty() {
+        ("one success", "this does not end the step")
+    } else {
+        ("successes", "they do not end the step")
+    };
+    Some(format!(
+        "{what} at {} after failures from {}: a pool that closes idle connections itself (nginx upstream `keepalive_timeout`, 60 s by default) opens a fresh one; {end}",
+        at.join(", "),
+        human_ms(p.hi_ms)
+    ))
 }
 
 /// The targets of these probes, each once.

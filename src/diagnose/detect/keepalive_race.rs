@@ -13,6 +13,7 @@
 //!   connections are shared with all other traffic, so the failures need
 //!   no quiet gap of the client's: a fast 502 on a fraction of requests.
 
+use super::clock;
 use super::gaps::{analyse, is_head, matching_timers, Bad, Shape};
 use super::words::{ALB_IDLE_MS, ALB_IDLE_RAISE_FIX, TARGET_KEEPALIVE_FIX, TARGET_REFUSED_FIX};
 use super::{percent, ratio, target_names, Detection, Input};
@@ -40,6 +41,10 @@ const FIX_UNKNOWN: &[&str] = &[
 
 /// The last fix of the ALB's own 502 pages, whatever their mechanism.
 const RETRY_502: &str = "Retry idempotent requests once on a 502; `HTTPCode_ELB_502_Count` against `HTTPCode_Target_5XX_Count` on the ALB tells its own 502s from the targets'.";
+
+/// nginx's upstream `keepalive_timeout` by default: a gateway pool that
+/// closes its own idle connections at it serves the next request fresh.
+const POOL_TIMER_MS: f64 = 60_000.0;
 
 /// Pages in at least this many quarters of the run are spread over it
 /// (a short target keep-alive); fewer, concentrated (a target going away).
@@ -206,9 +211,10 @@ fn gap_window(input: &Input<'_>) -> Option<Detection> {
     };
     let mut f = Finding::new(Cause::KeepaliveRace, severity, confidence, title)
         .evidence(format!(
-            "after {}/{} quiet periods of {} the first requests failed (a reset, or the gateway's 502)",
+            "after {}/{} {} of {} the first requests failed (a reset, or the gateway's 502)",
             p.inside.0,
             p.inside.1,
+            p.clock.periods(),
             span(p.hi_ms, p.max_bad_ms)
         ))
         .evidence(format!(
@@ -226,6 +232,17 @@ fn gap_window(input: &Input<'_>) -> Option<Detection> {
             _ => FIX_UNKNOWN,
         })
         .targets(target_names(ds, p.bad.iter().copied()));
+    if let Some(line) = clock::says(ds, p.clock, &p.bad_at, p.hi_ms) {
+        f = f.evidence(line);
+    }
+    if super::gaps::fits(p.max_bad_ms, beyond_ms, POOL_TIMER_MS) {
+        f = f.evidence(format!(
+            "the failures stop between {} and {}, where a pool that closes idle connections itself (nginx upstream `keepalive_timeout`, 60 s by default) opens fresh ones: an idle timer cut short by that pool looks the same; repeat the gaps on both sides of {} to tell them apart",
+            human_ms(p.max_bad_ms),
+            human_ms(beyond_ms),
+            human_ms(POOL_TIMER_MS)
+        ));
+    }
     if alb_leg {
         f = f.evidence("on the gateway → ALB leg: the ALB is a proxy and closes an idle connection with a FIN (`idle_timeout.timeout_seconds`, 60 s by default), so the race costs a fast failure, not a stall");
     }

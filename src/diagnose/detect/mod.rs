@@ -5,6 +5,7 @@
 //! (errors), so that a probe is blamed on the narrowest cause that fits.
 
 mod bad_path;
+mod clock;
 mod dns_timeout;
 mod edge;
 pub(crate) use edge::UNCHECKED_OPENING;

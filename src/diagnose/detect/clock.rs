@@ -1,0 +1,258 @@
+//! The clocks the gap analysis (`gaps.rs`) can follow. An idle timer fires
+//! on the idle age of the connection a request meets; the records show that
+//! age only for the probe's own connection, so the pools further on are
+//! read from the API's quiet time around them:
+//!
+//! - **the API's quiet time** (`Sample::session_gap_ms`): since any probe
+//!   to any target ended, because the gateway pools its integration
+//!   connections across the whole API;
+//! - **the connection's own idle time** (`conn.idle_ms`): a pooled client
+//!   connection can sit idle longer than the API was quiet (the probe's
+//!   pool hands out its most recently used connection first and drops one
+//!   that failed, so the next probe takes one idle since the burst). It is
+//!   the clock of a timer on the probe's own connection: a direct backend,
+//!   a NAT or conntrack on the client side;
+//! - **the time since the API last answered**: a pool like nginx's hands
+//!   out its most recently used connection first, and a failed request
+//!   returns none to it, so right after a failure the next request meets a
+//!   connection idle since the last success, however short the gap.
+//!
+//! Each clock gives the analysis its points: an idle period and whether the
+//! first request(s) after it were bad.
+
+use crate::diagnose::dataset::{Dataset, Sample, SESSION_JOIN_REAL_MS};
+use crate::format::human_ms;
+
+/// What the idle periods are measured by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The API's quiet time before a session.
+    Quiet,
+    /// The reused connection's own idle age (`conn.idle_ms`).
+    ConnIdle,
+    /// The time since the API last answered successfully.
+    SinceSuccess,
+}
+
+impl Clock {
+    /// The periods this clock measures, as the evidence counts them
+    /// ("after 3/3 quiet periods ≥ 65 s …").
+    pub fn periods(self) -> &'static str {
+        match self {
+            Clock::Quiet => "quiet periods",
+            Clock::ConnIdle => "idle periods of the probe's own connection (conn.idle_ms)",
+            Clock::SinceSuccess => "periods since the API last answered",
+        }
+    }
+}
+
+/// One idle period: its length on the clock, and its bad first probes with
+/// each one's length (any bad probe makes the period bad).
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub gap: f64,
+    pub bad: Vec<(usize, f64)>,
+}
+
+/// The idle periods on `clock`, from the probes no earlier finding
+/// explained. `head` says which probes are the first after a quiet period,
+/// `bad` which of those count as bad.
+///
+/// A good probe on a new connection right after its target's reused
+/// connection failed is left out on every clock: the failed connection was
+/// dropped, and a fresh one says nothing about how long a pooled one may
+/// sit idle.
+pub fn points(
+    ds: &Dataset,
+    explained: &[bool],
+    clock: Clock,
+    head: impl Fn(&Sample) -> bool,
+    bad: impl Fn(&Sample) -> bool,
+) -> Vec<Point> {
+    let join_ms = SESSION_JOIN_REAL_MS * ds.scale;
+    // Per target: did its latest probe fail on a reused connection?
+    let mut dropped = vec![false; ds.targets.len()];
+    // The latest end of a successful probe, any target (s).
+    let mut last_success = f64::NAN;
+    // The session being filled, by the index of its first probe.
+    let mut sessions: Vec<(usize, Point)> = Vec::new();
+    for (i, s) in ds.samples.iter().enumerate() {
+        let t = s.target as usize;
+        let fresh_after_failure = s.new_conn() && dropped.get(t).copied().unwrap_or(false);
+        let counted = !explained[i] && (!fresh_after_failure || bad(s));
+        if counted {
+            let b = bad(s);
+            match clock {
+                Clock::ConnIdle => {
+                    let idle = s.conn_idle_ms as f64;
+                    if !s.new_conn() && idle.is_finite() && idle >= join_ms {
+                        sessions.push((
+                            i,
+                            Point {
+                                gap: idle,
+                                bad: if b { vec![(i, idle)] } else { Vec::new() },
+                            },
+                        ));
+                    }
+                }
+                Clock::Quiet | Clock::SinceSuccess if head(s) => {
+                    let first = i - s.session_pos as usize;
+                    let open = sessions.last().is_some_and(|(f, _)| *f == first);
+                    if !open {
+                        let gap = match clock {
+                            Clock::SinceSuccess if last_success.is_finite() => {
+                                let first_start = ds.samples[first].start_s;
+                                ((first_start - last_success) * 1000.0).max(s.session_gap_ms)
+                            }
+                            _ => s.session_gap_ms,
+                        };
+                        sessions.push((first, Point { gap, bad: Vec::new() }));
+                    }
+                    let point = &mut sessions.last_mut().expect("a session").1;
+                    if b {
+                        let gap = point.gap;
+                        point.bad.push((i, gap));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(d) = dropped.get_mut(t) {
+            *d = s.failed() && !s.new_conn();
+        }
+        if s.ok() && (last_success.is_nan() || s.end_s > last_success) {
+            last_success = s.end_s;
+        }
+    }
+    sessions.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The evidence line that names the clock a pattern follows, when it is
+/// not the API's quiet time: which bad probes the quiet time would have
+/// put below the step, and the age the chosen clock gives them.
+/// `bad` holds each bad probe with its length on `clock`.
+pub fn says(ds: &Dataset, clock: Clock, bad: &[(usize, f64)], hi_ms: f64) -> Option<String> {
+    let early: Vec<&(usize, f64)> = bad
+        .iter()
+        .filter(|(i, _)| ds.samples[*i].session_gap_ms < hi_ms)
+        .collect();
+    let cases = |age: &dyn Fn(f64) -> String| {
+        // One case per quiet period: a period's heads read the same.
+        early
+            .iter()
+            .map(|(i, at)| {
+                format!(
+                    "{} after the API's previous request, {}",
+                    human_ms(ds.samples[*i].session_gap_ms),
+                    age(*at)
+                )
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    match clock {
+        Clock::Quiet => None,
+        Clock::ConnIdle if early.is_empty() => Some(format!(
+            "failures follow the connection's own idle time (conn.idle_ms), not the API's quiet time: every bad request came on a connection idle ≥ {}",
+            human_ms(hi_ms)
+        )),
+        Clock::ConnIdle => Some(format!(
+            "failures follow the connection's own idle time (conn.idle_ms), not the API's quiet time: {} of the {} bad requests came only {} (a pooled connection of the probe's own sat idle longer than the API was quiet: the timer is on the probe's connection — a direct backend, a NAT or conntrack on the client side)",
+            early.len(),
+            bad.len(),
+            cases(&|at| format!("on a connection idle {}", human_ms(at)))
+        )),
+        Clock::SinceSuccess if early.is_empty() => Some(format!(
+            "failures follow the time since the API last answered, not its quiet time: every bad request came ≥ {} after the last success",
+            human_ms(hi_ms)
+        )),
+        Clock::SinceSuccess => Some(format!(
+            "failures follow the time since the API last answered, not its quiet time: {} of the {} bad requests came right after a failure, only {} (a pool that hands out its most recently used connection first, as nginx's does, gets nothing back from a failed request: the next request meets another stale connection, idle since the last success)",
+            early.len(),
+            bad.len(),
+            cases(&|at| format!("{} after the last success", human_ms(at)))
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::diagnose::dataset::{Builder, Observation};
+    use crate::probe::record::Phases;
+
+    /// One target's probes: (start s, conn idle s or new, failed).
+    fn dataset(probes: &[(f64, Option<f64>, bool)]) -> Dataset {
+        let mut b = Builder::new();
+        for &(at, idle, failed) in probes {
+            b.add(&Observation {
+                target: "a",
+                url: "http://a/",
+                at: Some(UNIX_EPOCH + Duration::from_secs(1_000) + Duration::from_secs_f64(at)),
+                total_ms: 20.0,
+                phases: Phases {
+                    connect: idle.is_none().then_some(1.0),
+                    ttfb: Some(15.0),
+                    ..Phases::default()
+                },
+                status: Some(if failed { 502 } else { 200 }),
+                reused: idle.is_some(),
+                conn_idle_ms: idle.map(|s| s * 1000.0),
+                ..Default::default()
+            });
+        }
+        b.build(1.0, None)
+    }
+
+    fn on(ds: &Dataset, clock: Clock) -> Vec<(f64, bool)> {
+        let explained = vec![false; ds.samples.len()];
+        points(
+            ds,
+            &explained,
+            clock,
+            |s| s.session_gap_ms.is_finite(),
+            |s| s.failed(),
+        )
+        .into_iter()
+        .map(|p| ((p.gap / 1000.0).round(), !p.bad.is_empty()))
+        .collect()
+    }
+
+    #[test]
+    fn each_clock_measures_the_idle_periods_its_own_way() {
+        let ds = dataset(&[
+            (0.0, None, false),
+            (10.0, Some(10.0), false),
+            // A long gap fails; 5 s later the pool's next connection,
+            // idle since the start, fails too.
+            (80.0, Some(70.0), true),
+            (85.0, Some(200.0), true),
+            // A new connection after the failure: evidence of nothing.
+            (100.0, None, false),
+            (130.0, Some(30.0), false),
+        ]);
+        assert_eq!(
+            on(&ds, Clock::Quiet),
+            [(10.0, false), (70.0, true), (5.0, true), (30.0, false)]
+        );
+        assert_eq!(
+            on(&ds, Clock::ConnIdle),
+            [(10.0, false), (70.0, true), (200.0, true), (30.0, false)]
+        );
+        assert_eq!(
+            on(&ds, Clock::SinceSuccess),
+            [(10.0, false), (70.0, true), (75.0, true), (30.0, false)]
+        );
+    }
+
+    #[test]
+    fn a_failure_on_a_new_connection_still_counts() {
+        let ds = dataset(&[(0.0, None, false), (80.0, Some(80.0), true), (100.0, None, true)]);
+        assert_eq!(on(&ds, Clock::Quiet), [(80.0, true), (20.0, true)]);
+    }
+}
