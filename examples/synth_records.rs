@@ -97,6 +97,7 @@ fn main() -> std::io::Result<()> {
             body_bytes: Some(120),
             error: None,
             lab: None,
+            syn_sysctls: None,
         };
         serde_json::to_writer(&mut out, &record)?;
         out.write_all(b"\n")?;

@@ -24,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 /// The kernel's initial SYN retransmission timeout.
 pub const SYN_RTO: Duration = Duration::from_secs(1);
 /// Above this, the closed window would outlast the 1 s retransmission and
-/// SYNs would be dropped twice (3 s stalls): the lab keeps to one loss.
+/// SYNs would be dropped twice (2 s stalls on a kernel with linear SYN
+/// timeouts, 3 s on an exponential one): the lab keeps to one loss.
 pub const MAX_LOSS: f64 = 0.3;
 /// Queue length while the gate is closed: small, so that filling it is quick.
 const BACKLOG: u32 = 4;

@@ -1,17 +1,22 @@
 //! Timed name resolution: hickory with the system configuration or a chosen
-//! server, no cache (every new connection resolves afresh, as the probe is
-//! there to see DNS), and `--resolve` pins that skip DNS altogether.
+//! server, no cache and no shared queries (every new connection sends its
+//! own query, as the probe is there to see DNS), and `--resolve` pins that
+//! skip DNS altogether.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ProtocolConfig, ResolverConfig};
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ProtocolConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
 use hickory_resolver::net::proto::op::ResponseCode;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::udp::UdpClientStream;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::PoolContext;
-use hickory_resolver::{ConnectionProvider, Resolver};
+use hickory_resolver::{ConnectionProvider, Hosts, Resolver};
 
 use super::family::IpFamily;
 use super::record::ErrorKind;
@@ -74,15 +79,32 @@ impl ConnectionProvider for ResolvConfTiming {
     }
 }
 
+/// The resolver's settings, kept to build a resolver for every lookup.
+///
+/// One shared hickory `Resolver` merges lookups that run at the same time:
+/// its name-server pool keeps the queries in flight by question and hands a
+/// second asker the first one's answer (hickory-resolver 0.26,
+/// `NameServerPool::send`, `active_requests`; no option turns that off).
+/// With `-c 5`, 15 new connections then sent 6 queries, and one lost query
+/// stalled every probe that had joined it: the stalled share read 100 %
+/// where independent clients would see each query's own luck. A resolver
+/// per lookup shares nothing, so every new connection sends its own query,
+/// as every real client does.
 pub struct Dns {
-    resolver: Resolver<ResolvConfTiming>,
+    config: ResolverConfig,
+    options: ResolverOpts,
+    provider: ResolvConfTiming,
+    /// The hosts file, read once: a resolver per lookup must not read it
+    /// again on every connection.
+    hosts: Arc<Hosts>,
     pins: Vec<ResolvePin>,
     /// Why the system configuration could not be read, to explain failures.
     config_problem: Option<String>,
 }
 
 impl Dns {
-    /// Build a resolver. `server` replaces the system's name servers.
+    /// Read the resolver settings. `server` replaces the system's name
+    /// servers.
     pub fn new(server: Option<SocketAddr>, pins: Vec<ResolvePin>) -> Self {
         // glibc's defaults, or what resolv.conf sets.
         let system = hickory_resolver::system_conf::read_system_conf();
@@ -95,7 +117,7 @@ impl Dns {
             retransmit: timeout.max(Duration::from_millis(1)),
             attempts: attempts.clamp(1, 5) as u8,
         };
-        let (mut builder, config_problem) = match (server, system) {
+        let (config, mut options, config_problem) = match (server, system) {
             (Some(addr), _) => {
                 let mut udp = ConnectionConfig::udp();
                 udp.port = addr.port();
@@ -103,31 +125,43 @@ impl Dns {
                 tcp.port = addr.port();
                 let ns = NameServerConfig::new(addr.ip(), true, vec![udp, tcp]);
                 let config = ResolverConfig::from_parts(None, vec![], vec![ns]);
-                (Resolver::builder_with_config(config, provider.clone()), None)
+                (config, ResolverOpts::default(), None)
             }
-            (None, Ok((config, options))) => {
-                let mut b = Resolver::builder_with_config(config, provider.clone());
-                *b.options_mut() = options;
-                (b, None)
-            }
+            (None, Ok((config, options))) => (config, options, None),
             (None, Err(e)) => (
-                Resolver::builder_with_config(ResolverConfig::from_parts(None, vec![], vec![]), provider.clone()),
+                ResolverConfig::from_parts(None, vec![], vec![]),
+                ResolverOpts::default(),
                 Some(format!("the system resolver configuration could not be read ({e}); use --dns-server or --resolve")),
             ),
         };
-        let options = builder.options_mut();
         // No cache: a probe on a new connection must see the real lookup.
         options.cache_size = 0;
         // The UDP stream retransmits on the resolver's timer itself; the
         // pool must neither cut it short nor send the query again on top.
         options.timeout = provider.retransmit * provider.attempts as u32;
         options.attempts = 1;
-        let resolver = builder.build().expect("resolver without TLS always builds");
+        let hosts = Arc::new(match options.use_hosts_file {
+            ResolveHosts::Never => Hosts::default(),
+            ResolveHosts::Always | ResolveHosts::Auto => Hosts::from_system().unwrap_or_default(),
+        });
+        options.use_hosts_file = ResolveHosts::Never;
         Dns {
-            resolver,
+            config,
+            options,
+            provider,
+            hosts,
             pins,
             config_problem,
         }
+    }
+
+    /// A resolver of its own for one lookup: nothing in flight to join.
+    fn resolver(&self) -> Resolver<ResolvConfTiming> {
+        let mut builder = Resolver::builder_with_config(self.config.clone(), self.provider.clone());
+        *builder.options_mut() = self.options.clone();
+        let mut resolver = builder.build().expect("resolver without TLS always builds");
+        resolver.set_hosts(self.hosts.clone());
+        resolver
     }
 
     /// The pinned address for `host:port`, if `--resolve` named one (of
@@ -143,22 +177,35 @@ impl Dns {
     /// Resolve `host` to socket addresses, in the resolver's preferred
     /// order. With `family` fixed, only that family's record type is asked
     /// for (A or AAAA), so a lookup costs what a single-stack client's does.
-    pub async fn lookup(
+    ///
+    /// The lookup's own resolver is built when this is called, not when the
+    /// future is first polled: call it before starting the DNS clock, so
+    /// that the tool's set-up is not timed as the resolver's.
+    pub fn lookup(
         &self,
         host: &str,
         port: u16,
         family: Option<IpFamily>,
+    ) -> impl Future<Output = Result<Vec<SocketAddr>, LookupFailure>> + Send + '_ {
+        let resolver = self.resolver();
+        let host = host.to_string();
+        async move { self.resolved(&resolver, &host, port, family).await }
+    }
+
+    async fn resolved(
+        &self,
+        resolver: &Resolver<ResolvConfTiming>,
+        host: &str,
+        port: u16,
+        family: Option<IpFamily>,
     ) -> Result<Vec<SocketAddr>, LookupFailure> {
-        self.resolver.clear_cache();
         let found: Result<Vec<IpAddr>, NetError> = match family {
-            None => self.resolver.lookup_ip(host).await.map(|l| l.iter().collect()),
-            Some(IpFamily::Ipv4) => self
-                .resolver
+            None => resolver.lookup_ip(host).await.map(|l| l.iter().collect()),
+            Some(IpFamily::Ipv4) => resolver
                 .ipv4_lookup(host)
                 .await
                 .map(|l| l.answers().iter().filter_map(|r| r.data.ip_addr()).collect()),
-            Some(IpFamily::Ipv6) => self
-                .resolver
+            Some(IpFamily::Ipv6) => resolver
                 .ipv6_lookup(host)
                 .await
                 .map(|l| l.answers().iter().filter_map(|r| r.data.ip_addr()).collect()),
@@ -212,17 +259,10 @@ impl Dns {
                 .any(|p| p.port == port && p.host.eq_ignore_ascii_case(host) && family.has(p.addr));
             return Some(pinned);
         }
+        let resolver = self.resolver();
         let found = match family {
-            IpFamily::Ipv4 => self
-                .resolver
-                .ipv4_lookup(host)
-                .await
-                .map(|l| !l.answers().is_empty()),
-            IpFamily::Ipv6 => self
-                .resolver
-                .ipv6_lookup(host)
-                .await
-                .map(|l| !l.answers().is_empty()),
+            IpFamily::Ipv4 => resolver.ipv4_lookup(host).await.map(|l| !l.answers().is_empty()),
+            IpFamily::Ipv6 => resolver.ipv6_lookup(host).await.map(|l| !l.answers().is_empty()),
         };
         match found {
             Ok(any) => Some(any),

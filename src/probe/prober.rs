@@ -27,6 +27,7 @@ use super::record::{
 };
 use super::refusal;
 use super::request;
+use super::syn_schedule::SynSysctls;
 use super::target::Target;
 use super::timing::{self, ms, Marks};
 use super::tls::{self, TlsOptions, TlsSetupError};
@@ -140,6 +141,8 @@ struct Outcome {
     body_bytes: Option<u64>,
     /// The connection's I/O marks and when the request started, once known.
     io: Option<(Arc<IoMarks>, Instant)>,
+    /// Set once a TCP connect begins: the SYN schedule it runs on.
+    syn_sysctls: Option<SynSysctls>,
 }
 
 impl Outcome {
@@ -236,6 +239,10 @@ pub struct Prober {
     dns: Dns,
     tls: Connectors,
     pool: Pool,
+    /// Read once, when the prober is made: the namespace a process runs in
+    /// does not change under it, and a sysctl changed mid-run is rare
+    /// enough not to cost two file reads per connection.
+    syn_sysctls: Option<SynSysctls>,
 }
 
 /// Connection ids are process-unique, across every prober.
@@ -256,6 +263,7 @@ impl Prober {
             dns: Dns::new(settings.dns_server, settings.resolve.clone()),
             tls: Connectors::new(config),
             pool: Pool::new(settings.max_idle_per_origin),
+            syn_sysctls: SynSysctls::read(),
             settings,
         })
     }
@@ -333,6 +341,7 @@ impl Prober {
             body_bytes: out.body_bytes,
             error,
             lab: self.settings.lab.clone(),
+            syn_sysctls: out.syn_sysctls,
         }
     }
 
@@ -539,10 +548,12 @@ impl Prober {
         } else if let Some(addr) = self.dns.pinned(&ep.host, ep.port, target.family) {
             vec![addr]
         } else {
+            // Made before the clock starts: it builds the lookup's own
+            // resolver, which is the tool's work, not the resolver's.
+            let lookup = self.dns.lookup(&ep.host, ep.port, target.family);
             let begun = Instant::now();
             marks.begin(Phase::Dns, begun);
             let limit = deadline.min(begun + timeouts.dns);
-            let lookup = self.dns.lookup(&ep.host, ep.port, target.family);
             let found = match timeout_at(limit.into(), lookup).await {
                 Err(_) => Err(Failure::now(
                     ErrorKind::Timeout,
@@ -562,6 +573,7 @@ impl Prober {
         let begun = Instant::now();
         marks.begin(Phase::Connect, begun);
         let limit = deadline.min(begun + timeouts.connect);
+        out.syn_sysctls = self.syn_sysctls;
         let (tcp, remote) = connect_any(&addrs, limit).await?;
         let connected = Instant::now();
         marks.end(Phase::Connect, connected);

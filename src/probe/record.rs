@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::family::IpFamily;
+use super::syn_schedule::SynSysctls;
 
 /// The schema version written into every record.
 pub const RECORD_VERSION: u32 = 1;
@@ -55,6 +56,11 @@ pub struct ProbeRecord {
     /// (real time), this says how to read it as the scenario's time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lab: Option<std::sync::Arc<LabRun>>,
+    /// The SYN retransmission settings of the kernel the probe ran on, in
+    /// the records of probes that began a TCP connect: what `syn-loss`
+    /// compares connect stalls with, wherever the records are read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syn_sysctls: Option<SynSysctls>,
 }
 
 /// The lab run a record was probed in.

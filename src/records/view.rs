@@ -23,7 +23,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::observation::Observation;
 use super::time::parse_time;
-use crate::probe::{ErrorKind, IpFamily, Phase, Phases, ProbeRecord};
+use crate::probe::{ErrorKind, IpFamily, Phase, Phases, ProbeRecord, SynSysctls};
 
 /// A record, borrowed: from an NDJSON line or from a [`ProbeRecord`].
 #[derive(Deserialize)]
@@ -60,6 +60,9 @@ pub struct RecordView<'a> {
     trace_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     lab: Option<LabView<'a>>,
+    /// Absent from records written before it, and where /proc was not read.
+    #[serde(default)]
+    syn_sysctls: Option<SynSysctls>,
 }
 
 /// A record's time: its text when read from a line (parsed only once the
@@ -188,6 +191,7 @@ impl<'a> RecordView<'a> {
                 scenario: Cow::Borrowed(&l.scenario),
                 speed: l.speed,
             }),
+            syn_sysctls: r.syn_sysctls,
         }
     }
 
@@ -227,6 +231,7 @@ impl<'a> RecordView<'a> {
                 .and_then(crate::probe::refusal::Reason::of_message),
             trace_id: self.trace_id.as_deref(),
             lab: self.lab.as_ref().map(|l| (l.scenario.as_ref(), l.speed)),
+            syn_sysctls: self.syn_sysctls,
         })
     }
 }

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use super::{Dataset, EdgeCache, Ix, Sample, TargetInfo};
-use crate::probe::{IpFamily, LabRun, TargetKind};
+use super::{Dataset, EdgeCache, Ix, Sample, SynSettings, TargetInfo};
+use crate::probe::{IpFamily, LabRun, Phase, TargetKind};
 use crate::records::{family_of_remote, Observation, Reuse};
 
 /// A gap shorter than this (real time) joins a probe to the session of the
@@ -32,6 +32,7 @@ pub struct Builder {
     raw: Vec<(f64, f64, Sample)>,
     /// The first lab run the records name.
     lab: Option<LabRun>,
+    syn: SynSettings,
 }
 
 #[derive(Debug, Default)]
@@ -159,6 +160,9 @@ impl Builder {
             session_pos: 0,
             trace: o.trace_id.and_then(crate::probe::trace::TraceKey::parse),
         };
+        if o.phases.connect.is_some() || matches!(o.error, Some((_, Phase::Connect))) {
+            self.syn.note(o.syn_sysctls);
+        }
         self.raw.push((start, end, sample));
     }
 
@@ -232,6 +236,7 @@ impl Builder {
             let next = Ix::new(self.conns.len() as u32);
             conns[ix.index()] = *self.conns.entry((runs[run as usize], id)).or_insert(next);
         }
+        self.syn.absorb(other.syn);
         let map = |v: Option<Ix>, table: &[Ix]| v.map(|v| table[v.index()]);
         self.raw.reserve(other.raw.len());
         for (start, end, mut s) in other.raw {
@@ -291,6 +296,7 @@ impl Builder {
             samples,
             remotes: self.remotes.names,
             pops: self.pops.names,
+            syn: self.syn,
             scale,
             t0: t0.map(|t| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs_f64(t)),
             baselines: Vec::new(),

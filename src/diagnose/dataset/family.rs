@@ -35,6 +35,7 @@ impl Dataset {
             samples: kept.iter().map(|&i| self.samples[i].clone()).collect(),
             remotes: self.remotes.clone(),
             pops: self.pops.clone(),
+            syn: self.syn.clone(),
             scale: self.scale,
             t0: self.t0,
             baselines: Vec::new(),

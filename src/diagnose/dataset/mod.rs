@@ -198,6 +198,11 @@ pub struct Dataset {
     pub samples: Vec<Sample>,
     pub remotes: Vec<String>,
     pub pops: Vec<String>,
+    /// What the records of probes that began a TCP connect say of the
+    /// kernel's SYN retransmissions where they ran (kept for the dataset,
+    /// not per sample: a sample has no byte to spare, and records read
+    /// together nearly always come from one machine).
+    pub syn: SynSettings,
     /// Scenario time ÷ real time.
     pub scale: f64,
     /// Wall-clock time of the first probe.
@@ -216,6 +221,35 @@ pub struct Dataset {
     pub streams: Vec<bool>,
     /// Indices of each target's probes, in time order.
     by_target: Vec<Vec<u32>>,
+}
+
+/// The SYN retransmission settings a dataset's records carry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SynSettings {
+    /// Each distinct setting, in the order first seen.
+    pub recorded: Vec<crate::probe::SynSysctls>,
+    /// Records of probes that began a connect without the setting (written
+    /// before it existed, or where /proc could not be read).
+    pub unrecorded: usize,
+}
+
+impl SynSettings {
+    /// Note one probe that began a TCP connect.
+    pub fn note(&mut self, s: Option<crate::probe::SynSysctls>) {
+        match s {
+            Some(s) if !self.recorded.contains(&s) => self.recorded.push(s),
+            Some(_) => {}
+            None => self.unrecorded += 1,
+        }
+    }
+
+    /// Take in another reader's.
+    pub fn absorb(&mut self, other: SynSettings) {
+        for s in other.recorded {
+            self.note(Some(s));
+        }
+        self.unrecorded += other.unrecorded;
+    }
 }
 
 impl Dataset {

@@ -33,5 +33,6 @@ pub fn probe_record() -> ProbeRecord {
         body_bytes: None,
         error: None,
         lab: None,
+        syn_sysctls: None,
     }
 }
