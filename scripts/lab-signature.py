@@ -108,9 +108,20 @@ def signature(path):
 
 
 def main(paths):
+    if paths and paths[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return
     if not 1 <= len(paths) <= 2:
-        sys.exit("usage: lab-signature.py RECORDS.ndjson [OTHER.ndjson]")
-    sigs = [signature(p) for p in paths]
+        print("usage: lab-signature.py RECORDS.ndjson [OTHER.ndjson]", file=sys.stderr)
+        sys.exit(2)
+    try:
+        sigs = [signature(p) for p in paths]
+    except OSError as e:
+        print(f"lab-signature.py: {e.filename}: {e.strerror}", file=sys.stderr)
+        sys.exit(2)
+    except (json.JSONDecodeError, KeyError) as e:
+        print(f"lab-signature.py: not a coldlink records file ({e}): {' '.join(paths)}", file=sys.stderr)
+        sys.exit(2)
     keys = list(dict.fromkeys(k for s in sigs for k in s))
     width = max(len(k) for k in keys)
     if len(sigs) == 2:
