@@ -27,6 +27,11 @@ def at(r):
     return datetime.fromisoformat(r["at"].replace("Z", "+00:00")).timestamp()
 
 
+def conn(r):
+    """The record's connection, or {} when it never got one (a failed lookup)."""
+    return r.get("conn") or {}
+
+
 def secs(xs):
     return " ".join(f"{x:.2f}" for x in xs) or "-"
 
@@ -81,7 +86,7 @@ def signature(path):
     for p, xs in sorted(sizes.items()):
         xs.sort()
         sig[f"{p} of stalled probes (s)"] = f"median {statistics.median(xs):.2f}, {xs[0]:.2f}–{xs[-1]:.2f}"
-    sig["bad on client conn"] = " ".join(f"{k}×{v}" for k, v in sorted(Counter("reused" if r["conn"]["reused"] else "new" for r in bad).items())) or "-"
+    sig["bad on client conn"] = " ".join(f"{k}×{v}" for k, v in sorted(Counter(("reused" if conn(r).get("reused") else "new") if r.get("conn") else "none" for r in bad).items())) or "-"
     sig["bad: place in session"] = " ".join(f"#{k}×{v}" for k, v in sorted(Counter(r["_pos"] for r in bad).items())) or "-"
     # Quiet gaps of a second or more: how many of their heads (the first
     # `targets` probes of the session) were bad, per gap rounded to 0.5 s.
@@ -93,7 +98,7 @@ def signature(path):
             b, n = levels.get(head_of, (0, 0))
             levels[head_of] = (b + r["_bad"], n + 1)
     sig["bad heads by quiet gap"] = " ".join(f"{g:g}s:{b}/{n}" for g, (b, n) in sorted(levels.items())) or "-"
-    idle = sorted(r["conn"]["idle_ms"] / 1000 for r in bad if r["conn"].get("idle_ms") is not None)
+    idle = sorted(conn(r)["idle_ms"] / 1000 for r in bad if conn(r).get("idle_ms") is not None)
     sig["conn.idle_ms of bad (s)"] = f"{idle[0]:.2f}–{idle[-1]:.2f} (n={len(idle)})" if idle else "- (new connections)"
     good_gaps = [r["_gap"] for r in rs if not r["_bad"] and r["_gap"] is not None and r["_pos"] == 1]
     bad_gaps = [r["_gap"] for r in bad if r["_gap"] is not None and r["_pos"] == 1 and r["_gap"] >= 0.9]
