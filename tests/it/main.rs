@@ -33,6 +33,7 @@ mod lab_alb;
 mod lab_cli;
 mod mtls;
 mod path_kind;
+mod phase_fidelity;
 mod private_api;
 mod probe_engine;
 mod profiles;
