@@ -33,7 +33,10 @@ pub const API_NAMESPACE: &str = "AWS/ApiGateway";
 /// The NLB's own series (dimension `LoadBalancer`) and the statistic that
 /// reads each: counts are summed over the minute, flows averaged.
 /// `RejectedFlowCount` counts flows the NLB turned away, which matters once
-/// its idle timeout is raised and flows stay in its table longer.
+/// its idle timeout is raised and flows stay in its table longer; AWS's
+/// page of NLB metrics gives `Average`, `Maximum` and `Minimum` as its
+/// useful statistics and `Sum` only for metrics aggregated across the
+/// load balancer's nodes, so it is read at its `Maximum` (docs/aws.md).
 pub const NLB_METRICS: [(&str, &str); 7] = [
     ("ActiveFlowCount", "Average"),
     ("NewFlowCount", "Sum"),
@@ -41,7 +44,7 @@ pub const NLB_METRICS: [(&str, &str); 7] = [
     ("TCP_Target_Reset_Count", "Sum"),
     ("TCP_ELB_Reset_Count", "Sum"),
     ("UnhealthyRoutingFlowCount", "Sum"),
-    ("RejectedFlowCount", "Sum"),
+    ("RejectedFlowCount", "Maximum"),
 ];
 
 /// The ALB's own series (dimension `LoadBalancer`): counts summed over the
@@ -416,7 +419,7 @@ mod tests {
             .all(|s| s.stat == "Minimum" && s.dimensions.contains_key("TargetGroup")));
         assert!(got
             .iter()
-            .any(|s| s.name == "RejectedFlowCount" && s.stat == "Sum"));
+            .any(|s| s.name == "RejectedFlowCount" && s.stat == "Maximum"));
         assert!(got.iter().all(|s| s.namespace == NLB_NAMESPACE));
     }
 

@@ -215,6 +215,18 @@ impl CloudWatchEvidence {
     /// other minutes; `None` when CloudWatch had no data point of it at all
     /// (ELB counts are sent only while non-zero, so `None` is not "0").
     pub fn counted(&self, namespace: &str, name: &str, minutes: &BTreeSet<i64>) -> Option<Counted> {
+        self.counted_as(namespace, name, "Sum", minutes)
+    }
+
+    /// [`Self::counted`] for the series read with statistic `stat`: each
+    /// minute's value of it, added up over the minutes.
+    pub fn counted_as(
+        &self,
+        namespace: &str,
+        name: &str,
+        stat: &str,
+        minutes: &BTreeSet<i64>,
+    ) -> Option<Counted> {
         let mut c = Counted {
             minutes: minutes.len(),
             ..Counted::default()
@@ -224,7 +236,7 @@ impl CloudWatchEvidence {
         let mut others = BTreeSet::new();
         let mut any = false;
         for s in self.series(name).filter(|s| {
-            s.namespace == namespace && s.stat == "Sum" && s.dimensions.keys().eq(["LoadBalancer"])
+            s.namespace == namespace && s.stat == stat && s.dimensions.keys().eq(["LoadBalancer"])
         }) {
             for (m, v) in s.minutes.iter().zip(&s.values) {
                 any = true;

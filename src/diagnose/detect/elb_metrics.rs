@@ -257,9 +257,10 @@ fn target_time(ds: &Dataset, f: &mut Finding, cw: &CloudWatchEvidence) -> bool {
 }
 
 /// Flows the NLB rejected in the finding's minutes: SYNs turned away, or a
-/// flow table kept full by a raised idle timeout.
+/// flow table kept full by a raised idle timeout. Read at each minute's
+/// `Maximum` (the most one of its nodes reported), as AWS documents it.
 fn rejected_flows(f: &mut Finding, cw: &CloudWatchEvidence, minutes: &BTreeSet<i64>) -> bool {
-    let Some(c) = cw.counted(NLB_NAMESPACE, "RejectedFlowCount", minutes) else {
+    let Some(c) = cw.counted_as(NLB_NAMESPACE, "RejectedFlowCount", "Maximum", minutes) else {
         return false;
     };
     if !c.rose_with() {
@@ -270,7 +271,7 @@ fn rejected_flows(f: &mut Finding, cw: &CloudWatchEvidence, minutes: &BTreeSet<i
         _ => "the NLB turned flows away; with a raised idle timeout (tcp.idle_timeout.seconds) idle flows stay in its table longer",
     };
     f.evidence.push(format!(
-        "CloudWatch: RejectedFlowCount {}: {meaning}",
+        "CloudWatch: RejectedFlowCount (each minute's Maximum) {}: {meaning}",
         split(&c, "the slow probes")
     ));
     true

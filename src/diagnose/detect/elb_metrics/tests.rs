@@ -304,11 +304,23 @@ fn target_response_time_near_the_ttfb_puts_the_time_in_the_target() {
 #[test]
 fn rejected_flows_in_the_slow_minutes_join_a_bad_path_or_an_idle_timer_not_lost_syns() {
     let ds = dataset(&[2]);
-    let cw = aws(vec![nlb("RejectedFlowCount", &[(M0, 4.0)])]);
+    let rejected = |points: &[(i64, f64)]| {
+        series(
+            NLB_NAMESPACE,
+            "RejectedFlowCount",
+            "Maximum",
+            &[("LoadBalancer", "net/orders/1")],
+            points,
+        )
+    };
+    // Read at its Maximum, as AWS documents it: a Sum series is not it.
+    let summed = aws(vec![nlb("RejectedFlowCount", &[(M0, 4.0)])]);
+    assert!(joined(Cause::BadPath, &[2], &ds, &summed).evidence.is_empty());
+    let cw = aws(vec![rejected(&[(M0, 4.0)])]);
     let f = joined(Cause::BadPath, &[2], &ds, &cw);
     assert!(line(&f, "RejectedFlowCount")
         .unwrap()
-        .contains("4 in the 1 minute(s) of the slow probes"));
+        .contains("(each minute's Maximum) 4 in the 1 minute(s) of the slow probes"));
     assert_eq!(f.confidence, 0.55);
     // Lost SYNs are on the client → gateway leg: no NLB behind sees them.
     let f = joined(Cause::SynLoss, &[2], &ds, &cw);
@@ -318,6 +330,6 @@ fn rejected_flows_in_the_slow_minutes_join_a_bad_path_or_an_idle_timer_not_lost_
         .unwrap()
         .contains("tcp.idle_timeout.seconds"));
     // None rejected: nothing said (an NLB always sends the series).
-    let zero = aws(vec![nlb("RejectedFlowCount", &[(M0, 0.0)])]);
+    let zero = aws(vec![rejected(&[(M0, 0.0)])]);
     assert!(joined(Cause::BadPath, &[2], &ds, &zero).evidence.is_empty());
 }
