@@ -30,6 +30,7 @@ klab_defaults() {
   # The plan the tests run and `up` suggests (coldlink diagnose flags).
   PLAN="--quick"
   # Gateway (nginx): its upstream pool and timers.
+  GW_BACKENDS="$KLAB_BACKENDS"       # the upstream's servers (of KLAB_BACKENDS)
   GW_KEEPALIVE=3                     # idle pooled connections per worker
   GW_KEEPALIVE_TIMEOUT=60s           # upstream keepalive_timeout (nginx's default)
   GW_CONNECT_TIMEOUT=5s              # proxy_connect_timeout
@@ -131,7 +132,7 @@ klab_start_nginx() {
 
 klab_gateway() {
   local dir=$1 b servers=""
-  for b in $KLAB_BACKENDS; do
+  for b in $GW_BACKENDS; do
     # max_fails=0: a backend that fails is tried again on its turn, as an
     # NLB keeps sending a share of flows to a bad path.
     servers="$servers    server $b:80 max_fails=0;

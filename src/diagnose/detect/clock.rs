@@ -61,7 +61,9 @@ pub struct Point {
 /// A good probe on a new connection right after its target's reused
 /// connection failed is left out on every clock: the failed connection was
 /// dropped, and a fresh one says nothing about how long a pooled one may
-/// sit idle.
+/// sit idle. On [`Clock::SinceSuccess`] the good first probes after bad
+/// ones are left out too, as many as were bad: the gateway's pool lost a
+/// connection to each, and may serve as many requests on fresh ones.
 pub fn points(
     ds: &Dataset,
     explained: &[bool],
@@ -74,12 +76,19 @@ pub fn points(
     let mut dropped = vec![false; ds.targets.len()];
     // The latest end of a successful probe, any target (s).
     let mut last_success = f64::NAN;
+    // Bad first probes not yet made up for by a success: on the clock of
+    // the time since the last success, each cost the gateway's pool a
+    // connection, and as many successes after them may have gone out on
+    // fresh ones (nginx's round robin opens one for a backend whose last
+    // connection failed, at its next turn, whatever the gap).
+    let mut lost = 0usize;
     // The session being filled, by the index of its first probe.
     let mut sessions: Vec<(usize, Point)> = Vec::new();
     for (i, s) in ds.samples.iter().enumerate() {
         let t = s.target as usize;
         let fresh_after_failure = s.new_conn() && dropped.get(t).copied().unwrap_or(false);
-        let counted = !explained[i] && (!fresh_after_failure || bad(s));
+        let refill = clock == Clock::SinceSuccess && lost > 0 && !bad(s) && head(s);
+        let counted = !explained[i] && (!fresh_after_failure || bad(s)) && !refill;
         if counted {
             let b = bad(s);
             match clock {
@@ -115,6 +124,13 @@ pub fn points(
                     }
                 }
                 _ => {}
+            }
+        }
+        if !explained[i] {
+            if bad(s) && head(s) {
+                lost += 1;
+            } else if !bad(s) {
+                lost = lost.saturating_sub(1);
             }
         }
         if let Some(d) = dropped.get_mut(t) {
@@ -235,18 +251,63 @@ mod tests {
             // A new connection after the failure: evidence of nothing.
             (100.0, None, false),
             (130.0, Some(30.0), false),
+            (160.0, Some(30.0), false),
         ]);
         assert_eq!(
             on(&ds, Clock::Quiet),
-            [(10.0, false), (70.0, true), (5.0, true), (30.0, false)]
+            [
+                (10.0, false),
+                (70.0, true),
+                (5.0, true),
+                (30.0, false),
+                (30.0, false)
+            ]
         );
         assert_eq!(
             on(&ds, Clock::ConnIdle),
-            [(10.0, false), (70.0, true), (200.0, true), (30.0, false)]
+            [
+                (10.0, false),
+                (70.0, true),
+                (200.0, true),
+                (30.0, false),
+                (30.0, false)
+            ]
         );
         assert_eq!(
             on(&ds, Clock::SinceSuccess),
+            // Two failures cost the pool two connections: the two
+            // successes after them (the first on a new connection) may
+            // be fresh ones, evidence of nothing on this clock.
             [(10.0, false), (70.0, true), (75.0, true), (30.0, false)]
+        );
+    }
+
+    #[test]
+    fn on_the_since_success_clock_as_many_successes_as_failures_are_left_out() {
+        // nginx's round robin over three backends, one target: three
+        // failures in a row leave no backend a pooled connection, so the
+        // next three requests open fresh ones, whatever their gaps (9 s
+        // here, after which a pooled connection would have failed).
+        let ds = dataset(&[
+            (0.0, None, false),
+            (1.0, Some(1.0), false),
+            (9.0, Some(8.0), true),
+            (14.0, Some(5.0), true),
+            (15.0, Some(1.0), true),
+            (22.0, Some(7.0), false),
+            (23.0, Some(1.0), false),
+            (32.0, Some(9.0), false),
+            (33.0, Some(1.0), false),
+        ]);
+        assert_eq!(
+            on(&ds, Clock::SinceSuccess),
+            [
+                (1.0, false),
+                (8.0, true),
+                (13.0, true),
+                (14.0, true),
+                (1.0, false)
+            ]
         );
     }
 

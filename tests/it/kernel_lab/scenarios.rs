@@ -203,3 +203,124 @@ fn keepalive_race_is_named_with_502s_only_inside_the_window() {
         lab.file("gw-error.log")
     );
 }
+
+/// The statuses of the sweep's probes (the last `n` records: one target,
+/// one probe per gap), in order.
+fn sweep_statuses(d: &Diagnosis, n: usize) -> Vec<u64> {
+    let rs = &d.records[d.records.len().saturating_sub(n)..];
+    rs.iter().map(|r| r["status"].as_u64().unwrap_or(0)).collect()
+}
+
+/// Every failure is the idle timer's: no other finding at warning or above.
+fn assert_only(d: &Diagnosis, cause: &str) {
+    for f in d.report["findings"].as_array().unwrap() {
+        assert!(
+            f["cause"] == cause || f["severity"] == "info",
+            "a second finding: {}",
+            d.said()
+        );
+    }
+}
+
+/// One target, one backend: conntrack forgets flows idle 4 s, and the
+/// gateway's pool closes its idle connections itself at 10 s. Requests
+/// after 5, 7 and 8 s meet a forgotten flow (502); after 13 s nginx has
+/// already closed the stale connection and opens a fresh one, which
+/// succeeds. One success after failures does not end the step: coldlink
+/// says `idle-timeout` (not `keepalive-race`, a window) and why the long
+/// gap succeeded.
+#[test]
+fn idle_timeout_cut_short_by_the_pools_own_timer_is_still_idle_timeout() {
+    let Some(lab) = KernelLab::up("idle-timeout-pool-timer") else {
+        return;
+    };
+    let d = lab.diagnose();
+    let f = assert_verdict(&d, "idle-timeout");
+    assert_only(&d, "idle-timeout");
+    // The sweep 1s,5s,1s,7s,1s,13s: each 1 s gap on a fresh upstream
+    // connection (the failed one was closed), the 13 s one too (the pool
+    // closed the stale one at 10 s).
+    assert_eq!(
+        sweep_statuses(&d, 6),
+        [200, 502, 200, 502, 200, 200],
+        "{}",
+        d.said()
+    );
+    // conntrack's 4 s, between the longest clean gap (the plan's 3 s) and
+    // the first failing one.
+    let title = f["title"].as_str().unwrap();
+    assert!(title.contains("between 3.0 s and 5.0 s"), "{title}");
+    assert!(
+        f["evidence"].to_string().contains(
+            "one success at 13 s after failures from 5.0 s: a pool that closes idle connections itself"
+        ),
+        "{}",
+        d.said()
+    );
+    // nginx met a reset on each stale connection it sent a request on (the
+    // plan's 8 s gap and the sweep's 5 s and 7 s), not on the 13 s one.
+    let resets = lab
+        .file("gw-error.log")
+        .matches("Connection reset by peer")
+        .count();
+    assert_eq!(resets, 3, "{}", lab.file("gw-error.log"));
+}
+
+/// One target through nginx's round robin over three backends, as a user
+/// probes one URL: each request meets its backend's pooled connection,
+/// idle since that backend's last turn (three requests back), and one
+/// whose last request failed gets a fresh connection. So a 1 s gap right
+/// after a failing 8 s one fails too (its connection is 12 s idle), and
+/// the three requests after the failures succeed whatever their gaps.
+/// coldlink must still say `idle-timeout`, with every 502 in it (not a
+/// separate window or `errors`), and a timer range that holds conntrack's
+/// 5 s.
+#[test]
+fn idle_timeout_on_one_path_through_round_robin_is_one_step() {
+    let Some(lab) = KernelLab::up("idle-timeout-one-path") else {
+        return;
+    };
+    let d = lab.diagnose();
+    let f = assert_verdict(&d, "idle-timeout");
+    assert_only(&d, "idle-timeout");
+    // The sweep 1s,5s,1s,7s,1s,9s after the plan's failing 8 s gap.
+    assert_eq!(
+        sweep_statuses(&d, 6),
+        [502, 502, 200, 200, 200, 502],
+        "{}",
+        d.said()
+    );
+    let failed = with_status(&d, 502);
+    assert_eq!(failed.len(), 4, "{}", d.said());
+    // A 502 after a 1 s gap: on the client's own connection, idle 1 s.
+    assert!(
+        failed
+            .iter()
+            .any(|r| r["conn"]["idle_ms"].as_f64().unwrap_or(0.0) < 1500.0),
+        "{}",
+        d.said()
+    );
+    // All four are the finding's, on the clock that explains them.
+    let evidence = f["evidence"].to_string();
+    assert!(
+        evidence.contains("after 4/4 periods since the API last answered"),
+        "{}",
+        d.said()
+    );
+    assert!(
+        evidence.contains("1.0 s after the API's previous request"),
+        "{}",
+        d.said()
+    );
+    // The timer range holds 5 s: from the plan's clean 3 s gap.
+    let title = f["title"].as_str().unwrap();
+    assert!(title.contains("between 3.0 s and "), "{title}");
+    assert_eq!(
+        lab.file("gw-error.log")
+            .matches("Connection reset by peer")
+            .count(),
+        4,
+        "{}",
+        lab.file("gw-error.log")
+    );
+}
