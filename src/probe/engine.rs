@@ -14,6 +14,7 @@
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::plan::Plan;
@@ -44,12 +45,23 @@ pub async fn run(
     let shards = shards_for(&settings, plan.paced(), max_in_flight);
     let plan: runner::SharedPlan = Arc::new(Mutex::new(plan));
     let targets = Arc::new(targets);
+    // Every shard's prober first (TLS roots, resolver settings): that is
+    // the tool's set-up, and the plan's clock starts once it is done.
+    let mut probers = Vec::with_capacity(shards);
+    for _ in 0..shards {
+        let prober = Arc::new(Prober::new(settings.clone())?);
+        prober.prepare(&targets);
+        probers.push(prober);
+    }
+    plan.lock()
+        .expect("the plan lock is never poisoned")
+        .begin_at(Instant::now());
+    let prober = probers.remove(0);
     // Extra shards: a thread each, with a current-thread runtime and a
     // prober (pool, resolver) of its own, taking jobs from the same plan.
     let mut threads = Vec::new();
-    for shard in 1..shards {
-        let prober = Arc::new(Prober::new(settings.clone())?);
-        prober.prepare(&targets);
+    for (index, shard_prober) in probers.into_iter().enumerate() {
+        let shard = index + 1;
         let (plan, targets, batches, cancel) =
             (plan.clone(), targets.clone(), batches.clone(), cancel.clone());
         let workers = share(max_in_flight, shards, shard);
@@ -61,13 +73,11 @@ pub async fn run(
                         .enable_all()
                         .build()
                         .expect("a current-thread runtime builds");
-                    runtime.block_on(shard_loop(prober, targets, plan, workers, batches, cancel));
+                    runtime.block_on(shard_loop(shard_prober, targets, plan, workers, batches, cancel));
                 })
                 .expect("spawning a probe thread"),
         );
     }
-    let prober = Arc::new(Prober::new(settings)?);
-    prober.prepare(&targets);
     shard_loop(
         prober,
         targets,

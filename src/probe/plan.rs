@@ -32,6 +32,13 @@ pub trait Plan: Send {
     fn ends_at(&self) -> Option<Instant> {
         None
     }
+
+    /// The engine is ready to send (its probers built, CA certificates
+    /// loaded): a plan that has handed out nothing yet moves its start to
+    /// `now`, so the tool's own set-up is neither counted in the first
+    /// probes' `queue` nor crowds them together (probes due during set-up
+    /// would all leave at once, on connections of their own).
+    fn begin_at(&mut self, _now: Instant) {}
 }
 
 /// How a count of probes is spread over time.
@@ -74,6 +81,12 @@ impl CountPlan {
 }
 
 impl Plan for CountPlan {
+    fn begin_at(&mut self, now: Instant) {
+        if self.issued == 0 {
+            self.start = self.start.max(now);
+        }
+    }
+
     fn paced(&self) -> bool {
         self.pacing != Pacing::None
     }
@@ -173,6 +186,13 @@ pub fn schedule_in_flight(targets: usize, interval: Duration, timeout: Duration)
 }
 
 impl Plan for SchedulePlan {
+    fn begin_at(&mut self, now: Instant) {
+        // `until` stays: `run --duration` counts from the command's start.
+        if self.round == 0 {
+            self.start = self.start.max(now);
+        }
+    }
+
     fn paced(&self) -> bool {
         true
     }
