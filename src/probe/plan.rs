@@ -343,4 +343,28 @@ mod tests {
         let per_target = |t| jobs.iter().filter(|j| j.target == t).count();
         assert_eq!((per_target(0), per_target(1)), (10, 10));
     }
+
+    #[test]
+    fn the_clock_starts_when_the_engine_is_ready_not_before_and_only_once() {
+        let created = Instant::now();
+        let ready = created + Duration::from_millis(150);
+        let mut count = CountPlan::new(1, 3, Pacing::Rate(10.0), created);
+        count.begin_at(ready);
+        assert_eq!(count.next_job().unwrap().at, Some(ready));
+        // Once a job is out, the schedule stays where it is.
+        count.begin_at(ready + Duration::from_secs(1));
+        assert_eq!(
+            count.next_job().unwrap().at,
+            Some(ready + Duration::from_millis(100))
+        );
+
+        let mut schedule = SchedulePlan::new(1, Duration::from_secs(1), Duration::ZERO, created, None, 7);
+        schedule.begin_at(ready);
+        assert_eq!(schedule.next_job().unwrap().at, Some(ready));
+        schedule.begin_at(ready + Duration::from_secs(5));
+        assert_eq!(
+            schedule.next_job().unwrap().at,
+            Some(ready + Duration::from_secs(1))
+        );
+    }
 }
