@@ -7,11 +7,16 @@ idle ages. With two files, their signatures side by side.
 
     scripts/lab-signature.py KERNEL.ndjson IN-PROCESS.ndjson
 
+A file may be gzip-compressed (told by its first bytes, as `coldlink
+report` does). A file that cannot be read, holds no record, or has a line
+that is not a record exits 2 naming FILE or FILE:LINE.
+
 Durations are real time (ms in the records, seconds here). A probe is bad
 when it failed (an error, or a status of 500 or more) or one of its phases
 took STALL seconds more than that phase's fastest.
 """
 
+import gzip
 import json
 import statistics
 import sys
@@ -44,8 +49,54 @@ def failure(r):
     return None
 
 
+class BadInput(Exception):
+    """A file or line that is not what this reads: FILE[:LINE]: why."""
+
+
+def record(line):
+    """One record from one line, or ValueError saying what is wrong."""
+    try:
+        r = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not JSON ({e.msg} at column {e.colno})") from None
+    if not isinstance(r, dict):
+        raise ValueError("not a record (expected a JSON object)")
+    for key, kind in (("at", str), ("target", str), ("phases_ms", dict), ("total_ms", (int, float))):
+        if not isinstance(r.get(key), kind):
+            raise ValueError(f"not a coldlink probe record (no `{key}`)")
+    try:
+        at(r)
+    except ValueError:
+        raise ValueError(f"`at` is not a timestamp: {r['at']!r}") from None
+    return r
+
+
+def records(path):
+    """Every record of a file (NDJSON, gzip-compressed or not)."""
+    try:
+        with open(path, "rb") as f:
+            gz = f.read(2) == b"\x1f\x8b"
+        f = gzip.open(path, "rt", encoding="utf-8") if gz else open(path, encoding="utf-8")
+        with f:
+            rs = []
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rs.append(record(line))
+                except ValueError as e:
+                    raise BadInput(f"{path}:{n}: {e}") from None
+    except OSError as e:
+        raise BadInput(f"{path}: {e.strerror or e}") from None
+    except (UnicodeDecodeError, EOFError) as e:
+        raise BadInput(f"{path}: cannot be read as text ({e})") from None
+    if not rs:
+        raise BadInput(f"{path}: no probe records in it (expected the NDJSON records of --records, probe --out or run; .gz too)")
+    return rs
+
+
 def signature(path):
-    rs = [json.loads(line) for line in open(path) if line.strip()]
+    rs = records(path)
     rs.sort(key=at)
     targets = len({r["target"] for r in rs})
     fastest = {}
@@ -53,12 +104,14 @@ def signature(path):
         xs = [r["phases_ms"].get(p) for r in rs if r["phases_ms"].get(p) is not None]
         fastest[p] = min(xs) / 1000 if xs else 0.0
     # The API-wide quiet gap before each probe, and its place in its session.
-    latest_end, pos = None, 0
+    latest_end, pos, session_gap = None, 0, None
     for r in rs:
         start = at(r)
         r["_gap"] = None if latest_end is None else max(0.0, start - latest_end)
         pos = 1 if r["_gap"] is None or r["_gap"] >= SESSION_GAP else pos + 1
         r["_pos"] = pos
+        session_gap = r["_gap"] if pos == 1 else session_gap
+        r["_session_gap"] = session_gap
         end = start + r["total_ms"] / 1000
         latest_end = end if latest_end is None else max(latest_end, end)
         r["_fail"] = failure(r)
@@ -100,10 +153,21 @@ def signature(path):
     sig["bad heads by quiet gap"] = " ".join(f"{g:g}s:{b}/{n}" for g, (b, n) in sorted(levels.items())) or "-"
     idle = sorted(conn(r)["idle_ms"] / 1000 for r in bad if conn(r).get("idle_ms") is not None)
     sig["conn.idle_ms of bad (s)"] = f"{idle[0]:.2f}–{idle[-1]:.2f} (n={len(idle)})" if idle else "- (new connections)"
-    good_gaps = [r["_gap"] for r in rs if not r["_bad"] and r["_gap"] is not None and r["_pos"] == 1]
-    bad_gaps = [r["_gap"] for r in bad if r["_gap"] is not None and r["_pos"] == 1 and r["_gap"] >= 0.9]
+    # Where failures begin: the shortest quiet gap before a bad head (as
+    # above: one of the session's first `targets` probes) and the longest
+    # before a clean one. When they overlap (an early failure, or a window
+    # that closes again), how many heads of each lie between them.
+    heads = [r for r in rs if r["_pos"] <= targets and r["_session_gap"] is not None]
+    good_gaps = [r["_session_gap"] for r in heads if not r["_bad"]]
+    bad_gaps = [r["_session_gap"] for r in heads if r["_bad"] and r["_session_gap"] >= 0.9]
     if bad_gaps:
-        sig["failures begin"] = f"quiet gap ≥ {min(bad_gaps):.2f} s (longest clean head gap {max(good_gaps, default=0):.2f} s)"
+        first, clean = min(bad_gaps), max(good_gaps, default=0.0)
+        begin = f"first bad head after a {first:.2f} s gap; clean heads up to {clean:.2f} s"
+        if first <= clean:
+            nb = sum(1 for g in bad_gaps if g <= clean)
+            ng = sum(1 for g in good_gaps if g >= first)
+            begin += f"; between them {nb} bad and {ng} clean head(s)"
+        sig["failures begin"] = begin
     con = sorted(r["phases_ms"]["connect"] / 1000 for r in rs if (r["phases_ms"].get("connect") or 0) > 700)
     sig["connect stalls (s)"] = secs(con)
     dns = sorted(r["phases_ms"]["dns"] / 1000 for r in rs if (r["phases_ms"].get("dns") or 0) > 300)
@@ -117,15 +181,12 @@ def main(paths):
         print(__doc__.strip())
         return
     if not 1 <= len(paths) <= 2:
-        print("usage: lab-signature.py RECORDS.ndjson [OTHER.ndjson]", file=sys.stderr)
+        print("usage: lab-signature.py RECORDS.ndjson [OTHER.ndjson] (one or two record files; .gz too)", file=sys.stderr)
         sys.exit(2)
     try:
         sigs = [signature(p) for p in paths]
-    except OSError as e:
-        print(f"lab-signature.py: {e.filename}: {e.strerror}", file=sys.stderr)
-        sys.exit(2)
-    except (json.JSONDecodeError, KeyError) as e:
-        print(f"lab-signature.py: not a coldlink records file ({e}): {' '.join(paths)}", file=sys.stderr)
+    except BadInput as e:
+        print(f"lab-signature.py: {e}", file=sys.stderr)
         sys.exit(2)
     keys = list(dict.fromkeys(k for s in sigs for k in s))
     width = max(len(k) for k in keys)

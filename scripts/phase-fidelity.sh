@@ -63,9 +63,28 @@ for tool in ip nft tcpdump python3; do
 done
 [ "$CURL" = 0 ] || command -v curl >/dev/null || skip "\`curl\` is not installed (apt-get install curl, or CURL=0)"
 
+# Long-running children run in the background and are waited for: bash
+# runs a trap only once the foreground command has ended, so a SIGTERM to
+# this script (not its group) would otherwise wait for the whole run. The
+# exit is 128 + the signal's number (130 for INT, 143 for TERM).
+running=""     # the pid of the background child being waited for
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# in_background CMD…: run CMD, wait for it, return its status
+in_background() {
+  "$@" &
+  running=$!
+  local rc=0
+  wait "$running" || rc=$?
+  running=""
+  return "$rc"
+}
+
+built_here=""
 if [ -z "$COLDLINK" ]; then
-  cargo build --release --locked -q
+  in_background cargo build --release --locked -q
   COLDLINK=${CARGO_TARGET_DIR:-$PWD/target}/release/coldlink
+  built_here=1
 fi
 [ -x "$COLDLINK" ] || bad COLDLINK "$COLDLINK" "an executable coldlink binary"
 
@@ -75,7 +94,7 @@ capturing=""   # tcpdump's pid while a capture runs
 backend=""
 cleanup() {
   local pid
-  for pid in $capturing $backend; do
+  for pid in $running $capturing $backend; do
     kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   done
   netns_teardown "$OWNER"
@@ -83,7 +102,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 netns_reap_stale
 CLI=$(netns_new "$OWNER" cli)
@@ -125,7 +143,10 @@ run() {
     --immediate-mode -w "$d/capture.pcap" "tcp port $PORT or udp port $MARK" 2>"$d/tcpdump.log" &
   capturing=$!
   wait_for "tcpdump" 5 grep -qs "listening on" "$d/tcpdump.log"
-  in_cli "$@" >"$d/out" 2>"$d/stderr" || log "$name: $1 exited $?: $(tail -1 "$d/stderr")"
+  local rc=0
+  # ip execs the command: $! is the tool itself, for cleanup to stop.
+  in_background ip netns exec "$CLI" "$@" >"$d/out" 2>"$d/stderr" || rc=$?
+  [ "$rc" = 0 ] || log "$name: $1 exited $rc: $(tail -1 "$d/stderr")"
   # A marker datagram after the run; once it is in the file, so is every
   # packet before it (stopping tcpdump earlier loses what it has not yet
   # written).
@@ -184,7 +205,13 @@ NFT
 fi
 
 model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-built="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ', with uncommitted changes')"
-echo "Machine: $model, $(nproc) cores, Linux $(uname -r); tcpdump $(tcpdump --version 2>&1 | awk 'NR==1 {print $3}'), timestamps ${TSTYPE[*]:-host (default)}; $(curl --version 2>/dev/null | awk 'NR==1 {print $1, $2}'); coldlink $COLDLINK (commit $built); backend wait ${DELAY_MS} ms; $(date -u +%Y-%m-%d)."
+# What is known of the binary is its path and when it was written; the
+# source tree's state is printed apart, since COLDLINK may have been built
+# from another tree or commit.
+binary="$COLDLINK, modified $(date -u -r "$COLDLINK" '+%Y-%m-%d %H:%M UTC')"
+[ -z "$built_here" ] || binary="$binary (built by this run from the tree below)"
+tree=$(git describe --always --dirty 2>/dev/null || echo 'not a git checkout')
+echo "Machine: $model, $(nproc) cores, Linux $(uname -r); tcpdump $(tcpdump --version 2>&1 | awk 'NR==1 {print $3}'), timestamps ${TSTYPE[*]:-host (default)}; $(curl --version 2>/dev/null | awk 'NR==1 {print $1, $2}'); backend wait ${DELAY_MS} ms; $(date -u +%Y-%m-%d)."
+echo "coldlink binary: $binary. Source tree: $tree (git describe --always --dirty)."
 echo
 python3 scripts/lib/phase_fidelity.py "$work/runs" "$PORT" ${JSON:+--json "$JSON"}

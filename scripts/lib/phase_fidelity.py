@@ -18,8 +18,9 @@ which coldlink's records carry as `local`):
            segment in (every request here fits in one segment)
 and the tools' own: coldlink's `connect` and `ttfb` phases; curl's
 time_connect − time_namelookup and time_starttransfer − time_pretransfer
-(curl 7.88 has no time at which the request was sent, so its ttfb also holds
-the send, a few µs). Differences are tool − packets, in µs.
+(curl sets time_pretransfer after the state that writes the request, so
+both tools' ttfb starts after the write). Differences are tool − packets,
+in µs; min–max is the smallest and largest of one run's probes.
 """
 
 import json

@@ -5,10 +5,13 @@ plus the round trip.
     python3 scripts/lib/sleepy_http.py ADDR PORT DELAY_MS READY_FILE
 
 Keep-alive, one thread per connection; every request (a GET, no body) is
-answered with one write of a small response after DELAY_MS, measured with
-time.sleep (clock_nanosleep: about 0.1 ms late at most, where an asyncio
-loop's epoll timeout rounds up to the millisecond). TCP_NODELAY, so that
-the answer leaves as soon as it is written. READY_FILE is written once the
+answered with one write of a small response after DELAY_MS, waited with
+time.sleep (clock_nanosleep, where an asyncio loop's epoll timeout would
+round up to the millisecond). The answer still leaves late: 0.3–1 ms at
+the median on the 2-core test machine under load (docs/performance.md:
+the thread's wake-up and Python's own work), more in the tail. That does
+not enter the check, which compares each probe with its own packets.
+TCP_NODELAY, so that the answer leaves as soon as it is written. READY_FILE is written once the
 socket listens: the script waits for it instead of sleeping.
 """
 

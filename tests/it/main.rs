@@ -31,6 +31,7 @@ mod kernel_lab;
 mod lab;
 mod lab_alb;
 mod lab_cli;
+mod lab_signature;
 mod mtls;
 mod path_kind;
 mod phase_fidelity;

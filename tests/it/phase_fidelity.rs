@@ -17,6 +17,15 @@ use crate::common::{bin, text};
 const DELAY_MS: f64 = 50.0;
 /// Linux's first SYN retransmission (TCP_TIMEOUT_INIT).
 const RTO_MS: f64 = 1000.0;
+/// Bounds on coldlink − packets at the median, µs, for the debug build the
+/// tests run. Measured: five runs of this test back to back while other
+/// builds ran (2 cores, load average 9.8) gave ttfb +157 to +237 µs and
+/// connect of new connections +273 to +594 µs; the bounds are about 2.5
+/// times the largest. Below: the tool reading more than 50 µs less than
+/// the packets at the median would be a clock error, not scheduling.
+const MAX_TTFB_DIFF_US: f64 = 600.0;
+const MAX_CONNECT_DIFF_US: f64 = 1500.0;
+const MIN_DIFF_US: f64 = -50.0;
 
 fn median(mut xs: Vec<f64>) -> f64 {
     assert!(!xs.is_empty(), "no values");
@@ -87,7 +96,7 @@ fn phases_agree_with_packet_timestamps() {
 
     // TTFB against a 50 ms backend: at the median between the wait and the
     // wait plus a little (the backend is Python on a shared machine), and
-    // within 1 ms of the packets' request → response. Medians, because a
+    // close to the packets' request → response (below). Medians, because a
     // probe whose thread is preempted right after the request leaves
     // starts its `ttfb` late (the clock is read when the write returns).
     let answered: Vec<&Value> = probes
@@ -100,14 +109,37 @@ fn phases_agree_with_packet_timestamps() {
         (DELAY_MS..DELAY_MS + 10.0).contains(&ttfb),
         "median ttfb {ttfb} ms against a {DELAY_MS} ms backend"
     );
-    let diff_us = median(
+    let ttfb_diff_us = median(
         answered
             .iter()
             .map(|p| num(p, "tool_ttfb_us") - num(p, "pkt_ttfb_us"))
             .collect(),
     );
+
+    // Connect of the 20 new connections against the packets' first SYN →
+    // SYN-ACK (≈ 25 µs on the veth).
+    let opened: Vec<&Value> = probes
+        .iter()
+        .filter(|p| p["kind"] == "new" && p.get("tool_connect_us").is_some())
+        .collect();
+    assert_eq!(opened.len(), 20, "20 new connections");
+    let connect_diff_us = median(
+        opened
+            .iter()
+            .map(|p| num(p, "tool_connect_us") - num(p, "pkt_connect_us"))
+            .collect(),
+    );
+    println!("median tool − packets: connect {connect_diff_us:+.1} µs, ttfb {ttfb_diff_us:+.1} µs");
+
+    // The bounds (MAX_*_DIFF_US): what a debug build reliably shows on a
+    // loaded 2-core machine, with margin. The target, 0.1 ms at
+    // the median, is measured on the release build in docs/performance.md.
     assert!(
-        diff_us.abs() < 1000.0,
-        "coldlink's ttfb − the packets' at the median: {diff_us:+} µs"
+        (MIN_DIFF_US..MAX_TTFB_DIFF_US).contains(&ttfb_diff_us),
+        "coldlink's ttfb − the packets' at the median: {ttfb_diff_us:+} µs, expected in [{MIN_DIFF_US}, {MAX_TTFB_DIFF_US}) µs"
+    );
+    assert!(
+        (MIN_DIFF_US..MAX_CONNECT_DIFF_US).contains(&connect_diff_us),
+        "coldlink's connect − the packets' on new connections at the median: {connect_diff_us:+} µs, expected in [{MIN_DIFF_US}, {MAX_CONNECT_DIFF_US}) µs"
     );
 }

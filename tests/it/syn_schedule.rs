@@ -26,11 +26,25 @@ fn netns(script: &str) -> String {
     text(&out.stdout).trim().to_string()
 }
 
-/// The namespaces of one owner: a `sleep` of our own, so that teardown
+/// The namespaces of one owner: a `cat` of our own, so that teardown
 /// touches only these (the test process's pid may own other tests'
-/// namespaces), and a crash leaves them for `netns_reap_stale`.
+/// namespaces). Its stdin is a pipe only this process holds: if the test
+/// process dies however it dies (a panic, SIGKILL), the pipe closes, `cat`
+/// exits, and the namespaces and the server in them are stale at once for
+/// `netns_reap_stale`.
 struct Namespaces {
     owner: Child,
+}
+
+impl Namespaces {
+    fn new() -> Self {
+        let owner = Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        Namespaces { owner }
+    }
 }
 
 impl Drop for Namespaces {
@@ -70,9 +84,8 @@ fn lost_syns_are_read_on_the_schedule_of_the_namespace_they_ran_in() {
         println!("skipped lost_syns_are_read_on_the_schedule_of_the_namespace_they_ran_in: {why}");
         return;
     }
-    let owner = Command::new("sleep").arg("3600").spawn().unwrap();
-    let id = owner.id();
-    let _guard = Namespaces { owner };
+    let guard = Namespaces::new();
+    let id = guard.owner.id();
     let ns = netns(&format!("netns_reap_stale; netns_new {id} syn"));
     let linear: u8 = netns(&format!(
         "ip netns exec {ns} cat /proc/sys/net/ipv4/tcp_syn_linear_timeouts"
