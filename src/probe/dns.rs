@@ -139,7 +139,9 @@ impl Dns {
         // The UDP stream retransmits on the resolver's timer itself; the
         // pool must neither cut it short nor send the query again on top.
         options.timeout = provider.retransmit * provider.attempts as u32;
-        options.attempts = 1;
+        // hickory's `attempts` counts retries of the whole exchange: 1 sent
+        // the query a third time at 10 s, where glibc gives up.
+        options.attempts = 0;
         let hosts = Arc::new(match options.use_hosts_file {
             ResolveHosts::Never => Hosts::default(),
             ResolveHosts::Always | ResolveHosts::Auto => Hosts::from_system().unwrap_or_default(),
