@@ -34,6 +34,41 @@ if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   fi
 fi
+# One line per group of tests that needs this machine's privileges, before
+# the suite: each such test says so when it skips, but `cargo test` shows a
+# passing test's output only when it fails, so the log says it here
+# (.ci/run repeats these lines in its summary).
+if why=$(bash scripts/kernel-lab.sh check 2>&1); then
+  echo "kernel lab: runs (root, ip, nft, nginx, dnsmasq): tests/it/kernel_lab/"
+else
+  echo "${why:-kernel lab: skipped: scripts/kernel-lab.sh check failed}"
+fi
+# tests/it/phase_fidelity.rs (scripts/phase-fidelity.sh, without curl) and
+# tests/it/syn_schedule.rs: the same checks as theirs.
+needs() {
+  local what=$1 tool
+  shift
+  if [ "$(id -u)" != 0 ]; then
+    echo "$what: skipped: needs root (network namespaces, nftables)"
+    return 1
+  fi
+  for tool in "$@"; do
+    if ! command -v "$tool" >/dev/null && [ ! -x "/usr/sbin/$tool" ]; then
+      echo "$what: skipped: \`$tool\` is not installed"
+      return 1
+    fi
+  done
+}
+if needs "phase fidelity" ip nft tcpdump python3; then
+  echo "phase fidelity: runs (root, ip, nft, tcpdump, python3): tests/it/phase_fidelity.rs"
+fi
+if needs "syn schedule" ip nft python3; then
+  if [ -e /proc/sys/net/ipv4/tcp_syn_linear_timeouts ]; then
+    echo "syn schedule: runs (root, nft, tcp_syn_linear_timeouts): tests/it/syn_schedule.rs"
+  else
+    echo "syn schedule: skipped: this kernel has no tcp_syn_linear_timeouts"
+  fi
+fi
 scripts/aws-emulators.sh
 # The shipped alert rules: promtool's own check and rule tests (it installs
 # Debian's prometheus package for promtool when missing).

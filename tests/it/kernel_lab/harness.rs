@@ -72,6 +72,74 @@ impl Diagnosis {
     }
 }
 
+/// `scripts/kernel-lab.sh check`: `None` when the lab can run here, else
+/// its skip line (printed here too: the caller returns, skipped).
+pub fn cannot_run() -> Option<String> {
+    let out = Command::new("bash")
+        .arg(SCRIPT)
+        .arg("check")
+        .output()
+        .expect("run scripts/kernel-lab.sh check");
+    if out.status.code() == Some(77) {
+        let line = skip_line(&out);
+        eprintln!("{line}");
+        return Some(line);
+    }
+    assert!(
+        out.status.success(),
+        "kernel-lab.sh check: {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    None
+}
+
+/// The network namespaces here (`ip netns list`, names only).
+pub fn namespaces() -> Vec<String> {
+    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The namespaces of lab `lab` (PID-TAG).
+pub fn namespaces_of(lab: &str) -> Vec<String> {
+    let prefix = format!("clk-{lab}-");
+    namespaces()
+        .into_iter()
+        .filter(|n| n.starts_with(&prefix))
+        .collect()
+}
+
+/// Whether process PID runs (a zombie, killed and waiting for its parent
+/// to reap it, does not).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Poll `done` every 50 ms until it holds or `secs` have passed; whether
+/// it held.
+pub fn within(secs: f64, mut done: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn skip_line(out: &Output) -> String {
     let err = String::from_utf8_lossy(&out.stderr);
     err.lines()
@@ -139,6 +207,20 @@ impl KernelLab {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
     }
 
+    /// The pid in one of the lab's pid files (`gw.pid`, `be.pid`,
+    /// `dnsmasq.pid`).
+    pub fn pid(&self, file: &str) -> u32 {
+        let text = self.file(file);
+        text.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{file} holds no pid: {text:?}"))
+    }
+
+    /// PID-TAG, as `up` named it.
+    pub fn name(&self) -> &str {
+        &self.lab
+    }
+
     /// `coldlink diagnose` in the client namespace with the scenario's plan,
     /// `--format json` and `--records`; the records, the report and the
     /// gateway's access log are kept in [`kept_dir`] under the scenario's
@@ -202,7 +284,8 @@ impl Drop for KernelLab {
             .args(["down", &self.lab])
             .output();
         if let Ok(out) = out {
-            if !out.status.success() {
+            // 2: no such lab (an `up` that failed removed what it built).
+            if !out.status.success() && out.status.code() != Some(2) {
                 eprintln!(
                     "kernel-lab.sh down {}: {}",
                     self.lab,

@@ -6,5 +6,6 @@
 //! and returns. Each scenario's records stay in `target/kernel-lab/`.
 
 mod harness;
+mod lifecycle;
 mod scenarios;
 mod teardown;

@@ -1,15 +1,10 @@
 //! The lab's lifecycle: a bad scenario is refused with the valid ones, a
 //! stale lab (its owner gone) is reaped by the next `up`, and dropping the
-//! guard leaves none of the lab's namespaces behind.
+//! guard leaves none of the lab's namespaces or processes behind.
 
 use std::process::Command;
 
-use super::harness::{script, KernelLab};
-
-fn namespaces() -> String {
-    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use super::harness::{alive, namespaces, namespaces_of, script, within, KernelLab};
 
 #[test]
 fn an_unknown_scenario_is_refused_with_exit_2_naming_the_valid_ones() {
@@ -50,12 +45,28 @@ fn a_stale_lab_is_reaped_and_a_dropped_guard_leaves_nothing() {
         );
         return;
     }
-    let lab = KernelLab::up_tagged("healthy", "reaper");
+    let Some(lab) = KernelLab::up_tagged("healthy", "reaper") else {
+        // Root, but no nginx or dnsmasq: `up` said why (exit 77) before
+        // reaping anything, so the stale namespace is still ours to remove.
+        let _ = Command::new("ip").args(["netns", "del", &stale]).output();
+        return;
+    };
     let ns = namespaces();
-    assert!(!ns.contains(&stale), "{stale} not reaped: {ns}");
-    let Some(lab) = lab else { return };
-    let mine = format!("clk-{}-reaper-", std::process::id());
+    assert!(!ns.contains(&stale), "{stale} not reaped: {ns:?}");
+    // What runs in the lab: nginx's two masters and dnsmasq.
+    let pids: Vec<(&str, u32)> = ["gw.pid", "be.pid", "dnsmasq.pid"]
+        .into_iter()
+        .map(|f| (f, lab.pid(f)))
+        .collect();
+    for (file, pid) in &pids {
+        assert!(alive(*pid), "{file}: {pid} is not running before the drop");
+    }
+    let name = lab.name().to_string();
+    assert_eq!(namespaces_of(&name).len(), 5, "{:?}", namespaces());
     drop(lab);
-    let ns = namespaces();
-    assert!(!ns.contains(&mine), "left behind: {ns}");
+    assert_eq!(namespaces_of(&name), Vec::<String>::new(), "left behind");
+    // Killed (SIGKILL) by the teardown; gone once the kernel has delivered it.
+    for (file, pid) in &pids {
+        assert!(within(2.0, || !alive(*pid)), "{file}: {pid} still runs");
+    }
 }
