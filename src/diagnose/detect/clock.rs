@@ -15,7 +15,12 @@
 //! - **the time since the API last answered**: a pool like nginx's hands
 //!   out its most recently used connection first, and a failed request
 //!   returns none to it, so right after a failure the next request meets a
-//!   connection idle since the last success, however short the gap.
+//!   connection idle since the last success, however short the gap. Only
+//!   a run of failures that began with an idle failure says so: one whose
+//!   first failure came after a quiet gap of at least `chain_from` (the
+//!   step's lower edge, `gaps.rs`). Any other run (an outage, errors
+//!   independent of the gap) is measured by the quiet time, or its gaps
+//!   would grow with its length and read as a step.
 //!
 //! Each clock gives the analysis its points: an idle period and whether the
 //! first request(s) after it were bad.
@@ -61,13 +66,21 @@ pub struct Point {
 /// A good probe on a new connection right after its target's reused
 /// connection failed is left out on every clock: the failed connection was
 /// dropped, and a fresh one says nothing about how long a pooled one may
-/// sit idle. On [`Clock::SinceSuccess`] the good first probes after bad
-/// ones are left out too, as many as were bad: the gateway's pool lost a
-/// connection to each, and may serve as many requests on fresh ones.
+/// sit idle.
+///
+/// On [`Clock::SinceSuccess`] only the runs of bad first probes (no
+/// success between them) whose first came after a quiet gap of at least
+/// `chain_from` ms are read as a pool's stale connections: their later
+/// bad probes are measured since the last success, and as many good first
+/// probes after them are left out as were bad (the gateway's pool lost a
+/// connection to each, and may serve as many requests on fresh ones).
+/// Every other probe is measured by its quiet time. `chain_from` is
+/// ignored on the other clocks.
 pub fn points(
     ds: &Dataset,
     explained: &[bool],
     clock: Clock,
+    chain_from: f64,
     head: impl Fn(&Sample) -> bool,
     bad: impl Fn(&Sample) -> bool,
 ) -> Vec<Point> {
@@ -82,12 +95,18 @@ pub fn points(
     // fresh ones (nginx's round robin opens one for a backend whose last
     // connection failed, at its next turn, whatever the gap).
     let mut lost = 0usize;
+    // The quiet gap before the first bad first probe since the last
+    // success: the run of failures it began is a pool's stale connections
+    // only when that gap is at least `chain_from`.
+    let mut run_from: Option<f64> = None;
+    let chained =
+        |run_from: Option<f64>| clock == Clock::SinceSuccess && run_from.is_some_and(|g| g >= chain_from);
     // The session being filled, by the index of its first probe.
     let mut sessions: Vec<(usize, Point)> = Vec::new();
     for (i, s) in ds.samples.iter().enumerate() {
         let t = s.target as usize;
         let fresh_after_failure = s.new_conn() && dropped.get(t).copied().unwrap_or(false);
-        let refill = clock == Clock::SinceSuccess && lost > 0 && !bad(s) && head(s);
+        let refill = lost > 0 && !bad(s) && head(s);
         let counted = !explained[i] && (!fresh_after_failure || bad(s)) && !refill;
         if counted {
             let b = bad(s);
@@ -108,12 +127,11 @@ pub fn points(
                     let first = i - s.session_pos as usize;
                     let open = sessions.last().is_some_and(|(f, _)| *f == first);
                     if !open {
-                        let gap = match clock {
-                            Clock::SinceSuccess if last_success.is_finite() => {
-                                let first_start = ds.samples[first].start_s;
-                                ((first_start - last_success) * 1000.0).max(s.session_gap_ms)
-                            }
-                            _ => s.session_gap_ms,
+                        let gap = if chained(run_from) && last_success.is_finite() {
+                            let first_start = ds.samples[first].start_s;
+                            ((first_start - last_success) * 1000.0).max(s.session_gap_ms)
+                        } else {
+                            s.session_gap_ms
                         };
                         sessions.push((first, Point { gap, bad: Vec::new() }));
                     }
@@ -128,7 +146,10 @@ pub fn points(
         }
         if !explained[i] {
             if bad(s) && head(s) {
-                lost += 1;
+                if run_from.is_none() {
+                    run_from = Some(s.session_gap_ms);
+                }
+                lost += chained(run_from) as usize;
             } else if !bad(s) {
                 lost = lost.saturating_sub(1);
             }
@@ -136,11 +157,39 @@ pub fn points(
         if let Some(d) = dropped.get_mut(t) {
             *d = s.failed() && !s.new_conn();
         }
-        if s.ok() && (last_success.is_nan() || s.end_s > last_success) {
-            last_success = s.end_s;
+        if s.ok() {
+            run_from = None;
+            if last_success.is_nan() || s.end_s > last_success {
+                last_success = s.end_s;
+            }
         }
     }
     sessions.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The quiet gaps (ms) that began a run of bad first probes, a run being
+/// those with no success between them, as [`points`] reads them, one per
+/// run, shortest first: the values of `chain_from` worth trying on
+/// [`Clock::SinceSuccess`].
+pub fn run_starts(
+    ds: &Dataset,
+    explained: &[bool],
+    head: impl Fn(&Sample) -> bool,
+    bad: impl Fn(&Sample) -> bool,
+) -> Vec<f64> {
+    let mut starts = Vec::new();
+    let mut open = false;
+    for (i, s) in ds.samples.iter().enumerate() {
+        if !explained[i] && bad(s) && head(s) && !open {
+            open = true;
+            starts.push(s.session_gap_ms);
+        }
+        if s.ok() {
+            open = false;
+        }
+    }
+    starts.sort_by(f64::total_cmp);
+    starts
 }
 
 /// The evidence line that names the clock a pattern follows, when it is
@@ -195,7 +244,7 @@ pub fn says(ds: &Dataset, clock: Clock, bad: &[(usize, f64)], hi_ms: f64) -> Opt
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
@@ -203,7 +252,7 @@ mod tests {
     use crate::probe::record::Phases;
 
     /// One target's probes: (start s, conn idle s or new, failed).
-    fn dataset(probes: &[(f64, Option<f64>, bool)]) -> Dataset {
+    pub(in crate::diagnose::detect) fn dataset(probes: &[(f64, Option<f64>, bool)]) -> Dataset {
         let mut b = Builder::new();
         for &(at, idle, failed) in probes {
             b.add(&Observation {
@@ -225,12 +274,19 @@ mod tests {
         b.build(1.0, None)
     }
 
+    /// The periods on `clock`, every run of failures read as a pool's
+    /// stale connections on the time since the last success.
     fn on(ds: &Dataset, clock: Clock) -> Vec<(f64, bool)> {
+        on_from(ds, clock, 0.0)
+    }
+
+    fn on_from(ds: &Dataset, clock: Clock, chain_from_s: f64) -> Vec<(f64, bool)> {
         let explained = vec![false; ds.samples.len()];
         points(
             ds,
             &explained,
             clock,
+            chain_from_s * 1000.0,
             |s| s.session_gap_ms.is_finite(),
             |s| s.failed(),
         )
@@ -309,6 +365,40 @@ mod tests {
                 (1.0, false)
             ]
         );
+    }
+
+    #[test]
+    fn a_run_of_failures_begun_below_the_edge_keeps_its_quiet_times() {
+        // An outage: four failures in a row after 6, 10, 18 and 28 s,
+        // then successes. Since the last success they are 6, 16, 34 and
+        // 62 s: a step that is only the outage's length.
+        let ds = dataset(&[
+            (0.0, None, false),
+            (1.0, Some(1.0), false),
+            (7.0, Some(6.0), true),
+            (17.0, Some(10.0), true),
+            (35.0, Some(18.0), true),
+            (63.0, Some(28.0), true),
+            (64.0, Some(1.0), false),
+            (68.0, Some(4.0), false),
+        ]);
+        let starts = run_starts(&ds, &[false; 8], |s| s.session_gap_ms.is_finite(), |s| s.failed());
+        assert_eq!(starts.len(), 1, "{starts:?}");
+        assert_eq!((starts[0] / 1000.0).round(), 6.0, "{starts:?}");
+        // Read as a pool's stale connections (begun at 6 s, inside a step
+        // from 6 s): the gaps grow, and four successes are left out.
+        assert_eq!(
+            on_from(&ds, Clock::SinceSuccess, starts[0] / 1000.0),
+            [
+                (1.0, false),
+                (6.0, true),
+                (16.0, true),
+                (34.0, true),
+                (62.0, true)
+            ]
+        );
+        // Begun below a step from 30 s: every probe at its quiet time.
+        assert_eq!(on_from(&ds, Clock::SinceSuccess, 30.0), on(&ds, Clock::Quiet));
     }
 
     #[test]

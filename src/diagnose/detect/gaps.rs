@@ -187,10 +187,28 @@ fn stalled(ds: &Dataset, s: &Sample) -> bool {
     }
 }
 
+/// The time since the API last answered is read from a model of the
+/// gateway's pool (most recently used first), not measured: a step on it
+/// needs at least this many runs of failures begun inside it, each after
+/// a success, unless another clock found a step from the same gap (then
+/// it only explains the failures below that step). One run alone is what
+/// an outage looks like when it happens to begin after a long gap (its
+/// failures since the last success grow with its length, and the
+/// successes after it are left out); a second idle failure after the path
+/// had answered again is what a timer does.
+const SINCE_SUCCESS_RUNS: usize = 2;
+
 /// The gap dependence on the clock that explains the bad first probes
 /// best: the API's quiet time unless another clock separates them more
 /// cleanly (a higher contrast; on a tie the first clock of
 /// [`Bad::clocks`] stays, so that where the clocks agree nothing changes).
+///
+/// On every clock the range's bounds (`lo_ms`, `hi_ms`) are the idle time
+/// of a period: on the time since the last success too, because every
+/// period below the step, and the shortest inside it, is measured by its
+/// quiet time there (only runs begun inside the step are measured since
+/// the last success, and those periods are at least as long as the run's
+/// first, `clock::points`).
 pub fn analyse(input: &Input<'_>, criterion: Bad) -> Option<GapPattern> {
     let ds = input.ds;
     let mut warm = (0, 0);
@@ -207,21 +225,43 @@ pub fn analyse(input: &Input<'_>, criterion: Bad) -> Option<GapPattern> {
     if warm.1 >= 10 && frac(warm.0, warm.1) > 0.15 {
         return None;
     }
+    let head = |s: &Sample| is_head(ds, s);
+    let bad = |s: &Sample| criterion.of(ds, s);
     let mut best: Option<(Range, Clock, Vec<Bin>)> = None;
+    let hi_of = |(r, _, bins): &(Range, Clock, Vec<Bin>)| bins[r.i].min_gap;
     for &clock in criterion.clocks() {
-        let points = clock::points(
-            ds,
-            input.explained,
-            clock,
-            |s| is_head(ds, s),
-            |s| criterion.of(ds, s),
-        );
-        let bins = levels(points);
-        let Some(range) = best_range(ds, &bins, warm) else {
-            continue;
+        // On the time since the last success, each run of failures counts
+        // as a pool's stale connections only if it began inside the step:
+        // every start is tried as the step's edge, and a range is kept
+        // only where exactly the runs begun inside it were read so.
+        let starts = match clock {
+            Clock::SinceSuccess => clock::run_starts(ds, input.explained, head, bad),
+            _ => Vec::new(),
         };
-        if best.as_ref().is_none_or(|(b, _, _)| range.score > b.score + 1e-9) {
-            best = Some((range, clock, bins));
+        let mut edges = starts.clone();
+        edges.dedup();
+        if clock != Clock::SinceSuccess {
+            edges.push(f64::INFINITY);
+        }
+        for &chain_from in &edges {
+            let bins = levels(clock::points(ds, input.explained, clock, chain_from, head, bad));
+            let Some(range) = best_range(ds, &bins, warm) else {
+                continue;
+            };
+            let hi = bins[range.i].min_gap;
+            if clock == Clock::SinceSuccess {
+                // Exactly the runs begun inside the step are read as the
+                // pool's stale connections.
+                let consistent = hi <= chain_from && !edges.iter().any(|&e| e >= hi && e < chain_from);
+                let runs = starts.iter().filter(|&&e| e >= hi).count();
+                let same_step = best.as_ref().is_some_and(|b| (hi_of(b) - hi).abs() < 1e-6);
+                if !consistent || (runs < SINCE_SUCCESS_RUNS && !same_step) {
+                    continue;
+                }
+            }
+            if best.as_ref().is_none_or(|(b, _, _)| range.score > b.score + 1e-9) {
+                best = Some((range, clock, bins));
+            }
         }
     }
     let (Range { i, j, .. }, clock, bins) = best?;

@@ -163,6 +163,14 @@ pub struct IdleTimer {
 /// The idle timer the records show, found the way `idle-timeout` finds it
 /// (every first probe after a gap from some length up failed or stalled);
 /// `None` when none shows. What `keepwarm` checks its interval against.
+///
+/// Whichever clock the step follows (`gaps::analyse`), both numbers are an
+/// idle time, which a ping every so often keeps short: the API's quiet
+/// time, or the connection's own (`conn.idle_ms`); on the clock of the
+/// time since the API last answered, the quiet time too. That clock only
+/// decides which periods count (the ones right after an idle failure, on
+/// the pool's next stale connection, go into the step); the periods at
+/// the step's edges keep their quiet time, never an outage's length.
 pub fn idle_timer(ds: &Dataset) -> Option<IdleTimer> {
     let explained = vec![false; ds.samples.len()];
     let input = Input {
@@ -176,4 +184,68 @@ pub fn idle_timer(ds: &Dataset) -> Option<IdleTimer> {
             fast_after_ms: p.lo_ms,
             cold_after_ms: p.hi_ms,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clock::tests::dataset;
+    use super::*;
+
+    /// (fast after, cold after) in whole seconds.
+    fn timer_s(ds: &Dataset) -> Option<(f64, f64)> {
+        idle_timer(ds).map(|t| {
+            (
+                (t.fast_after_ms / 1000.0).round(),
+                (t.cold_after_ms / 1000.0).round(),
+            )
+        })
+    }
+
+    #[test]
+    fn the_idle_timer_is_an_idle_time_on_every_clock() {
+        // The kernel lab's idle-timeout-one-path, in short: a 5 s timer
+        // behind nginx's round robin. 8 s fails; 1 s and 5 s after it meet
+        // the pool's next stale connections and fail; three requests go
+        // out on fresh ones (1 s, 7 s, 1 s); 9 s fails.
+        let (ok, bad) = (false, true);
+        let mut probes = vec![(0.0, None, ok)];
+        let mut at = 0.0;
+        let gaps = [1.0, 3.0, 1.0, 3.0, 1.0, 3.0, 8.0, 1.0, 5.0, 1.0, 7.0, 1.0, 9.0];
+        let failed = [ok, ok, ok, ok, ok, ok, bad, bad, bad, ok, ok, ok, bad];
+        for (gap, failed) in gaps.into_iter().zip(failed) {
+            at += gap;
+            probes.push((at, Some(gap), failed));
+        }
+        let ds = dataset(&probes);
+        let explained = vec![false; ds.samples.len()];
+        let input = Input {
+            ds: &ds,
+            explained: &explained,
+            aws: &AwsEvidence::default(),
+        };
+        let p = gaps::analyse(&input, gaps::Bad::FailedOrStalled).expect("a step");
+        assert_eq!(p.clock, clock::Clock::SinceSuccess);
+        // Its bounds are quiet gaps the records hold (3 s clean, 8 s
+        // failed), not a length since the last success (14 s); the 7 s
+        // success, on a fresh connection, is left out.
+        assert_eq!(timer_s(&ds), Some((3.0, 8.0)));
+    }
+
+    #[test]
+    fn an_outage_shows_no_idle_timer() {
+        // Four failures in a row at growing gaps, clean gaps around them:
+        // 6, 16, 34 and 62 s since the last success, but no step.
+        let (ok, bad) = (false, true);
+        let gaps = [
+            1.0, 3.0, 8.0, 15.0, 25.0, 1.0, 5.0, 12.0, 20.0, 30.0, 2.0, 6.0, 10.0, 18.0, 28.0, 1.0, 4.0, 9.0,
+            16.0, 26.0,
+        ];
+        let mut probes = vec![(0.0, None, ok)];
+        let mut at = 0.0;
+        for (k, gap) in gaps.into_iter().enumerate() {
+            at += gap;
+            probes.push((at, Some(gap), if (11..=14).contains(&k) { bad } else { ok }));
+        }
+        assert_eq!(timer_s(&dataset(&probes)), None);
+    }
 }

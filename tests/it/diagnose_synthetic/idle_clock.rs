@@ -22,6 +22,9 @@
 
 use std::time::UNIX_EPOCH;
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
 use super::{run_plan, Fault, Path};
 use coldlink::diagnose::report::{diagnose, Context};
 use coldlink::diagnose::{Cause, Dataset, Finding};
@@ -267,5 +270,131 @@ fn failures_that_follow_the_connections_own_idle_time_are_named_so() {
         f.evidence[0].contains("idle periods of the probe's own connection (conn.idle_ms)"),
         "{:#?}",
         f.evidence
+    );
+}
+
+/// Fail the first requests after the quiet periods of ≥ 1 s that `fails`
+/// picks: it is given each such period's number (from 0) and gap (s).
+/// Both targets' requests in a period fail or not together when `fails`
+/// says so once per period; it is asked once per request.
+fn fail_after_gaps(records: &mut [ProbeRecord], mut fails: impl FnMut(usize, f64) -> bool) {
+    let mut latest_end = f64::NAN;
+    let mut period: Option<(usize, f64)> = None;
+    let mut count = 0;
+    for r in records.iter_mut() {
+        let start = start_s(r);
+        let gap = start - latest_end;
+        if gap >= 0.02 {
+            period = (gap >= 0.9).then(|| {
+                count += 1;
+                (count - 1, gap)
+            });
+        }
+        latest_end = latest_end.max(start + r.total_ms / 1000.0);
+        if let Some((k, gap)) = period {
+            if fails(k, gap) {
+                fail(r);
+            }
+        }
+    }
+}
+
+/// The sweep of the reviewer's records: gaps from 1 to 30 s, shuffled.
+const MIXED: [f64; 17] = [
+    15.0, 25.0, 1.0, 5.0, 12.0, 20.0, 30.0, 2.0, 6.0, 10.0, 18.0, 28.0, 1.0, 4.0, 9.0, 16.0, 26.0,
+];
+
+/// No idle timer anywhere in the findings.
+fn no_idle_timer(findings: &[Finding]) -> bool {
+    findings.iter().all(|f| f.cause != Cause::IdleTimeout)
+}
+
+/// §3, the clock since the last success must not read an outage as an
+/// idle timer: four requests in a row fail after gaps of 6, 10, 18 and
+/// 28 s (the backend down for a minute). Since the last success they are
+/// 6, 16, 34 and 62 s, a "step" that is only the outage's length; the run
+/// began after 6 s, which the longer clean gaps put below any step.
+#[test]
+fn an_outage_of_consecutive_failures_is_no_idle_timer() {
+    let mut records = run_plan(quiet_path(), 7, &MIXED);
+    // The periods 0–2 are the plan's 1, 3 and 8 s; the sweep's 6, 10, 18
+    // and 28 s are its 9th to 12th.
+    fail_after_gaps(&mut records, |k, _| (11..=14).contains(&k));
+    assert_eq!(failed_after(&records, 28.0), 2, "the model failed the outage");
+    let (verdict, findings) = diagnosed(&records);
+    assert!(no_idle_timer(&findings), "{verdict}: {findings:#?}");
+    // Failures confined to a minute, clean before and after: a target
+    // gone for a while (or plain errors), as it is.
+    assert!(
+        matches!(verdict, Cause::BadPath | Cause::Errors),
+        "{verdict}: {findings:#?}"
+    );
+}
+
+/// The same outage, begun after a long gap: 28 s fails, and so do 1 s,
+/// 4 s and 9 s after it (29, 33 and 42 s since the last success; the
+/// successes after it would be left out as the pool's fresh
+/// connections). One run of failures is no step on that clock, wherever
+/// it began.
+#[test]
+fn an_outage_begun_after_a_long_gap_is_no_idle_timer() {
+    let mut records = run_plan(quiet_path(), 9, &MIXED);
+    // The sweep's 28 s, 1 s, 4 s and 9 s are periods 14 to 17.
+    fail_after_gaps(&mut records, |k, _| (14..=17).contains(&k));
+    assert_eq!(failed_after(&records, 28.0), 2, "the model failed the outage");
+    let (verdict, findings) = diagnosed(&records);
+    assert!(no_idle_timer(&findings), "{verdict}: {findings:#?}");
+}
+
+/// An outage through the whole sweep: every request after every gap of
+/// it fails, the short ones too. No gap was fine above a failing one, so
+/// there is no step on any clock; since the last success the gaps only
+/// grow.
+#[test]
+fn failures_after_every_gap_are_no_idle_timer() {
+    let mut records = run_plan(quiet_path(), 8, &[1.0, 5.0, 2.0, 10.0, 1.0, 20.0, 3.0, 30.0]);
+    fail_after_gaps(&mut records, |k, _| k >= 3);
+    assert_eq!(failed_after(&records, 1.0), 4, "the model failed the sweep");
+    let (verdict, findings) = diagnosed(&records);
+    assert!(no_idle_timer(&findings), "{verdict}: {findings:#?}");
+}
+
+/// Errors independent of the gap: each request after a quiet period fails
+/// with p = 0.15, over 20 seeds of the reviewer's sweep (twice over). A
+/// run of two or three by chance must not make a step on the clock since
+/// the last success.
+///
+/// Not asserted, printed (`--nocapture`): what the other clocks make of
+/// chance clusters. On 2026-12-07: idle-timeout in 2 of 20 (seed 6 on
+/// conn.idle_ms, whose periods are one per probe, so one bad quiet period
+/// of two targets counts twice; seed 15 on the quiet time, 8/16 periods
+/// ≥ 15 s against 1/22 below) and keepalive-race in 3 (seeds 0, 15, 18:
+/// one or two bad gap levels between clean ones).
+#[test]
+fn random_failures_independent_of_the_gap_are_no_idle_timer_since_the_last_success() {
+    let sweep: Vec<f64> = MIXED.iter().chain(&MIXED).copied().collect();
+    let (mut timers, mut races) = (Vec::new(), Vec::new());
+    for seed in 0..20 {
+        let mut records = run_plan(quiet_path(), 100 + seed, &sweep);
+        let mut rng = StdRng::seed_from_u64(seed);
+        fail_after_gaps(&mut records, |_, _| rng.random::<f64>() < 0.15);
+        let (verdict, findings) = diagnosed(&records);
+        for f in &findings {
+            assert!(
+                !(f.cause == Cause::IdleTimeout && said(f, "periods since the API last answered")),
+                "seed {seed}: {verdict}: {findings:#?}"
+            );
+            match f.cause {
+                Cause::IdleTimeout => timers.push(seed),
+                Cause::KeepaliveRace => races.push(seed),
+                _ => continue,
+            }
+            println!("seed {seed}: {}: {}", f.title, f.evidence[0]);
+        }
+    }
+    println!(
+        "idle-timeout in {} of 20 seeds {timers:?}, keepalive-race in {} {races:?}",
+        timers.len(),
+        races.len()
     );
 }
