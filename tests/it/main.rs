@@ -22,6 +22,7 @@ mod cli;
 mod diagnose_cli;
 mod diagnose_config;
 mod diagnose_lab;
+mod diagnose_machine;
 mod diagnose_synthetic;
 mod dns_queries;
 mod family_analysis;

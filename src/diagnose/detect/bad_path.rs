@@ -54,18 +54,20 @@ fn drain_fixes(kind: PathKind) -> Vec<&'static str> {
 }
 
 pub fn detect(input: &Input<'_>) -> Option<Detection> {
-    draining(input).or_else(|| stable(input))
+    // The machine's own stalls, found once for both cases.
+    let machine = super::machine::stalled(input.ds, |i| input.ds.is_slow(&input.ds.samples[i]));
+    draining(input, &machine).or_else(|| stable(input, &machine))
 }
 
 /// Slow or failed requests confined to one time window, the run clean
 /// before and after it.
-fn draining(input: &Input<'_>) -> Option<Detection> {
+fn draining(input: &Input<'_>, machine: &[bool]) -> Option<Detection> {
     let ds = input.ds;
     let mut order: Vec<usize> = (0..ds.samples.len()).filter(|&i| !input.explained[i]).collect();
     order.sort_by(|&a, &b| ds.samples[a].start_s.total_cmp(&ds.samples[b].start_s));
     let bad_at = |i: usize| {
         let s = &ds.samples[i];
-        s.failed() || slow_on_path(ds, s)
+        s.failed() || slow_on_path(ds, machine, i)
     };
     let pos: Vec<usize> = (0..order.len()).filter(|&k| bad_at(order[k])).collect();
     if pos.len() < 3 || order.len() < 20 {
@@ -174,7 +176,7 @@ fn draining(input: &Input<'_>) -> Option<Detection> {
 }
 
 /// A stable fraction of requests slow, whatever the idle gap.
-fn stable(input: &Input<'_>) -> Option<Detection> {
+fn stable(input: &Input<'_>, machine: &[bool]) -> Option<Detection> {
     let ds = input.ds;
     let pool: Vec<usize> = (0..ds.samples.len())
         .filter(|&i| {
@@ -185,7 +187,7 @@ fn stable(input: &Input<'_>) -> Option<Detection> {
     let slow: Vec<usize> = pool
         .iter()
         .copied()
-        .filter(|&i| slow_on_path(ds, &ds.samples[i]))
+        .filter(|&i| slow_on_path(ds, machine, i))
         .collect();
     let f = frac(slow.len(), pool.len());
     if pool.len() < 12 || slow.len() < 3 || !(0.08..=0.75).contains(&f) {
@@ -205,7 +207,7 @@ fn stable(input: &Input<'_>) -> Option<Detection> {
         .fold(f64::INFINITY, f64::min);
     let clean_after = pool
         .iter()
-        .filter(|&&i| ds.samples[i].start_s > first_slow && !slow_on_path(ds, &ds.samples[i]))
+        .filter(|&&i| ds.samples[i].start_s > first_slow && !slow_on_path(ds, machine, i))
         .count();
     if clean_after * 2 < slow.len() {
         return None;
@@ -216,7 +218,7 @@ fn stable(input: &Input<'_>) -> Option<Detection> {
         .copied()
         .filter(|&i| !is_head(ds, &ds.samples[i]))
         .collect();
-    let warm_slow = warm.iter().filter(|&&i| slow_on_path(ds, &ds.samples[i])).count();
+    let warm_slow = warm.iter().filter(|&&i| slow_on_path(ds, machine, i)).count();
     if warm.len() >= 10 && frac(warm_slow, warm.len()) < 0.4 * f {
         return None;
     }
@@ -362,9 +364,13 @@ fn timed_out(s: &Sample) -> bool {
 
 /// Slow beyond client noise in real time (with no `--slow` given): at the
 /// lab's speed 50, a busy machine's 7 ms hiccups read as 350 ms and, one
-/// probe in ten, looked like a path of their own.
-fn slow_on_path(ds: &Dataset, s: &Sample) -> bool {
-    let beyond_noise = ds.slow_override_ms.is_some() || super::slower_than(ds, ds.excess_ms(s), 0.0);
+/// probe in ten, looked like a path of their own. Nor a stall the machine
+/// dealt every probe in flight at once (`machine[i]`, `detect/machine.rs`):
+/// at speed 10, 30 ms of a loaded CPU read as a draining target.
+fn slow_on_path(ds: &Dataset, machine: &[bool], i: usize) -> bool {
+    let s = &ds.samples[i];
+    let beyond_noise =
+        ds.slow_override_ms.is_some() || (super::slower_than(ds, ds.excess_ms(s), 0.0) && !machine[i]);
     (s.responded() && ds.is_slow(s) && beyond_noise) || timed_out(s)
 }
 

@@ -16,6 +16,7 @@ pub mod gaps;
 mod idle_timeout;
 mod integration_timeout;
 mod keepalive_race;
+mod machine;
 mod slow_backend;
 mod slow_tls;
 mod syn_loss;
