@@ -129,6 +129,12 @@ wait_for "the backend" 5 test -s "$work/ready"
 TSTYPE=()
 if in_cli tcpdump -J -i pf-c 2>/dev/null | grep -q adapter_unsynced; then TSTYPE=(-j adapter_unsynced); fi
 
+# clocks: CLOCK_REALTIME and CLOCK_MONOTONIC now, in ns. The packets are
+# stamped on the first, coldlink's phases on the second; they can run at
+# different rates (seen: realtime 0.5 % fast on a VM), so each run notes
+# both at its start and end and the arithmetic converts.
+clocks() { python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_REALTIME), time.clock_gettime_ns(time.CLOCK_MONOTONIC))'; }
+
 # run NAME TOOL KIND COMMAND…: COMMAND in the client's namespace, under a
 # capture of its own; stdout to the run's `out`
 run() {
@@ -137,6 +143,7 @@ run() {
   mkdir -p "$d"
   echo "$tool" >"$d/tool"
   echo "$kind" >"$d/kind"
+  clocks >"$d/clocks"
   # Not through a function: $! must be tcpdump itself (ip execs it), since
   # a background subshell ignores the signal that stops the capture.
   ip netns exec "$CLI" tcpdump -i pf-c -nn -U -s 128 --time-stamp-precision=nano "${TSTYPE[@]}" \
@@ -155,6 +162,7 @@ run() {
   kill -TERM "$capturing"
   wait "$capturing" || true
   capturing=""
+  clocks >>"$d/clocks"
   if grep -q '[1-9][0-9]* packets\? dropped by kernel' "$d/tcpdump.log"; then
     log "$name: tcpdump: $(grep 'dropped by kernel' "$d/tcpdump.log")"
   fi

@@ -21,6 +21,11 @@ time_connect − time_namelookup and time_starttransfer − time_pretransfer
 (curl sets time_pretransfer after the state that writes the request, so
 both tools' ttfb starts after the write). Differences are tool − packets,
 in µs; min–max is the smallest and largest of one run's probes.
+
+The packets carry CLOCK_REALTIME, coldlink's phases CLOCK_MONOTONIC. The two
+can run at different rates (seen on a VM: realtime 0.5 % fast, 250 µs on a
+50 ms wait), so each run's `clocks` file (both clocks at its start and end)
+gives the rate, and packet intervals are scaled to the monotonic clock.
 """
 
 import json
@@ -107,6 +112,17 @@ def us(ns):
     return ns / 1000.0
 
 
+def monotonic_per_realtime(run):
+    """CLOCK_MONOTONIC's advance per ns of CLOCK_REALTIME over the run, from
+    its `clocks` file; 1.0 when the file is missing (an older run)."""
+    try:
+        lines = open(os.path.join(run, "clocks")).read().split("\n")
+        (r0, m0), (r1, m1) = [tuple(map(int, line.split())) for line in lines if line.strip()][:2]
+    except (OSError, ValueError):
+        return 1.0
+    return (m1 - m0) / (r1 - r0) if r1 > r0 else 1.0
+
+
 def coldlink_probes(path):
     """[(port, connection key, index on it, start, connect_ms, ttfb_ms, record)]."""
     out = []
@@ -166,7 +182,9 @@ def pair(probes, conns):
 def rows_of_run(run, server_port):
     tool = open(os.path.join(run, "tool")).read().strip()
     kind = open(os.path.join(run, "kind")).read().strip()
-    conns = connections(packets(os.path.join(run, "capture.pcap")), server_port)
+    rate = monotonic_per_realtime(run)
+    pkts = [(round(t * rate), *rest) for t, *rest in packets(os.path.join(run, "capture.pcap"))]
+    conns = connections(pkts, server_port)
     probes = (coldlink_probes if tool == "coldlink" else curl_probes)(os.path.join(run, "out"))
     rows, unpaired = [], 0
     for p, c in pair(probes, conns):
@@ -188,6 +206,7 @@ def rows_of_run(run, server_port):
             sent, answered = c["exchanges"][index]
             row["pkt_ttfb_us"] = us(answered - sent)
             row["tool_ttfb_us"] = ttfb_ms * 1000
+        row["clock_rate_ppm"] = round((1 / rate - 1) * 1e6, 1)
         rows.append(row)
     return rows, unpaired
 
@@ -249,6 +268,11 @@ def main():
             print(f"| {r['tool']} | {r['syns']} | {retx} | {r['pkt_rtt_us']:.1f} | "
                   f"{r['pkt_connect_us'] / 1000:.3f} | {r['tool_connect_us'] / 1000:.3f} | "
                   f"{r['tool_connect_us'] - r['pkt_connect_us']:+.1f} |")
+    drift = [r["clock_rate_ppm"] for r in rows]
+    if drift and max(abs(d) for d in drift) >= 50:
+        print()
+        print(f"Packet timestamps are CLOCK_REALTIME, which ran {min(drift):+.0f} to {max(drift):+.0f} ppm against "
+              "CLOCK_MONOTONIC (coldlink's clock) during these runs: packet intervals are scaled to the monotonic clock.")
     for name, n in unpaired.items():
         print(f"warning: {name}: {n} probe(s) without packets of their connection", file=sys.stderr)
     if json_out:
