@@ -819,9 +819,9 @@ fn a_fault_on_one_family_is_named_and_one_on_both_is_not() {
 /// Errors at any gap, with an idle sweep around a timer that is not there:
 /// failures that fall after a few of the sweep's gaps by chance are not a
 /// keep-alive race or an idle timer when probes inside bursts fail as
-/// often (issue 19). Over the draws COLDLINK_SEED=0…9: at most 4 of 100
-/// misread (2–3 failures in all, each after a long gap: no rule can tell);
-/// without the test against the bursts' rate, 4–9.
+/// often, and two targets' connections idle over one quiet gap are one
+/// period, not two (issue 19). Over the draws COLDLINK_SEED=0…9: none of
+/// 100 misread; before those two rules, 4–9.
 #[test]
 fn random_errors_under_an_idle_sweep_are_not_a_timer() {
     let base: u64 = std::env::var("COLDLINK_SEED")

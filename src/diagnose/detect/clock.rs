@@ -59,6 +59,10 @@ pub struct Point {
     pub bad: Vec<(usize, f64)>,
 }
 
+/// Idle times within this fraction of each other, in one quiet period,
+/// are one period on the connection's clock (the levels' own width).
+const SAME_PERIOD: f64 = 0.05;
+
 /// The idle periods on `clock`, from the probes no earlier finding
 /// explained. `head` says which probes are the first after a quiet period,
 /// `bad` which of those count as bad.
@@ -103,7 +107,14 @@ pub fn points(
         |run_from: Option<f64>| clock == Clock::SinceSuccess && run_from.is_some_and(|g| g >= chain_from);
     // The session being filled, by the index of its first probe.
     let mut sessions: Vec<(usize, Point)> = Vec::new();
+    // Which quiet period a probe is in, counted here rather than from
+    // `session_pos`, which a dataset split by family keeps from the whole.
+    let (mut session, mut session_gap) = (0usize, f64::NAN);
     for (i, s) in ds.samples.iter().enumerate() {
+        if s.session_pos == 0 || s.session_gap_ms.to_bits() != session_gap.to_bits() {
+            session += 1;
+            session_gap = s.session_gap_ms;
+        }
         let t = s.target as usize;
         let fresh_after_failure = s.new_conn() && dropped.get(t).copied().unwrap_or(false);
         let refill = lost > 0 && !bad(s) && head(s);
@@ -114,13 +125,28 @@ pub fn points(
                 Clock::ConnIdle => {
                     let idle = s.conn_idle_ms as f64;
                     if !s.new_conn() && idle.is_finite() && idle >= join_ms {
-                        sessions.push((
-                            i,
-                            Point {
-                                gap: idle,
-                                bad: if b { vec![(i, idle)] } else { Vec::new() },
-                            },
-                        ));
+                        // Connections of one quiet period (one per target)
+                        // that sat idle about as long are one period, as on
+                        // the quiet clock: two targets must not make one bad
+                        // gap look like two.
+                        let same = sessions.last_mut().filter(|(f, p)| {
+                            *f == session && (idle - p.gap).abs() <= SAME_PERIOD * p.gap.min(idle)
+                        });
+                        match same {
+                            Some((_, p)) => {
+                                if b {
+                                    let gap = p.gap;
+                                    p.bad.push((i, gap));
+                                }
+                            }
+                            None => sessions.push((
+                                session,
+                                Point {
+                                    gap: idle,
+                                    bad: if b { vec![(i, idle)] } else { Vec::new() },
+                                },
+                            )),
+                        }
                     }
                 }
                 Clock::Quiet | Clock::SinceSuccess if head(s) => {
