@@ -115,7 +115,7 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || commit="$commit (with changes)"
 echo "machine: $(nproc) cores, CPU: ${cpu_model:-unknown}, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
-echo "nginx $("$NGINX" -v 2>&1 | cut -d/ -f2); $(oha --version); coldlink $("$COLDLINK" --version | cut -d' ' -f2) ($COLDLINK; tree at $commit); $(date -u +%F)"
+echo "nginx $("$NGINX" -v 2>&1 | cut -d/ -f2); $(oha --version); coldlink $("$COLDLINK" --version | cut -d' ' -f2) ($COLDLINK, built $(date -u -r "$COLDLINK" +%FT%TZ); source tree at $commit); $(date -u +%F)"
 echo
 echo "| tool | connections | requests | requests/s | CPU µs/request | p50 ms | p99 ms | peak RSS MB |"
 echo "|---|---|---|---|---|---|---|---|"

@@ -162,7 +162,7 @@ signed() {
 }
 
 echo
-echo "machine: $(nproc) cores, CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; coldlink $("$COLDLINK" --version | cut -d' ' -f2) ($COLDLINK); $(date -u +%F)"
+echo "machine: $(nproc) cores, CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; coldlink $("$COLDLINK" --version | cut -d' ' -f2) ($COLDLINK, built $(date -u -r "$COLDLINK" +%FT%TZ); source tree at $(git rev-parse --short HEAD 2>/dev/null || echo unknown)); $(date -u +%F)"
 "$COLDLINK" probe "$URL" -n 2000 -c "$CONC" -q >/dev/null  # warm up nginx
 for round in $(seq "$E2E_ROUNDS"); do
   for setting in "$E2E_N $CONC" "$E2E_SERIAL_N 1"; do
