@@ -5,6 +5,7 @@
 #   scripts/bench-burst.sh                 # defaults below; results as Markdown tables
 #   ROUNDS=1 INSTRUCTIONS=0 scripts/bench-burst.sh   # a quick look
 #   N_KEEPALIVE=500000 scripts/bench-burst.sh
+#   ROUNDS=0 N_MEMORY=0 IR_ROUNDS=3 scripts/bench-burst.sh   # instructions only
 #
 # Prints the machine (cores, CPU model, kernel, load average at the start)
 # and, per tool and round, requests/s (requests / wall time of the process,
@@ -116,9 +117,11 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || commit="$commit (with changes)"
 echo "machine: $(nproc) cores, CPU: ${cpu_model:-unknown}, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 echo "nginx $("$NGINX" -v 2>&1 | cut -d/ -f2); $(oha --version); coldlink $("$COLDLINK" --version | cut -d' ' -f2) ($COLDLINK, built $(date -u -r "$COLDLINK" +%FT%TZ); source tree at $commit); $(date -u +%F)"
-echo
-echo "| tool | connections | requests | requests/s | CPU µs/request | p50 ms | p99 ms | peak RSS MB |"
-echo "|---|---|---|---|---|---|---|---|"
+if [ "$ROUNDS" -gt 0 ] || [ "$N_MEMORY" -gt 0 ]; then
+  echo
+  echo "| tool | connections | requests | requests/s | CPU µs/request | p50 ms | p99 ms | peak RSS MB |"
+  echo "|---|---|---|---|---|---|---|---|"
+fi
 # Each round runs both tools on both settings, the order alternating from
 # round to round, so that the machine's drift (±10 % here) falls on both.
 rps_log="$work/rps"
@@ -135,7 +138,9 @@ for round in $(seq "$ROUNDS"); do
     done
   done
 done
-row coldlink "keep-alive ($CONC)" "$N_MEMORY" "$(coldlink_run "$N_MEMORY" reuse)"
+if [ "$N_MEMORY" -gt 0 ]; then
+  row coldlink "keep-alive ($CONC)" "$N_MEMORY" "$(coldlink_run "$N_MEMORY" reuse)"
+fi
 
 if [ "$ROUNDS" -gt 1 ]; then
   echo

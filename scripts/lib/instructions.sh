@@ -1,17 +1,20 @@
 # Sourced by the benchmark scripts: user-space instructions per request,
-# counted by callgrind (valgrind's instruction counter: user space only, and
-# the same whatever else the machine is doing), as the difference of two
-# run lengths so that start-up and exit cancel out.
+# counted by callgrind (valgrind's instruction counter: user space only,
+# and, unlike wall time, hardly moved by what else the machine runs; a
+# multi-threaded client such as oha varies more from run to run than
+# coldlink's single probe thread), as the difference of two run lengths so
+# that start-up and exit cancel out.
 #
 #   have_callgrind                  → true when valgrind is installed
 #   ir_per_request SHORT LONG CMD…  → prints (Ir(LONG) − Ir(SHORT)) / (LONG − SHORT),
 #                                     rounded; "{n}" in CMD stands for the run length
 #
-# Every run must answer all its requests (coldlink's "ok N" or oha's JSON
-# status counts); a short one makes the function fail, not print a number.
-# IR_ROUNDS=K (default 1) runs each length K times, the lengths interleaved,
-# and takes the median of each. Under valgrind, SHA and AES instructions of
-# the CPU are hidden, so signing and TLS count as their software versions.
+# Each count goes to stderr as it is made. Every run must answer all its
+# requests (coldlink's "ok N" or oha's JSON status counts); a short one
+# makes the function fail, not print a number. IR_ROUNDS=K (default 1)
+# runs each length K times, the lengths interleaved, and takes the median
+# of each. Under valgrind the CPU's SHA and AES instructions are hidden, so
+# signing and TLS count as their software versions.
 
 have_callgrind() { command -v valgrind >/dev/null; }
 
@@ -44,7 +47,9 @@ PY
     echo "callgrind run incomplete: ${argv[*]} (see $dir)" >&2
     return 1
   fi
-  awk '$1=="summary:"{print $2}' "$dir/callgrind.out"
+  local ir; ir=$(awk '$1=="summary:"{print $2}' "$dir/callgrind.out")
+  echo "callgrind: $ir instructions for $n requests: ${argv[*]}" >&2
+  echo "$ir"
   rm -rf "$dir"
 }
 
