@@ -5,8 +5,9 @@
 #   E2E=0 scripts/bench-sigv4.sh      # the first only
 #
 # 1. Per signature: builds, in $CARGO_TARGET_DIR/bench-sigv4/ (default
-# target/; outside the project's own build), a small optimised program that makes exactly the calls src/probe/sigv4.rs makes
-# for each probe (Signer::sign_with: the SigV4 parameters with the time,
+# target/; outside the project's own build), a small optimised program that
+# makes exactly the calls src/probe/sigv4.rs makes for each probe
+# (Signer::sign_with: the SigV4 parameters with the time,
 # the signable request from the pieces prepared once per target, aws-sigv4's
 # sign, the three headers as sensitive HeaderValues) with the crate
 # versions in Cargo.lock, then signs N requests and prints ns per signature
@@ -20,8 +21,10 @@
 # probe shares the thread), each writing its records (--out) so that the
 # phases are read to the microsecond. Prints per setting requests/s and CPU
 # µs per request (medians of the rounds) and p50 / p99 of queue, send, ttfb
-# and total over all rounds' records: the signing shows in queue (a probe is
-# signed before it takes a connection), not in send or ttfb. Then, with
+# and total over all rounds' records: a probe's signature shows in its
+# queue (it is signed before it takes a connection), not in its send or
+# ttfb; with 50 in flight the others' signing, which keeps the one probe
+# thread busy, does (docs/performance.md). Then, with
 # valgrind, user-space instructions per keep-alive request signed and
 # unsigned (callgrind, the difference of 2 000 and 1 000 probes; SIGV4_IR
 # to change). Credentials: a fixed example key pair and a 350-character
