@@ -18,6 +18,7 @@ mod aws_config_cli;
 mod aws_mocked;
 mod aws_transaction_search;
 mod aws_xray;
+mod bench_scripts;
 mod cli;
 mod diagnose_cli;
 mod diagnose_config;
