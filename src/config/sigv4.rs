@@ -106,7 +106,10 @@ pub fn sign(targets: Vec<(Target, Choice)>, identity: &AwsIdentity) -> Result<Ve
             .unwrap_or_else(|| default_service(&host).to_string());
         let keys = keys
             .get_or_insert_with(|| {
-                Keys::new(crate::aws::credentials::standard_chain(identity.profile.clone()))
+                Keys::new(crate::aws::credentials::standard_chain(
+                    identity.profile.clone(),
+                    region.clone(),
+                ))
             })
             .clone();
         out.push(target.signed(keys, Scope { region, service }));

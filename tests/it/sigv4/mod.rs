@@ -727,3 +727,38 @@ fn watch_signs_and_presents_a_certificate_when_asked() {
     assert_eq!(signer.scope().region, "eu-west-1");
     assert!(t.client_cert.is_some() && t.origin.client_cert.is_some());
 }
+
+/// With the region given (`--region`) and nothing in the environment or the
+/// profile, the credential chain's own region is the one signed for: the
+/// instance metadata service (here a loopback listener standing in for it)
+/// is never asked, and nothing is logged about it.
+#[test]
+fn a_given_region_keeps_the_credential_chain_off_the_metadata_service() {
+    let v = Verifier::start("eu-west-1", "execute-api", None, &[]);
+    let url = format!("http://127.0.0.1:{}/test/pets", v.port);
+    let imds = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    imds.set_nonblocking(true).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.args(["probe", &url, "-n", "2", "-q", "--sigv4", "--region", "eu-west-1"]);
+    isolate(&mut cmd, &empty, dir.path());
+    cmd.env_remove("AWS_EC2_METADATA_DISABLED")
+        .env(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            format!("http://{}", imds.local_addr().unwrap()),
+        )
+        .env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET);
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.to_lowercase().contains("imds"), "{stderr}");
+    // A connection the probe made would wait in the listener's backlog.
+    assert_eq!(
+        imds.accept().map(|(_, peer)| peer).map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::WouldBlock),
+        "the metadata service was asked: {stderr}"
+    );
+}
