@@ -5,12 +5,17 @@
 //! and hash each header) was a tenth of the probe loop's instructions in a
 //! keep-alive burst; now a probe clones a prepared header map and adds only
 //! what changes per probe: the trace header and `Connection: close`.
+//!
+//! Issue 20: the header maps a probe clones already hold those per-probe
+//! headers (a placeholder for the trace value), so a probe's map is a clone
+//! and at most one in-place replacement: no growth, no header name parsed
+//! per probe. The response's head is read in one pass over its headers.
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, CONNECTION, HOST, USER_AGENT};
-use http::{HeaderMap, Method, Request, Uri};
+use http::{HeaderMap, HeaderName, Method, Request, Uri};
 use http_body_util::Full;
 
 use super::conn::HttpVersion;
@@ -36,6 +41,25 @@ pub const CAPTURED_HEADERS: [&str; 12] = [
     "keep-alive",
 ];
 
+/// [`CAPTURED_HEADERS`] as header names, compared without parsing.
+const CAPTURED_NAMES: [HeaderName; 12] = [
+    HeaderName::from_static("x-amzn-requestid"),
+    HeaderName::from_static("x-amz-apigw-id"),
+    HeaderName::from_static("apigw-requestid"),
+    HeaderName::from_static("x-amzn-errortype"),
+    HeaderName::from_static("x-amzn-trace-id"),
+    HeaderName::from_static("via"),
+    HeaderName::from_static("x-amz-cf-pop"),
+    HeaderName::from_static("x-amz-cf-id"),
+    HeaderName::from_static("x-cache"),
+    HeaderName::from_static("server"),
+    HeaderName::from_static("connection"),
+    HeaderName::from_static("keep-alive"),
+];
+
+/// The trace header as a name, made once.
+const TRACE_NAME: HeaderName = HeaderName::from_static(trace::TRACE_HEADER);
+
 /// A target's request with everything that does not change between probes
 /// already built.
 #[derive(Debug)]
@@ -48,10 +72,15 @@ pub struct PreparedRequest {
     /// Host (HTTP/1.1 only), User-Agent, Accept, then the user's headers,
     /// which replace ours of the same name; repeated ones are all sent.
     h1_headers: HeaderMap,
-    h2_headers: HeaderMap,
-    /// The user set these themselves; the probe does not add its own.
+    /// What a probe clones: `[h1, h1 + Connection: close, h2]`, each with
+    /// the trace header last (an empty placeholder, replaced per probe)
+    /// unless the user sends their own, and `Connection: close` only if
+    /// the user sends no `Connection` of their own.
+    templates: [HeaderMap; 3],
+    /// The user sets the trace header; the probe does not add its own.
     user_sets_trace: bool,
-    user_sets_connection: bool,
+    /// The root id of the user's own trace header, if it has one.
+    user_trace_root: Option<String>,
 }
 
 impl PreparedRequest {
@@ -80,16 +109,48 @@ impl PreparedRequest {
                 h2_headers.append(name.clone(), value.clone());
             }
         }
+        let user_sets_trace = spec.headers.contains_key(trace::TRACE_HEADER);
+        let user_sets_connection = spec.headers.contains_key(CONNECTION);
+        let template = |base: &HeaderMap, close: bool| {
+            let mut map = HeaderMap::with_capacity(base.len() + 2);
+            map.extend(base.clone());
+            if close && !user_sets_connection {
+                // A fresh connection carries one request: say so, so that
+                // the server closes first and keeps the TIME_WAIT, as it
+                // would for a one-shot client (thousands of client-side
+                // TIME_WAITs slow down connect()).
+                map.insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            if !user_sets_trace {
+                map.insert(TRACE_NAME, HeaderValue::from_static(""));
+            }
+            map
+        };
+        let templates = [
+            template(&h1_headers, false),
+            template(&h1_headers, true),
+            template(&h2_headers, false),
+        ];
         PreparedRequest {
             method: spec.method.clone(),
             body: spec.body.clone(),
             h1_uri,
             h2_uri,
             h1_headers,
-            h2_headers,
-            user_sets_trace: spec.headers.contains_key(trace::TRACE_HEADER),
-            user_sets_connection: spec.headers.contains_key(CONNECTION),
+            templates,
+            user_sets_trace,
+            user_trace_root: spec
+                .headers
+                .get(trace::TRACE_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(trace::root_of),
         }
+    }
+
+    /// The user sends their own trace header: the probe records its root
+    /// (`Some(None)` when it has none) and sends theirs.
+    pub fn user_trace(&self) -> Option<Option<&str>> {
+        self.user_sets_trace.then_some(self.user_trace_root.as_deref())
     }
 
     /// The headers an HTTP/1.1 request carries before the per-probe ones
@@ -102,25 +163,28 @@ impl PreparedRequest {
     /// (ignored when the user sends their own trace header); `last` asks an
     /// HTTP/1.1 server to close after this request.
     pub fn build(&self, http: HttpVersion, trace_root: Option<&str>, last: bool) -> Request<Full<Bytes>> {
-        let (uri, headers) = match http {
-            HttpVersion::H1 => (&self.h1_uri, &self.h1_headers),
-            HttpVersion::H2 => (&self.h2_uri, &self.h2_headers),
+        let (uri, template) = match (http, last) {
+            (HttpVersion::H1, false) => (&self.h1_uri, &self.templates[0]),
+            (HttpVersion::H1, true) => (&self.h1_uri, &self.templates[1]),
+            (HttpVersion::H2, _) => (&self.h2_uri, &self.templates[2]),
         };
         let mut req = Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();
         *req.uri_mut() = uri.clone();
         let headers_out = req.headers_mut();
-        *headers_out = headers.clone();
-        if last && http == HttpVersion::H1 && !self.user_sets_connection {
-            // A fresh connection carries one request: say so, so that the server
-            // closes first and keeps the TIME_WAIT, as it would for a one-shot
-            // client (thousands of client-side TIME_WAITs slow down connect()).
-            headers_out.insert(CONNECTION, HeaderValue::from_static("close"));
-        }
-        if let (Some(root), false) = (trace_root, self.user_sets_trace) {
+        *headers_out = template.clone();
+        if !self.user_sets_trace {
             // String to Bytes hands over the buffer: no copy.
-            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(trace::header_value(root))) {
-                headers_out.insert(trace::TRACE_HEADER, v);
+            let value = trace_root.and_then(|root| HeaderValue::from_maybe_shared(Bytes::from(trace::header_value(root))).ok());
+            match value {
+                Some(v) => {
+                    if let Some(slot) = headers_out.get_mut(&TRACE_NAME) {
+                        *slot = v;
+                    }
+                }
+                None => {
+                    headers_out.remove(&TRACE_NAME);
+                }
             }
         }
         req
@@ -152,35 +216,80 @@ fn h2_uri(url: &url::Url, spec: &RequestSpec) -> Uri {
 /// response: `Connection: close`, or HTTP/1.0 without keep-alive. Such a
 /// connection is not pooled, so its closing is not mistaken for an idle timer.
 pub fn will_close<B>(response: &http::Response<B>) -> bool {
-    let connection = response
-        .headers()
-        .get(CONNECTION)
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
+    closes(response.version(), response.headers().get(CONNECTION))
+}
+
+/// [`will_close`] from the version and the `Connection` header's value.
+fn closes(version: http::Version, connection: Option<&HeaderValue>) -> bool {
+    let connection = connection.map(|v| v.as_bytes()).unwrap_or_default();
     let says = |token: &[u8]| {
         connection
             .split(|b| *b == b',')
             .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
     };
-    says(b"close") || (response.version() == http::Version::HTTP_10 && !says(b"keep-alive"))
+    says(b"close") || (version == http::Version::HTTP_10 && !says(b"keep-alive"))
+}
+
+/// What a probe keeps of a response's head: [`captured_headers`], and
+/// whether the server will close the connection after it ([`will_close`]).
+/// One pass over the headers, no lookup by name.
+pub fn read_head<B>(response: &http::Response<B>, redaction: &Redaction) -> (BTreeMap<String, String>, bool) {
+    let mut connection = None;
+    let captured = capture(response.headers(), redaction, |name, value| {
+        if name == CONNECTION && connection.is_none() {
+            connection = Some(value);
+        }
+    });
+    (captured, closes(response.version(), connection))
 }
 
 /// The response headers a record keeps: [`CAPTURED_HEADERS`] and those an
 /// integration passed through (`x-amzn-remapped-*`), with every value that
 /// would show one of the request's secrets replaced (see [`Redaction`]).
 pub fn captured_headers(headers: &http::HeaderMap, redaction: &Redaction) -> BTreeMap<String, String> {
+    capture(headers, redaction, |_, _| {})
+}
+
+/// [`captured_headers`], showing `seen` every header on the way. A header
+/// map yields the values of one name one after the other, so repeats are
+/// joined as they come: the readable values, `, `-separated.
+fn capture<'h>(
+    headers: &'h http::HeaderMap,
+    redaction: &Redaction,
+    mut seen: impl FnMut(&HeaderName, &'h HeaderValue),
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for name in headers.keys() {
+    let mut keep = |name: &HeaderName, joined: Option<String>| {
         let n = name.as_str();
-        if CAPTURED_HEADERS.contains(&n) || n.starts_with(REMAPPED_PREFIX) {
-            let mut values = headers.get_all(name).iter().filter_map(|v| v.to_str().ok());
-            let mut joined = values.next().unwrap_or_default().to_string();
-            for more in values {
-                joined.push_str(", ");
-                joined.push_str(more);
+        out.insert(n.to_string(), redaction.shown(n, joined.unwrap_or_default()));
+    };
+    // The captured header being gathered: its name and its values so far.
+    let mut open: Option<(&HeaderName, Option<String>)> = None;
+    for (name, value) in headers {
+        seen(name, value);
+        match open.take() {
+            Some((open_name, mut joined)) if open_name == name => {
+                if let Ok(v) = value.to_str() {
+                    match joined.as_mut() {
+                        Some(j) => {
+                            j.push_str(", ");
+                            j.push_str(v);
+                        }
+                        None => joined = Some(v.to_string()),
+                    }
+                }
+                open = Some((open_name, joined));
+                continue;
             }
-            out.insert(n.to_string(), redaction.shown(n, joined));
+            Some((open_name, joined)) => keep(open_name, joined),
+            None => {}
         }
+        if CAPTURED_NAMES.contains(name) || name.as_str().starts_with(REMAPPED_PREFIX) {
+            open = Some((name, value.to_str().ok().map(str::to_string)));
+        }
+    }
+    if let Some((name, joined)) = open {
+        keep(name, joined);
     }
     out
 }

@@ -105,7 +105,14 @@ pub fn phases(marks: &Marks) -> Timing {
 
 /// Milliseconds, rounded to the microsecond.
 pub fn ms(d: Duration) -> f64 {
-    (d.as_nanos() as f64 / 1_000.0).round() / 1_000.0
+    // Through u64, not u128: the same f64 (both conversions round the same
+    // integer to nearest; u64 holds 584 years of nanoseconds) without a
+    // 128-bit conversion routine per phase.
+    let ns = d
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()));
+    (ns as f64 / 1_000.0).round() / 1_000.0
 }
 
 #[cfg(test)]
