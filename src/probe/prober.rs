@@ -14,6 +14,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
+use hyper::body::Body as _;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Sleep};
@@ -439,7 +440,9 @@ impl Prober {
 
         let mut body = response.into_body();
         let mut bytes = 0u64;
-        loop {
+        // A body known complete (its Content-Length all in) is not polled
+        // once more for its end: that poll costs as much as a frame.
+        while !body.is_end_stream() {
             match body.frame().await {
                 None => break,
                 Some(Err(e)) => {

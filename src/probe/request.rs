@@ -41,8 +41,10 @@ pub const CAPTURED_HEADERS: [&str; 12] = [
     "keep-alive",
 ];
 
-/// [`CAPTURED_HEADERS`] as header names, compared without parsing.
-const CAPTURED_NAMES: [HeaderName; 12] = [
+/// [`CAPTURED_HEADERS`] as header names, compared without parsing. A
+/// static, not a const: a const array of names is built and dropped at
+/// every use.
+static CAPTURED_NAMES: [HeaderName; 12] = [
     HeaderName::from_static("x-amzn-requestid"),
     HeaderName::from_static("x-amz-apigw-id"),
     HeaderName::from_static("apigw-requestid"),
@@ -58,7 +60,7 @@ const CAPTURED_NAMES: [HeaderName; 12] = [
 ];
 
 /// The trace header as a name, made once.
-const TRACE_NAME: HeaderName = HeaderName::from_static(trace::TRACE_HEADER);
+static TRACE_NAME: HeaderName = HeaderName::from_static(trace::TRACE_HEADER);
 
 /// A target's request with everything that does not change between probes
 /// already built.
@@ -122,7 +124,7 @@ impl PreparedRequest {
                 map.insert(CONNECTION, HeaderValue::from_static("close"));
             }
             if !user_sets_trace {
-                map.insert(TRACE_NAME, HeaderValue::from_static(""));
+                map.insert(TRACE_NAME.clone(), HeaderValue::from_static(""));
             }
             map
         };

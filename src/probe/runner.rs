@@ -198,7 +198,14 @@ async fn pull<P: Probe>(
                         timer.as_mut(),
                     )
                     .await;
-                if records.send(record).await.is_err() {
+                // Straight into the channel when it has room (it almost
+                // always has): no send future, no second copy of the record.
+                let sent = match records.try_send(record) {
+                    Ok(()) => Ok(()),
+                    Err(mpsc::error::TrySendError::Full(record)) => records.send(record).await.map_err(drop),
+                    Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
+                };
+                if sent.is_err() {
                     break;
                 }
             }
