@@ -709,3 +709,36 @@ async fn connect_any(addrs: &[SocketAddr], limit: Instant) -> Result<(TcpStream,
     }
     Err(last.unwrap_or_else(|| Failure::now(ErrorKind::Dns, "no address to connect to")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 20: one timer serves probe after probe; each gets its own
+    /// deadline, whatever the ones before it did. (Deadlines from the
+    /// paused clock, which `std::time::Instant::now` does not follow.)
+    #[tokio::test(start_paused = true)]
+    async fn a_reused_timer_bounds_each_piece_of_work_by_its_own_deadline() {
+        let mut timer = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
+        let limit = Duration::from_secs(60);
+        // Work done at once leaves the timer armed for later.
+        for _ in 0..3 {
+            let deadline = tokio::time::Instant::now().into_std() + limit;
+            assert_eq!(within(timer.as_mut(), deadline, async { 7 }).await, Some(7));
+        }
+        // Work that takes a while finishes before its deadline.
+        let deadline = tokio::time::Instant::now().into_std() + limit;
+        let slow = tokio::time::sleep(Duration::from_secs(30));
+        assert_eq!(within(timer.as_mut(), deadline, slow).await, Some(()));
+        // Work that never ends ends at its own deadline, not an earlier one.
+        let begun = tokio::time::Instant::now();
+        let deadline = tokio::time::Instant::now().into_std() + limit;
+        let never = std::future::pending::<()>();
+        assert_eq!(within(timer.as_mut(), deadline, never).await, None);
+        let waited = begun.elapsed();
+        assert!(
+            waited >= limit && waited < limit + Duration::from_secs(1),
+            "{waited:?}"
+        );
+    }
+}

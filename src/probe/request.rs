@@ -41,23 +41,27 @@ pub const CAPTURED_HEADERS: [&str; 12] = [
     "keep-alive",
 ];
 
-/// [`CAPTURED_HEADERS`] as header names, compared without parsing. A
-/// static, not a const: a const array of names is built and dropped at
-/// every use.
-static CAPTURED_NAMES: [HeaderName; 12] = [
-    HeaderName::from_static("x-amzn-requestid"),
-    HeaderName::from_static("x-amz-apigw-id"),
-    HeaderName::from_static("apigw-requestid"),
-    HeaderName::from_static("x-amzn-errortype"),
-    HeaderName::from_static("x-amzn-trace-id"),
-    HeaderName::from_static("via"),
-    HeaderName::from_static("x-amz-cf-pop"),
-    HeaderName::from_static("x-amz-cf-id"),
-    HeaderName::from_static("x-cache"),
-    HeaderName::from_static("server"),
-    HeaderName::from_static("connection"),
-    HeaderName::from_static("keep-alive"),
-];
+/// A response header a record keeps: one of [`CAPTURED_HEADERS`] or one an
+/// integration passed through. Asked of every header of every response: a
+/// match on the name's text costs a length test and at most a compare or
+/// two, where comparing header names one by one cost a dozen.
+fn is_captured(name: &str) -> bool {
+    matches!(
+        name,
+        "x-amzn-requestid"
+            | "x-amz-apigw-id"
+            | "apigw-requestid"
+            | "x-amzn-errortype"
+            | "x-amzn-trace-id"
+            | "via"
+            | "x-amz-cf-pop"
+            | "x-amz-cf-id"
+            | "x-cache"
+            | "server"
+            | "connection"
+            | "keep-alive"
+    ) || name.starts_with(REMAPPED_PREFIX)
+}
 
 /// The trace header as a name, made once.
 static TRACE_NAME: HeaderName = HeaderName::from_static(trace::TRACE_HEADER);
@@ -177,7 +181,8 @@ impl PreparedRequest {
         *headers_out = template.clone();
         if !self.user_sets_trace {
             // String to Bytes hands over the buffer: no copy.
-            let value = trace_root.and_then(|root| HeaderValue::from_maybe_shared(Bytes::from(trace::header_value(root))).ok());
+            let value = trace_root
+                .and_then(|root| HeaderValue::from_maybe_shared(Bytes::from(trace::header_value(root))).ok());
             match value {
                 Some(v) => {
                     if let Some(slot) = headers_out.get_mut(&TRACE_NAME) {
@@ -286,7 +291,7 @@ fn capture<'h>(
             Some((open_name, joined)) => keep(open_name, joined),
             None => {}
         }
-        if CAPTURED_NAMES.contains(name) || name.as_str().starts_with(REMAPPED_PREFIX) {
+        if is_captured(name.as_str()) {
             open = Some((name, value.to_str().ok().map(str::to_string)));
         }
     }
@@ -386,6 +391,97 @@ mod tests {
         assert!(!will_close(&resp(http::Version::HTTP_11, None)));
         assert!(will_close(&resp(http::Version::HTTP_10, None)));
         assert!(!will_close(&resp(http::Version::HTTP_10, Some(" keep-alive "))));
+    }
+
+    /// Issue 20: the names matched per probe are the documented list.
+    #[test]
+    fn the_names_matched_are_the_captured_headers() {
+        for name in CAPTURED_HEADERS {
+            assert!(is_captured(name), "{name}");
+        }
+        assert!(is_captured("x-amzn-remapped-authorization"));
+        for name in [
+            "date",
+            "content-type",
+            "x-amzn",
+            "vi",
+            "servers",
+            "x-amzn-remapped",
+        ] {
+            assert!(!is_captured(name), "{name}");
+        }
+    }
+
+    /// Issue 20: the per-probe headers come from templates; what goes on
+    /// the wire, and in which order, is what it was.
+    #[test]
+    fn per_probe_headers_keep_their_order_and_vanish_when_unset() {
+        let p = prepared("http://h/", &[("x-a", "1")]);
+        let names = |req: &Request<Full<Bytes>>| {
+            req.headers()
+                .keys()
+                .map(|k| k.as_str().to_string())
+                .collect::<Vec<_>>()
+        };
+        let root = "1-5f000000-000000000000000000000001";
+        assert_eq!(
+            names(&p.build(HttpVersion::H1, Some(root), true)),
+            [
+                "host",
+                "user-agent",
+                "accept",
+                "x-a",
+                "connection",
+                "x-amzn-trace-id"
+            ]
+        );
+        assert_eq!(
+            names(&p.build(HttpVersion::H1, Some(root), false)),
+            ["host", "user-agent", "accept", "x-a", "x-amzn-trace-id"]
+        );
+        // No trace root (--no-trace-header): no empty placeholder is sent.
+        assert_eq!(
+            names(&p.build(HttpVersion::H1, None, false)),
+            ["host", "user-agent", "accept", "x-a"]
+        );
+        assert_eq!(
+            names(&p.build(HttpVersion::H2, Some(root), true)),
+            ["user-agent", "accept", "x-a", "x-amzn-trace-id"]
+        );
+        // A user's own Connection header is not doubled.
+        let theirs = prepared("http://h/", &[("connection", "keep-alive")]);
+        let req = theirs.build(HttpVersion::H1, None, true);
+        assert_eq!(
+            req.headers().get_all(CONNECTION).iter().collect::<Vec<_>>(),
+            ["keep-alive"]
+        );
+        assert_eq!(theirs.user_trace(), None);
+        let traced = prepared("http://h/", &[("x-amzn-trace-id", "Root=1-a-b;Sampled=1")]);
+        assert_eq!(traced.user_trace(), Some(Some("1-a-b")));
+    }
+
+    /// Issue 20: read in one pass, as the lookups by name read them: the
+    /// readable values of a repeated header joined, an unreadable one
+    /// skipped (even the first), `Connection` read for closing.
+    #[test]
+    fn one_pass_reads_the_head_as_the_lookups_did() {
+        let mut r = http::Response::builder()
+            .header("via", HeaderValue::from_bytes(b"\xff").unwrap())
+            .header("via", "b")
+            .header("via", "c")
+            .header("connection", "close")
+            .header("x-amzn-remapped-x", "")
+            .body(())
+            .unwrap();
+        let redaction = Redaction::new(&RequestSpec::default(), Vec::new());
+        let (got, closes) = read_head(&r, &redaction);
+        assert!(closes);
+        assert_eq!(got.get("via").map(String::as_str), Some("b, c"));
+        assert_eq!(got.get("connection").map(String::as_str), Some("close"));
+        assert_eq!(got.get("x-amzn-remapped-x").map(String::as_str), Some(""));
+        assert_eq!(got, captured_headers(r.headers(), &redaction));
+        r.headers_mut().remove(CONNECTION);
+        assert!(!read_head(&r, &redaction).1);
     }
 
     #[test]

@@ -42,9 +42,8 @@ pub trait Probe: Send + Sync + 'static {
         target: &Target,
         seq: u64,
         scheduled: std::time::Instant,
-        timer: Pin<&mut Sleep>,
+        _timer: Pin<&mut Sleep>,
     ) -> impl Future<Output = ProbeRecord> + Send {
-        let _ = timer;
         self.probe(target, seq, scheduled)
     }
 }

@@ -145,6 +145,24 @@ mod tests {
         assert!((t.phases.sum() - t.total_ms).abs() < 1e-9);
     }
 
+    /// Issue 20: milliseconds through u64 are the ones through u128.
+    #[test]
+    fn ms_rounds_as_it_did() {
+        let old = |d: Duration| (d.as_nanos() as f64 / 1_000.0).round() / 1_000.0;
+        for d in [
+            Duration::ZERO,
+            Duration::from_nanos(499),
+            Duration::from_nanos(500),
+            Duration::from_nanos(1_234_567),
+            Duration::from_micros(999_999_999),
+            Duration::new(86_400 * 365, 999_999_999),
+            // 34 years: past 2^53 ns, where the conversion rounds.
+            Duration::new(1 << 30, 123_456_789),
+        ] {
+            assert_eq!(ms(d).to_bits(), old(d).to_bits(), "{d:?}");
+        }
+    }
+
     #[test]
     fn a_failure_closes_the_open_phase() {
         let t0 = Instant::now();
