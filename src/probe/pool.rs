@@ -61,12 +61,13 @@ impl Pool {
 
     /// Return a connection after a complete exchange. The oldest idle
     /// connection is dropped when the origin already has its quota.
-    pub fn checkin(&self, key: OriginKey, conn: Connection) {
+    pub fn checkin(&self, key: &OriginKey, conn: Connection) {
         let mut idle = self.idle.lock().expect("pool lock");
-        let at = match idle.iter().position(|(k, _)| *k == key) {
+        let at = match idle.iter().position(|(k, _)| k == key) {
             Some(at) => at,
             None => {
-                idle.push((key, Vec::new()));
+                // The key is copied once per origin, not per request.
+                idle.push((key.clone(), Vec::new()));
                 idle.len() - 1
             }
         };

@@ -5,15 +5,19 @@
 //! in the order the request goes, so that the phases stay disjoint.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
+use hyper::body::Body as _;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
-use tokio::time::timeout_at;
+use tokio::time::{timeout_at, Sleep};
 
 use super::classify;
 use super::client_cert::Connectors;
@@ -163,13 +167,14 @@ impl Outcome {
         conn_http: HttpVersion,
     ) -> bool {
         self.status = Some(response.status().as_u16());
-        self.headers = request::captured_headers(response.headers(), &target.redaction);
+        let (headers, closes) = request::read_head(response, &target.redaction);
+        self.headers = headers;
         self.http = Some(match response.version() {
             http::Version::HTTP_10 => "1.0",
             http::Version::HTTP_2 => "2",
             _ => conn_http.as_str(),
         });
-        request::will_close(response)
+        closes
     }
 }
 
@@ -280,6 +285,22 @@ impl Prober {
     /// sent; time before the probe really starts shows as `queue`.
     /// Never fails: a failing target is data in the record.
     pub async fn probe(&self, target: &Target, seq: u64, scheduled: Instant) -> ProbeRecord {
+        let timer = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
+        self.probe_within(target, seq, scheduled, timer).await
+    }
+
+    /// [`Prober::probe`] with the caller's timer for the probe's overall
+    /// deadline. A worker that sends probe after probe passes the same one
+    /// each time: moving a registered timer's deadline later is one atomic
+    /// store, where a timer of its own cost each probe an insert into the
+    /// timer wheel and a removal (issue 20).
+    pub async fn probe_within(
+        &self,
+        target: &Target,
+        seq: u64,
+        scheduled: Instant,
+        timer: Pin<&mut Sleep>,
+    ) -> ProbeRecord {
         let start = Instant::now();
         // One wall-clock reading per probe; every time of the record is
         // placed relative to it.
@@ -289,9 +310,9 @@ impl Prober {
             None => wall_start + at.duration_since(start),
         };
         let deadline = start + self.settings.timeouts.total;
-        let trace_id = match target.request.headers.get(trace::TRACE_HEADER) {
+        let trace_id = match target.prepared.user_trace() {
             // The user sets the header: record their root, send theirs.
-            Some(theirs) => theirs.to_str().ok().and_then(trace::root_of),
+            Some(theirs) => theirs.map(str::to_string),
             None => self.settings.trace_header.then(|| trace::new_root_id(wall_start)),
         };
         let mut marks = Marks::new(scheduled);
@@ -300,14 +321,15 @@ impl Prober {
         // One deadline for the whole probe (a timer per step would cost a
         // timer-wheel insert per request and per body frame); DNS, connect
         // and TLS have their own shorter limits inside.
-        let result = timeout_at(
-            deadline.into(),
+        let result = within(
+            timer,
+            deadline,
             self.exchange(target, &mut marks, &mut out, trace_id.as_deref(), deadline),
         )
         .await;
         let result = match result {
-            Ok(result) => result,
-            Err(_) => Err(self.timed_out(&mut marks, &out)),
+            Some(result) => result,
+            None => Err(self.timed_out(&mut marks, &out)),
         };
         let error = result.err().map(|f| {
             let phase = f.phase.or(marks.open_phase()).unwrap_or(Phase::Ttfb);
@@ -418,7 +440,9 @@ impl Prober {
 
         let mut body = response.into_body();
         let mut bytes = 0u64;
-        loop {
+        // A body known complete (its Content-Length all in) is not polled
+        // once more for its end: that poll costs as much as a frame.
+        while !body.is_end_stream() {
             match body.frame().await {
                 None => break,
                 Some(Err(e)) => {
@@ -477,7 +501,7 @@ impl Prober {
             info.requests = conn.facts.requests;
         }
         if self.settings.connections == ConnectionPolicy::Reuse && !peer_closes {
-            self.pool.checkin(target.origin.clone(), conn);
+            self.pool.checkin(&target.origin, conn);
         }
     }
 
@@ -499,7 +523,16 @@ impl Prober {
                 let Some(mut conn) = checkout.conn else { break };
                 let waited = Instant::now();
                 marks.begin(Phase::Send, waited);
-                match timeout_at(deadline.into(), conn.ready()).await {
+                // An idle HTTP/1.1 connection is ready at once: no timer
+                // for that (a timer made per probe costs more than it guards).
+                let ready = {
+                    let mut ready = pin!(conn.ready());
+                    match std::future::poll_fn(|cx| Poll::Ready(ready.as_mut().poll(cx))).await {
+                        Poll::Ready(ready) => Ok(ready),
+                        Poll::Pending => timeout_at(deadline.into(), ready).await,
+                    }
+                };
+                match ready {
                     Ok(Ok(())) => return Ok((conn, None)),
                     // Closed by the peer after the pool looked at it: stale too.
                     Ok(Err(_)) => {
@@ -630,6 +663,20 @@ impl Prober {
     }
 }
 
+/// `work`, unless `timer` reaches `deadline` first (then `None`): what
+/// `timeout_at` does, on a timer that outlives the probe.
+async fn within<F: Future>(mut timer: Pin<&mut Sleep>, deadline: Instant, work: F) -> Option<F::Output> {
+    timer.as_mut().reset(deadline.into());
+    let mut work = pin!(work);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+    .await
+}
+
 /// A failure of TLS or of the exchange, named as a refused client
 /// certificate when the server's alert says it is one.
 fn failure(target: &Target, err: &(dyn std::error::Error + 'static), kind: ErrorKind) -> Failure {
@@ -661,4 +708,37 @@ async fn connect_any(addrs: &[SocketAddr], limit: Instant) -> Result<(TcpStream,
         }
     }
     Err(last.unwrap_or_else(|| Failure::now(ErrorKind::Dns, "no address to connect to")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 20: one timer serves probe after probe; each gets its own
+    /// deadline, whatever the ones before it did. (Deadlines from the
+    /// paused clock, which `std::time::Instant::now` does not follow.)
+    #[tokio::test(start_paused = true)]
+    async fn a_reused_timer_bounds_each_piece_of_work_by_its_own_deadline() {
+        let mut timer = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
+        let limit = Duration::from_secs(60);
+        // Work done at once leaves the timer armed for later.
+        for _ in 0..3 {
+            let deadline = tokio::time::Instant::now().into_std() + limit;
+            assert_eq!(within(timer.as_mut(), deadline, async { 7 }).await, Some(7));
+        }
+        // Work that takes a while finishes before its deadline.
+        let deadline = tokio::time::Instant::now().into_std() + limit;
+        let slow = tokio::time::sleep(Duration::from_secs(30));
+        assert_eq!(within(timer.as_mut(), deadline, slow).await, Some(()));
+        // Work that never ends ends at its own deadline, not an earlier one.
+        let begun = tokio::time::Instant::now();
+        let deadline = tokio::time::Instant::now().into_std() + limit;
+        let never = std::future::pending::<()>();
+        assert_eq!(within(timer.as_mut(), deadline, never).await, None);
+        let waited = begun.elapsed();
+        assert!(
+            waited >= limit && waited < limit + Duration::from_secs(1),
+            "{waited:?}"
+        );
+    }
 }

@@ -5,12 +5,17 @@
 //! and hash each header) was a tenth of the probe loop's instructions in a
 //! keep-alive burst; now a probe clones a prepared header map and adds only
 //! what changes per probe: the trace header and `Connection: close`.
+//!
+//! Issue 20: the header maps a probe clones already hold those per-probe
+//! headers (a placeholder for the trace value), so a probe's map is a clone
+//! and at most one in-place replacement: no growth, no header name parsed
+//! per probe. The response's head is read in one pass over its headers.
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, CONNECTION, HOST, USER_AGENT};
-use http::{HeaderMap, Method, Request, Uri};
+use http::{HeaderMap, HeaderName, Method, Request, Uri};
 use http_body_util::Full;
 
 use super::conn::HttpVersion;
@@ -36,6 +41,31 @@ pub const CAPTURED_HEADERS: [&str; 12] = [
     "keep-alive",
 ];
 
+/// A response header a record keeps: one of [`CAPTURED_HEADERS`] or one an
+/// integration passed through. Asked of every header of every response: a
+/// match on the name's text costs a length test and at most a compare or
+/// two, where comparing header names one by one cost a dozen.
+fn is_captured(name: &str) -> bool {
+    matches!(
+        name,
+        "x-amzn-requestid"
+            | "x-amz-apigw-id"
+            | "apigw-requestid"
+            | "x-amzn-errortype"
+            | "x-amzn-trace-id"
+            | "via"
+            | "x-amz-cf-pop"
+            | "x-amz-cf-id"
+            | "x-cache"
+            | "server"
+            | "connection"
+            | "keep-alive"
+    ) || name.starts_with(REMAPPED_PREFIX)
+}
+
+/// The trace header as a name, made once.
+static TRACE_NAME: HeaderName = HeaderName::from_static(trace::TRACE_HEADER);
+
 /// A target's request with everything that does not change between probes
 /// already built.
 #[derive(Debug)]
@@ -48,10 +78,15 @@ pub struct PreparedRequest {
     /// Host (HTTP/1.1 only), User-Agent, Accept, then the user's headers,
     /// which replace ours of the same name; repeated ones are all sent.
     h1_headers: HeaderMap,
-    h2_headers: HeaderMap,
-    /// The user set these themselves; the probe does not add its own.
+    /// What a probe clones: `[h1, h1 + Connection: close, h2]`, each with
+    /// the trace header last (an empty placeholder, replaced per probe)
+    /// unless the user sends their own, and `Connection: close` only if
+    /// the user sends no `Connection` of their own.
+    templates: [HeaderMap; 3],
+    /// The user sets the trace header; the probe does not add its own.
     user_sets_trace: bool,
-    user_sets_connection: bool,
+    /// The root id of the user's own trace header, if it has one.
+    user_trace_root: Option<String>,
 }
 
 impl PreparedRequest {
@@ -80,16 +115,48 @@ impl PreparedRequest {
                 h2_headers.append(name.clone(), value.clone());
             }
         }
+        let user_sets_trace = spec.headers.contains_key(trace::TRACE_HEADER);
+        let user_sets_connection = spec.headers.contains_key(CONNECTION);
+        let template = |base: &HeaderMap, close: bool| {
+            let mut map = HeaderMap::with_capacity(base.len() + 2);
+            map.extend(base.clone());
+            if close && !user_sets_connection {
+                // A fresh connection carries one request: say so, so that
+                // the server closes first and keeps the TIME_WAIT, as it
+                // would for a one-shot client (thousands of client-side
+                // TIME_WAITs slow down connect()).
+                map.insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            if !user_sets_trace {
+                map.insert(TRACE_NAME.clone(), HeaderValue::from_static(""));
+            }
+            map
+        };
+        let templates = [
+            template(&h1_headers, false),
+            template(&h1_headers, true),
+            template(&h2_headers, false),
+        ];
         PreparedRequest {
             method: spec.method.clone(),
             body: spec.body.clone(),
             h1_uri,
             h2_uri,
             h1_headers,
-            h2_headers,
-            user_sets_trace: spec.headers.contains_key(trace::TRACE_HEADER),
-            user_sets_connection: spec.headers.contains_key(CONNECTION),
+            templates,
+            user_sets_trace,
+            user_trace_root: spec
+                .headers
+                .get(trace::TRACE_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(trace::root_of),
         }
+    }
+
+    /// The user sends their own trace header: the probe records its root
+    /// (`Some(None)` when it has none) and sends theirs.
+    pub fn user_trace(&self) -> Option<Option<&str>> {
+        self.user_sets_trace.then_some(self.user_trace_root.as_deref())
     }
 
     /// The headers an HTTP/1.1 request carries before the per-probe ones
@@ -102,25 +169,29 @@ impl PreparedRequest {
     /// (ignored when the user sends their own trace header); `last` asks an
     /// HTTP/1.1 server to close after this request.
     pub fn build(&self, http: HttpVersion, trace_root: Option<&str>, last: bool) -> Request<Full<Bytes>> {
-        let (uri, headers) = match http {
-            HttpVersion::H1 => (&self.h1_uri, &self.h1_headers),
-            HttpVersion::H2 => (&self.h2_uri, &self.h2_headers),
+        let (uri, template) = match (http, last) {
+            (HttpVersion::H1, false) => (&self.h1_uri, &self.templates[0]),
+            (HttpVersion::H1, true) => (&self.h1_uri, &self.templates[1]),
+            (HttpVersion::H2, _) => (&self.h2_uri, &self.templates[2]),
         };
         let mut req = Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();
         *req.uri_mut() = uri.clone();
         let headers_out = req.headers_mut();
-        *headers_out = headers.clone();
-        if last && http == HttpVersion::H1 && !self.user_sets_connection {
-            // A fresh connection carries one request: say so, so that the server
-            // closes first and keeps the TIME_WAIT, as it would for a one-shot
-            // client (thousands of client-side TIME_WAITs slow down connect()).
-            headers_out.insert(CONNECTION, HeaderValue::from_static("close"));
-        }
-        if let (Some(root), false) = (trace_root, self.user_sets_trace) {
+        *headers_out = template.clone();
+        if !self.user_sets_trace {
             // String to Bytes hands over the buffer: no copy.
-            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(trace::header_value(root))) {
-                headers_out.insert(trace::TRACE_HEADER, v);
+            let value = trace_root
+                .and_then(|root| HeaderValue::from_maybe_shared(Bytes::from(trace::header_value(root))).ok());
+            match value {
+                Some(v) => {
+                    if let Some(slot) = headers_out.get_mut(&TRACE_NAME) {
+                        *slot = v;
+                    }
+                }
+                None => {
+                    headers_out.remove(&TRACE_NAME);
+                }
             }
         }
         req
@@ -152,35 +223,80 @@ fn h2_uri(url: &url::Url, spec: &RequestSpec) -> Uri {
 /// response: `Connection: close`, or HTTP/1.0 without keep-alive. Such a
 /// connection is not pooled, so its closing is not mistaken for an idle timer.
 pub fn will_close<B>(response: &http::Response<B>) -> bool {
-    let connection = response
-        .headers()
-        .get(CONNECTION)
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
+    closes(response.version(), response.headers().get(CONNECTION))
+}
+
+/// [`will_close`] from the version and the `Connection` header's value.
+fn closes(version: http::Version, connection: Option<&HeaderValue>) -> bool {
+    let connection = connection.map(|v| v.as_bytes()).unwrap_or_default();
     let says = |token: &[u8]| {
         connection
             .split(|b| *b == b',')
             .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
     };
-    says(b"close") || (response.version() == http::Version::HTTP_10 && !says(b"keep-alive"))
+    says(b"close") || (version == http::Version::HTTP_10 && !says(b"keep-alive"))
+}
+
+/// What a probe keeps of a response's head: [`captured_headers`], and
+/// whether the server will close the connection after it ([`will_close`]).
+/// One pass over the headers, no lookup by name.
+pub fn read_head<B>(response: &http::Response<B>, redaction: &Redaction) -> (BTreeMap<String, String>, bool) {
+    let mut connection = None;
+    let captured = capture(response.headers(), redaction, |name, value| {
+        if name == CONNECTION && connection.is_none() {
+            connection = Some(value);
+        }
+    });
+    (captured, closes(response.version(), connection))
 }
 
 /// The response headers a record keeps: [`CAPTURED_HEADERS`] and those an
 /// integration passed through (`x-amzn-remapped-*`), with every value that
 /// would show one of the request's secrets replaced (see [`Redaction`]).
 pub fn captured_headers(headers: &http::HeaderMap, redaction: &Redaction) -> BTreeMap<String, String> {
+    capture(headers, redaction, |_, _| {})
+}
+
+/// [`captured_headers`], showing `seen` every header on the way. A header
+/// map yields the values of one name one after the other, so repeats are
+/// joined as they come: the readable values, `, `-separated.
+fn capture<'h>(
+    headers: &'h http::HeaderMap,
+    redaction: &Redaction,
+    mut seen: impl FnMut(&HeaderName, &'h HeaderValue),
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for name in headers.keys() {
+    let mut keep = |name: &HeaderName, joined: Option<String>| {
         let n = name.as_str();
-        if CAPTURED_HEADERS.contains(&n) || n.starts_with(REMAPPED_PREFIX) {
-            let mut values = headers.get_all(name).iter().filter_map(|v| v.to_str().ok());
-            let mut joined = values.next().unwrap_or_default().to_string();
-            for more in values {
-                joined.push_str(", ");
-                joined.push_str(more);
+        out.insert(n.to_string(), redaction.shown(n, joined.unwrap_or_default()));
+    };
+    // The captured header being gathered: its name and its values so far.
+    let mut open: Option<(&HeaderName, Option<String>)> = None;
+    for (name, value) in headers {
+        seen(name, value);
+        match open.take() {
+            Some((open_name, mut joined)) if open_name == name => {
+                if let Ok(v) = value.to_str() {
+                    match joined.as_mut() {
+                        Some(j) => {
+                            j.push_str(", ");
+                            j.push_str(v);
+                        }
+                        None => joined = Some(v.to_string()),
+                    }
+                }
+                open = Some((open_name, joined));
+                continue;
             }
-            out.insert(n.to_string(), redaction.shown(n, joined));
+            Some((open_name, joined)) => keep(open_name, joined),
+            None => {}
         }
+        if is_captured(name.as_str()) {
+            open = Some((name, value.to_str().ok().map(str::to_string)));
+        }
+    }
+    if let Some((name, joined)) = open {
+        keep(name, joined);
     }
     out
 }
@@ -275,6 +391,97 @@ mod tests {
         assert!(!will_close(&resp(http::Version::HTTP_11, None)));
         assert!(will_close(&resp(http::Version::HTTP_10, None)));
         assert!(!will_close(&resp(http::Version::HTTP_10, Some(" keep-alive "))));
+    }
+
+    /// Issue 20: the names matched per probe are the documented list.
+    #[test]
+    fn the_names_matched_are_the_captured_headers() {
+        for name in CAPTURED_HEADERS {
+            assert!(is_captured(name), "{name}");
+        }
+        assert!(is_captured("x-amzn-remapped-authorization"));
+        for name in [
+            "date",
+            "content-type",
+            "x-amzn",
+            "vi",
+            "servers",
+            "x-amzn-remapped",
+        ] {
+            assert!(!is_captured(name), "{name}");
+        }
+    }
+
+    /// Issue 20: the per-probe headers come from templates; what goes on
+    /// the wire, and in which order, is what it was.
+    #[test]
+    fn per_probe_headers_keep_their_order_and_vanish_when_unset() {
+        let p = prepared("http://h/", &[("x-a", "1")]);
+        let names = |req: &Request<Full<Bytes>>| {
+            req.headers()
+                .keys()
+                .map(|k| k.as_str().to_string())
+                .collect::<Vec<_>>()
+        };
+        let root = "1-5f000000-000000000000000000000001";
+        assert_eq!(
+            names(&p.build(HttpVersion::H1, Some(root), true)),
+            [
+                "host",
+                "user-agent",
+                "accept",
+                "x-a",
+                "connection",
+                "x-amzn-trace-id"
+            ]
+        );
+        assert_eq!(
+            names(&p.build(HttpVersion::H1, Some(root), false)),
+            ["host", "user-agent", "accept", "x-a", "x-amzn-trace-id"]
+        );
+        // No trace root (--no-trace-header): no empty placeholder is sent.
+        assert_eq!(
+            names(&p.build(HttpVersion::H1, None, false)),
+            ["host", "user-agent", "accept", "x-a"]
+        );
+        assert_eq!(
+            names(&p.build(HttpVersion::H2, Some(root), true)),
+            ["user-agent", "accept", "x-a", "x-amzn-trace-id"]
+        );
+        // A user's own Connection header is not doubled.
+        let theirs = prepared("http://h/", &[("connection", "keep-alive")]);
+        let req = theirs.build(HttpVersion::H1, None, true);
+        assert_eq!(
+            req.headers().get_all(CONNECTION).iter().collect::<Vec<_>>(),
+            ["keep-alive"]
+        );
+        assert_eq!(theirs.user_trace(), None);
+        let traced = prepared("http://h/", &[("x-amzn-trace-id", "Root=1-a-b;Sampled=1")]);
+        assert_eq!(traced.user_trace(), Some(Some("1-a-b")));
+    }
+
+    /// Issue 20: read in one pass, as the lookups by name read them: the
+    /// readable values of a repeated header joined, an unreadable one
+    /// skipped (even the first), `Connection` read for closing.
+    #[test]
+    fn one_pass_reads_the_head_as_the_lookups_did() {
+        let mut r = http::Response::builder()
+            .header("via", HeaderValue::from_bytes(b"\xff").unwrap())
+            .header("via", "b")
+            .header("via", "c")
+            .header("connection", "close")
+            .header("x-amzn-remapped-x", "")
+            .body(())
+            .unwrap();
+        let redaction = Redaction::new(&RequestSpec::default(), Vec::new());
+        let (got, closes) = read_head(&r, &redaction);
+        assert!(closes);
+        assert_eq!(got.get("via").map(String::as_str), Some("b, c"));
+        assert_eq!(got.get("connection").map(String::as_str), Some("close"));
+        assert_eq!(got.get("x-amzn-remapped-x").map(String::as_str), Some(""));
+        assert_eq!(got, captured_headers(r.headers(), &redaction));
+        r.headers_mut().remove(CONNECTION);
+        assert!(!read_head(&r, &redaction).1);
     }
 
     #[test]

@@ -9,10 +9,11 @@
 //! so that a target answering only at its timeout cannot use them all).
 
 use std::future::Future;
+use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, Semaphore};
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -33,6 +34,18 @@ pub trait Probe: Send + Sync + 'static {
         seq: u64,
         scheduled: std::time::Instant,
     ) -> impl Future<Output = ProbeRecord> + Send;
+
+    /// [`Probe::probe`] bounded by the caller's `timer` (see
+    /// [`Prober::probe_within`]); by default the timer goes unused.
+    fn probe_within(
+        &self,
+        target: &Target,
+        seq: u64,
+        scheduled: std::time::Instant,
+        _timer: Pin<&mut Sleep>,
+    ) -> impl Future<Output = ProbeRecord> + Send {
+        self.probe(target, seq, scheduled)
+    }
 }
 
 impl Probe for Prober {
@@ -43,6 +56,16 @@ impl Probe for Prober {
         scheduled: std::time::Instant,
     ) -> impl Future<Output = ProbeRecord> + Send {
         Prober::probe(self, target, seq, scheduled)
+    }
+
+    fn probe_within(
+        &self,
+        target: &Target,
+        seq: u64,
+        scheduled: std::time::Instant,
+        timer: Pin<&mut Sleep>,
+    ) -> impl Future<Output = ProbeRecord> + Send {
+        Prober::probe_within(self, target, seq, scheduled, timer)
     }
 }
 
@@ -135,7 +158,9 @@ async fn dispatch<P: Probe>(
 
 /// Closed-loop plans (bursts): long-lived workers take the next job from
 /// the plan themselves, with no task spawned per probe (which copies the
-/// probe future) and no hand-off between tasks.
+/// probe future) and no hand-off between tasks. Each worker keeps one timer
+/// for its probes' deadlines, and its probe future in place (issue 20: a
+/// box per probe was an allocation and a copy of the future).
 async fn pull<P: Probe>(
     prober: Arc<P>,
     targets: Arc<Vec<Target>>,
@@ -154,6 +179,7 @@ async fn pull<P: Probe>(
             cancel.clone(),
         );
         tracker.spawn(async move {
+            let mut timer = pin!(tokio::time::sleep_until(Instant::now()));
             loop {
                 let Some(job) = plan.lock().expect("plan lock").next_job() else {
                     break;
@@ -163,9 +189,22 @@ async fn pull<P: Probe>(
                 }
                 // A closed-loop job is due the moment a worker is free.
                 let scheduled = job.at.unwrap_or_else(Instant::now);
-                let record =
-                    Box::pin(prober.probe(&targets[job.target], job.seq, scheduled.into_std())).await;
-                if records.send(record).await.is_err() {
+                let record = prober
+                    .probe_within(
+                        &targets[job.target],
+                        job.seq,
+                        scheduled.into_std(),
+                        timer.as_mut(),
+                    )
+                    .await;
+                // Straight into the channel when it has room (it almost
+                // always has): no send future, no second copy of the record.
+                let sent = match records.try_send(record) {
+                    Ok(()) => Ok(()),
+                    Err(mpsc::error::TrySendError::Full(record)) => records.send(record).await.map_err(drop),
+                    Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
+                };
+                if sent.is_err() {
                     break;
                 }
             }

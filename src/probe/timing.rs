@@ -105,7 +105,14 @@ pub fn phases(marks: &Marks) -> Timing {
 
 /// Milliseconds, rounded to the microsecond.
 pub fn ms(d: Duration) -> f64 {
-    (d.as_nanos() as f64 / 1_000.0).round() / 1_000.0
+    // Through u64, not u128: the same f64 (both conversions round the same
+    // integer to nearest; u64 holds 584 years of nanoseconds) without a
+    // 128-bit conversion routine per phase.
+    let ns = d
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()));
+    (ns as f64 / 1_000.0).round() / 1_000.0
 }
 
 #[cfg(test)]
@@ -136,6 +143,24 @@ mod tests {
         // 100 µs before DNS, 50 µs between DNS and connect, 50 µs before send.
         assert_eq!(t.phases.queue, Some(0.2));
         assert!((t.phases.sum() - t.total_ms).abs() < 1e-9);
+    }
+
+    /// Issue 20: milliseconds through u64 are the ones through u128.
+    #[test]
+    fn ms_rounds_as_it_did() {
+        let old = |d: Duration| (d.as_nanos() as f64 / 1_000.0).round() / 1_000.0;
+        for d in [
+            Duration::ZERO,
+            Duration::from_nanos(499),
+            Duration::from_nanos(500),
+            Duration::from_nanos(1_234_567),
+            Duration::from_micros(999_999_999),
+            Duration::new(86_400 * 365, 999_999_999),
+            // 34 years: past 2^53 ns, where the conversion rounds.
+            Duration::new(1 << 30, 123_456_789),
+        ] {
+            assert_eq!(ms(d).to_bits(), old(d).to_bits(), "{d:?}");
+        }
     }
 
     #[test]

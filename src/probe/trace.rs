@@ -1,30 +1,47 @@
 //! X-Ray trace ids that the probe sets itself, so that it can look up the
 //! very traces its requests created.
 
+use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-use rand::RngCore;
 
 /// The header API Gateway reads and X-Ray keys traces by.
 pub const TRACE_HEADER: &str = "x-amzn-trace-id";
 
+thread_local! {
+    /// State of the generator of ids' random parts: seeded from the
+    /// system's randomness once per thread.
+    static RANDOM: Cell<u64> = Cell::new(rand::random());
+}
+
+/// 64 random bits (wyrand). An id needs to be unique, not secret: this
+/// costs a few instructions where the cryptographic generator, reseeding
+/// itself, cost hundreds per probe (issue 20).
+fn random_u64() -> u64 {
+    RANDOM.with(|state| {
+        let x = state.get().wrapping_add(0xa076_1d64_78bd_642f);
+        state.set(x);
+        let t = u128::from(x).wrapping_mul(u128::from(x ^ 0xe703_7ed1_a0b4_28db));
+        ((t >> 64) ^ t) as u64
+    })
+}
+
+/// `out.len()` lower-case hex digits of the low bits of `value`.
+fn hex_into(out: &mut [u8], value: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let n = out.len();
+    for (i, digit) in out.iter_mut().enumerate() {
+        *digit = HEX[((value >> ((n - 1 - i) * 4)) & 0xf) as usize];
+    }
+}
+
 /// A root trace id: `1-{8 hex digits of epoch seconds}-{24 hex random}`.
 pub fn new_root_id(now: SystemTime) -> String {
     let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as u32;
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut random = [0u8; 12];
-    rand::rng().fill_bytes(&mut random);
-    let mut id = String::with_capacity(35);
-    id.push_str("1-");
-    for shift in (0..8).rev() {
-        id.push(HEX[((secs >> (shift * 4)) & 0xf) as usize] as char);
-    }
-    id.push('-');
-    for b in random {
-        id.push(HEX[(b >> 4) as usize] as char);
-        id.push(HEX[(b & 0xf) as usize] as char);
-    }
-    id
+    let mut id = *b"1-00000000-000000000000000000000000";
+    hex_into(&mut id[2..10], u64::from(secs));
+    hex_into(&mut id[11..27], random_u64());
+    hex_into(&mut id[27..35], random_u64());
+    String::from_utf8(id.to_vec()).expect("hex digits are ASCII")
 }
 
 /// The header value for a root id: sampled, so that a traced stage records it.

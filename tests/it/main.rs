@@ -28,6 +28,7 @@ mod diagnose_synthetic;
 mod dns_queries;
 mod family_analysis;
 mod ip_family;
+mod keepalive_path;
 mod keepwarm;
 mod kernel_lab;
 mod lab;
