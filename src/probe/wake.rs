@@ -184,9 +184,11 @@ mod timerfd {
                 TimerfdClockId::Monotonic,
                 TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
             )?;
-            Ok(Timer {
-                fd: AsyncFd::with_interest(fd, Interest::READABLE)?,
-            })
+            // SAFETY: the `OwnedFd` moves into the `AsyncFd` and is never
+            // replaced (only borrowed through `get_ref`), so the descriptor
+            // stays open and the same until the `AsyncFd` is dropped.
+            let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }?;
+            Ok(Timer { fd })
         }
 
         /// Arms the timer for `at` and waits until it fires: `Ok(true)`.
