@@ -55,6 +55,11 @@ impl Default for Alarm {
 impl Alarm {
     /// An alarm on a timerfd registered with the current runtime's reactor,
     /// or on tokio's timer alone where that cannot be had.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, or in one without IO enabled (tokio's
+    /// `AsyncFd`).
     pub fn new() -> Self {
         Alarm {
             #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -46,15 +46,18 @@ fn serve_ok() -> String {
 }
 
 /// 100 probes every 7.3 ms (off the millisecond grid) on one kept-alive
-/// connection to a loopback server: no probe starts before its time, and
-/// the median `queue` is under 0.5 ms. tokio's timer wheel alone gave
-/// 1.2–1.8 ms here on an idle machine (it rounds every deadline up to the
-/// next millisecond, and `epoll_wait` its timeout too), so this fails
-/// without the precise wait; with it the median was 0.01–0.05 ms idle
-/// and stayed under 0.3 ms with the machine's two cores loaded by builds
-/// (docs/performance.md, "Paced probes: the tool's share").
+/// connection to a loopback server: no probe starts before its time, the
+/// first quartile of `queue` is under 0.5 ms and the median under 0.8 ms.
+/// tokio's timer wheel alone rounds every deadline up to its next
+/// millisecond tick and `epoll_wait` its timeout too, so it is rarely less
+/// than 1 ms late: with the timerfd taken out this test measured a median
+/// of 1.47–1.99 ms (debug build, load average 5–7), and a release build's
+/// first quartile was 1.4 ms (docs/performance.md, "Paced probes: the
+/// tool's share"). With it the median was 0.11–0.23 ms alone and 0.35 ms
+/// with other test modules running beside it (debug build, load average
+/// 3–6); the first quartile is the bound that a loaded machine moves least.
 #[tokio::test]
-async fn paced_probes_start_within_half_a_millisecond_at_the_median() {
+async fn paced_probes_start_on_time_not_on_the_next_millisecond_tick() {
     let urls: Vec<url::Url> = vec![serve_ok().parse().unwrap()];
     let targets = Arc::new(targets_from(&urls, &Arc::new(RequestSpec::default())));
     let prober = Arc::new(
@@ -93,15 +96,14 @@ async fn paced_probes_start_within_half_a_millisecond_at_the_median() {
     run.await.unwrap();
     assert_eq!(queue.len(), n as usize - 1);
     queue.sort_by(f64::total_cmp);
-    let median = queue[queue.len() / 2];
+    let (q1, median) = (queue[queue.len() / 4], queue[queue.len() / 2]);
     eprintln!(
-        "paced queue: median {median:.3} ms, p90 {:.3} ms, max {:.3} ms",
+        "paced queue: p25 {q1:.3} ms, median {median:.3} ms, p90 {:.3} ms, max {:.3} ms",
         queue[queue.len() * 9 / 10],
         queue[queue.len() - 1]
     );
     assert!(
-        median < 0.5,
-        "median queue {median:.3} ms (p90 {:.3} ms): the probes woke up on tokio's millisecond ticks",
-        queue[queue.len() * 9 / 10]
+        q1 < 0.5 && median < 0.8,
+        "queue p25 {q1:.3} ms, median {median:.3} ms: the probes woke up on tokio's millisecond ticks"
     );
 }
