@@ -12,7 +12,10 @@
 # 1. Idle: --interval IDLE_INTERVAL (60 s: one ping per target a minute,
 #    spread across it) with --metrics-listen 127.0.0.1:0, for IDLE_SECONDS.
 #    CPU is utime+stime of the process (/proc/PID/stat; per thread too) over
-#    the run less its first WARM seconds, in % of one core; VmRSS and VmHWM
+#    the run less its first WARM seconds, in % of one core, and to the µs the
+#    time its threads ran on a CPU (the first field of each thread's
+#    /proc/PID/task/TID/schedstat, summed; ticks of 10 ms cannot show what
+#    a ping costs); VmRSS and VmHWM
 #    (/proc/PID/status) at the end. /metrics is scraped once (curl) in the
 #    middle of the window, so the CPU includes the cost of one scrape.
 # 2. Busy: --interval BUSY_INTERVAL (20 ms: about 100 pings a second over
@@ -24,7 +27,9 @@
 # 3. The same busy schedule without --out (NO_OUT=0 leaves it out): the cost
 #    of writing records; pings per second from the stop line.
 #
-# KEEP=DIR keeps each run's records, samples and log in DIR. Installs nginx
+# COLDLINK=PATH uses that binary instead of building this tree's (which
+# lands in CARGO_TARGET_DIR when that is set). KEEP=DIR keeps each run's
+# records, samples and log in DIR. Installs nginx
 # (apt-get) when it is missing; needs curl and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,8 +50,10 @@ log() { printf '%s\n' "$*" >&2; }
 [ "$BUSY_SECONDS" -gt $((WARM + 4)) ] || { log "BUSY_SECONDS must exceed $((WARM + 4))"; exit 2; }
 command -v python3 >/dev/null || { log "python3 is needed for the summary"; exit 2; }
 command -v curl >/dev/null || { log "curl is needed to scrape /metrics"; exit 2; }
-cargo build --release --locked -q
-COLDLINK=$PWD/target/release/coldlink
+if [ -z "${COLDLINK:-}" ]; then
+  cargo build --release --locked -q
+  COLDLINK=${CARGO_TARGET_DIR:-$PWD/target}/release/coldlink
+fi
 # the tree the binary was built from (it may change while the runs go on)
 BUILT="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ', with uncommitted changes')"
 CLK_TCK=$(getconf CLK_TCK)
@@ -102,10 +109,10 @@ daemon() {
     if [ -n "$url" ] && [ -z "$scraped" ] && [ "$((seconds / 2))" -lt "$m" ]; then
       at "$t0" $((seconds / 2)); scrape "$url" "$d"; scraped=1
     fi
-    at "$t0" "$m"; sample "$pid" "$d/at-$m"
+    at "$t0" "$m"; sample "$pid" "$d/at-$m"; sched_ns "$pid" >"$d/sched-$m"
   done
   if [ -n "$url" ] && [ -z "$scraped" ]; then at "$t0" $((seconds / 2)); scrape "$url" "$d"; fi
-  at "$t0" "$seconds"; sample "$pid" "$d/at-$seconds"
+  at "$t0" "$seconds"; sample "$pid" "$d/at-$seconds"; sched_ns "$pid" >"$d/sched-$seconds"
   echo "${marks[*]} $seconds" >"$d/marks"
   kill -TERM "$pid" 2>/dev/null || true
   local rc=0; wait "$pid" || rc=$?
@@ -113,6 +120,11 @@ daemon() {
   echo "$rc" >"$d/rc"
   [ "$rc" = 0 ] || log "$name: coldlink keepwarm exited $rc: $(tail -1 "$d/stderr")"
   grep -q 'stopped after' "$d/stderr" || log "$name: no \"stopped after\" line in the log"
+}
+
+# sched_ns PID: ns the process's threads have run on a CPU (schedstat)
+sched_ns() {
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
 }
 
 # scrape URL DIR: GET /metrics once; its time and size
@@ -154,6 +166,7 @@ for name in names:
     marks = [int(m) for m in (read(os.path.join(d, "marks"), "") or "").split()]
     s = {m: read_sample(os.path.join(d, f"at-{m}")) for m in marks}
     first, last = s[marks[0]], s[marks[-1]]
+    sched = {m: int(read(os.path.join(d, f"sched-{m}"), "0") or 0) for m in marks}
     window = last.get("time", 0) - first.get("time", 0)
     threads = {}
     for t, v in last["threads"].items():
@@ -169,6 +182,7 @@ for name in names:
     except OSError:
         pass
     r = dict(marks=marks, window=window, cpu=cpu(first, last), segs=segs, threads=threads,
+             ran_us=(sched[marks[-1]] - sched[marks[0]]) / 1000,
              rss={k: v.get("VmRSS") for k, v in s.items()}, hwm=last.get("VmHWM"),
              rc=read(os.path.join(d, "rc"), "?"), stopped=m.group(0) if m else None,
              probes=int(m.group(1)) if m else None, warm=int(m.group(2)) if m else None,
@@ -208,10 +222,11 @@ label = {"idle": f"{idle_iv}, --metrics-listen, one scrape",
          "busy-out": f"{busy_iv}, --out", "busy": f"{busy_iv}, no --out"}
 print("CPU (% of one core, utime+stime from the first sample to SIGTERM) and memory at the end:")
 print()
-print("| schedule | run s | window s | probes | CPU % | per thread | VmRSS MB | VmHWM MB | exit |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| schedule | run s | window s | probes | CPU % | on CPU ms (schedstat) | per thread | VmRSS MB | VmHWM MB | exit |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for name, r in runs.items():
     print(f"| {label[name]} | {r['seconds']} | {r['window']:.1f} | {f(r['probes'], 'd')} | {f(r['cpu'])} | "
+          f"{r['ran_us'] / 1000:.3f} | "
           f"{per_thread(r)} | {mb(r['rss'][r['marks'][-1]])} | {mb(r['hwm'])} | {r['rc']} |")
 
 busy = {n: r for n, r in runs.items() if n != "idle"}

@@ -30,6 +30,7 @@ pub mod target;
 pub mod timing;
 pub mod tls;
 pub mod trace;
+pub mod wake;
 pub mod waterfall;
 
 pub use client_cert::{ClientCertPaths, ClientIdentity};

@@ -21,6 +21,7 @@ use super::plan::Plan;
 use super::prober::Prober;
 use super::record::ProbeRecord;
 use super::target::Target;
+use super::wake::Alarm;
 
 /// A plan that several workers (and shards) take jobs from.
 pub type SharedPlan = Arc<Mutex<Box<dyn Plan>>>;
@@ -111,7 +112,9 @@ pub async fn run_shared<P: Probe>(
 /// Paced plans: each job starts at its time in a task of its own, at most
 /// `max_in_flight` at once. A job that finds every slot taken keeps its
 /// time, so the wait shows as `queue`. Rates are low here; a task per probe
-/// costs nothing that matters.
+/// costs nothing that matters. Each job's time is waited for with an
+/// [`Alarm`] (a timerfd in the runtime's reactor), not tokio's
+/// millisecond timer wheel alone.
 async fn dispatch<P: Probe>(
     prober: Arc<P>,
     targets: Arc<Vec<Target>>,
@@ -122,6 +125,7 @@ async fn dispatch<P: Probe>(
 ) {
     let slots = Arc::new(Semaphore::new(max_in_flight.max(1)));
     let tracker = TaskTracker::new();
+    let mut alarm = Alarm::new();
     loop {
         let next = plan.lock().expect("plan lock").next_job();
         let Some(job) = next else {
@@ -135,10 +139,10 @@ async fn dispatch<P: Probe>(
             break;
         };
         let at = job.at.unwrap_or_else(Instant::now);
-        // The timer wheel wakes us up to a millisecond late; that lateness
-        // is the tool's, and shows as `queue`.
+        // Whatever lateness is left (the thread not getting the CPU in
+        // time) is the tool's, and shows as `queue`.
         tokio::select! {
-            _ = tokio::time::sleep_until(at) => {}
+            () = alarm.sleep_until(at) => {}
             _ = cancel.cancelled() => break,
         }
         let slot = tokio::select! {

@@ -36,6 +36,7 @@ mod lab_alb;
 mod lab_cli;
 mod lab_signature;
 mod mtls;
+mod paced_queue;
 mod path_kind;
 mod phase_fidelity;
 mod private_api;
