@@ -425,6 +425,32 @@ mod tests {
         assert!(report.bad_samples[0].reason.starts_with("unreadable: "));
     }
 
+    /// Lines cut across several blocks (the buffers recycled between the
+    /// reader and the parsers) are each read once, and a bad line far into
+    /// the file is named at its own number.
+    #[test]
+    fn lines_across_many_recycled_blocks_are_each_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.ndjson");
+        let n = 3 * CHUNK_BYTES / GOOD.len() + 7;
+        let mut text = String::with_capacity((n + 1) * (GOOD.len() + 1));
+        for _ in 0..n {
+            text.push_str(GOOD);
+            text.push('\n');
+        }
+        text.push_str("not json\n");
+        text.push_str(GOOD); // no final newline
+        std::fs::write(&a, &text).unwrap();
+        let (sinks, report) = read_observations(&[a.clone()], || 0u64, |n, _| *n += 1).unwrap();
+        assert_eq!(sinks.iter().sum::<u64>(), n as u64 + 1);
+        assert_eq!((report.records, report.bad_lines), (n as u64 + 1, 1));
+        assert_eq!(report.bad_samples[0].line, n + 1);
+        let mut seen = 0u64;
+        let mut one = ReadReport::default();
+        for_each_record(&a, open(&a).unwrap(), &mut one, |_| seen += 1);
+        assert_eq!((seen, one.bad_samples[0].line), (n as u64 + 1, n + 1));
+    }
+
     /// The parallel reader counts alike, and names a file with no record.
     #[test]
     fn observations_from_several_files_with_their_bad_lines() {
