@@ -441,7 +441,7 @@ mod tests {
         text.push_str("not json\n");
         text.push_str(GOOD); // no final newline
         std::fs::write(&a, &text).unwrap();
-        let (sinks, report) = read_observations(&[a.clone()], || 0u64, |n, _| *n += 1).unwrap();
+        let (sinks, report) = read_observations(std::slice::from_ref(&a), || 0u64, |n, _| *n += 1).unwrap();
         assert_eq!(sinks.iter().sum::<u64>(), n as u64 + 1);
         assert_eq!((report.records, report.bad_lines), (n as u64 + 1, 1));
         assert_eq!(report.bad_samples[0].line, n + 1);
