@@ -10,17 +10,18 @@ cd "$(dirname "$0")/.."
 n=${1:-1000000}
 runs=${2:-5}
 cargo build --release --locked --bin coldlink --example synth_records >&2
+bin=${CARGO_TARGET_DIR:-target}/release
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-./target/release/examples/synth_records "$n" >"$dir/records.ndjson"
+"$bin/examples/synth_records" "$n" >"$dir/records.ndjson"
 size=$(du -m "$dir/records.ndjson" | cut -f1)
 echo "records: $n ($size MB) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 # Warm the page cache: the benchmark is about coldlink, not the disk.
 cat "$dir/records.ndjson" >/dev/null
 for i in $(seq "$runs"); do
   # Exit code 1 is the verdict (a finding), not a failure.
-  /usr/bin/time -o "$dir/time" -f "run $i: %e s wall, %U s user, peak RSS %M KB" \
-    ./target/release/coldlink diagnose --from "$dir/records.ndjson" --format json -q >"$dir/report.json" || true
+  /usr/bin/time -o "$dir/time" -f "run $i: %e s wall, %U s user, %S s sys, peak RSS %M KB" \
+    "$bin/coldlink" diagnose --from "$dir/records.ndjson" --format json -q >"$dir/report.json" || true
   grep '^run' "$dir/time"
 done
 echo "verdict: $(grep -m1 '"verdict"' "$dir/report.json" | tr -d ' ,')"
