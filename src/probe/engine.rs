@@ -11,9 +11,10 @@
 //! sharing the plan. A caller that must keep its own thread free of probes
 //! (a dashboard) runs [`run`] on a runtime of its own.
 
+use std::pin::pin;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -122,10 +123,14 @@ async fn shard_loop(
     batches: mpsc::Sender<RecordBatch>,
     cancel: CancellationToken,
 ) {
-    // Workers publish here; one forwarder passes on everything that has
-    // piled up, so a burst costs the consumer one wake-up per batch rather
-    // than per record.
-    let (records, mut local) = mpsc::channel::<ProbeRecord>(BATCH * 4);
+    let paced = plan.lock().expect("plan lock").paced();
+    if !paced {
+        return burst_loop(prober, targets, plan, workers, batches, cancel).await;
+    }
+    // Paced probes publish here; one forwarder passes on everything that
+    // has piled up, so the consumer wakes once per batch rather than per
+    // record.
+    let (records, mut local) = mpsc::channel::<ProbeRecord>(QUEUED);
     let forwarder = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(BATCH);
         while local.recv_many(&mut batch, BATCH).await > 0 {
@@ -143,5 +148,120 @@ async fn shard_loop(
         }
     });
     runner::run_shared(prober, targets, plan, workers, records, cancel).await;
+    let _ = forwarder.await;
+}
+
+/// Records waiting in a shard, most of them, before they are passed on.
+const QUEUED: usize = BATCH * 4;
+
+/// A burst's workers put their records in one vector behind a lock that is
+/// never contended (the workers and the forwarder share the shard's
+/// thread): a push per record instead of a channel's send and receive
+/// (issue 20). The forwarder takes whatever has piled up.
+struct Pending {
+    state: Mutex<PendingState>,
+    /// For the forwarder: records arrived in an empty vector, or the
+    /// workers are done.
+    ready: Notify,
+    /// For workers waiting on a full vector: the forwarder emptied it.
+    room: Notify,
+}
+
+struct PendingState {
+    records: Vec<ProbeRecord>,
+    /// Every worker has finished: what is in `records` is the last.
+    done: bool,
+    /// Nobody takes batches any more.
+    closed: bool,
+}
+
+impl Pending {
+    fn state(&self) -> std::sync::MutexGuard<'_, PendingState> {
+        self.state.lock().expect("the pending lock is never poisoned")
+    }
+}
+
+#[derive(Clone)]
+struct BurstSink(Arc<Pending>);
+
+impl runner::RecordSink for BurstSink {
+    async fn put(&self, record: ProbeRecord) -> Result<(), ()> {
+        loop {
+            {
+                let mut state = self.0.state();
+                if state.closed {
+                    return Err(());
+                }
+                if state.records.len() < QUEUED {
+                    if state.records.is_empty() {
+                        self.0.ready.notify_one();
+                    }
+                    state.records.push(record);
+                    return Ok(());
+                }
+            }
+            // Full: wait for the forwarder, registered before looking again
+            // so that its taking the records in between is not missed.
+            let mut room = pin!(self.0.room.notified());
+            room.as_mut().enable();
+            {
+                let state = self.0.state();
+                if state.closed || state.records.len() < QUEUED {
+                    continue;
+                }
+            }
+            room.await;
+        }
+    }
+}
+
+/// A closed-loop burst on one shard: its workers, and the forwarder that
+/// passes on their records in batches.
+async fn burst_loop(
+    prober: Arc<Prober>,
+    targets: Arc<Vec<Target>>,
+    plan: runner::SharedPlan,
+    workers: usize,
+    batches: mpsc::Sender<RecordBatch>,
+    cancel: CancellationToken,
+) {
+    let pending = Arc::new(Pending {
+        state: Mutex::new(PendingState {
+            records: Vec::with_capacity(BATCH),
+            done: false,
+            closed: false,
+        }),
+        ready: Notify::new(),
+        room: Notify::new(),
+    });
+    let forwarder = tokio::spawn({
+        let pending = pending.clone();
+        async move {
+            loop {
+                pending.ready.notified().await;
+                // Let the other ready workers finish their turn first;
+                // returns at once when none are ready, so sparse probes are
+                // not delayed.
+                tokio::task::yield_now().await;
+                let (batch, done) = {
+                    let mut state = pending.state();
+                    let batch = std::mem::replace(&mut state.records, Vec::with_capacity(BATCH));
+                    (batch, state.done)
+                };
+                pending.room.notify_waiters();
+                if !batch.is_empty() && batches.send(batch).await.is_err() {
+                    pending.state().closed = true;
+                    pending.room.notify_waiters();
+                    break;
+                }
+                if done {
+                    break;
+                }
+            }
+        }
+    });
+    runner::pull(prober, targets, plan, workers, BurstSink(pending.clone()), cancel).await;
+    pending.state().done = true;
+    pending.ready.notify_one();
     let _ = forwarder.await;
 }

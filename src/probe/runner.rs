@@ -70,6 +70,25 @@ impl Probe for Prober {
     }
 }
 
+/// Where a burst worker ([`pull`]) puts its records.
+pub(super) trait RecordSink: Clone + Send + Sync + 'static {
+    /// Hands on one record, waiting while there is no room; `Err` once
+    /// nobody takes records any more.
+    fn put(&self, record: ProbeRecord) -> impl Future<Output = Result<(), ()>> + Send;
+}
+
+impl RecordSink for mpsc::Sender<ProbeRecord> {
+    async fn put(&self, record: ProbeRecord) -> Result<(), ()> {
+        // Straight into the channel when it has room (it almost always
+        // has): no send future, no second copy of the record.
+        match self.try_send(record) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(record)) => self.send(record).await.map_err(drop),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
+        }
+    }
+}
+
 /// Run `plan` until it is exhausted or `cancel` fires. On cancellation no
 /// new probe starts; probes in flight finish (each bounded by its own
 /// timeout) and are published.
@@ -165,12 +184,12 @@ async fn dispatch<P: Probe>(
 /// probe future) and no hand-off between tasks. Each worker keeps one timer
 /// for its probes' deadlines, and its probe future in place (issue 20: a
 /// box per probe was an allocation and a copy of the future).
-async fn pull<P: Probe>(
+pub(super) async fn pull<P: Probe, S: RecordSink>(
     prober: Arc<P>,
     targets: Arc<Vec<Target>>,
     plan: SharedPlan,
     max_in_flight: usize,
-    records: mpsc::Sender<ProbeRecord>,
+    records: S,
     cancel: CancellationToken,
 ) {
     let tracker = TaskTracker::new();
@@ -201,14 +220,7 @@ async fn pull<P: Probe>(
                         timer.as_mut(),
                     )
                     .await;
-                // Straight into the channel when it has room (it almost
-                // always has): no send future, no second copy of the record.
-                let sent = match records.try_send(record) {
-                    Ok(()) => Ok(()),
-                    Err(mpsc::error::TrySendError::Full(record)) => records.send(record).await.map_err(drop),
-                    Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
-                };
-                if sent.is_err() {
+                if records.put(record).await.is_err() {
                     break;
                 }
             }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use coldlink::config::targets_from;
 use coldlink::probe::{
-    runner, ConnectionPolicy, CountPlan, ErrorKind, Pacing, Phase, ProbeRecord, ProbeSettings, Prober,
-    RequestSpec,
+    engine, runner, ConnectionPolicy, CountPlan, ErrorKind, Pacing, Phase, ProbeRecord, ProbeSettings,
+    Prober, RequestSpec,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -91,4 +91,86 @@ async fn a_burst_workers_one_timer_bounds_each_of_its_probes() {
         // earlier probe's.
         assert!(r.total_ms >= 200.0 && r.total_ms < 1_000.0, "{}", r.total_ms);
     }
+}
+
+/// A burst through the engine: its workers put records in the shard's
+/// pending vector, a forwarder passes them on in batches.
+fn engine_burst(
+    url: String,
+    n: u64,
+    workers: usize,
+) -> (
+    impl std::future::Future<Output = ()>,
+    mpsc::Receiver<coldlink::probe::RecordBatch>,
+) {
+    let urls = [url.parse().unwrap()];
+    let targets = targets_from(&urls, &Arc::new(RequestSpec::default()));
+    let settings = ProbeSettings {
+        connections: ConnectionPolicy::Reuse,
+        ..ProbeSettings::default()
+    };
+    let plan = CountPlan::new(1, n, Pacing::None, tokio::time::Instant::now());
+    // A single batch in flight: the workers fill the pending vector and
+    // wait for room while the consumer is slow.
+    let (tx, rx) = mpsc::channel(1);
+    let run = async move {
+        engine::run(
+            settings,
+            targets,
+            Box::new(plan),
+            workers,
+            tx,
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap()
+    };
+    (run, rx)
+}
+
+#[tokio::test]
+async fn an_engine_burst_hands_on_every_record_once_in_batches() {
+    let server = start(Behavior::Ok).await;
+    // More records than a shard keeps pending (1 024), a slow consumer.
+    let n = 3_000;
+    let (run, mut rx) = engine_burst(server.url("/"), n, 20);
+    let collect = async {
+        let mut seqs = Vec::new();
+        let mut batches = 0;
+        while let Some(batch) = rx.recv().await {
+            assert!(!batch.is_empty(), "an empty batch");
+            batches += 1;
+            seqs.extend(batch.iter().map(|r| {
+                assert!(r.error.is_none(), "{r:?}");
+                r.seq
+            }));
+            tokio::task::yield_now().await;
+        }
+        (seqs, batches)
+    };
+    let ((), (mut seqs, batches)) = tokio::join!(run, collect);
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=n).collect::<Vec<_>>(), "every record once");
+    assert!(batches > 1, "records come in several batches, not one at the end");
+    assert_eq!(server.requests().len() as u64, n);
+}
+
+#[tokio::test]
+async fn an_engine_burst_ends_when_nobody_takes_its_records() {
+    let server = start(Behavior::Ok).await;
+    let n = 100_000;
+    let (run, mut rx) = engine_burst(server.url("/"), n, 8);
+    let first = async {
+        let batch = rx.recv().await.expect("a first batch");
+        drop(rx);
+        batch.len()
+    };
+    let ((), first) = tokio::time::timeout(Duration::from_secs(60), async { tokio::join!(run, first) })
+        .await
+        .expect("the burst stops once its consumer is gone");
+    assert!(first > 0);
+    assert!(
+        (server.requests().len() as u64) < n,
+        "workers stopped probing after the consumer went away"
+    );
 }
