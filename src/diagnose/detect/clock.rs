@@ -25,7 +25,7 @@
 //! Each clock gives the analysis its points: an idle period and whether the
 //! first request(s) after it were bad.
 
-use crate::diagnose::dataset::{Dataset, Sample, SESSION_JOIN_REAL_MS};
+use crate::diagnose::dataset::{Dataset, SESSION_JOIN_REAL_MS};
 use crate::format::human_ms;
 
 /// What the idle periods are measured by.
@@ -85,8 +85,8 @@ pub fn points(
     explained: &[bool],
     clock: Clock,
     chain_from: f64,
-    head: impl Fn(&Sample) -> bool,
-    bad: impl Fn(&Sample) -> bool,
+    head: impl Fn(usize) -> bool,
+    bad: impl Fn(usize) -> bool,
 ) -> Vec<Point> {
     let join_ms = SESSION_JOIN_REAL_MS * ds.scale;
     // Per target: did its latest probe fail on a reused connection?
@@ -117,10 +117,10 @@ pub fn points(
         }
         let t = s.target as usize;
         let fresh_after_failure = s.new_conn() && dropped.get(t).copied().unwrap_or(false);
-        let refill = lost > 0 && !bad(s) && head(s);
-        let counted = !explained[i] && (!fresh_after_failure || bad(s)) && !refill;
+        let refill = lost > 0 && !bad(i) && head(i);
+        let counted = !explained[i] && (!fresh_after_failure || bad(i)) && !refill;
         if counted {
-            let b = bad(s);
+            let b = bad(i);
             match clock {
                 Clock::ConnIdle => {
                     let idle = s.conn_idle_ms as f64;
@@ -149,7 +149,7 @@ pub fn points(
                         }
                     }
                 }
-                Clock::Quiet | Clock::SinceSuccess if head(s) => {
+                Clock::Quiet | Clock::SinceSuccess if head(i) => {
                     let first = i - s.session_pos as usize;
                     let open = sessions.last().is_some_and(|(f, _)| *f == first);
                     if !open {
@@ -171,12 +171,12 @@ pub fn points(
             }
         }
         if !explained[i] {
-            if bad(s) && head(s) {
+            if bad(i) && head(i) {
                 if run_from.is_none() {
                     run_from = Some(s.session_gap_ms);
                 }
                 lost += chained(run_from) as usize;
-            } else if !bad(s) {
+            } else if !bad(i) {
                 lost = lost.saturating_sub(1);
             }
         }
@@ -200,13 +200,13 @@ pub fn points(
 pub fn run_starts(
     ds: &Dataset,
     explained: &[bool],
-    head: impl Fn(&Sample) -> bool,
-    bad: impl Fn(&Sample) -> bool,
+    head: impl Fn(usize) -> bool,
+    bad: impl Fn(usize) -> bool,
 ) -> Vec<f64> {
     let mut starts = Vec::new();
     let mut open = false;
     for (i, s) in ds.samples.iter().enumerate() {
-        if !explained[i] && bad(s) && head(s) && !open {
+        if !explained[i] && bad(i) && head(i) && !open {
             open = true;
             starts.push(s.session_gap_ms);
         }
@@ -313,8 +313,8 @@ pub(super) mod tests {
             &explained,
             clock,
             chain_from_s * 1000.0,
-            |s| s.session_gap_ms.is_finite(),
-            |s| s.failed(),
+            |i| ds.samples[i].session_gap_ms.is_finite(),
+            |i| ds.samples[i].failed(),
         )
         .into_iter()
         .map(|p| ((p.gap / 1000.0).round(), !p.bad.is_empty()))
@@ -408,7 +408,12 @@ pub(super) mod tests {
             (64.0, Some(1.0), false),
             (68.0, Some(4.0), false),
         ]);
-        let starts = run_starts(&ds, &[false; 8], |s| s.session_gap_ms.is_finite(), |s| s.failed());
+        let starts = run_starts(
+            &ds,
+            &[false; 8],
+            |i| ds.samples[i].session_gap_ms.is_finite(),
+            |i| ds.samples[i].failed(),
+        );
         assert_eq!(starts.len(), 1, "{starts:?}");
         assert_eq!((starts[0] / 1000.0).round(), 6.0, "{starts:?}");
         // Read as a pool's stale connections (begun at 6 s, inside a step
