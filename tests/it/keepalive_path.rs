@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use coldlink::config::targets_from;
 use coldlink::probe::{
-    engine, runner, ConnectionPolicy, CountPlan, ErrorKind, Pacing, Phase, ProbeRecord, ProbeSettings,
-    Prober, RequestSpec,
+    engine, ConnectionPolicy, CountPlan, ErrorKind, Pacing, Phase, ProbeRecord, ProbeSettings, RequestSpec,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -17,23 +16,8 @@ use crate::common::{start, Behavior};
 /// A burst (no pacing: long-lived workers) of `n` probes, `workers` at once.
 async fn burst(settings: ProbeSettings, url: String, n: u64, workers: usize) -> Vec<ProbeRecord> {
     let urls = [url.parse().unwrap()];
-    let targets = Arc::new(targets_from(&urls, &Arc::new(RequestSpec::default())));
-    let prober = Arc::new(Prober::new(settings).unwrap());
     let plan = CountPlan::new(1, n, Pacing::None, tokio::time::Instant::now());
-    let (tx, mut rx) = mpsc::channel(4);
-    let run = tokio::spawn(runner::run(
-        prober,
-        targets,
-        Box::new(plan),
-        workers,
-        tx,
-        CancellationToken::new(),
-    ));
-    let mut out = Vec::new();
-    while let Some(r) = rx.recv().await {
-        out.push(r);
-    }
-    run.await.unwrap();
+    let mut out = crate::common::runner::collect(settings, &urls, plan, workers, 4).await;
     out.sort_by_key(|r| r.seq);
     out
 }

@@ -5,13 +5,9 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Duration;
 
-use coldlink::config::targets_from;
-use coldlink::probe::{runner, ConnectionPolicy, CountPlan, Pacing, ProbeSettings, Prober, RequestSpec};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use coldlink::probe::{ConnectionPolicy, CountPlan, Pacing, ProbeSettings};
 
 /// A loopback HTTP/1.1 server on a thread of its own: every request on a
 /// connection answered with one write (so no delayed ACK waits on a second
@@ -59,14 +55,10 @@ fn serve_ok() -> String {
 #[tokio::test]
 async fn paced_probes_start_on_time_not_on_the_next_millisecond_tick() {
     let urls: Vec<url::Url> = vec![serve_ok().parse().unwrap()];
-    let targets = Arc::new(targets_from(&urls, &Arc::new(RequestSpec::default())));
-    let prober = Arc::new(
-        Prober::new(ProbeSettings {
-            connections: ConnectionPolicy::Reuse,
-            ..ProbeSettings::default()
-        })
-        .unwrap(),
-    );
+    let settings = ProbeSettings {
+        connections: ConnectionPolicy::Reuse,
+        ..ProbeSettings::default()
+    };
     let n = 100;
     let plan = CountPlan::new(
         1,
@@ -74,17 +66,9 @@ async fn paced_probes_start_on_time_not_on_the_next_millisecond_tick() {
         Pacing::Interval(Duration::from_micros(7_300)),
         tokio::time::Instant::now(),
     );
-    let (tx, mut rx) = mpsc::channel(256);
-    let run = tokio::spawn(runner::run(
-        prober,
-        targets,
-        Box::new(plan),
-        1,
-        tx,
-        CancellationToken::new(),
-    ));
+    let records = crate::common::runner::collect(settings, &urls, plan, 1, 256).await;
     let mut queue = Vec::new();
-    while let Some(r) = rx.recv().await {
+    for r in records {
         assert!(r.error.is_none(), "{r:?}");
         let q = r.phases_ms.queue.expect("a probe that ran has a queue");
         assert!(q >= 0.0, "{r:?}");
@@ -93,7 +77,6 @@ async fn paced_probes_start_on_time_not_on_the_next_millisecond_tick() {
             queue.push(q);
         }
     }
-    run.await.unwrap();
     assert_eq!(queue.len(), n as usize - 1);
     queue.sort_by(f64::total_cmp);
     let (q1, median) = (queue[queue.len() / 4], queue[queue.len() / 2]);

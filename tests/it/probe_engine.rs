@@ -8,12 +8,10 @@ use std::time::Duration;
 
 use coldlink::config::targets_from;
 use coldlink::probe::{
-    runner, ConnectionPolicy, CountPlan, ErrorKind, Pacing, Phase, ProbeRecord, ProbeSettings, Prober,
-    RequestSpec, TlsOptions,
+    ConnectionPolicy, CountPlan, ErrorKind, Pacing, Phase, ProbeRecord, ProbeSettings, Prober, RequestSpec,
+    TlsOptions,
 };
 use common::{start, start_tls, Behavior};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 fn settings(policy: ConnectionPolicy) -> ProbeSettings {
     ProbeSettings {
@@ -30,25 +28,9 @@ async fn probes(
     interval: Option<Duration>,
 ) -> Vec<ProbeRecord> {
     let urls: Vec<url::Url> = urls.iter().map(|u| u.parse().unwrap()).collect();
-    let targets = Arc::new(targets_from(&urls, &Arc::new(RequestSpec::default())));
-    let prober = Arc::new(Prober::new(settings).unwrap());
     let pacing = interval.map_or(Pacing::None, Pacing::Interval);
-    let plan = CountPlan::new(targets.len(), n, pacing, tokio::time::Instant::now());
-    let (tx, mut rx) = mpsc::channel(64);
-    let run = tokio::spawn(runner::run(
-        prober,
-        targets,
-        Box::new(plan),
-        1,
-        tx,
-        CancellationToken::new(),
-    ));
-    let mut out = Vec::new();
-    while let Some(r) = rx.recv().await {
-        out.push(r);
-    }
-    run.await.unwrap();
-    out
+    let plan = CountPlan::new(urls.len(), n, pacing, tokio::time::Instant::now());
+    common::runner::collect(settings, &urls, plan, 1, 64).await
 }
 
 fn assert_sums_to_total(r: &ProbeRecord) {

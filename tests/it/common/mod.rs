@@ -12,6 +12,7 @@ pub mod moto;
 pub mod path_config;
 pub mod pki;
 pub mod record;
+pub mod runner;
 pub mod server_process;
 
 pub use dns::{start_dns, Dns};
