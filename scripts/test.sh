@@ -8,7 +8,7 @@
 # end-to-end tests drive `coldlink watch` in tmux, installed here if missing.
 # The keep-warm alert rules are checked with promtool, installed likewise,
 # the mutual TLS tests need Debian's nginx, and the kernel lab nftables,
-# dnsmasq and tcpdump (as root only).
+# dnsmasq, tcpdump and sudo (as root only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v tmux >/dev/null; then
@@ -29,6 +29,8 @@ if [ "$(id -u)" = 0 ]; then
   command -v nft >/dev/null || missing="$missing nftables"
   command -v dnsmasq >/dev/null || missing="$missing dnsmasq-base"
   command -v tcpdump >/dev/null || missing="$missing tcpdump"
+  # docs/lab.md runs the lab through sudo; tests/it/kernel_lab/terminal.rs too.
+  command -v sudo >/dev/null || missing="$missing sudo"
   if [ -n "$missing" ]; then
     echo "test: installing$missing from Debian's packages" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null

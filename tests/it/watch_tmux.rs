@@ -9,138 +9,12 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::bin;
-
-const COLS: u16 = 160;
-const ROWS: u16 = 48;
-
-/// A tmux server of the test's own, killed when dropped.
-struct Tmux {
-    dir: tempfile::TempDir,
-    socket: PathBuf,
-}
-
-impl Tmux {
-    /// Start `command` (a shell command line) in a detached 160×48 session.
-    /// Panes stay after their process exits, so its status can be read.
-    fn start(command: impl FnOnce(&Path) -> String) -> Tmux {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("tmux.sock");
-        let conf = dir.path().join("tmux.conf");
-        std::fs::write(&conf, "set -g remain-on-exit on\nset -g status off\n").unwrap();
-        let line = command(dir.path());
-        let t = Tmux { dir, socket };
-        let out = Command::new("tmux")
-            .arg("-S")
-            .arg(&t.socket)
-            .arg("-f")
-            .arg(&conf)
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                "watch",
-                "-x",
-                &COLS.to_string(),
-                "-y",
-                &ROWS.to_string(),
-            ])
-            .arg(line)
-            .env("TERM", "xterm-256color")
-            .env_remove("TMUX")
-            .output()
-            .expect("tmux runs (scripts/test.sh installs it)");
-        assert!(
-            out.status.success(),
-            "tmux: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        t
-    }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-t", "watch"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "watch"];
-        args.extend_from_slice(keys);
-        self.tmux(&args);
-    }
-
-    fn pane(&self, format: &str) -> String {
-        self.tmux(&["display-message", "-p", "-t", "watch", format])
-            .trim()
-            .to_string()
-    }
-
-    /// Poll the screen until `done` holds (or fail after `limit`, showing it).
-    fn wait_for(&self, what: &str, limit: Duration, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {what} within {limit:?}; the screen:\n{screen}\nstderr:\n{}",
-                std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// Wait for coldlink to end; its exit status (the shell writes it to a
-    /// file: tmux 3.3 does not always know a dead pane's status).
-    fn exit_status(&self, limit: Duration) -> i32 {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Ok(code) = self.file("code").trim().parse() {
-                return code;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still running after {limit:?}:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn file(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
-    }
-}
+use common::tmux::{Tmux, COLS, SESSION};
 
 /// `coldlink watch ARGS` in the pane, stderr to a file; after it, the
 /// shell saves the terminal's modes (`stty -a`) and coldlink's exit status.
@@ -337,7 +211,7 @@ fn log_lines_wait_for_the_terminal_to_be_given_back() {
     );
     t.keys(&["q"]);
     assert_eq!(t.exit_status(Duration::from_secs(30)), 0);
-    let after = t.tmux(&["capture-pane", "-p", "-S", "-", "-t", "watch"]);
+    let after = t.tmux(&["capture-pane", "-p", "-S", "-", "-t", SESSION]);
     assert!(
         after.contains("DEBUG") && after.contains("hickory"),
         "the held lines, once the terminal is back:\n{after}"

@@ -14,6 +14,7 @@ pub mod pki;
 pub mod record;
 pub mod runner;
 pub mod server_process;
+pub mod tmux;
 
 pub use dns::{start_dns, Dns};
 
