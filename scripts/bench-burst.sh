@@ -30,6 +30,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/nginx.sh
 . scripts/lib/instructions.sh
+. scripts/lib/knobs.sh
 
 N_KEEPALIVE=${N_KEEPALIVE:-200000}   # keep-alive run, per tool
 N_FRESH=${N_FRESH:-20000}            # a new connection per request
@@ -39,6 +40,15 @@ ROUNDS=${ROUNDS:-5}                  # rounds of both tools, alternating who goe
 INSTRUCTIONS=${INSTRUCTIONS:-1}      # 0: no callgrind counts
 IR_KEEPALIVE=${IR_KEEPALIVE:-"10000 20000"}  # the two run lengths counted
 IR_FRESH=${IR_FRESH:-"1000 2000"}
+knob_count N_KEEPALIVE 1
+knob_count N_FRESH 1
+knob_count N_MEMORY 0
+knob_count CONC 1
+knob_count ROUNDS 0
+knob_flag INSTRUCTIONS
+knob_counts IR_KEEPALIVE 2
+knob_counts IR_FRESH 2
+knob_exe COLDLINK
 
 log() { printf '%s\n' "$*" >&2; }
 

@@ -35,6 +35,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/nginx.sh
 . scripts/lib/proc.sh
+. scripts/lib/knobs.sh
 
 IDLE_SECONDS=${IDLE_SECONDS:-60}       # part 1: the whole run
 IDLE_INTERVAL=${IDLE_INTERVAL:-60s}
@@ -43,6 +44,13 @@ BUSY_INTERVAL=${BUSY_INTERVAL:-20ms}
 NO_OUT=${NO_OUT:-1}                    # 1: part 3 too
 WARM=${WARM:-2}                        # seconds left out of CPU windows at the start
 KEEP=${KEEP:-}                         # a folder to keep the runs in
+knob_count IDLE_SECONDS 1
+knob_duration IDLE_INTERVAL
+knob_count BUSY_SECONDS 1
+knob_duration BUSY_INTERVAL
+knob_flag NO_OUT
+knob_count WARM 0
+knob_exe COLDLINK
 
 log() { printf '%s\n' "$*" >&2; }
 

@@ -23,12 +23,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/nginx.sh
+. scripts/lib/knobs.sh
 
 PROBES=${PROBES:-2000}
 INTERVAL=${INTERVAL:-50ms}
 ROUNDS=${ROUNDS:-2}
 BEFORE=${BEFORE:-}
 KEEP=${KEEP:-}
+knob_count PROBES 1
+knob_duration INTERVAL
+knob_count ROUNDS 1
+knob_exe BEFORE
+knob_exe COLDLINK
 
 log() { printf '%s\n' "$*" >&2; }
 command -v python3 >/dev/null || { log "python3 is needed"; exit 2; }

@@ -43,6 +43,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/nginx.sh
 . scripts/lib/proc.sh
+. scripts/lib/knobs.sh
 
 PHASE_SECONDS=${PHASE_SECONDS:-32}   # each run of part 1
 IDLE_SECONDS=${IDLE_SECONDS:-30}     # the measured window of part 2
@@ -53,6 +54,15 @@ BURST_REUSE=${BURST_REUSE:-50000}    # part 3: probes per target, kept alive
 BURST_FRESH=${BURST_FRESH:-10000}    # part 3: probes per target, new connections
 BURST_CONC=${BURST_CONC:-10}         # part 3: probes at once
 BURST_TIMEOUT=${BURST_TIMEOUT:-120}  # part 3: seconds a burst under watch may take
+knob_count PHASE_SECONDS 1
+knob_count IDLE_SECONDS 1
+knob_count ROUNDS 1
+knob_count WARM 0
+knob_count BURST_REUSE 1
+knob_count BURST_FRESH 1
+knob_count BURST_CONC 1
+knob_count BURST_TIMEOUT 1
+knob_exe COLDLINK
 
 log() { printf '%s\n' "$*" >&2; }
 

@@ -162,3 +162,65 @@ fn bench_burst_prints_cpu_model_rounds_and_summaries() {
         "{stdout}"
     );
 }
+
+/// A bad knob stops each benchmark script before it builds or starts
+/// anything: exit 2, naming the script, the knob, the value and what would
+/// be valid (it was a Python traceback, or a half-run benchmark).
+#[test]
+fn a_bad_knob_exits_2_naming_it_before_anything_starts() {
+    for (script, knob, value, valid) in [
+        ("bench-paced.sh", "PROBES", "abc", "a whole number of 1 or more"),
+        (
+            "bench-paced.sh",
+            "INTERVAL",
+            "50",
+            "a duration above zero with its unit",
+        ),
+        (
+            "bench-paced.sh",
+            "COLDLINK",
+            "/nonexistent/coldlink",
+            "the path of an executable",
+        ),
+        (
+            "bench-burst.sh",
+            "IR_KEEPALIVE",
+            "10000",
+            "2 whole numbers of 1 or more",
+        ),
+        ("bench-burst.sh", "INSTRUCTIONS", "yes", "0 or 1"),
+        (
+            "bench-keepwarm.sh",
+            "BUSY_INTERVAL",
+            "0ms",
+            "a duration above zero",
+        ),
+        ("bench-watch.sh", "BURST_CONC", "0", "a whole number of 1 or more"),
+        (
+            "bench-instructions.sh",
+            "N_KEEPALIVE",
+            "-5",
+            "a whole number of 1 or more",
+        ),
+    ] {
+        let begun = Instant::now();
+        let out = Command::new("bash")
+            .arg(repo().join("scripts").join(script))
+            .env(knob, value)
+            .output()
+            .unwrap();
+        let said = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{script} {knob}={value}: {said}");
+        assert!(
+            said.contains(&format!("{script}: {knob}='{value}': {valid}")),
+            "{script} {knob}={value}: {said}"
+        );
+        // Refused up front: no build, no nginx, no run.
+        assert!(
+            begun.elapsed() < Duration::from_secs(5),
+            "{script}: {:?}",
+            begun.elapsed()
+        );
+        assert!(text(&out.stdout).is_empty(), "{script}: {}", text(&out.stdout));
+    }
+}
