@@ -31,6 +31,12 @@ pub fn run(cli: Cli) -> Exit {
 }
 
 /// Log lines (`tracing`) on stderr, at `RUST_LOG` or warn.
+///
+/// By default the AWS credential chain's own warnings are left out: a
+/// provider that failed (the instance metadata service refusing, off EC2)
+/// is named in coldlink's own error when no credentials are found, and is
+/// noise when a later provider succeeds. `RUST_LOG=aws_config=debug` shows
+/// them.
 pub fn init_logging() {
     tracing_subscriber::fmt()
         .with_writer(crate::logs::writer)
@@ -38,7 +44,9 @@ pub fn init_logging() {
         .with_ansi(io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("warn,aws_config::meta::credentials::chain=error")
+                })
                 // The signer traces the requests it signs, headers and all:
                 // never shown, whatever RUST_LOG asks for (--sigv4).
                 .add_directive("aws_sigv4=off".parse().expect("a valid directive")),

@@ -762,3 +762,59 @@ fn a_given_region_keeps_the_credential_chain_off_the_metadata_service() {
         "the metadata service was asked: {stderr}"
     );
 }
+
+/// No credentials anywhere, and an instance metadata service that refuses
+/// (a loopback listener answering 403, as off EC2 behind a proxy): one
+/// clear error, exit 2, and not the credential chain's own WARN line with
+/// its debug dump before it. `RUST_LOG` still shows it on request.
+#[test]
+fn no_credentials_is_one_error_without_the_chains_warning() {
+    let imds = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", imds.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for conn in imds.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                b"HTTP/1.1 403 Forbidden\r\ncontent-length: 9\r\nconnection: close\r\n\r\nforbidden",
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let run = |rust_log: Option<&str>| {
+        let mut cmd = Command::new(bin());
+        cmd.args([
+            "probe",
+            "http://127.0.0.1:9/x",
+            "--sigv4",
+            "--region",
+            "eu-west-1",
+        ]);
+        isolate(&mut cmd, &empty, dir.path());
+        cmd.env_remove("AWS_EC2_METADATA_DISABLED")
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint);
+        if let Some(level) = rust_log {
+            cmd.env("RUST_LOG", level);
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("coldlink: error: --sigv4: no usable AWS credentials"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("WARN"), "{stderr}");
+    // The chain did fail on the metadata service (it would warn if asked).
+    let out = run(Some("aws_config=warn"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("WARN") && stderr.contains("Ec2InstanceMetadata"),
+        "{stderr}"
+    );
+}
