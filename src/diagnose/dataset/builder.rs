@@ -80,8 +80,10 @@ pub struct Builder {
     runs: Interner,
     conns: FxMap<(u32, u64), Ix>,
     kinds: HashMap<String, TargetKind>,
-    /// Samples with absolute times (seconds since the epoch, real).
-    raw: Vec<(f64, f64, Sample)>,
+    /// Samples with absolute times (seconds since the epoch, real), in
+    /// parts that are never moved once allocated: a million samples grow
+    /// no vector by copying, and another builder's are taken over whole.
+    raw: Vec<Vec<Raw>>,
     /// The first lab run the records name.
     lab: Option<LabRun>,
     syn: SynSettings,
@@ -109,6 +111,12 @@ impl Interner {
     }
 }
 
+/// A sample with its start and end (seconds since the epoch, real).
+type Raw = (f64, f64, Sample);
+
+/// The most samples in one part of [`Builder`]'s raw samples (about 4 MB).
+const PART: usize = 1 << 15;
+
 /// Target names beyond this many are folded into one: a dataset is about
 /// one API, and the index type stays small.
 const MAX_TARGETS: usize = 1000;
@@ -125,11 +133,11 @@ impl Builder {
     }
 
     pub fn len(&self) -> usize {
-        self.raw.len()
+        self.raw.iter().map(Vec::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.raw.is_empty()
+        self.raw.iter().all(Vec::is_empty)
     }
 
     pub fn add(&mut self, o: &Observation<'_>) {
@@ -215,7 +223,15 @@ impl Builder {
         if o.phases.connect.is_some() || matches!(o.error, Some((_, Phase::Connect))) {
             self.syn.note(o.syn_sysctls);
         }
-        self.raw.push((start, end, sample));
+        match self.raw.last_mut().filter(|part| part.len() < part.capacity()) {
+            Some(part) => part.push((start, end, sample)),
+            None => {
+                // Parts grow with the data, from small to `PART`.
+                let mut part = Vec::with_capacity(self.len().clamp(64, PART));
+                part.push((start, end, sample));
+                self.raw.push(part);
+            }
+        }
     }
 
     /// A remote address's index, its family worked out the first time.
@@ -296,19 +312,20 @@ impl Builder {
         }
         self.syn.absorb(other.syn);
         let map = |v: Option<Ix>, table: &[Ix]| v.map(|v| table[v.index()]);
-        self.raw.reserve(other.raw.len());
-        for (start, end, mut s) in other.raw {
+        let mut parts = other.raw;
+        for (_, _, s) in parts.iter_mut().flatten() {
             s.target = targets[s.target as usize];
             s.remote = map(s.remote, &remotes);
             s.pop = map(s.pop, &pops);
             s.conn = map(s.conn, &conns);
-            self.raw.push((start, end, s));
         }
+        // Taken over after this builder's own, in place.
+        self.raw.append(&mut parts);
     }
 
     /// Nothing added, nothing said: as [`Builder::new`] left it.
     fn is_blank(&self) -> bool {
-        self.raw.is_empty()
+        self.is_empty()
             && self.targets.is_empty()
             && self.kinds.is_empty()
             && self.remotes.names.is_empty()
@@ -326,15 +343,22 @@ impl Builder {
         } else {
             1.0
         };
-        let mut raw = self.raw;
-        raw.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let t0 = raw.iter().map(|r| r.0).find(|t| t.is_finite());
-        let mut samples = Vec::with_capacity(raw.len());
+        let raw = self.raw;
+        // In time order, the order added on a tie (a stable sort): the
+        // samples are sorted by a small key and moved once, into place.
+        let mut order: Vec<(f64, u32, u32)> = Vec::with_capacity(raw.iter().map(Vec::len).sum());
+        for (p, part) in raw.iter().enumerate() {
+            order.extend(part.iter().enumerate().map(|(i, r)| (r.0, p as u32, i as u32)));
+        }
+        order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+        let t0 = order.iter().map(|r| r.0).find(|t| t.is_finite());
+        let mut samples = Vec::with_capacity(order.len());
         let mut latest_end = f64::NAN;
         let mut session_gap = f64::NAN;
         let mut pos = 0u32;
         let join_ms = SESSION_JOIN_REAL_MS * scale;
-        for (start, end, mut s) in raw {
+        for &(_, p, i) in &order {
+            let (start, end, mut s) = raw[p as usize][i as usize].clone();
             let base = t0.unwrap_or(start);
             s.start_s = (start - base) * scale;
             s.end_s = (end - base) * scale;
@@ -362,6 +386,7 @@ impl Builder {
             }
             samples.push(s);
         }
+        drop((raw, order));
         let mut ds = Dataset {
             targets: self.targets,
             samples,

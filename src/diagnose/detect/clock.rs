@@ -193,6 +193,120 @@ pub fn points(
     sessions.into_iter().map(|(_, p)| p).collect()
 }
 
+/// [`points`] on [`Clock::SinceSuccess`] for many values of `chain_from`
+/// (`gaps.rs` tries up to 48): what does not depend on the edge (the
+/// sessions, the dropped connections, the last success, where each run of
+/// failures began) is worked out in one pass, and each edge then reads
+/// only the first probes after a quiet period, not every probe again.
+pub struct SinceSuccess {
+    heads: Vec<Head>,
+}
+
+/// A first probe after a quiet period, not explained, with the state
+/// [`points`] holds when it reaches it.
+struct Head {
+    i: usize,
+    /// The session's first probe.
+    first: usize,
+    bad: bool,
+    fresh_after_failure: bool,
+    session_gap_ms: f64,
+    /// Good probes inside bursts (not explained) since the previous head:
+    /// each makes up for one lost connection.
+    good_before: usize,
+    /// Where the open run of failures began, before this probe.
+    run_from: Option<f64>,
+    /// Where it began after this probe (a bad head opens one).
+    run_from_after: Option<f64>,
+    /// The session's time since the last success (ms), if there was one.
+    since_success_ms: Option<f64>,
+}
+
+impl SinceSuccess {
+    pub fn new(
+        ds: &Dataset,
+        explained: &[bool],
+        head: impl Fn(usize) -> bool,
+        bad: impl Fn(usize) -> bool,
+    ) -> Self {
+        let mut dropped = vec![false; ds.targets.len()];
+        let mut last_success = f64::NAN;
+        let mut run_from: Option<f64> = None;
+        let mut good_before = 0usize;
+        let mut heads = Vec::new();
+        for (i, s) in ds.samples.iter().enumerate() {
+            let t = s.target as usize;
+            if !explained[i] {
+                let b = bad(i);
+                if head(i) {
+                    let first = i - s.session_pos as usize;
+                    let before = run_from;
+                    if b && run_from.is_none() {
+                        run_from = Some(s.session_gap_ms);
+                    }
+                    heads.push(Head {
+                        i,
+                        first,
+                        bad: b,
+                        fresh_after_failure: s.new_conn() && dropped.get(t).copied().unwrap_or(false),
+                        session_gap_ms: s.session_gap_ms,
+                        good_before: std::mem::take(&mut good_before),
+                        run_from: before,
+                        run_from_after: run_from,
+                        since_success_ms: last_success.is_finite().then(|| {
+                            ((ds.samples[first].start_s - last_success) * 1000.0).max(s.session_gap_ms)
+                        }),
+                    });
+                } else if !b {
+                    good_before += 1;
+                }
+            }
+            if let Some(d) = dropped.get_mut(t) {
+                *d = s.failed() && !s.new_conn();
+            }
+            if s.ok() {
+                run_from = None;
+                if last_success.is_nan() || s.end_s > last_success {
+                    last_success = s.end_s;
+                }
+            }
+        }
+        SinceSuccess { heads }
+    }
+
+    /// `points(…, Clock::SinceSuccess, chain_from, …)`, the same periods.
+    pub fn points(&self, chain_from: f64) -> Vec<Point> {
+        let chained = |run_from: Option<f64>| run_from.is_some_and(|g| g >= chain_from);
+        let mut lost = 0usize;
+        let mut sessions: Vec<(usize, Point)> = Vec::new();
+        for h in &self.heads {
+            lost = lost.saturating_sub(h.good_before);
+            let refill = lost > 0 && !h.bad;
+            if (!h.fresh_after_failure || h.bad) && !refill {
+                let open = sessions.last().is_some_and(|(f, _)| *f == h.first);
+                if !open {
+                    let gap = match h.since_success_ms {
+                        Some(ms) if chained(h.run_from) => ms,
+                        _ => h.session_gap_ms,
+                    };
+                    sessions.push((h.first, Point { gap, bad: Vec::new() }));
+                }
+                let point = &mut sessions.last_mut().expect("a session").1;
+                if h.bad {
+                    let gap = point.gap;
+                    point.bad.push((h.i, gap));
+                }
+            }
+            if h.bad {
+                lost += chained(h.run_from_after) as usize;
+            } else {
+                lost = lost.saturating_sub(1);
+            }
+        }
+        sessions.into_iter().map(|(_, p)| p).collect()
+    }
+}
+
 /// The quiet gaps (ms) that began a run of bad first probes, a run being
 /// those with no success between them, as [`points`] reads them, one per
 /// run, shortest first: the values of `chain_from` worth trying on
@@ -308,17 +422,88 @@ pub(super) mod tests {
 
     fn on_from(ds: &Dataset, clock: Clock, chain_from_s: f64) -> Vec<(f64, bool)> {
         let explained = vec![false; ds.samples.len()];
-        points(
-            ds,
-            &explained,
-            clock,
-            chain_from_s * 1000.0,
-            |i| ds.samples[i].session_gap_ms.is_finite(),
-            |i| ds.samples[i].failed(),
-        )
-        .into_iter()
-        .map(|p| ((p.gap / 1000.0).round(), !p.bad.is_empty()))
-        .collect()
+        let head = |i: usize| ds.samples[i].session_gap_ms.is_finite();
+        let bad = |i: usize| ds.samples[i].failed();
+        let found = points(ds, &explained, clock, chain_from_s * 1000.0, head, bad);
+        if clock == Clock::SinceSuccess {
+            let swept = SinceSuccess::new(ds, &explained, head, bad).points(chain_from_s * 1000.0);
+            assert_eq!(exact(&swept), exact(&found));
+        }
+        found
+            .into_iter()
+            .map(|p| ((p.gap / 1000.0).round(), !p.bad.is_empty()))
+            .collect()
+    }
+
+    /// Points to the bit, for comparing two ways of finding them.
+    fn exact(points: &[Point]) -> Vec<(u64, Vec<(usize, u64)>)> {
+        points
+            .iter()
+            .map(|p| {
+                (
+                    p.gap.to_bits(),
+                    p.bad.iter().map(|&(i, g)| (i, g.to_bits())).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_since_success_sweep_finds_the_points_of_every_edge() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(20);
+        for _ in 0..200 {
+            // Bursts and quiet gaps on two targets, failures of every kind
+            // (some on new connections), some probes already explained.
+            let mut b = Builder::new();
+            let mut at = 0.0;
+            for _ in 0..rng.random_range(1..120) {
+                at += if rng.random_bool(0.3) {
+                    rng.random_range(1.0..400.0)
+                } else {
+                    rng.random_range(0.01..0.5)
+                };
+                let reused = rng.random_bool(0.7);
+                let failed = rng.random_bool(0.3);
+                b.add(&Observation {
+                    target: if rng.random_bool(0.5) { "a" } else { "b" },
+                    url: "http://a/",
+                    at: Some(UNIX_EPOCH + Duration::from_secs(1_000) + Duration::from_secs_f64(at)),
+                    total_ms: 20.0,
+                    phases: Phases {
+                        connect: (!reused).then_some(1.0),
+                        ttfb: Some(15.0),
+                        ..Phases::default()
+                    },
+                    status: Some(if failed { 502 } else { 200 }),
+                    reused,
+                    conn_idle_ms: reused.then(|| rng.random_range(0.0..400_000.0)),
+                    ..Default::default()
+                });
+            }
+            let ds = b.build(1.0, None);
+            let explained: Vec<bool> = ds.samples.iter().map(|_| rng.random_bool(0.1)).collect();
+            let stalled: Vec<bool> = ds.samples.iter().map(|_| rng.random_bool(0.1)).collect();
+            let head = |i: usize| super::super::gaps::is_head(&ds, &ds.samples[i]);
+            let bad = |i: usize| ds.samples[i].failed() || stalled[i];
+            let sweep = SinceSuccess::new(&ds, &explained, head, bad);
+            let mut edges = run_starts(&ds, &explained, head, bad);
+            edges.extend([0.0, f64::INFINITY, 1.0e9]);
+            for chain_from in edges {
+                assert_eq!(
+                    exact(&sweep.points(chain_from)),
+                    exact(&points(
+                        &ds,
+                        &explained,
+                        Clock::SinceSuccess,
+                        chain_from,
+                        head,
+                        bad
+                    )),
+                    "edge {chain_from}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -237,6 +237,9 @@ pub fn analyse(input: &Input<'_>, criterion: Bad) -> Option<GapPattern> {
     let bad = |i: usize| bads[i];
     let mut best: Option<(Range, Clock, Vec<Bin>)> = None;
     let hi_of = |(r, _, bins): &(Range, Clock, Vec<Bin>)| bins[r.i].min_gap;
+    // Fisher's test of a range against the warm probes, by (bad, periods)
+    // inside it: the same counts come back on every clock and edge.
+    let mut chance = Chance::default();
     for &clock in criterion.clocks() {
         // On the time since the last success, each run of failures counts
         // as a pool's stale connections only if it began inside the step:
@@ -251,9 +254,15 @@ pub fn analyse(input: &Input<'_>, criterion: Bad) -> Option<GapPattern> {
         if clock != Clock::SinceSuccess {
             edges.push(f64::INFINITY);
         }
+        let since_success =
+            (clock == Clock::SinceSuccess).then(|| clock::SinceSuccess::new(ds, input.explained, head, bad));
         for chain_from in spread(&edges, MAX_EDGES) {
-            let bins = levels(clock::points(ds, input.explained, clock, chain_from, head, bad));
-            let Some(range) = best_range(ds, &bins, warm) else {
+            let points = match &since_success {
+                Some(chains) => chains.points(chain_from),
+                None => clock::points(ds, input.explained, clock, chain_from, head, bad),
+            };
+            let bins = levels(points);
+            let Some(range) = best_range(ds, &bins, warm, &mut chance) else {
                 continue;
             };
             let hi = bins[range.i].min_gap;
@@ -301,6 +310,21 @@ fn spread(values: &[f64], max: usize) -> Vec<f64> {
     out
 }
 
+/// [`fisher_greater`] of (bad, periods) inside a range against the warm
+/// probes, remembered: one analysis asks for the same counts many times
+/// (its cost grows with the number of periods).
+#[derive(Default)]
+struct Chance(std::collections::HashMap<(usize, usize), f64>);
+
+impl Chance {
+    fn of(&mut self, inside: (usize, usize), warm: (usize, usize)) -> f64 {
+        *self
+            .0
+            .entry(inside)
+            .or_insert_with(|| fisher_greater(inside.0, inside.1, warm.0, warm.1))
+    }
+}
+
 /// The best bad range of levels: its bounds and contrast.
 struct Range {
     score: f64,
@@ -312,7 +336,7 @@ struct Range {
 /// Every contiguous range of levels tried as the bad one, with levels below
 /// it and optionally beyond it; the one of the largest contrast that
 /// qualifies (ties: more bad periods).
-fn best_range(ds: &Dataset, bins: &[Bin], warm: (usize, usize)) -> Option<Range> {
+fn best_range(ds: &Dataset, bins: &[Bin], warm: (usize, usize), chance: &mut Chance) -> Option<Range> {
     let sum = |r: std::ops::Range<usize>| bins[r].iter().fold((0, 0), |(b, n), x| (b + x.bad, n + x.n));
     let k = bins.len();
     let mut best: Option<Range> = None;
@@ -346,9 +370,7 @@ fn best_range(ds: &Dataset, bins: &[Bin], warm: (usize, usize)) -> Option<Range>
             // probes there is no rate to compare with. Tested last, only
             // for a range that would be the best so far: the test costs
             // time in the number of periods, and ranges are many.
-            let by_chance = || {
-                inside.0 >= 2 && warm.1 >= 10 && fisher_greater(inside.0, inside.1, warm.0, warm.1) > CHANCE
-            };
+            let mut by_chance = || inside.0 >= 2 && warm.1 >= 10 && chance.of(inside, warm) > CHANCE;
             if best
                 .as_ref()
                 .is_none_or(|b| score > b.score + 1e-9 || (score > b.score - 1e-9 && inside.0 > b.bad))
@@ -532,7 +554,7 @@ mod range_tests {
             })
             .collect();
         let bins = levels(points);
-        let r = best_range(&ds, &bins, (0, 0))?;
+        let r = best_range(&ds, &bins, (0, 0), &mut Chance::default())?;
         Some((
             bins[r.i].min_gap / 1000.0,
             bins[r.j].max_gap / 1000.0,
