@@ -352,6 +352,7 @@ impl Builder {
         }
         order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then((a.1, a.2).cmp(&(b.1, b.2))));
         let t0 = order.iter().map(|r| r.0).find(|t| t.is_finite());
+        let (targets, renumber) = in_order_answered(self.targets, &raw);
         let mut samples = Vec::with_capacity(order.len());
         let mut latest_end = f64::NAN;
         let mut session_gap = f64::NAN;
@@ -359,6 +360,7 @@ impl Builder {
         let join_ms = SESSION_JOIN_REAL_MS * scale;
         for &(_, p, i) in &order {
             let (start, end, mut s) = raw[p as usize][i as usize].clone();
+            s.target = renumber[s.target as usize];
             let base = t0.unwrap_or(start);
             s.start_s = (start - base) * scale;
             s.end_s = (end - base) * scale;
@@ -388,7 +390,7 @@ impl Builder {
         }
         drop((raw, order));
         let mut ds = Dataset {
-            targets: self.targets,
+            targets,
             samples,
             remotes: self.remotes.names,
             pops: self.pops.names,
@@ -424,8 +426,95 @@ impl Builder {
     }
 }
 
+/// The targets in the order their first answer came (the earliest end of
+/// any of their samples; by name on a tie), and each old index's new one.
+/// Parsing threads meet targets in an order that depends on which thread
+/// read which block first: without this a report's `targets` (and every
+/// list in target order) could differ between two runs over one file.
+/// Records are written as probes end, so this is also the order in which a
+/// single run's file names them.
+fn in_order_answered(targets: Vec<TargetInfo>, raw: &[Vec<Raw>]) -> (Vec<TargetInfo>, Vec<u16>) {
+    let mut first_end = vec![f64::INFINITY; targets.len()];
+    for (_, end, s) in raw.iter().flatten() {
+        let first = &mut first_end[s.target as usize];
+        if end.total_cmp(first).is_lt() {
+            *first = *end;
+        }
+    }
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by(|&a, &b| {
+        first_end[a]
+            .total_cmp(&first_end[b])
+            .then_with(|| targets[a].name.cmp(&targets[b].name))
+    });
+    let mut renumber = vec![0u16; targets.len()];
+    for (new, &old) in order.iter().enumerate() {
+        renumber[old] = new as u16;
+    }
+    let mut slots: Vec<Option<TargetInfo>> = targets.into_iter().map(Some).collect();
+    let targets = order
+        .iter()
+        .map(|&old| slots[old].take().expect("each target once"))
+        .collect();
+    (targets, renumber)
+}
+
 fn contains_ignore_case(hay: &str, needle: &str) -> bool {
     hay.as_bytes()
         .windows(needle.len())
         .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::RecordView;
+
+    fn add(b: &mut Builder, target: &str, at: &str, total_ms: f64) {
+        let line = format!(
+            r#"{{"v":1,"target":"{target}","url":"https://{target}.example/x","seq":1,"at":"{at}","scheduled_at":"{at}","conn":{{"id":1,"reused":false,"idle_ms":null,"age_ms":0.0,"requests":1}},"phases_ms":{{"queue":0.0,"dns":null,"connect":1.0,"tls":null,"send":0.1,"ttfb":{total_ms},"body":0.0}},"total_ms":{total_ms},"status":200,"http":"1.1","error":null}}"#
+        );
+        let view: RecordView = serde_json::from_str(&line).unwrap();
+        b.add(&view.observation().unwrap());
+    }
+
+    /// Two parsing threads' builders merged in either order give the same
+    /// dataset targets, in the order their first answer came: `b` answered
+    /// first (started later, but quicker), then `a`, then `c`.
+    #[test]
+    fn targets_come_in_the_order_first_answered_whichever_thread_read_them() {
+        let one = || {
+            let mut b = Builder::new();
+            add(&mut b, "c", "2026-12-07T10:00:05Z", 10.0);
+            add(&mut b, "a", "2026-12-07T10:00:00Z", 900.0);
+            b
+        };
+        let two = || {
+            let mut b = Builder::new();
+            add(&mut b, "b", "2026-12-07T10:00:00.1Z", 20.0);
+            add(&mut b, "a", "2026-12-07T10:00:06Z", 10.0);
+            b
+        };
+        for (first, second) in [(one(), two()), (two(), one())] {
+            let mut merged = first;
+            merged.absorb(second);
+            let ds = merged.build(1.0, None);
+            let names: Vec<&str> = ds.targets.iter().map(|t| t.name.as_str()).collect();
+            assert_eq!(names, ["b", "a", "c"]);
+            for s in &ds.samples {
+                let url = &ds.targets[s.target as usize].url;
+                assert!(
+                    url.contains(&format!("//{}.", ds.targets[s.target as usize].name)),
+                    "{url}"
+                );
+            }
+            assert_eq!(
+                ds.samples
+                    .iter()
+                    .filter(|s| ds.targets[s.target as usize].name == "a")
+                    .count(),
+                2
+            );
+        }
+    }
 }
