@@ -321,12 +321,13 @@ impl Prober {
         // One deadline for the whole probe (a timer per step would cost a
         // timer-wheel insert per request and per body frame); DNS, connect
         // and TLS have their own shorter limits inside.
-        let result = within(
-            timer,
-            deadline,
-            self.exchange(target, &mut marks, &mut out, trace_id.as_deref(), deadline),
-        )
-        .await;
+        // Pinned here and passed by reference: the exchange future is the
+        // bulk of the probe's state, and moving it into `within` by value
+        // cost two copies of it per probe (issue 20).
+        let result = {
+            let exchange = pin!(self.exchange(target, &mut marks, &mut out, trace_id.as_deref(), deadline));
+            within(timer, deadline, exchange).await
+        };
         let result = match result {
             Some(result) => result,
             None => Err(self.timed_out(&mut marks, &out)),
