@@ -106,13 +106,10 @@ impl Redaction {
 /// probe: a plain scan costs nothing for the usual short values, where a
 /// substring searcher's set-up cost more than the search.
 fn holds_sigv4_mark(value: &str) -> bool {
-    let mark = SIGV4_MARK.as_bytes();
-    // The first byte looked at before the rest: a slice compare per
-    // position was most of this function's cost (issue 20).
     value
         .as_bytes()
-        .windows(mark.len())
-        .any(|w| w[0] == mark[0] && w == mark)
+        .windows(SIGV4_MARK.len())
+        .any(|w| w == SIGV4_MARK.as_bytes())
 }
 
 /// Never the values: this is what `Debug` of a target prints.

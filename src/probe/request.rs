@@ -234,6 +234,11 @@ pub fn will_close<B>(response: &http::Response<B>) -> bool {
 /// [`will_close`] from the version and the `Connection` header's value.
 fn closes(version: http::Version, connection: Option<&HeaderValue>) -> bool {
     let connection = connection.map(|v| v.as_bytes()).unwrap_or_default();
+    // What nearly every keep-alive response says, answered without
+    // splitting the value into tokens (issue 20).
+    if connection.eq_ignore_ascii_case(b"keep-alive") {
+        return false;
+    }
     let says = |token: &[u8]| {
         connection
             .split(|b| *b == b',')
