@@ -188,6 +188,7 @@ impl runner::RecordSink for BurstSink {
     // Inline: the record is then pushed straight from the worker's state,
     // not copied into this call's argument first.
     #[inline(always)]
+    #[allow(clippy::result_large_err)]
     fn try_put(&self, record: ProbeRecord) -> Result<(), Option<ProbeRecord>> {
         let mut state = self.0.state();
         if state.closed {

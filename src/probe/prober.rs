@@ -491,7 +491,7 @@ impl Prober {
     fn release(
         &self,
         target: &Target,
-        mut conn: Connection,
+        mut conn: Box<Connection>,
         body_end: Instant,
         peer_closes: bool,
         out: &mut Outcome,
@@ -515,7 +515,7 @@ impl Prober {
         marks: &mut Marks,
         out: &mut Outcome,
         deadline: Instant,
-    ) -> Result<(Connection, Option<Duration>), Failure> {
+    ) -> Result<(Box<Connection>, Option<Duration>), Failure> {
         let mut stale_idle = None;
         if self.settings.connections == ConnectionPolicy::Reuse {
             loop {
@@ -551,7 +551,7 @@ impl Prober {
         // Boxed: opening a connection (DNS, TLS) is most of the probe
         // future's size, and keeping it out of line keeps every move of the
         // future cheap for the common, reused case.
-        let mut conn = Box::pin(self.open(target, marks, out, deadline)).await?;
+        let mut conn = Box::new(Box::pin(self.open(target, marks, out, deadline)).await?);
         marks.begin(Phase::Send, Instant::now());
         match timeout_at(deadline.into(), conn.ready()).await {
             Ok(Ok(())) => Ok((conn, stale_idle)),

@@ -76,6 +76,9 @@ pub(super) trait RecordSink: Clone + Send + Sync + 'static {
     /// (`Err(Some)`) to be [`put`](Self::put), or `Err(None)` once nobody
     /// takes records any more. No future: the usual case, room, costs no
     /// copy of the record into one (issue 20).
+    // The record comes back only when there is no room (rare); boxing it
+    // would cost an allocation on that path for nothing on the usual one.
+    #[allow(clippy::result_large_err)]
     fn try_put(&self, record: ProbeRecord) -> Result<(), Option<ProbeRecord>>;
 
     /// Hands on one record, waiting while there is no room; `Err` once
@@ -84,6 +87,7 @@ pub(super) trait RecordSink: Clone + Send + Sync + 'static {
 }
 
 impl RecordSink for mpsc::Sender<ProbeRecord> {
+    #[allow(clippy::result_large_err)]
     fn try_put(&self, record: ProbeRecord) -> Result<(), Option<ProbeRecord>> {
         match self.try_send(record) {
             Ok(()) => Ok(()),
