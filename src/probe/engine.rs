@@ -185,6 +185,25 @@ impl Pending {
 struct BurstSink(Arc<Pending>);
 
 impl runner::RecordSink for BurstSink {
+    // Inline: the record is then pushed straight from the worker's state,
+    // not copied into this call's argument first.
+    #[inline(always)]
+    #[allow(clippy::result_large_err)]
+    fn try_put(&self, record: ProbeRecord) -> Result<(), Option<ProbeRecord>> {
+        let mut state = self.0.state();
+        if state.closed {
+            return Err(None);
+        }
+        if state.records.len() >= QUEUED {
+            return Err(Some(record));
+        }
+        if state.records.is_empty() {
+            self.0.ready.notify_one();
+        }
+        state.records.push(record);
+        Ok(())
+    }
+
     async fn put(&self, record: ProbeRecord) -> Result<(), ()> {
         loop {
             {

@@ -14,8 +14,11 @@ pub type OriginKey = Origin;
 
 /// What a checkout found.
 pub struct Checkout {
-    /// A live idle connection, if there was one.
-    pub conn: Option<Connection>,
+    /// A live idle connection, if there was one. Boxed, here and wherever
+    /// a probe holds one: a connection moves half a dozen times per probe
+    /// (out of the pool, to the exchange, back in), a pointer copy each
+    /// instead of a copy of the whole struct (issue 20).
+    pub conn: Option<Box<Connection>>,
     /// When the newest pooled connection had been closed by the peer: how
     /// long it had been idle. Set only when no live connection was found.
     pub stale_idle: Option<Duration>,
@@ -24,7 +27,10 @@ pub struct Checkout {
 pub struct Pool {
     /// A list, not a map: a run has a handful of origins, and comparing a
     /// few keys costs less than hashing one on every checkout and checkin.
-    idle: Mutex<Vec<(OriginKey, Vec<Connection>)>>,
+    /// Boxed connections, not inline ones: they leave and re-enter the
+    /// list as the box, a pointer copy each way (see [`Checkout::conn`]).
+    #[allow(clippy::vec_box)]
+    idle: Mutex<Vec<(OriginKey, Vec<Box<Connection>>)>>,
     max_idle_per_origin: usize,
 }
 
@@ -61,7 +67,7 @@ impl Pool {
 
     /// Return a connection after a complete exchange. The oldest idle
     /// connection is dropped when the origin already has its quota.
-    pub fn checkin(&self, key: &OriginKey, conn: Connection) {
+    pub fn checkin(&self, key: &OriginKey, conn: Box<Connection>) {
         let mut idle = self.idle.lock().expect("pool lock");
         let at = match idle.iter().position(|(k, _)| k == key) {
             Some(at) => at,

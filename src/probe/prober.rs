@@ -321,12 +321,13 @@ impl Prober {
         // One deadline for the whole probe (a timer per step would cost a
         // timer-wheel insert per request and per body frame); DNS, connect
         // and TLS have their own shorter limits inside.
-        let result = within(
-            timer,
-            deadline,
-            self.exchange(target, &mut marks, &mut out, trace_id.as_deref(), deadline),
-        )
-        .await;
+        // Pinned here and passed by reference: the exchange future is the
+        // bulk of the probe's state, and moving it into `within` by value
+        // cost two copies of it per probe (issue 20).
+        let result = {
+            let exchange = pin!(self.exchange(target, &mut marks, &mut out, trace_id.as_deref(), deadline));
+            within(timer, deadline, exchange).await
+        };
         let result = match result {
             Some(result) => result,
             None => Err(self.timed_out(&mut marks, &out)),
@@ -490,7 +491,7 @@ impl Prober {
     fn release(
         &self,
         target: &Target,
-        mut conn: Connection,
+        mut conn: Box<Connection>,
         body_end: Instant,
         peer_closes: bool,
         out: &mut Outcome,
@@ -514,7 +515,7 @@ impl Prober {
         marks: &mut Marks,
         out: &mut Outcome,
         deadline: Instant,
-    ) -> Result<(Connection, Option<Duration>), Failure> {
+    ) -> Result<(Box<Connection>, Option<Duration>), Failure> {
         let mut stale_idle = None;
         if self.settings.connections == ConnectionPolicy::Reuse {
             loop {
@@ -550,7 +551,7 @@ impl Prober {
         // Boxed: opening a connection (DNS, TLS) is most of the probe
         // future's size, and keeping it out of line keeps every move of the
         // future cheap for the common, reused case.
-        let mut conn = Box::pin(self.open(target, marks, out, deadline)).await?;
+        let mut conn = Box::new(Box::pin(self.open(target, marks, out, deadline)).await?);
         marks.begin(Phase::Send, Instant::now());
         match timeout_at(deadline.into(), conn.ready()).await {
             Ok(Ok(())) => Ok((conn, stale_idle)),

@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, CONNECTION, HOST, USER_AGENT};
-use http::{HeaderMap, HeaderName, Method, Request, Uri};
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, Request, Uri};
 use http_body_util::Full;
 
 use super::conn::HttpVersion;
@@ -74,19 +75,18 @@ static TRACE_NAME: HeaderName = HeaderName::from_static(trace::TRACE_HEADER);
 /// already built.
 #[derive(Debug)]
 pub struct PreparedRequest {
-    method: Method,
     body: Bytes,
-    /// HTTP/1.1 sends the origin form; HTTP/2 needs scheme and authority.
-    h1_uri: Uri,
-    h2_uri: Uri,
     /// Host (HTTP/1.1 only), User-Agent, Accept, then the user's headers,
     /// which replace ours of the same name; repeated ones are all sent.
     h1_headers: HeaderMap,
-    /// What a probe clones: `[h1, h1 + Connection: close, h2]`, each with
-    /// the trace header last (an empty placeholder, replaced per probe)
-    /// unless the user sends their own, and `Connection: close` only if
-    /// the user sends no `Connection` of their own.
-    templates: [HeaderMap; 3],
+    /// What a probe clones: the request heads `[h1, h1 + Connection:
+    /// close, h2]` (HTTP/1.1 sends the origin form; HTTP/2 needs scheme and
+    /// authority), each with the trace header last (an empty placeholder,
+    /// replaced per probe) unless the user sends their own, and
+    /// `Connection: close` only if the user sends no `Connection` of their
+    /// own. Whole heads, so that a probe's request is one clone, not an
+    /// empty request whose default URI and headers are then replaced.
+    heads: [Parts; 3],
     /// The user sets the trace header; the probe does not add its own.
     user_sets_trace: bool,
     /// The root id of the user's own trace header, if it has one.
@@ -136,18 +136,22 @@ impl PreparedRequest {
             }
             map
         };
-        let templates = [
-            template(&h1_headers, false),
-            template(&h1_headers, true),
-            template(&h2_headers, false),
+        let head = |uri: &Uri, headers: HeaderMap| {
+            let (mut parts, ()) = Request::new(()).into_parts();
+            parts.method = spec.method.clone();
+            parts.uri = uri.clone();
+            parts.headers = headers;
+            parts
+        };
+        let heads = [
+            head(&h1_uri, template(&h1_headers, false)),
+            head(&h1_uri, template(&h1_headers, true)),
+            head(&h2_uri, template(&h2_headers, false)),
         ];
         PreparedRequest {
-            method: spec.method.clone(),
             body: spec.body.clone(),
-            h1_uri,
-            h2_uri,
             h1_headers,
-            templates,
+            heads,
             user_sets_trace,
             user_trace_root: spec
                 .headers
@@ -173,16 +177,13 @@ impl PreparedRequest {
     /// (ignored when the user sends their own trace header); `last` asks an
     /// HTTP/1.1 server to close after this request.
     pub fn build(&self, http: HttpVersion, trace_root: Option<&str>, last: bool) -> Request<Full<Bytes>> {
-        let (uri, template) = match (http, last) {
-            (HttpVersion::H1, false) => (&self.h1_uri, &self.templates[0]),
-            (HttpVersion::H1, true) => (&self.h1_uri, &self.templates[1]),
-            (HttpVersion::H2, _) => (&self.h2_uri, &self.templates[2]),
+        let head = match (http, last) {
+            (HttpVersion::H1, false) => &self.heads[0],
+            (HttpVersion::H1, true) => &self.heads[1],
+            (HttpVersion::H2, _) => &self.heads[2],
         };
-        let mut req = Request::new(Full::new(self.body.clone()));
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = uri.clone();
+        let mut req = Request::from_parts(head.clone(), Full::new(self.body.clone()));
         let headers_out = req.headers_mut();
-        *headers_out = template.clone();
         if !self.user_sets_trace {
             // String to Bytes hands over the buffer: no copy.
             let value = trace_root
@@ -233,6 +234,11 @@ pub fn will_close<B>(response: &http::Response<B>) -> bool {
 /// [`will_close`] from the version and the `Connection` header's value.
 fn closes(version: http::Version, connection: Option<&HeaderValue>) -> bool {
     let connection = connection.map(|v| v.as_bytes()).unwrap_or_default();
+    // What nearly every keep-alive response says, answered without
+    // splitting the value into tokens (issue 20).
+    if connection.eq_ignore_ascii_case(b"keep-alive") {
+        return false;
+    }
     let says = |token: &[u8]| {
         connection
             .split(|b| *b == b',')

@@ -72,20 +72,32 @@ impl Probe for Prober {
 
 /// Where a burst worker ([`pull`]) puts its records.
 pub(super) trait RecordSink: Clone + Send + Sync + 'static {
+    /// Hands on one record if there is room now; else gives it back
+    /// (`Err(Some)`) to be [`put`](Self::put), or `Err(None)` once nobody
+    /// takes records any more. No future: the usual case, room, costs no
+    /// copy of the record into one (issue 20).
+    // The record comes back only when there is no room (rare); boxing it
+    // would cost an allocation on that path for nothing on the usual one.
+    #[allow(clippy::result_large_err)]
+    fn try_put(&self, record: ProbeRecord) -> Result<(), Option<ProbeRecord>>;
+
     /// Hands on one record, waiting while there is no room; `Err` once
     /// nobody takes records any more.
     fn put(&self, record: ProbeRecord) -> impl Future<Output = Result<(), ()>> + Send;
 }
 
 impl RecordSink for mpsc::Sender<ProbeRecord> {
-    async fn put(&self, record: ProbeRecord) -> Result<(), ()> {
-        // Straight into the channel when it has room (it almost always
-        // has): no send future, no second copy of the record.
+    #[allow(clippy::result_large_err)]
+    fn try_put(&self, record: ProbeRecord) -> Result<(), Option<ProbeRecord>> {
         match self.try_send(record) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(record)) => self.send(record).await.map_err(drop),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
+            Err(mpsc::error::TrySendError::Full(record)) => Err(Some(record)),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(None),
         }
+    }
+
+    async fn put(&self, record: ProbeRecord) -> Result<(), ()> {
+        self.send(record).await.map_err(drop)
     }
 }
 
@@ -220,7 +232,12 @@ pub(super) async fn pull<P: Probe, S: RecordSink>(
                         timer.as_mut(),
                     )
                     .await;
-                if records.put(record).await.is_err() {
+                let waiting = match records.try_put(record) {
+                    Ok(()) => continue,
+                    Err(None) => break,
+                    Err(Some(record)) => record,
+                };
+                if records.put(waiting).await.is_err() {
                     break;
                 }
             }

@@ -25,22 +25,29 @@ fn random_u64() -> u64 {
     })
 }
 
-/// `out.len()` lower-case hex digits of the low bits of `value`.
-fn hex_into(out: &mut [u8], value: u64) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let n = out.len();
-    for (i, digit) in out.iter_mut().enumerate() {
-        *digit = HEX[((value >> ((n - 1 - i) * 4)) & 0xf) as usize];
-    }
+/// The eight lower-case hex digits of `x`, most significant first: each
+/// nibble spread into a byte of its own, then all eight turned into digits
+/// at once (issue 20: a digit at a time was a third of the id's cost).
+fn hex8(x: u32) -> [u8; 8] {
+    let x = u64::from(x);
+    let v = ((x & 0xffff_0000) << 16) | (x & 0xffff);
+    let v = ((v & 0x0000_ff00_0000_ff00) << 8) | (v & 0x0000_00ff_0000_00ff);
+    let v = ((v & 0x00f0_00f0_00f0_00f0) << 4) | (v & 0x000f_000f_000f_000f);
+    // 1 in each byte whose nibble is 10 or more (nibble + 6 reaches 16).
+    let letters = ((v + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    // '0' + nibble, and 'a' - '0' - 10 more for a letter.
+    (v + 0x3030_3030_3030_3030 + letters * 0x27).to_be_bytes()
 }
 
 /// A root trace id: `1-{8 hex digits of epoch seconds}-{24 hex random}`.
 pub fn new_root_id(now: SystemTime) -> String {
     let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as u32;
+    let (high, low) = (random_u64(), random_u64());
     let mut id = *b"1-00000000-000000000000000000000000";
-    hex_into(&mut id[2..10], u64::from(secs));
-    hex_into(&mut id[11..27], random_u64());
-    hex_into(&mut id[27..35], random_u64());
+    id[2..10].copy_from_slice(&hex8(secs));
+    id[11..19].copy_from_slice(&hex8((high >> 32) as u32));
+    id[19..27].copy_from_slice(&hex8(high as u32));
+    id[27..35].copy_from_slice(&hex8(low as u32));
     String::from_utf8(id.to_vec()).expect("hex digits are ASCII")
 }
 
@@ -102,6 +109,31 @@ impl std::fmt::Display for TraceKey {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// Issue 20: the eight digits at once are `{:08x}`'s.
+    #[test]
+    fn hex8_writes_what_format_does() {
+        let mut x = 1u32;
+        for v in [
+            0,
+            1,
+            9,
+            10,
+            15,
+            16,
+            0x9a,
+            0xdead_beef,
+            0x0123_4567,
+            0x89ab_cdef,
+            u32::MAX,
+        ] {
+            assert_eq!(hex8(v), format!("{v:08x}").as_bytes(), "{v:#x}");
+        }
+        for _ in 0..10_000 {
+            x = x.wrapping_mul(0x9e37_79b9).wrapping_add(0x7f4a_7c15);
+            assert_eq!(hex8(x), format!("{x:08x}").as_bytes(), "{x:#x}");
+        }
+    }
 
     #[test]
     fn root_id_has_the_xray_shape() {
