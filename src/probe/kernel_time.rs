@@ -254,19 +254,34 @@ mod sys {
             // SAFETY (of `unfilled_mut`): `recvmsg` only writes into it, and
             // only the `n` bytes it reports are marked initialised below.
             let unfilled = unsafe { buf.unfilled_mut() };
-            match tcp.try_io(Interest::READABLE, || recvmsg(tcp.as_raw_fd(), unfilled)) {
-                Ok((n, stamp)) => {
-                    // SAFETY: the kernel wrote these `n` bytes.
-                    unsafe { buf.assume_init(n) };
-                    buf.advance(n);
-                    if n > 0 {
-                        *arrival = stamp;
-                    }
-                    return Poll::Ready(Ok(()));
+            let len = unfilled.len();
+            // A short read drained the socket: like tokio's own reads, say
+            // so (`WouldBlock` after keeping what was read), so that its
+            // readiness is cleared and the next poll does not spend a
+            // `recvmsg` on EAGAIN. tokio clears only the readiness seen
+            // before this read: data arriving after it is not missed.
+            let mut drained = None;
+            let read = tcp.try_io(Interest::READABLE, || {
+                let (n, stamp) = recvmsg(tcp.as_raw_fd(), unfilled)?;
+                if n > 0 && n < len {
+                    drained = Some((n, stamp));
+                    return Err(io::ErrorKind::WouldBlock.into());
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
+                Ok((n, stamp))
+            });
+            let (n, stamp) = match (read, drained) {
+                (_, Some(got)) => got,
+                (Ok(got), None) => got,
+                (Err(e), None) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                (Err(e), None) => return Poll::Ready(Err(e)),
+            };
+            // SAFETY: the kernel wrote these `n` bytes.
+            unsafe { buf.assume_init(n) };
+            buf.advance(n);
+            if n > 0 {
+                *arrival = stamp;
             }
+            return Poll::Ready(Ok(()));
         }
     }
 
