@@ -15,17 +15,34 @@ use hyper::client::conn::{http1, http2};
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
-use super::io::{IoMarks, TimedIo};
+use super::io::{Arrival, IoMarks, TimedIo};
+use super::kernel_time::{RealStamp, StampedTcp};
 use super::record::TlsInfo;
 
-/// Plain TCP or TLS over TCP.
+/// Plain TCP or TLS over TCP. TLS sits on the timestamped TCP stream, so
+/// that a TLS record's bytes are timed by the segments that carried them.
 #[derive(Debug)]
 pub enum Transport {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Plain(StampedTcp),
+    Tls(Box<TlsStream<StampedTcp>>),
+}
+
+impl Arrival for Transport {
+    fn last_arrival(&self) -> Option<RealStamp> {
+        match self {
+            Transport::Plain(s) => s.last_arrival(),
+            Transport::Tls(s) => s.get_ref().0.last_arrival(),
+        }
+    }
+
+    fn last_send(&self) -> Option<Instant> {
+        match self {
+            Transport::Plain(s) => s.last_send(),
+            Transport::Tls(s) => s.get_ref().0.last_send(),
+        }
+    }
 }
 
 impl AsyncRead for Transport {

@@ -5,6 +5,12 @@
 //! below it and never mistaken for the first byte of a response. The HTTP
 //! exchange reads these marks to place the end of `send` (last write) and
 //! the arrival of the response headers and body (last read).
+//!
+//! A read is placed at the kernel's receive time of the bytes it returned
+//! when the transport knows it ([`Arrival`]; TCP with `SO_TIMESTAMPNS`,
+//! [`super::kernel_time`]), not at the wake-up after them; otherwise at
+//! the instant the read returned. Writes are placed when they return (the
+//! segment leaves inside the call).
 
 use std::io;
 use std::pin::Pin;
@@ -14,6 +20,17 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::kernel_time::RealStamp;
+
+/// A transport that can say when the bytes of its last read arrived and
+/// when its last sending write began.
+pub trait Arrival {
+    /// The kernel's receive time of the last read's bytes, if known.
+    fn last_arrival(&self) -> Option<RealStamp>;
+    /// When the last write call that put bytes on the socket began.
+    fn last_send(&self) -> Option<Instant>;
+}
 
 /// When bytes last came in and when the request went out, as offsets from `base`
 /// (0 means "never"; atomics because hyper drives the stream from its own task).
@@ -52,23 +69,43 @@ impl IoMarks {
         self.get(&self.request_sent)
     }
 
-    fn wrote(&self) {
+    /// Request bytes went out, by a socket write that began at `began`
+    /// (else now). A send noted before the last read is stale (TLS held
+    /// the bytes back; a later flush sends them) and does not count.
+    fn wrote(&self, began: Option<Instant>) {
         if self.armed.load(Ordering::Acquire) && !self.read_since_arm.load(Ordering::Acquire) {
-            self.stamp(&self.request_sent);
+            let at = self.offset(began.unwrap_or_else(Instant::now));
+            if at >= self.last_read.load(Ordering::Acquire) {
+                self.request_sent.store(at, Ordering::Release);
+            }
         }
     }
 
-    fn read(&self) {
-        self.stamp(&self.last_read);
+    /// Bytes came in: at `arrival` (the kernel's receive time) when known,
+    /// converted to the monotonic clock now and kept within [the latest
+    /// mark so far, now]; else now.
+    fn read(&self, arrival: Option<RealStamp>) {
+        let now = self.offset(Instant::now());
+        let at = match arrival {
+            None => now,
+            Some(stamp) => {
+                let floor = self
+                    .last_read
+                    .load(Ordering::Acquire)
+                    .max(self.request_sent.load(Ordering::Acquire));
+                place(now, stamp.age(), floor)
+            }
+        };
+        self.last_read.store(at, Ordering::Release);
         if self.armed.load(Ordering::Acquire) {
             self.read_since_arm.store(true, Ordering::Release);
         }
     }
 
-    fn stamp(&self, slot: &AtomicU64) {
-        // +1 so that an event at the base instant is not mistaken for "never".
-        let ns = Instant::now().saturating_duration_since(self.base).as_nanos() as u64 + 1;
-        slot.store(ns, Ordering::Release);
+    /// `at` as stored: ns after `base`, +1 so that an event at the base
+    /// instant is not mistaken for "never".
+    fn offset(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.base).as_nanos() as u64 + 1
     }
 
     fn get(&self, slot: &AtomicU64) -> Option<Instant> {
@@ -81,6 +118,14 @@ impl IoMarks {
     pub fn last_read(&self) -> Option<Instant> {
         self.get(&self.last_read)
     }
+}
+
+/// A read that returned at `now` of bytes that arrived `age` earlier, as
+/// stored offsets: `now - age`, but never before `floor` (the mark before
+/// it: the phase it ends began there) nor before the base.
+fn place(now: u64, age: Duration, floor: u64) -> u64 {
+    let age = u64::try_from(age.as_nanos()).unwrap_or(u64::MAX);
+    now.saturating_sub(age).max(floor).max(1).min(now)
 }
 
 /// `S` with every completed read and write stamped into shared [`IoMarks`].
@@ -106,7 +151,7 @@ impl<S> TimedIo<S> {
     }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
+impl<S: AsyncRead + Arrival + Unpin> AsyncRead for TimedIo<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -116,19 +161,19 @@ impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = &poll {
             if buf.filled().len() > before {
-                self.marks.read();
+                self.marks.read(self.inner.last_arrival());
             }
         }
         poll
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
+impl<S: AsyncWrite + Arrival + Unpin> AsyncWrite for TimedIo<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &poll {
             if *n > 0 {
-                self.marks.wrote();
+                self.marks.wrote(self.inner.last_send());
                 self.unflushed = true;
             }
         }
@@ -143,7 +188,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
         let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = &poll {
             if *n > 0 {
-                self.marks.wrote();
+                self.marks.wrote(self.inner.last_send());
                 self.unflushed = true;
             }
         }
@@ -161,12 +206,88 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
         let poll = Pin::new(&mut self.inner).poll_flush(cx);
         if self.unflushed && matches!(poll, Poll::Ready(Ok(()))) {
             self.unflushed = false;
-            self.marks.wrote();
+            self.marks.wrote(self.inner.last_send());
         }
         poll
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    /// A receive time `ago` before now, as the kernel gives it.
+    fn stamp_ago(ago: Duration) -> RealStamp {
+        let real = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() - ago;
+        RealStamp(real.as_nanos() as u64)
+    }
+
+    fn diff(a: Instant, b: Instant) -> Duration {
+        a.max(b) - a.min(b)
+    }
+
+    #[test]
+    fn a_read_is_placed_at_its_arrival_within_floor_and_now() {
+        let ms = |n: u64| Duration::from_millis(n);
+        let at = |n: u64| n * 1_000_000 + 1;
+        assert_eq!(place(at(10), ms(3), at(2)), at(7), "now − age");
+        assert_eq!(place(at(10), ms(3), at(8)), at(8), "not before the floor");
+        assert_eq!(place(at(10), ms(30), 0), 1, "not before the base");
+        assert_eq!(place(at(10), Duration::ZERO, 0), at(10));
+        assert_eq!(place(at(10), Duration::MAX, 0), 1);
+    }
+
+    /// Issue 19 §5: reads are marked at the kernel's receive time, not at
+    /// the wake-up; the request's end at the start of the sending write.
+    #[test]
+    fn marks_follow_the_kernels_times() {
+        let base = Instant::now() - Duration::from_secs(1);
+        let marks = IoMarks::new(base);
+        marks.arm();
+        let write_began = Instant::now() - Duration::from_millis(500);
+        marks.wrote(Some(write_began));
+        let sent = marks.request_sent().unwrap();
+        assert!(
+            diff(sent, write_began) < Duration::from_micros(1),
+            "{sent:?} {write_began:?}"
+        );
+
+        // Bytes that came in 200 ms ago, read now.
+        let before = Instant::now();
+        marks.read(Some(stamp_ago(Duration::from_millis(200))));
+        let read = marks.last_read().unwrap();
+        let expected = before - Duration::from_millis(200);
+        assert!(
+            diff(read, expected) < Duration::from_millis(20),
+            "read at {:?} before now, expected ≈ 200 ms",
+            before - read
+        );
+
+        // A receive time before the request went out (a clock step, or
+        // bytes that waited in the socket) is the request's end, no earlier.
+        marks.arm();
+        let write_began = Instant::now() - Duration::from_millis(100);
+        marks.wrote(Some(write_began));
+        marks.read(Some(stamp_ago(Duration::from_millis(300))));
+        assert_eq!(marks.last_read(), marks.request_sent());
+
+        // No receive time: the read is placed when it returned.
+        let before = Instant::now();
+        marks.read(None);
+        let read = marks.last_read().unwrap();
+        assert!(read >= before && read <= Instant::now());
+
+        // A sending write noted before the last read belongs to an earlier
+        // exchange: it is not this request's end.
+        marks.arm();
+        marks.wrote(Some(write_began));
+        assert_eq!(marks.request_sent(), None);
+        marks.wrote(None);
+        assert!(marks.request_sent().unwrap() >= read);
     }
 }

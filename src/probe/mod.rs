@@ -12,6 +12,7 @@ pub mod endpoint;
 pub mod engine;
 pub mod family;
 pub mod io;
+pub mod kernel_time;
 pub mod pinger;
 pub mod plan;
 pub mod pool;

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use http_body_util::BodyExt;
 use hyper::body::Body as _;
 use rustls::pki_types::ServerName;
-use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Sleep};
 
 use super::classify;
@@ -25,6 +24,7 @@ use super::conn::{ConnFacts, Connection, HttpVersion, Transport};
 use super::dns::{Dns, ResolvePin};
 use super::dual_stack;
 use super::io::IoMarks;
+use super::kernel_time::{self, StampedTcp};
 use super::pool::Pool;
 use super::record::{
     ConnInfo, ErrorKind, LabRun, Phase, ProbeError, ProbeRecord, Timestamp, TlsInfo, RECORD_VERSION,
@@ -604,16 +604,11 @@ impl Prober {
             found
         };
 
-        let begun = Instant::now();
-        marks.begin(Phase::Connect, begun);
-        let limit = deadline.min(begun + timeouts.connect);
+        let limit = deadline.min(Instant::now() + timeouts.connect);
         out.syn_sysctls = self.syn_sysctls;
-        let (tcp, remote) = connect_any(&addrs, limit).await?;
-        let connected = Instant::now();
-        marks.end(Phase::Connect, connected);
-        let _ = tcp.set_nodelay(true);
+        let (tcp, remote) = connect_any(&addrs, limit, marks).await?;
         out.remote = Some(remote);
-        out.local = tcp.local_addr().ok();
+        out.local = tcp.get_ref().local_addr().ok();
 
         let (transport, tls_info) = if ep.tls {
             let begun = Instant::now();
@@ -689,17 +684,50 @@ fn failure(target: &Target, err: &(dyn std::error::Error + 'static), kind: Error
 
 /// Connect to the first address that accepts, in resolver order. Refusals
 /// and unreachable addresses move on to the next; running out of time does not.
-async fn connect_any(addrs: &[SocketAddr], limit: Instant) -> Result<(TcpStream, SocketAddr), Failure> {
+///
+/// `connect` begins just before the first SYN leaves (each socket is made
+/// and configured before its `connect()` call) and ends when the SYN-ACK
+/// came in, by the kernel's RTT sample when it has one
+/// ([`kernel_time::connect_end`]), else when the task woke to it.
+async fn connect_any(
+    addrs: &[SocketAddr],
+    limit: Instant,
+    marks: &mut Marks,
+) -> Result<(StampedTcp, SocketAddr), Failure> {
     let mut last: Option<Failure> = None;
+    let mut begun = false;
     for &addr in addrs {
-        match timeout_at(limit.into(), TcpStream::connect(addr)).await {
+        let (socket, stamps) = match kernel_time::socket_for(addr) {
+            Ok(made) => made,
+            Err(e) => {
+                if !begun {
+                    marks.begin(Phase::Connect, Instant::now());
+                    begun = true;
+                }
+                last = Some(Failure::now(
+                    classify::io_kind(&e),
+                    format!("connecting to {addr}: {e}"),
+                ));
+                continue;
+            }
+        };
+        let began = Instant::now();
+        if !begun {
+            marks.begin(Phase::Connect, began);
+            begun = true;
+        }
+        match timeout_at(limit.into(), socket.connect(addr)).await {
             Err(_) => {
                 return Err(Failure::now(
                     ErrorKind::Timeout,
                     format!("connecting to {addr}: no answer in time"),
                 ))
             }
-            Ok(Ok(stream)) => return Ok((stream, addr)),
+            Ok(Ok(stream)) => {
+                let woken = Instant::now();
+                marks.end(Phase::Connect, kernel_time::connect_end(&stream, began, woken));
+                return Ok((StampedTcp::new(stream, stamps), addr));
+            }
             Ok(Err(e)) => {
                 last = Some(Failure::now(
                     classify::io_kind(&e),
@@ -707,6 +735,9 @@ async fn connect_any(addrs: &[SocketAddr], limit: Instant) -> Result<(TcpStream,
                 ));
             }
         }
+    }
+    if !begun {
+        marks.begin(Phase::Connect, Instant::now());
     }
     Err(last.unwrap_or_else(|| Failure::now(ErrorKind::Dns, "no address to connect to")))
 }

@@ -163,6 +163,33 @@ mod tests {
         }
     }
 
+    /// Issue 19 §5: `connect` and `ttfb` end at the kernel's times (the
+    /// SYN-ACK, the response's arrival), before the task woke to them; the
+    /// next phase begins at the wake-up. The lag between is the tool's own
+    /// time and falls into `queue`, never into a network phase.
+    #[test]
+    fn the_wake_up_after_a_kernel_timed_end_is_queue() {
+        let t0 = Instant::now();
+        let at = |us: u64| t0 + Duration::from_micros(us);
+        let mut m = Marks::new(t0);
+        m.begin(Phase::Connect, at(0));
+        m.end(Phase::Connect, at(24)); // SYN-ACK, from TCP_INFO's RTT
+        m.begin(Phase::Send, at(150)); // woken at 125, the request built by 150
+        m.end(Phase::Send, at(200));
+        m.begin(Phase::Ttfb, at(200));
+        m.end(Phase::Ttfb, at(50_200)); // the response's receive time
+        m.begin(Phase::Body, at(50_200));
+        m.end(Phase::Body, at(50_260)); // the last segment's receive time
+        let t = phases(&m);
+        assert_eq!(t.phases.connect, Some(0.024));
+        assert_eq!(t.phases.send, Some(0.05));
+        assert_eq!(t.phases.ttfb, Some(50.0));
+        assert_eq!(t.phases.body, Some(0.06));
+        assert_eq!(t.total_ms, 50.26);
+        assert_eq!(t.phases.queue, Some(0.126), "the wake-up after the SYN-ACK");
+        assert!((t.phases.sum() - t.total_ms).abs() < 1e-9);
+    }
+
     #[test]
     fn a_failure_closes_the_open_phase() {
         let t0 = Instant::now();

@@ -17,15 +17,18 @@ use crate::common::{bin, text};
 const DELAY_MS: f64 = 50.0;
 /// Linux's first SYN retransmission (TCP_TIMEOUT_INIT).
 const RTO_MS: f64 = 1000.0;
-/// Bounds on coldlink − packets at the median, µs, for the debug build the
-/// tests run. Measured: five runs of this test back to back while other
-/// builds ran (2 cores, load average 9.8) gave ttfb +157 to +237 µs and
-/// connect of new connections +273 to +594 µs; the bounds are about 2.5
-/// times the largest. Below: the tool reading more than 50 µs less than
-/// the packets at the median would be a clock error, not scheduling.
-const MAX_TTFB_DIFF_US: f64 = 600.0;
-const MAX_CONNECT_DIFF_US: f64 = 1500.0;
-const MIN_DIFF_US: f64 = -50.0;
+/// Bounds on coldlink − packets at the median, µs: the target,
+/// 0.1 ms either way, for `connect` and `ttfb` alike. coldlink takes the
+/// SYN-ACK from the kernel's RTT sample, a response's arrival from its
+/// receive timestamp and a request's departure from the start of the
+/// write that sent it, so the wake-up after a network event (≈ 0.1 ms on
+/// this VM, more under load) is no longer in these phases; the debug build
+/// the tests run on a loaded machine meets it too (2026-12-07, while a
+/// release build ran: connect +6 µs, ttfb +25 µs reused and +80 µs new).
+/// The code before that read connect +273 to +594 µs and ttfb +157 to
+/// +237 µs here, and fails.
+const MAX_DIFF_US: f64 = 100.0;
+const MIN_DIFF_US: f64 = -100.0;
 
 fn median(mut xs: Vec<f64>) -> f64 {
     assert!(!xs.is_empty(), "no values");
@@ -97,8 +100,8 @@ fn phases_agree_with_packet_timestamps() {
     // TTFB against a 50 ms backend: at the median between the wait and the
     // wait plus a little (the backend is Python on a shared machine), and
     // close to the packets' request → response (below). Medians, because a
-    // probe whose thread is preempted right after the request leaves
-    // starts its `ttfb` late (the clock is read when the write returns).
+    // probe whose thread is preempted between its clock reading and the
+    // write can start its `ttfb` early.
     let answered: Vec<&Value> = probes
         .iter()
         .filter(|p| p["kind"] != "syndrop" && p.get("tool_ttfb_us").is_some())
@@ -131,15 +134,14 @@ fn phases_agree_with_packet_timestamps() {
     );
     println!("median tool − packets: connect {connect_diff_us:+.1} µs, ttfb {ttfb_diff_us:+.1} µs");
 
-    // The bounds (MAX_*_DIFF_US): what a debug build reliably shows on a
-    // loaded 2-core machine, with margin. The target, 0.1 ms at
-    // the median, is measured on the release build in docs/performance.md.
+    // The target, 0.1 ms at the median (full runs of the release
+    // build in docs/performance.md).
     assert!(
-        (MIN_DIFF_US..MAX_TTFB_DIFF_US).contains(&ttfb_diff_us),
-        "coldlink's ttfb − the packets' at the median: {ttfb_diff_us:+} µs, expected in [{MIN_DIFF_US}, {MAX_TTFB_DIFF_US}) µs"
+        (MIN_DIFF_US..MAX_DIFF_US).contains(&ttfb_diff_us),
+        "coldlink's ttfb − the packets' at the median: {ttfb_diff_us:+} µs, expected in [{MIN_DIFF_US}, {MAX_DIFF_US}) µs"
     );
     assert!(
-        (MIN_DIFF_US..MAX_CONNECT_DIFF_US).contains(&connect_diff_us),
-        "coldlink's connect − the packets' on new connections at the median: {connect_diff_us:+} µs, expected in [{MIN_DIFF_US}, {MAX_CONNECT_DIFF_US}) µs"
+        (MIN_DIFF_US..MAX_DIFF_US).contains(&connect_diff_us),
+        "coldlink's connect − the packets' on new connections at the median: {connect_diff_us:+} µs, expected in [{MIN_DIFF_US}, {MAX_DIFF_US}) µs"
     );
 }
