@@ -112,7 +112,14 @@ pub fn ms(d: Duration) -> f64 {
         .as_secs()
         .saturating_mul(1_000_000_000)
         .saturating_add(u64::from(d.subsec_nanos()));
-    (ns as f64 / 1_000.0).round() / 1_000.0
+    // Below 2^53 ns (104 days: every probe) the microseconds rounded half
+    // up in integers are what `f64::round` gives, without its call into
+    // the maths library, seven times a record (issue 20); beyond, as before.
+    if ns < 1 << 53 {
+        ((ns + 500) / 1_000) as f64 / 1_000.0
+    } else {
+        (ns as f64 / 1_000.0).round() / 1_000.0
+    }
 }
 
 #[cfg(test)]
@@ -154,12 +161,25 @@ mod tests {
             Duration::from_nanos(499),
             Duration::from_nanos(500),
             Duration::from_nanos(1_234_567),
+            Duration::from_nanos(1_234_499),
+            Duration::from_nanos(1_234_500),
+            Duration::from_nanos((1 << 53) - 1),
+            Duration::from_nanos(1 << 53),
             Duration::from_micros(999_999_999),
             Duration::new(86_400 * 365, 999_999_999),
             // 34 years: past 2^53 ns, where the conversion rounds.
             Duration::new(1 << 30, 123_456_789),
         ] {
             assert_eq!(ms(d).to_bits(), old(d).to_bits(), "{d:?}");
+        }
+        // And over a sweep of a probe's range, halves included.
+        let mut ns: u64 = 1;
+        while ns < 200_000_000_000 {
+            for d in [ns, ns + 499, ns + 500, ns + 501] {
+                let d = Duration::from_nanos(d);
+                assert_eq!(ms(d).to_bits(), old(d).to_bits(), "{d:?}");
+            }
+            ns = ns * 3 + 7;
         }
     }
 
