@@ -295,3 +295,13 @@ impl Drop for KernelLab {
         }
     }
 }
+
+/// `down LAB` on the way out, so that a failing assertion leaves no lab
+/// (a hand-started one would live until `down`).
+pub struct Down(pub String);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = Command::new("bash").arg(SCRIPT).args(["down", &self.0]).output();
+    }
+}

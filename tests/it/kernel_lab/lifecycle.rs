@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use super::harness::{alive, cannot_run, namespaces, namespaces_of, script, within};
+use super::harness::{alive, cannot_run, namespaces, namespaces_of, script, within, Down};
 use crate::common::{bin, text};
 
 /// `scripts/kernel-lab.sh ARGS…` with TMPDIR (where default lab folders go)
@@ -54,19 +54,6 @@ fn pid_in(file: PathBuf) -> u32 {
     s.trim()
         .parse()
         .unwrap_or_else(|_| panic!("{}: no pid in {s:?}", file.display()))
-}
-
-/// `down LAB` on the way out, so that a failing assertion leaves no lab
-/// (a hand-started one would live until `down`).
-struct Down(String);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .args(["down", &self.0])
-            .output();
-    }
 }
 
 /// Each knob breaks a different step: an nft rule, a conntrack sysctl, the

@@ -6,7 +6,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use super::harness::{alive, cannot_run, namespaces, namespaces_of, script, within};
+use super::harness::{alive, cannot_run, namespaces, namespaces_of, script, within, Down};
 use crate::common::text;
 use crate::common::tmux::{and_save_status, Tmux};
 
@@ -29,18 +29,6 @@ fn sleeping_in(lab: &str) -> bool {
     text(&out.stdout)
         .split_whitespace()
         .any(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "sleep"))
-}
-
-/// `down LAB` on the way out, so that a failing assertion leaves no lab.
-struct Down(String);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .args(["down", &self.0])
-            .output();
-    }
 }
 
 /// `[sudo] scripts/kernel-lab.sh run healthy --tag TAG -- sleep 600` in a
