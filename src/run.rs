@@ -35,8 +35,9 @@ pub fn run(cli: Cli) -> Exit {
 /// By default the AWS credential chain's own warnings are left out: a
 /// provider that failed (the instance metadata service refusing, off EC2)
 /// is named in coldlink's own error when no credentials are found, and is
-/// noise when a later provider succeeds. `RUST_LOG=aws_config=debug` shows
-/// them.
+/// noise when a later provider succeeds; so is the metadata service's own
+/// warning on an instance without a role. `RUST_LOG=aws_config=debug`
+/// shows them.
 pub fn init_logging() {
     tracing_subscriber::fmt()
         .with_writer(crate::logs::writer)
@@ -45,7 +46,9 @@ pub fn init_logging() {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| {
-                    tracing_subscriber::EnvFilter::new("warn,aws_config::meta::credentials::chain=error")
+                    tracing_subscriber::EnvFilter::new(
+                        "warn,aws_config::meta::credentials::chain=error,aws_config::imds::credentials=error",
+                    )
                 })
                 // The signer traces the requests it signs, headers and all:
                 // never shown, whatever RUST_LOG asks for (--sigv4).

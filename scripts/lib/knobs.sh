@@ -15,8 +15,8 @@ knob_bad() {
 
 knob_count() {
   local name=$1 min=${2:-0} v=${!1-}
-  [[ $v =~ ^[0-9]+$ ]] && [ "$((10#$v))" -ge "$min" ] ||
-    knob_bad "$name" "$v" "a whole number of $min or more, e.g. $name=$((min > 0 ? min * 10 : 10))"
+  [[ $v =~ ^[0-9]{1,15}$ ]] && [ "$((10#$v))" -ge "$min" ] ||
+    knob_bad "$name" "$v" "a whole number of $min or more (at most 15 digits), e.g. $name=$((min > 0 ? min * 10 : 10))"
 }
 
 knob_duration() {
@@ -36,7 +36,7 @@ knob_counts() {
   read -r -a words <<<"$v"
   [ "${#words[@]}" = "$n" ] || knob_bad "$name" "$v" "$n whole numbers of 1 or more, space-separated"
   for w in "${words[@]}"; do
-    [[ $w =~ ^[0-9]+$ ]] && [ "$((10#$w))" -ge 1 ] ||
+    [[ $w =~ ^[0-9]{1,15}$ ]] && [ "$((10#$w))" -ge 1 ] ||
       knob_bad "$name" "$v" "$n whole numbers of 1 or more, space-separated"
   done
 }

@@ -9,8 +9,9 @@
 //! A read is placed at the kernel's receive time of the bytes it returned
 //! when the transport knows it ([`Arrival`]; TCP with `SO_TIMESTAMPNS`,
 //! [`super::kernel_time`]), not at the wake-up after them; otherwise at
-//! the instant the read returned. Writes are placed when they return (the
-//! segment leaves inside the call).
+//! the instant the read returned. A sending write is placed at the start of
+//! the call (the segment leaves inside it), where the transport says when
+//! that was.
 
 use std::io;
 use std::pin::Pin;
@@ -85,15 +86,19 @@ impl IoMarks {
     /// converted to the monotonic clock now and kept within [the latest
     /// mark so far, now]; else now.
     fn read(&self, arrival: Option<RealStamp>) {
+        // The stamp's age on the realtime clock first, then the monotonic
+        // now: read the other way round, the gap between the two readings
+        // would place the arrival that much early.
+        let age = arrival.map(|stamp| stamp.age());
         let now = self.offset(Instant::now());
-        let at = match arrival {
+        let at = match age {
             None => now,
-            Some(stamp) => {
+            Some(age) => {
                 let floor = self
                     .last_read
                     .load(Ordering::Acquire)
                     .max(self.request_sent.load(Ordering::Acquire));
-                place(now, stamp.age(), floor)
+                place(now, age, floor)
             }
         };
         self.last_read.store(at, Ordering::Release);
@@ -120,12 +125,24 @@ impl IoMarks {
     }
 }
 
+/// How far before `floor` a receive time may fall and still be taken (at
+/// the floor): the jitter between the clock readings. Further is no
+/// arrival of these bytes after the phase began (the realtime clock
+/// stepped, or the server answered before the request was all written).
+const BEFORE_FLOOR_NS: u64 = 50_000;
+
 /// A read that returned at `now` of bytes that arrived `age` earlier, as
-/// stored offsets: `now - age`, but never before `floor` (the mark before
-/// it: the phase it ends began there) nor before the base.
+/// stored offsets: `now - age`, kept within [`floor` (the mark before it:
+/// the phase it ends began there), `now`]; `now` itself when the arrival
+/// lies more than [`BEFORE_FLOOR_NS`] before the floor, so that a phase
+/// never reads shorter than the wire on a stamp that cannot be its own.
 fn place(now: u64, age: Duration, floor: u64) -> u64 {
     let age = u64::try_from(age.as_nanos()).unwrap_or(u64::MAX);
-    now.saturating_sub(age).max(floor).max(1).min(now)
+    let at = now.saturating_sub(age);
+    if at.saturating_add(BEFORE_FLOOR_NS) < floor {
+        return now;
+    }
+    at.max(floor).max(1).min(now)
 }
 
 /// `S` with every completed read and write stamped into shared [`IoMarks`].
@@ -236,7 +253,17 @@ mod tests {
         let ms = |n: u64| Duration::from_millis(n);
         let at = |n: u64| n * 1_000_000 + 1;
         assert_eq!(place(at(10), ms(3), at(2)), at(7), "now − age");
-        assert_eq!(place(at(10), ms(3), at(8)), at(8), "not before the floor");
+        let us = |n: u64| Duration::from_micros(n);
+        assert_eq!(
+            place(at(10), ms(2) + us(20), at(8)),
+            at(8),
+            "a few µs before the floor: the clocks' jitter, at the floor"
+        );
+        assert_eq!(
+            place(at(10), ms(3), at(8)),
+            at(10),
+            "well before the floor: not these bytes' arrival in this phase, now"
+        );
         assert_eq!(place(at(10), ms(30), 0), 1, "not before the base");
         assert_eq!(place(at(10), Duration::ZERO, 0), at(10));
         assert_eq!(place(at(10), Duration::MAX, 0), 1);
@@ -268,13 +295,17 @@ mod tests {
             before - read
         );
 
-        // A receive time before the request went out (a clock step, or
-        // bytes that waited in the socket) is the request's end, no earlier.
+        // A receive time well before the request went out (a clock step,
+        // bytes that waited in the socket, an answer before the request was
+        // all written) cannot end this phase: the read is placed when it
+        // returned, never at a phase of about 0 ms.
         marks.arm();
         let write_began = Instant::now() - Duration::from_millis(100);
         marks.wrote(Some(write_began));
+        let before = Instant::now();
         marks.read(Some(stamp_ago(Duration::from_millis(300))));
-        assert_eq!(marks.last_read(), marks.request_sent());
+        let read = marks.last_read().unwrap();
+        assert!(read >= before && read <= Instant::now(), "{:?}", before - read);
 
         // No receive time: the read is placed when it returned.
         let before = Instant::now();

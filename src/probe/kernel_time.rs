@@ -308,12 +308,22 @@ mod sys {
             return Err(io::Error::last_os_error());
         }
         let mut stamp = None;
+        if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+            // Control data cut short (another option's message, one day):
+            // no stamp rather than a partial one.
+            return Ok((n as usize, None));
+        }
         // SAFETY: the CMSG_* walk stays within `msg_controllen` bytes of
-        // `control`, which the kernel set; the data is read unaligned.
+        // `control`, which the kernel set; a timestamp is read (unaligned)
+        // only from a message long enough to hold one.
         unsafe {
             let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
             while !cmsg.is_null() {
-                if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS {
+                if (*cmsg).cmsg_level == libc::SOL_SOCKET
+                    && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS
+                    && (*cmsg).cmsg_len as usize
+                        >= libc::CMSG_LEN(size_of::<libc::timespec>() as u32) as usize
+                {
                     let ts = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::timespec>());
                     if ts.tv_sec > 0 {
                         stamp = Some(RealStamp(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64));
@@ -407,7 +417,12 @@ mod tests {
                 assert_eq!(tcp.last_arrival(), None);
                 break;
             }
-            assert!(stamps, "SO_TIMESTAMPNS refused");
+            if !stamps {
+                // A kernel (or sandbox) that refuses the option: the probe
+                // falls back to the wake-up, and there is nothing to check.
+                eprintln!("kernel time: skipped: SO_TIMESTAMPNS refused by this kernel");
+                return;
+            }
             let Some(RealStamp(at)) = tcp.last_arrival() else {
                 assert!(round < 10_000, "no receive timestamp in {round} reads");
                 continue;

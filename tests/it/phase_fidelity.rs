@@ -26,9 +26,12 @@ const RTO_MS: f64 = 1000.0;
 /// the tests run on a loaded machine meets it too (2026-12-07, while a
 /// release build ran: connect +6 µs, ttfb +25 µs reused and +80 µs new).
 /// The code before that read connect +273 to +594 µs and ttfb +157 to
-/// +237 µs here, and fails.
+/// +237 µs here, and fails. (The median `ttfb` is over new and reused
+/// probes together, so it sits near the reused ones'.) Below: with the
+/// kernel's times a phase that reads shorter than the wire is a bug, not
+/// jitter, so the lower bound is tighter (half the target).
 const MAX_DIFF_US: f64 = 100.0;
-const MIN_DIFF_US: f64 = -100.0;
+const MIN_DIFF_US: f64 = -50.0;
 
 fn median(mut xs: Vec<f64>) -> f64 {
     assert!(!xs.is_empty(), "no values");

@@ -10,14 +10,18 @@ use super::harness::{alive, cannot_run, namespaces, namespaces_of, script, withi
 use crate::common::text;
 use crate::common::tmux::{and_save_status, Tmux};
 
-/// The lab whose client namespace ends in `-TAG-client`, once one does.
-fn lab_tagged(tag: &str) -> Option<String> {
+/// The lab whose client namespace ends in `-TAG-client`, once one does,
+/// leaving out the namespaces in `before` (a stale lab of a crashed run).
+fn lab_tagged(tag: &str, before: &[String]) -> Option<String> {
     let suffix = format!("-{tag}-client");
-    namespaces().into_iter().find_map(|n| {
-        n.strip_prefix("clk-")?
-            .strip_suffix(&suffix)
-            .map(|pid| format!("{pid}-{tag}"))
-    })
+    namespaces()
+        .into_iter()
+        .filter(|n| !before.contains(n))
+        .find_map(|n| {
+            n.strip_prefix("clk-")?
+                .strip_suffix(&suffix)
+                .map(|pid| format!("{pid}-{tag}"))
+        })
 }
 
 /// Whether a `sleep` runs in LAB's client namespace (CMD has started).
@@ -35,6 +39,7 @@ fn sleeping_in(lab: &str) -> bool {
 /// terminal, Ctrl-C typed once the sleep runs: the lab is gone within 5 s,
 /// the exit is 130 and the terminal says why.
 fn ctrl_c_tears_down(sudo: &str, tag: &str) {
+    let before = namespaces();
     let t = Tmux::start(|dir| {
         and_save_status(
             &format!(
@@ -46,12 +51,12 @@ fn ctrl_c_tears_down(sudo: &str, tag: &str) {
         )
     });
     assert!(
-        within(60.0, || lab_tagged(tag).is_some_and(|l| sleeping_in(&l))),
+        within(60.0, || lab_tagged(tag, &before).is_some_and(|l| sleeping_in(&l))),
         "CMD never ran in a lab tagged {tag}: {:?}\n{}",
         namespaces(),
         t.screen()
     );
-    let lab = lab_tagged(tag).unwrap();
+    let lab = lab_tagged(tag, &before).unwrap();
     let _down = Down(lab.clone());
     t.keys(&["C-c"]);
     assert!(
@@ -93,6 +98,7 @@ fn through_sudo_a_lab_outlives_sudos_terminal_until_down_and_ctrl_c_still_tears_
         eprintln!("kernel lab: skipped: `sudo -n` cannot run here (apt-get install sudo)");
         return;
     }
+    let before = namespaces();
     let t = Tmux::start(|dir| {
         and_save_status(
             &format!(
@@ -104,7 +110,8 @@ fn through_sudo_a_lab_outlives_sudos_terminal_until_down_and_ctrl_c_still_tears_
         )
     });
     assert_eq!(t.exit_status(Duration::from_secs(90)), 0, "{}", t.screen());
-    let lab = lab_tagged("sudo").unwrap_or_else(|| panic!("no lab: {:?}\n{}", namespaces(), t.screen()));
+    let lab =
+        lab_tagged("sudo", &before).unwrap_or_else(|| panic!("no lab: {:?}\n{}", namespaces(), t.screen()));
     let _down = Down(lab.clone());
     let keeper: u32 = lab.split('-').next().unwrap().parse().unwrap();
     // sudo and its terminal are gone; the lab and its keeper are not.
@@ -149,7 +156,7 @@ fn as_an_ordinary_user_each_kernel_lab_test_says_it_skipped() {
     let out = child.wait_with_output().unwrap();
     let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{said}");
-    assert!(said.contains("2 passed"), "{said}");
+    assert!(said.contains("test result: ok. 2 passed"), "{said}");
     assert_eq!(
         said.matches("kernel lab: skipped: needs root").count(),
         2,
