@@ -189,9 +189,10 @@ mod sys {
     /// `write()` by up to 0.2 ms on a 2-vCPU VM (measured against packet
     /// timestamps, issue 19 §5).
     pub fn hold_timestamping() {
-        static HELD: std::sync::OnceLock<Option<std::net::UdpSocket>> = std::sync::OnceLock::new();
+        // Unbound: it holds no port another process could send to.
+        static HELD: std::sync::OnceLock<Option<socket2::Socket>> = std::sync::OnceLock::new();
         HELD.get_or_init(|| {
-            let socket = std::net::UdpSocket::bind(("127.0.0.1", 0)).ok()?;
+            let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).ok()?;
             enable_rx_timestamps(&socket).then_some(socket)
         });
     }
