@@ -20,14 +20,14 @@ cd "$(dirname "$0")/.."
 . scripts/lib/knobs.sh
 
 mode=${1:-keepalive}
-n_keep=${N_KEEPALIVE:-20000}
-n_fresh=${N_FRESH:-2000}
-conc=${CONCURRENCY:-50}
-N_KEEPALIVE=$n_keep N_FRESH=$n_fresh CONCURRENCY=$conc
+N_KEEPALIVE=${N_KEEPALIVE:-20000}
+N_FRESH=${N_FRESH:-2000}
+CONCURRENCY=${CONCURRENCY:-50}
 knob_count N_KEEPALIVE 1
 knob_count N_FRESH 1
 knob_count CONCURRENCY 1
 knob_exe COLDLINK
+n_keep=$N_KEEPALIVE n_fresh=$N_FRESH conc=$CONCURRENCY
 case $mode in keepalive | fresh | both) ;; *) echo "$(basename "$0"): ${mode@Q}: the first argument is keepalive, fresh or both" >&2; exit 2 ;; esac
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
 

@@ -1,6 +1,8 @@
 //! Observations into a [`Dataset`]: targets, addresses, POPs and
 //! connections interned, builders from several reading threads merged, then
 //! sorted by time with the gaps, sessions and baselines computed.
+//! (Just over 500 lines with its tests, about 470 without: interning,
+//! merging and building share the builder's tables.)
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -24,6 +24,10 @@
 //!
 //! Each clock gives the analysis its points: an idle period and whether the
 //! first request(s) after it were bad.
+//!
+//! Over 600 lines with its tests (about 385 without): the three clocks
+//! share `Point` and the grouping of one quiet gap's connections, and the
+//! tests check the one-pass since-success sweep against `points` itself.
 
 use crate::diagnose::dataset::{Dataset, SESSION_JOIN_REAL_MS};
 use crate::format::human_ms;
