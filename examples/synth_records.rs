@@ -98,6 +98,7 @@ fn main() -> std::io::Result<()> {
             error: None,
             lab: None,
             syn_sysctls: None,
+            vantage: None,
         };
         serde_json::to_writer(&mut out, &record)?;
         out.write_all(b"\n")?;

@@ -190,6 +190,7 @@ impl Connection {
             },
             max_idle_per_origin: concurrency.max(1),
             lab: None,
+            vantage: None,
         })
     }
 

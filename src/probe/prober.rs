@@ -94,6 +94,8 @@ pub struct ProbeSettings {
     pub max_idle_per_origin: usize,
     /// The lab these probes go to (a profile's `[lab]`), for the records.
     pub lab: Option<Arc<LabRun>>,
+    /// The vantage point these probes run from, for the records.
+    pub vantage: Option<Arc<str>>,
 }
 
 impl Default for ProbeSettings {
@@ -107,6 +109,7 @@ impl Default for ProbeSettings {
             tls: TlsOptions::default(),
             max_idle_per_origin: 8,
             lab: None,
+            vantage: None,
         }
     }
 }
@@ -365,6 +368,7 @@ impl Prober {
             error,
             lab: self.settings.lab.clone(),
             syn_sysctls: out.syn_sysctls,
+            vantage: self.settings.vantage.clone(),
         }
     }
 

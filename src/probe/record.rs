@@ -61,6 +61,11 @@ pub struct ProbeRecord {
     /// compares connect stalls with, wherever the records are read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub syn_sysctls: Option<SynSysctls>,
+    /// Where the probe ran from (`--vantage`, a profile's `vantage`, else
+    /// the host's name): what compares one path seen from many places.
+    /// Absent in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vantage: Option<std::sync::Arc<str>>,
 }
 
 /// The lab run a record was probed in.

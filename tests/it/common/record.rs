@@ -34,5 +34,6 @@ pub fn probe_record() -> ProbeRecord {
         error: None,
         lab: None,
         syn_sysctls: None,
+        vantage: None,
     }
 }
