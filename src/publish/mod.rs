@@ -1,0 +1,162 @@
+//! Publishing the probes' numbers where a fleet's numbers live:
+//! CloudWatch (`--cloudwatch-namespace`, by `PutMetricData`) or CloudWatch
+//! Embedded Metric Format lines (`--emf`), per target and vantage, once a
+//! minute. The probes hand each record to a [`Tap`] (a short lock, no I/O);
+//! a background task ([`flush`]) does the rest. [`contract`] names what is
+//! published.
+
+pub mod aggregate;
+pub mod cloudwatch;
+pub mod contract;
+pub mod distribution;
+pub mod emf;
+pub mod flush;
+pub mod namespace;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use aggregate::Tap;
+pub use flush::{Stats, Timing};
+pub use namespace::Namespace;
+
+/// The namespace when `--emf` is given without `--cloudwatch-namespace`.
+pub const DEFAULT_NAMESPACE: &str = "Coldlink";
+
+/// What to publish and where; built by `config`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishSettings {
+    pub namespace: Namespace,
+    pub route: Route,
+}
+
+/// `PutMetricData`, or EMF lines instead (both would count every probe
+/// twice in the same namespace).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    PutMetricData(crate::aws::AwsOptions),
+    Emf(EmfOut),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EmfOut {
+    Stdout,
+    /// Appended to.
+    File(PathBuf),
+}
+
+/// What publishing tells its owner: a line to log (rate-limited already,
+/// never a secret) and each failure, by sink (`cloudwatch`, `emf`).
+#[derive(Clone)]
+pub struct Hooks {
+    pub log: Arc<dyn Fn(&str) + Send + Sync>,
+    pub on_failure: Arc<dyn Fn(&'static str) + Send + Sync>,
+}
+
+impl Hooks {
+    /// Lines on stderr, prefixed `coldlink WHO: `; failures only counted.
+    pub fn stderr(who: &'static str) -> Hooks {
+        Hooks {
+            log: Arc::new(move |line| eprintln!("coldlink {who}: {line}")),
+            on_failure: Arc::new(|_| {}),
+        }
+    }
+
+    fn failed(&self, sink: &'static str) {
+        (self.on_failure)(sink);
+    }
+}
+
+/// `--emf FILE` could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("--emf {}: cannot write there: {source}", path.display())]
+pub struct EmfOpenError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// A running publisher: its tap for the probes, its task.
+pub struct Publisher {
+    tap: Tap,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+    stats: Arc<Stats>,
+}
+
+impl Publisher {
+    /// Start publishing as `settings` say, on the current runtime.
+    pub async fn start(settings: &PublishSettings, hooks: Hooks) -> Result<Publisher, EmfOpenError> {
+        let vantage = contract::host_vantage();
+        Ok(match &settings.route {
+            Route::PutMetricData(aws) => {
+                let config = crate::aws::sdk_config(aws, false).await;
+                let client = aws_sdk_cloudwatch::Client::new(&config);
+                Publisher::with(settings.namespace.clone(), Some(client), None, Timing::default(), hooks, vantage)
+            }
+            Route::Emf(out) => {
+                let w: Box<dyn Write + Send> = match out {
+                    EmfOut::Stdout => Box::new(std::io::stdout()),
+                    EmfOut::File(path) => Box::new(
+                        std::fs::OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(path)
+                            .map_err(|source| EmfOpenError {
+                                path: path.clone(),
+                                source,
+                            })?,
+                    ),
+                };
+                Publisher::with::<aws_sdk_cloudwatch::Client>(
+                    settings.namespace.clone(),
+                    None,
+                    Some(w),
+                    Timing::default(),
+                    hooks,
+                    vantage,
+                )
+            }
+        })
+    }
+
+    /// A publisher on any sink and writer (tests use stand-ins and a
+    /// paused clock). `vantage`: of records that carry none.
+    pub fn with<S: cloudwatch::Sink>(
+        namespace: Namespace,
+        sink: Option<S>,
+        emf: Option<Box<dyn Write + Send>>,
+        timing: Timing,
+        hooks: Hooks,
+        vantage: Arc<str>,
+    ) -> Publisher {
+        let tap = Tap::new(vantage);
+        let stats = Arc::new(Stats::default());
+        let stop = CancellationToken::new();
+        let flusher = flush::Flusher::new(tap.clone(), namespace, sink, emf, timing, stats.clone(), hooks);
+        let task = tokio::spawn(flusher.run(stop.clone()));
+        Publisher { tap, stop, task, stats }
+    }
+
+    pub fn tap(&self) -> &Tap {
+        &self.tap
+    }
+
+    pub fn stats(&self) -> Arc<Stats> {
+        self.stats.clone()
+    }
+
+    /// Publish the last interval (within the stop deadline) and end.
+    pub async fn finish(self) -> Arc<Stats> {
+        self.stop.cancel();
+        let _ = self.task.await;
+        self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests;
