@@ -242,6 +242,9 @@ pub struct RunArgs {
     /// Text output: only the summary (no line per probe, no lab banner).
     #[arg(short, long)]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub publish: PublishArgs,
 }
 
 #[derive(Debug, Args)]
@@ -355,6 +358,32 @@ pub struct KeepwarmArgs {
     /// Also append every probe record (NDJSON) to FILE.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub publish: PublishArgs,
+}
+
+/// Publishing to CloudWatch (`keepwarm`, `run`): see docs/keepwarm.md.
+#[derive(Debug, Args, Default, Clone)]
+pub struct PublishArgs {
+    /// Publish per target and vantage, once a minute, to CloudWatch under
+    /// namespace NS (PutMetricData): each phase's latency as a
+    /// distribution, successes, failures by kind, the warm share
+    /// [default: off].
+    #[arg(long, value_name = "NS")]
+    pub cloudwatch_namespace: Option<String>,
+
+    /// Write the same metrics as CloudWatch Embedded Metric Format lines
+    /// instead of calling PutMetricData, to stdout, or appended to FILE
+    /// with --emf=FILE (for a CloudWatch agent or Lambda that ships the
+    /// lines) [namespace: --cloudwatch-namespace, else Coldlink].
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "-")]
+    pub emf: Option<PathBuf>,
+
+    /// Send the PutMetricData calls to this endpoint (LocalStack, say)
+    /// [default: the profile's aws.endpoint_url, else AWS's own].
+    #[arg(long = "aws-endpoint", value_name = "URL", value_parser = parse::endpoint_url)]
+    pub publish_endpoint: Option<url::Url>,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::output;
 use crate::config::{RunConfig, RunPlan};
 use crate::probe::{CountPlan, Pacing, Plan, SchedulePlan};
+use crate::publish::{Hooks, Publisher};
 
 pub async fn run(
     cfg: RunConfig,
@@ -42,16 +43,23 @@ pub async fn run(
             cancel.cancel();
         });
     }
-    output::probe_into_output(
+    let publisher = Publisher::start_if(cfg.publish.as_ref(), Hooks::stderr("run")).await?;
+    let exit = output::probe_into_output(
         cfg.settings,
         targets,
         plan,
         cfg.max_in_flight,
         cfg.output,
         stdout,
+        publisher.as_ref().map(Publisher::tap),
         cancel,
     )
-    .await
+    .await;
+    if let Some(p) = publisher {
+        // The last interval, within a short deadline, whatever the run's end.
+        p.finish().await;
+    }
+    exit
 }
 
 /// One line on stderr saying what is about to happen (stdout is for data).

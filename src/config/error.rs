@@ -80,6 +80,9 @@ pub enum ConfigError {
     /// target that has no address of that family.
     #[error(transparent)]
     IpFamily(#[from] crate::probe::dual_stack::FamilyMismatch),
+    /// `--cloudwatch-namespace`, `--emf`, and their `--aws-endpoint`.
+    #[error(transparent)]
+    Publish(#[from] super::publish::PublishError),
     /// `needs`: what the command takes, e.g. "URLs, --profile FILE or --lab SCENARIO".
     #[error("{command} needs {needs}")]
     NothingToProbe {

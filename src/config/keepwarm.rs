@@ -63,8 +63,16 @@ impl FromArgs<KeepwarmArgs> for KeepwarmConfig {
                 source,
             })?;
         }
+        let publish = super::publish::publish_settings(
+            &args.publish,
+            &args.conn.aws,
+            profile,
+            settings.lab.is_some(),
+            None,
+        )?;
         Ok(KeepwarmConfig {
             mode,
+            publish,
             metrics_listen: args.metrics_listen,
             heartbeat: args.heartbeat_url.clone(),
             // Read by the command: see `commands::keepwarm::read_idle_timer`.

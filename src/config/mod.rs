@@ -19,6 +19,7 @@ mod keepwarm;
 pub mod layer;
 mod probe;
 pub mod profile;
+pub mod publish;
 mod rerun;
 mod run;
 pub mod sigv4;

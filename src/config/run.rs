@@ -29,6 +29,8 @@ pub struct RunConfig {
     /// Probes allowed in flight at once.
     pub max_in_flight: usize,
     pub output: OutputConfig,
+    /// `--cloudwatch-namespace` / `--emf`.
+    pub publish: Option<crate::publish::PublishSettings>,
 }
 
 impl RunConfig {
@@ -67,6 +69,18 @@ impl RunConfig {
         };
         super::check_out(args.out.as_deref())?;
         let families = crate::probe::dual_stack::probes_both(&targets);
+        let stdout_carries = match args.format {
+            crate::cli::OutputFormat::Text => None,
+            crate::cli::OutputFormat::Json => Some("the JSON report (--format json)"),
+            crate::cli::OutputFormat::Ndjson => Some("the probe records (--format ndjson)"),
+        };
+        let publish = super::publish::publish_settings(
+            &args.publish,
+            &args.conn.aws,
+            Some(&profile),
+            settings.lab.is_some(),
+            stdout_carries,
+        )?;
         Ok(RunConfig {
             targets,
             settings,
@@ -81,6 +95,7 @@ impl RunConfig {
                 keep_records: false,
                 families,
             },
+            publish,
             profile,
         })
     }

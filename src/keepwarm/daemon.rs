@@ -20,6 +20,7 @@ use crate::diagnose::{percent, ratio};
 use crate::exit::Exit;
 use crate::format;
 use crate::probe::{engine, pinger, RecordBatch};
+use crate::publish::{Hooks, Publisher, Tap};
 use crate::records::QueuedWriter;
 
 pub async fn run(
@@ -42,6 +43,9 @@ pub async fn run(
         }
         None => String::new(),
     };
+    // Failures are logged (rate-limited) on stderr; TODO(lead): count them
+    // in `metrics` once `Metrics::count_publish_failure` is on main.
+    let publisher = Publisher::start_if(cfg.publish.as_ref(), Hooks::stderr("keepwarm")).await?;
     announce(stderr, &cfg, interval, jitter, &served)?;
     let p = pinger::pings(cfg.targets.len(), interval, jitter, &cfg.settings);
     let (batches, from_engine) = mpsc::channel::<RecordBatch>(64);
@@ -60,12 +64,16 @@ pub async fn run(
         .heartbeat
         .clone()
         .map(|url| tokio::spawn(send_heartbeats(Heartbeat::new(url), beat_rx)));
-    let mut tally = Tally::new(&cfg, metrics, out);
+    let mut tally = Tally::new(&cfg, metrics, out, publisher.as_ref().map(|p| p.tap().clone()));
     let (result, ()) = tokio::join!(engine, tally.consume(from_engine, beats, stderr));
     result.map_err(Error::Tls)?;
     if let Some(task) = beating {
         // The last round's heartbeat, if it is quick about it.
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
+    if let Some(p) = publisher {
+        // The last interval, within a short deadline.
+        p.finish().await;
     }
     tally.finish(stderr)?;
     Ok(Exit::Ok)
@@ -138,10 +146,12 @@ struct Tally {
     warmth: Warmth,
     rounds: Rounds,
     out: Option<QueuedWriter>,
+    /// `--cloudwatch-namespace` / `--emf`: records in, no waiting.
+    publish: Option<Tap>,
 }
 
 impl Tally {
-    fn new(cfg: &KeepwarmConfig, metrics: Arc<Metrics>, out: Option<QueuedWriter>) -> Tally {
+    fn new(cfg: &KeepwarmConfig, metrics: Arc<Metrics>, out: Option<QueuedWriter>, publish: Option<Tap>) -> Tally {
         Tally {
             slow: cfg.slow,
             targets: cfg.targets.len().max(1) as u64,
@@ -150,6 +160,7 @@ impl Tally {
             warmth: Warmth::new(names(cfg).into_iter()),
             rounds: Rounds::default(),
             out,
+            publish,
         }
     }
 
@@ -170,6 +181,9 @@ impl Tally {
                 self.warmth
                     .note(&r.target, ok && r.conn.as_ref().is_some_and(|c| c.reused));
                 self.metrics.observe(r);
+                if let Some(tap) = &self.publish {
+                    tap.observe(r);
+                }
                 if let Some(line) = self.outages.note(r) {
                     let _ = writeln!(stderr, "coldlink keepwarm: {line}");
                 }

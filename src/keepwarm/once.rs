@@ -14,6 +14,7 @@ use super::{Error, KeepwarmConfig};
 use crate::exit::Exit;
 use crate::format;
 use crate::probe::{runner, CountPlan, Pacing, ProbeRecord, Prober};
+use crate::publish::Hooks;
 use crate::records::NdjsonWriter;
 
 /// Probe every target once, at the same time; print a line per target (in
@@ -53,6 +54,10 @@ pub async fn run(
         }
     };
     tokio::join!(run, collect);
+    if let Some(p) = crate::publish::Publisher::start_if(cfg.publish.as_ref(), Hooks::stderr("keepwarm")).await? {
+        records.iter().for_each(|r| p.tap().observe(r));
+        p.finish().await;
+    }
     records.sort_by_key(|r| (cfg.targets.iter().position(|t| t.name == r.target), r.family));
     if let Some(w) = out.as_mut() {
         for r in &records {

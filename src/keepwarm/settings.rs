@@ -33,6 +33,8 @@ pub struct KeepwarmConfig {
     pub idle_timer: crate::keepwarm::warmness::Known,
     /// The profile's name, or "urls": the label of what is kept warm.
     pub name: String,
+    /// `--cloudwatch-namespace` / `--emf`.
+    pub publish: Option<crate::publish::PublishSettings>,
 }
 
 /// One lock per profile (or set of URLs), per user, and per mode: two

@@ -124,6 +124,14 @@ impl Publisher {
         })
     }
 
+    /// [`Publisher::start`] when there is something to publish.
+    pub async fn start_if(settings: Option<&PublishSettings>, hooks: Hooks) -> Result<Option<Publisher>, EmfOpenError> {
+        match settings {
+            Some(s) => Ok(Some(Publisher::start(s, hooks).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// A publisher on any sink and writer (tests use stand-ins and a
     /// paused clock). `vantage`: of records that carry none.
     pub fn with<S: cloudwatch::Sink>(

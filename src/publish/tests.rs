@@ -12,10 +12,12 @@ use tokio::time::Instant;
 use super::*;
 use crate::probe::ProbeRecord;
 
+/// (when, datums) of every call, failed ones too.
+type Calls = Arc<Mutex<Vec<(Instant, Vec<MetricDatum>)>>>;
+
 #[derive(Clone, Default)]
 struct StandIn {
-    /// (when, datums) of every call, failed ones too.
-    calls: Arc<Mutex<Vec<(Instant, Vec<MetricDatum>)>>>,
+    calls: Calls,
     fail_next: Arc<AtomicU32>,
     hang: bool,
 }

@@ -46,6 +46,8 @@ type Written = (Box<dyn Write + Send>, Vec<ProbeRecord>);
 /// Run `plan` through the engine into the output, and turn the outcome into
 /// the exit code: 1 when a probe failed. Errors are the tool's own (bad
 /// input, an unwritable file, a closed stdout), never a failing target.
+// Eight: the run's pieces, each used once; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub async fn probe_into_output(
     settings: ProbeSettings,
     targets: Vec<Target>,
@@ -53,6 +55,7 @@ pub async fn probe_into_output(
     max_in_flight: usize,
     output: OutputConfig,
     stdout: Box<dyn Write + Send>,
+    publish: Option<&crate::publish::Tap>,
     cancel: CancellationToken,
 ) -> anyhow::Result<Exit> {
     let out_file = match &output.out {
@@ -83,6 +86,9 @@ pub async fn probe_into_output(
         while let Some(batch) = from_engine.recv().await {
             for record in &batch {
                 stats.record(record);
+                if let Some(tap) = publish {
+                    tap.observe(record);
+                }
             }
             if let Some(tx) = &to_writer {
                 if tx.send(batch).await.is_err() {

@@ -1,0 +1,98 @@
+//! `--cloudwatch-namespace`, `--emf` and their `--aws-endpoint`
+//! (`keepwarm`, `run`), validated before anything starts.
+
+use std::path::Path;
+
+use super::error::ConfigError;
+use super::Profile;
+use crate::cli::{AwsIdentityArgs, PublishArgs};
+use crate::publish::namespace::{InvalidNamespace, VALID};
+use crate::publish::{EmfOut, Namespace, PublishSettings, Route, DEFAULT_NAMESPACE};
+
+/// What is wrong with the publishing flags.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("--cloudwatch-namespace {value:?} {problem}: a namespace is {VALID}")]
+    Namespace {
+        value: String,
+        #[source]
+        problem: InvalidNamespace,
+    },
+    #[error("--emf without =FILE writes to stdout, which already carries {format}: give --emf=FILE")]
+    StdoutTaken { format: &'static str },
+    #[error("--aws-endpoint is where --cloudwatch-namespace sends PutMetricData; with --emf nothing is sent (the lines are the output), and without --cloudwatch-namespace nothing is published")]
+    EndpointUnused,
+    #[error("--cloudwatch-namespace with --lab needs --aws-endpoint URL (LocalStack, e.g. http://127.0.0.1:4566): the lab's numbers do not go to AWS")]
+    LabWithoutEndpoint,
+}
+
+/// `None` when neither flag is given. `stdout_carries`: what the command
+/// already prints on stdout that EMF lines would spoil (`run --format
+/// ndjson`: "probe records"), if anything. `lab`: a lab run.
+pub(super) fn publish_settings(
+    args: &PublishArgs,
+    identity: &AwsIdentityArgs,
+    profile: Option<&Profile>,
+    lab: bool,
+    stdout_carries: Option<&'static str>,
+) -> Result<Option<PublishSettings>, ConfigError> {
+    let namespace = match &args.cloudwatch_namespace {
+        Some(value) => Some(Namespace::parse(value).map_err(|problem| PublishError::Namespace {
+            value: value.clone(),
+            problem,
+        })?),
+        None => None,
+    };
+    let route = match (&args.emf, &namespace) {
+        (None, None) => {
+            if args.publish_endpoint.is_some() {
+                return Err(PublishError::EndpointUnused.into());
+            }
+            return Ok(None);
+        }
+        (Some(file), _) => {
+            if args.publish_endpoint.is_some() {
+                return Err(PublishError::EndpointUnused.into());
+            }
+            Route::Emf(emf_out(file, stdout_carries)?)
+        }
+        (None, Some(_)) => {
+            let entry = profile.and_then(|p| p.aws.as_ref());
+            let endpoint = args
+                .publish_endpoint
+                .as_ref()
+                .map(|u| u.as_str().trim_end_matches('/').to_string())
+                .or_else(|| entry.and_then(|e| e.endpoint_url.clone()));
+            if lab && endpoint.is_none() {
+                return Err(PublishError::LabWithoutEndpoint.into());
+            }
+            Route::PutMetricData(crate::aws::AwsOptions {
+                endpoint,
+                profile: identity
+                    .aws_profile
+                    .clone()
+                    .or_else(|| entry.and_then(|e| e.profile.clone())),
+                region: identity
+                    .region
+                    .clone()
+                    .or_else(|| entry.and_then(|e| e.region.clone()))
+                    .or_else(|| lab.then(|| crate::lab::cloudwatch::REGION.to_string())),
+            })
+        }
+    };
+    Ok(Some(PublishSettings {
+        namespace: namespace.unwrap_or_else(|| Namespace::parse(DEFAULT_NAMESPACE).expect("a valid namespace")),
+        route,
+    }))
+}
+
+fn emf_out(file: &Path, stdout_carries: Option<&'static str>) -> Result<EmfOut, ConfigError> {
+    if file.as_os_str() == "-" {
+        if let Some(format) = stdout_carries {
+            return Err(PublishError::StdoutTaken { format }.into());
+        }
+        return Ok(EmfOut::Stdout);
+    }
+    super::check_writable(file, "--emf")?;
+    Ok(EmfOut::File(file.to_path_buf()))
+}
