@@ -37,10 +37,12 @@ pub(super) fn publish_settings(
     stdout_carries: Option<&'static str>,
 ) -> Result<Option<PublishSettings>, ConfigError> {
     let namespace = match &args.cloudwatch_namespace {
-        Some(value) => Some(Namespace::parse(value).map_err(|problem| PublishError::Namespace {
-            value: value.clone(),
-            problem,
-        })?),
+        Some(value) => Some(
+            Namespace::parse(value).map_err(|problem| PublishError::Namespace {
+                value: value.clone(),
+                problem,
+            })?,
+        ),
         None => None,
     };
     let route = match (&args.emf, &namespace) {
@@ -81,7 +83,8 @@ pub(super) fn publish_settings(
         }
     };
     Ok(Some(PublishSettings {
-        namespace: namespace.unwrap_or_else(|| Namespace::parse(DEFAULT_NAMESPACE).expect("a valid namespace")),
+        namespace: namespace
+            .unwrap_or_else(|| Namespace::parse(DEFAULT_NAMESPACE).expect("a valid namespace")),
         route,
     }))
 }

@@ -151,7 +151,12 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(cfg: &KeepwarmConfig, metrics: Arc<Metrics>, out: Option<QueuedWriter>, publish: Option<Tap>) -> Tally {
+    fn new(
+        cfg: &KeepwarmConfig,
+        metrics: Arc<Metrics>,
+        out: Option<QueuedWriter>,
+        publish: Option<Tap>,
+    ) -> Tally {
         Tally {
             slow: cfg.slow,
             targets: cfg.targets.len().max(1) as u64,

@@ -54,7 +54,9 @@ pub async fn run(
         }
     };
     tokio::join!(run, collect);
-    if let Some(p) = crate::publish::Publisher::start_if(cfg.publish.as_ref(), Hooks::stderr("keepwarm")).await? {
+    if let Some(p) =
+        crate::publish::Publisher::start_if(cfg.publish.as_ref(), Hooks::stderr("keepwarm")).await?
+    {
         records.iter().for_each(|r| p.tap().observe(r));
         p.finish().await;
     }

@@ -81,7 +81,10 @@ impl Tap {
             target: Arc::from(r.target.as_str()),
             vantage: r.vantage.clone().unwrap_or_else(|| self.fallback_vantage.clone()),
         };
-        let mut interval = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut interval = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if !interval.series.contains_key(&key) && interval.series.len() >= MAX_SERIES {
             interval.dropped_records += 1;
             return;
@@ -105,7 +108,10 @@ impl Tap {
 
     /// The interval so far; a new one starts empty.
     pub fn take(&self) -> Interval {
-        let mut interval = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut interval = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         std::mem::take(&mut *interval)
     }
 }

@@ -33,10 +33,16 @@ pub fn datums(interval: &Interval, at: SystemTime) -> Vec<MetricDatum> {
                 continue;
             };
             out.push(
-                datum(contract::LATENCY, key, Some((contract::PHASE, phase)), at, StandardUnit::Milliseconds)
-                    .set_values(Some(d.values))
-                    .set_counts(Some(d.counts))
-                    .build(),
+                datum(
+                    contract::LATENCY,
+                    key,
+                    Some((contract::PHASE, phase)),
+                    at,
+                    StandardUnit::Milliseconds,
+                )
+                .set_values(Some(d.values))
+                .set_counts(Some(d.counts))
+                .build(),
             );
         }
         // Success is put even when nothing succeeded: an alarm on it sees
@@ -48,9 +54,15 @@ pub fn datums(interval: &Interval, at: SystemTime) -> Vec<MetricDatum> {
         );
         for (kind, n) in &s.failures {
             out.push(
-                datum(contract::FAILURE, key, Some((contract::KIND, kind.as_str())), at, StandardUnit::Count)
-                    .value(*n as f64)
-                    .build(),
+                datum(
+                    contract::FAILURE,
+                    key,
+                    Some((contract::KIND, kind.as_str())),
+                    at,
+                    StandardUnit::Count,
+                )
+                .value(*n as f64)
+                .build(),
             );
         }
         if let Some(share) = s.warm_share() {
@@ -87,7 +99,10 @@ fn datum(
 }
 
 fn dimension(name: &str, value: &str) -> Dimension {
-    Dimension::builder().name(name).value(dimension_value(value)).build()
+    Dimension::builder()
+        .name(name)
+        .value(dimension_value(value))
+        .build()
 }
 
 /// A generous estimate of a datum's size on the wire, in bytes.
@@ -123,7 +138,11 @@ pub fn batches(data: Vec<MetricDatum>) -> Vec<Vec<MetricDatum>> {
 /// Where batches go: CloudWatch, or a test's stand-in.
 pub trait Sink: Send + Sync + 'static {
     /// One call; the error is one line, with no secret in it.
-    fn put(&self, namespace: &Namespace, batch: Vec<MetricDatum>) -> impl Future<Output = Result<(), String>> + Send;
+    fn put(
+        &self,
+        namespace: &Namespace,
+        batch: Vec<MetricDatum>,
+    ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
 impl Sink for aws_sdk_cloudwatch::Client {
@@ -193,7 +212,11 @@ mod tests {
         }
         // Full batches: no more calls than the size estimate needs.
         let total: usize = b.iter().flatten().map(estimated_size).sum();
-        assert!(b.len() <= total / (BYTES_PER_CALL - 20_000) + 1, "{} calls", b.len());
+        assert!(
+            b.len() <= total / (BYTES_PER_CALL - 20_000) + 1,
+            "{} calls",
+            b.len()
+        );
         // Small intervals: one call.
         assert_eq!(batches(datums(&interval(20, 3), SystemTime::UNIX_EPOCH)).len(), 1);
     }

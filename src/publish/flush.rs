@@ -330,7 +330,9 @@ impl LogLimit {
     }
 
     fn recovered(&mut self, failed: u32, hooks: &Hooks) {
-        (hooks.log)(&format!("CloudWatch takes metrics again, after {failed} failed calls"));
+        (hooks.log)(&format!(
+            "CloudWatch takes metrics again, after {failed} failed calls"
+        ));
         self.last = None;
         self.held = 0;
     }

@@ -96,7 +96,14 @@ impl Publisher {
             Route::PutMetricData(aws) => {
                 let config = crate::aws::sdk_config(aws, false).await;
                 let client = aws_sdk_cloudwatch::Client::new(&config);
-                Publisher::with(settings.namespace.clone(), Some(client), None, Timing::default(), hooks, vantage)
+                Publisher::with(
+                    settings.namespace.clone(),
+                    Some(client),
+                    None,
+                    Timing::default(),
+                    hooks,
+                    vantage,
+                )
             }
             Route::Emf(out) => {
                 let w: Box<dyn Write + Send> = match out {
@@ -125,7 +132,10 @@ impl Publisher {
     }
 
     /// [`Publisher::start`] when there is something to publish.
-    pub async fn start_if(settings: Option<&PublishSettings>, hooks: Hooks) -> Result<Option<Publisher>, EmfOpenError> {
+    pub async fn start_if(
+        settings: Option<&PublishSettings>,
+        hooks: Hooks,
+    ) -> Result<Option<Publisher>, EmfOpenError> {
         match settings {
             Some(s) => Ok(Some(Publisher::start(s, hooks).await?)),
             None => Ok(None),
@@ -147,7 +157,12 @@ impl Publisher {
         let stop = CancellationToken::new();
         let flusher = flush::Flusher::new(tap.clone(), namespace, sink, emf, timing, stats.clone(), hooks);
         let task = tokio::spawn(flusher.run(stop.clone()));
-        Publisher { tap, stop, task, stats }
+        Publisher {
+            tap,
+            stop,
+            task,
+            stats,
+        }
     }
 
     pub fn tap(&self) -> &Tap {

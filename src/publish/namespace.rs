@@ -61,13 +61,24 @@ mod tests {
 
     #[test]
     fn cloudwatch_rules() {
-        for ok in ["Coldlink", "Coldlink/Probes", "team.api-1_x/#prod: eu", &"a".repeat(255)] {
+        for ok in [
+            "Coldlink",
+            "Coldlink/Probes",
+            "team.api-1_x/#prod: eu",
+            &"a".repeat(255),
+        ] {
             assert_eq!(Namespace::parse(ok).unwrap().as_str(), ok);
         }
         assert_eq!(Namespace::parse(""), Err(InvalidNamespace::Empty));
         assert_eq!(Namespace::parse("   "), Err(InvalidNamespace::Empty));
-        assert_eq!(Namespace::parse(&"a".repeat(256)), Err(InvalidNamespace::TooLong(256)));
-        assert_eq!(Namespace::parse("AWS/ApiGateway"), Err(InvalidNamespace::Reserved));
+        assert_eq!(
+            Namespace::parse(&"a".repeat(256)),
+            Err(InvalidNamespace::TooLong(256))
+        );
+        assert_eq!(
+            Namespace::parse("AWS/ApiGateway"),
+            Err(InvalidNamespace::Reserved)
+        );
         assert_eq!(Namespace::parse(":x"), Err(InvalidNamespace::LeadingColon));
         assert_eq!(Namespace::parse("a*b"), Err(InvalidNamespace::Character('*')));
         assert_eq!(Namespace::parse("é"), Err(InvalidNamespace::Character('é')));

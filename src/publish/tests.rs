@@ -171,7 +171,12 @@ async fn data_older_than_the_limit_is_dropped_and_counted() {
     // A line per five minutes at most, the others counted in it.
     let lines = heard.lines.lock().unwrap();
     assert!(lines.len() <= 7, "{lines:?}");
-    assert!(lines.iter().any(|l| l.contains("more failures since the last line")), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("more failures since the last line")),
+        "{lines:?}"
+    );
 }
 
 /// Calls are one batch each here; a batch is one interval: the oldest
@@ -202,7 +207,11 @@ async fn a_hanging_endpoint_holds_neither_the_probes_nor_the_stop() {
     assert_eq!(fed.elapsed(), Duration::from_secs(600), "no probe waited");
     let stopping = Instant::now();
     let stats = p.finish().await;
-    assert_eq!(stopping.elapsed(), Timing::default().stop_deadline, "stop within its deadline");
+    assert_eq!(
+        stopping.elapsed(),
+        Timing::default().stop_deadline,
+        "stop within its deadline"
+    );
     // The call that hung, and the stop's own last try, cut at the deadline.
     assert_eq!(sink.calls.lock().unwrap().len(), 2);
     assert!(Stats::get(&stats.datums_dropped) > 0);

@@ -43,6 +43,7 @@ mod private_api;
 mod probe_engine;
 mod profiles;
 mod proxy_env;
+mod publish;
 mod report_schema;
 mod run_report;
 mod schedule;
