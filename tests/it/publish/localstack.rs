@@ -175,3 +175,101 @@ async fn two_vantages_publish_and_each_reads_back_what_it_put() {
     let other = [("Target", "orders"), ("Vantage", "eu-west-1a"), ("Kind", "reset")];
     assert_eq!(read(&cw, &ns, "ProbeFailure", &other, "Sum").await, None);
 }
+
+/// A keep-warm daemon (the binary, as systemd runs it) publishing to
+/// LocalStack until SIGTERM: the last interval goes out at the stop, and
+/// what comes back is every ping of its records, under this host's name
+/// as the vantage (records carry none until `--vantage`). `extra`: more
+/// flags for the daemon.
+async fn daemon_publishes_until_sigterm(ls: &localstack::LocalStack, ns: &str, extra: &[&str]) -> usize {
+    use std::process::{Command, Stdio};
+    let server = crate::common::start(crate::common::Behavior::Ok).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.ndjson");
+    let child = Command::new(crate::common::bin())
+        .args(["keepwarm", "--interval", "100ms", &server.url("/")])
+        .args(["--cloudwatch-namespace", ns, "--aws-endpoint", &ls.endpoint])
+        .args(extra)
+        .arg("--lock")
+        .arg(dir.path().join("l"))
+        .arg("--out")
+        .arg(&out)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let count = || std::fs::read_to_string(&out).unwrap_or_default().lines().count();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while count() < 10 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fewer than 10 pings in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(!err.contains("PutMetricData"), "no publishing trouble: {err}");
+    count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_daemon_stopped_by_sigterm_publishes_its_last_interval() {
+    let ls = tokio::task::spawn_blocking(localstack::LocalStack::start)
+        .await
+        .unwrap();
+    let ns = format!("ColdlinkTest/{:08x}", rand::random::<u32>());
+    // Warm LocalStack's catalogue, so that the daemon's one call at stop
+    // fits its 5 s deadline.
+    let _ = read(&ls.cloudwatch(), &ns, "ProbeSuccess", &[], "Sum").await;
+    let pings = daemon_publishes_until_sigterm(&ls, &ns, &[]).await;
+    let host = coldlink::publish::contract::host_vantage();
+    let cw = ls.cloudwatch();
+    let listed = cw
+        .list_metrics()
+        .namespace(&ns)
+        .metric_name("ProbeSuccess")
+        .send()
+        .await
+        .unwrap();
+    let dims = listed.metrics()[0].dimensions();
+    let target = dims
+        .iter()
+        .find(|d| d.name() == Some("Target"))
+        .unwrap()
+        .value()
+        .unwrap()
+        .to_string();
+    let vantage = dims
+        .iter()
+        .find(|d| d.name() == Some("Vantage"))
+        .unwrap()
+        .value()
+        .unwrap()
+        .to_string();
+    assert_eq!(vantage, host.as_ref());
+    let series = [("Target", target.as_str()), ("Vantage", vantage.as_str())];
+    assert_eq!(
+        read(&cw, &ns, "ProbeSuccess", &series, "Sum").await,
+        Some(pings as f64)
+    );
+    let total = [series[0], series[1], ("Phase", "total")];
+    assert_eq!(
+        read(&cw, &ns, "ProbeLatency", &total, "SampleCount").await,
+        Some(pings as f64)
+    );
+}
