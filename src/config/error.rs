@@ -82,7 +82,7 @@ pub enum ConfigError {
     IpFamily(#[from] crate::probe::dual_stack::FamilyMismatch),
     /// `--cloudwatch-namespace`, `--emf`, and their `--aws-endpoint`.
     #[error(transparent)]
-    Publish(#[from] super::publish::PublishError),
+    Publish(#[from] PublishError),
     /// `needs`: what the command takes, e.g. "URLs, --profile FILE or --lab SCENARIO".
     #[error("{command} needs {needs}")]
     NothingToProbe {
@@ -263,4 +263,21 @@ pub fn relative_to(profile: &Path, path: &Path) -> PathBuf {
     } else {
         profile.parent().unwrap_or(Path::new(".")).join(path)
     }
+}
+
+/// What is wrong with the publishing flags.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("--cloudwatch-namespace {value:?} {problem}: a namespace is {}", crate::publish::namespace::VALID)]
+    Namespace {
+        value: String,
+        #[source]
+        problem: crate::publish::namespace::InvalidNamespace,
+    },
+    #[error("--emf without =FILE writes to stdout, which already carries {format}: give --emf=FILE")]
+    StdoutTaken { format: &'static str },
+    #[error("--aws-endpoint is where --cloudwatch-namespace sends PutMetricData; with --emf nothing is sent (the lines are the output), and without --cloudwatch-namespace nothing is published")]
+    EndpointUnused,
+    #[error("--cloudwatch-namespace with --lab needs --aws-endpoint URL (LocalStack, e.g. http://127.0.0.1:4566): the lab's numbers do not go to AWS")]
+    LabWithoutEndpoint,
 }

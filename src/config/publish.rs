@@ -3,28 +3,10 @@
 
 use std::path::Path;
 
-use super::error::ConfigError;
+use super::error::{ConfigError, PublishError};
 use super::Profile;
 use crate::cli::{AwsIdentityArgs, PublishArgs};
-use crate::publish::namespace::{InvalidNamespace, VALID};
 use crate::publish::{EmfOut, Namespace, PublishSettings, Route, DEFAULT_NAMESPACE};
-
-/// What is wrong with the publishing flags.
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    #[error("--cloudwatch-namespace {value:?} {problem}: a namespace is {VALID}")]
-    Namespace {
-        value: String,
-        #[source]
-        problem: InvalidNamespace,
-    },
-    #[error("--emf without =FILE writes to stdout, which already carries {format}: give --emf=FILE")]
-    StdoutTaken { format: &'static str },
-    #[error("--aws-endpoint is where --cloudwatch-namespace sends PutMetricData; with --emf nothing is sent (the lines are the output), and without --cloudwatch-namespace nothing is published")]
-    EndpointUnused,
-    #[error("--cloudwatch-namespace with --lab needs --aws-endpoint URL (LocalStack, e.g. http://127.0.0.1:4566): the lab's numbers do not go to AWS")]
-    LabWithoutEndpoint,
-}
 
 /// `None` when neither flag is given. `stdout_carries`: what the command
 /// already prints on stdout that EMF lines would spoil (`run --format

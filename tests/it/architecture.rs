@@ -13,8 +13,9 @@ const COMMAND_SIDE: &[&str] = &["main", "run", "commands", "config", "cli"];
 /// Features, and the features each may use.
 const FEATURES: &[(&str, &[&str])] = &[
     ("aws", &[]),
+    ("publish", &["aws"]),
     ("diagnose", &["aws"]),
-    ("keepwarm", &["diagnose"]),
+    ("keepwarm", &["diagnose", "publish"]),
     ("tui", &["diagnose"]),
     ("lab", &["aws"]),
 ];
