@@ -268,7 +268,10 @@ pub fn relative_to(profile: &Path, path: &Path) -> PathBuf {
 /// What is wrong with the publishing flags.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    #[error("--cloudwatch-namespace {value:?} {problem}: a namespace is {}", crate::publish::namespace::VALID)]
+    #[error(
+        "--cloudwatch-namespace {value:?} {problem}: a namespace is {}",
+        crate::publish::namespace::VALID
+    )]
     Namespace {
         value: String,
         #[source]
