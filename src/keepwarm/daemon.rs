@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::heartbeat::Heartbeat;
 use super::lock::{Lock, LockError};
-use super::metrics::{outcome, Metrics};
+use super::metrics::{outcome, vantage_label, Metrics};
 use super::outage::OutageLog;
 use super::{serve, warmness};
 use super::{Error, KeepwarmConfig};
@@ -30,7 +30,10 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> anyhow::Result<Exit> {
     let _lock = take_lock(&cfg)?;
-    let metrics = Arc::new(Metrics::new(cfg.slow, std::time::SystemTime::now()));
+    // The daemon's vantage labels every series, build info included, so
+    // that a daemon gone quiet is still attributable.
+    let vantage = vantage_label(cfg.settings.vantage.as_deref());
+    let metrics = Arc::new(Metrics::new(cfg.slow, std::time::SystemTime::now(), vantage));
     metrics.preset(&names(&cfg));
     let listener = bind_metrics(&cfg).await?;
     let out = open_out(&cfg)?;
