@@ -16,7 +16,7 @@ use super::*;
 
 /// Metric names as PromQL sees them (`_total`, `_bucket`, `_info`…), with
 /// the labels each carries once Prometheus has scraped it.
-type Exported = BTreeMap<String, BTreeSet<String>>;
+pub(super) type Exported = BTreeMap<String, BTreeSet<String>>;
 
 /// A sample value for each template variable, and Grafana's own
 /// intervals, to make an expression PromQL.
@@ -43,7 +43,7 @@ fn shipped() -> Value {
 /// the `# TYPE` lines (so that families without a series yet, the
 /// publishers' failures, count), the labels from the samples; plus what
 /// Prometheus adds (`job`, `instance`, and its own `up`).
-async fn exported_by_a_real_daemon() -> Exported {
+pub(super) async fn exported_by_a_real_daemon() -> Exported {
     let dir = tempfile::tempdir().unwrap();
     let server = start(Behavior::Ok).await;
     let url = server.url("/");
@@ -268,7 +268,7 @@ fn substitute(expr: &str, defined: &BTreeSet<&str>) -> (String, Vec<String>) {
 /// export, and label names its matchers use that those metrics lack. A
 /// name is an identifier outside strings, matchers, ranges and label
 /// lists that is not a function, an aggregation or a keyword.
-fn names_in(expr: &str, exported: &Exported) -> Vec<String> {
+pub(super) fn names_in(expr: &str, exported: &Exported) -> Vec<String> {
     let mut problems = Vec::new();
     let strings = regex::Regex::new(r#""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`"#).unwrap();
     let bare = strings.replace_all(expr, "\"\"");

@@ -109,3 +109,34 @@ fn the_documented_alert_rules_are_the_shipped_ones() {
         assert!(docs.contains(&row), "docs/keepwarm.md lacks the objective\n{row}");
     }
 }
+
+/// Issue #21: the rules select only metrics and labels a real keep-warm
+/// daemon serves (or that the file records itself): a renamed metric or
+/// label would leave an alert that can never fire, which promtool's tests
+/// on hand-written series cannot see.
+#[tokio::test]
+async fn the_rules_ask_only_for_what_the_daemon_exports() {
+    let mut exported = super::dashboard::exported_by_a_real_daemon().await;
+    let rules = shipped_rules();
+    let every_label: std::collections::BTreeSet<String> = exported.values().flatten().cloned().collect();
+    for r in rules.iter().filter(|r| !r.alert) {
+        exported.insert(r.name.clone(), every_label.clone());
+    }
+    let problems: Vec<String> = rules
+        .iter()
+        .flat_map(|r| {
+            super::dashboard::names_in(&r.expr, &exported)
+                .into_iter()
+                .map(move |p| format!("{}: {p}", r.name))
+        })
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The check sees a renamed metric and a misspelt label.
+    let renamed = super::dashboard::names_in("increase(coldlink_probe_total[15m]) > 0", &exported);
+    assert_eq!(
+        renamed,
+        ["coldlink_probe_total is not a metric the keep-warm daemon exports"]
+    );
+    let misspelt = super::dashboard::names_in("coldlink_probe_success{vantge=\"a\"} == 0", &exported);
+    assert_eq!(misspelt, ["coldlink_probe_success has no label vantge"]);
+}
