@@ -31,6 +31,9 @@
 //! Classic histograms: prometheus-client 0.24 has no native (sparse)
 //! histograms, and its text encoding could not carry them anyway (they
 //! need Prometheus's protobuf exposition).
+//!
+//! Over 500 lines with its tests (about 330 without): one registry, whose
+//! tests check each series' labels, counters and the buckets' marks.
 
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime};
