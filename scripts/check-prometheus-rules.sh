@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Checks the shipped Prometheus alert rules (deploy/prometheus/): that they
-# parse (`promtool check rules`) and that their alerts fire, and stay quiet,
-# on the series of coldlink-rules.test.yml (`promtool test rules`).
+# Checks the shipped Prometheus rules (deploy/prometheus/): that they parse
+# (`promtool check rules`), that the recording rules compute what they
+# should and that the alerts fire, and stay quiet, on the series of
+# coldlink-rules.test.yml (`promtool test rules`). The Grafana dashboard's
+# PromQL is checked by tests/it/keepwarm/dashboard.rs, with promtool too.
 # Installs promtool (Debian's package `prometheus`) only when it is missing.
 #
 #   scripts/check-prometheus-rules.sh

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::heartbeat::Heartbeat;
 use super::lock::{Lock, LockError};
-use super::metrics::{outcome, Metrics};
+use super::metrics::{outcome, vantage_label, Metrics};
 use super::outage::OutageLog;
 use super::{serve, warmness};
 use super::{Error, KeepwarmConfig};
@@ -31,7 +31,10 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> anyhow::Result<Exit> {
     let _lock = take_lock(&cfg)?;
-    let metrics = Arc::new(Metrics::new(cfg.slow, std::time::SystemTime::now()));
+    // The daemon's vantage labels every series, build info included, so
+    // that a daemon gone quiet is still attributable.
+    let vantage = vantage_label(cfg.settings.vantage.as_deref());
+    let metrics = Arc::new(Metrics::new(cfg.slow, std::time::SystemTime::now(), vantage));
     metrics.preset(&names(&cfg));
     let listener = bind_metrics(&cfg).await?;
     let out = open_out(&cfg)?;
@@ -43,9 +46,14 @@ pub async fn run(
         }
         None => String::new(),
     };
-    // Failures are logged (rate-limited) on stderr; TODO(lead): count them
-    // in `metrics` once `Metrics::count_publish_failure` is on main.
-    let publisher = Publisher::start_if(cfg.publish.as_ref(), Hooks::stderr("keepwarm")).await?;
+    // Publishing trouble is logged (rate-limited); what it gives up on is
+    // counted in the metrics, whose series starts at 0.
+    if let Some(p) = &cfg.publish {
+        let _ = metrics.publish_failures(p.route.sink());
+    }
+    let counted = metrics.clone();
+    let hooks = Hooks::stderr("keepwarm").counting(move |sink| counted.count_publish_failure(sink));
+    let publisher = Publisher::start_if(cfg.publish.as_ref(), hooks).await?;
     announce(stderr, &cfg, interval, jitter, &served)?;
     let p = pinger::pings(cfg.targets.len(), interval, jitter, &cfg.settings);
     let (batches, from_engine) = mpsc::channel::<RecordBatch>(64);

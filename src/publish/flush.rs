@@ -155,6 +155,9 @@ impl<S: Sink> Flusher<S> {
         }
         let left: usize = self.pending.iter().map(|p| p.batch.len()).sum();
         add(&self.stats.datums_dropped, left as u64);
+        for _ in &self.pending {
+            self.hooks.failed("cloudwatch");
+        }
         if let Some(w) = self.emf.as_mut() {
             let _ = w.flush();
         }
@@ -233,7 +236,6 @@ impl<S: Sink> Flusher<S> {
                 }
                 Err(message) => {
                     add(&self.stats.calls_failed, 1);
-                    self.hooks.failed("cloudwatch");
                     self.failures_in_row += 1;
                     let wait = self.backoff();
                     let line = format!(
@@ -274,6 +276,7 @@ impl<S: Sink> Flusher<S> {
             }
             dropped += p.batch.len() as u64;
             self.pending.pop_front();
+            self.hooks.failed("cloudwatch");
         }
         if dropped > 0 {
             add(&self.stats.datums_dropped, dropped);

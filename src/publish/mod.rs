@@ -42,6 +42,16 @@ pub enum Route {
     Emf(EmfOut),
 }
 
+impl Route {
+    /// The `sink` label of what is given up on.
+    pub fn sink(&self) -> &'static str {
+        match self {
+            Route::PutMetricData(_) => "cloudwatch",
+            Route::Emf(_) => "emf",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum EmfOut {
     Stdout,
@@ -50,7 +60,10 @@ pub enum EmfOut {
 }
 
 /// What publishing tells its owner: a line to log (rate-limited already,
-/// never a secret) and each failure, by sink (`cloudwatch`, `emf`).
+/// never a secret) and each batch given up on, by sink (`cloudwatch`: a
+/// batch too old to retry or left unsent at the stop; `emf`: an
+/// interval's lines that could not be written). A failed call that is
+/// retried is logged and counted in [`Stats`], not here.
 #[derive(Clone)]
 pub struct Hooks {
     pub log: Arc<dyn Fn(&str) + Send + Sync>,
@@ -63,6 +76,14 @@ impl Hooks {
         Hooks {
             log: Arc::new(move |line| eprintln!("coldlink {who}: {line}")),
             on_failure: Arc::new(|_| {}),
+        }
+    }
+
+    /// The same lines, and each batch given up on to `count` as well.
+    pub fn counting(self, count: impl Fn(&'static str) + Send + Sync + 'static) -> Hooks {
+        Hooks {
+            on_failure: Arc::new(count),
+            ..self
         }
     }
 

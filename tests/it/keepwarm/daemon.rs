@@ -2,6 +2,7 @@
 //! over hours of compressed schedule.
 
 use super::*;
+use coldlink::keepwarm::metrics::vantage_label;
 
 #[tokio::test]
 async fn the_daemon_serves_metrics_that_match_its_probes_and_stops_on_sigterm() {
@@ -23,12 +24,15 @@ async fn the_daemon_serves_metrics_that_match_its_probes_and_stops_on_sigterm() 
     let r = records(dir.path()).remove(0);
     let (body, m) = scrape(&addr).await;
     let target = &r.target;
+    // Issue #21: every series says where the daemon probes from; the
+    // record's vantage, else the host's name.
+    let v = vantage_label(r.vantage.as_deref());
     assert_eq!(
-        m[&format!("coldlink_probes_total{{target=\"{target}\",outcome=\"ok\"}}")],
+        m[&format!("coldlink_probes_total{{target=\"{target}\",vantage=\"{v}\",outcome=\"ok\"}}")],
         1.0,
         "{body}"
     );
-    let total = format!("{{target=\"{target}\",phase=\"total\"}}");
+    let total = format!("{{target=\"{target}\",vantage=\"{v}\",phase=\"total\"}}");
     assert_eq!(m[&format!("coldlink_probe_phase_seconds_count{total}")], 1.0);
     let sum = m[&format!("coldlink_probe_phase_seconds_sum{total}")];
     assert!(
@@ -36,27 +40,38 @@ async fn the_daemon_serves_metrics_that_match_its_probes_and_stops_on_sigterm() 
         "{sum} against {} ms",
         r.total_ms
     );
-    let ttfb = format!("coldlink_probe_phase_seconds_count{{target=\"{target}\",phase=\"ttfb\"}}");
+    let ttfb =
+        format!("coldlink_probe_phase_seconds_count{{target=\"{target}\",vantage=\"{v}\",phase=\"ttfb\"}}");
     assert_eq!(m[&ttfb], 1.0);
     let at =
         r.at.0
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs_f64();
-    let last = m[&format!("coldlink_last_success_timestamp_seconds{{target=\"{target}\"}}")];
+    let last = m[&format!("coldlink_last_success_timestamp_seconds{{target=\"{target}\",vantage=\"{v}\"}}")];
     assert!(last >= at && last - at < 1.0, "{last} against the probe at {at}");
     assert_eq!(
-        m[&format!("coldlink_connection_reused_total{{target=\"{target}\"}}")],
+        m[&format!("coldlink_connection_reused_total{{target=\"{target}\",vantage=\"{v}\"}}")],
         0.0,
         "the first probe's connection is new: {body}"
     );
     assert_eq!(
-        m[&format!("coldlink_probe_success{{target=\"{target}\"}}")],
+        m[&format!("coldlink_connection_new_total{{target=\"{target}\",vantage=\"{v}\"}}")],
         1.0,
         "{body}"
     );
     assert_eq!(
-        m[&format!("coldlink_probes_total{{target=\"{target}\",outcome=\"timeout\"}}")],
+        m[&format!("coldlink_warm_probes_total{{target=\"{target}\",vantage=\"{v}\"}}")],
+        0.0,
+        "a new connection is not a warm path: {body}"
+    );
+    assert_eq!(
+        m[&format!("coldlink_probe_success{{target=\"{target}\",vantage=\"{v}\"}}")],
+        1.0,
+        "{body}"
+    );
+    assert_eq!(
+        m[&format!("coldlink_probes_total{{target=\"{target}\",vantage=\"{v}\",outcome=\"timeout\"}}")],
         0.0,
         "every outcome starts at zero, so increase() sees the first timeout"
     );
@@ -133,8 +148,11 @@ async fn issue_14_a_daemon_started_into_an_outage_says_probe_success_0() {
     assert!(r.error.is_some(), "the closed port refuses: {r:?}");
     let (body, m) = scrape(&addr).await;
     let target = &r.target;
+    let v = vantage_label(r.vantage.as_deref());
     assert_eq!(
-        m.get(&format!("coldlink_probe_success{{target=\"{target}\"}}")),
+        m.get(&format!(
+            "coldlink_probe_success{{target=\"{target}\",vantage=\"{v}\"}}"
+        )),
         Some(&0.0),
         "{body}"
     );
@@ -144,14 +162,14 @@ async fn issue_14_a_daemon_started_into_an_outage_says_probe_success_0() {
     );
     assert_eq!(
         m.get(&format!(
-            "coldlink_build_info{{version=\"{}\"}}",
+            "coldlink_build_info{{version=\"{}\",vantage=\"{v}\"}}",
             env!("CARGO_PKG_VERSION")
         )),
         Some(&1.0),
         "{body}"
     );
     let unix = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
-    let started = m["coldlink_start_time_seconds"];
+    let started = m[&format!("coldlink_start_time_seconds{{vantage=\"{v}\"}}")];
     assert!(
         unix(before) <= started && started <= unix(after),
         "{started} not between the spawn ({}) and the daemon's first line ({})",

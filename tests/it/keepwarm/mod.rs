@@ -1,9 +1,10 @@
 //! `coldlink keepwarm` end to end (issues #8 and #14): `--once` as cron
 //! meets it, the daemon, heartbeats, warmness and the keep-warm claim on the
-//! lab, and the shipped alert rules. The helpers they share are here; each
-//! area is a module of its own.
+//! lab, and the shipped alert rules and Grafana dashboard. The helpers
+//! they share are here; each area is a module of its own.
 
 mod daemon;
+mod dashboard;
 mod heartbeat;
 mod once;
 mod rules;

@@ -159,3 +159,64 @@ async fn a_hanging_endpoint_holds_the_end_only_until_the_stop_deadline() {
     assert!(took < Duration::from_secs(3 + 5 + 5), "took {took:?}");
     assert!(err.contains("did not take the last metrics within 5s"), "{err}");
 }
+
+/// The daemon's Prometheus metrics carry the publisher's given-up count,
+/// at 0 from the start, under its sink.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_exports_its_publish_failures_from_zero() {
+    use std::io::{BufRead, Read, Write};
+    let server = start(Behavior::Ok).await;
+    let closed = closed_port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin())
+        .args(["keepwarm", "--interval", "200ms", &server.url("/")])
+        .args([
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--cloudwatch-namespace",
+            "Coldlink/Test",
+        ])
+        .args(["--aws-endpoint", &format!("http://{}", closed.addr)])
+        .arg("--lock")
+        .arg(dir.path().join("l"))
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap_or_else(|| panic!("no metrics address: {first}"))
+        .to_string();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    let line = body
+        .lines()
+        .find(|l| l.starts_with("coldlink_publish_failures_total{"))
+        .unwrap_or_else(|| panic!("no publish failures series: {body}"));
+    assert!(
+        line.contains("sink=\"cloudwatch\"") && line.ends_with(" 0"),
+        "{line}"
+    );
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let code = tokio::task::spawn_blocking(move || child.wait().unwrap().code())
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0));
+}
