@@ -26,6 +26,7 @@ pub async fn run(
         cfg.concurrency,
         cfg.output,
         stdout,
+        None,
         cancel,
     )
     .await

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::output;
 use crate::config::{RunConfig, RunPlan};
 use crate::probe::{CountPlan, Pacing, Plan, SchedulePlan};
+use crate::publish::xray_segments;
 
 pub async fn run(
     cfg: RunConfig,
@@ -42,16 +43,20 @@ pub async fn run(
             cancel.cancel();
         });
     }
-    output::probe_into_output(
+    let segments = xray_segments::start(cfg.xray_segments.as_ref(), &targets);
+    let exit = output::probe_into_output(
         cfg.settings,
         targets,
         plan,
         cfg.max_in_flight,
         cfg.output,
         stdout,
+        segments.as_ref().map(|p| p.sink()),
         cancel,
     )
-    .await
+    .await;
+    xray_segments::finish(segments, &mut std::io::stderr()).await;
+    exit
 }
 
 /// One line on stderr saying what is about to happen (stdout is for data).

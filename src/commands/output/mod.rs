@@ -26,6 +26,7 @@ use crate::config::OutputConfig;
 use crate::exit::Exit;
 use crate::probe::waterfall;
 use crate::probe::{engine, Plan, ProbeRecord, ProbeSettings, RecordBatch, Target};
+use crate::publish::xray_segments::SegmentSink;
 use crate::records::NdjsonWriter;
 use crate::stats::{RunStats, TargetSummary};
 
@@ -53,6 +54,7 @@ pub async fn probe_into_output(
     max_in_flight: usize,
     output: OutputConfig,
     stdout: Box<dyn Write + Send>,
+    segments: Option<SegmentSink>,
     cancel: CancellationToken,
 ) -> anyhow::Result<Exit> {
     let out_file = match &output.out {
@@ -83,6 +85,9 @@ pub async fn probe_into_output(
         while let Some(batch) = from_engine.recv().await {
             for record in &batch {
                 stats.record(record);
+                if let Some(s) = &segments {
+                    s.offer(record);
+                }
             }
             if let Some(tx) = &to_writer {
                 if tx.send(batch).await.is_err() {
