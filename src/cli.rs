@@ -249,7 +249,7 @@ pub struct RunArgs {
     /// then names that segment as its parent (Parent=), so that X-Ray
     /// shows the caller before API Gateway. Sent from a thread of its
     /// own, never holding up a probe. Where and as whom: --region,
-    /// --aws-profile, the profile's [aws] table, AWS_ENDPOINT_URL; needs
+    /// --aws-profile, the profile's aws table, AWS_ENDPOINT_URL; needs
     /// xray:PutTraceSegments [default: off].
     #[arg(long)]
     pub xray_segments: bool,
@@ -373,7 +373,7 @@ pub struct KeepwarmArgs {
     /// then names that segment as its parent (Parent=), so that X-Ray
     /// shows the caller before API Gateway. Sent from a thread of its
     /// own, never holding up a probe. Where and as whom: --region,
-    /// --aws-profile, the profile's [aws] table, AWS_ENDPOINT_URL; needs
+    /// --aws-profile, the profile's aws table, AWS_ENDPOINT_URL; needs
     /// xray:PutTraceSegments [default: off].
     #[arg(long)]
     pub xray_segments: bool,

@@ -142,9 +142,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
 
 /// `--xray-segments --lab`: the lab's gateway and app send their segments
 /// where the probes send theirs, so that one trace holds them all.
-async fn lab_segments(lab: Option<&RunningLab>, segments: Option<&crate::publish::xray_segments::XraySegments>) {
+async fn lab_segments(
+    lab: Option<&RunningLab>,
+    segments: Option<&crate::publish::xray_segments::XraySegments>,
+) {
     if let (Some(lab), Some(cfg)) = (lab, segments) {
-        lab.lab.publish_traces(crate::publish::xray_segments::client(cfg).await);
+        lab.lab
+            .publish_traces(crate::publish::xray_segments::client(cfg).await);
     }
 }
 

@@ -13,7 +13,7 @@ use crate::probe::{CountPlan, Pacing, Plan, SchedulePlan};
 use crate::publish::xray_segments;
 
 pub async fn run(
-    cfg: RunConfig,
+    mut cfg: RunConfig,
     stdout: Box<dyn Write + Send>,
     cancel: CancellationToken,
 ) -> anyhow::Result<Exit> {
@@ -44,6 +44,7 @@ pub async fn run(
         });
     }
     let segments = xray_segments::start(cfg.xray_segments.as_ref(), &targets);
+    cfg.output.segments = segments.as_ref().map(|p| p.sink());
     let exit = output::probe_into_output(
         cfg.settings,
         targets,
@@ -51,7 +52,6 @@ pub async fn run(
         cfg.max_in_flight,
         cfg.output,
         stdout,
-        segments.as_ref().map(|p| p.sink()),
         cancel,
     )
     .await;

@@ -68,8 +68,12 @@ impl RunConfig {
             RunPlan::Schedule(s) => schedule_in_flight(targets.len(), s.interval, settings.timeouts.total),
         };
         super::check_out(args.out.as_deref())?;
-        let xray_segments =
-            super::xray_segments::xray_segments(args.xray_segments, &args.conn.aws, Some(&profile), &mut settings)?;
+        let xray_segments = super::xray_segments::xray_segments(
+            args.xray_segments,
+            &args.conn.aws,
+            Some(&profile),
+            &mut settings,
+        )?;
         let families = crate::probe::dual_stack::probes_both(&targets);
         Ok(RunConfig {
             targets,
@@ -84,6 +88,7 @@ impl RunConfig {
                 waterfall: false,
                 keep_records: false,
                 families,
+                segments: None,
             },
             xray_segments,
             profile,

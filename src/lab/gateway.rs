@@ -187,7 +187,10 @@ pub async fn start(
 
 async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<GatewayBody> {
     let received = SystemTime::now();
-    let caller_trace = req.headers().get(trace::TRACE_HEADER).and_then(|v| v.to_str().ok());
+    let caller_trace = req
+        .headers()
+        .get(trace::TRACE_HEADER)
+        .and_then(|v| v.to_str().ok());
     let trace_id = caller_trace
         .and_then(trace::root_of)
         .unwrap_or_else(|| trace::new_root_id(received));

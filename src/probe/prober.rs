@@ -421,9 +421,10 @@ impl Prober {
         let (reconnected, stale_idle_ms) = (stale_idle.is_some(), stale_idle.map(ms));
         out.note_connection(&conn.facts);
         let fresh = self.settings.connections == ConnectionPolicy::Fresh;
-        let mut request = target
-            .prepared
-            .build_traced(conn.facts.http, trace_id, self.settings.trace_parent, fresh);
+        let mut request =
+            target
+                .prepared
+                .build_traced(conn.facts.http, trace_id, self.settings.trace_parent, fresh);
         if let Some(signature) = signature {
             signature.apply(request.headers_mut());
         }

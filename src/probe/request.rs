@@ -372,15 +372,21 @@ mod tests {
             format!("Root={root};Parent={};Sampled=1", trace::client_segment_id(root)).as_str()
         );
         let without = p.build_traced(HttpVersion::H2, Some(root), false, false);
-        assert_eq!(without.headers()[trace::TRACE_HEADER], trace::header_value(root).as_str());
-        assert!(p.build_traced(HttpVersion::H1, None, true, false)
+        assert_eq!(
+            without.headers()[trace::TRACE_HEADER],
+            trace::header_value(root).as_str()
+        );
+        assert!(p
+            .build_traced(HttpVersion::H1, None, true, false)
             .headers()
             .get(trace::TRACE_HEADER)
             .is_none());
         // The user's own trace header is theirs: no parent of ours in it.
         let theirs = prepared("http://h/", &[("x-amzn-trace-id", "Root=1-a-b;Sampled=1")]);
         assert_eq!(
-            theirs.build_traced(HttpVersion::H1, Some(root), true, false).headers()[trace::TRACE_HEADER],
+            theirs
+                .build_traced(HttpVersion::H1, Some(root), true, false)
+                .headers()[trace::TRACE_HEADER],
             "Root=1-a-b;Sampled=1"
         );
     }

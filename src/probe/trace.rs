@@ -196,7 +196,11 @@ mod tests {
         let root = "1-673f0a10-0123456789abcdef01234567";
         let id = client_segment_id(root);
         assert_eq!(id.len(), 16);
-        assert!(id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{id}");
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+            "{id}"
+        );
         assert_eq!(client_segment_id(root), id, "the same root, the same id");
         assert_ne!(client_segment_id("1-673f0a10-0123456789abcdef01234568"), id);
         let value = header_value_with_parent(root);

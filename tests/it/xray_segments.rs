@@ -99,7 +99,11 @@ async fn a_runs_client_segments_round_trip_through_moto_under_the_gateways() {
     .await
     .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(!text(&out.stderr).contains("xray-segments"), "nothing lost: {}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("xray-segments"),
+        "nothing lost: {}",
+        text(&out.stderr)
+    );
     let records = records(&out_file);
     assert!(records.len() >= 3, "{records:?}");
     let ids: Vec<String> = records.iter().map(|r| r.trace_id.clone().unwrap()).collect();
@@ -131,7 +135,11 @@ async fn a_runs_client_segments_round_trip_through_moto_under_the_gateways() {
         // Times: the segment is the record's total from its scheduled time.
         let (start, end) = (seconds(client_seg, "start_time"), seconds(client_seg, "end_time"));
         assert!((start - epoch_s(r.scheduled_at.0)).abs() < 2e-6, "{client_seg}");
-        assert!(((end - start) * 1000.0 - r.total_ms).abs() < 0.002, "{client_seg} vs {}", r.total_ms);
+        assert!(
+            ((end - start) * 1000.0 - r.total_ms).abs() < 0.002,
+            "{client_seg} vs {}",
+            r.total_ms
+        );
         // One subsegment per phase that happened, each its duration.
         let subs = client_seg["subsegments"].as_array().unwrap();
         let happened: Vec<(&str, f64)> = r
@@ -141,7 +149,11 @@ async fn a_runs_client_segments_round_trip_through_moto_under_the_gateways() {
             .filter_map(|(p, ms)| ms.map(|ms| (p.as_str(), ms)))
             .collect();
         let names: Vec<&str> = subs.iter().map(|s| s["name"].as_str().unwrap()).collect();
-        assert_eq!(names, happened.iter().map(|h| h.0).collect::<Vec<_>>(), "{client_seg}");
+        assert_eq!(
+            names,
+            happened.iter().map(|h| h.0).collect::<Vec<_>>(),
+            "{client_seg}"
+        );
         for (sub, (phase, ms)) in subs.iter().zip(&happened) {
             let took = (seconds(sub, "end_time") - seconds(sub, "start_time")) * 1000.0;
             assert!((took - ms).abs() < 0.002, "{phase}: {took} vs {ms}");
@@ -152,8 +164,15 @@ async fn a_runs_client_segments_round_trip_through_moto_under_the_gateways() {
             joined += 1;
         }
     }
-    println!("{joined} of {} probes' traces joined with the gateway's", records.len());
-    assert!(joined * 2 >= records.len(), "{joined} of {} joined", records.len());
+    println!(
+        "{joined} of {} probes' traces joined with the gateway's",
+        records.len()
+    );
+    assert!(
+        joined * 2 >= records.len(),
+        "{joined} of {} joined",
+        records.len()
+    );
 }
 
 /// A port nothing listens on: connections to it are refused.
@@ -187,7 +206,10 @@ fn a_refusing_endpoint_leaves_the_pings_and_the_exit_alone() {
     let took = started.elapsed();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.lines().count() >= 1 && stdout.lines().all(|l| l.ends_with(" ok")), "{stdout}");
+    assert!(
+        stdout.lines().count() >= 1 && stdout.lines().all(|l| l.ends_with(" ok")),
+        "{stdout}"
+    );
     assert!(
         stderr.contains("--xray-segments: 0 client segments sent to X-Ray;"),
         "{stderr}"
@@ -223,13 +245,55 @@ fn a_silent_endpoint_fills_the_queue_and_drops_without_waiting() {
     for _ in 0..offered {
         sink.offer(&r);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let started = Instant::now();
     let totals = runtime.block_on(publisher.finish(Duration::from_millis(300)));
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(totals.sent, 0);
     // The queue holds 8192; at most a batch is in flight; the rest dropped.
     assert!(totals.dropped >= offered - 8192 - 50, "{totals:?}");
-    assert_eq!(totals.dropped + totals.failed, offered, "every segment counted: {totals:?}");
+    assert_eq!(
+        totals.dropped + totals.failed,
+        offered,
+        "every segment counted: {totals:?}"
+    );
     assert!(totals.lost_line().is_some());
+}
+
+/// Without the trace header there is no parent to name; a lab's segments
+/// need an emulator to go to. Both refused, exit 2, before any probe.
+#[test]
+fn what_cannot_work_is_refused_before_a_probe() {
+    let out = crate::common::coldlink(&[
+        "keepwarm",
+        "--once",
+        "--no-trace-header",
+        "--xray-segments",
+        "http://127.0.0.1:9/",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--xray-segments needs the trace header"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    let mut lab = Command::new(env!("CARGO_BIN_EXE_coldlink"));
+    lab.args(["run", "--lab", "healthy", "--xray-segments", "--duration", "1s"])
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_XRAY");
+    let out = lab.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--xray-segments with --lab needs an X-Ray endpoint"),
+        "{}",
+        text(&out.stderr)
+    );
 }

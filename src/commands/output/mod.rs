@@ -26,7 +26,6 @@ use crate::config::OutputConfig;
 use crate::exit::Exit;
 use crate::probe::waterfall;
 use crate::probe::{engine, Plan, ProbeRecord, ProbeSettings, RecordBatch, Target};
-use crate::publish::xray_segments::SegmentSink;
 use crate::records::NdjsonWriter;
 use crate::stats::{RunStats, TargetSummary};
 
@@ -54,7 +53,6 @@ pub async fn probe_into_output(
     max_in_flight: usize,
     output: OutputConfig,
     stdout: Box<dyn Write + Send>,
-    segments: Option<SegmentSink>,
     cancel: CancellationToken,
 ) -> anyhow::Result<Exit> {
     let out_file = match &output.out {
@@ -85,7 +83,7 @@ pub async fn probe_into_output(
         while let Some(batch) = from_engine.recv().await {
             for record in &batch {
                 stats.record(record);
-                if let Some(s) = &segments {
+                if let Some(s) = &output.segments {
                     s.offer(record);
                 }
             }

@@ -187,7 +187,11 @@ impl Flags {
 
     /// Only the flags that are set: a document stays small.
     fn write(self, v: &mut Value) {
-        for (name, set) in [("fault", self.fault), ("error", self.error), ("throttle", self.throttle)] {
+        for (name, set) in [
+            ("fault", self.fault),
+            ("error", self.error),
+            ("throttle", self.throttle),
+        ] {
             if set {
                 v[name] = json!(true);
             }
@@ -293,14 +297,21 @@ mod tests {
     }
 
     fn is_id(id: &str) -> bool {
-        id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        id.len() == 16
+            && id
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
     }
 
     #[test]
     fn a_probe_is_a_client_segment_with_a_subsegment_per_phase() {
         let (seg, v) = parsed(&probe());
         assert_eq!(seg.name, SEGMENT_NAME);
-        assert_eq!(seg.id, trace::client_segment_id(ROOT), "the Parent= the probe sent");
+        assert_eq!(
+            seg.id,
+            trace::client_segment_id(ROOT),
+            "the Parent= the probe sent"
+        );
         assert_eq!(v["trace_id"], ROOT);
         assert!(is_id(&seg.id));
         assert_eq!(seg.start_time, 1_700_000_000.0);
@@ -315,10 +326,13 @@ mod tests {
         assert_eq!(ids.len(), 7, "ids unique in the trace");
         for (sub, want) in seg.subsegments.iter().zip([1.5, 2.25, 10.125, 0.05, 23.4, 0.3]) {
             assert!((sub.duration_ms().unwrap() - want).abs() < 1e-3, "{sub:?}");
-            assert!(sub.start_time >= seg.start_time && sub.end_time <= seg.end_time, "{sub:?}");
+            assert!(
+                sub.start_time >= seg.start_time && sub.end_time <= seg.end_time,
+                "{sub:?}"
+            );
         }
         // End to end, from the probe's real start.
-        assert!((seg.subsegments[0].start_time - 1_700_000_000.000150).abs() < 1e-7);
+        assert!((seg.subsegments[0].start_time - 1_700_000_000.000_15).abs() < 1e-7);
         for pair in seg.subsegments.windows(2) {
             assert_eq!(pair[0].end_time, Some(pair[1].start_time));
         }
@@ -327,7 +341,10 @@ mod tests {
         assert_eq!(v["http"]["response"]["status"], 200);
         assert_eq!(v["annotations"]["target"], "execute-api");
         assert_eq!(v["annotations"]["reused_connection"], false);
-        assert!(v["annotations"].get("vantage").is_none(), "no vantage: no annotation");
+        assert!(
+            v["annotations"].get("vantage").is_none(),
+            "no vantage: no annotation"
+        );
         for flag in ["fault", "error", "throttle", "cause", "parent_id"] {
             assert!(v.get(flag).is_none(), "{flag}: {v}");
         }
@@ -410,7 +427,10 @@ mod tests {
             message: "x".repeat(100_000),
         });
         let (_, v) = parsed(&p);
-        assert_eq!(v["http"]["request"]["url"].as_str().unwrap().chars().count(), MAX_TEXT);
+        assert_eq!(
+            v["http"]["request"]["url"].as_str().unwrap().chars().count(),
+            MAX_TEXT
+        );
         assert_eq!(v["annotations"]["target"].as_str().unwrap().len(), MAX_TEXT);
     }
 
@@ -423,7 +443,11 @@ mod tests {
         let mut r: ProbeRecord = serde_json::from_str(line).unwrap();
         assert_eq!(ClientProbe::of(&r, "GET".into()), None);
         r.trace_id = Some("1-a-b".into());
-        assert_eq!(ClientProbe::of(&r, "GET".into()), None, "a user's own, not X-Ray's shape");
+        assert_eq!(
+            ClientProbe::of(&r, "GET".into()),
+            None,
+            "a user's own, not X-Ray's shape"
+        );
         r.trace_id = Some(ROOT.into());
         let p = ClientProbe::of(&r, "GET".into()).unwrap();
         assert_eq!(epoch_us(p.at) - epoch_us(p.scheduled_at), 3456);

@@ -95,7 +95,11 @@ pub struct SegmentSink {
 }
 
 impl SegmentSink {
-    pub(crate) fn new(queue: mpsc::Sender<ClientProbe>, counters: Arc<Counters>, targets: &[Target]) -> SegmentSink {
+    pub(crate) fn new(
+        queue: mpsc::Sender<ClientProbe>,
+        counters: Arc<Counters>,
+        targets: &[Target],
+    ) -> SegmentSink {
         let methods = targets
             .iter()
             .filter(|t| t.prepared.user_trace().is_none())

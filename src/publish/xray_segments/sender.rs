@@ -209,11 +209,16 @@ impl Worker {
                 }
                 Err(e) if attempt == ATTEMPTS => {
                     Counters::add(&self.counters.failed, n);
-                    self.log.warn(&format!("{e}; {n} client segments given up after {ATTEMPTS} attempts"));
+                    self.log.warn(&format!(
+                        "{e}; {n} client segments given up after {ATTEMPTS} attempts"
+                    ));
                     return;
                 }
                 Err(e) => {
-                    self.log.warn(&format!("{e}; trying again in {}", humantime::format_duration(backoff)));
+                    self.log.warn(&format!(
+                        "{e}; trying again in {}",
+                        humantime::format_duration(backoff)
+                    ));
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = self.abort.cancelled() => {
