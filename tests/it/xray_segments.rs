@@ -297,3 +297,70 @@ fn what_cannot_work_is_refused_before_a_probe() {
         text(&out.stderr)
     );
 }
+
+/// The daemon: every ping's client segment reaches X-Ray, the last ones
+/// flushed on SIGTERM.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemons_pings_are_in_xray_after_sigterm() {
+    let moto = tokio::task::spawn_blocking(moto::Moto::start).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("records.ndjson");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coldlink"))
+        .args([
+            "keepwarm",
+            "--lab",
+            "healthy",
+            "--interval",
+            "1s",
+            "--xray-segments",
+        ])
+        .arg("--lock")
+        .arg(dir.path().join("lock"))
+        .arg("--out")
+        .arg(&out_file)
+        .env_remove("RUST_LOG")
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default().lines().count();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while read(&out_file) < 4 {
+        assert!(Instant::now() < deadline, "fewer than 4 records after 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let out = tokio::task::spawn_blocking(move || {
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        (child.wait().unwrap().code(), err)
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.0, Some(0), "{}", out.1);
+    assert!(!out.1.contains("--xray-segments"), "nothing lost: {}", out.1);
+    let records = records(&out_file);
+    let ids: Vec<String> = records.iter().map(|r| r.trace_id.clone().unwrap()).collect();
+    let found = traces(&moto.xray(), &ids).await;
+    for r in &records {
+        let docs = &found[r.trace_id.as_deref().unwrap()];
+        let seg = docs
+            .iter()
+            .find(|d| d["name"] == SEGMENT_NAME)
+            .expect("the client segment");
+        assert_eq!(seg["annotations"]["target"], r.target.as_str());
+        assert_eq!(
+            seg["annotations"]["reused_connection"],
+            r.conn.as_ref().unwrap().reused,
+            "{seg}"
+        );
+    }
+}
