@@ -15,6 +15,7 @@ pub mod keepwarm;
 pub mod lab;
 pub mod logs;
 pub mod probe;
+pub mod publish;
 pub mod records;
 pub mod run;
 pub mod shutdown;

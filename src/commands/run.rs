@@ -10,9 +10,10 @@ use tokio_util::sync::CancellationToken;
 use super::output;
 use crate::config::{RunConfig, RunPlan};
 use crate::probe::{CountPlan, Pacing, Plan, SchedulePlan};
+use crate::publish::xray_segments;
 
 pub async fn run(
-    cfg: RunConfig,
+    mut cfg: RunConfig,
     stdout: Box<dyn Write + Send>,
     cancel: CancellationToken,
 ) -> anyhow::Result<Exit> {
@@ -42,7 +43,9 @@ pub async fn run(
             cancel.cancel();
         });
     }
-    output::probe_into_output(
+    let segments = xray_segments::start(cfg.xray_segments.as_ref(), &targets);
+    cfg.output.segments = segments.as_ref().map(|p| p.sink());
+    let exit = output::probe_into_output(
         cfg.settings,
         targets,
         plan,
@@ -51,7 +54,9 @@ pub async fn run(
         stdout,
         cancel,
     )
-    .await
+    .await;
+    xray_segments::finish(segments, &mut std::io::stderr()).await;
+    exit
 }
 
 /// One line on stderr saying what is about to happen (stdout is for data).

@@ -29,6 +29,8 @@ pub struct RunConfig {
     /// Probes allowed in flight at once.
     pub max_in_flight: usize,
     pub output: OutputConfig,
+    /// `--xray-segments`: where each probe's client segment goes.
+    pub xray_segments: Option<crate::publish::xray_segments::XraySegments>,
 }
 
 impl RunConfig {
@@ -66,6 +68,12 @@ impl RunConfig {
             RunPlan::Schedule(s) => schedule_in_flight(targets.len(), s.interval, settings.timeouts.total),
         };
         super::check_out(args.out.as_deref())?;
+        let xray_segments = super::xray_segments::xray_segments(
+            args.xray_segments,
+            &args.conn.aws,
+            Some(&profile),
+            &mut settings,
+        )?;
         let families = crate::probe::dual_stack::probes_both(&targets);
         Ok(RunConfig {
             targets,
@@ -80,7 +88,9 @@ impl RunConfig {
                 waterfall: false,
                 keep_records: false,
                 families,
+                segments: None,
             },
+            xray_segments,
             profile,
         })
     }

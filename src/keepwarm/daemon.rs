@@ -20,6 +20,7 @@ use crate::diagnose::{percent, ratio};
 use crate::exit::Exit;
 use crate::format;
 use crate::probe::{engine, pinger, RecordBatch};
+use crate::publish::xray_segments::{self, SegmentSink};
 use crate::records::QueuedWriter;
 
 pub async fn run(
@@ -63,13 +64,16 @@ pub async fn run(
         .heartbeat
         .clone()
         .map(|url| tokio::spawn(send_heartbeats(Heartbeat::new(url), beat_rx)));
+    let segments = xray_segments::start(cfg.xray_segments.as_ref(), &cfg.targets);
     let mut tally = Tally::new(&cfg, metrics, out);
+    tally.segments = segments.as_ref().map(|p| p.sink());
     let (result, ()) = tokio::join!(engine, tally.consume(from_engine, beats, stderr));
     result.map_err(Error::Tls)?;
     if let Some(task) = beating {
         // The last round's heartbeat, if it is quick about it.
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
+    xray_segments::finish(segments, stderr).await;
     tally.finish(stderr)?;
     Ok(Exit::Ok)
 }
@@ -141,6 +145,8 @@ struct Tally {
     warmth: Warmth,
     rounds: Rounds,
     out: Option<QueuedWriter>,
+    /// `--xray-segments`: each ping's client segment, queued.
+    segments: Option<SegmentSink>,
 }
 
 impl Tally {
@@ -153,6 +159,7 @@ impl Tally {
             warmth: Warmth::new(names(cfg).into_iter()),
             rounds: Rounds::default(),
             out,
+            segments: None,
         }
     }
 
@@ -178,6 +185,9 @@ impl Tally {
                 }
                 if let Some(w) = self.out.as_mut() {
                     w.write(r);
+                }
+                if let Some(s) = &self.segments {
+                    s.offer(r);
                 }
             }
         }

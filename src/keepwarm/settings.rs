@@ -33,6 +33,8 @@ pub struct KeepwarmConfig {
     pub idle_timer: crate::keepwarm::warmness::Known,
     /// The profile's name, or "urls": the label of what is kept warm.
     pub name: String,
+    /// `--xray-segments`: where each ping's client segment goes.
+    pub xray_segments: Option<crate::publish::xray_segments::XraySegments>,
 }
 
 /// One lock per profile (or set of URLs), per user, and per mode: two

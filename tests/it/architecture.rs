@@ -14,9 +14,10 @@ const COMMAND_SIDE: &[&str] = &["main", "run", "commands", "config", "cli"];
 const FEATURES: &[(&str, &[&str])] = &[
     ("aws", &[]),
     ("diagnose", &["aws"]),
-    ("keepwarm", &["diagnose"]),
+    ("keepwarm", &["diagnose", "publish"]),
     ("tui", &["diagnose"]),
     ("lab", &["aws"]),
+    ("publish", &["aws"]),
 ];
 /// The engine and the leaves: they use no feature and nothing above.
 const BELOW_FEATURES: &[&str] = &[

@@ -52,3 +52,4 @@ mod syn_schedule;
 mod tui;
 mod watch_engine;
 mod watch_tmux;
+mod xray_segments;

@@ -83,6 +83,9 @@ pub async fn probe_into_output(
         while let Some(batch) = from_engine.recv().await {
             for record in &batch {
                 stats.record(record);
+                if let Some(s) = &output.segments {
+                    s.offer(record);
+                }
             }
             if let Some(tx) = &to_writer {
                 if tx.send(batch).await.is_err() {
