@@ -243,6 +243,17 @@ pub struct RunArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
+    /// Send each probe's own client segment to X-Ray (PutTraceSegments)
+    /// under the trace id it sets, with a subsegment per phase that
+    /// happened (dns, connect, tls, send, ttfb, body); the trace header
+    /// then names that segment as its parent (Parent=), so that X-Ray
+    /// shows the caller before API Gateway. Sent from a thread of its
+    /// own, never holding up a probe. Where and as whom: --region,
+    /// --aws-profile, the profile's aws table, AWS_ENDPOINT_URL; needs
+    /// xray:PutTraceSegments [default: off].
+    #[arg(long)]
+    pub xray_segments: bool,
+
     #[command(flatten)]
     pub publish: PublishArgs,
 }
@@ -358,6 +369,17 @@ pub struct KeepwarmArgs {
     /// Also append every probe record (NDJSON) to FILE.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    /// Send each probe's own client segment to X-Ray (PutTraceSegments)
+    /// under the trace id it sets, with a subsegment per phase that
+    /// happened (dns, connect, tls, send, ttfb, body); the trace header
+    /// then names that segment as its parent (Parent=), so that X-Ray
+    /// shows the caller before API Gateway. Sent from a thread of its
+    /// own, never holding up a probe. Where and as whom: --region,
+    /// --aws-profile, the profile's aws table, AWS_ENDPOINT_URL; needs
+    /// xray:PutTraceSegments [default: off].
+    #[arg(long)]
+    pub xray_segments: bool,
 
     #[command(flatten)]
     pub publish: PublishArgs,

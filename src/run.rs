@@ -73,7 +73,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             commands::probe::run(cfg, Box::new(io::stdout()), cancel).await
         }),
         Command::Run(args) => on_runtime(|cancel| async move {
-            let (cfg, _lab) = prepare(
+            let (cfg, lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
                 args.quiet,
@@ -81,6 +81,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
                 |lab| Ok(RunConfig::from_args(&args, lab.map(RunningLab::context))?),
             )
             .await?;
+            lab_segments(lab.as_ref(), cfg.xray_segments.as_ref()).await;
             commands::run::run(cfg, Box::new(io::stdout()), cancel).await
         }),
         Command::Diagnose(args) => on_runtime(|cancel| async move {
@@ -110,7 +111,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             commands::watch::run(cfg, cancel).await
         }),
         Command::Keepwarm(args) => on_runtime(|cancel| async move {
-            let (cfg, _lab) = prepare(
+            let (cfg, lab) = prepare(
                 || check_out(args.out.as_deref()),
                 &args.lab,
                 false,
@@ -122,6 +123,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
                 },
             )
             .await?;
+            lab_segments(lab.as_ref(), cfg.xray_segments.as_ref()).await;
             commands::keepwarm::run(cfg, &mut io::stdout().lock(), cancel).await
         }),
         Command::Lab(args) => {
@@ -135,6 +137,18 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Man(args) => commands::man::run(Cli::command(), &args, &mut io::stdout().lock()),
+    }
+}
+
+/// `--xray-segments --lab`: the lab's gateway and app send their segments
+/// where the probes send theirs, so that one trace holds them all.
+async fn lab_segments(
+    lab: Option<&RunningLab>,
+    segments: Option<&crate::publish::xray_segments::XraySegments>,
+) {
+    if let (Some(lab), Some(cfg)) = (lab, segments) {
+        lab.lab
+            .publish_traces(crate::publish::xray_segments::client(cfg).await);
     }
 }
 

@@ -116,13 +116,30 @@ async fn batch(
 /// gateway does for the requests it handles. Returns the documents X-Ray
 /// did not take.
 pub async fn put_segments(client: &Client, documents: Vec<String>) -> Result<usize, String> {
+    Ok(put_documents(client, documents).await?.len())
+}
+
+/// [`put_segments`], with what X-Ray said of each document it did not
+/// take (`ID: CODE: MESSAGE`), for a log line that says why.
+pub async fn put_documents(client: &Client, documents: Vec<String>) -> Result<Vec<String>, String> {
     let answer = client
         .put_trace_segments()
         .set_trace_segment_documents(Some(documents))
         .send()
         .await
         .map_err(|e| super::describe("xray:PutTraceSegments", &e))?;
-    Ok(answer.unprocessed_trace_segments().len())
+    Ok(answer
+        .unprocessed_trace_segments()
+        .iter()
+        .map(|u| {
+            format!(
+                "{}: {}: {}",
+                u.id().unwrap_or("?"),
+                u.error_code().unwrap_or("?"),
+                u.message().unwrap_or("")
+            )
+        })
+        .collect())
 }
 
 /// The ids of traces X-Ray has between `from` and `to` (at most `limit`),

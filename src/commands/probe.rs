@@ -26,7 +26,6 @@ pub async fn run(
         cfg.concurrency,
         cfg.output,
         stdout,
-        None,
         cancel,
     )
     .await

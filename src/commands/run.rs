@@ -10,10 +10,11 @@ use tokio_util::sync::CancellationToken;
 use super::output;
 use crate::config::{RunConfig, RunPlan};
 use crate::probe::{CountPlan, Pacing, Plan, SchedulePlan};
+use crate::publish::xray_segments;
 use crate::publish::{Hooks, Publisher};
 
 pub async fn run(
-    cfg: RunConfig,
+    mut cfg: RunConfig,
     stdout: Box<dyn Write + Send>,
     cancel: CancellationToken,
 ) -> anyhow::Result<Exit> {
@@ -44,6 +45,9 @@ pub async fn run(
         });
     }
     let publisher = Publisher::start_if(cfg.publish.as_ref(), Hooks::stderr("run")).await?;
+    let segments = xray_segments::start(cfg.xray_segments.as_ref(), &targets);
+    cfg.output.segments = segments.as_ref().map(|p| p.sink());
+    cfg.output.publish = publisher.as_ref().map(|p| p.tap().clone());
     let exit = output::probe_into_output(
         cfg.settings,
         targets,
@@ -51,7 +55,6 @@ pub async fn run(
         cfg.max_in_flight,
         cfg.output,
         stdout,
-        publisher.as_ref().map(Publisher::tap),
         cancel,
     )
     .await;
@@ -59,6 +62,7 @@ pub async fn run(
         // The last interval, within a short deadline, whatever the run's end.
         p.finish().await;
     }
+    xray_segments::finish(segments, &mut std::io::stderr()).await;
     exit
 }
 

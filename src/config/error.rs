@@ -115,6 +115,10 @@ pub enum ConfigError {
     LabLookupWithoutEndpoint { flag: &'static str },
     #[error("--aws-config with --lab needs --aws-endpoint URL (moto's server, e.g. http://127.0.0.1:5000): the lab seeds the emulator with its scenario's configuration and reads it back, never an AWS account")]
     LabConfigWithoutEndpoint,
+    #[error("--xray-segments with --lab needs an X-Ray endpoint (moto's server, e.g. AWS_ENDPOINT_URL=http://127.0.0.1:5000, or endpoint_url in the profile's [aws] table): the lab's segments go there, not to AWS")]
+    LabSegmentsWithoutEndpoint,
+    #[error("--xray-segments needs the trace header (it names the probe's client segment as the trace's parent): drop --no-trace-header, or trace_header = false from the profile")]
+    SegmentsWithoutTraceHeader,
     /// `--cert` / `--key`: the file and what is wrong with it.
     #[error("{flag} {source}{}", expected_pem(source, "--cert", "--key"))]
     ClientCert {

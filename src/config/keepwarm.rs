@@ -47,6 +47,8 @@ impl FromArgs<KeepwarmArgs> for KeepwarmConfig {
         };
         let mut settings = conn.settings(policy, targets.len())?;
         settings.lab = source::lab_of(profile, &args.urls);
+        let xray_segments =
+            super::xray_segments::xray_segments(args.xray_segments, &args.conn.aws, profile, &mut settings)?;
         let slow = args
             .slow
             .or(profile.and_then(|p| p.diagnose.slow))
@@ -83,6 +85,7 @@ impl FromArgs<KeepwarmArgs> for KeepwarmConfig {
             slow,
             lock,
             out: args.out.clone(),
+            xray_segments,
         })
     }
 }

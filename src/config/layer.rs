@@ -191,6 +191,7 @@ impl Connection {
             max_idle_per_origin: concurrency.max(1),
             lab: None,
             vantage: None,
+            trace_parent: false,
         })
     }
 

@@ -26,6 +26,7 @@ pub mod sigv4;
 pub mod source;
 pub mod targets;
 mod watch;
+mod xray_segments;
 
 pub use aws::{
     is_execute_api_host, names_nothing, CloudWatchLookup, PathConfigLookup, XrayLookup, DEFAULT_XRAY_WAIT,

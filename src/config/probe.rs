@@ -22,6 +22,12 @@ pub struct OutputConfig {
     pub keep_records: bool,
     /// A target is probed on both IP families: lines name the family.
     pub families: bool,
+    /// `--xray-segments`: each record's client segment is queued here (set
+    /// by the command once its publisher runs).
+    pub segments: Option<crate::publish::xray_segments::SegmentSink>,
+    /// `--cloudwatch-namespace` / `--emf`: each record is folded in here
+    /// (set by the command once its publisher runs).
+    pub publish: Option<crate::publish::Tap>,
 }
 
 /// `coldlink probe`, validated.
@@ -72,6 +78,8 @@ impl ProbeConfig {
                 waterfall: single && !args.quiet,
                 keep_records: true,
                 families,
+                segments: None,
+                publish: None,
             },
         })
     }

@@ -31,6 +31,8 @@ pub struct RunConfig {
     pub output: OutputConfig,
     /// `--cloudwatch-namespace` / `--emf`.
     pub publish: Option<crate::publish::PublishSettings>,
+    /// `--xray-segments`: where each probe's client segment goes.
+    pub xray_segments: Option<crate::publish::xray_segments::XraySegments>,
 }
 
 impl RunConfig {
@@ -68,6 +70,12 @@ impl RunConfig {
             RunPlan::Schedule(s) => schedule_in_flight(targets.len(), s.interval, settings.timeouts.total),
         };
         super::check_out(args.out.as_deref())?;
+        let xray_segments = super::xray_segments::xray_segments(
+            args.xray_segments,
+            &args.conn.aws,
+            Some(&profile),
+            &mut settings,
+        )?;
         let families = crate::probe::dual_stack::probes_both(&targets);
         let stdout_carries = match args.format {
             crate::cli::OutputFormat::Text => None,
@@ -94,8 +102,11 @@ impl RunConfig {
                 waterfall: false,
                 keep_records: false,
                 families,
+                segments: None,
+                publish: None,
             },
             publish,
+            xray_segments,
             profile,
         })
     }

@@ -20,6 +20,7 @@ use crate::diagnose::{percent, ratio};
 use crate::exit::Exit;
 use crate::format;
 use crate::probe::{engine, pinger, RecordBatch};
+use crate::publish::xray_segments::{self, SegmentSink};
 use crate::publish::{Hooks, Publisher, Tap};
 use crate::records::QueuedWriter;
 
@@ -72,7 +73,10 @@ pub async fn run(
         .heartbeat
         .clone()
         .map(|url| tokio::spawn(send_heartbeats(Heartbeat::new(url), beat_rx)));
-    let mut tally = Tally::new(&cfg, metrics, out, publisher.as_ref().map(|p| p.tap().clone()));
+    let segments = xray_segments::start(cfg.xray_segments.as_ref(), &cfg.targets);
+    let mut tally = Tally::new(&cfg, metrics, out);
+    tally.segments = segments.as_ref().map(|p| p.sink());
+    tally.publish = publisher.as_ref().map(|p| p.tap().clone());
     let (result, ()) = tokio::join!(engine, tally.consume(from_engine, beats, stderr));
     result.map_err(Error::Tls)?;
     if let Some(task) = beating {
@@ -83,6 +87,7 @@ pub async fn run(
         // The last interval, within a short deadline.
         p.finish().await;
     }
+    xray_segments::finish(segments, stderr).await;
     tally.finish(stderr)?;
     Ok(Exit::Ok)
 }
@@ -156,15 +161,12 @@ struct Tally {
     out: Option<QueuedWriter>,
     /// `--cloudwatch-namespace` / `--emf`: records in, no waiting.
     publish: Option<Tap>,
+    /// `--xray-segments`: each ping's client segment, queued.
+    segments: Option<SegmentSink>,
 }
 
 impl Tally {
-    fn new(
-        cfg: &KeepwarmConfig,
-        metrics: Arc<Metrics>,
-        out: Option<QueuedWriter>,
-        publish: Option<Tap>,
-    ) -> Tally {
+    fn new(cfg: &KeepwarmConfig, metrics: Arc<Metrics>, out: Option<QueuedWriter>) -> Tally {
         Tally {
             slow: cfg.slow,
             targets: cfg.targets.len().max(1) as u64,
@@ -173,7 +175,8 @@ impl Tally {
             warmth: Warmth::new(names(cfg).into_iter()),
             rounds: Rounds::default(),
             out,
-            publish,
+            publish: None,
+            segments: None,
         }
     }
 
@@ -202,6 +205,9 @@ impl Tally {
                 }
                 if let Some(w) = self.out.as_mut() {
                     w.write(r);
+                }
+                if let Some(s) = &self.segments {
+                    s.offer(r);
                 }
             }
         }

@@ -14,6 +14,7 @@ use super::{Error, KeepwarmConfig};
 use crate::exit::Exit;
 use crate::format;
 use crate::probe::{runner, CountPlan, Pacing, ProbeRecord, Prober};
+use crate::publish::xray_segments;
 use crate::publish::Hooks;
 use crate::records::NdjsonWriter;
 
@@ -42,6 +43,7 @@ pub async fn run(
         None => None,
     };
     let prober = Arc::new(Prober::new(cfg.settings.clone()).map_err(Error::Tls)?);
+    let segments = xray_segments::start(cfg.xray_segments.as_ref(), &cfg.targets);
     let n = cfg.targets.len();
     let plan = CountPlan::new(n, 1, Pacing::None, Instant::now());
     let (tx, mut rx) = mpsc::channel(n.max(1));
@@ -66,6 +68,9 @@ pub async fn run(
             w.write(r).map_err(|source| Error::Write { source })?;
         }
     }
+    if let Some(sink) = segments.as_ref().map(|p| p.sink()) {
+        records.iter().for_each(|r| sink.offer(r));
+    }
     // `--ip-family both`: one line per target and family, the family named.
     let by_family = cfg.targets.iter().any(|t| t.family.is_some());
     let name = |r: &ProbeRecord| match r.family.filter(|_| by_family) {
@@ -80,6 +85,7 @@ pub async fn run(
         writeln!(stdout, "{line}")?;
     }
     stdout.flush()?;
+    xray_segments::finish(segments, &mut std::io::stderr()).await;
     if let Some(url) = &cfg.heartbeat {
         if let Err(line) = Heartbeat::new(url.clone()).send(healthy).await {
             eprintln!("coldlink keepwarm: {line}");

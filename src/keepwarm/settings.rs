@@ -35,6 +35,8 @@ pub struct KeepwarmConfig {
     pub name: String,
     /// `--cloudwatch-namespace` / `--emf`.
     pub publish: Option<crate::publish::PublishSettings>,
+    /// `--xray-segments`: where each ping's client segment goes.
+    pub xray_segments: Option<crate::publish::xray_segments::XraySegments>,
 }
 
 /// One lock per profile (or set of URLs), per user, and per mode: two

@@ -80,6 +80,8 @@ struct Integrated {
 #[derive(Debug, Clone, Serialize)]
 pub struct GatewayRecord {
     pub trace_id: String,
+    /// The caller's segment id, from its trace header's `Parent=`.
+    pub parent: Option<String>,
     pub request_id: String,
     pub method: String,
     pub path: String,
@@ -185,12 +187,16 @@ pub async fn start(
 
 async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<GatewayBody> {
     let received = SystemTime::now();
-    let trace_id = req
+    let caller_trace = req
         .headers()
         .get(trace::TRACE_HEADER)
-        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.to_str().ok());
+    let trace_id = caller_trace
         .and_then(trace::root_of)
         .unwrap_or_else(|| trace::new_root_id(received));
+    // A traced caller's segment (`Parent=`): the stage segment hangs under
+    // it, as API Gateway's does.
+    let caller_segment = caller_trace.and_then(trace::parent_of);
     let request_id = random_id(&[8, 4, 4, 4, 12]);
     let apigw_id = random_id(&[16]);
     let method = req.method().clone();
@@ -276,6 +282,7 @@ async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<GatewayB
     }
     state.log.push(GatewayRecord {
         trace_id,
+        parent: caller_segment,
         request_id,
         method: method.to_string(),
         path: full_path,

@@ -1,5 +1,6 @@
 //! The lab speaks X-Ray: for every request the gateway handled, a stage
-//! segment (`AWS::ApiGateway::Stage`) with the integration call as a
+//! segment (`AWS::ApiGateway::Stage`, under the caller's segment when the
+//! caller's trace header names one as `Parent=`) with the integration call as a
 //! `remote` subsegment, and for every request the app answered, a segment
 //! of its own whose parent is that subsegment (as an app traced with an
 //! X-Ray SDK writes it), sent with `PutTraceSegments` to the endpoint given
@@ -41,6 +42,10 @@ pub fn segment_document(r: &GatewayRecord, api_id: &str, stage: &str, integratio
         },
         "aws": {"api_gateway": {"rest_api_id": api_id, "stage": stage, "request_id": r.request_id}},
     });
+    // Under the caller's own segment when its trace header named one.
+    if let Some(parent) = &r.parent {
+        stage_segment["parent_id"] = serde_json::json!(parent);
+    }
     // A request the stage refused (403) never reached an integration.
     if r.attempts > 0 {
         stage_segment["subsegments"] = serde_json::json!([{
@@ -133,6 +138,7 @@ mod tests {
         let root = "1-6553f100-000000000000000000000001".to_string();
         let gateway = GatewayRecord {
             trace_id: root.clone(),
+            parent: Some("53995c3f42cd8ad8".into()),
             request_id: "r-1".into(),
             method: "GET".into(),
             path: "/test/header".into(),
@@ -155,7 +161,10 @@ mod tests {
             segment_document(&gateway, "abc123", "test", "backend"),
             app_document(&app),
         ];
-        let b = breakdown(&parse_documents(docs.iter().map(String::as_str)).unwrap()).unwrap();
+        let segments = parse_documents(docs.iter().map(String::as_str)).unwrap();
+        // Issue 21: the caller's segment is the stage segment's parent.
+        assert_eq!(segments[0].parent_id.as_deref(), Some("53995c3f42cd8ad8"));
+        let b = breakdown(&segments).unwrap();
         let close = |a: f64, b: f64| (a - b).abs() < 1.0;
         assert!(close(b.gateway_ms, 520.0), "{b:?}");
         assert!(close(b.integration_ms.unwrap(), 500.0), "{b:?}");

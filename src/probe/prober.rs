@@ -96,6 +96,9 @@ pub struct ProbeSettings {
     pub lab: Option<Arc<LabRun>>,
     /// The vantage point these probes run from, for the records.
     pub vantage: Option<Arc<str>>,
+    /// Name each probe's client segment as its trace's parent
+    /// (`--xray-segments`: `trace::client_segment_id`).
+    pub trace_parent: bool,
 }
 
 impl Default for ProbeSettings {
@@ -110,6 +113,7 @@ impl Default for ProbeSettings {
             max_idle_per_origin: 8,
             lab: None,
             vantage: None,
+            trace_parent: false,
         }
     }
 }
@@ -417,7 +421,10 @@ impl Prober {
         let (reconnected, stale_idle_ms) = (stale_idle.is_some(), stale_idle.map(ms));
         out.note_connection(&conn.facts);
         let fresh = self.settings.connections == ConnectionPolicy::Fresh;
-        let mut request = target.prepared.build(conn.facts.http, trace_id, fresh);
+        let mut request =
+            target
+                .prepared
+                .build_traced(conn.facts.http, trace_id, self.settings.trace_parent, fresh);
         if let Some(signature) = signature {
             signature.apply(request.headers_mut());
         }

@@ -177,6 +177,19 @@ impl PreparedRequest {
     /// (ignored when the user sends their own trace header); `last` asks an
     /// HTTP/1.1 server to close after this request.
     pub fn build(&self, http: HttpVersion, trace_root: Option<&str>, last: bool) -> Request<Full<Bytes>> {
+        self.build_traced(http, trace_root, false, last)
+    }
+
+    /// [`PreparedRequest::build`]; `parent` also names the probe's client
+    /// segment as the trace's parent (`--xray-segments`). The trace header
+    /// is never signed (`probe::sigv4`), so a signed probe carries it too.
+    pub fn build_traced(
+        &self,
+        http: HttpVersion,
+        trace_root: Option<&str>,
+        parent: bool,
+        last: bool,
+    ) -> Request<Full<Bytes>> {
         let head = match (http, last) {
             (HttpVersion::H1, false) => &self.heads[0],
             (HttpVersion::H1, true) => &self.heads[1],
@@ -186,8 +199,13 @@ impl PreparedRequest {
         let headers_out = req.headers_mut();
         if !self.user_sets_trace {
             // String to Bytes hands over the buffer: no copy.
-            let value = trace_root
-                .and_then(|root| HeaderValue::from_maybe_shared(Bytes::from(trace::header_value(root))).ok());
+            let value = trace_root.and_then(|root| {
+                let text = match parent {
+                    false => trace::header_value(root),
+                    true => trace::header_value_with_parent(root),
+                };
+                HeaderValue::from_maybe_shared(Bytes::from(text)).ok()
+            });
             match value {
                 Some(v) => {
                     if let Some(slot) = headers_out.get_mut(&TRACE_NAME) {
@@ -340,6 +358,37 @@ mod tests {
         let again = p.build(HttpVersion::H1, None, false);
         assert!(again.headers().get(CONNECTION).is_none());
         assert!(again.headers().get(trace::TRACE_HEADER).is_none());
+    }
+
+    /// Issue 21: with `--xray-segments` the trace header names the probe's
+    /// client segment as the parent; without it, nothing changes.
+    #[test]
+    fn the_parent_is_sent_only_when_asked() {
+        let p = prepared("http://h/", &[]);
+        let root = "1-5f000000-000000000000000000000001";
+        let with = p.build_traced(HttpVersion::H1, Some(root), true, false);
+        assert_eq!(
+            with.headers()[trace::TRACE_HEADER],
+            format!("Root={root};Parent={};Sampled=1", trace::client_segment_id(root)).as_str()
+        );
+        let without = p.build_traced(HttpVersion::H2, Some(root), false, false);
+        assert_eq!(
+            without.headers()[trace::TRACE_HEADER],
+            trace::header_value(root).as_str()
+        );
+        assert!(p
+            .build_traced(HttpVersion::H1, None, true, false)
+            .headers()
+            .get(trace::TRACE_HEADER)
+            .is_none());
+        // The user's own trace header is theirs: no parent of ours in it.
+        let theirs = prepared("http://h/", &[("x-amzn-trace-id", "Root=1-a-b;Sampled=1")]);
+        assert_eq!(
+            theirs
+                .build_traced(HttpVersion::H1, Some(root), true, false)
+                .headers()[trace::TRACE_HEADER],
+            "Root=1-a-b;Sampled=1"
+        );
     }
 
     #[test]

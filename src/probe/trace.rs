@@ -61,11 +61,48 @@ pub fn header_value(root: &str) -> String {
     value
 }
 
+/// The header value for a root id with the probe's own client segment as
+/// the parent (`--xray-segments`): `Root=…;Parent=…;Sampled=1`, so that API
+/// Gateway's stage segment hangs under the segment the probe puts.
+pub fn header_value_with_parent(root: &str) -> String {
+    let mut value = String::with_capacity(root.len() + 15 + 24);
+    value.push_str("Root=");
+    value.push_str(root);
+    value.push_str(";Parent=");
+    value.push_str(&client_segment_id(root));
+    value.push_str(";Sampled=1");
+    value
+}
+
+/// The id of the client segment a probe puts to X-Ray (`--xray-segments`):
+/// 16 hex digits derived from its root id (FNV-1a), so that the request's
+/// `Parent=` is known before it is sent and the publisher finds it again
+/// from the record's `trace_id` alone: no field in the record, no state.
+pub fn client_segment_id(root: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in root.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&hex8((h >> 32) as u32));
+    id[8..].copy_from_slice(&hex8(h as u32));
+    String::from_utf8(id.to_vec()).expect("hex digits are ASCII")
+}
+
 /// The root id in a header value such as `Root=1-…;Parent=…;Sampled=1`.
 pub fn root_of(value: &str) -> Option<String> {
+    field_of(value, "Root=")
+}
+
+/// The parent segment's id in a trace header value, if it names one.
+pub fn parent_of(value: &str) -> Option<String> {
+    field_of(value, "Parent=")
+}
+
+fn field_of(value: &str, key: &str) -> Option<String> {
     value
         .split(';')
-        .find_map(|part| part.trim().strip_prefix("Root="))
+        .find_map(|part| part.trim().strip_prefix(key))
         .map(str::to_string)
 }
 
@@ -150,6 +187,28 @@ mod tests {
         assert_eq!(root_of(&header_value(&id)), Some(id));
         assert_eq!(root_of("Parent=x; Root=1-a-b"), Some("1-a-b".to_string()));
         assert_eq!(root_of("Sampled=1"), None);
+    }
+
+    /// Issue 21: the parent a probe sends is its client segment's id, a
+    /// 16-hex-digit X-Ray segment id known before the request goes out.
+    #[test]
+    fn the_parent_is_the_client_segment_id() {
+        let root = "1-673f0a10-0123456789abcdef01234567";
+        let id = client_segment_id(root);
+        assert_eq!(id.len(), 16);
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+            "{id}"
+        );
+        assert_eq!(client_segment_id(root), id, "the same root, the same id");
+        assert_ne!(client_segment_id("1-673f0a10-0123456789abcdef01234568"), id);
+        let value = header_value_with_parent(root);
+        assert_eq!(value, format!("Root={root};Parent={id};Sampled=1"));
+        assert_eq!(value.len(), value.capacity(), "sized once");
+        assert_eq!(root_of(&value).as_deref(), Some(root));
+        assert_eq!(parent_of(&value), Some(id));
+        assert_eq!(parent_of(&header_value(root)), None);
     }
 
     #[test]

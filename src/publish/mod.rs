@@ -12,6 +12,7 @@ pub mod distribution;
 pub mod emf;
 pub mod flush;
 pub mod namespace;
+pub mod xray_segments;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -18,6 +18,7 @@ const FEATURES: &[(&str, &[&str])] = &[
     ("keepwarm", &["diagnose", "publish"]),
     ("tui", &["diagnose"]),
     ("lab", &["aws"]),
+    ("publish", &["aws"]),
 ];
 /// The engine and the leaves: they use no feature and nothing above.
 const BELOW_FEATURES: &[&str] = &[

@@ -53,3 +53,4 @@ mod syn_schedule;
 mod tui;
 mod watch_engine;
 mod watch_tmux;
+mod xray_segments;

@@ -46,8 +46,6 @@ type Written = (Box<dyn Write + Send>, Vec<ProbeRecord>);
 /// Run `plan` through the engine into the output, and turn the outcome into
 /// the exit code: 1 when a probe failed. Errors are the tool's own (bad
 /// input, an unwritable file, a closed stdout), never a failing target.
-// Eight: the run's pieces, each used once; a struct would only rename them.
-#[allow(clippy::too_many_arguments)]
 pub async fn probe_into_output(
     settings: ProbeSettings,
     targets: Vec<Target>,
@@ -55,7 +53,6 @@ pub async fn probe_into_output(
     max_in_flight: usize,
     output: OutputConfig,
     stdout: Box<dyn Write + Send>,
-    publish: Option<&crate::publish::Tap>,
     cancel: CancellationToken,
 ) -> anyhow::Result<Exit> {
     let out_file = match &output.out {
@@ -86,7 +83,10 @@ pub async fn probe_into_output(
         while let Some(batch) = from_engine.recv().await {
             for record in &batch {
                 stats.record(record);
-                if let Some(tap) = publish {
+                if let Some(s) = &output.segments {
+                    s.offer(record);
+                }
+                if let Some(tap) = &output.publish {
                     tap.observe(record);
                 }
             }
