@@ -146,3 +146,46 @@ fn the_schema_refuses_what_the_specification_forbids() {
         assert!(!v.is_valid(&serde_json::from_str(bad).unwrap()), "{bad}");
     }
 }
+
+/// Cron's `keepwarm --once --emf`: its line per target on stdout, then
+/// the EMF lines of that one round, each a valid document.
+#[tokio::test]
+async fn keepwarm_once_writes_its_round_as_emf_on_stdout() {
+    let server = start(Behavior::Ok).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (url, lock) = (server.url("/"), dir.path().join("l"));
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .args(["keepwarm", "--once", &url, "--emf", "--lock"])
+            .arg(&lock)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (validator, value) = (schema(), metric_value_schema());
+    let emf: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
+    assert_eq!(stdout.lines().count(), emf.len() + 1, "one text line: {stdout}");
+    let mut names = Vec::new();
+    for line in &emf {
+        let doc: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Coldlink");
+        names.extend(check_line(&validator, &value, line));
+    }
+    assert_eq!(
+        names.iter().filter(|n| *n == "ProbeSuccess").count(),
+        1,
+        "{names:?}"
+    );
+    assert!(
+        names.iter().filter(|n| *n == "ProbeLatency").count() >= 5,
+        "{names:?}"
+    );
+}
