@@ -24,6 +24,7 @@ mod run;
 pub mod sigv4;
 pub mod source;
 pub mod targets;
+mod vantage;
 mod watch;
 
 pub use aws::{

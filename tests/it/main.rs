@@ -50,5 +50,6 @@ mod secret_echo;
 mod sigv4;
 mod syn_schedule;
 mod tui;
+mod vantage;
 mod watch_engine;
 mod watch_tmux;
