@@ -23,8 +23,9 @@ use crate::diagnose::finding::Finding;
 use crate::diagnose::num::fisher_greater;
 
 /// A vantage point with fewer probes that could show a finding is too
-/// small to call clean: it neither clears the others nor is counted
-/// against the one that shows it (unless it shows it too).
+/// small to be compared by itself: it counts only within the others taken
+/// together, it is not enough alone to clear the one that shows it, and
+/// if it shows the finding too, no point is named.
 const ENOUGH: usize = 10;
 
 /// The findings, each compared across the vantage points the records
