@@ -524,6 +524,9 @@ pub enum GroupBy {
     Minute,
     /// The IP family the probes went over (ipv4, ipv6).
     Family,
+    /// Where the probes ran from (the records' vantage; "(unknown)" for
+    /// records without one).
+    Vantage,
 }
 
 #[derive(Debug, Args)]
@@ -658,6 +661,14 @@ pub struct ConnectionArgs {
     /// field) [default: the first address the resolver returns].
     #[arg(long, value_name = "4|6|both", value_parser = parse::ip_family)]
     pub ip_family: Option<crate::probe::FamilyChoice>,
+
+    /// Where these probes run from, written into every record's vantage
+    /// field (and so into reports and metrics) to compare one path seen
+    /// from many places: 1 to 64 letters, digits and . _ : @ / -, e.g.
+    /// eu-west-1b [default: the profile's connection.vantage, else this
+    /// host's name].
+    #[arg(long, value_name = "NAME", value_parser = parse::vantage)]
+    pub vantage: Option<std::sync::Arc<str>>,
 
     #[command(flatten)]
     pub aws: AwsIdentityArgs,

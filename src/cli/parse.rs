@@ -61,6 +61,21 @@ pub enum InvalidValue {
     Region { value: String },
     #[error("'{value}' is not an address family; expected 4, 6 or both")]
     IpFamily { value: String },
+    #[error("'{value}' is not a vantage name; expected {VANTAGE_VALID}")]
+    Vantage { value: String },
+}
+
+/// What a vantage name may be: what both a CloudWatch dimension value and
+/// a Prometheus label value take as they are, and a file name too.
+pub const VANTAGE_VALID: &str =
+    "1 to 64 letters, digits and . _ : @ / - (e.g. eu-west-1b or host-7@us-east-1)";
+
+/// The longest vantage name.
+pub const VANTAGE_MAX_LEN: usize = 64;
+
+/// A character a vantage name may hold.
+pub fn vantage_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "._:@/-".contains(c)
 }
 
 /// What is wrong with a `--resolve HOST:PORT:ADDR`.
@@ -283,6 +298,19 @@ pub fn api_id(s: &str) -> Result<HeaderValue, InvalidValue> {
     }
 }
 
+/// Where probes run from (`--vantage`, `connection.vantage`): a name of
+/// [`VANTAGE_VALID`], written into every record as it is.
+pub fn vantage(s: &str) -> Result<std::sync::Arc<str>, InvalidValue> {
+    let name = s.trim();
+    let valid = !name.is_empty() && name.len() <= VANTAGE_MAX_LEN && name.chars().all(vantage_char);
+    match valid {
+        true => Ok(name.into()),
+        false => Err(InvalidValue::Vantage {
+            value: name.to_string(),
+        }),
+    }
+}
+
 /// The service a SigV4 signature is for (`--sigv4-service`,
 /// `sigv4_service`): `execute-api`, `lambda`, …
 pub fn sigv4_service(s: &str) -> Result<String, InvalidValue> {
@@ -420,6 +448,23 @@ mod tests {
         for bad in ["A1B2C3D4E5", "a1b2c3d4e", "a1b2c3d4e5f", "a1b2-3d4e5", ""] {
             let err = says(api_id(bad).unwrap_err());
             assert!(err.contains("10 lowercase letters and digits"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn vantage_names_are_short_and_plain() {
+        assert_eq!(&*vantage(" eu-west-1b ").unwrap(), "eu-west-1b");
+        assert_eq!(
+            &*vantage("host-7@us-east-1/az:b_1.x").unwrap(),
+            "host-7@us-east-1/az:b_1.x"
+        );
+        assert!(vantage(&"a".repeat(64)).is_ok());
+        for bad in ["", "  ", "eu west", "a\"b", "zone=1", "é", &"a".repeat(65)] {
+            let err = says(vantage(bad).unwrap_err());
+            assert!(
+                err.contains("1 to 64 letters, digits and . _ : @ / -"),
+                "{bad}: {err}"
+            );
         }
     }
 

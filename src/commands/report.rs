@@ -226,12 +226,15 @@ fn by_name(by: GroupBy) -> &'static str {
         GroupBy::Remote => "remote",
         GroupBy::Conn => "conn",
         GroupBy::Minute => "minute",
+        GroupBy::Vantage => "vantage",
     }
 }
 
 fn group_key(by: GroupBy, r: &ProbeRecord) -> String {
     match by {
         GroupBy::Family => family_of(r).map_or("(unknown)", IpFamily::as_str).to_string(),
+        // Records written before the field, or by a tool that set none.
+        GroupBy::Vantage => r.vantage.as_deref().unwrap_or("(unknown)").to_string(),
         GroupBy::Remote => r
             .remote
             .map(|a| a.to_string())

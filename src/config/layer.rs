@@ -60,6 +60,9 @@ pub struct Connection {
     pub region: Option<String>,
     /// `-4`, `-6`, `--ip-family`: `None` is the resolver's first address.
     pub ip_family: Option<FamilyChoice>,
+    /// `--vantage`: where the probes run from, for the records; `None`
+    /// here too is the host's name ([`Connection::settings`]).
+    pub vantage: Option<std::sync::Arc<str>>,
 }
 
 /// The header that names a private API to an interface VPC endpoint.
@@ -113,6 +116,7 @@ impl Connection {
             aws_profile: self.aws_profile.over(lower.aws_profile),
             region: self.region.over(lower.region),
             ip_family: self.ip_family.over(lower.ip_family),
+            vantage: self.vantage.over(lower.vantage),
         }
     }
 
@@ -148,6 +152,7 @@ impl Connection {
                 (_, true) => Some(FamilyChoice::Only(IpFamily::Ipv6)),
                 _ => args.ip_family,
             },
+            vantage: args.vantage.clone(),
         }
     }
 
@@ -190,7 +195,7 @@ impl Connection {
             },
             max_idle_per_origin: concurrency.max(1),
             lab: None,
-            vantage: None,
+            vantage: self.vantage.clone().or_else(super::vantage::of_host),
             trace_parent: false,
         })
     }
@@ -270,6 +275,8 @@ pub struct ConnectionEntry {
     pub sigv4_service: Option<Spanned<String>>,
     /// `"4"`, `"6"` or `"both"` (`"ipv4"`, `"ipv6"` too).
     pub ip_family: Option<Spanned<String>>,
+    /// Where the probes run from, as `--vantage` says it.
+    pub vantage: Option<Spanned<String>>,
 }
 
 impl ConnectionEntry {
@@ -315,6 +322,10 @@ impl ConnectionEntry {
             }
             None => None,
         };
+        let vantage = match &self.vantage {
+            Some(v) => Some(parse::vantage(v.get_ref()).map_err(|e| src.error(v, "connection.vantage", e))?),
+            None => None,
+        };
         let mut cacert = Vec::new();
         for p in &self.cacert {
             let path = relative_to(src.path, p.get_ref());
@@ -340,6 +351,7 @@ impl ConnectionEntry {
             sigv4: self.sigv4,
             sigv4_service,
             ip_family,
+            vantage,
             ..Connection::default()
         })
     }
@@ -386,6 +398,25 @@ mod tests {
         let settings = c.settings(ConnectionPolicy::Fresh, 1).unwrap();
         assert!(settings.tls.insecure && !settings.trace_header);
         assert_eq!(c.request().unwrap().headers["x-apigw-api-id"], "a1b2c3d4e5");
+    }
+
+    /// The flag over the profile over the host's name.
+    #[test]
+    fn the_vantage_is_the_flags_else_the_profiles_else_the_hosts() {
+        let named = |v: &str| Connection {
+            vantage: Some(v.into()),
+            ..Connection::default()
+        };
+        let vantage = |c: Connection| c.settings(ConnectionPolicy::Fresh, 1).unwrap().vantage;
+        assert_eq!(
+            vantage(named("cli").over(named("profile"))).as_deref(),
+            Some("cli")
+        );
+        assert_eq!(
+            vantage(Connection::default().over(named("profile"))).as_deref(),
+            Some("profile")
+        );
+        assert_eq!(vantage(Connection::default()), crate::config::vantage::of_host());
     }
 
     #[test]

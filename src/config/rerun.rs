@@ -1,7 +1,8 @@
 //! The connection flags a suggested command (`diagnose`'s "run this to
 //! test what was not") carries over from the command line, so that it
 //! probes what this run probed, the way it did: signed, with the same
-//! client certificate, address family, private API id, pins and trust.
+//! client certificate, address family, private API id, vantage, pins and
+//! trust.
 
 use crate::cli::ConnectionArgs;
 
@@ -28,6 +29,7 @@ pub fn connection_flags(args: &ConnectionArgs) -> String {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     );
+    add("--vantage", args.vantage.as_deref().map(str::to_string));
     for pin in &args.resolve {
         add(
             "--resolve",
@@ -84,11 +86,13 @@ mod tests {
                 "k.pem",
                 "--api-id",
                 "a1b2c3d4e5",
+                "--vantage",
+                "eu-west-1b",
                 "--resolve",
                 "h:443:10.0.0.7",
                 "-k",
             ]),
-            " --ip-family 6 --cert 'my certs/c.pem' --key k.pem --api-id a1b2c3d4e5 --resolve h:443:10.0.0.7 -k"
+            " --ip-family 6 --cert 'my certs/c.pem' --key k.pem --api-id a1b2c3d4e5 --vantage eu-west-1b --resolve h:443:10.0.0.7 -k"
         );
     }
 }

@@ -124,6 +124,12 @@ pub struct Finding {
     /// beyond chance. Absent otherwise (and from earlier reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<IpFamily>,
+    /// Set when the finding is seen from one vantage point only: the
+    /// records come from several (their `vantage`), the others with enough
+    /// probes are clean, and the difference is beyond chance. Absent
+    /// otherwise (and always with records from one vantage point).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vantage: Option<String>,
     /// The numbers the detector measured that `--aws-config` compares with
     /// the configuration (scenario time). Not written: the evidence says
     /// them for people, and a report without `--aws-config` stays as it was.
@@ -196,6 +202,7 @@ impl Finding {
             fix: Vec::new(),
             targets: Vec::new(),
             family: None,
+            vantage: None,
             measured: Measured::default(),
             configured: Vec::new(),
             from: None,
@@ -227,6 +234,12 @@ impl Finding {
     /// `IPv6 only`, when the finding holds on one family only.
     pub fn family_note(&self) -> Option<String> {
         self.family.map(|f| format!("{} only", family_name(f)))
+    }
+
+    /// `only from eu-west-1b`, when the finding is seen from one vantage
+    /// point alone.
+    pub fn vantage_note(&self) -> Option<String> {
+        self.vantage.as_ref().map(|v| format!("only from {v}"))
     }
 
     /// Ordering for the verdict: most severe first, then most confident.

@@ -44,6 +44,8 @@ pub struct Observation<'a> {
     pub lab: Option<(&'a str, f64)>,
     /// The SYN retransmission settings where the probe ran, if recorded.
     pub syn_sysctls: Option<SynSysctls>,
+    /// Where the probe ran from (`--vantage`), if the record says.
+    pub vantage: Option<&'a str>,
 }
 
 impl Observation<'_> {
@@ -65,7 +67,7 @@ mod tests {
     /// the same observation: one conversion, whichever way it came.
     #[test]
     fn a_record_from_disk_and_from_memory_observe_alike() {
-        let line = r#"{"v":1,"run":"r1","target":"t","url":"https://a.example/p","seq":1,"at":"2026-11-21T10:00:00.000001Z","scheduled_at":"2026-11-21T10:00:00Z","remote":"10.0.0.1:443","conn":{"id":3,"reused":true,"idle_ms":12.5,"age_ms":100.0,"requests":2,"reconnected":false},"phases_ms":{"queue":0.1,"dns":null,"connect":null,"tls":null,"send":0.2,"ttfb":20.0,"body":0.3},"total_ms":20.6,"status":502,"http":"HTTP/1.1","tls":{"version":"TLSv1.3","resumed":false,"alpn":"http/1.1"},"trace_id":"Root=1-5f84c7a9-0123456789abcdef01234567","headers":{"via":"1.1 x.cloudfront.net (CloudFront)","x-cache":"Error from cloudfront","x-amz-cf-pop":"FRA56-P1","x-amzn-errortype":"InternalServerErrorException"},"body_bytes":10,"error":{"kind":"status","phase":"ttfb","message":"502"},"lab":{"scenario":"s","speed":10.0},"syn_sysctls":{"tcp_syn_retries":6,"tcp_syn_linear_timeouts":4}}"#;
+        let line = r#"{"v":1,"run":"r1","target":"t","url":"https://a.example/p","seq":1,"at":"2026-11-21T10:00:00.000001Z","scheduled_at":"2026-11-21T10:00:00Z","remote":"10.0.0.1:443","conn":{"id":3,"reused":true,"idle_ms":12.5,"age_ms":100.0,"requests":2,"reconnected":false},"phases_ms":{"queue":0.1,"dns":null,"connect":null,"tls":null,"send":0.2,"ttfb":20.0,"body":0.3},"total_ms":20.6,"status":502,"http":"HTTP/1.1","tls":{"version":"TLSv1.3","resumed":false,"alpn":"http/1.1"},"trace_id":"Root=1-5f84c7a9-0123456789abcdef01234567","headers":{"via":"1.1 x.cloudfront.net (CloudFront)","x-cache":"Error from cloudfront","x-amz-cf-pop":"FRA56-P1","x-amzn-errortype":"InternalServerErrorException"},"body_bytes":10,"error":{"kind":"status","phase":"ttfb","message":"502"},"lab":{"scenario":"s","speed":10.0},"syn_sysctls":{"tcp_syn_retries":6,"tcp_syn_linear_timeouts":4},"vantage":"eu-west-1b"}"#;
         let from_line: RecordView = serde_json::from_str(line).unwrap();
         let record: ProbeRecord = serde_json::from_str(line).unwrap();
         let from_memory = RecordView::of(&record);
@@ -73,6 +75,7 @@ mod tests {
         assert_eq!(a, from_memory.observation().unwrap());
         assert!(a.reused && a.errortype && a.remote == Some("10.0.0.1:443"));
         assert_eq!(a.lab, Some(("s", 10.0)));
+        assert_eq!(a.vantage, Some("eu-west-1b"));
         assert_eq!(
             a.syn_sysctls.map(|s| s.describe()).as_deref(),
             Some("tcp_syn_linear_timeouts 4, tcp_syn_retries 6")

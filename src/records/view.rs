@@ -63,6 +63,9 @@ pub struct RecordView<'a> {
     /// Absent from records written before it, and where /proc was not read.
     #[serde(default)]
     syn_sysctls: Option<SynSysctls>,
+    /// Where the probe ran from; absent from records written before it.
+    #[serde(borrow, default)]
+    vantage: Option<Cow<'a, str>>,
 }
 
 /// A record's time: its text when read from a line (parsed only once the
@@ -192,6 +195,7 @@ impl<'a> RecordView<'a> {
                 speed: l.speed,
             }),
             syn_sysctls: r.syn_sysctls,
+            vantage: r.vantage.as_deref().map(Cow::Borrowed),
         }
     }
 
@@ -232,6 +236,7 @@ impl<'a> RecordView<'a> {
             trace_id: self.trace_id.as_deref(),
             lab: self.lab.as_ref().map(|l| (l.scenario.as_ref(), l.speed)),
             syn_sysctls: self.syn_sysctls,
+            vantage: self.vantage.as_deref(),
         })
     }
 }

@@ -51,6 +51,7 @@ mod secret_echo;
 mod sigv4;
 mod syn_schedule;
 mod tui;
+mod vantage;
 mod watch_engine;
 mod watch_tmux;
 mod xray_segments;

@@ -326,6 +326,21 @@ fn schema_is_strict_where_the_contract_is_fixed() {
     assert_valid(&v, "a report with new top-level and source fields", &report);
 }
 
+/// A finding seen from one vantage point only (issue 21) names it, as
+/// `--vantage` takes names; anything else is refused.
+#[test]
+fn schema_takes_a_findings_vantage_as_vantage_names_go() {
+    let v = validator();
+    let mut report = minimal_report();
+    report["findings"][0]["vantage"] = json!("eu-west-1b");
+    assert_valid(&v, "a finding seen only from eu-west-1b", &report);
+    for bad in [json!(""), json!("eu west 1b"), json!("a".repeat(65)), json!(3)] {
+        let mut report = minimal_report();
+        report["findings"][0]["vantage"] = bad.clone();
+        assert!(!v.is_valid(&report), "vantage {bad} is rejected");
+    }
+}
+
 /// A target's path (issue 18): known kinds and sources only; `unknown` is
 /// never written (the field is left out instead).
 #[test]

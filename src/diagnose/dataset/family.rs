@@ -35,6 +35,11 @@ impl Dataset {
             samples: kept.iter().map(|&i| self.samples[i].clone()).collect(),
             remotes: self.remotes.clone(),
             pops: self.pops.clone(),
+            vantages: self.vantages.clone(),
+            sample_vantages: kept
+                .iter()
+                .filter_map(|&i| self.sample_vantages.get(i).copied())
+                .collect(),
             syn: self.syn.clone(),
             scale: self.scale,
             t0: self.t0,

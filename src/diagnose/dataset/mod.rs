@@ -115,8 +115,29 @@ impl Ix {
     }
 }
 
+/// An index into [`Dataset::vantages`], as index + 1 in one byte. Vantage points beyond [`VantageIx::MAX`] are
+/// folded into the last one (a fleet that large is compared by `report
+/// --by vantage` and the metrics, not one diagnosis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VantageIx(std::num::NonZeroU8);
+
+impl VantageIx {
+    /// The most vantage points a dataset tells apart.
+    pub const MAX: usize = u8::MAX as usize;
+
+    pub(crate) fn new(index: usize) -> VantageIx {
+        let byte = index.min(Self::MAX - 1) as u8;
+        VantageIx(std::num::NonZeroU8::MIN.saturating_add(byte))
+    }
+
+    pub fn index(self) -> usize {
+        usize::from(self.0.get() - 1)
+    }
+}
+
 // A million samples in a stored-records diagnosis: the family rides in
-// padding, the sample stays 120 bytes.
+// padding, the sample stays 120 bytes (the vantage, with no byte left, is
+// kept beside it: `Dataset::sample_vantages`).
 #[cfg(target_pointer_width = "64")]
 const _: () = assert!(std::mem::size_of::<Sample>() <= 120);
 
@@ -198,6 +219,14 @@ pub struct Dataset {
     pub samples: Vec<Sample>,
     pub remotes: Vec<String>,
     pub pops: Vec<String>,
+    /// The vantage points the records name (`vantage`), in the order first
+    /// seen: more than one when records from several machines are read
+    /// together (`detect/vantage.rs` compares them).
+    pub vantages: Vec<String>,
+    /// Per sample (by index, as [`Dataset::samples`]), where it ran from;
+    /// empty when the records name fewer than two vantage points, so that
+    /// the common case costs nothing ([`Dataset::vantage`]).
+    pub sample_vantages: Vec<Option<VantageIx>>,
     /// What the records of probes that began a TCP connect say of the
     /// kernel's SYN retransmissions where they ran (kept for the dataset,
     /// not per sample: a sample has no byte to spare, and records read
@@ -288,6 +317,12 @@ impl Dataset {
             t0,
             t0 + std::time::Duration::from_secs_f64((last / self.scale).max(0.0)),
         ))
+    }
+
+    /// Where sample `i` ran from, when the records name two vantage points
+    /// or more and its record names one.
+    pub fn vantage(&self, i: usize) -> Option<VantageIx> {
+        self.sample_vantages.get(i).copied().flatten()
     }
 
     pub fn real_ms(&self, scenario_ms: f64) -> f64 {

@@ -20,15 +20,18 @@ use crate::diagnose::num::fisher_greater;
 use crate::probe::{ErrorKind, IpFamily, Phase};
 
 /// Below this, a one-family difference is beyond chance.
-const BEYOND_CHANCE: f64 = 0.01;
+pub(super) const BEYOND_CHANCE: f64 = 0.01;
 
 /// The findings of the whole dataset, with what running each family by
 /// itself adds: a finding one family alone shows is named so (and takes the
 /// place of the whole run's finding of that cause); one both show says so.
-pub(super) fn split(ds: &Dataset, aws: &AwsEvidence, all: Vec<Detection>) -> Vec<Finding> {
+///
+/// Each finding keeps the probes its detections (the whole run's and the
+/// families') account for, for the vantage points to be compared on.
+pub(super) fn split(ds: &Dataset, aws: &AwsEvidence, all: Vec<Detection>) -> Vec<Detection> {
     let dual: Vec<bool> = ds.families().iter().map(|f| f[0] && f[1]).collect();
     if !dual.contains(&true) {
-        return all.into_iter().map(|d| d.finding).collect();
+        return all;
     }
     // Slow or failed by its own family's measure: what "clean" is held to.
     let mut bad = vec![false; ds.samples.len()];
@@ -86,7 +89,14 @@ pub(super) fn split(ds: &Dataset, aws: &AwsEvidence, all: Vec<Detection>) -> Vec
                 None => continue,
             },
         };
-        findings.push(f);
+        let mut explains: Vec<usize> = [whole, v4, v6]
+            .into_iter()
+            .flatten()
+            .flat_map(|d| d.explains.iter().copied())
+            .collect();
+        explains.sort_unstable();
+        explains.dedup();
+        findings.push(Detection::new(f, explains));
     }
     findings
 }
@@ -250,7 +260,7 @@ impl Counts {
 /// The probes a cause can show on at all: a connect only where a
 /// connection was opened, a timer after a quiet gap only on the first
 /// requests after one.
-fn can_show(ds: &Dataset, cause: Cause, s: &Sample) -> bool {
+pub(super) fn can_show(ds: &Dataset, cause: Cause, s: &Sample) -> bool {
     match cause {
         Cause::SynLoss => s.new_conn() || matches!(s.error, Some((ErrorKind::Timeout, Phase::Connect))),
         Cause::DnsTimeout => s.phase(Phase::Dns).is_some() || matches!(s.error, Some((_, Phase::Dns))),
@@ -260,7 +270,7 @@ fn can_show(ds: &Dataset, cause: Cause, s: &Sample) -> bool {
     }
 }
 
-fn noun(cause: Cause) -> &'static str {
+pub(super) fn noun(cause: Cause) -> &'static str {
     match cause {
         Cause::SynLoss => "new connections",
         Cause::DnsTimeout => "lookups",
@@ -286,7 +296,7 @@ fn verb(cause: Cause) -> &'static str {
     }
 }
 
-fn p_value(p: f64) -> String {
+pub(super) fn p_value(p: f64) -> String {
     if p < 0.0001 {
         "p < 0.0001".into()
     } else {
@@ -295,7 +305,7 @@ fn p_value(p: f64) -> String {
 }
 
 /// "The custom domain …" → "the custom domain …"; "DNS …" stays.
-fn lower_first(s: &str) -> String {
+pub(super) fn lower_first(s: &str) -> String {
     let mut chars = s.chars();
     match (chars.next(), chars.next()) {
         (Some(a), Some(b)) if a.is_uppercase() && !b.is_uppercase() => {

@@ -20,6 +20,7 @@ mod machine;
 mod slow_backend;
 mod slow_tls;
 mod syn_loss;
+mod vantage;
 pub(crate) mod words;
 
 use super::dataset::Dataset;
@@ -78,10 +79,11 @@ const DETECTORS: [Detector; 10] = [
 ];
 
 /// Run every detector in order (and, when a target was probed over both IP
-/// families, on each family by itself: `detect/family.rs`); most severe, most
-/// confident first.
+/// families, on each family by itself: `detect/family.rs`); with records
+/// from several vantage points, say which of them see each finding
+/// (`detect/vantage.rs`); most severe, most confident first.
 pub fn run_all(ds: &Dataset, aws: &AwsEvidence) -> Vec<Finding> {
-    let mut findings = family::split(ds, aws, detect_all(ds, aws));
+    let mut findings = vantage::compare(ds, family::split(ds, aws, detect_all(ds, aws)));
     findings.sort_by_key(|f| std::cmp::Reverse(f.rank()));
     findings
 }

@@ -62,6 +62,10 @@ pub fn write(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out)?;
             writeln!(out, "Family: {family}")?;
         }
+        if let Some(vantage) = f.vantage_note() {
+            writeln!(out)?;
+            writeln!(out, "Vantage: {}", md(&vantage))?;
+        }
     }
     writeln!(out)?;
     writeln!(out, "## Targets")?;

@@ -103,6 +103,9 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
         if let Some(family) = f.family_note() {
             writeln!(out, "  {} {family}", p.dim("family:"))?;
         }
+        if let Some(vantage) = f.vantage_note() {
+            writeln!(out, "  {} {vantage}", p.dim("vantage:"))?;
+        }
     }
     writeln!(out)?;
     writeln!(out, "{}", p.bold("Targets (total p50 · p90 · p99 · max)"))?;

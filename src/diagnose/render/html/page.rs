@@ -87,6 +87,9 @@ pub(super) fn finding(s: &mut String, f: &Finding) -> fmt::Result {
     if let Some(family) = f.family_note() {
         writeln!(s, "<p class=\"muted\">Family: {}</p>", esc(&family))?;
     }
+    if let Some(vantage) = f.vantage_note() {
+        writeln!(s, "<p class=\"muted\">Vantage: {}</p>", esc(&vantage))?;
+    }
     s.push_str("</section>\n");
     Ok(())
 }
