@@ -9,6 +9,7 @@ use http::{HeaderName, HeaderValue, Method};
 use url::Url;
 
 use crate::duration::{is_negative, DurationError};
+use crate::probe::vantage::{self, VANTAGE_VALID};
 use crate::probe::{FamilyChoice, IpFamily, ResolvePin};
 
 /// Why a flag's or key's value was refused; the text says what is valid.
@@ -63,19 +64,6 @@ pub enum InvalidValue {
     IpFamily { value: String },
     #[error("'{value}' is not a vantage name; expected {VANTAGE_VALID}")]
     Vantage { value: String },
-}
-
-/// What a vantage name may be: what both a CloudWatch dimension value and
-/// a Prometheus label value take as they are, and a file name too.
-pub const VANTAGE_VALID: &str =
-    "1 to 64 letters, digits and . _ : @ / - (e.g. eu-west-1b or host-7@us-east-1)";
-
-/// The longest vantage name.
-pub const VANTAGE_MAX_LEN: usize = 64;
-
-/// A character a vantage name may hold.
-pub fn vantage_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "._:@/-".contains(c)
 }
 
 /// What is wrong with a `--resolve HOST:PORT:ADDR`.
@@ -302,8 +290,7 @@ pub fn api_id(s: &str) -> Result<HeaderValue, InvalidValue> {
 /// [`VANTAGE_VALID`], written into every record as it is.
 pub fn vantage(s: &str) -> Result<std::sync::Arc<str>, InvalidValue> {
     let name = s.trim();
-    let valid = !name.is_empty() && name.len() <= VANTAGE_MAX_LEN && name.chars().all(vantage_char);
-    match valid {
+    match vantage::is_valid(name) {
         true => Ok(name.into()),
         false => Err(InvalidValue::Vantage {
             value: name.to_string(),

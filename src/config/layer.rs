@@ -195,7 +195,7 @@ impl Connection {
             },
             max_idle_per_origin: concurrency.max(1),
             lab: None,
-            vantage: self.vantage.clone().or_else(super::vantage::of_host),
+            vantage: self.vantage.clone().or_else(crate::probe::vantage::of_host),
             trace_parent: false,
         })
     }
@@ -416,7 +416,7 @@ mod tests {
             vantage(Connection::default().over(named("profile"))).as_deref(),
             Some("profile")
         );
-        assert_eq!(vantage(Connection::default()), crate::config::vantage::of_host());
+        assert_eq!(vantage(Connection::default()), crate::probe::vantage::of_host());
     }
 
     #[test]

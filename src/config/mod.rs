@@ -25,7 +25,6 @@ mod run;
 pub mod sigv4;
 pub mod source;
 pub mod targets;
-mod vantage;
 mod watch;
 mod xray_segments;
 

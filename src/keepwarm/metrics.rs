@@ -107,17 +107,10 @@ pub const BUCKETS: [f64; 18] = [
 ];
 
 /// The vantage the metrics carry: `vantage` when set (`--vantage`, a
-/// profile's), else the host's name, else `unknown`. Never empty: to
-/// Prometheus an empty label value is no label at all, and a series
-/// without it would match no `vantage` selector.
+/// profile's), else the host's name, else `unknown`
+/// ([`crate::probe::vantage::or_host`]).
 pub fn vantage_label(vantage: Option<&str>) -> String {
-    let host = || rustix::system::uname().nodename().to_string_lossy().into_owned();
-    let name = vantage.map_or_else(host, str::to_string);
-    if name.is_empty() {
-        "unknown".to_string()
-    } else {
-        name
-    }
+    crate::probe::vantage::or_host(vantage).to_string()
 }
 
 pub struct Metrics {
@@ -547,9 +540,10 @@ mod tests {
     #[test]
     fn the_vantage_is_never_empty() {
         assert_eq!(vantage_label(Some("eu-west-1a")), "eu-west-1a");
-        assert_eq!(vantage_label(Some("")), "unknown");
         let host = vantage_label(None);
         assert!(!host.is_empty());
-        assert_eq!(host, rustix::system::uname().nodename().to_string_lossy());
+        assert_eq!(vantage_label(Some("")), host);
+        let named = crate::probe::vantage::of_host();
+        assert_eq!(host, named.as_deref().unwrap_or(crate::probe::vantage::UNKNOWN));
     }
 }

@@ -31,6 +31,7 @@ pub mod target;
 pub mod timing;
 pub mod tls;
 pub mod trace;
+pub mod vantage;
 pub mod wake;
 pub mod waterfall;
 

@@ -46,18 +46,8 @@ pub fn dimension_value(s: &str) -> String {
     s.chars().take(DIMENSION_VALUE_MAX).collect()
 }
 
-/// Where a record without a vantage was probed from: this host's name,
-/// read once (the `--vantage` default is the same name).
+/// Where a record without a vantage was probed from: this host's name
+/// (the `--vantage` default), else `unknown`.
 pub fn host_vantage() -> std::sync::Arc<str> {
-    static HOST: std::sync::OnceLock<std::sync::Arc<str>> = std::sync::OnceLock::new();
-    HOST.get_or_init(|| {
-        let name = rustix::system::uname();
-        let name = name.nodename().to_string_lossy();
-        if name.is_empty() {
-            "unknown-host".into()
-        } else {
-            name.as_ref().into()
-        }
-    })
-    .clone()
+    crate::probe::vantage::or_host(None)
 }
