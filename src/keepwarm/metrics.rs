@@ -160,7 +160,7 @@ impl Metrics {
 
     /// Fold one probe in.
     pub fn observe(&self, r: &ProbeRecord) {
-        let target = r.target.clone();
+        let target = r.target.to_string();
         for (phase, ms) in r.completed_phases() {
             let labels = PhaseLabels {
                 target: target.clone(),

@@ -213,13 +213,15 @@ fn waiting_if_sent(marks: &mut Marks, io: &IoMarks, send_start: Instant) {
 
 /// The response's head is in: `send` ends at the last write, `ttfb` at the
 /// last read before now, and `body` begins there. Returns that instant.
+///
+/// A read's mark is never later than the instant it was noted (see
+/// [`IoMarks`]), so the clock is read here only when no read of this
+/// exchange was noted (issue 20: a clock reading per mark is not free).
 fn mark_headers(marks: &mut Marks, io: &IoMarks, send_start: Instant) -> Instant {
-    let now = Instant::now();
     let headers_at = io
         .last_read()
         .filter(|r| *r >= send_start)
-        .unwrap_or(now)
-        .min(now);
+        .unwrap_or_else(Instant::now);
     let sent = io
         .request_sent()
         .filter(|w| *w >= send_start)
@@ -232,11 +234,10 @@ fn mark_headers(marks: &mut Marks, io: &IoMarks, send_start: Instant) -> Instant
     headers_at
 }
 
-/// The body is in: `body` ends at the last read before now. Returns that
-/// instant.
+/// The body is in: `body` ends at the last read (never later than now, as
+/// in [`mark_headers`]). Returns that instant.
 fn mark_body_end(marks: &mut Marks, io: &IoMarks, headers_at: Instant) -> Instant {
-    let now = Instant::now();
-    let body_end = io.last_read().unwrap_or(headers_at).max(headers_at).min(now);
+    let body_end = io.last_read().unwrap_or(headers_at).max(headers_at);
     marks.end(Phase::Body, body_end);
     body_end
 }
@@ -258,8 +259,13 @@ static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 
 /// This process's run id: 8 random hex digits, in every record.
 pub fn run_id() -> &'static str {
-    static RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    RUN.get_or_init(|| format!("{:08x}", rand::random::<u32>()))
+    shared_run_id()
+}
+
+/// [`run_id`] as every record holds it: one string, shared.
+fn shared_run_id() -> &'static Arc<str> {
+    static RUN: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| format!("{:08x}", rand::random::<u32>()).into())
 }
 
 impl Prober {
@@ -347,9 +353,9 @@ impl Prober {
         let timing = timing::phases(&marks);
         ProbeRecord {
             v: RECORD_VERSION,
-            run: Some(run_id().to_string()),
-            target: target.name.clone(),
-            url: target.url_text.clone(),
+            run: Some(shared_run_id().clone()),
+            target: target.record_labels.name.clone(),
+            url: target.record_labels.url.clone(),
             seq,
             at: Timestamp(wall_start),
             scheduled_at: Timestamp(wall(scheduled)),
@@ -523,10 +529,12 @@ impl Prober {
         let mut stale_idle = None;
         if self.settings.connections == ConnectionPolicy::Reuse {
             loop {
-                let checkout = self.pool.checkout(&target.origin, Instant::now());
+                // One clock reading for the pool and the phase: the
+                // checkout between them is a pop from a short list.
+                let waited = Instant::now();
+                let checkout = self.pool.checkout(&target.origin, waited);
                 stale_idle = stale_idle.or(checkout.stale_idle);
                 let Some(mut conn) = checkout.conn else { break };
-                let waited = Instant::now();
                 marks.begin(Phase::Send, waited);
                 // An idle HTTP/1.1 connection is ready at once: no timer
                 // for that (a timer made per probe costs more than it guards).

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -23,10 +24,14 @@ pub struct ProbeRecord {
     pub v: u32,
     /// Random id of the process that sent the probe: connection ids are
     /// unique within a run only, so (`run`, `conn.id`) names a connection.
+    ///
+    /// `run`, `target` and `url` are shared with every record of the run
+    /// (a reference count each, not a string copied per record: issue 20);
+    /// they are written as the strings they hold.
     #[serde(default)]
-    pub run: Option<String>,
-    pub target: String,
-    pub url: String,
+    pub run: Option<Arc<str>>,
+    pub target: Arc<str>,
+    pub url: Arc<str>,
     pub seq: u64,
     /// Wall-clock time the probe actually started (after any queueing).
     pub at: Timestamp,
