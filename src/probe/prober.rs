@@ -4,6 +4,7 @@
 //! Long on purpose: every timestamp of one probe is taken in this one file,
 //! in the order the request goes, so that the phases stay disjoint.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -366,7 +367,7 @@ impl Prober {
             phases_ms: timing.phases,
             total_ms: timing.total_ms,
             status: out.status,
-            http: out.http.map(str::to_string),
+            http: out.http.map(Cow::Borrowed),
             tls: out.tls,
             trace_id,
             headers: out.headers,
@@ -671,16 +672,34 @@ impl Prober {
     }
 }
 
-/// `work`, unless `timer` reaches `deadline` first (then `None`): what
-/// `timeout_at` does, on a timer that outlives the probe.
+/// How much earlier than a probe's deadline a worker's timer may stay set.
+/// Setting it costs a timer-wheel update per probe; left a little early
+/// (set by an earlier probe), it is set again only if it fires before the
+/// deadline (issue 20).
+const TIMER_SLACK: Duration = Duration::from_secs(1);
+
+/// `work`, unless `deadline` passes first (then `None`): what `timeout_at`
+/// does, on a timer that outlives the probe. The timer is moved to
+/// `deadline` unless it is already set at most [`TIMER_SLACK`] before it;
+/// firing early, it is moved on and waited for again.
 async fn within<F: Future>(mut timer: Pin<&mut Sleep>, deadline: Instant, work: F) -> Option<F::Output> {
-    timer.as_mut().reset(deadline.into());
+    let deadline = tokio::time::Instant::from_std(deadline);
+    let set = timer.deadline();
+    if set > deadline || set + TIMER_SLACK < deadline {
+        timer.as_mut().reset(deadline);
+    }
     let mut work = pin!(work);
     std::future::poll_fn(|cx| {
         if let Poll::Ready(out) = work.as_mut().poll(cx) {
             return Poll::Ready(Some(out));
         }
-        timer.as_mut().poll(cx).map(|()| None)
+        while timer.as_mut().poll(cx).is_ready() {
+            if tokio::time::Instant::now() >= deadline {
+                return Poll::Ready(None);
+            }
+            timer.as_mut().reset(deadline);
+        }
+        Poll::Pending
     })
     .await
 }
@@ -784,5 +803,37 @@ mod tests {
             waited >= limit && waited < limit + Duration::from_secs(1),
             "{waited:?}"
         );
+    }
+
+    /// Issue 20: a timer left set by an earlier probe, a little before this
+    /// probe's deadline, is not moved; when it fires, the probe goes on
+    /// until its own deadline, not the earlier one.
+    #[tokio::test(start_paused = true)]
+    async fn a_timer_left_early_does_not_end_the_work_early() {
+        let mut timer = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
+        let limit = Duration::from_secs(60);
+        let first = tokio::time::Instant::now().into_std() + limit;
+        assert_eq!(within(timer.as_mut(), first, async { 1 }).await, Some(1));
+        // Half a second on: the timer stays at the first deadline.
+        tokio::time::advance(Duration::from_millis(500)).await;
+        let second = tokio::time::Instant::now().into_std() + limit;
+        assert_eq!(within(timer.as_mut(), second, async { 3 }).await, Some(3));
+        assert_eq!(timer.deadline().into_std(), first, "not moved within the slack");
+        let begun = tokio::time::Instant::now();
+        let never = std::future::pending::<()>();
+        assert_eq!(within(timer.as_mut(), second, never).await, None);
+        assert_eq!(
+            tokio::time::Instant::now().into_std(),
+            second,
+            "ended at its own deadline"
+        );
+        assert_eq!(begun.elapsed(), limit);
+        // Work that ends between the two deadlines is not cut off.
+        let third = tokio::time::Instant::now().into_std() + limit;
+        tokio::time::advance(Duration::from_millis(500)).await;
+        let fourth = tokio::time::Instant::now().into_std() + limit;
+        let slow = tokio::time::sleep_until((third + Duration::from_millis(250)).into());
+        assert_eq!(within(timer.as_mut(), third, async { 2 }).await, Some(2));
+        assert_eq!(within(timer.as_mut(), fourth, slow).await, Some(()));
     }
 }

@@ -4,6 +4,7 @@
 //! `docs/record-schema.md`); users' scripts parse them. Add fields, never
 //! rename or repurpose one without bumping `v`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -49,7 +50,9 @@ pub struct ProbeRecord {
     pub phases_ms: Phases,
     pub total_ms: f64,
     pub status: Option<u16>,
-    pub http: Option<String>,
+    /// `1.1`, `2`, `1.0`: the engine's own are static strings, so a
+    /// record carries no copy of them (issue 20).
+    pub http: Option<Cow<'static, str>>,
     pub tls: Option<TlsInfo>,
     pub trace_id: Option<String>,
     #[serde(default)]
