@@ -3,7 +3,8 @@
 
 use std::process::ExitCode;
 
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 use coldlink::cli::{Cli, Command};
@@ -23,18 +24,92 @@ use coldlink::exit::Exit;
 // previous response still holds the old one (its header values share it),
 // and mimalloc serves blocks above 1 KiB through its generic path: about
 // 420 instructions an allocation, a sixtieth of a keep-alive request
-// (issue 20). One freed block of exactly that size is kept aside and handed
-// to the next allocation of that size, an atomic swap each way; at most one
-// block (8 KiB) is ever held.
+// (issue 20). Freed blocks of exactly that size are kept aside, up to
+// `SPARES` of them (512 KiB), and handed to the next allocations of that
+// size: a push or a pop under a lock that is only ever tried (a `Mutex`'s
+// poisoning checks cost as much again as the lock itself). Fifty connections' reads
+// come in a batch and their responses are dropped in a batch, so one spare
+// block was not enough.
 #[global_allocator]
 static ALLOCATOR: Mimalloc = Mimalloc;
 
 /// The size of the block kept aside: hyper's read buffer.
 const SPARE_SIZE: usize = 8 * 1024;
 
-/// A freed block of [`SPARE_SIZE`] bytes (word-aligned) waiting to be
-/// handed out again, or null. Whoever swaps it out owns it.
-static SPARE: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+/// How many freed blocks of [`SPARE_SIZE`] are kept at most.
+const SPARES: usize = 64;
+
+/// Freed blocks of [`SPARE_SIZE`] bytes (word-aligned) waiting to be handed
+/// out again; whoever pops one owns it. Only ever tried: under contention
+/// the allocator goes to mimalloc rather than wait.
+static SPARE: SpareBlocks = SpareBlocks {
+    busy: AtomicBool::new(false),
+    spares: UnsafeCell::new(Spares {
+        blocks: [std::ptr::null_mut(); SPARES],
+        len: 0,
+    }),
+};
+
+struct SpareBlocks {
+    /// Held by whoever reads or changes `spares`.
+    busy: AtomicBool,
+    spares: UnsafeCell<Spares>,
+}
+
+struct Spares {
+    blocks: [*mut u8; SPARES],
+    len: usize,
+}
+
+// SAFETY: `spares` is only touched by the one thread that set `busy`
+// (Acquire) until it clears it (Release); the pointers are blocks nobody
+// else holds (freed, not yet handed out), and mimalloc blocks may be used
+// and freed on any thread.
+unsafe impl Sync for SpareBlocks {}
+
+impl SpareBlocks {
+    /// `f` on the spare blocks, unless another thread has them now.
+    #[inline]
+    fn try_with<T>(&self, f: impl FnOnce(&mut Spares) -> T) -> Option<T> {
+        if self
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return None;
+        }
+        // SAFETY: `busy` was false and is now ours: no other reference.
+        let out = f(unsafe { &mut *self.spares.get() });
+        self.busy.store(false, Ordering::Release);
+        Some(out)
+    }
+}
+
+/// A kept block, if there is one.
+#[inline]
+fn take_spare() -> Option<*mut u8> {
+    SPARE
+        .try_with(|spares| {
+            spares.len = spares.len.checked_sub(1)?;
+            Some(spares.blocks[spares.len])
+        })
+        .flatten()
+}
+
+/// Keep `block` for the next allocation of its size; false when full.
+#[inline]
+fn keep_spare(block: *mut u8) -> bool {
+    SPARE
+        .try_with(|spares| {
+            if spares.len == SPARES {
+                return false;
+            }
+            spares.blocks[spares.len] = block;
+            spares.len += 1;
+            true
+        })
+        .unwrap_or(false)
+}
 
 /// mimalloc, with the plain calls for word-aligned layouts.
 struct Mimalloc;
@@ -44,19 +119,18 @@ const WORD: usize = std::mem::size_of::<usize>();
 
 // SAFETY: forwards to mimalloc, which returns memory of at least the size
 // asked for, aligned to `WORD` by the plain calls and to the layout's
-// alignment by the aligned ones; `mi_free` takes either. The spare block is
-// a mimalloc block freed with a layout of `SPARE_SIZE` bytes aligned to a
-// word or less, so it fits any such layout it is handed out for; the swap
-// gives it to one owner only, and Release/Acquire order the freeing
-// thread's last use before the next owner's first.
+// alignment by the aligned ones; `mi_free` takes either. A spare block is a
+// mimalloc block freed with a layout of `SPARE_SIZE` bytes aligned to a word
+// or less, so it fits any such layout it is handed out for; `SPARE`'s flag
+// gives it to one owner only and orders the freeing thread's last use before
+// the next owner's first.
 unsafe impl std::alloc::GlobalAlloc for Mimalloc {
     #[inline]
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
         if layout.align() <= WORD {
             if layout.size() == SPARE_SIZE {
-                let spare = SPARE.swap(std::ptr::null_mut(), Ordering::Acquire);
-                if !spare.is_null() {
-                    return spare;
+                if let Some(block) = take_spare() {
+                    return block;
                 }
             }
             unsafe { libmimalloc_sys::mi_malloc(layout.size()) as *mut u8 }
@@ -76,11 +150,7 @@ unsafe impl std::alloc::GlobalAlloc for Mimalloc {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        let kept = layout.size() == SPARE_SIZE
-            && layout.align() <= WORD
-            && SPARE
-                .compare_exchange(std::ptr::null_mut(), ptr, Ordering::Release, Ordering::Relaxed)
-                .is_ok();
+        let kept = layout.size() == SPARE_SIZE && layout.align() <= WORD && keep_spare(ptr);
         if !kept {
             unsafe { libmimalloc_sys::mi_free(ptr as *mut std::ffi::c_void) }
         }
@@ -141,7 +211,7 @@ mod tests {
 
     /// Issue 20: a freed block of hyper's buffer size is handed out again
     /// (other tests' threads may take it first, hence a few tries); other
-    /// sizes and alignments are not kept.
+    /// sizes and alignments are not kept, nor more than `SPARES` blocks.
     #[test]
     fn a_freed_read_buffer_is_handed_out_again() {
         let layout = Layout::from_size_align(SPARE_SIZE, 1).unwrap();
@@ -164,9 +234,28 @@ mod tests {
                 let block = ALLOCATOR.alloc(layout);
                 assert_eq!(block as usize % layout.align(), 0);
                 ALLOCATOR.dealloc(block, layout);
-                assert_ne!(SPARE.load(Ordering::Relaxed), block, "{layout:?} kept");
+                let kept = loop {
+                    if let Some(kept) = SPARE.try_with(|s| s.blocks[..s.len].contains(&block)) {
+                        break kept;
+                    }
+                };
+                assert!(!kept, "{layout:?} kept");
             }
         }
+        // More than can be kept, freed at once: the rest go back to mimalloc.
+        let layout = Layout::from_size_align(SPARE_SIZE, 8).unwrap();
+        let blocks: Vec<*mut u8> = (0..SPARES + 8)
+            .map(|_| unsafe { ALLOCATOR.alloc(layout) })
+            .collect();
+        for &block in &blocks {
+            unsafe { ALLOCATOR.dealloc(block, layout) };
+        }
+        let len = loop {
+            if let Some(len) = SPARE.try_with(|s| s.len) {
+                break len;
+            }
+        };
+        assert!(len <= SPARES);
     }
 
     /// Guards the option number against a mimalloc upgrade that renumbers
