@@ -7,7 +7,9 @@
 #
 #   scripts/bench-instructions.sh [keepalive|fresh|both]   (default: keepalive)
 #
-# Prints one line per tool and setting, e.g.
+# Prints the CPU model (counts differ between CPU kinds: glibc picks its
+# string routines by CPU), then one line per tool and setting, e.g.
+#   cpu: AMD EPYC
 #   coldlink keep-alive instructions/request: 23950
 #   oha keep-alive instructions/request: 24210
 #
@@ -37,6 +39,8 @@ if [ -z "$coldlink" ]; then
   coldlink="${CARGO_TARGET_DIR:-target}/release/coldlink"
 fi
 oha=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
+
+echo "cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)"
 
 dir=$(mktemp -d)
 trap 'stop_nginx "$dir"; rm -rf "$dir"' EXIT

@@ -257,7 +257,7 @@ impl Metrics {
     /// Fold one probe in.
     pub fn observe(&self, r: &ProbeRecord) {
         let phase = |phase: &str| PhaseLabels {
-            target: r.target.clone(),
+            target: r.target.to_string(),
             vantage: self.vantage.clone(),
             phase: phase.to_string(),
         };
@@ -272,7 +272,7 @@ impl Metrics {
         let outcome = outcome(r, self.slow);
         self.probes
             .get_or_create(&OutcomeLabels {
-                target: r.target.clone(),
+                target: r.target.to_string(),
                 vantage: self.vantage.clone(),
                 outcome: outcome.to_string(),
             })

@@ -62,7 +62,7 @@ pub async fn run(
         records.iter().for_each(|r| p.tap().observe(r));
         p.finish().await;
     }
-    records.sort_by_key(|r| (cfg.targets.iter().position(|t| t.name == r.target), r.family));
+    records.sort_by_key(|r| (cfg.targets.iter().position(|t| t.name == *r.target), r.family));
     if let Some(w) = out.as_mut() {
         for r in &records {
             w.write(r).map_err(|source| Error::Write { source })?;
@@ -75,7 +75,7 @@ pub async fn run(
     let by_family = cfg.targets.iter().any(|t| t.family.is_some());
     let name = |r: &ProbeRecord| match r.family.filter(|_| by_family) {
         Some(f) => format!("{} {}", r.target, f.label()),
-        None => r.target.clone(),
+        None => r.target.to_string(),
     };
     let width = records.iter().map(|r| name(r).chars().count()).max().unwrap_or(0);
     let mut healthy = records.len() == n;

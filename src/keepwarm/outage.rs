@@ -16,7 +16,7 @@ impl OutageLog {
     pub fn note(&mut self, r: &ProbeRecord) -> Option<String> {
         match &r.error {
             Some(e) => {
-                let n = self.failing.entry(r.target.clone()).or_default();
+                let n = self.failing.entry(r.target.to_string()).or_default();
                 *n += 1;
                 n.is_power_of_two().then(|| {
                     format!(
@@ -27,7 +27,7 @@ impl OutageLog {
             }
             None => self
                 .failing
-                .remove(&r.target)
+                .remove(&*r.target)
                 .map(|n| format!("{}: answering again after {n} failures in a row", r.target)),
         }
     }

@@ -4,6 +4,7 @@
 //! Long on purpose: every timestamp of one probe is taken in this one file,
 //! in the order the request goes, so that the phases stay disjoint.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -217,13 +218,15 @@ fn waiting_if_sent(marks: &mut Marks, io: &IoMarks, send_start: Instant) {
 
 /// The response's head is in: `send` ends at the last write, `ttfb` at the
 /// last read before now, and `body` begins there. Returns that instant.
+///
+/// A read's mark is never later than the instant it was noted (see
+/// [`IoMarks`]), so the clock is read here only when no read of this
+/// exchange was noted (issue 20: a clock reading per mark is not free).
 fn mark_headers(marks: &mut Marks, io: &IoMarks, send_start: Instant) -> Instant {
-    let now = Instant::now();
     let headers_at = io
         .last_read()
         .filter(|r| *r >= send_start)
-        .unwrap_or(now)
-        .min(now);
+        .unwrap_or_else(Instant::now);
     let sent = io
         .request_sent()
         .filter(|w| *w >= send_start)
@@ -236,11 +239,10 @@ fn mark_headers(marks: &mut Marks, io: &IoMarks, send_start: Instant) -> Instant
     headers_at
 }
 
-/// The body is in: `body` ends at the last read before now. Returns that
-/// instant.
+/// The body is in: `body` ends at the last read (never later than now, as
+/// in [`mark_headers`]). Returns that instant.
 fn mark_body_end(marks: &mut Marks, io: &IoMarks, headers_at: Instant) -> Instant {
-    let now = Instant::now();
-    let body_end = io.last_read().unwrap_or(headers_at).max(headers_at).min(now);
+    let body_end = io.last_read().unwrap_or(headers_at).max(headers_at);
     marks.end(Phase::Body, body_end);
     body_end
 }
@@ -262,8 +264,13 @@ static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 
 /// This process's run id: 8 random hex digits, in every record.
 pub fn run_id() -> &'static str {
-    static RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    RUN.get_or_init(|| format!("{:08x}", rand::random::<u32>()))
+    shared_run_id()
+}
+
+/// [`run_id`] as every record holds it: one string, shared.
+fn shared_run_id() -> &'static Arc<str> {
+    static RUN: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| format!("{:08x}", rand::random::<u32>()).into())
 }
 
 impl Prober {
@@ -351,9 +358,9 @@ impl Prober {
         let timing = timing::phases(&marks);
         ProbeRecord {
             v: RECORD_VERSION,
-            run: Some(run_id().to_string()),
-            target: target.name.clone(),
-            url: target.url_text.clone(),
+            run: Some(shared_run_id().clone()),
+            target: target.record_labels.name.clone(),
+            url: target.record_labels.url.clone(),
             seq,
             at: Timestamp(wall_start),
             scheduled_at: Timestamp(wall(scheduled)),
@@ -364,7 +371,7 @@ impl Prober {
             phases_ms: timing.phases,
             total_ms: timing.total_ms,
             status: out.status,
-            http: out.http.map(str::to_string),
+            http: out.http.map(Cow::Borrowed),
             tls: out.tls,
             trace_id,
             headers: out.headers,
@@ -530,10 +537,12 @@ impl Prober {
         let mut stale_idle = None;
         if self.settings.connections == ConnectionPolicy::Reuse {
             loop {
-                let checkout = self.pool.checkout(&target.origin, Instant::now());
+                // One clock reading for the pool and the phase: the
+                // checkout between them is a pop from a short list.
+                let waited = Instant::now();
+                let checkout = self.pool.checkout(&target.origin, waited);
                 stale_idle = stale_idle.or(checkout.stale_idle);
                 let Some(mut conn) = checkout.conn else { break };
-                let waited = Instant::now();
                 marks.begin(Phase::Send, waited);
                 // An idle HTTP/1.1 connection is ready at once: no timer
                 // for that (a timer made per probe costs more than it guards).
@@ -670,16 +679,34 @@ impl Prober {
     }
 }
 
-/// `work`, unless `timer` reaches `deadline` first (then `None`): what
-/// `timeout_at` does, on a timer that outlives the probe.
+/// How much earlier than a probe's deadline a worker's timer may stay set.
+/// Setting it costs a timer-wheel update per probe; left a little early
+/// (set by an earlier probe), it is set again only if it fires before the
+/// deadline (issue 20).
+const TIMER_SLACK: Duration = Duration::from_secs(1);
+
+/// `work`, unless `deadline` passes first (then `None`): what `timeout_at`
+/// does, on a timer that outlives the probe. The timer is moved to
+/// `deadline` unless it is already set at most [`TIMER_SLACK`] before it;
+/// firing early, it is moved on and waited for again.
 async fn within<F: Future>(mut timer: Pin<&mut Sleep>, deadline: Instant, work: F) -> Option<F::Output> {
-    timer.as_mut().reset(deadline.into());
+    let deadline = tokio::time::Instant::from_std(deadline);
+    let set = timer.deadline();
+    if set > deadline || set + TIMER_SLACK < deadline {
+        timer.as_mut().reset(deadline);
+    }
     let mut work = pin!(work);
     std::future::poll_fn(|cx| {
         if let Poll::Ready(out) = work.as_mut().poll(cx) {
             return Poll::Ready(Some(out));
         }
-        timer.as_mut().poll(cx).map(|()| None)
+        while timer.as_mut().poll(cx).is_ready() {
+            if tokio::time::Instant::now() >= deadline {
+                return Poll::Ready(None);
+            }
+            timer.as_mut().reset(deadline);
+        }
+        Poll::Pending
     })
     .await
 }
@@ -783,5 +810,37 @@ mod tests {
             waited >= limit && waited < limit + Duration::from_secs(1),
             "{waited:?}"
         );
+    }
+
+    /// Issue 20: a timer left set by an earlier probe, a little before this
+    /// probe's deadline, is not moved; when it fires, the probe goes on
+    /// until its own deadline, not the earlier one.
+    #[tokio::test(start_paused = true)]
+    async fn a_timer_left_early_does_not_end_the_work_early() {
+        let mut timer = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
+        let limit = Duration::from_secs(60);
+        let first = tokio::time::Instant::now().into_std() + limit;
+        assert_eq!(within(timer.as_mut(), first, async { 1 }).await, Some(1));
+        // Half a second on: the timer stays at the first deadline.
+        tokio::time::advance(Duration::from_millis(500)).await;
+        let second = tokio::time::Instant::now().into_std() + limit;
+        assert_eq!(within(timer.as_mut(), second, async { 3 }).await, Some(3));
+        assert_eq!(timer.deadline().into_std(), first, "not moved within the slack");
+        let begun = tokio::time::Instant::now();
+        let never = std::future::pending::<()>();
+        assert_eq!(within(timer.as_mut(), second, never).await, None);
+        assert_eq!(
+            tokio::time::Instant::now().into_std(),
+            second,
+            "ended at its own deadline"
+        );
+        assert_eq!(begun.elapsed(), limit);
+        // Work that ends between the two deadlines is not cut off.
+        let third = tokio::time::Instant::now().into_std() + limit;
+        tokio::time::advance(Duration::from_millis(500)).await;
+        let fourth = tokio::time::Instant::now().into_std() + limit;
+        let slow = tokio::time::sleep_until((third + Duration::from_millis(250)).into());
+        assert_eq!(within(timer.as_mut(), third, async { 2 }).await, Some(2));
+        assert_eq!(within(timer.as_mut(), fourth, slow).await, Some(()));
     }
 }

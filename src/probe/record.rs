@@ -4,9 +4,11 @@
 //! `docs/record-schema.md`); users' scripts parse them. Add fields, never
 //! rename or repurpose one without bumping `v`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -23,10 +25,14 @@ pub struct ProbeRecord {
     pub v: u32,
     /// Random id of the process that sent the probe: connection ids are
     /// unique within a run only, so (`run`, `conn.id`) names a connection.
+    ///
+    /// `run`, `target` and `url` are shared with every record of the run
+    /// (a reference count each, not a string copied per record: issue 20);
+    /// they are written as the strings they hold.
     #[serde(default)]
-    pub run: Option<String>,
-    pub target: String,
-    pub url: String,
+    pub run: Option<Arc<str>>,
+    pub target: Arc<str>,
+    pub url: Arc<str>,
     pub seq: u64,
     /// Wall-clock time the probe actually started (after any queueing).
     pub at: Timestamp,
@@ -44,7 +50,9 @@ pub struct ProbeRecord {
     pub phases_ms: Phases,
     pub total_ms: f64,
     pub status: Option<u16>,
-    pub http: Option<String>,
+    /// `1.1`, `2`, `1.0`: the engine's own are static strings, so a
+    /// record carries no copy of them (issue 20).
+    pub http: Option<Cow<'static, str>>,
     pub tls: Option<TlsInfo>,
     pub trace_id: Option<String>,
     #[serde(default)]

@@ -37,6 +37,9 @@ pub const MIN_ECHO_LEN: usize = 8;
 pub struct Redaction {
     /// Lower-case names of secret headers.
     names: Vec<String>,
+    /// Those of `names` that are not built in ([`is_builtin_secret`]):
+    /// the ones looked up one by one.
+    own_names: Vec<String>,
     /// Every secret value sent, matched whole.
     values: Vec<String>,
     /// The values and their credential parts ([`echo_parts`]) of at least
@@ -77,14 +80,21 @@ impl Redaction {
             .collect();
         parts.sort();
         parts.dedup();
-        Redaction { names, values, parts }
+        let own_names = names.iter().filter(|n| !is_builtin_secret(n)).cloned().collect();
+        Redaction {
+            names,
+            own_names,
+            values,
+            parts,
+        }
     }
 
     /// True when a response header of this (lower-case) name and value
     /// would show a secret of the request.
     pub fn hides(&self, name: &str, value: &str) -> bool {
         let meant = name.strip_prefix(REMAPPED_PREFIX).unwrap_or(name);
-        self.names.iter().any(|n| n == meant)
+        is_builtin_secret(meant)
+            || self.own_names.iter().any(|n| n == meant)
             || self.values.iter().any(|v| v.trim() == value.trim())
             || self.parts.iter().any(|p| value.contains(p.as_str()))
             || holds_sigv4_mark(value)
@@ -100,6 +110,25 @@ impl Redaction {
             value
         }
     }
+}
+
+/// One of the secret names of every request: [`ALWAYS_SECRET`],
+/// [`RESPONSE_SECRETS`] and [`SIGNING_SECRETS`]. Asked of every captured
+/// header of every probe: a match on the text compares a name only with
+/// those of its length, in a few integer compares, where a list of strings
+/// cost a call to `memcmp` for each of the same length (issue 20). A unit
+/// test keeps it and the lists the same.
+fn is_builtin_secret(name: &str) -> bool {
+    matches!(
+        name,
+        "authorization"
+            | "proxy-authorization"
+            | "x-api-key"
+            | "cookie"
+            | "x-amz-security-token"
+            | "set-cookie"
+            | "x-amz-date"
+    )
 }
 
 /// `value` holds [`SIGV4_MARK`]. Asked of every captured header of every
@@ -154,6 +183,37 @@ mod tests {
                 .collect(),
             ..RequestSpec::default()
         }
+    }
+
+    /// Issue 20: the match is the lists, no more and no less.
+    #[test]
+    fn the_builtin_secret_names_are_the_lists() {
+        let lists: Vec<&str> = ALWAYS_SECRET
+            .iter()
+            .chain(&RESPONSE_SECRETS)
+            .chain(&SIGNING_SECRETS)
+            .copied()
+            .collect();
+        for name in &lists {
+            assert!(is_builtin_secret(name), "{name}");
+        }
+        assert!(!is_builtin_secret("server") && !is_builtin_secret("cookies") && !is_builtin_secret(""));
+        // Each listed name once: as many as the match has arms.
+        let mut unique = lists.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), lists.len());
+        assert_eq!(
+            lists.len(),
+            7,
+            "a name added to a list goes into is_builtin_secret too"
+        );
+        let r = Redaction::new(
+            &request(&[("x-session", "s3cret-value", true)], &["x-mine"]),
+            Vec::new(),
+        );
+        assert_eq!(r.own_names, ["x-mine", "x-session"]);
+        assert!(r.hides("x-amzn-remapped-x-mine", "v") && r.hides("x-session", "v"));
     }
 
     #[test]

@@ -49,6 +49,13 @@ impl TargetKind {
     }
 }
 
+/// A target's name and shown URL, shared by its records.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RecordLabels {
+    pub(crate) name: Arc<str>,
+    pub(crate) url: Arc<str>,
+}
+
 /// A named URL with its request.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -61,6 +68,11 @@ pub struct Target {
     /// Computed once: the URL as written into every record and shown, its
     /// secret query values replaced (see [`shown_url`]).
     pub url_text: String,
+    /// `name` and `url_text` as every record of this target holds them:
+    /// shared, a reference count per record rather than two strings
+    /// (issue 20). Kept in step by [`Target::new`] and
+    /// [`Target::hiding_query_params`], the only writers of those two.
+    pub(crate) record_labels: RecordLabels,
     pub request: Arc<RequestSpec>,
     /// Computed once: the request with everything that does not change
     /// between probes.
@@ -92,6 +104,7 @@ impl Target {
             kind: kind.unwrap_or_else(|| TargetKind::infer(&url)),
             origin: endpoint.origin(),
             url_text: shown_url(&url, &[]),
+            record_labels: RecordLabels::default(),
             endpoint,
             url,
             request,
@@ -99,6 +112,16 @@ impl Target {
             sigv4: None,
             family: None,
         }
+        .labelled()
+    }
+
+    /// [`Target::record_labels`] from the current name and URL text.
+    fn labelled(mut self) -> Target {
+        self.record_labels = RecordLabels {
+            name: self.name.as_str().into(),
+            url: self.url_text.as_str().into(),
+        };
+        self
     }
 
     /// Sign every probe of this target with `keys` for `scope`.
@@ -132,7 +155,7 @@ impl Target {
             &self.request,
             secret_query_values(&self.url, names),
         ));
-        self
+        self.labelled()
     }
 
     /// Present this client certificate; its connections are pooled apart.

@@ -78,7 +78,7 @@ impl Tap {
     /// outcome and whether it found the path warm.
     pub fn observe(&self, r: &ProbeRecord) {
         let key = SeriesKey {
-            target: Arc::from(r.target.as_str()),
+            target: r.target.clone(),
             vantage: r.vantage.clone().unwrap_or_else(|| self.fallback_vantage.clone()),
         };
         let mut interval = self

@@ -72,10 +72,10 @@ pub struct Breakdown {
 
 impl Breakdown {
     pub fn record(&mut self, key: String, r: &ProbeRecord) {
-        let groups = match self.targets.iter_mut().position(|(t, _)| *t == r.target) {
+        let groups = match self.targets.iter_mut().position(|(t, _)| **t == *r.target) {
             Some(i) => &mut self.targets[i].1,
             None => {
-                self.targets.push((r.target.clone(), BTreeMap::new()));
+                self.targets.push((r.target.to_string(), BTreeMap::new()));
                 &mut self.targets.last_mut().expect("just pushed").1
             }
         };

@@ -13,10 +13,10 @@ pub struct FamilyStats {
 
 impl FamilyStats {
     pub fn record(&mut self, family: IpFamily, r: &ProbeRecord) {
-        let i = match self.targets.iter().position(|(t, _)| *t == r.target) {
+        let i = match self.targets.iter().position(|(t, _)| **t == *r.target) {
             Some(i) => i,
             None => {
-                self.targets.push((r.target.clone(), [None, None]));
+                self.targets.push((r.target.to_string(), [None, None]));
                 self.targets.len() - 1
             }
         };

@@ -125,7 +125,7 @@ pub struct RunStats {
 
 impl RunStats {
     pub fn record(&mut self, r: &ProbeRecord) {
-        match self.targets.iter_mut().find(|t| t.name == r.target) {
+        match self.targets.iter_mut().find(|t| *t.name == *r.target) {
             Some(t) => t.record(r),
             None => {
                 let mut t = TargetStats::new(&r.target, &r.url);

@@ -260,7 +260,7 @@ impl State {
                 self.failed += 1;
                 self.total_failed += 1;
             }
-            let Some(t) = self.meta.targets.iter().position(|m| m.name == r.target) else {
+            let Some(t) = self.meta.targets.iter().position(|m| m.name == *r.target) else {
                 continue;
             };
             let start = r.at.0;
@@ -428,7 +428,7 @@ impl State {
                         .meta
                         .targets
                         .iter()
-                        .position(|m| m.name == r.target)
+                        .position(|m| m.name == *r.target)
                         .is_some_and(|t| self.targets[t].is_slow(r))
             })
             .take(SLOW_KEPT)

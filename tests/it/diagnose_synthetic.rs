@@ -584,7 +584,7 @@ fn origin_errors_in_a_small_sample_are_not_blamed_on_the_edge() {
         sim.now = sim.last_end + 0.001;
     }
     let custom: Vec<usize> = (0..10)
-        .filter(|&i| sim.records[i].target == "custom-domain")
+        .filter(|&i| &*sim.records[i].target == "custom-domain")
         .collect();
     for &i in &custom[..2] {
         let r = &mut sim.records[i];

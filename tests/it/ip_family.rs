@@ -34,7 +34,7 @@ fn records(path: &Path) -> Vec<ProbeRecord> {
 fn by_family(rs: &[ProbeRecord]) -> BTreeMap<(String, Option<IpFamily>), usize> {
     let mut n = BTreeMap::new();
     for r in rs {
-        *n.entry((r.target.clone(), r.family)).or_default() += 1;
+        *n.entry((r.target.to_string(), r.family)).or_default() += 1;
     }
     n
 }
@@ -433,7 +433,7 @@ fn ipv6_path_breaks_only_ipv6() {
     let v4: Vec<&ProbeRecord> = rs.iter().filter(|r| r.family == Some(IpFamily::Ipv4)).collect();
     let v6_gateway: Vec<&ProbeRecord> = rs
         .iter()
-        .filter(|r| r.family == Some(IpFamily::Ipv6) && r.target == "execute-api")
+        .filter(|r| r.family == Some(IpFamily::Ipv6) && &*r.target == "execute-api")
         .collect();
     assert_eq!((v4.len(), v6_gateway.len()), (24, 12));
     assert!(v4.iter().all(|r| r.error.is_none()), "IPv4 is healthy");
@@ -532,7 +532,7 @@ fn diagnose_lab_ipv6_path_names_syn_loss() {
     assert!(rs
         .iter()
         .filter(|r| r.phases_ms.connect.unwrap_or(0.0) >= 900.0)
-        .all(|r| r.family == Some(IpFamily::Ipv6) && r.target == "execute-api"));
+        .all(|r| r.family == Some(IpFamily::Ipv6) && &*r.target == "execute-api"));
 }
 
 /// The whole way, engine to verdict: a paced `run` over the lab's

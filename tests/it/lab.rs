@@ -265,7 +265,7 @@ async fn edge_makes_the_custom_domain_slower_with_cloudfront_headers() {
     let median = |name: &str| {
         let mut v: Vec<f64> = records
             .iter()
-            .filter(|r| r.target == name)
+            .filter(|r| &*r.target == name)
             .map(|r| r.total_ms)
             .collect();
         v.sort_by(f64::total_cmp);
@@ -278,8 +278,8 @@ async fn edge_makes_the_custom_domain_slower_with_cloudfront_headers() {
     );
     for r in &records {
         let cf = r.headers.contains_key("via") && r.headers.contains_key("x-amz-cf-pop");
-        assert_eq!(cf, r.target == "custom-domain", "{r:?}");
-        if r.target == "custom-domain" {
+        assert_eq!(cf, &*r.target == "custom-domain", "{r:?}");
+        if &*r.target == "custom-domain" {
             assert_eq!(r.headers["x-cache"], "Miss from cloudfront");
         }
         assert!(

@@ -59,8 +59,8 @@ async fn a_burst_sends_exactly_n_per_target_with_at_most_c_connections() {
         String::from_utf8_lossy(&status.stderr)
     );
     let records = parse_all(&out);
-    assert_eq!(records.iter().filter(|r| r.target == "a").count(), 40);
-    assert_eq!(records.iter().filter(|r| r.target == "b").count(), 40);
+    assert_eq!(records.iter().filter(|r| &*r.target == "a").count(), 40);
+    assert_eq!(records.iter().filter(|r| &*r.target == "b").count(), 40);
     assert_eq!(server.requests().len(), 80);
     let max_open = server.state.max_open.load(Ordering::SeqCst);
     let accepted = server.state.accepted.load(Ordering::SeqCst);
@@ -158,8 +158,8 @@ async fn report_over_two_files_equals_the_merge_of_their_summaries() {
     probe_to_file(&slow.url("/x"), "5", &b).await;
     // The same target name in both files, so the merge has something to merge.
     let b_text = std::fs::read_to_string(&b).unwrap();
-    let a_name = parse_all(&a)[0].target.clone();
-    let b_name = parse_all(&b)[0].target.clone();
+    let a_name = parse_all(&a)[0].target.to_string();
+    let b_name = parse_all(&b)[0].target.to_string();
     std::fs::write(&b, b_text.replace(&b_name, &a_name)).unwrap();
 
     let both = report::load(&[a.clone(), b.clone()], None).unwrap();

@@ -129,9 +129,9 @@ async fn a_runs_client_segments_round_trip_through_moto_under_the_gateways() {
             .unwrap_or_else(|| panic!("no client segment in {docs:?}"));
         let seg_id = client_seg["id"].as_str().unwrap();
         assert_eq!(client_seg["trace_id"], id);
-        assert_eq!(client_seg["http"]["request"]["url"], r.url.as_str());
+        assert_eq!(client_seg["http"]["request"]["url"], &*r.url);
         assert_eq!(client_seg["http"]["response"]["status"], r.status.unwrap());
-        assert_eq!(client_seg["annotations"]["target"], r.target.as_str());
+        assert_eq!(client_seg["annotations"]["target"], &*r.target);
         // Times: the segment is the record's total from its scheduled time.
         let (start, end) = (seconds(client_seg, "start_time"), seconds(client_seg, "end_time"));
         assert!((start - epoch_s(r.scheduled_at.0)).abs() < 2e-6, "{client_seg}");
@@ -356,7 +356,7 @@ async fn the_daemons_pings_are_in_xray_after_sigterm() {
             .iter()
             .find(|d| d["name"] == SEGMENT_NAME)
             .expect("the client segment");
-        assert_eq!(seg["annotations"]["target"], r.target.as_str());
+        assert_eq!(seg["annotations"]["target"], &*r.target);
         assert_eq!(
             seg["annotations"]["reused_connection"],
             r.conn.as_ref().unwrap().reused,

@@ -37,6 +37,6 @@ pub fn probe_line(r: &ProbeRecord, families: bool) -> String {
 pub fn target_label(r: &ProbeRecord, families: bool) -> std::borrow::Cow<'_, str> {
     match r.family.filter(|_| families) {
         Some(f) => format!("{} over {}", r.target, f.label()).into(),
-        None => r.target.as_str().into(),
+        None => (&*r.target).into(),
     }
 }

@@ -28,8 +28,8 @@ pub const MAX_DOCUMENT: usize = 64 * 1024;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientProbe {
     pub trace_id: String,
-    pub target: String,
-    pub url: String,
+    pub target: Arc<str>,
+    pub url: Arc<str>,
     pub method: Arc<str>,
     pub scheduled_at: SystemTime,
     pub at: SystemTime,
@@ -336,7 +336,7 @@ mod tests {
         for pair in seg.subsegments.windows(2) {
             assert_eq!(pair[0].end_time, Some(pair[1].start_time));
         }
-        assert_eq!(v["http"]["request"]["url"], probe().url);
+        assert_eq!(v["http"]["request"]["url"], &*probe().url);
         assert_eq!(v["http"]["request"]["method"], "GET");
         assert_eq!(v["http"]["response"]["status"], 200);
         assert_eq!(v["annotations"]["target"], "execute-api");
@@ -419,8 +419,8 @@ mod tests {
     #[test]
     fn long_texts_are_clipped_and_documents_stay_small() {
         let mut p = probe();
-        p.url = format!("https://h/{}", "é".repeat(5000));
-        p.target = "t".repeat(5000);
+        p.url = format!("https://h/{}", "é".repeat(5000)).into();
+        p.target = "t".repeat(5000).into();
         p.failure = Some(Failure {
             kind: ErrorKind::Reset,
             phase: Phase::Ttfb,

@@ -114,7 +114,7 @@ impl SegmentSink {
 
     /// Queue `record`'s segment; never waits. A full queue drops it, counted.
     pub fn offer(&self, record: &ProbeRecord) {
-        let Some(method) = self.methods.get(&record.target) else {
+        let Some(method) = self.methods.get(&*record.target) else {
             return;
         };
         let Some(probe) = ClientProbe::of(record, method.clone()) else {

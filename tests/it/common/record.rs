@@ -14,8 +14,8 @@ pub fn probe_record() -> ProbeRecord {
     ProbeRecord {
         v: 1,
         run: None,
-        target: String::new(),
-        url: String::new(),
+        target: "".into(),
+        url: "".into(),
         seq: 0,
         at: Timestamp(UNIX_EPOCH),
         scheduled_at: Timestamp(UNIX_EPOCH),

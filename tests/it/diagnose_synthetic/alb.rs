@@ -357,7 +357,7 @@ fn one_body_stall_is_slow_on_a_buffered_target_and_not_on_a_streaming_one() {
         let target = ds
             .targets
             .iter()
-            .position(|t| t.name == records[i].target)
+            .position(|t| *t.name == *records[i].target)
             .unwrap();
         assert_eq!(ds.target_streams(target as u16), streaming);
         // The stalled probe is its target's longest (4 s above the rest).
@@ -449,7 +449,7 @@ fn edge_says_what_it_assumes_and_skips_different_answers() {
         "{:#?}",
         edge.evidence
     );
-    for r in records.iter_mut().filter(|r| r.target == "custom-domain") {
+    for r in records.iter_mut().filter(|r| &*r.target == "custom-domain") {
         r.status = Some(404);
     }
     let ds = Dataset::from_records(&records, &kinds, 1.0);

@@ -102,7 +102,7 @@ fn client_pool(records: &mut [ProbeRecord], size: usize, stale_after_s: f64) {
     for r in records.iter_mut().filter(|r| start_s(r) > burst_end) {
         let now = start_s(r);
         let end = now + r.total_ms / 1000.0;
-        let pool = &mut pools[usize::from(r.target == "custom-domain")];
+        let pool = &mut pools[usize::from(&*r.target == "custom-domain")];
         let conn = r.conn.as_mut().unwrap();
         match pool.pop() {
             Some((id, last)) => {

@@ -158,7 +158,7 @@ async fn a_hanging_target_never_gets_a_success_heartbeat() {
     // silent one's never did.
     let all = records(dir.path());
     let pings_of = |url: &str| {
-        let of: Vec<_> = all.iter().filter(|r| r.url == url).collect();
+        let of: Vec<_> = all.iter().filter(|r| &*r.url == url).collect();
         (of[0].target.clone(), of.len())
     };
     let ((ok_name, ok_pings), (silent_name, silent_pings)) =

@@ -24,7 +24,7 @@ pub fn record(
     reused: bool,
 ) -> ProbeRecord {
     let mut r = probe_record();
-    r.target = target.to_string();
+    r.target = target.into();
     r.vantage = Some(Arc::from(vantage));
     r.phases_ms.dns = Some(0.5);
     r.phases_ms.connect = Some(1.0);
