@@ -44,6 +44,8 @@ pub struct Observation<'a> {
     pub lab: Option<(&'a str, f64)>,
     /// The SYN retransmission settings where the probe ran, if recorded.
     pub syn_sysctls: Option<SynSysctls>,
+    /// Where the probe ran from, if the record says.
+    pub vantage: Option<&'a str>,
 }
 
 impl Observation<'_> {

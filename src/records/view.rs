@@ -25,8 +25,10 @@ use super::observation::Observation;
 use super::time::parse_time;
 use crate::probe::{ErrorKind, IpFamily, Phase, Phases, ProbeRecord, SynSysctls};
 
+mod scan;
+
 /// A record, borrowed: from an NDJSON line or from a [`ProbeRecord`].
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 pub struct RecordView<'a> {
     #[serde(borrow)]
     target: Cow<'a, str>,
@@ -63,10 +65,14 @@ pub struct RecordView<'a> {
     /// Absent from records written before it, and where /proc was not read.
     #[serde(default)]
     syn_sysctls: Option<SynSysctls>,
+    /// Where the probe ran from; absent from records written before it.
+    #[serde(borrow, default)]
+    vantage: Option<Cow<'a, str>>,
 }
 
 /// A record's time: its text when read from a line (parsed only once the
 /// line is known to be a record), the time itself when taken from memory.
+#[derive(Debug, PartialEq)]
 enum Stamp<'a> {
     Text(Cow<'a, str>),
     Time(SystemTime),
@@ -89,14 +95,14 @@ impl Stamp<'_> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct LabView<'a> {
     #[serde(borrow)]
     scenario: Cow<'a, str>,
     speed: f64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct ConnView {
     id: u64,
     reused: bool,
@@ -105,13 +111,13 @@ struct ConnView {
     reconnected: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct TlsView {
     resumed: bool,
 }
 
 /// The response headers the detectors read; the rest are skipped unread.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 struct HeadersView<'a> {
     #[serde(borrow, default)]
     via: Option<Cow<'a, str>>,
@@ -140,7 +146,7 @@ impl HeadersView<'_> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct ErrorView<'a> {
     kind: ErrorKind,
     phase: Phase,
@@ -192,6 +198,17 @@ impl<'a> RecordView<'a> {
                 speed: l.speed,
             }),
             syn_sysctls: r.syn_sysctls,
+            vantage: r.vantage.as_deref().map(Cow::Borrowed),
+        }
+    }
+
+    /// The view of one NDJSON line: by [`scan`]'s fast path when the line
+    /// is as coldlink writes it, else by `serde_json`, which also says why
+    /// a line is no record.
+    pub fn from_line(line: &'a str) -> Result<RecordView<'a>, serde_json::Error> {
+        match scan::scan(line) {
+            Some(view) => Ok(view),
+            None => serde_json::from_str(line),
         }
     }
 
@@ -200,7 +217,11 @@ impl<'a> RecordView<'a> {
     /// not RFC 3339 (a line that parsed as JSON but is not a record).
     pub fn observation(&self) -> Result<Observation<'_>, String> {
         let at = self.at.time("at")?;
-        let scheduled = self.scheduled_at.time("scheduled_at")?;
+        // Unqueued probes write the same text twice: parsed once.
+        let scheduled = match (&self.at, &self.scheduled_at) {
+            (Stamp::Text(a), Stamp::Text(s)) if a == s => at,
+            _ => self.scheduled_at.time("scheduled_at")?,
+        };
         let conn = self.conn.as_ref();
         Ok(Observation {
             target: &self.target,
@@ -232,6 +253,7 @@ impl<'a> RecordView<'a> {
             trace_id: self.trace_id.as_deref(),
             lab: self.lab.as_ref().map(|l| (l.scenario.as_ref(), l.speed)),
             syn_sysctls: self.syn_sysctls,
+            vantage: self.vantage.as_deref(),
         })
     }
 }
