@@ -301,26 +301,32 @@ impl<'a> Scan<'a> {
     /// digits make an integer below 2^53 and the power of ten is exact:
     /// then one division, correctly rounded, is what `serde_json` gives
     /// both with and without its `float_roundtrip` feature (which a
-    /// dev-dependency turns on in test builds). Otherwise `serde_json`
-    /// itself reads the number's text.
+    /// dev-dependency turns on in any build with the tests or examples,
+    /// `scripts/bench-diagnose.sh`'s too). Otherwise `serde_json` itself
+    /// reads the number's text.
     fn f64(&mut self) -> Option<f64> {
         let text = self.number()?;
-        let (negative, unsigned) = match text.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
-        let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-        let digits = whole.len() + fraction.len();
-        // 15 digits stay below 2^53; the fraction's length is the power.
-        if digits <= 15 && !unsigned.contains(['e', 'E']) {
-            let significand = whole
-                .bytes()
-                .chain(fraction.bytes())
-                .fold(0u64, |n, c| n * 10 + u64::from(c - b'0'));
-            let f = significand as f64 / POW10[fraction.len()];
-            return Some(if negative { -f } else { f });
+        let b = text.as_bytes();
+        let negative = b[0] == b'-';
+        let mut significand = 0u64;
+        let (mut digits, mut fraction) = (0usize, None);
+        for &c in &b[usize::from(negative)..] {
+            match c {
+                b'0'..=b'9' => {
+                    significand = significand.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+                    digits += 1;
+                }
+                b'.' => fraction = Some(digits),
+                // An exponent: serde_json's to read.
+                _ => return serde_json::from_str(text).ok(),
+            }
         }
-        serde_json::from_str(text).ok()
+        // 15 digits stay below 2^53; the fraction's length is the power.
+        if digits > 15 {
+            return serde_json::from_str(text).ok();
+        }
+        let f = significand as f64 / POW10[fraction.map_or(0, |whole| digits - whole)];
+        Some(if negative { -f } else { f })
     }
 
     /// A value checked and passed over: what the view does not read.
