@@ -9,6 +9,8 @@
 //! times as text for [`parse_time`]'s fast path. It is what brought
 //! `diagnose --from` over a million records from reader-bound to about
 //! 1.2 s on 2 cores (docs/performance.md, "Diagnosing stored records").
+//! A line as coldlink writes it is read into the view by a scanner of its
+//! own ([`RecordView::from_line`]); serde_json reads the rest, as before.
 //!
 //! A view can also borrow from a [`ProbeRecord`] held in memory
 //! ([`RecordView::of`]), so that records read from disk and records just
@@ -202,9 +204,9 @@ impl<'a> RecordView<'a> {
         }
     }
 
-    /// The view of one NDJSON line: by [`scan`]'s fast path when the line
-    /// is as coldlink writes it, else by `serde_json`, which also says why
-    /// a line is no record.
+    /// The view of one NDJSON line: by the scanner's fast path
+    /// (`view/scan.rs`) when the line is as coldlink writes it, else by
+    /// `serde_json`, which also says why a line is no record.
     pub fn from_line(line: &'a str) -> Result<RecordView<'a>, serde_json::Error> {
         match scan::scan(line) {
             Some(view) => Ok(view),
