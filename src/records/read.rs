@@ -138,7 +138,7 @@ pub fn read_observations<S: Send>(
                         let path = &paths[chunk.file];
                         let before = report.records;
                         each_line(&chunk, path, &mut report, |line| {
-                            let view: RecordView = line.parse()?;
+                            let view = line.view()?;
                             add(&mut sink, &view.observation()?);
                             Ok(())
                         });
@@ -315,6 +315,16 @@ impl<'a> Line<'a> {
         .map_err(|e| e.to_string())
     }
 
+    /// The line as a [`RecordView`]: valid UTF-8 by the fast path (or
+    /// `serde_json`, [`RecordView::from_line`]), else by `serde_json`.
+    fn view(self) -> Result<RecordView<'a>, String> {
+        match self {
+            Line::Text(s) => RecordView::from_line(s),
+            Line::Bytes(b) => serde_json::from_slice(b),
+        }
+        .map_err(|e| e.to_string())
+    }
+
     fn bytes(&self) -> &'a [u8] {
         match self {
             Line::Text(s) => s.as_bytes(),
@@ -346,16 +356,24 @@ fn each_line<'a>(
         }
     };
     // One UTF-8 check for the whole block is much cheaper than one per
-    // string; a block with a bad byte falls back to line by line.
-    match std::str::from_utf8(chunk.bytes()) {
+    // string; a block with a bad byte falls back to line by line. Lines
+    // are cut with memchr's vector search (`str::split` looked for each
+    // newline a few bytes at a time: 0.9 of every 20 instructions a record).
+    let bytes = chunk.bytes();
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    let mut start = 0;
+    match std::str::from_utf8(bytes) {
         Ok(text) => {
-            for (k, line) in text.split('\n').enumerate() {
-                one(Line::Text(line), chunk.first_line + k);
+            for (k, end) in ends.enumerate() {
+                // Cut at newlines (ASCII): on character boundaries.
+                one(Line::Text(&text[start..end]), chunk.first_line + k);
+                start = end + 1;
             }
         }
         Err(_) => {
-            for (k, line) in chunk.bytes().split(|&c| c == b'\n').enumerate() {
-                one(Line::Bytes(line), chunk.first_line + k);
+            for (k, end) in ends.enumerate() {
+                one(Line::Bytes(&bytes[start..end]), chunk.first_line + k);
+                start = end + 1;
             }
         }
     }

@@ -9,6 +9,8 @@
 //! times as text for [`parse_time`]'s fast path. It is what brought
 //! `diagnose --from` over a million records from reader-bound to about
 //! 1.2 s on 2 cores (docs/performance.md, "Diagnosing stored records").
+//! A line as coldlink writes it is read into the view by a scanner of its
+//! own ([`RecordView::from_line`]); serde_json reads the rest, as before.
 //!
 //! A view can also borrow from a [`ProbeRecord`] held in memory
 //! ([`RecordView::of`]), so that records read from disk and records just
@@ -25,8 +27,10 @@ use super::observation::Observation;
 use super::time::parse_time;
 use crate::probe::{ErrorKind, IpFamily, Phase, Phases, ProbeRecord, SynSysctls};
 
+mod scan;
+
 /// A record, borrowed: from an NDJSON line or from a [`ProbeRecord`].
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 pub struct RecordView<'a> {
     #[serde(borrow)]
     target: Cow<'a, str>,
@@ -70,6 +74,7 @@ pub struct RecordView<'a> {
 
 /// A record's time: its text when read from a line (parsed only once the
 /// line is known to be a record), the time itself when taken from memory.
+#[derive(Debug, PartialEq)]
 enum Stamp<'a> {
     Text(Cow<'a, str>),
     Time(SystemTime),
@@ -92,14 +97,14 @@ impl Stamp<'_> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct LabView<'a> {
     #[serde(borrow)]
     scenario: Cow<'a, str>,
     speed: f64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct ConnView {
     id: u64,
     reused: bool,
@@ -108,13 +113,13 @@ struct ConnView {
     reconnected: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct TlsView {
     resumed: bool,
 }
 
 /// The response headers the detectors read; the rest are skipped unread.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 struct HeadersView<'a> {
     #[serde(borrow, default)]
     via: Option<Cow<'a, str>>,
@@ -143,7 +148,7 @@ impl HeadersView<'_> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct ErrorView<'a> {
     kind: ErrorKind,
     phase: Phase,
@@ -199,12 +204,26 @@ impl<'a> RecordView<'a> {
         }
     }
 
+    /// The view of one NDJSON line: by the scanner's fast path
+    /// (`view/scan.rs`) when the line is as coldlink writes it, else by
+    /// `serde_json`, which also says why a line is no record.
+    pub fn from_line(line: &'a str) -> Result<RecordView<'a>, serde_json::Error> {
+        match scan::scan(line) {
+            Some(view) => Ok(view),
+            None => serde_json::from_str(line),
+        }
+    }
+
     /// The record → observation conversion: the only place an
     /// [`Observation`] is filled from a record. Fails only on a time that is
     /// not RFC 3339 (a line that parsed as JSON but is not a record).
     pub fn observation(&self) -> Result<Observation<'_>, String> {
         let at = self.at.time("at")?;
-        let scheduled = self.scheduled_at.time("scheduled_at")?;
+        // Unqueued probes write the same text twice: parsed once.
+        let scheduled = match (&self.at, &self.scheduled_at) {
+            (Stamp::Text(a), Stamp::Text(s)) if a == s => at,
+            _ => self.scheduled_at.time("scheduled_at")?,
+        };
         let conn = self.conn.as_ref();
         Ok(Observation {
             target: &self.target,

@@ -1,0 +1,166 @@
+use rand::{Rng, SeedableRng};
+
+use super::*;
+
+/// A record as coldlink writes it (the synthetic benchmark's shape).
+const PLAIN: &str = r#"{"v":1,"run":"0123456789abcdef","target":"custom-domain","url":"https://api.example.com/header","seq":1,"at":"2026-09-21T14:13:20.000499Z","scheduled_at":"2026-09-21T14:13:20.000499Z","remote":"203.0.113.5:443","family":"ipv4","conn":{"id":1,"reused":true,"idle_ms":0.5,"age_ms":1000.0,"requests":2,"reconnected":false,"stale_idle_ms":null},"phases_ms":{"queue":0.01,"dns":null,"connect":null,"tls":null,"send":0.05,"ttfb":29.690936847100833,"body":0.3},"total_ms":30.050936847100832,"status":200,"http":"1.1","tls":{"version":"TLSv1.3","resumed":false,"alpn":"http/1.1"},"trace_id":"1-6ab13b80-000000000000000000000001","headers":{"via":"1.1 abc.cloudfront.net (CloudFront)","x-amz-cf-pop":"FRA56-P1","x-amzn-requestid":"00000001-aaaa-bbbb-cccc-0123456789ab","x-cache":"Miss from cloudfront"},"body_bytes":120,"error":null}"#;
+
+/// Every field the view reads, set: an error, a lab, the kernel's SYN
+/// settings, a vantage point, an ALB's answer.
+const FULL: &str = r#"{"v":1,"run":"r1","target":"t","url":"https://a.example/p","seq":1,"at":"2026-11-21T10:00:00.000001Z","scheduled_at":"2026-11-21T10:00:00Z","remote":"[::1]:443","family":"ipv6","conn":{"id":3,"reused":false,"idle_ms":null,"age_ms":100.0,"requests":2,"reconnected":true},"phases_ms":{"queue":0,"dns":1.25,"connect":-0.0,"tls":12,"send":0.2,"ttfb":20.0,"body":0.3},"total_ms":1e2,"status":502,"http":"HTTP/1.1","tls":{"version":"TLSv1.3","resumed":true,"alpn":null},"trace_id":"Root=1-5f84c7a9-0123456789abcdef01234567","headers":{"via":"1.1 x.cloudfront.net (CloudFront)","x-cache":"Error from cloudfront","x-amz-cf-pop":"FRA56-P1","x-amzn-errortype":"InternalServerErrorException","server":"awselb/2.0","x-amzn-remapped-server":null},"body_bytes":10,"error":{"kind":"status","phase":"ttfb","message":"502 \"bad\""},"lab":{"scenario":"s","speed":10.0},"syn_sysctls":{"tcp_syn_retries":6,"tcp_syn_linear_timeouts":4},"vantage":"eu-west-1a","extra":[1,{"a":[true,false,null]},"x",-1.5e-3]}"#;
+
+/// The fewest fields: no headers, nothing optional, space around tokens.
+const SPARSE: &str = " { \"target\" : \"t\" , \"url\":\"u\",\"at\":\"2026-11-21T10:00:00Z\",\r\n\t\"scheduled_at\":\"2026-11-21T10:00:00+01:00\",\"phases_ms\":{},\"total_ms\":0.1,\"x-unicode\":\"é ✓\"} ";
+
+fn serde(line: &str) -> Option<RecordView<'_>> {
+    serde_json::from_str(line).ok()
+}
+
+/// The lines coldlink writes take the fast path, and it reads them as
+/// serde_json does.
+#[test]
+fn written_records_are_scanned_as_serde_json_reads_them() {
+    for line in [PLAIN, FULL, SPARSE] {
+        let fast = scan(line).unwrap_or_else(|| panic!("not scanned: {line}"));
+        assert_eq!(Some(&fast), serde(line).as_ref(), "{line}");
+    }
+    let full = scan(FULL).unwrap();
+    assert_eq!(full.vantage.as_deref(), Some("eu-west-1a"));
+    assert!(full.headers.errortype.is_some() && full.conn.as_ref().is_some_and(|c| c.reconnected));
+    assert_eq!(
+        full.error.as_ref().and_then(|e| e.message.as_deref()),
+        Some("502 \"bad\"")
+    );
+    let null_errortype = FULL.replace(r#""InternalServerErrorException""#, "null");
+    assert!(scan(&null_errortype).unwrap().headers.errortype.is_none());
+}
+
+/// What the fast path leaves to serde_json: it says "not sure", and
+/// `from_line` still reads or refuses the line as serde_json does.
+#[test]
+fn lines_it_does_not_handle_go_to_serde_json() {
+    let cases = [
+        // An escape in a string the view reads, and in one it skips.
+        PLAIN.replace("custom-domain", r"custom\u002ddomain"),
+        PLAIN.replace("Miss from", r"Miss\tfrom"),
+        // A duplicate field: serde_json refuses the line.
+        PLAIN.replace(r#""seq":1,"#, r#""target":"again","#),
+        PLAIN.replace(r#""send":0.05"#, r#""send":0.05,"send":1"#),
+        // Numbers out of the simple range, or of the wrong kind.
+        PLAIN.replace("\"status\":200", "\"status\":200.0"),
+        PLAIN.replace("\"status\":200", "\"status\":70000"),
+        PLAIN.replace("\"id\":1,", "\"id\":-1,"),
+        PLAIN.replace("\"idle_ms\":0.5", "\"idle_ms\":1e400"),
+        PLAIN.replace("\"total_ms\":30.050936847100832", "\"total_ms\":null"),
+        // Wrong types, missing fields, trailing text, not an object.
+        PLAIN.replace("\"headers\":{", "\"headers\":null,\"h\":{"),
+        PLAIN.replace("\"reused\":true", "\"reused\":1"),
+        PLAIN.replace("\"family\":\"ipv4\"", "\"family\":\"ipv5\""),
+        PLAIN.replace("\"url\":", "\"uri\":"),
+        format!("{PLAIN}x"),
+        "[1,2]".to_string(),
+    ];
+    for line in &cases {
+        assert!(scan(line).is_none(), "scanned: {line}");
+        assert_eq!(
+            RecordView::from_line(line).map_err(|e| e.to_string()),
+            serde_json::from_str::<RecordView>(line).map_err(|e| e.to_string()),
+        );
+    }
+    // The escaped target is a record all the same.
+    assert_eq!(RecordView::from_line(&cases[0]).unwrap().target, "custom-domain");
+}
+
+/// The numbers the view reads come out bit for bit as serde_json's: the
+/// digits that fit are done here with its arithmetic, the rest by it.
+#[test]
+fn numbers_are_serde_jsons_to_the_bit() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20);
+    let mut texts: Vec<String> = [
+        "0",
+        "-0",
+        "0.0",
+        "-0.0",
+        "1",
+        "12",
+        "1.5",
+        "29.690936847100833",
+        "30.050936847100832",
+        "0.000001",
+        "9999999999999999999",
+        "18446744073709551615",
+        "18446744073709551616",
+        "12345678901234567890.5",
+        "1.0000000000000000000001",
+        "1e5",
+        "1E-7",
+        "-2.5e+3",
+        "123456789.123456789",
+        "0.1234567890123456789",
+    ]
+    .map(String::from)
+    .to_vec();
+    for _ in 0..20_000 {
+        let x: f64 = match rng.random_range(0..3) {
+            0 => rng.random_range(0.0..100.0),
+            1 => rng.random_range(0.0..1e7),
+            _ => f64::from_bits(rng.random::<u64>() >> 2),
+        };
+        texts.push(serde_json::to_string(&x).unwrap());
+        texts.push(format!("{x:.3}"));
+    }
+    for text in &texts {
+        let mut s = Scan { text, at: 0 };
+        let fast = s.f64();
+        let slow: Option<f64> = serde_json::from_str(text).ok();
+        assert_eq!(fast.map(f64::to_bits), slow.map(f64::to_bits), "{text}");
+        let mut s = Scan { text, at: 0 };
+        if let Some(n) = s.u64().filter(|_| s.at == text.len()) {
+            assert_eq!(Some(n), serde_json::from_str::<u64>(text).ok(), "{text}");
+        }
+    }
+}
+
+/// Damaged lines — a byte dropped, changed or put in, a piece repeated —
+/// are either left to serde_json or read exactly as it reads them: the
+/// fast path never accepts what serde_json would refuse.
+#[test]
+fn damaged_lines_are_never_read_otherwise_than_by_serde_json() {
+    const PUT: &[u8] = b"\"{}[],:\\ \t\n-.eE01a\x01nt";
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let (mut scanned, mut refused) = (0, 0);
+    for base in [PLAIN, FULL, SPARSE] {
+        for _ in 0..20_000 {
+            let mut line = base.as_bytes().to_vec();
+            for _ in 0..rng.random_range(1..=2) {
+                let i = rng.random_range(0..line.len());
+                let c = PUT[rng.random_range(0..PUT.len())];
+                match rng.random_range(0..4) {
+                    0 => {
+                        line.remove(i);
+                    }
+                    1 => line[i] = c,
+                    2 => line.insert(i, c),
+                    _ => {
+                        let j = (i + rng.random_range(1..40)).min(line.len());
+                        let piece = line[i..j].to_vec();
+                        line.splice(j..j, piece);
+                    }
+                }
+            }
+            let Ok(line) = String::from_utf8(line) else {
+                continue;
+            };
+            let slow = serde(&line);
+            match scan(&line) {
+                Some(fast) => {
+                    scanned += 1;
+                    assert_eq!(Some(fast), slow, "{line}");
+                }
+                None => refused += usize::from(slow.is_none()),
+            }
+        }
+    }
+    // Both ways were taken many times.
+    assert!(scanned > 5_000 && refused > 5_000, "{scanned} {refused}");
+}
