@@ -389,6 +389,7 @@ async fn a_daemon_counts_the_xray_batches_it_gives_up_on() {
         .spawn()
         .unwrap();
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut daemon = KillOnDrop(child);
     let (said, mut stderr) = tokio::task::spawn_blocking(move || {
         let said = crate::common::read_until_line(&mut stderr, "/metrics");
         (said, stderr)
@@ -428,17 +429,29 @@ async fn a_daemon_counts_the_xray_batches_it_gives_up_on() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &daemon.0.id().to_string()])
         .status()
         .unwrap();
     assert!(term.success());
-    let (code, rest) = tokio::task::spawn_blocking(move || {
+    // Its stderr ends when it exits (after the 5 s flush deadline).
+    let rest = tokio::task::spawn_blocking(move || {
         let mut rest = String::new();
         stderr.read_to_string(&mut rest).unwrap();
-        (child.wait().unwrap().code(), rest)
+        rest
     })
     .await
     .unwrap();
+    let code = daemon.0.wait().unwrap().code();
     assert_eq!(code, Some(0), "{rest}");
     assert!(rest.contains("--xray-segments:"), "the loss is said: {rest}");
+}
+
+/// The daemon, killed if the test fails before it is stopped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
