@@ -4,14 +4,16 @@
 # should and that the alerts fire, and stay quiet, on the series of
 # coldlink-rules.test.yml (`promtool test rules`). The Grafana dashboard's
 # PromQL is checked by tests/it/keepwarm/dashboard.rs, with promtool too.
-# Installs promtool (Debian's package `prometheus`) only when it is missing.
+# Installs promtool (Debian's package `prometheus`) only when it is missing;
+# the same package's server, `prometheus`, is what tests/it/fleet.rs scrapes
+# the daemons with (it skips, saying so, without it).
 #
 #   scripts/check-prometheus-rules.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v promtool >/dev/null; then
-  echo "check-prometheus-rules: promtool missing; installing Debian's prometheus package" >&2
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  echo "check-prometheus-rules: promtool or prometheus missing; installing Debian's prometheus package" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi

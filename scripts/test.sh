@@ -73,6 +73,7 @@ if needs "syn schedule" ip nft python3; then
 fi
 scripts/aws-emulators.sh
 # The shipped alert rules: promtool's own check and rule tests (it installs
-# Debian's prometheus package for promtool when missing).
+# Debian's prometheus package for promtool when missing; its server is the
+# one tests/it/fleet.rs scrapes two daemons with).
 scripts/check-prometheus-rules.sh
 cargo test --locked "$@"

@@ -52,6 +52,9 @@ pub async fn run(
     if let Some(p) = &cfg.publish {
         let _ = metrics.publish_failures(p.route.sink());
     }
+    if cfg.xray_segments.is_some() {
+        let _ = metrics.publish_failures("xray");
+    }
     let counted = metrics.clone();
     let hooks = Hooks::stderr("keepwarm").counting(move |sink| counted.count_publish_failure(sink));
     let publisher = Publisher::start_if(cfg.publish.as_ref(), hooks).await?;
@@ -73,7 +76,12 @@ pub async fn run(
         .heartbeat
         .clone()
         .map(|url| tokio::spawn(send_heartbeats(Heartbeat::new(url), beat_rx)));
-    let segments = xray_segments::start(cfg.xray_segments.as_ref(), &cfg.targets);
+    let counted = metrics.clone();
+    let segments = xray_segments::start_counting(
+        cfg.xray_segments.as_ref(),
+        &cfg.targets,
+        Arc::new(move || counted.count_publish_failure("xray")),
+    );
     let mut tally = Tally::new(&cfg, metrics, out);
     tally.segments = segments.as_ref().map(|p| p.sink());
     tally.publish = publisher.as_ref().map(|p| p.tap().clone());

@@ -19,7 +19,8 @@
 //! - `coldlink_probe_success{target, vantage}`: 1 when the target's last
 //!   probe was ok, 0 when it failed or was slow;
 //! - `coldlink_publish_failures_total{vantage, sink}`: batches a publisher
-//!   (CloudWatch, EMF) could not deliver ([`Metrics::publish_failures`]);
+//!   (`cloudwatch`, `emf`, `xray` for `--xray-segments`) gave up on
+//!   ([`Metrics::publish_failures`]);
 //! - `coldlink_build_info{version, vantage}` (always 1) and
 //!   `coldlink_start_time_seconds{vantage}`: which daemon this is, from
 //!   where, and since when.
@@ -298,7 +299,7 @@ impl Metrics {
     }
 
     /// The failure counter of one publisher (`sink`: `cloudwatch`,
-    /// `emf`), created at zero so that `increase()` sees its first
+    /// `emf`, `xray`), created at zero so that `increase()` sees its first
     /// failure: `coldlink_publish_failures_total{vantage, sink}`. The
     /// handle is a cheap clone of the series (an `Arc`): a publisher's task
     /// keeps it and calls `inc()` once per batch it gave up on.

@@ -27,6 +27,7 @@ mod diagnose_machine;
 mod diagnose_synthetic;
 mod dns_queries;
 mod family_analysis;
+mod fleet;
 mod ip_family;
 mod keepalive_path;
 mod keepwarm;

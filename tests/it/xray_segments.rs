@@ -364,3 +364,94 @@ async fn the_daemons_pings_are_in_xray_after_sigterm() {
         );
     }
 }
+
+/// The daemon against a refusing X-Ray: the batches it gives up on (after
+/// three attempts, about 4 s for the first) show in its own metrics as
+/// `coldlink_publish_failures_total{sink="xray"}`, which starts at 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_daemon_counts_the_xray_batches_it_gives_up_on() {
+    use std::io::{Read, Write};
+    let server = crate::common::start(crate::common::Behavior::Ok).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coldlink"))
+        .args(["keepwarm", "--interval", "200ms", "--xray-segments"])
+        .args(["--metrics-listen", "127.0.0.1:0", &server.url("/")])
+        .arg("--lock")
+        .arg(dir.path().join("lock"))
+        .env_remove("RUST_LOG")
+        .env("AWS_ENDPOINT_URL", refusing_endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut daemon = KillOnDrop(child);
+    let (said, mut stderr) = tokio::task::spawn_blocking(move || {
+        let said = crate::common::read_until_line(&mut stderr, "/metrics");
+        (said, stderr)
+    })
+    .await
+    .unwrap();
+    let addr = said
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .unwrap()
+        .to_string();
+    let failures = move || {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        let value = body
+            .lines()
+            .find(|l| l.starts_with("coldlink_publish_failures_total{") && l.contains("sink=\"xray\""))
+            .and_then(|l| l.rsplit_once(' '))
+            .map(|(_, v)| v.parse::<f64>().unwrap());
+        (value, body)
+    };
+    let (first, body) = failures();
+    assert_eq!(first, Some(0.0), "the series is there from the start: {body}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (value, body) = failures();
+        if value > Some(0.0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no xray failure counted in 30 s: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &daemon.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    // Its stderr ends when it exits (after the 5 s flush deadline).
+    let rest = tokio::task::spawn_blocking(move || {
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).unwrap();
+        rest
+    })
+    .await
+    .unwrap();
+    let code = daemon.0.wait().unwrap().code();
+    assert_eq!(code, Some(0), "{rest}");
+    assert!(rest.contains("--xray-segments:"), "the loss is said: {rest}");
+}
+
+/// The daemon, killed if the test fails before it is stopped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -15,7 +15,7 @@ mod document;
 mod sender;
 
 pub use document::{document, ClientProbe, Failure, MAX_DOCUMENT, MAX_TEXT, SEGMENT_NAME};
-pub use sender::{Publisher, Totals};
+pub use sender::{GaveUp, Publisher, Totals};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,8 +40,13 @@ pub const FLUSH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5
 /// The publisher for `cfg`, if the flag is on; a thread that cannot be
 /// started is a warning, never a reason not to probe.
 pub fn start(cfg: Option<&XraySegments>, targets: &[Target]) -> Option<Publisher> {
+    start_counting(cfg, targets, Arc::new(|| {}))
+}
+
+/// [`start`], telling `gave_up` of each batch of segments given up on.
+pub fn start_counting(cfg: Option<&XraySegments>, targets: &[Target], gave_up: GaveUp) -> Option<Publisher> {
     let cfg = cfg?;
-    match Publisher::start(cfg, targets) {
+    match Publisher::start_counting(cfg, targets, gave_up) {
         Ok(p) => Some(p),
         Err(e) => {
             tracing::warn!("--xray-segments: cannot start the sending thread: {e}; no segments are sent");

@@ -3,7 +3,9 @@
 //! [`LINGER`] after the first of them came; a failed call is tried again
 //! after a backoff that doubles up to [`MAX_BACKOFF`], [`ATTEMPTS`] times
 //! in all (each attempt with the SDK's own retries), then dropped and
-//! counted. Failures are logged at most once every [`LOG_EVERY`].
+//! counted. Failures are logged at most once every [`LOG_EVERY`]; each
+//! batch given up on is also told to a [`GaveUp`] callback (the keep-warm
+//! daemon's `coldlink_publish_failures_total{sink="xray"}`).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -27,6 +29,12 @@ pub const ATTEMPTS: u32 = 3;
 pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 pub const LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// Called once per batch given up on: after its last attempt failed, when
+/// X-Ray refused some of its segments, or when the shutdown's deadline
+/// stopped it (the segments still queued then count as the batches they
+/// would have made). Runs on the sending thread: keep it quick.
+pub type GaveUp = Arc<dyn Fn() + Send + Sync>;
 
 /// What became of the segments, when the publisher stopped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -64,6 +72,15 @@ pub struct Publisher {
 impl Publisher {
     /// Start the sending thread for the probes of `targets`.
     pub fn start(cfg: &XraySegments, targets: &[Target]) -> std::io::Result<Publisher> {
+        Publisher::start_counting(cfg, targets, Arc::new(|| {}))
+    }
+
+    /// [`Publisher::start`], telling `gave_up` of each batch given up on.
+    pub fn start_counting(
+        cfg: &XraySegments,
+        targets: &[Target],
+        gave_up: GaveUp,
+    ) -> std::io::Result<Publisher> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
         let (closing, abort) = (CancellationToken::new(), CancellationToken::new());
@@ -73,6 +90,7 @@ impl Publisher {
             closing: closing.clone(),
             abort: abort.clone(),
             log: RateLimited::default(),
+            gave_up,
         };
         let cfg = cfg.clone();
         std::thread::Builder::new()
@@ -124,6 +142,7 @@ struct Worker {
     closing: CancellationToken,
     abort: CancellationToken,
     log: RateLimited,
+    gave_up: GaveUp,
 }
 
 impl Worker {
@@ -179,6 +198,9 @@ impl Worker {
             left += 1;
         }
         Counters::add(&self.counters.dropped, left);
+        for _ in 0..left.div_ceil(BATCH) {
+            (self.gave_up)();
+        }
         if left > 0 {
             tracing::warn!("--xray-segments: {left} client segments not sent before the shutdown's deadline");
         }
@@ -194,6 +216,7 @@ impl Worker {
                 a = put => a,
                 _ = self.abort.cancelled() => {
                     Counters::add(&self.counters.dropped, n);
+                    (self.gave_up)();
                     return;
                 }
             };
@@ -202,6 +225,7 @@ impl Worker {
                     Counters::add(&self.counters.sent, n - refused.len());
                     Counters::add(&self.counters.failed, refused.len());
                     if let Some(first) = refused.first() {
+                        (self.gave_up)();
                         let line = format!("X-Ray refused {} of {n} client segments: {first}", refused.len());
                         self.log.warn(&line);
                     }
@@ -209,6 +233,7 @@ impl Worker {
                 }
                 Err(e) if attempt == ATTEMPTS => {
                     Counters::add(&self.counters.failed, n);
+                    (self.gave_up)();
                     self.log.warn(&format!(
                         "{e}; {n} client segments given up after {ATTEMPTS} attempts"
                     ));
@@ -223,6 +248,7 @@ impl Worker {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = self.abort.cancelled() => {
                             Counters::add(&self.counters.dropped, n);
+                            (self.gave_up)();
                             return;
                         }
                     }

@@ -19,8 +19,9 @@ fn dim(name: &str, value: &str) -> Dimension {
     Dimension::builder().name(name).value(value).build()
 }
 
-/// One statistic of one series, summed over the minutes around now.
-async fn read(
+/// One statistic of one series, summed over the minutes around now
+/// (`None`: no datapoint). Also read by the fleet test (`fleet.rs`).
+pub(crate) async fn read(
     cw: &aws_sdk_cloudwatch::Client,
     ns: &str,
     metric: &str,

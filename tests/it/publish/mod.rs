@@ -5,7 +5,7 @@
 
 mod cli;
 mod emf;
-mod localstack;
+pub(crate) mod localstack;
 mod mocked;
 
 use std::sync::Arc;
