@@ -345,7 +345,7 @@ async fn two_vantages_read_back_apart_from_prometheus_and_cloudwatch() {
         assert!(!mine.is_empty(), "{vantage}: no series");
         for s in mine {
             let out = s["metric"]["outcome"].as_str().unwrap();
-            assert_eq!(s["metric"]["target"], target.as_str(), "{vantage}: {s}");
+            assert_eq!(s["metric"]["target"], &**target, "{vantage}: {s}");
             let of: Vec<&ProbeRecord> = records.iter().filter(|r| outcome(r, SLOW) == out).collect();
             for sample in s["values"].as_array().unwrap() {
                 let ts = sample[0].as_f64().unwrap();
@@ -402,7 +402,7 @@ async fn two_vantages_read_back_apart_from_prometheus_and_cloudwatch() {
     // last at the stop, equals its records.
     for (vantage, d) in &expected {
         let records = d.records();
-        let target = records[0].target.as_str();
+        let target = &*records[0].target;
         let dims = [("Target", target), ("Vantage", *vantage)];
         let count = |o: &str| records.iter().filter(|r| outcome(r, SLOW) == o).count() as f64;
         assert_eq!(count("slow"), 0.0, "loopback is never slow");
