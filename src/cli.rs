@@ -402,8 +402,10 @@ pub struct PublishArgs {
     #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "-")]
     pub emf: Option<PathBuf>,
 
-    /// Send the PutMetricData calls to this endpoint (LocalStack, say)
-    /// [default: the profile's aws.endpoint_url, else AWS's own].
+    /// Send the PutMetricData (--cloudwatch-namespace) and
+    /// PutTraceSegments (--xray-segments) calls to this endpoint
+    /// (LocalStack or moto, say) [default: the profile's
+    /// aws.endpoint_url, else AWS's own].
     #[arg(long = "aws-endpoint", value_name = "URL", value_parser = parse::endpoint_url)]
     pub publish_endpoint: Option<url::Url>,
 }

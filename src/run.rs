@@ -124,7 +124,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
             )
             .await?;
             lab_segments(lab.as_ref(), cfg.xray_segments.as_ref()).await;
-            commands::keepwarm::run(cfg, &mut io::stdout().lock(), cancel).await
+            // Not locked for the whole run: `--emf` writes to stdout from
+            // the publishing thread, one whole interval per write.
+            commands::keepwarm::run(cfg, &mut io::stdout(), cancel).await
         }),
         Command::Lab(args) => {
             on_runtime(

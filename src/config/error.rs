@@ -283,7 +283,7 @@ pub enum PublishError {
     },
     #[error("--emf without =FILE writes to stdout, which already carries {format}: give --emf=FILE")]
     StdoutTaken { format: &'static str },
-    #[error("--aws-endpoint is where --cloudwatch-namespace sends PutMetricData; with --emf nothing is sent (the lines are the output), and without --cloudwatch-namespace nothing is published")]
+    #[error("--aws-endpoint is where --cloudwatch-namespace sends PutMetricData and --xray-segments PutTraceSegments; with --emf nothing is sent (the lines are the output), and without either flag nothing is published")]
     EndpointUnused,
     #[error("--cloudwatch-namespace with --lab needs --aws-endpoint URL (LocalStack, e.g. http://127.0.0.1:4566): the lab's numbers do not go to AWS")]
     LabWithoutEndpoint,

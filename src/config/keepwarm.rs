@@ -47,8 +47,13 @@ impl FromArgs<KeepwarmArgs> for KeepwarmConfig {
         };
         let mut settings = conn.settings(policy, targets.len())?;
         settings.lab = source::lab_of(profile, &args.urls);
-        let xray_segments =
-            super::xray_segments::xray_segments(args.xray_segments, &args.conn.aws, profile, &mut settings)?;
+        let xray_segments = super::xray_segments::xray_segments(
+            args.xray_segments,
+            &args.conn.aws,
+            args.publish.publish_endpoint.as_ref(),
+            profile,
+            &mut settings,
+        )?;
         let slow = args
             .slow
             .or(profile.and_then(|p| p.diagnose.slow))
@@ -71,6 +76,7 @@ impl FromArgs<KeepwarmArgs> for KeepwarmConfig {
             profile,
             settings.lab.is_some(),
             None,
+            xray_segments.is_some(),
         )?;
         Ok(KeepwarmConfig {
             mode,

@@ -11,12 +11,15 @@ use crate::publish::{EmfOut, Namespace, PublishSettings, Route, DEFAULT_NAMESPAC
 /// `None` when neither flag is given. `stdout_carries`: what the command
 /// already prints on stdout that EMF lines would spoil (`run --format
 /// ndjson`: "probe records"), if anything. `lab`: a lab run.
+/// `xray_segments`: `--xray-segments` is on, which sends to
+/// `--aws-endpoint` too.
 pub(super) fn publish_settings(
     args: &PublishArgs,
     identity: &AwsIdentityArgs,
     profile: Option<&Profile>,
     lab: bool,
     stdout_carries: Option<&'static str>,
+    xray_segments: bool,
 ) -> Result<Option<PublishSettings>, ConfigError> {
     let namespace = match &args.cloudwatch_namespace {
         Some(value) => Some(
@@ -29,13 +32,13 @@ pub(super) fn publish_settings(
     };
     let route = match (&args.emf, &namespace) {
         (None, None) => {
-            if args.publish_endpoint.is_some() {
+            if args.publish_endpoint.is_some() && !xray_segments {
                 return Err(PublishError::EndpointUnused.into());
             }
             return Ok(None);
         }
         (Some(file), _) => {
-            if args.publish_endpoint.is_some() {
+            if args.publish_endpoint.is_some() && !xray_segments {
                 return Err(PublishError::EndpointUnused.into());
             }
             Route::Emf(emf_out(file, stdout_carries)?)

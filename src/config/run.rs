@@ -73,6 +73,7 @@ impl RunConfig {
         let xray_segments = super::xray_segments::xray_segments(
             args.xray_segments,
             &args.conn.aws,
+            args.publish.publish_endpoint.as_ref(),
             Some(&profile),
             &mut settings,
         )?;
@@ -88,6 +89,7 @@ impl RunConfig {
             Some(&profile),
             settings.lab.is_some(),
             stdout_carries,
+            xray_segments.is_some(),
         )?;
         Ok(RunConfig {
             targets,

@@ -8,11 +8,13 @@ use crate::cli::AwsIdentityArgs;
 use crate::probe::ProbeSettings;
 use crate::publish::xray_segments::XraySegments;
 
-/// `None` when the flag is off. The lab (a lab profile's probes) sends to
+/// `None` when the flag is off. The endpoint: `--aws-endpoint`, else the
+/// profile's `[aws] endpoint_url`, else AWS's own. The lab (a lab profile's probes) sends to
 /// an emulator only: an endpoint must be named.
 pub(super) fn xray_segments(
     on: bool,
     identity: &AwsIdentityArgs,
+    endpoint_flag: Option<&url::Url>,
     profile: Option<&Profile>,
     settings: &mut ProbeSettings,
 ) -> Result<Option<XraySegments>, ConfigError> {
@@ -23,7 +25,10 @@ pub(super) fn xray_segments(
         return Err(ConfigError::SegmentsWithoutTraceHeader);
     }
     let entry = profile.and_then(|p| p.aws.as_ref());
-    let endpoint = entry.and_then(|e| e.endpoint_url.clone());
+    // `--aws-endpoint` (shared with --cloudwatch-namespace) over the profile's.
+    let endpoint = endpoint_flag
+        .map(|u| u.as_str().trim_end_matches('/').to_string())
+        .or_else(|| entry.and_then(|e| e.endpoint_url.clone()));
     let lab = settings.lab.is_some();
     let from_env = ["AWS_ENDPOINT_URL_XRAY", "AWS_ENDPOINT_URL"]
         .iter()

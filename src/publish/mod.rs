@@ -102,6 +102,15 @@ pub struct EmfOpenError {
     pub source: std::io::Error,
 }
 
+/// Publishing could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Emf(#[from] EmfOpenError),
+    #[error("cannot start the publishing thread: {0}")]
+    Thread(std::io::Error),
+}
+
 /// A running publisher: its tap for the probes, its task.
 pub struct Publisher {
     tap: Tap,
@@ -111,45 +120,75 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    /// Start publishing as `settings` say, on the current runtime.
-    pub async fn start(settings: &PublishSettings, hooks: Hooks) -> Result<Publisher, EmfOpenError> {
-        let vantage = contract::host_vantage();
-        Ok(match &settings.route {
-            Route::PutMetricData(aws) => {
-                let config = crate::aws::sdk_config(aws, false).await;
-                let client = aws_sdk_cloudwatch::Client::new(&config);
-                Publisher::with(
-                    settings.namespace.clone(),
-                    Some(client),
-                    None,
-                    Timing::default(),
-                    hooks,
-                    vantage,
-                )
-            }
-            Route::Emf(out) => {
-                let w: Box<dyn Write + Send> = match out {
-                    EmfOut::Stdout => Box::new(std::io::stdout()),
-                    EmfOut::File(path) => Box::new(
-                        std::fs::OpenOptions::new()
-                            .create(true)
-                            .append(true)
-                            .open(path)
-                            .map_err(|source| EmfOpenError {
-                                path: path.clone(),
-                                source,
-                            })?,
-                    ),
-                };
-                Publisher::with::<aws_sdk_cloudwatch::Client>(
-                    settings.namespace.clone(),
-                    None,
-                    Some(w),
-                    Timing::default(),
-                    hooks,
-                    vantage,
-                )
-            }
+    /// Start publishing as `settings` say, on a thread of its own with its
+    /// own runtime: the minute's encoding, signing, TLS and the writes of
+    /// EMF lines (a full pipe, a stuck disk) must never hold the runtime
+    /// that times the probes.
+    pub async fn start(settings: &PublishSettings, hooks: Hooks) -> Result<Publisher, StartError> {
+        let emf: Option<Box<dyn Write + Send>> = match &settings.route {
+            Route::PutMetricData(_) => None,
+            Route::Emf(EmfOut::Stdout) => Some(Box::new(std::io::stdout())),
+            Route::Emf(EmfOut::File(path)) => Some(Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|source| EmfOpenError {
+                        path: path.clone(),
+                        source,
+                    })?,
+            )),
+        };
+        let aws = match &settings.route {
+            Route::PutMetricData(aws) => Some(aws.clone()),
+            Route::Emf(_) => None,
+        };
+        let tap = Tap::new(contract::host_vantage());
+        let stats = Arc::new(Stats::default());
+        let stop = CancellationToken::new();
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        let (namespace, flusher_tap, flusher_stats, flusher_stop) = (
+            settings.namespace.clone(),
+            tap.clone(),
+            stats.clone(),
+            stop.clone(),
+        );
+        std::thread::Builder::new()
+            .name("coldlink-publish".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(runtime) = runtime {
+                    runtime.block_on(async move {
+                        let client = match aws {
+                            Some(aws) => Some(aws_sdk_cloudwatch::Client::new(
+                                &crate::aws::sdk_config(&aws, false).await,
+                            )),
+                            None => None,
+                        };
+                        let flusher = flush::Flusher::new(
+                            flusher_tap,
+                            namespace,
+                            client,
+                            emf,
+                            Timing::default(),
+                            flusher_stats,
+                            hooks,
+                        );
+                        flusher.run(flusher_stop).await;
+                    });
+                }
+                let _ = done_tx.send(());
+            })
+            .map_err(StartError::Thread)?;
+        // The owner awaits the thread's end as a task of its own runtime.
+        let task = tokio::spawn(async move {
+            let _ = done.await;
+        });
+        Ok(Publisher {
+            tap,
+            stop,
+            task,
+            stats,
         })
     }
 
@@ -157,15 +196,17 @@ impl Publisher {
     pub async fn start_if(
         settings: Option<&PublishSettings>,
         hooks: Hooks,
-    ) -> Result<Option<Publisher>, EmfOpenError> {
+    ) -> Result<Option<Publisher>, StartError> {
         match settings {
             Some(s) => Ok(Some(Publisher::start(s, hooks).await?)),
             None => Ok(None),
         }
     }
 
-    /// A publisher on any sink and writer (tests use stand-ins and a
-    /// paused clock). `vantage`: of records that carry none.
+    /// A publisher on any sink and writer, on the current runtime (tests
+    /// use stand-ins and a paused clock; [`Publisher::start`] is the one
+    /// that keeps off the probes' runtime). `vantage`: of records that
+    /// carry none.
     pub fn with<S: cloudwatch::Sink>(
         namespace: Namespace,
         sink: Option<S>,
