@@ -9,7 +9,7 @@ use super::file::AwsEntry;
 use super::Profile;
 use crate::aws::cloudwatch::{Api, Resources};
 use crate::aws::path::{HttpApiRef, PathQuery, RestApiRef};
-use crate::cli::DiagnoseArgs;
+use crate::cli::{AwsIdentityArgs, DiagnoseArgs};
 use toml::Spanned;
 
 /// How long to keep asking X-Ray for traces not there yet.
@@ -55,6 +55,36 @@ pub(super) fn wants_config(args: &DiagnoseArgs, profile: Option<&Profile>) -> bo
     args.aws_config || profile.and_then(|p| p.aws.as_ref()).is_some_and(|a| a.config)
 }
 
+/// An endpoint flag over the profile's `[aws] endpoint_url`, written
+/// without a trailing slash.
+pub(super) fn endpoint_over(flag: Option<&url::Url>, entry: Option<&AwsEntry>) -> Option<String> {
+    flag.map(|u| u.as_str().trim_end_matches('/').to_string())
+        .or_else(|| entry.and_then(|e| e.endpoint_url.clone()))
+}
+
+/// Where and as whom AWS is called: `--aws-profile` and `--region` over
+/// the profile's `[aws]`; in a lab, the lab's region when none is named.
+/// The one place diagnose's reads and the publishers' writes agree on it.
+pub(super) fn options(
+    identity: &AwsIdentityArgs,
+    entry: Option<&AwsEntry>,
+    endpoint: Option<String>,
+    lab: bool,
+) -> crate::aws::AwsOptions {
+    crate::aws::AwsOptions {
+        endpoint,
+        profile: identity
+            .aws_profile
+            .clone()
+            .or_else(|| entry.and_then(|e| e.profile.clone())),
+        region: identity
+            .region
+            .clone()
+            .or_else(|| entry.and_then(|e| e.region.clone()))
+            .or_else(|| lab.then(|| crate::lab::cloudwatch::REGION.to_string())),
+    }
+}
+
 /// Where and as whom to call AWS for `--xray` / `--cloudwatch` /
 /// `--aws-config`: the AWS flags over the profile's `[aws]`; `None` when no
 /// lookup is asked for.
@@ -65,11 +95,7 @@ pub(super) fn aws_options(
     signs: bool,
 ) -> Result<Option<crate::aws::AwsOptions>, ConfigError> {
     let entry = profile.and_then(|p| p.aws.as_ref());
-    let endpoint = args
-        .aws_endpoint
-        .as_ref()
-        .map(|u| u.as_str().trim_end_matches('/').to_string())
-        .or_else(|| entry.and_then(|e| e.endpoint_url.clone()));
+    let endpoint = endpoint_over(args.aws_endpoint.as_ref(), entry);
     let config = wants_config(args, profile);
     if !args.xray && !args.cloudwatch && !config {
         // --sigv4 uses --aws-profile and --region too.
@@ -89,22 +115,7 @@ pub(super) fn aws_options(
     if let (true, true, Some(url)) = (lab, config, &endpoint) {
         check_loopback(url)?;
     }
-    Ok(Some(crate::aws::AwsOptions {
-        endpoint,
-        profile: args
-            .conn
-            .aws
-            .aws_profile
-            .clone()
-            .or_else(|| entry.and_then(|e| e.profile.clone())),
-        region: args
-            .conn
-            .aws
-            .region
-            .clone()
-            .or_else(|| entry.and_then(|e| e.region.clone()))
-            .or_else(|| lab.then(|| crate::lab::cloudwatch::REGION.to_string())),
-    }))
+    Ok(Some(options(&args.conn.aws, entry, endpoint, lab)))
 }
 
 /// What `--cloudwatch` reads: the profile's `[aws]` NLB, ALB, target groups and API.

@@ -45,26 +45,11 @@ pub(super) fn publish_settings(
         }
         (None, Some(_)) => {
             let entry = profile.and_then(|p| p.aws.as_ref());
-            let endpoint = args
-                .publish_endpoint
-                .as_ref()
-                .map(|u| u.as_str().trim_end_matches('/').to_string())
-                .or_else(|| entry.and_then(|e| e.endpoint_url.clone()));
+            let endpoint = super::aws::endpoint_over(args.publish_endpoint.as_ref(), entry);
             if lab && endpoint.is_none() {
                 return Err(PublishError::LabWithoutEndpoint.into());
             }
-            Route::PutMetricData(crate::aws::AwsOptions {
-                endpoint,
-                profile: identity
-                    .aws_profile
-                    .clone()
-                    .or_else(|| entry.and_then(|e| e.profile.clone())),
-                region: identity
-                    .region
-                    .clone()
-                    .or_else(|| entry.and_then(|e| e.region.clone()))
-                    .or_else(|| lab.then(|| crate::lab::cloudwatch::REGION.to_string())),
-            })
+            Route::PutMetricData(super::aws::options(identity, entry, endpoint, lab))
         }
     };
     Ok(Some(PublishSettings {

@@ -26,9 +26,7 @@ pub(super) fn xray_segments(
     }
     let entry = profile.and_then(|p| p.aws.as_ref());
     // `--aws-endpoint` (shared with --cloudwatch-namespace) over the profile's.
-    let endpoint = endpoint_flag
-        .map(|u| u.as_str().trim_end_matches('/').to_string())
-        .or_else(|| entry.and_then(|e| e.endpoint_url.clone()));
+    let endpoint = super::aws::endpoint_over(endpoint_flag, entry);
     let lab = settings.lab.is_some();
     let from_env = ["AWS_ENDPOINT_URL_XRAY", "AWS_ENDPOINT_URL"]
         .iter()
@@ -38,18 +36,7 @@ pub(super) fn xray_segments(
     }
     settings.trace_parent = true;
     Ok(Some(XraySegments {
-        aws: crate::aws::AwsOptions {
-            endpoint,
-            profile: identity
-                .aws_profile
-                .clone()
-                .or_else(|| entry.and_then(|e| e.profile.clone())),
-            region: identity
-                .region
-                .clone()
-                .or_else(|| entry.and_then(|e| e.region.clone()))
-                .or_else(|| lab.then(|| crate::lab::cloudwatch::REGION.to_string())),
-        },
+        aws: super::aws::options(identity, entry, endpoint, lab),
         lab,
     }))
 }
