@@ -1,5 +1,6 @@
 //! The HTTP request a probe sends, prepared once per target, and what is
-//! read back from the response's headers.
+//! read back from the response's headers. (About 560 lines with its
+//! tests, 330 without: the tests pin each header the probe sends.)
 //!
 //! Building a request from the target on every probe (parse the URI, insert
 //! and hash each header) was a tenth of the probe loop's instructions in a
