@@ -3,7 +3,9 @@
 //! queued and sent, a failed call retried with backoff while newer
 //! intervals queue behind it, data older than a limit dropped and
 //! counted); on stop, the last interval within a short deadline. It never
-//! holds the tap's lock across an await, so probes never wait on it.
+//! holds the tap's lock across an await, so probes never wait on it. The
+//! backoff, the failure log's limit and the stop's deadline are
+//! `publish::background`'s, shared with X-Ray's sender.
 
 use std::collections::VecDeque;
 use std::io::Write;

@@ -75,8 +75,7 @@ pub struct Hooks {
 
 impl Hooks {
     /// Lines as `tracing` warnings, as X-Ray's sender and the rest of
-    /// coldlink log (on stderr, held while the dashboard has the terminal:
-    /// [`crate::logs`]); failures only counted.
+    /// coldlink log (on stderr: [`crate::logs`]); failures only counted.
     pub fn log_warnings() -> Hooks {
         Hooks {
             log: Arc::new(|line| tracing::warn!("{line}")),

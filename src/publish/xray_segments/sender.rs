@@ -3,7 +3,9 @@
 //! [`LINGER`] after the first of them came; a failed call is tried again
 //! after a backoff that doubles up to [`MAX_BACKOFF`], [`ATTEMPTS`] times
 //! in all (each attempt with the SDK's own retries), then dropped and
-//! counted. Failures are logged at most once every [`LOG_EVERY`]; each
+//! counted (the backoff and the log's limit are `publish::background`'s,
+//! shared with CloudWatch's flusher). Failures are logged, as `tracing`
+//! warnings, at most once every [`LOG_EVERY`]; each
 //! batch given up on is also told to a [`GaveUp`] callback (the keep-warm
 //! daemon's `coldlink_publish_failures_total{sink="xray"}`).
 
