@@ -48,8 +48,9 @@ pub fn dimension_value(s: &str) -> String {
 
 /// The `Vantage` of a record that carries none: this host's name (the
 /// `--vantage` default), else `unknown` ([`crate::probe::vantage::or_host`]),
-/// so that the published numbers always name a vantage, the same one as
-/// the keep-warm daemon's Prometheus label. The one place the publishers
+/// so that the published numbers always name a vantage (the one a
+/// keep-warm daemon without `--vantage` labels its Prometheus series
+/// with). The one place the publishers
 /// decide it ([`super::Tap`] asks it); `report --by vantage` says
 /// `(unknown)` for such records instead, its own contract.
 pub fn fallback_vantage() -> std::sync::Arc<str> {
