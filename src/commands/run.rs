@@ -44,7 +44,7 @@ pub async fn run(
             cancel.cancel();
         });
     }
-    let publisher = Publisher::start_if(cfg.publish.as_ref(), Hooks::stderr("run")).await?;
+    let publisher = Publisher::start_if(cfg.publish.as_ref(), Hooks::log_warnings()).await?;
     let segments = xray_segments::start(cfg.xray_segments.as_ref(), &targets);
     cfg.output.segments = segments.as_ref().map(|p| p.sink());
     cfg.output.publish = publisher.as_ref().map(|p| p.tap().clone());

@@ -56,7 +56,7 @@ pub async fn run(
         let _ = metrics.publish_failures("xray");
     }
     let counted = metrics.clone();
-    let hooks = Hooks::stderr("keepwarm").counting(move |sink| counted.count_publish_failure(sink));
+    let hooks = Hooks::log_warnings().counting(move |sink| counted.count_publish_failure(sink));
     let publisher = Publisher::start_if(cfg.publish.as_ref(), hooks).await?;
     announce(stderr, &cfg, interval, jitter, &served)?;
     let p = pinger::pings(cfg.targets.len(), interval, jitter, &cfg.settings);

@@ -56,9 +56,7 @@ pub async fn run(
         }
     };
     tokio::join!(run, collect);
-    if let Some(p) =
-        crate::publish::Publisher::start_if(cfg.publish.as_ref(), Hooks::stderr("keepwarm")).await?
-    {
+    if let Some(p) = crate::publish::Publisher::start_if(cfg.publish.as_ref(), Hooks::log_warnings()).await? {
         records.iter().for_each(|r| p.tap().observe(r));
         p.finish().await;
     }

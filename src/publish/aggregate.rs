@@ -60,16 +60,21 @@ impl Interval {
 #[derive(Clone, Debug)]
 pub struct Tap {
     current: Arc<Mutex<Interval>>,
-    /// For records that carry none (written before `--vantage`).
+    /// For records that carry none: [`contract::fallback_vantage`].
     fallback_vantage: Arc<str>,
 }
 
+impl Default for Tap {
+    fn default() -> Tap {
+        Tap::new()
+    }
+}
+
 impl Tap {
-    /// `fallback_vantage`: the vantage of records without one.
-    pub fn new(fallback_vantage: Arc<str>) -> Tap {
+    pub fn new() -> Tap {
         Tap {
             current: Arc::default(),
-            fallback_vantage,
+            fallback_vantage: contract::fallback_vantage(),
         }
     }
 
@@ -141,7 +146,7 @@ mod tests {
 
     #[test]
     fn series_are_keyed_by_target_and_vantage_with_the_fallback_for_none() {
-        let tap = Tap::new("host-a".into());
+        let tap = Tap::new();
         tap.observe(&record("api", Some("eu-west-1b"), 10.0));
         tap.observe(&record("api", Some("eu-west-1b"), 12.0));
         tap.observe(&record("api", None, 30.0));
@@ -170,7 +175,7 @@ mod tests {
         assert_eq!(zone.latencies[TOTAL].count(), 2);
         let host = &interval.series[&SeriesKey {
             target: "api".into(),
-            vantage: "host-a".into(),
+            vantage: contract::fallback_vantage(),
         }];
         assert_eq!((host.probes, host.success, host.warm), (3, 2, 1));
         assert_eq!(host.failures[&ErrorKind::Timeout], 1);

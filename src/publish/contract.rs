@@ -46,8 +46,13 @@ pub fn dimension_value(s: &str) -> String {
     s.chars().take(DIMENSION_VALUE_MAX).collect()
 }
 
-/// Where a record without a vantage was probed from: this host's name
-/// (the `--vantage` default), else `unknown`.
-pub fn host_vantage() -> std::sync::Arc<str> {
+/// The `Vantage` of a record that carries none: this host's name (the
+/// `--vantage` default), else `unknown` ([`crate::probe::vantage::or_host`]),
+/// so that the published numbers always name a vantage (the one a
+/// keep-warm daemon without `--vantage` labels its Prometheus series
+/// with). The one place the publishers
+/// decide it ([`super::Tap`] asks it); `report --by vantage` says
+/// `(unknown)` for such records instead, its own contract.
+pub fn fallback_vantage() -> std::sync::Arc<str> {
     crate::probe::vantage::or_host(None)
 }

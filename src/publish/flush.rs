@@ -3,7 +3,9 @@
 //! queued and sent, a failed call retried with backoff while newer
 //! intervals queue behind it, data older than a limit dropped and
 //! counted); on stop, the last interval within a short deadline. It never
-//! holds the tap's lock across an await, so probes never wait on it.
+//! holds the tap's lock across an await, so probes never wait on it. The
+//! backoff, the failure log's limit and the stop's deadline are
+//! `publish::background`'s, shared with X-Ray's sender.
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -16,6 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::aggregate::Tap;
+use super::background::{Backoff, RateLimitedLog, STOP_DEADLINE};
 use super::cloudwatch::{self, Sink};
 use super::namespace::Namespace;
 use super::{emf, Hooks};
@@ -45,7 +48,7 @@ impl Default for Timing {
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(120),
             max_age: Duration::from_secs(15 * 60),
-            stop_deadline: Duration::from_secs(5),
+            stop_deadline: STOP_DEADLINE,
             log_every: Duration::from_secs(300),
             align: true,
         }
@@ -90,9 +93,9 @@ pub(super) struct Flusher<S: Sink> {
     pub stats: Arc<Stats>,
     pub hooks: Hooks,
     pending: VecDeque<Pending>,
-    failures_in_row: u32,
+    backoff: Backoff,
     interval_started: SystemTime,
-    log: LogLimit,
+    log: RateLimitedLog,
 }
 
 impl<S: Sink> Flusher<S> {
@@ -115,9 +118,9 @@ impl<S: Sink> Flusher<S> {
             stats,
             hooks,
             pending: VecDeque::new(),
-            failures_in_row: 0,
+            backoff: Backoff::new(timing.retry_base, timing.retry_max),
             interval_started: SystemTime::now(),
-            log: LogLimit::default(),
+            log: RateLimitedLog::new(timing.log_every),
         }
     }
 
@@ -229,21 +232,22 @@ impl<S: Sink> Flusher<S> {
                     self.pending.pop_front();
                     add(&self.stats.calls_ok, 1);
                     add(&self.stats.datums_sent, n);
-                    if self.failures_in_row > 0 {
-                        let failed = std::mem::take(&mut self.failures_in_row);
-                        self.log.recovered(failed, &self.hooks);
+                    let failed = self.backoff.succeeded();
+                    if failed > 0 {
+                        self.log.reset();
+                        self.say(&format!(
+                            "CloudWatch takes metrics again, after {failed} failed calls"
+                        ));
                     }
                 }
                 Err(message) => {
                     add(&self.stats.calls_failed, 1);
-                    self.failures_in_row += 1;
-                    let wait = self.backoff();
-                    let line = format!(
+                    let wait = self.backoff.failed();
+                    self.say_limited(&format!(
                         "{message}; retrying in {}, metrics kept up to {}",
                         humantime::format_duration(wait),
                         humantime::format_duration(self.timing.max_age)
-                    );
-                    self.log.failed(&line, self.timing.log_every, &self.hooks);
+                    ));
                     return Some(Instant::now() + wait);
                 }
             }
@@ -262,11 +266,6 @@ impl<S: Sink> Flusher<S> {
         }
     }
 
-    fn backoff(&self) -> Duration {
-        let doublings = self.failures_in_row.saturating_sub(1).min(16);
-        (self.timing.retry_base * 2u32.pow(doublings)).min(self.timing.retry_max)
-    }
-
     fn drop_old(&mut self) {
         let now = Instant::now();
         let mut dropped = 0;
@@ -280,19 +279,22 @@ impl<S: Sink> Flusher<S> {
         }
         if dropped > 0 {
             add(&self.stats.datums_dropped, dropped);
-            self.log.failed(
-                &format!(
-                    "{dropped} CloudWatch datums older than {} dropped unsent",
-                    humantime::format_duration(self.timing.max_age)
-                ),
-                self.timing.log_every,
-                &self.hooks,
-            );
+            self.say_limited(&format!(
+                "{dropped} CloudWatch datums older than {} dropped unsent",
+                humantime::format_duration(self.timing.max_age)
+            ));
         }
     }
 
     fn say(&self, line: &str) {
         (self.hooks.log)(line);
+    }
+
+    /// A failure: said unless one was said less than `log_every` ago.
+    fn say_limited(&mut self, line: &str) {
+        if let Some(line) = self.log.admit(line) {
+            self.say(&line);
+        }
     }
 }
 
@@ -305,38 +307,4 @@ fn write_lines(w: &mut Box<dyn Write + Send>, lines: &[String]) -> std::io::Resu
     // One write per interval: lines never interleave with another writer's.
     w.write_all(text.as_bytes())?;
     w.flush()
-}
-
-/// At most one failure line per `every`; the ones held back are counted
-/// in the next. A recovery is said once.
-#[derive(Default)]
-struct LogLimit {
-    last: Option<Instant>,
-    held: u64,
-}
-
-impl LogLimit {
-    fn failed(&mut self, line: &str, every: Duration, hooks: &Hooks) {
-        let now = Instant::now();
-        if self.last.is_some_and(|t| now.duration_since(t) < every) {
-            self.held += 1;
-            return;
-        }
-        let held = std::mem::take(&mut self.held);
-        let more = if held > 0 {
-            format!(" ({held} more failures since the last line)")
-        } else {
-            String::new()
-        };
-        (hooks.log)(&format!("{line}{more}"));
-        self.last = Some(now);
-    }
-
-    fn recovered(&mut self, failed: u32, hooks: &Hooks) {
-        (hooks.log)(&format!(
-            "CloudWatch takes metrics again, after {failed} failed calls"
-        ));
-        self.last = None;
-        self.held = 0;
-    }
 }

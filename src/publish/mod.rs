@@ -6,6 +6,7 @@
 //! published.
 
 pub mod aggregate;
+mod background;
 pub mod cloudwatch;
 pub mod contract;
 pub mod distribution;
@@ -61,7 +62,8 @@ pub enum EmfOut {
 }
 
 /// What publishing tells its owner: a line to log (rate-limited already,
-/// never a secret) and each batch given up on, by sink (`cloudwatch`: a
+/// never a secret; [`Hooks::log_warnings`] logs it as the project does)
+/// and each batch given up on, by sink (`cloudwatch`: a
 /// batch too old to retry or left unsent at the stop; `emf`: an
 /// interval's lines that could not be written). A failed call that is
 /// retried is logged and counted in [`Stats`], not here.
@@ -72,10 +74,11 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    /// Lines on stderr, prefixed `coldlink WHO: `; failures only counted.
-    pub fn stderr(who: &'static str) -> Hooks {
+    /// Lines as `tracing` warnings, as X-Ray's sender and the rest of
+    /// coldlink log (on stderr: [`crate::logs`]); failures only counted.
+    pub fn log_warnings() -> Hooks {
         Hooks {
-            log: Arc::new(move |line| eprintln!("coldlink {who}: {line}")),
+            log: Arc::new(|line| tracing::warn!("{line}")),
             on_failure: Arc::new(|_| {}),
         }
     }
@@ -143,7 +146,7 @@ impl Publisher {
             Route::PutMetricData(aws) => Some(aws.clone()),
             Route::Emf(_) => None,
         };
-        let tap = Tap::new(contract::host_vantage());
+        let tap = Tap::new();
         let stats = Arc::new(Stats::default());
         let stop = CancellationToken::new();
         let (done_tx, done) = tokio::sync::oneshot::channel();
@@ -205,17 +208,15 @@ impl Publisher {
 
     /// A publisher on any sink and writer, on the current runtime (tests
     /// use stand-ins and a paused clock; [`Publisher::start`] is the one
-    /// that keeps off the probes' runtime). `vantage`: of records that
-    /// carry none.
+    /// that keeps off the probes' runtime).
     pub fn with<S: cloudwatch::Sink>(
         namespace: Namespace,
         sink: Option<S>,
         emf: Option<Box<dyn Write + Send>>,
         timing: Timing,
         hooks: Hooks,
-        vantage: Arc<str>,
     ) -> Publisher {
-        let tap = Tap::new(vantage);
+        let tap = Tap::new();
         let stats = Arc::new(Stats::default());
         let stop = CancellationToken::new();
         let flusher = flush::Flusher::new(tap.clone(), namespace, sink, emf, timing, stats.clone(), hooks);

@@ -90,7 +90,6 @@ fn publisher(sink: &StandIn, timing: Timing, hooks: Hooks) -> Publisher {
         None,
         timing,
         hooks,
-        "here".into(),
     )
 }
 
@@ -244,7 +243,6 @@ async fn emf_lines_are_written_once_an_interval() {
         Some(Box::new(buf.clone())),
         timing(),
         hooks,
-        "here".into(),
     );
     feed(p.tap(), 120).await;
     let stats = p.finish().await;

@@ -35,7 +35,7 @@ pub struct XraySegments {
 }
 
 /// How long the end of a run waits for the segments still queued.
-pub const FLUSH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+pub const FLUSH_DEADLINE: std::time::Duration = super::background::STOP_DEADLINE;
 
 /// The publisher for `cfg`, if the flag is on; a thread that cannot be
 /// started is a warning, never a reason not to probe.

@@ -3,7 +3,9 @@
 //! [`LINGER`] after the first of them came; a failed call is tried again
 //! after a backoff that doubles up to [`MAX_BACKOFF`], [`ATTEMPTS`] times
 //! in all (each attempt with the SDK's own retries), then dropped and
-//! counted. Failures are logged at most once every [`LOG_EVERY`]; each
+//! counted (the backoff and the log's limit are `publish::background`'s,
+//! shared with CloudWatch's flusher). Failures are logged, as `tracing`
+//! warnings, at most once every [`LOG_EVERY`]; each
 //! batch given up on is also told to a [`GaveUp`] callback (the keep-warm
 //! daemon's `coldlink_publish_failures_total{sink="xray"}`).
 
@@ -17,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{client, document, ClientProbe, Counters, SegmentSink, XraySegments};
 use crate::probe::Target;
+use crate::publish::background::{Backoff, RateLimitedLog};
 
 /// Documents a call: the X-Ray daemon's batch; 50 documents of a few KB
 /// are far below the API's request size.
@@ -89,7 +92,7 @@ impl Publisher {
             counters: counters.clone(),
             closing: closing.clone(),
             abort: abort.clone(),
-            log: RateLimited::default(),
+            log: RateLimitedLog::new(LOG_EVERY),
             gave_up,
         };
         let cfg = cfg.clone();
@@ -141,7 +144,7 @@ struct Worker {
     counters: Arc<Counters>,
     closing: CancellationToken,
     abort: CancellationToken,
-    log: RateLimited,
+    log: RateLimitedLog,
     gave_up: GaveUp,
 }
 
@@ -206,10 +209,18 @@ impl Worker {
         }
     }
 
+    /// A failure, as a warning, unless one was said less than
+    /// [`LOG_EVERY`] ago.
+    fn warn(&mut self, line: &str) {
+        if let Some(line) = self.log.admit(line) {
+            tracing::warn!("--xray-segments: {line}");
+        }
+    }
+
     /// One batch: sent, retried with backoff, or given up and counted.
     async fn deliver(&mut self, client: &aws_sdk_xray::Client, docs: Vec<String>) {
         let n = docs.len();
-        let mut backoff = FIRST_BACKOFF;
+        let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF);
         for attempt in 1..=ATTEMPTS {
             let put = crate::aws::xray::put_documents(client, docs.clone());
             let answer = tokio::select! {
@@ -227,57 +238,34 @@ impl Worker {
                     if let Some(first) = refused.first() {
                         (self.gave_up)();
                         let line = format!("X-Ray refused {} of {n} client segments: {first}", refused.len());
-                        self.log.warn(&line);
+                        self.warn(&line);
                     }
                     return;
                 }
                 Err(e) if attempt == ATTEMPTS => {
                     Counters::add(&self.counters.failed, n);
                     (self.gave_up)();
-                    self.log.warn(&format!(
+                    self.warn(&format!(
                         "{e}; {n} client segments given up after {ATTEMPTS} attempts"
                     ));
                     return;
                 }
                 Err(e) => {
-                    self.log.warn(&format!(
+                    let wait = backoff.failed();
+                    self.warn(&format!(
                         "{e}; trying again in {}",
-                        humantime::format_duration(backoff)
+                        humantime::format_duration(wait)
                     ));
                     tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {}
+                        _ = tokio::time::sleep(wait) => {}
                         _ = self.abort.cancelled() => {
                             Counters::add(&self.counters.dropped, n);
                             (self.gave_up)();
                             return;
                         }
                     }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
-    }
-}
-
-/// A warning at most every [`LOG_EVERY`], saying how many were held back.
-#[derive(Default)]
-struct RateLimited {
-    last: Option<Instant>,
-    held: u64,
-}
-
-impl RateLimited {
-    fn warn(&mut self, line: &str) {
-        let now = Instant::now();
-        if self.last.is_some_and(|at| now < at + LOG_EVERY) {
-            self.held += 1;
-            return;
-        }
-        let more = match std::mem::take(&mut self.held) {
-            0 => String::new(),
-            n => format!(" ({n} more such warnings in the last minute)"),
-        };
-        tracing::warn!("--xray-segments: {line}{more}");
-        self.last = Some(now);
     }
 }

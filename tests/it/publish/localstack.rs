@@ -3,7 +3,6 @@
 //! and sums of the latency distributions that were put (LocalStack
 //! computes no percentiles), successes, failures by kind, warm share.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudwatch::primitives::DateTime;
@@ -98,8 +97,7 @@ async fn two_vantages_publish_and_each_reads_back_what_it_put() {
                 stop_deadline: Duration::from_secs(60),
                 ..Timing::default()
             },
-            Hooks::stderr("test"),
-            Arc::from("unused"),
+            Hooks::log_warnings(),
         );
         for (i, t) in totals.iter().enumerate() {
             p.tap().observe(&record("orders", vantage, *t, None, i < *warm));
@@ -238,7 +236,9 @@ async fn a_daemon_stopped_by_sigterm_publishes_its_last_interval() {
     // fits its 5 s deadline.
     let _ = read(&ls.cloudwatch(), &ns, "ProbeSuccess", &[], "Sum").await;
     let pings = daemon_publishes_until_sigterm(&ls, &ns, &[]).await;
-    let host = coldlink::publish::contract::host_vantage();
+    // Its records carry the default vantage (the host's name); on a host
+    // without a usable name they carry none and the fallback is `unknown`.
+    let host = coldlink::probe::vantage::or_host(None);
     let cw = ls.cloudwatch();
     let listed = cw
         .list_metrics()

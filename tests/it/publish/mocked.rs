@@ -59,8 +59,7 @@ async fn the_request_carries_values_and_counts_whose_percentiles_match_within_th
         Some(client),
         None,
         Timing::default(),
-        Hooks::stderr("test"),
-        Arc::from("unused"),
+        Hooks::log_warnings(),
     );
     // 5000 probes from 3 ms to 9 s, a long tail: far more than 150 buckets.
     let mut totals: Vec<f64> = (0..5000)
@@ -151,7 +150,6 @@ async fn a_refused_call_is_counted_and_the_hook_hears_it() {
         None,
         Timing::default(),
         hooks,
-        Arc::from("unused"),
     );
     p.tap().observe(&record("orders", "v", 10.0, None, false));
     let stats = p.finish().await;
