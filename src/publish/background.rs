@@ -80,6 +80,7 @@ impl RateLimitedLog {
         self.last = Some(now);
         Some(match std::mem::take(&mut self.held) {
             0 => line.to_string(),
+            1 => format!("{line} (1 more failure since the last line)"),
             n => format!("{line} ({n} more failures since the last line)"),
         })
     }
@@ -142,7 +143,7 @@ mod tests {
         tokio::time::advance(secs(1)).await;
         assert_eq!(
             log.admit("f").as_deref(),
-            Some("f (1 more failures since the last line)")
+            Some("f (1 more failure since the last line)")
         );
     }
 
