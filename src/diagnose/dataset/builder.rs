@@ -361,13 +361,17 @@ impl Builder {
             1.0
         };
         let raw = self.raw;
-        // In time order, the order added on a tie (a stable sort): the
-        // samples are sorted by a small key and moved once, into place.
+        // In time order, the order added on a tie: the samples are sorted
+        // by a small key and moved once, into place. The keys are made in
+        // the order added, so a stable sort by time alone keeps that order
+        // on a tie; and it is cheap here, because each part is already
+        // almost in time order (records are written as probes end) and
+        // the stable sort merges such runs instead of partitioning them.
         let mut order: Vec<(f64, u32, u32)> = Vec::with_capacity(raw.iter().map(Vec::len).sum());
         for (p, part) in raw.iter().enumerate() {
             order.extend(part.iter().enumerate().map(|(i, r)| (r.0, p as u32, i as u32)));
         }
-        order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+        order.sort_by(|a, b| a.0.total_cmp(&b.0));
         let t0 = order.iter().map(|r| r.0).find(|t| t.is_finite());
         let (targets, renumber) = in_order_answered(self.targets, &raw);
         let mut samples = Vec::with_capacity(order.len());
