@@ -181,13 +181,30 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
         cloudwatch: ctx.cloudwatch.clone(),
         config: ctx.config.clone(),
     };
-    let mut findings = detect::run_all(ds, &aws);
+    // The detectors (most of this work: 0.37 of 0.50 G instructions on
+    // the synthetic 100 000) run on a second core while this thread lays
+    // out everything that does not depend on their findings. All of it
+    // reads the dataset only, so the report is the same either way.
+    let (mut findings, (untested, tested, targets, idle_sweep, plots)) = std::thread::scope(|scope| {
+        let detecting = scope.spawn(|| detect::run_all(ds, &aws));
+        let rerun = ctx.rerun.clone().unwrap_or_else(|| rerun_from(ds));
+        let untested: Vec<Untested> = coverage::gaps(ds).iter().map(|g| rerun.untested(g)).collect();
+        let laid_out = (
+            untested,
+            coverage::tested(ds),
+            target_reports(ds),
+            sweep_rows(ds, &ctx.sweep_gaps_ms),
+            plots(ds),
+        );
+        let findings = detecting
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (findings, laid_out)
+    });
     if let Some(config) = &aws.config {
         super::configured::join(&mut findings, config);
     }
     let top = findings.iter().find(|f| f.severity >= Severity::Warning);
-    let rerun = ctx.rerun.clone().unwrap_or_else(|| rerun_from(ds));
-    let untested: Vec<Untested> = coverage::gaps(ds).iter().map(|g| rerun.untested(g)).collect();
     // No probe at all (a run stopped before its first one) tested nothing,
     // whatever the coverage of an empty dataset says.
     let probed = !ds.samples.is_empty();
@@ -215,16 +232,15 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
             if untested.len() == 1 { "it" } else { "them" }
         ),
     };
-    let targets = target_reports(ds);
     let report = Report {
         v: REPORT_VERSION,
         verdict,
         summary,
-        tested: coverage::tested(ds),
+        tested,
         untested,
         findings,
         targets,
-        idle_sweep: sweep_rows(ds, &ctx.sweep_gaps_ms),
+        idle_sweep,
         aws,
         source: SourceInfo {
             mode: ctx.mode.clone(),
@@ -250,7 +266,6 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
             n
         },
     };
-    let plots = plots(ds);
     (report, plots)
 }
 

@@ -121,6 +121,9 @@ type Raw = (f64, f64, Sample, Option<VantageIx>);
 /// The most samples in one part of [`Builder`]'s raw samples (about 4 MB).
 const PART: usize = 1 << 15;
 
+/// Samples from which the dataset is filled on two threads (`fill`).
+const PARALLEL_FILL: usize = 1 << 16;
+
 /// Target names beyond this many are folded into one: a dataset is about
 /// one API, and the index type stays small.
 const MAX_TARGETS: usize = 1000;
@@ -361,28 +364,34 @@ impl Builder {
             1.0
         };
         let raw = self.raw;
-        // In time order, the order added on a tie (a stable sort): the
-        // samples are sorted by a small key and moved once, into place.
+        // In time order, the order added on a tie: the samples are sorted
+        // by a small key and moved once, into place. The keys are made in
+        // the order added, so a stable sort by time alone keeps that order
+        // on a tie; and it is cheap here, because each part is already
+        // almost in time order (records are written as probes end) and
+        // the stable sort merges such runs instead of partitioning them.
         let mut order: Vec<(f64, u32, u32)> = Vec::with_capacity(raw.iter().map(Vec::len).sum());
         for (p, part) in raw.iter().enumerate() {
             order.extend(part.iter().enumerate().map(|(i, r)| (r.0, p as u32, i as u32)));
         }
-        order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+        order.sort_by(|a, b| a.0.total_cmp(&b.0));
         let t0 = order.iter().map(|r| r.0).find(|t| t.is_finite());
         let (targets, renumber) = in_order_answered(self.targets, &raw);
-        let mut samples = Vec::with_capacity(order.len());
         // Kept only when there are vantage points to compare.
         let compared = self.vantages.names.len() >= 2;
-        let mut sample_vantages = Vec::with_capacity(if compared { order.len() } else { 0 });
-        let mut latest_end = f64::NAN;
-        let mut session_gap = f64::NAN;
-        let mut pos = 0u32;
-        let join_ms = SESSION_JOIN_REAL_MS * scale;
-        for &(_, p, i) in &order {
-            let (start, end, mut s, vantage) = raw[p as usize][i as usize].clone();
-            if compared {
-                sample_vantages.push(vantage);
-            }
+        let sample_vantages: Vec<_> = if compared {
+            order
+                .iter()
+                .map(|&(_, p, i)| raw[p as usize][i as usize].3)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // Each sample moved into place and scaled; two threads for a large
+        // dataset (`fill`: the time is the fresh memory's first touch).
+        let mut samples = super::fill::in_halves(order.len(), order.len() >= PARALLEL_FILL, |k| {
+            let (_, p, i) = order[k];
+            let (start, end, mut s, _) = raw[p as usize][i as usize].clone();
             s.target = renumber[s.target as usize];
             let base = t0.unwrap_or(start);
             s.start_s = (start - base) * scale;
@@ -392,6 +401,14 @@ impl Builder {
                 *p *= scale as f32;
             }
             s.conn_idle_ms *= scale as f32;
+            s
+        });
+        // Gaps and sessions, in time order.
+        let mut latest_end = f64::NAN;
+        let mut session_gap = f64::NAN;
+        let mut pos = 0u32;
+        let join_ms = SESSION_JOIN_REAL_MS * scale;
+        for s in &mut samples {
             let gap = if latest_end.is_nan() {
                 f64::NAN
             } else {
@@ -409,7 +426,6 @@ impl Builder {
             if latest_end.is_nan() || s.end_s > latest_end {
                 latest_end = s.end_s;
             }
-            samples.push(s);
         }
         drop((raw, order));
         let mut ds = Dataset {

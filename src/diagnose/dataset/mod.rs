@@ -18,6 +18,7 @@ use crate::records::{ByReuse, RecordView, Reuse};
 
 mod builder;
 mod family;
+mod fill;
 pub use builder::{Builder, SESSION_JOIN_REAL_MS};
 pub use family::slot;
 

@@ -214,6 +214,11 @@ const SINCE_SUCCESS_RUNS: usize = 2;
 /// the last success, and those periods are at least as long as the run's
 /// first, `clock::points`).
 pub fn analyse(input: &Input<'_>, criterion: Bad) -> Option<GapPattern> {
+    analyse_on(input, criterion, input.ds.samples.len() >= PARALLEL_FROM)
+}
+
+/// [`analyse`], its tries shared by two threads or not (the same answer).
+fn analyse_on(input: &Input<'_>, criterion: Bad, parallel: bool) -> Option<GapPattern> {
     let ds = input.ds;
     let mut warm = (0, 0);
     for (i, s) in ds.samples.iter().enumerate() {
@@ -235,50 +240,65 @@ pub fn analyse(input: &Input<'_>, criterion: Bad) -> Option<GapPattern> {
     let bads: Vec<bool> = ds.samples.iter().map(|s| criterion.of(ds, s)).collect();
     let head = |i: usize| heads[i];
     let bad = |i: usize| bads[i];
-    let mut best: Option<(Range, Clock, Vec<Bin>)> = None;
-    let hi_of = |(r, _, bins): &(Range, Clock, Vec<Bin>)| bins[r.i].min_gap;
-    // Fisher's test of a range against the warm probes, by (bad, periods)
-    // inside it: the same counts come back on every clock and edge.
-    let mut chance = Chance::default();
+    // Every (clock, edge) tried: on the time since the last success, each
+    // run of failures counts as a pool's stale connections only if it
+    // began inside the step: every start is tried as the step's edge, and
+    // a range is kept only where exactly the runs begun inside it were
+    // read so.
+    let mut tries: Vec<(Clock, f64)> = Vec::new();
+    let mut starts = Vec::new();
+    let mut edges = Vec::new();
+    let mut since_success = None;
     for &clock in criterion.clocks() {
-        // On the time since the last success, each run of failures counts
-        // as a pool's stale connections only if it began inside the step:
-        // every start is tried as the step's edge, and a range is kept
-        // only where exactly the runs begun inside it were read so.
-        let starts = match clock {
-            Clock::SinceSuccess => clock::run_starts(ds, input.explained, head, bad),
-            _ => Vec::new(),
-        };
-        let mut edges = starts.clone();
-        edges.dedup();
-        if clock != Clock::SinceSuccess {
-            edges.push(f64::INFINITY);
+        if clock == Clock::SinceSuccess {
+            starts = clock::run_starts(ds, input.explained, head, bad);
+            edges = starts.clone();
+            edges.dedup();
+            since_success = Some(clock::SinceSuccess::new(ds, input.explained, head, bad));
+            tries.extend(spread(&edges, MAX_EDGES).into_iter().map(|e| (clock, e)));
+        } else {
+            tries.push((clock, f64::INFINITY));
         }
-        let since_success =
-            (clock == Clock::SinceSuccess).then(|| clock::SinceSuccess::new(ds, input.explained, head, bad));
-        for chain_from in spread(&edges, MAX_EDGES) {
-            let points = match &since_success {
-                Some(chains) => chains.points(chain_from),
-                None => clock::points(ds, input.explained, clock, chain_from, head, bad),
+    }
+    // Each try reads every probe: on two cores for a large dataset
+    // (`halves`). Fisher's test of a range against the warm probes is
+    // remembered by (bad, periods) inside it, one memo per thread: the
+    // same counts come back on every clock and edge.
+    let tried = super::halves::map(
+        &tries,
+        parallel,
+        Chance::default,
+        |chance, &(clock, chain_from)| {
+            let points = match (&since_success, clock) {
+                (Some(chains), Clock::SinceSuccess) => chains.points(chain_from),
+                _ => clock::points(ds, input.explained, clock, chain_from, head, bad),
             };
             let bins = levels(points);
-            let Some(range) = best_range(ds, &bins, warm, &mut chance) else {
+            best_range(ds, &bins, warm, chance).map(|range| (range, bins))
+        },
+    );
+    // The best of them, judged in the order tried (an earlier clock stays
+    // on a tie, and a step on the time since the last success may lean on
+    // one found before it).
+    let mut best: Option<(Range, Clock, Vec<Bin>)> = None;
+    let hi_of = |(r, _, bins): &(Range, Clock, Vec<Bin>)| bins[r.i].min_gap;
+    for (&(clock, chain_from), found) in tries.iter().zip(tried) {
+        let Some((range, bins)) = found else {
+            continue;
+        };
+        let hi = bins[range.i].min_gap;
+        if clock == Clock::SinceSuccess {
+            // Exactly the runs begun inside the step are read as the
+            // pool's stale connections.
+            let consistent = hi <= chain_from && !edges.iter().any(|&e| e >= hi && e < chain_from);
+            let runs = starts.iter().filter(|&&e| e >= hi).count();
+            let same_step = best.as_ref().is_some_and(|b| (hi_of(b) - hi).abs() < 1e-6);
+            if !consistent || (runs < SINCE_SUCCESS_RUNS && !same_step) {
                 continue;
-            };
-            let hi = bins[range.i].min_gap;
-            if clock == Clock::SinceSuccess {
-                // Exactly the runs begun inside the step are read as the
-                // pool's stale connections.
-                let consistent = hi <= chain_from && !edges.iter().any(|&e| e >= hi && e < chain_from);
-                let runs = starts.iter().filter(|&&e| e >= hi).count();
-                let same_step = best.as_ref().is_some_and(|b| (hi_of(b) - hi).abs() < 1e-6);
-                if !consistent || (runs < SINCE_SUCCESS_RUNS && !same_step) {
-                    continue;
-                }
             }
-            if best.as_ref().is_none_or(|(b, _, _)| range.score > b.score + 1e-9) {
-                best = Some((range, clock, bins));
-            }
+        }
+        if best.as_ref().is_none_or(|(b, _, _)| range.score > b.score + 1e-9) {
+            best = Some((range, clock, bins));
         }
     }
     let (Range { i, j, .. }, clock, bins) = best?;
@@ -297,6 +317,10 @@ const CHANCE: f64 = 0.01;
 /// since the last success: each try reads every probe again, and a
 /// million stored records can hold thousands of runs of failures.
 const MAX_EDGES: usize = 48;
+
+/// Probes from which the tries of [`analyse`] are shared by two threads:
+/// below, a thread costs more than it saves.
+const PARALLEL_FROM: usize = 20_000;
 
 /// `values` (sorted), or `max` of them spread evenly from the first to the
 /// last when there are more.
@@ -525,6 +549,9 @@ pub fn matching_timers(lo_ms: f64, hi_ms: f64, kind: PathKind) -> Vec<String> {
         .map(|(t, names)| format!("{:.0} s: {}", t / 1000.0, names.join(", ")))
         .collect()
 }
+
+#[cfg(test)]
+mod parallel_tests;
 
 #[cfg(test)]
 mod range_tests {

@@ -13,6 +13,7 @@ mod elb_metrics;
 mod errors;
 mod family;
 pub mod gaps;
+mod halves;
 mod idle_timeout;
 mod integration_timeout;
 mod keepalive_race;

@@ -299,11 +299,12 @@ impl<'a> Scan<'a> {
 
     /// A number as `serde_json` makes an `f64` of it. Done here when the
     /// digits make an integer below 2^53 and the power of ten is exact:
-    /// then one division, correctly rounded, is what `serde_json` gives
-    /// both with and without its `float_roundtrip` feature (which a
-    /// dev-dependency turns on in any build with the tests or examples,
-    /// `scripts/bench-diagnose.sh`'s too). Otherwise `serde_json` itself
-    /// reads the number's text.
+    /// then one division, correctly rounded, is what `serde_json` gives.
+    /// Longer numbers without an exponent (the synthetic records' 16–17
+    /// digits) go to `str::parse`: correctly rounded, as `serde_json` is
+    /// with its `float_roundtrip` feature, which Cargo.toml turns on for
+    /// every build. An exponent, or a number too large for an `f64`
+    /// (`serde_json` refuses it), is `serde_json`'s to read.
     fn f64(&mut self) -> Option<f64> {
         let text = self.number()?;
         let b = text.as_bytes();
@@ -323,7 +324,7 @@ impl<'a> Scan<'a> {
         }
         // 15 digits stay below 2^53; the fraction's length is the power.
         if digits > 15 {
-            return serde_json::from_str(text).ok();
+            return text.parse::<f64>().ok().filter(|f| f.is_finite());
         }
         let f = significand as f64 / POW10[fraction.map_or(0, |whole| digits - whole)];
         Some(if negative { -f } else { f })

@@ -72,7 +72,8 @@ fn lines_it_does_not_handle_go_to_serde_json() {
 }
 
 /// The numbers the view reads come out bit for bit as serde_json's: the
-/// digits that fit are done here with its arithmetic, the rest by it.
+/// digits that fit are done here with its arithmetic, longer ones by
+/// `str::parse`, numbers with an exponent by serde_json itself.
 #[test]
 fn numbers_are_serde_jsons_to_the_bit() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(20);
@@ -109,6 +110,40 @@ fn numbers_are_serde_jsons_to_the_bit() {
         texts.push(serde_json::to_string(&x).unwrap());
         texts.push(format!("{x:.3}"));
     }
+    // Longer than 15 digits (`str::parse` against serde_json's own
+    // correctly rounded parsing): the synthetic records' 16–17 digits,
+    // random digit strings of up to 40 with the point anywhere (rounding
+    // near a halfway point), integers past 2^53 and 2^64, negatives.
+    for _ in 0..20_000 {
+        let x: f64 = rng.random_range(0.0..1e4);
+        texts.push(format!("{x:.13}"));
+        texts.push(format!("-{x:.14}"));
+        let len = rng.random_range(16..=40);
+        let mut digits: String = (0..len)
+            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+            .collect();
+        if digits.starts_with('0') {
+            digits.replace_range(..1, "1");
+        }
+        if rng.random_bool(0.8) {
+            digits.insert(rng.random_range(1..len), '.');
+        }
+        texts.push(digits);
+    }
+    texts.extend(
+        [
+            "9007199254740993",
+            "-9007199254740993",
+            "9007199254740992.5",
+            "2.2250738585072011e-308",
+            "0.0000000000000000000000000000001",
+            "-0.00000000000000000",
+            "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531306505620699314454555",
+        ]
+        .map(String::from),
+    );
+    // Too large for an f64: serde_json refuses it, and so does the scanner.
+    texts.push(format!("1{}", "0".repeat(400)));
     for text in &texts {
         let mut s = Scan { text, at: 0 };
         let fast = s.f64();
