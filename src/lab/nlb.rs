@@ -267,6 +267,16 @@ async fn flow(client: TcpStream, target: usize, config: &NlbConfig, stats: &NlbS
                     let _ = AsRef::<TcpStream>::as_ref(&uw).set_zero_linger();
                     break;
                 }
+                // Bytes that arrive after the idle deadline meet a
+                // forgotten flow, even when this task wakes late (a loaded
+                // machine) and sees them before its idle timer: the
+                // verdict is the flow's idle time, not the wake-up order.
+                Ok(_) if config.idle_timeout.is_some_and(|t| last.elapsed() >= t) => {
+                    stats.idle_expired.fetch_add(1, Ordering::Relaxed);
+                    drop((ur, uw));
+                    let client = cr.reunite(cw).expect("halves of one stream");
+                    return expired_on_arrival(client, config.idle_behaviour, stats).await;
+                }
                 Ok(n) => {
                     last = Instant::now();
                     state.last.store(target, Ordering::Relaxed);
@@ -322,6 +332,18 @@ async fn flow(client: TcpStream, target: usize, config: &NlbConfig, stats: &NlbS
     }
 }
 
+/// The flow was forgotten before the client's bytes just read arrived:
+/// they get what [`expire`] gives the next packet.
+async fn expired_on_arrival(client: TcpStream, behaviour: IdleBehaviour, stats: &NlbStats) {
+    match behaviour {
+        IdleBehaviour::Reset => {
+            stats.elb_resets.fetch_add(1, Ordering::Relaxed);
+            reset(client);
+        }
+        IdleBehaviour::Blackhole => expire(client, behaviour, stats).await,
+    }
+}
+
 /// The flow has been forgotten: what the client meets when it speaks again.
 async fn expire(mut client: TcpStream, behaviour: IdleBehaviour, stats: &NlbStats) {
     let mut buf = [0u8; 4096];
@@ -344,5 +366,70 @@ async fn expire(mut client: TcpStream, behaviour: IdleBehaviour, stats: &NlbStat
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A target that sends back what it reads.
+    async fn echo() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 64];
+                    while let Ok(n @ 1..) = s.read(&mut buf).await {
+                        if s.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    /// A loaded machine, made on purpose: the runtime's one thread is held
+    /// past a flow's idle deadline while the client speaks, so the flow
+    /// task wakes with its timer and the client's bytes both ready. The
+    /// bytes must meet the forgotten flow every time (a coin toss between
+    /// the two wake-ups forwarded them about half the time).
+    #[tokio::test(flavor = "current_thread")]
+    async fn bytes_after_the_idle_deadline_are_reset_however_late_the_flow_wakes() {
+        const FLOWS: u64 = 16;
+        let idle = Duration::from_millis(50);
+        let cancel = CancellationToken::new();
+        let config = NlbConfig {
+            targets: vec![echo().await],
+            idle_timeout: Some(idle),
+            idle_behaviour: IdleBehaviour::Reset,
+            faults: vec![],
+            drain: None,
+        };
+        let (addr, stats) = start(config, cancel.clone()).await.unwrap();
+        for _ in 0..FLOWS {
+            let mut client = TcpStream::connect(addr).await.unwrap();
+            client.write_all(b"a").await.unwrap();
+            let mut buf = [0u8; 8];
+            assert_eq!(
+                client.read(&mut buf).await.unwrap(),
+                1,
+                "the flow works while warm"
+            );
+            // The stall (the fault under test, not a synchronisation):
+            // nothing else on this runtime runs until the client has spoken.
+            std::thread::sleep(idle * 2);
+            assert_eq!(client.try_write(b"b").unwrap(), 1);
+            let answer = client.read(&mut buf).await;
+            assert!(
+                !matches!(answer, Ok(n) if n > 0),
+                "bytes sent after the idle deadline were forwarded: {answer:?}"
+            );
+        }
+        assert_eq!(stats.elb_resets.load(Ordering::Relaxed), FLOWS);
+        cancel.cancel();
     }
 }

@@ -24,11 +24,13 @@ use crate::publish::localstack::read;
 
 /// keepwarm's default `--slow`, for the outcome a record counts under.
 const SLOW: Duration = Duration::from_secs(1);
-/// How far a scrape's timestamp (when Prometheus started it) may be from
-/// the moment the daemon's counters were read for it, either way: the
-/// HTTP round trip on loopback, and the daemon tallying a ping after it
-/// ended. Generous for a loaded machine, and below the pings' 500 ms.
-const SLACK: f64 = 0.4;
+/// Prometheus's `scrape_timeout`: a sample exists only if the daemon
+/// answered within it, so its counters were read at most this long after
+/// the sample's timestamp (when the scrape started), however loaded the
+/// machine.
+const SCRAPE_TIMEOUT_S: f64 = 1.0;
+/// Prometheus stamps a sample in whole milliseconds.
+const STAMP_S: f64 = 0.001;
 
 /// Every process the test starts, killed on every path out of it.
 #[derive(Default)]
@@ -81,6 +83,31 @@ impl Daemon {
             .map(|l| serde_json::from_str(l).expect("every line a whole record"))
             .collect()
     }
+
+    /// While it runs: how many of its records of each outcome are in
+    /// `--out` (whole lines only), and when they had been read. The daemon
+    /// counts a ping in its metrics before it queues the record for
+    /// `--out`, so a scrape that starts later counts at least these.
+    fn written_so_far(&self) -> Snapshot {
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+        let mut by_outcome = std::collections::BTreeMap::new();
+        for line in whole.lines() {
+            let r: ProbeRecord = serde_json::from_str(line).expect("every line a whole record");
+            *by_outcome.entry(outcome(&r, SLOW).to_string()).or_insert(0) += 1;
+        }
+        Snapshot {
+            read_by: unix(SystemTime::now()),
+            by_outcome,
+        }
+    }
+}
+
+/// [`Daemon::written_so_far`].
+struct Snapshot {
+    /// Unix time when the file had been read.
+    read_by: f64,
+    by_outcome: std::collections::BTreeMap<String, usize>,
 }
 
 /// `coldlink keepwarm URL` every 500 ms, publishing to LocalStack.
@@ -150,7 +177,7 @@ fn prometheus(procs: &mut Processes, binary: &Path, dir: &Path, targets: &[&str]
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: {SCRAPE_TIMEOUT_S}s\n  evaluation_interval: 1s\n\
              rule_files:\n  - '{}'\nscrape_configs:\n  - job_name: coldlink\n    \
              static_configs:\n      - targets: [{}]\n",
             rules.display(),
@@ -299,10 +326,35 @@ async fn two_vantages_read_back_apart_from_prometheus_and_cloudwatch() {
     wait_ready(&http, &base).await;
     let warm_rule = "target_vantage:coldlink_warm_probes:ratio_15m";
     let deadline = Instant::now() + Duration::from_secs(60);
+    // What each daemon had written to --out, read while Prometheus scrapes:
+    // the lower bounds of the samples taken after each read. The wait ends
+    // once a scrape of each has started after a read that saw records.
+    let mut written: [Vec<Snapshot>; 2] = Default::default();
     loop {
+        for (snaps, (_, d)) in written.iter_mut().zip(&expected) {
+            snaps.push(d.written_so_far());
+        }
         let probes = query(&http, &base, "sum by (vantage) (coldlink_probes_total) >= 4").await;
         let shares = query(&http, &base, warm_rule).await;
-        if vantages(&probes) == want && vantages(&shares) == want {
+        let scraped_after_a_read = {
+            let mut all = true;
+            for (snaps, (vantage, _)) in written.iter().zip(&expected) {
+                let first_seen = snaps.iter().find(|s| !s.by_outcome.is_empty());
+                let last = query(
+                    &http,
+                    &base,
+                    &format!("timestamp(coldlink_build_info{{vantage=\"{vantage}\"}})"),
+                )
+                .await;
+                let last_ts = last
+                    .first()
+                    .and_then(|s| s["value"][1].as_str())
+                    .map_or(0.0, |v| v.parse::<f64>().unwrap());
+                all &= first_seen.is_some_and(|s| last_ts > s.read_by);
+            }
+            all
+        };
+        if vantages(&probes) == want && vantages(&shares) == want && scraped_after_a_read {
             break;
         }
         let seen = query(&http, &base, "coldlink_build_info").await;
@@ -325,12 +377,13 @@ async fn two_vantages_read_back_apart_from_prometheus_and_cloudwatch() {
     }
 
     // Prometheus: every sample of every coldlink_probes_total series, in
-    // the vantage's daemon's records. A sample at scrape time ts counts at
-    // least the pings that ended by ts - SLACK and at most those that had
-    // begun by ts + SLACK.
+    // the vantage's daemon's records, bounded by order rather than by how
+    // quickly a loaded machine answers: a sample whose scrape started at ts
+    // counts at least the pings whose records were in --out before ts,
+    // and at most those that had begun by the end of the scrape's timeout.
     let series = query(&http, &base, "coldlink_probes_total[10m]").await;
-    let mut checked = 0;
-    for (vantage, d) in &expected {
+    let (mut checked, mut bounded_below) = (0, 0);
+    for ((vantage, d), snaps) in expected.iter().zip(&written) {
         let records = d.records();
         assert!(records.len() >= 4, "{vantage}: {} records", records.len());
         assert!(
@@ -350,16 +403,22 @@ async fn two_vantages_read_back_apart_from_prometheus_and_cloudwatch() {
             for sample in s["values"].as_array().unwrap() {
                 let ts = sample[0].as_f64().unwrap();
                 let v: f64 = sample[1].as_str().unwrap().parse().unwrap();
-                let ended = of
+                let written = snaps
                     .iter()
-                    .filter(|r| unix(r.at.0) + r.total_ms / 1000.0 <= ts - SLACK)
+                    .filter(|s| s.read_by < ts)
+                    .map(|s| s.by_outcome.get(out).copied().unwrap_or(0))
+                    .max()
+                    .unwrap_or(0);
+                let begun = of
+                    .iter()
+                    .filter(|r| unix(r.at.0) <= ts + SCRAPE_TIMEOUT_S + STAMP_S)
                     .count();
-                let begun = of.iter().filter(|r| unix(r.at.0) <= ts + SLACK).count();
                 assert!(
-                    ended as f64 <= v && v <= begun as f64,
-                    "{vantage} {out} at {ts}: Prometheus has {v}, the records {ended}..={begun}"
+                    written as f64 <= v && v <= begun as f64,
+                    "{vantage} {out} at {ts}: Prometheus has {v}, the records {written}..={begun}"
                 );
                 checked += 1;
+                bounded_below += usize::from(written > 0);
             }
         }
         // Each vantage's outcome: all ok from one, all 503 from the other.
@@ -397,6 +456,10 @@ async fn two_vantages_read_back_apart_from_prometheus_and_cloudwatch() {
         );
     }
     assert!(checked >= 8, "{checked} samples checked");
+    assert!(
+        bounded_below >= 2,
+        "{bounded_below} samples bounded below by --out"
+    );
 
     // CloudWatch: each vantage's whole run, put in its minutes and the
     // last at the stop, equals its records.

@@ -157,6 +157,12 @@ async fn daemon_log(args: &[&str], dir: &std::path::Path) -> String {
 /// `diagnose` of an idle sweep on the lab whose NLB forgets flows idle for
 /// 100 s (2 s at the lab's speed 50): quiet gaps of 30 s and 65 s stay
 /// warm, 120 s and 200 s go cold. `extra` says where the evidence goes.
+///
+/// A cold flow here is a failure (the reset becomes a 502), so `--slow`
+/// is set out of reach: at speed 50 every real millisecond the machine
+/// keeps the client waiting reads as 50 ms of scenario time, and on a
+/// loaded machine the data-driven threshold (a few hundred scenario ms)
+/// would call warm probes slow and break the step the timer is read from.
 async fn diagnose_idle_sweep(extra: &[&str]) -> Output {
     let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
     tokio::task::spawn_blocking(move || {
@@ -168,7 +174,7 @@ async fn diagnose_idle_sweep(extra: &[&str]) -> Output {
                 "--set",
                 "nlb.idle_timeout=100s",
             ])
-            .args(["--idle-sweep", "30s,65s,120s,200s", "-q"])
+            .args(["--idle-sweep", "30s,65s,120s,200s", "--slow", "10s", "-q"])
             .args(&extra)
             .output()
             .unwrap()
