@@ -359,8 +359,8 @@ impl Prober {
         ProbeRecord {
             v: RECORD_VERSION,
             run: Some(shared_run_id().clone()),
-            target: target.record_labels.name.clone(),
-            url: target.record_labels.url.clone(),
+            target: target.name.clone(),
+            url: target.url_text.clone(),
             seq,
             at: Timestamp(wall_start),
             scheduled_at: Timestamp(wall(scheduled)),

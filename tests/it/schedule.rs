@@ -33,7 +33,7 @@ impl Probe for FakeProbe {
         self.started
             .lock()
             .unwrap()
-            .push((target.name.clone(), seq, Instant::now()));
+            .push((target.name.to_string(), seq, Instant::now()));
         let name = target.name.clone();
         async move {
             tokio::time::sleep(delay).await;
