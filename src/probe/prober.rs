@@ -216,35 +216,53 @@ fn waiting_if_sent(marks: &mut Marks, io: &IoMarks, send_start: Instant) {
     }
 }
 
+/// Where the response's head came in, on the connection's clock: `at`
+/// is ns after its I/O marks' base, and `base` is that base as ns after
+/// the probe's `scheduled` (see [`Marks::offset`]).
+#[derive(Debug, Clone, Copy)]
+struct HeadersIn {
+    base: i64,
+    at: u64,
+}
+
 /// The response's head is in: `send` ends at the last write, `ttfb` at the
-/// last read before now, and `body` begins there. Returns that instant.
+/// last read before now, and `body` begins there.
 ///
 /// A read's mark is never later than the instant it was noted (see
 /// [`IoMarks`]), so the clock is read here only when no read of this
 /// exchange was noted (issue 20: a clock reading per mark is not free).
-fn mark_headers(marks: &mut Marks, io: &IoMarks, send_start: Instant) -> Instant {
+/// The connection's marks are nanoseconds after its base: placing that
+/// base among the probe's marks and the send's start after it are the
+/// only two conversions of instants; the rest is integer arithmetic, the
+/// same nanoseconds as before (issue 20).
+fn mark_headers(marks: &mut Marks, io: &IoMarks, send_start: Instant) -> HeadersIn {
+    let base = marks.offset(io.base());
+    let send = io.since_base(send_start);
     let headers_at = io
-        .last_read()
-        .filter(|r| *r >= send_start)
-        .unwrap_or_else(Instant::now);
+        .last_read_ns()
+        .filter(|r| *r >= send)
+        .unwrap_or_else(|| io.since_base(Instant::now()));
     let sent = io
-        .request_sent()
-        .filter(|w| *w >= send_start)
-        .unwrap_or(send_start)
+        .request_sent_ns()
+        .filter(|w| *w >= send)
+        .unwrap_or(send)
         .min(headers_at);
-    marks.end(Phase::Send, sent);
-    marks.begin(Phase::Ttfb, sent);
-    marks.end(Phase::Ttfb, headers_at);
-    marks.begin(Phase::Body, headers_at);
-    headers_at
+    let at = |ns: u64| base + ns as i64;
+    // The same instant `send` began at, as nanoseconds.
+    marks.begin_ns(Phase::Send, at(send));
+    marks.end_ns(Phase::Send, at(sent));
+    marks.begin_ns(Phase::Ttfb, at(sent));
+    marks.end_ns(Phase::Ttfb, at(headers_at));
+    marks.begin_ns(Phase::Body, at(headers_at));
+    HeadersIn { base, at: headers_at }
 }
 
 /// The body is in: `body` ends at the last read (never later than now, as
 /// in [`mark_headers`]). Returns that instant.
-fn mark_body_end(marks: &mut Marks, io: &IoMarks, headers_at: Instant) -> Instant {
-    let body_end = io.last_read().unwrap_or(headers_at).max(headers_at);
-    marks.end(Phase::Body, body_end);
-    body_end
+fn mark_body_end(marks: &mut Marks, io: &IoMarks, headers: HeadersIn) -> Instant {
+    let body_end = io.last_read_ns().unwrap_or(headers.at).max(headers.at);
+    marks.end_ns(Phase::Body, headers.base + body_end as i64);
+    io.at(body_end)
 }
 
 /// The probe engine. One per process; safe to share between tasks.
@@ -448,7 +466,7 @@ impl Prober {
             }
             Ok(response) => response,
         };
-        let headers_at = mark_headers(marks, &conn.marks, send_start);
+        let headers_in = mark_headers(marks, &conn.marks, send_start);
         let status = response.status();
         let peer_closes = out.note_response(&response, target, conn.facts.http);
         // A refusal is explained from its headers and the start of its
@@ -480,7 +498,7 @@ impl Prober {
                 }
             }
         }
-        let body_end = mark_body_end(marks, &conn.marks, headers_at);
+        let body_end = mark_body_end(marks, &conn.marks, headers_in);
         out.body_bytes = Some(bytes);
         self.release(target, conn, body_end, peer_closes, out);
         if let Some(headers) = refused_headers {
