@@ -5,7 +5,6 @@
 //! in the order the request goes, so that the phases stay disjoint.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
@@ -28,7 +27,8 @@ use super::io::IoMarks;
 use super::kernel_time::{self, StampedTcp};
 use super::pool::Pool;
 use super::record::{
-    ConnInfo, ErrorKind, LabRun, Phase, ProbeError, ProbeRecord, Timestamp, TlsInfo, RECORD_VERSION,
+    CapturedHeaders, ConnInfo, ErrorKind, LabRun, Phase, ProbeError, ProbeRecord, Timestamp, TlsInfo,
+    RECORD_VERSION,
 };
 use super::refusal;
 use super::request;
@@ -149,7 +149,7 @@ struct Outcome {
     tls: Option<TlsInfo>,
     http: Option<&'static str>,
     status: Option<u16>,
-    headers: BTreeMap<String, String>,
+    headers: CapturedHeaders,
     body_bytes: Option<u64>,
     /// The connection's I/O marks and when the request started, once known.
     io: Option<(Arc<IoMarks>, Instant)>,
