@@ -38,7 +38,7 @@ enum At {
 /// and normalised), and a keep-alive probe did four here and three
 /// `Instant` additions to read the connection's I/O marks; its exchange
 /// now gives its marks as nanoseconds (the connection's marks already are,
-/// after one base), converting two instants in all.
+/// after one base, and so is the send's start: see `prober::mark_headers`).
 #[derive(Debug, Clone)]
 pub struct Marks {
     scheduled: Instant,
@@ -304,7 +304,7 @@ mod tests {
         let (a, b) = (phases(&by_instant), phases(&by_ns));
         assert_eq!(a, b);
         assert_eq!(a.phases.send, Some(0.5));
-        assert_eq!(a.phases.ttfb, Some(9.5));
+        assert_eq!(a.phases.ttfb, Some(9.499));
         assert_eq!(a.total_ms, 10.123);
         assert_eq!(by_ns.offset(t0 - Duration::from_nanos(7)), -7);
         assert_eq!(by_ns.offset(at(7)), 7);

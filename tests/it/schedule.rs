@@ -38,7 +38,7 @@ impl Probe for FakeProbe {
         async move {
             tokio::time::sleep(delay).await;
             ProbeRecord {
-                target: name.into(),
+                target: name,
                 url: "http://fake/".into(),
                 seq,
                 total_ms: delay.as_secs_f64() * 1000.0,
