@@ -48,16 +48,13 @@ fn main() -> std::io::Result<()> {
         let at = Timestamp(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(now));
         let mut headers = BTreeMap::new();
         headers.insert(
-            "x-amzn-requestid".to_string(),
+            "x-amzn-requestid".into(),
             format!("{seq:08x}-aaaa-bbbb-cccc-0123456789ab"),
         );
         if target == 1 {
-            headers.insert(
-                "via".to_string(),
-                "1.1 abc.cloudfront.net (CloudFront)".to_string(),
-            );
-            headers.insert("x-amz-cf-pop".to_string(), "FRA56-P1".to_string());
-            headers.insert("x-cache".to_string(), "Miss from cloudfront".to_string());
+            headers.insert("via".into(), "1.1 abc.cloudfront.net (CloudFront)".to_string());
+            headers.insert("x-amz-cf-pop".into(), "FRA56-P1".to_string());
+            headers.insert("x-cache".into(), "Miss from cloudfront".to_string());
         }
         let record = ProbeRecord {
             v: 1,

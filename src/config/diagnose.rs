@@ -244,7 +244,7 @@ impl DiagnoseConfig {
                         format!("coldlink diagnose --profile {}{conn}", path.display())
                     }
                     _ => {
-                        let urls: Vec<&str> = targets.iter().map(|t| t.url_text.as_str()).collect();
+                        let urls: Vec<&str> = targets.iter().map(|t| &*t.url_text).collect();
                         // Probed as this run did: signed, with its certificate, family, pins.
                         let conn = super::rerun::connection_flags(&args.conn);
                         format!("coldlink diagnose {}{conn}", urls.join(" "))
@@ -290,7 +290,7 @@ impl DiagnoseConfig {
     pub fn kinds(&self) -> Vec<(String, TargetKind)> {
         match &self.source {
             DiagnoseSource::Live { targets, .. } => {
-                targets.iter().map(|t| (t.name.clone(), t.kind)).collect()
+                targets.iter().map(|t| (t.name.to_string(), t.kind)).collect()
             }
             DiagnoseSource::Records(_) => Vec::new(),
         }

@@ -87,7 +87,7 @@ pub fn sign(targets: Vec<(Target, Choice)>, identity: &AwsIdentity) -> Result<Ve
             .find(|(name, _)| target.request.headers.contains_key(name))
         {
             return Err(ConfigError::Sigv4Header {
-                target: target.name.clone(),
+                target: target.name.to_string(),
                 header: name.as_str(),
                 why,
             });
@@ -98,7 +98,7 @@ pub fn sign(targets: Vec<(Target, Choice)>, identity: &AwsIdentity) -> Result<Ve
             .clone()
             .or_else(|| identity.region.clone())
             .ok_or_else(|| ConfigError::Sigv4Region {
-                target: target.name.clone(),
+                target: target.name.to_string(),
                 host: host.clone(),
             })?;
         let service = choice

@@ -91,7 +91,7 @@ pub fn targets_from(urls: &[url::Url], request: &Arc<RequestSpec>) -> Vec<Target
         );
         let mut name = base.clone();
         let mut n = 2;
-        while targets.iter().any(|t| t.name == name) {
+        while targets.iter().any(|t| *t.name == *name) {
             name = format!("{base}#{n}");
             n += 1;
         }

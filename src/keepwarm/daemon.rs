@@ -250,8 +250,8 @@ impl Tally {
 fn names(cfg: &KeepwarmConfig) -> Vec<String> {
     let mut names: Vec<String> = Vec::with_capacity(cfg.targets.len());
     for t in &cfg.targets {
-        if !names.contains(&t.name) {
-            names.push(t.name.clone());
+        if !names.iter().any(|n| **n == *t.name) {
+            names.push(t.name.to_string());
         }
     }
     names

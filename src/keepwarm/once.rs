@@ -60,7 +60,7 @@ pub async fn run(
         records.iter().for_each(|r| p.tap().observe(r));
         p.finish().await;
     }
-    records.sort_by_key(|r| (cfg.targets.iter().position(|t| t.name == *r.target), r.family));
+    records.sort_by_key(|r| (cfg.targets.iter().position(|t| *t.name == *r.target), r.family));
     if let Some(w) = out.as_mut() {
         for r in &records {
             w.write(r).map_err(|source| Error::Write { source })?;

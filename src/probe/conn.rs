@@ -124,6 +124,9 @@ pub struct ConnFacts {
     pub established: Instant,
     /// When it last finished carrying a response.
     pub last_used: Instant,
+    /// `last_used` as ns after `established`, which is its I/O marks'
+    /// base: the record's idle time without `Instant` arithmetic (issue 20).
+    pub last_used_ns: u64,
     /// Requests carried so far.
     pub requests: u64,
     pub remote: SocketAddr,

@@ -89,7 +89,7 @@ pub fn expand(
                 let ep = &target.endpoint;
                 return Err(match ep.ip {
                     Some(_) => FamilyMismatch::Literal {
-                        url: target.url_text.clone(),
+                        url: target.url_text.to_string(),
                         has,
                         asked,
                     },
@@ -199,7 +199,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(families(&ts), [Some(IpFamily::Ipv4), Some(IpFamily::Ipv6)]);
-        assert!(ts.iter().all(|t| t.name == "t"));
+        assert!(ts.iter().all(|t| &*t.name == "t"));
         assert_ne!(
             ts[0].origin, ts[1].origin,
             "never an IPv4 connection for the IPv6 target"

@@ -123,6 +123,37 @@ impl IoMarks {
     pub fn last_read(&self) -> Option<Instant> {
         self.get(&self.last_read)
     }
+
+    /// The instant the marks count from (the connection's establishment).
+    pub fn base(&self) -> Instant {
+        self.base
+    }
+
+    /// `at` as ns after [`IoMarks::base`] (0 if earlier): the unit of
+    /// [`IoMarks::last_read_ns`] and [`IoMarks::request_sent_ns`].
+    pub fn since_base(&self, at: Instant) -> u64 {
+        self.offset(at) - 1
+    }
+
+    /// The instant `ns` after [`IoMarks::base`].
+    pub fn at(&self, ns: u64) -> Instant {
+        self.base + Duration::from_nanos(ns)
+    }
+
+    /// [`IoMarks::last_read`] as ns after the base, without making an
+    /// `Instant` of it (issue 20: the probe's phases are integers).
+    pub fn last_read_ns(&self) -> Option<u64> {
+        Self::raw(&self.last_read)
+    }
+
+    /// [`IoMarks::request_sent`] as ns after the base.
+    pub fn request_sent_ns(&self) -> Option<u64> {
+        Self::raw(&self.request_sent)
+    }
+
+    fn raw(slot: &AtomicU64) -> Option<u64> {
+        slot.load(Ordering::Acquire).checked_sub(1)
+    }
 }
 
 /// How far before `floor` a receive time may fall and still be taken (at

@@ -5,7 +5,6 @@
 //! in the order the request goes, so that the phases stay disjoint.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
@@ -28,13 +27,14 @@ use super::io::IoMarks;
 use super::kernel_time::{self, StampedTcp};
 use super::pool::Pool;
 use super::record::{
-    ConnInfo, ErrorKind, LabRun, Phase, ProbeError, ProbeRecord, Timestamp, TlsInfo, RECORD_VERSION,
+    CapturedHeaders, ConnInfo, ErrorKind, LabRun, Phase, ProbeError, ProbeRecord, Timestamp, TlsInfo,
+    RECORD_VERSION,
 };
 use super::refusal;
 use super::request;
 use super::syn_schedule::SynSysctls;
 use super::target::Target;
-use super::timing::{self, ms, Marks};
+use super::timing::{self, ms, ms_ns, Marks};
 use super::tls::{self, TlsOptions, TlsSetupError};
 use super::trace;
 use crate::format;
@@ -149,7 +149,7 @@ struct Outcome {
     tls: Option<TlsInfo>,
     http: Option<&'static str>,
     status: Option<u16>,
-    headers: BTreeMap<String, String>,
+    headers: CapturedHeaders,
     body_bytes: Option<u64>,
     /// The connection's I/O marks and when the request started, once known.
     io: Option<(Arc<IoMarks>, Instant)>,
@@ -186,21 +186,18 @@ impl Outcome {
     }
 }
 
-/// The record's connection facts at `send_start`: reused or new, idle and
-/// age, and whether a stale pooled connection was replaced (and how long
-/// it had been idle, in ms).
-fn conn_info(
-    facts: &ConnFacts,
-    send_start: Instant,
-    reconnected: bool,
-    stale_idle_ms: Option<f64>,
-) -> ConnInfo {
+/// The record's connection facts at the send's start, given as ns after
+/// the connection's establishment (the base of its I/O marks, so that no
+/// `Instant` arithmetic is needed: issue 20): reused or new, idle and age,
+/// and whether a stale pooled connection was replaced (and how long it had
+/// been idle, in ms).
+fn conn_info(facts: &ConnFacts, send: u64, reconnected: bool, stale_idle_ms: Option<f64>) -> ConnInfo {
     let reused = facts.requests > 0;
     ConnInfo {
         id: facts.id,
         reused,
-        idle_ms: reused.then(|| ms(send_start.saturating_duration_since(facts.last_used))),
-        age_ms: ms(send_start.saturating_duration_since(facts.established)),
+        idle_ms: reused.then(|| ms_ns(send.saturating_sub(facts.last_used_ns))),
+        age_ms: ms_ns(send),
         requests: facts.requests + 1,
         reconnected,
         stale_idle_ms,
@@ -216,34 +213,51 @@ fn waiting_if_sent(marks: &mut Marks, io: &IoMarks, send_start: Instant) {
     }
 }
 
+/// Where the response's head came in, on the connection's clock: `at`
+/// is ns after its I/O marks' base, and `base` is that base as ns after
+/// the probe's `scheduled` (see [`Marks::offset`]).
+#[derive(Debug, Clone, Copy)]
+struct HeadersIn {
+    base: i64,
+    at: u64,
+}
+
 /// The response's head is in: `send` ends at the last write, `ttfb` at the
-/// last read before now, and `body` begins there. Returns that instant.
+/// last read before now, and `body` begins there.
 ///
 /// A read's mark is never later than the instant it was noted (see
 /// [`IoMarks`]), so the clock is read here only when no read of this
 /// exchange was noted (issue 20: a clock reading per mark is not free).
-fn mark_headers(marks: &mut Marks, io: &IoMarks, send_start: Instant) -> Instant {
+/// The connection's marks are nanoseconds after its base, and `send` (the
+/// send's start) is too: placing that base among the probe's marks is the
+/// only conversion of an instant; the rest is integer arithmetic, the
+/// same nanoseconds as before (issue 20).
+fn mark_headers(marks: &mut Marks, io: &IoMarks, send: u64) -> HeadersIn {
+    let base = marks.offset(io.base());
     let headers_at = io
-        .last_read()
-        .filter(|r| *r >= send_start)
-        .unwrap_or_else(Instant::now);
+        .last_read_ns()
+        .filter(|r| *r >= send)
+        .unwrap_or_else(|| io.since_base(Instant::now()));
     let sent = io
-        .request_sent()
-        .filter(|w| *w >= send_start)
-        .unwrap_or(send_start)
+        .request_sent_ns()
+        .filter(|w| *w >= send)
+        .unwrap_or(send)
         .min(headers_at);
-    marks.end(Phase::Send, sent);
-    marks.begin(Phase::Ttfb, sent);
-    marks.end(Phase::Ttfb, headers_at);
-    marks.begin(Phase::Body, headers_at);
-    headers_at
+    let at = |ns: u64| base + ns as i64;
+    // The same instant `send` began at, as nanoseconds.
+    marks.begin_ns(Phase::Send, at(send));
+    marks.end_ns(Phase::Send, at(sent));
+    marks.begin_ns(Phase::Ttfb, at(sent));
+    marks.end_ns(Phase::Ttfb, at(headers_at));
+    marks.begin_ns(Phase::Body, at(headers_at));
+    HeadersIn { base, at: headers_at }
 }
 
 /// The body is in: `body` ends at the last read (never later than now, as
-/// in [`mark_headers`]). Returns that instant.
-fn mark_body_end(marks: &mut Marks, io: &IoMarks, headers_at: Instant) -> Instant {
-    let body_end = io.last_read().unwrap_or(headers_at).max(headers_at);
-    marks.end(Phase::Body, body_end);
+/// in [`mark_headers`]). Returns that time, as ns after the marks' base.
+fn mark_body_end(marks: &mut Marks, io: &IoMarks, headers: HeadersIn) -> u64 {
+    let body_end = io.last_read_ns().unwrap_or(headers.at).max(headers.at);
+    marks.end_ns(Phase::Body, headers.base + body_end as i64);
     body_end
 }
 
@@ -359,8 +373,8 @@ impl Prober {
         ProbeRecord {
             v: RECORD_VERSION,
             run: Some(shared_run_id().clone()),
-            target: target.record_labels.name.clone(),
-            url: target.record_labels.url.clone(),
+            target: target.name.clone(),
+            url: target.url_text.clone(),
             seq,
             at: Timestamp(wall_start),
             scheduled_at: Timestamp(wall(scheduled)),
@@ -437,7 +451,11 @@ impl Prober {
         }
 
         let send_start = Instant::now();
-        out.conn = Some(conn_info(&conn.facts, send_start, reconnected, stale_idle_ms));
+        // The send's start on the connection's clock: ns after its I/O
+        // marks' base, which is when it was established.
+        debug_assert_eq!(conn.marks.base(), conn.facts.established);
+        let send = conn.marks.since_base(send_start);
+        out.conn = Some(conn_info(&conn.facts, send, reconnected, stale_idle_ms));
         conn.marks.arm();
         marks.begin(Phase::Send, send_start);
         out.io = Some((conn.marks.clone(), send_start));
@@ -448,7 +466,7 @@ impl Prober {
             }
             Ok(response) => response,
         };
-        let headers_at = mark_headers(marks, &conn.marks, send_start);
+        let headers_in = mark_headers(marks, &conn.marks, send);
         let status = response.status();
         let peer_closes = out.note_response(&response, target, conn.facts.http);
         // A refusal is explained from its headers and the start of its
@@ -480,9 +498,10 @@ impl Prober {
                 }
             }
         }
-        let body_end = mark_body_end(marks, &conn.marks, headers_at);
+        let body_end_ns = mark_body_end(marks, &conn.marks, headers_in);
+        let body_end = conn.marks.at(body_end_ns);
         out.body_bytes = Some(bytes);
-        self.release(target, conn, body_end, peer_closes, out);
+        self.release(target, conn, (body_end, body_end_ns), peer_closes, out);
         if let Some(headers) = refused_headers {
             let (kind, message) = match refusal::explain(
                 status.as_u16(),
@@ -510,12 +529,13 @@ impl Prober {
         &self,
         target: &Target,
         mut conn: Box<Connection>,
-        body_end: Instant,
+        (body_end, body_end_ns): (Instant, u64),
         peer_closes: bool,
         out: &mut Outcome,
     ) {
         conn.facts.requests += 1;
         conn.facts.last_used = body_end;
+        conn.facts.last_used_ns = body_end_ns;
         if let Some(info) = out.conn.as_mut() {
             info.requests = conn.facts.requests;
         }
@@ -665,6 +685,7 @@ impl Prober {
             id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
             established,
             last_used: established,
+            last_used_ns: 0,
             requests: 0,
             remote,
             local: out.local,

@@ -55,8 +55,9 @@ pub struct ProbeRecord {
     pub http: Option<Cow<'static, str>>,
     pub tls: Option<TlsInfo>,
     pub trace_id: Option<String>,
+    /// Captured response headers by name (see [`CapturedHeaders`]).
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: CapturedHeaders,
     #[serde(default)]
     pub body_bytes: Option<u64>,
     pub error: Option<ProbeError>,
@@ -75,6 +76,17 @@ pub struct ProbeRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vantage: Option<std::sync::Arc<str>>,
 }
+
+/// A captured response header's name as a record keeps it: the engine's
+/// own names are static strings, so a record carries no copy of them
+/// (issue 20); names read back from stored records, and headers an
+/// integration passed through, are owned. Written as the string it holds.
+pub type CapturedName = Cow<'static, str>;
+
+/// A record's captured response headers: lower-case name → value, written
+/// as a JSON object in name order. Looked up by `&str` as before
+/// (`headers.get("server")`).
+pub type CapturedHeaders = BTreeMap<CapturedName, String>;
 
 /// The lab run a record was probed in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

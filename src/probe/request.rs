@@ -16,7 +16,7 @@
 //! are the two ends of one exchange, kept beside the tests that pin their
 //! byte order and header names.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, CONNECTION, HOST, USER_AGENT};
@@ -26,6 +26,7 @@ use http_body_util::Full;
 
 use super::conn::HttpVersion;
 use super::endpoint::Endpoint;
+use super::record::{CapturedHeaders, CapturedName};
 use super::redact::{Redaction, REMAPPED_PREFIX};
 use super::spec::RequestSpec;
 use super::trace;
@@ -51,22 +52,28 @@ pub const CAPTURED_HEADERS: [&str; 12] = [
 /// integration passed through. Asked of every header of every response: a
 /// match on the name's text costs a length test and at most a compare or
 /// two, where comparing header names one by one cost a dozen.
-fn is_captured(name: &str) -> bool {
-    matches!(
-        name,
-        "x-amzn-requestid"
-            | "x-amz-apigw-id"
-            | "apigw-requestid"
-            | "x-amzn-errortype"
-            | "x-amzn-trace-id"
-            | "via"
-            | "x-amz-cf-pop"
-            | "x-amz-cf-id"
-            | "x-cache"
-            | "server"
-            | "connection"
-            | "keep-alive"
-    ) || name.starts_with(REMAPPED_PREFIX)
+///
+/// Returns the name as the record keeps it: one of ours is a static
+/// string, not a copy made and freed per probe (issue 20); a passed-through
+/// one is copied.
+fn captured_name(name: &str) -> Option<CapturedName> {
+    let known = match name {
+        "x-amzn-requestid" => "x-amzn-requestid",
+        "x-amz-apigw-id" => "x-amz-apigw-id",
+        "apigw-requestid" => "apigw-requestid",
+        "x-amzn-errortype" => "x-amzn-errortype",
+        "x-amzn-trace-id" => "x-amzn-trace-id",
+        "via" => "via",
+        "x-amz-cf-pop" => "x-amz-cf-pop",
+        "x-amz-cf-id" => "x-amz-cf-id",
+        "x-cache" => "x-cache",
+        "server" => "server",
+        "connection" => "connection",
+        "keep-alive" => "keep-alive",
+        _ if name.starts_with(REMAPPED_PREFIX) => return Some(Cow::Owned(name.to_string())),
+        _ => return None,
+    };
+    Some(Cow::Borrowed(known))
 }
 
 /// The trace header as a name, made once.
@@ -269,7 +276,7 @@ fn closes(version: http::Version, connection: Option<&HeaderValue>) -> bool {
 /// What a probe keeps of a response's head: [`captured_headers`], and
 /// whether the server will close the connection after it ([`will_close`]).
 /// One pass over the headers, no lookup by name.
-pub fn read_head<B>(response: &http::Response<B>, redaction: &Redaction) -> (BTreeMap<String, String>, bool) {
+pub fn read_head<B>(response: &http::Response<B>, redaction: &Redaction) -> (CapturedHeaders, bool) {
     let mut connection = None;
     let captured = capture(response.headers(), redaction, |name, value| {
         if name == CONNECTION && connection.is_none() {
@@ -282,7 +289,7 @@ pub fn read_head<B>(response: &http::Response<B>, redaction: &Redaction) -> (BTr
 /// The response headers a record keeps: [`CAPTURED_HEADERS`] and those an
 /// integration passed through (`x-amzn-remapped-*`), with every value that
 /// would show one of the request's secrets replaced (see [`Redaction`]).
-pub fn captured_headers(headers: &http::HeaderMap, redaction: &Redaction) -> BTreeMap<String, String> {
+pub fn captured_headers(headers: &http::HeaderMap, redaction: &Redaction) -> CapturedHeaders {
     capture(headers, redaction, |_, _| {})
 }
 
@@ -293,18 +300,19 @@ fn capture<'h>(
     headers: &'h http::HeaderMap,
     redaction: &Redaction,
     mut seen: impl FnMut(&HeaderName, &'h HeaderValue),
-) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut keep = |name: &HeaderName, joined: Option<String>| {
-        let n = name.as_str();
-        out.insert(n.to_string(), redaction.shown(n, joined.unwrap_or_default()));
+) -> CapturedHeaders {
+    let mut out = CapturedHeaders::new();
+    let mut keep = |name: CapturedName, joined: Option<String>| {
+        let value = redaction.shown(&name, joined.unwrap_or_default());
+        out.insert(name, value);
     };
-    // The captured header being gathered: its name and its values so far.
-    let mut open: Option<(&HeaderName, Option<String>)> = None;
+    // The captured header being gathered: its name in the map, its name
+    // as the record keeps it, and its values so far.
+    let mut open: Option<(&HeaderName, CapturedName, Option<String>)> = None;
     for (name, value) in headers {
         seen(name, value);
         match open.take() {
-            Some((open_name, mut joined)) if open_name == name => {
+            Some((open_name, kept, mut joined)) if open_name == name => {
                 if let Ok(v) = value.to_str() {
                     match joined.as_mut() {
                         Some(j) => {
@@ -314,18 +322,18 @@ fn capture<'h>(
                         None => joined = Some(v.to_string()),
                     }
                 }
-                open = Some((open_name, joined));
+                open = Some((open_name, kept, joined));
                 continue;
             }
-            Some((open_name, joined)) => keep(open_name, joined),
+            Some((_, kept, joined)) => keep(kept, joined),
             None => {}
         }
-        if is_captured(name.as_str()) {
-            open = Some((name, value.to_str().ok().map(str::to_string)));
+        if let Some(kept) = captured_name(name.as_str()) {
+            open = Some((name, kept, value.to_str().ok().map(str::to_string)));
         }
     }
-    if let Some((name, joined)) = open {
-        keep(name, joined);
+    if let Some((_, kept, joined)) = open {
+        keep(kept, joined);
     }
     out
 }
@@ -457,9 +465,16 @@ mod tests {
     #[test]
     fn the_names_matched_are_the_captured_headers() {
         for name in CAPTURED_HEADERS {
-            assert!(is_captured(name), "{name}");
+            // Kept as the static name itself, not a copy.
+            assert!(
+                matches!(captured_name(name), Some(Cow::Borrowed(kept)) if kept == name),
+                "{name}"
+            );
         }
-        assert!(is_captured("x-amzn-remapped-authorization"));
+        assert_eq!(
+            captured_name("x-amzn-remapped-authorization").as_deref(),
+            Some("x-amzn-remapped-authorization")
+        );
         for name in [
             "date",
             "content-type",
@@ -468,7 +483,7 @@ mod tests {
             "servers",
             "x-amzn-remapped",
         ] {
-            assert!(!is_captured(name), "{name}");
+            assert!(captured_name(name).is_none(), "{name}");
         }
     }
 

@@ -49,30 +49,21 @@ impl TargetKind {
     }
 }
 
-/// A target's name and shown URL, shared by its records.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RecordLabels {
-    pub(crate) name: Arc<str>,
-    pub(crate) url: Arc<str>,
-}
-
 /// A named URL with its request.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub name: String,
+    /// Shared with every record of this target (a reference count per
+    /// record, not a string copied: issue 20).
+    pub name: Arc<str>,
     pub url: Url,
     pub kind: TargetKind,
     pub endpoint: Endpoint,
     /// Computed once: the pool key, looked up on every probe.
     pub origin: Origin,
     /// Computed once: the URL as written into every record and shown, its
-    /// secret query values replaced (see [`shown_url`]).
-    pub url_text: String,
-    /// `name` and `url_text` as every record of this target holds them:
-    /// shared, a reference count per record rather than two strings
-    /// (issue 20). Kept in step by [`Target::new`] and
-    /// [`Target::hiding_query_params`], the only writers of those two.
-    pub(crate) record_labels: RecordLabels,
+    /// secret query values replaced (see [`shown_url`]); shared with every
+    /// record of this target, as `name` is.
+    pub url_text: Arc<str>,
     pub request: Arc<RequestSpec>,
     /// Computed once: the request with everything that does not change
     /// between probes.
@@ -91,7 +82,7 @@ pub struct Target {
 
 impl Target {
     pub fn new(
-        name: impl Into<String>,
+        name: impl Into<Arc<str>>,
         url: Url,
         kind: Option<TargetKind>,
         request: Arc<RequestSpec>,
@@ -103,8 +94,7 @@ impl Target {
             name: name.into(),
             kind: kind.unwrap_or_else(|| TargetKind::infer(&url)),
             origin: endpoint.origin(),
-            url_text: shown_url(&url, &[]),
-            record_labels: RecordLabels::default(),
+            url_text: shown_url(&url, &[]).into(),
             endpoint,
             url,
             request,
@@ -112,16 +102,6 @@ impl Target {
             sigv4: None,
             family: None,
         }
-        .labelled()
-    }
-
-    /// [`Target::record_labels`] from the current name and URL text.
-    fn labelled(mut self) -> Target {
-        self.record_labels = RecordLabels {
-            name: self.name.as_str().into(),
-            url: self.url_text.as_str().into(),
-        };
-        self
     }
 
     /// Sign every probe of this target with `keys` for `scope`.
@@ -150,12 +130,12 @@ impl Target {
     /// without case; `*` for all): a profile's URL whose value came from
     /// `${ENV}`.
     pub fn hiding_query_params(mut self, names: &[String]) -> Target {
-        self.url_text = shown_url(&self.url, names);
+        self.url_text = shown_url(&self.url, names).into();
         self.redaction = Arc::new(Redaction::new(
             &self.request,
             secret_query_values(&self.url, names),
         ));
-        self.labelled()
+        self
     }
 
     /// Present this client certificate; its connections are pooled apart.
@@ -236,7 +216,7 @@ mod tests {
             None,
             Arc::new(RequestSpec::default()),
         );
-        assert_eq!(t.url_text, "http://h/p?token=REDACTED");
+        assert_eq!(&*t.url_text, "http://h/p?token=REDACTED");
         // The request still carries the real value.
         assert_eq!(t.endpoint.path, "/p?token=abc");
     }

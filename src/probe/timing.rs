@@ -19,12 +19,30 @@ fn slot(phase: Phase) -> usize {
     phase.index() - 1
 }
 
+/// A mark's time: an instant, placed among the others only when the
+/// phases are computed (a mark overwritten before then costs no
+/// conversion), or already nanoseconds after `scheduled` (negative:
+/// before it), as the exchange's marks are (see [`Marks::offset`]).
+#[derive(Debug, Clone, Copy)]
+enum At {
+    Instant(Instant),
+    Ns(i64),
+}
+
 /// Instants of one probe. `begin`/`end` pairs per network phase; a phase
 /// left open when the probe fails is closed at the failure instant.
+///
+/// Issue 20: every mark is turned into nanoseconds after `scheduled` and
+/// the phases are computed in integers. An `Instant` subtraction costs
+/// about 55 instructions (std's `Timespec` arithmetic, a `Duration` made
+/// and normalised), and a keep-alive probe did four here and three
+/// `Instant` additions to read the connection's I/O marks; its exchange
+/// now gives its marks as nanoseconds (the connection's marks already are,
+/// after one base, and so is the send's start: see `prober::mark_headers`).
 #[derive(Debug, Clone)]
 pub struct Marks {
     scheduled: Instant,
-    spans: [(Option<Instant>, Option<Instant>); 6],
+    spans: [(Option<At>, Option<At>); 6],
     open: Option<Phase>,
 }
 
@@ -37,12 +55,36 @@ impl Marks {
         }
     }
 
+    /// `at` as nanoseconds after `scheduled` (negative: before it), the
+    /// unit of [`Marks::begin_ns`] and [`Marks::end_ns`].
+    pub fn offset(&self, at: Instant) -> i64 {
+        signed_ns(at, self.scheduled)
+    }
+
     pub fn begin(&mut self, phase: Phase, at: Instant) {
+        self.begin_at(phase, At::Instant(at));
+    }
+
+    /// [`Marks::begin`] at `ns` after `scheduled` (see [`Marks::offset`]).
+    pub fn begin_ns(&mut self, phase: Phase, ns: i64) {
+        self.begin_at(phase, At::Ns(ns));
+    }
+
+    fn begin_at(&mut self, phase: Phase, at: At) {
         self.spans[slot(phase)] = (Some(at), None);
         self.open = Some(phase);
     }
 
     pub fn end(&mut self, phase: Phase, at: Instant) {
+        self.end_at(phase, At::Instant(at));
+    }
+
+    /// [`Marks::end`] at `ns` after `scheduled` (see [`Marks::offset`]).
+    pub fn end_ns(&mut self, phase: Phase, ns: i64) {
+        self.end_at(phase, At::Ns(ns));
+    }
+
+    fn end_at(&mut self, phase: Phase, at: At) {
         let span = &mut self.spans[slot(phase)];
         debug_assert!(span.0.is_some(), "{phase} ended before it began");
         span.1 = Some(at);
@@ -63,15 +105,29 @@ impl Marks {
         }
     }
 
-    /// The last instant recorded: where the probe's total ends.
-    fn last(&self) -> Instant {
-        self.spans
-            .iter()
-            .filter_map(|(s, e)| e.or(*s))
-            .max()
-            .unwrap_or(self.scheduled)
-            .max(self.scheduled)
+    /// A mark as nanoseconds after `scheduled`.
+    fn ns(&self, at: At) -> i64 {
+        match at {
+            At::Ns(ns) => ns,
+            At::Instant(at) => self.offset(at),
+        }
     }
+}
+
+/// `at` − `base` in nanoseconds, negative when `at` is earlier (i64 holds
+/// 292 years of them).
+fn signed_ns(at: Instant, base: Instant) -> i64 {
+    match at.checked_duration_since(base) {
+        Some(after) => nanos(after) as i64,
+        None => -(nanos(base.duration_since(at)) as i64),
+    }
+}
+
+/// A duration's nanoseconds, through u64 (584 years of them), not u128.
+fn nanos(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()))
 }
 
 /// Disjoint phases and the total, in milliseconds.
@@ -82,36 +138,44 @@ pub struct Timing {
 }
 
 /// Turn marks into disjoint phases. Network phases are end − start of their
-/// own span; `queue` is the remainder of the total, so the phases always sum
-/// to the total (up to rounding to the microsecond).
+/// own span (none shorter than zero); `queue` is the remainder of the
+/// total, so the phases always sum to the total (up to rounding to the
+/// microsecond). The total ends at the last mark, never before `scheduled`.
 pub fn phases(marks: &Marks) -> Timing {
     let mut phases = Phases::default();
-    let mut network = Duration::ZERO;
+    let mut network: u64 = 0;
+    let mut last: i64 = 0;
     for &phase in Phase::NETWORK {
         let (start, end) = marks.spans[slot(phase)];
-        if let (Some(start), Some(end)) = (start, end) {
-            let d = end.saturating_duration_since(start);
-            network += d;
-            phases.set(phase, Some(ms(d)));
+        let Some(start) = start.map(|at| marks.ns(at)) else {
+            continue;
+        };
+        match end.map(|at| marks.ns(at)) {
+            // An open phase's start is where the total ends, if last.
+            None => last = last.max(start),
+            Some(end) => {
+                last = last.max(end);
+                let d = end.saturating_sub(start).max(0) as u64;
+                network += d;
+                phases.set(phase, Some(ms_ns(d)));
+            }
         }
     }
-    let total = marks.last().saturating_duration_since(marks.scheduled);
-    phases.queue = Some(ms(total.saturating_sub(network)));
+    let total = last as u64;
+    phases.queue = Some(ms_ns(total.saturating_sub(network)));
     Timing {
         phases,
-        total_ms: ms(total),
+        total_ms: ms_ns(total),
     }
 }
 
 /// Milliseconds, rounded to the microsecond.
 pub fn ms(d: Duration) -> f64 {
-    // Through u64, not u128: the same f64 (both conversions round the same
-    // integer to nearest; u64 holds 584 years of nanoseconds) without a
-    // 128-bit conversion routine per phase.
-    let ns = d
-        .as_secs()
-        .saturating_mul(1_000_000_000)
-        .saturating_add(u64::from(d.subsec_nanos()));
+    ms_ns(nanos(d))
+}
+
+/// [`ms`] of a number of nanoseconds.
+pub fn ms_ns(ns: u64) -> f64 {
     // Below 2^53 ns (104 days: every probe) the microseconds rounded half
     // up in integers are what `f64::round` gives, without its call into
     // the maths library, seven times a record (issue 20); beyond, as before.
@@ -208,6 +272,42 @@ mod tests {
         assert_eq!(t.total_ms, 50.26);
         assert_eq!(t.phases.queue, Some(0.126), "the wake-up after the SYN-ACK");
         assert!((t.phases.sum() - t.total_ms).abs() < 1e-9);
+    }
+
+    /// Issue 20: marks given as nanoseconds after `scheduled` give the
+    /// phases the same marks as instants give, bit for bit, and an instant
+    /// before `scheduled` is a negative offset.
+    #[test]
+    fn nanosecond_marks_are_the_instants_they_stand_for() {
+        let t0 = Instant::now() + Duration::from_secs(5);
+        let at = |ns: u64| t0 + Duration::from_nanos(ns);
+        let times = [1_234, 501_499, 501_500, 10_000_999, 10_123_457];
+        let mut by_instant = Marks::new(t0);
+        let mut by_ns = Marks::new(t0);
+        // Begun at an instant, begun again at the same time as ns: as the
+        // exchange does with `send`.
+        by_ns.begin(Phase::Send, at(times[0]));
+        for (m, ns) in [(&mut by_instant, false), (&mut by_ns, true)] {
+            let mut mark = |begin: bool, phase: Phase, t: u64| match (ns, begin) {
+                (false, true) => m.begin(phase, at(t)),
+                (false, false) => m.end(phase, at(t)),
+                (true, true) => m.begin_ns(phase, m.offset(at(t))),
+                (true, false) => m.end_ns(phase, m.offset(at(t))),
+            };
+            mark(true, Phase::Send, times[0]);
+            mark(false, Phase::Send, times[1]);
+            mark(true, Phase::Ttfb, times[2]);
+            mark(false, Phase::Ttfb, times[3]);
+            mark(true, Phase::Body, times[3]);
+            mark(false, Phase::Body, times[4]);
+        }
+        let (a, b) = (phases(&by_instant), phases(&by_ns));
+        assert_eq!(a, b);
+        assert_eq!(a.phases.send, Some(0.5));
+        assert_eq!(a.phases.ttfb, Some(9.499));
+        assert_eq!(a.total_ms, 10.123);
+        assert_eq!(by_ns.offset(t0 - Duration::from_nanos(7)), -7);
+        assert_eq!(by_ns.offset(at(7)), 7);
     }
 
     #[test]

@@ -69,8 +69,8 @@ pub fn meta(cfg: &WatchConfig) -> Meta {
             .enumerate()
             .filter(|(i, t)| !cfg.targets[..*i].iter().any(|o| o.name == t.name))
             .map(|(_, t)| TargetMeta {
-                name: t.name.clone(),
-                url: t.url_text.clone(),
+                name: t.name.to_string(),
+                url: t.url_text.to_string(),
                 kind: t.kind,
             })
             .collect(),

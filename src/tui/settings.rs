@@ -38,7 +38,10 @@ pub struct WatchConfig {
 impl WatchConfig {
     /// The targets' kinds, for the live detectors.
     pub fn kinds(&self) -> Vec<(String, TargetKind)> {
-        self.targets.iter().map(|t| (t.name.clone(), t.kind)).collect()
+        self.targets
+            .iter()
+            .map(|t| (t.name.to_string(), t.kind))
+            .collect()
     }
 
     /// Settings of keep-warm's pings: kept-alive connections.

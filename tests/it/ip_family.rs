@@ -602,7 +602,7 @@ fn watch_probes_each_family_in_one_panel() {
         WatchConfig::from_args(&args, None)
     };
     let cfg = watch(&["https://api.example.com/x", "--ip-family", "both"]).unwrap();
-    let targets: Vec<_> = cfg.targets.iter().map(|t| (t.name.as_str(), t.family)).collect();
+    let targets: Vec<_> = cfg.targets.iter().map(|t| (&*t.name, t.family)).collect();
     assert_eq!(
         targets,
         [

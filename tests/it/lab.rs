@@ -30,10 +30,7 @@ pub(crate) async fn probe(
     concurrency: usize,
 ) -> Vec<ProbeRecord> {
     let all = profile.targets_with(&ConnectionArgs::default()).unwrap();
-    let chosen: Vec<_> = all
-        .into_iter()
-        .filter(|t| targets.contains(&t.name.as_str()))
-        .collect();
+    let chosen: Vec<_> = all.into_iter().filter(|t| targets.contains(&&*t.name)).collect();
     assert_eq!(chosen.len(), targets.len());
     let settings = profile.connection.settings(policy, concurrency).unwrap();
     let plan = CountPlan::new(chosen.len(), n, pacing, tokio::time::Instant::now());

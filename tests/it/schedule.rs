@@ -33,12 +33,12 @@ impl Probe for FakeProbe {
         self.started
             .lock()
             .unwrap()
-            .push((target.name.clone(), seq, Instant::now()));
+            .push((target.name.to_string(), seq, Instant::now()));
         let name = target.name.clone();
         async move {
             tokio::time::sleep(delay).await;
             ProbeRecord {
-                target: name.into(),
+                target: name,
                 url: "http://fake/".into(),
                 seq,
                 total_ms: delay.as_secs_f64() * 1000.0,

@@ -120,10 +120,10 @@ fn record(
     let trace = format!("1-6b02{:04x}-{:024x}", seq, seq * 7919);
     let mut headers = BTreeMap::new();
     headers.insert(
-        "x-amzn-requestid".to_string(),
+        "x-amzn-requestid".into(),
         format!("{:08x}-0000-4000-8000-{:012x}", seq, seq * 31),
     );
-    headers.insert("x-amzn-trace-id".to_string(), format!("Root={trace};Sampled=1"));
+    headers.insert("x-amzn-trace-id".into(), format!("Root={trace};Sampled=1"));
     ProbeRecord {
         run: Some("fixture".into()),
         target: name.into(),

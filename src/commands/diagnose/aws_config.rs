@@ -34,7 +34,7 @@ pub fn query(lookup: &PathConfigLookup, ds: &Dataset, source: &DiagnoseSource) -
     let method = |name: &str| match source {
         DiagnoseSource::Live { targets, .. } => targets
             .iter()
-            .find(|t| t.name == name)
+            .find(|t| *t.name == *name)
             .map_or("GET".to_string(), |t| t.request.method.to_string()),
         DiagnoseSource::Records(_) => "GET".to_string(),
     };

@@ -167,7 +167,7 @@ async fn run_stages(
     if !unreachable.is_empty() {
         let left: Vec<Target> = targets
             .iter()
-            .filter(|t| !unreachable.contains(&t.name))
+            .filter(|t| !unreachable.iter().any(|u| **u == *t.name))
             .cloned()
             .collect();
         let line = if left.is_empty() {

@@ -108,7 +108,7 @@ impl SegmentSink {
         let methods = targets
             .iter()
             .filter(|t| t.prepared.user_trace().is_none())
-            .map(|t| (t.name.clone(), Arc::from(t.request.method.as_str())))
+            .map(|t| (t.name.to_string(), Arc::from(t.request.method.as_str())))
             .collect();
         SegmentSink {
             queue,
