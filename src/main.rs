@@ -167,17 +167,21 @@ unsafe impl std::alloc::GlobalAlloc for Mimalloc {
     }
 }
 
-const RECORD_READER_PURGE_DELAY_MS: std::ffi::c_long = 10;
+const RECORD_READER_PURGE_DELAY_MS: std::ffi::c_long = 100;
 
 /// mimalloc's `mi_option_purge_delay` (its header's enum; no Rust name yet).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Commands that read stored records give freed memory back after 10 ms
+/// Commands that read stored records give freed memory back after 100 ms
 /// instead of a second: `diagnose --from` frees its parsing buffers in
 /// bursts, and with the default its peak RSS over a million records was
 /// 410–470 MB instead of about 300 MB (purging at once: 285 MB, but 0.2 s
-/// slower). Probing commands keep the default: purging at once cost them
-/// 12 % of their keep-alive throughput (docs/performance.md).
+/// slower). 10 ms (until issue 20's last pass) gave 330–340 MB but, in
+/// most runs, 1.0–1.5 s of system time: memory given back between the
+/// reading and the dataset's build was taken again and zeroed by the
+/// kernel; 100 ms kept that to about 0.2 s with 386–402 MB
+/// (docs/performance.md). Probing commands keep the default: purging at
+/// once cost them 12 % of their keep-alive throughput.
 fn tune_allocator(command: &Command) {
     let reads_records = match command {
         Command::Diagnose(args) => !args.from.is_empty(),

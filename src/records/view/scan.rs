@@ -27,6 +27,9 @@ use serde::Deserialize;
 use super::{ConnView, HeadersView, RecordView, Stamp, TlsView};
 use crate::probe::{IpFamily, Phases};
 
+mod keys;
+use keys::{Conn, Key, Top, CONN, HEADERS, PHASES, RECORD, TLS};
+
 /// Deeper values than this (in fields the view skips) go to `serde_json`.
 const MAX_DEPTH: u32 = 32;
 
@@ -51,27 +54,27 @@ pub(super) fn scan(line: &str) -> Option<RecordView<'_>> {
     let mut lab = None;
     let mut syn_sysctls = None;
     let mut vantage = None;
-    s.object(|s, key| match key {
-        "target" => once(&mut target, s.cow()?),
-        "url" => once(&mut url, s.cow()?),
-        "run" => once(&mut run, s.or_null(Scan::cow)?),
-        "at" => once(&mut at, Stamp::Text(s.cow()?)),
-        "scheduled_at" => once(&mut scheduled_at, Stamp::Text(s.cow()?)),
-        "remote" => once(&mut remote, s.or_null(Scan::cow)?),
-        "family" => once(&mut family, s.or_null(|s| named::<IpFamily>(s.string()?))?),
-        "conn" => once(&mut conn, s.or_null(Scan::conn)?),
-        "phases_ms" => once(&mut phases_ms, s.phases()?),
-        "total_ms" => once(&mut total_ms, s.f64()?),
-        "status" => once(&mut status, s.or_null(|s| u16::try_from(s.u64()?).ok())?),
-        "tls" => once(&mut tls, s.or_null(Scan::tls)?),
-        "headers" => once(&mut headers, s.headers()?),
-        "trace_id" => once(&mut trace_id, s.or_null(Scan::cow)?),
-        "vantage" => once(&mut vantage, s.or_null(Scan::cow)?),
+    s.fields(RECORD, Top::Other, |s, key| match key {
+        Top::Target => once(&mut target, s.cow()?),
+        Top::Url => once(&mut url, s.cow()?),
+        Top::Run => once(&mut run, s.or_null(Scan::cow)?),
+        Top::At => once(&mut at, Stamp::Text(s.cow()?)),
+        Top::ScheduledAt => once(&mut scheduled_at, Stamp::Text(s.cow()?)),
+        Top::Remote => once(&mut remote, s.or_null(Scan::cow)?),
+        Top::Family => once(&mut family, s.or_null(|s| named::<IpFamily>(s.string()?))?),
+        Top::Conn => once(&mut conn, s.or_null(Scan::conn)?),
+        Top::Phases => once(&mut phases_ms, s.phases()?),
+        Top::Total => once(&mut total_ms, s.f64()?),
+        Top::Status => once(&mut status, s.or_null(|s| u16::try_from(s.u64()?).ok())?),
+        Top::Tls => once(&mut tls, s.or_null(Scan::tls)?),
+        Top::Headers => once(&mut headers, s.headers()?),
+        Top::TraceId => once(&mut trace_id, s.or_null(Scan::cow)?),
+        Top::Vantage => once(&mut vantage, s.or_null(Scan::cow)?),
         // Rare, and nested: found here, read by serde_json itself.
-        "error" => once(&mut error, s.by_serde()?),
-        "lab" => once(&mut lab, s.by_serde()?),
-        "syn_sysctls" => once(&mut syn_sysctls, s.by_serde()?),
-        _ => s.skip(MAX_DEPTH),
+        Top::Error => once(&mut error, s.by_serde()?),
+        Top::Lab => once(&mut lab, s.by_serde()?),
+        Top::SynSysctls => once(&mut syn_sysctls, s.by_serde()?),
+        Top::Other => s.skip(MAX_DEPTH),
     })?;
     s.ws();
     if s.at != line.len() {
@@ -363,16 +366,73 @@ impl<'a> Scan<'a> {
 
     /// An object, each key handed to `field` to read its value (a key
     /// with an escape is `serde_json`'s to read: it could name a field).
-    fn object(&mut self, mut field: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+    fn object(&mut self, field: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.object_by(Scan::string, field)
+    }
+
+    /// An object of known keys: each key's entry in `keys` (`other` for a
+    /// key not there) handed to `field` to read its value.
+    ///
+    /// Why: reading a key as a string and then comparing it with every
+    /// name was a large part of the scanner's work. The lines coldlink
+    /// writes have their keys in `keys`' order, so the key expected next
+    /// is the one after the last found: one comparison of its bytes,
+    /// quotes included, confirms it (an absent optional field costs a
+    /// comparison more per key skipped). A key that matches none of those
+    /// still ahead — keys in another order, whitespace before the colon,
+    /// an unknown key — is read as a string and looked up, and the
+    /// prediction carries on after it. A key matched by its bytes is the
+    /// same key the string path would read: names have no escapes.
+    fn fields<F: Copy>(
+        &mut self,
+        keys: &[Key<F>],
+        other: F,
+        field: impl FnMut(&mut Self, F) -> Option<()>,
+    ) -> Option<()> {
+        let mut next = 0;
+        self.object_by(
+            |s| {
+                let b = s.bytes();
+                let rest = b.get(s.at + 1..).unwrap_or_default();
+                if b.get(s.at) == Some(&b'"') {
+                    for (i, k) in keys.iter().enumerate().skip(next) {
+                        if k.begins(rest) {
+                            s.at += k.name.len() + 2;
+                            next = i + 1;
+                            return Some(k.field);
+                        }
+                    }
+                }
+                let key = s.string()?;
+                Some(match keys.iter().position(|k| k.name == key) {
+                    Some(i) => {
+                        next = i + 1;
+                        keys[i].field
+                    }
+                    None => other,
+                })
+            },
+            field,
+        )
+    }
+
+    /// An object, each key read by `key` and handed with the cursor to
+    /// `field`, which reads its value.
+    fn object_by<K>(
+        &mut self,
+        mut key: impl FnMut(&mut Self) -> Option<K>,
+        mut field: impl FnMut(&mut Self, K) -> Option<()>,
+    ) -> Option<()> {
         self.eat(b'{')?;
         if self.next()? == b'}' {
             self.at += 1;
             return Some(());
         }
         loop {
-            let key = self.string()?;
+            self.ws();
+            let k = key(self)?;
             self.eat(b':')?;
-            field(self, key)?;
+            field(self, k)?;
             match self.next()? {
                 b',' => self.at += 1,
                 b'}' => {
@@ -396,12 +456,12 @@ impl<'a> Scan<'a> {
 
     fn conn(&mut self) -> Option<ConnView> {
         let (mut id, mut reused, mut idle_ms, mut reconnected) = (None, None, None, None);
-        self.object(|s, key| match key {
-            "id" => once(&mut id, s.u64()?),
-            "reused" => once(&mut reused, s.bool()?),
-            "idle_ms" => once(&mut idle_ms, s.or_null(Scan::f64)?),
-            "reconnected" => once(&mut reconnected, s.bool()?),
-            _ => s.skip(MAX_DEPTH),
+        self.fields(CONN, Conn::Other, |s, key| match key {
+            Conn::Id => once(&mut id, s.u64()?),
+            Conn::Reused => once(&mut reused, s.bool()?),
+            Conn::IdleMs => once(&mut idle_ms, s.or_null(Scan::f64)?),
+            Conn::Reconnected => once(&mut reconnected, s.bool()?),
+            Conn::Other => s.skip(MAX_DEPTH),
         })?;
         Some(ConnView {
             id: id?,
@@ -413,9 +473,9 @@ impl<'a> Scan<'a> {
 
     fn tls(&mut self) -> Option<TlsView> {
         let mut resumed = None;
-        self.object(|s, key| match key {
-            "resumed" => once(&mut resumed, s.bool()?),
-            _ => s.skip(MAX_DEPTH),
+        self.fields(TLS, false, |s, is_resumed| match is_resumed {
+            true => once(&mut resumed, s.bool()?),
+            false => s.skip(MAX_DEPTH),
         })?;
         Some(TlsView { resumed: resumed? })
     }
@@ -423,16 +483,18 @@ impl<'a> Scan<'a> {
     fn phases(&mut self) -> Option<Phases> {
         let mut seen = 0u8;
         let mut p = Phases::default();
-        self.object(|s, key| {
-            let (bit, slot) = match key {
-                "queue" => (0, &mut p.queue),
-                "dns" => (1, &mut p.dns),
-                "connect" => (2, &mut p.connect),
-                "tls" => (3, &mut p.tls),
-                "send" => (4, &mut p.send),
-                "ttfb" => (5, &mut p.ttfb),
-                "body" => (6, &mut p.body),
-                _ => return s.skip(MAX_DEPTH),
+        self.fields(PHASES, None, |s, bit| {
+            let Some(bit) = bit else {
+                return s.skip(MAX_DEPTH);
+            };
+            let slot = match bit {
+                0 => &mut p.queue,
+                1 => &mut p.dns,
+                2 => &mut p.connect,
+                3 => &mut p.tls,
+                4 => &mut p.send,
+                5 => &mut p.ttfb,
+                _ => &mut p.body,
             };
             if seen & (1 << bit) != 0 {
                 return None;
@@ -447,15 +509,9 @@ impl<'a> Scan<'a> {
     fn headers(&mut self) -> Option<HeadersView<'a>> {
         let mut seen = 0u8;
         let mut h = HeadersView::default();
-        self.object(|s, key| {
-            let bit = match key {
-                "via" => 0,
-                "x-cache" => 1,
-                "x-amz-cf-pop" => 2,
-                "x-amzn-errortype" => 3,
-                "server" => 4,
-                "x-amzn-remapped-server" => 5,
-                _ => return s.skip(MAX_DEPTH),
+        self.fields(HEADERS, None, |s, bit| {
+            let Some(bit) = bit else {
+                return s.skip(MAX_DEPTH);
             };
             if seen & (1 << bit) != 0 {
                 return None;
@@ -493,6 +549,9 @@ fn special(word: u64) -> u64 {
     let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
     quote | backslash | control
 }
+
+#[cfg(test)]
+use keys::key;
 
 #[cfg(test)]
 mod tests;

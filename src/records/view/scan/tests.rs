@@ -199,3 +199,134 @@ fn damaged_lines_are_never_read_otherwise_than_by_serde_json() {
     // Both ways were taken many times.
     assert!(scanned > 5_000 && refused > 5_000, "{scanned} {refused}");
 }
+
+/// `{"k":v,...}` from `entries`, in their order.
+fn object_text(entries: &[(String, String)]) -> String {
+    let fields: Vec<String> = entries.iter().map(|(k, v)| format!("{k:?}:{v}")).collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+/// The entries of `value` (an object) as texts, each nested object also
+/// shuffled and with some of its optional entries dropped.
+fn shuffled(value: &serde_json::Value, rng: &mut rand::rngs::StdRng, drop: &[&str]) -> String {
+    use rand::seq::SliceRandom;
+    let mut entries = Vec::new();
+    for (k, v) in value.as_object().unwrap() {
+        if drop.contains(&k.as_str()) && rng.random_bool(0.5) {
+            continue;
+        }
+        let text = match v {
+            serde_json::Value::Object(_) => shuffled(v, rng, drop),
+            _ => v.to_string(),
+        };
+        entries.push((k.clone(), text));
+    }
+    entries.shuffle(rng);
+    object_text(&entries)
+}
+
+/// The key prediction only saves work: records whose keys come in any
+/// other order, at every level, or without their optional fields, are
+/// still scanned, and read as serde_json reads them.
+#[test]
+fn keys_in_any_order_and_missing_optional_fields_are_read_as_serde_json_does() {
+    // Optional in the view: absent, they are `None` (or a default).
+    const OPTIONAL: &[&str] = &[
+        "v",
+        "run",
+        "seq",
+        "remote",
+        "family",
+        "conn",
+        "status",
+        "http",
+        "tls",
+        "trace_id",
+        "headers",
+        "body_bytes",
+        "error",
+        "lab",
+        "syn_sysctls",
+        "vantage",
+        "idle_ms",
+        "reconnected",
+        "age_ms",
+        "queue",
+        "dns",
+        "connect",
+        "send",
+        "ttfb",
+        "body",
+        "via",
+        "x-cache",
+        "x-amz-cf-pop",
+        "x-amzn-errortype",
+        "server",
+        "x-amzn-requestid",
+        "alpn",
+        "version",
+        "extra",
+    ];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut reordered = 0;
+    for base in [PLAIN, FULL] {
+        let value: serde_json::Value = serde_json::from_str(base).unwrap();
+        for _ in 0..2_000 {
+            let line = shuffled(&value, &mut rng, OPTIONAL);
+            let fast = scan(&line).unwrap_or_else(|| panic!("not scanned: {line}"));
+            assert_eq!(Some(fast), serde(&line), "{line}");
+            reordered += usize::from(!base.starts_with(&line[..line.find(',').unwrap()]));
+        }
+    }
+    assert!(reordered > 3_000, "{reordered}");
+}
+
+/// A key confirmed by its bytes is the whole key, quotes included: one
+/// that only begins with the name expected next (or is cut short of it)
+/// is another key, skipped, and the field is still found where it is.
+#[test]
+fn a_key_that_begins_like_the_expected_one_is_another_key() {
+    let cases = [
+        // Put just before the key they look like, where it is expected.
+        PLAIN.replace(r#""target":"#, r#""targets":"x","target":"#),
+        PLAIN.replace(r#""target":"#, r#""targe":"x","target":"#),
+        PLAIN.replace(r#""status":"#, r#""status_x":1,"status":"#),
+        PLAIN.replace(r#""queue":"#, r#""queued":7,"queue":"#),
+        PLAIN.replace(r#""via":"#, r#""viax":"y","via":"#),
+        PLAIN.replace(r#""id":1"#, r#""idx":2,"id":1"#),
+        // Whitespace where the prediction expects the closing quote's colon.
+        PLAIN.replace(r#""url":"#, r#""url" :"#),
+    ];
+    for line in &cases {
+        let fast = scan(line).unwrap_or_else(|| panic!("not scanned: {line}"));
+        assert_eq!(Some(&fast), serde(line).as_ref(), "{line}");
+        assert_eq!(fast.target, "custom-domain");
+        assert_eq!(fast.status, Some(200));
+    }
+    // Only the look-alike, the field itself missing: serde_json's to refuse.
+    let renamed = PLAIN.replace(r#""url":"#, r#""urls":"#);
+    assert!(scan(&renamed).is_none() && serde(&renamed).is_none());
+}
+
+/// A predicted key is confirmed by every byte of its name and by its
+/// closing quote, whatever its length (one word, several, the last
+/// overlapping), with the line's end anywhere after it.
+#[test]
+fn a_key_is_confirmed_by_every_byte() {
+    for k in RECORD
+        .iter()
+        .map(|k| k.name)
+        .chain(HEADERS.iter().map(|k| k.name))
+    {
+        let exact = format!("{k}\":1}}");
+        assert!(key(k, ()).begins(exact.as_bytes()), "{k}");
+        assert!(key(k, ()).begins(format!("{k}\"").as_bytes()), "{k} at the end");
+        for i in 0..=k.len() {
+            // One byte changed: in the name, or the closing quote.
+            let mut other = exact.clone().into_bytes();
+            other[i] ^= 0x01;
+            assert!(!key(k, ()).begins(&other), "{k}, byte {i}");
+        }
+        assert!(!key(k, ()).begins(&k.as_bytes()[..k.len() - 1]), "{k} cut");
+    }
+}
