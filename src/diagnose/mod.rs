@@ -2,6 +2,7 @@
 //! functions over a [`Dataset`]; the report is plain data that each format
 //! serialises.
 
+mod both;
 pub mod cloudwatch;
 pub mod configured;
 pub mod coverage;

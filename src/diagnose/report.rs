@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::both::both;
 use super::coverage::{self, Rerun, Untested};
 use super::dataset::{Dataset, Sample};
 use super::detect::{self, gaps::is_head};
@@ -185,22 +186,20 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
     // the synthetic 100 000) run on a second core while this thread lays
     // out everything that does not depend on their findings. All of it
     // reads the dataset only, so the report is the same either way.
-    let (mut findings, (untested, tested, targets, idle_sweep, plots)) = std::thread::scope(|scope| {
-        let detecting = scope.spawn(|| detect::run_all(ds, &aws));
-        let rerun = ctx.rerun.clone().unwrap_or_else(|| rerun_from(ds));
-        let untested: Vec<Untested> = coverage::gaps(ds).iter().map(|g| rerun.untested(g)).collect();
-        let laid_out = (
-            untested,
-            coverage::tested(ds),
-            target_reports(ds),
-            sweep_rows(ds, &ctx.sweep_gaps_ms),
-            plots(ds),
-        );
-        let findings = detecting
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (findings, laid_out)
-    });
+    let (mut findings, (untested, tested, targets, idle_sweep, plots)) = both(
+        || detect::run_all(ds, &aws),
+        || {
+            let rerun = ctx.rerun.clone().unwrap_or_else(|| rerun_from(ds));
+            let untested: Vec<Untested> = coverage::gaps(ds).iter().map(|g| rerun.untested(g)).collect();
+            (
+                untested,
+                coverage::tested(ds),
+                target_reports(ds),
+                sweep_rows(ds, &ctx.sweep_gaps_ms),
+                plots(ds),
+            )
+        },
+    );
     if let Some(config) = &aws.config {
         super::configured::join(&mut findings, config);
     }

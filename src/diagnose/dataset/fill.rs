@@ -7,6 +7,8 @@
 
 use std::mem::MaybeUninit;
 
+use crate::diagnose::both::both;
+
 /// `make(k)` for every `k` in `0..n`, in order; with `parallel`, the second
 /// half is made (and its memory first touched) on a second thread.
 pub fn in_halves<T: Send>(n: usize, parallel: bool, make: impl Fn(usize) -> T + Sync) -> Vec<T> {
@@ -19,13 +21,7 @@ pub fn in_halves<T: Send>(n: usize, parallel: bool, make: impl Fn(usize) -> T + 
     let slots = &mut out.spare_capacity_mut()[..n];
     if parallel {
         let (first, second) = slots.split_at_mut(n / 2);
-        std::thread::scope(|scope| {
-            let later = scope.spawn(|| fill(n / 2, second));
-            fill(0, first);
-            later
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        });
+        both(|| fill(n / 2, second), || fill(0, first));
     } else {
         fill(0, slots);
     }

@@ -4,6 +4,8 @@
 //! one clock edge after another (docs/performance.md, "Diagnosing stored
 //! records").
 
+use crate::diagnose::both::both;
+
 /// `f` of every item, in the items' order. With `parallel`, a second
 /// thread takes every other item (neighbours cost alike, so the halves
 /// do too); each thread has its own `state` (a memo), which must not
@@ -27,15 +29,7 @@ pub fn map<T: Sync, R: Send, S>(
             .map(|item| f(&mut s, item))
             .collect::<Vec<R>>()
     };
-    let (even, odd) = std::thread::scope(|scope| {
-        let odd = scope.spawn(|| every_other(1));
-        let even = every_other(0);
-        (
-            even,
-            odd.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        )
-    });
+    let (odd, even) = both(|| every_other(1), || every_other(0));
     let mut out = Vec::with_capacity(items.len());
     let mut odd = odd.into_iter();
     for r in even {
