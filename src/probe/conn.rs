@@ -120,12 +120,13 @@ impl HttpVersion {
 #[derive(Debug, Clone)]
 pub struct ConnFacts {
     pub id: u64,
-    /// When the connection was ready to carry requests (after TLS).
+    /// When the connection was ready to carry requests (after TLS); also
+    /// its I/O marks' base ([`super::io::IoMarks::base`]).
     pub established: Instant,
-    /// When it last finished carrying a response.
-    pub last_used: Instant,
-    /// `last_used` as ns after `established`, which is its I/O marks'
-    /// base: the record's idle time without `Instant` arithmetic (issue 20).
+    /// When it last finished carrying a response (0 before its first), as
+    /// ns after `established`: the one copy of that fact, in the I/O marks'
+    /// unit, so the record's idle time needs no `Instant` arithmetic
+    /// (issue 20). [`ConnFacts::last_used`] gives it as an instant.
     pub last_used_ns: u64,
     /// Requests carried so far.
     pub requests: u64,
@@ -133,6 +134,14 @@ pub struct ConnFacts {
     pub local: Option<SocketAddr>,
     pub tls: Option<TlsInfo>,
     pub http: HttpVersion,
+}
+
+impl ConnFacts {
+    /// [`ConnFacts::last_used_ns`] as an instant, for the rare paths that
+    /// need one (a pooled connection found closed).
+    pub fn last_used(&self) -> Instant {
+        self.established + std::time::Duration::from_nanos(self.last_used_ns)
+    }
 }
 
 pub struct Connection {

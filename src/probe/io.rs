@@ -110,7 +110,7 @@ impl IoMarks {
     /// `at` as stored: ns after `base`, +1 so that an event at the base
     /// instant is not mistaken for "never".
     fn offset(&self, at: Instant) -> u64 {
-        at.saturating_duration_since(self.base).as_nanos() as u64 + 1
+        super::timing::nanos(at.saturating_duration_since(self.base)) + 1
     }
 
     fn get(&self, slot: &AtomicU64) -> Option<Instant> {

@@ -10,6 +10,7 @@ pub mod dns;
 pub mod dual_stack;
 pub mod endpoint;
 pub mod engine;
+mod exchange_marks;
 pub mod family;
 pub mod io;
 pub mod kernel_time;

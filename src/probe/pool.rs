@@ -50,7 +50,7 @@ impl Pool {
         if let Some((_, list)) = idle.iter_mut().find(|(k, _)| k == key) {
             while let Some(conn) = list.pop() {
                 if conn.is_closed() {
-                    stale_idle.get_or_insert(now.saturating_duration_since(conn.facts.last_used));
+                    stale_idle.get_or_insert(now.saturating_duration_since(conn.facts.last_used()));
                     continue;
                 }
                 return Checkout {

@@ -23,6 +23,7 @@ use super::client_cert::Connectors;
 use super::conn::{ConnFacts, Connection, HttpVersion, Transport};
 use super::dns::{Dns, ResolvePin};
 use super::dual_stack;
+use super::exchange_marks::{conn_info, mark_body_end, mark_headers, waiting_if_sent};
 use super::io::IoMarks;
 use super::kernel_time::{self, StampedTcp};
 use super::pool::Pool;
@@ -34,7 +35,7 @@ use super::refusal;
 use super::request;
 use super::syn_schedule::SynSysctls;
 use super::target::Target;
-use super::timing::{self, ms, ms_ns, Marks};
+use super::timing::{self, ms, Marks};
 use super::tls::{self, TlsOptions, TlsSetupError};
 use super::trace;
 use crate::format;
@@ -184,81 +185,6 @@ impl Outcome {
         });
         closes
     }
-}
-
-/// The record's connection facts at the send's start, given as ns after
-/// the connection's establishment (the base of its I/O marks, so that no
-/// `Instant` arithmetic is needed: issue 20): reused or new, idle and age,
-/// and whether a stale pooled connection was replaced (and how long it had
-/// been idle, in ms).
-fn conn_info(facts: &ConnFacts, send: u64, reconnected: bool, stale_idle_ms: Option<f64>) -> ConnInfo {
-    let reused = facts.requests > 0;
-    ConnInfo {
-        id: facts.id,
-        reused,
-        idle_ms: reused.then(|| ms_ns(send.saturating_sub(facts.last_used_ns))),
-        age_ms: ms_ns(send),
-        requests: facts.requests + 1,
-        reconnected,
-        stale_idle_ms,
-    }
-}
-
-/// Once any request byte is out, the wait is for the server: `send` ends
-/// and `ttfb` begins at the last write. Nothing changes if none went out.
-fn waiting_if_sent(marks: &mut Marks, io: &IoMarks, send_start: Instant) {
-    if let Some(sent) = io.request_sent().filter(|w| *w >= send_start) {
-        marks.end(Phase::Send, sent);
-        marks.begin(Phase::Ttfb, sent);
-    }
-}
-
-/// Where the response's head came in, on the connection's clock: `at`
-/// is ns after its I/O marks' base, and `base` is that base as ns after
-/// the probe's `scheduled` (see [`Marks::offset`]).
-#[derive(Debug, Clone, Copy)]
-struct HeadersIn {
-    base: i64,
-    at: u64,
-}
-
-/// The response's head is in: `send` ends at the last write, `ttfb` at the
-/// last read before now, and `body` begins there.
-///
-/// A read's mark is never later than the instant it was noted (see
-/// [`IoMarks`]), so the clock is read here only when no read of this
-/// exchange was noted (issue 20: a clock reading per mark is not free).
-/// The connection's marks are nanoseconds after its base, and `send` (the
-/// send's start) is too: placing that base among the probe's marks is the
-/// only conversion of an instant; the rest is integer arithmetic, the
-/// same nanoseconds as before (issue 20).
-fn mark_headers(marks: &mut Marks, io: &IoMarks, send: u64) -> HeadersIn {
-    let base = marks.offset(io.base());
-    let headers_at = io
-        .last_read_ns()
-        .filter(|r| *r >= send)
-        .unwrap_or_else(|| io.since_base(Instant::now()));
-    let sent = io
-        .request_sent_ns()
-        .filter(|w| *w >= send)
-        .unwrap_or(send)
-        .min(headers_at);
-    let at = |ns: u64| base + ns as i64;
-    // The same instant `send` began at, as nanoseconds.
-    marks.begin_ns(Phase::Send, at(send));
-    marks.end_ns(Phase::Send, at(sent));
-    marks.begin_ns(Phase::Ttfb, at(sent));
-    marks.end_ns(Phase::Ttfb, at(headers_at));
-    marks.begin_ns(Phase::Body, at(headers_at));
-    HeadersIn { base, at: headers_at }
-}
-
-/// The body is in: `body` ends at the last read (never later than now, as
-/// in [`mark_headers`]). Returns that time, as ns after the marks' base.
-fn mark_body_end(marks: &mut Marks, io: &IoMarks, headers: HeadersIn) -> u64 {
-    let body_end = io.last_read_ns().unwrap_or(headers.at).max(headers.at);
-    marks.end_ns(Phase::Body, headers.base + body_end as i64);
-    body_end
 }
 
 /// The probe engine. One per process; safe to share between tasks.
@@ -499,9 +425,9 @@ impl Prober {
             }
         }
         let body_end_ns = mark_body_end(marks, &conn.marks, headers_in);
-        let body_end = conn.marks.at(body_end_ns);
+        let io_base = conn.marks.base();
         out.body_bytes = Some(bytes);
-        self.release(target, conn, (body_end, body_end_ns), peer_closes, out);
+        self.release(target, conn, body_end_ns, peer_closes, out);
         if let Some(headers) = refused_headers {
             let (kind, message) = match refusal::explain(
                 status.as_u16(),
@@ -516,7 +442,7 @@ impl Prober {
             return Err(Failure {
                 kind,
                 message,
-                at: body_end,
+                at: io_base + Duration::from_nanos(body_end_ns),
                 phase: Some(Phase::Ttfb),
             });
         }
@@ -529,12 +455,11 @@ impl Prober {
         &self,
         target: &Target,
         mut conn: Box<Connection>,
-        (body_end, body_end_ns): (Instant, u64),
+        body_end_ns: u64,
         peer_closes: bool,
         out: &mut Outcome,
     ) {
         conn.facts.requests += 1;
-        conn.facts.last_used = body_end;
         conn.facts.last_used_ns = body_end_ns;
         if let Some(info) = out.conn.as_mut() {
             info.requests = conn.facts.requests;
@@ -577,7 +502,7 @@ impl Prober {
                     Ok(Ok(())) => return Ok((conn, None)),
                     // Closed by the peer after the pool looked at it: stale too.
                     Ok(Err(_)) => {
-                        stale_idle.get_or_insert(waited.saturating_duration_since(conn.facts.last_used));
+                        stale_idle.get_or_insert(waited.saturating_duration_since(conn.facts.last_used()));
                     }
                     Err(_) => {
                         return Err(Failure::now(
@@ -684,7 +609,6 @@ impl Prober {
         let facts = ConnFacts {
             id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
             established,
-            last_used: established,
             last_used_ns: 0,
             requests: 0,
             remote,

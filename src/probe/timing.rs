@@ -38,7 +38,7 @@ enum At {
 /// and normalised), and a keep-alive probe did four here and three
 /// `Instant` additions to read the connection's I/O marks; its exchange
 /// now gives its marks as nanoseconds (the connection's marks already are,
-/// after one base, and so is the send's start: see `prober::mark_headers`).
+/// after one base, and so is the send's start: see `exchange_marks::mark_headers`).
 #[derive(Debug, Clone)]
 pub struct Marks {
     scheduled: Instant,
@@ -123,8 +123,9 @@ fn signed_ns(at: Instant, base: Instant) -> i64 {
     }
 }
 
-/// A duration's nanoseconds, through u64 (584 years of them), not u128.
-fn nanos(d: Duration) -> u64 {
+/// A duration's nanoseconds, through u64 (584 years of them), not u128:
+/// the one conversion of the probe's clocks to integer nanoseconds.
+pub(crate) fn nanos(d: Duration) -> u64 {
     d.as_secs()
         .saturating_mul(1_000_000_000)
         .saturating_add(u64::from(d.subsec_nanos()))

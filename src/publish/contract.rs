@@ -50,9 +50,11 @@ pub fn dimension_value(s: &str) -> String {
 /// `--vantage` default), else `unknown` ([`crate::probe::vantage::or_host`]),
 /// so that the published numbers always name a vantage (the one a
 /// keep-warm daemon without `--vantage` labels its Prometheus series
-/// with). The one place the publishers
-/// decide it ([`super::Tap`] asks it); `report --by vantage` says
-/// `(unknown)` for such records instead, its own contract.
+/// with).
+///
+/// This is the one place the publishers decide it ([`super::Tap`] asks
+/// it); `report --by vantage` says `(unknown)` for such records instead,
+/// its own contract.
 pub fn fallback_vantage() -> std::sync::Arc<str> {
     crate::probe::vantage::or_host(None)
 }

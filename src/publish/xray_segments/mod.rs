@@ -34,9 +34,6 @@ pub struct XraySegments {
     pub lab: bool,
 }
 
-/// How long the end of a run waits for the segments still queued.
-pub const FLUSH_DEADLINE: std::time::Duration = super::background::STOP_DEADLINE;
-
 /// The publisher for `cfg`, if the flag is on; a thread that cannot be
 /// started is a warning, never a reason not to probe.
 pub fn start(cfg: Option<&XraySegments>, targets: &[Target]) -> Option<Publisher> {
@@ -58,7 +55,7 @@ pub fn start_counting(cfg: Option<&XraySegments>, targets: &[Target], gave_up: G
 /// Send what is left, and say on `stderr` what was lost, if anything.
 pub async fn finish(publisher: Option<Publisher>, stderr: &mut dyn std::io::Write) {
     let Some(p) = publisher else { return };
-    let totals = p.finish(FLUSH_DEADLINE).await;
+    let totals = p.finish(super::background::STOP_DEADLINE).await;
     tracing::info!("--xray-segments: {totals:?}");
     if let Some(line) = totals.lost_line() {
         let _ = writeln!(stderr, "coldlink: {line}");
