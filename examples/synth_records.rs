@@ -4,10 +4,10 @@
 //!
 //!     cargo run --release --example synth_records -- 1000000 > records.ndjson
 
-use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::time::{Duration, SystemTime};
 
+use coldlink::probe::record::CapturedHeaders;
 use coldlink::probe::{ConnInfo, Phases, ProbeRecord, Timestamp, TlsInfo};
 use rand::{Rng, SeedableRng};
 
@@ -46,7 +46,7 @@ fn main() -> std::io::Result<()> {
         };
         let total = phases.sum();
         let at = Timestamp(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(now));
-        let mut headers = BTreeMap::new();
+        let mut headers = CapturedHeaders::new();
         headers.insert(
             "x-amzn-requestid".into(),
             format!("{seq:08x}-aaaa-bbbb-cccc-0123456789ab"),

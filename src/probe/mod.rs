@@ -2,6 +2,7 @@
 //! on the connection that carried the request; a pool that knows connection
 //! identity and idle age; plans; and a runner that publishes records.
 
+pub mod captured;
 pub mod classify;
 pub mod client_cert;
 pub mod clock;

@@ -5,7 +5,6 @@
 //! rename or repurpose one without bumping `v`.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +12,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::captured::{CapturedHeaders, CapturedName};
 use super::family::IpFamily;
 use super::syn_schedule::SynSysctls;
 
@@ -76,17 +76,6 @@ pub struct ProbeRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vantage: Option<std::sync::Arc<str>>,
 }
-
-/// A captured response header's name as a record keeps it: the engine's
-/// own names are static strings, so a record carries no copy of them
-/// (issue 20); names read back from stored records, and headers an
-/// integration passed through, are owned. Written as the string it holds.
-pub type CapturedName = Cow<'static, str>;
-
-/// A record's captured response headers: lower-case name → value, written
-/// as a JSON object in name order. Looked up by `&str` as before
-/// (`headers.get("server")`).
-pub type CapturedHeaders = BTreeMap<CapturedName, String>;
 
 /// The lab run a record was probed in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 use crate::common::record::probe_record;
 use coldlink::diagnose::report::{diagnose, Context};
 use coldlink::diagnose::{Cause, Dataset, PathKind, PathSource, TargetPath};
+use coldlink::probe::record::CapturedHeaders;
 use coldlink::probe::{ConnInfo, ErrorKind, Phase, Phases, ProbeError, ProbeRecord, TargetKind, Timestamp};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -154,7 +155,7 @@ impl Sim {
         };
         let mut status = Some(200u16);
         let mut error = None;
-        let mut headers = BTreeMap::new();
+        let mut headers = CapturedHeaders::new();
         if fresh {
             let mut dns = self.jitter(2.0 + p.rtt / 4.0);
             let mut connect = self.jitter(p.rtt);

@@ -5,10 +5,10 @@
 //! Long (over 800 lines) because insta names its 17 snapshot files after
 //! this module (`it__tui__*.snap`): splitting it would rename every one.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use crate::common::record::probe_record;
+use coldlink::probe::record::CapturedHeaders;
 use coldlink::probe::{
     ConnInfo, ErrorKind, Phase, Phases, ProbeError, ProbeRecord, TargetKind, Timestamp, TlsInfo,
 };
@@ -118,7 +118,7 @@ fn record(
         _ => phases,
     };
     let trace = format!("1-6b02{:04x}-{:024x}", seq, seq * 7919);
-    let mut headers = BTreeMap::new();
+    let mut headers = CapturedHeaders::new();
     headers.insert(
         "x-amzn-requestid".into(),
         format!("{:08x}-0000-4000-8000-{:012x}", seq, seq * 31),

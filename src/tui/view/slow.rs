@@ -18,7 +18,7 @@ const REQUEST_ID_HEADERS: [&str; 2] = ["x-amzn-requestid", "apigw-requestid"];
 pub fn request_id(r: &ProbeRecord) -> Option<&str> {
     REQUEST_ID_HEADERS
         .iter()
-        .find_map(|h| r.headers.get(*h))
+        .find_map(|h| r.headers.get(h))
         .map(String::as_str)
 }
 

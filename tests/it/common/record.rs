@@ -3,7 +3,6 @@
 //! (`ProbeRecord { target: "api".into(), total_ms: 12.0, ..probe_record() }`),
 //! so a field added to the record changes this file, not every test.
 
-use std::collections::BTreeMap;
 use std::time::UNIX_EPOCH;
 
 use coldlink::probe::{Phases, ProbeRecord, Timestamp};
@@ -29,7 +28,7 @@ pub fn probe_record() -> ProbeRecord {
         http: None,
         tls: None,
         trace_id: None,
-        headers: BTreeMap::new(),
+        headers: Default::default(),
         body_bytes: None,
         error: None,
         lab: None,
