@@ -330,3 +330,99 @@ fn a_key_is_confirmed_by_every_byte() {
         assert!(!key(k, ()).begins(&k.as_bytes()[..k.len() - 1]), "{k} cut");
     }
 }
+
+/// A JSON value with its objects' keys in the order written
+/// (`serde_json::Value` sorts them without its `preserve_order` feature).
+#[derive(Debug)]
+enum Written {
+    Object(Vec<(String, Written)>),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Written {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Written;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Written, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Written::Object(entries))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Written, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Written::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Written, E> {
+                Ok(Written::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Written, E> {
+                Ok(Written::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Written, E> {
+                Ok(Written::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Written, E> {
+                Ok(Written::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Written, E> {
+                Ok(Written::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Written, E> {
+                Ok(Written::Other)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+impl Written {
+    fn keys(&self) -> Vec<&str> {
+        match self {
+            Written::Object(entries) => entries.iter().map(|(k, _)| k.as_str()).collect(),
+            Written::Other => panic!("not an object"),
+        }
+    }
+    fn get(&self, key: &str) -> &Written {
+        match self {
+            Written::Object(entries) => &entries.iter().find(|(k, _)| k == key).unwrap().1,
+            Written::Other => panic!("not an object"),
+        }
+    }
+}
+
+/// The predicted key order is the order coldlink writes: a record read
+/// back and written again by `ProbeRecord` itself gives its keys as
+/// subsequences of `keys.rs`'s lists. A field added to the record (or
+/// moved) without its key here would not break reading, only slow it
+/// down (every line off the prediction): this test says so instead.
+#[test]
+fn the_predicted_key_order_is_the_order_probe_records_are_written_in() {
+    // The view tolerates a null header value; a record holds strings.
+    let full = FULL.replace(
+        r#""x-amzn-remapped-server":null"#,
+        r#""x-amzn-remapped-server":"nginx""#,
+    );
+    let record: crate::probe::ProbeRecord = serde_json::from_str(&full).expect("FULL is a record");
+    let written: Written = serde_json::from_str(&serde_json::to_string(&record).unwrap()).unwrap();
+    fn in_order<F>(what: &str, object: &Written, listed: &[Key<F>]) {
+        let keys = object.keys();
+        let mut rest = listed.iter().map(|k| k.name);
+        for key in &keys {
+            assert!(
+                rest.any(|listed| listed == *key),
+                "{what}: `{key}` is written out of the predicted order (or not listed); written: {keys:?}"
+            );
+        }
+    }
+    in_order("record", &written, RECORD);
+    in_order("conn", written.get("conn"), CONN);
+    in_order("phases_ms", written.get("phases_ms"), PHASES);
+    in_order("tls", written.get("tls"), TLS);
+    in_order("headers", written.get("headers"), HEADERS);
+}
