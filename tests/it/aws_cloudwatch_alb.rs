@@ -346,11 +346,10 @@ fn stored_sum(ls: &localstack::LocalStack, alb: &str, metric: &str, from: System
 /// against LocalStack. The lab's ALB publishes its own 502 pages as
 /// `AWS/ApplicationELB` counts under its `LoadBalancer` dimension, the
 /// lookup reads them back, and the keep-alive race's finding carries them
-/// as a confirming line. The race is set wide (5 s after a 5 s
-/// keep-alive) over eight targets, with other clients' traffic at the rate
-/// that makes the most of it: a run then shows about ten of the ALB's
-/// pages among the probes, where the detector needs two (with the
-/// scenario's defaults, about four).
+/// as a confirming line. The scenario's race is wide (5 s after a 5 s
+/// keep-alive) over four targets, with other clients' traffic at the rate
+/// that makes the most of it: a run shows about ten of the ALB's pages
+/// among the probes, where the detector needs two.
 #[test]
 fn diagnose_cloudwatch_on_the_lab_joins_the_albs_own_502s_to_the_keepalive_race() {
     let ls = localstack::LocalStack::start();
@@ -358,12 +357,6 @@ fn diagnose_cloudwatch_on_the_lab_joins_the_albs_own_502s_to_the_keepalive_race(
     let out = diagnose(&[
         "--lab",
         "alb-keepalive-race",
-        "--set",
-        "backend.targets=8",
-        "--set",
-        "backend.close_race=5s",
-        "--set",
-        "alb.other_traffic=0.6",
         "--cloudwatch",
         "--aws-endpoint",
         &ls.endpoint,

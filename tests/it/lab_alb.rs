@@ -16,9 +16,9 @@ fn remapped_server(r: &ProbeRecord) -> Option<&str> {
 
 #[tokio::test]
 async fn the_albs_502_page_comes_through_with_the_remapped_server() {
-    // One target, keep-alive 5 s / 10 = 500 ms and a 200 ms race: a request
+    // One target, keep-alive 5 s / 10 = 500 ms and a 500 ms race: a request
     // every 600 ms finds the ALB's target connection closing (100 ms of
-    // slack each side, for a loaded machine).
+    // slack before, 400 ms after, for a loaded machine).
     let (lab, p) = lab(
         "alb-keepalive-race",
         &["targets=1", "alb.other_traffic=0", "speed=10"],
