@@ -120,6 +120,9 @@ impl IoMarks {
         }
     }
 
+    /// The last read, as an instant (the tests' view; the probe's phases
+    /// use [`IoMarks::last_read_ns`]).
+    #[cfg(test)]
     pub fn last_read(&self) -> Option<Instant> {
         self.get(&self.last_read)
     }

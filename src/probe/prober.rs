@@ -425,7 +425,8 @@ impl Prober {
             }
         }
         let body_end_ns = mark_body_end(marks, &conn.marks, headers_in);
-        let io_base = conn.marks.base();
+        // Taken before the connection goes back to the pool.
+        let refused_at = conn.marks.at(body_end_ns);
         out.body_bytes = Some(bytes);
         self.release(target, conn, body_end_ns, peer_closes, out);
         if let Some(headers) = refused_headers {
@@ -442,7 +443,7 @@ impl Prober {
             return Err(Failure {
                 kind,
                 message,
-                at: io_base + Duration::from_nanos(body_end_ns),
+                at: refused_at,
                 phase: Some(Phase::Ttfb),
             });
         }

@@ -120,7 +120,16 @@ pub struct Publisher {
     stop: CancellationToken,
     task: JoinHandle<()>,
     stats: Arc<Stats>,
+    /// Where it publishes (`cloudwatch`, `emf`), for a stop it gave up on.
+    sink: &'static str,
+    hooks: Hooks,
 }
+
+/// How long a stop waits for the publisher beyond its own deadline: a
+/// write that never returns (an EMF line into a pipe nobody reads, a stuck
+/// disk) holds the publishing thread, whose deadline is a timer on that
+/// same thread and cannot fire.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Publisher {
     /// Start publishing as `settings` say, on a thread of its own with its
@@ -142,10 +151,11 @@ impl Publisher {
                     })?,
             )),
         };
-        let aws = match &settings.route {
-            Route::PutMetricData(aws) => Some(aws.clone()),
-            Route::Emf(_) => None,
+        let (aws, sink) = match &settings.route {
+            Route::PutMetricData(aws) => (Some(aws.clone()), "cloudwatch"),
+            Route::Emf(_) => (None, "emf"),
         };
+        let own_hooks = hooks.clone();
         let tap = Tap::new();
         let stats = Arc::new(Stats::default());
         let stop = CancellationToken::new();
@@ -160,8 +170,9 @@ impl Publisher {
             .name("coldlink-publish".into())
             .spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-                if let Ok(runtime) = runtime {
-                    runtime.block_on(async move {
+                match runtime {
+                    Err(e) => (hooks.log)(&format!("publishing is off: cannot start its runtime: {e}")),
+                    Ok(runtime) => runtime.block_on(async move {
                         let client = match aws {
                             Some(aws) => Some(aws_sdk_cloudwatch::Client::new(
                                 &crate::aws::sdk_config(&aws, false).await,
@@ -178,7 +189,7 @@ impl Publisher {
                             hooks,
                         );
                         flusher.run(flusher_stop).await;
-                    });
+                    }),
                 }
                 let _ = done_tx.send(());
             })
@@ -192,6 +203,8 @@ impl Publisher {
             stop,
             task,
             stats,
+            sink,
+            hooks: own_hooks,
         })
     }
 
@@ -219,13 +232,24 @@ impl Publisher {
         let tap = Tap::new();
         let stats = Arc::new(Stats::default());
         let stop = CancellationToken::new();
-        let flusher = flush::Flusher::new(tap.clone(), namespace, sink, emf, timing, stats.clone(), hooks);
+        let name = if sink.is_some() { "cloudwatch" } else { "emf" };
+        let flusher = flush::Flusher::new(
+            tap.clone(),
+            namespace,
+            sink,
+            emf,
+            timing,
+            stats.clone(),
+            hooks.clone(),
+        );
         let task = tokio::spawn(flusher.run(stop.clone()));
         Publisher {
             tap,
             stop,
             task,
             stats,
+            sink: name,
+            hooks,
         }
     }
 
@@ -237,10 +261,20 @@ impl Publisher {
         self.stats.clone()
     }
 
-    /// Publish the last interval (within the stop deadline) and end.
+    /// Publish the last interval (within the stop deadline) and end; a
+    /// publisher stuck in a write is left behind after [`STOP_GRACE`]
+    /// more, its last interval counted as given up on.
     pub async fn finish(self) -> Arc<Stats> {
         self.stop.cancel();
-        let _ = self.task.await;
+        let limit = background::STOP_DEADLINE + STOP_GRACE;
+        if tokio::time::timeout(limit, self.task).await.is_err() {
+            (self.hooks.log)(&format!(
+                "{}: the last interval was not published: a write did not return within {} s of the stop",
+                self.sink,
+                limit.as_secs()
+            ));
+            self.hooks.failed(self.sink);
+        }
         self.stats
     }
 }

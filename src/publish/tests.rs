@@ -256,3 +256,28 @@ async fn emf_lines_are_written_once_an_interval() {
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Test");
     }
 }
+
+/// A publisher stuck in a write (an EMF line into a pipe nobody reads)
+/// does not hold the stop: it is left after the deadline and a second,
+/// said and counted.
+#[tokio::test(start_paused = true)]
+async fn a_stop_does_not_wait_on_a_write_that_never_returns() {
+    let (hooks, heard) = hooks();
+    let p = Publisher {
+        tap: Tap::new(),
+        stop: CancellationToken::new(),
+        task: tokio::spawn(std::future::pending()),
+        stats: Arc::new(Stats::default()),
+        sink: "emf",
+        hooks,
+    };
+    let start = Instant::now();
+    p.finish().await;
+    assert_eq!(start.elapsed(), Duration::from_secs(6));
+    assert_eq!(heard.failures.load(Ordering::SeqCst), 1);
+    let lines = heard.lines.lock().unwrap();
+    assert!(
+        lines[0].starts_with("emf: the last interval was not published"),
+        "{lines:?}"
+    );
+}
