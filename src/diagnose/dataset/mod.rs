@@ -170,6 +170,19 @@ impl Sample {
         self.error.is_some() || self.status >= 500
     }
 
+    /// Failed the way a connection lost on the path fails: under the
+    /// probe (reset, timeout, a broken exchange), or answered for by a
+    /// proxy that lost its own (a 502 or 504: the gateway's, an ALB's,
+    /// nginx's), or by the gateway itself (`x-amzn-errortype`). What an
+    /// idle timer or a keep-alive race does; an application's own 500 or
+    /// 503, a refusal or a failed lookup is not (`errors` names those).
+    pub fn connection_failed(&self) -> bool {
+        match self.error {
+            Some((ErrorKind::Timeout | ErrorKind::Reset | ErrorKind::Protocol | ErrorKind::Io, _)) => true,
+            _ => matches!(self.status, 502 | 504) || (self.status >= 500 && self.gateway_error),
+        }
+    }
+
     /// A successful answer: the timing is the path's, not a failure's.
     pub fn ok(&self) -> bool {
         !self.failed() && self.responded()

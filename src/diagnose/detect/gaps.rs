@@ -150,7 +150,8 @@ pub enum Bad {
     /// Failed, or stalled: more than twice the noise margin over the fast
     /// mode (a timer's stall, not a jitter spike).
     FailedOrStalled,
-    /// Failed (a reset, a 502): what a keep-alive race produces.
+    /// Failed as a lost connection fails (a reset, a 502:
+    /// `Sample::connection_failed`): what a keep-alive race produces.
     Failed,
 }
 
@@ -162,9 +163,12 @@ impl Bad {
         if s.alb_answered && s.status == 502 {
             return false;
         }
+        // Only a failure a lost connection gives: an application's 500s
+        // at random fell after the longer of a paced burst's gaps (90 ms
+        // against 95 ms) and were read as an idle timer.
         match self {
-            Bad::Failed => s.failed(),
-            Bad::FailedOrStalled => s.failed() || stalled(ds, s),
+            Bad::Failed => s.connection_failed(),
+            Bad::FailedOrStalled => s.connection_failed() || stalled(ds, s),
         }
     }
 

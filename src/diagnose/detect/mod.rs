@@ -235,6 +235,68 @@ mod tests {
         assert_eq!(timer_s(&ds), Some((3.0, 8.0)));
     }
 
+    /// A lab run of `errors` (the app answers 500 at random), the plan's
+    /// burst on new connections at 10 a second: the custom domain's 500s
+    /// came after the slightly longer gaps (a fast probe to the other
+    /// target before them), 95 ms against 85–90 ms. They were named an
+    /// idle timer "between 90 ms and 95 ms"; an application's 500 is no
+    /// lost connection.
+    #[test]
+    fn an_apps_500s_after_the_longer_gaps_of_a_burst_are_errors_not_a_timer() {
+        use crate::probe::record::Phases;
+        use crate::probe::{ErrorKind, Phase};
+        use crate::records::Observation;
+        use std::time::{Duration, UNIX_EPOCH};
+        // (target, start ms, total ms, status) as the records had them.
+        let probes = [
+            ("execute-api", 0, 10.8, 200),
+            ("custom-domain", 100, 11.9, 200),
+            ("execute-api", 200, 5.0, 200),
+            ("custom-domain", 300, 10.0, 500),
+            ("execute-api", 400, 5.9, 200),
+            ("custom-domain", 502, 15.9, 500),
+            ("execute-api", 600, 4.5, 200),
+            ("custom-domain", 700, 10.8, 500),
+        ];
+        let verdict = |status_of_failure: u16| {
+            let mut b = crate::diagnose::dataset::Builder::new();
+            for &(target, at, total_ms, status) in &probes {
+                let status = if status == 500 { status_of_failure } else { status };
+                b.add(&Observation {
+                    target,
+                    url: "http://a/",
+                    at: Some(UNIX_EPOCH + Duration::from_secs(1_000) + Duration::from_millis(at)),
+                    total_ms,
+                    phases: Phases {
+                        connect: Some(0.1),
+                        ttfb: Some(total_ms - 1.0),
+                        ..Phases::default()
+                    },
+                    status: Some(status),
+                    error: (status >= 500).then_some((ErrorKind::Status, Phase::Ttfb)),
+                    ..Default::default()
+                });
+            }
+            let ds = b.build(1.0, None);
+            run_all(&ds, &AwsEvidence::default())
+                .into_iter()
+                .map(|f| f.cause)
+                .collect::<Vec<_>>()
+        };
+        let causes = verdict(500);
+        assert_eq!(
+            causes.first(),
+            Some(&crate::diagnose::Cause::Errors),
+            "{causes:?}"
+        );
+        assert!(
+            !causes.contains(&crate::diagnose::Cause::IdleTimeout),
+            "{causes:?}"
+        );
+        // A 503 is the application's too.
+        assert!(!verdict(503).contains(&crate::diagnose::Cause::IdleTimeout));
+    }
+
     #[test]
     fn an_outage_shows_no_idle_timer() {
         // Four failures in a row at growing gaps, clean gaps around them:
