@@ -179,7 +179,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// slower). 10 ms (until issue 20's last pass) gave 330–340 MB but, in
 /// most runs, 1.0–1.5 s of system time: memory given back between the
 /// reading and the dataset's build was taken again and zeroed by the
-/// kernel; 100 ms kept that to about 0.2 s with 386–402 MB
+/// kernel; 100 ms kept it to 0.1–0.6 s in most runs, with 330–400 MB
 /// (docs/performance.md). Probing commands keep the default: purging at
 /// once cost them 12 % of their keep-alive throughput.
 fn tune_allocator(command: &Command) {

@@ -1,8 +1,9 @@
 //! The exchange's marks: where a probe's `send`, `ttfb` and `body` begin
 //! and end, read from the connection's I/O marks ([`IoMarks`]) in integer
 //! nanoseconds after their base, and the record's connection facts at the
-//! send's start. Its one job is turning those marks into the probe's
-//! phases; the prober ([`super::prober`]) decides when each is called.
+//! send's start: the exchange's phases and the record's connection facts,
+//! both from the connection's clock. The prober ([`super::prober`])
+//! decides when each is called.
 
 use std::time::Instant;
 
