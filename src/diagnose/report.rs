@@ -186,7 +186,7 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
     // the synthetic 100 000) run on a second core while this thread lays
     // out everything that does not depend on their findings. All of it
     // reads the dataset only, so the report is the same either way.
-    let (mut findings, (untested, tested, targets, idle_sweep, plots)) = both(
+    let (mut findings, (untested, tested, targets, idle_sweep, plots, ds_notes)) = both(
         || detect::run_all(ds, &aws),
         || {
             let rerun = ctx.rerun.clone().unwrap_or_else(|| rerun_from(ds));
@@ -197,6 +197,7 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
                 target_reports(ds),
                 sweep_rows(ds, &ctx.sweep_gaps_ms),
                 plots(ds),
+                notes(ds),
             )
         },
     );
@@ -255,7 +256,7 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
         },
         notes: {
             let mut n = ctx.plan_notes.clone();
-            n.extend(notes(ds));
+            n.extend(ds_notes);
             if ctx.interrupted {
                 n.insert(
                     0,

@@ -244,10 +244,18 @@ fn compare(input: &Input<'_>) -> Option<Comparison> {
             && diff.abs() >= 0.1 * em
             && diff.abs() >= 4.0 * (cse * cse + ese * ese).sqrt();
         let cloudfront = of_c.iter().filter(|&&i| ds.samples[i].cloudfront).count();
-        let mut pops: Vec<String> = of_c
+        // Each POP named once (not a name cloned per probe), then sorted
+        // by name as before.
+        let mut seen = vec![false; ds.pops.len()];
+        for p in of_c.iter().filter_map(|&i| ds.samples[i].pop) {
+            seen[p.index()] = true;
+        }
+        let mut pops: Vec<String> = ds
+            .pops
             .iter()
-            .filter_map(|&i| ds.samples[i].pop)
-            .map(|p| ds.pops[p.index()].clone())
+            .zip(seen)
+            .filter(|(_, seen)| *seen)
+            .map(|(name, _)| name.clone())
             .collect();
         pops.sort();
         pops.dedup();

@@ -20,6 +20,8 @@ mod keepalive_race;
 mod machine;
 mod slow_backend;
 mod slow_tls;
+#[cfg(test)]
+mod speculate_tests;
 mod syn_loss;
 mod vantage;
 pub(crate) mod words;
@@ -64,6 +66,9 @@ fn slower_than(ds: &Dataset, scenario_ms: f64, floor_ms: f64) -> bool {
 
 type Detector = fn(&Input<'_>) -> Option<Detection>;
 
+// The split for two threads (`detect_all_on`) falls after the idle ones.
+const _: () = assert!(AFTER_IDLE < ELSEWHERE && ELSEWHERE < DETECTORS.len());
+
 const DETECTORS: [Detector; 10] = [
     dns_timeout::detect,
     syn_loss::detect,
@@ -92,25 +97,95 @@ pub fn run_all(ds: &Dataset, aws: &AwsEvidence) -> Vec<Finding> {
 /// Every detector in order, at most one detection per cause, with the
 /// probes each accounts for.
 fn detect_all(ds: &Dataset, aws: &AwsEvidence) -> Vec<Detection> {
+    detect_all_on(ds, aws, ds.samples.len() >= SPECULATE_FROM)
+}
+
+/// From this many probes the detectors after the idle ones run on two
+/// threads (below, a thread costs more than it saves).
+const SPECULATE_FROM: usize = 20_000;
+
+/// Where the detectors after the idle ones are split: `DETECTORS[AFTER_IDLE
+/// ..ELSEWHERE]` run on this thread, `DETECTORS[ELSEWHERE..]` on another.
+/// The two groups cost about the same on a million records (bad_path and
+/// keepalive_race here; slow_backend and edge there).
+const AFTER_IDLE: usize = 4;
+const ELSEWHERE: usize = 7;
+
+/// [`detect_all`], with or without a second thread: the same detections.
+///
+/// A detector reads the probes earlier ones explained, so the order holds
+/// the answer. With `speculate`, once the idle detectors are done the
+/// detectors from [`ELSEWHERE`] on are run in order on a second thread
+/// beside those before them, from the probes explained so far; their
+/// detections are kept only when the ones before them explained no probe
+/// that was not already explained (then each saw exactly what it would
+/// have seen in turn), and otherwise thrown away and run again here.
+fn detect_all_on(ds: &Dataset, aws: &AwsEvidence, speculate: bool) -> Vec<Detection> {
     let mut explained = vec![false; ds.samples.len()];
     let mut found: Vec<Detection> = Vec::new();
-    for detect in DETECTORS {
-        let input = Input {
-            ds,
-            explained: &explained,
-            aws,
-        };
-        if let Some(d) = detect(&input) {
-            for &i in &d.explains {
-                explained[i] = true;
+    let run = |detect: Detector, explained: &[bool]| detect(&Input { ds, explained, aws });
+    let mut next = 0;
+    while next < DETECTORS.len() {
+        if speculate && next == AFTER_IDLE {
+            // Each group in order on its own copy of what is explained.
+            let in_turn = |group: &[Detector]| {
+                let mut explained = explained.clone();
+                let mut changed = false;
+                let detections: Vec<_> = group
+                    .iter()
+                    .map(|&d| {
+                        let d = run(d, &explained);
+                        if let Some(d) = &d {
+                            changed |= mark(&mut explained, &d.explains);
+                        }
+                        d
+                    })
+                    .collect();
+                (detections, changed)
+            };
+            let ((theirs, _), (mine, changed)) = crate::diagnose::both::both(
+                || in_turn(&DETECTORS[ELSEWHERE..]),
+                || in_turn(&DETECTORS[AFTER_IDLE..ELSEWHERE]),
+            );
+            for d in mine {
+                keep(&mut found, &mut explained, d);
             }
-            if !found.iter().any(|f| f.finding.cause == d.finding.cause) {
-                found.push(d);
+            if changed {
+                next = ELSEWHERE;
+                continue;
             }
+            for d in theirs {
+                keep(&mut found, &mut explained, d);
+            }
+            break;
         }
+        let d = run(DETECTORS[next], &explained);
+        keep(&mut found, &mut explained, d);
+        next += 1;
     }
     elb_metrics::join(ds, aws, &mut found);
     found
+}
+
+/// Mark the probes a detection explains; whether any was not already.
+fn mark(explained: &mut [bool], explains: &[usize]) -> bool {
+    let mut changed = false;
+    for &i in explains {
+        changed |= !explained[i];
+        explained[i] = true;
+    }
+    changed
+}
+
+/// A detector's answer taken in turn: its probes explained, and the
+/// detection kept unless its cause was already found.
+fn keep(found: &mut Vec<Detection>, explained: &mut [bool], d: Option<Detection>) {
+    if let Some(d) = d {
+        mark(explained, &d.explains);
+        if !found.iter().any(|f| f.finding.cause == d.finding.cause) {
+            found.push(d);
+        }
+    }
 }
 
 /// A finding this confident, at warning or above, settles a plan early:
