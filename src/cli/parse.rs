@@ -2,13 +2,17 @@
 //! and what would be valid; clap (or the profile's error) adds the flag or
 //! key.
 
+use std::ffi::OsStr;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use clap::builder::TypedValueParser;
+use clap::error::{ContextKind, ContextValue};
 use http::{HeaderName, HeaderValue, Method};
 use url::Url;
 
 use crate::duration::{is_negative, DurationError};
+use crate::probe::secrets::shown_typed_url;
 use crate::probe::vantage::{self, VANTAGE_VALID};
 use crate::probe::{FamilyChoice, IpFamily, ResolvePin};
 
@@ -23,14 +27,18 @@ pub enum InvalidValue {
     CountOutOfRange { value: u64, min: u64, max: u64 },
     #[error("not a whole number; expected {}", count_range(*min, *max))]
     NotACount { min: u64, max: u64 },
-    #[error("not a URL ({source}); expected e.g. {example}")]
+    #[error("not a URL ({source}); expected a URL with http:// or https://, e.g. {example}")]
     NotAUrl {
         #[source]
         source: url::ParseError,
         example: &'static str,
     },
-    #[error("scheme '{scheme}' is not supported; use http:// or https://")]
-    Scheme { scheme: String },
+    #[error("scheme '{scheme}' is not supported; expected a URL with http:// or https://, e.g. {example}")]
+    Scheme { scheme: String, example: &'static str },
+    /// `localhost:8080/x`: the url crate reads `localhost` as a scheme; the
+    /// user left the scheme out.
+    #[error("no scheme; expected a URL with http:// or https://, e.g. {example}")]
+    NoScheme { example: &'static str },
     #[error("the URL has no host; expected e.g. {example}")]
     NoHost { example: &'static str },
     #[error("credentials in the URL are not supported (they would end up in records); send them with -H 'authorization: …' instead")]
@@ -121,6 +129,36 @@ pub fn count_in(
     }
 }
 
+/// A URL flag's or argument's parser whose refusal shows the URL as
+/// [`shown_typed_url`] does. clap repeats a refused value in its message
+/// ("invalid value '…' for '--flag'"), and a URL may hold a password or a
+/// key: the flag and what is wrong are kept, the secrets masked.
+#[derive(Clone, Copy)]
+pub struct MaskedUrl(fn(&str) -> Result<Url, InvalidValue>);
+
+/// `parse` (one of [`url`], [`endpoint_url`], [`heartbeat_url`]) as a
+/// clap value parser that never repeats a secret of the value it refuses.
+pub fn masked(parse: fn(&str) -> Result<Url, InvalidValue>) -> MaskedUrl {
+    MaskedUrl(parse)
+}
+
+impl TypedValueParser for MaskedUrl {
+    type Value = Url;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<Url, clap::Error> {
+        self.0.parse_ref(cmd, arg, value).map_err(|mut e| {
+            let shown = shown_typed_url(&value.to_string_lossy());
+            e.insert(ContextKind::InvalidValue, ContextValue::String(shown));
+            e
+        })
+    }
+}
+
 /// An http or https URL with a host and no credentials.
 pub fn url(s: &str) -> Result<Url, InvalidValue> {
     url_like(
@@ -156,9 +194,11 @@ fn http_url(s: &str, example: &'static str) -> Result<Url, InvalidValue> {
     let u = Url::parse(s.trim()).map_err(|source| InvalidValue::NotAUrl { source, example })?;
     match u.scheme() {
         "http" | "https" => {}
+        _ if !s.contains("://") => return Err(InvalidValue::NoScheme { example }),
         other => {
             return Err(InvalidValue::Scheme {
                 scheme: other.to_string(),
+                example,
             })
         }
     }

@@ -83,7 +83,18 @@ async fn a_healthy_probe_exits_0_and_a_failed_one_exits_1() {
 #[tokio::test]
 async fn bad_input_exits_2_and_names_the_flag() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["probe", "ftp://example.com/"], "use http:// or https://"),
+        (
+            vec!["probe", "ftp://example.com/"],
+            "expected a URL with http:// or https://",
+        ),
+        (
+            vec!["probe", "localhost:8080/x"],
+            "no scheme; expected a URL with http:// or https://, e.g. https://",
+        ),
+        (
+            vec!["probe", "example.com/header"],
+            "not a URL (relative URL without a base); expected a URL with http:// or https://",
+        ),
         (
             vec!["probe", "https://u:p@example.com/"],
             "credentials in the URL",
@@ -153,6 +164,118 @@ async fn bad_input_exits_2_and_names_the_flag() {
         assert!(err.contains(expected), "{a:?}: expected {expected:?} in: {err}");
         assert!(out.stdout.is_empty(), "{a:?}: nothing on stdout");
     }
+}
+
+/// A refused URL or profile is named, with what is valid, but its secrets
+/// are not repeated: clap's "invalid value '…'" shows the URL masked, and a
+/// profile's syntax error names file:line:column without the line's text.
+#[tokio::test]
+async fn a_refused_value_never_shows_its_secret() {
+    let cases: Vec<(Vec<&str>, &str, &str)> = vec![
+        (
+            vec!["probe", "https://user:PASSW0RD@127.0.0.1:1/x"],
+            "PASSW0RD",
+            "https://user:***@127.0.0.1:1/x",
+        ),
+        (
+            vec!["probe", "localhost:1/?api_key=QSEKRIT"],
+            "QSEKRIT",
+            "api_key=REDACTED",
+        ),
+        (
+            vec!["probe", "ftp://127.0.0.1/?token=QSEKRIT"],
+            "QSEKRIT",
+            "token=REDACTED",
+        ),
+        (
+            vec!["diagnose", "https://TOKENUSER@127.0.0.1:1/x"],
+            "TOKENUSER",
+            "https://***@127.0.0.1:1/x",
+        ),
+        (
+            vec!["watch", "https://u:PASSW0RD@127.0.0.1:1/x"],
+            "PASSW0RD",
+            "[URL]...",
+        ),
+        (
+            vec!["keepwarm", "https://u:PASSW0RD@127.0.0.1:1/x"],
+            "PASSW0RD",
+            "[URL]...",
+        ),
+        (
+            vec![
+                "keepwarm",
+                "--heartbeat-url",
+                "ftp://u:PASSW0RD@127.0.0.1/",
+                "http://127.0.0.1:1/",
+            ],
+            "PASSW0RD",
+            "--heartbeat-url",
+        ),
+        (
+            vec![
+                "diagnose",
+                "--aws-endpoint",
+                "https://u:PASSW0RD@127.0.0.1:1",
+                "--xray",
+                "http://127.0.0.1:1/",
+            ],
+            "PASSW0RD",
+            "--aws-endpoint",
+        ),
+        (
+            vec![
+                "keepwarm",
+                "--aws-endpoint",
+                "https://u:PASSW0RD@127.0.0.1:1",
+                "http://127.0.0.1:1/",
+            ],
+            "PASSW0RD",
+            "--aws-endpoint",
+        ),
+    ];
+    for (a, secret, shown) in cases {
+        let out = coldlink(args(&a), &[]).await;
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{a:?}: {stderr}");
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{a:?}: {stdout}{stderr}"
+        );
+        assert!(stderr.contains(shown), "{a:?}: expected {shown:?} in: {stderr}");
+        assert!(
+            stderr.contains("http:// or https://") || stderr.contains("credentials"),
+            "{a:?}: {stderr}"
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "[[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { \"x-api-key\" = \"TOPSECRET123\" , \"x-foo\" = }\n",
+    )
+    .unwrap();
+    let out = coldlink(args(&["run", "--profile", profile.to_str().unwrap()]), &[]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        !stdout.contains("TOPSECRET123") && !stderr.contains("TOPSECRET123"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{}:4:", profile.display())),
+        "names file and line: {stderr}"
+    );
+
+    std::fs::write(&profile, "[[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { \"x-api-key\" = [\"TOPSECRET123\"] }\n").unwrap();
+    let out = coldlink(args(&["run", "--profile", profile.to_str().unwrap()]), &[]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        !stderr.contains("TOPSECRET123"),
+        "a shape error quotes no value: {stderr}"
+    );
 }
 
 #[tokio::test]
