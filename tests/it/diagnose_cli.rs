@@ -385,6 +385,73 @@ fn an_unreachable_target_stops_the_plan_early() {
     drop(closed);
 }
 
+/// An unreachable target does not settle the plan for one that answers:
+/// its refusals are left out of the early check, so the answering target
+/// gets the burst on reused connections and the quiet gaps after it (the
+/// test stops the run, with SIGTERM, once the gaps have begun).
+#[tokio::test]
+async fn an_unreachable_target_does_not_stop_the_plan_for_the_others() {
+    use std::io::BufReader;
+    use std::process::Stdio;
+    let server = common::start(common::Behavior::Ok).await;
+    let closed = common::closed_port();
+    let dead = format!("http://{}/x", closed.addr);
+    let live = server.url("/header");
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("records.ndjson");
+    let records_arg = records.to_str().unwrap().to_string();
+    let (seen, out) = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(common::bin())
+            .args([
+                "diagnose",
+                &dead,
+                &live,
+                "--probes",
+                "6",
+                "--records",
+                &records_arg,
+            ])
+            .args(["--format", "json"])
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let seen = common::read_until_line(&mut stderr, "short quiet gaps");
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        (seen, child.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    assert!(
+        seen.contains("no connection was made; the plan goes on without it"),
+        "{seen}"
+    );
+    assert!(!seen.contains("stopped early"), "{seen}");
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !report.notes.iter().any(|n| n.contains("stopped early")),
+        "{:?}",
+        report.notes
+    );
+    let port = format!(":{}/header", server.addr.port());
+    let live_probes = std::fs::read_to_string(&records)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&port))
+        .count();
+    assert!(
+        live_probes >= 12,
+        "both bursts of 6 reach the live target: {live_probes}"
+    );
+    drop(closed);
+}
+
 #[test]
 fn a_target_that_refuses_is_a_verdict_not_a_crash() {
     let out = coldlink(&["http://127.0.0.1:9/", "--probes", "3", "--format", "json", "-q"]);
