@@ -136,7 +136,7 @@ pub fn count_in(
 #[derive(Clone, Copy)]
 pub struct MaskedUrl(fn(&str) -> Result<Url, InvalidValue>);
 
-/// `parse` (one of [`url`], [`endpoint_url`], [`heartbeat_url`]) as a
+/// `parse` (one of [`url()`], [`endpoint_url`], [`heartbeat_url`]) as a
 /// clap value parser that never repeats a secret of the value it refuses.
 pub fn masked(parse: fn(&str) -> Result<Url, InvalidValue>) -> MaskedUrl {
     MaskedUrl(parse)

@@ -60,7 +60,7 @@ async fn a_healthy_probe_exits_0_and_a_failed_one_exits_1() {
         "a certificate for another name fails the probe"
     );
     assert!(
-        text(&out.stdout).contains("FAILED: tls in tls"),
+        text(&out.stdout).contains("FAILED: tls: "),
         "{}",
         text(&out.stdout)
     );
@@ -504,15 +504,26 @@ async fn every_man_page_referred_to_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let out = coldlink(args(&["man", "--dir", dir.path().to_str().unwrap()]), &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let written: Vec<String> = std::fs::read_dir(dir.path())
+    // In the section's folder, where MANPATH=DIR looks.
+    let man1 = dir.path().join("man1");
+    let found = Command::new("man")
+        .args(["-w", "coldlink-diagnose"])
+        .env("MANPATH", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&found.stdout).trim(),
+        man1.join("coldlink-diagnose.1").to_str().unwrap(),
+        "MANPATH=DIR finds the page: {}",
+        text(&found.stderr)
+    );
+    let written: Vec<String> = std::fs::read_dir(&man1)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     let mut refs = Vec::new();
     for page in &written {
-        refs.extend(page_refs(
-            &std::fs::read_to_string(dir.path().join(page)).unwrap(),
-        ));
+        refs.extend(page_refs(&std::fs::read_to_string(man1.join(page)).unwrap()));
     }
     let printed = coldlink(args(&["man"]), &[]).await;
     refs.extend(page_refs(&text(&printed.stdout)));
@@ -710,6 +721,23 @@ async fn a_dns_failure_is_in_plain_words() {
         record["error"]["message"],
         "resolving nothere.example: no such name (the DNS server answered NXDOMAIN)"
     );
+    // The text output names the kind once: "dns", not "dns in dns".
+    let out = coldlink(
+        args(&[
+            "probe",
+            "--dns-server",
+            &dns.to_string(),
+            "http://nothere.example/",
+        ]),
+        &[],
+    )
+    .await;
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("FAILED: dns: resolving nothere.example"),
+        "{shown}"
+    );
+    assert!(!shown.contains("dns in dns"), "{shown}");
 }
 
 /// Every input is checked before the lab starts talking: a bad `--out`

@@ -123,6 +123,18 @@ fn a_file_without_records_exits_2() {
     );
 }
 
+/// `--help` names the default sweep the plan runs, 0 s round included.
+#[test]
+fn the_help_names_the_default_sweep() {
+    let list: Vec<String> = coldlink::diagnose::coverage::DEFAULT_SWEEP
+        .iter()
+        .map(|g| format!("{}s", g.as_secs()))
+        .collect();
+    let help = text(&coldlink(&["--help"]).stdout).replace("\n", " ");
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains(&format!("else {}", list.join(","))), "{help}");
+}
+
 #[test]
 fn bad_durations_and_conflicting_plans_are_refused() {
     let out = coldlink(&["--lab", "healthy", "--idle-sweep", "30s,soon"]);
@@ -561,6 +573,22 @@ fn phases_are_listed_in_the_order_they_happen() {
 
 /// Issue #14: a gap row's "p50 2.5 s" over one fast and one 5 s probe was
 /// a time no request took. Below three probes the rows show each latency.
+/// A gap row (and a target) of one probe says "1 probe", not "1 probes".
+#[test]
+fn one_probe_is_counted_in_the_singular() {
+    let mut recs = records(2);
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+    for (k, r) in recs.iter_mut().enumerate() {
+        r.at = Timestamp(t0 + Duration::from_secs(360 * k as u64));
+        r.scheduled_at = r.at;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_records(&dir, "r.ndjson", &recs, &[]);
+    let page = report_as(&dir, &path, "text");
+    assert!(page.contains("  1 probe, "), "{page}");
+    assert!(!page.contains(" 1 probes"), "{page}");
+}
+
 #[test]
 fn a_gap_row_of_two_probes_shows_both_latencies_not_a_median() {
     let mut recs = records(3);

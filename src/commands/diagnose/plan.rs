@@ -251,9 +251,15 @@ async fn run_stages(
         let left: Duration = gaps[k..].iter().map(|(g, _)| *g).sum();
         if *is_sweep {
             swept += 1;
+            let quiet = match gap.is_zero() {
+                true => "no quiet period, one round back to back".to_string(),
+                false => format!(
+                    "quiet for {}, then one probe per target",
+                    quiet_for(*gap, cfg.scale)
+                ),
+            };
             progress.say(format!(
-                "idle sweep {swept}/{total_sweep}: quiet for {}, then one probe per target (about {} left)",
-                quiet_for(*gap, cfg.scale),
+                "idle sweep {swept}/{total_sweep}: {quiet} (about {} left)",
                 crate::format::time_left(left)
             ));
         } else if k == 0 {
