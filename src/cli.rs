@@ -176,7 +176,7 @@ pub struct LabArgs {
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// URLs to probe (http:// or https://).
-    #[arg(required_unless_present = "lab", value_name = "URL", value_parser = parse::masked(parse::url))]
+    #[arg(required_unless_present = "lab", value_name = "URL", value_parser = parse::url)]
     pub urls: Vec<url::Url>,
 
     #[command(flatten)]
@@ -262,7 +262,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     /// URLs to watch (or --profile, --lab).
-    #[arg(value_name = "URL", value_parser = parse::masked(parse::url))]
+    #[arg(value_name = "URL", value_parser = parse::url)]
     pub urls: Vec<url::Url>,
 
     /// The profile: targets, connection settings, schedule, burst (key b)
@@ -309,7 +309,7 @@ pub struct WatchArgs {
 #[command(group(clap::ArgGroup::new("mode").required(true).args(["once", "interval"])))]
 pub struct KeepwarmArgs {
     /// URLs to keep warm (or --profile, --lab).
-    #[arg(value_name = "URL", value_parser = parse::masked(parse::url))]
+    #[arg(value_name = "URL", value_parser = parse::url)]
     pub urls: Vec<url::Url>,
 
     /// The profile: targets and connection settings.
@@ -344,7 +344,7 @@ pub struct KeepwarmArgs {
     /// one was not (cron-monitoring services' convention); a failing
     /// heartbeat is logged, never fatal. user:password@ in URL is sent as
     /// basic authentication; logs show the URL's host and port only.
-    #[arg(long, value_name = "URL", value_parser = parse::masked(parse::heartbeat_url))]
+    #[arg(long, value_name = "URL", value_parser = parse::heartbeat_url)]
     pub heartbeat_url: Option<url::Url>,
 
     /// With --interval: serve Prometheus metrics on http://ADDR/metrics
@@ -407,14 +407,14 @@ pub struct PublishArgs {
     /// PutTraceSegments (--xray-segments) calls to this endpoint
     /// (LocalStack or moto, say) [default: the profile's
     /// aws.endpoint_url, else AWS's own].
-    #[arg(long = "aws-endpoint", value_name = "URL", value_parser = parse::masked(parse::endpoint_url))]
+    #[arg(long = "aws-endpoint", value_name = "URL", value_parser = parse::endpoint_url)]
     pub publish_endpoint: Option<url::Url>,
 }
 
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
     /// URLs to diagnose (or --profile, --from, --lab).
-    #[arg(value_name = "URL", value_parser = parse::masked(parse::url))]
+    #[arg(value_name = "URL", value_parser = parse::url)]
     pub urls: Vec<url::Url>,
 
     /// The profile: targets, connection settings, burst concurrency, and
@@ -490,7 +490,7 @@ pub struct DiagnoseArgs {
 
     /// Send AWS calls to this endpoint (moto, LocalStack) [default: the
     /// profile's aws.endpoint_url, else AWS's own].
-    #[arg(long, value_name = "URL", value_parser = parse::masked(parse::endpoint_url))]
+    #[arg(long, value_name = "URL", value_parser = parse::endpoint_url)]
     pub aws_endpoint: Option<url::Url>,
 
     /// Report format.

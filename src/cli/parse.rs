@@ -2,11 +2,9 @@
 //! and what would be valid; clap (or the profile's error) adds the flag or
 //! key.
 
-use std::ffi::OsStr;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use clap::builder::TypedValueParser;
 use clap::error::{ContextKind, ContextValue};
 use http::{HeaderName, HeaderValue, Method};
 use url::Url;
@@ -129,34 +127,47 @@ pub fn count_in(
     }
 }
 
-/// A URL flag's or argument's parser whose refusal shows the URL as
-/// [`shown_typed_url`] does. clap repeats a refused value in its message
-/// ("invalid value '…' for '--flag'"), and a URL may hold a password or a
-/// key: the flag and what is wrong are kept, the secrets masked.
-#[derive(Clone, Copy)]
-pub struct MaskedUrl(fn(&str) -> Result<Url, InvalidValue>);
-
-/// `parse` (one of [`url()`], [`endpoint_url`], [`heartbeat_url`]) as a
-/// clap value parser that never repeats a secret of the value it refuses.
-pub fn masked(parse: fn(&str) -> Result<Url, InvalidValue>) -> MaskedUrl {
-    MaskedUrl(parse)
-}
-
-impl TypedValueParser for MaskedUrl {
-    type Value = Url;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &OsStr,
-    ) -> Result<Url, clap::Error> {
-        self.0.parse_ref(cmd, arg, value).map_err(|mut e| {
-            let shown = shown_typed_url(&value.to_string_lossy());
-            e.insert(ContextKind::InvalidValue, ContextValue::String(shown));
-            e
+/// A command-line error as clap made it, without the secrets of the values
+/// it repeats: every value in it shown as [`shown_typed_url`] shows a URL.
+/// clap repeats a refused value ("invalid value '…' for '--timeout'") and
+/// an unexpected argument ("unexpected argument '…' found", "to pass '…'
+/// as a value, use '-- …'"), and either may be a URL with a password or a
+/// key. Text with no `@` before its path and no secret query parameter is
+/// shown as it is.
+pub fn without_secrets(mut e: clap::Error) -> clap::Error {
+    // Only what masking changes is replaced: a value rebuilt from its text
+    // would lose its colours (the usage line's, say).
+    let changed = |text: String| {
+        let shown = shown_typed_url(&text);
+        (shown != text).then_some(shown)
+    };
+    let masked: Vec<(ContextKind, ContextValue)> = e
+        .context()
+        .filter_map(|(kind, value)| {
+            let shown = match value {
+                ContextValue::String(s) => ContextValue::String(changed(s.clone())?),
+                ContextValue::StyledStr(s) => ContextValue::StyledStr(changed(s.to_string())?.into()),
+                ContextValue::Strings(all) => {
+                    all.iter().find_map(|s| changed(s.clone()))?;
+                    ContextValue::Strings(all.iter().map(|s| shown_typed_url(s)).collect())
+                }
+                ContextValue::StyledStrs(all) => {
+                    all.iter().find_map(|s| changed(s.to_string()))?;
+                    ContextValue::StyledStrs(
+                        all.iter()
+                            .map(|s| shown_typed_url(&s.to_string()).into())
+                            .collect(),
+                    )
+                }
+                _ => return None,
+            };
+            Some((kind, shown))
         })
+        .collect();
+    for (kind, value) in masked {
+        e.insert(kind, value);
     }
+    e
 }
 
 /// An http or https URL with a host and no credentials.

@@ -167,8 +167,9 @@ async fn bad_input_exits_2_and_names_the_flag() {
 }
 
 /// A refused URL or profile is named, with what is valid, but its secrets
-/// are not repeated: clap's "invalid value '…'" shows the URL masked, and a
-/// profile's syntax error names file:line:column without the line's text.
+/// are not repeated: clap's "invalid value '…'" and "unexpected argument
+/// '…'" show a URL masked, and a profile's syntax error names
+/// file:line:column without the line's text.
 #[tokio::test]
 async fn a_refused_value_never_shows_its_secret() {
     let cases: Vec<(Vec<&str>, &str, &str)> = vec![
@@ -186,6 +187,17 @@ async fn a_refused_value_never_shows_its_secret() {
             vec!["probe", "ftp://127.0.0.1/?token=QSEKRIT"],
             "QSEKRIT",
             "token=REDACTED",
+        ),
+        // Any refused value or unexpected argument, not only a URL's.
+        (
+            vec!["probe", "--timeout", "https://u:PASSW0RD@127.0.0.1/"],
+            "PASSW0RD",
+            "--timeout",
+        ),
+        (
+            vec!["run", "https://u:PASSW0RD@127.0.0.1/?api_key=QSEKRIT"],
+            "QSEKRIT",
+            "unexpected argument",
         ),
         (
             vec!["diagnose", "https://TOKENUSER@127.0.0.1:1/x"],
@@ -244,9 +256,17 @@ async fn a_refused_value_never_shows_its_secret() {
         );
         assert!(stderr.contains(shown), "{a:?}: expected {shown:?} in: {stderr}");
         assert!(
-            stderr.contains("http:// or https://") || stderr.contains("credentials"),
+            [
+                "http:// or https://",
+                "credentials",
+                "a duration like",
+                "unexpected"
+            ]
+            .iter()
+            .any(|valid| stderr.contains(valid)),
             "{a:?}: {stderr}"
         );
+        assert!(!stderr.contains("PASSW0RD"), "{a:?}: {stderr}");
     }
 
     let dir = tempfile::tempdir().unwrap();
