@@ -464,6 +464,50 @@ async fn an_unreachable_target_does_not_stop_the_plan_for_the_others() {
     drop(closed);
 }
 
+/// The sweep's 0 s round says what it is, not "quiet for 0.00 ms".
+#[tokio::test]
+async fn the_sweeps_zero_gap_is_a_round_back_to_back() {
+    use std::io::BufReader;
+    use std::process::Stdio;
+    let server = common::start(common::Behavior::Ok).await;
+    let url = server.url("/");
+    let seen = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(common::bin())
+            .args([
+                "diagnose",
+                &url,
+                "--probes",
+                "3",
+                "--idle-sweep",
+                "0s,10m",
+                "--format",
+                "json",
+            ])
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let seen = common::read_until_line(&mut stderr, "idle sweep 2/2");
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        child.wait_with_output().unwrap();
+        seen
+    })
+    .await
+    .unwrap();
+    let first = seen.lines().find(|l| l.contains("idle sweep 1/2")).unwrap();
+    assert!(
+        first.contains("no quiet period, one round back to back"),
+        "{first}"
+    );
+    assert!(!seen.contains("0.00 ms"), "{seen}");
+}
+
 #[test]
 fn a_target_that_refuses_is_a_verdict_not_a_crash() {
     let out = coldlink(&["http://127.0.0.1:9/", "--probes", "3", "--format", "json", "-q"]);
