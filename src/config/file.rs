@@ -291,6 +291,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn toml_messages_quote_no_value() {
+        assert_eq!(
+            without_values("invalid type: string \"s3cr3t\", expected a whole number"),
+            "invalid type: a string, expected a whole number"
+        );
+        assert_eq!(
+            without_values("invalid type: integer `123456`, expected a string"),
+            "invalid type: an integer, expected a string"
+        );
+        assert_eq!(
+            without_values("invalid inline table\nexpected `}`"),
+            "invalid inline table; expected `}`"
+        );
+        let text = "a = 1\nheaders = { \"x\" = }\n";
+        assert_eq!(key_at(text, text.find('}').unwrap()), Some("headers".to_string()));
+        assert_eq!(key_at("[schedule\n", 9), None);
+    }
+
+    #[test]
     fn query_values_from_the_environment_are_found_by_name() {
         assert_eq!(
             env_query_params("https://h/p?key=${K}&page=2&t=a${T}"),
