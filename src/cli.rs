@@ -88,7 +88,8 @@ pub enum Command {
     ///
     /// The page of coldlink lists one page per subcommand (coldlink-probe(1)
     /// and the others): `coldlink man probe` prints that one, and
-    /// `coldlink man --dir DIR` writes every page into DIR, ready for MANPATH.
+    /// `coldlink man --dir DIR` writes every page into DIR/man1, ready for
+    /// MANPATH=DIR.
     Man(ManArgs),
 }
 
@@ -99,7 +100,7 @@ pub struct ManArgs {
     pub page: Option<String>,
 
     /// Write coldlink.1 and one page per subcommand (coldlink-probe.1, …)
-    /// into this directory instead.
+    /// into DIR/man1 instead (created if need be), where MANPATH=DIR finds them.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
@@ -342,7 +343,7 @@ pub struct KeepwarmArgs {
     /// After each round, GET URL when every target was ok, URL/fail when
     /// one was not (cron-monitoring services' convention); a failing
     /// heartbeat is logged, never fatal. user:password@ in URL is sent as
-    /// basic authentication; logs show the URL's host only.
+    /// basic authentication; logs show the URL's host and port only.
     #[arg(long, value_name = "URL", value_parser = parse::heartbeat_url)]
     pub heartbeat_url: Option<url::Url>,
 
@@ -442,7 +443,8 @@ pub struct DiagnoseArgs {
 
     /// The quick plan, then one quiet gap after another (sequential: idleness
     /// behind the gateway needs the whole API quiet), e.g. 30s,65s,80s,120s,360s
-    /// [default: the profile's diagnose.idle_sweep, else that list].
+    /// [default: the profile's diagnose.idle_sweep, else 0s,30s,65s,80s,120s,360s,
+    /// 0s being a round back to back].
     /// With --lab, in scenario time.
     #[arg(long, value_name = "D,D,...", num_args = 0..=1, value_delimiter = ',', value_parser = parse::duration)]
     pub idle_sweep: Option<Vec<Duration>>,

@@ -24,6 +24,14 @@
 
 use std::time::{Duration, SystemTime};
 
+/// `1 probe`, `2 probes`: a count and its noun, singular for one.
+pub fn count(n: u64, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
 /// Milliseconds with a precision that suits the magnitude, always in ms.
 pub fn ms(ms: f64) -> String {
     if ms >= 100.0 {

@@ -198,6 +198,7 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            let e = coldlink::cli::parse::without_secrets(e);
             let _ = e.print();
             // Help and version are not errors; everything else is bad input.
             return ExitCode::from(if e.use_stderr() { Exit::Error } else { Exit::Ok });

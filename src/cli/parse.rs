@@ -5,10 +5,12 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use clap::error::{ContextKind, ContextValue};
 use http::{HeaderName, HeaderValue, Method};
 use url::Url;
 
 use crate::duration::{is_negative, DurationError};
+use crate::probe::secrets::shown_typed_url;
 use crate::probe::vantage::{self, VANTAGE_VALID};
 use crate::probe::{FamilyChoice, IpFamily, ResolvePin};
 
@@ -23,14 +25,18 @@ pub enum InvalidValue {
     CountOutOfRange { value: u64, min: u64, max: u64 },
     #[error("not a whole number; expected {}", count_range(*min, *max))]
     NotACount { min: u64, max: u64 },
-    #[error("not a URL ({source}); expected e.g. {example}")]
+    #[error("not a URL ({source}); expected a URL with http:// or https://, e.g. {example}")]
     NotAUrl {
         #[source]
         source: url::ParseError,
         example: &'static str,
     },
-    #[error("scheme '{scheme}' is not supported; use http:// or https://")]
-    Scheme { scheme: String },
+    #[error("scheme '{scheme}' is not supported; expected a URL with http:// or https://, e.g. {example}")]
+    Scheme { scheme: String, example: &'static str },
+    /// `localhost:8080/x`: the url crate reads `localhost` as a scheme; the
+    /// user left the scheme out.
+    #[error("no scheme; expected a URL with http:// or https://, e.g. {example}")]
+    NoScheme { example: &'static str },
     #[error("the URL has no host; expected e.g. {example}")]
     NoHost { example: &'static str },
     #[error("credentials in the URL are not supported (they would end up in records); send them with -H 'authorization: …' instead")]
@@ -121,6 +127,49 @@ pub fn count_in(
     }
 }
 
+/// A command-line error as clap made it, without the secrets of the values
+/// it repeats: every value in it shown as [`shown_typed_url`] shows a URL.
+/// clap repeats a refused value ("invalid value '…' for '--timeout'") and
+/// an unexpected argument ("unexpected argument '…' found", "to pass '…'
+/// as a value, use '-- …'"), and either may be a URL with a password or a
+/// key. Text with no `@` before its path and no secret query parameter is
+/// shown as it is.
+pub fn without_secrets(mut e: clap::Error) -> clap::Error {
+    // Only what masking changes is replaced: a value rebuilt from its text
+    // would lose its colours (the usage line's, say).
+    let changed = |text: String| {
+        let shown = shown_typed_url(&text);
+        (shown != text).then_some(shown)
+    };
+    let masked: Vec<(ContextKind, ContextValue)> = e
+        .context()
+        .filter_map(|(kind, value)| {
+            let shown = match value {
+                ContextValue::String(s) => ContextValue::String(changed(s.clone())?),
+                ContextValue::StyledStr(s) => ContextValue::StyledStr(changed(s.to_string())?.into()),
+                ContextValue::Strings(all) => {
+                    all.iter().find_map(|s| changed(s.clone()))?;
+                    ContextValue::Strings(all.iter().map(|s| shown_typed_url(s)).collect())
+                }
+                ContextValue::StyledStrs(all) => {
+                    all.iter().find_map(|s| changed(s.to_string()))?;
+                    ContextValue::StyledStrs(
+                        all.iter()
+                            .map(|s| shown_typed_url(&s.to_string()).into())
+                            .collect(),
+                    )
+                }
+                _ => return None,
+            };
+            Some((kind, shown))
+        })
+        .collect();
+    for (kind, value) in masked {
+        e.insert(kind, value);
+    }
+    e
+}
+
 /// An http or https URL with a host and no credentials.
 pub fn url(s: &str) -> Result<Url, InvalidValue> {
     url_like(
@@ -156,9 +205,11 @@ fn http_url(s: &str, example: &'static str) -> Result<Url, InvalidValue> {
     let u = Url::parse(s.trim()).map_err(|source| InvalidValue::NotAUrl { source, example })?;
     match u.scheme() {
         "http" | "https" => {}
+        _ if !s.contains("://") => return Err(InvalidValue::NoScheme { example }),
         other => {
             return Err(InvalidValue::Scheme {
                 scheme: other.to_string(),
+                example,
             })
         }
     }

@@ -40,8 +40,11 @@ fn pages(cli: clap::Command) -> clap::Command {
     cli
 }
 
-/// `coldlink.1` and `coldlink-SUBCOMMAND.1` for each subcommand, in `dir`.
+/// `coldlink.1` and `coldlink-SUBCOMMAND.1` for each subcommand, in
+/// `dir/man1`: the section's folder, where `MANPATH=dir man coldlink`
+/// looks for them.
 fn write_all(cli: clap::Command, dir: &Path) -> Result<(), CommandError> {
+    let dir = &dir.join("man1");
     let failed = |doing| {
         move |source| CommandError::ManDir {
             path: dir.to_path_buf(),

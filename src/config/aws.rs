@@ -227,7 +227,7 @@ fn check_loopback(endpoint: &str) -> Result<(), ConfigError> {
     match crate::lab::aws_config::is_loopback_endpoint(endpoint) {
         true => Ok(()),
         false => Err(ConfigError::LabEndpointNotLoopback {
-            endpoint: endpoint.to_string(),
+            endpoint: crate::probe::secrets::shown_typed_url(endpoint),
         }),
     }
 }

@@ -54,12 +54,14 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// Not TOML, or not a profile's shape: toml's own line, column and
-    /// snippet, with Rust's type names put in words (so toml's error is
-    /// kept, but not as a `source()`: its words are not the ones shown).
-    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    /// message, with Rust's type names put in words and no value quoted
+    /// (so toml's error is kept, but not as a `source()`: its words, and
+    /// its snippet of the line, which may hold a secret, are not shown).
+    #[error("{}{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), column.map(|c| format!(":{c}")).unwrap_or_default())]
     ProfileSyntax {
         path: PathBuf,
         line: Option<usize>,
+        column: Option<usize>,
         message: String,
         toml: Box<toml::de::Error>,
     },
@@ -247,6 +249,12 @@ pub struct Source<'a> {
 impl Source<'_> {
     pub fn line(&self, offset: usize) -> usize {
         self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+    }
+
+    /// The 1-based column, in characters, of the byte `offset`.
+    pub fn column(&self, offset: usize) -> usize {
+        let before = self.text.get(..offset.min(self.text.len())).unwrap_or_default();
+        before.rsplit('\n').next().unwrap_or_default().chars().count() + 1
     }
 
     /// `problem` with the key's value at `spanned`.

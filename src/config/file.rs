@@ -127,19 +127,88 @@ pub struct HttpApi {
 }
 
 /// Read and parse a profile file. Syntax and shape errors carry toml's own
-/// line, column and snippet.
+/// line, column and message, never the line's text (it may hold a secret).
 pub fn read(path: &Path) -> Result<(String, ProfileFile), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ProfileUnreadable {
         path: path.to_path_buf(),
         source,
     })?;
-    let file: ProfileFile = toml::from_str(&text).map_err(|e| ConfigError::ProfileSyntax {
-        path: path.to_path_buf(),
-        line: e.span().map(|s| Source { path, text: &text }.line(s.start)),
-        message: in_words(e.to_string().trim_end()),
-        toml: Box::new(e),
+    let file: ProfileFile = toml::from_str(&text).map_err(|e| {
+        let source = Source { path, text: &text };
+        ConfigError::ProfileSyntax {
+            path: path.to_path_buf(),
+            line: e.span().map(|s| source.line(s.start)),
+            column: e.span().map(|s| source.column(s.start)),
+            message: with_key(
+                e.span().and_then(|s| key_at(&text, s.start)),
+                in_words(&without_values(e.message().trim_end())),
+            ),
+            toml: Box::new(e),
+        }
     })?;
     Ok((text, file))
+}
+
+/// toml's message without the values it quotes: a profile's values may be
+/// secrets (a header's, a URL's key), so neither the line's text (toml's
+/// snippet, never shown) nor serde's "invalid type: string \"…\"" may show
+/// them. `string "s3cr3t", expected …` reads `a string, expected …`.
+fn without_values(message: &str) -> String {
+    message
+        .lines()
+        .map(|line| {
+            for lead in ["invalid type: ", "invalid value: "] {
+                if let Some(rest) = line.strip_prefix(lead) {
+                    let (unexpected, expected) = rest.rsplit_once(", expected").unwrap_or((rest, ""));
+                    let kind = unexpected.split([' ', '`', '"']).next().unwrap_or_default();
+                    let tail = match expected {
+                        "" => String::new(),
+                        e => format!(", expected{e}"),
+                    };
+                    return format!("{lead}{}{tail}", a_kind(kind));
+                }
+            }
+            line.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The key written at the start of the line holding byte `offset`
+/// (`interval = …` gives `interval`): the line's text is not shown, but its
+/// key says what the error is about.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-.\" ".contains(c);
+    (!key.is_empty() && key.chars().all(plain)).then(|| key.replace('"', ""))
+}
+
+/// `key: message`, unless the message names the key already.
+fn with_key(key: Option<String>, message: String) -> String {
+    match key {
+        Some(key) if !message.contains(&format!("`{key}`")) => format!("{key}: {message}"),
+        _ => message,
+    }
+}
+
+/// serde's name of a kind of value, with its article.
+fn a_kind(kind: &str) -> String {
+    match kind {
+        "integer" | "string" | "boolean" | "sequence" | "map" | "character" | "floating" => {
+            let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            let kind = if kind == "floating" { "number" } else { kind };
+            format!("{article} {kind}")
+        }
+        "" => "a value".to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// serde names Rust types in what it expected ("expected u16"); a profile's
@@ -220,6 +289,25 @@ fn env_refs(value: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn toml_messages_quote_no_value() {
+        assert_eq!(
+            without_values("invalid type: string \"s3cr3t\", expected a whole number"),
+            "invalid type: a string, expected a whole number"
+        );
+        assert_eq!(
+            without_values("invalid type: integer `123456`, expected a string"),
+            "invalid type: an integer, expected a string"
+        );
+        assert_eq!(
+            without_values("invalid inline table\nexpected `}`"),
+            "invalid inline table; expected `}`"
+        );
+        let text = "a = 1\nheaders = { \"x\" = }\n";
+        assert_eq!(key_at(text, text.find('}').unwrap()), Some("headers".to_string()));
+        assert_eq!(key_at("[schedule\n", 9), None);
+    }
 
     #[test]
     fn query_values_from_the_environment_are_found_by_name() {

@@ -143,6 +143,15 @@ pub fn tested(ds: &Dataset) -> String {
     )
 }
 
+/// True when a finding at `warning` or above raised `cause`: found, by
+/// whatever evidence (an ALB's own 502 pages for a race no quiet period
+/// was timed for), so not to be listed as untested beside it.
+pub fn found(cause: Cause, findings: &[super::Finding]) -> bool {
+    findings
+        .iter()
+        .any(|f| f.cause == cause && f.severity >= super::Severity::Warning)
+}
+
 /// Every cause the records could not test, in the order the detectors run.
 pub fn gaps(ds: &Dataset) -> Vec<Gap> {
     let mut out = Vec::new();

@@ -204,6 +204,10 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
     if let Some(config) = &aws.config {
         super::configured::join(&mut findings, config);
     }
+    // A cause a finding raised was found: "not tested" beside it would
+    // contradict the verdict.
+    let mut untested = untested;
+    untested.retain(|u| !coverage::found(u.cause, &findings));
     let top = findings.iter().find(|f| f.severity >= Severity::Warning);
     // No probe at all (a run stopped before its first one) tested nothing,
     // whatever the coverage of an empty dataset says.

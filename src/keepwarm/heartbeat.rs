@@ -34,11 +34,12 @@ impl Heartbeat {
         url
     }
 
-    /// Send it; `Err` is the line to log. The URL is named by its host only:
-    /// a monitoring service's ping URL is a credential.
+    /// Send it; `Err` is the line to log. The URL is named by its host and
+    /// port only: a monitoring service's ping URL is a credential.
     pub async fn send(&self, ok: bool) -> Result<(), String> {
         let url = self.url_for(ok);
-        let shown = format!("{}://{}/…", url.scheme(), url.host_str().unwrap_or("?"));
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let shown = format!("{}://{}{port}/…", url.scheme(), url.host_str().unwrap_or("?"));
         match self.client.get(url).send().await {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => Err(format!("heartbeat to {shown}: HTTP {}", r.status().as_u16())),

@@ -105,3 +105,81 @@ fn decoded(name: &str) -> String {
 pub fn is_secret(name: &HeaderName, extra: &[HeaderName]) -> bool {
     ALWAYS_SECRET.contains(&name.as_str()) || extra.contains(name)
 }
+
+/// A URL as typed, which may not parse, as an error message may show it:
+/// the userinfo's password (or a lone user name, which may be a token)
+/// replaced by `***`, and the values of secret query parameters by
+/// [`REDACTED`], by the rule of [`shown_url`]; the fragment, which can
+/// carry a token too (`#access_token=…`), is read as a query.
+pub fn shown_typed_url(text: &str) -> String {
+    let (head, fragment) = match text.split_once('#') {
+        Some((head, fragment)) => (head, Some(fragment)),
+        None => (text, None),
+    };
+    let (before_query, query) = match head.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (head, None),
+    };
+    let (scheme, rest) = match before_query.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, before_query),
+    };
+    let authority_end = rest.find(['/', '\\']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("***@{host}"),
+        },
+        None => authority.to_string(),
+    };
+    let mut shown = scheme.map(|s| format!("{s}://")).unwrap_or_default();
+    shown.push_str(&authority);
+    shown.push_str(path);
+    for (mark, part) in [('?', query), ('#', fragment)] {
+        if let Some(part) = part {
+            shown.push(mark);
+            shown.push_str(&shown_pairs(part));
+        }
+    }
+    shown
+}
+
+/// `a=1&key=s3cret` with the secret parameters' values [`REDACTED`].
+fn shown_pairs(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_param(name, &[]) => format!("{name}={REDACTED}"),
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_url_shows_no_credentials_and_no_secret_query_value() {
+        let cases = [
+            (
+                "https://user:pass@127.0.0.1:1/x",
+                "https://user:***@127.0.0.1:1/x",
+            ),
+            ("https://ghp_TOKEN@host/x", "https://***@host/x"),
+            ("user:pass@host/x?a=1", "user:***@host/x?a=1"),
+            ("localhost:1/?api_key=QSEKRIT", "localhost:1/?api_key=REDACTED"),
+            (
+                "h/x?a=1&Token=T0K&sig=S#access_token=AT",
+                "h/x?a=1&Token=REDACTED&sig=REDACTED#access_token=REDACTED",
+            ),
+            ("http://h/p@q:r", "http://h/p@q:r"),
+            ("not a url", "not a url"),
+        ];
+        for (typed, shown) in cases {
+            assert_eq!(shown_typed_url(typed), shown, "{typed}");
+        }
+    }
+}

@@ -126,9 +126,19 @@ pub fn write_phases(w: &mut (impl Write + ?Sized), r: &ProbeRecord, bar_width: u
 /// `FAILED: kind in phase: message`, if the probe failed.
 pub fn write_error(w: &mut (impl Write + ?Sized), r: &ProbeRecord) -> io::Result<()> {
     if let Some(e) = &r.error {
-        writeln!(w, "  FAILED: {} in {}: {}", e.kind, e.phase, e.message)?;
+        writeln!(w, "  FAILED: {}", failure(e))?;
     }
     Ok(())
+}
+
+/// `kind in phase: message`; `kind: message` when the kind is named after
+/// its phase (`dns`, `tls`), which would read "dns in dns".
+pub fn failure(e: &super::ProbeError) -> String {
+    let (kind, phase) = (e.kind.to_string(), e.phase.to_string());
+    match kind == phase {
+        true => format!("{kind}: {}", e.message),
+        false => format!("{kind} in {phase}: {}", e.message),
+    }
 }
 
 /// Cells from fraction `from` to `to` of the bar; anything that took time

@@ -308,8 +308,9 @@ impl Dashboard {
             None => String::new(),
         };
         eprintln!(
-            "coldlink watch: {} probes, {} failed{kept}",
-            self.state.total_probes, self.state.total_failed
+            "coldlink watch: {}, {} failed{kept}",
+            crate::format::count(self.state.total_probes, "probe"),
+            self.state.total_failed
         );
         Ok(Exit::Ok)
     }

@@ -387,6 +387,10 @@ impl State {
         };
         self.findings = run_all(&ds, &AwsEvidence::default());
         self.untested = crate::diagnose::coverage::gaps(&ds);
+        // As the report: a cause found is not "not tested yet".
+        let findings = &self.findings;
+        self.untested
+            .retain(|g| !crate::diagnose::coverage::found(g.cause, findings));
         self.analysed = records.len();
         let find = |cause: Option<Cause>| cause.and_then(|c| self.findings.iter().position(|f| f.cause == c));
         self.finding_selected = find(selected).unwrap_or(0);

@@ -60,7 +60,7 @@ async fn a_healthy_probe_exits_0_and_a_failed_one_exits_1() {
         "a certificate for another name fails the probe"
     );
     assert!(
-        text(&out.stdout).contains("FAILED: tls in tls"),
+        text(&out.stdout).contains("FAILED: tls: "),
         "{}",
         text(&out.stdout)
     );
@@ -83,7 +83,18 @@ async fn a_healthy_probe_exits_0_and_a_failed_one_exits_1() {
 #[tokio::test]
 async fn bad_input_exits_2_and_names_the_flag() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["probe", "ftp://example.com/"], "use http:// or https://"),
+        (
+            vec!["probe", "ftp://example.com/"],
+            "expected a URL with http:// or https://",
+        ),
+        (
+            vec!["probe", "localhost:8080/x"],
+            "no scheme; expected a URL with http:// or https://, e.g. https://",
+        ),
+        (
+            vec!["probe", "example.com/header"],
+            "not a URL (relative URL without a base); expected a URL with http:// or https://",
+        ),
         (
             vec!["probe", "https://u:p@example.com/"],
             "credentials in the URL",
@@ -153,6 +164,138 @@ async fn bad_input_exits_2_and_names_the_flag() {
         assert!(err.contains(expected), "{a:?}: expected {expected:?} in: {err}");
         assert!(out.stdout.is_empty(), "{a:?}: nothing on stdout");
     }
+}
+
+/// A refused URL or profile is named, with what is valid, but its secrets
+/// are not repeated: clap's "invalid value '…'" and "unexpected argument
+/// '…'" show a URL masked, and a profile's syntax error names
+/// file:line:column without the line's text.
+#[tokio::test]
+async fn a_refused_value_never_shows_its_secret() {
+    let cases: Vec<(Vec<&str>, &str, &str)> = vec![
+        (
+            vec!["probe", "https://user:PASSW0RD@127.0.0.1:1/x"],
+            "PASSW0RD",
+            "https://user:***@127.0.0.1:1/x",
+        ),
+        (
+            vec!["probe", "localhost:1/?api_key=QSEKRIT"],
+            "QSEKRIT",
+            "api_key=REDACTED",
+        ),
+        (
+            vec!["probe", "ftp://127.0.0.1/?token=QSEKRIT"],
+            "QSEKRIT",
+            "token=REDACTED",
+        ),
+        // Any refused value or unexpected argument, not only a URL's.
+        (
+            vec!["probe", "--timeout", "https://u:PASSW0RD@127.0.0.1/"],
+            "PASSW0RD",
+            "--timeout",
+        ),
+        (
+            vec!["run", "https://u:PASSW0RD@127.0.0.1/?api_key=QSEKRIT"],
+            "QSEKRIT",
+            "unexpected argument",
+        ),
+        (
+            vec!["diagnose", "https://TOKENUSER@127.0.0.1:1/x"],
+            "TOKENUSER",
+            "https://***@127.0.0.1:1/x",
+        ),
+        (
+            vec!["watch", "https://u:PASSW0RD@127.0.0.1:1/x"],
+            "PASSW0RD",
+            "[URL]...",
+        ),
+        (
+            vec!["keepwarm", "https://u:PASSW0RD@127.0.0.1:1/x"],
+            "PASSW0RD",
+            "[URL]...",
+        ),
+        (
+            vec![
+                "keepwarm",
+                "--heartbeat-url",
+                "ftp://u:PASSW0RD@127.0.0.1/",
+                "http://127.0.0.1:1/",
+            ],
+            "PASSW0RD",
+            "--heartbeat-url",
+        ),
+        (
+            vec![
+                "diagnose",
+                "--aws-endpoint",
+                "https://u:PASSW0RD@127.0.0.1:1",
+                "--xray",
+                "http://127.0.0.1:1/",
+            ],
+            "PASSW0RD",
+            "--aws-endpoint",
+        ),
+        (
+            vec![
+                "keepwarm",
+                "--aws-endpoint",
+                "https://u:PASSW0RD@127.0.0.1:1",
+                "http://127.0.0.1:1/",
+            ],
+            "PASSW0RD",
+            "--aws-endpoint",
+        ),
+    ];
+    for (a, secret, shown) in cases {
+        let out = coldlink(args(&a), &[]).await;
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{a:?}: {stderr}");
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{a:?}: {stdout}{stderr}"
+        );
+        assert!(stderr.contains(shown), "{a:?}: expected {shown:?} in: {stderr}");
+        assert!(
+            [
+                "http:// or https://",
+                "credentials",
+                "a duration like",
+                "unexpected"
+            ]
+            .iter()
+            .any(|valid| stderr.contains(valid)),
+            "{a:?}: {stderr}"
+        );
+        assert!(!stderr.contains("PASSW0RD"), "{a:?}: {stderr}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "[[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { \"x-api-key\" = \"TOPSECRET123\" , \"x-foo\" = }\n",
+    )
+    .unwrap();
+    let out = coldlink(args(&["run", "--profile", profile.to_str().unwrap()]), &[]).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        !stdout.contains("TOPSECRET123") && !stderr.contains("TOPSECRET123"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{}:4:", profile.display())),
+        "names file and line: {stderr}"
+    );
+
+    std::fs::write(&profile, "[[target]]\nname = \"api\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { \"x-api-key\" = [\"TOPSECRET123\"] }\n").unwrap();
+    let out = coldlink(args(&["run", "--profile", profile.to_str().unwrap()]), &[]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        !stderr.contains("TOPSECRET123"),
+        "a shape error quotes no value: {stderr}"
+    );
 }
 
 #[tokio::test]
@@ -381,15 +524,26 @@ async fn every_man_page_referred_to_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let out = coldlink(args(&["man", "--dir", dir.path().to_str().unwrap()]), &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let written: Vec<String> = std::fs::read_dir(dir.path())
+    // In the section's folder, where MANPATH=DIR looks.
+    let man1 = dir.path().join("man1");
+    let found = Command::new("man")
+        .args(["-w", "coldlink-diagnose"])
+        .env("MANPATH", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&found.stdout).trim(),
+        man1.join("coldlink-diagnose.1").to_str().unwrap(),
+        "MANPATH=DIR finds the page: {}",
+        text(&found.stderr)
+    );
+    let written: Vec<String> = std::fs::read_dir(&man1)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     let mut refs = Vec::new();
     for page in &written {
-        refs.extend(page_refs(
-            &std::fs::read_to_string(dir.path().join(page)).unwrap(),
-        ));
+        refs.extend(page_refs(&std::fs::read_to_string(man1.join(page)).unwrap()));
     }
     let printed = coldlink(args(&["man"]), &[]).await;
     refs.extend(page_refs(&text(&printed.stdout)));
@@ -587,6 +741,23 @@ async fn a_dns_failure_is_in_plain_words() {
         record["error"]["message"],
         "resolving nothere.example: no such name (the DNS server answered NXDOMAIN)"
     );
+    // The text output names the kind once: "dns", not "dns in dns".
+    let out = coldlink(
+        args(&[
+            "probe",
+            "--dns-server",
+            &dns.to_string(),
+            "http://nothere.example/",
+        ]),
+        &[],
+    )
+    .await;
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("FAILED: dns: resolving nothere.example"),
+        "{shown}"
+    );
+    assert!(!shown.contains("dns in dns"), "{shown}");
 }
 
 /// Every input is checked before the lab starts talking: a bad `--out`

@@ -123,6 +123,18 @@ fn a_file_without_records_exits_2() {
     );
 }
 
+/// `--help` names the default sweep the plan runs, 0 s round included.
+#[test]
+fn the_help_names_the_default_sweep() {
+    let list: Vec<String> = coldlink::diagnose::coverage::DEFAULT_SWEEP
+        .iter()
+        .map(|g| format!("{}s", g.as_secs()))
+        .collect();
+    let help = text(&coldlink(&["--help"]).stdout).replace("\n", " ");
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains(&format!("else {}", list.join(","))), "{help}");
+}
+
 #[test]
 fn bad_durations_and_conflicting_plans_are_refused() {
     let out = coldlink(&["--lab", "healthy", "--idle-sweep", "30s,soon"]);
@@ -385,6 +397,117 @@ fn an_unreachable_target_stops_the_plan_early() {
     drop(closed);
 }
 
+/// An unreachable target does not settle the plan for one that answers:
+/// its refusals are left out of the early check, so the answering target
+/// gets the burst on reused connections and the quiet gaps after it (the
+/// test stops the run, with SIGTERM, once the gaps have begun).
+#[tokio::test]
+async fn an_unreachable_target_does_not_stop_the_plan_for_the_others() {
+    use std::io::BufReader;
+    use std::process::Stdio;
+    let server = common::start(common::Behavior::Ok).await;
+    let closed = common::closed_port();
+    let dead = format!("http://{}/x", closed.addr);
+    let live = server.url("/header");
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("records.ndjson");
+    let records_arg = records.to_str().unwrap().to_string();
+    let (seen, out) = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(common::bin())
+            .args([
+                "diagnose",
+                &dead,
+                &live,
+                "--probes",
+                "6",
+                "--records",
+                &records_arg,
+            ])
+            .args(["--format", "json"])
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let seen = common::read_until_line(&mut stderr, "short quiet gaps");
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        (seen, child.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    assert!(
+        seen.contains("no connection was made; the plan goes on without it"),
+        "{seen}"
+    );
+    assert!(!seen.contains("stopped early"), "{seen}");
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !report.notes.iter().any(|n| n.contains("stopped early")),
+        "{:?}",
+        report.notes
+    );
+    let port = format!(":{}/header", server.addr.port());
+    let live_probes = std::fs::read_to_string(&records)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&port))
+        .count();
+    assert!(
+        live_probes >= 12,
+        "both bursts of 6 reach the live target: {live_probes}"
+    );
+    drop(closed);
+}
+
+/// The sweep's 0 s round says what it is, not "quiet for 0.00 ms".
+#[tokio::test]
+async fn the_sweeps_zero_gap_is_a_round_back_to_back() {
+    use std::io::BufReader;
+    use std::process::Stdio;
+    let server = common::start(common::Behavior::Ok).await;
+    let url = server.url("/");
+    let seen = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(common::bin())
+            .args([
+                "diagnose",
+                &url,
+                "--probes",
+                "3",
+                "--idle-sweep",
+                "0s,10m",
+                "--format",
+                "json",
+            ])
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let seen = common::read_until_line(&mut stderr, "idle sweep 2/2");
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        child.wait_with_output().unwrap();
+        seen
+    })
+    .await
+    .unwrap();
+    let first = seen.lines().find(|l| l.contains("idle sweep 1/2")).unwrap();
+    assert!(
+        first.contains("no quiet period, one round back to back"),
+        "{first}"
+    );
+    assert!(!seen.contains("0.00 ms"), "{seen}");
+}
+
 #[test]
 fn a_target_that_refuses_is_a_verdict_not_a_crash() {
     let out = coldlink(&["http://127.0.0.1:9/", "--probes", "3", "--format", "json", "-q"]);
@@ -494,6 +617,22 @@ fn phases_are_listed_in_the_order_they_happen() {
 
 /// Issue #14: a gap row's "p50 2.5 s" over one fast and one 5 s probe was
 /// a time no request took. Below three probes the rows show each latency.
+/// A gap row (and a target) of one probe says "1 probe", not "1 probes".
+#[test]
+fn one_probe_is_counted_in_the_singular() {
+    let mut recs = records(2);
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+    for (k, r) in recs.iter_mut().enumerate() {
+        r.at = Timestamp(t0 + Duration::from_secs(360 * k as u64));
+        r.scheduled_at = r.at;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_records(&dir, "r.ndjson", &recs, &[]);
+    let page = report_as(&dir, &path, "text");
+    assert!(page.contains("  1 probe, "), "{page}");
+    assert!(!page.contains(" 1 probes"), "{page}");
+}
+
 #[test]
 fn a_gap_row_of_two_probes_shows_both_latencies_not_a_median() {
     let mut recs = records(3);

@@ -799,6 +799,19 @@ fn a_narrow_header_keeps_what_runs_first() {
     assert!(text.contains("every 10s"), "{text}");
 }
 
+/// One probe is "1 probe" in the header, not "1 probes".
+#[test]
+fn the_header_counts_one_probe_in_the_singular() {
+    let mut s = State::new(meta(), t0());
+    let mut batch = vec![record(1, 0, 1.0, false, 20.0, None)];
+    s.number(&mut batch);
+    s.ingest(Source::Schedule, batch);
+    let header = draw(160, 2, |f| render::header::render(f, f.area(), &s, Theme::MONO))
+        .backend()
+        .to_string();
+    assert!(header.contains(" 1 probe, 0 failed"), "{header}");
+}
+
 /// A 502 is an answer, but a failed probe: the latency chart marks it `█`
 /// (as it does a timeout), its strip bar is drawn in the failed colour, and
 /// the header counts it.

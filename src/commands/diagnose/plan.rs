@@ -79,9 +79,26 @@ impl Collected<'_> {
             return None;
         }
         self.next_check = (self.records.len() + self.records.len() / 4).max(self.records.len() + 1);
-        let ds =
-            Dataset::from_records_with(&self.records, &self.cfg.kinds(), self.cfg.scale, self.cfg.slow_ms);
-        crate::diagnose::conclusive(&ds)
+        let ds = self.dataset_of(&self.records);
+        // A target that has made no connection settles nothing about the
+        // others: its refusals would read as conclusive errors and stop the
+        // plan for targets that answer (the plan goes on without it). When
+        // no target has connected, they are all there is.
+        let unreachable = ds.unreachable_targets();
+        if unreachable.is_empty() || unreachable.len() == ds.targets.len() {
+            return crate::diagnose::conclusive(&ds);
+        }
+        let reached: Vec<ProbeRecord> = self
+            .records
+            .iter()
+            .filter(|r| !unreachable.iter().any(|u| **u == *r.target))
+            .cloned()
+            .collect();
+        crate::diagnose::conclusive(&self.dataset_of(&reached))
+    }
+
+    fn dataset_of(&self, records: &[ProbeRecord]) -> Dataset {
+        Dataset::from_records_with(records, &self.cfg.kinds(), self.cfg.scale, self.cfg.slow_ms)
     }
 }
 
@@ -234,9 +251,15 @@ async fn run_stages(
         let left: Duration = gaps[k..].iter().map(|(g, _)| *g).sum();
         if *is_sweep {
             swept += 1;
+            let quiet = match gap.is_zero() {
+                true => "no quiet period, one round back to back".to_string(),
+                false => format!(
+                    "quiet for {}, then one probe per target",
+                    quiet_for(*gap, cfg.scale)
+                ),
+            };
             progress.say(format!(
-                "idle sweep {swept}/{total_sweep}: quiet for {}, then one probe per target (about {} left)",
-                quiet_for(*gap, cfg.scale),
+                "idle sweep {swept}/{total_sweep}: {quiet} (about {} left)",
                 crate::format::time_left(left)
             ));
         } else if k == 0 {

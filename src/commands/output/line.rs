@@ -17,7 +17,7 @@ pub fn probe_line(r: &ProbeRecord, families: bool) -> String {
     };
     let outcome = match (&r.error, r.status) {
         (None, Some(s)) => format!("{s}"),
-        (Some(e), _) => format!("FAILED {} in {}: {}", e.kind, e.phase, e.message),
+        (Some(e), _) => format!("FAILED {}", crate::probe::waterfall::failure(e)),
         (None, None) => "-".to_string(),
     };
     let ttfb = r.phases_ms.ttfb.map(format::ms).unwrap_or_else(|| "-".into());

@@ -112,10 +112,10 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
     for t in &r.targets {
         writeln!(
             out,
-            "  {} ({}) — {} probes, {} failed: {}",
+            "  {} ({}) — {}, {} failed: {}",
             t.name,
             t.kind,
-            t.probes,
+            crate::format::count(t.probes as u64, "probe"),
             t.errors,
             super::spread(&t.total_ms)
         )?;
@@ -126,9 +126,9 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
         for f in &t.families {
             writeln!(
                 out,
-                "    over {}: {} probes, {} failed: {}",
+                "    over {}: {}, {} failed: {}",
                 family_name(f.family),
-                f.probes,
+                crate::format::count(f.probes as u64, "probe"),
                 f.errors,
                 super::spread(&f.total_ms)
             )?;
@@ -141,9 +141,10 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
         for row in &r.idle_sweep {
             writeln!(
                 out,
-                "  gap {:>8}: {:>3} probes, {:>3} slow or failed, {}",
+                "  gap {:>8}: {:>3} {}, {:>3} slow or failed, {}",
                 super::with_measured(row.gap_ms, r.source.time_scale),
                 row.probes,
+                if row.probes == 1 { "probe" } else { "probes" },
                 row.slow,
                 super::sweep_latency(row)
             )?;

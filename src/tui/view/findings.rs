@@ -13,7 +13,10 @@ use crate::tui::theme::Theme;
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let focused = state.focus == Focus::Findings;
     let block = Block::bordered()
-        .title(format!(" findings · over the last {} probes ", state.analysed))
+        .title(format!(
+            " findings · over the last {} ",
+            crate::format::count(state.analysed as u64, "probe")
+        ))
         .border_style(if focused {
             theme.focused()
         } else {
@@ -24,13 +27,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
             "waiting for probes…".to_string()
         } else if state.untested.is_empty() {
             format!(
-                "no finding: healthy over {} probes, every cause tested.",
-                state.analysed
+                "no finding: healthy over {}, every cause tested.",
+                crate::format::count(state.analysed as u64, "probe")
             )
         } else {
             format!(
-                "no finding over {} probes, but inconclusive: not tested yet: {}.",
-                state.analysed,
+                "no finding over {}, but inconclusive: not tested yet: {}.",
+                crate::format::count(state.analysed as u64, "probe"),
                 untested(state)
             )
         };

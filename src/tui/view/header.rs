@@ -50,7 +50,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     } else {
         "keep-warm off".to_string()
     });
-    parts.push(format!("{} probes, {} failed", state.probes, state.failed));
+    parts.push(format!(
+        "{}, {} failed",
+        format::count(state.probes, "probe"),
+        state.failed
+    ));
     parts.push(format!("elapsed {}", format::elapsed(state.elapsed)));
     let second = Line::from(Span::styled(parts.join(" · "), theme.dim()));
     frame.render_widget(Paragraph::new(vec![first, second]), area);

@@ -131,9 +131,9 @@ fn target(frame: &mut Frame, area: Rect, state: &State, view: &TargetView, theme
         _ => {
             let line = match view.stats.total().percentiles() {
                 Some(p) => format!(
-                    "{}: {} probes · p50 {} · p99 {} · max {}",
+                    "{}: {} · p50 {} · p99 {} · max {}",
                     view.stats.name,
-                    view.stats.probes,
+                    crate::format::count(view.stats.probes, "probe"),
                     crate::format::cell_ms(p.p50),
                     crate::format::cell_ms(p.p99),
                     crate::format::cell_ms(p.max)

@@ -32,7 +32,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &TargetView, theme: Theme) {
         .collect();
     rows.push(row("total", view.stats.total()).style(theme.title()));
     let s = &view.stats;
-    let title = format!(" phases · {} probes ({} new) ", s.probes, s.fresh);
+    let title = format!(
+        " phases · {} ({} new) ",
+        crate::format::count(s.probes, "probe"),
+        s.fresh
+    );
     let table = Table::new(
         rows,
         [
