@@ -143,8 +143,8 @@ impl IoMarks {
         self.base + Duration::from_nanos(ns)
     }
 
-    /// [`IoMarks::last_read`] as ns after the base, without making an
-    /// `Instant` of it (issue 20: the probe's phases are integers).
+    /// The last read as ns after the base, without making an `Instant`
+    /// of it (issue 20: the probe's phases are integers).
     pub fn last_read_ns(&self) -> Option<u64> {
         Self::raw(&self.last_read)
     }

@@ -262,7 +262,7 @@ impl Publisher {
     }
 
     /// Publish the last interval (within the stop deadline) and end; a
-    /// publisher stuck in a write is left behind after [`STOP_GRACE`]
+    /// publisher stuck in a write is left behind after `STOP_GRACE`
     /// more, its last interval counted as given up on.
     pub async fn finish(self) -> Arc<Stats> {
         self.stop.cancel();
