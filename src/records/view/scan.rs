@@ -363,11 +363,9 @@ impl<'a> Scan<'a> {
     /// A number as `serde_json` makes an `f64` of it. Done here when the
     /// digits make an integer below 2^53 and the power of ten is exact:
     /// then one division, correctly rounded, is what `serde_json` gives.
-    /// Up to 19 digits without an exponent (the synthetic records' 16–17),
-    /// the nearest `f64` is found and proved nearest in integers
-    /// ([`nearest`]); where it cannot be proved (a tie, the edge of a
-    /// binade, a value out of its range), or past 19 digits, `str::parse`
-    /// reads it: correctly rounded, as `serde_json` is with its
+    /// Longer numbers without an exponent (the synthetic records' 16–17
+    /// digits; coldlink writes its own to the microsecond) go to
+    /// `str::parse`: correctly rounded, as `serde_json` is with its
     /// `float_roundtrip` feature, which Cargo.toml turns on for every
     /// build. An exponent, or a number too large for an `f64`
     /// (`serde_json` refuses it), is `serde_json`'s to read.
@@ -377,14 +375,10 @@ impl<'a> Scan<'a> {
             return serde_json::from_str(n.text).ok();
         }
         // 15 digits stay below 2^53; the fraction's length is the power.
-        let f = if n.digits <= 15 {
-            n.significand as f64 / POW10[n.fraction]
-        } else {
-            match nearest(n.significand, n.digits, n.fraction) {
-                Some(f) => f,
-                None => return n.text.parse::<f64>().ok().filter(|f| f.is_finite()),
-            }
-        };
+        if n.digits > 15 {
+            return n.text.parse::<f64>().ok().filter(|f| f.is_finite());
+        }
+        let f = n.significand as f64 / POW10[n.fraction];
         Some(if n.negative { -f } else { f })
     }
 
@@ -620,46 +614,6 @@ fn digits(b: &[u8], i: &mut usize, n: &mut u64) -> usize {
         *i += 1;
     }
     *i - from
-}
-
-/// The `f64` nearest to `w / 10^k` (`w` of `digits` digits, up to 19, so
-/// exact in a `u64`), or `None` where it is not proved here.
-///
-/// A candidate comes from two roundings (`w` to an `f64`, the division),
-/// so it is within an ulp or two of the answer; each is tested exactly,
-/// in 128-bit integers: `x = m·2^-s` (`m` of 53 bits, `2^52 < m`) is the
-/// nearest of all `f64`s to `v` when `|v - x| < 2^-(s+1)`, i.e.
-/// `|w·2^(s+1) - 2·m·10^k| < 10^k`. The strict `<` leaves a tie to
-/// `str::parse` (which rounds it to even); `m = 2^52`, whose neighbour
-/// below is nearer, a zero, and values past 2^52 (no `s`) go there too.
-fn nearest(w: u64, digits: usize, k: usize) -> Option<f64> {
-    if digits > 19 || w == 0 {
-        return None;
-    }
-    let p = 10u128.pow(k as u32);
-    let mut x = w as f64 / POW10[k];
-    for _ in 0..3 {
-        let bits = x.to_bits();
-        let biased = (bits >> 52) as u32;
-        let m = (bits & ((1 << 52) - 1)) | (1 << 52);
-        // x = m·2^(biased - 1075); only x < 2^52 (a negative power) here.
-        if biased == 0 || m == 1 << 52 || biased >= 1075 {
-            return None;
-        }
-        let s = 1075 - biased;
-        if (w as u128).leading_zeros() < s + 1 {
-            return None;
-        }
-        let scaled = (w as u128) << (s + 1);
-        let twice = 2 * u128::from(m) * p;
-        if scaled.abs_diff(twice) < p {
-            return Some(x);
-        }
-        // A step towards the true value (within the binade: an `m` at
-        // its edge is refused above).
-        x = f64::from_bits(if scaled > twice { bits + 1 } else { bits - 1 });
-    }
-    None
 }
 
 /// Bytes of `word` (little-endian) that are a quote, a backslash or a
