@@ -317,6 +317,7 @@ impl<'a> Line<'a> {
 
     /// The line as a [`RecordView`]: valid UTF-8 by the fast path (or
     /// `serde_json`, [`RecordView::from_line`]), else by `serde_json`.
+    #[inline]
     fn view(self) -> Result<RecordView<'a>, String> {
         match self {
             Line::Text(s) => RecordView::from_line(s),

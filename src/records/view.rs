@@ -207,6 +207,9 @@ impl<'a> RecordView<'a> {
     /// The view of one NDJSON line: by the scanner's fast path
     /// (`view/scan.rs`) when the line is as coldlink writes it, else by
     /// `serde_json`, which also says why a line is no record.
+    // Inlined into the reader: a view is a few hundred bytes, and out of
+    // line it was copied once more per record (callgrind: 4 copies → 3).
+    #[inline]
     pub fn from_line(line: &'a str) -> Result<RecordView<'a>, serde_json::Error> {
         match scan::scan(line) {
             Some(view) => Ok(view),

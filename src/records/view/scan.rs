@@ -1,8 +1,9 @@
 //! The fast way from a line to a [`RecordView`], for the lines coldlink
 //! writes; every other line goes to `serde_json`, which stays the judge.
-//! (Just over 550 lines: one pass over a line is one state machine, kept
-//! whole so that its hot loop inlines; the key lists are in `keys.rs`, the
-//! tests in `tests.rs`.)
+//! (About 680 lines: one pass over a line is one state machine, kept
+//! whole so that its hot loop inlines, and the numbers' exact rounding
+//! belongs to it; the key lists are in `keys.rs`, the tests in
+//! `tests.rs`.)
 //!
 //! Why by hand: `serde_json` into the borrowed view was most of the CPU of
 //! `diagnose --from` over a million records (docs/performance.md,
@@ -162,9 +163,9 @@ impl<'a> Scan<'a> {
     }
 
     fn word(&mut self, word: &[u8]) -> Option<()> {
-        self.bytes()[self.at..]
-            .starts_with(word)
-            .then(|| self.at += word.len())
+        // A comparison of the word's length, known when compiling (the
+        // words are literals): no slice of the rest of the line.
+        (self.bytes().get(self.at..self.at + word.len()) == Some(word)).then(|| self.at += word.len())
     }
 
     /// A string without escapes, borrowed from the line; one with an
@@ -248,8 +249,9 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// The text of a number, checked against JSON's grammar.
-    fn number(&mut self) -> Option<&'a str> {
+    /// The text of a number, checked against JSON's grammar: for the
+    /// numbers passed over.
+    fn number_text(&mut self) -> Option<&'a str> {
         self.ws();
         let b = self.bytes();
         let start = self.at;
@@ -290,50 +292,94 @@ impl<'a> Scan<'a> {
         self.text.get(start..i)
     }
 
+    /// A number, checked against JSON's grammar, with its digits read as
+    /// one integer on the way: for the numbers the view reads (one pass,
+    /// where the text was read twice before).
+    fn number(&mut self) -> Option<Num<'a>> {
+        self.ws();
+        let b = self.bytes();
+        let start = self.at;
+        let negative = b.get(start) == Some(&b'-');
+        let mut i = start + usize::from(negative);
+        let mut significand = 0u64;
+        let whole = match b.get(i)? {
+            b'0' => {
+                i += 1;
+                1
+            }
+            b'1'..=b'9' => digits(b, &mut i, &mut significand),
+            _ => return None,
+        };
+        let mut fraction = 0;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            fraction = digits(b, &mut i, &mut significand);
+            if fraction == 0 {
+                return None;
+            }
+        }
+        let mut exponent = false;
+        if let Some(b'e' | b'E') = b.get(i) {
+            exponent = true;
+            i += 1;
+            if let Some(b'+' | b'-') = b.get(i) {
+                i += 1;
+            }
+            let from = i;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == from {
+                return None;
+            }
+        }
+        self.at = i;
+        Some(Num {
+            text: self.text.get(start..i)?,
+            negative,
+            significand,
+            digits: whole + fraction,
+            fraction,
+            exponent,
+        })
+    }
+
     /// An unsigned integer (a fraction, an exponent or a sign is for
     /// `serde_json` to judge).
     fn u64(&mut self) -> Option<u64> {
-        let text = self.number()?;
-        if text.len() > 1 && text.starts_with('0') {
+        let n = self.number()?;
+        if n.negative || n.fraction > 0 || n.exponent {
             return None;
         }
-        text.bytes().try_fold(0u64, |n, c| {
-            c.is_ascii_digit().then_some(())?;
-            n.checked_mul(10)?.checked_add(u64::from(c - b'0'))
-        })
+        if n.digits <= 19 {
+            // Below 10^19: no wrap.
+            return Some(n.significand);
+        }
+        n.text
+            .bytes()
+            .try_fold(0u64, |n, c| n.checked_mul(10)?.checked_add(u64::from(c - b'0')))
     }
 
     /// A number as `serde_json` makes an `f64` of it. Done here when the
     /// digits make an integer below 2^53 and the power of ten is exact:
     /// then one division, correctly rounded, is what `serde_json` gives.
     /// Longer numbers without an exponent (the synthetic records' 16–17
-    /// digits) go to `str::parse`: correctly rounded, as `serde_json` is
-    /// with its `float_roundtrip` feature, which Cargo.toml turns on for
-    /// every build. An exponent, or a number too large for an `f64`
+    /// digits; coldlink writes its own to the microsecond) go to
+    /// `str::parse`: correctly rounded, as `serde_json` is with its
+    /// `float_roundtrip` feature, which Cargo.toml turns on for every
+    /// build. An exponent, or a number too large for an `f64`
     /// (`serde_json` refuses it), is `serde_json`'s to read.
     fn f64(&mut self) -> Option<f64> {
-        let text = self.number()?;
-        let b = text.as_bytes();
-        let negative = b[0] == b'-';
-        let mut significand = 0u64;
-        let (mut digits, mut fraction) = (0usize, None);
-        for &c in &b[usize::from(negative)..] {
-            match c {
-                b'0'..=b'9' => {
-                    significand = significand.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
-                    digits += 1;
-                }
-                b'.' => fraction = Some(digits),
-                // An exponent: serde_json's to read.
-                _ => return serde_json::from_str(text).ok(),
-            }
+        let n = self.number()?;
+        if n.exponent {
+            return serde_json::from_str(n.text).ok();
         }
         // 15 digits stay below 2^53; the fraction's length is the power.
-        if digits > 15 {
-            return text.parse::<f64>().ok().filter(|f| f.is_finite());
+        if n.digits > 15 {
+            return n.text.parse::<f64>().ok().filter(|f| f.is_finite());
         }
-        let f = significand as f64 / POW10[fraction.map_or(0, |whole| digits - whole)];
-        Some(if negative { -f } else { f })
+        let f = n.significand as f64 / POW10[n.fraction];
+        Some(if n.negative { -f } else { f })
     }
 
     /// A value checked and passed over: what the view does not read.
@@ -362,7 +408,7 @@ impl<'a> Scan<'a> {
             b't' => self.word(b"true"),
             b'f' => self.word(b"false"),
             b'n' => self.word(b"null"),
-            b'-' | b'0'..=b'9' => self.number().map(drop),
+            b'-' | b'0'..=b'9' => self.number_text().map(drop),
             _ => None,
         }
     }
@@ -398,7 +444,9 @@ impl<'a> Scan<'a> {
                 let b = s.bytes();
                 let rest = b.get(s.at + 1..).unwrap_or_default();
                 if b.get(s.at) == Some(&b'"') {
-                    for (i, k) in keys.iter().enumerate().skip(next) {
+                    // The rest of the list as a slice (`enumerate().skip(next)`
+                    // stepped through the skipped keys on every call).
+                    for (k, i) in keys.get(next..).unwrap_or_default().iter().zip(next..) {
                         if k.begins(rest) {
                             s.at += k.name.len() + 2;
                             next = i + 1;
@@ -537,6 +585,35 @@ impl<'a> Scan<'a> {
         })?;
         Some(h)
     }
+}
+
+/// A number's text as JSON's grammar has it, and its digits (point
+/// left out) as one integer: exact up to 19 digits, wrapped past them.
+struct Num<'a> {
+    text: &'a str,
+    negative: bool,
+    significand: u64,
+    /// Digits before and after the point (leading zeros too).
+    digits: usize,
+    /// Digits after the point.
+    fraction: usize,
+    exponent: bool,
+}
+
+/// The digits from `b[*i]` on, added to `n` (wrapping) and passed over;
+/// how many. (Eight at a time, as the standard library's float parser
+/// does, cost more than it saved: most numbers here are short.)
+fn digits(b: &[u8], i: &mut usize, n: &mut u64) -> usize {
+    let from = *i;
+    while let Some(&c) = b.get(*i) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        *n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+        *i += 1;
+    }
+    *i - from
 }
 
 /// Bytes of `word` (little-endian) that are a quote, a backslash or a
