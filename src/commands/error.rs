@@ -41,6 +41,10 @@ pub enum CommandError {
         #[source]
         source: std::io::Error,
     },
+    /// `diagnose --from`: records of runs whose times have different
+    /// scales (lab runs at different speeds, or lab and real).
+    #[error("--from {}: the records mix {what}: their times cannot be read on one scale; diagnose each run's records by themselves", files.join(", "))]
+    FromMixedScales { what: String, files: Vec<String> },
     /// `diagnose --from`: files that hold no record.
     #[error("--from {}: no probe records in it (expected the NDJSON records of run, keepwarm, watch or probe --out; .gz too)", named.join(", "))]
     FromWithoutRecords { named: Vec<String> },

@@ -123,6 +123,50 @@ fn a_file_without_records_exits_2() {
     );
 }
 
+/// Records of lab runs at two speeds, or of a lab run and real probes,
+/// cannot be read on one time scale (each run's speed is its scale): a
+/// clear refusal, not a report scaled by the first run's speed. The same
+/// run at the same speed in two files is read as one.
+#[test]
+fn records_of_runs_on_different_time_scales_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = |scenario: &str, speed: f64| -> Vec<ProbeRecord> {
+        records(30)
+            .into_iter()
+            .map(|r| ProbeRecord {
+                lab: Some(std::sync::Arc::new(coldlink::probe::LabRun {
+                    scenario: scenario.into(),
+                    speed,
+                })),
+                ..r
+            })
+            .collect()
+    };
+    let slow = write_records(&dir, "bad-path.ndjson", &lab("bad-path", 10.0), &[]);
+    let fast = write_records(&dir, "race.ndjson", &lab("keepalive-race", 20.0), &[]);
+    let again = write_records(&dir, "bad-path-2.ndjson", &lab("bad-path", 10.0), &[]);
+    let real = write_records(&dir, "real.ndjson", &records(30), &[]);
+    for (files, said) in [
+        (
+            [&slow, &fast],
+            "the records mix lab runs at different speeds (bad-path at 10, keepalive-race at 20)",
+        ),
+        (
+            [&slow, &real],
+            "the records mix a lab run (bad-path at speed 10) and real probes",
+        ),
+    ] {
+        let out = coldlink(&["--from", files[0], files[1]]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(said), "{err}");
+        assert!(err.contains(files[0]) && err.contains(files[1]), "{err}");
+        assert!(out.stdout.is_empty(), "no report");
+    }
+    let out = coldlink(&["--from", &slow, &again]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
+}
+
 /// `--help` names the default sweep the plan runs, 0 s round included.
 #[test]
 fn the_help_names_the_default_sweep() {

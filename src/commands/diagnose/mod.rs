@@ -71,12 +71,15 @@ async fn from_records(cfg: &DiagnoseConfig, paths: &[PathBuf]) -> anyhow::Result
         let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         // Records of a lab run read in its scenario time, as the
         // live run's report did.
+        if let Some(what) = builder.mixed_scales() {
+            return Ok(Err(CommandError::FromMixedScales { what, files }));
+        }
         let lab = builder.lab().cloned();
         let scale = lab.as_ref().map_or(scale, |l| l.speed);
-        Ok::<_, std::io::Error>((builder.build(scale, slow), report, files, lab))
+        Ok::<_, std::io::Error>(Ok((builder.build(scale, slow), report, files, lab)))
     })
     .await?
-    .map_err(|source| CommandError::From { source })?;
+    .map_err(|source| CommandError::From { source })??;
     tell_bad_lines(&report);
     // Every file must yield a record: one that does not is a wrong
     // path or a broken file, not a quiet run.

@@ -89,6 +89,10 @@ pub struct Builder {
     raw: Vec<Vec<Raw>>,
     /// The first lab run the records name.
     lab: Option<LabRun>,
+    /// A lab run at another speed than the first, if any record names one.
+    other_lab: Option<LabRun>,
+    /// Some record named no lab run (real probes).
+    plain: bool,
     syn: SynSettings,
 }
 
@@ -159,11 +163,21 @@ impl Builder {
     }
 
     pub fn add(&mut self, o: &Observation<'_>) {
-        if let (None, Some((scenario, speed))) = (&self.lab, o.lab) {
-            self.lab = Some(LabRun {
-                scenario: scenario.to_string(),
-                speed,
-            });
+        match (o.lab, &self.lab) {
+            (Some((scenario, speed)), None) => {
+                self.lab = Some(LabRun {
+                    scenario: scenario.to_string(),
+                    speed,
+                });
+            }
+            (Some((scenario, speed)), Some(first)) if speed != first.speed && self.other_lab.is_none() => {
+                self.other_lab = Some(LabRun {
+                    scenario: scenario.to_string(),
+                    speed,
+                });
+            }
+            (None, _) => self.plain = true,
+            _ => {}
         }
         let target = self.target(o.target, o.url);
         let secs = |t: Option<SystemTime>| {
@@ -313,6 +327,23 @@ impl Builder {
         self.lab.as_ref()
     }
 
+    /// Records that cannot be put on one time scale: lab runs at two
+    /// speeds, or a lab run's records with real ones. Each run's own
+    /// speed is its scale, so read together they would be scaled wrong.
+    pub fn mixed_scales(&self) -> Option<String> {
+        match (&self.lab, &self.other_lab) {
+            (Some(a), Some(b)) => Some(format!(
+                "lab runs at different speeds ({} at {}, {} at {})",
+                a.scenario, a.speed, b.scenario, b.speed
+            )),
+            (Some(a), None) if self.plain => Some(format!(
+                "a lab run ({} at speed {}) and real probes (records without `lab`)",
+                a.scenario, a.speed
+            )),
+            _ => None,
+        }
+    }
+
     /// Take in another builder's observations (read on another thread),
     /// renumbering its targets, addresses, POPs and connections.
     pub fn absorb(&mut self, other: Builder) {
@@ -322,8 +353,15 @@ impl Builder {
             *self = other;
             return;
         }
-        if self.lab.is_none() {
-            self.lab = other.lab;
+        self.plain |= other.plain;
+        for run in [other.lab, other.other_lab].into_iter().flatten() {
+            match &self.lab {
+                None => self.lab = Some(run),
+                Some(first) if run.speed != first.speed && self.other_lab.is_none() => {
+                    self.other_lab = Some(run);
+                }
+                _ => {}
+            }
         }
         let targets: Vec<u16> = other
             .targets
@@ -364,6 +402,8 @@ impl Builder {
             && self.runs.names.is_empty()
             && self.conns.is_empty()
             && self.lab.is_none()
+            && self.other_lab.is_none()
+            && !self.plain
             && self.syn == SynSettings::default()
     }
 
