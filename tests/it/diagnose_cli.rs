@@ -62,6 +62,38 @@ fn records(n: u64) -> Vec<ProbeRecord> {
         .collect()
 }
 
+/// `coldlink diagnose ARGS`, sent SIGTERM once its stderr has shown a
+/// line containing `line`: the child (its stdout still to read), the
+/// stderr seen until then, and the rest of its stderr, open (closed, the
+/// report's last lines on stderr would meet a broken pipe).
+fn stopped_at(
+    args: &[&str],
+    line: &str,
+) -> (
+    std::process::Child,
+    String,
+    std::io::BufReader<std::process::ChildStderr>,
+) {
+    use std::io::BufReader;
+    use std::process::Stdio;
+    let mut child = Command::new(common::bin())
+        .arg("diagnose")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let seen = common::read_until_line(&mut stderr, line);
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    (child, seen, stderr)
+}
+
 fn write_records(dir: &tempfile::TempDir, name: &str, records: &[ProbeRecord], junk: &[&str]) -> String {
     let path = dir.path().join(name);
     let mut f = std::fs::File::create(&path).unwrap();
@@ -511,34 +543,11 @@ async fn an_unreachable_target_does_not_stop_the_plan_for_the_others() {
 /// The sweep's 0 s round says what it is, not "quiet for 0.00 ms".
 #[tokio::test]
 async fn the_sweeps_zero_gap_is_a_round_back_to_back() {
-    use std::io::BufReader;
-    use std::process::Stdio;
     let server = common::start(common::Behavior::Ok).await;
     let url = server.url("/");
     let seen = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(common::bin())
-            .args([
-                "diagnose",
-                &url,
-                "--probes",
-                "3",
-                "--idle-sweep",
-                "0s,10m",
-                "--format",
-                "json",
-            ])
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let seen = common::read_until_line(&mut stderr, "idle sweep 2/2");
-        let kill = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
+        let args = ["--probes", "3", "--idle-sweep", "0s,10m", "--format", "json"];
+        let (child, seen, _stderr) = stopped_at(&[&[url.as_str()], &args[..]].concat(), "idle sweep 2/2");
         child.wait_with_output().unwrap();
         seen
     })
@@ -567,11 +576,9 @@ fn a_target_that_refuses_is_a_verdict_not_a_crash() {
 
 #[test]
 fn sigterm_during_the_sweep_still_gives_a_report_of_what_was_measured() {
-    use std::io::BufReader;
-    use std::process::Stdio;
-    let mut child = Command::new(common::bin())
-        .args([
-            "diagnose",
+    // Stopped once the sweep has started its 10-minute quiet gap.
+    let (child, seen, _stderr) = stopped_at(
+        &[
             "--lab",
             "healthy",
             "--probes",
@@ -580,20 +587,9 @@ fn sigterm_during_the_sweep_still_gives_a_report_of_what_was_measured() {
             "10m",
             "--format",
             "json",
-        ])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until the sweep has started its 10-minute quiet gap.
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let seen = common::read_until_line(&mut stderr, "idle sweep 1/1");
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+        ],
+        "idle sweep 1/1",
+    );
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "healthy so far: {seen}");
     let report: Report = serde_json::from_slice(&out.stdout).unwrap();
