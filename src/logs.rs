@@ -3,6 +3,17 @@
 //! so lines are held (the newest [`HELD_MAX`]) and written out when the
 //! terminal is given back.
 
+/// `eprintln!` that never panics: a line for a closed stderr (the reader
+/// of `2>&1 | head` gone) is dropped, where `eprintln!` would end the
+/// command with a panic (exit 101) in the middle of its work.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::Mutex;

@@ -197,7 +197,7 @@ async fn prepare<C: ProbeTargets>(
     }
     commands::dual_stack::drop_unresolved(&mut cfg, &mut notes.out()).await;
     if let Some(proxy) = &notes.proxy {
-        eprintln!("{proxy}");
+        crate::say!("{proxy}");
     }
     Ok((cfg, lab))
 }

@@ -49,9 +49,13 @@ impl RunningLab {
 /// accepted.
 pub fn announce(lab: Option<&RunningLab>) {
     if let Some(RunningLab { lab, .. }) = lab {
-        eprintln!(
+        crate::say!(
             "coldlink lab {} (speed {}): {}\n  execute-api   {}\n  custom-domain {}",
-            lab.scenario.name, lab.scenario.speed, lab.scenario.summary, lab.execute_api, lab.custom_domain
+            lab.scenario.name,
+            lab.scenario.speed,
+            lab.scenario.summary,
+            lab.execute_api,
+            lab.custom_domain
         );
     }
 }

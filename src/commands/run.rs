@@ -88,7 +88,7 @@ fn announce(cfg: &RunConfig) {
         None if matches!(cfg.plan, RunPlan::Burst(_)) => "until done".to_string(),
         None => "until Ctrl-C".to_string(),
     };
-    eprintln!(
+    crate::say!(
         "coldlink run: profile {} — {} target(s), {plan}, {until}",
         cfg.profile.name,
         cfg.targets.len()

@@ -330,7 +330,7 @@ impl Rounds {
 async fn send_heartbeats(heartbeat: Heartbeat, mut rounds: mpsc::UnboundedReceiver<bool>) {
     while let Some(ok) = rounds.recv().await {
         if let Err(line) = heartbeat.send(ok).await {
-            eprintln!("coldlink keepwarm: {line}");
+            crate::say!("coldlink keepwarm: {line}");
         }
     }
 }

@@ -30,7 +30,7 @@ pub async fn run(
         // The run that holds it will report; this one checked nothing, so
         // it is no alarm (exit 0), only a line for cron's mail.
         Err(held @ LockError::Held { .. }) => {
-            eprintln!("coldlink keepwarm: {held}; not starting a second run");
+            crate::say!("coldlink keepwarm: {held}; not starting a second run");
             return Ok(Exit::Ok);
         }
         Err(e) => return Err(Error::Lock(e).into()),
@@ -86,7 +86,7 @@ pub async fn run(
     xray_segments::finish(segments, &mut std::io::stderr()).await;
     if let Some(url) = &cfg.heartbeat {
         if let Err(line) = Heartbeat::new(url.clone()).send(healthy).await {
-            eprintln!("coldlink keepwarm: {line}");
+            crate::say!("coldlink keepwarm: {line}");
         }
     }
     Ok(if healthy { Exit::Ok } else { Exit::Problem })

@@ -421,7 +421,7 @@ mod tests {
             if !stamps {
                 // A kernel (or sandbox) that refuses the option: the probe
                 // falls back to the wake-up, and there is nothing to check.
-                eprintln!("kernel time: skipped: SO_TIMESTAMPNS refused by this kernel");
+                crate::say!("kernel time: skipped: SO_TIMESTAMPNS refused by this kernel");
                 return;
             }
             let Some(RealStamp(at)) = tcp.last_arrival() else {

@@ -72,7 +72,7 @@ impl QueuedWriter {
                     if let Err(e) = file.write(&record) {
                         lost += 1;
                         if lost.is_power_of_two() {
-                            eprintln!(
+                            crate::say!(
                                 "coldlink {command}: --out: writing a record failed ({lost} lost so far): {e}"
                             );
                         }
@@ -95,9 +95,10 @@ impl QueuedWriter {
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.dropped += 1;
                 if self.dropped.is_power_of_two() {
-                    eprintln!(
+                    crate::say!(
                         "coldlink {}: --out: the disk is {QUEUED} records behind; {} dropped so far",
-                        self.command, self.dropped
+                        self.command,
+                        self.dropped
                     );
                 }
             }

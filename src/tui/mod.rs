@@ -307,7 +307,7 @@ impl Dashboard {
             Some(path) => format!("; records in {}", path.display()),
             None => String::new(),
         };
-        eprintln!(
+        crate::say!(
             "coldlink watch: {}, {} failed{kept}",
             crate::format::count(self.state.total_probes, "probe"),
             self.state.total_failed

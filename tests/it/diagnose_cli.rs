@@ -199,6 +199,26 @@ fn records_of_runs_on_different_time_scales_are_refused() {
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
 }
 
+/// A closed stderr (the reader of `2>&1 | head` gone) loses the lines
+/// for it, not the report: `eprintln!` panicked on the broken pipe
+/// (exit 101) at the first unreadable line it named.
+#[test]
+fn a_closed_stderr_loses_its_lines_not_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_records(&dir, "some-bad.ndjson", &records(30), &["not json", "{\"v\":1}"]);
+    let (reader, writer) = rustix::pipe::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(common::bin())
+        .args(["diagnose", "--from", &path, "--format", "json", "-q"])
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::from(writer))
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{:?}", out.status);
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report.source.unreadable_lines, 2);
+}
+
 /// `--help` names the default sweep the plan runs, 0 s round included.
 #[test]
 fn the_help_names_the_default_sweep() {

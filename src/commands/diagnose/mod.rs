@@ -119,7 +119,7 @@ async fn from_records(cfg: &DiagnoseConfig, paths: &[PathBuf]) -> anyhow::Result
 /// The first unreadable lines, each with its reason, and how many in all.
 fn tell_bad_lines(report: &crate::records::ReadReport) {
     for bad in &report.bad_samples {
-        eprintln!(
+        crate::say!(
             "coldlink: {}:{}: skipped: {}",
             bad.path.display(),
             bad.line,
@@ -127,7 +127,7 @@ fn tell_bad_lines(report: &crate::records::ReadReport) {
         );
     }
     if report.bad_lines > report.bad_samples.len() as u64 {
-        eprintln!("coldlink: … {} unreadable lines in all", report.bad_lines);
+        crate::say!("coldlink: … {} unreadable lines in all", report.bad_lines);
     }
 }
 
@@ -228,7 +228,7 @@ fn write_report(
             render::write(report, plots, format, false, &mut w)?;
             w.flush()?;
             if !cfg.quiet {
-                eprintln!(
+                crate::say!(
                     "coldlink: verdict {} — report written to {}",
                     report.verdict,
                     path.display()

@@ -29,8 +29,8 @@ impl Progress {
         }
         let line = format!("coldlink diagnose: {}", line.as_ref());
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
+            Some(bar) => bar.suspend(|| crate::say!("{line}")),
+            None => crate::say!("{line}"),
         }
     }
 
