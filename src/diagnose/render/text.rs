@@ -141,10 +141,11 @@ pub fn write(r: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
         for row in &r.idle_sweep {
             writeln!(
                 out,
-                "  gap {:>8}: {:>3} {}, {:>3} slow or failed, {}",
+                // The word padded so that the columns after it line up.
+                "  gap {:>8}: {:>3} {:<7} {:>3} slow or failed, {}",
                 super::with_measured(row.gap_ms, r.source.time_scale),
                 row.probes,
-                if row.probes == 1 { "probe" } else { "probes" },
+                if row.probes == 1 { "probe," } else { "probes," },
                 row.slow,
                 super::sweep_latency(row)
             )?;
