@@ -5,7 +5,7 @@
 //! its delayed-ACK timer (40 ms on Linux). Worth a line, not a verdict.
 
 use super::dataset::Dataset;
-use super::num::quantile_of;
+use super::num::quantiles;
 use crate::format::human_ms;
 
 /// Linux's minimum delayed-ACK time, and the window around it in which the
@@ -33,7 +33,7 @@ pub fn remarks(ds: &Dataset) -> Vec<String> {
             continue;
         }
         // Medians by selection: a million totals are not sorted for one value.
-        let fast_mode = quantile_of(totals.iter().copied(), 0.5);
+        let fast_mode = quantiles(totals.iter().copied(), &[0.5])[0];
         if fast_mode > FAST_MODE_MAX_MS {
             continue;
         }
@@ -46,7 +46,7 @@ pub fn remarks(ds: &Dataset) -> Vec<String> {
         if slow.len() < MIN_SLOW || !(SHARE.0..=SHARE.1).contains(&share) {
             continue;
         }
-        let slow_mode = quantile_of(slow.iter().copied(), 0.5);
+        let slow_mode = quantiles(slow.iter().copied(), &[0.5])[0];
         out.push(format!(
             "{}: {} of {} answers took about {} and the rest about {}: two modes {} apart, the shape of Nagle's algorithm meeting a delayed ACK (40 ms); too small to be a finding, but a request that writes its headers and body separately pays it. Check that the app and nginx set TCP_NODELAY (nginx: `tcp_nodelay on`, its default)",
             info.name,

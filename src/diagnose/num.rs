@@ -80,28 +80,6 @@ fn select_ranks(v: &mut [f64], from: usize, ranks: &[usize]) {
     select_ranks(&mut rest[1..], ranks[mid] + 1, &ranks[mid + 1..]);
 }
 
-/// `quantile(&sorted(values), q)`, by selection instead of a sort: the
-/// same value to the bit (the values at the two ranks interpolated are the
-/// ones a sort would put there).
-pub fn quantile_of(values: impl IntoIterator<Item = f64>, q: f64) -> f64 {
-    let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
-    match v.len() {
-        0 => f64::NAN,
-        1 => v[0],
-        n => {
-            let pos = q.clamp(0.0, 1.0) * (n - 1) as f64;
-            let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-            let (_, &mut low, upper) = v.select_nth_unstable_by(lo, f64::total_cmp);
-            let high = if hi == lo {
-                low
-            } else {
-                upper.iter().copied().min_by(f64::total_cmp).expect("hi < n")
-            };
-            low + (high - low) * (pos - lo as f64)
-        }
-    }
-}
-
 pub fn median(sorted: &[f64]) -> f64 {
     quantile(sorted, 0.5)
 }
@@ -245,7 +223,7 @@ mod tests {
             }
             for q in qs.iter().filter(|q| !q.is_nan()) {
                 assert_eq!(
-                    quantile_of(values.clone(), *q).to_bits(),
+                    quantiles(values.clone(), &[*q])[0].to_bits(),
                     quantile(&s, *q).to_bits(),
                     "n {n}, q {q}"
                 );

@@ -186,7 +186,7 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
     // the synthetic 100 000) run on a second core while this thread lays
     // out everything that does not depend on their findings. All of it
     // reads the dataset only, so the report is the same either way.
-    let (mut findings, (untested, tested, targets, idle_sweep, plots, ds_notes)) = both(
+    let (mut findings, (mut untested, tested, targets, idle_sweep, plots, ds_notes)) = both(
         || detect::run_all(ds, &aws),
         || {
             let rerun = ctx.rerun.clone().unwrap_or_else(|| rerun_from(ds));
@@ -206,7 +206,6 @@ pub fn diagnose(ds: &Dataset, ctx: &Context) -> (Report, Plots) {
     }
     // A cause a finding raised was found: "not tested" beside it would
     // contradict the verdict.
-    let mut untested = untested;
     untested.retain(|u| !coverage::found(u.cause, &findings));
     let top = findings.iter().find(|f| f.severity >= Severity::Warning);
     // No probe at all (a run stopped before its first one) tested nothing,

@@ -163,21 +163,9 @@ impl Builder {
     }
 
     pub fn add(&mut self, o: &Observation<'_>) {
-        match (o.lab, &self.lab) {
-            (Some((scenario, speed)), None) => {
-                self.lab = Some(LabRun {
-                    scenario: scenario.to_string(),
-                    speed,
-                });
-            }
-            (Some((scenario, speed)), Some(first)) if speed != first.speed && self.other_lab.is_none() => {
-                self.other_lab = Some(LabRun {
-                    scenario: scenario.to_string(),
-                    speed,
-                });
-            }
-            (None, _) => self.plain = true,
-            _ => {}
+        match o.lab {
+            Some((scenario, speed)) => self.saw_lab(scenario, speed),
+            None => self.plain = true,
         }
         let target = self.target(o.target, o.url);
         let secs = |t: Option<SystemTime>| {
@@ -327,6 +315,20 @@ impl Builder {
         self.lab.as_ref()
     }
 
+    /// A record's lab run: the first kept, and the first at another speed
+    /// beside it (what [`Builder::mixed_scales`] tells).
+    fn saw_lab(&mut self, scenario: &str, speed: f64) {
+        let run = || LabRun {
+            scenario: scenario.to_string(),
+            speed,
+        };
+        match &self.lab {
+            None => self.lab = Some(run()),
+            Some(first) if speed != first.speed && self.other_lab.is_none() => self.other_lab = Some(run()),
+            _ => {}
+        }
+    }
+
     /// Records that cannot be put on one time scale: lab runs at two
     /// speeds, or a lab run's records with real ones. Each run's own
     /// speed is its scale, so read together they would be scaled wrong.
@@ -355,13 +357,7 @@ impl Builder {
         }
         self.plain |= other.plain;
         for run in [other.lab, other.other_lab].into_iter().flatten() {
-            match &self.lab {
-                None => self.lab = Some(run),
-                Some(first) if run.speed != first.speed && self.other_lab.is_none() => {
-                    self.other_lab = Some(run);
-                }
-                _ => {}
-            }
+            self.saw_lab(&run.scenario, run.speed);
         }
         let targets: Vec<u16> = other
             .targets

@@ -1,9 +1,8 @@
 //! The fast way from a line to a [`RecordView`], for the lines coldlink
 //! writes; every other line goes to `serde_json`, which stays the judge.
-//! (About 680 lines: one pass over a line is one state machine, kept
-//! whole so that its hot loop inlines, and the numbers' exact rounding
-//! belongs to it; the key lists are in `keys.rs`, the tests in
-//! `tests.rs`.)
+//! (About 600 lines: one pass over a line is one state machine, kept
+//! whole so that its hot loop inlines; the key lists are in `keys.rs`,
+//! the tests in `tests.rs`.)
 //!
 //! Why by hand: `serde_json` into the borrowed view was most of the CPU of
 //! `diagnose --from` over a million records (docs/performance.md,
@@ -249,52 +248,9 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// The text of a number, checked against JSON's grammar: for the
-    /// numbers passed over.
-    fn number_text(&mut self) -> Option<&'a str> {
-        self.ws();
-        let b = self.bytes();
-        let start = self.at;
-        let mut i = start;
-        let digits = |i: &mut usize| {
-            let from = *i;
-            while b.get(*i).is_some_and(u8::is_ascii_digit) {
-                *i += 1;
-            }
-            *i > from
-        };
-        if b.get(i) == Some(&b'-') {
-            i += 1;
-        }
-        match b.get(i)? {
-            b'0' => i += 1,
-            b'1'..=b'9' => {
-                digits(&mut i);
-            }
-            _ => return None,
-        }
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            if !digits(&mut i) {
-                return None;
-            }
-        }
-        if let Some(b'e' | b'E') = b.get(i) {
-            i += 1;
-            if let Some(b'+' | b'-') = b.get(i) {
-                i += 1;
-            }
-            if !digits(&mut i) {
-                return None;
-            }
-        }
-        self.at = i;
-        self.text.get(start..i)
-    }
-
     /// A number, checked against JSON's grammar, with its digits read as
-    /// one integer on the way: for the numbers the view reads (one pass,
-    /// where the text was read twice before).
+    /// one integer on the way (one pass, where the text was read twice
+    /// before).
     fn number(&mut self) -> Option<Num<'a>> {
         self.ws();
         let b = self.bytes();
@@ -408,7 +364,7 @@ impl<'a> Scan<'a> {
             b't' => self.word(b"true"),
             b'f' => self.word(b"false"),
             b'n' => self.word(b"null"),
-            b'-' | b'0'..=b'9' => self.number_text().map(drop),
+            b'-' | b'0'..=b'9' => self.number().map(drop),
             _ => None,
         }
     }
