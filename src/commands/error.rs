@@ -35,6 +35,11 @@ pub enum CommandError {
     /// `report FILE...`: files that hold no record.
     #[error("{}: no probe records in it (expected the NDJSON records of probe --out, run, keepwarm or watch; .gz too)", list(paths))]
     NoRecords { paths: Vec<PathBuf> },
+    /// `report FILE...`: records of runs whose times have different scales
+    /// (lab runs at different speeds, or lab and real): merged, their
+    /// targets would mix the runs and one speed would label them all.
+    #[error("{}: the records mix {what}: their times cannot be read on one scale; report each run's records by themselves", list(paths))]
+    MixedScales { what: String, paths: Vec<PathBuf> },
     /// `diagnose --from`: reading the records failed (the message names the file).
     #[error("--from {source}")]
     From {

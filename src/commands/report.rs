@@ -10,7 +10,7 @@ use super::CommandError;
 use crate::cli::{GroupBy, ReportArgs, ReportFormat};
 use crate::exit::Exit;
 use crate::probe::{IpFamily, ProbeRecord};
-use crate::records::{self, family_of, ReadReport};
+use crate::records::{self, family_of, ReadReport, TimeScales};
 use crate::stats::{Breakdown, FamilyStats, GroupRow, RunStats, TargetSummary};
 
 #[derive(Serialize)]
@@ -58,19 +58,22 @@ pub struct Loaded {
     pub families: FamilyStats,
     pub breakdown: Option<Breakdown>,
     pub read: ReadReport,
-    /// The first lab run the records name: their times are measured, the
-    /// scenario's are `speed` times longer.
-    pub lab: Option<std::sync::Arc<crate::probe::LabRun>>,
+    /// The lab run the records name, if any (one: runs at other speeds,
+    /// or real probes beside it, are refused): their times are measured,
+    /// the scenario's are `speed` times longer.
+    pub lab: Option<crate::probe::LabRun>,
 }
 
 /// Read every file (streaming) into merged stats and an optional breakdown.
-/// A file that cannot be opened is bad input; a bad line is not.
+/// A file that cannot be opened is bad input; a bad line is not. Records
+/// on different time scales (lab runs at two speeds, or lab and real) are
+/// refused: their targets would merge and one speed would label them all.
 pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, CommandError> {
     let mut stats = RunStats::default();
     let mut families = FamilyStats::default();
     let mut breakdown = by.map(|_| Breakdown::default());
     let mut read = ReadReport::default();
-    let mut lab = None;
+    let mut scales = TimeScales::default();
     for path in files {
         let reader = records::open(path).map_err(|source| CommandError::Unreadable {
             path: path.clone(),
@@ -81,12 +84,17 @@ pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, CommandErr
             if let Some(family) = family_of(&r) {
                 families.record(family, &r);
             }
-            if lab.is_none() {
-                lab.clone_from(&r.lab);
-            }
+            let lab = r.lab.as_deref().map(|l| (l.scenario.as_str(), l.speed));
+            scales.saw(lab, Some(path));
             if let (Some(b), Some(by)) = (breakdown.as_mut(), by) {
                 b.record(group_key(by, &r), &r);
             }
+        });
+    }
+    if let Some(what) = scales.mixed() {
+        return Err(CommandError::MixedScales {
+            what,
+            paths: files.to_vec(),
         });
     }
     Ok(Loaded {
@@ -94,7 +102,7 @@ pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, CommandErr
         families,
         breakdown,
         read,
-        lab,
+        lab: scales.lab().cloned(),
     })
 }
 
@@ -146,7 +154,7 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write, stderr: &mut impl Write) 
                 files: &args.files,
                 records: loaded.read.records,
                 unreadable_lines: loaded.read.bad_lines,
-                lab: loaded.lab.as_deref(),
+                lab: loaded.lab.as_ref(),
                 targets: loaded.stats.summaries(),
                 families: loaded
                     .stats

@@ -378,3 +378,54 @@ fn a_file_with_no_record_is_named_and_exits_2() {
         }
     }
 }
+
+/// Records of lab runs at two speeds, or of a lab run beside real probes,
+/// share no time scale: report refused them as diagnose --from does (exit
+/// 2, the runs, speeds and files named), where it labelled every target
+/// with the first run's speed and merged the runs' targets. The same run
+/// at the same speed in two files is one report.
+#[test]
+fn report_refuses_records_on_different_time_scales() {
+    let record = |lab: &str| {
+        format!(
+            r#"{{"v":1,"target":"gateway","url":"http://127.0.0.1:9/","seq":1,"at":"2026-11-21T10:00:00.000001Z","scheduled_at":"2026-11-21T10:00:00Z","remote":null,"conn":null,"phases_ms":{{"queue":0.1,"dns":null,"connect":null,"tls":null,"send":null,"ttfb":null,"body":null}},"total_ms":0.1,"status":null,"http":null,"tls":null,"trace_id":null,"error":null{lab}}}"#
+        ) + "\n"
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, lab: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, record(lab)).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let slow = file("slow.ndjson", r#","lab":{"scenario":"bad-path","speed":10.0}"#);
+    let fast = file("fast.ndjson", r#","lab":{"scenario":"bad-path","speed":20.0}"#);
+    let again = file("again.ndjson", r#","lab":{"scenario":"bad-path","speed":10.0}"#);
+    let real = file("real.ndjson", "");
+    let report = |files: &[&str]| Command::new(bin()).arg("report").args(files).output().unwrap();
+    for (files, said) in [
+        (
+            [&slow, &fast],
+            format!("the records mix lab runs at different speeds (bad-path at 10 in {slow}, bad-path at 20 in {fast})"),
+        ),
+        (
+            [&slow, &real],
+            format!("the records mix a lab run (bad-path at speed 10 in {slow}) and real probes (records without `lab`, in {real})"),
+        ),
+    ] {
+        let out = report(&[files[0], files[1]]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(&said), "{err}");
+        assert!(out.stdout.is_empty(), "no report: {}", String::from_utf8_lossy(&out.stdout));
+    }
+    let out = report(&[&slow, &again]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("2 record(s) from 2 file(s)"), "{text}");
+    assert!(text.contains("lab run: scenario bad-path at speed 10;"), "{text}");
+}

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use super::{Dataset, EdgeCache, Ix, Sample, SynSettings, TargetInfo, VantageIx};
 use crate::probe::{IpFamily, LabRun, Phase, TargetKind};
-use crate::records::{family_of_remote, Observation, Reuse};
+use crate::records::{family_of_remote, Observation, Reuse, TimeScales};
 
 /// A gap shorter than this (real time) joins a probe to the session of the
 /// one before it: back-to-back probes leave well under a millisecond, so
@@ -87,12 +87,8 @@ pub struct Builder {
     /// parts that are never moved once allocated: a million samples grow
     /// no vector by copying, and another builder's are taken over whole.
     raw: Vec<Vec<Raw>>,
-    /// The first lab run the records name.
-    lab: Option<LabRun>,
-    /// A lab run at another speed than the first, if any record names one.
-    other_lab: Option<LabRun>,
-    /// Some record named no lab run (real probes).
-    plain: bool,
+    /// The lab runs the records name, and whether some are real probes.
+    scales: TimeScales,
     syn: SynSettings,
 }
 
@@ -163,10 +159,7 @@ impl Builder {
     }
 
     pub fn add(&mut self, o: &Observation<'_>) {
-        match o.lab {
-            Some((scenario, speed)) => self.saw_lab(scenario, speed),
-            None => self.plain = true,
-        }
+        self.scales.saw(o.lab, None);
         let target = self.target(o.target, o.url);
         let secs = |t: Option<SystemTime>| {
             t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
@@ -312,38 +305,14 @@ impl Builder {
     /// The lab run the records came from, if they say so: their times are
     /// real, and the scenario's are `speed` times longer.
     pub fn lab(&self) -> Option<&LabRun> {
-        self.lab.as_ref()
-    }
-
-    /// A record's lab run: the first kept, and the first at another speed
-    /// beside it (what [`Builder::mixed_scales`] tells).
-    fn saw_lab(&mut self, scenario: &str, speed: f64) {
-        let run = || LabRun {
-            scenario: scenario.to_string(),
-            speed,
-        };
-        match &self.lab {
-            None => self.lab = Some(run()),
-            Some(first) if speed != first.speed && self.other_lab.is_none() => self.other_lab = Some(run()),
-            _ => {}
-        }
+        self.scales.lab()
     }
 
     /// Records that cannot be put on one time scale: lab runs at two
     /// speeds, or a lab run's records with real ones. Each run's own
     /// speed is its scale, so read together they would be scaled wrong.
     pub fn mixed_scales(&self) -> Option<String> {
-        match (&self.lab, &self.other_lab) {
-            (Some(a), Some(b)) => Some(format!(
-                "lab runs at different speeds ({} at {}, {} at {})",
-                a.scenario, a.speed, b.scenario, b.speed
-            )),
-            (Some(a), None) if self.plain => Some(format!(
-                "a lab run ({} at speed {}) and real probes (records without `lab`)",
-                a.scenario, a.speed
-            )),
-            _ => None,
-        }
+        self.scales.mixed()
     }
 
     /// Take in another builder's observations (read on another thread),
@@ -355,10 +324,7 @@ impl Builder {
             *self = other;
             return;
         }
-        self.plain |= other.plain;
-        for run in [other.lab, other.other_lab].into_iter().flatten() {
-            self.saw_lab(&run.scenario, run.speed);
-        }
+        self.scales.absorb(other.scales);
         let targets: Vec<u16> = other
             .targets
             .iter()
@@ -397,9 +363,7 @@ impl Builder {
             && self.vantages.names.is_empty()
             && self.runs.names.is_empty()
             && self.conns.is_empty()
-            && self.lab.is_none()
-            && self.other_lab.is_none()
-            && !self.plain
+            && self.scales == TimeScales::default()
             && self.syn == SynSettings::default()
     }
 
