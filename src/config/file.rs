@@ -135,14 +135,19 @@ pub fn read(path: &Path) -> Result<(String, ProfileFile), ConfigError> {
     })?;
     let file: ProfileFile = toml::from_str(&text).map_err(|e| {
         let source = Source { path, text: &text };
+        let at = e.span().map(|s| s.start);
+        let mut message = with_key(
+            at.and_then(|at| key_at(&text, at)),
+            in_words(&without_values(e.message().trim_end())),
+        );
+        if let Some(hint) = at.and_then(|at| quotes_hint(&text, at, e.message())) {
+            message = format!("{message}; {hint}");
+        }
         ConfigError::ProfileSyntax {
             path: path.to_path_buf(),
-            line: e.span().map(|s| source.line(s.start)),
-            column: e.span().map(|s| source.column(s.start)),
-            message: with_key(
-                e.span().and_then(|s| key_at(&text, s.start)),
-                in_words(&without_values(e.message().trim_end())),
-            ),
+            line: at.map(|at| source.line(at)),
+            column: at.map(|at| source.column(at)),
+            message,
             toml: Box::new(e),
         }
     })?;
@@ -184,6 +189,66 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     let key = key.trim();
     let plain = |c: char| c.is_ascii_alphanumeric() || "_-.\" ".contains(c);
     (!key.is_empty() && key.chars().all(plain)).then(|| key.replace('"', ""))
+}
+
+/// For a syntax error in a value the profile takes as a string: how a
+/// string is written. toml's words for a value without quotes depend on
+/// its first letter ("invalid boolean, expected `true`" for `url = ftp://…`)
+/// and an unclosed string in an inline table reads "unclosed inline
+/// table"; neither says that a quoted string is what goes there. The hint
+/// names the key, never the value (it may be a secret).
+fn quotes_hint(text: &str, at: usize, message: &str) -> Option<String> {
+    // A file that is TOML has no syntax error: a schema error's words
+    // (a string where a number goes, say) need no hint.
+    if message.contains("duplicate") || text.parse::<toml::Table>().is_ok() {
+        return None;
+    }
+    let key = key_at(text, at)?;
+    let start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let before = text.get(start..at)?;
+    let (_, value) = before.split_once('=')?;
+    // In an inline table (`headers = { x-api-key = … }`), the key of the
+    // entry the error is in.
+    let inner = match value.trim_start().strip_prefix('{') {
+        Some(entries) => {
+            let (entry, _) = entries.rsplit_once('=')?;
+            Some(entry.rsplit(',').next()?.trim())
+        }
+        None => None,
+    };
+    let header = text[..start]
+        .lines()
+        .rev()
+        .map(str::trim_start)
+        .find(|l| l.starts_with('['))
+        .unwrap_or_default();
+    takes_string(header, &key, inner).then(|| match inner {
+        Some(_) => format!("strings need quotes at both ends: {key} = {{ NAME = \"...\" }}"),
+        None => format!("strings need quotes at both ends: {key} = \"...\""),
+    })
+}
+
+/// Whether the profile's schema takes a string at `key` in the table
+/// `header` (`[[target]]`, `[schedule]`; "" for the top level), or in
+/// its inline table's entry `inner`: asked of the schema itself, with a
+/// one-key profile holding a string there.
+fn takes_string(header: &str, key: &str, inner: Option<&str>) -> bool {
+    let value = match inner {
+        Some(inner) => format!("{{ {inner} = \"x\" }}"),
+        None => "\"x\"".to_string(),
+    };
+    let probe = format!("{header}\n{key} = {value}\n");
+    if probe.parse::<toml::Table>().is_err() {
+        return false;
+    }
+    match toml::from_str::<ProfileFile>(&probe) {
+        Ok(_) => true,
+        // A string the schema reads further (a duration, a kind) or a
+        // field missing beside it: still a string's place.
+        Err(e) => !["invalid type", "unknown field"]
+            .iter()
+            .any(|no| e.message().starts_with(no)),
+    }
 }
 
 /// `key: message`, unless the message names the key already.
@@ -307,6 +372,58 @@ mod tests {
         let text = "a = 1\nheaders = { \"x\" = }\n";
         assert_eq!(key_at(text, text.find('}').unwrap()), Some("headers".to_string()));
         assert_eq!(key_at("[schedule\n", 9), None);
+    }
+
+    /// A value written without its quotes, or without the closing one,
+    /// where the profile takes a string: the error says how a string is
+    /// written, whatever toml's words ("invalid boolean", "unclosed inline
+    /// table"), and never shows the value. Where no string goes (a flag, a
+    /// list of numbers), or the file is TOML, no hint.
+    #[test]
+    fn a_string_without_quotes_is_told_how_strings_are_written() {
+        let target = "[[target]]\nname = \"a\"\nurl = \"https://h/\"\n";
+        for (body, said) in [
+            (
+                "[[target]]\nname = \"a\"\nurl = ftp://s3cret\n".to_string(),
+                "p.toml:3:7: url: invalid boolean, expected `false`; strings need quotes at both ends: url = \"...\"",
+            ),
+            (
+                "[[target]]\nname = \"a\"\nurl = https://s3cret\n".to_string(),
+                "url: string values must be quoted, expected literal string; strings need quotes at both ends: url = \"...\"",
+            ),
+            (
+                format!("{target}headers = {{ x-api-key = \"s3cret }}\n"),
+                "p.toml:4:34: headers: unclosed inline table, expected `}`; strings need quotes at both ends: headers = { NAME = \"...\" }",
+            ),
+            (
+                "[schedule]\ninterval = 30s\n".to_string(),
+                "interval: string values must be quoted, expected literal string; strings need quotes at both ends: interval = \"...\"",
+            ),
+            (
+                "name = team-api\n".to_string(),
+                "p.toml:1:8: name: invalid boolean, expected `true`; strings need quotes at both ends: name = \"...\"",
+            ),
+        ] {
+            let said_now = read_error(&body);
+            assert!(said_now.ends_with(said), "{body:?}: {said_now}");
+            assert!(!said_now.contains("s3cret"), "{said_now}");
+        }
+        for body in [
+            format!("{target}sigv4 = yes\n"),
+            format!("{target}expect_status = [200, x]\n"),
+            // TOML, the wrong type: serde's words say it.
+            format!("{target}sigv4 = \"yes\"\n"),
+        ] {
+            let said_now = read_error(&body);
+            assert!(!said_now.contains("strings need quotes"), "{body:?}: {said_now}");
+        }
+    }
+
+    fn read_error(body: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, body).unwrap();
+        read(&path).unwrap_err().to_string()
     }
 
     #[test]
