@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::heartbeat::Heartbeat;
+use super::heartbeat::{Heartbeat, HeartbeatLog};
 use super::lock::{Lock, LockError};
 use super::metrics::{outcome, vantage_label, Metrics};
 use super::outage::OutageLog;
@@ -328,8 +328,9 @@ impl Rounds {
 }
 
 async fn send_heartbeats(heartbeat: Heartbeat, mut rounds: mpsc::UnboundedReceiver<bool>) {
+    let mut log = HeartbeatLog::new();
     while let Some(ok) = rounds.recv().await {
-        if let Err(line) = heartbeat.send(ok).await {
+        if let Some(line) = log.outcome(heartbeat.send(ok).await) {
             crate::say!("coldlink keepwarm: {line}");
         }
     }

@@ -1,12 +1,19 @@
 //! `--heartbeat-url`: after each round, a GET to the URL when every target
 //! was ok, to `URL/fail` when one was not — the convention of
 //! cron-monitoring services (healthchecks.io, Cronitor, …), which then alert
-//! when the pings stop or fail. A failing heartbeat is logged, never fatal.
+//! when the pings stop or fail. A failing heartbeat is logged, never fatal,
+//! at most once every [`LOG_EVERY`] (the publishers' rate-limited log).
 
 use std::time::Duration;
 
+use crate::publish::RateLimitedLog;
+
 /// A heartbeat that gets no answer within this is given up (and logged).
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// A failing heartbeat is said at most this often (CloudWatch's warnings'
+/// period): a monitor down for an hour is a dozen lines, not a line a
+/// round.
+pub const LOG_EVERY: Duration = Duration::from_secs(300);
 
 pub struct Heartbeat {
     client: reqwest::Client,
@@ -48,6 +55,47 @@ impl Heartbeat {
     }
 }
 
+/// What the heartbeats' outcomes are worth a line: a failure at most once
+/// every [`LOG_EVERY`], with the count of those held back; the first
+/// success after failures, with their count (and the next failure is then
+/// said at once).
+pub struct HeartbeatLog {
+    log: RateLimitedLog,
+    failed_in_a_row: u64,
+}
+
+impl HeartbeatLog {
+    pub fn new() -> HeartbeatLog {
+        HeartbeatLog {
+            log: RateLimitedLog::new(LOG_EVERY),
+            failed_in_a_row: 0,
+        }
+    }
+
+    /// One heartbeat's outcome ([`Heartbeat::send`]'s): the line to say
+    /// now, if any.
+    pub fn outcome(&mut self, sent: Result<(), String>) -> Option<String> {
+        match sent {
+            Err(line) => {
+                self.failed_in_a_row += 1;
+                self.log.admit(&line)
+            }
+            Ok(()) if self.failed_in_a_row > 0 => {
+                let failed = std::mem::take(&mut self.failed_in_a_row);
+                self.log.reset();
+                Some(format!("heartbeats go through again, after {failed} failed"))
+            }
+            Ok(()) => None,
+        }
+    }
+}
+
+impl Default for HeartbeatLog {
+    fn default() -> Self {
+        HeartbeatLog::new()
+    }
+}
+
 /// reqwest's error text without the URL (which may hold a token).
 fn without_url(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
@@ -66,6 +114,36 @@ fn without_url(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A monitor down for many rounds: its failure said at once, then once
+    /// every 5 minutes with the rounds held back counted; its recovery
+    /// said; the next failure said at once. (Every round's failure was a
+    /// line before.)
+    #[tokio::test(start_paused = true)]
+    async fn failing_heartbeats_are_said_once_every_five_minutes() {
+        let mut log = HeartbeatLog::new();
+        let failed = || Err("heartbeat to http://127.0.0.1:9/… failed: could not connect".to_string());
+        let mut said = Vec::new();
+        // A round a minute, ten minutes down.
+        for _ in 0..11 {
+            said.extend(log.outcome(failed()));
+            tokio::time::advance(Duration::from_secs(60)).await;
+        }
+        assert_eq!(
+            said,
+            [
+                "heartbeat to http://127.0.0.1:9/… failed: could not connect",
+                "heartbeat to http://127.0.0.1:9/… failed: could not connect (4 more failures since the last line)",
+                "heartbeat to http://127.0.0.1:9/… failed: could not connect (4 more failures since the last line)",
+            ]
+        );
+        assert_eq!(
+            log.outcome(Ok(())).as_deref(),
+            Some("heartbeats go through again, after 11 failed")
+        );
+        assert_eq!(log.outcome(Ok(())), None);
+        assert!(log.outcome(failed()).is_some(), "a new failure, at once");
+    }
 
     #[test]
     fn a_failed_round_goes_to_url_slash_fail() {

@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use aggregate::Tap;
+pub use background::RateLimitedLog;
 pub use flush::{Stats, Timing};
 pub use namespace::Namespace;
 
