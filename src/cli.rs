@@ -100,7 +100,8 @@ pub struct ManArgs {
     pub page: Option<String>,
 
     /// Write coldlink.1 and one page per subcommand (coldlink-probe.1, …)
-    /// into DIR/man1 instead (created if need be), where MANPATH=DIR finds them.
+    /// into DIR/man1 instead (created if need be), where MANPATH=DIR finds
+    /// them; stderr says how many pages were written, and where.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }

@@ -3,7 +3,7 @@
 //! are generated too, and the list names only pages that exist.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::CommandError;
 use crate::cli::ManArgs;
@@ -13,7 +13,8 @@ use crate::exit::Exit;
 pub fn run(cli: clap::Command, args: &ManArgs, stdout: &mut impl Write) -> anyhow::Result<Exit> {
     let cli = pages(cli);
     if let Some(dir) = &args.dir {
-        write_all(cli, dir)?;
+        let (pages, man1) = write_all(cli, dir)?;
+        crate::say!("coldlink man: wrote {pages} pages to {}", man1.display());
         return Ok(Exit::Ok);
     }
     let page = match &args.page {
@@ -42,9 +43,10 @@ fn pages(cli: clap::Command) -> clap::Command {
 
 /// `coldlink.1` and `coldlink-SUBCOMMAND.1` for each subcommand, in
 /// `dir/man1`: the section's folder, where `MANPATH=dir man coldlink`
-/// looks for them.
-fn write_all(cli: clap::Command, dir: &Path) -> Result<(), CommandError> {
+/// looks for them. Returns how many pages, and the folder.
+fn write_all(cli: clap::Command, dir: &Path) -> Result<(usize, PathBuf), CommandError> {
     let dir = &dir.join("man1");
+    let pages = page_count(&cli);
     let failed = |doing| {
         move |source| CommandError::ManDir {
             path: dir.to_path_buf(),
@@ -53,5 +55,16 @@ fn write_all(cli: clap::Command, dir: &Path) -> Result<(), CommandError> {
         }
     };
     std::fs::create_dir_all(dir).map_err(failed("cannot create it"))?;
-    clap_mangen::generate_to(cli, dir).map_err(failed("cannot write the pages"))
+    clap_mangen::generate_to(cli, dir).map_err(failed("cannot write the pages"))?;
+    Ok((pages, dir.to_path_buf()))
+}
+
+/// The pages `clap_mangen::generate_to` writes: one for the command and
+/// one for each subcommand that is not hidden, at every depth.
+fn page_count(cmd: &clap::Command) -> usize {
+    1 + cmd
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(page_count)
+        .sum::<usize>()
 }

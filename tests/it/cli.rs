@@ -552,6 +552,16 @@ async fn every_man_page_referred_to_is_written() {
         assert!(written.contains(r), "{r} is referred to but not in {written:?}");
     }
     assert!(written.contains(&"coldlink.1".to_string()), "{written:?}");
+    // Said on stderr, with the count of pages and where: it was silent.
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "coldlink man: wrote {} pages to {}\n",
+            written.len(),
+            man1.display()
+        )
+    );
+    assert!(out.stdout.is_empty());
 
     // One subcommand's page on stdout, and a wrong name named.
     let out = coldlink(args(&["man", "probe"]), &[]).await;
