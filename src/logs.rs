@@ -72,6 +72,29 @@ impl Drop for LogWriter {
     }
 }
 
+/// stderr for a command's status lines, written as [`say!`](crate::say)
+/// writes: a line for a closed stderr (the reader of `2>&1 | head` gone)
+/// is dropped, never an error. A daemon's start line or outage line
+/// returned the broken pipe, and ended the daemon.
+pub fn stderr() -> Stderr {
+    Stderr
+}
+
+/// See [`stderr`].
+pub struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = io::stderr().flush();
+        Ok(())
+    }
+}
+
 /// Hold lines from now on (the dashboard has the terminal).
 pub fn hold() {
     let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());

@@ -133,7 +133,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
                 |cancel| async move { commands::lab::run(&args, &mut io::stdout().lock(), cancel).await },
             )
         }
-        Command::Report(args) => commands::report::run(&args, &mut io::stdout().lock(), &mut io::stderr()),
+        Command::Report(args) => {
+            commands::report::run(&args, &mut io::stdout().lock(), &mut crate::logs::stderr())
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "coldlink", &mut io::stdout().lock());
             Ok(Exit::Ok)

@@ -29,7 +29,7 @@ pub async fn run(
         KeepwarmMode::Once => crate::keepwarm::once::run(cfg, stdout, cancel).await,
         KeepwarmMode::Daemon { interval, jitter } => {
             // The daemon's lines are a log: stderr, like every log.
-            crate::keepwarm::daemon::run(cfg, interval, jitter, &mut std::io::stderr(), cancel).await
+            crate::keepwarm::daemon::run(cfg, interval, jitter, &mut crate::logs::stderr(), cancel).await
         }
     }
 }

@@ -38,7 +38,7 @@ impl StartNotes {
     /// Where the notes go: stderr, or nowhere.
     pub fn out(&self) -> Box<dyn std::io::Write> {
         match self.wanted {
-            true => Box::new(std::io::stderr()),
+            true => Box::new(crate::logs::stderr()),
             false => Box::new(std::io::sink()),
         }
     }

@@ -62,7 +62,7 @@ pub async fn run(
         // The last interval, within a short deadline, whatever the run's end.
         p.finish().await;
     }
-    xray_segments::finish(segments, &mut std::io::stderr()).await;
+    xray_segments::finish(segments, &mut crate::logs::stderr()).await;
     exit
 }
 

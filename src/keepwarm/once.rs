@@ -83,7 +83,7 @@ pub async fn run(
         writeln!(stdout, "{line}")?;
     }
     stdout.flush()?;
-    xray_segments::finish(segments, &mut std::io::stderr()).await;
+    xray_segments::finish(segments, &mut crate::logs::stderr()).await;
     if let Some(url) = &cfg.heartbeat {
         if let Err(line) = Heartbeat::new(url.clone()).send(healthy).await {
             crate::say!("coldlink keepwarm: {line}");

@@ -429,3 +429,24 @@ fn report_refuses_records_on_different_time_scales() {
     assert!(text.contains("2 record(s) from 2 file(s)"), "{text}");
     assert!(text.contains("lab run: scenario bad-path at speed 10;"), "{text}");
 }
+
+/// A closed stderr loses report's list of unreadable lines, not the
+/// report: the broken pipe ended it before its summary.
+#[test]
+fn report_on_a_closed_stderr_still_reports() {
+    const RECORD: &str = r#"{"v":1,"target":"t","url":"http://127.0.0.1:9/","seq":1,"at":"2026-11-21T10:00:00.000001Z","scheduled_at":"2026-11-21T10:00:00Z","remote":null,"conn":null,"phases_ms":{"queue":0.1,"dns":null,"connect":null,"tls":null,"send":null,"ttfb":null,"body":null},"total_ms":0.1,"status":null,"http":null,"tls":null,"trace_id":null,"error":null}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("some-bad.ndjson");
+    std::fs::write(&path, format!("{RECORD}\nnot json\n")).unwrap();
+    let (reader, writer) = rustix::pipe::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(bin())
+        .arg("report")
+        .arg(&path)
+        .stderr(Stdio::from(writer))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 record(s) from 1 file(s)"), "{text}");
+}

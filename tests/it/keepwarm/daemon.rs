@@ -329,3 +329,50 @@ async fn a_failing_out_file_is_logged_and_counted_never_fatal() {
     assert_eq!(code, Some(0), "{rest}");
     assert!(rest.contains("records could not be written to --out"), "{rest}");
 }
+
+/// A closed stderr (the reader of `2>&1 | head -1` gone) ends no daemon:
+/// its start line, outage lines and the stop's summary are dropped, the
+/// pings go on, and SIGTERM still ends it with 0. The daemon's own writer
+/// returned the broken pipe, and the daemon stopped at its first line.
+#[tokio::test]
+async fn a_closed_stderr_ends_no_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = closed_port();
+    let url = format!("http://{}/", closed.addr);
+    let (reader, writer) = rustix::pipe::pipe().unwrap();
+    drop(reader);
+    let child = Command::new(bin())
+        .args(["keepwarm", &url, "--interval", "10ms", "--lock"])
+        .arg(dir.path().join("l"))
+        .arg("--out")
+        .arg(dir.path().join("records.ndjson"))
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(writer))
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let running = std::sync::Arc::new(std::sync::Mutex::new(child));
+    let waited = running.clone();
+    let exited = move || waited.lock().unwrap().try_wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while records(dir.path()).len() < 9 {
+        assert_eq!(
+            exited(),
+            None,
+            "the daemon ended with {} records",
+            records(dir.path()).len()
+        );
+        assert!(Instant::now() < deadline, "fewer than 9 records after 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let code = tokio::task::spawn_blocking(move || running.lock().unwrap().wait().unwrap().code())
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0));
+}
