@@ -93,7 +93,9 @@ impl TimeScales {
                     a.run.scenario,
                     a.run.speed,
                     file(&a.file),
-                    file(plain).replacen(" in", ", in", 1)
+                    plain
+                        .as_ref()
+                        .map_or(String::new(), |f| format!(", in {}", f.display()))
                 )
             }),
             _ => None,
