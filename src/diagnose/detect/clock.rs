@@ -25,11 +25,11 @@
 //! Each clock gives the analysis its points: an idle period and whether the
 //! first request(s) after it were bad.
 //!
-//! Over 600 lines with its tests (about 385 without): the three clocks
+//! Over 600 lines with its tests (about 395 without): the three clocks
 //! share `Point` and the grouping of one quiet gap's connections, and the
 //! tests check the one-pass since-success sweep against `points` itself.
 
-use crate::diagnose::dataset::{Dataset, SESSION_JOIN_REAL_MS};
+use crate::diagnose::dataset::{Dataset, Sample, SESSION_JOIN_REAL_MS};
 use crate::format::human_ms;
 
 /// What the idle periods are measured by.
@@ -92,7 +92,6 @@ pub fn points(
     head: impl Fn(usize) -> bool,
     bad: impl Fn(usize) -> bool,
 ) -> Vec<Point> {
-    let join_ms = SESSION_JOIN_REAL_MS * ds.scale;
     // Per target: did its latest probe fail on a reused connection?
     let mut dropped = vec![false; ds.targets.len()];
     // The latest end of a successful probe, any target (s).
@@ -127,8 +126,7 @@ pub fn points(
             let b = bad(i);
             match clock {
                 Clock::ConnIdle => {
-                    let idle = s.conn_idle_ms as f64;
-                    if !s.new_conn() && idle.is_finite() && idle >= join_ms {
+                    if let Some(idle) = conn_idle(ds, s) {
                         // Connections of one quiet period (one per target)
                         // that sat idle about as long are one period, as on
                         // the quiet clock: two targets must not make one bad
@@ -195,6 +193,14 @@ pub fn points(
         }
     }
     sessions.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The idle time (scenario ms) [`Clock::ConnIdle`] reads for `s`: none
+/// for a new connection, nor for one reused inside a burst (idle for less
+/// than a session's join): that clock cannot measure those probes.
+pub fn conn_idle(ds: &Dataset, s: &Sample) -> Option<f64> {
+    let idle = s.conn_idle_ms as f64;
+    (!s.new_conn() && idle.is_finite() && idle >= SESSION_JOIN_REAL_MS * ds.scale).then_some(idle)
 }
 
 /// [`points`] on [`Clock::SinceSuccess`] for many values of `chain_from`
