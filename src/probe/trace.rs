@@ -39,11 +39,14 @@ fn hex8(x: u32) -> [u8; 8] {
     (v + 0x3030_3030_3030_3030 + letters * 0x27).to_be_bytes()
 }
 
+/// The length of a root id [`new_root_id`] makes.
+pub const ROOT_ID_LEN: usize = 35;
+
 /// A root trace id: `1-{8 hex digits of epoch seconds}-{24 hex random}`.
 pub fn new_root_id(now: SystemTime) -> String {
     let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as u32;
     let (high, low) = (random_u64(), random_u64());
-    let mut id = *b"1-00000000-000000000000000000000000";
+    let mut id: [u8; ROOT_ID_LEN] = *b"1-00000000-000000000000000000000000";
     id[2..10].copy_from_slice(&hex8(secs));
     id[11..19].copy_from_slice(&hex8((high >> 32) as u32));
     id[19..27].copy_from_slice(&hex8(high as u32));
