@@ -1,7 +1,7 @@
 //! Observations into a [`Dataset`]: targets, addresses, POPs and
 //! connections interned, builders from several reading threads merged, then
 //! sorted by time with the gaps, sessions and baselines computed.
-//! (About 670 lines with its tests, about 560 without: interning,
+//! (About 760 lines with its tests, about 610 without: interning,
 //! merging and building share the builder's tables.)
 
 use std::collections::HashMap;
@@ -86,7 +86,7 @@ pub struct Builder {
     /// Samples with absolute times (seconds since the epoch, real), in
     /// parts that are never moved once allocated: a million samples grow
     /// no vector by copying, and another builder's are taken over whole.
-    raw: Vec<Vec<Raw>>,
+    raw: Vec<Part>,
     /// The lab runs the records name, and whether some are real probes.
     scales: TimeScales,
     syn: SynSettings,
@@ -125,9 +125,47 @@ impl Interner {
     }
 }
 
-/// A sample with its start and end (seconds since the epoch, real), and
-/// where it ran from (no byte is left in a [`Sample`] for it).
-type Raw = (f64, f64, Sample, Option<VantageIx>);
+/// Up to [`PART`] samples as added. Until the build, a sample's `start_s`
+/// and `end_s` hold its absolute start and end (seconds since the epoch,
+/// real), so that a raw sample is no larger than the dataset's: the
+/// kernel zeroes every fresh page these parts take (a million records:
+/// 120 MB, 144 MB when the times and the vantage rode beside each sample;
+/// docs/performance.md, "Diagnosing stored records").
+#[derive(Debug)]
+struct Part {
+    samples: Vec<Sample>,
+    /// Where each sample ran from (no byte is left in a [`Sample`] for
+    /// it), by its index in `samples`; empty while no record of the part
+    /// named a vantage point, as in most files.
+    vantages: Vec<Option<VantageIx>>,
+}
+
+impl Part {
+    fn with_capacity(n: usize) -> Part {
+        Part {
+            samples: Vec::with_capacity(n),
+            vantages: Vec::new(),
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.samples.len() == self.samples.capacity()
+    }
+
+    fn push(&mut self, sample: Sample, vantage: Option<VantageIx>) {
+        if vantage.is_some() && self.vantages.len() < self.samples.len() {
+            self.vantages.resize(self.samples.len(), None);
+        }
+        if vantage.is_some() || !self.vantages.is_empty() {
+            self.vantages.push(vantage);
+        }
+        self.samples.push(sample);
+    }
+
+    fn vantage(&self, i: usize) -> Option<VantageIx> {
+        self.vantages.get(i).copied().flatten()
+    }
+}
 
 /// The most samples in one part of [`Builder`]'s raw samples (about 4 MB).
 const PART: usize = 1 << 15;
@@ -151,11 +189,11 @@ impl Builder {
     }
 
     pub fn len(&self) -> usize {
-        self.raw.iter().map(Vec::len).sum()
+        self.raw.iter().map(|p| p.samples.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.raw.iter().all(Vec::is_empty)
+        self.raw.iter().all(|p| p.samples.is_empty())
     }
 
     pub fn add(&mut self, o: &Observation<'_>) {
@@ -209,8 +247,9 @@ impl Builder {
         let network_ms = (o.total_ms - o.phases.queue.unwrap_or(0.0)).max(0.0);
         let sample = Sample {
             target,
-            start_s: 0.0,
-            end_s: 0.0,
+            // Absolute until the build (`Part`).
+            start_s: start,
+            end_s: end,
             total_ms: network_ms,
             phases,
             status: o.status.unwrap_or(0),
@@ -237,12 +276,12 @@ impl Builder {
         if o.phases.connect.is_some() || matches!(o.error, Some((_, Phase::Connect))) {
             self.syn.note(o.syn_sysctls);
         }
-        match self.raw.last_mut().filter(|part| part.len() < part.capacity()) {
-            Some(part) => part.push((start, end, sample, vantage)),
+        match self.raw.last_mut().filter(|part| !part.is_full()) {
+            Some(part) => part.push(sample, vantage),
             None => {
                 // Parts grow with the data, from small to `PART`.
-                let mut part = Vec::with_capacity(self.len().clamp(64, PART));
-                part.push((start, end, sample, vantage));
+                let mut part = Part::with_capacity(self.len().clamp(64, PART));
+                part.push(sample, vantage);
                 self.raw.push(part);
             }
         }
@@ -342,8 +381,10 @@ impl Builder {
         self.syn.absorb(other.syn);
         let map = |v: Option<Ix>, table: &[Ix]| v.map(|v| table[v.index()]);
         let mut parts = other.raw;
-        for (_, _, s, vantage) in parts.iter_mut().flatten() {
-            *vantage = vantage.map(|v| vantages[v.index()]);
+        for v in parts.iter_mut().flat_map(|p| &mut p.vantages) {
+            *v = v.map(|v| vantages[v.index()]);
+        }
+        for s in parts.iter_mut().flat_map(|p| &mut p.samples) {
             s.target = targets[s.target as usize];
             s.remote = map(s.remote, &remotes);
             s.pop = map(s.pop, &pops);
@@ -381,9 +422,14 @@ impl Builder {
         // on a tie; and it is cheap here, because each part is already
         // almost in time order (records are written as probes end) and
         // the stable sort merges such runs instead of partitioning them.
-        let mut order: Vec<(f64, u32, u32)> = Vec::with_capacity(raw.iter().map(Vec::len).sum());
+        let mut order: Vec<(f64, u32, u32)> = Vec::with_capacity(raw.iter().map(|p| p.samples.len()).sum());
         for (p, part) in raw.iter().enumerate() {
-            order.extend(part.iter().enumerate().map(|(i, r)| (r.0, p as u32, i as u32)));
+            order.extend(
+                part.samples
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.start_s, p as u32, i as u32)),
+            );
         }
         order.sort_by(|a, b| a.0.total_cmp(&b.0));
         let t0 = order.iter().map(|r| r.0).find(|t| t.is_finite());
@@ -393,7 +439,7 @@ impl Builder {
         let sample_vantages: Vec<_> = if compared {
             order
                 .iter()
-                .map(|&(_, p, i)| raw[p as usize][i as usize].3)
+                .map(|&(_, p, i)| raw[p as usize].vantage(i as usize))
                 .collect()
         } else {
             Vec::new()
@@ -402,7 +448,8 @@ impl Builder {
         // dataset (`fill`: the time is the fresh memory's first touch).
         let mut samples = super::fill::in_halves(order.len(), order.len() >= PARALLEL_FILL, |k| {
             let (_, p, i) = order[k];
-            let (start, end, mut s, _) = raw[p as usize][i as usize].clone();
+            let mut s = raw[p as usize].samples[i as usize].clone();
+            let (start, end) = (s.start_s, s.end_s);
             s.target = renumber[s.target as usize];
             let base = t0.unwrap_or(start);
             s.start_s = (start - base) * scale;
@@ -485,12 +532,12 @@ impl Builder {
 /// list in target order) could differ between two runs over one file.
 /// Records are written as probes end, so this is also the order in which a
 /// single run's file names them.
-fn in_order_answered(targets: Vec<TargetInfo>, raw: &[Vec<Raw>]) -> (Vec<TargetInfo>, Vec<u16>) {
+fn in_order_answered(targets: Vec<TargetInfo>, raw: &[Part]) -> (Vec<TargetInfo>, Vec<u16>) {
     let mut first_end = vec![f64::INFINITY; targets.len()];
-    for (_, end, s, _) in raw.iter().flatten() {
+    for s in raw.iter().flat_map(|p| &p.samples) {
         let first = &mut first_end[s.target as usize];
-        if end.total_cmp(first).is_lt() {
-            *first = *end;
+        if s.end_s.total_cmp(first).is_lt() {
+            *first = s.end_s;
         }
     }
     let mut order: Vec<usize> = (0..targets.len()).collect();
@@ -608,6 +655,46 @@ mod tests {
         let one = machine(&[("2026-12-07T10:00:00Z", "a"), ("2026-12-07T10:00:01Z", "a")]).build(1.0, None);
         assert_eq!(one.vantages, ["a"]);
         assert!(one.sample_vantages.is_empty() && one.vantage(0).is_none());
+    }
+
+    /// Records that name a vantage point among records that name none, in
+    /// several parts (the first holds 64) and two builders: each sample
+    /// keeps its own, or none; and the times kept in the raw samples until
+    /// the build come out relative to the first probe.
+    #[test]
+    fn vantage_points_named_by_some_records_stay_with_their_samples() {
+        let at =
+            |k: usize| crate::records::parse_time(&format!("2026-12-07T10:{:02}:{:02}Z", k / 60, k % 60));
+        let named = |k: usize| match k {
+            70..=89 => Some("a"),
+            100 | 150 => Some("b"),
+            _ => None,
+        };
+        let machine = |ks: &mut dyn Iterator<Item = usize>| {
+            let mut b = Builder::new();
+            for k in ks {
+                b.add(&Observation {
+                    target: "api",
+                    url: "https://api.example/x",
+                    at: at(k),
+                    total_ms: 500.0,
+                    status: Some(200),
+                    vantage: named(k),
+                    ..Observation::default()
+                });
+            }
+            b
+        };
+        let mut merged = machine(&mut (0..200).filter(|k| k % 3 != 0));
+        merged.absorb(machine(&mut (0..200).filter(|k| k % 3 == 0)));
+        assert!(merged.raw.len() > 2, "several parts");
+        let ds = merged.build(1.0, None);
+        assert_eq!(ds.samples.len(), 200);
+        for (k, s) in ds.samples.iter().enumerate() {
+            assert_eq!((s.start_s, s.end_s), (k as f64, k as f64 + 0.5));
+            let vantage = ds.vantage(k).map(|v| ds.vantages[v.index()].as_str());
+            assert_eq!(vantage, named(k), "sample {k}");
+        }
     }
 
     /// A name repeated, alternated or new gets the index of its first

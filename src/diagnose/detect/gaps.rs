@@ -9,7 +9,7 @@
 //! quiet time, the probe's own connection's idle time, or the time since the
 //! API last answered.
 //!
-//! About 720 lines with its tests (about 630 without): the step and window
+//! About 780 lines with its tests (about 690 without): the step and window
 //! rules read each other's edges on every clock, so they stay in one file;
 //! what a clock measures is `clock.rs`.
 
@@ -206,6 +206,11 @@ fn stalled(ds: &Dataset, s: &Sample) -> bool {
 /// had answered again is what a timer does.
 const SINCE_SUCCESS_RUNS: usize = 2;
 
+/// A try's levels are kept while its score is within this of the best
+/// score of a try surely judged (the judging's own margin is 1e-9: a try
+/// that far below cannot be chosen; the rest is room for rounding).
+const KEEP_MARGIN: f64 = 1e-6;
+
 /// The gap dependence on the clock that explains the bad first probes
 /// best: the API's quiet time unless another clock separates them more
 /// cleanly (a higher contrast; on a tie the first clock of
@@ -271,33 +276,63 @@ fn analyse_on(input: &Input<'_>, criterion: Bad, parallel: bool) -> Option<GapPa
             tries.push((clock, f64::INFINITY));
         }
     }
+    // A step on the time since the last success whose edge `hi` leaves
+    // no run begun between it and the try's own edge.
+    let consistent =
+        |hi: f64, chain_from: f64| hi <= chain_from && !edges.iter().any(|&e| e >= hi && e < chain_from);
+    let bins_of = |clock: Clock, chain_from: f64| {
+        let points = match (&since_success, clock) {
+            (Some(chains), Clock::SinceSuccess) => chains.points(chain_from),
+            _ => clock::points(ds, input.explained, clock, chain_from, head, bad),
+        };
+        levels(points)
+    };
+    // Whether the judging below takes a try whatever was found before it.
+    // Not the connection's own idle time: it may lose to the quiet time
+    // read without the probes it cannot place (`quiet_on_seen`).
+    let surely_judged = |clock: Clock, chain_from: f64, hi: f64| match clock {
+        Clock::Quiet => true,
+        Clock::ConnIdle => false,
+        Clock::SinceSuccess => {
+            consistent(hi, chain_from) && starts.iter().filter(|&&e| e >= hi).count() >= SINCE_SUCCESS_RUNS
+        }
+    };
     // Each try reads every probe: on two cores for a large dataset
     // (`halves`). Fisher's test of a range against the warm probes is
     // remembered by (bad, periods) inside it, one memo per thread: the
-    // same counts come back on every clock and edge.
+    // same counts come back on every clock and edge. A try's levels hold
+    // every period and failed probe: they are kept only while the try may
+    // still be judged best, not for every try (on real data with many
+    // sessions, many copies of them). A try scoring less than one surely
+    // judged, by more than the judging's margin, cannot be the best.
     let tried = super::halves::map(
         &tries,
         parallel,
-        Chance::default,
-        |chance, &(clock, chain_from)| {
-            let points = match (&since_success, clock) {
-                (Some(chains), Clock::SinceSuccess) => chains.points(chain_from),
-                _ => clock::points(ds, input.explained, clock, chain_from, head, bad),
-            };
-            let bins = levels(points);
-            best_range(ds, &bins, warm, warm_failed, chance).map(|range| (range, bins))
+        || (Chance::default(), f64::NEG_INFINITY),
+        |(chance, floor), &(clock, chain_from)| {
+            let bins = bins_of(clock, chain_from);
+            let range = best_range(ds, &bins, warm, warm_failed, chance)?;
+            let hi = bins[range.i].min_gap;
+            if surely_judged(clock, chain_from, hi) {
+                *floor = floor.max(range.score);
+            }
+            let kept = (range.score >= *floor - KEEP_MARGIN).then_some(bins);
+            Some(Found {
+                range,
+                hi,
+                bins: kept,
+            })
         },
     );
     // The best of them, judged in the order tried (an earlier clock stays
     // on a tie, and a step on the time since the last success may lean on
-    // one found before it).
-    let mut best: Option<(Range, Clock, Vec<Bin>)> = None;
-    let hi_of = |(r, _, bins): &(Range, Clock, Vec<Bin>)| bins[r.i].min_gap;
+    // one found before it). `hi` is the step's edge: its shortest period.
+    let mut best: Option<(Found, (Clock, f64))> = None;
     for (&(clock, chain_from), found) in tries.iter().zip(tried) {
-        let Some((range, bins)) = found else {
+        let Some(found) = found else {
             continue;
         };
-        let hi = bins[range.i].min_gap;
+        let hi = found.hi;
         if clock == Clock::ConnIdle {
             // Compared with the quiet time on the probes both clocks
             // measure: a bad probe the connection's clock cannot place (on
@@ -306,9 +341,9 @@ fn analyse_on(input: &Input<'_>, criterion: Bad, parallel: bool) -> Option<GapPa
             // machine's stall on a new connection after a short gap did
             // so, and blamed a NAT or conntrack on the client side.
             let seen = quiet_on_seen(input, &bads, warm, warm_failed, head, bad);
-            if let Some((quiet, quiet_bins)) = seen.filter(|(q, _)| range.score <= q.score + 1e-9) {
+            if let Some(quiet) = seen.filter(|q| found.range.score <= q.range.score + 1e-9) {
                 if best.is_none() {
-                    best = Some((quiet, Clock::Quiet, quiet_bins));
+                    best = Some((quiet, (Clock::Quiet, f64::INFINITY)));
                 }
                 continue;
             }
@@ -316,24 +351,37 @@ fn analyse_on(input: &Input<'_>, criterion: Bad, parallel: bool) -> Option<GapPa
         if clock == Clock::SinceSuccess {
             // Exactly the runs begun inside the step are read as the
             // pool's stale connections.
-            let consistent = hi <= chain_from && !edges.iter().any(|&e| e >= hi && e < chain_from);
             let runs = starts.iter().filter(|&&e| e >= hi).count();
-            let same_step = best.as_ref().is_some_and(|b| (hi_of(b) - hi).abs() < 1e-6);
-            if !consistent || (runs < SINCE_SUCCESS_RUNS && !same_step) {
+            let same_step = best.as_ref().is_some_and(|(b, _)| (b.hi - hi).abs() < 1e-6);
+            if !consistent(hi, chain_from) || (runs < SINCE_SUCCESS_RUNS && !same_step) {
                 continue;
             }
         }
-        if best.as_ref().is_none_or(|(b, _, _)| range.score > b.score + 1e-9) {
-            best = Some((range, clock, bins));
+        if best
+            .as_ref()
+            .is_none_or(|(b, _)| found.range.score > b.range.score + 1e-9)
+        {
+            best = Some((found, (clock, chain_from)));
         }
     }
-    let (Range { i, j, .. }, clock, bins) = best?;
+    let (
+        Found {
+            range: Range { i, j, .. },
+            bins,
+            ..
+        },
+        (clock, chain_from),
+    ) = best?;
+    // Never dropped by the argument above (the debug builds' tests hold
+    // it to that); were it wrong, they are made again: the same answer.
+    debug_assert!(bins.is_some(), "the best try's levels were dropped");
+    let bins = bins.unwrap_or_else(|| bins_of(clock, chain_from));
     Some(pattern(ds, &bins, i, j, clock, warm))
 }
 
 /// The best range on the API's quiet time with the bad probes
 /// [`Clock::ConnIdle`] cannot measure left out ([`clock::conn_idle`]),
-/// and its levels.
+/// its step's edge and its levels.
 fn quiet_on_seen(
     input: &Input<'_>,
     bads: &[bool],
@@ -341,7 +389,7 @@ fn quiet_on_seen(
     warm_failed: usize,
     head: impl Fn(usize) -> bool,
     bad: impl Fn(usize) -> bool,
-) -> Option<(Range, Vec<Bin>)> {
+) -> Option<Found> {
     let ds = input.ds;
     let left_out: Vec<bool> = ds
         .samples
@@ -357,7 +405,20 @@ fn quiet_on_seen(
         head,
         bad,
     ));
-    best_range(ds, &bins, warm, warm_failed, &mut Chance::default()).map(|range| (range, bins))
+    let range = best_range(ds, &bins, warm, warm_failed, &mut Chance::default())?;
+    Some(Found {
+        hi: bins[range.i].min_gap,
+        range,
+        bins: Some(bins),
+    })
+}
+
+/// A try's best range, its step's edge (the range's shortest period) and,
+/// while the try may still be judged best, its levels.
+struct Found {
+    range: Range,
+    hi: f64,
+    bins: Option<Vec<Bin>>,
 }
 
 /// The largest chance (Fisher's exact test against the probes inside
