@@ -183,15 +183,7 @@ fn an_idle_sweep_asked_for_runs_after_an_early_stop() {
     let lab = ["--lab", "edge", "--speed", "20", "--set", "edge.delay=1s"];
     let (_, report) = diagnose(&args(&[&lab[..], &["--idle-sweep", "20s,40s"]].concat()));
     assert_eq!(report.verdict, Cause::Edge, "{}", explain(&report));
-    assert!(
-        report
-            .notes
-            .iter()
-            .any(|n| n.contains("burst on new connections stopped early")),
-        "{:?}",
-        report.notes
-    );
-    assert_eq!(report.source.mode, "idle-sweep");
+    assert_eq!(report.source.mode, "idle-sweep", "{:?}", report.notes);
     for gap_ms in [20_000.0, 40_000.0] {
         let row = report.idle_sweep.iter().find(|r| r.gap_ms == gap_ms);
         assert_eq!(
@@ -205,6 +197,14 @@ fn an_idle_sweep_asked_for_runs_after_an_early_stop() {
     // gaps, one probe per target after each; the fresh burst cut short.
     let fresh = report.source.probes - (2 * DEFAULT_PROBES as usize + 3 * 2 + 2 * 2);
     assert!(fresh < 2 * DEFAULT_PROBES as usize, "{}", report.source.probes);
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("burst on new connections stopped early")),
+        "{:?}",
+        report.notes
+    );
     // What the cut burst left untested, only the whole plan tests.
     assert!(
         report.untested.iter().all(|u| u.run.contains(" --full")),
