@@ -438,7 +438,8 @@ pub struct DiagnoseArgs {
     pub quick: bool,
 
     /// Run every stage of the plan, even once its first probes settle a
-    /// cause (the plan stops there otherwise, and lists what it did not test).
+    /// cause (the plan stops there otherwise, and lists what it did not test;
+    /// a sweep asked for with --idle-sweep runs in any case).
     #[arg(long, conflicts_with = "from")]
     pub full: bool,
 

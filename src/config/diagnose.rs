@@ -43,6 +43,9 @@ pub struct DiagnoseConfig {
     pub quick_gaps: Vec<Duration>,
     /// The idle sweep's gaps (real time); empty without --idle-sweep.
     pub sweep: Vec<Duration>,
+    /// `--idle-sweep` was given: the sweep is what the user came for, so
+    /// an early stop may not skip it (`--lab` alone only implies one).
+    pub sweep_asked: bool,
     /// Scenario time ÷ real time: the lab's speed, else 1.
     pub scale: f64,
     pub lab: Option<String>,
@@ -262,6 +265,7 @@ impl DiagnoseConfig {
             probes: args.probes.unwrap_or(DEFAULT_PROBES),
             quick_gaps: QUICK_GAPS.iter().map(|g| real(*g)).collect(),
             sweep: sweep.iter().map(|g| real(*g)).collect(),
+            sweep_asked: args.idle_sweep.is_some(),
             scale,
             lab: lab.as_ref().map(|l| l.name.to_string()),
             slow_ms: slow.map(|d| d.as_secs_f64() * 1000.0),

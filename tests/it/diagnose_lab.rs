@@ -172,6 +172,56 @@ fn full_runs_the_whole_plan() {
     assert_eq!(report.source.probes, 2 * 4 * 2 + 3 * 2);
 }
 
+/// A sweep asked for with `--idle-sweep` runs even once the burst on new
+/// connections settles a cause: `edge` explains no idle timer, and the
+/// user came for those. The burst on reused connections (the sweep's
+/// connections and baseline) and the short gaps run whole too. `--lab`
+/// alone only implies a sweep: there the early stop still skips it.
+#[test]
+fn an_idle_sweep_asked_for_runs_after_an_early_stop() {
+    // 1 s of edge delay stays far above loopback noise at speed 20.
+    let lab = ["--lab", "edge", "--speed", "20", "--set", "edge.delay=1s"];
+    let (_, report) = diagnose(&args(&[&lab[..], &["--idle-sweep", "20s,40s"]].concat()));
+    assert_eq!(report.verdict, Cause::Edge, "{}", explain(&report));
+    assert_eq!(report.source.mode, "idle-sweep", "{:?}", report.notes);
+    for gap_ms in [20_000.0, 40_000.0] {
+        let row = report.idle_sweep.iter().find(|r| r.gap_ms == gap_ms);
+        assert_eq!(
+            row.map(|r| r.probes),
+            Some(2),
+            "{gap_ms}: {:?}",
+            report.idle_sweep
+        );
+    }
+    // The reused burst whole (20 per target), three short gaps, two sweep
+    // gaps, one probe per target after each; the fresh burst cut short.
+    let fresh = report.source.probes - (2 * DEFAULT_PROBES as usize + 3 * 2 + 2 * 2);
+    assert!(fresh < 2 * DEFAULT_PROBES as usize, "{}", report.source.probes);
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("burst on new connections stopped early")),
+        "{:?}",
+        report.notes
+    );
+    // What the cut burst left untested, only the whole plan tests.
+    assert!(
+        report.untested.iter().all(|u| u.run.contains(" --full")),
+        "{:?}",
+        report.untested
+    );
+
+    let (_, implied) = diagnose(&args(&lab));
+    assert_eq!(implied.verdict, Cause::Edge, "{}", explain(&implied));
+    assert_eq!(implied.source.mode, "quick", "{:?}", implied.notes);
+    assert!(
+        implied.notes.iter().any(|n| n.contains("the plan stopped early")),
+        "{:?}",
+        implied.notes
+    );
+}
+
 /// Issue 14: a healthy path probed too briefly for its idle timers is
 /// `inconclusive`, not `healthy`, and names the command that tests them.
 #[test]

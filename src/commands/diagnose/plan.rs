@@ -3,8 +3,9 @@
 //! one probe per target in turn. A gap is quiet for the whole API (nothing
 //! else is in flight), because the gateway pools its integration
 //! connections across all routes: only a quiet API lets them sit idle. A
-//! burst ends early once its records settle a cause; a target that takes
-//! no connection is dropped.
+//! burst ends early once its records settle a cause, and the plan with it
+//! unless `--idle-sweep` asked for the sweep; a target that takes no
+//! connection is dropped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,9 @@ struct Collected<'a> {
     cfg: &'a DiagnoseConfig,
     /// Checked for a conclusive finding once the records reach this count.
     next_check: usize,
+    /// Whether a conclusive finding may still end a burst: not with
+    /// `--full`, nor once the plan has settled on running to its end.
+    checking: bool,
 }
 
 impl Collected<'_> {
@@ -75,7 +79,7 @@ impl Collected<'_> {
     /// then each time their number has grown by a quarter (so that a long
     /// burst costs O(n log n), not O(n²)).
     fn conclusive(&mut self) -> Option<crate::diagnose::Finding> {
-        if self.cfg.full || self.records.len() < self.next_check {
+        if !self.checking || self.records.len() < self.next_check {
             return None;
         }
         self.next_check = (self.records.len() + self.records.len() / 4).max(self.records.len() + 1);
@@ -139,6 +143,7 @@ async fn run_stages(
         writer,
         cfg,
         next_check: FIRST_CHECK,
+        checking: !cfg.full,
     };
     let mut notes = Vec::new();
     let mut targets = Arc::new(targets);
@@ -203,11 +208,24 @@ async fn run_stages(
         targets = Arc::new(left);
     }
     if let Some(f) = settled.as_ref().filter(|_| !targets.is_empty()) {
-        let line = stopped_early(f, got.records.len(), "the burst on new connections");
+        let line = match cfg.sweep_asked {
+            true => burst_stopped_early(f, got.records.len()),
+            false => stopped_early(f, got.records.len(), "the burst on new connections"),
+        };
         progress.say(&line);
         notes.push(line);
     }
-    if settled.is_some() || targets.is_empty() || cancel.is_cancelled() {
+    // A sweep the user asked for runs whatever the bursts settled: an idle
+    // timer is a cause of its own, which no finding of the bursts rules
+    // in or out. It needs the burst on reused connections whole (it opens
+    // the connections the gaps leave idle, and is the warm baseline their
+    // probes are judged by) and the short gaps (the curve's first points),
+    // so only the rest of this burst is skipped.
+    let sweep_anyway = cfg.sweep_asked && settled.is_some();
+    if sweep_anyway {
+        got.checking = false;
+    }
+    if (settled.is_some() && !sweep_anyway) || targets.is_empty() || cancel.is_cancelled() {
         return Ok(PlanOutcome {
             records: got.records,
             notes,
@@ -283,7 +301,7 @@ async fn run_stages(
     Ok(PlanOutcome {
         records: got.records,
         notes,
-        stopped_early: false,
+        stopped_early: sweep_anyway,
         swept: swept > 0,
     })
 }
@@ -292,6 +310,15 @@ async fn run_stages(
 fn stopped_early(f: &crate::diagnose::Finding, probes: usize, stage: &str) -> String {
     format!(
         "the plan stopped early, during {stage}: after {probes} probes the evidence for {} was conclusive (confidence {:.2}); the rest of the plan was not run",
+        f.cause, f.confidence
+    )
+}
+
+/// The note for a burst on new connections that stopped once a finding was
+/// settled, in a plan that goes on for the idle sweep asked for.
+fn burst_stopped_early(f: &crate::diagnose::Finding, probes: usize) -> String {
+    format!(
+        "the burst on new connections stopped early: after {probes} probes the evidence for {} was conclusive (confidence {:.2}); the rest of that burst was not run, the rest of the plan was, for the idle sweep asked for",
         f.cause, f.confidence
     )
 }
