@@ -71,6 +71,27 @@ pub struct GapPattern {
     pub stall_ms: f64,
     /// (bad, probes) among probes inside bursts (not after a quiet gap).
     pub warm: (usize, usize),
+    /// Bad first probes on new connections that were set aside: the quiet
+    /// time shows this pattern only without them, and the plain reading
+    /// of it showed none (`analyse`). Zero on every other reading.
+    pub set_aside: usize,
+}
+
+impl GapPattern {
+    /// A finding on a pattern read only after setting probes aside is
+    /// never sure enough to end a plan early (`detect::CONCLUSIVE`).
+    pub const SET_ASIDE_CONFIDENCE: f64 = 0.7;
+
+    /// The evidence line saying which probes the pattern was read without,
+    /// if any.
+    pub fn set_aside_line(&self) -> Option<String> {
+        (self.set_aside > 0).then(|| {
+            format!(
+                "read without {} bad first request(s) on new connections, which no idle clock places (a busy client's stall, or a second cause): with them, the quiet time shows no step",
+                self.set_aside
+            )
+        })
+    }
 }
 
 /// Gaps within 5 % of a level's shortest are one level (a sweep's repeated
@@ -216,8 +237,12 @@ const KEEP_MARGIN: f64 = 1e-6;
 /// cleanly (a higher contrast; on a tie the first clock of
 /// [`Bad::clocks`] stays, so that where the clocks agree nothing changes).
 /// The connection's own idle time must do so against the quiet time read
-/// without the bad probes it cannot measure (new connections): leaving a
-/// probe out is no reading of it.
+/// without the bad probes it cannot place (on new connections; the good
+/// ones there stay: a timer behind the gateway spares no connection of
+/// the client's, one on the client's side spares the new ones): leaving a
+/// probe out is no reading of it. Where only that reading of the quiet
+/// time shows a pattern, it is the one found, and the probes it set aside
+/// are counted (`GapPattern::set_aside`).
 ///
 /// On every clock the range's bounds (`lo_ms`, `hi_ms`) are the idle time
 /// of a period: on the time since the last success too, because every
@@ -321,6 +346,7 @@ fn analyse_on(input: &Input<'_>, criterion: Bad, parallel: bool) -> Option<GapPa
                 range,
                 hi,
                 bins: kept,
+                set_aside: 0,
             })
         },
     );
@@ -334,12 +360,13 @@ fn analyse_on(input: &Input<'_>, criterion: Bad, parallel: bool) -> Option<GapPa
         };
         let hi = found.hi;
         if clock == Clock::ConnIdle {
-            // Compared with the quiet time on the probes both clocks
-            // measure: a bad probe the connection's clock cannot place (on
-            // a new connection) is no evidence for it, and leaving it out
-            // must not make it separate the periods "better". A busy
-            // machine's stall on a new connection after a short gap did
-            // so, and blamed a NAT or conntrack on the client side.
+            // Compared with the quiet time read without the bad probes the
+            // connection's clock cannot place (on new connections): leaving
+            // them out is no evidence for that clock, and must not make it
+            // separate the periods "better". A busy machine's stall on a
+            // new connection after a short gap did so, and blamed a NAT or
+            // conntrack on the client side. Kept only where the plain
+            // quiet time found nothing, with the set-aside probes counted.
             let seen = quiet_on_seen(input, &bads, warm, warm_failed, head, bad);
             if let Some(quiet) = seen.filter(|q| found.range.score <= q.range.score + 1e-9) {
                 if best.is_none() {
@@ -368,6 +395,7 @@ fn analyse_on(input: &Input<'_>, criterion: Bad, parallel: bool) -> Option<GapPa
         Found {
             range: Range { i, j, .. },
             bins,
+            set_aside,
             ..
         },
         (clock, chain_from),
@@ -376,12 +404,15 @@ fn analyse_on(input: &Input<'_>, criterion: Bad, parallel: bool) -> Option<GapPa
     // it to that); were it wrong, they are made again: the same answer.
     debug_assert!(bins.is_some(), "the best try's levels were dropped");
     let bins = bins.unwrap_or_else(|| bins_of(clock, chain_from));
-    Some(pattern(ds, &bins, i, j, clock, warm))
+    Some(GapPattern {
+        set_aside,
+        ..pattern(ds, &bins, i, j, clock, warm)
+    })
 }
 
 /// The best range on the API's quiet time with the bad probes
-/// [`Clock::ConnIdle`] cannot measure left out ([`clock::conn_idle`]),
-/// its step's edge and its levels.
+/// [`Clock::ConnIdle`] cannot place left out ([`clock::conn_idle`]), its
+/// step's edge, its levels and how many bad first probes it left out.
 fn quiet_on_seen(
     input: &Input<'_>,
     bads: &[bool],
@@ -397,6 +428,9 @@ fn quiet_on_seen(
         .enumerate()
         .map(|(i, s)| input.explained[i] || (bads[i] && clock::conn_idle(ds, s).is_none()))
         .collect();
+    let set_aside = (0..ds.samples.len())
+        .filter(|&i| left_out[i] && !input.explained[i] && head(i))
+        .count();
     let bins = levels(clock::points(
         ds,
         &left_out,
@@ -410,6 +444,7 @@ fn quiet_on_seen(
         hi: bins[range.i].min_gap,
         range,
         bins: Some(bins),
+        set_aside,
     })
 }
 
@@ -418,6 +453,8 @@ fn quiet_on_seen(
 struct Found {
     range: Range,
     hi: f64,
+    /// Bad first probes left out of the reading (`quiet_on_seen`).
+    set_aside: usize,
     bins: Option<Vec<Bin>>,
 }
 
@@ -575,6 +612,7 @@ fn pattern(ds: &Dataset, bins: &[Bin], i: usize, j: usize, clock: Clock, warm: (
         bad_at,
         good_after,
         failed,
+        set_aside: 0,
         stall_ms: if stalls.is_empty() {
             f64::NAN
         } else {

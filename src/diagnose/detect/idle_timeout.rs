@@ -102,6 +102,9 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     if contrast >= 0.8 {
         confidence += 0.1;
     }
+    if p.set_aside > 0 {
+        confidence = confidence.min(GapPattern::SET_ASIDE_CONFIDENCE);
+    }
     let severity = if p.inside.0 == 1 {
         // One probe is a strong hint, not yet a proof.
         confidence = confidence.min(0.6);
@@ -130,6 +133,9 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
     .fixes(fixes(kind))
     .targets(target_names(ds, p.bad.iter().copied()));
     if let Some(line) = clock::says(ds, p.clock, &p.bad_at, p.hi_ms) {
+        f = f.evidence(line);
+    }
+    if let Some(line) = p.set_aside_line() {
         f = f.evidence(line);
     }
     if let Some(line) = success_after_failures(&p) {

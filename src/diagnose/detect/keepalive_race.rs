@@ -14,7 +14,7 @@
 //!   no quiet gap of the client's: a fast 502 on a fraction of requests.
 
 use super::clock;
-use super::gaps::{analyse, is_head, matching_timers, Bad, Shape};
+use super::gaps::{analyse, is_head, matching_timers, Bad, GapPattern, Shape};
 use super::words::{ALB_IDLE_MS, ALB_IDLE_RAISE_FIX, TARGET_KEEPALIVE_FIX, TARGET_REFUSED_FIX};
 use super::{percent, ratio, target_names, Detection, Input};
 use crate::diagnose::finding::{Cause, Finding, Severity};
@@ -185,6 +185,9 @@ fn gap_window(input: &Input<'_>) -> Option<Detection> {
     if p.inside.0 >= 3 {
         confidence += 0.1;
     }
+    if p.set_aside > 0 {
+        confidence = confidence.min(GapPattern::SET_ASIDE_CONFIDENCE);
+    }
     let severity = if p.inside.0 == 1 {
         confidence = confidence.min(0.6);
         Severity::Warning
@@ -233,6 +236,9 @@ fn gap_window(input: &Input<'_>) -> Option<Detection> {
         })
         .targets(target_names(ds, p.bad.iter().copied()));
     if let Some(line) = clock::says(ds, p.clock, &p.bad_at, p.hi_ms) {
+        f = f.evidence(line);
+    }
+    if let Some(line) = p.set_aside_line() {
         f = f.evidence(line);
     }
     if super::gaps::fits(p.max_bad_ms, beyond_ms, POOL_TIMER_MS) {

@@ -168,3 +168,41 @@ fn warm_stalls_still_weigh_against_a_lone_stalled_period() {
     }
     assert_eq!(analysed(&dataset(&quiet)).map(|p| p.clock), Some(Clock::Quiet));
 }
+
+/// Five healthy probes on new connections held by the busy machine: more
+/// stalled periods below the step than the quiet time allows, so its plain
+/// reading shows no step. Read without them (no idle clock places a new
+/// connection's stall) it shows the step; the finding says what was set
+/// aside and is never sure enough to end a plan early.
+#[test]
+fn a_step_read_only_without_some_probes_says_so_and_stays_unsure() {
+    let fresh: Vec<(usize, f64)> = [3, 9, 15, 21, 27].iter().map(|&k| (k, 35.0)).collect();
+    let ds = dataset(&plan(&fresh, &[]));
+    let p = analysed(&ds).expect("the step at 360 s");
+    assert_eq!((p.clock, p.shape), (Clock::Quiet, Shape::Step));
+    assert_eq!(seconds(&p), (120.0, 360.0));
+    assert_eq!(p.set_aside, 5);
+    assert!(p.set_aside_line().is_some_and(|l| l.contains("without 5 bad")));
+    let explained = vec![false; ds.samples.len()];
+    let input = Input {
+        ds: &ds,
+        explained: &explained,
+        aws: &AwsEvidence::default(),
+    };
+    let f = super::super::idle_timeout::detect(&input)
+        .expect("idle-timeout")
+        .finding;
+    assert!(
+        f.confidence <= GapPattern::SET_ASIDE_CONFIDENCE,
+        "{}",
+        f.confidence
+    );
+    assert!(
+        f.evidence.iter().any(|e| e.contains("without 5 bad")),
+        "{:?}",
+        f.evidence
+    );
+    // Where the plain reading shows the step, nothing is set aside.
+    let one = analysed(&dataset(&plan(&[(7, 35.0)], &[]))).expect("the step");
+    assert_eq!(one.set_aside, 0);
+}
