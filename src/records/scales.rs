@@ -89,6 +89,15 @@ impl TimeScales {
         };
         match (&self.lab, &self.other_lab) {
             (Some(a), Some(b)) => {
+                // In one order whichever thread read which file first
+                // (`diagnose --from` reads on every core): slower first,
+                // then by scenario and file.
+                let key = |s: &Seen| (s.run.speed, s.run.scenario.clone(), s.file.clone());
+                let (a, b) = if key(a).partial_cmp(&key(b)).is_some_and(|o| o.is_le()) {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
                 let runs = format!(
                     "{} at {}{}, {} at {}{}",
                     a.run.scenario,
@@ -139,6 +148,15 @@ mod tests {
 
     #[test]
     fn two_speeds_or_lab_and_real_are_named_with_their_files() {
+        // In one order, whichever was seen first.
+        let mut late = TimeScales::default();
+        late.saw(Some(("keepalive-race", 10.0)), Some(Path::new("b.ndjson")));
+        late.saw(Some(("bad-path", 10.0)), Some(Path::new("a.ndjson")));
+        let mut early = TimeScales::default();
+        early.saw(Some(("bad-path", 10.0)), Some(Path::new("a.ndjson")));
+        early.saw(Some(("keepalive-race", 10.0)), Some(Path::new("b.ndjson")));
+        assert_eq!(late.mixed(), early.mixed());
+
         let mut s = TimeScales::default();
         s.saw(Some(("bad-path", 10.0)), Some(Path::new("a.ndjson")));
         s.saw(Some(("bad-path", 20.0)), Some(Path::new("b.ndjson")));
