@@ -35,21 +35,27 @@ pub enum CommandError {
     /// `report FILE...`: files that hold no record.
     #[error("{}: no probe records in it (expected the NDJSON records of probe --out, run, keepwarm or watch; .gz too)", list(paths))]
     NoRecords { paths: Vec<PathBuf> },
-    /// `report FILE...`: records of runs whose times have different scales
-    /// (lab runs at different speeds, or lab and real): merged, their
-    /// targets would mix the runs and one speed would label them all.
-    #[error("{}: the records mix {what}: their times cannot be read on one scale; report each run's records by themselves", list(paths))]
-    MixedScales { what: String, paths: Vec<PathBuf> },
+    /// `report FILE...` or `diagnose --from FILE...` (`flag`, with its
+    /// space, or ""): records that cannot be read as one run (lab runs at
+    /// different speeds or of different scenarios, or lab and real);
+    /// merged, their targets would mix the runs and one run would label
+    /// them all. `what` is [`crate::records::TimeScales::mixed`]'s.
+    #[error(
+        "{flag}{}: the records mix {what}; {command} each run's records by themselves",
+        list(paths)
+    )]
+    MixedRuns {
+        flag: &'static str,
+        command: &'static str,
+        what: String,
+        paths: Vec<PathBuf>,
+    },
     /// `diagnose --from`: reading the records failed (the message names the file).
     #[error("--from {source}")]
     From {
         #[source]
         source: std::io::Error,
     },
-    /// `diagnose --from`: records of runs whose times have different
-    /// scales (lab runs at different speeds, or lab and real).
-    #[error("--from {}: the records mix {what}: their times cannot be read on one scale; diagnose each run's records by themselves", files.join(", "))]
-    FromMixedScales { what: String, files: Vec<String> },
     /// `diagnose --from`: files that hold no record.
     #[error("--from {}: no probe records in it (expected the NDJSON records of run, keepwarm, watch or probe --out; .gz too)", named.join(", "))]
     FromWithoutRecords { named: Vec<String> },

@@ -92,7 +92,9 @@ pub fn load(files: &[PathBuf], by: Option<GroupBy>) -> Result<Loaded, CommandErr
         });
     }
     if let Some(what) = scales.mixed() {
-        return Err(CommandError::MixedScales {
+        return Err(CommandError::MixedRuns {
+            flag: "",
+            command: "report",
             what,
             paths: files.to_vec(),
         });

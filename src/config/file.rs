@@ -210,22 +210,78 @@ fn quotes_hint(text: &str, at: usize, message: &str) -> Option<String> {
     // In an inline table (`headers = { x-api-key = … }`), the key of the
     // entry the error is in.
     let inner = match value.trim_start().strip_prefix('{') {
-        Some(entries) => {
-            let (entry, _) = entries.rsplit_once('=')?;
-            Some(entry.rsplit(',').next()?.trim())
-        }
+        Some(entries) => Some(last_entry_key(entries)?),
         None => None,
     };
-    let header = text[..start]
-        .lines()
-        .rev()
-        .map(str::trim_start)
-        .find(|l| l.starts_with('['))
-        .unwrap_or_default();
-    takes_string(header, &key, inner).then(|| match inner {
+    let header = table_header(&text[..start]);
+    takes_string(&header, &key, inner).then(|| match inner {
         Some(_) => format!("strings need quotes at both ends: {key} = {{ NAME = \"...\" }}"),
         None => format!("strings need quotes at both ends: {key} = \"...\""),
     })
+}
+
+/// The key of the last entry begun in an inline table's text `entries`
+/// (what follows its `{`), read forward so that quoted text — a value
+/// holding `=` or `,`, as a base64 token does, or a quoted key — is
+/// skipped, not split.
+fn last_entry_key(entries: &str) -> Option<&str> {
+    let mut entry_start = 0;
+    let mut key = None;
+    let mut chars = entries.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' | '\'' => {
+                // To the closing quote (a basic string's `\"` is not one);
+                // an unclosed one runs to the end.
+                let mut escaped = false;
+                for (_, q) in chars.by_ref() {
+                    if c == '"' && !escaped && q == '\\' {
+                        escaped = true;
+                        continue;
+                    }
+                    if q == c && !escaped {
+                        break;
+                    }
+                    escaped = false;
+                }
+            }
+            ',' => {
+                entry_start = i + 1;
+                key = None;
+            }
+            '=' if key.is_none() => key = Some(entries[entry_start..i].trim()),
+            _ => {}
+        }
+    }
+    key.filter(|k| !k.is_empty())
+}
+
+/// The table header the text `before` ends in (`[schedule]`; "" at the
+/// top level); a sub-table of an array of tables (`[target.headers]`) comes
+/// with its parent's header (`[[target]]`), without which it is not the
+/// profile's shape.
+fn table_header(before: &str) -> String {
+    let mut headers = before.lines().rev().map(str::trim).filter(|l| l.starts_with('['));
+    let Some(header) = headers.next() else {
+        return String::new();
+    };
+    if header.starts_with("[[") {
+        return header.to_string();
+    }
+    let path = header
+        .trim_start_matches('[')
+        .split(']')
+        .next()
+        .unwrap_or_default();
+    let parent = headers.find(|h| {
+        h.strip_prefix("[[")
+            .and_then(|h| h.split("]]").next())
+            .is_some_and(|array| path.starts_with(&format!("{}.", array.trim())))
+    });
+    match parent {
+        Some(parent) => format!("{parent}\n{header}"),
+        None => header.to_string(),
+    }
 }
 
 /// Whether the profile's schema takes a string at `key` in the table
@@ -394,6 +450,21 @@ mod tests {
             (
                 format!("{target}headers = {{ x-api-key = \"s3cret }}\n"),
                 "p.toml:4:34: headers: unclosed inline table, expected `}`; strings need quotes at both ends: headers = { NAME = \"...\" }",
+            ),
+            // A value holding `=` (a base64 token): its entry's key is
+            // still found.
+            (
+                format!("{target}headers = {{ authorization = \"Bearer s3cret== }}\n"),
+                "headers: unclosed inline table, expected `}`; strings need quotes at both ends: headers = { NAME = \"...\" }",
+            ),
+            (
+                format!("{target}headers = {{ \"x-a\" = \"a=b,c\", authorization = Bearer s3cret== }}\n"),
+                "strings need quotes at both ends: headers = { NAME = \"...\" }",
+            ),
+            // A sub-table of `[[target]]`.
+            (
+                format!("{target}[target.headers]\nauthorization = Bearer s3cret==\n"),
+                ":5:30: authorization: unexpected key or value, expected newline, `#`; strings need quotes at both ends: authorization = \"...\"",
             ),
             (
                 "[schedule]\ninterval = 30s\n".to_string(),

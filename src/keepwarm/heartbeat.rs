@@ -2,18 +2,14 @@
 //! was ok, to `URL/fail` when one was not — the convention of
 //! cron-monitoring services (healthchecks.io, Cronitor, …), which then alert
 //! when the pings stop or fail. A failing heartbeat is logged, never fatal,
-//! at most once every [`LOG_EVERY`] (the publishers' rate-limited log).
+//! at most once every [`OUTAGE_LOG_EVERY`] (the publishers' outage log).
 
 use std::time::Duration;
 
-use crate::publish::RateLimitedLog;
+use crate::publish::{OutageLog, OUTAGE_LOG_EVERY};
 
 /// A heartbeat that gets no answer within this is given up (and logged).
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// A failing heartbeat is said at most this often (CloudWatch's warnings'
-/// period): a monitor down for an hour is a dozen lines, not a line a
-/// round.
-pub const LOG_EVERY: Duration = Duration::from_secs(300);
 
 pub struct Heartbeat {
     client: reqwest::Client,
@@ -55,38 +51,27 @@ impl Heartbeat {
     }
 }
 
-/// What the heartbeats' outcomes are worth a line: a failure at most once
-/// every [`LOG_EVERY`], with the count of those held back; the first
-/// success after failures, with their count (and the next failure is then
-/// said at once).
+/// What the heartbeats' outcomes are worth a line: failures and
+/// recoveries together at most once every [`OUTAGE_LOG_EVERY`], the
+/// failures held back counted ([`OutageLog`]'s rules, CloudWatch's too).
 pub struct HeartbeatLog {
-    log: RateLimitedLog,
-    failed_in_a_row: u64,
+    log: OutageLog,
 }
 
 impl HeartbeatLog {
     pub fn new() -> HeartbeatLog {
         HeartbeatLog {
-            log: RateLimitedLog::new(LOG_EVERY),
-            failed_in_a_row: 0,
+            log: OutageLog::new(OUTAGE_LOG_EVERY),
         }
     }
 
     /// One heartbeat's outcome ([`Heartbeat::send`]'s): the line to say
     /// now, if any.
     pub fn outcome(&mut self, sent: Result<(), String>) -> Option<String> {
-        match sent {
-            Err(line) => {
-                self.failed_in_a_row += 1;
-                self.log.admit(&line)
-            }
-            Ok(()) if self.failed_in_a_row > 0 => {
-                let failed = std::mem::take(&mut self.failed_in_a_row);
-                self.log.reset();
-                Some(format!("heartbeats go through again, after {failed} failed"))
-            }
-            Ok(()) => None,
-        }
+        self.log
+            .outcome(sent.as_ref().map(|_| ()).map_err(String::as_str), |failed| {
+                format!("heartbeats go through again, after {failed} failed")
+            })
     }
 }
 
@@ -117,8 +102,8 @@ mod tests {
 
     /// A monitor down for many rounds: its failure said at once, then once
     /// every 5 minutes with the rounds held back counted; its recovery
-    /// said; the next failure said at once. (Every round's failure was a
-    /// line before.)
+    /// said; after an outage that long, the next failure said at once.
+    /// (Every round's failure was a line before.)
     #[tokio::test(start_paused = true)]
     async fn failing_heartbeats_are_said_once_every_five_minutes() {
         let mut log = HeartbeatLog::new();
@@ -143,6 +128,30 @@ mod tests {
         );
         assert_eq!(log.outcome(Ok(())), None);
         assert!(log.outcome(failed()).is_some(), "a new failure, at once");
+    }
+
+    /// A monitor that fails and answers in turn, a round a minute: each
+    /// recovery said at once and reset the limit, a line a minute.
+    #[tokio::test(start_paused = true)]
+    async fn a_flapping_monitor_is_at_most_a_line_every_five_minutes() {
+        let mut log = HeartbeatLog::new();
+        let mut said = Vec::new();
+        for round in 0..10 {
+            let sent = if round % 2 == 0 {
+                Err("heartbeat to http://127.0.0.1:9/… failed: could not connect".to_string())
+            } else {
+                Ok(())
+            };
+            said.extend(log.outcome(sent));
+            tokio::time::advance(Duration::from_secs(60)).await;
+        }
+        assert_eq!(
+            said,
+            [
+                "heartbeat to http://127.0.0.1:9/… failed: could not connect",
+                "heartbeats go through again, after 3 failed",
+            ]
+        );
     }
 
     #[test]

@@ -229,17 +229,16 @@ impl PreparedRequest {
 }
 
 /// [`trace::header_value`] of `root` as a header value. A root id of the
-/// probe's own (its usual length) is put in place in a fixed text on the
-/// stack, one copy, where building the text as a `String` cost a check
-/// and a call per piece (issue 20); any other root goes the general way.
+/// probe's own (its usual length) goes through
+/// [`trace::header_value_fixed`], on the stack, where building the text as
+/// a `String` cost a check and a call per piece (issue 20); any other root
+/// goes the general way.
 fn trace_value(root: &str) -> Option<HeaderValue> {
     let Ok(id) = <&[u8; trace::ROOT_ID_LEN]>::try_from(root.as_bytes()) else {
         // String to Bytes hands over the buffer: no copy.
         return HeaderValue::from_maybe_shared(Bytes::from(trace::header_value(root))).ok();
     };
-    let mut text = *b"Root=1-00000000-000000000000000000000000;Sampled=1";
-    text[5..5 + trace::ROOT_ID_LEN].copy_from_slice(id);
-    HeaderValue::from_bytes(&text).ok()
+    HeaderValue::from_bytes(&trace::header_value_fixed(id)).ok()
 }
 
 /// The trace header's value in a request cloned from a template: the

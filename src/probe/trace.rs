@@ -54,26 +54,62 @@ pub fn new_root_id(now: SystemTime) -> String {
     String::from_utf8(id.to_vec()).expect("hex digits are ASCII")
 }
 
+/// What a header value puts before its root id, and what after it
+/// (sampled, so that a traced stage records it).
+const ROOT_KEY: &str = "Root=";
+const SAMPLED: &str = ";Sampled=1";
+
+/// The length of [`header_value`] for a root id [`new_root_id`] makes.
+pub const HEADER_VALUE_LEN: usize = ROOT_KEY.len() + ROOT_ID_LEN + SAMPLED.len();
+
+/// [`header_value`]'s text with the root id's place blank: built once, at
+/// compile time, from the same pieces.
+const HEADER_TEMPLATE: [u8; HEADER_VALUE_LEN] = {
+    let mut text = [b'0'; HEADER_VALUE_LEN];
+    let (key, sampled) = (ROOT_KEY.as_bytes(), SAMPLED.as_bytes());
+    let mut i = 0;
+    while i < key.len() {
+        text[i] = key[i];
+        i += 1;
+    }
+    let mut i = 0;
+    while i < sampled.len() {
+        text[key.len() + ROOT_ID_LEN + i] = sampled[i];
+        i += 1;
+    }
+    text
+};
+
 /// The header value for a root id: sampled, so that a traced stage records it.
 pub fn header_value(root: &str) -> String {
     // Once per probe: three pushes cost less than the format machinery.
-    let mut value = String::with_capacity(root.len() + 15);
-    value.push_str("Root=");
+    let mut value = String::with_capacity(root.len() + ROOT_KEY.len() + SAMPLED.len());
+    value.push_str(ROOT_KEY);
     value.push_str(root);
-    value.push_str(";Sampled=1");
+    value.push_str(SAMPLED);
     value
+}
+
+/// [`header_value`] of a root id of [`new_root_id`]'s length, in a fixed
+/// text on the stack: one copy into a template, no heap `String` (the
+/// probe's own ids, once per request; issue 20).
+#[inline]
+pub fn header_value_fixed(root: &[u8; ROOT_ID_LEN]) -> [u8; HEADER_VALUE_LEN] {
+    let mut text = HEADER_TEMPLATE;
+    text[ROOT_KEY.len()..ROOT_KEY.len() + ROOT_ID_LEN].copy_from_slice(root);
+    text
 }
 
 /// The header value for a root id with the probe's own client segment as
 /// the parent (`--xray-segments`): `Root=…;Parent=…;Sampled=1`, so that API
 /// Gateway's stage segment hangs under the segment the probe puts.
 pub fn header_value_with_parent(root: &str) -> String {
-    let mut value = String::with_capacity(root.len() + 15 + 24);
-    value.push_str("Root=");
+    let mut value = String::with_capacity(root.len() + ROOT_KEY.len() + SAMPLED.len() + 24);
+    value.push_str(ROOT_KEY);
     value.push_str(root);
     value.push_str(";Parent=");
     value.push_str(&client_segment_id(root));
-    value.push_str(";Sampled=1");
+    value.push_str(SAMPLED);
     value
 }
 
@@ -210,6 +246,8 @@ mod tests {
             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_ne!(new_root_id(now), id, "random part differs between probes");
         assert_eq!(header_value(&id), format!("Root={id};Sampled=1"));
+        let fixed = header_value_fixed(id.as_bytes().try_into().unwrap());
+        assert_eq!(std::str::from_utf8(&fixed), Ok(header_value(&id).as_str()));
         assert_eq!(root_of(&header_value(&id)), Some(id));
         assert_eq!(root_of("Parent=x; Root=1-a-b"), Some("1-a-b".to_string()));
         assert_eq!(root_of("Sampled=1"), None);

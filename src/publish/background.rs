@@ -3,7 +3,8 @@
 //! (`xray_segments::sender`). Each retries a failed call after a
 //! [`Backoff`] that doubles up to a cap, writes its failures through a
 //! [`RateLimitedLog`] so that an endpoint down for hours is a few lines,
-//! not thousands, and gives what is still queued at most [`STOP_DEADLINE`]
+//! not thousands (an [`OutageLog`] when its recoveries are said too, as
+//! CloudWatch's flusher and the keep-warm heartbeats do), and gives what is still queued at most [`STOP_DEADLINE`]
 //! at the stop. Their numbers differ (each sender's own constants); the
 //! rules are these.
 
@@ -15,6 +16,11 @@ use tokio::time::Instant;
 /// still queued may take to go out; what is left then is dropped and
 /// counted. Short: a stop must not wait on an endpoint that hangs.
 pub const STOP_DEADLINE: Duration = Duration::from_secs(5);
+
+/// How often an [`OutageLog`] says anything (CloudWatch's flusher, the
+/// keep-warm heartbeats): an endpoint down for an hour is a dozen lines,
+/// not a line a round.
+pub const OUTAGE_LOG_EVERY: Duration = Duration::from_secs(300);
 
 /// The wait before the next try after failures in a row: `first`, then
 /// doubling, never more than `max`.
@@ -85,11 +91,95 @@ impl RateLimitedLog {
         })
     }
 
-    /// After a recovery (said in a line of its own, which counts the
-    /// failures): the next failure is logged at once, and nothing is held.
-    pub fn reset(&mut self) {
+    /// Whether a line would go out now.
+    fn open(&self) -> bool {
+        let now = Instant::now();
+        self.last.is_none_or(|at| now.duration_since(at) >= self.every)
+    }
+
+    /// `line` goes out now, limit or not, and counts as the period's line;
+    /// the lines held back are forgotten (the caller's line counts them).
+    fn force(&mut self, line: String) -> String {
+        self.last = Some(Instant::now());
+        self.held = 0;
+        line
+    }
+
+    /// After a recovery said at once: the next failure is logged at once,
+    /// and nothing is held.
+    fn reset(&mut self) {
         self.last = None;
         self.held = 0;
+    }
+}
+
+/// A call that fails and recovers, said through one [`RateLimitedLog`]:
+/// its failures, and its recoveries with the count of failures since the
+/// last one said. A recovery after an outage of at least the period is said
+/// at once (and the next failure is then said at once too); one after a
+/// shorter outage waits for the period like a failure would, said at the
+/// first success once the period is over. So a target that flaps, failing
+/// and answering in turn, is at most one line per period, and a single
+/// outage still says both its failure and its recovery.
+#[derive(Debug, Clone)]
+pub struct OutageLog {
+    log: RateLimitedLog,
+    /// Failures since the last recovery said (or the start).
+    failed: u64,
+    /// When the current run of failures in a row began.
+    down_since: Option<Instant>,
+}
+
+impl OutageLog {
+    pub fn new(every: Duration) -> OutageLog {
+        OutageLog {
+            log: RateLimitedLog::new(every),
+            failed: 0,
+            down_since: None,
+        }
+    }
+
+    /// One call's outcome — `Err` its failure line — and what to say now,
+    /// if anything; `recovered(n)` words a recovery after `n` failures.
+    pub fn outcome(
+        &mut self,
+        outcome: Result<(), &str>,
+        recovered: impl FnOnce(u64) -> String,
+    ) -> Option<String> {
+        match outcome {
+            Err(line) => self.failed(line),
+            Ok(()) => self.succeeded(recovered),
+        }
+    }
+
+    /// A failed call, `line` its words: what to say now, if anything.
+    pub fn failed(&mut self, line: &str) -> Option<String> {
+        self.failed += 1;
+        self.down_since.get_or_insert_with(Instant::now);
+        self.log.admit(line)
+    }
+
+    /// A call that went through: the recovery to say now, if any.
+    pub fn succeeded(&mut self, recovered: impl FnOnce(u64) -> String) -> Option<String> {
+        let down_for = self.down_since.take().map(|at| at.elapsed());
+        if self.failed == 0 {
+            return None;
+        }
+        if down_for.is_some_and(|d| d >= self.log.every) {
+            self.log.reset();
+            return Some(recovered(std::mem::take(&mut self.failed)));
+        }
+        if !self.log.open() {
+            return None;
+        }
+        let line = recovered(std::mem::take(&mut self.failed));
+        Some(self.log.force(line))
+    }
+
+    /// A line of another kind that shares the limit (and is counted among
+    /// the held-back ones when it is held).
+    pub fn limited(&mut self, line: &str) -> Option<String> {
+        self.log.admit(line)
     }
 }
 
@@ -147,13 +237,60 @@ mod tests {
         );
     }
 
+    fn said(log: &mut OutageLog, ok: bool) -> Option<String> {
+        let outcome = if ok { Ok(()) } else { Err("down") };
+        log.outcome(outcome, |n| format!("up again after {n} failed"))
+    }
+
+    /// The reviewer's case: failing and answering in turn each minute was a
+    /// line a minute (each recovery reset the limit).
     #[tokio::test(start_paused = true)]
-    async fn after_a_reset_the_next_failure_is_said_at_once_with_nothing_held() {
-        let mut log = RateLimitedLog::new(secs(60));
-        assert!(log.admit("a").is_some());
-        assert_eq!(log.admit("b"), None);
-        log.reset();
+    async fn a_target_that_flaps_is_at_most_a_line_a_period() {
+        let mut log = OutageLog::new(OUTAGE_LOG_EVERY);
+        let mut lines = Vec::new();
+        for minute in 0..10 {
+            if let Some(line) = said(&mut log, minute % 2 == 1) {
+                lines.push((minute, line));
+            }
+            tokio::time::advance(secs(60)).await;
+        }
+        assert_eq!(
+            lines,
+            [
+                (0, "down".to_string()),
+                (5, "up again after 3 failed".to_string())
+            ]
+        );
+    }
+
+    /// A short outage: its failure at once, its recovery once the period
+    /// since that line is over; the next failure then waits its period.
+    #[tokio::test(start_paused = true)]
+    async fn a_short_outage_says_its_recovery_when_the_period_is_over() {
+        let mut log = OutageLog::new(secs(300));
+        assert_eq!(said(&mut log, false).as_deref(), Some("down"));
+        tokio::time::advance(secs(60)).await;
+        assert_eq!(said(&mut log, true), None, "60 s after the last line");
+        tokio::time::advance(secs(240)).await;
+        assert_eq!(said(&mut log, true).as_deref(), Some("up again after 1 failed"));
+        assert_eq!(said(&mut log, true), None, "said once");
         tokio::time::advance(secs(1)).await;
-        assert_eq!(log.admit("c").as_deref(), Some("c"));
+        assert_eq!(said(&mut log, false), None, "1 s after the recovery's line");
+    }
+
+    /// An outage of a period or more: its recovery at once, and the next
+    /// failure at once too, with nothing held.
+    #[tokio::test(start_paused = true)]
+    async fn a_long_outage_says_its_recovery_at_once() {
+        let mut log = OutageLog::new(secs(300));
+        let mut lines = Vec::new();
+        for _ in 0..7 {
+            lines.extend(said(&mut log, false));
+            tokio::time::advance(secs(60)).await;
+        }
+        assert_eq!(lines, ["down", "down (4 more failures since the last line)"]);
+        assert_eq!(said(&mut log, true).as_deref(), Some("up again after 7 failed"));
+        tokio::time::advance(secs(1)).await;
+        assert_eq!(said(&mut log, false).as_deref(), Some("down"));
     }
 }

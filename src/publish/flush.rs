@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::aggregate::Tap;
-use super::background::{Backoff, RateLimitedLog, STOP_DEADLINE};
+use super::background::{Backoff, OutageLog, OUTAGE_LOG_EVERY, STOP_DEADLINE};
 use super::cloudwatch::{self, Sink};
 use super::namespace::Namespace;
 use super::{emf, Hooks};
@@ -35,7 +35,8 @@ pub struct Timing {
     pub max_age: Duration,
     /// At stop, how long the last interval may take to go out.
     pub stop_deadline: Duration,
-    /// At most one failure line in this long (the others are counted in it).
+    /// At most one failure or recovery line in this long (the failures held
+    /// back are counted in the next).
     pub log_every: Duration,
     /// Align intervals to the wall clock's minutes (off in paused-clock tests).
     pub align: bool,
@@ -49,7 +50,7 @@ impl Default for Timing {
             retry_max: Duration::from_secs(120),
             max_age: Duration::from_secs(15 * 60),
             stop_deadline: STOP_DEADLINE,
-            log_every: Duration::from_secs(300),
+            log_every: OUTAGE_LOG_EVERY,
             align: true,
         }
     }
@@ -95,7 +96,7 @@ pub(super) struct Flusher<S: Sink> {
     pending: VecDeque<Pending>,
     backoff: Backoff,
     interval_started: SystemTime,
-    log: RateLimitedLog,
+    log: OutageLog,
 }
 
 impl<S: Sink> Flusher<S> {
@@ -120,7 +121,7 @@ impl<S: Sink> Flusher<S> {
             pending: VecDeque::new(),
             backoff: Backoff::new(timing.retry_base, timing.retry_max),
             interval_started: SystemTime::now(),
-            log: RateLimitedLog::new(timing.log_every),
+            log: OutageLog::new(timing.log_every),
         }
     }
 
@@ -232,22 +233,25 @@ impl<S: Sink> Flusher<S> {
                     self.pending.pop_front();
                     add(&self.stats.calls_ok, 1);
                     add(&self.stats.datums_sent, n);
-                    let failed = self.backoff.succeeded();
-                    if failed > 0 {
-                        self.log.reset();
-                        self.say(&format!(
-                            "CloudWatch takes metrics again, after {failed} failed calls"
-                        ));
+                    self.backoff.succeeded();
+                    let said = self.log.succeeded(|failed| {
+                        format!("CloudWatch takes metrics again, after {failed} failed calls")
+                    });
+                    if let Some(line) = said {
+                        self.say(&line);
                     }
                 }
                 Err(message) => {
                     add(&self.stats.calls_failed, 1);
                     let wait = self.backoff.failed();
-                    self.say_limited(&format!(
+                    let line = format!(
                         "{message}; retrying in {}, metrics kept up to {}",
                         humantime::format_duration(wait),
                         humantime::format_duration(self.timing.max_age)
-                    ));
+                    );
+                    if let Some(line) = self.log.failed(&line) {
+                        self.say(&line);
+                    }
                     return Some(Instant::now() + wait);
                 }
             }
@@ -290,9 +294,9 @@ impl<S: Sink> Flusher<S> {
         (self.hooks.log)(line);
     }
 
-    /// A failure: said unless one was said less than `log_every` ago.
+    /// Said unless a line was said less than `log_every` ago.
     fn say_limited(&mut self, line: &str) {
-        if let Some(line) = self.log.admit(line) {
+        if let Some(line) = self.log.limited(line) {
             self.say(&line);
         }
     }

@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use aggregate::Tap;
-pub use background::RateLimitedLog;
+pub use background::{OutageLog, RateLimitedLog, OUTAGE_LOG_EVERY};
 pub use flush::{Stats, Timing};
 pub use namespace::Namespace;
 

@@ -103,14 +103,14 @@ pub fn for_each_record<R: BufRead>(
 }
 
 /// Read every file on every core into observations: `new_sink` makes one
-/// sink per parsing thread, `add` puts an observation into it; the sinks
-/// come back in no particular order, for the caller to merge. A file that
-/// cannot be opened is an error (bad input); unreadable lines are counted
+/// sink per parsing thread, `add` puts an observation (and the file it
+/// came from) into it; the sinks come back in no particular order, for
+/// the caller to merge. A file that cannot be opened is an error (bad input); unreadable lines are counted
 /// in the report, never fatal.
 pub fn read_observations<S: Send>(
     paths: &[PathBuf],
     new_sink: impl Fn() -> S + Sync,
-    add: impl Fn(&mut S, &Observation<'_>) + Sync,
+    add: impl Fn(&mut S, &Observation<'_>, &Path) + Sync,
 ) -> io::Result<(Vec<S>, ReadReport)> {
     let mut readers = Vec::new();
     for p in paths {
@@ -139,7 +139,7 @@ pub fn read_observations<S: Send>(
                         let before = report.records;
                         each_line(&chunk, path, &mut report, |line| {
                             let view = line.view()?;
-                            add(&mut sink, &view.observation()?);
+                            add(&mut sink, &view.observation()?, path);
                             Ok(())
                         });
                         per_file[chunk.file] += report.records - before;
@@ -460,7 +460,8 @@ mod tests {
         text.push_str("not json\n");
         text.push_str(GOOD); // no final newline
         std::fs::write(&a, &text).unwrap();
-        let (sinks, report) = read_observations(std::slice::from_ref(&a), || 0u64, |n, _| *n += 1).unwrap();
+        let (sinks, report) =
+            read_observations(std::slice::from_ref(&a), || 0u64, |n, _, _| *n += 1).unwrap();
         assert_eq!(sinks.iter().sum::<u64>(), n as u64 + 1);
         assert_eq!((report.records, report.bad_lines), (n as u64 + 1, 1));
         assert_eq!(report.bad_samples[0].line, n + 1);
@@ -480,7 +481,7 @@ mod tests {
         std::fs::write(&empty, "").unwrap();
         let paths = [a.clone(), empty.clone()];
         let (sinks, report) =
-            read_observations(&paths, || 0u64, |n, o| *n += u64::from(o.target == "t")).unwrap();
+            read_observations(&paths, || 0u64, |n, o, _| *n += u64::from(o.target == "t")).unwrap();
         assert_eq!(sinks.iter().sum::<u64>(), 2);
         assert_eq!((report.records, report.bad_lines), (2, 1));
         assert_eq!((&report.bad_samples[0].path, report.bad_samples[0].line), (&a, 2));

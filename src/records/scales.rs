@@ -3,14 +3,19 @@
 //! real probes' times are the scenario's. Records of lab runs at two
 //! speeds, or of a lab run beside real probes, share no scale: one
 //! summary or diagnosis of them would read every time with the first
-//! run's speed. `diagnose --from` and `report` both refuse them from here.
+//! run's speed. Lab runs of two scenarios at one speed share a scale but
+//! not their targets: each scenario names its targets alike (`gateway`,
+//! …), so one summary or diagnosis would merge two labs' targets under
+//! one scenario's name. `diagnose --from` and `report` both refuse them
+//! from here; one scenario at one speed over several files (several runs)
+//! is read as one.
 
 use std::path::{Path, PathBuf};
 
 use crate::probe::LabRun;
 
-/// The first lab run the records name, the first at another speed beside
-/// it, and the first real probe: enough to tell whether they mix scales,
+/// The first lab run the records name, the first of another scenario or
+/// speed beside it, and the first real probe: enough to tell whether they mix scales,
 /// and which runs (and files, when told) do.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct TimeScales {
@@ -45,7 +50,10 @@ impl TimeScales {
         };
         match &self.lab {
             None => self.lab = Some(seen()),
-            Some(first) if speed != first.run.speed && self.other_lab.is_none() => {
+            Some(first)
+                if (speed != first.run.speed || scenario != first.run.scenario)
+                    && self.other_lab.is_none() =>
+            {
                 self.other_lab = Some(seen())
             }
             _ => {}
@@ -70,26 +78,44 @@ impl TimeScales {
         self.lab.as_ref().map(|s| &s.run)
     }
 
-    /// Records that cannot be put on one time scale, said: lab runs at two
-    /// speeds, or a lab run's records with real ones. `None` when they can.
+    /// Records that cannot be read as one run, said with why: lab runs at
+    /// two speeds, or a lab run's records with real ones (no one time
+    /// scale), or lab runs of two scenarios (their targets would merge).
+    /// `None` when they can.
     pub fn mixed(&self) -> Option<String> {
         let file = |f: &Option<PathBuf>| {
             f.as_ref()
                 .map_or(String::new(), |f| format!(" in {}", f.display()))
         };
         match (&self.lab, &self.other_lab) {
-            (Some(a), Some(b)) => Some(format!(
-                "lab runs at different speeds ({} at {}{}, {} at {}{})",
-                a.run.scenario,
-                a.run.speed,
-                file(&a.file),
-                b.run.scenario,
-                b.run.speed,
-                file(&b.file)
-            )),
+            (Some(a), Some(b)) => {
+                // In one order whichever thread read which file first
+                // (`diagnose --from` reads on every core): slower first,
+                // then by scenario and file.
+                let key = |s: &Seen| (s.run.speed, s.run.scenario.clone(), s.file.clone());
+                let (a, b) = if key(a).partial_cmp(&key(b)).is_some_and(|o| o.is_le()) {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
+                let runs = format!(
+                    "{} at {}{}, {} at {}{}",
+                    a.run.scenario,
+                    a.run.speed,
+                    file(&a.file),
+                    b.run.scenario,
+                    b.run.speed,
+                    file(&b.file)
+                );
+                Some(if a.run.speed != b.run.speed {
+                    format!("lab runs at different speeds ({runs}): their times cannot be read on one scale")
+                } else {
+                    format!("lab runs of different scenarios ({runs}): their targets, named alike, would merge")
+                })
+            }
             (Some(a), None) => self.plain.as_ref().map(|plain| {
                 format!(
-                    "a lab run ({} at speed {}{}) and real probes (records without `lab`{})",
+                    "a lab run ({} at speed {}{}) and real probes (records without `lab`{}): their times cannot be read on one scale",
                     a.run.scenario,
                     a.run.speed,
                     file(&a.file),
@@ -108,10 +134,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_speed_is_one_scale_and_real_probes_alone_are_one() {
+    fn one_scenario_at_one_speed_is_one_and_real_probes_alone_are_one() {
         let mut s = TimeScales::default();
-        s.saw(Some(("bad-path", 10.0)), None);
-        s.saw(Some(("keepalive-race", 10.0)), None);
+        s.saw(Some(("bad-path", 10.0)), Some(Path::new("a.ndjson")));
+        s.saw(Some(("bad-path", 10.0)), Some(Path::new("b.ndjson")));
         assert_eq!(s.mixed(), None);
         assert_eq!(s.lab().map(|l| l.speed), Some(10.0));
         let mut real = TimeScales::default();
@@ -122,13 +148,29 @@ mod tests {
 
     #[test]
     fn two_speeds_or_lab_and_real_are_named_with_their_files() {
+        // In one order, whichever was seen first.
+        let mut late = TimeScales::default();
+        late.saw(Some(("keepalive-race", 10.0)), Some(Path::new("b.ndjson")));
+        late.saw(Some(("bad-path", 10.0)), Some(Path::new("a.ndjson")));
+        let mut early = TimeScales::default();
+        early.saw(Some(("bad-path", 10.0)), Some(Path::new("a.ndjson")));
+        early.saw(Some(("keepalive-race", 10.0)), Some(Path::new("b.ndjson")));
+        assert_eq!(late.mixed(), early.mixed());
+
         let mut s = TimeScales::default();
         s.saw(Some(("bad-path", 10.0)), Some(Path::new("a.ndjson")));
         s.saw(Some(("bad-path", 20.0)), Some(Path::new("b.ndjson")));
         s.saw(Some(("bad-path", 40.0)), Some(Path::new("c.ndjson")));
         assert_eq!(
             s.mixed().as_deref(),
-            Some("lab runs at different speeds (bad-path at 10 in a.ndjson, bad-path at 20 in b.ndjson)")
+            Some("lab runs at different speeds (bad-path at 10 in a.ndjson, bad-path at 20 in b.ndjson): their times cannot be read on one scale")
+        );
+        let mut two = TimeScales::default();
+        two.saw(Some(("bad-path", 10.0)), Some(Path::new("a.ndjson")));
+        two.saw(Some(("keepalive-race", 10.0)), Some(Path::new("b.ndjson")));
+        assert_eq!(
+            two.mixed().as_deref(),
+            Some("lab runs of different scenarios (bad-path at 10 in a.ndjson, keepalive-race at 10 in b.ndjson): their targets, named alike, would merge")
         );
         let mut other_thread = TimeScales::default();
         other_thread.saw(None, Some(Path::new("real.ndjson")));
@@ -137,7 +179,7 @@ mod tests {
         lab.absorb(other_thread);
         assert_eq!(
             lab.mixed().as_deref(),
-            Some("a lab run (bad-path at speed 10) and real probes (records without `lab`, in real.ndjson)")
+            Some("a lab run (bad-path at speed 10) and real probes (records without `lab`, in real.ndjson): their times cannot be read on one scale")
         );
     }
 }

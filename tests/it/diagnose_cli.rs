@@ -156,9 +156,11 @@ fn a_file_without_records_exits_2() {
 }
 
 /// Records of lab runs at two speeds, or of a lab run and real probes,
-/// cannot be read on one time scale (each run's speed is its scale): a
-/// clear refusal, not a report scaled by the first run's speed. The same
-/// run at the same speed in two files is read as one.
+/// cannot be read on one time scale (each run's speed is its scale), and
+/// two scenarios' targets, named alike, would merge: a clear refusal
+/// naming the runs and their files, not a report scaled by the first
+/// run's speed or labelled with its scenario. The same scenario at the
+/// same speed in two files (two runs of it) is read as one.
 #[test]
 fn records_of_runs_on_different_time_scales_are_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -176,22 +178,27 @@ fn records_of_runs_on_different_time_scales_are_refused() {
     };
     let slow = write_records(&dir, "bad-path.ndjson", &lab("bad-path", 10.0), &[]);
     let fast = write_records(&dir, "race.ndjson", &lab("keepalive-race", 20.0), &[]);
+    let other = write_records(&dir, "race-10.ndjson", &lab("keepalive-race", 10.0), &[]);
     let again = write_records(&dir, "bad-path-2.ndjson", &lab("bad-path", 10.0), &[]);
     let real = write_records(&dir, "real.ndjson", &records(30), &[]);
     for (files, said) in [
         (
             [&slow, &fast],
-            "the records mix lab runs at different speeds (bad-path at 10, keepalive-race at 20)",
+            format!("the records mix lab runs at different speeds (bad-path at 10 in {slow}, keepalive-race at 20 in {fast})"),
+        ),
+        (
+            [&slow, &other],
+            format!("the records mix lab runs of different scenarios (bad-path at 10 in {slow}, keepalive-race at 10 in {other}): their targets, named alike, would merge"),
         ),
         (
             [&slow, &real],
-            "the records mix a lab run (bad-path at speed 10) and real probes",
+            format!("the records mix a lab run (bad-path at speed 10 in {slow}) and real probes (records without `lab`, in {real})"),
         ),
     ] {
         let out = coldlink(&["--from", files[0], files[1]]);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(err.contains(said), "{err}");
+        assert!(err.contains(&said), "{err}");
         assert!(err.contains(files[0]) && err.contains(files[1]), "{err}");
         assert!(out.stdout.is_empty(), "no report");
     }

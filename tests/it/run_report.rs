@@ -380,10 +380,11 @@ fn a_file_with_no_record_is_named_and_exits_2() {
 }
 
 /// Records of lab runs at two speeds, or of a lab run beside real probes,
-/// share no time scale: report refused them as diagnose --from does (exit
+/// share no time scale, and lab runs of two scenarios at one speed share
+/// their targets' names: report refuses them as diagnose --from does (exit
 /// 2, the runs, speeds and files named), where it labelled every target
-/// with the first run's speed and merged the runs' targets. The same run
-/// at the same speed in two files is one report.
+/// with the first run's speed and scenario and merged the runs' targets.
+/// The same scenario at the same speed in two files is one report.
 #[test]
 fn report_refuses_records_on_different_time_scales() {
     let record = |lab: &str| {
@@ -400,12 +401,20 @@ fn report_refuses_records_on_different_time_scales() {
     let slow = file("slow.ndjson", r#","lab":{"scenario":"bad-path","speed":10.0}"#);
     let fast = file("fast.ndjson", r#","lab":{"scenario":"bad-path","speed":20.0}"#);
     let again = file("again.ndjson", r#","lab":{"scenario":"bad-path","speed":10.0}"#);
+    let other = file(
+        "other.ndjson",
+        r#","lab":{"scenario":"keepalive-race","speed":10.0}"#,
+    );
     let real = file("real.ndjson", "");
     let report = |files: &[&str]| Command::new(bin()).arg("report").args(files).output().unwrap();
     for (files, said) in [
         (
             [&slow, &fast],
             format!("the records mix lab runs at different speeds (bad-path at 10 in {slow}, bad-path at 20 in {fast})"),
+        ),
+        (
+            [&slow, &other],
+            format!("the records mix lab runs of different scenarios (bad-path at 10 in {slow}, keepalive-race at 10 in {other}): their targets, named alike, would merge"),
         ),
         (
             [&slow, &real],

@@ -68,12 +68,17 @@ async fn from_records(cfg: &DiagnoseConfig, paths: &[PathBuf]) -> anyhow::Result
     let (scale, slow) = (cfg.scale, cfg.slow_ms);
     let (ds, report, files, lab) = tokio::task::spawn_blocking(move || {
         let (builder, report) = read_files(&paths, Builder::new())?;
-        let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         // Records of a lab run read in its scenario time, as the
         // live run's report did.
         if let Some(what) = builder.mixed_scales() {
-            return Ok(Err(CommandError::FromMixedScales { what, files }));
+            return Ok(Err(CommandError::MixedRuns {
+                flag: "--from ",
+                command: "diagnose",
+                what,
+                paths,
+            }));
         }
+        let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         let lab = builder.lab().cloned();
         let scale = lab.as_ref().map_or(scale, |l| l.speed);
         Ok::<_, std::io::Error>(Ok((builder.build(scale, slow), report, files, lab)))

@@ -197,7 +197,12 @@ impl Builder {
     }
 
     pub fn add(&mut self, o: &Observation<'_>) {
-        self.scales.saw(o.lab, None);
+        self.add_from(o, None);
+    }
+
+    /// [`Builder::add`], from `file` (named if its records mix runs).
+    pub fn add_from(&mut self, o: &Observation<'_>, file: Option<&std::path::Path>) {
+        self.scales.saw(o.lab, file);
         let target = self.target(o.target, o.url);
         let secs = |t: Option<SystemTime>| {
             t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())

@@ -3,8 +3,9 @@
 //! as a stall of a second or more, in scenario time. The NLB's 350 s timer
 //! resets the pooled connections after the 360 s gap (two 502s); the
 //! machine's delay must neither move that step to another clock nor make
-//! it untelling. Records as `diagnose --lab idle-timeout --idle-sweep`
-//! wrote them on a loaded 2-core machine, reduced to what matters.
+//! it untelling. Synthetic records modelled on those `diagnose --lab
+//! idle-timeout --idle-sweep` wrote on a loaded 2-core machine, reduced to
+//! what matters.
 
 use std::time::{Duration, UNIX_EPOCH};
 
