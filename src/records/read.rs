@@ -105,8 +105,8 @@ pub fn for_each_record<R: BufRead>(
 /// Read every file on every core into observations: `new_sink` makes one
 /// sink per parsing thread, `add` puts an observation (and the file it
 /// came from) into it; the sinks come back in no particular order, for
-/// the caller to merge. A file that cannot be opened is an error (bad input); unreadable lines are counted
-/// in the report, never fatal.
+/// the caller to merge. A file that cannot be opened is an error (bad
+/// input); unreadable lines are counted in the report, never fatal.
 pub fn read_observations<S: Send>(
     paths: &[PathBuf],
     new_sink: impl Fn() -> S + Sync,
