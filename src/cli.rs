@@ -226,7 +226,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "D", value_parser = parse::positive_duration, allow_hyphen_values = true)]
     pub duration: Option<Duration>,
 
-    /// Run the profile's \[burst\] once instead of its \[schedule\].
+    /// Run the profile's burst table once instead of its schedule.
     #[arg(long)]
     pub burst: bool,
 
@@ -426,7 +426,7 @@ pub struct DiagnoseArgs {
 
     /// Diagnose stored records (from run, keepwarm, watch, probe --out;
     /// .gz too) without sending anything.
-    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["urls", "quick", "idle_sweep", "lab"])]
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["urls", "quick", "idle_sweep", "lab", "speed", "set"])]
     pub from: Vec<PathBuf>,
 
     #[command(flatten)]

@@ -33,7 +33,7 @@ pub enum CommandError {
         source: std::io::Error,
     },
     /// `report FILE...`: files that hold no record.
-    #[error("{}: no probe records in it (expected the NDJSON records of probe --out, run, keepwarm or watch; .gz too)", list(paths))]
+    #[error("{}: no probe records in it (expected the NDJSON records of probe --out, run, keepwarm, watch or diagnose --records; .gz too)", list(paths))]
     NoRecords { paths: Vec<PathBuf> },
     /// `report FILE...` or `diagnose --from FILE...` (`flag`, with its
     /// space, or ""): records that cannot be read as one run (lab runs at
@@ -57,7 +57,7 @@ pub enum CommandError {
         source: std::io::Error,
     },
     /// `diagnose --from`: files that hold no record.
-    #[error("--from {}: no probe records in it (expected the NDJSON records of run, keepwarm, watch or probe --out; .gz too)", named.join(", "))]
+    #[error("--from {}: no probe records in it (expected the NDJSON records of run, keepwarm, watch, probe --out or diagnose --records; .gz too)", named.join(", "))]
     FromWithoutRecords { named: Vec<String> },
     /// `keepwarm --from`: no idle timer could be read (the message names the file).
     #[error("--from {source}")]

@@ -141,7 +141,7 @@ pub fn warning(interval: Duration, known: Known) -> Option<String> {
     let ms = interval.as_secs_f64() * 1000.0;
     match known {
         Known::Timer(t) if ms >= t.fast_after_ms => Some(format!(
-            "warning: pings up to {every} apart (interval and jitter) are not under the idle timer the --from files show (connections went cold after quiet gaps of {}, stayed warm after {}): keep the interval well under {}, and note that {WHY}",
+            "warning: pings up to {every} apart (interval and jitter) are not shown to be under the idle timer the --from files show (connections went cold after quiet gaps of {}, stayed warm after {}): keep the interval well under {}, and note that {WHY}",
             human_ms(t.cold_after_ms),
             human_ms(t.fast_after_ms),
             human_ms(t.fast_after_ms)

@@ -256,6 +256,14 @@ fn bad_durations_and_conflicting_plans_are_refused() {
         "{}",
         text(&out.stderr)
     );
+    // The lab's own flags say nothing about stored records: refused, not
+    // ignored (records carry their own speed).
+    for lab_flag in [["--speed", "5"], ["--set", "edge.delay=1s"]] {
+        let out = coldlink(&["--from", "records.ndjson", lab_flag[0], lab_flag[1]]);
+        assert_eq!(out.status.code(), Some(2), "{lab_flag:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains("--from") && err.contains(lab_flag[0]), "{err}");
+    }
 }
 
 #[test]

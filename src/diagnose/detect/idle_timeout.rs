@@ -172,7 +172,7 @@ pub fn detect(input: &Input<'_>) -> Option<Detection> {
         f = f.evidence(line);
     }
     if p.inside.0 == 1 {
-        f = f.evidence("one probe only: repeat the sweep (or its longest gap) to confirm");
+        f = f.evidence("one quiet period only: repeat the sweep (or its longest gap) to confirm");
     }
     if let Some(cw) = &input.aws.cloudwatch {
         let minutes = crate::diagnose::cloudwatch::minutes_of(ds, p.bad.iter().copied());

@@ -24,7 +24,7 @@ async fn the_interval_is_checked_against_the_idle_timer_diagnose_found() {
     let log = daemon_log(&[&url, "--interval", "2500ms", "--from", from], above.path()).await;
     assert!(
         log.contains(
-            "warning: pings up to 2s 500ms apart (interval and jitter) are not under the idle timer"
+            "warning: pings up to 2s 500ms apart (interval and jitter) are not shown to be under the idle timer"
         ),
         "{log}"
     );
