@@ -2,6 +2,10 @@
 //! plans, committed next to the API they watch. Parsing is strict
 //! (`deny_unknown_fields`); values keep their place (`Spanned`) so that
 //! the profile's validation can name the line of a bad one.
+//!
+//! Over 500 lines with its tests (about 410 without): the message of a
+//! syntax error asks these types whether a key takes a string (the quotes
+//! hint), so it is written beside them.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -4,9 +4,9 @@
 //! [`Backoff`] that doubles up to a cap, writes its failures through a
 //! [`RateLimitedLog`] so that an endpoint down for hours is a few lines,
 //! not thousands (an [`OutageLog`] when its recoveries are said too, as
-//! CloudWatch's flusher and the keep-warm heartbeats do), and gives what is still queued at most [`STOP_DEADLINE`]
-//! at the stop. Their numbers differ (each sender's own constants); the
-//! rules are these.
+//! CloudWatch's flusher and the keep-warm heartbeats do), and gives what
+//! is still queued at most [`STOP_DEADLINE`] at the stop. Their numbers
+//! differ (each sender's own constants); the rules are these.
 
 use std::time::Duration;
 

@@ -514,8 +514,6 @@ fn an_unreachable_target_stops_the_plan_early() {
 /// test stops the run, with SIGTERM, once the gaps have begun).
 #[tokio::test]
 async fn an_unreachable_target_does_not_stop_the_plan_for_the_others() {
-    use std::io::BufReader;
-    use std::process::Stdio;
     let server = common::start(common::Behavior::Ok).await;
     let closed = common::closed_port();
     let dead = format!("http://{}/x", closed.addr);
@@ -524,29 +522,9 @@ async fn an_unreachable_target_does_not_stop_the_plan_for_the_others() {
     let records = dir.path().join("records.ndjson");
     let records_arg = records.to_str().unwrap().to_string();
     let (seen, out) = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(common::bin())
-            .args([
-                "diagnose",
-                &dead,
-                &live,
-                "--probes",
-                "6",
-                "--records",
-                &records_arg,
-            ])
-            .args(["--format", "json"])
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let seen = common::read_until_line(&mut stderr, "short quiet gaps");
-        let kill = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
+        let args = [dead.as_str(), &live, "--probes", "6", "--records", &records_arg];
+        let (child, seen, _stderr) =
+            stopped_at(&[&args[..], &["--format", "json"]].concat(), "short quiet gaps");
         (seen, child.wait_with_output().unwrap())
     })
     .await
