@@ -221,8 +221,10 @@ async fn run_stages(
     // the connections the gaps leave idle, and is the warm baseline their
     // probes are judged by) and the short gaps (the curve's first points),
     // so only the rest of this burst is skipped.
+    // The same holds for a cause settled during the burst on reused
+    // connections: with a sweep asked for, that burst is not checked.
     let sweep_anyway = cfg.sweep_asked && settled.is_some();
-    if sweep_anyway {
+    if cfg.sweep_asked {
         got.checking = false;
     }
     if (settled.is_some() && !sweep_anyway) || targets.is_empty() || cancel.is_cancelled() {
